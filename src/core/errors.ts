@@ -1,0 +1,106 @@
+// The one error type of Miroir and the dev node: a Meilisearch-shaped error (`message`, `code`, `type`, `link`)
+// with its HTTP status, plus the table of Miroir's own `miroir_*` codes. Pure; used in every thread.
+import { MEILI_ERROR_CODES, type MeiliErrorCode } from './meili-error-codes.js';
+
+export type ErrorType = 'invalid_request' | 'auth' | 'internal' | 'system';
+
+/** Miroir's own codes (SPEC C12 + Decisions): code → [type, HTTP status]. */
+export const MIROIR_ERROR_CODES = Object.freeze({
+  miroir_no_quorum: ['system', 503],
+  miroir_shard_unavailable: ['system', 503],
+  miroir_reserved_field: ['invalid_request', 400],
+  miroir_node_exists: ['invalid_request', 409],
+  miroir_node_not_found: ['invalid_request', 404],
+  miroir_not_supported: ['invalid_request', 501],
+  miroir_idempotency_key_reused: ['invalid_request', 409],
+  miroir_settings_version_stale: ['system', 503],
+  miroir_multi_alias_not_writable: ['invalid_request', 409],
+  miroir_jwt_invalid: ['auth', 401],
+  miroir_jwt_scope_denied: ['auth', 403],
+  miroir_invalid_auth: ['auth', 401],
+} as const satisfies Record<string, readonly [ErrorType, number]>);
+
+export type MiroirErrorCode = keyof typeof MIROIR_ERROR_CODES;
+export type ErrorCode = MeiliErrorCode | MiroirErrorCode;
+
+const MEILI_LINK_BASE = 'https://docs.meilisearch.com/errors#';
+/** Default base for `miroir_*` links; the proxy config may replace it (`setMiroirErrorLinkBase`). */
+export const DEFAULT_MIROIR_LINK_BASE = 'https://github.com/miroir-search/miroir/blob/main/docs/errors.md#';
+let miroirLinkBase = DEFAULT_MIROIR_LINK_BASE;
+
+export function setMiroirErrorLinkBase(base: string): void {
+  miroirLinkBase = base;
+}
+
+const TABLE: Readonly<Record<string, readonly [string, number]>> = Object.freeze({
+  ...MEILI_ERROR_CODES,
+  ...MIROIR_ERROR_CODES,
+});
+
+export function isKnownErrorCode(code: string): code is ErrorCode {
+  return Object.prototype.hasOwnProperty.call(TABLE, code);
+}
+
+export function errorStatus(code: ErrorCode): number {
+  return TABLE[code]![1];
+}
+
+export function errorType(code: ErrorCode): ErrorType {
+  return TABLE[code]![0] as ErrorType;
+}
+
+export function errorLink(code: ErrorCode): string {
+  return (code.startsWith('miroir_') ? miroirLinkBase : MEILI_LINK_BASE) + code;
+}
+
+/** The JSON body of an error, keys in Meilisearch's order. */
+export interface ErrorBody {
+  message: string;
+  code: string;
+  type: string;
+  link: string;
+}
+
+const kMeiliError = Symbol.for('miroir.error');
+
+/**
+ * A Meilisearch-shaped error. `status` is the HTTP status the code maps to; an error raised while
+ * processing an async task keeps its code but is reported inside the task instead.
+ */
+export class MeiliError extends Error {
+  readonly code: ErrorCode;
+  readonly type: ErrorType;
+  readonly status: number;
+  readonly link: string;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'MeiliError';
+    this.code = code;
+    this.type = errorType(code);
+    this.status = errorStatus(code);
+    this.link = errorLink(code);
+  }
+
+  /** Holds across worker threads and duplicate module copies. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kMeiliError] === true;
+  }
+
+  toJSON(): ErrorBody {
+    return { message: this.message, code: this.code, type: this.type, link: this.link };
+  }
+}
+Object.defineProperty(MeiliError.prototype, kMeiliError, { value: true });
+
+/** Builds the error body for a code without throwing. */
+export function errorBody(code: ErrorCode, message: string): ErrorBody {
+  return { message, code, type: errorType(code), link: errorLink(code) };
+}
+
+/** An unexpected failure, shaped as Meilisearch's `internal` error (never a stack trace on the wire). */
+export function internalError(err: unknown): MeiliError {
+  if (err instanceof MeiliError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new MeiliError('internal', `An internal error has occurred. \`${msg}\`.`);
+}

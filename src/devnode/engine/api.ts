@@ -1,0 +1,75 @@
+// The contract between the dev node's HTTP layer (src/devnode/*.ts) and its engine (src/devnode/engine/*):
+// what one index can do, in types only. The engine implements it in index-engine.ts; the HTTP layer owns
+// the registry of indexes, the task queue, auth and persistence, and calls these methods.
+// Every method throws MeiliError (src/core/errors.ts) with Meilisearch's code on bad input.
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type Document = Record<string, unknown>;
+
+/** One stored document as persistence sees it: canonical id string, insertion sequence, body. */
+export interface StoredDocument {
+  id: string;
+  seq: number;
+  doc: Document;
+}
+
+/** What a write changed, so the HTTP layer can persist exactly that (LMDB key per document). */
+export interface DocumentChanges {
+  upserted: StoredDocument[];
+  deleted: string[];
+}
+
+export interface IndexMeta {
+  uid: string;
+  primaryKey: string | null;
+  createdAt: string; // RFC 3339
+  updatedAt: string;
+  settings: Record<string, unknown>; // the full settings object (all 20 keys)
+  /** Top-level field names in first-seen order (drives searchableAttributes "*" order). */
+  fieldOrder: string[];
+  nextSeq: number;
+}
+
+export interface AddDocumentsResult extends DocumentChanges {
+  indexedDocuments: number;
+}
+
+export interface DeleteResult extends DocumentChanges {
+  deletedDocuments: number;
+}
+
+/** The engine's index. Writes are called by the task processor (errors become task errors). */
+export interface IndexEngineApi {
+  readonly uid: string;
+  readonly primaryKey: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+
+  // ---- task-time writes ----
+  /** `merge` = PUT (partial update). `primaryKey` = the query parameter, if any. Infers the PK when none. */
+  addDocuments(docs: Document[], opts: { primaryKey?: string | null; merge: boolean }): AddDocumentsResult;
+  deleteDocuments(ids: Array<string | number>): DeleteResult;
+  deleteByFilter(filter: unknown): DeleteResult;
+  clearDocuments(): DeleteResult;
+  /** Index update with a primaryKey: fails with index_primary_key_already_exists when documents exist. */
+  setPrimaryKey(primaryKey: string): void;
+  /** Applies an already validated settings patch (see validateSettings). `null` values reset that setting. */
+  updateSettings(patch: Record<string, unknown>): void;
+  resetSettings(): void;
+  rename(newUid: string): void;
+
+  // ---- reads (synchronous HTTP answers) ----
+  getSettings(): Record<string, unknown>;
+  getDocument(id: string, fields: string[] | null, retrieveVectors?: boolean): Document;
+  /** Validated documents query (GET /documents or POST /documents/fetch). */
+  fetchDocuments(query: Record<string, unknown>): { results: Document[]; offset: number; limit: number; total: number };
+  /** Validated search query (see parseSearchQuery); answers the full search response minus nothing. */
+  search(query: Record<string, unknown>): Record<string, unknown>;
+  facetSearch(query: Record<string, unknown>): Record<string, unknown>;
+  stats(): { numberOfDocuments: number; rawDocumentDbSize: number; avgDocumentSize: number; isIndexing: boolean; fieldDistribution: Record<string, number> };
+  numberOfDocuments(): number;
+
+  // ---- persistence ----
+  meta(): IndexMeta;
+  allDocuments(): Iterable<StoredDocument>;
+}
