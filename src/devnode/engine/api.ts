@@ -73,3 +73,34 @@ export interface IndexEngineApi {
   meta(): IndexMeta;
   allDocuments(): Iterable<StoredDocument>;
 }
+
+/** Shared, mutable state the HTTP layer owns and the engine reads (e.g. `containsFilter` gating). */
+export interface EngineContext {
+  experimentalFeatures: Record<string, boolean | null>;
+}
+
+export interface ParsedMultiSearch {
+  /** null for a non-federated request. */
+  federation: Record<string, unknown> | null;
+  queries: Array<{ indexUid: string; query: Record<string, unknown>; federationOptions: { weight: number; queryPosition?: number } | null }>;
+}
+
+/**
+ * What src/devnode/engine/index.ts exports (implemented by the engine, used by the HTTP layer):
+ *
+ *   createIndexEngine(uid: string, primaryKey: string | null, now: string, ctx: EngineContext): IndexEngineApi
+ *   restoreIndexEngine(meta: IndexMeta, docs: Iterable<StoredDocument>, ctx: EngineContext): IndexEngineApi
+ *   validateSettings(body: unknown, route: string | null): Record<string, unknown>
+ *       route null = PATCH /settings; else the kebab-case sub-route name ("typo-tolerance", "synonyms", ...):
+ *       returns a patch keyed by camelCase setting name; throws invalid_settings_* / bad_request.
+ *   defaultSettings(): Record<string, unknown>               // the 20 v1.50 defaults
+ *   SETTINGS_ROUTES: Record<kebabName, { key: camelName; updateVerb: 'PUT' | 'PATCH' }>
+ *   parseSearchQuery(raw: unknown, source: 'json' | 'query'): Record<string, unknown>
+ *       (source 'query' = GET search params as strings; throws invalid_search_* / bad_request)
+ *   parseDocumentsQuery(raw: unknown, source: 'json' | 'query'): Record<string, unknown>
+ *   parseFacetSearchQuery(raw: unknown): Record<string, unknown>
+ *   parseMultiSearch(raw: unknown): ParsedMultiSearch     // throws invalid_multi_search_* / bad_request
+ *   federatedSearch(entries: Array<{ index: IndexEngineApi; query: Record<string, unknown>; weight: number; queryPosition: number }>,
+ *                   federation: Record<string, unknown>): Record<string, unknown>
+ */
+export type EngineModuleContract = never;
