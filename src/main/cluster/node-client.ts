@@ -1,0 +1,134 @@
+// HOT PATH. The proxy's HTTP client to one Meilisearch node: an undici Pool (connection_pool_per_node.*), a per-call
+// deadline (scatter.node_timeout_ms unless the caller gives one), the node master key, per-node metrics, and
+// errors classified as timeout | refused | network | 5xx | 4xx. Any HTTP status is returned, never thrown.
+import { Pool } from 'undici';
+import type { Metrics } from '../observability/metrics.js';
+
+export type NodeErrorKind = 'timeout' | 'refused' | 'network' | '5xx' | '4xx';
+
+const kNodeError = Symbol.for('miroir.node_error');
+
+/** A request that never produced an HTTP answer (or was cut by its deadline). */
+export class NodeRequestError extends Error {
+  readonly nodeId: string;
+  readonly kind: NodeErrorKind;
+  constructor(nodeId: string, kind: NodeErrorKind, message: string) {
+    super(message);
+    this.name = 'NodeRequestError';
+    this.nodeId = nodeId;
+    this.kind = kind;
+  }
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[kNodeError] === true;
+  }
+}
+Object.defineProperty(NodeRequestError.prototype, kNodeError, { value: true });
+
+export interface NodeResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface NodeCall {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path with query string, e.g. `/indexes/movies/search`. */
+  path: string;
+  body?: string | Buffer | null;
+  contentType?: string;
+  /** Label for metrics (`search`, `documents_add`, `health`, ...). */
+  operation: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface NodeClientOptions {
+  nodeMasterKey: string | null;
+  timeoutMs: number;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  metrics?: Metrics | null;
+}
+
+const CONNECT_REFUSED = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function classify(err: unknown, timedOut: boolean): NodeErrorKind {
+  if (timedOut) return 'timeout';
+  const code = (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (code !== undefined && CONNECT_REFUSED.has(code)) return code === 'UND_ERR_CONNECT_TIMEOUT' ? 'timeout' : 'network';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
+  return 'network';
+}
+
+export class NodeClient {
+  readonly nodeId: string;
+  readonly address: string;
+  private readonly pool: Pool;
+  private readonly authHeader: string | null;
+  private readonly opts: NodeClientOptions;
+
+  constructor(nodeId: string, address: string, opts: NodeClientOptions) {
+    this.nodeId = nodeId;
+    this.address = address.replace(/\/+$/, '');
+    this.opts = opts;
+    this.authHeader = opts.nodeMasterKey ? `Bearer ${opts.nodeMasterKey}` : null;
+    this.pool = new Pool(this.address, {
+      connections: opts.maxConnections,
+      keepAliveTimeout: opts.idleTimeoutMs,
+      keepAliveMaxTimeout: opts.idleTimeoutMs,
+      pipelining: 1,
+      connectTimeout: Math.min(opts.timeoutMs, 10_000),
+    });
+  }
+
+  async request(call: NodeCall): Promise<NodeResponse> {
+    const timeoutMs = call.timeoutMs ?? this.opts.timeoutMs;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = call.signal ? AbortSignal.any([deadline, call.signal]) : deadline;
+    const headers: Record<string, string> = {};
+    if (this.authHeader !== null) headers['authorization'] = this.authHeader;
+    if (call.body !== undefined && call.body !== null) headers['content-type'] = call.contentType ?? 'application/json';
+    const started = performance.now();
+    const metrics = this.opts.metrics;
+    try {
+      const res = await this.pool.request({
+        method: call.method,
+        path: call.path,
+        headers,
+        body: call.body ?? null,
+        signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.body) chunks.push(chunk as Buffer);
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      if (metrics) {
+        metrics.nodeRequestDuration.labels(this.nodeId, call.operation).observe((performance.now() - started) / 1000);
+        if (res.statusCode >= 500) metrics.nodeErrors.labels(this.nodeId, '5xx').inc();
+        else if (res.statusCode >= 400) metrics.nodeErrors.labels(this.nodeId, '4xx').inc();
+      }
+      return { status: res.statusCode, headers: res.headers, body };
+    } catch (err) {
+      const kind = classify(err, deadline.aborted);
+      if (call.signal?.aborted && !deadline.aborted) throw err; // the caller gave up (e.g. a hedge won): not a node error
+      metrics?.nodeErrors.labels(this.nodeId, kind).inc();
+      const detail = kind === 'timeout' ? `no answer within ${timeoutMs} ms` : (err as Error).message;
+      throw new NodeRequestError(this.nodeId, kind, `node ${this.nodeId} (${this.address}) ${call.method} ${call.path}: ${detail}`);
+    }
+  }
+
+  /** Parses a JSON answer (nodes always answer JSON bodies). */
+  static json<T = unknown>(res: NodeResponse): T {
+    return (res.body.length === 0 ? null : JSON.parse(res.body.toString('utf8'))) as T;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
+}

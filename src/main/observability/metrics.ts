@@ -1,0 +1,70 @@
+// The proxy's one metrics registry (prom-client): every metric of SPEC C16 declared once, per proxy instance
+// (tests run several proxies in one process). Labels are path templates and node ids, never raw ids or keys.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'miroir_process_' });
+  const r = [registry];
+  return {
+    registry,
+    requestDuration: new Histogram({
+      name: 'miroir_request_duration_seconds',
+      help: 'Client request latency by method, path template and status',
+      labelNames: ['method', 'path_template', 'status'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
+    requestsTotal: new Counter({
+      name: 'miroir_requests_total',
+      help: 'Client requests by method, path template and status',
+      labelNames: ['method', 'path_template', 'status'] as const,
+      registers: r,
+    }),
+    requestsInFlight: new Gauge({ name: 'miroir_requests_in_flight', help: 'Client requests being served', registers: r }),
+    nodeHealthy: new Gauge({
+      name: 'miroir_node_healthy',
+      help: '1 when the node passes health checks, else 0',
+      labelNames: ['node_id'] as const,
+      registers: r,
+    }),
+    nodeRequestDuration: new Histogram({
+      name: 'miroir_node_request_duration_seconds',
+      help: 'Latency of requests Miroir sends to nodes, by node and operation',
+      labelNames: ['node_id', 'operation'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
+    nodeErrors: new Counter({
+      name: 'miroir_node_errors_total',
+      help: 'Failed node requests by node and error type (timeout, refused, 5xx, 4xx, network)',
+      labelNames: ['node_id', 'error_type'] as const,
+      registers: r,
+    }),
+    shardCoverage: new Gauge({
+      name: 'miroir_shard_coverage',
+      help: 'Fraction of shards that at least one healthy active node can serve (1 = fully covered)',
+      registers: r,
+    }),
+    degradedShards: new Gauge({
+      name: 'miroir_degraded_shards_total',
+      help: 'Shards currently missing at least one healthy replica in some active group',
+      registers: r,
+    }),
+    shardDistribution: new Gauge({
+      name: 'miroir_shard_distribution',
+      help: 'Shard copies assigned to each node',
+      labelNames: ['node_id'] as const,
+      registers: r,
+    }),
+    nativeEnabled: new Gauge({
+      name: 'miroir_native_enabled',
+      help: '1 when the Rust addon serves hashing and routing, 0 for the TypeScript fallback',
+      registers: r,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

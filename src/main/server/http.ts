@@ -1,0 +1,279 @@
+// HOT PATH. The proxy's HTTP front: a raw node:http server running each request through the compiled route table
+// and the cross-cutting hooks (request id, concurrency limit, auth, body limits, error shaping, metrics, one log
+// line). Handlers get a RequestContext and return a Reply; they never touch the response object.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { MeiliError, internalError, type ErrorCode } from '../../core/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { Router, type HttpMethod } from './router.js';
+
+export interface Reply {
+  status: number;
+  /** Serialized as JSON unless `raw` is set. */
+  body?: unknown;
+  /** Pre-serialized JSON (e.g. a node's answer passed through). */
+  raw?: Buffer | string;
+  headers?: Record<string, string>;
+}
+
+export type BodyKind = 'none' | 'json' | 'raw';
+
+export interface RequestContext<A = unknown> {
+  readonly req: IncomingMessage;
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly params: Record<string, string>;
+  readonly requestId: string;
+  readonly routeName: string;
+  /** Set by the auth hook. */
+  auth: A | null;
+  /** Raw body (route body 'raw' or 'json'); null for GET/HEAD and 'none' routes. */
+  rawBody: Buffer | null;
+  /** Parsed JSON for 'json' routes (undefined when the body was empty). */
+  json: unknown;
+  /** Headers every reply of this request carries (handlers may add, e.g. X-Miroir-Degraded). */
+  replyHeaders: Record<string, string>;
+}
+
+export interface RouteSpec<A = unknown> {
+  method: HttpMethod;
+  path: string;
+  /** Stable label for metrics and logs (the template by default). */
+  name?: string;
+  body: BodyKind;
+  /** Opaque to the server; the auth hook interprets it. */
+  auth: unknown;
+  handler: (ctx: RequestContext<A>) => Promise<Reply> | Reply;
+}
+
+export interface ServerHooks<A> {
+  /** Throws a MeiliError to refuse; returns what handlers see as ctx.auth. */
+  authenticate(ctx: RequestContext<A>, spec: unknown): Promise<A> | A;
+}
+
+export interface HttpServerOptions<A> {
+  routes: ReadonlyArray<RouteSpec<A>>;
+  hooks: ServerHooks<A>;
+  maxBodyBytes: number;
+  maxConcurrentRequests: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  metrics?: Metrics | null;
+  logger?: Logger | null;
+}
+
+interface CompiledRoute<A> {
+  spec: RouteSpec<A>;
+  name: string;
+  readsBody: boolean;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const JSON_TYPE = 'application/json';
+
+function newRequestId(): string {
+  return randomBytes(4).toString('hex');
+}
+
+function mib(bytes: number): string {
+  return `${Number((bytes / 1048576).toFixed(2))} MiB`;
+}
+
+/** Meilisearch's message for a body over the limit. */
+export function payloadTooLarge(limit: number): MeiliError {
+  return new MeiliError('payload_too_large', `The provided payload reached the size limit. The maximum accepted payload size is ${mib(limit)}.`);
+}
+
+/** Parses a JSON body the way Meilisearch reports problems with it. */
+export function parseJsonBody(raw: Buffer | null, contentType: string | undefined): unknown {
+  if (raw === null || raw.length === 0) {
+    if (contentType === undefined) {
+      throw new MeiliError('missing_payload', 'A json payload is missing.');
+    }
+    throw new MeiliError('missing_payload', 'A json payload is missing.');
+  }
+  const type = contentType?.split(';')[0]!.trim().toLowerCase();
+  if (type === undefined || type === '') {
+    throw new MeiliError('missing_content_type', 'A Content-Type header is missing. Accepted values for the Content-Type header are: `application/json`');
+  }
+  if (type !== JSON_TYPE) {
+    throw new MeiliError('invalid_content_type', `The Content-Type \`${type}\` is invalid. Accepted values for the Content-Type header are: \`application/json\``);
+  }
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new MeiliError('malformed_payload', `The json payload provided is malformed. \`${(err as Error).message}\`.`);
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(payloadTooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(payloadTooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function errorReply(err: MeiliError): Reply {
+  const headers: Record<string, string> = err.status === 503 ? { 'retry-after': '10' } : {};
+  return { status: err.status, body: err.toJSON(), headers };
+}
+
+/** The proxy's HTTP server around a compiled route table. */
+export class HttpServer<A> {
+  readonly server: Server;
+  private readonly router = new Router<CompiledRoute<A>>();
+  private readonly opts: HttpServerOptions<A>;
+  private inFlight = 0;
+  private closing = false;
+  private readonly sockets = new Set<import('node:net').Socket>();
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(opts: HttpServerOptions<A>) {
+    this.opts = opts;
+    for (const spec of opts.routes) {
+      this.router.add(spec.method, spec.path, { spec, name: spec.name ?? spec.path, readsBody: spec.body !== 'none' && spec.method !== 'GET' });
+    }
+    this.server = createServer({ keepAliveTimeout: opts.keepAliveTimeoutMs, requestTimeout: opts.requestTimeoutMs }, (req, res) => {
+      void this.handle(req, res);
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  async listen(port: number, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops accepting, lets in-flight requests finish (up to graceMs), then closes every socket. */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+      ]);
+    }
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1));
+    const sentId = req.headers['x-request-id'];
+    const requestId = typeof sentId === 'string' && REQUEST_ID_RE.test(sentId) ? sentId : newRequestId();
+    const method = req.method ?? 'GET';
+    const match = this.router.match(method, path);
+    const routeName = match.kind === 'found' ? match.route.name : 'unmatched';
+    const ctx: RequestContext<A> = {
+      req,
+      method,
+      path,
+      query,
+      params: match.kind === 'found' ? match.params : {},
+      requestId,
+      routeName,
+      auth: null,
+      rawBody: null,
+      json: undefined,
+      replyHeaders: { 'x-request-id': requestId },
+    };
+    this.inFlight++;
+    this.opts.metrics?.requestsInFlight.inc();
+    let reply: Reply;
+    try {
+      if (this.closing) throw new MeiliError('too_many_search_requests', 'Miroir is shutting down; retry on another instance.');
+      if (this.inFlight > this.opts.maxConcurrentRequests) {
+        throw new MeiliError('too_many_search_requests', `Too many requests in flight (server.max_concurrent_requests is ${this.opts.maxConcurrentRequests}). Retry shortly.`);
+      }
+      if (match.kind === 'not_found') reply = notFoundReply();
+      else if (match.kind === 'method_not_allowed') reply = { status: 405, body: undefined, headers: { allow: match.allowed.join(', ') } };
+      else reply = await this.run(match.route, ctx);
+    } catch (err) {
+      const e = internalError(err);
+      if (e.code === 'internal') this.opts.logger?.error({ err, request_id: requestId, path_template: routeName }, 'request failed');
+      reply = errorReply(e);
+    }
+    this.send(res, ctx, reply);
+    this.inFlight--;
+    this.opts.metrics?.requestsInFlight.dec();
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
+    const seconds = (performance.now() - started) / 1000;
+    const status = String(reply.status);
+    if (this.opts.metrics) {
+      this.opts.metrics.requestDuration.labels(method, routeName, status).observe(seconds);
+      this.opts.metrics.requestsTotal.labels(method, routeName, status).inc();
+    }
+    this.opts.logger?.info(
+      { method, path_template: routeName, status: reply.status, duration_ms: Math.round(seconds * 100000) / 100, request_id: requestId },
+      'request',
+    );
+  }
+
+  private async run(route: CompiledRoute<A>, ctx: RequestContext<A>): Promise<Reply> {
+    ctx.auth = await this.opts.hooks.authenticate(ctx, route.spec.auth);
+    if (route.readsBody) {
+      ctx.rawBody = await readBody(ctx.req, this.opts.maxBodyBytes);
+      if (route.spec.body === 'json') ctx.json = parseJsonBody(ctx.rawBody, ctx.req.headers['content-type']);
+    } else if (ctx.req.readable) {
+      ctx.req.resume();
+    }
+    return route.spec.handler(ctx);
+  }
+
+  private send(res: ServerResponse, ctx: RequestContext<A>, reply: Reply): void {
+    if (res.headersSent) return;
+    const headers: Record<string, string> = { ...ctx.replyHeaders, ...reply.headers };
+    let payload: Buffer | string | undefined;
+    if (reply.raw !== undefined) payload = reply.raw;
+    else if (reply.body !== undefined) payload = JSON.stringify(reply.body);
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    } else {
+      headers['content-length'] = '0';
+    }
+    res.writeHead(reply.status, headers);
+    res.end(ctx.method === 'HEAD' ? undefined : payload);
+  }
+}
+
+/** Meilisearch answers an unknown route with 404 and an empty body. */
+export function notFoundReply(): Reply {
+  return { status: 404 };
+}
+
+export function errorFor(code: ErrorCode, message: string): Reply {
+  return errorReply(new MeiliError(code, message));
+}
