@@ -107,3 +107,11 @@ test('YAML files load; unreadable and invalid files are reported', () => {
   assert.throws(() => loadConfigFile(bad, {}), (e: unknown) => e instanceof ConfigError && /not valid YAML/.test(e.problems[0]!));
   assert.throws(() => loadConfigFile(join(dir, 'missing.yaml'), {}), (e: unknown) => e instanceof ConfigError && /cannot read/.test(e.problems[0]!));
 });
+
+test('docs/configuration.md is current with the schema (npm run docs:config rewrites it)', async () => {
+  const { renderConfigReference } = await import('../../../src/main/config/reference.js');
+  const { readFileSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const root = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../../' : '../../../', import.meta.url));
+  assert.equal(readFileSync(`${root}docs/configuration.md`, 'utf8'), renderConfigReference(), 'run `npm run docs:config`');
+});
