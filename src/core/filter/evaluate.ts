@@ -1,0 +1,289 @@
+// Evaluates a parsed filter against documents with Meilisearch's facet semantics (dotted paths through nested
+// objects and arrays, any-element matching, case/diacritic-insensitive string equality, numeric comparisons),
+// checks filters against the `filterableAttributes` setting, and prints a filter back to canonical text.
+import { MeiliError, type ErrorCode } from '../errors.js';
+import type { FilterNode, FilterValue } from './parse.js';
+
+export type Doc = Record<string, unknown>;
+export type Predicate = (doc: Doc) => boolean;
+
+const MISSING = Symbol('missing');
+
+/** Facet normalization: lowercase, Latin diacritics folded, trimmed. */
+export function normalizeFacet(s: string): string {
+  return s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().trim();
+}
+
+/** Every leaf value at a dotted path (arrays flattened); MISSING when the path does not exist. */
+export function valuesAt(doc: unknown, path: string): unknown[] | typeof MISSING {
+  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc) && Object.prototype.hasOwnProperty.call(doc, path)) {
+    const v = (doc as Doc)[path];
+    return Array.isArray(v) ? v.flat(Infinity) : [v];
+  }
+  const dot = path.indexOf('.');
+  if (dot === -1 || doc === null || typeof doc !== 'object') return MISSING;
+  // Try every split point so keys that contain dots still resolve.
+  const out: unknown[] = [];
+  let found = false;
+  for (let i = dot; i !== -1; i = path.indexOf('.', i + 1)) {
+    const head = path.slice(0, i);
+    const rest = path.slice(i + 1);
+    const containers = Array.isArray(doc) ? doc : [doc];
+    for (const c of containers) {
+      if (c === null || typeof c !== 'object' || Array.isArray(c) || !Object.prototype.hasOwnProperty.call(c, head)) continue;
+      const child = (c as Doc)[head];
+      const items = Array.isArray(child) ? child.flat(Infinity) : [child];
+      for (const item of items) {
+        const r = valuesAt(item, rest);
+        if (r !== MISSING) {
+          found = true;
+          out.push(...r);
+        }
+      }
+    }
+  }
+  return found ? out : MISSING;
+}
+
+function asNumber(v: FilterValue): number | null {
+  if (v.value.trim() === '') return null;
+  const n = Number(v.value);
+  return Number.isFinite(n) ? n : null;
+}
+
+function equalsLiteral(literal: FilterValue): (v: unknown) => boolean {
+  const n = asNumber(literal);
+  const s = normalizeFacet(literal.value);
+  return (v) => {
+    if (typeof v === 'number') return n !== null && v === n;
+    if (typeof v === 'string') return normalizeFacet(v) === s;
+    if (typeof v === 'boolean') return String(v) === s;
+    return false;
+  };
+}
+
+function anyValue(attr: string, test: (v: unknown) => boolean): Predicate {
+  return (doc) => {
+    const vals = valuesAt(doc, attr);
+    if (vals === MISSING) return false;
+    for (const v of vals) if (test(v)) return true;
+    return false;
+  };
+}
+
+export interface CompileOptions {
+  /** Experimental feature `containsFilter`: CONTAINS is refused without it (feature_not_enabled). */
+  containsFilter?: boolean;
+  code?: ErrorCode;
+}
+
+/** Compiles a filter into a predicate over documents. */
+export function compileFilter(node: FilterNode, opts: CompileOptions = {}): Predicate {
+  const code = opts.code ?? 'invalid_search_filter';
+  switch (node.type) {
+    case 'or': {
+      const parts = node.children.map((c) => compileFilter(c, opts));
+      return (doc) => {
+        for (const p of parts) if (p(doc)) return true;
+        return false;
+      };
+    }
+    case 'and': {
+      const parts = node.children.map((c) => compileFilter(c, opts));
+      return (doc) => {
+        for (const p of parts) if (!p(doc)) return false;
+        return true;
+      };
+    }
+    case 'not': {
+      const inner = compileFilter(node.child, opts);
+      return (doc) => !inner(doc);
+    }
+    case 'cmp': {
+      const attr = node.attr.value;
+      if (node.op === '=') return anyValue(attr, equalsLiteral(node.value));
+      if (node.op === '!=') {
+        const eq = anyValue(attr, equalsLiteral(node.value));
+        return (doc) => !eq(doc);
+      }
+      const n = asNumber(node.value);
+      if (n === null) return () => false;
+      const op = node.op;
+      return anyValue(attr, (v) => typeof v === 'number' && (op === '>' ? v > n : op === '>=' ? v >= n : op === '<' ? v < n : v <= n));
+    }
+    case 'range': {
+      const lo = asNumber(node.from);
+      const hi = asNumber(node.to);
+      if (lo === null || hi === null) return () => false;
+      return anyValue(node.attr.value, (v) => typeof v === 'number' && v >= lo && v <= hi);
+    }
+    case 'in': {
+      const tests = node.values.map(equalsLiteral);
+      return anyValue(node.attr.value, (v) => tests.some((t) => t(v)));
+    }
+    case 'exists':
+      return (doc) => valuesAt(doc, node.attr.value) !== MISSING;
+    case 'null':
+      return (doc) => {
+        const vals = valuesAt(doc, node.attr.value);
+        return vals !== MISSING && vals.length === 1 && vals[0] === null;
+      };
+    case 'empty':
+      return (doc) => {
+        if (Object.prototype.hasOwnProperty.call(doc, node.attr.value)) {
+          const v = doc[node.attr.value];
+          return v === '' || (Array.isArray(v) && v.length === 0) || (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
+        }
+        const vals = valuesAt(doc, node.attr.value);
+        return vals !== MISSING && vals.length === 0;
+      };
+    case 'contains': {
+      if (opts.containsFilter !== true) {
+        throw new MeiliError('feature_not_enabled', 'Using `CONTAINS` in a filter requires enabling the `contains filter` experimental feature. See https://github.com/orgs/meilisearch/discussions/763');
+      }
+      const needle = normalizeFacet(node.value.value);
+      return anyValue(node.attr.value, (v) => (typeof v === 'string' || typeof v === 'number') && normalizeFacet(String(v)).includes(needle));
+    }
+    case 'starts': {
+      const prefix = normalizeFacet(node.value.value);
+      return anyValue(node.attr.value, (v) => (typeof v === 'string' || typeof v === 'number') && normalizeFacet(String(v)).startsWith(prefix));
+    }
+    case 'geo':
+      throw new MeiliError(code, `The dev node does not index \`_geo\` coordinates: \`${node.fn}\` filters are not supported here.`);
+  }
+}
+
+/** The attributes a filter reads, with the operator kind Meilisearch's granular filterable features check. */
+export function filterAttributes(node: FilterNode, out: Array<{ attr: FilterValue; kind: 'equality' | 'comparison' }> = []): typeof out {
+  switch (node.type) {
+    case 'or':
+    case 'and':
+      for (const c of node.children) filterAttributes(c, out);
+      break;
+    case 'not':
+      filterAttributes(node.child, out);
+      break;
+    case 'cmp':
+      out.push({ attr: node.attr, kind: node.op === '=' || node.op === '!=' ? 'equality' : 'comparison' });
+      break;
+    case 'range':
+    case 'starts':
+    case 'contains':
+      out.push({ attr: node.attr, kind: 'comparison' });
+      break;
+    case 'in':
+    case 'exists':
+    case 'null':
+    case 'empty':
+      out.push({ attr: node.attr, kind: 'equality' });
+      break;
+    case 'geo':
+      break;
+  }
+  return out;
+}
+
+interface FilterableRule {
+  patterns: string[];
+  filter: { equality: boolean; comparison: boolean };
+  facetSearch: boolean;
+}
+
+/** Matches an attribute against a filterable pattern (`*` wildcards; a pattern also covers nested fields). */
+export function attributePatternMatches(pattern: string, attr: string): boolean {
+  if (pattern === attr) return true;
+  if (!pattern.includes('*')) return attr.startsWith(pattern + '.');
+  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  return re.test(attr);
+}
+
+/** The `filterableAttributes` setting (string and object forms) as rules. */
+export class FilterableAttributes {
+  private readonly rules: FilterableRule[];
+  readonly patterns: string[];
+
+  constructor(setting: unknown) {
+    this.rules = [];
+    for (const entry of Array.isArray(setting) ? setting : []) {
+      if (typeof entry === 'string') {
+        this.rules.push({ patterns: [entry], filter: { equality: true, comparison: true }, facetSearch: true });
+      } else if (entry !== null && typeof entry === 'object') {
+        const e = entry as { attributePatterns?: string[]; features?: { facetSearch?: boolean; filter?: { equality?: boolean; comparison?: boolean } } };
+        this.rules.push({
+          patterns: e.attributePatterns ?? [],
+          filter: { equality: e.features?.filter?.equality ?? true, comparison: e.features?.filter?.comparison ?? false },
+          facetSearch: e.features?.facetSearch ?? false,
+        });
+      }
+    }
+    this.patterns = this.rules.flatMap((r) => r.patterns);
+  }
+
+  private ruleFor(attr: string): FilterableRule | null {
+    for (const r of this.rules) for (const p of r.patterns) if (attributePatternMatches(p, attr)) return r;
+    return null;
+  }
+
+  isFilterable(attr: string): boolean {
+    const r = this.ruleFor(attr);
+    return r !== null && (r.filter.equality || r.filter.comparison);
+  }
+
+  isFacetSearchable(attr: string): boolean {
+    return this.ruleFor(attr)?.facetSearch === true;
+  }
+
+  /** Throws Meilisearch's error when a filter uses an attribute or operator the setting does not allow. */
+  check(node: FilterNode, src: string | null, code: ErrorCode = 'invalid_search_filter', indexUid: string | null = null): void {
+    const prefix = indexUid === null ? '' : `Index \`${indexUid}\`: `;
+    for (const { attr, kind } of filterAttributes(node)) {
+      const rule = this.ruleFor(attr.value);
+      const where = src === null ? '' : `\n${attr.start + 1}:${attr.end + 1} ${src}`;
+      if (rule === null) {
+        const available =
+          this.patterns.length === 0
+            ? 'This index does not have configured filterable attributes.'
+            : `Available filterable attribute patterns are: ${[...this.patterns].sort().map((p) => `\`${p}\``).join(', ')}.`;
+        throw new MeiliError(code, `${prefix}Attribute \`${attr.value}\` is not filterable. ${available}${where}`);
+      }
+      if (!rule.filter[kind]) {
+        throw new MeiliError(code, `${prefix}Filter operator \`${kind}\` is not allowed for the attribute \`${attr.value}\`.${where}`);
+      }
+    }
+  }
+}
+
+function quote(v: FilterValue): string {
+  if (!v.quoted && /^[\p{L}\p{N}_.\-]+$/u.test(v.value)) return v.value;
+  return `"${v.value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** A canonical string form of a filter that parses back to the same tree. */
+export function filterToString(node: FilterNode): string {
+  switch (node.type) {
+    case 'or':
+      return node.children.map((c) => `(${filterToString(c)})`).join(' OR ');
+    case 'and':
+      return node.children.map((c) => `(${filterToString(c)})`).join(' AND ');
+    case 'not':
+      return `NOT (${filterToString(node.child)})`;
+    case 'cmp':
+      return `${quote(node.attr)} ${node.op} ${quote(node.value)}`;
+    case 'range':
+      return `${quote(node.attr)} ${quote(node.from)} TO ${quote(node.to)}`;
+    case 'in':
+      return `${quote(node.attr)} IN [${node.values.map(quote).join(', ')}]`;
+    case 'exists':
+      return `${quote(node.attr)} EXISTS`;
+    case 'null':
+      return `${quote(node.attr)} IS NULL`;
+    case 'empty':
+      return `${quote(node.attr)} IS EMPTY`;
+    case 'contains':
+      return `${quote(node.attr)} CONTAINS ${quote(node.value)}`;
+    case 'starts':
+      return `${quote(node.attr)} STARTS WITH ${quote(node.value)}`;
+    case 'geo':
+      return `${node.fn}(${node.args.map((a) => (a.length === 1 ? String(a[0]) : `[${a.join(', ')}]`)).join(', ')})`;
+  }
+}
