@@ -1,0 +1,304 @@
+// Request parameters of the read routes, validated the way Meilisearch does (deserr): search (POST body and GET
+// query string), documents fetch, facet search and multi-search, each field with its own error code.
+import { MeiliError, type ErrorCode } from '../../core/errors.js';
+import type { ParsedMultiSearch } from './api.js';
+import { typeName } from './settings.js';
+
+type Kind = 'string' | 'nullableString' | 'uint' | 'bool' | 'stringList' | 'filter' | 'float01' | 'any' | 'object';
+
+interface FieldSpec {
+  kind: Kind;
+  code: ErrorCode;
+}
+
+function spec(kind: Kind, code: string): FieldSpec {
+  return { kind, code: code as ErrorCode };
+}
+
+const SEARCH_FIELDS: Record<string, FieldSpec> = {
+  q: spec('nullableString', 'invalid_search_q'),
+  offset: spec('uint', 'invalid_search_offset'),
+  limit: spec('uint', 'invalid_search_limit'),
+  page: spec('uint', 'invalid_search_page'),
+  hitsPerPage: spec('uint', 'invalid_search_hits_per_page'),
+  attributesToRetrieve: spec('stringList', 'invalid_search_attributes_to_retrieve'),
+  retrieveVectors: spec('bool', 'invalid_search_retrieve_vectors'),
+  attributesToCrop: spec('stringList', 'invalid_search_attributes_to_crop'),
+  cropLength: spec('uint', 'invalid_search_crop_length'),
+  cropMarker: spec('string', 'invalid_search_crop_marker'),
+  attributesToHighlight: spec('stringList', 'invalid_search_attributes_to_highlight'),
+  highlightPreTag: spec('string', 'invalid_search_highlight_pre_tag'),
+  highlightPostTag: spec('string', 'invalid_search_highlight_post_tag'),
+  showMatchesPosition: spec('bool', 'invalid_search_show_matches_position'),
+  showRankingScore: spec('bool', 'invalid_search_show_ranking_score'),
+  showRankingScoreDetails: spec('bool', 'invalid_search_show_ranking_score_details'),
+  showPerformanceDetails: spec('bool', 'invalid_search_show_performance_details'),
+  filter: spec('filter', 'invalid_search_filter'),
+  sort: spec('stringList', 'invalid_search_sort'),
+  distinct: spec('string', 'invalid_search_distinct'),
+  facets: spec('stringList', 'invalid_search_facets'),
+  matchingStrategy: spec('string', 'invalid_search_matching_strategy'),
+  attributesToSearchOn: spec('stringList', 'invalid_search_attributes_to_search_on'),
+  rankingScoreThreshold: spec('float01', 'invalid_search_ranking_score_threshold'),
+  locales: spec('stringList', 'invalid_search_locales'),
+  hybrid: spec('object', 'invalid_search_hybrid_query'),
+  vector: spec('any', 'invalid_search_vector'),
+  media: spec('any', 'invalid_search_media'),
+};
+
+const DOCUMENTS_FIELDS: Record<string, FieldSpec> = {
+  offset: spec('uint', 'invalid_document_offset'),
+  limit: spec('uint', 'invalid_document_limit'),
+  fields: spec('stringList', 'invalid_document_fields'),
+  filter: spec('filter', 'invalid_document_filter'),
+  sort: spec('stringList', 'invalid_document_sort'),
+  ids: spec('any', 'invalid_document_ids'),
+  retrieveVectors: spec('bool', 'invalid_document_retrieve_vectors'),
+};
+
+const FACET_SEARCH_FIELDS: Record<string, FieldSpec> = {
+  facetName: spec('string', 'invalid_facet_search_facet_name'),
+  facetQuery: spec('nullableString', 'invalid_facet_search_facet_query'),
+  q: spec('nullableString', 'invalid_search_q'),
+  filter: spec('filter', 'invalid_search_filter'),
+  matchingStrategy: spec('string', 'invalid_search_matching_strategy'),
+  attributesToSearchOn: spec('stringList', 'invalid_search_attributes_to_search_on'),
+  rankingScoreThreshold: spec('float01', 'invalid_search_ranking_score_threshold'),
+  locales: spec('stringList', 'invalid_search_locales'),
+  exhaustiveFacetCount: spec('bool', 'invalid_facet_search_exhaustive_facet_count'),
+  hybrid: spec('object', 'invalid_search_hybrid_query'),
+  vector: spec('any', 'invalid_search_vector'),
+};
+
+function unknownField(field: string, fields: Record<string, FieldSpec>, prefix = ''): MeiliError {
+  return new MeiliError('bad_request', `Unknown field \`${field}\`${prefix ? ` inside \`${prefix}\`` : ''}: expected one of ${Object.keys(fields).map((f) => `\`${f}\``).join(', ')}`);
+}
+
+function checkJsonValue(field: string, fs: FieldSpec, v: unknown, path: string): unknown {
+  const bad = (expected: string) => new MeiliError(fs.code, `Invalid value type at \`${path}\`: expected ${expected}, but found ${typeName(v)}: \`${JSON.stringify(v)}\``);
+  switch (fs.kind) {
+    case 'string':
+      if (typeof v !== 'string') throw bad('a string');
+      return v;
+    case 'nullableString':
+      if (v !== null && typeof v !== 'string') throw bad('a string');
+      return v;
+    case 'uint':
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw bad('a positive integer');
+      return v;
+    case 'bool':
+      if (typeof v !== 'boolean') throw bad('a boolean');
+      return v;
+    case 'stringList':
+      if (v === null) return null;
+      if (!Array.isArray(v)) throw bad('an array');
+      v.forEach((x, i) => {
+        if (typeof x !== 'string') throw new MeiliError(fs.code, `Invalid value type at \`${path}[${i}]\`: expected a string, but found ${typeName(x)}: \`${JSON.stringify(x)}\``);
+      });
+      return v;
+    case 'filter':
+      return v;
+    case 'float01':
+      if (v === null) return null;
+      if (typeof v !== 'number') throw bad('a number');
+      if (v < 0 || v > 1) throw new MeiliError(fs.code, `Invalid value at \`${path}\`: the value of \`rankingScoreThreshold\` is invalid, expected a float between \`0.0\` and \`1.0\`.`);
+      return v;
+    case 'object':
+      if (v === null) return null;
+      if (typeof v !== 'object' || Array.isArray(v)) throw bad('an object');
+      return v;
+    case 'any':
+      return v;
+  }
+  void field;
+  return v;
+}
+
+function parseQueryValue(field: string, fs: FieldSpec, raw: string): unknown {
+  switch (fs.kind) {
+    case 'uint': {
+      if (!/^\d+$/.test(raw)) throw new MeiliError(fs.code, `Invalid value in parameter \`${field}\`: could not parse \`${raw}\` as a positive integer`);
+      return Number(raw);
+    }
+    case 'bool': {
+      if (raw !== 'true' && raw !== 'false') throw new MeiliError(fs.code, `Invalid value in parameter \`${field}\`: could not parse \`${raw}\` as a boolean, expected either \`true\` or \`false\``);
+      return raw === 'true';
+    }
+    case 'float01': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new MeiliError(fs.code, `Invalid value in parameter \`${field}\`: could not parse \`${raw}\` as a float`);
+      if (n < 0 || n > 1) throw new MeiliError(fs.code, `Invalid value in parameter \`${field}\`: the value of \`rankingScoreThreshold\` is invalid, expected a float between \`0.0\` and \`1.0\`.`);
+      return n;
+    }
+    case 'stringList':
+      return field === 'sort' ? splitSort(raw) : raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    case 'filter': {
+      const t = raw.trim();
+      if (t.startsWith('[') || t.startsWith('"')) {
+        try {
+          return JSON.parse(t);
+        } catch {
+          return raw;
+        }
+      }
+      return raw;
+    }
+    default:
+      return raw;
+  }
+}
+
+/** Splits a GET `sort` list on commas, keeping `_geoPoint(a,b):asc` intact. */
+function splitSort(raw: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of raw) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      if (cur.trim()) out.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+function parseGeneric(raw: unknown, source: 'json' | 'query', fields: Record<string, FieldSpec>, rename: Record<string, string> = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (source === 'query') {
+    const params = raw as Record<string, string>;
+    for (const [key, value] of Object.entries(params)) {
+      const field = rename[key] ?? key;
+      const fs = fields[field];
+      if (fs === undefined) throw unknownField(key, fields);
+      out[field] = parseQueryValue(field, fs, value);
+    }
+    return out;
+  }
+  if (raw === undefined || raw === null) return out;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${typeName(raw)}: \`${JSON.stringify(raw)}\``);
+  }
+  for (const [field, value] of Object.entries(raw as Record<string, unknown>)) {
+    const fs = fields[field];
+    if (fs === undefined) throw unknownField(field, fields);
+    out[field] = checkJsonValue(field, fs, value, `.${field}`);
+  }
+  return out;
+}
+
+function checkSearchSemantics(q: Record<string, unknown>): Record<string, unknown> {
+  if (q.matchingStrategy !== undefined && !['last', 'all', 'frequency'].includes(q.matchingStrategy as string)) {
+    throw new MeiliError('invalid_search_matching_strategy', `Unknown value \`${String(q.matchingStrategy)}\` at \`.matchingStrategy\`: expected one of \`last\`, \`all\`, \`frequency\``);
+  }
+  if (q.hybrid !== undefined && q.hybrid !== null) {
+    throw new MeiliError('invalid_search_embedder', 'Cannot find embedder with name `default`.');
+  }
+  if (q.vector !== undefined && q.vector !== null) {
+    throw new MeiliError('invalid_search_vector', 'Passing `vector` as a parameter requires the `hybrid` parameter as well.');
+  }
+  if (q.media !== undefined && q.media !== null) {
+    throw new MeiliError('feature_not_enabled', 'Using `media` in a search requires enabling the `multimodal` experimental feature.');
+  }
+  return q;
+}
+
+/** Validates search parameters; `query` = GET string parameters (object of strings). */
+export function parseSearchQuery(raw: unknown, source: 'json' | 'query'): Record<string, unknown> {
+  const renamed: Record<string, string> = source === 'query' ? { hybridEmbedder: 'hybrid', hybridSemanticRatio: 'hybrid' } : {};
+  return checkSearchSemantics(parseGeneric(raw, source, SEARCH_FIELDS, renamed));
+}
+
+export function parseDocumentsQuery(raw: unknown, source: 'json' | 'query'): Record<string, unknown> {
+  const q = parseGeneric(raw, source, DOCUMENTS_FIELDS);
+  if (q.ids !== undefined && q.ids !== null) {
+    let ids = q.ids;
+    if (source === 'query' && typeof ids === 'string') ids = ids.split(',').map((s) => s.trim()).filter(Boolean);
+    if (!Array.isArray(ids)) {
+      throw new MeiliError('invalid_document_ids', `Invalid value type at \`.ids\`: expected an array, but found ${typeName(ids)}: \`${JSON.stringify(ids)}\``);
+    }
+    q.ids = ids.map((id) => (typeof id === 'number' ? String(id) : id));
+    for (const id of q.ids as unknown[]) {
+      if (typeof id !== 'string') throw new MeiliError('invalid_document_ids', `Invalid value type at \`.ids\`: expected a string or an integer, but found ${typeName(id)}`);
+    }
+  }
+  return q;
+}
+
+export function parseFacetSearchQuery(raw: unknown): Record<string, unknown> {
+  const q = parseGeneric(raw, 'json', FACET_SEARCH_FIELDS);
+  if (q.facetName === undefined) throw new MeiliError('missing_facet_search_facet_name', 'Missing field `facetName`');
+  return checkSearchSemantics(q);
+}
+
+const FEDERATION_FIELDS = ['offset', 'limit', 'page', 'hitsPerPage', 'facetsByIndex', 'mergeFacets', 'distinct', 'showPerformanceDetails'];
+
+/** Validates a /multi-search body: `{queries, federation?}`. */
+export function parseMultiSearch(raw: unknown): ParsedMultiSearch {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${typeName(raw)}: \`${JSON.stringify(raw)}\``);
+  }
+  const body = raw as Record<string, unknown>;
+  for (const k of Object.keys(body)) if (k !== 'queries' && k !== 'federation') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`queries\`, \`federation\``);
+  if (body.queries === undefined) throw new MeiliError('bad_request', 'Missing field `queries`');
+  if (!Array.isArray(body.queries)) {
+    throw new MeiliError('bad_request', `Invalid value type at \`.queries\`: expected an array, but found ${typeName(body.queries)}: \`${JSON.stringify(body.queries)}\``);
+  }
+  let federation: Record<string, unknown> | null = null;
+  if (body.federation !== undefined && body.federation !== null) {
+    if (typeof body.federation !== 'object' || Array.isArray(body.federation)) {
+      throw new MeiliError('invalid_multi_search_federated', `Invalid value type at \`.federation\`: expected an object, but found ${typeName(body.federation)}: \`${JSON.stringify(body.federation)}\``);
+    }
+    federation = {};
+    for (const [k, v] of Object.entries(body.federation as Record<string, unknown>)) {
+      if (!FEDERATION_FIELDS.includes(k)) throw new MeiliError('bad_request', `Unknown field \`${k}\` inside \`.federation\`: expected one of ${FEDERATION_FIELDS.map((f) => `\`${f}\``).join(', ')}`);
+      if (['offset', 'limit', 'page', 'hitsPerPage'].includes(k) && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) {
+        throw new MeiliError(`invalid_multi_search_${k === 'hitsPerPage' ? 'hits_per_page' : k}` as ErrorCode, `Invalid value type at \`.federation.${k}\`: expected a positive integer, but found ${typeName(v)}: \`${JSON.stringify(v)}\``);
+      }
+      federation[k] = v;
+    }
+  }
+  const queries = (body.queries as unknown[]).map((q, i) => {
+    if (q === null || typeof q !== 'object' || Array.isArray(q)) {
+      throw new MeiliError('bad_request', `Invalid value type at \`.queries[${i}]\`: expected an object, but found ${typeName(q)}: \`${JSON.stringify(q)}\``);
+    }
+    const { indexUid, federationOptions, ...rest } = q as Record<string, unknown>;
+    if (indexUid === undefined) throw new MeiliError('missing_index_uid', `Missing field \`indexUid\` inside \`.queries[${i}]\``);
+    if (typeof indexUid !== 'string' || !/^[A-Za-z0-9_-]{1,400}$/.test(indexUid)) {
+      throw new MeiliError('invalid_index_uid', `Invalid value at \`.queries[${i}].indexUid\`: \`${String(indexUid)}\` is not a valid index uid. Index uid can be an integer or a string containing only alphanumeric characters, hyphens (-) and underscores (_), and can not be more than 512 bytes.`);
+    }
+    let fo: { weight: number; queryPosition?: number } | null = null;
+    if (federationOptions !== undefined && federationOptions !== null) {
+      if (federation === null) {
+        throw new MeiliError('invalid_multi_search_federation_options', `Inside \`.queries[${i}]\`: Using \`federationOptions\` is not allowed in a non-federated search.\n  - Hint: remove \`federationOptions\` from query #${i} or add \`federation\` to the request.`);
+      }
+      const o = federationOptions as Record<string, unknown>;
+      const weight = o.weight ?? 1;
+      if (typeof weight !== 'number' || weight < 0) {
+        throw new MeiliError('invalid_multi_search_weight', `Invalid value at \`.queries[${i}].federationOptions.weight\`: the value of \`weight\` is invalid, expected a positive float (>= 0.0).`);
+      }
+      fo = { weight };
+    }
+    if (federation !== null) {
+      for (const p of ['offset', 'limit', 'page', 'hitsPerPage']) {
+        if (rest[p] !== undefined) {
+          throw new MeiliError('invalid_multi_search_query_pagination', `Inside \`.queries[${i}]\`: Using pagination options is not allowed in federated queries.\n  - Hint: remove \`${p}\` from query #${i} or remove \`federation\` from the request\n  - Hint: pass \`federation.${p}\` for pagination in federated search`);
+        }
+      }
+      if (rest.facets !== undefined && rest.facets !== null) {
+        throw new MeiliError('invalid_multi_search_query_facets', `Inside \`.queries[${i}]\`: Using facet options is not allowed in federated queries.\n  - Hint: remove \`facets\` from query #${i} or remove \`federation\` from the request\n  - Hint: pass \`federation.facetsByIndex.${indexUid}: ${JSON.stringify(rest.facets)}\` for facets in federated search`);
+      }
+    }
+    let query: Record<string, unknown>;
+    try {
+      query = parseSearchQuery(rest, 'json');
+    } catch (err) {
+      if (err instanceof MeiliError) throw new MeiliError(err.code, `Inside \`.queries[${i}]\`: ${err.message}`);
+      throw err;
+    }
+    return { indexUid, query, federationOptions: fo };
+  });
+  return { federation, queries };
+}

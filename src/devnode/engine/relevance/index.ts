@@ -1,0 +1,5 @@
+// The dev node's text relevance: inverted index, Meilisearch-style ranking and scores, hit formatting.
+export { TextIndex } from './text-index.js';
+export { rank, cmpScalar } from './rank.js';
+export { formatHit, facetValueMatches } from './format.js';
+export type * from './types.js';

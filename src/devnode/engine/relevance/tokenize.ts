@@ -1,0 +1,73 @@
+// Tokenizing as the dev node does it: words are runs of letters and digits (plus `nonSeparatorTokens`),
+// lowercased with Latin diacritics folded; offsets point into the original string for highlighting.
+
+export interface Token {
+  /** Normalized word (lowercase, diacritics folded). */
+  word: string;
+  /** UTF-16 offsets into the original string. */
+  start: number;
+  end: number;
+}
+
+export function foldWord(s: string): string {
+  return s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+}
+
+const DEFAULT_RE = /[\p{L}\p{N}]+/gu;
+const cache = new Map<string, RegExp>();
+
+function wordRegex(nonSeparators: readonly string[]): RegExp {
+  if (nonSeparators.length === 0) return DEFAULT_RE;
+  const key = nonSeparators.join('\u0000');
+  let re = cache.get(key);
+  if (re === undefined) {
+    const extra = nonSeparators
+      .filter((t) => t.length === 1)
+      .map((t) => t.replace(/[\]\\^-]/g, '\\$&'))
+      .join('');
+    re = new RegExp(`[\\p{L}\\p{N}${extra}]+`, 'gu');
+    cache.set(key, re);
+  }
+  return re;
+}
+
+export function tokenize(text: string, nonSeparators: readonly string[] = [], separators: readonly string[] = []): Token[] {
+  let src = text;
+  for (const sep of separators) if (sep.length > 0) src = src.split(sep).join(' '.repeat(sep.length));
+  const re = wordRegex(nonSeparators);
+  re.lastIndex = 0;
+  const out: Token[] = [];
+  for (let m = re.exec(src); m !== null; m = re.exec(src)) {
+    out.push({ word: foldWord(m[0]), start: m.index, end: m.index + m[0].length });
+  }
+  return out;
+}
+
+/** Byte offset (UTF-8) of a UTF-16 offset in a string. */
+export function byteOffset(text: string, index: number): number {
+  return Buffer.byteLength(text.slice(0, index));
+}
+
+/** Damerau (optimal string alignment) distance, capped: returns cap+1 as soon as it must exceed cap. */
+export function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) > cap) return cap + 1;
+  const n = a.length;
+  const m = b.length;
+  let prev2 = new Array<number>(m + 1).fill(0);
+  let prev = Array.from({ length: m + 1 }, (_, j) => j);
+  let cur = new Array<number>(m + 1).fill(0);
+  for (let i = 1; i <= n; i++) {
+    cur[0] = i;
+    let rowMin = cur[0];
+    for (let j = 1; j <= m; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2]! + 1);
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > cap) return cap + 1;
+    [prev2, prev, cur] = [prev, cur, prev2];
+  }
+  return prev[m]!;
+}

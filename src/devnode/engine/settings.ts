@@ -1,0 +1,287 @@
+// Index settings as Meilisearch v1.50 has them: the 20 defaults, the sub-routes with their update verbs, and
+// validation of a settings body (whole object or one sub-route) with the `invalid_settings_*` codes.
+import { MeiliError, type ErrorCode } from '../../core/errors.js';
+
+export type Settings = Record<string, unknown>;
+
+export function defaultSettings(): Settings {
+  return {
+    displayedAttributes: ['*'],
+    searchableAttributes: ['*'],
+    filterableAttributes: [],
+    sortableAttributes: [],
+    rankingRules: ['words', 'typo', 'proximity', 'attributeRank', 'sort', 'wordPosition', 'exactness'],
+    stopWords: [],
+    nonSeparatorTokens: [],
+    separatorTokens: [],
+    dictionary: [],
+    synonyms: {},
+    distinctAttribute: null,
+    proximityPrecision: 'byWord',
+    typoTolerance: {
+      enabled: true,
+      minWordSizeForTypos: { oneTypo: 5, twoTypos: 9 },
+      disableOnWords: [],
+      disableOnAttributes: [],
+      disableOnNumbers: false,
+    },
+    faceting: { maxValuesPerFacet: 100, sortFacetValuesBy: { '*': 'alpha' } },
+    pagination: { maxTotalHits: 1000 },
+    embedders: {},
+    searchCutoffMs: null,
+    localizedAttributes: null,
+    facetSearch: true,
+    prefixSearch: 'indexingTime',
+  };
+}
+
+type Verb = 'PUT' | 'PATCH';
+
+/** kebab-case sub-route → camelCase key and update verb. */
+export const SETTINGS_ROUTES: Readonly<Record<string, { key: string; updateVerb: Verb }>> = Object.freeze({
+  'displayed-attributes': { key: 'displayedAttributes', updateVerb: 'PUT' },
+  'searchable-attributes': { key: 'searchableAttributes', updateVerb: 'PUT' },
+  'filterable-attributes': { key: 'filterableAttributes', updateVerb: 'PUT' },
+  'sortable-attributes': { key: 'sortableAttributes', updateVerb: 'PUT' },
+  'ranking-rules': { key: 'rankingRules', updateVerb: 'PUT' },
+  'stop-words': { key: 'stopWords', updateVerb: 'PUT' },
+  'non-separator-tokens': { key: 'nonSeparatorTokens', updateVerb: 'PUT' },
+  'separator-tokens': { key: 'separatorTokens', updateVerb: 'PUT' },
+  dictionary: { key: 'dictionary', updateVerb: 'PUT' },
+  synonyms: { key: 'synonyms', updateVerb: 'PUT' },
+  'distinct-attribute': { key: 'distinctAttribute', updateVerb: 'PUT' },
+  'proximity-precision': { key: 'proximityPrecision', updateVerb: 'PUT' },
+  'typo-tolerance': { key: 'typoTolerance', updateVerb: 'PATCH' },
+  faceting: { key: 'faceting', updateVerb: 'PATCH' },
+  pagination: { key: 'pagination', updateVerb: 'PATCH' },
+  embedders: { key: 'embedders', updateVerb: 'PATCH' },
+  'search-cutoff-ms': { key: 'searchCutoffMs', updateVerb: 'PUT' },
+  'localized-attributes': { key: 'localizedAttributes', updateVerb: 'PUT' },
+  'facet-search': { key: 'facetSearch', updateVerb: 'PUT' },
+  'prefix-search': { key: 'prefixSearch', updateVerb: 'PUT' },
+});
+
+const SETTING_KEYS = Object.values(SETTINGS_ROUTES).map((r) => r.key);
+
+function codeFor(key: string): ErrorCode {
+  return `invalid_settings_${key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())}` as ErrorCode;
+}
+
+export function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'a positive integer' : 'a number';
+  if (typeof v === 'boolean') return 'a boolean';
+  return typeof v;
+}
+
+function wrongType(key: string, path: string, expected: string, v: unknown): MeiliError {
+  return new MeiliError(codeFor(key), `Invalid value type at \`${path}\`: expected ${expected}, but found ${typeName(v)}: \`${JSON.stringify(v)}\``);
+}
+
+function stringArray(key: string, v: unknown, path = `.${key}`): string[] {
+  if (!Array.isArray(v)) throw wrongType(key, path, 'an array', v);
+  v.forEach((x, i) => {
+    if (typeof x !== 'string') throw wrongType(key, `${path}[${i}]`, 'a string', x);
+  });
+  return [...new Set(v as string[])];
+}
+
+function objectOf(key: string, v: unknown, path: string): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw wrongType(key, path, 'an object', v);
+  return v as Record<string, unknown>;
+}
+
+function unknownField(key: string, path: string, field: string, expected: string[]): MeiliError {
+  return new MeiliError(codeFor(key), `Unknown field \`${field}\` inside \`${path}\`: expected one of ${expected.map((e) => `\`${e}\``).join(', ')}`);
+}
+
+const RULE_RE = /^([^:\s]+):(asc|desc)$/;
+const BUILTIN_RULES = new Set(['words', 'typo', 'proximity', 'attribute', 'attributeRank', 'wordPosition', 'sort', 'exactness']);
+
+function uintOrNull(key: string, v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw wrongType(key, path, 'a positive integer', v);
+  return v;
+}
+
+/** Validates one setting's new value (never null: null means reset and is handled by the caller). */
+function validateOne(key: string, v: unknown, current: Settings): unknown {
+  const path = `.${key}`;
+  switch (key) {
+    case 'displayedAttributes':
+    case 'searchableAttributes':
+    case 'sortableAttributes':
+    case 'stopWords':
+    case 'nonSeparatorTokens':
+    case 'separatorTokens':
+    case 'dictionary':
+      return stringArray(key, v);
+    case 'filterableAttributes': {
+      if (!Array.isArray(v)) throw wrongType(key, path, 'an array', v);
+      return v.map((x, i) => {
+        if (typeof x === 'string') return x;
+        const o = objectOf(key, x, `${path}[${i}]`);
+        for (const f of Object.keys(o)) if (f !== 'attributePatterns' && f !== 'features') throw unknownField(key, `${path}[${i}]`, f, ['attributePatterns', 'features']);
+        const patterns = stringArray(key, o.attributePatterns ?? [], `${path}[${i}].attributePatterns`);
+        const features = o.features === undefined ? {} : objectOf(key, o.features, `${path}[${i}].features`);
+        const filter = features.filter === undefined ? {} : objectOf(key, features.filter, `${path}[${i}].features.filter`);
+        for (const [fk, fv] of Object.entries(filter)) {
+          if (fk !== 'equality' && fk !== 'comparison') throw unknownField(key, `${path}[${i}].features.filter`, fk, ['equality', 'comparison']);
+          if (typeof fv !== 'boolean') throw wrongType(key, `${path}[${i}].features.filter.${fk}`, 'a boolean', fv);
+        }
+        if (features.facetSearch !== undefined && typeof features.facetSearch !== 'boolean') throw wrongType(key, `${path}[${i}].features.facetSearch`, 'a boolean', features.facetSearch);
+        return {
+          attributePatterns: patterns,
+          features: { facetSearch: features.facetSearch ?? false, filter: { equality: (filter.equality as boolean | undefined) ?? true, comparison: (filter.comparison as boolean | undefined) ?? false } },
+        };
+      });
+    }
+    case 'rankingRules': {
+      const rules = stringArray(key, v);
+      rules.forEach((r, i) => {
+        if (!BUILTIN_RULES.has(r) && !RULE_RE.test(r)) {
+          throw new MeiliError(
+            codeFor(key),
+            `Invalid value at \`.rankingRules[${i}]\`: \`${r}\` ranking rule is invalid. Valid ranking rules are words, typo, sort, proximity, attribute, attributeRank, wordPosition, exactness and custom ranking rules.`,
+          );
+        }
+      });
+      return rules;
+    }
+    case 'synonyms': {
+      const o = objectOf(key, v, path);
+      const out: Record<string, string[]> = {};
+      for (const [k, list] of Object.entries(o)) out[k] = stringArray(key, list, `${path}.${k}`);
+      return out;
+    }
+    case 'distinctAttribute':
+      if (typeof v !== 'string') throw wrongType(key, path, 'a string', v);
+      return v;
+    case 'proximityPrecision':
+      if (v !== 'byWord' && v !== 'byAttribute') {
+        throw new MeiliError(codeFor(key), `Unknown value \`${String(v)}\` at \`${path}\`: expected one of \`byWord\`, \`byAttribute\``);
+      }
+      return v;
+    case 'typoTolerance': {
+      const o = objectOf(key, v, path);
+      const cur = current.typoTolerance as Record<string, unknown>;
+      const out: Record<string, unknown> = { ...cur };
+      const fields = ['enabled', 'minWordSizeForTypos', 'disableOnWords', 'disableOnAttributes', 'disableOnNumbers'];
+      for (const [f, fv] of Object.entries(o)) {
+        if (!fields.includes(f)) throw unknownField(key, path, f, fields);
+        if (fv === null) {
+          out[f] = (defaultSettings().typoTolerance as Record<string, unknown>)[f];
+          continue;
+        }
+        if (f === 'enabled' || f === 'disableOnNumbers') {
+          if (typeof fv !== 'boolean') throw wrongType(key, `${path}.${f}`, 'a boolean', fv);
+          out[f] = fv;
+        } else if (f === 'disableOnWords' || f === 'disableOnAttributes') {
+          out[f] = stringArray(key, fv, `${path}.${f}`);
+        } else {
+          const m = objectOf(key, fv, `${path}.${f}`);
+          const sizes = { ...(cur.minWordSizeForTypos as { oneTypo: number; twoTypos: number }) };
+          for (const [sk, sv] of Object.entries(m)) {
+            if (sk !== 'oneTypo' && sk !== 'twoTypos') throw unknownField(key, `${path}.${f}`, sk, ['oneTypo', 'twoTypos']);
+            sizes[sk] = sv === null ? (sk === 'oneTypo' ? 5 : 9) : uintOrNull(key, sv, `${path}.${f}.${sk}`);
+          }
+          if (sizes.oneTypo > sizes.twoTypos) {
+            throw new MeiliError(codeFor(key), '`minWordSizeForTypos` setting is invalid. `oneTypo` and `twoTypos` fields should be between `0` and `255`, and `twoTypos` should be greater or equals to `oneTypo` but found `oneTypo: ' + sizes.oneTypo + '` and twoTypos: `' + sizes.twoTypos + '`.');
+          }
+          out[f] = sizes;
+        }
+      }
+      return out;
+    }
+    case 'faceting': {
+      const o = objectOf(key, v, path);
+      const cur = current.faceting as Record<string, unknown>;
+      const out: Record<string, unknown> = { ...cur };
+      for (const [f, fv] of Object.entries(o)) {
+        if (f === 'maxValuesPerFacet') out[f] = fv === null ? 100 : uintOrNull(key, fv, `${path}.${f}`);
+        else if (f === 'sortFacetValuesBy') {
+          if (fv === null) {
+            out[f] = { '*': 'alpha' };
+            continue;
+          }
+          const m = objectOf(key, fv, `${path}.${f}`);
+          const merged: Record<string, string> = { '*': 'alpha' };
+          for (const [fk, order] of Object.entries(m)) {
+            if (order !== 'alpha' && order !== 'count') throw new MeiliError(codeFor(key), `Unknown value \`${String(order)}\` at \`${path}.${f}.${fk}\`: expected one of \`alpha\`, \`count\``);
+            merged[fk] = order;
+          }
+          out[f] = merged;
+        } else throw unknownField(key, path, f, ['maxValuesPerFacet', 'sortFacetValuesBy']);
+      }
+      return out;
+    }
+    case 'pagination': {
+      const o = objectOf(key, v, path);
+      const out: Record<string, unknown> = { ...(current.pagination as Record<string, unknown>) };
+      for (const [f, fv] of Object.entries(o)) {
+        if (f !== 'maxTotalHits') throw unknownField(key, path, f, ['maxTotalHits']);
+        out[f] = fv === null ? 1000 : uintOrNull(key, fv, `${path}.${f}`);
+      }
+      return out;
+    }
+    case 'embedders': {
+      const o = objectOf(key, v, path);
+      if (Object.keys(o).length > 0) {
+        throw new MeiliError('invalid_settings_embedders', 'The dev node has no embedder support: `embedders` may only be set to `{}` or `null`.');
+      }
+      return {};
+    }
+    case 'searchCutoffMs':
+      return uintOrNull(key, v, path);
+    case 'localizedAttributes': {
+      if (!Array.isArray(v)) throw wrongType(key, path, 'an array', v);
+      return v.map((x, i) => {
+        const o = objectOf(key, x, `${path}[${i}]`);
+        return { attributePatterns: stringArray(key, o.attributePatterns ?? [], `${path}[${i}].attributePatterns`), locales: stringArray(key, o.locales ?? [], `${path}[${i}].locales`) };
+      });
+    }
+    case 'facetSearch':
+      if (typeof v !== 'boolean') throw wrongType(key, path, 'a boolean', v);
+      return v;
+    case 'prefixSearch':
+      if (v !== 'indexingTime' && v !== 'disabled') {
+        throw new MeiliError(codeFor(key), `Unknown value \`${String(v)}\` at \`${path}\`: expected one of \`indexingTime\`, \`disabled\``);
+      }
+      return v;
+  }
+  throw new MeiliError('bad_request', `Unknown field \`${key}\``);
+}
+
+/**
+ * Validates a settings body. `route` null = PATCH /settings (an object of settings); otherwise the kebab-case
+ * sub-route and the body is that setting's value. Returns a patch keyed by camelCase setting name where `null`
+ * means "reset to default". `current` gives the base for nested PATCH-style settings.
+ */
+export function validateSettings(body: unknown, route: string | null, current: Settings = defaultSettings()): Settings {
+  if (route !== null) {
+    const spec = SETTINGS_ROUTES[route];
+    if (spec === undefined) throw new MeiliError('bad_request', `Unknown settings route \`${route}\``);
+    return { [spec.key]: body === null ? null : validateOne(spec.key, body, current) };
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${typeName(body)}: \`${JSON.stringify(body)}\``);
+  }
+  const out: Settings = {};
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    if (!SETTING_KEYS.includes(key)) {
+      throw new MeiliError('bad_request', `Unknown field \`${key}\`: expected one of ${SETTING_KEYS.map((k) => `\`${k}\``).join(', ')}`);
+    }
+    out[key] = value === null ? null : validateOne(key, value, current);
+  }
+  return out;
+}
+
+/** Applies a validated patch to settings (null resets that key). */
+export function applySettingsPatch(current: Settings, patch: Settings): Settings {
+  const defaults = defaultSettings();
+  const next: Settings = { ...current };
+  for (const [key, value] of Object.entries(patch)) next[key] = value === null ? defaults[key] : value;
+  return next;
+}
