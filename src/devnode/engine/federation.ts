@@ -1,0 +1,87 @@
+// Federated multi-search on one node: every query runs against its index, hits are merged by weighted ranking
+// score (score × federationOptions.weight; ties by query position, then each query's own order), then paged with
+// the federation's offset/limit or page/hitsPerPage; `_federation` on each hit, `facetsByIndex` / `mergeFacets`.
+import { randomUUID } from 'node:crypto';
+import type { IndexEngineApi } from './api.js';
+import { alphaCompare, type FacetCount } from './facets.js';
+
+interface Entry {
+  index: IndexEngineApi;
+  query: Record<string, unknown>;
+  weight: number;
+  queryPosition: number;
+}
+
+export function federatedSearch(entries: Entry[], federation: Record<string, unknown>): Record<string, unknown> {
+  const started = performance.now();
+  const pageMode = federation.page !== undefined || federation.hitsPerPage !== undefined;
+  const hpp = (federation.hitsPerPage as number | undefined) ?? 20;
+  const page = (federation.page as number | undefined) ?? 1;
+  const offset = pageMode ? (page === 0 ? 0 : hpp * (page - 1)) : ((federation.offset as number | undefined) ?? 0);
+  const limit = pageMode ? (page === 0 ? 0 : hpp) : ((federation.limit as number | undefined) ?? 20);
+  const facetsByIndex = (federation.facetsByIndex as Record<string, string[]> | undefined) ?? null;
+  const merged: Array<{ hit: Record<string, unknown>; score: number; pos: number; rank: number }> = [];
+  let total = 0;
+  const byIndex: Record<string, { distribution: Record<string, Record<string, number>>; stats: Record<string, { min: number; max: number }> }> = {};
+  for (const e of entries) {
+    const facets = facetsByIndex?.[e.index.uid];
+    const res = e.index.search({ ...e.query, offset: 0, limit: offset + limit, showRankingScore: true, ...(facets ? { facets } : {}) });
+    total += res.estimatedTotalHits as number;
+    if (facets && byIndex[e.index.uid] === undefined) {
+      byIndex[e.index.uid] = { distribution: res.facetDistribution as Record<string, Record<string, number>>, stats: (res.facetStats as Record<string, { min: number; max: number }>) ?? {} };
+    }
+    (res.hits as Array<Record<string, unknown>>).forEach((hit, rank) => {
+      const score = (hit._rankingScore as number) * e.weight;
+      if (e.query.showRankingScore !== true) delete hit._rankingScore;
+      hit._federation = { indexUid: e.index.uid, queriesPosition: e.queryPosition, weightedRankingScore: score };
+      merged.push({ hit, score, pos: e.queryPosition, rank });
+    });
+  }
+  merged.sort((a, b) => b.score - a.score || a.pos - b.pos || a.rank - b.rank);
+  const hits = merged.slice(offset, offset + limit).map((m) => m.hit);
+  const res: Record<string, unknown> = { hits, processingTimeMs: 0 };
+  if (pageMode) {
+    res.hitsPerPage = hpp;
+    res.page = page;
+    res.totalPages = hpp === 0 ? 0 : Math.ceil(total / hpp);
+    res.totalHits = total;
+  } else {
+    res.limit = limit;
+    res.offset = offset;
+    res.estimatedTotalHits = total;
+  }
+  if (facetsByIndex !== null) {
+    const merge = federation.mergeFacets as { maxValuesPerFacet?: number } | undefined | null;
+    if (merge) {
+      const dist: Record<string, Map<string, FacetCount>> = {};
+      const stats: Record<string, { min: number; max: number }> = {};
+      for (const f of Object.values(byIndex)) {
+        for (const [attr, values] of Object.entries(f.distribution)) {
+          const m = (dist[attr] ??= new Map());
+          for (const [value, count] of Object.entries(values)) {
+            const prev = m.get(value);
+            if (prev) prev.count += count;
+            else m.set(value, { value, count, numeric: value.trim() !== '' && Number.isFinite(Number(value)), num: Number(value) });
+          }
+        }
+        for (const [attr, s] of Object.entries(f.stats)) {
+          const prev = stats[attr];
+          stats[attr] = prev ? { min: Math.min(prev.min, s.min), max: Math.max(prev.max, s.max) } : { ...s };
+        }
+      }
+      const maxValues = merge.maxValuesPerFacet ?? 100;
+      const out: Record<string, Record<string, number>> = {};
+      for (const [attr, m] of Object.entries(dist)) {
+        out[attr] = {};
+        for (const c of [...m.values()].sort(alphaCompare).slice(0, maxValues)) out[attr]![c.value] = c.count;
+      }
+      res.facetDistribution = out;
+      res.facetStats = stats;
+    } else {
+      res.facetsByIndex = byIndex;
+    }
+  }
+  res.processingTimeMs = Math.round(performance.now() - started);
+  res.requestUid = randomUUID();
+  return res;
+}

@@ -1,0 +1,525 @@
+// One dev-node index: documents in insertion order, primary key, settings, text index, and every read the HTTP
+// layer serves (search with filters/facets/sort/pagination, facet search, documents fetch, stats). Writes are
+// atomic: a bad document fails the whole batch and changes nothing.
+import { randomUUID } from 'node:crypto';
+import { MeiliError, type ErrorCode } from '../../core/errors.js';
+import { inferPrimaryKey, resolveDocumentId } from '../../core/document-id.js';
+import { compileFilter, FilterableAttributes, parseFilter, valuesAt, type Predicate } from '../../core/filter/index.js';
+import type { AddDocumentsResult, DeleteResult, Document, EngineContext, IndexEngineApi, IndexMeta, StoredDocument } from './api.js';
+import { countFacet, facetOrder, sortFacetCounts } from './facets.js';
+import { TextIndex, cmpScalar, facetValueMatches, formatHit, rank, type RelevanceConfig, type SortCriterion, type TypoToleranceConfig } from './relevance/index.js';
+import { applySettingsPatch, defaultSettings, type Settings } from './settings.js';
+
+interface Slot {
+  seq: number;
+  doc: Document;
+}
+
+function relevanceConfig(s: Settings): RelevanceConfig {
+  return {
+    searchableAttributes: s.searchableAttributes as string[],
+    rankingRules: s.rankingRules as string[],
+    stopWords: s.stopWords as string[],
+    synonyms: s.synonyms as Record<string, string[]>,
+    typoTolerance: s.typoTolerance as TypoToleranceConfig,
+    separatorTokens: s.separatorTokens as string[],
+    nonSeparatorTokens: s.nonSeparatorTokens as string[],
+    dictionary: s.dictionary as string[],
+    proximityPrecision: s.proximityPrecision as 'byWord',
+    sortableAttributes: s.sortableAttributes as string[],
+  };
+}
+
+function firstValue(doc: Document, field: string): unknown {
+  const v = valuesAt(doc, field);
+  if (!Array.isArray(v)) return undefined;
+  if (Object.prototype.hasOwnProperty.call(doc, field)) return doc[field];
+  return v.length === 1 ? v[0] : v;
+}
+
+function list(attrs: string[]): string {
+  return [...attrs].sort().map((a) => `\`${a}\``).join(', ');
+}
+
+function project(doc: Document, fields: readonly string[] | null): Document {
+  if (fields === null || fields.includes('*')) return { ...doc };
+  const out: Document = {};
+  for (const f of fields) {
+    if (Object.prototype.hasOwnProperty.call(doc, f)) out[f] = doc[f];
+    else if (f.includes('.')) {
+      const [head, ...rest] = f.split('.');
+      const inner = doc[head!];
+      if (inner !== null && typeof inner === 'object' && !Array.isArray(inner)) {
+        const sub = project(inner as Document, [rest.join('.')]);
+        if (Object.keys(sub).length > 0) out[head!] = { ...((out[head!] as Document) ?? {}), ...sub };
+      }
+    }
+  }
+  return out;
+}
+
+export class IndexEngine implements IndexEngineApi {
+  uid: string;
+  primaryKey: string | null;
+  readonly createdAt: string;
+  updatedAt: string;
+  private settings: Settings;
+  private readonly byId = new Map<string, Slot>();
+  private readonly bySeq = new Map<number, string>();
+  private nextSeq = 0;
+  private readonly fieldOrder: string[] = [];
+  private readonly fieldSeen = new Set<string>();
+  private text: TextIndex;
+  private readonly ctx: EngineContext;
+
+  constructor(uid: string, primaryKey: string | null, now: string, ctx: EngineContext, settings: Settings = defaultSettings()) {
+    this.uid = uid;
+    this.primaryKey = primaryKey;
+    this.createdAt = now;
+    this.updatedAt = now;
+    this.settings = settings;
+    this.ctx = ctx;
+    this.text = new TextIndex(relevanceConfig(settings));
+  }
+
+  static restore(meta: IndexMeta, docs: Iterable<StoredDocument>, ctx: EngineContext): IndexEngine {
+    const engine = new IndexEngine(meta.uid, meta.primaryKey, meta.createdAt, ctx, { ...defaultSettings(), ...meta.settings });
+    engine.updatedAt = meta.updatedAt;
+    for (const f of meta.fieldOrder) engine.noteField(f);
+    const sorted = [...docs].sort((a, b) => a.seq - b.seq);
+    for (const d of sorted) engine.put(d.id, d.seq, d.doc);
+    engine.nextSeq = Math.max(meta.nextSeq, sorted.length === 0 ? 0 : sorted[sorted.length - 1]!.seq + 1);
+    return engine;
+  }
+
+  private noteField(f: string): void {
+    if (!this.fieldSeen.has(f)) {
+      this.fieldSeen.add(f);
+      this.fieldOrder.push(f);
+    }
+  }
+
+  private put(id: string, seq: number, doc: Document): void {
+    const prev = this.byId.get(id);
+    if (prev !== undefined) this.bySeq.delete(prev.seq);
+    this.byId.set(id, { seq, doc });
+    this.bySeq.set(seq, id);
+    for (const k of Object.keys(doc)) this.noteField(k);
+    this.text.add(seq, doc);
+  }
+
+  private drop(id: string): boolean {
+    const slot = this.byId.get(id);
+    if (slot === undefined) return false;
+    this.byId.delete(id);
+    this.bySeq.delete(slot.seq);
+    this.text.remove(slot.seq);
+    return true;
+  }
+
+  private touch(now = new Date().toISOString()): void {
+    this.updatedAt = now;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  addDocuments(docs: Document[], opts: { primaryKey?: string | null; merge: boolean }): AddDocumentsResult {
+    let pk = this.primaryKey;
+    const given = opts.primaryKey ?? null;
+    if (given !== null && pk !== null && given !== pk) {
+      throw new MeiliError('index_primary_key_already_exists', `Index \`${this.uid}\`: Index already has a primary key: \`${pk}\`.`);
+    }
+    if (pk === null) pk = given ?? (docs.length > 0 ? inferPrimaryKeyFor(this.uid, docs[0]) : null);
+    if (pk === null) return { indexedDocuments: 0, upserted: [], deleted: [] };
+    const ids = docs.map((d) => resolveDocumentId(d, pk!));
+    this.primaryKey = pk;
+    const upserted: StoredDocument[] = [];
+    const touched = new Map<string, StoredDocument>();
+    docs.forEach((doc, i) => {
+      const id = ids[i]!;
+      const prev = this.byId.get(id);
+      const body = opts.merge && prev !== undefined ? { ...prev.doc, ...doc } : doc;
+      const seq = prev !== undefined ? prev.seq : this.nextSeq++;
+      this.put(id, seq, body);
+      touched.set(id, { id, seq, doc: body });
+    });
+    upserted.push(...touched.values());
+    this.touch();
+    return { indexedDocuments: docs.length, upserted, deleted: [] };
+  }
+
+  deleteDocuments(ids: Array<string | number>): DeleteResult {
+    const deleted: string[] = [];
+    for (const raw of ids) {
+      const id = String(raw);
+      if (this.drop(id)) deleted.push(id);
+    }
+    this.touch();
+    return { deletedDocuments: deleted.length, upserted: [], deleted };
+  }
+
+  deleteByFilter(filter: unknown): DeleteResult {
+    const predicate = this.compile(filter, 'invalid_document_filter');
+    const ids: string[] = [];
+    if (predicate !== null) for (const [id, slot] of this.byId) if (predicate(slot.doc)) ids.push(id);
+    return this.deleteDocuments(ids);
+  }
+
+  clearDocuments(): DeleteResult {
+    return this.deleteDocuments([...this.byId.keys()]);
+  }
+
+  setPrimaryKey(primaryKey: string): void {
+    if (this.primaryKey === primaryKey) return;
+    if (this.byId.size > 0) {
+      throw new MeiliError('index_primary_key_already_exists', `Index \`${this.uid}\`: Index already has a primary key: \`${this.primaryKey}\`.`);
+    }
+    this.primaryKey = primaryKey;
+    this.touch();
+  }
+
+  updateSettings(patch: Record<string, unknown>): void {
+    this.settings = applySettingsPatch(this.settings, patch);
+    this.text.setConfig(relevanceConfig(this.settings));
+    this.touch();
+  }
+
+  resetSettings(): void {
+    this.settings = defaultSettings();
+    this.text.setConfig(relevanceConfig(this.settings));
+    this.touch();
+  }
+
+  rename(newUid: string): void {
+    this.uid = newUid;
+    this.touch();
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  getSettings(): Record<string, unknown> {
+    return structuredClone(this.settings);
+  }
+
+  numberOfDocuments(): number {
+    return this.byId.size;
+  }
+
+  getDocument(id: string, fields: string[] | null, retrieveVectors = false): Document {
+    const slot = this.byId.get(id);
+    if (slot === undefined) throw new MeiliError('document_not_found', `Document \`${id}\` not found.`);
+    const out = project(slot.doc, fields);
+    if (retrieveVectors) out._vectors = {};
+    return out;
+  }
+
+  private filterable(): FilterableAttributes {
+    return new FilterableAttributes(this.settings.filterableAttributes);
+  }
+
+  /** Parses and checks a filter against filterableAttributes; null when there is no filter. */
+  private compile(filter: unknown, code: ErrorCode): Predicate | null {
+    const node = parseFilter(filter, code);
+    if (node === null) return null;
+    this.filterable().check(node, typeof filter === 'string' ? filter : null, code, this.uid);
+    return compileFilter(node, { containsFilter: this.ctx.experimentalFeatures.containsFilter === true, code });
+  }
+
+  private parseSort(sort: unknown, code: ErrorCode, requireRule: boolean): SortCriterion[] | null {
+    if (sort === undefined || sort === null) return null;
+    const out: SortCriterion[] = [];
+    const sortable = this.settings.sortableAttributes as string[];
+    for (const s of sort as string[]) {
+      const m = /^(.+):(asc|desc)$/.exec(s.trim());
+      if (m === null) {
+        throw new MeiliError(code, `Invalid syntax for the sort parameter: expected expression ending by \`:asc\` or \`:desc\`, found \`${s}\`.`);
+      }
+      const field = m[1]!;
+      if (field.startsWith('_geoPoint(')) throw new MeiliError(code, `Index \`${this.uid}\`: the dev node does not sort on \`_geoPoint\`.`);
+      if (!sortable.some((p) => p === field || field.startsWith(p + '.') || (p.endsWith('*') && field.startsWith(p.slice(0, -1))))) {
+        const avail = sortable.length === 0 ? 'This index does not have configured sortable attributes.' : `Available sortable attributes are: ${list(sortable)}.`;
+        throw new MeiliError(code, `Index \`${this.uid}\`: Attribute \`${field}\` is not sortable. ${avail}`);
+      }
+      out.push({ field, direction: m[2] as 'asc' | 'desc' });
+    }
+    if (requireRule && out.length > 0 && !(this.settings.rankingRules as string[]).includes('sort')) {
+      throw new MeiliError(code, `Index \`${this.uid}\`: You must specify where \`sort\` is listed in the rankingRules setting to use the sort parameter at search time.`);
+    }
+    return out;
+  }
+
+  private docOfSeq(seq: number): Document {
+    return this.byId.get(this.bySeq.get(seq)!)!.doc;
+  }
+
+  private filteredSeqs(predicate: Predicate | null): Set<number> | null {
+    if (predicate === null) return null;
+    const out = new Set<number>();
+    for (const slot of this.byId.values()) if (predicate(slot.doc)) out.add(slot.seq);
+    return out;
+  }
+
+  private displayed(): string[] | null {
+    const d = this.settings.displayedAttributes as string[];
+    return d.includes('*') ? null : d;
+  }
+
+  private checkSearchOn(attrs: unknown): string[] | null {
+    if (attrs === undefined || attrs === null) return null;
+    const searchable = this.settings.searchableAttributes as string[];
+    const list2 = attrs as string[];
+    if (list2.includes('*')) return null;
+    if (!searchable.includes('*')) {
+      for (const a of list2) {
+        if (!searchable.includes(a)) {
+          throw new MeiliError('invalid_search_attributes_to_search_on', `Index \`${this.uid}\`: Attribute \`${a}\` is not searchable. Available searchable attributes are: ${list(searchable)}.`);
+        }
+      }
+    }
+    return list2;
+  }
+
+  private facetAttributes(facets: unknown): string[] {
+    if (facets === undefined || facets === null) return [];
+    const fa = this.filterable();
+    const out: string[] = [];
+    for (const f of facets as string[]) {
+      if (f === '*') {
+        for (const p of fa.patterns) if (!p.includes('*') && !out.includes(p)) out.push(p);
+        continue;
+      }
+      if (!fa.isFilterable(f)) {
+        const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available facets are: ${list(fa.patterns)}.`;
+        throw new MeiliError('invalid_search_facets', `Index \`${this.uid}\`: Invalid facet distribution: Attribute \`${f}\` is not filterable. ${avail}`);
+      }
+      if (!out.includes(f)) out.push(f);
+    }
+    return out;
+  }
+
+  search(query: Record<string, unknown>): Record<string, unknown> {
+    const started = performance.now();
+    const q = typeof query.q === 'string' ? query.q : null;
+    const predicate = this.compile(query.filter, 'invalid_search_filter');
+    const sort = this.parseSort(query.sort, 'invalid_search_sort', true);
+    const facets = this.facetAttributes(query.facets);
+    let distinct = (this.settings.distinctAttribute as string | null) ?? null;
+    if (typeof query.distinct === 'string') {
+      const fa = this.filterable();
+      if (!fa.isFilterable(query.distinct)) {
+        const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available filterable attributes patterns are: ${list(fa.patterns)}.`;
+        throw new MeiliError('invalid_search_distinct', `Index \`${this.uid}\`: Attribute \`${query.distinct}\` is not filterable and thus, cannot be used as distinct attribute. ${avail}`);
+      }
+      distinct = query.distinct;
+    }
+    const searchOn = this.checkSearchOn(query.attributesToSearchOn);
+    // Pagination (meili-api.md §3 prepare_search).
+    const maxTotalHits = (this.settings.pagination as { maxTotalHits: number }).maxTotalHits;
+    const pageMode = query.page !== undefined || query.hitsPerPage !== undefined;
+    let offset: number;
+    let limit: number;
+    const hpp = (query.hitsPerPage as number | undefined) ?? 20;
+    const page = (query.page as number | undefined) ?? 1;
+    if (pageMode) {
+      if (page === 0) {
+        offset = 0;
+        limit = 0;
+      } else {
+        offset = hpp * (page - 1);
+        limit = hpp;
+      }
+    } else {
+      offset = (query.offset as number | undefined) ?? 0;
+      limit = (query.limit as number | undefined) ?? 20;
+    }
+    offset = Math.min(offset, maxTotalHits);
+    limit = Math.min(limit, maxTotalHits - offset);
+    const showScore = query.showRankingScore === true;
+    const showDetails = query.showRankingScoreDetails === true;
+    const threshold = typeof query.rankingScoreThreshold === 'number' ? query.rankingScoreThreshold : null;
+    const ranked = rank(this.text, {
+      q,
+      matchingStrategy: (query.matchingStrategy as 'last' | 'all' | 'frequency' | undefined) ?? 'last',
+      attributesToSearchOn: searchOn,
+      candidates: this.filteredSeqs(predicate),
+      sort,
+      getValue: (seq, field) => firstValue(this.docOfSeq(seq), field),
+      distinct,
+      limit: offset + limit,
+      rankingScoreThreshold: threshold,
+      withDetails: showDetails,
+    });
+    const displayed = this.displayed();
+    const retrieve = (query.attributesToRetrieve as string[] | undefined) ?? null;
+    const hits = ranked.hits.slice(offset, offset + limit).map((h) => {
+      const doc = this.docOfSeq(h.docId);
+      let fields: string[] | null = retrieve === null || retrieve.includes('*') ? displayed : retrieve.filter((f) => displayed === null || displayed.includes(f));
+      if (fields === null && displayed !== null) fields = displayed;
+      const hit: Record<string, unknown> = project(doc, fields);
+      const parts = formatHit(this.text, hit, {
+        q,
+        matchingStrategy: 'last',
+        attributesToHighlight: (query.attributesToHighlight as string[] | undefined) ?? null,
+        attributesToCrop: (query.attributesToCrop as string[] | undefined) ?? null,
+        cropLength: (query.cropLength as number | undefined) ?? 10,
+        cropMarker: (query.cropMarker as string | undefined) ?? '…',
+        highlightPreTag: (query.highlightPreTag as string | undefined) ?? '<em>',
+        highlightPostTag: (query.highlightPostTag as string | undefined) ?? '</em>',
+        showMatchesPosition: query.showMatchesPosition === true,
+        displayedFields: null,
+      });
+      if (parts._formatted !== undefined) hit._formatted = parts._formatted;
+      if (parts._matchesPosition !== undefined) hit._matchesPosition = parts._matchesPosition;
+      if (showScore) hit._rankingScore = h.score;
+      if (showDetails) hit._rankingScoreDetails = h.details ?? {};
+      if (query.retrieveVectors === true) hit._vectors = {};
+      return hit;
+    });
+    const total = Math.min(ranked.totalMatches, maxTotalHits);
+    const res: Record<string, unknown> = { hits, query: q ?? '', processingTimeMs: 0 };
+    if (pageMode) {
+      res.hitsPerPage = hpp;
+      res.page = page;
+      res.totalPages = hpp === 0 ? 0 : Math.ceil(total / hpp);
+      res.totalHits = total;
+    } else {
+      res.limit = (query.limit as number | undefined) ?? 20;
+      res.offset = (query.offset as number | undefined) ?? 0;
+      res.estimatedTotalHits = total;
+    }
+    if (query.facets !== undefined && query.facets !== null) {
+      const matchedDocs = [...ranked.matchedDocIds].map((s) => this.docOfSeq(s));
+      const { distribution, stats } = this.facetDistribution(matchedDocs, facets);
+      res.facetDistribution = distribution;
+      res.facetStats = stats;
+    }
+    res.processingTimeMs = Math.round(performance.now() - started);
+    res.requestUid = randomUUID();
+    return res;
+  }
+
+  private facetDistribution(docs: Document[], facets: string[]): { distribution: Record<string, Record<string, number>>; stats: Record<string, { min: number; max: number }> } {
+    const faceting = this.settings.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
+    const distribution: Record<string, Record<string, number>> = {};
+    const stats: Record<string, { min: number; max: number }> = {};
+    for (const attr of facets) {
+      const { counts, min, max } = countFacet(docs, attr);
+      const dist: Record<string, number> = {};
+      for (const c of sortFacetCounts(counts, facetOrder(faceting.sortFacetValuesBy, attr), faceting.maxValuesPerFacet)) dist[c.value] = c.count;
+      distribution[attr] = dist;
+      if (min !== null && max !== null) stats[attr] = { min, max };
+    }
+    return { distribution, stats };
+  }
+
+  facetSearch(query: Record<string, unknown>): Record<string, unknown> {
+    const started = performance.now();
+    const facetName = query.facetName as string;
+    const fa = this.filterable();
+    if (!fa.isFacetSearchable(facetName)) {
+      const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available facet-searchable attributes patterns are: ${list(fa.patterns)}.`;
+      throw new MeiliError('invalid_facet_search_facet_name', `Attribute \`${facetName}\` is not facet-searchable. ${avail} To make it facet-searchable add it to the \`filterableAttributes\` index settings.`);
+    }
+    if (this.settings.facetSearch === false) {
+      throw new MeiliError('facet_search_disabled', `The facet search is disabled for this index, enable it by setting the \`facetSearch\` setting to \`true\`.`);
+    }
+    const predicate = this.compile(query.filter, 'invalid_search_filter');
+    const ranked = rank(this.text, {
+      q: typeof query.q === 'string' ? query.q : null,
+      matchingStrategy: (query.matchingStrategy as 'last' | 'all' | 'frequency' | undefined) ?? 'last',
+      attributesToSearchOn: this.checkSearchOn(query.attributesToSearchOn),
+      candidates: this.filteredSeqs(predicate),
+      sort: null,
+      getValue: (seq, field) => firstValue(this.docOfSeq(seq), field),
+      distinct: null,
+      limit: 0,
+      rankingScoreThreshold: typeof query.rankingScoreThreshold === 'number' ? query.rankingScoreThreshold : null,
+      withDetails: false,
+    });
+    const docs = [...ranked.matchedDocIds].map((s) => this.docOfSeq(s));
+    const faceting = this.settings.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
+    const fq = typeof query.facetQuery === 'string' ? query.facetQuery : '';
+    const typo = this.settings.typoTolerance as TypoToleranceConfig;
+    const counts = countFacet(docs, facetName).counts.filter((c) => facetValueMatches(fq, c.value, typo));
+    const facetHits = sortFacetCounts(counts, facetOrder(faceting.sortFacetValuesBy, facetName), faceting.maxValuesPerFacet).map((c) => ({ value: c.value, count: c.count }));
+    return { facetHits, facetQuery: typeof query.facetQuery === 'string' ? query.facetQuery : null, processingTimeMs: Math.round(performance.now() - started) };
+  }
+
+  fetchDocuments(query: Record<string, unknown>): { results: Document[]; offset: number; limit: number; total: number } {
+    const predicate = this.compile(query.filter, 'invalid_document_filter');
+    const sort = this.parseSort(query.sort, 'invalid_document_sort', false);
+    const ids = (query.ids as string[] | undefined) ?? null;
+    let slots: Slot[];
+    if (ids !== null) {
+      slots = ids.map((id) => this.byId.get(id)).filter((s): s is Slot => s !== undefined);
+      slots.sort((a, b) => a.seq - b.seq);
+    } else {
+      slots = [...this.byId.values()].sort((a, b) => a.seq - b.seq);
+    }
+    if (predicate !== null) slots = slots.filter((s) => predicate(s.doc));
+    if (sort !== null && sort.length > 0) {
+      slots.sort((a, b) => {
+        for (const c of sort) {
+          const x = firstValue(a.doc, c.field);
+          const y = firstValue(b.doc, c.field);
+          const xm = x === undefined || x === null;
+          const ym = y === undefined || y === null;
+          if (xm || ym) {
+            if (xm !== ym) return xm ? 1 : -1;
+            continue;
+          }
+          const d = cmpScalar(x, y);
+          if (d !== 0) return c.direction === 'asc' ? d : -d;
+        }
+        return a.seq - b.seq;
+      });
+    }
+    const offset = (query.offset as number | undefined) ?? 0;
+    const limit = (query.limit as number | undefined) ?? 20;
+    const fields = (query.fields as string[] | undefined) ?? null;
+    const results = slots.slice(offset, offset + limit).map((s) => {
+      const d = project(s.doc, fields);
+      if (query.retrieveVectors === true) d._vectors = {};
+      return d;
+    });
+    return { results, offset, limit, total: slots.length };
+  }
+
+  stats(): { numberOfDocuments: number; rawDocumentDbSize: number; avgDocumentSize: number; isIndexing: boolean; fieldDistribution: Record<string, number> } {
+    let size = 0;
+    const dist: Record<string, number> = {};
+    for (const f of this.fieldOrder) dist[f] = 0;
+    for (const { doc } of this.byId.values()) {
+      size += Buffer.byteLength(JSON.stringify(doc));
+      for (const k of Object.keys(doc)) dist[k] = (dist[k] ?? 0) + 1;
+    }
+    for (const k of Object.keys(dist)) if (dist[k] === 0) delete dist[k];
+    const n = this.byId.size;
+    return { numberOfDocuments: n, rawDocumentDbSize: size, avgDocumentSize: n === 0 ? 0 : Math.round(size / n), isIndexing: false, fieldDistribution: dist };
+  }
+
+  meta(): IndexMeta {
+    return {
+      uid: this.uid,
+      primaryKey: this.primaryKey,
+      createdAt: this.createdAt,
+      updatedAt: this.updatedAt,
+      settings: this.getSettings(),
+      fieldOrder: [...this.fieldOrder],
+      nextSeq: this.nextSeq,
+    };
+  }
+
+  *allDocuments(): Iterable<StoredDocument> {
+    for (const [id, slot] of this.byId) yield { id, seq: slot.seq, doc: slot.doc };
+  }
+}
+
+function inferPrimaryKeyFor(uid: string, doc: Document | undefined): string {
+  try {
+    return inferPrimaryKey(doc);
+  } catch (err) {
+    if (err instanceof MeiliError) throw new MeiliError(err.code, `Index \`${uid}\`: ${err.message}`);
+    throw err;
+  }
+}
