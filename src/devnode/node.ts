@@ -1,0 +1,864 @@
+// The dev node: one Meilisearch v1.50 CE node over real HTTP, for tests, benchmarks and `miroir dev`. Owns the
+// index registry, the task queue and its processor, API keys and auth, experimental features, optional LMDB
+// persistence and fault injection; the engine (./engine) answers per-index work.
+import { randomUUID } from 'node:crypto';
+import { authAllowsIndex, authorize, tenantFilter, type AuthResult } from '../core/auth/authorize.js';
+import { applyKeyUpdate, defaultKeys, deriveKeyValue, toKeyObject, validateCreateKey, type ApiKeyRecord } from '../core/auth/keys.js';
+import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../core/auth/route-actions.js';
+import { MeiliError, internalError } from '../core/errors.js';
+import { parseFilter } from '../core/filter/index.js';
+import { HttpServer, type Reply, type RequestContext, type RouteSpec } from '../main/server/http.js';
+import type { HttpMethod } from '../main/server/router.js';
+import {
+  createIndexEngine,
+  federatedSearch,
+  parseDocumentsQuery,
+  parseFacetSearchQuery,
+  parseMultiSearch,
+  parseSearchQuery,
+  restoreIndexEngine,
+  SETTINGS_ROUTES,
+  validateSettings,
+  type EngineContext,
+  type IndexEngineApi,
+} from './engine/index.js';
+import { csvDelimiter, parseDocuments, payloadFormat } from './payload.js';
+import { DevNodeStore } from './persistence.js';
+import { hasFilter, matches, pageTasks, parseTaskFilter, summarizedTask, taskView, type TaskRecord } from './tasks.js';
+
+export interface DevNodeOptions {
+  port?: number;
+  host?: string;
+  masterKey?: string | null;
+  dataDir?: string | null;
+  faultDelayMs?: number;
+  maxBodyBytes?: number;
+}
+
+export interface Faults {
+  delay_ms: number;
+  error_rate: number;
+  hang: boolean;
+  /** Writes that enqueue their task and then answer 500 (or hang when `hang`): a count, or true for every write. */
+  fail_after_enqueue: number | boolean;
+}
+
+const INDEX_UID_RE = /^[A-Za-z0-9_-]{1,400}$/;
+const EXPERIMENTAL_DEFAULTS: Record<string, boolean | null> = {
+  metrics: false,
+  logsRoute: false,
+  editDocumentsByFunction: false,
+  containsFilter: false,
+  dynamicSearchRules: false,
+  network: false,
+  getTaskDocumentsRoute: false,
+  taskQueueCompactionRoute: false,
+  compositeEmbedders: false,
+  chatCompletions: false,
+  multimodal: false,
+  foreignKeys: false,
+  disableDocumentsFetchQueue: false,
+  legacySearch: null,
+  renderRoute: false,
+};
+
+type Handler = (ctx: RequestContext<AuthResult>) => Promise<Reply> | Reply;
+
+interface RouteDef {
+  method: HttpMethod;
+  path: string;
+  auth: RouteAuth;
+  body: 'none' | 'json' | 'raw';
+  write?: boolean;
+  tenant?: boolean;
+  handler: Handler;
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function indexNotFound(uid: string): MeiliError {
+  return new MeiliError('index_not_found', `Index \`${uid}\` not found.`);
+}
+
+function checkUid(uid: string): string {
+  if (!INDEX_UID_RE.test(uid)) {
+    throw new MeiliError('invalid_index_uid', `\`${uid}\` is not a valid index uid. Index uid can be an integer or a string containing only alphanumeric characters, hyphens (-) and underscores (_), and can not be more than 512 bytes.`);
+  }
+  return uid;
+}
+
+function json(status: number, body: unknown): Reply {
+  return { status, body };
+}
+
+/** ANDs a tenant token's filter onto a client filter (string or array forms). */
+export function andFilters(client: unknown, extra: unknown): unknown {
+  if (extra === null || extra === undefined) return client;
+  if (client === null || client === undefined || client === '') return extra;
+  const asList = (f: unknown): unknown[] => (Array.isArray(f) ? f : [f]);
+  return [...asList(client), ...asList(extra)];
+}
+
+export class DevNode {
+  readonly masterKey: string | null;
+  private readonly indexes = new Map<string, IndexEngineApi>();
+  private readonly tasks = new Map<number, TaskRecord>();
+  private nextTaskUid = 0;
+  private readonly keys = new Map<string, ApiKeyRecord>();
+  private keyValues = new Map<string, string>();
+  private readonly ctx: EngineContext = { experimentalFeatures: { ...EXPERIMENTAL_DEFAULTS } };
+  private network: Record<string, unknown> = { self: null, leader: null, version: '00000000-0000-0000-0000-000000000000', remotes: {}, shards: {} };
+  faults: Faults;
+  private readonly baseDelay: number;
+  private readonly store: DevNodeStore | null;
+  private readonly http: HttpServer<AuthResult>;
+  private processing = false;
+  private stopped = false;
+  private idleWaiters: Array<() => void> = [];
+  private lastUpdate: string | null = null;
+  port = 0;
+  url = '';
+
+  private constructor(opts: DevNodeOptions) {
+    this.masterKey = opts.masterKey ?? null;
+    this.baseDelay = opts.faultDelayMs ?? 0;
+    this.faults = { delay_ms: this.baseDelay, error_rate: 0, hang: false, fail_after_enqueue: 0 };
+    this.store = opts.dataDir ? new DevNodeStore(opts.dataDir) : null;
+    this.http = new HttpServer<AuthResult>({
+      routes: this.routes(),
+      hooks: { authenticate: (ctx, spec) => this.authenticate(ctx, spec as RouteDef) },
+      maxBodyBytes: opts.maxBodyBytes ?? 104857600,
+      maxConcurrentRequests: 100000,
+      requestTimeoutMs: 300000,
+      keepAliveTimeoutMs: 65000,
+    });
+  }
+
+  static async start(opts: DevNodeOptions = {}): Promise<DevNode> {
+    const node = new DevNode(opts);
+    node.load();
+    node.port = await node.http.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+    node.url = `http://${opts.host ?? '127.0.0.1'}:${node.port}`;
+    node.kick();
+    return node;
+  }
+
+  private load(): void {
+    const t = now();
+    if (this.store === null) {
+      if (this.masterKey !== null) for (const k of defaultKeys(t)) this.keys.set(k.uid, k);
+    } else {
+      for (const { meta, docs } of this.store.loadIndexes()) this.indexes.set(meta.uid, restoreIndexEngine(meta, docs, this.ctx));
+      for (const task of this.store.loadTasks()) {
+        if (task.status === 'processing') task.status = 'enqueued';
+        this.tasks.set(task.uid, task);
+      }
+      this.nextTaskUid = Math.max(this.store.getMisc<number>('next_task_uid') ?? 0, ...[...this.tasks.keys()].map((u) => u + 1));
+      for (const k of this.store.loadKeys()) this.keys.set(k.uid, k);
+      if (this.masterKey !== null && this.keys.size === 0) {
+        for (const k of defaultKeys(t)) {
+          this.keys.set(k.uid, k);
+          void this.store.saveKey(k);
+        }
+      }
+      Object.assign(this.ctx.experimentalFeatures, this.store.getMisc<Record<string, boolean | null>>('experimental') ?? {});
+      this.network = this.store.getMisc<Record<string, unknown>>('network') ?? this.network;
+    }
+    this.refreshKeyValues();
+  }
+
+  private refreshKeyValues(): void {
+    this.keyValues = new Map();
+    if (this.masterKey === null) return;
+    for (const k of this.keys.values()) this.keyValues.set(deriveKeyValue(this.masterKey, k.uid), k.uid);
+  }
+
+  /** Stops serving; waits for the task in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.http.close(200);
+    if (this.processing) await new Promise<void>((r) => this.idleWaiters.push(r));
+    await this.store?.close();
+  }
+
+  /** Resolves once no task is enqueued or processing. */
+  async idle(): Promise<void> {
+    if (!this.processing && ![...this.tasks.values()].some((t) => t.status === 'enqueued')) return;
+    await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
+  // ------------------------------------------------------------------ auth
+
+  private async authenticate(ctx: RequestContext<AuthResult>, route: RouteDef): Promise<AuthResult> {
+    if (route.path.startsWith('/_devnode/')) {
+      if (this.masterKey === null) return { kind: 'open' };
+      const h = ctx.req.headers.authorization;
+      if (h === undefined) throw new MeiliError('missing_authorization_header', 'The Authorization header is missing. It must use the bearer authorization method.');
+      if (h !== `Bearer ${this.masterKey}`) throw new MeiliError('invalid_api_key', 'The provided API key is invalid.');
+      return { kind: 'master' };
+    }
+    if (route.path.startsWith('/keys') && this.masterKey === null) {
+      throw new MeiliError('missing_master_key', 'Meilisearch is running without a master key. To access this API endpoint, you must have set a master key at launch.');
+    }
+    return authorize({
+      authorization: ctx.req.headers.authorization,
+      masterKey: this.masterKey,
+      route: route.auth,
+      indexUid: ctx.params.uid ?? null,
+      tenantTokenAllowed: route.tenant === true,
+      keys: {
+        byValue: (v) => {
+          const uid = this.keyValues.get(v);
+          return uid === undefined ? null : (this.keys.get(uid) ?? null);
+        },
+        byUid: (u) => this.keys.get(u) ?? null,
+      },
+      nowMs: Date.now(),
+    });
+  }
+
+  // ------------------------------------------------------------------ faults
+
+  private async withFaults(route: RouteDef, ctx: RequestContext<AuthResult>, run: () => Promise<Reply> | Reply): Promise<Reply> {
+    const f = this.faults;
+    if (f.delay_ms > 0) await new Promise((r) => setTimeout(r, f.delay_ms));
+    if (f.hang && !route.write) return new Promise<Reply>(() => undefined);
+    if (f.error_rate > 0 && Math.random() < f.error_rate) throw new MeiliError('internal', 'An internal error has occurred. `injected fault`.');
+    const reply = await run();
+    if (route.write && reply.status === 202 && f.fail_after_enqueue !== 0 && f.fail_after_enqueue !== false) {
+      if (typeof f.fail_after_enqueue === 'number') f.fail_after_enqueue--;
+      if (f.hang) return new Promise<Reply>(() => undefined);
+      throw new MeiliError('internal', 'An internal error has occurred. `injected fault after enqueue`.');
+    }
+    void ctx;
+    return reply;
+  }
+
+  // ------------------------------------------------------------------ tasks
+
+  private async enqueue(type: string, indexUid: string | null, details: Record<string, unknown> | null, input: unknown, customMetadata?: string | null): Promise<Reply> {
+    const task: TaskRecord = {
+      uid: this.nextTaskUid++,
+      batchUid: null,
+      indexUid,
+      status: 'enqueued',
+      type,
+      canceledBy: null,
+      details,
+      error: null,
+      enqueuedAt: now(),
+      startedAt: null,
+      finishedAt: null,
+      input,
+    };
+    if (customMetadata !== undefined && customMetadata !== null) task.customMetadata = customMetadata;
+    this.tasks.set(task.uid, task);
+    if (this.store !== null) {
+      await this.store.saveTask(task);
+      await this.store.putMisc('next_task_uid', this.nextTaskUid);
+    }
+    this.kick();
+    return json(202, summarizedTask(task));
+  }
+
+  private kick(): void {
+    if (this.processing || this.stopped) return;
+    const next = this.nextEnqueued();
+    if (next === undefined) {
+      for (const w of this.idleWaiters.splice(0)) w();
+      return;
+    }
+    this.processing = true;
+    setImmediate(() => {
+      void this.process(next).finally(() => {
+        this.processing = false;
+        if (this.stopped) for (const w of this.idleWaiters.splice(0)) w();
+        else this.kick();
+      });
+    });
+  }
+
+  private nextEnqueued(): TaskRecord | undefined {
+    let best: TaskRecord | undefined;
+    for (const t of this.tasks.values()) if (t.status === 'enqueued' && (best === undefined || t.uid < best.uid)) best = t;
+    return best;
+  }
+
+  private async process(task: TaskRecord): Promise<void> {
+    if (task.status !== 'enqueued') return;
+    task.status = 'processing';
+    task.startedAt = now();
+    task.batchUid = task.uid;
+    try {
+      await this.run(task);
+      task.status = 'succeeded';
+    } catch (err) {
+      const e = internalError(err);
+      task.status = 'failed';
+      task.error = e.toJSON();
+      if (task.type === 'documentAdditionOrUpdate' && task.details) task.details.indexedDocuments = 0;
+      if (task.type === 'documentDeletion' && task.details && 'deletedDocuments' in task.details) task.details.deletedDocuments = 0;
+    }
+    task.finishedAt = now();
+    delete task.input;
+    this.lastUpdate = task.finishedAt;
+    await this.store?.saveTask(task);
+  }
+
+  private index(uid: string): IndexEngineApi {
+    const idx = this.indexes.get(uid);
+    if (idx === undefined) throw indexNotFound(uid);
+    return idx;
+  }
+
+  private async persistIndex(idx: IndexEngineApi, changes: { upserted: []; deleted: [] } | Parameters<DevNodeStore['saveIndex']>[1]): Promise<void> {
+    await this.store?.saveIndex(idx, changes);
+  }
+
+  private async createIndex(uid: string, primaryKey: string | null): Promise<IndexEngineApi> {
+    const idx = createIndexEngine(uid, primaryKey, now(), this.ctx);
+    this.indexes.set(uid, idx);
+    await this.persistIndex(idx, null);
+    return idx;
+  }
+
+  private async run(task: TaskRecord): Promise<void> {
+    const input = task.input as Record<string, unknown>;
+    const uid = task.indexUid!;
+    const d = task.details ?? {};
+    switch (task.type) {
+      case 'indexCreation': {
+        if (this.indexes.has(uid)) throw new MeiliError('index_already_exists', `Index \`${uid}\` already exists.`);
+        await this.createIndex(uid, (input.primaryKey as string | null) ?? null);
+        return;
+      }
+      case 'indexUpdate': {
+        const idx = this.index(uid);
+        if (typeof input.primaryKey === 'string') idx.setPrimaryKey(input.primaryKey);
+        if (typeof input.newUid === 'string' && input.newUid !== uid) {
+          if (this.indexes.has(input.newUid)) throw new MeiliError('index_already_exists', `Index \`${input.newUid}\` already exists.`);
+          this.indexes.delete(uid);
+          idx.rename(input.newUid);
+          this.indexes.set(input.newUid, idx);
+          await this.store?.rewriteIndex(uid, idx);
+        } else await this.persistIndex(idx, null);
+        return;
+      }
+      case 'indexDeletion': {
+        const idx = this.index(uid);
+        d.deletedDocuments = idx.numberOfDocuments();
+        this.indexes.delete(uid);
+        await this.store?.deleteIndex(uid);
+        return;
+      }
+      case 'indexSwap': {
+        const swaps = input.swaps as Array<{ indexes: [string, string]; rename: boolean }>;
+        for (const s of swaps) {
+          const [a, b] = s.indexes;
+          const ia = this.index(a);
+          if (s.rename) {
+            if (this.indexes.has(b)) throw new MeiliError('index_already_exists', `Index \`${b}\` already exists.`);
+            this.indexes.delete(a);
+            ia.rename(b);
+            this.indexes.set(b, ia);
+            await this.store?.rewriteIndex(a, ia);
+          } else {
+            const ib = this.index(b);
+            ia.rename(b);
+            ib.rename(a);
+            this.indexes.set(a, ib);
+            this.indexes.set(b, ia);
+            await this.store?.rewriteIndex(a, ib);
+            await this.store?.rewriteIndex(b, ia);
+          }
+        }
+        return;
+      }
+      case 'documentAdditionOrUpdate': {
+        let idx = this.indexes.get(uid);
+        if (idx === undefined) {
+          if (input.skipCreation === true) {
+            d.indexedDocuments = 0;
+            return;
+          }
+          idx = await this.createIndex(uid, null);
+        }
+        const res = idx.addDocuments(input.documents as Array<Record<string, unknown>>, { primaryKey: (input.primaryKey as string | null) ?? null, merge: input.merge === true });
+        d.indexedDocuments = res.indexedDocuments;
+        await this.persistIndex(idx, res);
+        return;
+      }
+      case 'documentDeletion': {
+        const idx = this.index(uid);
+        let res;
+        if (input.mode === 'ids') res = idx.deleteDocuments(input.ids as string[]);
+        else if (input.mode === 'filter') res = idx.deleteByFilter(input.filter);
+        else res = idx.clearDocuments();
+        d.deletedDocuments = res.deletedDocuments;
+        await this.persistIndex(idx, res);
+        return;
+      }
+      case 'settingsUpdate': {
+        const idx = this.indexes.get(uid) ?? (await this.createIndex(uid, null));
+        if (input.reset === true) idx.resetSettings();
+        else idx.updateSettings(validateSettings(input.patch, null, idx.getSettings()));
+        await this.persistIndex(idx, null);
+        return;
+      }
+      case 'taskCancelation': {
+        const filter = parseTaskFilter(new URLSearchParams(input.query as string));
+        let matched = 0;
+        let canceled = 0;
+        for (const t of this.tasks.values()) {
+          if (t.uid === task.uid || !matches(t, filter)) continue;
+          matched++;
+          if (t.status === 'enqueued') {
+            t.status = 'canceled';
+            t.canceledBy = task.uid;
+            t.finishedAt = now();
+            delete t.input;
+            canceled++;
+            await this.store?.saveTask(t);
+          }
+        }
+        d.matchedTasks = matched;
+        d.canceledTasks = canceled;
+        return;
+      }
+      case 'taskDeletion': {
+        const filter = parseTaskFilter(new URLSearchParams(input.query as string));
+        const doomed: number[] = [];
+        let matched = 0;
+        for (const t of this.tasks.values()) {
+          if (t.uid === task.uid || !matches(t, filter)) continue;
+          matched++;
+          if (t.status === 'succeeded' || t.status === 'failed' || t.status === 'canceled') doomed.push(t.uid);
+        }
+        for (const u of doomed) this.tasks.delete(u);
+        await this.store?.deleteTasks(doomed);
+        d.matchedTasks = matched;
+        d.deletedTasks = doomed.length;
+        return;
+      }
+    }
+    throw new MeiliError('internal', `unknown task type ${task.type}`);
+  }
+
+  // ------------------------------------------------------------------ routes
+
+  private routes(): Array<RouteSpec<AuthResult>> {
+    const defs: RouteDef[] = [];
+    const r = (method: HttpMethod, path: string, handler: Handler, opts: { body?: 'none' | 'json' | 'raw'; write?: boolean; tenant?: boolean; auth?: RouteAuth } = {}) => {
+      defs.push({ method, path, handler, body: opts.body ?? (method === 'GET' || method === 'DELETE' ? 'none' : 'json'), write: opts.write, tenant: opts.tenant, auth: opts.auth ?? routeAuth(method, path) });
+    };
+    r('GET', '/health', () => json(200, { status: 'available' }), { auth: PUBLIC_ROUTE });
+    r('GET', '/version', () => json(200, { commitSha: 'miroir-devnode', commitDate: '2026-01-01T00:00:00Z', pkgVersion: '1.50.0' }));
+    r('GET', '/stats', (ctx) => this.globalStats(ctx.auth!));
+    r('GET', '/indexes/:uid/stats', (ctx) => json(200, this.index(checkUid(ctx.params.uid!)).stats()));
+    r('GET', '/indexes', (ctx) => this.listIndexes(ctx));
+    r('POST', '/indexes', (ctx) => this.postIndex(ctx), { write: true });
+    r('GET', '/indexes/:uid', (ctx) => json(200, this.indexView(this.index(checkUid(ctx.params.uid!)))));
+    r('PATCH', '/indexes/:uid', (ctx) => this.patchIndex(ctx), { write: true });
+    r('DELETE', '/indexes/:uid', (ctx) => this.enqueue('indexDeletion', checkUid(ctx.params.uid!), { deletedDocuments: null }, {}), { write: true });
+    r('POST', '/swap-indexes', (ctx) => this.swapIndexes(ctx), { write: true });
+    r('POST', '/indexes/:uid/search', (ctx) => this.search(ctx, parseSearchQuery(ctx.json ?? {}, 'json')), { tenant: true });
+    r('GET', '/indexes/:uid/search', (ctx) => this.search(ctx, parseSearchQuery(Object.fromEntries(ctx.query), 'query')), { tenant: true });
+    r('POST', '/indexes/:uid/facet-search', (ctx) => this.facetSearch(ctx), { tenant: true });
+    r('POST', '/multi-search', (ctx) => this.multiSearch(ctx), { tenant: true });
+    r('POST', '/indexes/:uid/documents', (ctx) => this.addDocuments(ctx, false), { body: 'raw', write: true });
+    r('PUT', '/indexes/:uid/documents', (ctx) => this.addDocuments(ctx, true), { body: 'raw', write: true });
+    r('GET', '/indexes/:uid/documents', (ctx) => json(200, this.index(checkUid(ctx.params.uid!)).fetchDocuments(parseDocumentsQuery(Object.fromEntries(ctx.query), 'query'))));
+    r('POST', '/indexes/:uid/documents/fetch', (ctx) => json(200, this.index(checkUid(ctx.params.uid!)).fetchDocuments(parseDocumentsQuery(ctx.json ?? {}, 'json'))));
+    r('GET', '/indexes/:uid/documents/:id', (ctx) => this.getDocument(ctx));
+    r('DELETE', '/indexes/:uid/documents/:id', (ctx) => this.enqueue('documentDeletion', checkUid(ctx.params.uid!), { providedIds: 1, deletedDocuments: null, originalFilter: null }, { mode: 'ids', ids: [ctx.params.id] }, ctx.query.get('customMetadata')), { write: true });
+    r('POST', '/indexes/:uid/documents/delete-batch', (ctx) => this.deleteBatch(ctx), { write: true });
+    r('POST', '/indexes/:uid/documents/delete', (ctx) => this.deleteByFilter(ctx), { write: true });
+    r('DELETE', '/indexes/:uid/documents', (ctx) => this.enqueue('documentDeletion', checkUid(ctx.params.uid!), { deletedDocuments: null }, { mode: 'all' }, ctx.query.get('customMetadata')), { write: true });
+    r('GET', '/indexes/:uid/settings', (ctx) => json(200, this.index(checkUid(ctx.params.uid!)).getSettings()));
+    r('PATCH', '/indexes/:uid/settings', (ctx) => this.updateSettings(ctx, null), { write: true });
+    r('DELETE', '/indexes/:uid/settings', (ctx) => this.enqueue('settingsUpdate', checkUid(ctx.params.uid!), {}, { reset: true }), { write: true });
+    r('GET', '/indexes/:uid/settings/:setting', (ctx) => this.getSetting(ctx));
+    r('PUT', '/indexes/:uid/settings/:setting', (ctx) => this.updateSettings(ctx, 'PUT'), { write: true });
+    r('PATCH', '/indexes/:uid/settings/:setting', (ctx) => this.updateSettings(ctx, 'PATCH'), { write: true });
+    r('DELETE', '/indexes/:uid/settings/:setting', (ctx) => this.resetSetting(ctx), { write: true });
+    r('GET', '/tasks', (ctx) => json(200, pageTasks([...this.tasks.values()], ctx.query, (t) => t.indexUid === null || authAllowsIndex(ctx.auth!, t.indexUid))));
+    r('GET', '/tasks/:taskUid', (ctx) => this.getTask(ctx));
+    r('POST', '/tasks/cancel', (ctx) => this.taskFilterWrite(ctx, 'taskCancelation'), { body: 'none', write: true });
+    r('DELETE', '/tasks', (ctx) => this.taskFilterWrite(ctx, 'taskDeletion'), { write: true });
+    r('GET', '/batches', (ctx) => this.listBatches(ctx));
+    r('GET', '/batches/:batchUid', (ctx) => this.getBatch(ctx));
+    r('GET', '/keys', (ctx) => this.listKeys(ctx));
+    r('POST', '/keys', (ctx) => this.createKey(ctx));
+    r('GET', '/keys/:key', (ctx) => json(200, toKeyObject(this.findKey(ctx.params.key!), this.masterKey!)));
+    r('PATCH', '/keys/:key', (ctx) => this.updateKey(ctx));
+    r('DELETE', '/keys/:key', (ctx) => this.deleteKey(ctx));
+    r('GET', '/experimental-features', () => json(200, this.ctx.experimentalFeatures));
+    r('PATCH', '/experimental-features', (ctx) => this.patchExperimental(ctx));
+    r('GET', '/network', () => this.getNetwork());
+    r('PATCH', '/network', (ctx) => this.patchNetwork(ctx));
+    r('GET', '/_devnode/faults', () => json(200, this.faults), { auth: PUBLIC_ROUTE });
+    r('POST', '/_devnode/faults', (ctx) => this.setFaults(ctx.json), { auth: PUBLIC_ROUTE });
+    r('POST', '/_devnode/faults/reset', () => this.setFaults(null), { auth: PUBLIC_ROUTE, body: 'none' });
+    return defs.map((def) => ({
+      method: def.method,
+      path: def.path,
+      body: def.body,
+      auth: def,
+      handler: (ctx: RequestContext<AuthResult>) => (def.path.startsWith('/_devnode/') ? def.handler(ctx) : this.withFaults(def, ctx, () => def.handler(ctx))),
+    }));
+  }
+
+  private setFaults(body: unknown): Reply {
+    if (body === null) {
+      this.faults = { delay_ms: this.baseDelay, error_rate: 0, hang: false, fail_after_enqueue: 0 };
+      return json(200, this.faults);
+    }
+    if (typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', 'Expected an object of faults.');
+    const next = { ...this.faults };
+    for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+      if (k === 'delay_ms' && typeof v === 'number' && v >= 0) next.delay_ms = v;
+      else if (k === 'error_rate' && typeof v === 'number' && v >= 0 && v <= 1) next.error_rate = v;
+      else if (k === 'hang' && typeof v === 'boolean') next.hang = v;
+      else if (k === 'fail_after_enqueue' && (typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v) && v >= 0))) next.fail_after_enqueue = v;
+      else throw new MeiliError('bad_request', `Invalid fault \`${k}\`: ${JSON.stringify(v)}.`);
+    }
+    this.faults = next;
+    return json(200, this.faults);
+  }
+
+  private indexView(idx: IndexEngineApi): Record<string, unknown> {
+    return { uid: idx.uid, createdAt: idx.createdAt, updatedAt: idx.updatedAt, primaryKey: idx.primaryKey };
+  }
+
+  private listIndexes(ctx: RequestContext<AuthResult>): Reply {
+    const offset = this.uintParam(ctx.query, 'offset', 0, 'invalid_index_offset');
+    const limit = this.uintParam(ctx.query, 'limit', 20, 'invalid_index_limit');
+    for (const k of ctx.query.keys()) if (k !== 'offset' && k !== 'limit') throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`offset\`, \`limit\``);
+    const all = [...this.indexes.values()].filter((i) => authAllowsIndex(ctx.auth!, i.uid)).sort((a, b) => (a.uid < b.uid ? -1 : 1));
+    return json(200, { results: all.slice(offset, offset + limit).map((i) => this.indexView(i)), offset, limit, total: all.length });
+  }
+
+  private uintParam(q: URLSearchParams, name: string, dflt: number, code: 'invalid_index_offset' | 'invalid_index_limit' | 'invalid_api_key_offset' | 'invalid_api_key_limit'): number {
+    const raw = q.get(name);
+    if (raw === null) return dflt;
+    if (!/^\d+$/.test(raw)) throw new MeiliError(code, `Invalid value in parameter \`${name}\`: could not parse \`${raw}\` as a positive integer`);
+    return Number(raw);
+  }
+
+  private postIndex(ctx: RequestContext<AuthResult>): Promise<Reply> {
+    const body = ctx.json;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${JSON.stringify(body)}`);
+    const b = body as Record<string, unknown>;
+    for (const k of Object.keys(b)) if (k !== 'uid' && k !== 'primaryKey') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`uid\`, \`primaryKey\``);
+    if (b.uid === undefined) throw new MeiliError('missing_index_uid', 'Missing field `uid`');
+    if (typeof b.uid !== 'string') throw new MeiliError('invalid_index_uid', `Invalid value type at \`.uid\`: expected a string, but found ${JSON.stringify(b.uid)}`);
+    checkUid(b.uid);
+    if (b.primaryKey !== undefined && b.primaryKey !== null && typeof b.primaryKey !== 'string') {
+      throw new MeiliError('invalid_index_primary_key', `Invalid value type at \`.primaryKey\`: expected a string, but found ${JSON.stringify(b.primaryKey)}`);
+    }
+    const pk = (b.primaryKey as string | undefined) ?? null;
+    return this.enqueue('indexCreation', b.uid, { primaryKey: pk }, { primaryKey: pk });
+  }
+
+  private patchIndex(ctx: RequestContext<AuthResult>): Promise<Reply> {
+    const uid = checkUid(ctx.params.uid!);
+    const b = (ctx.json ?? {}) as Record<string, unknown>;
+    if (typeof b !== 'object' || Array.isArray(b)) throw new MeiliError('bad_request', 'Invalid value type: expected an object');
+    for (const k of Object.keys(b)) if (k !== 'uid' && k !== 'primaryKey') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`primaryKey\`, \`uid\``);
+    if (b.primaryKey !== undefined && b.primaryKey !== null && typeof b.primaryKey !== 'string') throw new MeiliError('invalid_index_primary_key', `Invalid value type at \`.primaryKey\`: expected a string, but found ${JSON.stringify(b.primaryKey)}`);
+    if (b.uid !== undefined) checkUid(String(b.uid));
+    const details: Record<string, unknown> = { primaryKey: (b.primaryKey as string | undefined) ?? null };
+    if (typeof b.uid === 'string') {
+      details.oldIndexUid = uid;
+      details.newIndexUid = b.uid;
+    }
+    return this.enqueue('indexUpdate', uid, details, { primaryKey: b.primaryKey ?? null, newUid: b.uid ?? null });
+  }
+
+  private swapIndexes(ctx: RequestContext<AuthResult>): Promise<Reply> {
+    const body = ctx.json;
+    if (!Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${JSON.stringify(body)}`);
+    const seen = new Set<string>();
+    const swaps = body.map((s, i) => {
+      const o = s as Record<string, unknown>;
+      if (o === null || typeof o !== 'object' || o.indexes === undefined) throw new MeiliError('missing_swap_indexes', `Missing field \`indexes\` inside \`[${i}]\``);
+      if (!Array.isArray(o.indexes) || o.indexes.length !== 2 || o.indexes.some((x) => typeof x !== 'string')) {
+        throw new MeiliError('invalid_swap_indexes', `Invalid value at \`[${i}].indexes\`: exactly two indexes must be given.`);
+      }
+      if (o.rename !== undefined && typeof o.rename !== 'boolean') throw new MeiliError('invalid_swap_rename', `Invalid value type at \`[${i}].rename\`: expected a boolean`);
+      for (const u of o.indexes as string[]) {
+        checkUid(u);
+        if (seen.has(u)) throw new MeiliError('invalid_swap_duplicate_index_found', `Indexes must be declared only once during a swap. \`${u}\` was specified several times.`);
+        seen.add(u);
+      }
+      return { indexes: o.indexes as [string, string], rename: o.rename === true };
+    });
+    return this.enqueue('indexSwap', null, { swaps }, { swaps });
+  }
+
+  private globalStats(auth: AuthResult): Reply {
+    const indexes: Record<string, unknown> = {};
+    let size = 0;
+    for (const idx of [...this.indexes.values()].sort((a, b) => (a.uid < b.uid ? -1 : 1))) {
+      if (!authAllowsIndex(auth, idx.uid)) continue;
+      const s = idx.stats();
+      size += s.rawDocumentDbSize;
+      indexes[idx.uid] = s;
+    }
+    return json(200, { databaseSize: size, usedDatabaseSize: size, lastUpdate: this.lastUpdate, indexes });
+  }
+
+  private search(ctx: RequestContext<AuthResult>, query: Record<string, unknown>): Reply {
+    const uid = checkUid(ctx.params.uid!);
+    const idx = this.index(uid);
+    const extra = tenantFilter(ctx.auth!, uid);
+    if (extra !== null) query.filter = andFilters(query.filter, extra);
+    return json(200, idx.search(query));
+  }
+
+  private facetSearch(ctx: RequestContext<AuthResult>): Reply {
+    const uid = checkUid(ctx.params.uid!);
+    const idx = this.index(uid);
+    const query = parseFacetSearchQuery(ctx.json ?? {});
+    const extra = tenantFilter(ctx.auth!, uid);
+    if (extra !== null) query.filter = andFilters(query.filter, extra);
+    return json(200, idx.facetSearch(query));
+  }
+
+  private multiSearch(ctx: RequestContext<AuthResult>): Reply {
+    const parsed = parseMultiSearch(ctx.json);
+    const entries = parsed.queries.map((q, i) => {
+      const prefix = `Inside \`.queries[${i}]\`: `;
+      if (!authAllowsIndex(ctx.auth!, q.indexUid)) throw new MeiliError('invalid_api_key', `${prefix}The provided API key is invalid.`);
+      const idx = this.indexes.get(q.indexUid);
+      if (idx === undefined) throw new MeiliError('index_not_found', `${prefix}Index \`${q.indexUid}\` not found.`);
+      const extra = tenantFilter(ctx.auth!, q.indexUid);
+      if (extra !== null) q.query.filter = andFilters(q.query.filter, extra);
+      return { idx, q, i, prefix };
+    });
+    if (parsed.federation !== null) {
+      try {
+        return json(200, federatedSearch(entries.map((e) => ({ index: e.idx, query: e.q.query, weight: e.q.federationOptions?.weight ?? 1, queryPosition: e.i })), parsed.federation));
+      } catch (err) {
+        throw internalError(err);
+      }
+    }
+    const results = entries.map((e) => {
+      try {
+        return { indexUid: e.q.indexUid, ...e.idx.search(e.q.query) };
+      } catch (err) {
+        const m = internalError(err);
+        throw new MeiliError(m.code, `${e.prefix}${m.message}`);
+      }
+    });
+    return json(200, { results });
+  }
+
+  private getDocument(ctx: RequestContext<AuthResult>): Reply {
+    const idx = this.index(checkUid(ctx.params.uid!));
+    for (const k of ctx.query.keys()) if (k !== 'fields' && k !== 'retrieveVectors') throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`fields\`, \`retrieveVectors\``);
+    const fieldsRaw = ctx.query.get('fields');
+    const fields = fieldsRaw === null ? null : fieldsRaw.split(',').map((s) => s.trim()).filter(Boolean);
+    return json(200, idx.getDocument(ctx.params.id!, fields, ctx.query.get('retrieveVectors') === 'true'));
+  }
+
+  private addDocuments(ctx: RequestContext<AuthResult>, merge: boolean): Promise<Reply> {
+    const uid = checkUid(ctx.params.uid!);
+    for (const k of ctx.query.keys()) {
+      if (!['primaryKey', 'csvDelimiter', 'customMetadata', 'skipCreation'].includes(k)) {
+        throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`primaryKey\`, \`csvDelimiter\`, \`customMetadata\`, \`skipCreation\``);
+      }
+    }
+    const format = payloadFormat(ctx.req.headers['content-type']);
+    const delimiterRaw = ctx.query.get('csvDelimiter');
+    if (delimiterRaw !== null && format !== 'csv') {
+      throw new MeiliError('invalid_document_csv_delimiter', 'The `csvDelimiter` parameter is only allowed for `text/csv` payloads.');
+    }
+    const docs = parseDocuments(ctx.rawBody ?? Buffer.alloc(0), format, csvDelimiter(delimiterRaw));
+    const pk = ctx.query.get('primaryKey');
+    const skip = ctx.query.get('skipCreation');
+    return this.enqueue('documentAdditionOrUpdate', uid, { receivedDocuments: docs.length, indexedDocuments: null }, { documents: docs, primaryKey: pk, merge, skipCreation: skip === 'true' }, ctx.query.get('customMetadata'));
+  }
+
+  private deleteBatch(ctx: RequestContext<AuthResult>): Promise<Reply> {
+    const uid = checkUid(ctx.params.uid!);
+    const body = ctx.json;
+    if (!Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${JSON.stringify(body)}`);
+    const ids = body.map((v, i) => {
+      if (typeof v === 'string') return v;
+      if (typeof v === 'number' && Number.isInteger(v)) return String(v);
+      throw new MeiliError('bad_request', `Invalid value type at \`[${i}]\`: expected a string or an integer, but found ${JSON.stringify(v)}`);
+    });
+    return this.enqueue('documentDeletion', uid, { providedIds: ids.length, deletedDocuments: null, originalFilter: null }, { mode: 'ids', ids }, ctx.query.get('customMetadata'));
+  }
+
+  private deleteByFilter(ctx: RequestContext<AuthResult>): Promise<Reply> {
+    const uid = checkUid(ctx.params.uid!);
+    const body = ctx.json as Record<string, unknown>;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', 'Invalid value type: expected an object');
+    for (const k of Object.keys(body)) if (k !== 'filter') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`filter\``);
+    if (body.filter === undefined || body.filter === null) throw new MeiliError('missing_document_filter', 'Missing field `filter`');
+    parseFilter(body.filter, 'invalid_document_filter');
+    return this.enqueue('documentDeletion', uid, { providedIds: 0, deletedDocuments: null, originalFilter: JSON.stringify(body.filter) }, { mode: 'filter', filter: body.filter }, ctx.query.get('customMetadata'));
+  }
+
+  private settingRoute(ctx: RequestContext<AuthResult>): { key: string; updateVerb: 'PUT' | 'PATCH' } {
+    const spec = SETTINGS_ROUTES[ctx.params.setting!];
+    if (spec === undefined) throw new MeiliError('bad_request', `Unknown settings route \`${ctx.params.setting}\``);
+    return spec;
+  }
+
+  private getSetting(ctx: RequestContext<AuthResult>): Reply {
+    const spec = SETTINGS_ROUTES[ctx.params.setting!];
+    if (spec === undefined) return { status: 404 };
+    return json(200, this.index(checkUid(ctx.params.uid!)).getSettings()[spec.key]);
+  }
+
+  private updateSettings(ctx: RequestContext<AuthResult>, verb: 'PUT' | 'PATCH' | null): Promise<Reply> | Reply {
+    const uid = checkUid(ctx.params.uid!);
+    let patch: Record<string, unknown>;
+    if (verb === null) patch = validateSettings(ctx.json, null, this.indexes.get(uid)?.getSettings());
+    else {
+      if (SETTINGS_ROUTES[ctx.params.setting!] === undefined) return { status: 404 };
+      const spec = this.settingRoute(ctx);
+      if (spec.updateVerb !== verb) return { status: 405, headers: { allow: `GET, ${spec.updateVerb}, DELETE` } };
+      patch = validateSettings(ctx.json, ctx.params.setting!, this.indexes.get(uid)?.getSettings());
+      patch = { [spec.key]: ctx.json };
+    }
+    return this.enqueue('settingsUpdate', uid, structuredClone(verb === null ? (ctx.json as Record<string, unknown>) : patch), { patch: verb === null ? ctx.json : patch });
+  }
+
+  private resetSetting(ctx: RequestContext<AuthResult>): Promise<Reply> | Reply {
+    const uid = checkUid(ctx.params.uid!);
+    if (SETTINGS_ROUTES[ctx.params.setting!] === undefined) return { status: 404 };
+    const spec = this.settingRoute(ctx);
+    return this.enqueue('settingsUpdate', uid, { [spec.key]: null }, { patch: { [spec.key]: null } });
+  }
+
+  private getTask(ctx: RequestContext<AuthResult>): Reply {
+    const raw = ctx.params.taskUid!;
+    if (!/^\d+$/.test(raw)) throw new MeiliError('invalid_task_uids', `Invalid value in parameter \`taskUid\`: could not parse \`${raw}\` as a positive integer`);
+    const t = this.tasks.get(Number(raw));
+    if (t === undefined || (t.indexUid !== null && !authAllowsIndex(ctx.auth!, t.indexUid))) throw new MeiliError('task_not_found', `Task \`${raw}\` not found.`);
+    return json(200, taskView(t));
+  }
+
+  private taskFilterWrite(ctx: RequestContext<AuthResult>, type: 'taskCancelation' | 'taskDeletion'): Promise<Reply> {
+    const filter = parseTaskFilter(ctx.query);
+    if (!hasFilter(filter)) {
+      const what = type === 'taskCancelation' ? 'cancel' : 'delete';
+      throw new MeiliError('missing_task_filters', `Query parameters to filter the tasks to ${what} are missing. Available query parameters are: \`uids\`, \`indexUids\`, \`statuses\`, \`types\`, \`canceledBy\`, \`beforeEnqueuedAt\`, \`afterEnqueuedAt\`, \`beforeStartedAt\`, \`afterStartedAt\`, \`beforeFinishedAt\`, \`afterFinishedAt\`.`);
+    }
+    const details = type === 'taskCancelation' ? { matchedTasks: 0, canceledTasks: null, originalFilter: `?${filter.original}` } : { matchedTasks: 0, deletedTasks: null, originalFilter: `?${filter.original}` };
+    let matched = 0;
+    for (const t of this.tasks.values()) if (matches(t, filter)) matched++;
+    details.matchedTasks = matched;
+    return this.enqueue(type, null, details, { query: filter.original });
+  }
+
+  private batchView(t: TaskRecord): Record<string, unknown> {
+    const v = taskView(t);
+    return {
+      uid: t.uid,
+      progress: null,
+      details: t.details ?? {},
+      stats: { totalNbTasks: 1, status: { [t.status]: 1 }, types: { [t.type]: 1 }, indexUids: t.indexUid === null ? {} : { [t.indexUid]: 1 } },
+      duration: v.duration,
+      startedAt: t.startedAt,
+      finishedAt: t.finishedAt,
+    };
+  }
+
+  private listBatches(ctx: RequestContext<AuthResult>): Reply {
+    const started = [...this.tasks.values()].filter((t) => t.batchUid !== null && (t.indexUid === null || authAllowsIndex(ctx.auth!, t.indexUid)));
+    const page = pageTasks(started, new URLSearchParams([...ctx.query].filter(([k]) => k === 'limit' || k === 'from' || k === 'reverse')), () => true);
+    const results = (page.results as Array<{ uid: number }>).map((r) => this.batchView(this.tasks.get(r.uid)!));
+    return json(200, { ...page, results });
+  }
+
+  private getBatch(ctx: RequestContext<AuthResult>): Reply {
+    const raw = ctx.params.batchUid!;
+    const t = /^\d+$/.test(raw) ? this.tasks.get(Number(raw)) : undefined;
+    if (t === undefined || t.batchUid === null) throw new MeiliError('batch_not_found', `Batch \`${raw}\` not found.`);
+    return json(200, this.batchView(t));
+  }
+
+  private findKey(keyOrUid: string): ApiKeyRecord {
+    const byUid = this.keys.get(keyOrUid);
+    if (byUid !== undefined) return byUid;
+    const uid = this.keyValues.get(keyOrUid);
+    if (uid !== undefined) return this.keys.get(uid)!;
+    throw new MeiliError('api_key_not_found', `API key \`${keyOrUid}\` not found.`);
+  }
+
+  private listKeys(ctx: RequestContext<AuthResult>): Reply {
+    const offset = this.uintParam(ctx.query, 'offset', 0, 'invalid_api_key_offset');
+    const limit = this.uintParam(ctx.query, 'limit', 20, 'invalid_api_key_limit');
+    const all = [...this.keys.values()].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.uid < b.uid ? -1 : 1));
+    return json(200, { results: all.slice(offset, offset + limit).map((k) => toKeyObject(k, this.masterKey!)), offset, limit, total: all.length });
+  }
+
+  private async createKey(ctx: RequestContext<AuthResult>): Promise<Reply> {
+    const record = validateCreateKey(ctx.json, new Date());
+    if (this.keys.has(record.uid)) throw new MeiliError('api_key_already_exists', `\`uid\` field value \`${record.uid}\` is already an existing API key.`);
+    this.keys.set(record.uid, record);
+    this.refreshKeyValues();
+    await this.store?.saveKey(record);
+    return json(201, toKeyObject(record, this.masterKey!));
+  }
+
+  private async updateKey(ctx: RequestContext<AuthResult>): Promise<Reply> {
+    const record = applyKeyUpdate(this.findKey(ctx.params.key!), ctx.json, new Date());
+    this.keys.set(record.uid, record);
+    await this.store?.saveKey(record);
+    return json(200, toKeyObject(record, this.masterKey!));
+  }
+
+  private async deleteKey(ctx: RequestContext<AuthResult>): Promise<Reply> {
+    const record = this.findKey(ctx.params.key!);
+    this.keys.delete(record.uid);
+    this.refreshKeyValues();
+    await this.store?.deleteKey(record.uid);
+    return { status: 204 };
+  }
+
+  private async patchExperimental(ctx: RequestContext<AuthResult>): Promise<Reply> {
+    const body = ctx.json;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${JSON.stringify(body)}`);
+    const next = { ...this.ctx.experimentalFeatures };
+    for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+      if (!(k in EXPERIMENTAL_DEFAULTS)) throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of ${Object.keys(EXPERIMENTAL_DEFAULTS).map((x) => `\`${x}\``).join(', ')}`);
+      if (v !== null && typeof v !== 'boolean') throw new MeiliError('bad_request', `Invalid value type at \`.${k}\`: expected a boolean, but found ${JSON.stringify(v)}`);
+      next[k] = v as boolean | null;
+    }
+    Object.assign(this.ctx.experimentalFeatures, next);
+    await this.store?.putMisc('experimental', this.ctx.experimentalFeatures);
+    return json(200, this.ctx.experimentalFeatures);
+  }
+
+  private requireNetwork(): void {
+    if (this.ctx.experimentalFeatures.network !== true) {
+      throw new MeiliError('feature_not_enabled', 'Using the /network route requires enabling the `network` experimental feature. See https://github.com/orgs/meilisearch/discussions/805');
+    }
+  }
+
+  private getNetwork(): Reply {
+    this.requireNetwork();
+    return json(200, this.network);
+  }
+
+  private async patchNetwork(ctx: RequestContext<AuthResult>): Promise<Reply> {
+    this.requireNetwork();
+    const body = ctx.json as Record<string, unknown>;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', 'Invalid value type: expected an object');
+    for (const [k, v] of Object.entries(body)) {
+      if (!['self', 'leader', 'remotes', 'shards'].includes(k)) throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`self\`, \`leader\`, \`remotes\`, \`shards\``);
+      this.network[k] = v;
+    }
+    this.network.version = randomUUID();
+    await this.store?.putMisc('network', this.network);
+    return json(200, this.network);
+  }
+}

@@ -1,0 +1,152 @@
+// Document payloads as Meilisearch accepts them: JSON (array or single object), NDJSON, and CSV (typed headers
+// `name:number` / `name:boolean`, `csvDelimiter`), with Meilisearch's content-type and malformed-payload errors.
+import { MeiliError } from '../core/errors.js';
+
+export type PayloadFormat = 'json' | 'ndjson' | 'csv';
+
+const ACCEPTED = '`application/json`, `application/x-ndjson`, `text/csv`';
+
+export function payloadFormat(contentType: string | undefined): PayloadFormat {
+  if (contentType === undefined || contentType.trim() === '') {
+    throw new MeiliError('missing_content_type', `A Content-Type header is missing. Accepted values for the Content-Type header are: ${ACCEPTED}`);
+  }
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json') return 'json';
+  if (type === 'application/x-ndjson') return 'ndjson';
+  if (type === 'text/csv') return 'csv';
+  throw new MeiliError('invalid_content_type', `The Content-Type \`${type}\` is invalid. Accepted values for the Content-Type header are: ${ACCEPTED}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function malformed(kind: string, detail: string): MeiliError {
+  return new MeiliError('malformed_payload', `The ${kind} payload provided is malformed. \`${detail}\`.`);
+}
+
+export function parseDocuments(body: Buffer, format: PayloadFormat, csvDelimiter = ','): Array<Record<string, unknown>> {
+  if (body.length === 0) throw new MeiliError('missing_payload', `A ${format} payload is missing.`);
+  const text = body.toString('utf8');
+  if (format === 'json') {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (err) {
+      throw malformed('json', (err as Error).message);
+    }
+    if (isObject(v)) return [v];
+    if (!Array.isArray(v)) throw malformed('json', `invalid type: ${typeof v}, expected a sequence`);
+    v.forEach((d, i) => {
+      if (!isObject(d)) throw malformed('json', `invalid type: ${Array.isArray(d) ? 'sequence' : typeof d} at index ${i}, expected a map`);
+    });
+    return v as Array<Record<string, unknown>>;
+  }
+  if (format === 'ndjson') {
+    const out: Array<Record<string, unknown>> = [];
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+      if (line.trim() === '') return;
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch (err) {
+        throw malformed('ndjson', `${(err as Error).message} at line ${i + 1}`);
+      }
+      if (!isObject(v)) throw malformed('ndjson', `invalid type: expected a map at line ${i + 1}`);
+      out.push(v);
+    });
+    return out;
+  }
+  return parseCsv(text, csvDelimiter);
+}
+
+function splitCsvLine(line: string, delim: string): string[] | null {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted) {
+      if (ch === '"') {
+        if (line[i + 1] === '"') {
+          cur += '"';
+          i++;
+        } else quoted = false;
+      } else cur += ch;
+    } else if (ch === '"' && cur === '') quoted = true;
+    else if (ch === delim) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (quoted) return null;
+  out.push(cur);
+  return out;
+}
+
+/** Splits CSV text into records, keeping newlines inside quoted fields. */
+function csvRecords(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (const ch of text) {
+    if (ch === '"') quoted = !quoted;
+    if ((ch === '\n' || ch === '\r') && !quoted) {
+      if (ch === '\n' || cur !== '') {
+        if (cur !== '') out.push(cur);
+        cur = '';
+      }
+      continue;
+    }
+    cur += ch;
+  }
+  if (cur !== '') out.push(cur);
+  return out;
+}
+
+export function parseCsv(text: string, delim: string): Array<Record<string, unknown>> {
+  const records = csvRecords(text);
+  if (records.length === 0) throw new MeiliError('missing_payload', 'A csv payload is missing.');
+  const header = splitCsvLine(records[0]!, delim);
+  if (header === null) throw malformed('csv', 'unterminated quote in the header');
+  const columns = header.map((h) => {
+    const m = /^(.*):(number|boolean|string)$/.exec(h);
+    return m ? { name: m[1]!, type: m[2]! } : { name: h, type: 'string' };
+  });
+  const out: Array<Record<string, unknown>> = [];
+  for (let r = 1; r < records.length; r++) {
+    const cells = splitCsvLine(records[r]!, delim);
+    if (cells === null) throw malformed('csv', `unterminated quote at line ${r + 1}`);
+    if (cells.length !== columns.length) {
+      throw malformed('csv', `CSV error: record ${r} (line: ${r + 1}, byte: 0): found record with ${cells.length} fields, but the previous record has ${columns.length} fields`);
+    }
+    const doc: Record<string, unknown> = {};
+    columns.forEach((c, i) => {
+      const raw = cells[i]!;
+      if (c.type === 'number') {
+        if (raw.trim() === '') doc[c.name] = null;
+        else {
+          const n = Number(raw);
+          if (!Number.isFinite(n)) throw malformed('csv', `Error parsing number "${raw}" at line ${r + 1}: invalid float literal`);
+          doc[c.name] = n;
+        }
+      } else if (c.type === 'boolean') {
+        if (raw.trim() === '') doc[c.name] = null;
+        else if (raw === 'true' || raw === 'false') doc[c.name] = raw === 'true';
+        else throw malformed('csv', `Error parsing boolean "${raw}" at line ${r + 1}: provided string was not \`true\` or \`false\``);
+      } else doc[c.name] = raw;
+    });
+    out.push(doc);
+  }
+  return out;
+}
+
+/** Validates the `csvDelimiter` query parameter (one ASCII character). */
+export function csvDelimiter(raw: string | null): string {
+  if (raw === null) return ',';
+  if (raw.length !== 1 || raw.charCodeAt(0) > 127) {
+    throw new MeiliError('invalid_document_csv_delimiter', `Invalid value in parameter \`csvDelimiter\`: expected a string of one character, but found the following string of ${raw.length} characters: \`${raw}\``);
+  }
+  return raw;
+}
