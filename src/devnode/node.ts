@@ -291,6 +291,7 @@ export class DevNode {
     task.status = 'processing';
     task.startedAt = now();
     task.batchUid = task.uid;
+    const started = performance.now();
     try {
       await this.run(task);
       task.status = 'succeeded';
@@ -302,6 +303,7 @@ export class DevNode {
       if (task.type === 'documentDeletion' && task.details && 'deletedDocuments' in task.details) task.details.deletedDocuments = 0;
     }
     task.finishedAt = now();
+    task.durationMs = performance.now() - started;
     delete task.input;
     this.lastUpdate = task.finishedAt;
     await this.store?.saveTask(task);

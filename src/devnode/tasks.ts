@@ -18,6 +18,8 @@ export interface TaskRecord {
   startedAt: string | null;
   finishedAt: string | null;
   customMetadata?: string;
+  /** Measured processing time (sub-millisecond), for `duration`. */
+  durationMs?: number;
   /** What the processor needs to run the task (kept until it finishes; never shown). */
   input?: unknown;
 }
@@ -44,7 +46,7 @@ export function taskView(t: TaskRecord): Record<string, unknown> {
   };
   if (t.details !== null) out.details = t.details;
   out.error = t.error;
-  out.duration = t.startedAt !== null && t.finishedAt !== null ? isoDuration(Date.parse(t.finishedAt) - Date.parse(t.startedAt)) : null;
+  out.duration = t.startedAt !== null && t.finishedAt !== null ? isoDuration(t.durationMs ?? Date.parse(t.finishedAt) - Date.parse(t.startedAt)) : null;
   out.enqueuedAt = t.enqueuedAt;
   out.startedAt = t.startedAt;
   out.finishedAt = t.finishedAt;
