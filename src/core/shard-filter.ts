@@ -1,0 +1,17 @@
+// HOT PATH. Composes the filter a covering-set node receives (SPEC Decisions "Reading from a covering set"): the
+// client's filter (string or array form) AND `_miroir_shard IN [its shards]`, so replicas never double-count.
+export const SHARD_FIELD = '_miroir_shard';
+
+export function shardInClause(shards: readonly number[]): string {
+  return `${SHARD_FIELD} IN [${shards.join(', ')}]`;
+}
+
+/** `shards` null = the node answers for every shard it holds: the client's filter goes through untouched. */
+export function withShardFilter(filter: unknown, shards: readonly number[] | null): unknown {
+  if (shards === null) return filter;
+  const clause = shardInClause(shards);
+  if (filter === undefined || filter === null) return clause;
+  if (typeof filter === 'string') return filter.trim() === '' ? clause : `(${filter}) AND ${clause}`;
+  if (Array.isArray(filter)) return [...filter, clause];
+  return filter; // not a valid filter: the node reports Meilisearch's own error for it
+}
