@@ -25,7 +25,7 @@ function listed(list: readonly string[] | null, attr: string): { on: boolean; le
 }
 
 function formatString(text: string, words: Set<string>, highlight: boolean, crop: number | null, o: FormatOptions, index: TextIndex): string {
-  const tokens = tokenize(text, index.config.nonSeparatorTokens, index.config.separatorTokens);
+  const tokens = tokenize(text, index.config.nonSeparatorTokens, index.config.separatorTokens, index.config.dictionary);
   let from = 0;
   let to = text.length;
   let cropped = false;
@@ -68,7 +68,7 @@ function formatValue(v: unknown, words: Set<string>, highlight: boolean, crop: n
 
 function positions(text: string, words: Set<string>, index: TextIndex): Array<{ start: number; length: number }> {
   const out: Array<{ start: number; length: number }> = [];
-  for (const t of tokenize(text, index.config.nonSeparatorTokens, index.config.separatorTokens)) {
+  for (const t of tokenize(text, index.config.nonSeparatorTokens, index.config.separatorTokens, index.config.dictionary)) {
     if (!words.has(t.word)) continue;
     const start = byteOffset(text, t.start);
     out.push({ start, length: byteOffset(text, t.end) - start });

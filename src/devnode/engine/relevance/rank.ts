@@ -8,7 +8,10 @@
 //   proximity     rank = 7(|M|−1) + 1 − cost, max = 7(|M|−1) + 1 (cost per consecutive pair = min(gap, 7))
 //   attributeRank rank = A − best field index, max = A (A = number of searchable attributes)
 //   wordPosition  rank = 11 − min(position of the first match in that field, 10), max = 11
-//   exactness     rank 3 exactMatch (a field equals the query) / 2 matchesStart / 1 noExactMatch, max 3
+//   attribute     (legacy) attributeRank merged with wordPosition, details key `attribute`
+//   exactness     ExactAttribute rank 3 exactMatch (a field equals the query) / 2 matchesStart / 1 noExactMatch,
+//                 max 3, then ExactWords rank = exactly-present kept terms + 1, max = |M| + 1 (merged)
+// Details keys are the rule names, except wordPosition → `attributePosition` (as milli's score_details.rs).
 // No corpus statistics enter a score, so shards score the same document the same way.
 import type { RankRequest, RankResult, RankedHit, SortCriterion } from './types.js';
 import type { Derivation, DocEntry, TextIndex } from './text-index.js';
@@ -19,7 +22,7 @@ interface Rank {
   max: number;
 }
 
-type RuleKind = 'words' | 'typo' | 'proximity' | 'attributeRank' | 'wordPosition' | 'exactness';
+type RuleKind = 'words' | 'typo' | 'proximity' | 'attributeRank' | 'wordPosition' | 'attribute' | 'exactness';
 
 type AppliedRule =
   | { kind: 'relevancy'; rule: RuleKind; name: string }
@@ -36,7 +39,7 @@ export interface QueryTerm {
 /** Turns `q` into terms (stop words removed, last word as prefix) with their derivations. */
 export function queryTerms(index: TextIndex, q: string | null): QueryTerm[] {
   if (q === null) return [];
-  const words = tokenize(q, index.config.nonSeparatorTokens, index.config.separatorTokens).map((t) => t.word);
+  const words = tokenize(q, index.config.nonSeparatorTokens, index.config.separatorTokens, index.config.dictionary).map((t) => t.word);
   const stop = new Set(index.config.stopWords.map((w) => w.toLowerCase()));
   const kept = words.filter((w) => !stop.has(w));
   const terms = kept.length > 0 ? kept : [];
@@ -63,41 +66,48 @@ function expandRules(rankingRules: readonly string[], sort: readonly SortCriteri
       out.push({ kind: 'sort', criterion: { field: custom[1]!, direction: custom[2] as 'asc' | 'desc' }, name: r });
       continue;
     }
-    const kind = r === 'attribute' ? 'attributeRank' : r;
-    if (['words', 'typo', 'proximity', 'attributeRank', 'wordPosition', 'exactness'].includes(kind)) {
-      out.push({ kind: 'relevancy', rule: kind as RuleKind, name: kind });
+    if (['words', 'typo', 'proximity', 'attributeRank', 'wordPosition', 'attribute', 'exactness'].includes(r)) {
+      // Details keys as Meilisearch names them: wordPosition's key is `attributePosition`.
+      out.push({ kind: 'relevancy', rule: r as RuleKind, name: r === 'wordPosition' ? 'attributePosition' : r });
     }
   }
   return out;
 }
 
-/** Where a term occurs in a document: best typo count and positions per field (restricted fields only). */
+/** Where a term occurs in a document: best typo count and its occurrences (restricted fields only). */
 interface TermHit {
   typos: number;
-  /** [fieldRank, position] pairs, and the field index in entry.fields. */
-  positions: Array<{ field: number; rank: number; pos: number; exact: boolean }>;
+  /** Occurrences packed as `fieldIndex · 65536 + min(position, 65535)` (fieldIndex into entry.fields). */
+  positions: number[];
 }
 
-function termHit(term: QueryTerm, entry: DocEntry, restrict: ReadonlySet<string> | null): TermHit | null {
+const POS = 65536;
+
+function termHit(term: QueryTerm, entry: DocEntry, restrict: ReadonlySet<string> | null, noTypo: ReadonlySet<string> | null): TermHit | null {
   let best = Infinity;
-  const positions: TermHit['positions'] = [];
-  entry.fields.forEach((f, fi) => {
-    if (restrict !== null && !restrict.has(f.attr) && !restrict.has(f.attr.split('.')[0]!)) return;
-    for (let p = 0; p < f.words.length; p++) {
-      const d = term.derivations.get(f.words[p]!);
-      if (d !== undefined) {
+  const positions: number[] = [];
+  const fields = entry.fields;
+  for (let fi = 0; fi < fields.length; fi++) {
+    const f = fields[fi]!;
+    if (restrict !== null && !restrict.has(f.attr) && !restrict.has(f.attr.split('.')[0]!)) continue;
+    // typoTolerance.disableOnAttributes: only exact (or prefix) derivations count in those fields.
+    const exactOnly = noTypo !== null && (noTypo.has(f.attr) || noTypo.has(f.attr.split('.')[0]!));
+    const words = f.words;
+    for (let p = 0; p < words.length; p++) {
+      const d = term.derivations.get(words[p]!);
+      if (d !== undefined && !(exactOnly && d.typos > 0)) {
         if (d.typos < best) best = d.typos;
-        positions.push({ field: fi, rank: f.rank, pos: p, exact: d.typos === 0 && !d.prefix });
+        positions.push(fi * POS + Math.min(p, POS - 1));
       }
     }
     for (const alt of term.synonyms) {
-      const at = f.words.indexOf(alt[0]!);
-      if (at >= 0 && alt.every((w) => f.words.includes(w))) {
+      const at = words.indexOf(alt[0]!);
+      if (at >= 0 && alt.every((w) => words.includes(w))) {
         best = 0;
-        positions.push({ field: fi, rank: f.rank, pos: at, exact: true });
+        positions.push(fi * POS + Math.min(at, POS - 1));
       }
     }
-  });
+  }
   return positions.length === 0 ? null : { typos: best, positions };
 }
 
@@ -146,13 +156,23 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
   const rules = expandRules(index.config.rankingRules, req.sort);
   const terms = queryTerms(index, req.q);
   const restrict = req.attributesToSearchOn === null ? null : new Set(req.attributesToSearchOn);
+  const noTypoList = index.config.typoTolerance.disableOnAttributes;
+  const noTypo = noTypoList.length === 0 ? null : new Set(noTypoList);
   const scored: Scored[] = [];
   const A = index.searchableCount;
 
   if (terms.length === 0) {
-    const ids = req.candidates === null ? [...index.docs.keys()] : [...req.candidates];
-    ids.sort((a, b) => a - b);
-    for (const docId of ids) scored.push({ docId, ranks: rules.map(() => null), extra: rules.map(() => null), score: 1 });
+    // Typed-array sort is numeric and much faster than a comparator sort over 100k ids.
+    const ids = Float64Array.from(req.candidates === null ? index.docs.keys() : req.candidates).sort();
+    if (req.distinct === null && rules.every((r) => r.kind === 'relevancy')) {
+      // Placeholder without sort or custom rules: docId order, every score 1 (threshold ≤ 1 keeps all).
+      const keep = req.rankingScoreThreshold === null || req.rankingScoreThreshold <= 1;
+      const all = keep ? Array.from(ids) : [];
+      const hits = all.slice(0, Math.max(0, req.limit)).map((docId): RankedHit => (req.withDetails ? { docId, score: 1, details: {} } : { docId, score: 1 }));
+      return { hits, totalMatches: all.length, matchedDocIds: all };
+    }
+    const none: null[] = rules.map(() => null);
+    for (const docId of ids) scored.push({ docId, ranks: none, extra: none, score: 1 });
   } else {
     // Which terms survive for a document: `last` drops from the end, `frequency` drops the most frequent first.
     const order = terms.map((_, i) => i);
@@ -172,7 +192,7 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
       if (req.candidates !== null && !req.candidates.has(docId)) continue;
       const entry = index.docs.get(docId);
       if (entry === undefined) continue;
-      const hits = terms.map((t) => termHit(t, entry, restrict));
+      const hits = terms.map((t) => termHit(t, entry, restrict, noTypo));
       let k = 0;
       while (k < order.length && hits[order[k]!] !== null) k++;
       if (k === 0) continue;
@@ -182,37 +202,60 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
     }
   }
 
-  const rankIdx = rules.map((r, i) => (r.kind === 'relevancy' ? i : -1));
-  scored.sort((a, b) => {
+  const cmp = (a: Scored, b: Scored): number => {
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
-      if (r.kind === 'relevancy' && rankIdx[i]! >= 0) {
+      if (r.kind === 'relevancy') {
         const x = a.ranks[i];
         const y = b.ranks[i];
         if (x && y) {
           const d = y.rank * x.max - x.rank * y.max;
           if (d !== 0) return d;
         }
-      } else if (r.kind === 'sort') {
+      } else {
         const c = compareValues(req.getValue(a.docId, r.criterion.field), req.getValue(b.docId, r.criterion.field), r.criterion.direction);
         if (c !== 0) return c;
       }
     }
     return a.docId - b.docId;
-  });
+  };
 
   const out: RankedHit[] = [];
   const matched: number[] = [];
+  const threshold = req.rankingScoreThreshold;
+  if (req.distinct === null) {
+    // No distinct: the threshold is per document, so count everything and keep only the best `limit` in order
+    // (bounded insertion; most documents are rejected by one comparison with the current worst).
+    const top: Scored[] = [];
+    const k = Math.max(0, req.limit);
+    for (const s of scored) {
+      if (threshold !== null && s.score < threshold) continue;
+      matched.push(s.docId);
+      if (k === 0) continue;
+      if (top.length === k && cmp(s, top[k - 1]!) >= 0) continue;
+      let lo = 0;
+      let hi = top.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cmp(top[mid]!, s) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      top.splice(lo, 0, s);
+      if (top.length > k) top.pop();
+    }
+    for (const s of top) out.push(toHit(s, rules, req));
+    return { hits: out, totalMatches: matched.length, matchedDocIds: matched };
+  }
+
+  scored.sort(cmp);
   const seen = new Set<string>();
   for (const s of scored) {
-    if (req.rankingScoreThreshold !== null && s.score < req.rankingScoreThreshold) continue;
-    if (req.distinct !== null) {
-      const v = req.getValue(s.docId, req.distinct);
-      if (v !== undefined && v !== null) {
-        const key = JSON.stringify(v);
-        if (seen.has(key)) continue;
-        seen.add(key);
-      }
+    if (threshold !== null && s.score < threshold) continue;
+    const v = req.getValue(s.docId, req.distinct);
+    if (v !== undefined && v !== null) {
+      const key = JSON.stringify(v);
+      if (seen.has(key)) continue;
+      seen.add(key);
     }
     matched.push(s.docId);
     if (out.length < req.limit) out.push(toHit(s, rules, req));
@@ -220,25 +263,61 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
   return { hits: out, totalMatches: matched.length, matchedDocIds: matched };
 }
 
+function hasExactWord(entry: DocEntry, word: string): boolean {
+  for (const f of entry.fields) if (f.words.includes(word)) return true;
+  return false;
+}
+
+/** attributeRank: rank = A − index of the best searchable attribute any kept term matched in, max = A. */
+function fidRank(entry: DocEntry, hits: Array<TermHit | null>, kept: number[], A: number): Rank {
+  let best = A - 1;
+  for (const i of kept) {
+    for (const p of hits[i]!.positions) {
+      const r = entry.fields[Math.floor(p / POS)]!.rank;
+      if (r < best) best = r;
+    }
+  }
+  return { rank: A - Math.max(0, best), max: A };
+}
+
+/** wordPosition: rank = 11 − min(first matched position in the best attribute, 10), max = 11. */
+function positionRank(entry: DocEntry, hits: Array<TermHit | null>, kept: number[]): Rank {
+  let bestRank = Infinity;
+  let bestPos = 10;
+  for (const i of kept) {
+    for (const packed of hits[i]!.positions) {
+      const r = entry.fields[Math.floor(packed / POS)]!.rank;
+      const pos = packed % POS;
+      if (r < bestRank || (r === bestRank && pos < bestPos)) {
+        bestRank = r;
+        bestPos = Math.min(pos, 10);
+      }
+    }
+  }
+  return { rank: 11 - bestPos, max: 11 };
+}
+
 function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Array<TermHit | null>, kept: number[], rules: AppliedRule[], A: number, req: RankRequest): Scored {
   const ranks: Array<Rank | null> = [];
+  // Details fields are only built when `_rankingScoreDetails` is requested (saves allocations per match).
+  const det = req.withDetails;
   const extra: Array<Record<string, unknown> | null> = [];
   for (const r of rules) {
     if (r.kind === 'sort') {
       ranks.push(null);
-      extra.push(null);
+      if (det) extra.push(null);
       continue;
     }
     switch (r.rule) {
       case 'words':
         ranks.push({ rank: kept.length, max: terms.length });
-        extra.push({ matchingWords: kept.length, maxMatchingWords: terms.length });
+        if (det) extra.push({ matchingWords: kept.length, maxMatchingWords: terms.length });
         break;
       case 'typo': {
         const maxTypos = kept.reduce((s, i) => s + terms[i]!.maxTypos, 0);
         const typos = kept.reduce((s, i) => s + hits[i]!.typos, 0);
         ranks.push({ rank: maxTypos + 1 - typos, max: maxTypos + 1 });
-        extra.push({ typoCount: typos, maxTypoCount: maxTypos });
+        if (det) extra.push({ typoCount: typos, maxTypoCount: maxTypos });
         break;
       }
       case 'proximity': {
@@ -251,9 +330,12 @@ function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Arra
             const b = hits[kept[j]!]!.positions;
             let best = 7;
             for (const x of a) {
+              const xf = Math.floor(x / POS);
+              const xp = x % POS;
               for (const y of b) {
-                if (x.field !== y.field) continue;
-                const gap = y.pos > x.pos ? y.pos - x.pos - 1 : x.pos - y.pos + 1;
+                if (Math.floor(y / POS) !== xf) continue;
+                const yp = y % POS;
+                const gap = yp > xp ? yp - xp - 1 : xp - yp + 1;
                 if (gap < best) best = gap;
               }
             }
@@ -262,29 +344,24 @@ function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Arra
           const maxCost = 7 * (kept.length - 1);
           ranks.push({ rank: maxCost + 1 - cost, max: maxCost + 1 });
         }
-        extra.push({});
+        if (det) extra.push({});
         break;
       }
-      case 'attributeRank': {
-        let best = A - 1;
-        for (const i of kept) for (const p of hits[i]!.positions) if (p.rank < best) best = p.rank;
-        ranks.push({ rank: A - Math.max(0, best), max: A });
-        extra.push({});
+      case 'attributeRank':
+        ranks.push(fidRank(entry, hits, kept, A));
+        if (det) extra.push({});
         break;
-      }
-      case 'wordPosition': {
-        let bestRank = Infinity;
-        let bestPos = 10;
-        for (const i of kept) {
-          for (const p of hits[i]!.positions) {
-            if (p.rank < bestRank || (p.rank === bestRank && p.pos < bestPos)) {
-              bestRank = p.rank;
-              bestPos = Math.min(p.pos, 10);
-            }
-          }
-        }
-        ranks.push({ rank: 11 - bestPos, max: 11 });
-        extra.push({});
+      case 'wordPosition':
+        ranks.push(positionRank(entry, hits, kept));
+        if (det) extra.push({});
+        break;
+      case 'attribute': {
+        // Legacy `attribute` = attributeRank then wordPosition as one rule ("unified" details).
+        const fid = fidRank(entry, hits, kept, A);
+        const pos = positionRank(entry, hits, kept);
+        const merged = { rank: (fid.rank - 1) * pos.max + pos.rank, max: fid.max * pos.max };
+        ranks.push(merged);
+        if (det) extra.push({ attributeRankingOrderScore: fid.rank / fid.max, queryWordDistanceScore: pos.rank / pos.max });
         break;
       }
       case 'exactness': {
@@ -297,13 +374,25 @@ function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Arra
           }
           if (level < 2 && queryWords.every((w, i) => f.words[i] === w)) level = 2;
         }
-        ranks.push({ rank: level, max: 3 });
-        extra.push({ matchType: level === 3 ? 'exactMatch' : level === 2 ? 'matchesStart' : 'noExactMatch' });
+        // Exactness is two ranks in Meilisearch: ExactAttribute {level, 3}, then ExactWords
+        // {exactly-matched terms + 1, kept terms + 1}; merged here into one Rank (same mixed radix).
+        // Exact and matches-start imply every kept term matched exactly, so ExactWords is then full.
+        const n = kept.length;
+        let exactWords = n;
+        if (level === 1) {
+          exactWords = 0;
+          for (const i of kept) if (hasExactWord(entry, terms[i]!.word)) exactWords++;
+        }
+        ranks.push({ rank: (level - 1) * (n + 1) + exactWords + 1, max: 3 * (n + 1) });
+        if (det) extra.push(
+          level === 1
+            ? { matchType: 'noExactMatch', matchingWords: exactWords, maxMatchingWords: n }
+            : { matchType: level === 3 ? 'exactMatch' : 'matchesStart' },
+        );
         break;
       }
     }
   }
-  void req;
   return { docId, ranks, extra, score: mergeScore(ranks) };
 }
 

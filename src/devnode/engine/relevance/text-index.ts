@@ -125,7 +125,7 @@ export class TextIndex {
     for (const [attr, text] of pairs) {
       const rank = this.fieldRank(attr);
       if (rank < 0) continue;
-      const words = tokenize(text, this.config.nonSeparatorTokens, this.config.separatorTokens).map((t) => t.word);
+      const words = tokenize(text, this.config.nonSeparatorTokens, this.config.separatorTokens, this.config.dictionary).map((t) => t.word);
       if (words.length === 0) continue;
       fields.push({ attr, rank, words });
       for (const w of words) {

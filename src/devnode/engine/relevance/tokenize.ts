@@ -31,14 +31,37 @@ function wordRegex(nonSeparators: readonly string[]): RegExp {
   return re;
 }
 
-export function tokenize(text: string, nonSeparators: readonly string[] = [], separators: readonly string[] = []): Token[] {
+/**
+ * Splits `text` into words. `separators` are extra separator strings; `dictionary` entries found in the text
+ * (case-insensitively) become one word each, whatever separators they contain.
+ */
+export function tokenize(text: string, nonSeparators: readonly string[] = [], separators: readonly string[] = [], dictionary: readonly string[] = []): Token[] {
   let src = text;
+  const dict: Token[] = [];
+  if (dictionary.length > 0) {
+    const lower = text.toLowerCase();
+    if (lower.length === text.length) {
+      for (const entry of [...dictionary].sort((a, b) => b.length - a.length)) {
+        const e = entry.toLowerCase();
+        if (e.length === 0) continue;
+        for (let at = lower.indexOf(e); at >= 0; at = lower.indexOf(e, at + e.length)) {
+          if (dict.some((d) => at < d.end && at + e.length > d.start)) continue;
+          dict.push({ word: foldWord(entry), start: at, end: at + e.length });
+        }
+      }
+      for (const d of dict) src = src.slice(0, d.start) + ' '.repeat(d.end - d.start) + src.slice(d.end);
+    }
+  }
   for (const sep of separators) if (sep.length > 0) src = src.split(sep).join(' '.repeat(sep.length));
   const re = wordRegex(nonSeparators);
   re.lastIndex = 0;
   const out: Token[] = [];
   for (let m = re.exec(src); m !== null; m = re.exec(src)) {
     out.push({ word: foldWord(m[0]), start: m.index, end: m.index + m[0].length });
+  }
+  if (dict.length > 0) {
+    out.push(...dict);
+    out.sort((a, b) => a.start - b.start);
   }
   return out;
 }
