@@ -1,0 +1,52 @@
+// Loads the optional Rust addon (native/miroir.node, built by `npm install` when cargo exists) and, unless
+// MIROIR_NATIVE=0, routes XXH64 and batch shard routing through it. Same signatures and results as the TypeScript
+// paths in src/core/hash.ts; XXH3 stays on @node-rs/xxhash in both modes.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { setHashBackend, typescriptBackend, type HashBackend } from '../src/core/hash.js';
+
+export interface NativeAddon {
+  xxh64(data: Uint8Array, seed: bigint): bigint;
+  shardsForKeys(keys: Uint8Array, offsets: Uint32Array, shards: number): Uint32Array;
+}
+
+/** Where the built addon lives: `native/miroir.node` at the package root (from source or from dist/native). */
+export function addonPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  const root = here.includes('/dist/') ? here.slice(0, here.indexOf('/dist/')) : join(here, '../..');
+  return join(root, 'native', 'miroir.node');
+}
+
+let addon: NativeAddon | null | undefined;
+
+/** The addon, or null when it is not built, fails to load, or MIROIR_NATIVE=0. */
+export function loadAddon(): NativeAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  if (process.env.MIROIR_NATIVE === '0') return addon;
+  const path = addonPath();
+  if (!existsSync(path)) return addon;
+  try {
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch {
+    addon = null;
+  }
+  return addon;
+}
+
+export function nativeBackend(a: NativeAddon): HashBackend {
+  return {
+    xxh64: (data, seed) => a.xxh64(data, seed),
+    xxh3_64: typescriptBackend.xxh3_64,
+    shardsForPackedKeys: (keys, offsets, shards) => a.shardsForKeys(keys, offsets, shards),
+  };
+}
+
+/** Installs the native hash backend when available; returns whether native paths are active. */
+export function enableNative(): boolean {
+  const a = loadAddon();
+  setHashBackend(a === null ? typescriptBackend : nativeBackend(a));
+  return a !== null;
+}
