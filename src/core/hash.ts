@@ -28,13 +28,14 @@ export const typescriptBackend: HashBackend = {
     const n = offsets.length - 1;
     const out = new Uint32Array(n);
     const S = BigInt(shards);
+    let buf = new Uint8Array(64);
     for (let i = 0; i < n; i++) {
       const start = offsets[i]!;
-      const end = offsets[i + 1]!;
-      const buf = new Uint8Array(end - start + 1);
-      buf.set(keys.subarray(start, end));
-      buf[end - start] = TERMINATOR;
-      out[i] = Number(nodeRsXxh64(buf, 0n) % S);
+      const len = offsets[i + 1]! - start;
+      if (buf.length < len + 1) buf = new Uint8Array(len * 2 + 1);
+      buf.set(keys.subarray(start, start + len));
+      buf[len] = TERMINATOR;
+      out[i] = Number(nodeRsXxh64(buf.subarray(0, len + 1), 0n) % S);
     }
     return out;
   },

@@ -1,0 +1,65 @@
+// `npm run bench`: the micro benchmarks of src/core (benchmark.js) with their SPEC targets, printed as a table and
+// written to bench/results/micro.json. Runs the native and TypeScript hash paths side by side when the addon exists.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import Benchmark from 'benchmark';
+import { enableNative, loadAddon } from '../native/index.js';
+import { canonicalJson, settingsHash } from '../src/core/canonical-json.js';
+import { setHashBackend, typescriptBackend } from '../src/core/hash.js';
+import { mergeSearchResults } from '../src/core/merge.js';
+import { routeBatch } from '../src/core/route-batch.js';
+import { bigBody, documents, shardAnswers, SHARDS, TARGETS } from './core/fixtures.js';
+
+interface Row {
+  name: string;
+  meanMs: number;
+  rme: number;
+  targetMs: number | null;
+  goalMs: number | null;
+}
+
+const docs10k = documents(10_000);
+const ids10k = docs10k.map((d) => String(d.id));
+const answers = shardAnswers(1000);
+const body100k = bigBody(100 * 1024);
+const mergeSettings = { primaryKey: 'id', maxTotalHits: 1000, maxValuesPerFacet: 100, sortFacetValuesBy: { '*': 'alpha' }, distinctAttribute: null };
+
+async function main(): Promise<void> {
+  const { shardsForIds } = await import('../src/core/route-batch.js');
+  const rows: Row[] = [];
+  const suite = new Benchmark.Suite();
+  const add = (name: string, fn: () => void, targetMs: number | null, goalMs: number | null, setup?: () => void) => {
+    suite.add(name, { fn, onStart: setup, minSamples: 20 });
+    (suite as unknown as { __meta: Record<string, [number | null, number | null]> }).__meta ??= {};
+    (suite as unknown as { __meta: Record<string, [number | null, number | null]> }).__meta[name] = [targetMs, goalMs];
+  };
+  const native = loadAddon();
+  if (native !== null) add('route 10k ids → shards (native)', () => { enableNative(); shardsForIds(ids10k, SHARDS); }, 1, 0.3);
+  add('route 10k ids → shards (TypeScript)', () => { setHashBackend(typescriptBackend); shardsForIds(ids10k, SHARDS); }, 1, 0.3);
+  add('routeBatch 10k docs (ids, shards, inject, per-node JSON)', () => { enableNative(); routeBatch({ docs: docs10k, primaryKey: 'id', shards: SHARDS, targets: TARGETS }); }, null, null);
+  add('merge 1,000 hits × 3 shards + facets', () => { mergeSearchResults(answers, { q: 'x', limit: 1000, facets: ['color', 'brand'] }, mergeSettings); }, 1, 0.25);
+  add('merge top 20 of 3 × 1,000 hits + facets', () => { mergeSearchResults(answers, { q: 'x', limit: 20, facets: ['color', 'brand'] }, mergeSettings); }, 1, 0.25);
+  add('canonical JSON of a 100 KB body', () => { canonicalJson(body100k); }, null, null);
+  add('sha256(canonical JSON) of a 100 KB body', () => { settingsHash(body100k); }, null, null);
+  const meta = (suite as unknown as { __meta: Record<string, [number | null, number | null]> }).__meta;
+  await new Promise<void>((resolve) => {
+    suite
+      .on('cycle', (e: { target: Benchmark }) => {
+        const t = e.target;
+        const [targetMs, goalMs] = meta[String(t.name)]!;
+        rows.push({ name: String(t.name), meanMs: t.stats.mean * 1000, rme: t.stats.rme, targetMs, goalMs });
+      })
+      .on('complete', () => resolve())
+      .run({ async: false });
+  });
+  enableNative();
+  const fmt = (v: number | null) => (v === null ? '—' : `${v}`);
+  console.log(`native addon: ${native !== null ? 'loaded' : 'not built'}`);
+  console.log('| benchmark | mean (ms) | ±% | target (ms) | goal (ms) |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.name} | ${r.meanMs.toFixed(4)} | ${r.rme.toFixed(1)} | ${fmt(r.targetMs)} | ${fmt(r.goalMs)} |`);
+  mkdirSync(new URL('./results/', import.meta.url).pathname.replace('/dist/bench/', '/bench/'), { recursive: true });
+  const out = new URL('./results/micro.json', import.meta.url).pathname.replace('/dist/bench/', '/bench/');
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, native: native !== null, rows }, null, 2) + '\n');
+}
+
+await main();

@@ -1,0 +1,17 @@
+// Miroir's reserved document fields (SPEC Decisions): only `_miroir_shard` for now — rejected on client writes
+// (as a failed task, `miroir_reserved_field`) and always stripped from answers.
+import { MeiliError } from './errors.js';
+import { SHARD_FIELD } from './shard-filter.js';
+
+export const RESERVED_FIELDS: readonly string[] = Object.freeze([SHARD_FIELD]);
+
+export function reservedFieldError(field: string, index: number): MeiliError {
+  return new MeiliError('miroir_reserved_field', `Document at index ${index} contains the reserved field \`${field}\`. Fields named \`${field}\` are managed by Miroir and cannot be written by clients.`);
+}
+
+/** Throws for the first document that carries a reserved field. */
+export function checkReservedFields(docs: ReadonlyArray<Record<string, unknown>>): void {
+  for (let i = 0; i < docs.length; i++) {
+    for (const f of RESERVED_FIELDS) if (Object.prototype.hasOwnProperty.call(docs[i], f)) throw reservedFieldError(f, i);
+  }
+}

@@ -1,0 +1,47 @@
+// The Piscina worker entry: the CPU-heavy jobs the proxy hands off above a size threshold. Each job is the same
+// src/core function the main thread calls inline below the threshold, so results never depend on where it ran.
+import { enableNative } from '../../native/index.js';
+import { canonicalJson, documentHash, settingsHash } from '../core/canonical-json.js';
+import { xxh64 } from '../core/hash.js';
+import { mergeSearchResults, type MergeOptions, type MergeQuery, type MergeSettings, type NodeAnswer } from '../core/merge.js';
+import { routeBatch, type RouteBatchInput, type RouteBatchOutput } from '../core/route-batch.js';
+
+enableNative();
+
+export interface FingerprintInput {
+  docs: Array<Record<string, unknown>>;
+  primaryKey: string;
+}
+
+export interface FingerprintOutput {
+  /** [primary key, content hash as 16 hex digits] per document, sorted by primary key. */
+  entries: Array<[string, string]>;
+  /** XXH64 over the sorted `pk‖hash` lines: equal digests ⇔ equal pages. */
+  digest: string;
+}
+
+/** Per-document content hashes of one page and their order-independent digest (anti-entropy, verify passes). */
+export function fingerprintPage(input: FingerprintInput): FingerprintOutput {
+  const entries: Array<[string, string]> = input.docs.map((d) => [String(d[input.primaryKey]), documentHash(d).toString(16).padStart(16, '0')]);
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const digest = xxh64(Buffer.from(entries.map((e) => `${e[0]}\u0000${e[1]}`).join('\n'))).toString(16).padStart(16, '0');
+  return { entries, digest };
+}
+
+export function canonicalHash(value: unknown): string {
+  return settingsHash(value);
+}
+
+export function canonicalize(value: unknown): string {
+  return canonicalJson(value);
+}
+
+export function mergeResults(input: { answers: NodeAnswer[]; query: MergeQuery; settings: MergeSettings; options?: MergeOptions }): NodeAnswer {
+  return mergeSearchResults(input.answers, input.query, input.settings, input.options);
+}
+
+export function route(input: RouteBatchInput): RouteBatchOutput {
+  return routeBatch(input);
+}
+
+export { route as routeBatch };

@@ -1,0 +1,53 @@
+// The worker pool runs the same core functions as the inline path: equal results in a worker thread and inline,
+// batch routing semantics (shards, grouping, injection, whole-batch refusal), fingerprints.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { shardForKey } from '../../../src/core/hash.js';
+import { routeBatch } from '../../../src/core/route-batch.js';
+import { WorkerPool } from '../../../src/workers/pool.js';
+import { fingerprintPage } from '../../../src/workers/tasks.js';
+
+const pool = new WorkerPool({ maxThreads: 1, thresholds: { routeBatch: 0, mergeResults: 0, fingerprintPage: 0, canonicalHash: 0 } });
+after(() => pool.close());
+
+const targets = Array.from({ length: 16 }, (_, s) => [`node-${s % 3}`, `node-${(s + 1) % 3}`]);
+const docs = Array.from({ length: 500 }, (_, i) => ({ id: i % 2 === 0 ? i : `doc-${i}`, title: `t${i}` }));
+
+test('routeBatch: every document reaches its RF targets once, with _miroir_shard injected', () => {
+  const out = routeBatch({ docs, primaryKey: 'id', shards: 16, targets });
+  assert.equal(out.error, null);
+  let total = 0;
+  for (const [node, body] of Object.entries(out.bodies)) {
+    const list = JSON.parse(body) as Array<{ id: string | number; _miroir_shard: number }>;
+    total += list.length;
+    for (const d of list) {
+      assert.equal(d._miroir_shard, shardForKey(String(d.id), 16));
+      assert.ok(targets[d._miroir_shard]!.includes(node));
+    }
+    assert.deepEqual(out.nodeShards[node], [...new Set(list.map((d) => d._miroir_shard))].sort((a, b) => a - b));
+  }
+  assert.equal(total, 1000, 'RF=2 → each of 500 docs twice');
+  assert.equal(Object.values(out.shardCounts).reduce((a, b) => a + b, 0), 500);
+});
+
+test('routeBatch refuses the whole batch for a bad id or a reserved field, routing nothing', () => {
+  const missing = routeBatch({ docs: [{ id: 1 }, { title: 'x' }], primaryKey: 'id', shards: 16, targets });
+  assert.equal(missing.error?.code, 'missing_document_id');
+  assert.deepEqual(missing.bodies, {});
+  assert.equal(routeBatch({ docs: [{ id: 'a b' }], primaryKey: 'id', shards: 16, targets }).error?.code, 'invalid_document_id');
+  const reserved = routeBatch({ docs: [{ id: 1, _miroir_shard: 3 }], primaryKey: 'id', shards: 16, targets });
+  assert.equal(reserved.error?.code, 'miroir_reserved_field');
+});
+
+test('the pool and the inline path give identical results', async () => {
+  const inline = routeBatch({ docs, primaryKey: 'id', shards: 16, targets });
+  assert.ok(pool.usesPool('routeBatch', docs.length));
+  assert.deepEqual(await pool.run('routeBatch', { docs, primaryKey: 'id', shards: 16, targets }, docs.length), inline);
+  const fp = fingerprintPage({ docs, primaryKey: 'id' });
+  assert.deepEqual(await pool.run('fingerprintPage', { docs, primaryKey: 'id' }, docs.length), fp);
+  const shuffled = fingerprintPage({ docs: [...docs].reverse(), primaryKey: 'id' });
+  assert.equal(shuffled.digest, fp.digest, 'the digest does not depend on page order');
+  const changed = fingerprintPage({ docs: docs.map((d, i) => (i === 7 ? { ...d, title: 'changed' } : d)), primaryKey: 'id' });
+  assert.notEqual(changed.digest, fp.digest);
+  assert.equal(await pool.run('canonicalHash', { b: 1, a: 2 }, 1), await pool.run('canonicalHash', { a: 2, b: 1 }, 1));
+});
