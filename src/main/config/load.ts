@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { storeProblemForPods } from '../../store/open.js';
 import { configSchema, type MiroirConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -100,11 +101,8 @@ export function crossKeyProblems(cfg: MiroirConfig): string[] {
     }
   }
   const pods = cfg.peer_discovery.mode === 'dns' ? Infinity : cfg.peer_discovery.peers.length;
-  if (pods > 1 && cfg.task_store.backend !== 'redis') {
-    problems.push(
-      `task_store.backend: several Miroir pods (peer_discovery ${cfg.peer_discovery.mode === 'dns' ? 'mode dns' : `lists ${pods} peers`}) need the shared redis store, not ${cfg.task_store.backend}`,
-    );
-  }
+  const storeProblem = storeProblemForPods(cfg.task_store.backend, pods);
+  if (storeProblem !== null) problems.push(storeProblem);
   if (cfg.task_store.backend === 'redis' && cfg.task_store.url === '') {
     problems.push('task_store.url: required when task_store.backend is redis (e.g. redis://127.0.0.1:6379)');
   }

@@ -1,0 +1,155 @@
+// The store interface: everything Miroir must keep across restarts and share between pods, as typed records.
+// Two implementations pass one contract suite: lmdb.ts (one pod, embedded) and redis.ts (several pods). Later
+// record kinds of SPEC C8 (aliases, sessions, idempotency, canaries, ...) are added here the same way.
+import type { ApiKeyRecord } from '../core/auth/keys.js';
+import type { ErrorBody } from '../core/errors.js';
+
+export type TaskStatus = 'enqueued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
+
+/** One Miroir task: the client-facing record plus the node tasks that ACKed it. */
+export interface TaskRow {
+  uid: number;
+  indexUid: string | null;
+  type: string;
+  status: TaskStatus;
+  /** node id → that node's taskUid (only nodes that ACKed with 202). */
+  nodeTasks: Record<string, number>;
+  details: Record<string, unknown> | null;
+  error: ErrorBody | null;
+  canceledBy: number | null;
+  enqueuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  customMetadata?: string;
+}
+
+/** Per-index state Miroir owns: logical settings (what the client set), their version, learned fields. */
+export interface IndexState {
+  uid: string;
+  primaryKey: string | null;
+  settings: Record<string, unknown>;
+  settingsVersion: number;
+  /** Top-level fields in first-seen order (drives the physical searchableAttributes). */
+  fields: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NodeState = 'joining' | 'active' | 'draining' | 'removed';
+export type GroupState = 'initializing' | 'active' | 'draining';
+
+export interface StoredTopology {
+  /** Incremented by every change; compare-and-set guards concurrent writers. */
+  version: number;
+  shards: number;
+  replication_factor: number;
+  groups: Array<{ id: number; state: GroupState }>;
+  nodes: Array<{ id: string; address: string; replica_group: number; state: NodeState }>;
+  /** Every node id ever used (ids are never reused). */
+  retiredIds: string[];
+}
+
+export type JobState = 'queued' | 'in_progress' | 'completed' | 'failed';
+
+export interface Job {
+  id: string;
+  type: string;
+  payload: unknown;
+  state: JobState;
+  owner: string | null;
+  /** Wall-clock ms when the claim lapses without a heartbeat. */
+  leaseExpiresAt: number | null;
+  /** Progress to resume from (opaque to the store). */
+  cursor: unknown;
+  attempts: number;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Lease {
+  scope: string;
+  owner: string;
+  expiresAt: number;
+}
+
+export type StoreChannel = 'topology' | 'settings' | 'keys' | 'tasks' | 'admin_session_revoked';
+
+export class StoreUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export interface Store {
+  readonly backend: 'lmdb' | 'redis';
+
+  // ---- task sequence and tasks (C7)
+  /** Next cluster-wide task uid: 0, 1, 2, ... unique and increasing across processes. */
+  nextTaskUid(): Promise<number>;
+  /** Resolves once the record is durable. */
+  putTask(task: TaskRow): Promise<void>;
+  getTask(uid: number): Promise<TaskRow | null>;
+  /** Tasks by uid, descending (ascending with `reverse`), starting at `from` (inclusive), at most `limit`. */
+  listTasks(opts: { from?: number | null; limit: number; reverse?: boolean }): Promise<TaskRow[]>;
+  countTasks(): Promise<number>;
+  deleteTasks(uids: readonly number[]): Promise<number>;
+  /** Deletes finished tasks that finished before `beforeMs`; returns how many. */
+  pruneTasks(beforeMs: number): Promise<number>;
+
+  // ---- API keys (Miroir is the key authority)
+  putKey(key: ApiKeyRecord): Promise<void>;
+  getKey(uid: string): Promise<ApiKeyRecord | null>;
+  listKeys(): Promise<ApiKeyRecord[]>;
+  deleteKey(uid: string): Promise<boolean>;
+
+  // ---- per-index logical state
+  putIndex(state: IndexState): Promise<void>;
+  getIndex(uid: string): Promise<IndexState | null>;
+  listIndexes(): Promise<IndexState[]>;
+  deleteIndex(uid: string): Promise<boolean>;
+  setNodeSettingsVersion(indexUid: string, nodeId: string, version: number): Promise<void>;
+  getNodeSettingsVersions(indexUid: string): Promise<Record<string, number>>;
+
+  // ---- topology
+  getTopology(): Promise<StoredTopology | null>;
+  /** Writes `next` (with version = expected + 1) only if the stored version is `expectedVersion` (0 = none yet). */
+  casTopology(expectedVersion: number, next: Omit<StoredTopology, 'version'>): Promise<StoredTopology | null>;
+
+  // ---- jobs (Mode C)
+  enqueueJob(job: { id: string; type: string; payload: unknown }): Promise<Job>;
+  /** Atomically claims the oldest queued job (or one whose lease lapsed) of the given types. */
+  claimJob(owner: string, leaseMs: number, types?: readonly string[]): Promise<Job | null>;
+  /** Extends the claim and records progress; false when `owner` no longer holds the job. */
+  heartbeatJob(id: string, owner: string, leaseMs: number, cursor?: unknown): Promise<boolean>;
+  completeJob(id: string, owner: string): Promise<boolean>;
+  failJob(id: string, owner: string, error: string): Promise<boolean>;
+  getJob(id: string): Promise<Job | null>;
+  listJobs(): Promise<Job[]>;
+
+  // ---- leases (Mode B)
+  /** Acquires the lease, or renews it when `owner` holds it; false when someone else holds a live lease. */
+  acquireLease(scope: string, owner: string, ttlMs: number): Promise<boolean>;
+  releaseLease(scope: string, owner: string): Promise<boolean>;
+  getLease(scope: string): Promise<Lease | null>;
+
+  // ---- change notification
+  publish(channel: StoreChannel, message: string): Promise<void>;
+  subscribe(channel: StoreChannel, handler: (message: string) => void): Promise<() => Promise<void>>;
+
+  close(): Promise<void>;
+}
+
+export function newJob(job: { id: string; type: string; payload: unknown }, now: number): Job {
+  return { id: job.id, type: job.type, payload: job.payload, state: 'queued', owner: null, leaseExpiresAt: null, cursor: null, attempts: 0, error: null, createdAt: now, updatedAt: now };
+}
+
+export function isClaimable(job: Job, now: number, types?: readonly string[]): boolean {
+  if (types !== undefined && !types.includes(job.type)) return false;
+  return job.state === 'queued' || (job.state === 'in_progress' && job.leaseExpiresAt !== null && job.leaseExpiresAt <= now);
+}
+
+export function isFinished(task: TaskRow): boolean {
+  return task.status === 'succeeded' || task.status === 'failed' || task.status === 'canceled';
+}

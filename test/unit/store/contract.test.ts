@@ -1,0 +1,144 @@
+// One contract suite, run against both stores (LMDB in a temp dir, a real redis-server on a free port): every
+// record kind round-trips, the task sequence stays unique under concurrency, exactly one of 20 claimers wins a
+// job, leases expire and are taken over, CAS on topology, pub/sub notification.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { defaultKeys } from '../../../src/core/auth/keys.js';
+import { LmdbStore } from '../../../src/store/lmdb.js';
+import { RedisStore } from '../../../src/store/redis.js';
+import type { Store, TaskRow } from '../../../src/store/store.js';
+import { tempDir } from '../../support/devnode.js';
+import { startRedis } from '../../support/redis.js';
+
+async function until(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function task(uid: number, status: TaskRow['status'] = 'succeeded', finishedAt: string | null = '2026-01-01T00:00:00Z'): TaskRow {
+  return { uid, indexUid: 'movies', type: 'documentAdditionOrUpdate', status, nodeTasks: { 'node-0': uid * 2 }, details: { receivedDocuments: 1 }, error: null, canceledBy: null, enqueuedAt: '2026-01-01T00:00:00Z', startedAt: null, finishedAt };
+}
+
+function contract(name: string, open: () => Promise<Store>) {
+  describe(name, () => {
+    let store: Store;
+    const stores: Store[] = [];
+    const fresh = async () => {
+      const s = await open();
+      stores.push(s);
+      return s;
+    };
+    after(async () => {
+      for (const s of stores) await s.close();
+    });
+
+    test('task sequence starts at 0 and stays unique and increasing under 50 concurrent callers', async () => {
+      store = await fresh();
+      const first = await store.nextTaskUid();
+      assert.equal(first, 0);
+      const many = await Promise.all(Array.from({ length: 50 }, () => store.nextTaskUid()));
+      assert.equal(new Set(many).size, 50);
+      assert.deepEqual([...many].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1));
+    });
+
+    test('tasks round-trip, list newest first with from/limit/reverse, prune finished ones', async () => {
+      for (let uid = 0; uid < 10; uid++) await store.putTask(task(uid, uid === 9 ? 'processing' : 'succeeded', uid === 9 ? null : uid < 5 ? '2026-01-01T00:00:00Z' : '2026-06-01T00:00:00Z'));
+      assert.deepEqual(await store.getTask(3), task(3, 'succeeded', '2026-01-01T00:00:00Z'));
+      assert.equal(await store.getTask(99), null);
+      assert.deepEqual((await store.listTasks({ limit: 3 })).map((t) => t.uid), [9, 8, 7]);
+      assert.deepEqual((await store.listTasks({ from: 4, limit: 3 })).map((t) => t.uid), [4, 3, 2]);
+      assert.deepEqual((await store.listTasks({ from: 7, limit: 5, reverse: true })).map((t) => t.uid), [7, 8, 9]);
+      assert.equal(await store.countTasks(), 10);
+      assert.equal(await store.pruneTasks(Date.parse('2026-03-01T00:00:00Z')), 5);
+      assert.deepEqual((await store.listTasks({ limit: 20 })).map((t) => t.uid), [9, 8, 7, 6, 5]);
+      assert.equal(await store.deleteTasks([5, 6]), 2);
+    });
+
+    test('keys, index state and node settings versions round-trip', async () => {
+      const keys = defaultKeys('2026-01-01T00:00:00Z');
+      for (const k of keys) await store.putKey(k);
+      assert.deepEqual((await store.listKeys()).map((k) => k.uid).sort(), keys.map((k) => k.uid).sort());
+      assert.deepEqual(await store.getKey(keys[0]!.uid), keys[0]);
+      assert.equal(await store.deleteKey(keys[0]!.uid), true);
+      assert.equal(await store.getKey(keys[0]!.uid), null);
+      const idx = { uid: 'movies', primaryKey: 'id', settings: { filterableAttributes: ['genre'] }, settingsVersion: 3, fields: ['id', 'title'], createdAt: 'a', updatedAt: 'b' };
+      await store.putIndex(idx);
+      assert.deepEqual(await store.getIndex('movies'), idx);
+      await store.setNodeSettingsVersion('movies', 'node-0', 3);
+      await store.setNodeSettingsVersion('movies', 'node-1', 2);
+      assert.deepEqual(await store.getNodeSettingsVersions('movies'), { 'node-0': 3, 'node-1': 2 });
+      assert.deepEqual((await store.listIndexes()).map((i) => i.uid), ['movies']);
+      assert.equal(await store.deleteIndex('movies'), true);
+      assert.deepEqual(await store.getNodeSettingsVersions('movies'), {});
+    });
+
+    test('topology compare-and-set: only one of two writers at the same version wins, and subscribers hear it', async () => {
+      const heard: string[] = [];
+      const unsubscribe = await store.subscribe('topology', (m) => heard.push(m));
+      const base = { shards: 16, replication_factor: 1, groups: [{ id: 0, state: 'active' as const }], nodes: [{ id: 'node-0', address: 'http://127.0.0.1:1', replica_group: 0, state: 'active' as const }], retiredIds: [] };
+      const first = await store.casTopology(0, base);
+      assert.equal(first?.version, 1);
+      const [a, b] = await Promise.all([store.casTopology(1, { ...base, shards: 32 }), store.casTopology(1, { ...base, shards: 64 })]);
+      assert.equal([a, b].filter((x) => x !== null).length, 1);
+      assert.equal((await store.getTopology())?.version, 2);
+      await until(() => heard.length >= 2, 'topology notifications');
+      await unsubscribe();
+    });
+
+    test('20 concurrent claimers of one job: exactly one winner; heartbeat, cursor, completion', async () => {
+      await store.enqueueJob({ id: 'move-7', type: 'shard_move', payload: { shard: 7, to: 'node-3' } });
+      const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claimJob(`pod-${i}`, 60_000)));
+      const winners = claims.filter((c) => c !== null);
+      assert.equal(winners.length, 1);
+      const owner = winners[0]!.owner!;
+      assert.deepEqual(winners[0]!.payload, { shard: 7, to: 'node-3' });
+      assert.equal(await store.heartbeatJob('move-7', 'someone-else', 60_000, { page: 1 }), false);
+      assert.equal(await store.heartbeatJob('move-7', owner, 60_000, { page: 3 }), true);
+      assert.deepEqual((await store.getJob('move-7'))?.cursor, { page: 3 });
+      assert.equal(await store.completeJob('move-7', owner), true);
+      assert.equal((await store.getJob('move-7'))?.state, 'completed');
+      assert.equal(await store.claimJob('pod-x', 60_000), null);
+    });
+
+    test('a job whose claim lapses is reclaimed elsewhere and resumes from its cursor', async () => {
+      await store.enqueueJob({ id: 'move-9', type: 'shard_move', payload: [] });
+      const first = await store.claimJob('pod-a', 100);
+      assert.equal(first?.id, 'move-9');
+      await store.heartbeatJob('move-9', 'pod-a', 100, { offset: 500 });
+      let second: Awaited<ReturnType<Store['claimJob']>> = null;
+      await until(async () => (second = await store.claimJob('pod-b', 60_000)) !== null, 'lease lapse');
+      assert.equal(second!.owner, 'pod-b');
+      assert.deepEqual(second!.cursor, { offset: 500 });
+      assert.deepEqual(second!.payload, [], 'payload survives exactly');
+      assert.equal(second!.attempts, 2);
+      assert.equal(await store.completeJob('move-9', 'pod-a'), false, 'the old owner lost the job');
+      assert.equal(await store.failJob('move-9', 'pod-b', 'node gone'), true);
+      assert.equal((await store.getJob('move-9'))?.error, 'node gone');
+      assert.deepEqual((await store.listJobs()).map((j) => j.id), ['move-7', 'move-9']);
+      assert.equal(await store.claimJob('pod-c', 100, ['other_type']), null);
+    });
+
+    test('leases: one holder, renewal by the holder, expiry and takeover, release', async () => {
+      assert.equal(await store.acquireLease('rebalance', 'pod-a', 150), true);
+      assert.equal(await store.acquireLease('rebalance', 'pod-b', 150), false);
+      assert.equal(await store.acquireLease('rebalance', 'pod-a', 150), true, 'renewal');
+      assert.equal((await store.getLease('rebalance'))?.owner, 'pod-a');
+      await until(async () => store.acquireLease('rebalance', 'pod-b', 10_000), 'lease expiry');
+      assert.equal((await store.getLease('rebalance'))?.owner, 'pod-b');
+      assert.equal(await store.releaseLease('rebalance', 'pod-a'), false);
+      assert.equal(await store.releaseLease('rebalance', 'pod-b'), true);
+      assert.equal(await store.getLease('rebalance'), null);
+    });
+  });
+}
+
+const lmdbDir = tempDir('miroir-store-');
+after(() => lmdbDir.cleanup());
+contract('lmdb store', async () => new LmdbStore({ path: lmdbDir.dir }));
+
+const redis = await startRedis();
+after(() => redis.stop());
+contract('redis store', async () => RedisStore.open({ url: redis.url }));
