@@ -1,6 +1,6 @@
 // Loads the optional Rust addon (native/miroir.node, built by `npm install` when cargo exists) and, unless
-// MIROIR_NATIVE=0, routes XXH64 and batch shard routing through it. Same signatures and results as the TypeScript
-// paths in src/core/hash.ts; XXH3 stays on @node-rs/xxhash in both modes.
+// MIROIR_NATIVE=0, routes XXH64, XXH3-64 and batch shard routing through it. Same signatures and results as the
+// TypeScript paths in src/core/hash.ts.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { setHashBackend, typescriptBackend, type HashBackend } from '../src/core
 
 export interface NativeAddon {
   xxh64(data: Uint8Array, seed: bigint): bigint;
+  xxh3_64(data: Uint8Array): bigint;
   shardsForKeys(keys: Uint8Array, offsets: Uint32Array, shards: number): Uint32Array;
 }
 
@@ -39,7 +40,7 @@ export function loadAddon(): NativeAddon | null {
 export function nativeBackend(a: NativeAddon): HashBackend {
   return {
     xxh64: (data, seed) => a.xxh64(data, seed),
-    xxh3_64: typescriptBackend.xxh3_64,
+    xxh3_64: (data) => a.xxh3_64(data),
     shardsForPackedKeys: (keys, offsets, shards) => a.shardsForKeys(keys, offsets, shards),
   };
 }

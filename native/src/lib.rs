@@ -1,5 +1,5 @@
 //! Miroir's optional Node-API addon. Zero crates: the Node-API functions it needs are declared below and resolve
-//! when Node loads the `.node` file. It exports `xxh64(buf, seed)` and `shardsForKeys(keys, offsets, shards)`
+//! when Node loads the `.node` file. It exports `xxh64(buf, seed)`, `xxh3_64(buf)` and `shardsForKeys(keys, offsets, shards)`
 //! (the batch router of SPEC C2: XXH64 seed 0 over `key ‖ 0xFF`, mod S). The glue is `#[cfg(not(test))]` so
 //! `cargo test` links without Node and checks the hash and the SPEC vectors.
 
@@ -76,6 +76,162 @@ pub fn xxh64(input: &[u8], seed: u64) -> u64 {
     h = h.wrapping_mul(P3);
     h ^= h >> 32;
     h
+}
+
+// ---------------------------------------------------------------- XXH3-64 (default secret, seed 0)
+
+/// XXH3's default 192-byte secret (the `kSecret` of the XXH3 specification).
+const SECRET: [u8; 192] = [
+    0xb8, 0xfe, 0x6c, 0x39, 0x23, 0xa4, 0x4b, 0xbe, 0x7c, 0x01, 0x81, 0x2c, 0xf7, 0x21, 0xad, 0x1c,
+    0xde, 0xd4, 0x6d, 0xe9, 0x83, 0x90, 0x97, 0xdb, 0x72, 0x40, 0xa4, 0xa4, 0xb7, 0xb3, 0x67, 0x1f,
+    0xcb, 0x79, 0xe6, 0x4e, 0xcc, 0xc0, 0xe5, 0x78, 0x82, 0x5a, 0xd0, 0x7d, 0xcc, 0xff, 0x72, 0x21,
+    0xb8, 0x08, 0x46, 0x74, 0xf7, 0x43, 0x24, 0x8e, 0xe0, 0x35, 0x90, 0xe6, 0x81, 0x3a, 0x26, 0x4c,
+    0x3c, 0x28, 0x52, 0xbb, 0x91, 0xc3, 0x00, 0xcb, 0x88, 0xd0, 0x65, 0x8b, 0x1b, 0x53, 0x2e, 0xa3,
+    0x71, 0x64, 0x48, 0x97, 0xa2, 0x0d, 0xf9, 0x4e, 0x38, 0x19, 0xef, 0x46, 0xa9, 0xde, 0xac, 0xd8,
+    0xa8, 0xfa, 0x76, 0x3f, 0xe3, 0x9c, 0x34, 0x3f, 0xf9, 0xdc, 0xbb, 0xc7, 0xc7, 0x0b, 0x4f, 0x1d,
+    0x8a, 0x51, 0xe0, 0x4b, 0xcd, 0xb4, 0x59, 0x31, 0xc8, 0x9f, 0x7e, 0xc9, 0xd9, 0x78, 0x73, 0x64,
+    0xea, 0xc5, 0xac, 0x83, 0x34, 0xd3, 0xeb, 0xc3, 0xc5, 0x81, 0xa0, 0xff, 0xfa, 0x13, 0x63, 0xeb,
+    0x17, 0x0d, 0xdd, 0x51, 0xb7, 0xf0, 0xda, 0x49, 0xd3, 0x16, 0x55, 0x26, 0x29, 0xd4, 0x68, 0x9e,
+    0x2b, 0x16, 0xbe, 0x58, 0x7d, 0x47, 0xa1, 0xfc, 0x8f, 0xf8, 0xb8, 0xd1, 0x7a, 0xd0, 0x31, 0xce,
+    0x45, 0xcb, 0x3a, 0x8f, 0x95, 0x16, 0x04, 0x28, 0xaf, 0xd7, 0xfb, 0xca, 0xbb, 0x4b, 0x40, 0x7e
+];
+
+const P32_1: u64 = 0x9E37_79B1;
+const P32_2: u64 = 0x85EB_CA77;
+const P32_3: u64 = 0xC2B2_AE3D;
+
+#[inline(always)]
+fn mul128_fold64(a: u64, b: u64) -> u64 {
+    let p = (a as u128) * (b as u128);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+#[inline(always)]
+fn xxh64_avalanche(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(P2);
+    h ^= h >> 29;
+    h = h.wrapping_mul(P3);
+    h ^ (h >> 32)
+}
+
+#[inline(always)]
+fn xxh3_avalanche(mut h: u64) -> u64 {
+    h ^= h >> 37;
+    h = h.wrapping_mul(0x1656_6791_9E37_79F9);
+    h ^ (h >> 32)
+}
+
+#[inline(always)]
+fn rrmxmx(mut h: u64, len: u64) -> u64 {
+    h ^= h.rotate_left(49) ^ h.rotate_left(24);
+    h = h.wrapping_mul(0x9FB2_1C65_1E98_DF25);
+    h ^= (h >> 35).wrapping_add(len);
+    h = h.wrapping_mul(0x9FB2_1C65_1E98_DF25);
+    h ^ (h >> 28)
+}
+
+#[inline(always)]
+fn mix16(input: &[u8], i: usize, s: usize) -> u64 {
+    mul128_fold64(read64(input, i) ^ read64(&SECRET, s), read64(input, i + 8) ^ read64(&SECRET, s + 8))
+}
+
+fn accumulate_512(acc: &mut [u64; 8], input: &[u8], i: usize, s: usize) {
+    for lane in 0..8 {
+        let data = read64(input, i + 8 * lane);
+        let key = data ^ read64(&SECRET, s + 8 * lane);
+        acc[lane ^ 1] = acc[lane ^ 1].wrapping_add(data);
+        acc[lane] = acc[lane].wrapping_add((key & 0xFFFF_FFFF).wrapping_mul(key >> 32));
+    }
+}
+
+fn scramble(acc: &mut [u64; 8], s: usize) {
+    for (lane, a) in acc.iter_mut().enumerate() {
+        let mut v = *a;
+        v ^= v >> 47;
+        v ^= read64(&SECRET, s + 8 * lane);
+        *a = v.wrapping_mul(P32_1);
+    }
+}
+
+fn hash_long(input: &[u8]) -> u64 {
+    let len = input.len();
+    let mut acc: [u64; 8] = [P32_3, P1, P2, P3, P4, P32_2, P5, P32_1];
+    let stripes_per_block = (SECRET.len() - 64) / 8;
+    let block_len = 64 * stripes_per_block;
+    let blocks = (len - 1) / block_len;
+    for b in 0..blocks {
+        for st in 0..stripes_per_block {
+            accumulate_512(&mut acc, input, b * block_len + st * 64, st * 8);
+        }
+        scramble(&mut acc, SECRET.len() - 64);
+    }
+    let stripes = ((len - 1) - block_len * blocks) / 64;
+    for st in 0..stripes {
+        accumulate_512(&mut acc, input, blocks * block_len + st * 64, st * 8);
+    }
+    accumulate_512(&mut acc, input, len - 64, SECRET.len() - 64 - 7);
+    let mut result = (len as u64).wrapping_mul(P1);
+    for i in 0..4 {
+        result = result.wrapping_add(mul128_fold64(acc[2 * i] ^ read64(&SECRET, 11 + 16 * i), acc[2 * i + 1] ^ read64(&SECRET, 11 + 16 * i + 8)));
+    }
+    xxh3_avalanche(result)
+}
+
+/// XXH3-64 of `input` with seed 0 and the default secret.
+pub fn xxh3_64(input: &[u8]) -> u64 {
+    let len = input.len();
+    if len == 0 {
+        return xxh64_avalanche(read64(&SECRET, 56) ^ read64(&SECRET, 64));
+    }
+    if len <= 3 {
+        let (c1, c2, c3) = (input[0] as u32, input[len >> 1] as u32, input[len - 1] as u32);
+        let combined = (c1 << 16) | (c2 << 24) | c3 | ((len as u32) << 8);
+        let bitflip = (read32(&SECRET, 0) ^ read32(&SECRET, 4)) as u64;
+        return xxh64_avalanche((combined as u64) ^ bitflip);
+    }
+    if len <= 8 {
+        let input1 = read32(input, 0);
+        let input2 = read32(input, len - 4);
+        let bitflip = read64(&SECRET, 8) ^ read64(&SECRET, 16);
+        let input64 = input2.wrapping_add(input1 << 32);
+        return rrmxmx(input64 ^ bitflip, len as u64);
+    }
+    if len <= 16 {
+        let bitflip1 = read64(&SECRET, 24) ^ read64(&SECRET, 32);
+        let bitflip2 = read64(&SECRET, 40) ^ read64(&SECRET, 48);
+        let lo = read64(input, 0) ^ bitflip1;
+        let hi = read64(input, len - 8) ^ bitflip2;
+        let acc = (len as u64).wrapping_add(lo.swap_bytes()).wrapping_add(hi).wrapping_add(mul128_fold64(lo, hi));
+        return xxh3_avalanche(acc);
+    }
+    if len <= 128 {
+        let mut acc = (len as u64).wrapping_mul(P1);
+        if len > 32 {
+            if len > 64 {
+                if len > 96 {
+                    acc = acc.wrapping_add(mix16(input, 48, 96)).wrapping_add(mix16(input, len - 64, 112));
+                }
+                acc = acc.wrapping_add(mix16(input, 32, 64)).wrapping_add(mix16(input, len - 48, 80));
+            }
+            acc = acc.wrapping_add(mix16(input, 16, 32)).wrapping_add(mix16(input, len - 32, 48));
+        }
+        acc = acc.wrapping_add(mix16(input, 0, 0)).wrapping_add(mix16(input, len - 16, 16));
+        return xxh3_avalanche(acc);
+    }
+    if len <= 240 {
+        let mut acc = (len as u64).wrapping_mul(P1);
+        for i in 0..8 {
+            acc = acc.wrapping_add(mix16(input, 16 * i, 16 * i));
+        }
+        acc = xxh3_avalanche(acc);
+        for i in 8..(len / 16) {
+            acc = acc.wrapping_add(mix16(input, 16 * i, 16 * (i - 8) + 3));
+        }
+        acc = acc.wrapping_add(mix16(input, len - 16, 136 - 17));
+        return xxh3_avalanche(acc);
+    }
+    hash_long(input)
 }
 
 /// Shard ids of packed keys: key i is `keys[offsets[i]..offsets[i+1]]`, hashed with the 0xFF terminator.
@@ -166,6 +322,14 @@ mod napi {
         out
     }
 
+    unsafe extern "C" fn js_xxh3_64(env: NapiEnv, info: NapiCallbackInfo) -> NapiValue {
+        let Some([buf]) = args::<1>(env, info) else { return throw(env, b"xxh3_64(buf) needs 1 argument\0") };
+        let Some(data) = bytes(env, buf) else { return throw(env, b"xxh3_64: buf must be a Uint8Array\0") };
+        let mut out = ptr::null_mut();
+        napi_create_bigint_uint64(env, super::xxh3_64(data), &mut out);
+        out
+    }
+
     unsafe extern "C" fn js_shards_for_keys(env: NapiEnv, info: NapiCallbackInfo) -> NapiValue {
         let Some([keys, offsets, shards]) = args::<3>(env, info) else { return throw(env, b"shardsForKeys(keys, offsets, shards) needs 3 arguments\0") };
         let Some(k) = bytes(env, keys) else { return throw(env, b"shardsForKeys: keys must be a Uint8Array\0") };
@@ -206,6 +370,7 @@ mod napi {
     #[no_mangle]
     pub unsafe extern "C" fn napi_register_module_v1(env: NapiEnv, exports: NapiValue) -> NapiValue {
         export(env, exports, b"xxh64\0", js_xxh64);
+        export(env, exports, b"xxh3_64\0", js_xxh3_64);
         export(env, exports, b"shardsForKeys\0", js_shards_for_keys);
         exports
     }
@@ -229,6 +394,13 @@ mod tests {
         assert_eq!(xxh64(b"abc", 0), 0x44bc2cf5ad770999);
         assert_eq!(xxh64(b"Nobody inspects the spammish repetition", 0), 0xfbcea83c8a378bf1);
         assert_eq!(xxh64(b"The quick brown fox jumps over the lazy dog", 0), 0x0b242d361fda71bc);
+    }
+
+    #[test]
+    fn xxh3_reference_outputs() {
+        assert_eq!(xxh3_64(b""), 0x2d06800538d394c2);
+        assert_eq!(xxh3_64(b"a"), 0xe6c632b61e964e1f);
+        assert_eq!(xxh3_64(b"abc"), 0x78af5f94892f3950);
     }
 
     #[test]
