@@ -3,7 +3,7 @@
 // persistence and fault injection; the engine (./engine) answers per-index work.
 import { randomUUID } from 'node:crypto';
 import { authAllowsIndex, authorize, tenantFilter, type AuthResult } from '../core/auth/authorize.js';
-import { applyKeyUpdate, defaultKeys, deriveKeyValue, toKeyObject, validateCreateKey, type ApiKeyRecord } from '../core/auth/keys.js';
+import { KeyRegistry } from '../core/auth/registry.js';
 import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../core/auth/route-actions.js';
 import { MeiliError, internalError } from '../core/errors.js';
 import { parseFilter } from '../core/filter/index.js';
@@ -106,8 +106,7 @@ export class DevNode {
   private readonly indexes = new Map<string, IndexEngineApi>();
   private readonly tasks = new Map<number, TaskRecord>();
   private nextTaskUid = 0;
-  private readonly keys = new Map<string, ApiKeyRecord>();
-  private keyValues = new Map<string, string>();
+  private readonly keys: KeyRegistry;
   private readonly ctx: EngineContext = { experimentalFeatures: { ...EXPERIMENTAL_DEFAULTS } };
   private network: Record<string, unknown> = { self: null, leader: null, version: '00000000-0000-0000-0000-000000000000', remotes: {}, shards: {} };
   faults: Faults;
@@ -126,6 +125,8 @@ export class DevNode {
     this.baseDelay = opts.faultDelayMs ?? 0;
     this.faults = { delay_ms: this.baseDelay, error_rate: 0, hang: false, fail_after_enqueue: 0 };
     this.store = opts.dataDir ? new DevNodeStore(opts.dataDir) : null;
+    const store = this.store;
+    this.keys = new KeyRegistry(this.masterKey, { save: (k) => store?.saveKey(k), remove: (uid) => store?.deleteKey(uid) });
     this.http = new HttpServer<AuthResult>({
       routes: this.routes(),
       hooks: { authenticate: (ctx, spec) => this.authenticate(ctx, spec as RouteDef) },
@@ -138,41 +139,26 @@ export class DevNode {
 
   static async start(opts: DevNodeOptions = {}): Promise<DevNode> {
     const node = new DevNode(opts);
-    node.load();
+    await node.load();
     node.port = await node.http.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
     node.url = `http://${opts.host ?? '127.0.0.1'}:${node.port}`;
     node.kick();
     return node;
   }
 
-  private load(): void {
-    const t = now();
-    if (this.store === null) {
-      if (this.masterKey !== null) for (const k of defaultKeys(t)) this.keys.set(k.uid, k);
-    } else {
+  private async load(): Promise<void> {
+    if (this.store !== null) {
       for (const { meta, docs } of this.store.loadIndexes()) this.indexes.set(meta.uid, restoreIndexEngine(meta, docs, this.ctx));
       for (const task of this.store.loadTasks()) {
         if (task.status === 'processing') task.status = 'enqueued';
         this.tasks.set(task.uid, task);
       }
       this.nextTaskUid = Math.max(this.store.getMisc<number>('next_task_uid') ?? 0, ...[...this.tasks.keys()].map((u) => u + 1));
-      for (const k of this.store.loadKeys()) this.keys.set(k.uid, k);
-      if (this.masterKey !== null && this.keys.size === 0) {
-        for (const k of defaultKeys(t)) {
-          this.keys.set(k.uid, k);
-          void this.store.saveKey(k);
-        }
-      }
+      this.keys.load(this.store.loadKeys());
       Object.assign(this.ctx.experimentalFeatures, this.store.getMisc<Record<string, boolean | null>>('experimental') ?? {});
       this.network = this.store.getMisc<Record<string, unknown>>('network') ?? this.network;
     }
-    this.refreshKeyValues();
-  }
-
-  private refreshKeyValues(): void {
-    this.keyValues = new Map();
-    if (this.masterKey === null) return;
-    for (const k of this.keys.values()) this.keyValues.set(deriveKeyValue(this.masterKey, k.uid), k.uid);
+    await this.keys.seedDefaults(now());
   }
 
   /** Stops serving; waits for the task in progress. */
@@ -199,22 +185,13 @@ export class DevNode {
       if (h !== `Bearer ${this.masterKey}`) throw new MeiliError('invalid_api_key', 'The provided API key is invalid.');
       return { kind: 'master' };
     }
-    if (route.path.startsWith('/keys') && this.masterKey === null) {
-      throw new MeiliError('missing_master_key', 'Meilisearch is running without a master key. To access this API endpoint, you must have set a master key at launch.');
-    }
     return authorize({
       authorization: ctx.req.headers.authorization,
       masterKey: this.masterKey,
       route: route.auth,
       indexUid: ctx.params.uid ?? null,
       tenantTokenAllowed: route.tenant === true,
-      keys: {
-        byValue: (v) => {
-          const uid = this.keyValues.get(v);
-          return uid === undefined ? null : (this.keys.get(uid) ?? null);
-        },
-        byUid: (u) => this.keys.get(u) ?? null,
-      },
+      keys: this.keys,
       nowMs: Date.now(),
     });
   }
@@ -491,11 +468,14 @@ export class DevNode {
     r('DELETE', '/tasks', (ctx) => this.taskFilterWrite(ctx, 'taskDeletion'), { write: true });
     r('GET', '/batches', (ctx) => this.listBatches(ctx));
     r('GET', '/batches/:batchUid', (ctx) => this.getBatch(ctx));
-    r('GET', '/keys', (ctx) => this.listKeys(ctx));
-    r('POST', '/keys', (ctx) => this.createKey(ctx));
-    r('GET', '/keys/:key', (ctx) => json(200, toKeyObject(this.findKey(ctx.params.key!), this.masterKey!)));
-    r('PATCH', '/keys/:key', (ctx) => this.updateKey(ctx));
-    r('DELETE', '/keys/:key', (ctx) => this.deleteKey(ctx));
+    r('GET', '/keys', (ctx) => json(200, this.keys.list(ctx.query)));
+    r('POST', '/keys', async (ctx) => json(201, await this.keys.create(ctx.json, new Date())));
+    r('GET', '/keys/:key', (ctx) => json(200, this.keys.get(ctx.params.key!)));
+    r('PATCH', '/keys/:key', async (ctx) => json(200, await this.keys.update(ctx.params.key!, ctx.json, new Date())));
+    r('DELETE', '/keys/:key', async (ctx) => {
+      await this.keys.delete(ctx.params.key!);
+      return { status: 204 };
+    });
     r('GET', '/experimental-features', () => json(200, this.ctx.experimentalFeatures));
     r('PATCH', '/experimental-features', (ctx) => this.patchExperimental(ctx));
     r('GET', '/network', () => this.getNetwork());
@@ -542,7 +522,7 @@ export class DevNode {
     return json(200, { results: all.slice(offset, offset + limit).map((i) => this.indexView(i)), offset, limit, total: all.length });
   }
 
-  private uintParam(q: URLSearchParams, name: string, dflt: number, code: 'invalid_index_offset' | 'invalid_index_limit' | 'invalid_api_key_offset' | 'invalid_api_key_limit'): number {
+  private uintParam(q: URLSearchParams, name: string, dflt: number, code: 'invalid_index_offset' | 'invalid_index_limit'): number {
     const raw = q.get(name);
     if (raw === null) return dflt;
     if (!/^\d+$/.test(raw)) throw new MeiliError(code, `Invalid value in parameter \`${name}\`: could not parse \`${raw}\` as a positive integer`);
@@ -785,45 +765,6 @@ export class DevNode {
     const t = /^\d+$/.test(raw) ? this.tasks.get(Number(raw)) : undefined;
     if (t === undefined || t.batchUid === null) throw new MeiliError('batch_not_found', `Batch \`${raw}\` not found.`);
     return json(200, this.batchView(t));
-  }
-
-  private findKey(keyOrUid: string): ApiKeyRecord {
-    const byUid = this.keys.get(keyOrUid);
-    if (byUid !== undefined) return byUid;
-    const uid = this.keyValues.get(keyOrUid);
-    if (uid !== undefined) return this.keys.get(uid)!;
-    throw new MeiliError('api_key_not_found', `API key \`${keyOrUid}\` not found.`);
-  }
-
-  private listKeys(ctx: RequestContext<AuthResult>): Reply {
-    const offset = this.uintParam(ctx.query, 'offset', 0, 'invalid_api_key_offset');
-    const limit = this.uintParam(ctx.query, 'limit', 20, 'invalid_api_key_limit');
-    const all = [...this.keys.values()].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.uid < b.uid ? -1 : 1));
-    return json(200, { results: all.slice(offset, offset + limit).map((k) => toKeyObject(k, this.masterKey!)), offset, limit, total: all.length });
-  }
-
-  private async createKey(ctx: RequestContext<AuthResult>): Promise<Reply> {
-    const record = validateCreateKey(ctx.json, new Date());
-    if (this.keys.has(record.uid)) throw new MeiliError('api_key_already_exists', `\`uid\` field value \`${record.uid}\` is already an existing API key.`);
-    this.keys.set(record.uid, record);
-    this.refreshKeyValues();
-    await this.store?.saveKey(record);
-    return json(201, toKeyObject(record, this.masterKey!));
-  }
-
-  private async updateKey(ctx: RequestContext<AuthResult>): Promise<Reply> {
-    const record = applyKeyUpdate(this.findKey(ctx.params.key!), ctx.json, new Date());
-    this.keys.set(record.uid, record);
-    await this.store?.saveKey(record);
-    return json(200, toKeyObject(record, this.masterKey!));
-  }
-
-  private async deleteKey(ctx: RequestContext<AuthResult>): Promise<Reply> {
-    const record = this.findKey(ctx.params.key!);
-    this.keys.delete(record.uid);
-    this.refreshKeyValues();
-    await this.store?.deleteKey(record.uid);
-    return { status: 204 };
   }
 
   private async patchExperimental(ctx: RequestContext<AuthResult>): Promise<Reply> {
