@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-// The one `miroir` executable: subcommands live in ./commands (devnode now; serve, dev and ctl as they are built).
+// The one `miroir` executable: subcommands live in ./commands (serve, dev, devnode; ctl comes with the topology work).
 import { Command } from 'commander';
+import { devCommand } from './commands/dev.js';
 import { devnodeCommand } from './commands/devnode.js';
+import { serveCommand } from './commands/serve.js';
 
 const program = new Command('miroir')
   .description('Sharding and high-availability layer for Meilisearch Community Edition')
   .version('0.1.0')
+  .addCommand(serveCommand())
+  .addCommand(devCommand())
   .addCommand(devnodeCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -111,7 +111,9 @@ export class HealthChecker {
     }
     this.opts.metrics?.nodeHealthy.labels(client.nodeId).set(state.health === 'healthy' ? 1 : 0);
     if (state.health !== previous) {
-      this.opts.logger?.warn({ node_id: client.nodeId, health: state.health, error: state.error }, 'node health changed');
+      const log = this.opts.logger;
+      if (state.health === 'healthy') log?.info({ node_id: client.nodeId, health: state.health }, 'node health changed');
+      else log?.warn({ node_id: client.nodeId, health: state.health, error: state.error }, 'node health changed');
       this.opts.onChange?.(client.nodeId, state.health, previous);
     }
   }

@@ -259,7 +259,7 @@ export class HttpServer<A> {
     if (reply.raw !== undefined) payload = reply.raw;
     else if (reply.body !== undefined) payload = JSON.stringify(reply.body);
     if (payload !== undefined) {
-      headers['content-type'] = 'application/json';
+      headers['content-type'] ??= 'application/json';
       headers['content-length'] = String(Buffer.byteLength(payload));
     } else {
       headers['content-length'] = '0';

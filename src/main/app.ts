@@ -1,0 +1,118 @@
+// Assembles one Miroir process from a validated config: store, keys, topology and health, the client listener
+// with its route table and auth hook, and the Prometheus listener. `start` probes every node before listening;
+// `close` stops accepting, drains in-flight requests, then closes pools and the store.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { enableNative } from '../../native/index.js';
+import { authorize, constantTimeEqual, type AuthResult } from '../core/auth/authorize.js';
+import { KeyRegistry } from '../core/auth/registry.js';
+import { MeiliError, setMiroirErrorLinkBase } from '../core/errors.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
+import { buildRoutes, type RouteGuard } from './api/routes.js';
+import { TopologyService } from './cluster/topology.js';
+import type { MiroirConfig } from './config/schema.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { HttpServer, type RequestContext } from './server/http.js';
+
+export interface MiroirApp {
+  readonly port: number;
+  readonly metricsPort: number;
+  readonly url: string;
+  readonly topology: TopologyService;
+  readonly store: Store;
+  readonly metrics: Metrics;
+  close(): Promise<void>;
+}
+
+function adminKeyOf(ctx: RequestContext<AuthResult>): string | undefined {
+  const x = ctx.req.headers['x-admin-key'];
+  if (typeof x === 'string') return x;
+  const h = ctx.req.headers.authorization;
+  const m = h === undefined ? null : /^Bearer\s+(.+)$/i.exec(h.trim());
+  return m === null ? undefined : m[1]!.trim();
+}
+
+export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: Logger } = {}): Promise<MiroirApp> {
+  const logger = opts.logger ?? createLogger(cfg.log.level);
+  setMiroirErrorLinkBase(cfg.errors.link_base);
+  const native = enableNative();
+  const metrics = createMetrics();
+  metrics.nativeEnabled.set(native ? 1 : 0);
+  const store = await openStore(cfg.task_store);
+  const keys = new KeyRegistry(cfg.master_key, { save: (k) => store.putKey(k), remove: (uid) => store.deleteKey(uid) });
+  keys.load(await store.listKeys());
+  await keys.seedDefaults(new Date().toISOString());
+  const unsubscribeKeys = await store.subscribe('keys', () => {
+    void store.listKeys().then((all) => keys.load(all)).catch((err: unknown) => logger.warn({ err }, 'reloading keys failed'));
+  });
+  const topology = await TopologyService.open(cfg, store, metrics, logger);
+  const unsubscribeTopology = await store.subscribe('topology', () => {
+    void store.getTopology().then((t) => t !== null && topology.apply(t));
+  });
+  await topology.start();
+
+  const adminKey = cfg.admin.api_key;
+  const http = new HttpServer<AuthResult>({
+    routes: buildRoutes({ store, keys, topology, metrics }),
+    hooks: {
+      authenticate: (ctx, spec) => {
+        const guard = spec as RouteGuard;
+        if (guard.kind === 'public') return { kind: 'open' };
+        if (guard.kind === 'admin') {
+          const given = adminKeyOf(ctx);
+          if (!cfg.admin.enabled || adminKey === null || given === undefined || !constantTimeEqual(given, adminKey)) {
+            throw new MeiliError('miroir_invalid_auth', 'The admin API key is missing or invalid. Send it as `Authorization: Bearer <key>` or `X-Admin-Key`.');
+          }
+          return { kind: 'master' };
+        }
+        return authorize({
+          authorization: ctx.req.headers.authorization,
+          masterKey: cfg.master_key,
+          route: guard.auth,
+          indexUid: ctx.params.uid ?? null,
+          tenantTokenAllowed: guard.tenant,
+          keys,
+          nowMs: Date.now(),
+        });
+      },
+    },
+    maxBodyBytes: cfg.server.max_body_bytes,
+    maxConcurrentRequests: cfg.server.max_concurrent_requests,
+    requestTimeoutMs: cfg.server.request_timeout_ms,
+    keepAliveTimeoutMs: cfg.server.keep_alive_timeout_ms,
+    metrics,
+    logger,
+  });
+  const port = await http.listen(cfg.server.port, cfg.server.bind);
+  const metricsServer: Server = createServer((req, res) => {
+    if (req.url === '/metrics' || req.url?.startsWith('/metrics?')) {
+      void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve, reject) => {
+    metricsServer.once('error', reject);
+    metricsServer.listen(cfg.metrics.port, cfg.metrics.bind, () => resolve());
+  });
+  const metricsPort = (metricsServer.address() as AddressInfo).port;
+  const host = cfg.server.bind === '0.0.0.0' || cfg.server.bind === '::' ? '127.0.0.1' : cfg.server.bind;
+  logger.info({ port, metrics_port: metricsPort, native, nodes: topology.current.nodes.length, shards: topology.current.shards }, 'miroir listening');
+  return {
+    port,
+    metricsPort,
+    url: `http://${host}:${port}`,
+    topology,
+    store,
+    metrics,
+    async close() {
+      await http.close(cfg.server.shutdown_grace_ms);
+      await new Promise<void>((r) => metricsServer.close(() => r()));
+      await unsubscribeKeys();
+      await unsubscribeTopology();
+      await topology.close();
+      await store.close();
+      logger.flush?.();
+    },
+  };
+}

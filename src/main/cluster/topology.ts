@@ -1,0 +1,203 @@
+// The proxy's view of the cluster: the stored topology (seeded once from config, authoritative afterwards), one
+// node client per node, the health checker, and the routing table rebuilt whenever topology or health changes.
+// Answers the shapes of `/_miroir/topology`, `/_miroir/shards` and readiness, and keeps the C16 gauges current.
+import { RoutingTable, type RouteNode } from '../../core/rendezvous.js';
+import type { Store, StoredTopology } from '../../store/store.js';
+import type { MiroirConfig } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { HealthChecker } from './health.js';
+import { NodeClient } from './node-client.js';
+
+export function seedTopology(cfg: Readonly<MiroirConfig>): Omit<StoredTopology, 'version'> {
+  return {
+    shards: cfg.shards,
+    replication_factor: cfg.replication_factor,
+    groups: Array.from({ length: cfg.replica_groups }, (_, id) => ({ id, state: 'active' as const })),
+    nodes: cfg.nodes.map((n) => ({ id: n.id, address: n.address, replica_group: n.replica_group, state: 'active' as const })),
+    retiredIds: [],
+  };
+}
+
+export class TopologyService {
+  private topology: StoredTopology;
+  private readonly clients = new Map<string, NodeClient>();
+  readonly health: HealthChecker;
+  private table: RoutingTable;
+  private readonly cfg: Readonly<MiroirConfig>;
+  private readonly metrics: Metrics | null;
+  private readonly logger: Logger | null;
+
+  private constructor(cfg: Readonly<MiroirConfig>, topology: StoredTopology, metrics: Metrics | null, logger: Logger | null) {
+    this.cfg = cfg;
+    this.topology = topology;
+    this.metrics = metrics;
+    this.logger = logger;
+    this.syncClients();
+    this.health = new HealthChecker({
+      intervalMs: cfg.health.interval_ms,
+      timeoutMs: cfg.health.timeout_ms,
+      unhealthyThreshold: cfg.health.unhealthy_threshold,
+      recoveryThreshold: cfg.health.recovery_threshold,
+      clients: () => this.clients.values(),
+      onChange: () => this.rebuild(),
+      metrics,
+      logger,
+    });
+    this.table = this.buildTable();
+  }
+
+  /** Loads the stored topology, seeding it from config on first start (a differing config is only logged). */
+  static async open(cfg: Readonly<MiroirConfig>, store: Store, metrics: Metrics | null, logger: Logger | null): Promise<TopologyService> {
+    let stored = await store.getTopology();
+    if (stored === null) {
+      if (cfg.nodes.length === 0) throw new Error('nodes: the store holds no topology yet, so the config must list the seed nodes');
+      stored = (await store.casTopology(0, seedTopology(cfg))) ?? (await store.getTopology());
+      logger?.info({ nodes: cfg.nodes.length, shards: cfg.shards }, 'topology seeded from config');
+    } else {
+      const seeded = seedTopology(cfg);
+      const same = JSON.stringify(seeded.nodes.map((n) => [n.id, n.address, n.replica_group])) === JSON.stringify(stored.nodes.map((n) => [n.id, n.address, n.replica_group]));
+      if (!same && cfg.nodes.length > 0) logger?.warn({ stored_version: stored.version }, 'config nodes differ from the stored topology; the stored topology is authoritative (change it through the admin API)');
+    }
+    return new TopologyService(cfg, stored!, metrics, logger);
+  }
+
+  get current(): StoredTopology {
+    return this.topology;
+  }
+
+  get routing(): RoutingTable {
+    return this.table;
+  }
+
+  client(nodeId: string): NodeClient | undefined {
+    return this.clients.get(nodeId);
+  }
+
+  allClients(): NodeClient[] {
+    return [...this.clients.values()];
+  }
+
+  healthyClients(): NodeClient[] {
+    return this.allClients().filter((c) => this.health.isHealthy(c.nodeId));
+  }
+
+  /** Adopts a newer stored topology (after a change made by this or another pod). */
+  apply(next: StoredTopology): void {
+    if (next.version <= this.topology.version) return;
+    this.topology = next;
+    this.syncClients();
+    this.rebuild();
+  }
+
+  private syncClients(): void {
+    const live = new Set<string>();
+    for (const n of this.topology.nodes) {
+      if (n.state === 'removed') continue;
+      live.add(n.id);
+      const existing = this.clients.get(n.id);
+      if (existing !== undefined && existing.address === n.address.replace(/\/+$/, '')) continue;
+      void existing?.close();
+      this.clients.set(
+        n.id,
+        new NodeClient(n.id, n.address, {
+          nodeMasterKey: this.cfg.node_master_key,
+          timeoutMs: this.cfg.scatter.node_timeout_ms,
+          maxConnections: this.cfg.connection_pool_per_node.max_total,
+          idleTimeoutMs: this.cfg.connection_pool_per_node.idle_timeout_s * 1000,
+          metrics: this.metrics,
+        }),
+      );
+    }
+    for (const [id, c] of this.clients) {
+      if (!live.has(id)) {
+        void c.close();
+        this.clients.delete(id);
+        this.health?.forget(id);
+      }
+    }
+  }
+
+  private buildTable(): RoutingTable {
+    const nodes: RouteNode[] = this.topology.nodes.map((n) => ({ id: n.id, replica_group: n.replica_group, state: n.state, health: this.health.isHealthy(n.id) ? 'healthy' : 'unhealthy' }));
+    return new RoutingTable({ shards: this.topology.shards, replication_factor: this.topology.replication_factor, groups: this.topology.groups, nodes });
+  }
+
+  private rebuild(): void {
+    this.table = this.buildTable();
+    if (this.metrics === null) return;
+    const coverage = this.coverage();
+    this.metrics.shardCoverage.set((this.topology.shards - coverage.uncovered.length) / this.topology.shards);
+    this.metrics.degradedShards.set(coverage.degraded.length);
+    const counts = this.table.shardCounts();
+    for (const n of this.topology.nodes) this.metrics.shardDistribution.labels(n.id).set(counts.get(n.id) ?? 0);
+  }
+
+  /** Shards no healthy node can read (uncovered) and shards missing a healthy replica in some active group. */
+  coverage(): { uncovered: number[]; degraded: number[] } {
+    const uncovered = this.table.coveringSet(0).uncovered;
+    const degraded: number[] = [];
+    for (let s = 0; s < this.topology.shards; s++) {
+      for (const g of this.table.activeGroups) {
+        const owners = this.table.owners(s, g);
+        if (owners.length < this.topology.replication_factor || owners.some((id) => !this.health.isHealthy(id))) {
+          degraded.push(s);
+          break;
+        }
+      }
+    }
+    return { uncovered, degraded };
+  }
+
+  /** Probes every node once (before listening) and starts periodic health checks. */
+  async start(): Promise<void> {
+    await this.health.probeAll();
+    this.rebuild();
+    this.health.start();
+  }
+
+  async close(): Promise<void> {
+    await this.health.stop();
+    await Promise.all(this.allClients().map((c) => c.close()));
+  }
+
+  topologyView(now = Date.now()): Record<string, unknown> {
+    const counts = this.table.shardCounts();
+    const nodes = this.topology.nodes.map((n) => {
+      const h = this.health.get(n.id);
+      const view: Record<string, unknown> = {
+        id: n.id,
+        address: n.address,
+        replica_group: n.replica_group,
+        state: n.state,
+        health: h.health,
+        shard_count: counts.get(n.id) ?? 0,
+        last_seen_ms: h.lastSeenAt === null ? null : now - h.lastSeenAt,
+      };
+      if (h.error !== null) view.error = h.error;
+      return view;
+    });
+    return {
+      shards: this.topology.shards,
+      replication_factor: this.topology.replication_factor,
+      replica_groups: this.topology.groups.length,
+      groups: this.topology.groups.map((g) => ({ id: g.id, state: g.state })),
+      nodes,
+      degraded_node_count: nodes.filter((n) => n.health !== 'healthy' && n.state !== 'removed').length,
+      rebalance_in_progress: false,
+      fully_covered: this.coverage().uncovered.length === 0,
+    };
+  }
+
+  shardsView(): Record<string, unknown> {
+    return {
+      shards: this.topology.shards,
+      replication_factor: this.topology.replication_factor,
+      groups: this.topology.groups.map((g) => {
+        const assignments: Record<string, string[]> = {};
+        for (let s = 0; s < this.topology.shards; s++) assignments[String(s)] = [...this.table.owners(s, g.id)];
+        return { id: g.id, assignments };
+      }),
+    };
+  }
+}
