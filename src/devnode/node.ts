@@ -2,7 +2,7 @@
 // index registry, the task queue and its processor, API keys and auth, experimental features, optional LMDB
 // persistence and fault injection; the engine (./engine) answers per-index work.
 import { randomUUID } from 'node:crypto';
-import { authAllowsIndex, authorize, tenantFilter, type AuthResult } from '../core/auth/authorize.js';
+import { authAllowsIndex, authorize, constantTimeEqual, invalidApiKey, missingAuthorization, tenantFilter, type AuthResult } from '../core/auth/authorize.js';
 import { KeyRegistry } from '../core/auth/registry.js';
 import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../core/auth/route-actions.js';
 import { MeiliError, internalError } from '../core/errors.js';
@@ -181,8 +181,8 @@ export class DevNode {
     if (route.path.startsWith('/_devnode/')) {
       if (this.masterKey === null) return { kind: 'open' };
       const h = ctx.req.headers.authorization;
-      if (h === undefined) throw new MeiliError('missing_authorization_header', 'The Authorization header is missing. It must use the bearer authorization method.');
-      if (h !== `Bearer ${this.masterKey}`) throw new MeiliError('invalid_api_key', 'The provided API key is invalid.');
+      if (h === undefined) throw missingAuthorization();
+      if (!constantTimeEqual(h, `Bearer ${this.masterKey}`)) throw invalidApiKey();
       return { kind: 'master' };
     }
     return authorize({

@@ -3,6 +3,7 @@
 // the federation's offset/limit or page/hitsPerPage; `_federation` on each hit, `facetsByIndex` / `mergeFacets`.
 import { randomUUID } from 'node:crypto';
 import type { IndexEngineApi } from './api.js';
+import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js';
 import { alphaCompare, type FacetCount } from './facets.js';
 
 interface Entry {
@@ -14,11 +15,8 @@ interface Entry {
 
 export function federatedSearch(entries: Entry[], federation: Record<string, unknown>): Record<string, unknown> {
   const started = performance.now();
-  const pageMode = federation.page !== undefined || federation.hitsPerPage !== undefined;
-  const hpp = (federation.hitsPerPage as number | undefined) ?? 20;
-  const page = (federation.page as number | undefined) ?? 1;
-  const offset = pageMode ? (page === 0 ? 0 : hpp * (page - 1)) : ((federation.offset as number | undefined) ?? 0);
-  const limit = pageMode ? (page === 0 ? 0 : hpp) : ((federation.limit as number | undefined) ?? 20);
+  const page = federation as PageRequest;
+  const { offset, limit } = pageWindow(page, Number.MAX_SAFE_INTEGER);
   const facetsByIndex = (federation.facetsByIndex as Record<string, string[]> | undefined) ?? null;
   const merged: Array<{ hit: Record<string, unknown>; score: number; pos: number; rank: number }> = [];
   let total = 0;
@@ -39,17 +37,7 @@ export function federatedSearch(entries: Entry[], federation: Record<string, unk
   }
   merged.sort((a, b) => b.score - a.score || a.pos - b.pos || a.rank - b.rank);
   const hits = merged.slice(offset, offset + limit).map((m) => m.hit);
-  const res: Record<string, unknown> = { hits, processingTimeMs: 0 };
-  if (pageMode) {
-    res.hitsPerPage = hpp;
-    res.page = page;
-    res.totalPages = hpp === 0 ? 0 : Math.ceil(total / hpp);
-    res.totalHits = total;
-  } else {
-    res.limit = limit;
-    res.offset = offset;
-    res.estimatedTotalHits = total;
-  }
+  const res: Record<string, unknown> = { hits, processingTimeMs: 0, ...hitsInfo(page, pageWindow(page, Number.MAX_SAFE_INTEGER), total, Number.MAX_SAFE_INTEGER) };
   if (facetsByIndex !== null) {
     const merge = federation.mergeFacets as { maxValuesPerFacet?: number } | undefined | null;
     if (merge) {

@@ -3,6 +3,7 @@
 // atomic: a bad document fails the whole batch and changes nothing.
 import { randomUUID } from 'node:crypto';
 import { MeiliError, type ErrorCode } from '../../core/errors.js';
+import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js';
 import { inferPrimaryKey, resolveDocumentId } from '../../core/document-id.js';
 import { compileFilter, FilterableAttributes, parseFilter, valuesAt, type Predicate } from '../../core/filter/index.js';
 import type { AddDocumentsResult, DeleteResult, Document, EngineContext, IndexEngineApi, IndexMeta, StoredDocument } from './api.js';
@@ -313,27 +314,9 @@ export class IndexEngine implements IndexEngineApi {
       distinct = query.distinct;
     }
     const searchOn = this.checkSearchOn(query.attributesToSearchOn);
-    // Pagination (meili-api.md §3 prepare_search).
     const maxTotalHits = (this.settings.pagination as { maxTotalHits: number }).maxTotalHits;
-    const pageMode = query.page !== undefined || query.hitsPerPage !== undefined;
-    let offset: number;
-    let limit: number;
-    const hpp = (query.hitsPerPage as number | undefined) ?? 20;
-    const page = (query.page as number | undefined) ?? 1;
-    if (pageMode) {
-      if (page === 0) {
-        offset = 0;
-        limit = 0;
-      } else {
-        offset = hpp * (page - 1);
-        limit = hpp;
-      }
-    } else {
-      offset = (query.offset as number | undefined) ?? 0;
-      limit = (query.limit as number | undefined) ?? 20;
-    }
-    offset = Math.min(offset, maxTotalHits);
-    limit = Math.min(limit, maxTotalHits - offset);
+    const page = query as PageRequest;
+    const { offset, limit } = pageWindow(page, maxTotalHits);
     const showScore = query.showRankingScore === true;
     const showDetails = query.showRankingScoreDetails === true;
     const threshold = typeof query.rankingScoreThreshold === 'number' ? query.rankingScoreThreshold : null;
@@ -375,18 +358,7 @@ export class IndexEngine implements IndexEngineApi {
       if (query.retrieveVectors === true) hit._vectors = {};
       return hit;
     });
-    const total = Math.min(ranked.totalMatches, maxTotalHits);
-    const res: Record<string, unknown> = { hits, query: q ?? '', processingTimeMs: 0 };
-    if (pageMode) {
-      res.hitsPerPage = hpp;
-      res.page = page;
-      res.totalPages = hpp === 0 ? 0 : Math.ceil(total / hpp);
-      res.totalHits = total;
-    } else {
-      res.limit = (query.limit as number | undefined) ?? 20;
-      res.offset = (query.offset as number | undefined) ?? 0;
-      res.estimatedTotalHits = total;
-    }
+    const res: Record<string, unknown> = { hits, query: q ?? '', processingTimeMs: 0, ...hitsInfo(page, pageWindow(page, maxTotalHits), ranked.totalMatches, maxTotalHits) };
     if (query.facets !== undefined && query.facets !== null) {
       const matchedDocs = [...ranked.matchedDocIds].map((s) => this.docOfSeq(s));
       const { distribution, stats } = this.facetDistribution(matchedDocs, facets);
