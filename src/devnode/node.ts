@@ -24,7 +24,12 @@ import {
 } from './engine/index.js';
 import { csvDelimiter, parseDocuments, payloadFormat } from './payload.js';
 import { DevNodeStore } from './persistence.js';
-import { hasFilter, matches, pageTasks, parseTaskFilter, summarizedTask, taskView, type TaskRecord } from './tasks.js';
+import { hasFilter, matches, pageTasks, parseTaskFilter, summarizedTask, taskView, type TaskRecord as MeiliTask } from '../core/tasks.js';
+
+/** A dev-node task: Meilisearch's record plus what the processor needs to run it (kept until it finishes). */
+interface TaskRecord extends MeiliTask {
+  input?: unknown;
+}
 
 export interface DevNodeOptions {
   port?: number;

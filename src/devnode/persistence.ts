@@ -4,7 +4,7 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import type { DocumentChanges, IndexEngineApi, IndexMeta, StoredDocument } from './engine/index.js';
-import type { TaskRecord } from './tasks.js';
+import type { TaskRecord } from '../core/tasks.js';
 
 const SCHEMA_VERSION = 1;
 

@@ -1,7 +1,7 @@
-// The dev node's asynchronous task queue: Meilisearch's task records (uids from 0, one queue processed in uid
-// order), their JSON shape, GET /tasks filters and paging (`from`/`next`/`reverse`), and the filters that
-// cancel/delete tasks. Processing itself is a callback the node supplies.
-import { MeiliError, type ErrorBody, type ErrorCode } from '../core/errors.js';
+// Meilisearch's task model as pure logic, shared by the dev node's queue and the proxy's task registry: the task
+// record and its JSON shapes (full and summarized), ISO-8601 durations, GET /tasks filters and paging
+// (`from`/`next`/`reverse`), and the filters that cancel/delete tasks.
+import { MeiliError, type ErrorBody, type ErrorCode } from './errors.js';
 
 export type TaskStatus = 'enqueued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 
@@ -20,8 +20,6 @@ export interface TaskRecord {
   customMetadata?: string;
   /** Measured processing time (sub-millisecond), for `duration`. */
   durationMs?: number;
-  /** What the processor needs to run the task (kept until it finishes; never shown). */
-  input?: unknown;
 }
 
 /** Meilisearch's ISO-8601 duration, e.g. `PT0.012S` (shortest exact fraction of ms/µs/ns). */
@@ -176,7 +174,7 @@ export function matches(t: TaskRecord, f: TaskFilter): boolean {
 }
 
 /** GET /tasks paging over records sorted by uid (descending unless reverse). */
-export function pageTasks(all: TaskRecord[], params: URLSearchParams, visible: (t: TaskRecord) => boolean, idField = 'uid'): Record<string, unknown> {
+export function pageTasks(all: TaskRecord[], params: URLSearchParams, visible: (t: TaskRecord) => boolean): Record<string, unknown> {
   const limitRaw = params.get('limit');
   const fromRaw = params.get('from');
   const reverseRaw = params.get('reverse');
@@ -193,6 +191,5 @@ export function pageTasks(all: TaskRecord[], params: URLSearchParams, visible: (
   const startIdx = from === null ? 0 : selected.findIndex((t) => (reverse ? t.uid >= from : t.uid <= from));
   const page = startIdx < 0 ? [] : selected.slice(startIdx, startIdx + limit);
   const after = startIdx < 0 ? undefined : selected[startIdx + limit];
-  void idField;
   return { results: page.map(taskView), total: selected.length, limit, from: page.length > 0 ? page[0]!.uid : null, next: after === undefined ? null : after.uid };
 }
