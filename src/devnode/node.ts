@@ -7,6 +7,7 @@ import { KeyRegistry } from '../core/auth/registry.js';
 import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../core/auth/route-actions.js';
 import { MeiliError, internalError } from '../core/errors.js';
 import { parseFilter } from '../core/filter/index.js';
+import { checkIndexUid, validateCreateIndex } from '../core/index-requests.js';
 import { HttpServer, type Reply, type RequestContext, type RouteSpec } from '../main/server/http.js';
 import type { HttpMethod } from '../main/server/router.js';
 import {
@@ -48,7 +49,6 @@ export interface Faults {
   fail_after_enqueue: number | boolean;
 }
 
-const INDEX_UID_RE = /^[A-Za-z0-9_-]{1,400}$/;
 const EXPERIMENTAL_DEFAULTS: Record<string, boolean | null> = {
   metrics: false,
   logsRoute: false,
@@ -85,13 +85,6 @@ function now(): string {
 
 function indexNotFound(uid: string): MeiliError {
   return new MeiliError('index_not_found', `Index \`${uid}\` not found.`);
-}
-
-function checkUid(uid: string): string {
-  if (!INDEX_UID_RE.test(uid)) {
-    throw new MeiliError('invalid_index_uid', `\`${uid}\` is not a valid index uid. Index uid can be an integer or a string containing only alphanumeric characters, hyphens (-) and underscores (_), and can not be more than 512 bytes.`);
-  }
-  return uid;
 }
 
 function json(status: number, body: unknown): Reply {
@@ -440,12 +433,12 @@ export class DevNode {
     r('GET', '/health', () => json(200, { status: 'available' }), { auth: PUBLIC_ROUTE });
     r('GET', '/version', () => json(200, { commitSha: 'miroir-devnode', commitDate: '2026-01-01T00:00:00Z', pkgVersion: '1.50.0' }));
     r('GET', '/stats', (ctx) => this.globalStats(ctx.auth!));
-    r('GET', '/indexes/:uid/stats', (ctx) => json(200, this.index(checkUid(ctx.params.uid!)).stats()));
+    r('GET', '/indexes/:uid/stats', (ctx) => json(200, this.index(checkIndexUid(ctx.params.uid!)).stats()));
     r('GET', '/indexes', (ctx) => this.listIndexes(ctx));
     r('POST', '/indexes', (ctx) => this.postIndex(ctx), { write: true });
-    r('GET', '/indexes/:uid', (ctx) => json(200, this.indexView(this.index(checkUid(ctx.params.uid!)))));
+    r('GET', '/indexes/:uid', (ctx) => json(200, this.indexView(this.index(checkIndexUid(ctx.params.uid!)))));
     r('PATCH', '/indexes/:uid', (ctx) => this.patchIndex(ctx), { write: true });
-    r('DELETE', '/indexes/:uid', (ctx) => this.enqueue('indexDeletion', checkUid(ctx.params.uid!), { deletedDocuments: null }, {}), { write: true });
+    r('DELETE', '/indexes/:uid', (ctx) => this.enqueue('indexDeletion', checkIndexUid(ctx.params.uid!), { deletedDocuments: null }, {}), { write: true });
     r('POST', '/swap-indexes', (ctx) => this.swapIndexes(ctx), { write: true });
     r('POST', '/indexes/:uid/search', (ctx) => this.search(ctx, parseSearchQuery(ctx.json ?? {}, 'json')), { tenant: true });
     r('GET', '/indexes/:uid/search', (ctx) => this.search(ctx, parseSearchQuery(Object.fromEntries(ctx.query), 'query')), { tenant: true });
@@ -453,16 +446,16 @@ export class DevNode {
     r('POST', '/multi-search', (ctx) => this.multiSearch(ctx), { tenant: true });
     r('POST', '/indexes/:uid/documents', (ctx) => this.addDocuments(ctx, false), { body: 'raw', write: true });
     r('PUT', '/indexes/:uid/documents', (ctx) => this.addDocuments(ctx, true), { body: 'raw', write: true });
-    r('GET', '/indexes/:uid/documents', (ctx) => json(200, this.index(checkUid(ctx.params.uid!)).fetchDocuments(parseDocumentsQuery(Object.fromEntries(ctx.query), 'query'))));
-    r('POST', '/indexes/:uid/documents/fetch', (ctx) => json(200, this.index(checkUid(ctx.params.uid!)).fetchDocuments(parseDocumentsQuery(ctx.json ?? {}, 'json'))));
+    r('GET', '/indexes/:uid/documents', (ctx) => json(200, this.index(checkIndexUid(ctx.params.uid!)).fetchDocuments(parseDocumentsQuery(Object.fromEntries(ctx.query), 'query'))));
+    r('POST', '/indexes/:uid/documents/fetch', (ctx) => json(200, this.index(checkIndexUid(ctx.params.uid!)).fetchDocuments(parseDocumentsQuery(ctx.json ?? {}, 'json'))));
     r('GET', '/indexes/:uid/documents/:id', (ctx) => this.getDocument(ctx));
-    r('DELETE', '/indexes/:uid/documents/:id', (ctx) => this.enqueue('documentDeletion', checkUid(ctx.params.uid!), { providedIds: 1, deletedDocuments: null, originalFilter: null }, { mode: 'ids', ids: [ctx.params.id] }, ctx.query.get('customMetadata')), { write: true });
+    r('DELETE', '/indexes/:uid/documents/:id', (ctx) => this.enqueue('documentDeletion', checkIndexUid(ctx.params.uid!), { providedIds: 1, deletedDocuments: null, originalFilter: null }, { mode: 'ids', ids: [ctx.params.id] }, ctx.query.get('customMetadata')), { write: true });
     r('POST', '/indexes/:uid/documents/delete-batch', (ctx) => this.deleteBatch(ctx), { write: true });
     r('POST', '/indexes/:uid/documents/delete', (ctx) => this.deleteByFilter(ctx), { write: true });
-    r('DELETE', '/indexes/:uid/documents', (ctx) => this.enqueue('documentDeletion', checkUid(ctx.params.uid!), { deletedDocuments: null }, { mode: 'all' }, ctx.query.get('customMetadata')), { write: true });
-    r('GET', '/indexes/:uid/settings', (ctx) => json(200, this.index(checkUid(ctx.params.uid!)).getSettings()));
+    r('DELETE', '/indexes/:uid/documents', (ctx) => this.enqueue('documentDeletion', checkIndexUid(ctx.params.uid!), { deletedDocuments: null }, { mode: 'all' }, ctx.query.get('customMetadata')), { write: true });
+    r('GET', '/indexes/:uid/settings', (ctx) => json(200, this.index(checkIndexUid(ctx.params.uid!)).getSettings()));
     r('PATCH', '/indexes/:uid/settings', (ctx) => this.updateSettings(ctx, null), { write: true });
-    r('DELETE', '/indexes/:uid/settings', (ctx) => this.enqueue('settingsUpdate', checkUid(ctx.params.uid!), {}, { reset: true }), { write: true });
+    r('DELETE', '/indexes/:uid/settings', (ctx) => this.enqueue('settingsUpdate', checkIndexUid(ctx.params.uid!), {}, { reset: true }), { write: true });
     r('GET', '/indexes/:uid/settings/:setting', (ctx) => this.getSetting(ctx));
     r('PUT', '/indexes/:uid/settings/:setting', (ctx) => this.updateSettings(ctx, 'PUT'), { write: true });
     r('PATCH', '/indexes/:uid/settings/:setting', (ctx) => this.updateSettings(ctx, 'PATCH'), { write: true });
@@ -535,27 +528,17 @@ export class DevNode {
   }
 
   private postIndex(ctx: RequestContext<AuthResult>): Promise<Reply> {
-    const body = ctx.json;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${JSON.stringify(body)}`);
-    const b = body as Record<string, unknown>;
-    for (const k of Object.keys(b)) if (k !== 'uid' && k !== 'primaryKey') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`uid\`, \`primaryKey\``);
-    if (b.uid === undefined) throw new MeiliError('missing_index_uid', 'Missing field `uid`');
-    if (typeof b.uid !== 'string') throw new MeiliError('invalid_index_uid', `Invalid value type at \`.uid\`: expected a string, but found ${JSON.stringify(b.uid)}`);
-    checkUid(b.uid);
-    if (b.primaryKey !== undefined && b.primaryKey !== null && typeof b.primaryKey !== 'string') {
-      throw new MeiliError('invalid_index_primary_key', `Invalid value type at \`.primaryKey\`: expected a string, but found ${JSON.stringify(b.primaryKey)}`);
-    }
-    const pk = (b.primaryKey as string | undefined) ?? null;
-    return this.enqueue('indexCreation', b.uid, { primaryKey: pk }, { primaryKey: pk });
+    const { uid, primaryKey } = validateCreateIndex(ctx.json);
+    return this.enqueue('indexCreation', uid, { primaryKey }, { primaryKey });
   }
 
   private patchIndex(ctx: RequestContext<AuthResult>): Promise<Reply> {
-    const uid = checkUid(ctx.params.uid!);
+    const uid = checkIndexUid(ctx.params.uid!);
     const b = (ctx.json ?? {}) as Record<string, unknown>;
     if (typeof b !== 'object' || Array.isArray(b)) throw new MeiliError('bad_request', 'Invalid value type: expected an object');
     for (const k of Object.keys(b)) if (k !== 'uid' && k !== 'primaryKey') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`primaryKey\`, \`uid\``);
     if (b.primaryKey !== undefined && b.primaryKey !== null && typeof b.primaryKey !== 'string') throw new MeiliError('invalid_index_primary_key', `Invalid value type at \`.primaryKey\`: expected a string, but found ${JSON.stringify(b.primaryKey)}`);
-    if (b.uid !== undefined) checkUid(String(b.uid));
+    if (b.uid !== undefined) checkIndexUid(String(b.uid));
     const details: Record<string, unknown> = { primaryKey: (b.primaryKey as string | undefined) ?? null };
     if (typeof b.uid === 'string') {
       details.oldIndexUid = uid;
@@ -576,7 +559,7 @@ export class DevNode {
       }
       if (o.rename !== undefined && typeof o.rename !== 'boolean') throw new MeiliError('invalid_swap_rename', `Invalid value type at \`[${i}].rename\`: expected a boolean`);
       for (const u of o.indexes as string[]) {
-        checkUid(u);
+        checkIndexUid(u);
         if (seen.has(u)) throw new MeiliError('invalid_swap_duplicate_index_found', `Indexes must be declared only once during a swap. \`${u}\` was specified several times.`);
         seen.add(u);
       }
@@ -598,7 +581,7 @@ export class DevNode {
   }
 
   private search(ctx: RequestContext<AuthResult>, query: Record<string, unknown>): Reply {
-    const uid = checkUid(ctx.params.uid!);
+    const uid = checkIndexUid(ctx.params.uid!);
     const idx = this.index(uid);
     const extra = tenantFilter(ctx.auth!, uid);
     if (extra !== null) query.filter = andFilters(query.filter, extra);
@@ -606,7 +589,7 @@ export class DevNode {
   }
 
   private facetSearch(ctx: RequestContext<AuthResult>): Reply {
-    const uid = checkUid(ctx.params.uid!);
+    const uid = checkIndexUid(ctx.params.uid!);
     const idx = this.index(uid);
     const query = parseFacetSearchQuery(ctx.json ?? {});
     const extra = tenantFilter(ctx.auth!, uid);
@@ -644,7 +627,7 @@ export class DevNode {
   }
 
   private getDocument(ctx: RequestContext<AuthResult>): Reply {
-    const idx = this.index(checkUid(ctx.params.uid!));
+    const idx = this.index(checkIndexUid(ctx.params.uid!));
     for (const k of ctx.query.keys()) if (k !== 'fields' && k !== 'retrieveVectors') throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`fields\`, \`retrieveVectors\``);
     const fieldsRaw = ctx.query.get('fields');
     const fields = fieldsRaw === null ? null : fieldsRaw.split(',').map((s) => s.trim()).filter(Boolean);
@@ -652,7 +635,7 @@ export class DevNode {
   }
 
   private addDocuments(ctx: RequestContext<AuthResult>, merge: boolean): Promise<Reply> {
-    const uid = checkUid(ctx.params.uid!);
+    const uid = checkIndexUid(ctx.params.uid!);
     for (const k of ctx.query.keys()) {
       if (!['primaryKey', 'csvDelimiter', 'customMetadata', 'skipCreation'].includes(k)) {
         throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`primaryKey\`, \`csvDelimiter\`, \`customMetadata\`, \`skipCreation\``);
@@ -670,7 +653,7 @@ export class DevNode {
   }
 
   private deleteBatch(ctx: RequestContext<AuthResult>): Promise<Reply> {
-    const uid = checkUid(ctx.params.uid!);
+    const uid = checkIndexUid(ctx.params.uid!);
     const body = ctx.json;
     if (!Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${JSON.stringify(body)}`);
     const ids = body.map((v, i) => {
@@ -682,7 +665,7 @@ export class DevNode {
   }
 
   private deleteByFilter(ctx: RequestContext<AuthResult>): Promise<Reply> {
-    const uid = checkUid(ctx.params.uid!);
+    const uid = checkIndexUid(ctx.params.uid!);
     const body = ctx.json as Record<string, unknown>;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', 'Invalid value type: expected an object');
     for (const k of Object.keys(body)) if (k !== 'filter') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`filter\``);
@@ -700,11 +683,11 @@ export class DevNode {
   private getSetting(ctx: RequestContext<AuthResult>): Reply {
     const spec = SETTINGS_ROUTES[ctx.params.setting!];
     if (spec === undefined) return { status: 404 };
-    return json(200, this.index(checkUid(ctx.params.uid!)).getSettings()[spec.key]);
+    return json(200, this.index(checkIndexUid(ctx.params.uid!)).getSettings()[spec.key]);
   }
 
   private updateSettings(ctx: RequestContext<AuthResult>, verb: 'PUT' | 'PATCH' | null): Promise<Reply> | Reply {
-    const uid = checkUid(ctx.params.uid!);
+    const uid = checkIndexUid(ctx.params.uid!);
     let patch: Record<string, unknown>;
     if (verb === null) patch = validateSettings(ctx.json, null, this.indexes.get(uid)?.getSettings());
     else {
@@ -718,7 +701,7 @@ export class DevNode {
   }
 
   private resetSetting(ctx: RequestContext<AuthResult>): Promise<Reply> | Reply {
-    const uid = checkUid(ctx.params.uid!);
+    const uid = checkIndexUid(ctx.params.uid!);
     if (SETTINGS_ROUTES[ctx.params.setting!] === undefined) return { status: 404 };
     const spec = this.settingRoute(ctx);
     return this.enqueue('settingsUpdate', uid, { [spec.key]: null }, { patch: { [spec.key]: null } });

@@ -1,0 +1,178 @@
+// Miroir's task registry (SPEC Decisions "Tasks", C7): one Meilisearch-shaped task per client write, uids from the
+// store's cluster-wide sequence, durable before the 202. Status is derived from the node tasks that ACKed:
+// enqueued/processing while any is not terminal; then failed (first node error) if any failed, canceled if all
+// were, else succeeded — after the task's settle step (e.g. pushing physical settings) has run. Non-terminal tasks
+// refresh from their nodes on read (short cache) and in a background poller; finished tasks are pruned after
+// `task_registry.retention_days`.
+import { MeiliError, internalError, type ErrorBody } from '../../core/errors.js';
+import { NodeClient, NodeRequestError } from '../cluster/node-client.js';
+import type { Store, TaskRow, TaskStatus } from '../../store/store.js';
+import type { Logger } from '../observability/logger.js';
+
+interface NodeTask {
+  status: TaskStatus;
+  error: ErrorBody | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** Runs once every node task of a Miroir task succeeded, before the Miroir task is reported succeeded. */
+export type SettleStep = (task: TaskRow) => Promise<void>;
+
+export interface TaskRegistryOptions {
+  store: Store;
+  client: (nodeId: string) => NodeClient | undefined;
+  logger?: Logger | null;
+  /** How long a refreshed non-terminal task is served from memory before asking its nodes again. */
+  refreshTtlMs?: number;
+  pollIntervalMs?: number;
+  retentionDays: number;
+  now?: () => number;
+}
+
+const TERMINAL: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'canceled']);
+
+export function isTerminal(status: TaskStatus): boolean {
+  return TERMINAL.has(status);
+}
+
+/** The Decisions' aggregation over node task statuses (assumes at least one node task). */
+export function aggregateStatus(nodes: readonly NodeTask[]): { status: TaskStatus; error: ErrorBody | null } {
+  if (nodes.some((n) => !isTerminal(n.status))) return { status: nodes.some((n) => n.status === 'processing' || isTerminal(n.status)) ? 'processing' : 'enqueued', error: null };
+  const failed = nodes.find((n) => n.status === 'failed');
+  if (failed !== undefined) return { status: 'failed', error: failed.error };
+  if (nodes.every((n) => n.status === 'canceled')) return { status: 'canceled', error: null };
+  return { status: 'succeeded', error: null };
+}
+
+export class TaskRegistry {
+  private readonly opts: TaskRegistryOptions;
+  private readonly settleSteps = new Map<string, SettleStep>();
+  private readonly refreshedAt = new Map<number, number>();
+  private readonly inflight = new Map<number, Promise<TaskRow>>();
+  private poller: NodeJS.Timeout | null = null;
+  private pruner: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+
+  constructor(opts: TaskRegistryOptions) {
+    this.opts = opts;
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  /** Registers the step that finishes a task type once its node tasks succeeded. */
+  onSettle(type: string, step: SettleStep): void {
+    this.settleSteps.set(type, step);
+  }
+
+  nextUid(): Promise<number> {
+    return this.opts.store.nextTaskUid();
+  }
+
+  /** Writes a new task durably; the caller answers 202 only after this resolves. */
+  async record(task: TaskRow): Promise<TaskRow> {
+    await this.opts.store.putTask(task);
+    return task;
+  }
+
+  /** A task that failed before any node call (content problems): failed at once, like Meilisearch reports them. */
+  async recordFailed(uid: number, base: Pick<TaskRow, 'indexUid' | 'type' | 'details' | 'customMetadata'>, error: MeiliError): Promise<TaskRow> {
+    const at = new Date(this.now()).toISOString();
+    return this.record({ uid, ...base, status: 'failed', nodeTasks: {}, error: error.toJSON(), canceledBy: null, enqueuedAt: at, startedAt: at, finishedAt: at });
+  }
+
+  /** The task, refreshed from its nodes when it is not terminal and its cached view is older than the TTL. */
+  async get(uid: number): Promise<TaskRow | null> {
+    const task = await this.opts.store.getTask(uid);
+    if (task === null || isTerminal(task.status)) return task;
+    const fresh = this.refreshedAt.get(uid);
+    if (fresh !== undefined && this.now() - fresh < (this.opts.refreshTtlMs ?? 50)) return task;
+    return this.refresh(task);
+  }
+
+  /** Asks every ACKed node for its task and stores the aggregated state; one refresh per task at a time. */
+  refresh(task: TaskRow): Promise<TaskRow> {
+    const running = this.inflight.get(task.uid);
+    if (running !== undefined) return running;
+    const p = this.doRefresh(task).finally(() => this.inflight.delete(task.uid));
+    this.inflight.set(task.uid, p);
+    return p;
+  }
+
+  private async fetchNodeTask(nodeId: string, nodeTaskUid: number): Promise<NodeTask | null> {
+    const client = this.opts.client(nodeId);
+    if (client === undefined) return null;
+    try {
+      const res = await client.request({ method: 'GET', path: `/tasks/${nodeTaskUid}`, operation: 'task_get' });
+      if (res.status !== 200) return null;
+      return NodeClient.json<NodeTask>(res);
+    } catch (err) {
+      if (err instanceof NodeRequestError) return null;
+      throw err;
+    }
+  }
+
+  private async doRefresh(task: TaskRow): Promise<TaskRow> {
+    const entries = Object.entries(task.nodeTasks);
+    const nodeTasks = await Promise.all(entries.map(([node, uid]) => this.fetchNodeTask(node, uid)));
+    this.refreshedAt.set(task.uid, this.now());
+    if (nodeTasks.some((n) => n === null)) return task; // a node did not answer: keep the last known state
+    const known = nodeTasks as NodeTask[];
+    const { status, error } = entries.length === 0 ? { status: 'succeeded' as TaskStatus, error: null } : aggregateStatus(known);
+    const startedAt = known.map((n) => n.startedAt).filter((x): x is string => x !== null).sort()[0] ?? null;
+    let next: TaskRow = { ...task, status, error, startedAt: task.startedAt ?? startedAt };
+    if (status === 'succeeded') {
+      const step = this.settleSteps.get(task.type);
+      if (step !== undefined) {
+        try {
+          await step(next);
+        } catch (err) {
+          next = { ...next, status: 'failed', error: internalError(err).toJSON() };
+        }
+      }
+    }
+    if (isTerminal(next.status)) {
+      next.finishedAt = new Date(Math.max(this.now(), ...known.map((n) => (n.finishedAt === null ? 0 : Date.parse(n.finishedAt))))).toISOString();
+      this.refreshedAt.delete(task.uid);
+    }
+    if (next.status !== task.status || next.startedAt !== task.startedAt || next.finishedAt !== task.finishedAt) await this.opts.store.putTask(next);
+    return next;
+  }
+
+  /** Polls every non-terminal task among the most recent ones; prunes old finished tasks hourly. */
+  start(pollIntervalMs = this.opts.pollIntervalMs ?? 500): void {
+    const poll = () => {
+      this.polling = this.pollOnce()
+        .catch((err: unknown) => this.opts.logger?.warn({ err }, 'task poll failed'))
+        .finally(() => {
+          this.polling = null;
+          if (this.poller !== null) this.poller = setTimeout(poll, pollIntervalMs).unref();
+        });
+    };
+    this.poller = setTimeout(poll, pollIntervalMs).unref();
+    const prune = () => void this.prune().catch((err: unknown) => this.opts.logger?.warn({ err }, 'task pruning failed'));
+    this.pruner = setInterval(prune, 3_600_000).unref();
+    prune();
+  }
+
+  async pollOnce(): Promise<void> {
+    const recent = await this.opts.store.listTasks({ limit: 1000 });
+    await Promise.all(recent.filter((t) => !isTerminal(t.status)).map((t) => this.refresh(t)));
+  }
+
+  prune(): Promise<number> {
+    return this.opts.store.pruneTasks(this.now() - this.opts.retentionDays * 86_400_000);
+  }
+
+  async stop(): Promise<void> {
+    if (this.poller !== null) clearTimeout(this.poller);
+    this.poller = null;
+    if (this.pruner !== null) clearInterval(this.pruner);
+    this.pruner = null;
+    if (this.polling !== null) await this.polling;
+    await Promise.all(this.inflight.values());
+  }
+}
