@@ -9,7 +9,9 @@ import { KeyRegistry } from '../core/auth/registry.js';
 import { MeiliError, setMiroirErrorLinkBase } from '../core/errors.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
+import { registerIndexSettleSteps } from './api/indexes.js';
 import { buildRoutes, type RouteGuard } from './api/routes.js';
+import { TaskRegistry } from './tasks/registry.js';
 import { TopologyService } from './cluster/topology.js';
 import type { MiroirConfig } from './config/schema.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -52,10 +54,14 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     void store.getTopology().then((t) => t !== null && topology.apply(t));
   });
   await topology.start();
+  const tasks = new TaskRegistry({ store, client: (id) => topology.client(id), logger, retentionDays: cfg.task_registry.retention_days });
+  const indexDeps = { store, topology, tasks, verifyTimeoutMs: cfg.settings_broadcast.verify_timeout_s * 1000 };
+  registerIndexSettleSteps(indexDeps);
+  tasks.start();
 
   const adminKey = cfg.admin.api_key;
   const http = new HttpServer<AuthResult>({
-    routes: buildRoutes({ store, keys, topology, metrics }),
+    routes: buildRoutes({ ...indexDeps, keys, metrics }),
     hooks: {
       authenticate: (ctx, spec) => {
         const guard = spec as RouteGuard;
@@ -110,6 +116,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       await new Promise<void>((r) => metricsServer.close(() => r()));
       await unsubscribeKeys();
       await unsubscribeTopology();
+      await tasks.stop();
       await topology.close();
       await store.close();
       logger.flush?.();

@@ -4,11 +4,12 @@
 import { authAllowsIndex, type AuthResult } from '../../core/auth/authorize.js';
 import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../../core/auth/route-actions.js';
 import { MeiliError } from '../../core/errors.js';
-import type { IndexState, Store } from '../../store/store.js';
+import type { IndexState } from '../../store/store.js';
 import type { KeyRegistry } from '../../core/auth/registry.js';
 import { NodeClient } from '../cluster/node-client.js';
-import type { TopologyService } from '../cluster/topology.js';
 import type { Metrics } from '../observability/metrics.js';
+import { createIndex, deleteIndex, type IndexDeps } from './indexes.js';
+import { getTask, listTasks } from './tasks.js';
 import type { Reply, RequestContext, RouteSpec } from '../server/http.js';
 import type { HttpMethod } from '../server/router.js';
 
@@ -19,10 +20,8 @@ export interface RouteGuard {
   tenant: boolean;
 }
 
-export interface ApiDeps {
-  store: Store;
+export interface ApiDeps extends IndexDeps {
   keys: KeyRegistry;
-  topology: TopologyService;
   metrics: Metrics;
 }
 
@@ -106,6 +105,10 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     if (state === null) throw new MeiliError('index_not_found', `Index \`${ctx.params.uid}\` not found.`);
     return json(200, indexView(state));
   });
+  client('POST', '/indexes', (ctx) => createIndex(deps, ctx.json));
+  client('DELETE', '/indexes/:uid', (ctx) => deleteIndex(deps, ctx.params.uid!));
+  client('GET', '/tasks', async (ctx) => json(200, await listTasks(deps, ctx.query, ctx.auth!)));
+  client('GET', '/tasks/:taskUid', async (ctx) => json(200, await getTask(deps, ctx.params.taskUid!, ctx.auth!)));
   client('GET', '/batches', () => json(200, { results: [], total: 0, limit: 20, from: null, next: null }));
   client('GET', '/batches/:batchUid', (ctx) => {
     throw new MeiliError('batch_not_found', `Batch \`${ctx.params.batchUid}\` not found.`);
@@ -118,9 +121,7 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   // ---- Meilisearch routes whose capability comes later (cluster operations, write path, read path)
   // Bodies are not read: the answer is 501 whatever they hold.
   const later: Array<[HttpMethod, string, boolean]> = [
-    ['POST', '/indexes', false],
     ['PATCH', '/indexes/:uid', false],
-    ['DELETE', '/indexes/:uid', false],
     ['POST', '/swap-indexes', false],
     ['GET', '/stats', false],
     ['GET', '/indexes/:uid/stats', false],
@@ -144,8 +145,6 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     ['PUT', '/indexes/:uid/settings/:setting', false],
     ['PATCH', '/indexes/:uid/settings/:setting', false],
     ['DELETE', '/indexes/:uid/settings/:setting', false],
-    ['GET', '/tasks', false],
-    ['GET', '/tasks/:taskUid', false],
     ['POST', '/tasks/cancel', false],
     ['DELETE', '/tasks', false],
     ['POST', '/dumps', false],
