@@ -47,6 +47,8 @@ export interface Faults {
   hang: boolean;
   /** Writes that enqueue their task and then answer 500 (or hang when `hang`): a count, or true for every write. */
   fail_after_enqueue: number | boolean;
+  /** The next N requests (any route but /health) answer 500 before doing anything. */
+  fail_requests: number;
 }
 
 const EXPERIMENTAL_DEFAULTS: Record<string, boolean | null> = {
@@ -121,7 +123,7 @@ export class DevNode {
   private constructor(opts: DevNodeOptions) {
     this.masterKey = opts.masterKey ?? null;
     this.baseDelay = opts.faultDelayMs ?? 0;
-    this.faults = { delay_ms: this.baseDelay, error_rate: 0, hang: false, fail_after_enqueue: 0 };
+    this.faults = { delay_ms: this.baseDelay, error_rate: 0, hang: false, fail_after_enqueue: 0, fail_requests: 0 };
     this.store = opts.dataDir ? new DevNodeStore(opts.dataDir) : null;
     const store = this.store;
     this.keys = new KeyRegistry(this.masterKey, { save: (k) => store?.saveKey(k), remove: (uid) => store?.deleteKey(uid) });
@@ -200,6 +202,10 @@ export class DevNode {
     const f = this.faults;
     if (f.delay_ms > 0) await new Promise((r) => setTimeout(r, f.delay_ms));
     if (f.hang && !route.write) return new Promise<Reply>(() => undefined);
+    if (f.fail_requests > 0 && route.path !== '/health') {
+      f.fail_requests--;
+      throw new MeiliError('internal', 'An internal error has occurred. `injected fault`.');
+    }
     if (f.error_rate > 0 && Math.random() < f.error_rate) throw new MeiliError('internal', 'An internal error has occurred. `injected fault`.');
     const reply = await run();
     if (route.write && reply.status === 202 && f.fail_after_enqueue !== 0 && f.fail_after_enqueue !== false) {
@@ -492,7 +498,7 @@ export class DevNode {
 
   private setFaults(body: unknown): Reply {
     if (body === null) {
-      this.faults = { delay_ms: this.baseDelay, error_rate: 0, hang: false, fail_after_enqueue: 0 };
+      this.faults = { delay_ms: this.baseDelay, error_rate: 0, hang: false, fail_after_enqueue: 0, fail_requests: 0 };
       return json(200, this.faults);
     }
     if (typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', 'Expected an object of faults.');
@@ -501,6 +507,7 @@ export class DevNode {
       if (k === 'delay_ms' && typeof v === 'number' && v >= 0) next.delay_ms = v;
       else if (k === 'error_rate' && typeof v === 'number' && v >= 0 && v <= 1) next.error_rate = v;
       else if (k === 'hang' && typeof v === 'boolean') next.hang = v;
+      else if (k === 'fail_requests' && typeof v === 'number' && Number.isInteger(v) && v >= 0) next.fail_requests = v;
       else if (k === 'fail_after_enqueue' && (typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v) && v >= 0))) next.fail_after_enqueue = v;
       else throw new MeiliError('bad_request', `Invalid fault \`${k}\`: ${JSON.stringify(v)}.`);
     }

@@ -9,7 +9,7 @@ import { compileFilter, FilterableAttributes, parseFilter, valuesAt, type Predic
 import type { AddDocumentsResult, DeleteResult, Document, EngineContext, IndexEngineApi, IndexMeta, StoredDocument } from './api.js';
 import { countFacet, facetOrder, sortFacetCounts } from './facets.js';
 import { TextIndex, cmpScalar, facetValueMatches, formatHit, rank, type RelevanceConfig, type SortCriterion, type TypoToleranceConfig } from './relevance/index.js';
-import { applySettingsPatch, defaultSettings, type Settings } from './settings.js';
+import { applySettingsPatch, defaultSettings, type Settings } from '../../core/settings.js';
 
 interface Slot {
   seq: number;

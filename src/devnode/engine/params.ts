@@ -2,7 +2,7 @@
 // query string), documents fetch, facet search and multi-search, each field with its own error code.
 import { MeiliError, type ErrorCode } from '../../core/errors.js';
 import type { ParsedMultiSearch } from './api.js';
-import { typeName } from './settings.js';
+import { typeName } from '../../core/settings.js';
 
 type Kind = 'string' | 'nullableString' | 'uint' | 'bool' | 'stringList' | 'filter' | 'float01' | 'any' | 'object';
 

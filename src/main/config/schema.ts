@@ -62,6 +62,7 @@ export const configSchema = z.strictObject({
       node_timeout_ms: positiveInt.default(5000).describe('Deadline of one request to a node.'),
       retry_on_timeout: z.boolean().default(true).describe('Retry a timed-out node request once (writes deduplicated).'),
       unavailable_shard_policy: z.enum(['partial', 'error']).default('partial').describe('A read missing shards: partial = 200 + X-Miroir-Degraded; error = 503 miroir_shard_unavailable.'),
+      faceting_overfetch: positiveInt.max(1000).default(10).describe('Nodes keep faceting.maxValuesPerFacet × this many values so merged facet counts equal one node\'s.'),
     })
     .prefault({}),
   rebalancer: z

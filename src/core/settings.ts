@@ -1,6 +1,7 @@
 // Index settings as Meilisearch v1.50 has them: the 20 defaults, the sub-routes with their update verbs, and
-// validation of a settings body (whole object or one sub-route) with the `invalid_settings_*` codes.
-import { MeiliError, type ErrorCode } from '../../core/errors.js';
+// validation of a settings body (whole object or one sub-route) with the `invalid_settings_*` codes. Pure; the dev
+// node applies settings, the proxy validates and stores logical settings with it.
+import { MeiliError, type ErrorCode } from './errors.js';
 
 export type Settings = Record<string, unknown>;
 
