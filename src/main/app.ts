@@ -10,6 +10,7 @@ import { MeiliError, setMiroirErrorLinkBase } from '../core/errors.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { registerIndexSettleSteps } from './api/indexes.js';
+import { registerSettingsSettleStep } from './api/settings.js';
 import { buildRoutes, type RouteGuard } from './api/routes.js';
 import { TaskRegistry } from './tasks/registry.js';
 import { TopologyService } from './cluster/topology.js';
@@ -55,8 +56,17 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   });
   await topology.start();
   const tasks = new TaskRegistry({ store, client: (id) => topology.client(id), logger, retentionDays: cfg.task_registry.retention_days });
-  const indexDeps = { store, topology, tasks, verifyTimeoutMs: cfg.settings_broadcast.verify_timeout_s * 1000 };
+  const indexDeps = {
+    store,
+    topology,
+    tasks,
+    verifyTimeoutMs: cfg.settings_broadcast.verify_timeout_s * 1000,
+    facetingOverfetch: cfg.scatter.faceting_overfetch,
+    strategy: cfg.settings_broadcast.strategy,
+    maxRepairRetries: cfg.settings_broadcast.max_repair_retries,
+  };
   registerIndexSettleSteps(indexDeps);
+  registerSettingsSettleStep(indexDeps);
   tasks.start();
 
   const adminKey = cfg.admin.api_key;

@@ -4,13 +4,14 @@
 // records Miroir's own index state, so `GET /indexes` answers from Miroir's view.
 import { MeiliError } from '../../core/errors.js';
 import { checkIndexUid, validateCreateIndex } from '../../core/index-requests.js';
-import { SHARD_FIELD } from '../../core/shard-filter.js';
+import { defaultSettings } from '../../core/settings.js';
 import { summarizedTask } from '../../core/tasks.js';
 import type { Store, TaskRow } from '../../store/store.js';
 import { NodeClient } from '../cluster/node-client.js';
 import type { TopologyService } from '../cluster/topology.js';
 import type { Reply } from '../server/http.js';
 import type { TaskRegistry } from '../tasks/registry.js';
+import { physicalSettings } from './settings.js';
 
 export interface IndexDeps {
   store: Store;
@@ -18,14 +19,10 @@ export interface IndexDeps {
   tasks: TaskRegistry;
   /** Longest wait for node tasks of a settle step (settings_broadcast.verify_timeout_s). */
   verifyTimeoutMs: number;
+  facetingOverfetch: number;
 }
 
 type Ack = { nodeId: string; taskUid: number };
-
-/** The physical settings every index starts with (logical defaults + what the merge needs). */
-export function initialPhysicalSettings(): Record<string, unknown> {
-  return { filterableAttributes: [SHARD_FIELD] };
-}
 
 async function sendToAll(clients: NodeClient[], method: 'POST' | 'PATCH' | 'DELETE', path: string, body: unknown, operation: string): Promise<{ acks: Ack[]; failures: Array<{ nodeId: string; reason: string }> }> {
   const payload = body === undefined ? null : JSON.stringify(body);
@@ -110,11 +107,11 @@ export async function deleteIndex(deps: IndexDeps, uid: string): Promise<Reply> 
 export function registerIndexSettleSteps(deps: IndexDeps): void {
   deps.tasks.onSettle('indexCreation', async (task) => {
     const uid = task.indexUid!;
-    const { acks, failures } = await sendToAll(liveClients(deps.topology), 'PATCH', `/indexes/${encodeURIComponent(uid)}/settings`, initialPhysicalSettings(), 'settings_update');
+    const { acks, failures } = await sendToAll(liveClients(deps.topology), 'PATCH', `/indexes/${encodeURIComponent(uid)}/settings`, physicalSettings(defaultSettings(), [], deps.facetingOverfetch), 'settings_update');
     if (failures.length > 0) throw new MeiliError('internal', `pushing physical settings failed on ${failures.map((f) => f.nodeId).join(', ')}`);
     await waitForNodeTasks(deps.topology, acks, deps.verifyTimeoutMs);
     const now = new Date().toISOString();
-    await deps.store.putIndex({ uid, primaryKey: (task.details?.primaryKey as string | null) ?? null, settings: {}, settingsVersion: 1, fields: [], createdAt: task.enqueuedAt, updatedAt: now });
+    await deps.store.putIndex({ uid, primaryKey: (task.details?.primaryKey as string | null) ?? null, settings: defaultSettings(), settingsVersion: 1, fields: [], createdAt: task.enqueuedAt, updatedAt: now });
   });
   deps.tasks.onSettle('indexDeletion', async (task) => {
     await deps.store.deleteIndex(task.indexUid!);

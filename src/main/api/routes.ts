@@ -8,7 +8,8 @@ import type { IndexState } from '../../store/store.js';
 import type { KeyRegistry } from '../../core/auth/registry.js';
 import { NodeClient } from '../cluster/node-client.js';
 import type { Metrics } from '../observability/metrics.js';
-import { createIndex, deleteIndex, type IndexDeps } from './indexes.js';
+import { createIndex, deleteIndex } from './indexes.js';
+import { getSettings, updateSettings, type SettingsDeps } from './settings.js';
 import { getTask, listTasks } from './tasks.js';
 import type { Reply, RequestContext, RouteSpec } from '../server/http.js';
 import type { HttpMethod } from '../server/router.js';
@@ -20,7 +21,7 @@ export interface RouteGuard {
   tenant: boolean;
 }
 
-export interface ApiDeps extends IndexDeps {
+export interface ApiDeps extends SettingsDeps {
   keys: KeyRegistry;
   metrics: Metrics;
 }
@@ -109,6 +110,13 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('DELETE', '/indexes/:uid', (ctx) => deleteIndex(deps, ctx.params.uid!));
   client('GET', '/tasks', async (ctx) => json(200, await listTasks(deps, ctx.query, ctx.auth!)));
   client('GET', '/tasks/:taskUid', async (ctx) => json(200, await getTask(deps, ctx.params.taskUid!, ctx.auth!)));
+  client('GET', '/indexes/:uid/settings', (ctx) => getSettings(deps, ctx));
+  client('GET', '/indexes/:uid/settings/:setting', (ctx) => getSettings(deps, ctx));
+  client('PATCH', '/indexes/:uid/settings', (ctx) => updateSettings(deps, ctx, { route: null, verb: 'PATCH' }));
+  client('DELETE', '/indexes/:uid/settings', (ctx) => updateSettings(deps, ctx, { route: null, verb: 'DELETE' }));
+  client('PUT', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps, ctx, { route: ctx.params.setting!, verb: 'PUT' }));
+  client('PATCH', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps, ctx, { route: ctx.params.setting!, verb: 'PATCH' }));
+  client('DELETE', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps, ctx, { route: ctx.params.setting!, verb: 'DELETE' }));
   client('GET', '/batches', () => json(200, { results: [], total: 0, limit: 20, from: null, next: null }));
   client('GET', '/batches/:batchUid', (ctx) => {
     throw new MeiliError('batch_not_found', `Batch \`${ctx.params.batchUid}\` not found.`);
@@ -138,13 +146,6 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     ['POST', '/indexes/:uid/documents/delete-batch', false],
     ['POST', '/indexes/:uid/documents/delete', false],
     ['DELETE', '/indexes/:uid/documents', false],
-    ['GET', '/indexes/:uid/settings', false],
-    ['PATCH', '/indexes/:uid/settings', false],
-    ['DELETE', '/indexes/:uid/settings', false],
-    ['GET', '/indexes/:uid/settings/:setting', false],
-    ['PUT', '/indexes/:uid/settings/:setting', false],
-    ['PATCH', '/indexes/:uid/settings/:setting', false],
-    ['DELETE', '/indexes/:uid/settings/:setting', false],
     ['POST', '/tasks/cancel', false],
     ['DELETE', '/tasks', false],
     ['POST', '/dumps', false],
