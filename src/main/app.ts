@@ -11,6 +11,7 @@ import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { registerIndexSettleSteps } from './api/indexes.js';
 import { registerSettingsSettleStep } from './api/settings.js';
+import { registerTaskSettleSteps } from './api/tasks.js';
 import { buildRoutes, type RouteGuard } from './api/routes.js';
 import { TaskRegistry } from './tasks/registry.js';
 import { TopologyService } from './cluster/topology.js';
@@ -67,6 +68,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   };
   registerIndexSettleSteps(indexDeps);
   registerSettingsSettleStep(indexDeps);
+  registerTaskSettleSteps(indexDeps);
   tasks.start();
 
   const adminKey = cfg.admin.api_key;

@@ -105,6 +105,7 @@ export async function deleteIndex(deps: IndexDeps, uid: string): Promise<Reply> 
 
 /** Registers what happens once index tasks succeed on every node. */
 export function registerIndexSettleSteps(deps: IndexDeps): void {
+  registerIndexUpdateSettleSteps(deps);
   deps.tasks.onSettle('indexCreation', async (task) => {
     const uid = task.indexUid!;
     const { acks, failures } = await sendToAll(liveClients(deps.topology), 'PATCH', `/indexes/${encodeURIComponent(uid)}/settings`, physicalSettings(defaultSettings(), [], deps.facetingOverfetch), 'settings_update');
@@ -115,5 +116,77 @@ export function registerIndexSettleSteps(deps: IndexDeps): void {
   });
   deps.tasks.onSettle('indexDeletion', async (task) => {
     await deps.store.deleteIndex(task.indexUid!);
+  });
+}
+
+/** `PATCH /indexes/{uid}` ({primaryKey} and/or {uid} rename), broadcast to every node as one task. */
+export async function updateIndex(deps: IndexDeps, uid: string, body: unknown): Promise<Reply> {
+  checkIndexUid(uid);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${JSON.stringify(body)}`);
+  const b = body as Record<string, unknown>;
+  for (const k of Object.keys(b)) if (k !== 'uid' && k !== 'primaryKey') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`primaryKey\`, \`uid\``);
+  if (b.primaryKey !== undefined && b.primaryKey !== null && typeof b.primaryKey !== 'string') {
+    throw new MeiliError('invalid_index_primary_key', `Invalid value type at \`.primaryKey\`: expected a string, but found ${JSON.stringify(b.primaryKey)}`);
+  }
+  if (b.uid !== undefined) checkIndexUid(String(b.uid));
+  const details: Record<string, unknown> = { primaryKey: (b.primaryKey as string | undefined) ?? null };
+  if (typeof b.uid === 'string') {
+    details.oldIndexUid = uid;
+    details.newIndexUid = b.uid;
+  }
+  const { acks, failures } = await sendToAll(liveClients(deps.topology), 'PATCH', `/indexes/${encodeURIComponent(uid)}`, b, 'index_update');
+  if (failures.length > 0 && acks.length === 0) throw new MeiliError('miroir_no_quorum', `No node accepted the update of \`${uid}\` (${failures[0]!.reason}).`);
+  return recordTask(deps, await deps.tasks.nextUid(), 'indexUpdate', uid, details, acks);
+}
+
+/** `POST /swap-indexes`, broadcast to every node as one task (indexUid null, like Meilisearch). */
+export async function swapIndexes(deps: IndexDeps, body: unknown): Promise<Reply> {
+  if (!Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${JSON.stringify(body)}`);
+  const seen = new Set<string>();
+  const swaps = body.map((s, i) => {
+    const o = s as Record<string, unknown>;
+    if (o === null || typeof o !== 'object' || o.indexes === undefined) throw new MeiliError('missing_swap_indexes', `Missing field \`indexes\` inside \`[${i}]\``);
+    if (!Array.isArray(o.indexes) || o.indexes.length !== 2 || o.indexes.some((x) => typeof x !== 'string')) {
+      throw new MeiliError('invalid_swap_indexes', `Invalid value at \`[${i}].indexes\`: exactly two indexes must be given.`);
+    }
+    for (const u of o.indexes as string[]) {
+      checkIndexUid(u);
+      if (seen.has(u)) throw new MeiliError('invalid_swap_duplicate_index_found', `Indexes must be declared only once during a swap. \`${u}\` was specified several times.`);
+      seen.add(u);
+    }
+    return { indexes: o.indexes as [string, string], rename: o.rename === true };
+  });
+  const { acks, failures } = await sendToAll(liveClients(deps.topology), 'POST', '/swap-indexes', swaps, 'index_swap');
+  if (failures.length > 0) throw new MeiliError('miroir_no_quorum', `Swapping indexes needs every node; ${failures.map((f) => f.nodeId).join(', ')} did not accept it.`);
+  const uid = await deps.tasks.nextUid();
+  const task: TaskRow = { uid, indexUid: null, type: 'indexSwap', status: 'enqueued', nodeTasks: Object.fromEntries(acks.map((a) => [a.nodeId, a.taskUid])), details: { swaps }, error: null, canceledBy: null, enqueuedAt: new Date().toISOString(), startedAt: null, finishedAt: null };
+  await deps.tasks.record(task);
+  return { status: 202, body: summarizedTask({ ...task, batchUid: null }) };
+}
+
+/** Keeps Miroir's index view in step once index updates and swaps succeeded on every node. */
+export function registerIndexUpdateSettleSteps(deps: IndexDeps): void {
+  deps.tasks.onSettle('indexUpdate', async (task) => {
+    const d = task.details ?? {};
+    const state = await deps.store.getIndex(task.indexUid!);
+    if (state === null) return;
+    const now = new Date().toISOString();
+    const next = { ...state, primaryKey: typeof d.primaryKey === 'string' ? d.primaryKey : state.primaryKey, updatedAt: now };
+    if (typeof d.newIndexUid === 'string') {
+      await deps.store.deleteIndex(state.uid);
+      next.uid = d.newIndexUid;
+    }
+    await deps.store.putIndex(next);
+  });
+  deps.tasks.onSettle('indexSwap', async (task) => {
+    for (const s of (task.details?.swaps ?? []) as Array<{ indexes: [string, string]; rename: boolean }>) {
+      const [a, b] = s.indexes;
+      const sa = await deps.store.getIndex(a);
+      const sb = await deps.store.getIndex(b);
+      if (sa !== null) await deps.store.deleteIndex(a);
+      if (sb !== null) await deps.store.deleteIndex(b);
+      if (sa !== null) await deps.store.putIndex({ ...sa, uid: b });
+      if (sb !== null && !s.rename) await deps.store.putIndex({ ...sb, uid: a });
+    }
   });
 }

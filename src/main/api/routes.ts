@@ -8,9 +8,10 @@ import type { IndexState } from '../../store/store.js';
 import type { KeyRegistry } from '../../core/auth/registry.js';
 import { NodeClient } from '../cluster/node-client.js';
 import type { Metrics } from '../observability/metrics.js';
-import { createIndex, deleteIndex } from './indexes.js';
+import { createIndex, deleteIndex, swapIndexes, updateIndex } from './indexes.js';
 import { getSettings, updateSettings, type SettingsDeps } from './settings.js';
-import { getTask, listTasks } from './tasks.js';
+import { globalStats, indexStats } from './stats.js';
+import { cancelTasks, deleteTasks, getTask, listTasks } from './tasks.js';
 import type { Reply, RequestContext, RouteSpec } from '../server/http.js';
 import type { HttpMethod } from '../server/router.js';
 
@@ -108,8 +109,12 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   });
   client('POST', '/indexes', (ctx) => createIndex(deps, ctx.json));
   client('DELETE', '/indexes/:uid', (ctx) => deleteIndex(deps, ctx.params.uid!));
+  client('PATCH', '/indexes/:uid', (ctx) => updateIndex(deps, ctx.params.uid!, ctx.json));
+  client('POST', '/swap-indexes', (ctx) => swapIndexes(deps, ctx.json));
   client('GET', '/tasks', async (ctx) => json(200, await listTasks(deps, ctx.query, ctx.auth!)));
   client('GET', '/tasks/:taskUid', async (ctx) => json(200, await getTask(deps, ctx.params.taskUid!, ctx.auth!)));
+  client('POST', '/tasks/cancel', async (ctx) => json(202, await cancelTasks(deps, ctx.query, ctx.auth!)), { body: 'none' });
+  client('DELETE', '/tasks', async (ctx) => json(202, await deleteTasks(deps, ctx.query, ctx.auth!)));
   client('GET', '/indexes/:uid/settings', (ctx) => getSettings(deps, ctx));
   client('GET', '/indexes/:uid/settings/:setting', (ctx) => getSettings(deps, ctx));
   client('PATCH', '/indexes/:uid/settings', (ctx) => updateSettings(deps, ctx, { route: null, verb: 'PATCH' }));
@@ -117,6 +122,8 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('PUT', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps, ctx, { route: ctx.params.setting!, verb: 'PUT' }));
   client('PATCH', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps, ctx, { route: ctx.params.setting!, verb: 'PATCH' }));
   client('DELETE', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps, ctx, { route: ctx.params.setting!, verb: 'DELETE' }));
+  client('GET', '/indexes/:uid/stats', async (ctx) => json(200, await indexStats(deps, ctx.params.uid!)));
+  client('GET', '/stats', async (ctx) => json(200, await globalStats(deps, ctx.auth!)));
   client('GET', '/batches', () => json(200, { results: [], total: 0, limit: 20, from: null, next: null }));
   client('GET', '/batches/:batchUid', (ctx) => {
     throw new MeiliError('batch_not_found', `Batch \`${ctx.params.batchUid}\` not found.`);
@@ -129,10 +136,6 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   // ---- Meilisearch routes whose capability comes later (cluster operations, write path, read path)
   // Bodies are not read: the answer is 501 whatever they hold.
   const later: Array<[HttpMethod, string, boolean]> = [
-    ['PATCH', '/indexes/:uid', false],
-    ['POST', '/swap-indexes', false],
-    ['GET', '/stats', false],
-    ['GET', '/indexes/:uid/stats', false],
     ['POST', '/indexes/:uid/search', true],
     ['GET', '/indexes/:uid/search', true],
     ['POST', '/indexes/:uid/facet-search', true],
@@ -146,8 +149,6 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     ['POST', '/indexes/:uid/documents/delete-batch', false],
     ['POST', '/indexes/:uid/documents/delete', false],
     ['DELETE', '/indexes/:uid/documents', false],
-    ['POST', '/tasks/cancel', false],
-    ['DELETE', '/tasks', false],
     ['POST', '/dumps', false],
     ['POST', '/snapshots', false],
   ];
