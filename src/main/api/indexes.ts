@@ -12,6 +12,7 @@ import type { TopologyService } from '../cluster/topology.js';
 import type { Reply } from '../server/http.js';
 import type { TaskRegistry } from '../tasks/registry.js';
 import { physicalSettings } from './settings.js';
+import { indexStats } from './stats.js';
 
 export interface IndexDeps {
   store: Store;
@@ -98,9 +99,11 @@ export async function createIndex(deps: IndexDeps, body: unknown): Promise<Reply
 
 export async function deleteIndex(deps: IndexDeps, uid: string): Promise<Reply> {
   checkIndexUid(uid);
+  // The logical count before deletion is what the task reports as deleted (Meilisearch's `deletedDocuments`).
+  const count = (await deps.store.getIndex(uid)) === null ? 0 : await indexStats(deps, uid).then((s) => s.numberOfDocuments, () => null);
   const { acks, failures } = await sendToAll(liveClients(deps.topology), 'DELETE', `/indexes/${encodeURIComponent(uid)}`, undefined, 'index_delete');
   if (acks.length === 0) throw new MeiliError('miroir_no_quorum', `No node accepted the deletion of \`${uid}\` (${failures[0]?.reason ?? 'no nodes'}).`);
-  return recordTask(deps, await deps.tasks.nextUid(), 'indexDeletion', uid, { deletedDocuments: null }, acks);
+  return recordTask(deps, await deps.tasks.nextUid(), 'indexDeletion', uid, { deletedDocuments: count }, acks);
 }
 
 /** Registers what happens once index tasks succeed on every node. */
