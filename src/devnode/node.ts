@@ -23,7 +23,7 @@ import {
   type EngineContext,
   type IndexEngineApi,
 } from './engine/index.js';
-import { csvDelimiter, parseDocuments, payloadFormat } from './payload.js';
+import { csvDelimiter, parseDocuments, payloadFormat } from '../core/payload.js';
 import { DevNodeStore } from './persistence.js';
 import { hasFilter, matches, pageTasks, parseTaskFilter, summarizedTask, taskView, type TaskRecord as MeiliTask } from '../core/tasks.js';
 

@@ -59,6 +59,21 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['node_id'] as const,
       registers: r,
     }),
+    documentsRouted: new Counter({
+      name: 'miroir_documents_routed_total',
+      help: 'Documents routed to their shards by the write path',
+      registers: r,
+    }),
+    degradedWrites: new Counter({
+      name: 'miroir_degraded_writes_total',
+      help: 'Writes acknowledged while some replica group missed quorum for some shard (X-Miroir-Degraded)',
+      registers: r,
+    }),
+    noQuorumWrites: new Counter({
+      name: 'miroir_no_quorum_writes_total',
+      help: 'Writes refused with 503 miroir_no_quorum',
+      registers: r,
+    }),
     nativeEnabled: new Gauge({
       name: 'miroir_native_enabled',
       help: '1 when the Rust addon serves hashing and routing, 0 for the TypeScript fallback',

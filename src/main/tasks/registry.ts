@@ -9,7 +9,7 @@ import { NodeClient, NodeRequestError } from '../cluster/node-client.js';
 import type { Store, TaskRow, TaskStatus } from '../../store/store.js';
 import type { Logger } from '../observability/logger.js';
 
-interface NodeTask {
+export interface NodeTask {
   status: TaskStatus;
   error: ErrorBody | null;
   startedAt: string | null;
@@ -18,7 +18,7 @@ interface NodeTask {
 }
 
 /** Runs once every node task of a Miroir task succeeded, before the Miroir task is reported succeeded. */
-export type SettleStep = (task: TaskRow) => Promise<void>;
+export type SettleStep = (task: TaskRow, nodeTasks: Readonly<Record<string, NodeTask>>) => Promise<void>;
 
 export interface TaskRegistryOptions {
   store: Store;
@@ -128,7 +128,7 @@ export class TaskRegistry {
       const step = this.settleSteps.get(task.type);
       if (step !== undefined) {
         try {
-          await step(next);
+          await step(next, Object.fromEntries(entries.map(([node], i) => [node, known[i]!])));
         } catch (err) {
           next = { ...next, status: 'failed', error: internalError(err).toJSON() };
         }

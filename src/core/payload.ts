@@ -1,6 +1,6 @@
 // Document payloads as Meilisearch accepts them: JSON (array or single object), NDJSON, and CSV (typed headers
 // `name:number` / `name:boolean`, `csvDelimiter`), with Meilisearch's content-type and malformed-payload errors.
-import { MeiliError } from '../core/errors.js';
+import { MeiliError } from './errors.js';
 
 export type PayloadFormat = 'json' | 'ndjson' | 'csv';
 
