@@ -12,6 +12,8 @@ import type { Store } from '../store/store.js';
 import { registerIndexSettleSteps } from './api/indexes.js';
 import { registerSettingsSettleStep } from './api/settings.js';
 import { registerTaskSettleSteps } from './api/tasks.js';
+import { registerWriteSettleSteps } from './api/documents.js';
+import { WorkerPool } from '../workers/pool.js';
 import { buildRoutes, type RouteGuard } from './api/routes.js';
 import { TaskRegistry } from './tasks/registry.js';
 import { TopologyService } from './cluster/topology.js';
@@ -56,6 +58,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     void store.getTopology().then((t) => t !== null && topology.apply(t));
   });
   await topology.start();
+  const pool = new WorkerPool();
   const tasks = new TaskRegistry({ store, client: (id) => topology.client(id), logger, retentionDays: cfg.task_registry.retention_days });
   const indexDeps = {
     store,
@@ -65,15 +68,19 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     facetingOverfetch: cfg.scatter.faceting_overfetch,
     strategy: cfg.settings_broadcast.strategy,
     maxRepairRetries: cfg.settings_broadcast.max_repair_retries,
+    metrics,
+    pool,
+    retryOnTimeout: cfg.scatter.retry_on_timeout,
   };
   registerIndexSettleSteps(indexDeps);
   registerSettingsSettleStep(indexDeps);
   registerTaskSettleSteps(indexDeps);
+  registerWriteSettleSteps(indexDeps);
   tasks.start();
 
   const adminKey = cfg.admin.api_key;
   const http = new HttpServer<AuthResult>({
-    routes: buildRoutes({ ...indexDeps, keys, metrics }),
+    routes: buildRoutes({ ...indexDeps, keys }),
     hooks: {
       authenticate: (ctx, spec) => {
         const guard = spec as RouteGuard;
@@ -129,6 +136,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       await unsubscribeKeys();
       await unsubscribeTopology();
       await tasks.stop();
+      await pool.close();
       await topology.close();
       await store.close();
       logger.flush?.();

@@ -8,8 +8,9 @@ import type { IndexState } from '../../store/store.js';
 import type { KeyRegistry } from '../../core/auth/registry.js';
 import { NodeClient } from '../cluster/node-client.js';
 import type { Metrics } from '../observability/metrics.js';
+import { addDocuments, deleteAll, deleteBatch, deleteByFilter, deleteOne, type WriteDeps } from './documents.js';
 import { createIndex, deleteIndex, swapIndexes, updateIndex } from './indexes.js';
-import { getSettings, updateSettings, type SettingsDeps } from './settings.js';
+import { getSettings, updateSettings } from './settings.js';
 import { globalStats, indexStats } from './stats.js';
 import { cancelTasks, deleteTasks, getTask, listTasks } from './tasks.js';
 import type { Reply, RequestContext, RouteSpec } from '../server/http.js';
@@ -22,9 +23,8 @@ export interface RouteGuard {
   tenant: boolean;
 }
 
-export interface ApiDeps extends SettingsDeps {
+export interface ApiDeps extends WriteDeps {
   keys: KeyRegistry;
-  metrics: Metrics;
 }
 
 type Handler = (ctx: RequestContext<AuthResult>) => Promise<Reply> | Reply;
@@ -124,6 +124,12 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('DELETE', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps, ctx, { route: ctx.params.setting!, verb: 'DELETE' }));
   client('GET', '/indexes/:uid/stats', async (ctx) => json(200, await indexStats(deps, ctx.params.uid!)));
   client('GET', '/stats', async (ctx) => json(200, await globalStats(deps, ctx.auth!)));
+  client('POST', '/indexes/:uid/documents', (ctx) => addDocuments(deps, ctx, false), { body: 'raw' });
+  client('PUT', '/indexes/:uid/documents', (ctx) => addDocuments(deps, ctx, true), { body: 'raw' });
+  client('DELETE', '/indexes/:uid/documents/:id', (ctx) => deleteOne(deps, ctx));
+  client('POST', '/indexes/:uid/documents/delete-batch', (ctx) => deleteBatch(deps, ctx));
+  client('POST', '/indexes/:uid/documents/delete', (ctx) => deleteByFilter(deps, ctx));
+  client('DELETE', '/indexes/:uid/documents', (ctx) => deleteAll(deps, ctx));
   client('GET', '/batches', () => json(200, { results: [], total: 0, limit: 20, from: null, next: null }));
   client('GET', '/batches/:batchUid', (ctx) => {
     throw new MeiliError('batch_not_found', `Batch \`${ctx.params.batchUid}\` not found.`);
@@ -140,15 +146,9 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     ['GET', '/indexes/:uid/search', true],
     ['POST', '/indexes/:uid/facet-search', true],
     ['POST', '/multi-search', true],
-    ['POST', '/indexes/:uid/documents', false],
-    ['PUT', '/indexes/:uid/documents', false],
     ['GET', '/indexes/:uid/documents', false],
     ['POST', '/indexes/:uid/documents/fetch', false],
     ['GET', '/indexes/:uid/documents/:id', false],
-    ['DELETE', '/indexes/:uid/documents/:id', false],
-    ['POST', '/indexes/:uid/documents/delete-batch', false],
-    ['POST', '/indexes/:uid/documents/delete', false],
-    ['DELETE', '/indexes/:uid/documents', false],
     ['POST', '/dumps', false],
     ['POST', '/snapshots', false],
   ];

@@ -1,0 +1,316 @@
+// HOT PATH. The write path (SPEC C3, C6 writes, Decisions "Tasks" / "Writes and health"): request checks → content
+// checks (ids, reserved fields, primary-key inference — failures become a failed task with nothing sent) → routing
+// to every group's write owners → one request per node, all in parallel → two-rule quorum: a group passes a shard at
+// floor(RF/2)+1 ACKs; 202 + one Miroir task when every shard has a passing group (X-Miroir-Degraded names groups and
+// shards that missed), else 503 miroir_no_quorum. New fields reach the physical searchableAttributes first.
+import { MeiliError } from '../../core/errors.js';
+import { inferPrimaryKey } from '../../core/document-id.js';
+import { parseFilter } from '../../core/filter/index.js';
+import { shardForKey } from '../../core/hash.js';
+import { checkIndexUid } from '../../core/index-requests.js';
+import { csvDelimiter, parseDocuments, payloadFormat } from '../../core/payload.js';
+import { routeBatch } from '../../core/route-batch.js';
+import { defaultSettings } from '../../core/settings.js';
+import { summarizedTask } from '../../core/tasks.js';
+import type { IndexState, TaskRow } from '../../store/store.js';
+import { NodeClient, NodeRequestError } from '../cluster/node-client.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Reply, RequestContext } from '../server/http.js';
+import type { WorkerPool } from '../../workers/pool.js';
+import { waitForNodeTasks } from './indexes.js';
+import { physicalSettings, type SettingsDeps } from './settings.js';
+
+export interface WriteDeps extends SettingsDeps {
+  metrics: Metrics;
+  pool: WorkerPool | null;
+  retryOnTimeout: boolean;
+}
+
+type Ack = { nodeId: string; taskUid: number };
+
+const DOC_PARAMS = ['primaryKey', 'csvDelimiter', 'customMetadata', 'skipCreation'];
+
+function liveClients(deps: WriteDeps): NodeClient[] {
+  const ids = new Set(deps.topology.current.nodes.filter((n) => n.state !== 'removed').map((n) => n.id));
+  return deps.topology.allClients().filter((c) => ids.has(c.nodeId));
+}
+
+/**
+ * Sends one node request tagged with the Miroir task uid (as `customMetadata`, which nodes echo on their tasks).
+ * When the answer is lost — a 5xx after the node may have enqueued, or a timeout — the node's task list is checked
+ * for the tag before resending once (`scatter.retry_on_timeout`), so a batch never becomes two node tasks.
+ */
+async function sendTagged(deps: WriteDeps, client: NodeClient, method: 'POST' | 'PUT' | 'DELETE', path: string, body: string | null, tag: string, uid: string, operation: string): Promise<Ack | null> {
+  const tagged = `${path}${path.includes('?') ? '&' : '?'}customMetadata=${encodeURIComponent(tag)}`;
+  for (let attempt = 0; ; attempt++) {
+    let lost: boolean;
+    try {
+      const res = await client.request({ method, path: tagged, body, operation });
+      if (res.status === 202) return { nodeId: client.nodeId, taskUid: NodeClient.json<{ taskUid: number }>(res).taskUid };
+      lost = res.status >= 500;
+    } catch (err) {
+      if (!(err instanceof NodeRequestError)) throw err;
+      lost = err.kind === 'timeout';
+    }
+    if (!lost) return null;
+    const found = await findTagged(client, uid, tag);
+    if (found !== null) return { nodeId: client.nodeId, taskUid: found };
+    if (attempt > 0 || !deps.retryOnTimeout) return null;
+  }
+}
+
+async function findTagged(client: NodeClient, indexUid: string, tag: string): Promise<number | null> {
+  try {
+    const res = await client.request({ method: 'GET', path: `/tasks?indexUids=${encodeURIComponent(indexUid)}&limit=50`, operation: 'task_list' });
+    if (res.status !== 200) return null;
+    const list = NodeClient.json<{ results: Array<{ uid: number; customMetadata?: string }> }>(res);
+    return list.results.find((t) => t.customMetadata === tag)?.uid ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Quorum per SPEC C3 over the shards present in a batch: which groups passed each shard. */
+export function quorum(deps: WriteDeps, shards: Iterable<number>, acked: ReadonlySet<string>): { missing: number[]; degradedGroups: number[]; degradedShards: number[] } {
+  const need = Math.floor(deps.topology.current.replication_factor / 2) + 1;
+  const missing: number[] = [];
+  const dGroups = new Set<number>();
+  const dShards = new Set<number>();
+  for (const s of shards) {
+    let passed = 0;
+    for (const [g, owners] of deps.topology.routing.writeOwnersOf(s)) {
+      const acks = owners.filter((id) => acked.has(id)).length;
+      if (acks >= Math.min(need, Math.max(owners.length, 1))) passed++;
+      else {
+        dGroups.add(g);
+        dShards.add(s);
+      }
+    }
+    if (passed === 0) missing.push(s);
+  }
+  return { missing: missing.sort((a, b) => a - b), degradedGroups: [...dGroups].sort((a, b) => a - b), degradedShards: [...dShards].sort((a, b) => a - b) };
+}
+
+async function record(deps: WriteDeps, uid: number, type: string, indexUid: string, details: Record<string, unknown>, acks: readonly Ack[], customMetadata: string | null): Promise<TaskRow> {
+  const task: TaskRow = {
+    uid,
+    indexUid,
+    type,
+    status: 'enqueued',
+    nodeTasks: Object.fromEntries(acks.map((a) => [a.nodeId, a.taskUid])),
+    details,
+    error: null,
+    canceledBy: null,
+    enqueuedAt: new Date().toISOString(),
+    startedAt: null,
+    finishedAt: null,
+  };
+  if (customMetadata !== null) task.customMetadata = customMetadata;
+  return deps.tasks.record(task);
+}
+
+function accepted(task: TaskRow, headers: Record<string, string> = {}): Reply {
+  return { status: 202, body: summarizedTask({ ...task, batchUid: null }), headers };
+}
+
+/** Creates the index on every node (with its physical settings) when Miroir does not know it yet. */
+async function ensureIndex(deps: WriteDeps, uid: string, primaryKey: string | null): Promise<IndexState> {
+  const existing = await deps.store.getIndex(uid);
+  if (existing !== null) return existing;
+  const clients = liveClients(deps);
+  const created = await Promise.all(clients.map((c) => c.request({ method: 'POST', path: '/indexes', body: JSON.stringify({ uid, primaryKey }), operation: 'index_create' }).catch(() => null)));
+  const acks: Ack[] = [];
+  created.forEach((r, i) => r !== null && r.status === 202 && acks.push({ nodeId: clients[i]!.nodeId, taskUid: NodeClient.json<{ taskUid: number }>(r).taskUid }));
+  await waitForNodeTasks(deps.topology, acks, deps.verifyTimeoutMs).catch(() => undefined); // an index that already exists on a node is fine
+  const physical = physicalSettings(defaultSettings(), [], deps.facetingOverfetch);
+  const pushed = await Promise.all(clients.map((c) => c.request({ method: 'PATCH', path: `/indexes/${encodeURIComponent(uid)}/settings`, body: JSON.stringify(physical), operation: 'settings_update' }).catch(() => null)));
+  const settingsAcks: Ack[] = [];
+  pushed.forEach((r, i) => r !== null && r.status === 202 && settingsAcks.push({ nodeId: clients[i]!.nodeId, taskUid: NodeClient.json<{ taskUid: number }>(r).taskUid }));
+  await waitForNodeTasks(deps.topology, settingsAcks, deps.verifyTimeoutMs);
+  const now = new Date().toISOString();
+  const state: IndexState = { uid, primaryKey, settings: defaultSettings(), settingsVersion: 1, fields: [], createdAt: now, updatedAt: now };
+  await deps.store.putIndex(state);
+  return state;
+}
+
+/** Sets the primary key on every node before any document is routed (Meilisearch infers it from the first batch). */
+async function setPrimaryKey(deps: WriteDeps, state: IndexState, pk: string): Promise<IndexState> {
+  const clients = liveClients(deps);
+  const res = await Promise.all(clients.map((c) => c.request({ method: 'PATCH', path: `/indexes/${encodeURIComponent(state.uid)}`, body: JSON.stringify({ primaryKey: pk }), operation: 'index_update' }).catch(() => null)));
+  const acks: Ack[] = [];
+  res.forEach((r, i) => r !== null && r.status === 202 && acks.push({ nodeId: clients[i]!.nodeId, taskUid: NodeClient.json<{ taskUid: number }>(r).taskUid }));
+  await waitForNodeTasks(deps.topology, acks, deps.verifyTimeoutMs);
+  const next = { ...state, primaryKey: pk, updatedAt: new Date().toISOString() };
+  await deps.store.putIndex(next);
+  return next;
+}
+
+/** Learns new top-level fields; when the physical searchable list changes, enqueues it on every node first. */
+async function learnFields(deps: WriteDeps, state: IndexState, docs: ReadonlyArray<Record<string, unknown>>): Promise<IndexState> {
+  const known = new Set(state.fields);
+  const added: string[] = [];
+  for (const d of docs) for (const k of Object.keys(d)) if (!known.has(k) && !k.startsWith('_miroir_')) {
+    known.add(k);
+    added.push(k);
+  }
+  if (added.length === 0) return state;
+  const next = { ...state, fields: [...state.fields, ...added] };
+  const logical = { ...defaultSettings(), ...state.settings };
+  const searchable = logical.searchableAttributes as string[];
+  if (searchable.length === 1 && searchable[0] === '*') {
+    const physical = physicalSettings(logical, next.fields, deps.facetingOverfetch);
+    // Node queues run in order, so enqueuing the settings before the documents is enough.
+    await Promise.all(liveClients(deps).map((c) => c.request({ method: 'PATCH', path: `/indexes/${encodeURIComponent(state.uid)}/settings`, body: JSON.stringify({ searchableAttributes: physical.searchableAttributes }), operation: 'settings_update' }).catch(() => null)));
+  }
+  await deps.store.putIndex(next);
+  return next;
+}
+
+export async function addDocuments(deps: WriteDeps, ctx: RequestContext<unknown>, merge: boolean): Promise<Reply> {
+  const uid = checkIndexUid(ctx.params.uid!);
+  for (const k of ctx.query.keys()) if (!DOC_PARAMS.includes(k)) throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of ${DOC_PARAMS.map((p) => `\`${p}\``).join(', ')}`);
+  const format = payloadFormat(ctx.req.headers['content-type']);
+  const delimiterRaw = ctx.query.get('csvDelimiter');
+  if (delimiterRaw !== null && format !== 'csv') throw new MeiliError('invalid_document_csv_delimiter', 'The `csvDelimiter` parameter is only allowed for `text/csv` payloads.');
+  const docs = parseDocuments(ctx.rawBody ?? Buffer.alloc(0), format, csvDelimiter(delimiterRaw));
+  const customMetadata = ctx.query.get('customMetadata');
+  const givenPk = ctx.query.get('primaryKey');
+  const details = { receivedDocuments: docs.length, indexedDocuments: null };
+  const taskUid = await deps.tasks.nextUid();
+  const failed = async (err: MeiliError) => accepted(await deps.tasks.recordFailed(taskUid, { indexUid: uid, type: 'documentAdditionOrUpdate', details: { receivedDocuments: docs.length, indexedDocuments: 0 }, ...(customMetadata === null ? {} : { customMetadata }) }, err));
+
+  let state = await deps.store.getIndex(uid);
+  if (state === null && ctx.query.get('skipCreation') === 'true') {
+    return accepted(await record(deps, taskUid, 'documentAdditionOrUpdate', uid, { receivedDocuments: docs.length, indexedDocuments: 0 }, [], customMetadata));
+  }
+  // Content checks first: a content problem is a failed task even when every node is down.
+  let pk = state?.primaryKey ?? null;
+  if (givenPk !== null && pk !== null && givenPk !== pk) return failed(new MeiliError('index_primary_key_already_exists', `Index \`${uid}\`: Index already has a primary key: \`${pk}\`.`));
+  if (pk === null) {
+    if (givenPk !== null) pk = givenPk;
+    else if (docs.length > 0) {
+      try {
+        pk = inferPrimaryKey(docs[0]);
+      } catch (err) {
+        return failed(err as MeiliError);
+      }
+    }
+  }
+  if (pk === null) return accepted(await record(deps, taskUid, 'documentAdditionOrUpdate', uid, { receivedDocuments: 0, indexedDocuments: 0 }, [], customMetadata));
+  const table = deps.topology.routing;
+  const targets = Array.from({ length: table.shards }, (_, s) => [...table.writeTargets(s).values()].flat());
+  const routed = deps.pool !== null ? await deps.pool.run<ReturnType<typeof routeBatch>>('routeBatch', { docs, primaryKey: pk, shards: table.shards, targets }, docs.length) : routeBatch({ docs, primaryKey: pk, shards: table.shards, targets });
+  if (routed.error !== null) return failed(new MeiliError(routed.error.code as 'missing_document_id', routed.error.message));
+  const shards = Object.keys(routed.shardCounts).map(Number);
+  // Refuse before writing anything when some shard has no group that could reach quorum.
+  const reachable = new Set(Object.keys(routed.bodies));
+  const pre = quorum(deps, shards, reachable);
+  if (pre.missing.length > 0) {
+    deps.metrics.noQuorumWrites.inc();
+    throw new MeiliError('miroir_no_quorum', `No replica group can reach write quorum for shards ${pre.missing.join(', ')}; nothing was written.`);
+  }
+  if (state === null) state = await ensureIndex(deps, uid, pk);
+  if (state.primaryKey === null) state = await setPrimaryKey(deps, state, pk);
+  state = await learnFields(deps, state, docs);
+  const tag = `miroir-task-${taskUid}`;
+  const path = `/indexes/${encodeURIComponent(uid)}/documents`;
+  const results = await Promise.all(Object.entries(routed.bodies).map(([nodeId, body]) => sendTagged(deps, deps.topology.client(nodeId)!, merge ? 'PUT' : 'POST', path, body, tag, uid, merge ? 'documents_update' : 'documents_add')));
+  const acks = results.filter((a): a is Ack => a !== null);
+  const q = quorum(deps, shards, new Set(acks.map((a) => a.nodeId)));
+  if (q.missing.length > 0) {
+    deps.metrics.noQuorumWrites.inc();
+    throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
+  }
+  deps.metrics.documentsRouted.inc(docs.length);
+  const task = await record(deps, taskUid, 'documentAdditionOrUpdate', uid, details, acks, customMetadata);
+  if (q.degradedShards.length > 0) {
+    deps.metrics.degradedWrites.inc();
+    return accepted(task, { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` });
+  }
+  return accepted(task);
+}
+
+/** Deletes routed by id: each id goes to its shard's write owners in every group. */
+async function deleteIds(deps: WriteDeps, ctx: RequestContext<unknown>, ids: string[], details: Record<string, unknown>): Promise<Reply> {
+  const uid = checkIndexUid(ctx.params.uid!);
+  const state = await deps.store.getIndex(uid);
+  if (state === null) throw new MeiliError('index_not_found', `Index \`${uid}\` not found.`);
+  const table = deps.topology.routing;
+  const perNode = new Map<string, string[]>();
+  const shards = new Set<number>();
+  for (const id of ids) {
+    const s = shardForKey(id, table.shards);
+    shards.add(s);
+    for (const nodes of table.writeTargets(s).values()) for (const n of nodes) perNode.set(n, [...(perNode.get(n) ?? []), id]);
+  }
+  const taskUid = await deps.tasks.nextUid();
+  const tag = `miroir-task-${taskUid}`;
+  const path = `/indexes/${encodeURIComponent(uid)}/documents/delete-batch`;
+  const results = await Promise.all([...perNode].map(([nodeId, list]) => sendTagged(deps, deps.topology.client(nodeId)!, 'POST', path, JSON.stringify(list), tag, uid, 'documents_delete')));
+  const acks = results.filter((a): a is Ack => a !== null);
+  const q = quorum(deps, shards, new Set(acks.map((a) => a.nodeId)));
+  if (q.missing.length > 0) throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
+  const task = await record(deps, taskUid, 'documentDeletion', uid, details, acks, ctx.query.get('customMetadata'));
+  return accepted(task, q.degradedShards.length > 0 ? { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` } : {});
+}
+
+export function deleteOne(deps: WriteDeps, ctx: RequestContext<unknown>): Promise<Reply> {
+  return deleteIds(deps, ctx, [ctx.params.id!], { providedIds: 1, deletedDocuments: null, originalFilter: null });
+}
+
+export function deleteBatch(deps: WriteDeps, ctx: RequestContext<unknown>): Promise<Reply> {
+  const body = ctx.json;
+  if (!Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${JSON.stringify(body)}`);
+  const ids = body.map((v, i) => {
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' && Number.isInteger(v)) return String(v);
+    throw new MeiliError('bad_request', `Invalid value type at \`[${i}]\`: expected a string or an integer, but found ${JSON.stringify(v)}`);
+  });
+  return deleteIds(deps, ctx, ids, { providedIds: ids.length, deletedDocuments: null, originalFilter: null });
+}
+
+/** Filter deletes and delete-all go to every node (each node holds whole shards). */
+async function broadcastDelete(deps: WriteDeps, ctx: RequestContext<unknown>, method: 'POST' | 'DELETE', path: string, body: string | null, details: Record<string, unknown>): Promise<Reply> {
+  const uid = checkIndexUid(ctx.params.uid!);
+  if ((await deps.store.getIndex(uid)) === null) throw new MeiliError('index_not_found', `Index \`${uid}\` not found.`);
+  const taskUid = await deps.tasks.nextUid();
+  const tag = `miroir-task-${taskUid}`;
+  const clients = liveClients(deps).filter((c) => deps.topology.health.isHealthy(c.nodeId));
+  const results = await Promise.all(clients.map((c) => sendTagged(deps, c, method, path, body, tag, uid, 'documents_delete')));
+  const acks = results.filter((a): a is Ack => a !== null);
+  const q = quorum(deps, Array.from({ length: deps.topology.current.shards }, (_, s) => s), new Set(acks.map((a) => a.nodeId)));
+  if (q.missing.length > 0) throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
+  const task = await record(deps, taskUid, 'documentDeletion', uid, details, acks, ctx.query.get('customMetadata'));
+  return accepted(task, q.degradedShards.length > 0 ? { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` } : {});
+}
+
+export function deleteByFilter(deps: WriteDeps, ctx: RequestContext<unknown>): Promise<Reply> {
+  const body = ctx.json as Record<string, unknown>;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', 'Invalid value type: expected an object');
+  for (const k of Object.keys(body)) if (k !== 'filter') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`filter\``);
+  if (body.filter === undefined || body.filter === null) throw new MeiliError('missing_document_filter', 'Missing field `filter`');
+  parseFilter(body.filter, 'invalid_document_filter');
+  const uid = encodeURIComponent(ctx.params.uid!);
+  return broadcastDelete(deps, ctx, 'POST', `/indexes/${uid}/documents/delete`, JSON.stringify({ filter: body.filter }), { providedIds: 0, deletedDocuments: null, originalFilter: JSON.stringify(body.filter) });
+}
+
+export function deleteAll(deps: WriteDeps, ctx: RequestContext<unknown>): Promise<Reply> {
+  return broadcastDelete(deps, ctx, 'DELETE', `/indexes/${encodeURIComponent(ctx.params.uid!)}/documents`, null, { deletedDocuments: null });
+}
+
+/** Logical counts for finished write tasks: documents indexed once each; deletions counted per group ÷ RF. */
+export function registerWriteSettleSteps(deps: WriteDeps): void {
+  deps.tasks.onSettle('documentAdditionOrUpdate', async (task) => {
+    if (task.details !== null && task.details.indexedDocuments === null) task.details = { ...task.details, indexedDocuments: task.details.receivedDocuments };
+  });
+  deps.tasks.onSettle('documentDeletion', async (task, nodeTasks) => {
+    const rf = deps.topology.current.replication_factor;
+    const byGroup = new Map<number, number>();
+    for (const [nodeId, t] of Object.entries(nodeTasks)) {
+      const g = deps.topology.current.nodes.find((n) => n.id === nodeId)?.replica_group ?? 0;
+      byGroup.set(g, (byGroup.get(g) ?? 0) + Number((t.details as { deletedDocuments?: number } | undefined)?.deletedDocuments ?? 0));
+    }
+    const deleted = Math.max(0, ...[...byGroup.values()].map((n) => Math.round(n / rf)));
+    task.details = { ...(task.details ?? {}), deletedDocuments: deleted };
+  });
+}
