@@ -71,6 +71,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     metrics,
     pool,
     retryOnTimeout: cfg.scatter.retry_on_timeout,
+    unavailablePolicy: cfg.scatter.unavailable_shard_policy,
   };
   registerIndexSettleSteps(indexDeps);
   registerSettingsSettleStep(indexDeps);

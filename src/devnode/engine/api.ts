@@ -79,11 +79,7 @@ export interface EngineContext {
   experimentalFeatures: Record<string, boolean | null>;
 }
 
-export interface ParsedMultiSearch {
-  /** null for a non-federated request. */
-  federation: Record<string, unknown> | null;
-  queries: Array<{ indexUid: string; query: Record<string, unknown>; federationOptions: { weight: number; queryPosition?: number } | null }>;
-}
+export type { ParsedMultiSearch } from '../../core/search-params.js';
 
 /**
  * What src/devnode/engine/index.ts exports (implemented by the engine, used by the HTTP layer):

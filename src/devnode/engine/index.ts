@@ -3,7 +3,7 @@ import type { EngineContext, IndexEngineApi, IndexMeta, StoredDocument } from '.
 import { IndexEngine } from './index-engine.js';
 
 export { defaultSettings, validateSettings, SETTINGS_ROUTES } from '../../core/settings.js';
-export { parseSearchQuery, parseDocumentsQuery, parseFacetSearchQuery, parseMultiSearch } from './params.js';
+export { parseSearchQuery, parseDocumentsQuery, parseFacetSearchQuery, parseMultiSearch } from '../../core/search-params.js';
 export { federatedSearch } from './federation.js';
 export type * from './api.js';
 

@@ -8,7 +8,8 @@ import type { IndexState } from '../../store/store.js';
 import type { KeyRegistry } from '../../core/auth/registry.js';
 import { NodeClient } from '../cluster/node-client.js';
 import type { Metrics } from '../observability/metrics.js';
-import { addDocuments, deleteAll, deleteBatch, deleteByFilter, deleteOne, type WriteDeps } from './documents.js';
+import { addDocuments, deleteAll, deleteBatch, deleteByFilter, deleteOne } from './documents.js';
+import { search, type ReadDeps } from './search.js';
 import { createIndex, deleteIndex, swapIndexes, updateIndex } from './indexes.js';
 import { getSettings, updateSettings } from './settings.js';
 import { globalStats, indexStats } from './stats.js';
@@ -23,7 +24,7 @@ export interface RouteGuard {
   tenant: boolean;
 }
 
-export interface ApiDeps extends WriteDeps {
+export interface ApiDeps extends ReadDeps {
   keys: KeyRegistry;
 }
 
@@ -130,6 +131,8 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('POST', '/indexes/:uid/documents/delete-batch', (ctx) => deleteBatch(deps, ctx));
   client('POST', '/indexes/:uid/documents/delete', (ctx) => deleteByFilter(deps, ctx));
   client('DELETE', '/indexes/:uid/documents', (ctx) => deleteAll(deps, ctx));
+  client('POST', '/indexes/:uid/search', (ctx) => search(deps, ctx, 'json'), { tenant: true });
+  client('GET', '/indexes/:uid/search', (ctx) => search(deps, ctx, 'query'), { tenant: true });
   client('GET', '/batches', () => json(200, { results: [], total: 0, limit: 20, from: null, next: null }));
   client('GET', '/batches/:batchUid', (ctx) => {
     throw new MeiliError('batch_not_found', `Batch \`${ctx.params.batchUid}\` not found.`);
@@ -142,8 +145,6 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   // ---- Meilisearch routes whose capability comes later (cluster operations, write path, read path)
   // Bodies are not read: the answer is 501 whatever they hold.
   const later: Array<[HttpMethod, string, boolean]> = [
-    ['POST', '/indexes/:uid/search', true],
-    ['GET', '/indexes/:uid/search', true],
     ['POST', '/indexes/:uid/facet-search', true],
     ['POST', '/multi-search', true],
     ['GET', '/indexes/:uid/documents', false],

@@ -1,8 +1,14 @@
 // Request parameters of the read routes, validated the way Meilisearch does (deserr): search (POST body and GET
-// query string), documents fetch, facet search and multi-search, each field with its own error code.
-import { MeiliError, type ErrorCode } from '../../core/errors.js';
-import type { ParsedMultiSearch } from './api.js';
-import { typeName } from '../../core/settings.js';
+// query string), documents fetch, facet search and multi-search, each field with its own error code. Pure; shared
+// by the dev node and the proxy.
+import { MeiliError, type ErrorCode } from './errors.js';
+import { typeName } from './settings.js';
+
+export interface ParsedMultiSearch {
+  /** null for a non-federated request. */
+  federation: Record<string, unknown> | null;
+  queries: Array<{ indexUid: string; query: Record<string, unknown>; federationOptions: { weight: number; queryPosition?: number } | null }>;
+}
 
 type Kind = 'string' | 'nullableString' | 'uint' | 'bool' | 'stringList' | 'filter' | 'float01' | 'any' | 'object';
 

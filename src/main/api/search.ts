@@ -1,0 +1,134 @@
+// HOT PATH. Search through the proxy (SPEC C4, Decisions "Reading from a covering set"): choose the group by query
+// sequence, ask each covering-set node only for its shards (client filter AND `_miroir_shard IN [...]`) with
+// offset 0, limit offset+limit, scores (and details when sorting) and the fields the merge needs; a node that fails
+// is retried once on another replica; what stays missing follows `scatter.unavailable_shard_policy`. Merges into
+// exactly one node's answer shape.
+import { randomUUID } from 'node:crypto';
+import { tenantFilter, type AuthResult } from '../../core/auth/authorize.js';
+import { MeiliError } from '../../core/errors.js';
+import { checkIndexUid } from '../../core/index-requests.js';
+import { mergeSearchResults, type NodeAnswer } from '../../core/merge.js';
+import { pageWindow } from '../../core/pagination.js';
+import { parseSearchQuery } from '../../core/search-params.js';
+import { defaultSettings } from '../../core/settings.js';
+import { withShardFilter } from '../../core/shard-filter.js';
+import { NodeClient, NodeRequestError } from '../cluster/node-client.js';
+import type { Reply, RequestContext } from '../server/http.js';
+import type { WriteDeps } from './documents.js';
+
+export interface ReadDeps extends WriteDeps {
+  unavailablePolicy: 'partial' | 'error';
+}
+
+let querySeq = 0;
+
+function andFilter(client: unknown, extra: unknown): unknown {
+  if (extra === null || extra === undefined) return client;
+  if (client === null || client === undefined || client === '') return extra;
+  const asList = (f: unknown): unknown[] => (Array.isArray(f) ? f : [f]);
+  return [...asList(client), ...asList(extra)];
+}
+
+interface NodePart {
+  nodeId: string;
+  shards: number[];
+}
+
+async function askNode(client: NodeClient, uid: string, body: Record<string, unknown>): Promise<NodeAnswer | MeiliError> {
+  try {
+    const res = await client.request({ method: 'POST', path: `/indexes/${encodeURIComponent(uid)}/search`, body: JSON.stringify(body), operation: 'search' });
+    const json = NodeClient.json<NodeAnswer & { code?: string; message?: string }>(res);
+    if (res.status === 200) return json;
+    if (res.status < 500 && typeof json.code === 'string') return new MeiliError(json.code as 'internal', json.message ?? 'node error');
+    return new MeiliError('internal', `node ${client.nodeId} answered ${res.status}`);
+  } catch (err) {
+    if (err instanceof NodeRequestError) return new MeiliError('internal', err.message);
+    throw err;
+  }
+}
+
+export async function search(deps: ReadDeps, ctx: RequestContext<AuthResult>, source: 'json' | 'query'): Promise<Reply> {
+  const uid = checkIndexUid(ctx.params.uid!);
+  const query = parseSearchQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
+  const state = await deps.store.getIndex(uid);
+  if (state === null) throw new MeiliError('index_not_found', `Index \`${uid}\` not found.`);
+  const logical = { ...defaultSettings(), ...state.settings };
+  const pagination = logical.pagination as { maxTotalHits: number };
+  const faceting = logical.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
+  const w = pageWindow(query, pagination.maxTotalHits);
+  const primaryKey = state.primaryKey ?? 'id';
+  const sort = (query.sort as string[] | undefined) ?? null;
+  const distinct = (query.distinct as string | undefined) ?? (logical.distinctAttribute as string | null);
+  // Fields the merge needs that the client may not have asked for.
+  let added: string[] = [];
+  const retrieve = query.attributesToRetrieve as string[] | undefined;
+  if (retrieve !== undefined && retrieve !== null && !retrieve.includes('*')) {
+    const needed = [primaryKey, ...(distinct ? [distinct] : [])];
+    added = needed.filter((f) => !retrieve.includes(f));
+  }
+  const filter = andFilter(query.filter, tenantFilter(ctx.auth!, uid));
+  const nodeBase: Record<string, unknown> = { ...query, offset: 0, limit: w.offset + w.limit, showRankingScore: true };
+  delete nodeBase.page;
+  delete nodeBase.hitsPerPage;
+  if (sort !== null && sort.length > 0) nodeBase.showRankingScoreDetails = true;
+  if (added.length > 0) nodeBase.attributesToRetrieve = [...retrieve!, ...added];
+
+  const table = deps.topology.routing;
+  const cover = table.coveringSet(querySeq++);
+  const parts: NodePart[] = [...cover.assignments].map(([nodeId, shards]) => ({ nodeId, shards }));
+  const heldBy = (nodeId: string): number[] => {
+    const held: number[] = [];
+    for (let s = 0; s < table.shards; s++) for (const g of table.activeGroups) if (table.owners(s, g).includes(nodeId)) held.push(s);
+    return held;
+  };
+  const bodyFor = (p: NodePart): Record<string, unknown> => {
+    const held = heldBy(p.nodeId);
+    const exact = held.length === p.shards.length && held.every((s, i) => s === p.shards[i]);
+    const f = withShardFilter(filter, exact ? null : p.shards);
+    const body = { ...nodeBase };
+    if (f === undefined || f === null) delete body.filter;
+    else body.filter = f;
+    return body;
+  };
+  const answers: NodeAnswer[] = [];
+  const missing: number[] = [...cover.uncovered];
+  await Promise.all(
+    parts.map(async (p) => {
+      const first = await askNode(deps.topology.client(p.nodeId)!, uid, bodyFor(p));
+      if (!(first instanceof MeiliError)) {
+        answers.push(first);
+        return;
+      }
+      if (first.status < 500) throw first; // the node refused the query itself: the client's error
+      // Retry the node's shards once, each on another healthy replica of any active group.
+      const alt = new Map<string, number[]>();
+      for (const s of p.shards) {
+        const other = table.activeGroups.flatMap((g) => [...table.owners(s, g)]).find((id) => id !== p.nodeId && deps.topology.health.isHealthy(id));
+        if (other === undefined) missing.push(s);
+        else alt.set(other, [...(alt.get(other) ?? []), s]);
+      }
+      await Promise.all(
+        [...alt].map(async ([nodeId, shards]) => {
+          const again = await askNode(deps.topology.client(nodeId)!, uid, bodyFor({ nodeId, shards }));
+          if (again instanceof MeiliError) {
+            if (again.status < 500) throw again;
+            missing.push(...shards);
+          } else answers.push(again);
+        }),
+      );
+    }),
+  );
+  if (missing.length > 0 && deps.unavailablePolicy === 'error') {
+    throw new MeiliError('miroir_shard_unavailable', `Shards ${[...new Set(missing)].sort((a, b) => a - b).join(', ')} have no healthy replica in any active group.`);
+  }
+  const merged = mergeSearchResults(
+    answers,
+    { ...query, sort, distinct: (query.distinct as string | undefined) ?? null },
+    { primaryKey, maxTotalHits: pagination.maxTotalHits, maxValuesPerFacet: faceting.maxValuesPerFacet, sortFacetValuesBy: faceting.sortFacetValuesBy, distinctAttribute: logical.distinctAttribute as string | null },
+    { addedFields: added },
+  );
+  merged.requestUid = randomUUID();
+  if (missing.length > 0) ctx.replyHeaders['x-miroir-degraded'] = `shards=${[...new Set(missing)].sort((a, b) => a - b).join(',')}`;
+  ctx.replyHeaders['x-miroir-settings-version'] = String(state.settingsVersion);
+  return { status: 200, body: merged };
+}
