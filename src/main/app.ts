@@ -72,6 +72,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     pool,
     retryOnTimeout: cfg.scatter.retry_on_timeout,
     unavailablePolicy: cfg.scatter.unavailable_shard_policy,
+    logger,
   };
   registerIndexSettleSteps(indexDeps);
   registerSettingsSettleStep(indexDeps);

@@ -74,6 +74,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Writes refused with 503 miroir_no_quorum',
       registers: r,
     }),
+    fanOut: new Histogram({
+      name: 'miroir_scatter_fan_out_size',
+      help: 'Nodes asked per scattered read',
+      buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
+      registers: r,
+    }),
+    partialResponses: new Counter({
+      name: 'miroir_scatter_partial_responses_total',
+      help: 'Reads answered without some shards (X-Miroir-Degraded) or refused by the error policy',
+      registers: r,
+    }),
+    scatterRetries: new Counter({
+      name: 'miroir_scatter_retries_total',
+      help: 'Node reads retried on another replica after an error or timeout',
+      registers: r,
+    }),
     nativeEnabled: new Gauge({
       name: 'miroir_native_enabled',
       help: '1 when the Rust addon serves hashing and routing, 0 for the TypeScript fallback',
