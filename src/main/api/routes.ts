@@ -9,6 +9,7 @@ import type { KeyRegistry } from '../../core/auth/registry.js';
 import { NodeClient } from '../cluster/node-client.js';
 import type { Metrics } from '../observability/metrics.js';
 import { addDocuments, deleteAll, deleteBatch, deleteByFilter, deleteOne } from './documents.js';
+import { facetSearch, fetchDocuments, getDocument, multiSearch } from './reads.js';
 import { search, type ReadDeps } from './search.js';
 import { createIndex, deleteIndex, swapIndexes, updateIndex } from './indexes.js';
 import { getSettings, updateSettings } from './settings.js';
@@ -133,6 +134,11 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('DELETE', '/indexes/:uid/documents', (ctx) => deleteAll(deps, ctx));
   client('POST', '/indexes/:uid/search', (ctx) => search(deps, ctx, 'json'), { tenant: true });
   client('GET', '/indexes/:uid/search', (ctx) => search(deps, ctx, 'query'), { tenant: true });
+  client('POST', '/indexes/:uid/facet-search', (ctx) => facetSearch(deps, ctx), { tenant: true });
+  client('POST', '/multi-search', (ctx) => multiSearch(deps, ctx), { tenant: true });
+  client('GET', '/indexes/:uid/documents', (ctx) => fetchDocuments(deps, ctx, 'query'));
+  client('POST', '/indexes/:uid/documents/fetch', (ctx) => fetchDocuments(deps, ctx, 'json'));
+  client('GET', '/indexes/:uid/documents/:id', (ctx) => getDocument(deps, ctx));
   client('GET', '/batches', () => json(200, { results: [], total: 0, limit: 20, from: null, next: null }));
   client('GET', '/batches/:batchUid', (ctx) => {
     throw new MeiliError('batch_not_found', `Batch \`${ctx.params.batchUid}\` not found.`);
@@ -145,11 +151,6 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   // ---- Meilisearch routes whose capability comes later (cluster operations, write path, read path)
   // Bodies are not read: the answer is 501 whatever they hold.
   const later: Array<[HttpMethod, string, boolean]> = [
-    ['POST', '/indexes/:uid/facet-search', true],
-    ['POST', '/multi-search', true],
-    ['GET', '/indexes/:uid/documents', false],
-    ['POST', '/indexes/:uid/documents/fetch', false],
-    ['GET', '/indexes/:uid/documents/:id', false],
     ['POST', '/dumps', false],
     ['POST', '/snapshots', false],
   ];

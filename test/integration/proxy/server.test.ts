@@ -102,13 +102,13 @@ describe('errors', () => {
   });
 
   test('routes not built yet answer 501 miroir_not_supported after auth, with the documented link', async () => {
-    const res = await fetch(`${cluster.app.url}/multi-search`, { method: 'POST', headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`${cluster.app.url}/dumps`, { method: 'POST', headers: { authorization: `Bearer ${cluster.masterKey}` } });
     assert.equal(res.status, 501);
     const body = (await res.json()) as { code: string; type: string; link: string };
     assert.equal(body.code, 'miroir_not_supported');
     assert.equal(body.type, 'invalid_request');
     assert.match(body.link, /docs\/errors\.md#miroir_not_supported$/);
-    assert.equal((await fetch(`${cluster.app.url}/multi-search`, { method: 'POST' })).status, 401);
+    assert.equal((await fetch(`${cluster.app.url}/dumps`, { method: 'POST' })).status, 401);
   });
 });
 
