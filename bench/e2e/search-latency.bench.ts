@@ -1,0 +1,80 @@
+// Search latency side by side in one run: p50/p99 of small searches via Miroir (3 dev nodes, S=16, RF=1) ÷ the
+// same searches straight to one dev node holding every document. Requests come from a separate process (a forked
+// load generator using undici) so the client's own work does not sit on the measured event loop.
+// Run after `npm run build`: `node dist/bench/e2e/search-latency.bench.js` (writes bench/results/search-latency.json).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { Meilisearch } from 'meilisearch';
+import { DevNode } from '../../src/devnode/node.js';
+import { startMiroir } from '../../src/main/app.js';
+import { resolveConfig } from '../../src/main/config/load.js';
+
+const REQUESTS = 1500;
+const QUERIES = ['quick', 'brown fox', 'lazy', 'river', 'star', 'model 7', 'acme', 'moon'];
+
+if (process.argv[2] === 'client') {
+  // Load generator process: sequential requests, one connection, reports sorted latencies in ms.
+  const { request } = await import('undici');
+  const [url, key] = [process.argv[3]!, process.argv[4]!];
+  const lat: number[] = [];
+  for (let i = 0; i < REQUESTS + 100; i++) {
+    const t0 = performance.now();
+    const res = await request(`${url}/indexes/bench/search`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ q: QUERIES[i % QUERIES.length], limit: 10 }) });
+    await res.body.text();
+    if (i >= 100) lat.push(performance.now() - t0);
+  }
+  process.send!(lat.sort((a, b) => a - b));
+  process.exit(0);
+}
+
+const docs = Array.from({ length: 10_000 }, (_, i) => ({ id: i, title: `${['quick brown fox', 'lazy dog', 'quiet river', 'bright star', 'silver moon'][i % 5]} model ${i % 50}`, brand: ['acme', 'globex'][i % 2] }));
+
+function measure(url: string, key: string): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['client', url, key], { stdio: 'inherit' });
+    child.once('message', (m) => resolve(m as number[]));
+    child.once('error', reject);
+  });
+}
+
+const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const master = 'latency-master-key-01';
+const nodeKey = 'latency-node-key-0001';
+const direct = await DevNode.start({ port: 0, masterKey: master });
+const nodes = await Promise.all([0, 1, 2].map(() => DevNode.start({ port: 0, masterKey: nodeKey })));
+const dir = mkdtempSync(join(tmpdir(), 'miroir-latency-'));
+const app = await startMiroir(
+  resolveConfig({ shards: 16, replication_factor: 1, nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url })), master_key: master, node_master_key: nodeKey, admin: { api_key: 'x' }, task_store: { path: dir }, server: { port: 0, bind: '127.0.0.1' }, metrics: { port: 0, bind: '127.0.0.1' } }, {}),
+  { logger: pino({ level: 'silent' }) },
+);
+try {
+  for (const host of [direct.url, app.url]) {
+    const c = new Meilisearch({ host, apiKey: master });
+    await c.createIndex('bench', { primaryKey: 'id' }).waitTask();
+    await c.index('bench').addDocuments(docs).waitTask();
+  }
+  const d = await measure(direct.url, master);
+  const m = await measure(app.url, master);
+  const result = {
+    date: new Date().toISOString(),
+    requests: REQUESTS,
+    direct: { p50: Number(pct(d, 50).toFixed(3)), p99: Number(pct(d, 99).toFixed(3)) },
+    miroir: { p50: Number(pct(m, 50).toFixed(3)), p99: Number(pct(m, 99).toFixed(3)) },
+    ratio: { p50: Number((pct(m, 50) / pct(d, 50)).toFixed(3)), p99: Number((pct(m, 99) / pct(d, 99)).toFixed(3)) },
+    targets: { p50: 2, goal_p50: 1.15, goal_p99: 1.3 },
+  };
+  console.log('| path | p50 (ms) | p99 (ms) |\n|---|---|---|');
+  console.log(`| one dev node, direct | ${result.direct.p50} | ${result.direct.p99} |\n| Miroir, 3 dev nodes, S=16 | ${result.miroir.p50} | ${result.miroir.p99} |`);
+  console.log(`ratio Miroir ÷ direct: p50 ${result.ratio.p50}, p99 ${result.ratio.p99} (target < 2×; goal ≤ 1.15× p50, ≤ 1.3× p99)`);
+  const out = new URL('../results/', import.meta.url).pathname.replace('/dist/bench/', '/bench/');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(`${out}search-latency.json`, JSON.stringify(result, null, 2) + '\n');
+} finally {
+  await app.close();
+  await Promise.all([direct, ...nodes].map((n) => n.stop()));
+  rmSync(dir, { recursive: true, force: true });
+}
