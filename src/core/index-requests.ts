@@ -1,5 +1,5 @@
 // Validation of index-level request bodies and uids exactly as Meilisearch answers them (shared by the dev node
-// and the proxy): index uid rules, `POST /indexes {uid, primaryKey}`.
+// and the proxy): index uid rules, `POST /indexes {uid, primaryKey}`, swaps, delete-batch ids.
 import { MeiliError } from './errors.js';
 
 const INDEX_UID_RE = /^[A-Za-z0-9_-]{1,400}$/;
@@ -22,4 +22,39 @@ export function validateCreateIndex(body: unknown): { uid: string; primaryKey: s
     throw new MeiliError('invalid_index_primary_key', `Invalid value type at \`.primaryKey\`: expected a string, but found ${JSON.stringify(b.primaryKey)}`);
   }
   return { uid: b.uid, primaryKey: (b.primaryKey as string | undefined) ?? null };
+}
+
+export interface IndexSwap {
+  indexes: [string, string];
+  rename: boolean;
+}
+
+/** Validates a `POST /swap-indexes` body. */
+export function validateSwap(body: unknown): IndexSwap[] {
+  if (!Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${JSON.stringify(body)}`);
+  const seen = new Set<string>();
+  return body.map((s, i) => {
+    const o = s as Record<string, unknown>;
+    if (o === null || typeof o !== 'object' || o.indexes === undefined) throw new MeiliError('missing_swap_indexes', `Missing field \`indexes\` inside \`[${i}]\``);
+    if (!Array.isArray(o.indexes) || o.indexes.length !== 2 || o.indexes.some((x) => typeof x !== 'string')) {
+      throw new MeiliError('invalid_swap_indexes', `Invalid value at \`[${i}].indexes\`: exactly two indexes must be given.`);
+    }
+    if (o.rename !== undefined && typeof o.rename !== 'boolean') throw new MeiliError('invalid_swap_rename', `Invalid value type at \`[${i}].rename\`: expected a boolean`);
+    for (const u of o.indexes as string[]) {
+      checkIndexUid(u);
+      if (seen.has(u)) throw new MeiliError('invalid_swap_duplicate_index_found', `Indexes must be declared only once during a swap. \`${u}\` was specified several times.`);
+      seen.add(u);
+    }
+    return { indexes: o.indexes as [string, string], rename: o.rename === true };
+  });
+}
+
+/** Validates a `POST /documents/delete-batch` body: document ids as strings or integers. */
+export function parseDocumentIds(body: unknown): string[] {
+  if (!Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${JSON.stringify(body)}`);
+  return body.map((v, i) => {
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' && Number.isInteger(v)) return String(v);
+    throw new MeiliError('bad_request', `Invalid value type at \`[${i}]\`: expected a string or an integer, but found ${JSON.stringify(v)}`);
+  });
 }

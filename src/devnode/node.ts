@@ -7,7 +7,7 @@ import { KeyRegistry } from '../core/auth/registry.js';
 import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../core/auth/route-actions.js';
 import { MeiliError, internalError } from '../core/errors.js';
 import { parseFilter } from '../core/filter/index.js';
-import { checkIndexUid, validateCreateIndex } from '../core/index-requests.js';
+import { checkIndexUid, parseDocumentIds, validateCreateIndex, validateSwap } from '../core/index-requests.js';
 import { HttpServer, type Reply, type RequestContext, type RouteSpec } from '../main/server/http.js';
 import type { HttpMethod } from '../main/server/router.js';
 import {
@@ -555,23 +555,7 @@ export class DevNode {
   }
 
   private swapIndexes(ctx: RequestContext<AuthResult>): Promise<Reply> {
-    const body = ctx.json;
-    if (!Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${JSON.stringify(body)}`);
-    const seen = new Set<string>();
-    const swaps = body.map((s, i) => {
-      const o = s as Record<string, unknown>;
-      if (o === null || typeof o !== 'object' || o.indexes === undefined) throw new MeiliError('missing_swap_indexes', `Missing field \`indexes\` inside \`[${i}]\``);
-      if (!Array.isArray(o.indexes) || o.indexes.length !== 2 || o.indexes.some((x) => typeof x !== 'string')) {
-        throw new MeiliError('invalid_swap_indexes', `Invalid value at \`[${i}].indexes\`: exactly two indexes must be given.`);
-      }
-      if (o.rename !== undefined && typeof o.rename !== 'boolean') throw new MeiliError('invalid_swap_rename', `Invalid value type at \`[${i}].rename\`: expected a boolean`);
-      for (const u of o.indexes as string[]) {
-        checkIndexUid(u);
-        if (seen.has(u)) throw new MeiliError('invalid_swap_duplicate_index_found', `Indexes must be declared only once during a swap. \`${u}\` was specified several times.`);
-        seen.add(u);
-      }
-      return { indexes: o.indexes as [string, string], rename: o.rename === true };
-    });
+    const swaps = validateSwap(ctx.json);
     return this.enqueue('indexSwap', null, { swaps }, { swaps });
   }
 
@@ -661,13 +645,7 @@ export class DevNode {
 
   private deleteBatch(ctx: RequestContext<AuthResult>): Promise<Reply> {
     const uid = checkIndexUid(ctx.params.uid!);
-    const body = ctx.json;
-    if (!Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${JSON.stringify(body)}`);
-    const ids = body.map((v, i) => {
-      if (typeof v === 'string') return v;
-      if (typeof v === 'number' && Number.isInteger(v)) return String(v);
-      throw new MeiliError('bad_request', `Invalid value type at \`[${i}]\`: expected a string or an integer, but found ${JSON.stringify(v)}`);
-    });
+    const ids = parseDocumentIds(ctx.json);
     return this.enqueue('documentDeletion', uid, { providedIds: ids.length, deletedDocuments: null, originalFilter: null }, { mode: 'ids', ids }, ctx.query.get('customMetadata'));
   }
 

@@ -7,15 +7,15 @@ import { MeiliError } from '../../core/errors.js';
 import { inferPrimaryKey } from '../../core/document-id.js';
 import { parseFilter } from '../../core/filter/index.js';
 import { shardForKey } from '../../core/hash.js';
-import { checkIndexUid } from '../../core/index-requests.js';
+import { checkIndexUid, parseDocumentIds } from '../../core/index-requests.js';
 import { csvDelimiter, parseDocuments, payloadFormat } from '../../core/payload.js';
 import { routeBatch } from '../../core/route-batch.js';
 import { defaultSettings } from '../../core/settings.js';
-import { summarizedTask } from '../../core/tasks.js';
-import type { IndexState, TaskRow } from '../../store/store.js';
+import type { IndexState } from '../../store/store.js';
 import { NodeClient, NodeRequestError } from '../cluster/node-client.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Reply, RequestContext } from '../server/http.js';
+import { acceptedReply } from '../tasks/registry.js';
 import type { WorkerPool } from '../../workers/pool.js';
 import { waitForNodeTasks } from './indexes.js';
 import { physicalSettings, type SettingsDeps } from './settings.js';
@@ -29,11 +29,6 @@ export interface WriteDeps extends SettingsDeps {
 type Ack = { nodeId: string; taskUid: number };
 
 const DOC_PARAMS = ['primaryKey', 'csvDelimiter', 'customMetadata', 'skipCreation'];
-
-function liveClients(deps: WriteDeps): NodeClient[] {
-  const ids = new Set(deps.topology.current.nodes.filter((n) => n.state !== 'removed').map((n) => n.id));
-  return deps.topology.allClients().filter((c) => ids.has(c.nodeId));
-}
 
 /**
  * Sends one node request tagged with the Miroir task uid (as `customMetadata`, which nodes echo on their tasks).
@@ -91,33 +86,11 @@ export function quorum(deps: WriteDeps, shards: Iterable<number>, acked: Readonl
   return { missing: missing.sort((a, b) => a - b), degradedGroups: [...dGroups].sort((a, b) => a - b), degradedShards: [...dShards].sort((a, b) => a - b) };
 }
 
-async function record(deps: WriteDeps, uid: number, type: string, indexUid: string, details: Record<string, unknown>, acks: readonly Ack[], customMetadata: string | null): Promise<TaskRow> {
-  const task: TaskRow = {
-    uid,
-    indexUid,
-    type,
-    status: 'enqueued',
-    nodeTasks: Object.fromEntries(acks.map((a) => [a.nodeId, a.taskUid])),
-    details,
-    error: null,
-    canceledBy: null,
-    enqueuedAt: new Date().toISOString(),
-    startedAt: null,
-    finishedAt: null,
-  };
-  if (customMetadata !== null) task.customMetadata = customMetadata;
-  return deps.tasks.record(task);
-}
-
-function accepted(task: TaskRow, headers: Record<string, string> = {}): Reply {
-  return { status: 202, body: summarizedTask({ ...task, batchUid: null }), headers };
-}
-
 /** Creates the index on every node (with its physical settings) when Miroir does not know it yet. */
 async function ensureIndex(deps: WriteDeps, uid: string, primaryKey: string | null): Promise<IndexState> {
   const existing = await deps.store.getIndex(uid);
   if (existing !== null) return existing;
-  const clients = liveClients(deps);
+  const clients = deps.topology.liveClients();
   const created = await Promise.all(clients.map((c) => c.request({ method: 'POST', path: '/indexes', body: JSON.stringify({ uid, primaryKey }), operation: 'index_create' }).catch(() => null)));
   const acks: Ack[] = [];
   created.forEach((r, i) => r !== null && r.status === 202 && acks.push({ nodeId: clients[i]!.nodeId, taskUid: NodeClient.json<{ taskUid: number }>(r).taskUid }));
@@ -135,7 +108,7 @@ async function ensureIndex(deps: WriteDeps, uid: string, primaryKey: string | nu
 
 /** Sets the primary key on every node before any document is routed (Meilisearch infers it from the first batch). */
 async function setPrimaryKey(deps: WriteDeps, state: IndexState, pk: string): Promise<IndexState> {
-  const clients = liveClients(deps);
+  const clients = deps.topology.liveClients();
   const res = await Promise.all(clients.map((c) => c.request({ method: 'PATCH', path: `/indexes/${encodeURIComponent(state.uid)}`, body: JSON.stringify({ primaryKey: pk }), operation: 'index_update' }).catch(() => null)));
   const acks: Ack[] = [];
   res.forEach((r, i) => r !== null && r.status === 202 && acks.push({ nodeId: clients[i]!.nodeId, taskUid: NodeClient.json<{ taskUid: number }>(r).taskUid }));
@@ -160,7 +133,7 @@ async function learnFields(deps: WriteDeps, state: IndexState, docs: ReadonlyArr
   if (searchable.length === 1 && searchable[0] === '*') {
     const physical = physicalSettings(logical, next.fields, deps.facetingOverfetch);
     // Node queues run in order, so enqueuing the settings before the documents is enough.
-    await Promise.all(liveClients(deps).map((c) => c.request({ method: 'PATCH', path: `/indexes/${encodeURIComponent(state.uid)}/settings`, body: JSON.stringify({ searchableAttributes: physical.searchableAttributes }), operation: 'settings_update' }).catch(() => null)));
+    await Promise.all(deps.topology.liveClients().map((c) => c.request({ method: 'PATCH', path: `/indexes/${encodeURIComponent(state.uid)}/settings`, body: JSON.stringify({ searchableAttributes: physical.searchableAttributes }), operation: 'settings_update' }).catch(() => null)));
   }
   await deps.store.putIndex(next);
   return next;
@@ -177,11 +150,11 @@ export async function addDocuments(deps: WriteDeps, ctx: RequestContext<unknown>
   const givenPk = ctx.query.get('primaryKey');
   const details = { receivedDocuments: docs.length, indexedDocuments: null };
   const taskUid = await deps.tasks.nextUid();
-  const failed = async (err: MeiliError) => accepted(await deps.tasks.recordFailed(taskUid, { indexUid: uid, type: 'documentAdditionOrUpdate', details: { receivedDocuments: docs.length, indexedDocuments: 0 }, ...(customMetadata === null ? {} : { customMetadata }) }, err));
+  const failed = async (err: MeiliError) => acceptedReply(await deps.tasks.recordFailed(taskUid, { indexUid: uid, type: 'documentAdditionOrUpdate', details: { receivedDocuments: docs.length, indexedDocuments: 0 }, ...(customMetadata === null ? {} : { customMetadata }) }, err));
 
   let state = await deps.store.getIndex(uid);
   if (state === null && ctx.query.get('skipCreation') === 'true') {
-    return accepted(await record(deps, taskUid, 'documentAdditionOrUpdate', uid, { receivedDocuments: docs.length, indexedDocuments: 0 }, [], customMetadata));
+    return acceptedReply(await deps.tasks.create({ uid: taskUid, type: 'documentAdditionOrUpdate', indexUid: uid, details: { receivedDocuments: docs.length, indexedDocuments: 0 }, acks: [], customMetadata: customMetadata }));
   }
   // Content checks first: a content problem is a failed task even when every node is down.
   let pk = state?.primaryKey ?? null;
@@ -196,7 +169,7 @@ export async function addDocuments(deps: WriteDeps, ctx: RequestContext<unknown>
       }
     }
   }
-  if (pk === null) return accepted(await record(deps, taskUid, 'documentAdditionOrUpdate', uid, { receivedDocuments: 0, indexedDocuments: 0 }, [], customMetadata));
+  if (pk === null) return acceptedReply(await deps.tasks.create({ uid: taskUid, type: 'documentAdditionOrUpdate', indexUid: uid, details: { receivedDocuments: 0, indexedDocuments: 0 }, acks: [], customMetadata: customMetadata }));
   const table = deps.topology.routing;
   const targets = Array.from({ length: table.shards }, (_, s) => [...table.writeTargets(s).values()].flat());
   const routed = deps.pool !== null ? await deps.pool.run<ReturnType<typeof routeBatch>>('routeBatch', { docs, primaryKey: pk, shards: table.shards, targets }, docs.length) : routeBatch({ docs, primaryKey: pk, shards: table.shards, targets });
@@ -222,12 +195,12 @@ export async function addDocuments(deps: WriteDeps, ctx: RequestContext<unknown>
     throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
   }
   deps.metrics.documentsRouted.inc(docs.length);
-  const task = await record(deps, taskUid, 'documentAdditionOrUpdate', uid, details, acks, customMetadata);
+  const task = await deps.tasks.create({ uid: taskUid, type: 'documentAdditionOrUpdate', indexUid: uid, details: details, acks: acks, customMetadata: customMetadata });
   if (q.degradedShards.length > 0) {
     deps.metrics.degradedWrites.inc();
-    return accepted(task, { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` });
+    return acceptedReply(task, { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` });
   }
-  return accepted(task);
+  return acceptedReply(task);
 }
 
 /** Deletes routed by id: each id goes to its shard's write owners in every group. */
@@ -250,8 +223,8 @@ async function deleteIds(deps: WriteDeps, ctx: RequestContext<unknown>, ids: str
   const acks = results.filter((a): a is Ack => a !== null);
   const q = quorum(deps, shards, new Set(acks.map((a) => a.nodeId)));
   if (q.missing.length > 0) throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
-  const task = await record(deps, taskUid, 'documentDeletion', uid, details, acks, ctx.query.get('customMetadata'));
-  return accepted(task, q.degradedShards.length > 0 ? { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` } : {});
+  const task = await deps.tasks.create({ uid: taskUid, type: 'documentDeletion', indexUid: uid, details: details, acks: acks, customMetadata: ctx.query.get('customMetadata') });
+  return acceptedReply(task, q.degradedShards.length > 0 ? { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` } : {});
 }
 
 export function deleteOne(deps: WriteDeps, ctx: RequestContext<unknown>): Promise<Reply> {
@@ -259,13 +232,7 @@ export function deleteOne(deps: WriteDeps, ctx: RequestContext<unknown>): Promis
 }
 
 export function deleteBatch(deps: WriteDeps, ctx: RequestContext<unknown>): Promise<Reply> {
-  const body = ctx.json;
-  if (!Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${JSON.stringify(body)}`);
-  const ids = body.map((v, i) => {
-    if (typeof v === 'string') return v;
-    if (typeof v === 'number' && Number.isInteger(v)) return String(v);
-    throw new MeiliError('bad_request', `Invalid value type at \`[${i}]\`: expected a string or an integer, but found ${JSON.stringify(v)}`);
-  });
+  const ids = parseDocumentIds(ctx.json);
   return deleteIds(deps, ctx, ids, { providedIds: ids.length, deletedDocuments: null, originalFilter: null });
 }
 
@@ -275,13 +242,13 @@ async function broadcastDelete(deps: WriteDeps, ctx: RequestContext<unknown>, me
   if ((await deps.store.getIndex(uid)) === null) throw new MeiliError('index_not_found', `Index \`${uid}\` not found.`);
   const taskUid = await deps.tasks.nextUid();
   const tag = `miroir-task-${taskUid}`;
-  const clients = liveClients(deps).filter((c) => deps.topology.health.isHealthy(c.nodeId));
+  const clients = deps.topology.liveClients().filter((c) => deps.topology.health.isHealthy(c.nodeId));
   const results = await Promise.all(clients.map((c) => sendTagged(deps, c, method, path, body, tag, uid, 'documents_delete')));
   const acks = results.filter((a): a is Ack => a !== null);
   const q = quorum(deps, Array.from({ length: deps.topology.current.shards }, (_, s) => s), new Set(acks.map((a) => a.nodeId)));
   if (q.missing.length > 0) throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
-  const task = await record(deps, taskUid, 'documentDeletion', uid, details, acks, ctx.query.get('customMetadata'));
-  return accepted(task, q.degradedShards.length > 0 ? { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` } : {});
+  const task = await deps.tasks.create({ uid: taskUid, type: 'documentDeletion', indexUid: uid, details: details, acks: acks, customMetadata: ctx.query.get('customMetadata') });
+  return acceptedReply(task, q.degradedShards.length > 0 ? { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` } : {});
 }
 
 export function deleteByFilter(deps: WriteDeps, ctx: RequestContext<unknown>): Promise<Reply> {

@@ -3,14 +3,13 @@
 // when the node tasks succeed, the settle step pushes the physical settings (`_miroir_shard` filterable) and
 // records Miroir's own index state, so `GET /indexes` answers from Miroir's view.
 import { MeiliError } from '../../core/errors.js';
-import { checkIndexUid, validateCreateIndex } from '../../core/index-requests.js';
+import { checkIndexUid, validateCreateIndex, validateSwap } from '../../core/index-requests.js';
 import { defaultSettings } from '../../core/settings.js';
-import { summarizedTask } from '../../core/tasks.js';
-import type { Store, TaskRow } from '../../store/store.js';
+import type { Store } from '../../store/store.js';
 import { NodeClient } from '../cluster/node-client.js';
 import type { TopologyService } from '../cluster/topology.js';
 import type { Reply } from '../server/http.js';
-import type { TaskRegistry } from '../tasks/registry.js';
+import { acceptedReply, type TaskRegistry } from '../tasks/registry.js';
 import { physicalSettings } from './settings.js';
 import { indexStats } from './stats.js';
 
@@ -60,32 +59,13 @@ export async function waitForNodeTasks(topology: TopologyService, acks: readonly
   }
 }
 
-function liveClients(topology: TopologyService): NodeClient[] {
-  const ids = new Set(topology.current.nodes.filter((n) => n.state !== 'removed').map((n) => n.id));
-  return topology.allClients().filter((c) => ids.has(c.nodeId));
-}
-
-async function recordTask(deps: IndexDeps, uid: number, type: string, indexUid: string, details: Record<string, unknown>, acks: readonly Ack[]): Promise<Reply> {
-  const task: TaskRow = {
-    uid,
-    indexUid,
-    type,
-    status: 'enqueued',
-    nodeTasks: Object.fromEntries(acks.map((a) => [a.nodeId, a.taskUid])),
-    details,
-    error: null,
-    canceledBy: null,
-    enqueuedAt: new Date().toISOString(),
-    startedAt: null,
-    finishedAt: null,
-  };
-  await deps.tasks.record(task);
-  return { status: 202, body: summarizedTask({ ...task, batchUid: null }) };
+async function recordTask(deps: IndexDeps, type: string, indexUid: string | null, details: Record<string, unknown>, acks: readonly Ack[]): Promise<Reply> {
+  return acceptedReply(await deps.tasks.create({ type, indexUid, details, acks }));
 }
 
 export async function createIndex(deps: IndexDeps, body: unknown): Promise<Reply> {
   const { uid, primaryKey } = validateCreateIndex(body);
-  const clients = liveClients(deps.topology);
+  const clients = deps.topology.liveClients();
   const { acks, failures } = await sendToAll(clients, 'POST', '/indexes', { uid, primaryKey }, 'index_create');
   if (failures.length > 0) {
     // Needs every node: let the accepted creations finish, undo them, then refuse.
@@ -94,16 +74,16 @@ export async function createIndex(deps: IndexDeps, body: unknown): Promise<Reply
     await waitForNodeTasks(deps.topology, undo.acks, deps.verifyTimeoutMs).catch(() => undefined);
     throw new MeiliError('miroir_no_quorum', `Index creation needs every node; ${failures.map((f) => f.nodeId).join(', ')} did not accept it (${failures[0]!.reason}). Nothing was created.`);
   }
-  return recordTask(deps, await deps.tasks.nextUid(), 'indexCreation', uid, { primaryKey }, acks);
+  return recordTask(deps, 'indexCreation', uid, { primaryKey }, acks);
 }
 
 export async function deleteIndex(deps: IndexDeps, uid: string): Promise<Reply> {
   checkIndexUid(uid);
   // The logical count before deletion is what the task reports as deleted (Meilisearch's `deletedDocuments`).
   const count = (await deps.store.getIndex(uid)) === null ? 0 : await indexStats(deps, uid).then((s) => s.numberOfDocuments, () => null);
-  const { acks, failures } = await sendToAll(liveClients(deps.topology), 'DELETE', `/indexes/${encodeURIComponent(uid)}`, undefined, 'index_delete');
+  const { acks, failures } = await sendToAll(deps.topology.liveClients(), 'DELETE', `/indexes/${encodeURIComponent(uid)}`, undefined, 'index_delete');
   if (acks.length === 0) throw new MeiliError('miroir_no_quorum', `No node accepted the deletion of \`${uid}\` (${failures[0]?.reason ?? 'no nodes'}).`);
-  return recordTask(deps, await deps.tasks.nextUid(), 'indexDeletion', uid, { deletedDocuments: count }, acks);
+  return recordTask(deps, 'indexDeletion', uid, { deletedDocuments: count }, acks);
 }
 
 /** Registers what happens once index tasks succeed on every node. */
@@ -111,7 +91,7 @@ export function registerIndexSettleSteps(deps: IndexDeps): void {
   registerIndexUpdateSettleSteps(deps);
   deps.tasks.onSettle('indexCreation', async (task) => {
     const uid = task.indexUid!;
-    const { acks, failures } = await sendToAll(liveClients(deps.topology), 'PATCH', `/indexes/${encodeURIComponent(uid)}/settings`, physicalSettings(defaultSettings(), [], deps.facetingOverfetch), 'settings_update');
+    const { acks, failures } = await sendToAll(deps.topology.liveClients(), 'PATCH', `/indexes/${encodeURIComponent(uid)}/settings`, physicalSettings(defaultSettings(), [], deps.facetingOverfetch), 'settings_update');
     if (failures.length > 0) throw new MeiliError('internal', `pushing physical settings failed on ${failures.map((f) => f.nodeId).join(', ')}`);
     await waitForNodeTasks(deps.topology, acks, deps.verifyTimeoutMs);
     const now = new Date().toISOString();
@@ -137,34 +117,17 @@ export async function updateIndex(deps: IndexDeps, uid: string, body: unknown): 
     details.oldIndexUid = uid;
     details.newIndexUid = b.uid;
   }
-  const { acks, failures } = await sendToAll(liveClients(deps.topology), 'PATCH', `/indexes/${encodeURIComponent(uid)}`, b, 'index_update');
+  const { acks, failures } = await sendToAll(deps.topology.liveClients(), 'PATCH', `/indexes/${encodeURIComponent(uid)}`, b, 'index_update');
   if (failures.length > 0 && acks.length === 0) throw new MeiliError('miroir_no_quorum', `No node accepted the update of \`${uid}\` (${failures[0]!.reason}).`);
-  return recordTask(deps, await deps.tasks.nextUid(), 'indexUpdate', uid, details, acks);
+  return recordTask(deps, 'indexUpdate', uid, details, acks);
 }
 
 /** `POST /swap-indexes`, broadcast to every node as one task (indexUid null, like Meilisearch). */
 export async function swapIndexes(deps: IndexDeps, body: unknown): Promise<Reply> {
-  if (!Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${JSON.stringify(body)}`);
-  const seen = new Set<string>();
-  const swaps = body.map((s, i) => {
-    const o = s as Record<string, unknown>;
-    if (o === null || typeof o !== 'object' || o.indexes === undefined) throw new MeiliError('missing_swap_indexes', `Missing field \`indexes\` inside \`[${i}]\``);
-    if (!Array.isArray(o.indexes) || o.indexes.length !== 2 || o.indexes.some((x) => typeof x !== 'string')) {
-      throw new MeiliError('invalid_swap_indexes', `Invalid value at \`[${i}].indexes\`: exactly two indexes must be given.`);
-    }
-    for (const u of o.indexes as string[]) {
-      checkIndexUid(u);
-      if (seen.has(u)) throw new MeiliError('invalid_swap_duplicate_index_found', `Indexes must be declared only once during a swap. \`${u}\` was specified several times.`);
-      seen.add(u);
-    }
-    return { indexes: o.indexes as [string, string], rename: o.rename === true };
-  });
-  const { acks, failures } = await sendToAll(liveClients(deps.topology), 'POST', '/swap-indexes', swaps, 'index_swap');
+  const swaps = validateSwap(body);
+  const { acks, failures } = await sendToAll(deps.topology.liveClients(), 'POST', '/swap-indexes', swaps, 'index_swap');
   if (failures.length > 0) throw new MeiliError('miroir_no_quorum', `Swapping indexes needs every node; ${failures.map((f) => f.nodeId).join(', ')} did not accept it.`);
-  const uid = await deps.tasks.nextUid();
-  const task: TaskRow = { uid, indexUid: null, type: 'indexSwap', status: 'enqueued', nodeTasks: Object.fromEntries(acks.map((a) => [a.nodeId, a.taskUid])), details: { swaps }, error: null, canceledBy: null, enqueuedAt: new Date().toISOString(), startedAt: null, finishedAt: null };
-  await deps.tasks.record(task);
-  return { status: 202, body: summarizedTask({ ...task, batchUid: null }) };
+  return recordTask(deps, 'indexSwap', null, { swaps }, acks);
 }
 
 /** Keeps Miroir's index view in step once index updates and swaps succeeded on every node. */

@@ -9,8 +9,8 @@ import { MeiliError } from '../../core/errors.js';
 import { checkIndexUid } from '../../core/index-requests.js';
 import { applySettingsPatch, defaultSettings, SETTINGS_ROUTES, validateSettings, type Settings } from '../../core/settings.js';
 import { SHARD_FIELD } from '../../core/shard-filter.js';
-import { summarizedTask } from '../../core/tasks.js';
-import type { IndexState, TaskRow } from '../../store/store.js';
+import type { IndexState } from '../../store/store.js';
+import { acceptedReply } from '../tasks/registry.js';
 import { NodeClient } from '../cluster/node-client.js';
 import type { Reply, RequestContext } from '../server/http.js';
 import { waitForNodeTasks, type IndexDeps } from './indexes.js';
@@ -33,11 +33,6 @@ export function physicalSettings(logical: Settings, fields: readonly string[], o
   const searchable = p.searchableAttributes as string[];
   if (searchable.length === 1 && searchable[0] === '*' && fields.length > 0) p.searchableAttributes = fields.filter((f) => !f.startsWith('_miroir_'));
   return p;
-}
-
-function liveClients(deps: IndexDeps): NodeClient[] {
-  const ids = new Set(deps.topology.current.nodes.filter((n) => n.state !== 'removed').map((n) => n.id));
-  return deps.topology.allClients().filter((c) => ids.has(c.nodeId));
 }
 
 async function pushTo(client: NodeClient, uid: string, physical: Settings): Promise<{ nodeId: string; taskUid: number } | null> {
@@ -99,7 +94,7 @@ export async function updateSettings(deps: SettingsDeps, ctx: RequestContext<unk
   }
   const next = applySettingsPatch(current, validateSettings(details, null, current));
   const physical = physicalSettings(next, state?.fields ?? [], deps.facetingOverfetch);
-  const clients = liveClients(deps);
+  const clients = deps.topology.liveClients();
   const acks: Array<{ nodeId: string; taskUid: number }> = [];
   if (deps.strategy === 'sequential') {
     // Node by node, each verified before the next; any failure reverts the nodes already changed.
@@ -120,21 +115,7 @@ export async function updateSettings(deps: SettingsDeps, ctx: RequestContext<unk
     for (const ack of await Promise.all(clients.map((c) => pushTo(c, uid, physical)))) if (ack !== null) acks.push(ack);
     if (acks.length === 0) throw new MeiliError('miroir_no_quorum', `No node accepted the settings update of \`${uid}\`.`);
   }
-  const task: TaskRow = {
-    uid: await deps.tasks.nextUid(),
-    indexUid: uid,
-    type: 'settingsUpdate',
-    status: 'enqueued',
-    nodeTasks: Object.fromEntries(acks.map((a) => [a.nodeId, a.taskUid])),
-    details,
-    error: null,
-    canceledBy: null,
-    enqueuedAt: new Date().toISOString(),
-    startedAt: null,
-    finishedAt: null,
-  };
-  await deps.tasks.record(task);
-  return { status: 202, body: summarizedTask({ ...task, batchUid: null }) };
+  return acceptedReply(await deps.tasks.create({ type: 'settingsUpdate', indexUid: uid, details, acks }));
 }
 
 /** Phase 2 of a settings update: verify every node's hash, repair with backoff, roll back or commit the version. */
@@ -148,7 +129,7 @@ export function registerSettingsSettleStep(deps: SettingsDeps): void {
     const physical = physicalSettings(next, fields, deps.facetingOverfetch);
     const expected = settingsHash(physical);
     const repaired: string[] = [];
-    for (const client of liveClients(deps)) {
+    for (const client of deps.topology.liveClients()) {
       let ok = (await nodeHash(client, uid)) === expected;
       for (let attempt = 0; !ok && attempt < deps.maxRepairRetries; attempt++) {
         await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
@@ -159,14 +140,14 @@ export function registerSettingsSettleStep(deps: SettingsDeps): void {
       }
       if (!ok) {
         const previous = physicalSettings(current, fields, deps.facetingOverfetch);
-        await Promise.all(liveClients(deps).map((c) => pushTo(c, uid, previous)));
+        await Promise.all(deps.topology.liveClients().map((c) => pushTo(c, uid, previous)));
         throw new MeiliError('internal', `Settings of \`${uid}\` could not be applied on ${client.nodeId} after ${deps.maxRepairRetries} repairs; every node was rolled back to settings version ${state?.settingsVersion ?? 0}.`);
       }
     }
     const version = (state?.settingsVersion ?? 0) + 1;
     const now = new Date().toISOString();
     await deps.store.putIndex({ uid, primaryKey: state?.primaryKey ?? null, settings: next, settingsVersion: version, fields, createdAt: state?.createdAt ?? now, updatedAt: now });
-    await Promise.all(liveClients(deps).map((c) => deps.store.setNodeSettingsVersion(uid, c.nodeId, version)));
+    await Promise.all(deps.topology.liveClients().map((c) => deps.store.setNodeSettingsVersion(uid, c.nodeId, version)));
     await deps.store.publish('settings', `${uid}:${version}`);
     if (repaired.length > 0) task.details = { ...(task.details ?? {}), miroirRepairedNodes: repaired };
   });

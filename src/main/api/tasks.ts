@@ -3,9 +3,9 @@
 // their nodes first.
 import { authAllowsIndex, type AuthResult } from '../../core/auth/authorize.js';
 import { MeiliError } from '../../core/errors.js';
-import { hasFilter, matches, pageTasks, parseTaskFilter, summarizedTask, taskView, type TaskRecord } from '../../core/tasks.js';
+import { hasFilter, matches, pageTasks, parseTaskFilter, taskView, type TaskRecord } from '../../core/tasks.js';
 import type { TaskRow } from '../../store/store.js';
-import { isTerminal } from '../tasks/registry.js';
+import { acceptedReply, isTerminal } from '../tasks/registry.js';
 import type { IndexDeps } from './indexes.js';
 
 function asMeiliTask(t: TaskRow): TaskRecord {
@@ -41,9 +41,8 @@ async function matching(deps: IndexDeps, query: URLSearchParams, auth: AuthResul
 }
 
 async function recordLocalTask(deps: IndexDeps, type: string, details: Record<string, unknown>, nodeTasks: Record<string, number>): Promise<Record<string, unknown>> {
-  const task: TaskRow = { uid: await deps.tasks.nextUid(), indexUid: null, type, status: 'enqueued', nodeTasks, details, error: null, canceledBy: null, enqueuedAt: new Date().toISOString(), startedAt: null, finishedAt: null };
-  await deps.tasks.record(task);
-  return summarizedTask({ ...task, batchUid: null });
+  const acks = Object.entries(nodeTasks).map(([nodeId, taskUid]) => ({ nodeId, taskUid }));
+  return acceptedReply(await deps.tasks.create({ type, indexUid: null, details, acks })).body;
 }
 
 /** `POST /tasks/cancel`: cancels the node tasks of every matching unfinished Miroir task, as one Miroir task. */

@@ -78,6 +78,12 @@ export class TopologyService {
     return [...this.clients.values()];
   }
 
+  /** Clients of every node that is part of the cluster (any state but removed, healthy or not). */
+  liveClients(): NodeClient[] {
+    const ids = new Set(this.topology.nodes.filter((n) => n.state !== 'removed').map((n) => n.id));
+    return this.allClients().filter((c) => ids.has(c.nodeId));
+  }
+
   healthyClients(): NodeClient[] {
     return this.allClients().filter((c) => this.health.isHealthy(c.nodeId));
   }

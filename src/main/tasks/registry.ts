@@ -5,6 +5,7 @@
 // refresh from their nodes on read (short cache) and in a background poller; finished tasks are pruned after
 // `task_registry.retention_days`.
 import { MeiliError, internalError, type ErrorBody } from '../../core/errors.js';
+import { summarizedTask } from '../../core/tasks.js';
 import { NodeClient, NodeRequestError } from '../cluster/node-client.js';
 import type { Store, TaskRow, TaskStatus } from '../../store/store.js';
 import type { Logger } from '../observability/logger.js';
@@ -72,7 +73,29 @@ export class TaskRegistry {
     return this.opts.store.nextTaskUid();
   }
 
-  /** Writes a new task durably; the caller answers 202 only after this resolves. */
+  /**
+   * Records a new enqueued task for the node tasks that ACKed (uid allocated unless given); durable when it
+   * resolves, so the caller may answer 202.
+   */
+  async create(t: { uid?: number; type: string; indexUid: string | null; details: Record<string, unknown> | null; acks: ReadonlyArray<{ nodeId: string; taskUid: number }>; customMetadata?: string | null }): Promise<TaskRow> {
+    const task: TaskRow = {
+      uid: t.uid ?? (await this.nextUid()),
+      indexUid: t.indexUid,
+      type: t.type,
+      status: 'enqueued',
+      nodeTasks: Object.fromEntries(t.acks.map((a) => [a.nodeId, a.taskUid])),
+      details: t.details,
+      error: null,
+      canceledBy: null,
+      enqueuedAt: new Date(this.now()).toISOString(),
+      startedAt: null,
+      finishedAt: null,
+    };
+    if (t.customMetadata !== undefined && t.customMetadata !== null) task.customMetadata = t.customMetadata;
+    return this.record(task);
+  }
+
+  /** Writes a task durably; the caller answers 202 only after this resolves. */
   async record(task: TaskRow): Promise<TaskRow> {
     await this.opts.store.putTask(task);
     return task;
@@ -175,4 +198,9 @@ export class TaskRegistry {
     if (this.polling !== null) await this.polling;
     await Promise.all(this.inflight.values());
   }
+}
+
+/** Meilisearch's 202 answer for an enqueued Miroir task (the five summarized-task keys). */
+export function acceptedReply(task: TaskRow, headers: Record<string, string> = {}): { status: number; body: Record<string, unknown>; headers: Record<string, string> } {
+  return { status: 202, body: summarizedTask({ ...task, batchUid: null }), headers };
 }
