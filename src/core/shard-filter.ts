@@ -15,3 +15,11 @@ export function withShardFilter(filter: unknown, shards: readonly number[] | nul
   if (Array.isArray(filter)) return [...filter, clause];
   return filter; // not a valid filter: the node reports Meilisearch's own error for it
 }
+
+/** ANDs two filters in any of Meilisearch's forms (string, array, absent) into one valid filter. */
+export function andFilters(a: unknown, b: unknown): unknown {
+  if (b === null || b === undefined || b === '') return a;
+  if (a === null || a === undefined || a === '') return b;
+  const asList = (f: unknown): unknown[] => (Array.isArray(f) ? f : [f]);
+  return [...asList(a), ...asList(b)];
+}

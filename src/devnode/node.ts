@@ -7,6 +7,7 @@ import { KeyRegistry } from '../core/auth/registry.js';
 import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../core/auth/route-actions.js';
 import { MeiliError, internalError } from '../core/errors.js';
 import { parseFilter } from '../core/filter/index.js';
+import { andFilters } from '../core/shard-filter.js';
 import { checkIndexUid, parseDocumentIds, validateCreateIndex, validateSwap } from '../core/index-requests.js';
 import { HttpServer, type Reply, type RequestContext, type RouteSpec } from '../main/server/http.js';
 import type { HttpMethod } from '../main/server/router.js';
@@ -91,14 +92,6 @@ function indexNotFound(uid: string): MeiliError {
 
 function json(status: number, body: unknown): Reply {
   return { status, body };
-}
-
-/** ANDs a tenant token's filter onto a client filter (string or array forms). */
-export function andFilters(client: unknown, extra: unknown): unknown {
-  if (extra === null || extra === undefined) return client;
-  if (client === null || client === undefined || client === '') return extra;
-  const asList = (f: unknown): unknown[] => (Array.isArray(f) ? f : [f]);
-  return [...asList(client), ...asList(extra)];
 }
 
 export class DevNode {

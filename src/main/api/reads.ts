@@ -11,6 +11,7 @@ import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js
 import { parseDocumentsQuery, parseFacetSearchQuery, parseMultiSearch } from '../../core/search-params.js';
 import { defaultSettings } from '../../core/settings.js';
 import { shardForKey } from '../../core/hash.js';
+import { andFilters } from '../../core/shard-filter.js';
 import { NodeClient } from '../cluster/node-client.js';
 import type { Reply, RequestContext } from '../server/http.js';
 import { degradedHeader, scatter, scatterSearch, type ReadDeps } from './search.js';
@@ -108,7 +109,7 @@ export async function facetSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
   const query = parseFacetSearchQuery(ctx.json ?? {});
   const filter = query.filter;
   const extra = tenantFilter(ctx.auth!, uid);
-  const combined = extra === null ? filter : filter === undefined ? extra : [...(Array.isArray(filter) ? filter : [filter]), ...(Array.isArray(extra) ? extra : [extra])];
+  const combined = andFilters(filter, extra);
   const started = performance.now();
   const { answers, missing } = await scatter(deps, uid, combined, () => ({ ...query }), 'facet-search');
   const faceting = ({ ...defaultSettings(), ...s.settings }.faceting) as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };

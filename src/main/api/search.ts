@@ -11,7 +11,7 @@ import { mergeSearchResults, type NodeAnswer } from '../../core/merge.js';
 import { pageWindow } from '../../core/pagination.js';
 import { parseSearchQuery } from '../../core/search-params.js';
 import { defaultSettings } from '../../core/settings.js';
-import { withShardFilter } from '../../core/shard-filter.js';
+import { andFilters, withShardFilter } from '../../core/shard-filter.js';
 import { NodeClient, NodeRequestError } from '../cluster/node-client.js';
 import type { Reply, RequestContext } from '../server/http.js';
 import type { WriteDeps } from './documents.js';
@@ -23,13 +23,6 @@ export interface ReadDeps extends WriteDeps {
 }
 
 let querySeq = 0;
-
-function andFilter(client: unknown, extra: unknown): unknown {
-  if (extra === null || extra === undefined) return client;
-  if (client === null || client === undefined || client === '') return extra;
-  const asList = (f: unknown): unknown[] => (Array.isArray(f) ? f : [f]);
-  return [...asList(client), ...asList(extra)];
-}
 
 interface NodePart {
   nodeId: string;
@@ -67,7 +60,7 @@ export async function scatterSearch(deps: ReadDeps, uid: string, query: Record<s
     const needed = [primaryKey, ...(distinct ? [distinct] : [])];
     added = needed.filter((f) => !retrieve.includes(f));
   }
-  const filter = andFilter(query.filter, tenantFilter(auth, uid));
+  const filter = andFilters(query.filter, tenantFilter(auth, uid));
   const nodeBase: Record<string, unknown> = { ...query, offset: 0, limit: w.offset + w.limit, showRankingScore: true };
   delete nodeBase.page;
   delete nodeBase.hitsPerPage;
