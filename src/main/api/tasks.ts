@@ -15,9 +15,19 @@ function asMeiliTask(t: TaskRow): TaskRecord {
 }
 
 export async function listTasks(deps: IndexDeps, query: URLSearchParams, auth: AuthResult): Promise<Record<string, unknown>> {
+  const visible = (t: TaskRecord) => t.indexUid === null || authAllowsIndex(auth, t.indexUid);
+  pageTasks([], query, visible); // validates every parameter with Meilisearch's errors
+  if (!hasFilter(parseTaskFilter(query, ['limit', 'from', 'reverse'])) && (auth.kind === 'open' || auth.kind === 'master')) {
+    // Unfiltered listing: one page from the store's uid index, no full scan.
+    const limit = Number(query.get('limit') ?? 20);
+    const from = query.get('from') === null ? null : Number(query.get('from'));
+    const rows = await deps.store.listTasks({ from, limit: limit + 1, reverse: query.get('reverse') === 'true' });
+    const page = await Promise.all(rows.slice(0, limit).map((t) => (isTerminal(t.status) ? t : deps.tasks.refresh(t))));
+    return { results: page.map((t) => taskView(asMeiliTask(t))), total: await deps.store.countTasks(), limit, from: page[0]?.uid ?? null, next: rows[limit]?.uid ?? null };
+  }
   const rows = await deps.store.listTasks({ limit: Number.MAX_SAFE_INTEGER });
   const fresh = await Promise.all(rows.map((t) => (isTerminal(t.status) ? t : deps.tasks.refresh(t))));
-  return pageTasks(fresh.map(asMeiliTask), query, (t) => t.indexUid === null || authAllowsIndex(auth, t.indexUid));
+  return pageTasks(fresh.map(asMeiliTask), query, visible);
 }
 
 export async function getTask(deps: IndexDeps, raw: string, auth: AuthResult): Promise<Record<string, unknown>> {
