@@ -1,0 +1,104 @@
+// Miroir's own ceiling: three stub nodes answer canned Meilisearch search responses instantly (so nodes cost ~
+// nothing), a separate load process keeps 32 connections busy for 5 s, and we report small-search throughput of one
+// Miroir process with 3-node fan-out, CPU time per request, and RSS idle and under load.
+// Run after `npm run build`: `node dist/bench/e2e/ceiling.bench.js` (writes bench/results/ceiling.json).
+import { fork } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { startMiroir } from '../../src/main/app.js';
+import { resolveConfig } from '../../src/main/config/load.js';
+
+const DURATION_MS = 5000;
+const CONNECTIONS = 32;
+
+if (process.argv[2] === 'load') {
+  const { Pool } = await import('undici');
+  const [url, key] = [process.argv[3]!, process.argv[4]!];
+  const pool = new Pool(url, { connections: CONNECTIONS });
+  const body = JSON.stringify({ q: 'quick', limit: 10 });
+  let done = 0;
+  let errors = 0;
+  const stopAt = Date.now() + DURATION_MS;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (Date.now() < stopAt) {
+        const res = await pool.request({ path: '/indexes/bench/search', method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+        await res.body.text();
+        if (res.statusCode === 200) done++;
+        else errors++;
+      }
+    }),
+  );
+  process.send!({ done, errors });
+  await pool.close();
+  process.exit(0);
+}
+
+function stubNode(shardHits: number): Promise<Server> {
+  const hits = Array.from({ length: 10 }, (_, i) => ({ id: `${shardHits}-${i}`, title: `hit ${i}`, _rankingScore: 1 - i / 20, _miroir_shard: shardHits }));
+  const search = Buffer.from(JSON.stringify({ hits, query: 'quick', processingTimeMs: 0, limit: 10, offset: 0, estimatedTotalHits: 120, requestUid: '00000000-0000-4000-8000-000000000000' }));
+  const health = Buffer.from('{"status":"available"}');
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const body = req.url === '/health' ? health : search;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
+    });
+  });
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => r(server)));
+}
+
+const stubs = await Promise.all([0, 1, 2].map(stubNode));
+const dir = mkdtempSync(join(tmpdir(), 'miroir-ceiling-'));
+const master = 'ceiling-master-key-01';
+const app = await startMiroir(
+  resolveConfig({ shards: 16, replication_factor: 1, nodes: stubs.map((s, i) => ({ id: `node-${i}`, address: `http://127.0.0.1:${(s.address() as AddressInfo).port}` })), master_key: master, admin: { api_key: 'x' }, task_store: { path: dir }, server: { port: 0, bind: '127.0.0.1' }, metrics: { port: 0, bind: '127.0.0.1' } }, {}),
+  { logger: pino({ level: 'silent' }) },
+);
+try {
+  const now = new Date().toISOString();
+  await app.store.putIndex({ uid: 'bench', primaryKey: 'id', settings: {}, settingsVersion: 1, fields: ['id', 'title'], createdAt: now, updatedAt: now });
+  global.gc?.();
+  const rssIdle = process.memoryUsage().rss;
+  const cpu0 = process.cpuUsage();
+  let rssPeak = rssIdle;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
+  const result = await new Promise<{ done: number; errors: number }>((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['load', app.url, master], { stdio: 'inherit' });
+    child.once('message', (m) => resolve(m as { done: number; errors: number }));
+    child.once('error', reject);
+  });
+  clearInterval(sampler);
+  const cpu = process.cpuUsage(cpu0);
+  const rps = result.done / (DURATION_MS / 1000);
+  const out = {
+    date: new Date().toISOString(),
+    connections: CONNECTIONS,
+    durationMs: DURATION_MS,
+    requests: result.done,
+    errors: result.errors,
+    requestsPerSec: Math.round(rps),
+    cpuMsPerRequest: Number(((cpu.user + cpu.system) / 1000 / Math.max(1, result.done)).toFixed(3)),
+    rssIdleMB: Math.round(rssIdle / 1048576),
+    rssUnderLoadMB: Math.round(rssPeak / 1048576),
+    goals: { requestsPerSec: 3000, rssIdleMB: 120, rssAt1kRpsMB: 400 },
+  };
+  console.log('| measure | value | goal |\n|---|---|---|');
+  console.log(`| small searches/s, one Miroir process, 3-node fan-out | ${out.requestsPerSec} | ≥ 3,000 |`);
+  console.log(`| Miroir CPU per request | ${out.cpuMsPerRequest} ms | — |`);
+  console.log(`| RSS idle (proxy process, incl. this bench's stubs) | ${out.rssIdleMB} MB | ≤ 120 MB |`);
+  console.log(`| RSS under load | ${out.rssUnderLoadMB} MB | ≤ 400 MB at 1,000 req/s |`);
+  console.log(`errors: ${out.errors}`);
+  const dirOut = new URL('../results/', import.meta.url).pathname.replace('/dist/bench/', '/bench/');
+  mkdirSync(dirOut, { recursive: true });
+  writeFileSync(`${dirOut}ceiling.json`, JSON.stringify(out, null, 2) + '\n');
+} finally {
+  await app.close();
+  for (const s of stubs) s.close();
+  rmSync(dir, { recursive: true, force: true });
+}
