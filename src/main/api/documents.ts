@@ -12,7 +12,7 @@ import { csvDelimiter, parseDocuments, payloadFormat } from '../../core/payload.
 import { routeBatch } from '../../core/route-batch.js';
 import { defaultSettings } from '../../core/settings.js';
 import type { IndexState } from '../../store/store.js';
-import { NodeClient, NodeRequestError } from '../cluster/node-client.js';
+import { NodeClient, NodeRequestError, type NodeResponse } from '../cluster/node-client.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Reply, RequestContext } from '../server/http.js';
 import { acceptedReply } from '../tasks/registry.js';
@@ -90,16 +90,26 @@ export function quorum(deps: WriteDeps, shards: Iterable<number>, acked: Readonl
 async function ensureIndex(deps: WriteDeps, uid: string, primaryKey: string | null): Promise<IndexState> {
   const existing = await deps.store.getIndex(uid);
   if (existing !== null) return existing;
+  // Like POST /indexes, an implicit creation needs every node: a node without the index (and its physical
+  // settings) would later answer shard-filtered reads with errors.
   const clients = deps.topology.liveClients();
-  const created = await Promise.all(clients.map((c) => c.request({ method: 'POST', path: '/indexes', body: JSON.stringify({ uid, primaryKey }), operation: 'index_create' }).catch(() => null)));
-  const acks: Ack[] = [];
-  created.forEach((r, i) => r !== null && r.status === 202 && acks.push({ nodeId: clients[i]!.nodeId, taskUid: NodeClient.json<{ taskUid: number }>(r).taskUid }));
-  await waitForNodeTasks(deps.topology, acks, deps.verifyTimeoutMs).catch(() => undefined); // an index that already exists on a node is fine
+  const accept = async (rs: Array<NodeResponse | null>, what: string): Promise<Ack[]> => {
+    const acks: Ack[] = [];
+    const refused: string[] = [];
+    rs.forEach((r, i) => (r !== null && r.status === 202 ? acks.push({ nodeId: clients[i]!.nodeId, taskUid: NodeClient.json<{ taskUid: number }>(r).taskUid }) : refused.push(clients[i]!.nodeId)));
+    if (refused.length > 0) {
+      // Undo what the other nodes accepted before refusing, so nothing is left behind.
+      await waitForNodeTasks(deps.topology, acks, deps.verifyTimeoutMs).catch(() => undefined);
+      await Promise.all(acks.map((a) => deps.topology.client(a.nodeId)?.request({ method: 'DELETE', path: `/indexes/${encodeURIComponent(uid)}`, operation: 'index_delete' }).catch(() => null)));
+      throw new MeiliError('miroir_no_quorum', `Creating index \`${uid}\` needs every node; ${refused.join(', ')} did not accept the ${what}. Nothing was written.`);
+    }
+    return acks;
+  };
+  const created = await accept(await Promise.all(clients.map((c) => c.request({ method: 'POST', path: '/indexes', body: JSON.stringify({ uid, primaryKey }), operation: 'index_create' }).catch(() => null))), 'index creation');
+  await waitForNodeTasks(deps.topology, created, deps.verifyTimeoutMs).catch(() => undefined); // already existing on a node is fine
   const physical = physicalSettings(defaultSettings(), [], deps.facetingOverfetch);
-  const pushed = await Promise.all(clients.map((c) => c.request({ method: 'PATCH', path: `/indexes/${encodeURIComponent(uid)}/settings`, body: JSON.stringify(physical), operation: 'settings_update' }).catch(() => null)));
-  const settingsAcks: Ack[] = [];
-  pushed.forEach((r, i) => r !== null && r.status === 202 && settingsAcks.push({ nodeId: clients[i]!.nodeId, taskUid: NodeClient.json<{ taskUid: number }>(r).taskUid }));
-  await waitForNodeTasks(deps.topology, settingsAcks, deps.verifyTimeoutMs);
+  const pushed = await accept(await Promise.all(clients.map((c) => c.request({ method: 'PATCH', path: `/indexes/${encodeURIComponent(uid)}/settings`, body: JSON.stringify(physical), operation: 'settings_update' }).catch(() => null))), 'physical settings');
+  await waitForNodeTasks(deps.topology, pushed, deps.verifyTimeoutMs);
   const now = new Date().toISOString();
   const state: IndexState = { uid, primaryKey, settings: defaultSettings(), settingsVersion: 1, fields: [], createdAt: now, updatedAt: now };
   await deps.store.putIndex(state);

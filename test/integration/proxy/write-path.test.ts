@@ -147,3 +147,19 @@ test('physical settings: _miroir_shard filterable, learned fields searchable, ne
   await client(c).index('p').deleteAllDocuments().waitTask();
   assert.equal((await client(c).index('p').getStats()).numberOfDocuments, 0);
 });
+
+test('the first write to a new index needs every node (like POST /indexes): refused with a node down, fine after', async () => {
+  const c = await cluster({ nodes: 3, rf: 2, shards: 8 });
+  await c.stopNode(1);
+  const refused = await post(c, 'fresh', JSON.stringify(docs(5)));
+  assert.equal(refused.status, 503);
+  assert.equal(((await refused.json()) as { code: string }).code, 'miroir_no_quorum');
+  assert.equal((await client(c).getIndexes()).total, 0, 'Miroir does not know the index');
+  await c.startNode(1);
+  const task = await client(c).index('fresh').addDocuments(docs(5)).waitTask();
+  assert.equal(task.status, 'succeeded');
+  for (let i = 0; i < 3; i++) {
+    const s = (await (await fetch(`${c.nodes[i]!.url}/indexes/fresh/settings`, { headers: { authorization: `Bearer ${c.nodeKey}` } })).json()) as { filterableAttributes: string[] };
+    assert.ok(s.filterableAttributes.includes('_miroir_shard'), `node-${i} has the physical settings`);
+  }
+});
