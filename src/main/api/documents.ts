@@ -30,6 +30,20 @@ type Ack = { nodeId: string; taskUid: number };
 
 const DOC_PARAMS = ['primaryKey', 'csvDelimiter', 'customMetadata', 'skipCreation'];
 
+/** Serializes the read-modify-write of one index's state (creation, primary key, learned fields) in this process. */
+const indexLocks = new Map<string, Promise<unknown>>();
+
+function withIndexLock<T>(uid: string, fn: () => Promise<T>): Promise<T> {
+  const prev = indexLocks.get(uid) ?? Promise.resolve();
+  const run = prev.then(fn, fn);
+  const tail = run.catch(() => undefined);
+  indexLocks.set(uid, tail);
+  void tail.then(() => {
+    if (indexLocks.get(uid) === tail) indexLocks.delete(uid);
+  });
+  return run;
+}
+
 /**
  * Sends one node request tagged with the Miroir task uid (as `customMetadata`, which nodes echo on their tasks).
  * When the answer is lost — a 5xx after the node may have enqueued, or a timeout — the node's task list is checked
@@ -192,9 +206,11 @@ export async function addDocuments(deps: WriteDeps, ctx: RequestContext<unknown>
     deps.metrics.noQuorumWrites.inc();
     throw new MeiliError('miroir_no_quorum', `No replica group can reach write quorum for shards ${pre.missing.join(', ')}; nothing was written.`);
   }
-  if (state === null) state = await ensureIndex(deps, uid, pk);
-  if (state.primaryKey === null) state = await setPrimaryKey(deps, state, pk);
-  state = await learnFields(deps, state, docs);
+  state = await withIndexLock(uid, async () => {
+    let s = (await deps.store.getIndex(uid)) ?? (await ensureIndex(deps, uid, pk!));
+    if (s.primaryKey === null) s = await setPrimaryKey(deps, s, pk!);
+    return learnFields(deps, s, docs);
+  });
   const tag = `miroir-task-${taskUid}`;
   const path = `/indexes/${encodeURIComponent(uid)}/documents`;
   const results = await Promise.all(Object.entries(routed.bodies).map(([nodeId, body]) => sendTagged(deps, deps.topology.client(nodeId)!, merge ? 'PUT' : 'POST', path, body, tag, uid, merge ? 'documents_update' : 'documents_add')));

@@ -163,3 +163,12 @@ test('the first write to a new index needs every node (like POST /indexes): refu
     assert.ok(s.filterableAttributes.includes('_miroir_shard'), `node-${i} has the physical settings`);
   }
 });
+
+test('concurrent batches with different new fields: every field ends up in the physical searchable list', async () => {
+  const c = await cluster({ nodes: 2, rf: 1, shards: 4 });
+  await client(c).index('mix').addDocuments([{ id: 0, a: 'x' }]).waitTask();
+  const batches = Array.from({ length: 6 }, (_, i) => client(c).index('mix').addDocuments([{ id: i + 1, [`field${i}`]: `v${i}` }]));
+  for (const t of await Promise.all(batches)) assert.equal((await client(c).tasks.waitForTask(t.taskUid)).status, 'succeeded');
+  const s = (await (await fetch(`${c.nodes[0]!.url}/indexes/mix/settings`, { headers: { authorization: `Bearer ${c.nodeKey}` } })).json()) as { searchableAttributes: string[] };
+  assert.deepEqual([...s.searchableAttributes].sort(), ['a', 'field0', 'field1', 'field2', 'field3', 'field4', 'field5', 'id']);
+});
