@@ -16,52 +16,36 @@ import { resolveConfig } from '../../src/main/config/load.js';
 const DURATION_MS = 5000;
 const CONNECTIONS = 32;
 
-if (process.argv[2] === 'rate') {
-  // Paced load: 1,000 requests per second for 3 s (10 every 10 ms), for the RSS-at-1k-req/s measure.
+if (process.argv[2] === 'rate' || process.argv[2] === 'load') {
+  // Load generator process. 'load': every connection busy for DURATION_MS. 'rate': paced 1,000 requests per second
+  // for 3 s (10 every 10 ms), for the RSS-at-1k-req/s measure.
   const { Pool } = await import('undici');
   const [url, key] = [process.argv[3]!, process.argv[4]!];
   const pool = new Pool(url, { connections: CONNECTIONS });
   const body = JSON.stringify({ q: 'quick', limit: 10 });
-  let done = 0;
-  let errors = 0;
-  const inflight: Array<Promise<void>> = [];
-  for (let tick = 0; tick < 300; tick++) {
-    for (let i = 0; i < 10; i++) {
-      inflight.push(
-        pool.request({ path: '/indexes/bench/search', method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body }).then(async (res) => {
-          await res.body.text();
-          if (res.statusCode === 200) done++;
-          else errors++;
-        }),
-      );
+  const counts = { done: 0, errors: 0 };
+  const one = async () => {
+    const res = await pool.request({ path: '/indexes/bench/search', method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+    await res.body.text();
+    if (res.statusCode === 200) counts.done++;
+    else counts.errors++;
+  };
+  if (process.argv[2] === 'rate') {
+    const inflight: Array<Promise<void>> = [];
+    for (let tick = 0; tick < 300; tick++) {
+      for (let i = 0; i < 10; i++) inflight.push(one());
+      await new Promise((r) => setTimeout(r, 10));
     }
-    await new Promise((r) => setTimeout(r, 10));
+    await Promise.all(inflight);
+  } else {
+    const stopAt = Date.now() + DURATION_MS;
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        while (Date.now() < stopAt) await one();
+      }),
+    );
   }
-  await Promise.all(inflight);
-  process.send!({ done, errors });
-  await pool.close();
-  process.exit(0);
-}
-
-if (process.argv[2] === 'load') {
-  const { Pool } = await import('undici');
-  const [url, key] = [process.argv[3]!, process.argv[4]!];
-  const pool = new Pool(url, { connections: CONNECTIONS });
-  const body = JSON.stringify({ q: 'quick', limit: 10 });
-  let done = 0;
-  let errors = 0;
-  const stopAt = Date.now() + DURATION_MS;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (Date.now() < stopAt) {
-        const res = await pool.request({ path: '/indexes/bench/search', method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
-        await res.body.text();
-        if (res.statusCode === 200) done++;
-        else errors++;
-      }
-    }),
-  );
-  process.send!({ done, errors });
+  process.send!(counts);
   await pool.close();
   process.exit(0);
 }
