@@ -51,6 +51,7 @@ function withIndexLock<T>(uid: string, fn: () => Promise<T>): Promise<T> {
  */
 async function sendTagged(deps: WriteDeps, client: NodeClient, method: 'POST' | 'PUT' | 'DELETE', path: string, body: string | null, tag: string, uid: string, operation: string): Promise<Ack | null> {
   const tagged = `${path}${path.includes('?') ? '&' : '?'}customMetadata=${encodeURIComponent(tag)}`;
+  const sentAt = Date.now();
   for (let attempt = 0; ; attempt++) {
     let lost: boolean;
     try {
@@ -62,15 +63,17 @@ async function sendTagged(deps: WriteDeps, client: NodeClient, method: 'POST' | 
       lost = err.kind === 'timeout';
     }
     if (!lost) return null;
-    const found = await findTagged(client, uid, tag);
+    const found = await findTagged(client, uid, tag, sentAt);
     if (found !== null) return { nodeId: client.nodeId, taskUid: found };
     if (attempt > 0 || !deps.retryOnTimeout) return null;
   }
 }
 
-async function findTagged(client: NodeClient, indexUid: string, tag: string): Promise<number | null> {
+async function findTagged(client: NodeClient, indexUid: string, tag: string, sentAt: number): Promise<number | null> {
+  // Only tasks enqueued since shortly before the first send can carry the tag (clock skew margin: 60 s).
+  const since = new Date(sentAt - 60_000).toISOString();
   try {
-    const res = await client.request({ method: 'GET', path: `/tasks?indexUids=${encodeURIComponent(indexUid)}&limit=50`, operation: 'task_list' });
+    const res = await client.request({ method: 'GET', path: `/tasks?indexUids=${encodeURIComponent(indexUid)}&afterEnqueuedAt=${encodeURIComponent(since)}&limit=1000`, operation: 'task_list' });
     if (res.status !== 200) return null;
     const list = NodeClient.json<{ results: Array<{ uid: number; customMetadata?: string }> }>(res);
     return list.results.find((t) => t.customMetadata === tag)?.uid ?? null;
