@@ -12,12 +12,12 @@ import { csvDelimiter, parseDocuments, payloadFormat } from '../../core/payload.
 import { routeBatch } from '../../core/route-batch.js';
 import { defaultSettings } from '../../core/settings.js';
 import type { IndexState } from '../../store/store.js';
-import { NodeClient, NodeRequestError, type NodeResponse } from '../cluster/node-client.js';
+import { NodeClient, NodeRequestError } from '../cluster/node-client.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Reply, RequestContext } from '../server/http.js';
 import { acceptedReply } from '../tasks/registry.js';
 import type { WorkerPool } from '../../workers/pool.js';
-import { waitForNodeTasks } from './indexes.js';
+import { createWithSettingsOnEveryNode, sendToAll, waitForNodeTasks, type Ack } from './indexes.js';
 import { physicalSettings, type SettingsDeps } from './settings.js';
 
 export interface WriteDeps extends SettingsDeps {
@@ -25,8 +25,6 @@ export interface WriteDeps extends SettingsDeps {
   pool: WorkerPool | null;
   retryOnTimeout: boolean;
 }
-
-type Ack = { nodeId: string; taskUid: number };
 
 const DOC_PARAMS = ['primaryKey', 'csvDelimiter', 'customMetadata', 'skipCreation'];
 
@@ -109,24 +107,7 @@ async function ensureIndex(deps: WriteDeps, uid: string, primaryKey: string | nu
   if (existing !== null) return existing;
   // Like POST /indexes, an implicit creation needs every node: a node without the index (and its physical
   // settings) would later answer shard-filtered reads with errors.
-  const clients = deps.topology.liveClients();
-  const accept = async (rs: Array<NodeResponse | null>, what: string): Promise<Ack[]> => {
-    const acks: Ack[] = [];
-    const refused: string[] = [];
-    rs.forEach((r, i) => (r !== null && r.status === 202 ? acks.push({ nodeId: clients[i]!.nodeId, taskUid: NodeClient.json<{ taskUid: number }>(r).taskUid }) : refused.push(clients[i]!.nodeId)));
-    if (refused.length > 0) {
-      // Undo what the other nodes accepted before refusing, so nothing is left behind.
-      await waitForNodeTasks(deps.topology, acks, deps.verifyTimeoutMs).catch(() => undefined);
-      await Promise.all(acks.map((a) => deps.topology.client(a.nodeId)?.request({ method: 'DELETE', path: `/indexes/${encodeURIComponent(uid)}`, operation: 'index_delete' }).catch(() => null)));
-      throw new MeiliError('miroir_no_quorum', `Creating index \`${uid}\` needs every node; ${refused.join(', ')} did not accept the ${what}. Nothing was written.`);
-    }
-    return acks;
-  };
-  const created = await accept(await Promise.all(clients.map((c) => c.request({ method: 'POST', path: '/indexes', body: JSON.stringify({ uid, primaryKey }), operation: 'index_create' }).catch(() => null))), 'index creation');
-  await waitForNodeTasks(deps.topology, created, deps.verifyTimeoutMs).catch(() => undefined); // already existing on a node is fine
-  const physical = physicalSettings(defaultSettings(), [], deps.facetingOverfetch);
-  const pushed = await accept(await Promise.all(clients.map((c) => c.request({ method: 'PATCH', path: `/indexes/${encodeURIComponent(uid)}/settings`, body: JSON.stringify(physical), operation: 'settings_update' }).catch(() => null))), 'physical settings');
-  await waitForNodeTasks(deps.topology, pushed, deps.verifyTimeoutMs);
+  await createWithSettingsOnEveryNode(deps, uid, primaryKey);
   const now = new Date().toISOString();
   const state: IndexState = { uid, primaryKey, settings: defaultSettings(), settingsVersion: 1, fields: [], createdAt: now, updatedAt: now };
   await deps.store.putIndex(state);
@@ -135,10 +116,7 @@ async function ensureIndex(deps: WriteDeps, uid: string, primaryKey: string | nu
 
 /** Sets the primary key on every node before any document is routed (Meilisearch infers it from the first batch). */
 async function setPrimaryKey(deps: WriteDeps, state: IndexState, pk: string): Promise<IndexState> {
-  const clients = deps.topology.liveClients();
-  const res = await Promise.all(clients.map((c) => c.request({ method: 'PATCH', path: `/indexes/${encodeURIComponent(state.uid)}`, body: JSON.stringify({ primaryKey: pk }), operation: 'index_update' }).catch(() => null)));
-  const acks: Ack[] = [];
-  res.forEach((r, i) => r !== null && r.status === 202 && acks.push({ nodeId: clients[i]!.nodeId, taskUid: NodeClient.json<{ taskUid: number }>(r).taskUid }));
+  const { acks } = await sendToAll(deps.topology.liveClients(), 'PATCH', `/indexes/${encodeURIComponent(state.uid)}`, { primaryKey: pk }, 'index_update');
   await waitForNodeTasks(deps.topology, acks, deps.verifyTimeoutMs);
   const next = { ...state, primaryKey: pk, updatedAt: new Date().toISOString() };
   await deps.store.putIndex(next);
@@ -160,7 +138,7 @@ async function learnFields(deps: WriteDeps, state: IndexState, docs: ReadonlyArr
   if (searchable.length === 1 && searchable[0] === '*') {
     const physical = physicalSettings(logical, next.fields, deps.facetingOverfetch);
     // Node queues run in order, so enqueuing the settings before the documents is enough.
-    await Promise.all(deps.topology.liveClients().map((c) => c.request({ method: 'PATCH', path: `/indexes/${encodeURIComponent(state.uid)}/settings`, body: JSON.stringify({ searchableAttributes: physical.searchableAttributes }), operation: 'settings_update' }).catch(() => null)));
+    await sendToAll(deps.topology.liveClients(), 'PATCH', `/indexes/${encodeURIComponent(state.uid)}/settings`, { searchableAttributes: physical.searchableAttributes }, 'settings_update');
   }
   await deps.store.putIndex(next);
   return next;

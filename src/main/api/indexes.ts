@@ -22,9 +22,10 @@ export interface IndexDeps {
   facetingOverfetch: number;
 }
 
-type Ack = { nodeId: string; taskUid: number };
+export type Ack = { nodeId: string; taskUid: number };
 
-async function sendToAll(clients: NodeClient[], method: 'POST' | 'PATCH' | 'DELETE', path: string, body: unknown, operation: string): Promise<{ acks: Ack[]; failures: Array<{ nodeId: string; reason: string }> }> {
+/** Sends one request to each node; ACKs are 202 answers with a task, everything else is a failure with its reason. */
+export async function sendToAll(clients: NodeClient[], method: 'POST' | 'PATCH' | 'DELETE', path: string, body: unknown, operation: string): Promise<{ acks: Ack[]; failures: Array<{ nodeId: string; reason: string }> }> {
   const payload = body === undefined ? null : JSON.stringify(body);
   const results = await Promise.allSettled(clients.map((c) => c.request({ method, path, body: payload, operation })));
   const acks: Ack[] = [];
@@ -63,17 +64,50 @@ async function recordTask(deps: IndexDeps, type: string, indexUid: string | null
   return acceptedReply(await deps.tasks.create({ type, indexUid, details, acks }));
 }
 
+/** The physical settings a new index starts with on every node. */
+export function initialPhysicalSettings(deps: IndexDeps): Record<string, unknown> {
+  return physicalSettings(defaultSettings(), [], deps.facetingOverfetch);
+}
+
+/** Lets accepted creations finish, then deletes the index again on those nodes (a partial create is undone). */
+async function undoCreation(deps: IndexDeps, uid: string, acks: readonly Ack[]): Promise<void> {
+  await waitForNodeTasks(deps.topology, acks, deps.verifyTimeoutMs).catch(() => undefined);
+  const undo = await sendToAll(acks.map((a) => deps.topology.client(a.nodeId)!).filter(Boolean), 'DELETE', `/indexes/${encodeURIComponent(uid)}`, undefined, 'index_delete');
+  await waitForNodeTasks(deps.topology, undo.acks, deps.verifyTimeoutMs).catch(() => undefined);
+}
+
+function needsEveryNode(uid: string, failures: ReadonlyArray<{ nodeId: string; reason: string }>, what: string): MeiliError {
+  return new MeiliError('miroir_no_quorum', `Creating index \`${uid}\` needs every node; ${failures.map((f) => f.nodeId).join(', ')} did not accept the ${what} (${failures[0]!.reason}). Nothing was created.`);
+}
+
+/** Creates an index on every live node; when any node refuses, the others are undone and 503 is thrown. */
+export async function createOnEveryNode(deps: IndexDeps, uid: string, primaryKey: string | null): Promise<Ack[]> {
+  const { acks, failures } = await sendToAll(deps.topology.liveClients(), 'POST', '/indexes', { uid, primaryKey }, 'index_create');
+  if (failures.length > 0) {
+    await undoCreation(deps, uid, acks);
+    throw needsEveryNode(uid, failures, 'index creation');
+  }
+  return acks;
+}
+
+/**
+ * Creates an index on every node and waits until it holds its physical settings (the write path's implicit
+ * creation); undone and refused when any node does not take part.
+ */
+export async function createWithSettingsOnEveryNode(deps: IndexDeps, uid: string, primaryKey: string | null): Promise<void> {
+  const created = await createOnEveryNode(deps, uid, primaryKey);
+  await waitForNodeTasks(deps.topology, created, deps.verifyTimeoutMs).catch(() => undefined); // already existing on a node is fine
+  const pushed = await sendToAll(deps.topology.liveClients(), 'PATCH', `/indexes/${encodeURIComponent(uid)}/settings`, initialPhysicalSettings(deps), 'settings_update');
+  if (pushed.failures.length > 0) {
+    await undoCreation(deps, uid, created);
+    throw needsEveryNode(uid, pushed.failures, 'physical settings');
+  }
+  await waitForNodeTasks(deps.topology, pushed.acks, deps.verifyTimeoutMs);
+}
+
 export async function createIndex(deps: IndexDeps, body: unknown): Promise<Reply> {
   const { uid, primaryKey } = validateCreateIndex(body);
-  const clients = deps.topology.liveClients();
-  const { acks, failures } = await sendToAll(clients, 'POST', '/indexes', { uid, primaryKey }, 'index_create');
-  if (failures.length > 0) {
-    // Needs every node: let the accepted creations finish, undo them, then refuse.
-    await waitForNodeTasks(deps.topology, acks, deps.verifyTimeoutMs).catch(() => undefined);
-    const undo = await sendToAll(acks.map((a) => deps.topology.client(a.nodeId)!).filter(Boolean), 'DELETE', `/indexes/${encodeURIComponent(uid)}`, undefined, 'index_delete');
-    await waitForNodeTasks(deps.topology, undo.acks, deps.verifyTimeoutMs).catch(() => undefined);
-    throw new MeiliError('miroir_no_quorum', `Index creation needs every node; ${failures.map((f) => f.nodeId).join(', ')} did not accept it (${failures[0]!.reason}). Nothing was created.`);
-  }
+  const acks = await createOnEveryNode(deps, uid, primaryKey);
   return recordTask(deps, 'indexCreation', uid, { primaryKey }, acks);
 }
 
@@ -91,7 +125,7 @@ export function registerIndexSettleSteps(deps: IndexDeps): void {
   registerIndexUpdateSettleSteps(deps);
   deps.tasks.onSettle('indexCreation', async (task) => {
     const uid = task.indexUid!;
-    const { acks, failures } = await sendToAll(deps.topology.liveClients(), 'PATCH', `/indexes/${encodeURIComponent(uid)}/settings`, physicalSettings(defaultSettings(), [], deps.facetingOverfetch), 'settings_update');
+    const { acks, failures } = await sendToAll(deps.topology.liveClients(), 'PATCH', `/indexes/${encodeURIComponent(uid)}/settings`, initialPhysicalSettings(deps), 'settings_update');
     if (failures.length > 0) throw new MeiliError('internal', `pushing physical settings failed on ${failures.map((f) => f.nodeId).join(', ')}`);
     await waitForNodeTasks(deps.topology, acks, deps.verifyTimeoutMs);
     const now = new Date().toISOString();
