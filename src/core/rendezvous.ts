@@ -61,6 +61,8 @@ export class RoutingTable {
   private readonly readOwners = new Map<number, string[][]>();
   private readonly writeOwners = new Map<number, string[][]>();
   private readonly health = new Map<string, Health>();
+  /** node id → shards it holds as a read owner in its group (ascending). */
+  private readonly held = new Map<string, number[]>();
 
   constructor(topology: RoutingTopology) {
     this.shards = topology.shards;
@@ -74,8 +76,14 @@ export class RoutingTable {
       const reads: string[][] = [];
       const writes: string[][] = [];
       for (let s = 0; s < this.shards; s++) {
-        reads.push(assignShard(s, readIds, this.rf));
+        const owners = assignShard(s, readIds, this.rf);
+        reads.push(owners);
         writes.push(assignShard(s, writeIds, this.rf));
+        for (const id of owners) {
+          let list = this.held.get(id);
+          if (list === undefined) this.held.set(id, (list = []));
+          list.push(s);
+        }
       }
       this.readOwners.set(g.id, reads);
       this.writeOwners.set(g.id, writes);
@@ -143,10 +151,15 @@ export class RoutingTable {
     return { group, assignments, uncovered, fallback };
   }
 
+  /** The shards a node holds as a read owner in its group (ascending). */
+  heldShards(nodeId: string): readonly number[] {
+    return this.held.get(nodeId) ?? [];
+  }
+
   /** Shards each node holds as a read owner in its group (for `shard_count` and `miroir_shard_distribution`). */
   shardCounts(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const owners of this.readOwners.values()) for (const list of owners) for (const id of list) out.set(id, (out.get(id) ?? 0) + 1);
+    for (const [id, shards] of this.held) out.set(id, shards.length);
     return out;
   }
 }

@@ -101,6 +101,11 @@ export function quorum(deps: WriteDeps, shards: Iterable<number>, acked: Readonl
   return { missing: missing.sort((a, b) => a - b), degradedGroups: [...dGroups].sort((a, b) => a - b), degradedShards: [...dShards].sort((a, b) => a - b) };
 }
 
+/** `X-Miroir-Degraded: groups=…;shards=…` when some group missed quorum for some shard, else no header. */
+function degradedWriteHeaders(q: ReturnType<typeof quorum>): Record<string, string> {
+  return q.degradedShards.length > 0 ? { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` } : {};
+}
+
 /** Creates the index on every node (with its physical settings) when Miroir does not know it yet. */
 async function ensureIndex(deps: WriteDeps, uid: string, primaryKey: string | null): Promise<IndexState> {
   const existing = await deps.store.getIndex(uid);
@@ -202,10 +207,10 @@ export async function addDocuments(deps: WriteDeps, ctx: RequestContext<unknown>
     throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
   }
   deps.metrics.documentsRouted.inc(docs.length);
-  const task = await deps.tasks.create({ uid: taskUid, type: 'documentAdditionOrUpdate', indexUid: uid, details: details, acks: acks, customMetadata: customMetadata });
+  const task = await deps.tasks.create({ uid: taskUid, type: 'documentAdditionOrUpdate', indexUid: uid, details, acks, customMetadata });
   if (q.degradedShards.length > 0) {
     deps.metrics.degradedWrites.inc();
-    return acceptedReply(task, { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` });
+    return acceptedReply(task, degradedWriteHeaders(q));
   }
   return acceptedReply(task);
 }
@@ -231,7 +236,7 @@ async function deleteIds(deps: WriteDeps, ctx: RequestContext<unknown>, ids: str
   const q = quorum(deps, shards, new Set(acks.map((a) => a.nodeId)));
   if (q.missing.length > 0) throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
   const task = await deps.tasks.create({ uid: taskUid, type: 'documentDeletion', indexUid: uid, details: details, acks: acks, customMetadata: ctx.query.get('customMetadata') });
-  return acceptedReply(task, q.degradedShards.length > 0 ? { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` } : {});
+  return acceptedReply(task, degradedWriteHeaders(q));
 }
 
 export function deleteOne(deps: WriteDeps, ctx: RequestContext<unknown>): Promise<Reply> {
@@ -255,7 +260,7 @@ async function broadcastDelete(deps: WriteDeps, ctx: RequestContext<unknown>, me
   const q = quorum(deps, Array.from({ length: deps.topology.current.shards }, (_, s) => s), new Set(acks.map((a) => a.nodeId)));
   if (q.missing.length > 0) throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
   const task = await deps.tasks.create({ uid: taskUid, type: 'documentDeletion', indexUid: uid, details: details, acks: acks, customMetadata: ctx.query.get('customMetadata') });
-  return acceptedReply(task, q.degradedShards.length > 0 ? { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` } : {});
+  return acceptedReply(task, degradedWriteHeaders(q));
 }
 
 export function deleteByFilter(deps: WriteDeps, ctx: RequestContext<unknown>): Promise<Reply> {

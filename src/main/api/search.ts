@@ -13,7 +13,6 @@ import { parseSearchQuery } from '../../core/search-params.js';
 import { defaultSettings } from '../../core/settings.js';
 import { andFilters, withShardFilter } from '../../core/shard-filter.js';
 import { NodeClient, NodeRequestError } from '../cluster/node-client.js';
-import type { RoutingTable } from '../../core/rendezvous.js';
 import type { Reply, RequestContext } from '../server/http.js';
 import type { WriteDeps } from './documents.js';
 import type { Logger } from '../observability/logger.js';
@@ -24,21 +23,6 @@ export interface ReadDeps extends WriteDeps {
 }
 
 let querySeq = 0;
-
-/** Shards each node holds as a read owner, computed once per routing table (tables are rebuilt on every change). */
-const heldCache = new WeakMap<RoutingTable, Map<string, number[]>>();
-
-function heldShards(table: RoutingTable): Map<string, number[]> {
-  let held = heldCache.get(table);
-  if (held === undefined) {
-    held = new Map();
-    for (let s = 0; s < table.shards; s++) {
-      for (const g of table.activeGroups) for (const id of table.owners(s, g)) held.set(id, [...(held.get(id) ?? []), s]);
-    }
-    heldCache.set(table, held);
-  }
-  return held;
-}
 
 interface NodePart {
   nodeId: string;
@@ -107,9 +91,8 @@ export async function scatter(
   const cover = table.coveringSet(querySeq++);
   const parts: NodePart[] = [...cover.assignments].map(([nodeId, shards]) => ({ nodeId, shards }));
   deps.metrics.fanOut.observe(parts.length);
-  const heldBy = (nodeId: string): readonly number[] => heldShards(table).get(nodeId) ?? [];
   const bodyFor = (p: NodePart): Record<string, unknown> => {
-    const held = heldBy(p.nodeId);
+    const held = table.heldShards(p.nodeId);
     const exact = held.length === p.shards.length && held.every((s, i) => s === p.shards[i]);
     const f = withShardFilter(filter, exact ? null : p.shards);
     const body = build({});
