@@ -37,10 +37,6 @@ const TABLE: Readonly<Record<string, readonly [string, number]>> = Object.freeze
   ...MIROIR_ERROR_CODES,
 });
 
-export function isKnownErrorCode(code: string): code is ErrorCode {
-  return Object.prototype.hasOwnProperty.call(TABLE, code);
-}
-
 export function errorStatus(code: ErrorCode): number {
   return TABLE[code]![1];
 }

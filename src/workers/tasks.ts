@@ -1,7 +1,7 @@
 // The Piscina worker entry: the CPU-heavy jobs the proxy hands off above a size threshold. Each job is the same
 // src/core function the main thread calls inline below the threshold, so results never depend on where it ran.
 import { enableNative } from '../../native/index.js';
-import { canonicalJson, documentHash, settingsHash } from '../core/canonical-json.js';
+import { documentHash, settingsHash } from '../core/canonical-json.js';
 import { xxh64 } from '../core/hash.js';
 import { mergeSearchResults, type MergeOptions, type MergeQuery, type MergeSettings, type NodeAnswer } from '../core/merge.js';
 import { routeBatch, type RouteBatchInput, type RouteBatchOutput } from '../core/route-batch.js';
@@ -30,10 +30,6 @@ export function fingerprintPage(input: FingerprintInput): FingerprintOutput {
 
 export function canonicalHash(value: unknown): string {
   return settingsHash(value);
-}
-
-export function canonicalize(value: unknown): string {
-  return canonicalJson(value);
 }
 
 export function mergeResults(input: { answers: NodeAnswer[]; query: MergeQuery; settings: MergeSettings; options?: MergeOptions }): NodeAnswer {

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { MeiliError, internalError, type ErrorCode } from '../../core/errors.js';
+import { MeiliError, internalError } from '../../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Router, type HttpMethod } from './router.js';
@@ -99,12 +99,7 @@ export function payloadTooLarge(limit: number): MeiliError {
 
 /** Parses a JSON body the way Meilisearch reports problems with it. */
 export function parseJsonBody(raw: Buffer | null, contentType: string | undefined): unknown {
-  if (raw === null || raw.length === 0) {
-    if (contentType === undefined) {
-      throw new MeiliError('missing_payload', 'A json payload is missing.');
-    }
-    throw new MeiliError('missing_payload', 'A json payload is missing.');
-  }
+  if (raw === null || raw.length === 0) throw new MeiliError('missing_payload', 'A json payload is missing.');
   const type = contentType?.split(';')[0]!.trim().toLowerCase();
   if (type === undefined || type === '') {
     throw new MeiliError('missing_content_type', 'A Content-Type header is missing. Accepted values for the Content-Type header are: `application/json`');
@@ -282,8 +277,4 @@ export class HttpServer<A> {
 /** Meilisearch answers an unknown route with 404 and an empty body. */
 export function notFoundReply(): Reply {
   return { status: 404 };
-}
-
-export function errorFor(code: ErrorCode, message: string): Reply {
-  return errorReply(new MeiliError(code, message));
 }
