@@ -1,6 +1,7 @@
 // Validation of index-level request bodies and uids exactly as Meilisearch answers them (shared by the dev node
-// and the proxy): index uid rules, `POST /indexes {uid, primaryKey}`, swaps, delete-batch ids.
+// and the proxy): index uid rules, `POST /indexes {uid, primaryKey}`, swaps, delete-batch ids, delete-by-filter.
 import { MeiliError } from './errors.js';
+import { parseFilter } from './filter/index.js';
 
 const INDEX_UID_RE = /^[A-Za-z0-9_-]{1,400}$/;
 
@@ -57,4 +58,14 @@ export function parseDocumentIds(body: unknown): string[] {
     if (typeof v === 'number' && Number.isInteger(v)) return String(v);
     throw new MeiliError('bad_request', `Invalid value type at \`[${i}]\`: expected a string or an integer, but found ${JSON.stringify(v)}`);
   });
+}
+
+/** Validates a `POST /documents/delete` body (`{filter}` with a well-formed filter); returns the filter. */
+export function validateDeleteByFilter(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', 'Invalid value type: expected an object');
+  const b = body as Record<string, unknown>;
+  for (const k of Object.keys(b)) if (k !== 'filter') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`filter\``);
+  if (b.filter === undefined || b.filter === null) throw new MeiliError('missing_document_filter', 'Missing field `filter`');
+  parseFilter(b.filter, 'invalid_document_filter');
+  return b.filter;
 }

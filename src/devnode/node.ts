@@ -6,9 +6,8 @@ import { authAllowsIndex, authorize, constantTimeEqual, invalidApiKey, missingAu
 import { KeyRegistry } from '../core/auth/registry.js';
 import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../core/auth/route-actions.js';
 import { MeiliError, internalError } from '../core/errors.js';
-import { parseFilter } from '../core/filter/index.js';
 import { andFilters } from '../core/shard-filter.js';
-import { checkIndexUid, parseDocumentIds, validateCreateIndex, validateSwap } from '../core/index-requests.js';
+import { checkIndexUid, parseDocumentIds, validateCreateIndex, validateDeleteByFilter, validateSwap } from '../core/index-requests.js';
 import { HttpServer, type Reply, type RequestContext, type RouteSpec } from '../main/server/http.js';
 import type { HttpMethod } from '../main/server/router.js';
 import {
@@ -644,12 +643,8 @@ export class DevNode {
 
   private deleteByFilter(ctx: RequestContext<AuthResult>): Promise<Reply> {
     const uid = checkIndexUid(ctx.params.uid!);
-    const body = ctx.json as Record<string, unknown>;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', 'Invalid value type: expected an object');
-    for (const k of Object.keys(body)) if (k !== 'filter') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`filter\``);
-    if (body.filter === undefined || body.filter === null) throw new MeiliError('missing_document_filter', 'Missing field `filter`');
-    parseFilter(body.filter, 'invalid_document_filter');
-    return this.enqueue('documentDeletion', uid, { providedIds: 0, deletedDocuments: null, originalFilter: JSON.stringify(body.filter) }, { mode: 'filter', filter: body.filter }, ctx.query.get('customMetadata'));
+    const filter = validateDeleteByFilter(ctx.json);
+    return this.enqueue('documentDeletion', uid, { providedIds: 0, deletedDocuments: null, originalFilter: JSON.stringify(filter) }, { mode: 'filter', filter }, ctx.query.get('customMetadata'));
   }
 
   private settingRoute(ctx: RequestContext<AuthResult>): { key: string; updateVerb: 'PUT' | 'PATCH' } {

@@ -5,9 +5,8 @@
 // shards that missed), else 503 miroir_no_quorum. New fields reach the physical searchableAttributes first.
 import { MeiliError } from '../../core/errors.js';
 import { inferPrimaryKey } from '../../core/document-id.js';
-import { parseFilter } from '../../core/filter/index.js';
 import { shardForKey } from '../../core/hash.js';
-import { checkIndexUid, parseDocumentIds } from '../../core/index-requests.js';
+import { checkIndexUid, parseDocumentIds, validateDeleteByFilter } from '../../core/index-requests.js';
 import { csvDelimiter, parseDocuments, payloadFormat } from '../../core/payload.js';
 import { routeBatch } from '../../core/route-batch.js';
 import { defaultSettings } from '../../core/settings.js';
@@ -264,13 +263,9 @@ async function broadcastDelete(deps: WriteDeps, ctx: RequestContext<unknown>, me
 }
 
 export function deleteByFilter(deps: WriteDeps, ctx: RequestContext<unknown>): Promise<Reply> {
-  const body = ctx.json as Record<string, unknown>;
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', 'Invalid value type: expected an object');
-  for (const k of Object.keys(body)) if (k !== 'filter') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`filter\``);
-  if (body.filter === undefined || body.filter === null) throw new MeiliError('missing_document_filter', 'Missing field `filter`');
-  parseFilter(body.filter, 'invalid_document_filter');
+  const filter = validateDeleteByFilter(ctx.json);
   const uid = encodeURIComponent(ctx.params.uid!);
-  return broadcastDelete(deps, ctx, 'POST', `/indexes/${uid}/documents/delete`, JSON.stringify({ filter: body.filter }), { providedIds: 0, deletedDocuments: null, originalFilter: JSON.stringify(body.filter) });
+  return broadcastDelete(deps, ctx, 'POST', `/indexes/${uid}/documents/delete`, JSON.stringify({ filter }), { providedIds: 0, deletedDocuments: null, originalFilter: JSON.stringify(filter) });
 }
 
 export function deleteAll(deps: WriteDeps, ctx: RequestContext<unknown>): Promise<Reply> {
