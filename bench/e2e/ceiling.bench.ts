@@ -4,14 +4,10 @@
 // Run after `npm run build`: `node dist/bench/e2e/ceiling.bench.js` (writes bench/results/ceiling.json).
 import { fork } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
-import { startMiroir } from '../../src/main/app.js';
-import { resolveConfig } from '../../src/main/config/load.js';
+import { startBenchProxy } from './proxy.js';
 
 const DURATION_MS = 5000;
 const CONNECTIONS = 32;
@@ -65,12 +61,8 @@ function stubNode(shardHits: number): Promise<Server> {
 }
 
 const stubs = await Promise.all([0, 1, 2].map(stubNode));
-const dir = mkdtempSync(join(tmpdir(), 'miroir-ceiling-'));
 const master = 'ceiling-master-key-01';
-const app = await startMiroir(
-  resolveConfig({ shards: 16, replication_factor: 1, nodes: stubs.map((s, i) => ({ id: `node-${i}`, address: `http://127.0.0.1:${(s.address() as AddressInfo).port}` })), master_key: master, admin: { api_key: 'x' }, task_store: { path: dir }, server: { port: 0, bind: '127.0.0.1' }, metrics: { port: 0, bind: '127.0.0.1' } }, {}),
-  { logger: pino({ level: 'silent' }) },
-);
+const { app, close } = await startBenchProxy(stubs.map((st) => `http://127.0.0.1:${(st.address() as AddressInfo).port}`), master, null);
 try {
   const now = new Date().toISOString();
   await app.store.putIndex({ uid: 'bench', primaryKey: 'id', settings: {}, settingsVersion: 1, fields: ['id', 'title'], createdAt: now, updatedAt: now });
@@ -118,7 +110,6 @@ try {
   mkdirSync(dirOut, { recursive: true });
   writeFileSync(`${dirOut}ceiling.json`, JSON.stringify(out, null, 2) + '\n');
 } finally {
-  await app.close();
+  await close();
   for (const s of stubs) s.close();
-  rmSync(dir, { recursive: true, force: true });
 }

@@ -2,14 +2,9 @@
 // into one dev node. Each side receives the same 20 batches of 1,000 documents and is timed until every task
 // succeeded. Run after `npm run build`: `node dist/bench/e2e/ingest.bench.js` (writes bench/results/ingest.json).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import pino from 'pino';
 import { Meilisearch } from 'meilisearch';
 import { DevNode } from '../../src/devnode/node.js';
-import { startMiroir } from '../../src/main/app.js';
-import { resolveConfig } from '../../src/main/config/load.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startBenchProxy } from './proxy.js';
 
 const BATCHES = 20;
 const PER_BATCH = 1000;
@@ -33,21 +28,7 @@ const nodeKey = 'bench-node-key-000001';
 const master = 'bench-master-key-00001';
 const direct = await DevNode.start({ port: 0, masterKey: master });
 const nodes = await Promise.all([0, 1, 2].map(() => DevNode.start({ port: 0, masterKey: nodeKey })));
-const dir = mkdtempSync(join(tmpdir(), 'miroir-bench-'));
-const app = await startMiroir(
-  resolveConfig({
-    shards: 16,
-    replication_factor: 1,
-    nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url })),
-    master_key: master,
-    node_master_key: nodeKey,
-    admin: { api_key: 'bench-admin' },
-    task_store: { path: dir },
-    server: { port: 0, bind: '127.0.0.1' },
-    metrics: { port: 0, bind: '127.0.0.1' },
-  }, {}),
-  { logger: pino({ level: 'silent' }) },
-);
+const { app, close } = await startBenchProxy(nodes.map((n) => n.url), master, nodeKey);
 try {
   const directRate = await ingest(new Meilisearch({ host: direct.url, apiKey: master }));
   const miroirRate = await ingest(new Meilisearch({ host: app.url, apiKey: master }));
@@ -60,7 +41,6 @@ try {
   mkdirSync(out, { recursive: true });
   writeFileSync(`${out}ingest.json`, JSON.stringify(result, null, 2) + '\n');
 } finally {
-  await app.close();
+  await close();
   await Promise.all([direct, ...nodes].map((n) => n.stop()));
-  rmSync(dir, { recursive: true, force: true });
 }

@@ -2,16 +2,12 @@
 // same searches straight to one dev node holding every document. Requests come from a separate process (a forked
 // load generator using undici) so the client's own work does not sit on the measured event loop.
 // Run after `npm run build`: `node dist/bench/e2e/search-latency.bench.js` (writes bench/results/search-latency.json).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { Meilisearch } from 'meilisearch';
 import { DevNode } from '../../src/devnode/node.js';
-import { startMiroir } from '../../src/main/app.js';
-import { resolveConfig } from '../../src/main/config/load.js';
+import { startBenchProxy } from './proxy.js';
 import { latencySvg, percentileCurve } from '../chart.js';
 
 const REQUESTS = 1500;
@@ -47,11 +43,7 @@ const master = 'latency-master-key-01';
 const nodeKey = 'latency-node-key-0001';
 const direct = await DevNode.start({ port: 0, masterKey: master });
 const nodes = await Promise.all([0, 1, 2].map(() => DevNode.start({ port: 0, masterKey: nodeKey })));
-const dir = mkdtempSync(join(tmpdir(), 'miroir-latency-'));
-const app = await startMiroir(
-  resolveConfig({ shards: 16, replication_factor: 1, nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url })), master_key: master, node_master_key: nodeKey, admin: { api_key: 'x' }, task_store: { path: dir }, server: { port: 0, bind: '127.0.0.1' }, metrics: { port: 0, bind: '127.0.0.1' } }, {}),
-  { logger: pino({ level: 'silent' }) },
-);
+const { app, close } = await startBenchProxy(nodes.map((n) => n.url), master, nodeKey);
 try {
   for (const host of [direct.url, app.url]) {
     const c = new Meilisearch({ host, apiKey: master });
@@ -87,7 +79,6 @@ try {
     { name: 'Miroir, 3 dev nodes, S=16', color: '#d62728', points: percentileCurve(m) },
   ]));
 } finally {
-  await app.close();
+  await close();
   await Promise.all([direct, ...nodes].map((n) => n.stop()));
-  rmSync(dir, { recursive: true, force: true });
 }
