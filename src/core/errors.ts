@@ -11,6 +11,8 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_reserved_field: ['invalid_request', 400],
   miroir_node_exists: ['invalid_request', 409],
   miroir_node_not_found: ['invalid_request', 404],
+  miroir_group_not_found: ['invalid_request', 404],
+  miroir_topology_conflict: ['invalid_request', 409],
   miroir_not_supported: ['invalid_request', 501],
   miroir_idempotency_key_reused: ['invalid_request', 409],
   miroir_settings_version_stale: ['system', 503],

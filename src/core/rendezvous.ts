@@ -1,7 +1,9 @@
 // HOT PATH. Rendezvous routing (SPEC C2): per replica group the RF owners of each shard are the top-RF nodes by
 // score (ties by node id), writes go to every group's owners, reads to one covering set of one group. State- and
-// health-aware: reads use healthy active/draining nodes (falling back to another active group per shard), writes
-// use active/joining nodes and skip unhealthy ones. Pure; every pod computes the same answer from the same topology.
+// health-aware: reads use healthy, readable active/draining nodes of active groups (falling back to another active
+// group per shard). While a topology change runs, a shard's *read* owners (over active/draining nodes) and its
+// *target* owners (over active/joining nodes) differ; writes go to both (the shard-move protocol's dual-write) and
+// skip unhealthy nodes; draining groups get no writes. Pure; every pod computes the same answer from one topology.
 import { rendezvousScore } from './hash.js';
 
 export type NodeState = 'joining' | 'active' | 'draining' | 'removed';
@@ -13,6 +15,8 @@ export interface RouteNode {
   replica_group: number;
   state: NodeState;
   health: Health;
+  /** false while the node catches up on writes it missed: it takes writes but serves no reads. */
+  readable?: boolean;
 }
 
 export interface RouteGroup {
@@ -51,16 +55,21 @@ export interface CoveringSet {
 }
 
 const READ_STATES: ReadonlySet<NodeState> = new Set(['active', 'draining']);
-const WRITE_STATES: ReadonlySet<NodeState> = new Set(['active', 'joining']);
+const TARGET_STATES: ReadonlySet<NodeState> = new Set(['active', 'joining']);
 
-/** Precomputed per-topology routing: owners per (group, shard) for reads and writes. */
+/** Precomputed per-topology routing: owners per (group, shard) for reads, targets and writes. */
 export class RoutingTable {
   readonly shards: number;
   readonly rf: number;
   readonly activeGroups: number[];
   private readonly readOwners = new Map<number, string[][]>();
+  private readonly targetOwners = new Map<number, string[][]>();
+  /** Read ∪ target owners per (group, shard), draining groups excluded. */
   private readonly writeOwners = new Map<number, string[][]>();
+  /** What quorum counts against: read owners (target owners in a group that is still initializing). */
+  private readonly quorumOwners = new Map<number, string[][]>();
   private readonly health = new Map<string, Health>();
+  private readonly unreadable = new Set<string>();
   /** node id → shards it holds as a read owner in its group (ascending). */
   private readonly held = new Map<string, number[]>();
 
@@ -68,17 +77,23 @@ export class RoutingTable {
     this.shards = topology.shards;
     this.rf = topology.replication_factor;
     this.activeGroups = topology.groups.filter((g) => g.state === 'active').map((g) => g.id).sort((a, b) => a - b);
-    for (const n of topology.nodes) this.health.set(n.id, n.health);
+    for (const n of topology.nodes) {
+      this.health.set(n.id, n.health);
+      if (n.readable === false) this.unreadable.add(n.id);
+    }
     for (const g of topology.groups) {
       const members = topology.nodes.filter((n) => n.replica_group === g.id);
       const readIds = members.filter((n) => READ_STATES.has(n.state)).map((n) => n.id);
-      const writeIds = members.filter((n) => WRITE_STATES.has(n.state)).map((n) => n.id);
+      const targetIds = members.filter((n) => TARGET_STATES.has(n.state)).map((n) => n.id);
       const reads: string[][] = [];
+      const targets: string[][] = [];
       const writes: string[][] = [];
       for (let s = 0; s < this.shards; s++) {
         const owners = assignShard(s, readIds, this.rf);
+        const target = assignShard(s, targetIds, this.rf);
         reads.push(owners);
-        writes.push(assignShard(s, writeIds, this.rf));
+        targets.push(target);
+        writes.push(g.state === 'draining' ? [] : [...owners, ...target.filter((id) => !owners.includes(id))]);
         for (const id of owners) {
           let list = this.held.get(id);
           if (list === undefined) this.held.set(id, (list = []));
@@ -86,8 +101,17 @@ export class RoutingTable {
         }
       }
       this.readOwners.set(g.id, reads);
-      this.writeOwners.set(g.id, writes);
+      this.targetOwners.set(g.id, targets);
+      if (g.state !== 'draining') {
+        this.writeOwners.set(g.id, writes);
+        this.quorumOwners.set(g.id, g.state === 'initializing' ? targets : reads);
+      }
     }
+  }
+
+  /** The RF owners (rank order) a shard has in a group once the running change completes. */
+  targets(shard: number, group: number): readonly string[] {
+    return this.targetOwners.get(group)?.[shard] ?? [];
   }
 
   /** The RF owners (rank order) of a shard in a group, as reads see them. */
@@ -102,10 +126,17 @@ export class RoutingTable {
     return out;
   }
 
-  /** All write owners of a shard per group, healthy or not (quorum is counted against these). */
-  writeOwnersOf(shard: number): Map<number, readonly string[]> {
+  /** Per group, the owners of a shard that write quorum counts against, healthy or not. */
+  quorumOwnersOf(shard: number): Map<number, readonly string[]> {
     const out = new Map<number, readonly string[]>();
-    for (const [g, owners] of this.writeOwners) out.set(g, owners[shard]!);
+    for (const [g, owners] of this.quorumOwners) out.set(g, owners[shard]!);
+    return out;
+  }
+
+  /** Every node a write to this shard goes to, healthy or not (dual-writes included). */
+  allWriteOwners(shard: number): string[] {
+    const out: string[] = [];
+    for (const owners of this.writeOwners.values()) out.push(...owners[shard]!);
     return out;
   }
 
@@ -114,7 +145,7 @@ export class RoutingTable {
     if (owners.length === 0) return null;
     for (let i = 0; i < owners.length; i++) {
       const id = owners[(seq + i) % owners.length]!;
-      if (this.health.get(id) === 'healthy') return id;
+      if (this.health.get(id) === 'healthy' && !this.unreadable.has(id)) return id;
     }
     return null;
   }

@@ -2,6 +2,7 @@
 // with its route table and auth hook, and the Prometheus listener. `start` probes every node before listening;
 // `close` stops accepting, drains in-flight requests, then closes pools and the store.
 import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { enableNative } from '../../native/index.js';
 import { authorize, constantTimeEqual, type AuthResult } from '../core/auth/authorize.js';
@@ -17,6 +18,7 @@ import { WorkerPool } from '../workers/pool.js';
 import { buildRoutes, type RouteGuard } from './api/routes.js';
 import { TaskRegistry } from './tasks/registry.js';
 import { TopologyService } from './cluster/topology.js';
+import { Rebalancer } from './rebalance/rebalancer.js';
 import type { MiroirConfig } from './config/schema.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -29,6 +31,8 @@ export interface MiroirApp {
   readonly topology: TopologyService;
   readonly store: Store;
   readonly metrics: Metrics;
+  readonly rebalancer: Rebalancer;
+  readonly podId: string;
   close(): Promise<void>;
 }
 
@@ -80,9 +84,23 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   registerWriteSettleSteps(indexDeps);
   tasks.start();
 
+  // The pod id owns leases and job claims; the port is only known once bound, so it is set after listen().
+  const rebalancer = new Rebalancer({
+    store,
+    topology,
+    logger,
+    metrics,
+    maxConcurrentMigrations: cfg.rebalancer.max_concurrent_migrations,
+    autoRebalanceOnRecovery: cfg.rebalancer.auto_rebalance_on_recovery,
+    migrationTimeoutMs: cfg.rebalancer.migration_timeout_s * 1000,
+    leaseTtlMs: cfg.leader_election.lease_ttl_s * 1000,
+    facetingOverfetch: cfg.scatter.faceting_overfetch,
+    taskTimeoutMs: cfg.settings_broadcast.verify_timeout_s * 1000,
+  });
+
   const adminKey = cfg.admin.api_key;
   const http = new HttpServer<AuthResult>({
-    routes: buildRoutes({ ...indexDeps, keys }),
+    routes: buildRoutes({ ...indexDeps, keys, rebalancer }),
     hooks: {
       authenticate: (ctx, spec) => {
         const guard = spec as RouteGuard;
@@ -124,6 +142,9 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   });
   const metricsPort = (metricsServer.address() as AddressInfo).port;
   const host = cfg.server.bind === '0.0.0.0' || cfg.server.bind === '::' ? '127.0.0.1' : cfg.server.bind;
+  const podId = process.env.POD_NAME ?? `${hostname()}:${port}`;
+  rebalancer.podId = podId;
+  rebalancer.start();
   logger.info({ port, metrics_port: metricsPort, native, nodes: topology.current.nodes.length, shards: topology.current.shards }, 'miroir listening');
   return {
     port,
@@ -132,8 +153,11 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     topology,
     store,
     metrics,
+    rebalancer,
+    podId,
     async close() {
       await http.close(cfg.server.shutdown_grace_ms);
+      await rebalancer.stop();
       await new Promise<void>((r) => metricsServer.close(() => r()));
       await unsubscribeKeys();
       await unsubscribeTopology();

@@ -220,6 +220,10 @@ export class LmdbStore implements Store {
     return [...this.jobs.getRange()].map((e) => e.value);
   }
 
+  async deleteJob(id: string): Promise<boolean> {
+    return this.root.transaction(() => (this.jobs.get(id) === undefined ? false : (this.jobs.removeSync(id), true)));
+  }
+
   async acquireLease(scope: string, owner: string, ttlMs: number): Promise<boolean> {
     return this.root.transaction(() => {
       const now = this.now();

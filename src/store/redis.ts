@@ -321,6 +321,11 @@ export class RedisStore implements Store {
     return jobs.filter((j): j is Job => j !== null).sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  async deleteJob(id: string): Promise<boolean> {
+    const res = await this.call((r) => r.multi().del(K.job(id)).zrem(K.jobQueued, id).srem(K.jobIndex, id).exec());
+    return Number(res?.[0]?.[1] ?? 0) === 1;
+  }
+
   async acquireLease(scope: string, owner: string, ttlMs: number): Promise<boolean> {
     return Number(await this.call((r) => r.eval(ACQUIRE_LEASE, 1, K.lease(scope), owner, String(ttlMs)))) === 1;
   }

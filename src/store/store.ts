@@ -3,6 +3,7 @@
 // record kinds of SPEC C8 (aliases, sessions, idempotency, canaries, ...) are added here the same way.
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import type { ErrorBody } from '../core/errors.js';
+import type { ShardMove } from '../core/topology-plan.js';
 
 export type TaskStatus = 'enqueued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 
@@ -44,9 +45,59 @@ export interface StoredTopology {
   shards: number;
   replication_factor: number;
   groups: Array<{ id: number; state: GroupState }>;
-  nodes: Array<{ id: string; address: string; replica_group: number; state: NodeState }>;
+  nodes: StoredNode[];
   /** Every node id ever used (ids are never reused). */
   retiredIds: string[];
+  /** Topology changes: the first is running, the rest wait their turn (one change at a time). */
+  operations?: TopologyOperation[];
+  /** Rebalancer bookkeeping shown by `GET /_miroir/rebalance/status`. */
+  rebalance?: RebalanceRecord;
+}
+
+export interface StoredNode {
+  id: string;
+  address: string;
+  replica_group: number;
+  state: NodeState;
+  /** Missed writes (was unhealthy or did not ACK): gets writes but serves no reads until caught up. */
+  catching_up?: boolean;
+}
+
+export type OperationKind = 'node_add' | 'node_drain' | 'node_remove' | 'group_add' | 'group_remove' | 'recovery' | 'rebalance';
+export type OperationPhase = 'queued' | 'provisioning' | 'copying' | 'cutover' | 'cleanup' | 'done' | 'failed';
+
+/** One topology change as the rebalancer runs it (SPEC Decisions "Writes and health": the shard-move protocol). */
+export interface TopologyOperation {
+  id: string;
+  kind: OperationKind;
+  node_id?: string;
+  group_id?: number;
+  /** The node a `node_add` / `group_add` brings in (entered into `nodes` when the operation starts). */
+  node?: { id: string; address: string; replica_group: number };
+  phase: OperationPhase;
+  created_at: string;
+  started_at?: string;
+  finished_at?: string;
+  /** Nodes whose `catching_up` flag this operation clears at cut-over (fixed when it is planned). */
+  catch_up_nodes?: string[];
+  /** The shard copies to make (fixed when planned); each shard is one Mode C `shard_move` job. */
+  plan?: ShardMove[];
+  /** node id → shards to delete there after the cut-over (fixed at cut-over). */
+  deletes?: Record<string, number[]>;
+  /** Wall-clock ms after which cleanup may delete (every pod has adopted the cut-over by then). */
+  cleanup_after?: number;
+  shards_total?: number;
+  shards_done?: number;
+  documents_copied?: number;
+  error?: string | null;
+}
+
+export interface RebalanceRecord {
+  started_at: string | null;
+  finished_at: string | null;
+  last_error: string | null;
+  /** The last finished operations, newest last (at most 10). */
+  recent: TopologyOperation[];
 }
 
 export type JobState = 'queued' | 'in_progress' | 'completed' | 'failed';
@@ -127,6 +178,7 @@ export interface Store {
   failJob(id: string, owner: string, error: string): Promise<boolean>;
   getJob(id: string): Promise<Job | null>;
   listJobs(): Promise<Job[]>;
+  deleteJob(id: string): Promise<boolean>;
 
   // ---- leases (Mode B)
   /** Acquires the lease, or renews it when `owner` holds it; false when someone else holds a live lease. */

@@ -87,7 +87,7 @@ export function quorum(deps: WriteDeps, shards: Iterable<number>, acked: Readonl
   const dShards = new Set<number>();
   for (const s of shards) {
     let passed = 0;
-    for (const [g, owners] of deps.topology.routing.writeOwnersOf(s)) {
+    for (const [g, owners] of deps.topology.routing.quorumOwnersOf(s)) {
       const acks = owners.filter((id) => acked.has(id)).length;
       if (acks >= Math.min(need, Math.max(owners.length, 1))) passed++;
       else {
@@ -200,6 +200,7 @@ export async function addDocuments(deps: WriteDeps, ctx: RequestContext<unknown>
   const path = `/indexes/${encodeURIComponent(uid)}/documents`;
   const results = await Promise.all(Object.entries(routed.bodies).map(([nodeId, body]) => sendTagged(deps, deps.topology.client(nodeId)!, merge ? 'PUT' : 'POST', path, body, tag, uid, merge ? 'documents_update' : 'documents_add')));
   const acks = results.filter((a): a is Ack => a !== null);
+  deps.topology.noteMissedWrites(Object.keys(routed.bodies), acks);
   const q = quorum(deps, shards, new Set(acks.map((a) => a.nodeId)));
   if (q.missing.length > 0) {
     deps.metrics.noQuorumWrites.inc();
@@ -232,6 +233,7 @@ async function deleteIds(deps: WriteDeps, ctx: RequestContext<unknown>, ids: str
   const path = `/indexes/${encodeURIComponent(uid)}/documents/delete-batch`;
   const results = await Promise.all([...perNode].map(([nodeId, list]) => sendTagged(deps, deps.topology.client(nodeId)!, 'POST', path, JSON.stringify(list), tag, uid, 'documents_delete')));
   const acks = results.filter((a): a is Ack => a !== null);
+  deps.topology.noteMissedWrites([...perNode.keys()], acks);
   const q = quorum(deps, shards, new Set(acks.map((a) => a.nodeId)));
   if (q.missing.length > 0) throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
   const task = await deps.tasks.create({ uid: taskUid, type: 'documentDeletion', indexUid: uid, details: details, acks: acks, customMetadata: ctx.query.get('customMetadata') });
@@ -256,6 +258,7 @@ async function broadcastDelete(deps: WriteDeps, ctx: RequestContext<unknown>, me
   const clients = deps.topology.liveClients().filter((c) => deps.topology.health.isHealthy(c.nodeId));
   const results = await Promise.all(clients.map((c) => sendTagged(deps, c, method, path, body, tag, uid, 'documents_delete')));
   const acks = results.filter((a): a is Ack => a !== null);
+  deps.topology.noteMissedWrites(clients.map((c) => c.nodeId), acks);
   const q = quorum(deps, Array.from({ length: deps.topology.current.shards }, (_, s) => s), new Set(acks.map((a) => a.nodeId)));
   if (q.missing.length > 0) throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
   const task = await deps.tasks.create({ uid: taskUid, type: 'documentDeletion', indexUid: uid, details: details, acks: acks, customMetadata: ctx.query.get('customMetadata') });

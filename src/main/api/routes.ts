@@ -8,6 +8,8 @@ import type { IndexState } from '../../store/store.js';
 import type { KeyRegistry } from '../../core/auth/registry.js';
 import { NodeClient } from '../cluster/node-client.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Rebalancer } from '../rebalance/rebalancer.js';
+import { addNode, drainNode, removeGroup, startRebalance } from './admin.js';
 import { addDocuments, deleteAll, deleteBatch, deleteByFilter, deleteOne } from './documents.js';
 import { facetSearch, fetchDocuments, getDocument, multiSearch } from './reads.js';
 import { search, type ReadDeps } from './search.js';
@@ -27,6 +29,7 @@ export interface RouteGuard {
 
 export interface ApiDeps extends ReadDeps {
   keys: KeyRegistry;
+  rebalancer: Rebalancer;
 }
 
 type Handler = (ctx: RequestContext<AuthResult>) => Promise<Reply> | Reply;
@@ -163,6 +166,12 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   }, 'public');
   admin('GET', '/_miroir/topology', () => json(200, deps.topology.topologyView()));
   admin('GET', '/_miroir/shards', () => json(200, deps.topology.shardsView()));
+  admin('POST', '/_miroir/nodes', (ctx) => addNode(deps, ctx.json));
+  admin('POST', '/_miroir/nodes/:id/drain', (ctx) => drainNode(deps, ctx.params.id!, 'node_drain'));
+  admin('DELETE', '/_miroir/nodes/:id', (ctx) => drainNode(deps, ctx.params.id!, 'node_remove'));
+  admin('DELETE', '/_miroir/groups/:id', (ctx) => removeGroup(deps, ctx.params.id!));
+  admin('POST', '/_miroir/rebalance', () => startRebalance(deps));
+  admin('GET', '/_miroir/rebalance/status', async () => json(200, await deps.rebalancer.status()));
   admin('GET', '/_miroir/metrics', async () => ({ status: 200, raw: await deps.metrics.registry.metrics(), headers: { 'content-type': deps.metrics.registry.contentType } }));
   return out;
 }

@@ -57,6 +57,11 @@ export class HealthChecker {
     await Promise.all([...this.opts.clients()].map((c) => this.probe(c, true)));
   }
 
+  /** One probe of a node that just joined the topology; health is set from it directly, like at start-up. */
+  async probeNew(client: NodeClient): Promise<void> {
+    await this.probe(client, true);
+  }
+
   start(): void {
     if (this.timer !== null) return;
     const tick = () => {

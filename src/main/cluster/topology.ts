@@ -1,6 +1,9 @@
 // The proxy's view of the cluster: the stored topology (seeded once from config, authoritative afterwards), one
 // node client per node, the health checker, and the routing table rebuilt whenever topology or health changes.
 // Answers the shapes of `/_miroir/topology`, `/_miroir/shards` and readiness, and keeps the C16 gauges current.
+// Every topology change is a compare-and-set on the stored record (`update`), adopted here at once and by other pods
+// through the store's `topology` channel. A node that misses writes (unhealthy, or a write it did not ACK) is
+// flagged `catching_up` — it keeps taking writes but serves no reads until the rebalancer has caught it up.
 import { RoutingTable, type RouteNode } from '../../core/rendezvous.js';
 import type { Store, StoredTopology } from '../../store/store.js';
 import type { MiroirConfig } from '../config/schema.js';
@@ -27,9 +30,13 @@ export class TopologyService {
   private readonly cfg: Readonly<MiroirConfig>;
   private readonly metrics: Metrics | null;
   private readonly logger: Logger | null;
+  private readonly store: Store;
+  /** Nodes whose catching_up flag is being written (one CAS loop per node at a time). */
+  private readonly flagging = new Set<string>();
 
-  private constructor(cfg: Readonly<MiroirConfig>, topology: StoredTopology, metrics: Metrics | null, logger: Logger | null) {
+  private constructor(cfg: Readonly<MiroirConfig>, store: Store, topology: StoredTopology, metrics: Metrics | null, logger: Logger | null) {
     this.cfg = cfg;
+    this.store = store;
     this.topology = topology;
     this.metrics = metrics;
     this.logger = logger;
@@ -40,7 +47,10 @@ export class TopologyService {
       unhealthyThreshold: cfg.health.unhealthy_threshold,
       recoveryThreshold: cfg.health.recovery_threshold,
       clients: () => this.clients.values(),
-      onChange: () => this.rebuild(),
+      onChange: (nodeId, health) => {
+        this.rebuild();
+        if (health === 'unhealthy') void this.markCatchingUp([nodeId]);
+      },
       metrics,
       logger,
     });
@@ -59,7 +69,7 @@ export class TopologyService {
       const same = JSON.stringify(seeded.nodes.map((n) => [n.id, n.address, n.replica_group])) === JSON.stringify(stored.nodes.map((n) => [n.id, n.address, n.replica_group]));
       if (!same && cfg.nodes.length > 0) logger?.warn({ stored_version: stored.version }, 'config nodes differ from the stored topology; the stored topology is authoritative (change it through the admin API)');
     }
-    return new TopologyService(cfg, stored!, metrics, logger);
+    return new TopologyService(cfg, store, stored!, metrics, logger);
   }
 
   get current(): StoredTopology {
@@ -88,15 +98,73 @@ export class TopologyService {
     return this.allClients().filter((c) => this.health.isHealthy(c.nodeId));
   }
 
-  /** Adopts a newer stored topology (after a change made by this or another pod). */
+  /** Adopts a newer stored topology (after a change made by this or another pod); new nodes are probed at once. */
   apply(next: StoredTopology): void {
     if (next.version <= this.topology.version) return;
     this.topology = next;
-    this.syncClients();
+    const added = this.syncClients();
     this.rebuild();
+    for (const c of added) void this.health.probeNew(c).then(() => this.rebuild());
   }
 
-  private syncClients(): void {
+  /** Reads the stored topology and adopts it when newer. */
+  async refresh(): Promise<StoredTopology> {
+    const stored = await this.store.getTopology();
+    if (stored !== null) this.apply(stored);
+    return this.topology;
+  }
+
+  /**
+   * Changes the stored topology with compare-and-set: `change` gets a copy of the latest record and returns the next
+   * one (or null to leave it as is). Retries on a concurrent change; adopts and returns the result.
+   */
+  async update(change: (current: StoredTopology) => Omit<StoredTopology, 'version'> | null): Promise<StoredTopology> {
+    for (;;) {
+      const current = (await this.store.getTopology()) ?? this.topology;
+      const next = change(structuredClone(current));
+      if (next === null) {
+        this.apply(current);
+        return current;
+      }
+      const { version: _ignored, ...rest } = next as StoredTopology;
+      const written = await this.store.casTopology(current.version, rest);
+      if (written !== null) {
+        this.apply(written);
+        return written;
+      }
+    }
+  }
+
+  /** Flags nodes that missed a write as catching up (they serve no reads until the rebalancer caught them up). */
+  noteMissedWrites(targeted: readonly string[], acks: ReadonlyArray<{ nodeId: string }>): void {
+    if (acks.length === targeted.length) return;
+    const acked = new Set(acks.map((a) => a.nodeId));
+    const missed = targeted.filter((id) => !acked.has(id));
+    if (missed.length > 0) void this.markCatchingUp(missed);
+  }
+
+  async markCatchingUp(ids: readonly string[]): Promise<void> {
+    const todo = ids.filter((id) => !this.flagging.has(id) && this.topology.nodes.some((n) => n.id === id && n.state !== 'removed' && n.catching_up !== true));
+    if (todo.length === 0) return;
+    for (const id of todo) this.flagging.add(id);
+    try {
+      await this.update((t) => {
+        const hit = t.nodes.filter((n) => todo.includes(n.id) && n.state !== 'removed' && n.catching_up !== true);
+        if (hit.length === 0) return null;
+        for (const n of hit) n.catching_up = true;
+        return t;
+      });
+      this.logger?.warn({ node_ids: todo }, 'nodes missed writes; they serve no reads until caught up');
+    } catch (err) {
+      this.logger?.warn({ err, node_ids: todo }, 'flagging nodes as catching up failed');
+    } finally {
+      for (const id of todo) this.flagging.delete(id);
+    }
+  }
+
+  /** Returns the clients created for nodes new to this process. */
+  private syncClients(): NodeClient[] {
+    const added: NodeClient[] = [];
     const live = new Set<string>();
     for (const n of this.topology.nodes) {
       if (n.state === 'removed') continue;
@@ -104,16 +172,9 @@ export class TopologyService {
       const existing = this.clients.get(n.id);
       if (existing !== undefined && existing.address === n.address.replace(/\/+$/, '')) continue;
       void existing?.close();
-      this.clients.set(
-        n.id,
-        new NodeClient(n.id, n.address, {
-          nodeMasterKey: this.cfg.node_master_key,
-          timeoutMs: this.cfg.scatter.node_timeout_ms,
-          maxConnections: this.cfg.connection_pool_per_node.max_total,
-          idleTimeoutMs: this.cfg.connection_pool_per_node.idle_timeout_s * 1000,
-          metrics: this.metrics,
-        }),
-      );
+      const client = this.newClient(n.id, n.address);
+      this.clients.set(n.id, client);
+      added.push(client);
     }
     for (const [id, c] of this.clients) {
       if (!live.has(id)) {
@@ -122,16 +183,29 @@ export class TopologyService {
         this.health?.forget(id);
       }
     }
+    return added;
+  }
+
+  /** A client for a node with this process's pool settings (also for nodes not in the topology yet). */
+  newClient(id: string, address: string): NodeClient {
+    return new NodeClient(id, address, {
+      nodeMasterKey: this.cfg.node_master_key,
+      timeoutMs: this.cfg.scatter.node_timeout_ms,
+      maxConnections: this.cfg.connection_pool_per_node.max_total,
+      idleTimeoutMs: this.cfg.connection_pool_per_node.idle_timeout_s * 1000,
+      metrics: this.metrics,
+    });
   }
 
   private buildTable(): RoutingTable {
-    const nodes: RouteNode[] = this.topology.nodes.map((n) => ({ id: n.id, replica_group: n.replica_group, state: n.state, health: this.health.isHealthy(n.id) ? 'healthy' : 'unhealthy' }));
+    const nodes: RouteNode[] = this.topology.nodes.map((n) => ({ id: n.id, replica_group: n.replica_group, state: n.state, health: this.health.isHealthy(n.id) ? 'healthy' : 'unhealthy', readable: n.catching_up !== true }));
     return new RoutingTable({ shards: this.topology.shards, replication_factor: this.topology.replication_factor, groups: this.topology.groups, nodes });
   }
 
   private rebuild(): void {
     this.table = this.buildTable();
     if (this.metrics === null) return;
+    this.metrics.rebalanceInProgress.set((this.topology.operations ?? []).length > 0 ? 1 : 0);
     const coverage = this.coverage();
     this.metrics.shardCoverage.set((this.topology.shards - coverage.uncovered.length) / this.topology.shards);
     this.metrics.degradedShards.set(coverage.degraded.length);
@@ -160,6 +234,8 @@ export class TopologyService {
     await this.health.probeAll();
     this.rebuild();
     this.health.start();
+    const down = this.liveClients().filter((c) => !this.health.isHealthy(c.nodeId)).map((c) => c.nodeId);
+    if (down.length > 0) await this.markCatchingUp(down);
   }
 
   async close(): Promise<void> {
@@ -180,6 +256,7 @@ export class TopologyService {
         shard_count: counts.get(n.id) ?? 0,
         last_seen_ms: h.lastSeenAt === null ? null : now - h.lastSeenAt,
       };
+      if (n.catching_up === true) view.catching_up = true;
       if (h.error !== null) view.error = h.error;
       return view;
     });
@@ -190,7 +267,7 @@ export class TopologyService {
       groups: this.topology.groups.map((g) => ({ id: g.id, state: g.state })),
       nodes,
       degraded_node_count: nodes.filter((n) => n.health !== 'healthy' && n.state !== 'removed').length,
-      rebalance_in_progress: false,
+      rebalance_in_progress: (this.topology.operations ?? []).length > 0,
       fully_covered: this.coverage().uncovered.length === 0,
     };
   }

@@ -90,6 +90,23 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Node reads retried on another replica after an error or timeout',
       registers: r,
     }),
+    rebalanceInProgress: new Gauge({
+      name: 'miroir_rebalance_in_progress',
+      help: '1 while a topology change (node add/drain/remove, group add/remove, recovery) is running or queued',
+      registers: r,
+    }),
+    rebalanceDocumentsMigrated: new Counter({
+      name: 'miroir_rebalance_documents_migrated_total',
+      help: 'Documents this pod copied onto new or recovering shard owners (copies and verify-pass repairs)',
+      registers: r,
+    }),
+    rebalanceDuration: new Histogram({
+      name: 'miroir_rebalance_duration_seconds',
+      help: 'Duration of finished topology changes, from start to the end of cleanup',
+      labelNames: ['kind'] as const,
+      buckets: [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200],
+      registers: r,
+    }),
     nativeEnabled: new Gauge({
       name: 'miroir_native_enabled',
       help: '1 when the Rust addon serves hashing and routing, 0 for the TypeScript fallback',

@@ -108,7 +108,7 @@ test('covering sets cover every shard exactly once, rotate replicas, and fall ba
   assert.deepEqual(lost.uncovered, Array.from({ length: 16 }, (_, s) => s).filter((s) => assignShard(s, ids(3, 'g0-'), 1)[0] === 'g0-2'));
 });
 
-test('write targets: every group, unhealthy skipped, draining never, joining included', () => {
+test('write targets: every group, unhealthy skipped, draining and joining nodes dual-written, draining groups never', () => {
   const t = new RoutingTable({
     shards: 8,
     replication_factor: 2,
@@ -123,10 +123,35 @@ test('write targets: every group, unhealthy skipped, draining never, joining inc
   });
   for (let s = 0; s < 8; s++) {
     const w = t.writeTargets(s);
-    assert.deepEqual(w.get(0), ['a']);
+    // Group 0 reads from {a, b, c} and targets {a, b}: a draining node keeps getting writes until its shards moved.
+    const readOwners = assignShard(s, ['a', 'b', 'c'], 2);
+    assert.deepEqual([...w.get(0)!].sort(), [...new Set([...readOwners, 'a'])].filter((id) => id !== 'b').sort());
     assert.deepEqual([...w.get(1)!].sort(), ['d', 'e']);
+    assert.deepEqual([...t.quorumOwnersOf(s).get(1)!].sort(), ['d', 'e'], 'an initializing group counts quorum on its targets');
+    assert.deepEqual(t.quorumOwnersOf(s).get(0), readOwners, 'an active group counts quorum on its read owners');
   }
   assert.deepEqual(t.activeGroups, [0], 'an initializing group gets writes but no reads');
+  const draining = new RoutingTable({
+    shards: 4,
+    replication_factor: 1,
+    groups: [{ id: 0, state: 'active' }, { id: 1, state: 'draining' }],
+    nodes: [
+      { id: 'a', replica_group: 0, state: 'active', health: 'healthy' },
+      { id: 'z', replica_group: 1, state: 'active', health: 'healthy' },
+    ],
+  });
+  for (let s = 0; s < 4; s++) assert.deepEqual([...draining.writeTargets(s).keys()], [0], 'a draining group gets no writes');
+  const catching = new RoutingTable({
+    shards: 4,
+    replication_factor: 2,
+    groups: [{ id: 0, state: 'active' }],
+    nodes: [
+      { id: 'a', replica_group: 0, state: 'active', health: 'healthy', readable: false },
+      { id: 'b', replica_group: 0, state: 'active', health: 'healthy' },
+    ],
+  });
+  for (let seq = 0; seq < 4; seq++) assert.deepEqual([...catching.coveringSet(seq).assignments.keys()], ['b'], 'a catching-up node serves no reads');
+  assert.deepEqual(catching.writeTargets(0).get(0)!.sort(), ['a', 'b'], 'but takes writes');
 });
 
 test('shard filter composition and canonical JSON', () => {

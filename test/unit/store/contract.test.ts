@@ -118,6 +118,9 @@ function contract(name: string, open: () => Promise<Store>) {
       assert.equal(await store.failJob('move-9', 'pod-b', 'node gone'), true);
       assert.equal((await store.getJob('move-9'))?.error, 'node gone');
       assert.deepEqual((await store.listJobs()).map((j) => j.id), ['move-7', 'move-9']);
+      assert.equal(await store.deleteJob('move-7'), true);
+      assert.equal(await store.deleteJob('move-7'), false);
+      assert.deepEqual((await store.listJobs()).map((j) => j.id), ['move-9']);
       assert.equal(await store.claimJob('pod-c', 100, ['other_type']), null);
     });
 

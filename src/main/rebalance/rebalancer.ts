@@ -1,0 +1,475 @@
+// The rebalancer (SPEC C11, H2 Modes B and C): topology changes queue in the stored topology and run one at a time.
+// One pod at a time drives them — the holder of the `rebalance` lease — through persisted phases, so a new leader
+// (or the same pod after a restart) resumes where the last one stopped:
+//   queued → provisioning (the change enters the topology: dual-writes start; indexes and physical settings are
+//   created on new owners) → copying (one `shard_move` job per shard, at most `max_concurrent_migrations` queued or
+//   running cluster-wide) → cutover (reads and writes move to the new owners) → cleanup (after a grace period the
+//   obsolete copies are deleted) → done.
+// Every pod also runs a job runner that claims `shard_move` jobs (lease 30 s, heartbeat 10 s, resumable cursor).
+// A node flagged `catching_up` that is healthy again gets a `recovery` change (rebalancer.auto_rebalance_on_recovery).
+import { randomUUID } from 'node:crypto';
+import { settingsHash } from '../../core/canonical-json.js';
+import { MeiliError } from '../../core/errors.js';
+import { defaultSettings } from '../../core/settings.js';
+import { cutover, obsoleteCopies, planMoves } from '../../core/topology-plan.js';
+import type { Job, RebalanceRecord, Store, StoredTopology, TopologyOperation } from '../../store/store.js';
+import { NodeClient } from '../cluster/node-client.js';
+import type { TopologyService } from '../cluster/topology.js';
+import { waitForNodeTasks } from '../api/indexes.js';
+import { physicalSettings } from '../api/settings.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { JobLostError, ShardMover, type MoveCursor, type MoveJobPayload } from './shard-mover.js';
+
+export const SHARD_MOVE = 'shard_move';
+const LEASE_SCOPE = 'rebalance';
+const RECENT_KEPT = 10;
+
+export interface RebalancerOptions {
+  store: Store;
+  topology: TopologyService;
+  logger: Logger | null;
+  metrics: Metrics | null;
+  maxConcurrentMigrations: number;
+  autoRebalanceOnRecovery: boolean;
+  migrationTimeoutMs: number;
+  leaseTtlMs: number;
+  facetingOverfetch: number;
+  taskTimeoutMs: number;
+  /** How often the leader advances the running change and the job runner looks for work. */
+  tickMs?: number;
+  /** Time between the cut-over and deleting obsolete copies (every pod adopts the cut-over meanwhile). */
+  cleanupGraceMs?: number;
+  jobLeaseMs?: number;
+  heartbeatMs?: number;
+  pageSize?: number;
+}
+
+export type OperationRequest = Pick<TopologyOperation, 'kind' | 'node_id' | 'group_id' | 'node'>;
+
+function emptyRecord(): RebalanceRecord {
+  return { started_at: null, finished_at: null, last_error: null, recent: [] };
+}
+
+function jobPrefix(op: TopologyOperation): string {
+  return `${op.id}:`;
+}
+
+/** The state change that starts an operation (the node or group enters its transitional state). */
+function startChange(t: StoredTopology, op: TopologyOperation): void {
+  switch (op.kind) {
+    case 'node_add':
+    case 'group_add': {
+      const n = op.node!;
+      if (!t.groups.some((g) => g.id === n.replica_group)) t.groups.push({ id: n.replica_group, state: 'initializing' });
+      if (!t.nodes.some((x) => x.id === n.id)) t.nodes.push({ id: n.id, address: n.address, replica_group: n.replica_group, state: 'joining' });
+      if (!t.retiredIds.includes(n.id)) t.retiredIds.push(n.id);
+      break;
+    }
+    case 'node_drain':
+    case 'node_remove': {
+      const n = t.nodes.find((x) => x.id === op.node_id);
+      if (n !== undefined && n.state !== 'removed') n.state = 'draining';
+      break;
+    }
+    case 'group_remove': {
+      const g = t.groups.find((x) => x.id === op.group_id);
+      if (g !== undefined) g.state = 'draining';
+      break;
+    }
+    case 'recovery':
+    case 'rebalance':
+      break;
+  }
+}
+
+export class Rebalancer {
+  private readonly o: Required<RebalancerOptions>;
+  private leaderTimer: NodeJS.Timeout | null = null;
+  private workerTimer: NodeJS.Timeout | null = null;
+  private driving: Promise<void> | null = null;
+  private claiming = false;
+  private stopped = false;
+  private readonly running = new Map<string, Promise<void>>();
+  /** job id → earliest time a failed job is queued again. */
+  private readonly retryAt = new Map<string, number>();
+  private leader = false;
+  /** This pod's id (leases and job claims); set before `start`. */
+  podId = '';
+
+  constructor(opts: RebalancerOptions) {
+    this.o = { tickMs: 250, cleanupGraceMs: 2000, jobLeaseMs: 30_000, heartbeatMs: 10_000, pageSize: 1000, ...opts };
+  }
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  start(): void {
+    const loop = (fn: () => Promise<void>, set: (t: NodeJS.Timeout) => void) => {
+      const tick = () => {
+        if (this.stopped) return;
+        void fn()
+          .catch((err: unknown) => this.o.logger?.warn({ err }, 'rebalancer tick failed'))
+          .finally(() => {
+            if (!this.stopped) set(setTimeout(tick, this.o.tickMs).unref());
+          });
+      };
+      set(setTimeout(tick, 0).unref());
+    };
+    loop(() => this.leaderTick(), (t) => (this.leaderTimer = t));
+    loop(() => this.workerTick(), (t) => (this.workerTimer = t));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.leaderTimer !== null) clearTimeout(this.leaderTimer);
+    if (this.workerTimer !== null) clearTimeout(this.workerTimer);
+    await this.driving;
+    await Promise.allSettled(this.running.values());
+    if (this.leader) await this.o.store.releaseLease(LEASE_SCOPE, this.podId).catch(() => undefined);
+    this.leader = false;
+  }
+
+  // ---------------------------------------------------------------- submitting changes (admin API)
+
+  /**
+   * Queues a change. `make` runs on the latest stored topology inside the compare-and-set, so conflicting requests
+   * made through different pods cannot both pass; it throws to refuse, or returns an already queued operation to
+   * answer with instead of a new request.
+   */
+  async submit(make: (t: StoredTopology) => OperationRequest | TopologyOperation): Promise<TopologyOperation> {
+    let result: TopologyOperation | null = null;
+    await this.o.topology.update((t) => {
+      const req = make(t);
+      if ('id' in req) {
+        result = req;
+        return null;
+      }
+      const op: TopologyOperation = { id: `op-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`, ...req, phase: 'queued', created_at: new Date().toISOString(), error: null };
+      t.operations = [...(t.operations ?? []), op];
+      result = op;
+      return t;
+    });
+    const op = result! as TopologyOperation;
+    this.o.logger?.info({ op: op.id, kind: op.kind, node_id: op.node_id, group_id: op.group_id }, 'topology change queued');
+    this.kick();
+    return op;
+  }
+
+  /** Advances the running change soon (instead of at the next tick). */
+  private kick(): void {
+    if (!this.stopped) setImmediate(() => void this.leaderTick().catch(() => undefined));
+  }
+
+  // ---------------------------------------------------------------- status
+
+  async status(): Promise<Record<string, unknown>> {
+    const t = await this.o.topology.refresh();
+    const jobs = await this.o.store.listJobs();
+    const rec = t.rebalance ?? emptyRecord();
+    const ops = t.operations ?? [];
+    return {
+      in_progress: ops.length > 0,
+      started_at: rec.started_at,
+      finished_at: ops.length > 0 ? null : rec.finished_at,
+      operations: [...rec.recent, ...ops].map((op) => this.operationView(op, jobs)),
+      last_error: rec.last_error,
+    };
+  }
+
+  operationView(op: TopologyOperation, jobs: readonly Job[]): Record<string, unknown> {
+    const mine = jobs.filter((j) => j.id.startsWith(jobPrefix(op)));
+    const live = op.phase !== 'done' && op.phase !== 'cleanup';
+    const view: Record<string, unknown> = { id: op.id, kind: op.kind };
+    if (op.node_id !== undefined) view.node_id = op.node_id;
+    if (op.group_id !== undefined) view.group_id = op.group_id;
+    view.shards_total = op.plan?.length ?? op.shards_total ?? 0;
+    view.shards_done = live ? mine.filter((j) => j.state === 'completed').length : (op.shards_done ?? 0);
+    view.documents_copied = live ? mine.reduce((n, j) => n + ((j.cursor as MoveCursor | null)?.copied ?? 0), 0) : (op.documents_copied ?? 0);
+    view.phase = op.phase;
+    view.created_at = op.created_at;
+    if (op.started_at !== undefined) view.started_at = op.started_at;
+    if (op.finished_at !== undefined) view.finished_at = op.finished_at;
+    if (op.error) view.error = op.error;
+    return view;
+  }
+
+  // ---------------------------------------------------------------- leader (Mode B)
+
+  private leaderTick(): Promise<void> {
+    if (this.driving !== null) return this.driving;
+    this.driving = this.drive().finally(() => {
+      this.driving = null;
+    });
+    return this.driving;
+  }
+
+  private async drive(): Promise<void> {
+    if (this.stopped) return;
+    this.leader = await this.o.store.acquireLease(LEASE_SCOPE, this.podId, this.o.leaseTtlMs);
+    if (!this.leader) return;
+    let t = await this.o.topology.refresh();
+    if (this.o.autoRebalanceOnRecovery && (t.operations ?? []).length === 0) {
+      const back = t.nodes.find((n) => n.catching_up === true && n.state !== 'removed' && this.o.topology.health.isHealthy(n.id));
+      if (back !== undefined) {
+        await this.submit((cur) => ((cur.operations ?? []).length > 0 ? cur.operations![0]! : { kind: 'recovery', node_id: back.id }));
+        t = this.o.topology.current;
+      }
+    }
+    // Several phases may complete in one tick; stop when one has to wait.
+    for (let step = 0; step < 8 && !this.stopped; step++) {
+      const op = this.o.topology.current.operations?.[0];
+      if (op === undefined) return;
+      const before = op.phase;
+      try {
+        await this.advance(op);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        this.o.logger?.warn({ op: op.id, phase: op.phase, err: message }, 'topology change step failed; retrying');
+        await this.recordError(message);
+        return;
+      }
+      const after = this.o.topology.current.operations?.[0];
+      if (after?.id === op.id && after.phase === before) return;
+    }
+  }
+
+  /** Changes the running operation (and the rebalance record) in the stored topology, if it is still `op`. */
+  private async updateOp(op: TopologyOperation, change: (t: StoredTopology, cur: TopologyOperation) => void): Promise<void> {
+    await this.o.topology.update((t) => {
+      const cur = t.operations?.[0];
+      if (cur === undefined || cur.id !== op.id || cur.phase !== op.phase) return null;
+      t.rebalance ??= emptyRecord();
+      change(t, cur);
+      return t;
+    });
+  }
+
+  private async recordError(message: string): Promise<void> {
+    await this.o.topology.update((t) => {
+      if (t.rebalance?.last_error === message) return null;
+      t.rebalance = { ...(t.rebalance ?? emptyRecord()), last_error: message };
+      return t;
+    });
+  }
+
+  private async advance(op: TopologyOperation): Promise<void> {
+    const now = Date.now();
+    switch (op.phase) {
+      case 'queued':
+        await this.updateOp(op, (t, cur) => {
+          startChange(t, cur);
+          cur.phase = 'provisioning';
+          cur.started_at = new Date(now).toISOString();
+          t.rebalance = { ...t.rebalance!, started_at: cur.started_at, finished_at: null };
+        });
+        this.o.logger?.info({ op: op.id, kind: op.kind }, 'topology change started');
+        return;
+      case 'provisioning': {
+        const t = this.o.topology.current;
+        const catchUp = t.nodes.filter((n) => n.catching_up === true && n.state !== 'removed' && this.o.topology.health.isHealthy(n.id)).map((n) => n.id);
+        const plan = planMoves(t, catchUp);
+        await this.provision([...new Set(plan.flatMap((m) => m.copies.map((c) => c.target)))]);
+        await this.updateOp(op, (_t, cur) => {
+          cur.plan = plan;
+          cur.catch_up_nodes = catchUp;
+          cur.phase = 'copying';
+        });
+        this.o.logger?.info({ op: op.id, shards: plan.length, catch_up: catchUp }, 'topology change planned');
+        return;
+      }
+      case 'copying':
+        return this.copying(op, now);
+      case 'cutover': {
+        const jobs = (await this.o.store.listJobs()).filter((j) => j.id.startsWith(jobPrefix(op)));
+        await this.updateOp(op, (t, cur) => {
+          const next = cutover(t, cur.catch_up_nodes ?? []);
+          cur.deletes = obsoleteCopies(t, next);
+          cur.shards_total = (cur.plan ?? []).length;
+          cur.shards_done = jobs.filter((j) => j.state === 'completed').length;
+          cur.documents_copied = jobs.reduce((n, j) => n + ((j.cursor as MoveCursor | null)?.copied ?? 0), 0);
+          cur.cleanup_after = now + this.o.cleanupGraceMs;
+          cur.phase = 'cleanup';
+          t.groups = next.groups;
+          t.nodes = next.nodes;
+        });
+        this.o.logger?.info({ op: op.id }, 'topology change cut over');
+        return;
+      }
+      case 'cleanup': {
+        if (now < (op.cleanup_after ?? 0)) return;
+        await this.deleteObsolete(op);
+        for (const j of await this.o.store.listJobs()) if (j.id.startsWith(jobPrefix(op))) await this.o.store.deleteJob(j.id);
+        const finishedAt = new Date().toISOString();
+        await this.updateOp(op, (t, cur) => {
+          t.operations = t.operations!.slice(1);
+          const done: TopologyOperation = { ...cur, phase: 'done', finished_at: finishedAt };
+          delete done.plan;
+          delete done.deletes;
+          t.rebalance = { ...t.rebalance!, recent: [...t.rebalance!.recent, done].slice(-RECENT_KEPT), finished_at: t.operations.length === 0 ? finishedAt : t.rebalance!.finished_at, last_error: null };
+        });
+        const seconds = (Date.parse(finishedAt) - Date.parse(op.started_at ?? finishedAt)) / 1000;
+        this.o.metrics?.rebalanceDuration.labels(op.kind).observe(seconds);
+        this.o.logger?.info({ op: op.id, kind: op.kind, seconds }, 'topology change finished');
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Keeps at most `max_concurrent_migrations` jobs queued or running; requeues failed ones; cuts over when all done. */
+  private async copying(op: TopologyOperation, now: number): Promise<void> {
+    const plan = op.plan ?? [];
+    const jobs = new Map((await this.o.store.listJobs()).filter((j) => j.id.startsWith(jobPrefix(op))).map((j) => [j.id, j]));
+    let active = 0;
+    for (const j of jobs.values()) {
+      if (j.state === 'queued') active++;
+      else if (j.state === 'in_progress') {
+        if (now - j.createdAt > this.o.migrationTimeoutMs && j.leaseExpiresAt !== null && j.leaseExpiresAt > now) {
+          this.o.logger?.warn({ job: j.id }, 'shard move exceeded rebalancer.migration_timeout_s; it keeps running and is watched');
+        }
+        active++;
+      } else if (j.state === 'failed') {
+        await this.recordError(`shard move ${j.id}: ${j.error ?? 'failed'}`);
+        const at = this.retryAt.get(j.id);
+        if (at === undefined) this.retryAt.set(j.id, now + Math.min(30_000, 500 * 2 ** Math.min(j.attempts, 6)));
+        else if (now >= at) {
+          this.retryAt.delete(j.id);
+          const payload = j.payload as MoveJobPayload;
+          await this.o.store.deleteJob(j.id);
+          jobs.set(j.id, await this.o.store.enqueueJob({ id: j.id, type: SHARD_MOVE, payload: { ...payload, resume: j.cursor } }));
+          active++;
+        }
+      }
+    }
+    for (const move of plan) {
+      if (active >= this.o.maxConcurrentMigrations) break;
+      const id = `${op.id}:${move.shard}`;
+      if (jobs.has(id)) continue;
+      const payload: MoveJobPayload = { op: op.id, shard: move.shard, copies: move.copies };
+      jobs.set(id, await this.o.store.enqueueJob({ id, type: SHARD_MOVE, payload }));
+      active++;
+    }
+    const done = plan.every((m) => jobs.get(`${op.id}:${m.shard}`)?.state === 'completed');
+    if (done) await this.updateOp(op, (_t, cur) => void (cur.phase = 'cutover'));
+  }
+
+  /** Creates every index (with its primary key and physical settings) on the nodes about to receive shards. */
+  private async provision(nodeIds: readonly string[]): Promise<void> {
+    const indexes = await this.o.store.listIndexes();
+    for (const id of nodeIds) {
+      const client = this.o.topology.client(id);
+      if (client === undefined) throw new MeiliError('internal', `node ${id} is not in the topology`);
+      for (const index of indexes) {
+        const path = `/indexes/${encodeURIComponent(index.uid)}`;
+        const got = await client.request({ method: 'GET', path, operation: 'index_get' });
+        if (got.status === 404) {
+          const res = await client.request({ method: 'POST', path: '/indexes', body: JSON.stringify({ uid: index.uid, primaryKey: index.primaryKey }), operation: 'index_create' });
+          if (res.status !== 202) throw new MeiliError('internal', `node ${id} refused to create \`${index.uid}\` (${res.status})`);
+          await waitForNodeTasks(this.o.topology, [{ nodeId: id, taskUid: NodeClient.json<{ taskUid: number }>(res).taskUid }], this.o.taskTimeoutMs).catch(() => undefined);
+        } else if (got.status === 200 && index.primaryKey !== null && NodeClient.json<{ primaryKey: string | null }>(got).primaryKey === null) {
+          const res = await client.request({ method: 'PATCH', path, body: JSON.stringify({ primaryKey: index.primaryKey }), operation: 'index_update' });
+          if (res.status === 202) await waitForNodeTasks(this.o.topology, [{ nodeId: id, taskUid: NodeClient.json<{ taskUid: number }>(res).taskUid }], this.o.taskTimeoutMs);
+        } else if (got.status !== 200) throw new MeiliError('internal', `node ${id} answered ${got.status} for \`${index.uid}\``);
+        const physical = physicalSettings({ ...defaultSettings(), ...index.settings }, index.fields, this.o.facetingOverfetch);
+        const current = await client.request({ method: 'GET', path: `${path}/settings`, operation: 'settings_get' });
+        if (current.status === 200 && settingsHash(NodeClient.json(current)) === settingsHash(physical)) continue;
+        const res = await client.request({ method: 'PATCH', path: `${path}/settings`, body: JSON.stringify(physical), operation: 'settings_update' });
+        if (res.status !== 202) throw new MeiliError('internal', `node ${id} refused the physical settings of \`${index.uid}\` (${res.status})`);
+        await waitForNodeTasks(this.o.topology, [{ nodeId: id, taskUid: NodeClient.json<{ taskUid: number }>(res).taskUid }], this.o.taskTimeoutMs);
+      }
+    }
+  }
+
+  /** Deletes the shards nodes no longer own (for every index); a node that is gone is skipped. */
+  private async deleteObsolete(op: TopologyOperation): Promise<void> {
+    const indexes = await this.o.store.listIndexes();
+    const t = this.o.topology.current;
+    for (const [id, shards] of Object.entries(op.deletes ?? {})) {
+      const node = t.nodes.find((n) => n.id === id);
+      if (node === undefined) continue;
+      const own = this.o.topology.client(id);
+      const client = own ?? this.o.topology.newClient(id, node.address);
+      try {
+        for (const index of indexes) {
+          const res = await client
+            .request({ method: 'POST', path: `/indexes/${encodeURIComponent(index.uid)}/documents/delete`, body: JSON.stringify({ filter: `_miroir_shard IN [${shards.join(', ')}]` }), operation: 'shard_delete' })
+            .catch((err: unknown) => ({ status: 0, error: err }));
+          if (res.status !== 202 && res.status !== 404) this.o.logger?.warn({ op: op.id, node_id: id, index: index.uid, status: res.status }, 'deleting an obsolete shard copy failed; left in place');
+        }
+      } finally {
+        if (own === undefined) await client.close();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- job runner (Mode C)
+
+  private async workerTick(): Promise<void> {
+    if (this.claiming || this.stopped) return;
+    this.claiming = true;
+    try {
+      if (this.running.size === 0) await this.adoptOrphans();
+      while (this.running.size < this.o.maxConcurrentMigrations && !this.stopped) {
+        const job = await this.o.store.claimJob(this.podId, this.o.jobLeaseMs, [SHARD_MOVE]);
+        if (job === null) break;
+        this.runJob(job);
+      }
+    } finally {
+      this.claiming = false;
+    }
+  }
+
+  /** Jobs this pod id held before a restart resume at once instead of waiting for their claim to lapse. */
+  private async adoptOrphans(): Promise<void> {
+    for (const j of await this.o.store.listJobs()) {
+      if (j.type !== SHARD_MOVE || j.state !== 'in_progress' || j.owner !== this.podId || this.running.has(j.id)) continue;
+      if (await this.o.store.heartbeatJob(j.id, this.podId, this.o.jobLeaseMs)) this.runJob(j);
+    }
+  }
+
+  private runJob(job: Job): void {
+    const run = this.execute(job).finally(() => this.running.delete(job.id));
+    this.running.set(job.id, run);
+  }
+
+  private async execute(job: Job): Promise<void> {
+    const { store, jobLeaseMs } = this.o;
+    const podId = this.podId;
+    const payload = job.payload as MoveJobPayload & { resume?: MoveCursor | null };
+    const op = this.o.topology.current.operations?.find((o) => o.id === payload.op) ?? (await this.o.topology.refresh()).operations?.find((o) => o.id === payload.op);
+    if (op === undefined) {
+      await store.completeJob(job.id, podId);
+      return;
+    }
+    let latest: MoveCursor | null = (job.cursor as MoveCursor | null) ?? payload.resume ?? null;
+    const beat = setInterval(() => void store.heartbeatJob(job.id, podId, jobLeaseMs, latest ?? undefined).catch(() => undefined), this.o.heartbeatMs).unref();
+    const mover = new ShardMover({
+      store,
+      topology: this.o.topology,
+      pageSize: this.o.pageSize,
+      verifyRounds: 10,
+      taskTimeoutMs: this.o.taskTimeoutMs,
+      progress: async (cursor) => {
+        latest = cursor;
+        const held = await store.heartbeatJob(job.id, podId, jobLeaseMs, cursor);
+        return held && !this.stopped; // stopping: the cursor is saved; this pod (after a restart) or another resumes
+      },
+      onCopied: (n) => this.o.metrics?.rebalanceDocumentsMigrated.inc(n),
+    });
+    try {
+      const final = await mover.run(payload, latest);
+      await store.heartbeatJob(job.id, podId, jobLeaseMs, final);
+      await store.completeJob(job.id, podId);
+    } catch (err) {
+      if (err instanceof JobLostError || this.stopped) return;
+      const message = err instanceof Error ? err.message : String(err);
+      this.o.logger?.warn({ job: job.id, err: message }, 'shard move failed; it will be retried');
+      await store.failJob(job.id, podId, message).catch(() => undefined);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+}

@@ -1,0 +1,187 @@
+// Runs one shard move (a Mode C `shard_move` job) for every index: copy the shard onto each target by paging
+// `_miroir_shard = s` from a readable, healthy source, then the verify pass — compare per-document content hashes on
+// source and target (after both have processed what they had queued), re-copy every mismatch from the source and
+// delete what the source does not hold, until equal. Progress is reported as a cursor the job resumes from.
+import { documentHash } from '../../core/canonical-json.js';
+import { MeiliError } from '../../core/errors.js';
+import type { ShardCopy } from '../../core/topology-plan.js';
+import type { Store } from '../../store/store.js';
+import { NodeClient } from '../cluster/node-client.js';
+import type { TopologyService } from '../cluster/topology.js';
+import { waitForNodeTasks, type Ack } from '../api/indexes.js';
+
+export interface MoveCursor {
+  /** Position in `copies`. */
+  copy: number;
+  /** The index being copied (indexes run in uid order); null before the first. */
+  uid: string | null;
+  /** Next page offset of the copy phase; -1 once copied and only the verify pass is left. */
+  offset: number;
+  /** Documents written to targets so far (copy pages and verify repairs). */
+  copied: number;
+}
+
+export interface MoveJobPayload {
+  op: string;
+  shard: number;
+  copies: ShardCopy[];
+}
+
+export interface ShardMoverDeps {
+  store: Store;
+  topology: TopologyService;
+  pageSize: number;
+  verifyRounds: number;
+  taskTimeoutMs: number;
+  /** Persists progress; false when this pod lost the job (stop at once). */
+  progress(cursor: MoveCursor): Promise<boolean>;
+  onCopied?(documents: number): void;
+}
+
+export class JobLostError extends Error {}
+
+type Doc = Record<string, unknown>;
+
+function shardFilter(shard: number): string {
+  return `_miroir_shard = ${shard}`;
+}
+
+async function nodeJson<T>(client: NodeClient, method: 'GET' | 'POST', path: string, body: unknown, operation: string): Promise<{ status: number; body: T }> {
+  const res = await client.request({ method, path, body: body === undefined ? null : JSON.stringify(body), operation, timeoutMs: 30_000 });
+  return { status: res.status, body: NodeClient.json<T>(res) };
+}
+
+/** One page of a shard from a node; null when the node does not have the index. */
+async function fetchPage(client: NodeClient, uid: string, shard: number, offset: number, limit: number): Promise<Doc[] | null> {
+  const res = await nodeJson<{ results: Doc[] }>(client, 'POST', `/indexes/${encodeURIComponent(uid)}/documents/fetch`, { filter: shardFilter(shard), offset, limit }, 'shard_copy');
+  if (res.status === 404) return null;
+  if (res.status !== 200) throw new MeiliError('internal', `node ${client.nodeId} answered ${res.status} fetching shard ${shard} of \`${uid}\`: ${JSON.stringify(res.body).slice(0, 200)}`);
+  return res.body.results;
+}
+
+async function fetchShard(client: NodeClient, uid: string, shard: number, pageSize: number): Promise<Doc[] | null> {
+  const all: Doc[] = [];
+  for (let offset = 0; ; offset += pageSize) {
+    const page = await fetchPage(client, uid, shard, offset, pageSize);
+    if (page === null) return offset === 0 ? null : all;
+    all.push(...page);
+    if (page.length < pageSize) return all;
+  }
+}
+
+async function enqueue(client: NodeClient, method: 'POST', path: string, body: unknown, operation: string): Promise<Ack> {
+  const res = await client.request({ method, path, body: JSON.stringify(body), operation, timeoutMs: 30_000 });
+  if (res.status !== 202) throw new MeiliError('internal', `node ${client.nodeId} answered ${res.status} to ${operation}: ${res.body.toString('utf8').slice(0, 200)}`);
+  return { nodeId: client.nodeId, taskUid: NodeClient.json<{ taskUid: number }>(res).taskUid };
+}
+
+/** Waits until the node has processed every task it had enqueued when called (its queue runs in order). */
+async function settle(topology: TopologyService, client: NodeClient, timeoutMs: number): Promise<void> {
+  const res = await nodeJson<{ results: Array<{ uid: number }> }>(client, 'GET', '/tasks?limit=1', undefined, 'task_list');
+  const last = res.status === 200 ? res.body.results[0] : undefined;
+  if (last !== undefined) await waitForNodeTasks(topology, [{ nodeId: client.nodeId, taskUid: last.uid }], timeoutMs).catch((err: unknown) => {
+    if (!(err instanceof MeiliError) || !/failed task/.test(err.message)) throw err;
+  });
+}
+
+export class ShardMover {
+  private readonly deps: ShardMoverDeps;
+
+  constructor(deps: ShardMoverDeps) {
+    this.deps = deps;
+  }
+
+  /** The first source that is in the topology, healthy and readable. */
+  private source(copy: ShardCopy): NodeClient {
+    const t = this.deps.topology;
+    for (const id of copy.sources) {
+      const node = t.current.nodes.find((n) => n.id === id);
+      if (node === undefined || node.state === 'removed' || node.catching_up === true || !t.health.isHealthy(id)) continue;
+      const c = t.client(id);
+      if (c !== undefined) return c;
+    }
+    throw new MeiliError('internal', `no healthy, readable source for a copy onto ${copy.target} (tried ${copy.sources.join(', ')})`);
+  }
+
+  private target(copy: ShardCopy): NodeClient {
+    const c = this.deps.topology.client(copy.target);
+    if (c === undefined || !this.deps.topology.health.isHealthy(copy.target)) throw new MeiliError('internal', `target node ${copy.target} is not healthy`);
+    return c;
+  }
+
+  async run(payload: MoveJobPayload, resume: MoveCursor | null): Promise<MoveCursor> {
+    const cursor: MoveCursor = resume ?? { copy: 0, uid: null, offset: 0, copied: 0 };
+    const indexes = (await this.deps.store.listIndexes()).sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+    for (; cursor.copy < payload.copies.length; cursor.copy++, cursor.uid = null, cursor.offset = 0) {
+      const copy = payload.copies[cursor.copy]!;
+      for (const index of indexes) {
+        if (cursor.uid !== null && index.uid < cursor.uid) continue;
+        if (cursor.uid !== index.uid) {
+          cursor.uid = index.uid;
+          cursor.offset = 0;
+        }
+        if (index.primaryKey === null) continue; // no documents can exist yet
+        if (cursor.offset >= 0) await this.copy(copy, index.uid, payload.shard, cursor);
+        await this.verify(copy, index.uid, index.primaryKey, payload.shard, cursor);
+        cursor.offset = 0;
+        cursor.uid = `${index.uid}\u0000`; // past this index
+        await this.report(cursor);
+      }
+    }
+    return cursor;
+  }
+
+  private async report(cursor: MoveCursor): Promise<void> {
+    if (!(await this.deps.progress({ ...cursor }))) throw new JobLostError('the job was claimed by another pod');
+  }
+
+  private async copy(copy: ShardCopy, uid: string, shard: number, cursor: MoveCursor): Promise<void> {
+    const source = this.source(copy);
+    const target = this.target(copy);
+    const acks: Ack[] = [];
+    for (;;) {
+      const page = await fetchPage(source, uid, shard, cursor.offset, this.deps.pageSize);
+      if (page === null || page.length === 0) break;
+      acks.push(await enqueue(target, 'POST', `/indexes/${encodeURIComponent(uid)}/documents`, page, 'shard_copy'));
+      cursor.offset += page.length;
+      cursor.copied += page.length;
+      this.deps.onCopied?.(page.length);
+      await this.report(cursor);
+      if (page.length < this.deps.pageSize) break;
+    }
+    await waitForNodeTasks(this.deps.topology, acks, this.deps.taskTimeoutMs);
+    cursor.offset = -1;
+    await this.report(cursor);
+  }
+
+  /** Compares per-document hashes until source and target hold the same shard; repairs the target in between. */
+  private async verify(copy: ShardCopy, uid: string, primaryKey: string, shard: number, cursor: MoveCursor): Promise<void> {
+    for (let round = 0; round < this.deps.verifyRounds; round++) {
+      const source = this.source(copy);
+      const target = this.target(copy);
+      await Promise.all([settle(this.deps.topology, source, this.deps.taskTimeoutMs), settle(this.deps.topology, target, this.deps.taskTimeoutMs)]);
+      const [want, have] = await Promise.all([fetchShard(source, uid, shard, this.deps.pageSize), fetchShard(target, uid, shard, this.deps.pageSize)]);
+      if (want === null) return; // the index is gone on the source (deleted meanwhile)
+      const theirs = new Map<string, bigint>();
+      for (const d of have ?? []) theirs.set(String(d[primaryKey]), documentHash(d));
+      const recopy: Doc[] = [];
+      for (const d of want) {
+        const id = String(d[primaryKey]);
+        const h = theirs.get(id);
+        theirs.delete(id);
+        if (h === undefined || h !== documentHash(d)) recopy.push(d);
+      }
+      const extra = [...theirs.keys()];
+      if (recopy.length === 0 && extra.length === 0) return;
+      const acks: Ack[] = [];
+      const path = `/indexes/${encodeURIComponent(uid)}/documents`;
+      for (let i = 0; i < recopy.length; i += this.deps.pageSize) acks.push(await enqueue(target, 'POST', path, recopy.slice(i, i + this.deps.pageSize), 'shard_repair'));
+      if (extra.length > 0) acks.push(await enqueue(target, 'POST', `${path}/delete-batch`, extra, 'shard_repair'));
+      cursor.copied += recopy.length;
+      this.deps.onCopied?.(recopy.length);
+      await waitForNodeTasks(this.deps.topology, acks, this.deps.taskTimeoutMs);
+      await this.report(cursor);
+    }
+    throw new MeiliError('internal', `shard ${shard} of \`${uid}\` on ${copy.target} still differs from its source after ${this.deps.verifyRounds} verify rounds`);
+  }
+}
