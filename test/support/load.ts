@@ -15,14 +15,21 @@ export interface Load {
   stop(): Promise<LoadStats>;
 }
 
+const active = new Set<Load>();
+
+/** Stops every load still running (for `after` hooks, so a failed assertion never leaves loops behind). */
+export async function stopAllLoads(): Promise<void> {
+  await Promise.all([...active].map((l) => l.stop()));
+}
+
 export function startLoad(opts: { url: string; key: string; index: string; ids: number; batch?: number; newIdsFrom?: number }): Load {
   const stats: LoadStats = { writes: 0, searches: 0, failedWrites: [], failedSearches: [], lastVersion: new Map(), taskUids: [] };
-  let running = true;
+  let live = true;
   const headers = { authorization: `Bearer ${opts.key}`, 'content-type': 'application/json' };
   let v = 1_000_000;
   let nextNew = opts.newIdsFrom ?? opts.ids;
   const writer = (async () => {
-    while (running) {
+    while (live) {
       v++;
       const docs = Array.from({ length: opts.batch ?? 20 }, (_, i) => ({ id: i === 0 ? nextNew++ : Math.floor(Math.random() * opts.ids), title: `load ${v}`, v }));
       try {
@@ -39,7 +46,7 @@ export function startLoad(opts: { url: string; key: string; index: string; ids: 
     }
   })();
   const searcher = (async () => {
-    while (running) {
+    while (live) {
       try {
         const res = await fetch(`${opts.url}/indexes/${opts.index}/search`, { method: 'POST', headers, body: JSON.stringify({ q: 'doc', limit: 5 }) });
         const body = await res.text();
@@ -50,12 +57,15 @@ export function startLoad(opts: { url: string; key: string; index: string; ids: 
       }
     }
   })();
-  return {
+  const load: Load = {
     stats,
     async stop() {
-      running = false;
+      live = false;
+      active.delete(load);
       await Promise.all([writer, searcher]);
       return stats;
     },
   };
+  active.add(load);
+  return load;
 }

@@ -76,8 +76,8 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     const guard: RouteGuard = { kind: 'client', auth: opts.auth ?? routeAuth(method, path), tenant: opts.tenant === true };
     out.push({ method, path, body: opts.body ?? (method === 'GET' || method === 'DELETE' ? 'none' : 'json'), auth: guard, handler });
   };
-  const admin = (method: HttpMethod, path: string, handler: Handler, kind: 'admin' | 'public' = 'admin') => {
-    out.push({ method, path, name: path, body: method === 'GET' || method === 'DELETE' ? 'none' : 'json', auth: { kind, auth: PUBLIC_ROUTE, tenant: false } satisfies RouteGuard, handler });
+  const admin = (method: HttpMethod, path: string, handler: Handler, kind: 'admin' | 'public' = 'admin', body: 'none' | 'json' = method === 'GET' || method === 'DELETE' ? 'none' : 'json') => {
+    out.push({ method, path, name: path, body, auth: { kind, auth: PUBLIC_ROUTE, tenant: false } satisfies RouteGuard, handler });
   };
 
   // ---- served by Miroir itself
@@ -167,10 +167,10 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   admin('GET', '/_miroir/topology', () => json(200, deps.topology.topologyView()));
   admin('GET', '/_miroir/shards', () => json(200, deps.topology.shardsView()));
   admin('POST', '/_miroir/nodes', (ctx) => addNode(deps, ctx.json));
-  admin('POST', '/_miroir/nodes/:id/drain', (ctx) => drainNode(deps, ctx.params.id!, 'node_drain'));
+  admin('POST', '/_miroir/nodes/:id/drain', (ctx) => drainNode(deps, ctx.params.id!, 'node_drain'), 'admin', 'none');
   admin('DELETE', '/_miroir/nodes/:id', (ctx) => drainNode(deps, ctx.params.id!, 'node_remove'));
   admin('DELETE', '/_miroir/groups/:id', (ctx) => removeGroup(deps, ctx.params.id!));
-  admin('POST', '/_miroir/rebalance', () => startRebalance(deps));
+  admin('POST', '/_miroir/rebalance', () => startRebalance(deps), 'admin', 'none');
   admin('GET', '/_miroir/rebalance/status', async () => json(200, await deps.rebalancer.status()));
   admin('GET', '/_miroir/metrics', async () => ({ status: 200, raw: await deps.metrics.registry.metrics(), headers: { 'content-type': deps.metrics.registry.contentType } }));
   return out;

@@ -125,9 +125,10 @@ export class TaskRegistry {
     return p;
   }
 
-  private async fetchNodeTask(nodeId: string, nodeTaskUid: number): Promise<NodeTask | null> {
+  /** The node's task; `gone` when the node left the topology (removed: its copies live on their new owners). */
+  private async fetchNodeTask(nodeId: string, nodeTaskUid: number): Promise<NodeTask | null | 'gone'> {
     const client = this.opts.client(nodeId);
-    if (client === undefined) return null;
+    if (client === undefined) return 'gone';
     try {
       const res = await client.request({ method: 'GET', path: `/tasks/${nodeTaskUid}`, operation: 'task_get' });
       if (res.status !== 200) return null;
@@ -139,10 +140,11 @@ export class TaskRegistry {
   }
 
   private async doRefresh(task: TaskRow): Promise<TaskRow> {
-    const entries = Object.entries(task.nodeTasks);
-    const nodeTasks = await Promise.all(entries.map(([node, uid]) => this.fetchNodeTask(node, uid)));
+    const fetched = await Promise.all(Object.entries(task.nodeTasks).map(async ([node, uid]) => [node, await this.fetchNodeTask(node, uid)] as const));
     this.refreshedAt.set(task.uid, this.now());
-    if (nodeTasks.some((n) => n === null)) return task; // a node did not answer: keep the last known state
+    if (fetched.some(([, n]) => n === null)) return task; // a node did not answer: keep the last known state
+    const entries = fetched.filter(([, n]) => n !== 'gone');
+    const nodeTasks = entries.map(([, n]) => n as NodeTask);
     const known = nodeTasks as NodeTask[];
     const { status, error } = entries.length === 0 ? { status: 'succeeded' as TaskStatus, error: null } : aggregateStatus(known);
     const startedAt = known.map((n) => n.startedAt).filter((x): x is string => x !== null).sort()[0] ?? null;

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DevNode } from '../../../src/devnode/node.js';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
-import { startLoad } from '../../support/load.js';
-import { adminCall, assertPlacement, seed, waitRebalanced, waitTasks } from '../../support/topology.js';
+import { startLoad, stopAllLoads } from '../../support/load.js';
+import { adminCall, assertPlacement, nodeDocs, seed, waitRebalanced, waitTasks } from '../../support/topology.js';
+import { until } from '../../support/wait.js';
 
 const INDEX = 'items';
 
@@ -22,6 +23,7 @@ describe('node add: 3 → 4 nodes with 10,000 documents under load', () => {
     cluster = await startCluster({ nodes: 3, shards: 16, rf: 1, config: { health: { interval_ms: 200, unhealthy_threshold: 2, recovery_threshold: 1 } } });
   });
   after(async () => {
+    await stopAllLoads();
     await Promise.all(extra.map((n) => n.stop()));
     await cluster.close();
   });
@@ -57,5 +59,151 @@ describe('node add: 3 → 4 nodes with 10,000 documents under load', () => {
     for (const [id, v] of stats.lastVersion) assert.equal(docs.get(id)!.v, v, `document ${id} holds its last acknowledged version`);
     assert.ok(op.documents_copied <= (total / 4) * 1.1, `moved ${op.documents_copied} ≤ ${(total / 4) * 1.1}`);
     assert.ok(op.shards_total > 0 && op.shards_done === op.shards_total);
+  });
+});
+
+describe('drain, then remove, under load', () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await startCluster({ nodes: 4, shards: 16, rf: 2, config: { health: { interval_ms: 200, unhealthy_threshold: 2, recovery_threshold: 1 } } });
+  });
+  after(async () => {
+    await stopAllLoads();
+    await cluster.close();
+  });
+
+  test('draining node-1 and removing node-2 fail no client request and keep every document on its owners', async () => {
+    const url = cluster.app.url;
+    await seed(url, cluster.masterKey, INDEX, 4000);
+    const load = startLoad({ url, key: cluster.masterKey, index: INDEX, ids: 4000 });
+    const drained = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes/node-1/drain');
+    assert.equal(drained.status, 202, JSON.stringify(drained.body));
+    assert.equal(drained.body.operation.kind, 'node_drain');
+    assert.equal((await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes/node-9/drain')).body.code, 'miroir_node_not_found');
+    // Queued behind the drain: changes run one at a time.
+    const removed = await adminCall(url, cluster.adminKey, 'DELETE', '/_miroir/nodes/node-2');
+    assert.equal(removed.status, 202);
+    assert.equal(removed.body.rebalance.operations.filter((o: { phase: string }) => o.phase !== 'done').length, 2);
+    const last = await adminCall(url, cluster.adminKey, 'DELETE', '/_miroir/nodes/node-3');
+    assert.equal(last.status, 202, 'node-0 and node-3 stay');
+    const refused = await adminCall(url, cluster.adminKey, 'DELETE', '/_miroir/nodes/node-0');
+    assert.equal(refused.status, 409, 'the last node of a group cannot be drained');
+    assert.equal(refused.body.code, 'miroir_topology_conflict');
+    const status = await waitRebalanced(url, cluster.adminKey);
+    const stats = await load.stop();
+    await waitTasks(url, cluster.masterKey, stats.taskUids);
+    assert.deepEqual(stats.failedWrites, []);
+    assert.deepEqual(stats.failedSearches, []);
+    assert.deepEqual(status.operations.map((o: { kind: string; node_id: string; phase: string }) => [o.kind, o.node_id, o.phase]), [['node_drain', 'node-1', 'done'], ['node_remove', 'node-2', 'done'], ['node_remove', 'node-3', 'done']]);
+    const topo = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
+    assert.deepEqual(topo.nodes.map((n: { id: string; state: string }) => [n.id, n.state]), [['node-0', 'active'], ['node-1', 'removed'], ['node-2', 'removed'], ['node-3', 'removed']]);
+    const docs = await assertPlacement(members(cluster, [], () => 0, ['node-1', 'node-2', 'node-3']), cluster.nodeKey, INDEX, 16, 2);
+    assert.equal(docs.size, 4000 + stats.writes);
+    for (const [id, v] of stats.lastVersion) assert.equal(docs.get(id)!.v, v, `document ${id} holds its last acknowledged version`);
+    for (const i of [1, 2, 3]) assert.equal((await nodeDocs(cluster.nodes[i]!.url, cluster.nodeKey, INDEX)).length, 0, `node-${i} was emptied after the cut-over`);
+    const reused = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', { id: 'node-1', address: cluster.nodes[1]!.url, replica_group: 0 });
+    assert.equal(reused.body.code, 'miroir_node_exists', 'ids are never reused');
+  });
+});
+
+async function searchesByNode(cluster: TestCluster): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const v of (await cluster.app.metrics.nodeRequestDuration.get()).values) {
+    if (v.metricName?.endsWith('_count') && v.labels.operation === 'search') out.set(String(v.labels.node_id), v.value);
+  }
+  return out;
+}
+
+describe('a second replica group under load', () => {
+  let cluster: TestCluster;
+  const extra: DevNode[] = [];
+  before(async () => {
+    cluster = await startCluster({ nodes: 2, shards: 16, rf: 1, config: { health: { interval_ms: 200, unhealthy_threshold: 2, recovery_threshold: 1 } } });
+  });
+  after(async () => {
+    await stopAllLoads();
+    await Promise.all(extra.map((n) => n.stop()));
+    await cluster.close();
+  });
+
+  test('gets writes but no reads while initializing; afterwards reads alternate between the groups', async () => {
+    const url = cluster.app.url;
+    await seed(url, cluster.masterKey, INDEX, 3000);
+    const load = startLoad({ url, key: cluster.masterKey, index: INDEX, ids: 3000 });
+    for (const id of ['node-2', 'node-3']) {
+      const node = await DevNode.start({ port: 0, masterKey: cluster.nodeKey });
+      extra.push(node);
+      const res = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', { id, address: node.url, replica_group: 1 });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      assert.equal(res.body.operation.kind, id === 'node-2' ? 'group_add' : 'node_add');
+    }
+    // Sample while the change runs: no search may reach group 1 before it is active.
+    let sawInitializing = false;
+    await until(async () => {
+      const topo = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
+      const group1 = topo.groups.find((g: { id: number }) => g.id === 1);
+      const searches = await searchesByNode(cluster);
+      if (group1?.state === 'initializing') {
+        sawInitializing = true;
+        assert.equal(searches.get('node-2') ?? 0, 0, 'no read reaches an initializing group');
+      }
+      return group1?.state === 'active';
+    }, 'group 1 active', 60_000, 5);
+    assert.ok(sawInitializing, 'the group was seen initializing');
+    const status = await waitRebalanced(url, cluster.adminKey);
+    assert.deepEqual(status.operations.map((o: { kind: string }) => o.kind), ['group_add', 'node_add']);
+    const before = await searchesByNode(cluster);
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${url}/indexes/${INDEX}/search`, { method: 'POST', headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ q: 'doc' }) });
+      assert.equal(res.status, 200);
+    }
+    const afterCounts = await searchesByNode(cluster);
+    const grew = (ids: string[]) => ids.reduce((n, id) => n + (afterCounts.get(id) ?? 0) - (before.get(id) ?? 0), 0);
+    assert.ok(grew(['node-0', 'node-1']) >= 10 && grew(['node-2', 'node-3']) >= 10, `reads alternate: group 0 +${grew(['node-0', 'node-1'])}, group 1 +${grew(['node-2', 'node-3'])}`);
+    const stats = await load.stop();
+    await waitTasks(url, cluster.masterKey, stats.taskUids);
+    assert.deepEqual(stats.failedWrites, []);
+    assert.deepEqual(stats.failedSearches, []);
+    const docs = await assertPlacement(members(cluster, extra, (i) => (i < 2 ? 0 : 1)), cluster.nodeKey, INDEX, 16, 1);
+    assert.equal(docs.size, 3000 + stats.writes);
+    for (const [id, v] of stats.lastVersion) assert.equal(docs.get(id)!.v, v);
+  });
+});
+
+describe('recovery: a node down during writes comes back', () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await startCluster({ nodes: 3, shards: 16, rf: 3, config: { health: { interval_ms: 100, unhealthy_threshold: 2, recovery_threshold: 1 } } });
+  });
+  after(async () => {
+    await stopAllLoads();
+    await cluster.close();
+  });
+
+  test('RF=3: writes stay available while node-2 is down; back (empty), it is re-provisioned and holds what its replicas hold', async () => {
+    const url = cluster.app.url;
+    await seed(url, cluster.masterKey, INDEX, 2000);
+    await cluster.stopNode(2);
+    const load = startLoad({ url, key: cluster.masterKey, index: INDEX, ids: 2000, batch: 10 });
+    await until(() => load.stats.writes >= 500, '500 writes while node-2 is down', 60_000);
+    const topo = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
+    assert.equal(topo.nodes.find((n: { id: string }) => n.id === 'node-2').catching_up, true, 'it missed writes');
+    await cluster.startNode(2); // a fresh, empty node on the same address: its disk was lost
+    await until(async () => {
+      const t = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
+      return t.nodes.every((n: { health: string; catching_up?: boolean }) => n.health === 'healthy' && n.catching_up !== true);
+    }, 'node-2 caught up', 60_000);
+    const stats = await load.stop();
+    await waitTasks(url, cluster.masterKey, stats.taskUids);
+    assert.deepEqual(stats.failedWrites, [], 'RF=3 keeps writes available through one loss');
+    assert.deepEqual(stats.failedSearches.filter((f) => !f.startsWith('200')), []);
+    const status = await waitRebalanced(url, cluster.adminKey);
+    assert.ok(status.operations.some((o: { kind: string; node_id: string }) => o.kind === 'recovery' && o.node_id === 'node-2'));
+    const settings = await fetch(`${cluster.nodes[2]!.url}/indexes/${INDEX}/settings`, { headers: { authorization: `Bearer ${cluster.nodeKey}` } });
+    assert.ok(((await settings.json()) as { filterableAttributes: string[] }).filterableAttributes.includes('_miroir_shard'), 'physical settings re-provisioned');
+    // Every copy of every document is identical on all three nodes (per-document hashes compared).
+    const docs = await assertPlacement(members(cluster, [], () => 0), cluster.nodeKey, INDEX, 16, 3);
+    assert.equal(docs.size, 2000 + stats.writes);
+    for (const [id, v] of stats.lastVersion) assert.equal(docs.get(id)!.v, v);
   });
 });
