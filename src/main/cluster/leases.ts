@@ -1,0 +1,162 @@
+// Mode B leader election (SPEC H2; config `leader_election`): one LeaseKeeper per pod holds or contends for a
+// store lease per scope (e.g. `rebalancer`, `reshard`), acquiring/renewing every renewMs with a ttlMs lease.
+// Safety: a pod believes it leads only until a local monotonic deadline — the start of its last successful
+// acquire/renew + ttl — which is never later than the lease's expiry in the store, so a pod whose renewals fail
+// (store down, slow) stops believing before anyone else can take the lease; two pods never believe at once
+// (assuming clocks advance at the same rate). A renewal answered "held by another" demotes at once. stop()
+// demotes locally first, then releases, so a successor can take over within one renew interval.
+import { performance } from 'node:perf_hooks';
+import type { Lease, Store } from '../../store/store.js';
+
+export interface LeaseKeeperOptions {
+  store: Pick<Store, 'acquireLease' | 'releaseLease' | 'getLease'>;
+  /** This pod's unique id (the lease owner). */
+  owner: string;
+  ttlMs: number;
+  /** Must be below ttlMs (renewals need time to land before the lease expires). */
+  renewMs: number;
+  scopes: readonly string[];
+  onChange?: (scope: string, isLeader: boolean) => void;
+  /** `miroir_leader{scope}`: 1 while leading, 0 otherwise. */
+  gauge?: { labels(scope: string): { set(value: number): void } };
+  logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+interface ScopeState {
+  leader: boolean;
+  /** performance.now() after which leadership has lapsed without a renewal. */
+  deadline: number;
+  expiry: NodeJS.Timeout | null;
+}
+
+export class LeaseKeeper {
+  private readonly opts: LeaseKeeperOptions;
+  private readonly state = new Map<string, ScopeState>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
+  private started = false;
+  private stopped = false;
+
+  constructor(opts: LeaseKeeperOptions) {
+    if (!(opts.ttlMs > 0) || !(opts.renewMs > 0) || opts.renewMs >= opts.ttlMs) {
+      throw new Error(`leader election: renew interval (${opts.renewMs} ms) must be positive and below the lease ttl (${opts.ttlMs} ms)`);
+    }
+    this.opts = opts;
+    for (const scope of new Set(opts.scopes)) this.state.set(scope, { leader: false, deadline: 0, expiry: null });
+  }
+
+  get owner(): string {
+    return this.opts.owner;
+  }
+
+  /** Tries every scope once before resolving, then renews/contends every renewMs. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (const scope of this.state.keys()) this.opts.gauge?.labels(scope).set(0);
+    await this.runTick();
+    this.schedule();
+  }
+
+  /** Whether this pod leads `scope` right now (holds the lease and its local deadline has not passed). */
+  isLeader(scope: string): boolean {
+    const st = this.state.get(scope);
+    return st !== undefined && st.leader && performance.now() < st.deadline;
+  }
+
+  /** Scopes this pod leads right now. */
+  leading(): string[] {
+    return [...this.state.keys()].filter((s) => this.isLeader(s));
+  }
+
+  /** The lease as the store sees it (any owner), for status output. */
+  currentLease(scope: string): Promise<Lease | null> {
+    return this.opts.store.getLease(scope);
+  }
+
+  /** Stops renewing, steps down everywhere, then releases this pod's leases so a successor need not wait for expiry. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await this.ticking?.catch(() => undefined);
+    for (const scope of this.state.keys()) this.setLeader(scope, false);
+    // Release every scope: releaseLease only deletes a lease this owner holds, and an acquire whose answer was
+    // lost may have taken one we never learned about.
+    await Promise.all(
+      [...this.state.keys()].map(async (scope) => {
+        try {
+          await this.opts.store.releaseLease(scope, this.opts.owner);
+        } catch (err) {
+          this.opts.logger?.warn({ scope, err: String(err) }, 'could not release leader lease; it lapses after its ttl');
+        }
+      }),
+    );
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.runTick().then(() => this.schedule());
+    }, this.opts.renewMs);
+    this.timer.unref();
+  }
+
+  private runTick(): Promise<void> {
+    this.ticking = Promise.all([...this.state.keys()].map((scope) => this.tryScope(scope))).then(() => undefined);
+    return this.ticking;
+  }
+
+  private async tryScope(scope: string): Promise<void> {
+    if (this.stopped) return;
+    const st = this.state.get(scope)!;
+    const startedAt = performance.now();
+    let acquired: boolean;
+    try {
+      acquired = await this.opts.store.acquireLease(scope, this.opts.owner, this.opts.ttlMs);
+    } catch (err) {
+      // Keep believing only until the local deadline; the expiry timer demotes then.
+      if (st.leader) this.opts.logger?.warn({ scope, err: String(err) }, 'leader lease renewal failed');
+      return;
+    }
+    if (this.stopped) return; // stop() steps down and releases after this tick
+    if (acquired) {
+      st.deadline = startedAt + this.opts.ttlMs;
+      if (performance.now() >= st.deadline) return; // answered too late to rely on
+      this.armExpiry(scope, st);
+      this.setLeader(scope, true);
+    } else {
+      this.setLeader(scope, false);
+    }
+  }
+
+  private armExpiry(scope: string, st: ScopeState): void {
+    if (st.expiry !== null) clearTimeout(st.expiry);
+    st.expiry = setTimeout(() => {
+      st.expiry = null;
+      if (performance.now() >= st.deadline) this.setLeader(scope, false);
+      else this.armExpiry(scope, st);
+    }, Math.max(1, Math.ceil(st.deadline - performance.now())));
+    st.expiry.unref();
+  }
+
+  private setLeader(scope: string, leader: boolean): void {
+    const st = this.state.get(scope)!;
+    if (!leader && st.expiry !== null) {
+      clearTimeout(st.expiry);
+      st.expiry = null;
+    }
+    if (st.leader === leader) return;
+    st.leader = leader;
+    if (!leader) st.deadline = 0;
+    this.opts.gauge?.labels(scope).set(leader ? 1 : 0);
+    this.opts.logger?.info({ scope, owner: this.opts.owner }, leader ? 'acquired leader lease' : 'lost leader lease');
+    try {
+      this.opts.onChange?.(scope, leader);
+    } catch (err) {
+      this.opts.logger?.warn({ scope, err: String(err) }, 'leader onChange handler threw');
+    }
+  }
+}
