@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The one `miroir` executable: subcommands live in ./commands (serve, dev, devnode; ctl comes with the topology work).
+// The one `miroir` executable: subcommands live in ./commands (serve, dev, devnode, ctl).
 import { Command } from 'commander';
+import { CtlError, ctlCommand } from './commands/ctl.js';
 import { devCommand } from './commands/dev.js';
 import { devnodeCommand } from './commands/devnode.js';
 import { serveCommand } from './commands/serve.js';
@@ -10,9 +11,10 @@ const program = new Command('miroir')
   .version('0.1.0')
   .addCommand(serveCommand())
   .addCommand(devCommand())
-  .addCommand(devnodeCommand());
+  .addCommand(devnodeCommand())
+  .addCommand(ctlCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`miroir: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`miroir${err instanceof CtlError ? ' ctl' : ''}: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });
