@@ -17,8 +17,12 @@ import { registerWriteSettleSteps } from './api/documents.js';
 import { WorkerPool } from '../workers/pool.js';
 import { buildRoutes, type RouteGuard } from './api/routes.js';
 import { TaskRegistry } from './tasks/registry.js';
+import { PodMembership } from './cluster/membership.js';
+import { LeaseKeeper } from './cluster/leases.js';
+import { PeerDiscovery, podIdentity } from './cluster/peers.js';
 import { TopologyService } from './cluster/topology.js';
-import { Rebalancer } from './rebalance/rebalancer.js';
+import { registerPressureMetrics } from './observability/pressure.js';
+import { LEASE_SCOPE, Rebalancer } from './rebalance/rebalancer.js';
 import type { MiroirConfig } from './config/schema.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -33,6 +37,10 @@ export interface MiroirApp {
   readonly metrics: Metrics;
   readonly rebalancer: Rebalancer;
   readonly podId: string;
+  /** This pod's base URL among its peers. */
+  readonly selfUrl: string;
+  readonly membership: PodMembership;
+  readonly leases: LeaseKeeper | null;
   close(): Promise<void>;
 }
 
@@ -63,7 +71,9 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   });
   await topology.start();
   const pool = new WorkerPool();
-  const tasks = new TaskRegistry({ store, client: (id) => topology.client(id), logger, retentionDays: cfg.task_registry.retention_days });
+  // Mode A: task polling and pruning are partitioned over the live pods (membership starts once the port is known).
+  let membership: PodMembership | null = null;
+  const tasks = new TaskRegistry({ store, client: (id) => topology.client(id), logger, retentionDays: cfg.task_registry.retention_days, owns: (item) => membership?.owns(item) ?? true });
   const indexDeps = {
     store,
     topology,
@@ -142,8 +152,36 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   });
   const metricsPort = (metricsServer.address() as AddressInfo).port;
   const host = cfg.server.bind === '0.0.0.0' || cfg.server.bind === '::' ? '127.0.0.1' : cfg.server.bind;
-  const podId = process.env.POD_NAME ?? `${hostname()}:${port}`;
+  const identity = podIdentity({ env: process.env, hostname: hostname(), port, selfUrl: cfg.peer_discovery.self });
+  const podId = identity.id;
+  const pressure = registerPressureMetrics(metrics.registry, {
+    queueDepth: () => pool.queueSize,
+    backgroundDepth: async () => {
+      const depth: Record<string, number> = {};
+      for (const j of await store.listJobs()) if (j.state === 'queued' || j.state === 'in_progress') depth[j.type] = (depth[j.type] ?? 0) + 1;
+      return depth;
+    },
+    logger,
+  });
+  const renewMs = cfg.leader_election.renew_interval_s * 1000;
+  const ttlMs = cfg.leader_election.lease_ttl_s * 1000;
+  const discovery = new PeerDiscovery({
+    mode: cfg.peer_discovery.mode,
+    peers: cfg.peer_discovery.peers,
+    serviceName: cfg.peer_discovery.service_name,
+    refreshIntervalMs: cfg.peer_discovery.refresh_interval_s * 1000,
+    self: identity.url,
+    port,
+    logger,
+  });
+  await discovery.start();
+  membership = new PodMembership({ store, discovery, selfUrl: discovery.selfId, podId, ttlMs, renewMs, shards: () => topology.current.shards, peerGauge: pressure.peerPodCount, ownedGauge: pressure.ownedShardsCount, logger });
+  await membership.start();
+  // Mode B: leader-only work runs on the holder of its scope's lease (TTL lease_ttl_s, renewed every renew_interval_s).
+  const leases = cfg.leader_election.enabled ? new LeaseKeeper({ store, owner: podId, ttlMs, renewMs, scopes: [LEASE_SCOPE], gauge: pressure.leader, logger }) : null;
+  await leases?.start();
   rebalancer.podId = podId;
+  rebalancer.leadership = leases === null ? () => true : () => leases.isLeader(LEASE_SCOPE);
   rebalancer.start();
   logger.info({ port, metrics_port: metricsPort, native, nodes: topology.current.nodes.length, shards: topology.current.shards }, 'miroir listening');
   return {
@@ -155,9 +193,15 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     metrics,
     rebalancer,
     podId,
+    selfUrl: discovery.selfId,
+    membership,
+    leases,
     async close() {
       await http.close(cfg.server.shutdown_grace_ms);
       await rebalancer.stop();
+      await leases?.stop();
+      await membership!.stop();
+      await discovery.stop();
       await new Promise<void>((r) => metricsServer.close(() => r()));
       await unsubscribeKeys();
       await unsubscribeTopology();

@@ -61,6 +61,11 @@ export class WorkerPool {
     return this.piscina!.run(input, { name }) as Promise<T>;
   }
 
+  /** Jobs waiting for a worker thread. */
+  get queueSize(): number {
+    return this.piscina?.queueSize ?? 0;
+  }
+
   async close(): Promise<void> {
     await this.piscina?.destroy();
   }

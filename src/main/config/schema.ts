@@ -94,6 +94,7 @@ export const configSchema = z.strictObject({
       lease_ttl_s: positiveInt.default(10).describe('Lease lifetime without renewal.'),
       renew_interval_s: positiveInt.default(3).describe('Lease renewal period.'),
     })
+    .refine((v) => v.renew_interval_s < v.lease_ttl_s, { message: 'renew_interval_s must be below lease_ttl_s', path: ['renew_interval_s'] })
     .prefault({}),
   settings_broadcast: z
     .strictObject({

@@ -22,7 +22,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { JobLostError, ShardMover, type MoveCursor, type MoveJobPayload } from './shard-mover.js';
 
 export const SHARD_MOVE = 'shard_move';
-const LEASE_SCOPE = 'rebalance';
+export const LEASE_SCOPE = 'rebalance';
 const RECENT_KEPT = 10;
 
 export interface RebalancerOptions {
@@ -96,6 +96,8 @@ export class Rebalancer {
   private leader = false;
   /** This pod's id (leases and job claims); set before `start`. */
   podId = '';
+  /** Mode B: whether this pod holds the `rebalance` lease (a LeaseKeeper's view); null → acquire it on each tick. */
+  leadership: (() => boolean) | null = null;
 
   constructor(opts: RebalancerOptions) {
     this.o = { tickMs: 250, cleanupGraceMs: 2000, jobLeaseMs: 30_000, heartbeatMs: 10_000, pageSize: 1000, ...opts };
@@ -127,7 +129,7 @@ export class Rebalancer {
     if (this.workerTimer !== null) clearTimeout(this.workerTimer);
     await this.driving;
     await Promise.allSettled(this.running.values());
-    if (this.leader) await this.o.store.releaseLease(LEASE_SCOPE, this.podId).catch(() => undefined);
+    if (this.leader && this.leadership === null) await this.o.store.releaseLease(LEASE_SCOPE, this.podId).catch(() => undefined);
     this.leader = false;
   }
 
@@ -207,7 +209,7 @@ export class Rebalancer {
 
   private async drive(): Promise<void> {
     if (this.stopped) return;
-    this.leader = await this.o.store.acquireLease(LEASE_SCOPE, this.podId, this.o.leaseTtlMs);
+    this.leader = this.leadership !== null ? this.leadership() : await this.o.store.acquireLease(LEASE_SCOPE, this.podId, this.o.leaseTtlMs);
     if (!this.leader) return;
     let t = await this.o.topology.refresh();
     if (this.o.autoRebalanceOnRecovery && (t.operations ?? []).length === 0) {

@@ -30,6 +30,8 @@ export interface TaskRegistryOptions {
   pollIntervalMs?: number;
   retentionDays: number;
   now?: () => number;
+  /** Mode A: whether this pod polls a task (or, for `task_pruner`, prunes); absent → everything is this pod's. */
+  owns?: (item: number | string) => boolean;
 }
 
 const TERMINAL: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'canceled']);
@@ -185,10 +187,12 @@ export class TaskRegistry {
 
   async pollOnce(): Promise<void> {
     const recent = await this.opts.store.listTasks({ limit: 1000 });
-    await Promise.all(recent.filter((t) => !isTerminal(t.status)).map((t) => this.refresh(t)));
+    const mine = this.opts.owns ?? (() => true);
+    await Promise.all(recent.filter((t) => !isTerminal(t.status) && mine(t.uid)).map((t) => this.refresh(t)));
   }
 
-  prune(): Promise<number> {
+  async prune(): Promise<number> {
+    if (this.opts.owns !== undefined && !this.opts.owns('task_pruner')) return 0;
     return this.opts.store.pruneTasks(this.now() - this.opts.retentionDays * 86_400_000);
   }
 
