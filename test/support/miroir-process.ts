@@ -22,7 +22,7 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
 }
 
-export async function startMiroirProcess(config: Record<string, unknown>, env: Record<string, string> = {}): Promise<MiroirProcess> {
+export async function startMiroirProcess(config: Record<string, unknown>, env: Record<string, string> = {}, fixedPort = 0): Promise<MiroirProcess> {
   const dir = tempDir('miroir-proc-');
   const file = join(dir.dir, 'config.yaml');
   const output: string[] = [];
@@ -47,7 +47,7 @@ export async function startMiroirProcess(config: Record<string, unknown>, env: R
     child.removeAllListeners('exit');
     return { child, port: bound };
   };
-  let { child, port } = await spawnOnce(0);
+  let { child, port } = await spawnOnce(fixedPort);
   return {
     url: `http://127.0.0.1:${port}`,
     port,
