@@ -62,13 +62,16 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   const keys = new KeyRegistry(cfg.master_key, { save: (k) => store.putKey(k), remove: (uid) => store.deleteKey(uid) });
   keys.load(await store.listKeys());
   await keys.seedDefaults(new Date().toISOString());
-  const unsubscribeKeys = await store.subscribe('keys', () => {
-    void store.listKeys().then((all) => keys.load(all)).catch((err: unknown) => logger.warn({ err }, 'reloading keys failed'));
-  });
+  const reloadKeys = () => void store.listKeys().then((all) => keys.load(all)).catch((err: unknown) => logger.warn({ err }, 'reloading keys failed'));
+  const unsubscribeKeys = await store.subscribe('keys', reloadKeys);
   const topology = await TopologyService.open(cfg, store, metrics, logger);
-  const unsubscribeTopology = await store.subscribe('topology', () => {
-    void store.getTopology().then((t) => t !== null && topology.apply(t));
-  });
+  const reloadTopology = () => void topology.refresh().catch((err: unknown) => logger.warn({ err }, 'reloading the topology failed'));
+  const unsubscribeTopology = await store.subscribe('topology', reloadTopology);
+  // Pub/sub carries changes at once; a periodic reload covers messages lost while the store connection was down.
+  const resync = setInterval(() => {
+    reloadKeys();
+    reloadTopology();
+  }, cfg.leader_election.renew_interval_s * 1000).unref();
   await topology.start();
   const pool = new WorkerPool();
   // Mode A: task polling and pruning are partitioned over the live pods (membership starts once the port is known).
@@ -203,6 +206,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       await membership!.stop();
       await discovery.stop();
       await new Promise<void>((r) => metricsServer.close(() => r()));
+      clearInterval(resync);
       await unsubscribeKeys();
       await unsubscribeTopology();
       await tasks.stop();

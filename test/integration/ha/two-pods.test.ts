@@ -10,6 +10,7 @@ import { DevNode } from '../../../src/devnode/node.js';
 import { startMiroir, type MiroirApp } from '../../../src/main/app.js';
 import { resolveConfig } from '../../../src/main/config/load.js';
 import { startRedis, type RedisServer } from '../../support/redis.js';
+import { until } from '../../support/wait.js';
 
 let redis: RedisServer;
 let nodes: DevNode[];
@@ -45,13 +46,6 @@ after(async () => {
 
 const via = (i: number, key = master) => new Meilisearch({ host: pods[i]!.url, apiKey: key });
 
-async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('a key created through pod A works through pod B', async () => {
   const key = await via(0).createKey({ actions: ['search', 'indexes.get'], indexes: ['*'], expiresAt: null });

@@ -7,6 +7,7 @@ import { Meilisearch, MeilisearchApiError } from 'meilisearch';
 import { defaultKeys, deriveKeyValue } from '../../../src/core/auth/keys.js';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
 import { startDevNode, type StartedNode } from '../../support/devnode.js';
+import { until } from '../../support/wait.js';
 
 let cluster: TestCluster;
 let single: StartedNode;
@@ -33,13 +34,6 @@ async function apiError(p: Promise<unknown>): Promise<[number, string, string]> 
   assert.fail('request succeeded');
 }
 
-async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('keys through Miroir', () => {
   test('the default keys exist with the values Meilisearch derives from the master key', async () => {

@@ -9,14 +9,8 @@ import { RedisStore } from '../../../src/store/redis.js';
 import type { Store, TaskRow } from '../../../src/store/store.js';
 import { tempDir } from '../../support/devnode.js';
 import { startRedis } from '../../support/redis.js';
+import { until } from '../../support/wait.js';
 
-async function until(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function task(uid: number, status: TaskRow['status'] = 'succeeded', finishedAt: string | null = '2026-01-01T00:00:00Z'): TaskRow {
   return { uid, indexUid: 'movies', type: 'documentAdditionOrUpdate', status, nodeTasks: { 'node-0': uid * 2 }, details: { receivedDocuments: 1 }, error: null, canceledBy: null, enqueuedAt: '2026-01-01T00:00:00Z', startedAt: null, finishedAt };
