@@ -51,14 +51,18 @@ export async function addNode(deps: AdminDeps, body: unknown): Promise<Reply> {
   return accepted(deps, op);
 }
 
-/** Drain (and then remove) a node: its shards move to their new owners first. */
+/** Drain (and then remove) a node: its shards move to their new owners first. Removing a joining node cancels its addition. */
 export async function drainNode(deps: AdminDeps, nodeId: string, kind: 'node_drain' | 'node_remove'): Promise<Reply> {
+  if (kind === 'node_remove') {
+    const cancelled = await deps.rebalancer.cancelAddition(nodeId);
+    if (cancelled !== null) return accepted(deps, cancelled);
+  }
   const op = await deps.rebalancer.submit((t) => {
     const node = t.nodes.find((n) => n.id === nodeId && n.state !== 'removed');
     const queued = (t.operations ?? []).find((o) => (o.kind === 'node_drain' || o.kind === 'node_remove') && o.node_id === nodeId);
     if (queued !== undefined) return queued;
     if (node === undefined) throw new MeiliError('miroir_node_not_found', `Node \`${nodeId}\` is not in the topology.`);
-    if (node.state === 'joining') throw new MeiliError('miroir_topology_conflict', `Node \`${nodeId}\` is still joining; wait until its addition finished.`);
+    if (node.state === 'joining') throw new MeiliError('miroir_topology_conflict', `Node \`${nodeId}\` is still joining; wait until its addition finished, or cancel it with \`DELETE /_miroir/nodes/${nodeId}\`.`);
     const stays = t.nodes.filter((n) => n.replica_group === node.replica_group && n.id !== nodeId && (n.state === 'active' || n.state === 'joining'));
     const queuedDrains = new Set((t.operations ?? []).filter((o) => o.kind === 'node_drain' || o.kind === 'node_remove').map((o) => o.node_id));
     if (stays.filter((n) => !queuedDrains.has(n.id)).length === 0) {

@@ -159,6 +159,41 @@ export class Rebalancer {
     return op;
   }
 
+  /**
+   * Cancels the addition of a node that is queued or still joining (e.g. it never became healthy): the node is
+   * removed (its id stays used), an initializing group left without nodes disappears, and the shard moves of the
+   * change are dropped. Returns the cancelled operation, or null when no addition of that node is pending.
+   */
+  async cancelAddition(nodeId: string): Promise<TopologyOperation | null> {
+    let cancelled: TopologyOperation | null = null;
+    await this.o.topology.update((t) => {
+      const ops = t.operations ?? [];
+      const i = ops.findIndex((o) => (o.kind === 'node_add' || o.kind === 'group_add') && o.node?.id === nodeId);
+      if (i < 0) return null;
+      const op = ops[i]!;
+      const node = t.nodes.find((n) => n.id === nodeId);
+      if (node !== undefined) {
+        if (node.state !== 'joining') return null; // already cut over: an ordinary removal
+        node.state = 'removed';
+        const group = t.groups.find((g) => g.id === node.replica_group);
+        if (group?.state === 'initializing' && !t.nodes.some((n) => n.replica_group === group.id && n.state !== 'removed')) t.groups = t.groups.filter((g) => g !== group);
+      }
+      if (!t.retiredIds.includes(nodeId)) t.retiredIds.push(nodeId);
+      const now = new Date().toISOString();
+      cancelled = { ...op, phase: 'failed', finished_at: now, error: `cancelled by DELETE /_miroir/nodes/${nodeId}` };
+      delete cancelled.plan;
+      t.operations = ops.filter((_, j) => j !== i);
+      const rec = t.rebalance ?? emptyRecord();
+      t.rebalance = { ...rec, recent: [...rec.recent, cancelled].slice(-RECENT_KEPT), finished_at: t.operations.length === 0 ? now : rec.finished_at };
+      return t;
+    });
+    if (cancelled !== null) {
+      this.o.logger?.warn({ node_id: nodeId }, 'node addition cancelled');
+      this.kick();
+    }
+    return cancelled;
+  }
+
   /** Advances the running change soon (instead of at the next tick). */
   private kick(): void {
     if (!this.stopped) setImmediate(() => void this.leaderTick().catch(() => undefined));
@@ -219,6 +254,7 @@ export class Rebalancer {
         t = this.o.topology.current;
       }
     }
+    await this.sweepOrphanJobs(t);
     // Several phases may complete in one tick; stop when one has to wait.
     for (let step = 0; step < 8 && !this.stopped; step++) {
       const op = this.o.topology.current.operations?.[0];
@@ -234,6 +270,16 @@ export class Rebalancer {
       }
       const after = this.o.topology.current.operations?.[0];
       if (after?.id === op.id && after.phase === before) return;
+    }
+  }
+
+  /** Deletes shard moves of changes that no longer exist (cancelled), once nobody runs them. */
+  private async sweepOrphanJobs(t: StoredTopology): Promise<void> {
+    const live = new Set((t.operations ?? []).map((o) => o.id));
+    const now = Date.now();
+    for (const j of await this.o.store.listJobs()) {
+      if (j.type !== SHARD_MOVE || live.has((j.payload as MoveJobPayload).op)) continue;
+      if (j.state !== 'in_progress' || (j.leaseExpiresAt ?? 0) <= now) await this.o.store.deleteJob(j.id);
     }
   }
 
@@ -457,7 +503,8 @@ export class Rebalancer {
       progress: async (cursor) => {
         latest = cursor;
         const held = await store.heartbeatJob(job.id, podId, jobLeaseMs, cursor);
-        return held && !this.stopped; // stopping: the cursor is saved; this pod (after a restart) or another resumes
+        // Stopping: the cursor is saved; this pod (after a restart) or another resumes. A cancelled change: drop it.
+        return held && !this.stopped && (this.o.topology.current.operations ?? []).some((o) => o.id === payload.op);
       },
       onCopied: (n) => this.o.metrics?.rebalanceDocumentsMigrated.inc(n),
     });

@@ -60,6 +60,31 @@ describe('node add: 3 → 4 nodes with 10,000 documents under load', () => {
     assert.ok(op.documents_copied <= (total / 4) * 1.1, `moved ${op.documents_copied} ≤ ${(total / 4) * 1.1}`);
     assert.ok(op.shards_total > 0 && op.shards_done === op.shards_total);
   });
+
+  test('an addition whose node dies half way is cancelled by removing the node; nothing is lost', async () => {
+    const url = cluster.app.url;
+    const node = await DevNode.start({ port: 0, masterKey: cluster.nodeKey });
+    extra.push(node);
+    const faults = (body: unknown) => fetch(`${node.url}/_devnode/faults`, { method: 'POST', headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await faults({ delay_ms: 300 });
+    const added = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', { id: 'node-4', address: node.url, replica_group: 0 });
+    assert.equal(added.status, 202);
+    await until(async () => (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body.nodes.some((n: { id: string; state: string }) => n.id === 'node-4' && n.state === 'joining'), 'node-4 joining');
+    await faults({ hang: true }); // the node stops answering in the middle of its addition
+    const drain = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes/node-4/drain');
+    assert.equal(drain.body.code, 'miroir_topology_conflict', 'a joining node cannot be drained');
+    const cancelled = await adminCall(url, cluster.adminKey, 'DELETE', '/_miroir/nodes/node-4');
+    assert.equal(cancelled.status, 202);
+    assert.equal(cancelled.body.operation.phase, 'failed');
+    const status = await waitRebalanced(url, cluster.adminKey);
+    assert.match(status.operations.at(-1).error, /cancelled/);
+    const topo = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
+    assert.equal(topo.nodes.find((n: { id: string }) => n.id === 'node-4').state, 'removed');
+    assert.equal(topo.fully_covered, true);
+    const docs = await assertPlacement(members(cluster, extra.slice(0, 1), () => 0), cluster.nodeKey, INDEX, 16, 1);
+    assert.ok(docs.size >= 10_000);
+    await fetch(`${node.url}/_devnode/faults/reset`, { method: 'POST', headers: { authorization: `Bearer ${cluster.nodeKey}` } });
+  });
 });
 
 describe('drain, then remove, under load', () => {
