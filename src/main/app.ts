@@ -90,6 +90,9 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     retryOnTimeout: cfg.scatter.retry_on_timeout,
     unavailablePolicy: cfg.scatter.unavailable_shard_policy,
     logger,
+    // Filled in once listening: the pod id owns Mode B leases (none when leader election is off).
+    podId: () => (cfg.leader_election.enabled ? rebalancer.podId : ''),
+    leaseTtlMs: cfg.leader_election.lease_ttl_s * 1000,
   };
   registerIndexSettleSteps(indexDeps);
   registerSettingsSettleStep(indexDeps);

@@ -34,6 +34,8 @@ export interface IndexState {
   fields: string[];
   createdAt: string;
   updatedAt: string;
+  /** The settings task that committed `settingsVersion` (a settle step running twice commits once). */
+  settingsTaskUid?: number;
 }
 
 export type NodeState = 'joining' | 'active' | 'draining' | 'removed';

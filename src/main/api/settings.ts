@@ -9,7 +9,7 @@ import { MeiliError } from '../../core/errors.js';
 import { checkIndexUid } from '../../core/index-requests.js';
 import { applySettingsPatch, defaultSettings, SETTINGS_ROUTES, validateSettings, type Settings } from '../../core/settings.js';
 import { SHARD_FIELD } from '../../core/shard-filter.js';
-import type { IndexState } from '../../store/store.js';
+import type { IndexState, TaskRow } from '../../store/store.js';
 import { acceptedReply } from '../tasks/registry.js';
 import { NodeClient } from '../cluster/node-client.js';
 import type { Reply, RequestContext } from '../server/http.js';
@@ -19,6 +19,37 @@ export interface SettingsDeps extends IndexDeps {
   strategy: 'two_phase' | 'sequential';
   maxRepairRetries: number;
   facetingOverfetch: number;
+  /** This pod's id once known (Mode B lease `settings_broadcast:<index>` owner); absent → no lease (one pod). */
+  podId?: () => string;
+  leaseTtlMs?: number;
+}
+
+/**
+ * Mode B for settings: one pod at a time verifies, repairs and commits an index's settings (lease
+ * `settings_broadcast:<index>`, held while the step runs). A pod that waited re-reads the task and does nothing when
+ * the holder already finished it, so a settings version is never committed twice.
+ */
+async function withSettingsLease(deps: SettingsDeps, uid: string, taskUid: number, step: () => Promise<void>): Promise<void> {
+  const owner = deps.podId?.() ?? '';
+  if (owner === '') return step();
+  const scope = `settings_broadcast:${uid}`;
+  const ttl = deps.leaseTtlMs ?? 10_000;
+  const deadline = Date.now() + deps.verifyTimeoutMs;
+  while (!(await deps.store.acquireLease(scope, owner, ttl))) {
+    if (Date.now() > deadline) throw new MeiliError('internal', `another Miroir pod kept the settings of \`${uid}\` busy for ${deps.verifyTimeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // Renew while the step runs (verification with repairs may outlast one TTL).
+  const renew = setInterval(() => void deps.store.acquireLease(scope, owner, ttl).catch(() => undefined), Math.max(100, Math.floor(ttl / 3))).unref();
+  try {
+    const stored = await deps.store.getTask(taskUid);
+    if (stored !== null && stored.status !== 'enqueued' && stored.status !== 'processing') return;
+    if ((await deps.store.getIndex(uid))?.settingsTaskUid === taskUid) return; // committed by the holder before us
+    await step();
+  } finally {
+    clearInterval(renew);
+    await deps.store.releaseLease(scope, owner).catch(() => undefined);
+  }
 }
 
 const SETTINGS_VERSION_HEADER = 'x-miroir-settings-version';
@@ -120,7 +151,8 @@ export async function updateSettings(deps: SettingsDeps, ctx: RequestContext<unk
 
 /** Phase 2 of a settings update: verify every node's hash, repair with backoff, roll back or commit the version. */
 export function registerSettingsSettleStep(deps: SettingsDeps): void {
-  deps.tasks.onSettle('settingsUpdate', async (task) => {
+  deps.tasks.onSettle('settingsUpdate', (task) => withSettingsLease(deps, task.indexUid!, task.uid, () => settle(task)));
+  const settle = async (task: TaskRow): Promise<void> => {
     const uid = task.indexUid!;
     const state = await deps.store.getIndex(uid);
     const current = fullLogical(state);
@@ -146,9 +178,9 @@ export function registerSettingsSettleStep(deps: SettingsDeps): void {
     }
     const version = (state?.settingsVersion ?? 0) + 1;
     const now = new Date().toISOString();
-    await deps.store.putIndex({ uid, primaryKey: state?.primaryKey ?? null, settings: next, settingsVersion: version, fields, createdAt: state?.createdAt ?? now, updatedAt: now });
+    await deps.store.putIndex({ uid, primaryKey: state?.primaryKey ?? null, settings: next, settingsVersion: version, fields, createdAt: state?.createdAt ?? now, updatedAt: now, settingsTaskUid: task.uid });
     await Promise.all(deps.topology.liveClients().map((c) => deps.store.setNodeSettingsVersion(uid, c.nodeId, version)));
     await deps.store.publish('settings', `${uid}:${version}`);
     if (repaired.length > 0) task.details = { ...(task.details ?? {}), miroirRepairedNodes: repaired };
-  });
+  };
 }

@@ -74,3 +74,16 @@ test('task uids stay unique and increasing across pods under concurrent writes',
   assert.deepEqual(sorted, [...sorted].sort((a, b) => b - a), 'newest first, one sequence');
   assert.equal((await via(1).index('shared').getStats()).numberOfDocuments, 60);
 });
+
+test('a settings update settled by both pods at once commits one settings version (lease settings_broadcast:<index>)', async () => {
+  const version = async (i: number) => Number((await fetch(`${pods[i]!.url}/indexes/shared/settings`, { headers: { authorization: `Bearer ${master}` } })).headers.get('x-miroir-settings-version'));
+  const before = await version(0);
+  const task = await via(0).index('shared').updateSortableAttributes(['color']);
+  // Both pods refresh the task concurrently, so both reach its settle step.
+  await until(async () => {
+    const seen = await Promise.all([0, 1, 0, 1].map((i) => fetch(`${pods[i]!.url}/tasks/${task.taskUid}`, { headers: { authorization: `Bearer ${master}` } }).then((r) => r.json() as Promise<{ status: string }>)));
+    return seen.every((t) => t.status === 'succeeded');
+  }, 'the settings task settled through both pods');
+  assert.equal(await version(1), before + 1);
+  assert.deepEqual(await via(1).index('shared').getSortableAttributes(), ['color']);
+});
