@@ -1,7 +1,9 @@
 // HOT PATH. The hashes routing depends on (SPEC C2, fixed byte encodings): XXH64 seed 0, the rendezvous score
 // `u32 LE shard ‖ UTF-8 node id ‖ 0xFF`, and `shard_for_key` over `UTF-8 key ‖ 0xFF`. Backed by the native addon
-// when it is loaded (native/index.ts swaps the implementation), else @node-rs/xxhash; both give identical results.
+// when it is loaded (native/index.ts swaps the implementation), else @node-rs/xxhash for single hashes and a plain
+// JavaScript XXH64 for batches (xxh64-js.ts); all give identical results.
 import { xxh64 as nodeRsXxh64, xxh3 } from '@node-rs/xxhash';
+import { shardsOfPackedKeys } from './xxh64-js.js';
 
 export interface HashBackend {
   xxh64(data: Uint8Array, seed: bigint): bigint;
@@ -24,21 +26,8 @@ function withTerminator(prefixLen: number, s: string): Uint8Array {
 export const typescriptBackend: HashBackend = {
   xxh64: (data, seed) => nodeRsXxh64(data, seed),
   xxh3_64: (data) => xxh3.xxh64(data),
-  shardsForPackedKeys(keys, offsets, shards) {
-    const n = offsets.length - 1;
-    const out = new Uint32Array(n);
-    const S = BigInt(shards);
-    let buf = new Uint8Array(64);
-    for (let i = 0; i < n; i++) {
-      const start = offsets[i]!;
-      const len = offsets[i + 1]! - start;
-      if (buf.length < len + 1) buf = new Uint8Array(len * 2 + 1);
-      buf.set(keys.subarray(start, start + len));
-      buf[len] = TERMINATOR;
-      out[i] = Number(nodeRsXxh64(buf.subarray(0, len + 1), 0n) % S);
-    }
-    return out;
-  },
+  // Plain JavaScript on 32-bit halves: one native call (and BigInt) per key costs more than hashing in JS.
+  shardsForPackedKeys: shardsOfPackedKeys,
 };
 
 let backend: HashBackend = typescriptBackend;
