@@ -36,7 +36,19 @@ interface Ranked {
   hit: Hit;
   score: number;
   keys: Array<{ kind: 'score'; v: number } | { kind: 'sort'; v: unknown; dir: 1 | -1 }> | null;
-  pk: string;
+  /** The primary-key value; compared (numbers before strings) only on a full tie. */
+  pk: unknown;
+}
+
+/** Tie-break on primary keys: numbers numerically before strings, strings by code unit. */
+function comparePk(a: unknown, b: unknown): number {
+  const an = typeof a === 'number';
+  const bn = typeof b === 'number';
+  if (an && bn) return (a as number) - (b as number);
+  if (an !== bn) return an ? -1 : 1;
+  const x = String(a ?? '');
+  const y = String(b ?? '');
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Numbers before strings, numbers numerically, strings lexicographically; missing last. */
@@ -78,16 +90,15 @@ function compareRanked(a: Ranked, b: Ranked): number {
     }
   }
   if (a.score !== b.score) return b.score - a.score;
-  return a.pk < b.pk ? -1 : a.pk > b.pk ? 1 : 0;
+  return comparePk(a.pk, b.pk);
 }
 
 function toRanked(hit: Hit, pk: string, useDetails: boolean): Ranked {
-  const pkv = hit[pk];
   return {
     hit,
     score: typeof hit._rankingScore === 'number' ? hit._rankingScore : 0,
     keys: useDetails ? detailKeys(hit._rankingScoreDetails) : null,
-    pk: typeof pkv === 'number' ? String(pkv).padStart(20, '0') : String(pkv ?? ''),
+    pk: hit[pk],
   };
 }
 
@@ -197,8 +208,9 @@ export function mergeSearchResults(answers: readonly NodeAnswer[], query: MergeQ
   const added = opts.addedFields ?? [];
   const hits = merged.slice(w.offset, w.offset + w.limit).map((h) => {
     const out: Hit = {};
-    for (const [k, v] of Object.entries(h)) {
-      if (k.startsWith(reserved) || added.includes(k)) continue;
+    for (const k in h) {
+      const v = h[k];
+      if (k.startsWith(reserved) || (added.length > 0 && added.includes(k))) continue;
       if (k === '_rankingScore' && query.showRankingScore !== true) continue;
       if (k === '_rankingScoreDetails' && query.showRankingScoreDetails !== true) continue;
       if (k === '_formatted' || k === '_matchesPosition') {
@@ -226,6 +238,7 @@ export function mergeSearchResults(answers: readonly NodeAnswer[], query: MergeQ
 function stripReserved(v: unknown, reserved: string, added: readonly string[]): unknown {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (!k.startsWith(reserved) && !added.includes(k)) out[k] = x;
+  const o = v as Record<string, unknown>;
+  for (const k in o) if (!k.startsWith(reserved) && !added.includes(k)) out[k] = o[k];
   return out;
 }
