@@ -42,6 +42,12 @@ export function shardsForIds(ids: readonly string[], shards: number): Uint32Arra
   return hashBackend().shardsForPackedKeys(packed, offsets, shards);
 }
 
+const SHARD_MEMBER_PREFIX = `${JSON.stringify(SHARD_FIELD)}:`;
+
+function shardMember(shard: number): string {
+  return SHARD_MEMBER_PREFIX + shard;
+}
+
 export function routeBatch(input: RouteBatchInput): RouteBatchOutput {
   const out: RouteBatchOutput = { bodies: {}, nodeShards: {}, shardCounts: {}, error: null };
   let ids: string[];
@@ -61,7 +67,10 @@ export function routeBatch(input: RouteBatchInput): RouteBatchOutput {
   for (let i = 0; i < input.docs.length; i++) {
     const shard = shardOf[i]!;
     out.shardCounts[shard] = (out.shardCounts[shard] ?? 0) + 1;
-    const json = JSON.stringify({ ...input.docs[i], [SHARD_FIELD]: shard });
+    // Stringify as is and append the shard field textually: no copy of the document (reserved fields were refused,
+    // so the key cannot repeat). `{}` has no field to put a comma after.
+    const plain = JSON.stringify(input.docs[i]);
+    const json = plain.length === 2 ? `{${shardMember(shard)}}` : `${plain.slice(0, -1)},${shardMember(shard)}}`;
     for (const node of input.targets[shard] ?? []) {
       let list = parts.get(node);
       if (list === undefined) {
