@@ -145,7 +145,7 @@ export class RoutingTable {
     if (owners.length === 0) return null;
     for (let i = 0; i < owners.length; i++) {
       const id = owners[(seq + i) % owners.length]!;
-      if (this.health.get(id) === 'healthy' && !this.unreadable.has(id)) return id;
+      if (this.canRead(id)) return id;
     }
     return null;
   }
@@ -180,6 +180,11 @@ export class RoutingTable {
       list.push(s);
     }
     return { group, assignments, uncovered, fallback };
+  }
+
+  /** Whether reads may go to this node: healthy and not catching up on missed writes. */
+  canRead(nodeId: string): boolean {
+    return this.health.get(nodeId) === 'healthy' && !this.unreadable.has(nodeId);
   }
 
   /** The shards a node holds as a read owner in its group (ascending). */

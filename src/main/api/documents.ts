@@ -59,10 +59,14 @@ async function sendTagged(deps: WriteDeps, client: NodeClient, method: 'POST' | 
       if (!(err instanceof NodeRequestError)) throw err;
       lost = err.kind === 'timeout';
     }
-    if (!lost) return null;
+    if (!lost) return null; // refused (4xx): every replica refuses alike, nothing was missed
     const found = await findTagged(client, uid, tag, sentAt);
     if (found !== null) return { nodeId: client.nodeId, taskUid: found };
-    if (attempt > 0 || !deps.retryOnTimeout) return null;
+    if (attempt > 0 || !deps.retryOnTimeout) {
+      // The write is lost on this node: it serves no reads until the rebalancer caught it up.
+      void deps.topology.markCatchingUp([client.nodeId]);
+      return null;
+    }
   }
 }
 
@@ -200,7 +204,6 @@ export async function addDocuments(deps: WriteDeps, ctx: RequestContext<unknown>
   const path = `/indexes/${encodeURIComponent(uid)}/documents`;
   const results = await Promise.all(Object.entries(routed.bodies).map(([nodeId, body]) => sendTagged(deps, deps.topology.client(nodeId)!, merge ? 'PUT' : 'POST', path, body, tag, uid, merge ? 'documents_update' : 'documents_add')));
   const acks = results.filter((a): a is Ack => a !== null);
-  deps.topology.noteMissedWrites(Object.keys(routed.bodies), acks);
   const q = quorum(deps, shards, new Set(acks.map((a) => a.nodeId)));
   if (q.missing.length > 0) {
     deps.metrics.noQuorumWrites.inc();
@@ -233,7 +236,6 @@ async function deleteIds(deps: WriteDeps, ctx: RequestContext<unknown>, ids: str
   const path = `/indexes/${encodeURIComponent(uid)}/documents/delete-batch`;
   const results = await Promise.all([...perNode].map(([nodeId, list]) => sendTagged(deps, deps.topology.client(nodeId)!, 'POST', path, JSON.stringify(list), tag, uid, 'documents_delete')));
   const acks = results.filter((a): a is Ack => a !== null);
-  deps.topology.noteMissedWrites([...perNode.keys()], acks);
   const q = quorum(deps, shards, new Set(acks.map((a) => a.nodeId)));
   if (q.missing.length > 0) throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
   const task = await deps.tasks.create({ uid: taskUid, type: 'documentDeletion', indexUid: uid, details: details, acks: acks, customMetadata: ctx.query.get('customMetadata') });
@@ -258,7 +260,6 @@ async function broadcastDelete(deps: WriteDeps, ctx: RequestContext<unknown>, me
   const clients = deps.topology.liveClients().filter((c) => deps.topology.health.isHealthy(c.nodeId));
   const results = await Promise.all(clients.map((c) => sendTagged(deps, c, method, path, body, tag, uid, 'documents_delete')));
   const acks = results.filter((a): a is Ack => a !== null);
-  deps.topology.noteMissedWrites(clients.map((c) => c.nodeId), acks);
   const q = quorum(deps, Array.from({ length: deps.topology.current.shards }, (_, s) => s), new Set(acks.map((a) => a.nodeId)));
   if (q.missing.length > 0) throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
   const task = await deps.tasks.create({ uid: taskUid, type: 'documentDeletion', indexUid: uid, details: details, acks: acks, customMetadata: ctx.query.get('customMetadata') });

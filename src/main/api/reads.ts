@@ -36,7 +36,7 @@ export async function getDocument(deps: ReadDeps, ctx: RequestContext<AuthResult
   const id = ctx.params.id!;
   const table = deps.topology.routing;
   const shard = shardForKey(id, table.shards);
-  const replicas = table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((n) => deps.topology.health.isHealthy(n));
+  const replicas = table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((n) => table.canRead(n));
   if (replicas.length === 0) throw new MeiliError('miroir_shard_unavailable', `Shard ${shard} has no healthy replica in any active group.`);
   const start = docSeq++;
   const fields = ctx.query.get('fields');

@@ -114,7 +114,7 @@ export async function scatter(
       deps.metrics.scatterRetries.inc();
       const alt = new Map<string, number[]>();
       for (const s of p.shards) {
-        const other = table.activeGroups.flatMap((g) => [...table.owners(s, g)]).find((id) => id !== p.nodeId && deps.topology.health.isHealthy(id));
+        const other = table.activeGroups.flatMap((g) => [...table.owners(s, g)]).find((id) => id !== p.nodeId && table.canRead(id));
         if (other === undefined) missing.push(s);
         else alt.set(other, [...(alt.get(other) ?? []), s]);
       }

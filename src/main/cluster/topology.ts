@@ -135,14 +135,7 @@ export class TopologyService {
     }
   }
 
-  /** Flags nodes that missed a write as catching up (they serve no reads until the rebalancer caught them up). */
-  noteMissedWrites(targeted: readonly string[], acks: ReadonlyArray<{ nodeId: string }>): void {
-    if (acks.length === targeted.length) return;
-    const acked = new Set(acks.map((a) => a.nodeId));
-    const missed = targeted.filter((id) => !acked.has(id));
-    if (missed.length > 0) void this.markCatchingUp(missed);
-  }
-
+  /** Flags nodes that missed writes as catching up (they serve no reads until the rebalancer caught them up). */
   async markCatchingUp(ids: readonly string[]): Promise<void> {
     const todo = ids.filter((id) => !this.flagging.has(id) && this.topology.nodes.some((n) => n.id === id && n.state !== 'removed' && n.catching_up !== true));
     if (todo.length === 0) return;
