@@ -41,7 +41,8 @@ function print(opts: CtlOptions, data: unknown, render: () => string): void {
 }
 
 function table(head: string[], rows: unknown[][]): string {
-  const t = new Table({ head, style: { head: [], border: [] } });
+  // Compact: no rule between body rows.
+  const t = new Table({ head, style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
   for (const r of rows) t.push(r.map((c) => (c === null || c === undefined ? '-' : String(c))));
   return t.toString();
 }
