@@ -33,6 +33,9 @@ export class TopologyService {
   private readonly store: Store;
   /** Nodes whose catching_up flag is being written (one CAS loop per node at a time). */
   private readonly flagging = new Set<string>();
+  private dataTimer: NodeJS.Timeout | null = null;
+  private dataCheck: Promise<void> | null = null;
+  private suspectedEmpty = new Set<string>();
 
   private constructor(cfg: Readonly<MiroirConfig>, store: Store, topology: StoredTopology, metrics: Metrics | null, logger: Logger | null) {
     this.cfg = cfg;
@@ -229,9 +232,45 @@ export class TopologyService {
     this.health.start();
     const down = this.liveClients().filter((c) => !this.health.isHealthy(c.nodeId)).map((c) => c.nodeId);
     if (down.length > 0) await this.markCatchingUp(down);
+    const tick = () => {
+      this.dataCheck = this.checkForEmptiedNodes()
+        .catch((err: unknown) => this.logger?.warn({ err }, 'checking nodes for lost data failed'))
+        .finally(() => {
+          this.dataCheck = null;
+          if (this.dataTimer !== null) this.dataTimer = setTimeout(tick, this.cfg.health.interval_ms).unref();
+        });
+    };
+    this.dataTimer = setTimeout(tick, this.cfg.health.interval_ms).unref();
+  }
+
+  /**
+   * A node that restarted with an empty disk faster than the health checks notice answers `/health` as before; it
+   * is recognised by holding no index while Miroir knows some, and flagged catching up so that the rebalancer
+   * re-provisions and refills it before it serves reads again.
+   */
+  async checkForEmptiedNodes(): Promise<void> {
+    if ((await this.store.listIndexes()).length === 0) return;
+    const candidates = this.topology.nodes.filter((n) => (n.state === 'active' || n.state === 'draining') && n.catching_up !== true && this.health.isHealthy(n.id));
+    const emptied: string[] = [];
+    await Promise.all(
+      candidates.map(async (n) => {
+        const res = await this.clients.get(n.id)?.request({ method: 'GET', path: '/indexes?limit=1', operation: 'index_list' }).catch(() => null);
+        if (res?.status === 200 && NodeClient.json<{ total?: number }>(res).total === 0) emptied.push(n.id);
+      }),
+    );
+    // An index deleted this very moment (nodes first, the store after) makes the counts disagree briefly: only a
+    // node found empty on two checks in a row is flagged.
+    const confirmed = emptied.filter((id) => this.suspectedEmpty.has(id));
+    this.suspectedEmpty = new Set(emptied);
+    if (confirmed.length === 0 || (await this.store.listIndexes()).length === 0) return;
+    this.logger?.warn({ node_ids: confirmed }, 'nodes hold no index while Miroir knows some: they lost their data');
+    await this.markCatchingUp(confirmed);
   }
 
   async close(): Promise<void> {
+    if (this.dataTimer !== null) clearTimeout(this.dataTimer);
+    this.dataTimer = null;
+    await this.dataCheck;
     await this.health.stop();
     await Promise.all(this.allClients().map((c) => c.close()));
   }

@@ -196,6 +196,29 @@ describe('a second replica group under load', () => {
   });
 });
 
+describe('a node restarted empty before any health check noticed', () => {
+  let cluster: TestCluster;
+  before(async () => {
+    // Health checks would need 1,000 failures to notice: only the data check can find the loss.
+    cluster = await startCluster({ nodes: 2, shards: 8, rf: 2, config: { health: { interval_ms: 100, unhealthy_threshold: 1000, recovery_threshold: 1 } } });
+  });
+  after(() => cluster.close());
+
+  test('is recognised by holding no index (two checks in a row) and refilled from its replica', async () => {
+    const url = cluster.app.url;
+    await seed(url, cluster.masterKey, INDEX, 1000);
+    await cluster.stopNode(1);
+    await cluster.startNode(1); // same address, empty
+    await until(async () => {
+      const t = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body;
+      return t.operations.some((o: { kind: string; node_id: string; phase: string }) => o.kind === 'recovery' && o.node_id === 'node-1' && o.phase === 'done');
+    }, 'a recovery of node-1', 30_000);
+    const docs = await assertPlacement(members(cluster, [], () => 0), cluster.nodeKey, INDEX, 8, 2);
+    assert.equal(docs.size, 1000);
+    assert.equal((await nodeDocs(cluster.nodes[1]!.url, cluster.nodeKey, INDEX)).length, 1000, 'node-1 holds every document again');
+  });
+});
+
 describe('recovery: a node down during writes comes back', () => {
   let cluster: TestCluster;
   before(async () => {
