@@ -38,6 +38,7 @@ try {
   const miroirClient = new Meilisearch({ host: app.url, apiKey: master });
   await ingest(directClient, 'warmup');
   await ingest(miroirClient, 'warmup');
+  await Promise.all([directClient, miroirClient].map((c) => c.deleteIndex('warmup').waitTask()));
   const rounds: Array<{ direct: number; miroir: number; ratio: number }> = [];
   for (let r = 0; r < ROUNDS; r++) {
     // Alternate which side goes first so neither always runs on a warmer (or busier) machine.
@@ -45,6 +46,8 @@ try {
     const second = r % 2 === 0 ? await ingest(miroirClient, `bench-${r}`) : await ingest(directClient, `bench-${r}`);
     const [d, m] = r % 2 === 0 ? [first, second] : [second, first];
     rounds.push({ direct: Math.round(d), miroir: Math.round(m), ratio: Number((m / d).toFixed(3)) });
+    // Drop the round's indexes so every round starts from the same heap (growing heaps make later rounds slower).
+    await Promise.all([directClient, miroirClient].map((c) => c.deleteIndex(`bench-${r}`).waitTask()));
   }
   const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(ROUNDS / 2)]!;
   const directRate = median.direct;
