@@ -8,18 +8,14 @@
 // Every pod also runs a job runner that claims `shard_move` jobs (lease 30 s, heartbeat 10 s, resumable cursor).
 // A node flagged `catching_up` that is healthy again gets a `recovery` change (rebalancer.auto_rebalance_on_recovery).
 import { randomUUID } from 'node:crypto';
-import { settingsHash } from '../../core/canonical-json.js';
 import { MeiliError } from '../../core/errors.js';
-import { defaultSettings } from '../../core/settings.js';
-import { cutover, obsoleteCopies, planMoves } from '../../core/topology-plan.js';
+import { cutover, obsoleteCopies, planMoves, type ShardMove } from '../../core/topology-plan.js';
 import type { Job, RebalanceRecord, Store, StoredTopology, TopologyOperation } from '../../store/store.js';
-import { NodeClient } from '../cluster/node-client.js';
 import type { TopologyService } from '../cluster/topology.js';
-import { waitForNodeTasks } from '../api/indexes.js';
-import { physicalSettings } from '../api/settings.js';
+import { provisionIndex } from './provision.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { JobLostError, ShardMover, type MoveCursor, type MoveJobPayload } from './shard-mover.js';
+import { JobLostError, ShardMover, settle, shardCounts, type MoveCursor, type MoveJobPayload } from './shard-mover.js';
 
 export const SHARD_MOVE = 'shard_move';
 export const LEASE_SCOPE = 'rebalance';
@@ -93,6 +89,8 @@ export class Rebalancer {
   private readonly running = new Map<string, Promise<void>>();
   /** job id → earliest time a failed job is queued again. */
   private readonly retryAt = new Map<string, number>();
+  /** job id → times the final check sent it back. */
+  private readonly rechecks = new Map<string, number>();
   private leader = false;
   /** This pod's id (leases and job claims); set before `start`. */
   podId = '';
@@ -401,7 +399,58 @@ export class Rebalancer {
       active++;
     }
     const done = plan.every((m) => jobs.get(`${op.id}:${m.shard}`)?.state === 'completed');
-    if (done) await this.updateOp(op, (_t, cur) => void (cur.phase = 'cutover'));
+    if (!done) return;
+    // Final check before the cut-over: a target that restarted empty after some of its moves finished would
+    // otherwise go live without them. Shards whose counts differ twice in a row are moved again (at most 3 times).
+    const differing = await this.finalCheck(plan);
+    const redo = differing.filter((s) => (this.rechecks.get(`${op.id}:${s}`) ?? 0) < 3);
+    if (redo.length === 0) {
+      if (differing.length > 0) this.o.logger?.warn({ op: op.id, shards: differing }, 'shard counts still differ after 3 re-copies; cutting over');
+      await this.updateOp(op, (_t, cur) => void (cur.phase = 'cutover'));
+      return;
+    }
+    await this.recordError(`shards ${redo.join(', ')} differed from their sources at the final check; copying them again`);
+    for (const s of redo) {
+      const id = `${op.id}:${s}`;
+      this.rechecks.set(id, (this.rechecks.get(id) ?? 0) + 1);
+      const payload = jobs.get(id)!.payload as MoveJobPayload;
+      await this.o.store.deleteJob(id);
+      await this.o.store.enqueueJob({ id, type: SHARD_MOVE, payload: { op: payload.op, shard: payload.shard, copies: payload.copies } });
+    }
+  }
+
+  /** Shards of the plan whose document count differs between a target and its source in two rounds. */
+  private async finalCheck(plan: readonly ShardMove[]): Promise<number[]> {
+    const t = this.o.topology;
+    const indexes = await this.o.store.listIndexes();
+    const pairs = new Map<string, { target: string; source: string; shards: number[] }>();
+    for (const m of plan) {
+      for (const c of m.copies) {
+        const source = c.sources.find((id) => t.routing.canRead(id) && t.client(id) !== undefined);
+        if (source === undefined || t.client(c.target) === undefined) continue;
+        const key = `${c.target}<${source}`;
+        const pair = pairs.get(key) ?? { target: c.target, source, shards: [] };
+        pair.shards.push(m.shard);
+        pairs.set(key, pair);
+      }
+    }
+    const round = async (): Promise<Set<number>> => {
+      const bad = new Set<number>();
+      for (const { target, source, shards } of pairs.values()) {
+        const [a, b] = [t.client(target)!, t.client(source)!];
+        await Promise.all([settle(t, a, this.o.taskTimeoutMs), settle(t, b, this.o.taskTimeoutMs)]);
+        for (const index of indexes) {
+          const [got, want] = await Promise.all([shardCounts(a, index.uid), shardCounts(b, index.uid)]);
+          if (want === null) continue;
+          for (const s of shards) if ((got?.get(s) ?? 0) !== (want.get(s) ?? 0)) bad.add(s);
+        }
+      }
+      return bad;
+    };
+    const first = await round();
+    if (first.size === 0) return [];
+    const second = await round();
+    return [...first].filter((s) => second.has(s)).sort((a, b) => a - b);
   }
 
   /** Creates every index (with its primary key and physical settings) on the nodes about to receive shards. */
@@ -410,24 +459,7 @@ export class Rebalancer {
     for (const id of nodeIds) {
       const client = this.o.topology.client(id);
       if (client === undefined) throw new MeiliError('internal', `node ${id} is not in the topology`);
-      for (const index of indexes) {
-        const path = `/indexes/${encodeURIComponent(index.uid)}`;
-        const got = await client.request({ method: 'GET', path, operation: 'index_get' });
-        if (got.status === 404) {
-          const res = await client.request({ method: 'POST', path: '/indexes', body: JSON.stringify({ uid: index.uid, primaryKey: index.primaryKey }), operation: 'index_create' });
-          if (res.status !== 202) throw new MeiliError('internal', `node ${id} refused to create \`${index.uid}\` (${res.status})`);
-          await waitForNodeTasks(this.o.topology, [{ nodeId: id, taskUid: NodeClient.json<{ taskUid: number }>(res).taskUid }], this.o.taskTimeoutMs).catch(() => undefined);
-        } else if (got.status === 200 && index.primaryKey !== null && NodeClient.json<{ primaryKey: string | null }>(got).primaryKey === null) {
-          const res = await client.request({ method: 'PATCH', path, body: JSON.stringify({ primaryKey: index.primaryKey }), operation: 'index_update' });
-          if (res.status === 202) await waitForNodeTasks(this.o.topology, [{ nodeId: id, taskUid: NodeClient.json<{ taskUid: number }>(res).taskUid }], this.o.taskTimeoutMs);
-        } else if (got.status !== 200) throw new MeiliError('internal', `node ${id} answered ${got.status} for \`${index.uid}\``);
-        const physical = physicalSettings({ ...defaultSettings(), ...index.settings }, index.fields, this.o.facetingOverfetch);
-        const current = await client.request({ method: 'GET', path: `${path}/settings`, operation: 'settings_get' });
-        if (current.status === 200 && settingsHash(NodeClient.json(current)) === settingsHash(physical)) continue;
-        const res = await client.request({ method: 'PATCH', path: `${path}/settings`, body: JSON.stringify(physical), operation: 'settings_update' });
-        if (res.status !== 202) throw new MeiliError('internal', `node ${id} refused the physical settings of \`${index.uid}\` (${res.status})`);
-        await waitForNodeTasks(this.o.topology, [{ nodeId: id, taskUid: NodeClient.json<{ taskUid: number }>(res).taskUid }], this.o.taskTimeoutMs);
-      }
+      for (const index of indexes) await provisionIndex(client, index, this.o);
     }
   }
 
@@ -497,6 +529,7 @@ export class Rebalancer {
     const mover = new ShardMover({
       store,
       topology: this.o.topology,
+      facetingOverfetch: this.o.facetingOverfetch,
       pageSize: this.o.pageSize,
       verifyRounds: 10,
       taskTimeoutMs: this.o.taskTimeoutMs,

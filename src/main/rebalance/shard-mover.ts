@@ -9,6 +9,7 @@ import type { Store } from '../../store/store.js';
 import { NodeClient } from '../cluster/node-client.js';
 import type { TopologyService } from '../cluster/topology.js';
 import { waitForNodeTasks, type Ack } from '../api/indexes.js';
+import { provisionIndex } from './provision.js';
 
 export interface MoveCursor {
   /** Position in `copies`. */
@@ -30,6 +31,7 @@ export interface MoveJobPayload {
 export interface ShardMoverDeps {
   store: Store;
   topology: TopologyService;
+  facetingOverfetch: number;
   pageSize: number;
   verifyRounds: number;
   taskTimeoutMs: number;
@@ -76,12 +78,20 @@ async function enqueue(client: NodeClient, method: 'POST', path: string, body: u
 }
 
 /** Waits until the node has processed every task it had enqueued when called (its queue runs in order). */
-async function settle(topology: TopologyService, client: NodeClient, timeoutMs: number): Promise<void> {
+export async function settle(topology: TopologyService, client: NodeClient, timeoutMs: number): Promise<void> {
   const res = await nodeJson<{ results: Array<{ uid: number }> }>(client, 'GET', '/tasks?limit=1', undefined, 'task_list');
   const last = res.status === 200 ? res.body.results[0] : undefined;
   if (last !== undefined) await waitForNodeTasks(topology, [{ nodeId: client.nodeId, taskUid: last.uid }], timeoutMs).catch((err: unknown) => {
     if (!(err instanceof MeiliError) || !/failed task/.test(err.message)) throw err;
   });
+}
+
+/** Documents per shard of one index on a node (a facet over `_miroir_shard`); null when the node lacks the index. */
+export async function shardCounts(client: NodeClient, uid: string): Promise<Map<number, number> | null> {
+  const res = await nodeJson<{ facetDistribution?: Record<string, Record<string, number>> }>(client, 'POST', `/indexes/${encodeURIComponent(uid)}/search`, { q: '', limit: 0, facets: ['_miroir_shard'] }, 'shard_count');
+  if (res.status === 404) return null;
+  if (res.status !== 200) throw new MeiliError('internal', `node ${client.nodeId} answered ${res.status} counting the shards of \`${uid}\``);
+  return new Map(Object.entries(res.body.facetDistribution?._miroir_shard ?? {}).map(([s, n]) => [Number(s), n]));
 }
 
 export class ShardMover {
@@ -121,6 +131,8 @@ export class ShardMover {
           cursor.offset = 0;
         }
         if (index.primaryKey === null) continue; // no documents can exist yet
+        // The target may have restarted empty since the change was provisioned: make the index ready again.
+        await provisionIndex(this.target(copy), index, this.deps);
         if (cursor.offset >= 0) await this.copy(copy, index.uid, payload.shard, cursor);
         await this.verify(copy, index.uid, index.primaryKey, payload.shard, cursor);
         cursor.offset = 0;

@@ -196,6 +196,40 @@ describe('a second replica group under load', () => {
   });
 });
 
+describe('a new node that restarts empty in the middle of its addition', () => {
+  let cluster: TestCluster;
+  let node: DevNode | null = null;
+  before(async () => {
+    // Health checks never notice (1,000 failures needed): only the final check before the cut-over can.
+    cluster = await startCluster({ nodes: 2, shards: 32, rf: 1, config: { health: { interval_ms: 100, unhealthy_threshold: 1000, recovery_threshold: 1 }, rebalancer: { max_concurrent_migrations: 1 } } });
+  });
+  after(async () => {
+    await node?.stop();
+    await cluster.close();
+  });
+
+  test('is re-provisioned and its finished moves are copied again before the cut-over: nothing is lost', async () => {
+    const url = cluster.app.url;
+    await seed(url, cluster.masterKey, INDEX, 3000);
+    node = await DevNode.start({ port: 0, masterKey: cluster.nodeKey });
+    const port = node.port;
+    await fetch(`${node.url}/_devnode/faults`, { method: 'POST', headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ delay_ms: 20 }) });
+    assert.equal((await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', { id: 'node-2', address: node.url, replica_group: 0 })).status, 202);
+    await until(async () => {
+      const op = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body.operations.at(-1);
+      return op.phase === 'copying' && op.shards_done >= 2 && op.shards_done < op.shards_total;
+    }, 'two shard moves finished', 60_000, 10);
+    await node.stop();
+    node = await DevNode.start({ port, masterKey: cluster.nodeKey }); // same address, empty, no delay
+    const status = await waitRebalanced(url, cluster.adminKey, 60_000);
+    assert.equal(status.operations.at(-1).phase, 'done');
+    const docs = await assertPlacement(members(cluster, [node], () => 0), cluster.nodeKey, INDEX, 32, 1);
+    assert.equal(docs.size, 3000, 'every document is on its owner after the cut-over');
+    const settings = await fetch(`${node.url}/indexes/${INDEX}/settings`, { headers: { authorization: `Bearer ${cluster.nodeKey}` } });
+    assert.ok(((await settings.json()) as { filterableAttributes: string[] }).filterableAttributes.includes('_miroir_shard'), 're-provisioned');
+  });
+});
+
 describe('a node restarted empty before any health check noticed', () => {
   let cluster: TestCluster;
   before(async () => {
