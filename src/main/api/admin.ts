@@ -42,6 +42,10 @@ export async function addNode(deps: AdminDeps, body: unknown): Promise<Reply> {
   }
   const op = await deps.rebalancer.submit((t) => {
     if (usedIds(t).has(node.id)) throw new MeiliError('miroir_node_exists', `Node \`${node.id}\` is or was part of the cluster; node ids are never reused.`);
+    // Two ids on one Meilisearch would move shards onto themselves and then delete them there.
+    const address = node.address.replace(/\/+$/, '');
+    const sameAddress = [...t.nodes.filter((n) => n.state !== 'removed'), ...(t.operations ?? []).flatMap((o) => (o.node === undefined ? [] : [o.node]))].find((n) => n.address.replace(/\/+$/, '') === address);
+    if (sameAddress !== undefined) throw new MeiliError('miroir_topology_conflict', `\`${node.address}\` is already node \`${sameAddress.id}\`; one Meilisearch node can only be one Miroir node.`);
     const group = t.groups.find((g) => g.id === node.replica_group);
     if (group?.state === 'draining') throw new MeiliError('miroir_topology_conflict', `Replica group ${node.replica_group} is being removed; it takes no new nodes.`);
     const queuedGroup = (t.operations ?? []).some((o) => o.node?.replica_group === node.replica_group);

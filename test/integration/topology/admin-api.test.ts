@@ -37,6 +37,9 @@ test('POST /_miroir/nodes refuses bad bodies and nodes that do not answer, namin
   assert.match(down.body.message, /did not answer `GET \/health`/);
   const exists = await call('POST', '/_miroir/nodes', { id: 'node-0', address: cluster.nodes[0]!.url, replica_group: 0 });
   assertError(exists, 409, 'miroir_node_exists');
+  const sameAddress = await call('POST', '/_miroir/nodes', { id: 'node-5', address: `${cluster.nodes[1]!.url}/`, replica_group: 0 });
+  assertError(sameAddress, 409, 'miroir_topology_conflict');
+  assert.match(sameAddress.body.message, /already node `node-1`/);
   const topo = (await call('GET', '/_miroir/topology')).body;
   assert.equal(topo.nodes.length, 2, 'nothing was added');
 });
