@@ -43,7 +43,7 @@ export function queryTerms(index: TextIndex, q: string | null): QueryTerm[] {
   const stop = new Set(index.config.stopWords.map((w) => w.toLowerCase()));
   const kept = words.filter((w) => !stop.has(w));
   const terms = kept.length > 0 ? kept : [];
-  return terms.map((word, i) => {
+  const out = terms.map((word, i) => {
     const derivs = index.derivations(word, i === terms.length - 1, true);
     return {
       word,
@@ -52,6 +52,14 @@ export function queryTerms(index: TextIndex, q: string | null): QueryTerm[] {
       maxTypos: index.allowedTypos(word),
     };
   });
+  // A phrase of the query that is a multi-word synonym key (`new york` → `nyc`): every word of the phrase also
+  // matches where an alternative occurs, so a document holding only `nyc` matches the whole phrase.
+  for (let i = 0; i < terms.length; i++) {
+    for (const { length, alternatives } of index.phraseSynonyms(terms, i)) {
+      for (let j = i; j < i + length; j++) out[j]!.synonyms.push(...alternatives);
+    }
+  }
+  return out;
 }
 
 function expandRules(rankingRules: readonly string[], sort: readonly SortCriterion[] | null): AppliedRule[] {

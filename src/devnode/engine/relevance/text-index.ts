@@ -207,6 +207,21 @@ export class TextIndex {
     return out;
   }
 
+  /**
+   * Query-side multi-word synonyms: the alternatives of synonym keys of two or more words that occur as a phrase in
+   * the query words starting at `start`, with the phrase length (e.g. `new york` → [["nyc"]] for `{"new york": ["nyc"]}`).
+   */
+  phraseSynonyms(words: readonly string[], start: number): Array<{ length: number; alternatives: string[][] }> {
+    const out: Array<{ length: number; alternatives: string[][] }> = [];
+    for (const [key, list] of Object.entries(this.config.synonyms)) {
+      const phrase = tokenize(key).map((t) => t.word);
+      if (phrase.length < 2 || start + phrase.length > words.length || !phrase.every((w, i) => words[start + i] === w)) continue;
+      const alternatives = list.map((alt) => tokenize(alt).map((t) => t.word)).filter((a) => a.length > 0);
+      if (alternatives.length > 0) out.push({ length: phrase.length, alternatives });
+    }
+    return out;
+  }
+
   rawDocument(docId: number): Record<string, unknown> | undefined {
     return this.raw.get(docId);
   }

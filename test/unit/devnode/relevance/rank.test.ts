@@ -198,6 +198,19 @@ test('synonyms are directional, multi-word synonyms match; stop words are ignore
   assert.deepEqual(search('the movie').hits[0]!.details!.words, { order: 0, matchingWords: 1, maxMatchingWords: 1, score: 1 });
 });
 
+test('a query phrase that is a multi-word synonym key matches its alternatives', () => {
+  const docs = [{ title: 'nyc pizza' }, { title: 'new york bagel' }, { title: 'york minster' }, { title: 'brand new car' }];
+  const { search } = build(docs, { synonyms: { 'new york': ['nyc'] } });
+  const res = search('new york');
+  assert.deepEqual(ids(res).slice(0, 2).sort(), [0, 1], 'the phrase finds `nyc` and `new york` first');
+  assert.deepEqual(ids(res).slice(2), [3], '`last` then keeps `new` alone; a lone `york` matches nothing');
+  const nyc = res.hits.find((h) => h.docId === 0)!;
+  assert.deepEqual(nyc.details!.words, { order: 0, matchingWords: 2, maxMatchingWords: 2, score: 1 }, 'the alternative stands for every word of the phrase');
+  assert.equal(nyc.details!.typo.typoCount, 0);
+  assert.deepEqual(ids(search('nyc')), [0], 'directional: `nyc` does not become `new york`');
+  assert.deepEqual(ids(search('new york', { matchingStrategy: 'all' })).sort(), [0, 1]);
+});
+
 test('typo settings: disabled, disableOnWords, disableOnNumbers, minWordSizeForTypos; diacritics fold', () => {
   const docs = [{ title: 'Crème brûlée' }, { title: 'quick' }, { title: 'code 123456' }];
   const off = build(docs, { typoTolerance: { enabled: false, minWordSizeForTypos: { oneTypo: 5, twoTypos: 9 }, disableOnWords: [], disableOnAttributes: [], disableOnNumbers: false } });
