@@ -56,9 +56,14 @@ function operationsTable(status: Json): string {
   );
 }
 
+function movesTable(status: Json): string {
+  const moves = ((status.operations ?? []) as Json[]).flatMap((o) => ((o.moves_pending ?? []) as Json[]).map((m) => [o.id, m.shard, m.state, m.owner ?? '', m.attempts, m.documents_copied, m.error ?? '']));
+  return moves.length === 0 ? '' : table(['operation', 'shard', 'move', 'pod', 'attempts', 'documents copied', 'error'], moves);
+}
+
 function rebalanceSummary(status: Json): string {
   const head = status.in_progress ? `rebalance in progress since ${status.started_at}` : `no rebalance in progress${status.finished_at ? ` (last finished ${status.finished_at})` : ''}`;
-  return [head, status.last_error ? `last error: ${status.last_error}` : '', operationsTable(status)].filter(Boolean).join('\n');
+  return [head, status.last_error ? `last error: ${status.last_error}` : '', operationsTable(status), movesTable(status)].filter(Boolean).join('\n');
 }
 
 async function status(opts: CtlOptions): Promise<void> {

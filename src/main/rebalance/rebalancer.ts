@@ -223,6 +223,13 @@ export class Rebalancer {
     view.shards_done = live ? mine.filter((j) => j.state === 'completed').length : (op.shards_done ?? 0);
     view.documents_copied = live ? mine.reduce((n, j) => n + ((j.cursor as MoveCursor | null)?.copied ?? 0), 0) : (op.documents_copied ?? 0);
     view.phase = op.phase;
+    if (live) {
+      // The moves not finished yet, for an operator looking at a slow or stuck change: who runs them, how far, why not.
+      view.moves_pending = mine
+        .filter((j) => j.state !== 'completed')
+        .sort((a, b) => (a.payload as MoveJobPayload).shard - (b.payload as MoveJobPayload).shard)
+        .map((j) => ({ shard: (j.payload as MoveJobPayload).shard, state: j.state, owner: j.owner, attempts: j.attempts, documents_copied: (j.cursor as MoveCursor | null)?.copied ?? 0, ...(j.error === null ? {} : { error: j.error }) }));
+    }
     view.created_at = op.created_at;
     if (op.started_at !== undefined) view.started_at = op.started_at;
     if (op.finished_at !== undefined) view.finished_at = op.finished_at;

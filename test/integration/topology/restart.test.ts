@@ -49,7 +49,9 @@ test('a migration interrupted by SIGKILL resumes after restart and ends exact', 
   await until(async () => {
     const op = (await adminCall(proc!.url, adminKey, 'GET', '/_miroir/rebalance/status')).body.operations.at(-1);
     doneBefore = op.shards_done;
-    return op.phase === 'copying' && op.shards_done >= 1 && op.shards_done < op.shards_total - 1;
+    // The pending moves are listed with the pod running them.
+    const running = (op.moves_pending ?? []).some((m: { state: string; owner: string | null }) => m.state === 'in_progress' && m.owner === 'pod-restart');
+    return op.phase === 'copying' && op.shards_done >= 1 && op.shards_done < op.shards_total - 1 && running;
   }, 'the migration to be half way', 60_000, 10);
   await proc.kill();
   await fetch(`${nodes[3]!.url}/_devnode/faults/reset`, { method: 'POST', headers: { authorization: `Bearer ${nodeKey}` } });
