@@ -56,10 +56,14 @@ export async function addNode(deps: AdminDeps, body: unknown): Promise<Reply> {
 }
 
 /** Drain (and then remove) a node: its shards move to their new owners first. Removing a joining node cancels its addition. */
-export async function drainNode(deps: AdminDeps, nodeId: string, kind: 'node_drain' | 'node_remove'): Promise<Reply> {
+export async function drainNode(deps: AdminDeps, nodeId: string, kind: 'node_drain' | 'node_remove', query?: URLSearchParams): Promise<Reply> {
+  const force = query?.get('force');
+  if (force !== undefined && force !== null && force !== 'true' && force !== 'false') throw new MeiliError('bad_request', `Invalid value in parameter \`force\`: expected \`true\` or \`false\`, found \`${force}\`.`);
   if (kind === 'node_remove') {
     const cancelled = await deps.rebalancer.cancelAddition(nodeId);
     if (cancelled !== null) return accepted(deps, cancelled);
+    // A node that is gone for good: its shards are refilled from replicas only, without waiting for it.
+    if (force === 'true') await deps.rebalancer.forgetNodeData(nodeId);
   }
   const op = await deps.rebalancer.submit((t) => {
     const node = t.nodes.find((n) => n.id === nodeId && n.state !== 'removed');

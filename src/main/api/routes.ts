@@ -168,7 +168,7 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   admin('GET', '/_miroir/shards', () => json(200, deps.topology.shardsView()));
   admin('POST', '/_miroir/nodes', (ctx) => addNode(deps, ctx.json));
   admin('POST', '/_miroir/nodes/:id/drain', (ctx) => drainNode(deps, ctx.params.id!, 'node_drain'), 'admin', 'none');
-  admin('DELETE', '/_miroir/nodes/:id', (ctx) => drainNode(deps, ctx.params.id!, 'node_remove'));
+  admin('DELETE', '/_miroir/nodes/:id', (ctx) => drainNode(deps, ctx.params.id!, 'node_remove', ctx.query));
   admin('DELETE', '/_miroir/groups/:id', (ctx) => removeGroup(deps, ctx.params.id!));
   admin('POST', '/_miroir/rebalance', () => startRebalance(deps), 'admin', 'none');
   admin('GET', '/_miroir/rebalance/status', async () => json(200, await deps.rebalancer.status()));

@@ -153,7 +153,11 @@ export function ctlCommand(): Command {
       accepted(opts(), await call(opts(), 'POST', '/_miroir/nodes', { id: a.id, address: a.address, replica_group: Number(a.group) }));
     });
   node.command('drain <id>').description('move a node\'s shards to their new owners, then retire it').action(async (id: string) => accepted(opts(), await call(opts(), 'POST', `/_miroir/nodes/${encodeURIComponent(id)}/drain`)));
-  node.command('remove <id>').description('remove a node (drained first)').action(async (id: string) => accepted(opts(), await call(opts(), 'DELETE', `/_miroir/nodes/${encodeURIComponent(id)}`)));
+  node
+    .command('remove <id>')
+    .description('remove a node (drained first)')
+    .option('--force', 'the node is gone for good: refill its shards from replicas only (shards without one are lost)')
+    .action(async (id: string, a: { force?: boolean }) => accepted(opts(), await call(opts(), 'DELETE', `/_miroir/nodes/${encodeURIComponent(id)}${a.force ? '?force=true' : ''}`)));
 
   const group = ctl.command('group').description('remove a replica group');
   group.command('remove <id>').description('stop reads from a group at once and retire its nodes').action(async (id: string) => accepted(opts(), await call(opts(), 'DELETE', `/_miroir/groups/${encodeURIComponent(id)}`)));

@@ -192,6 +192,32 @@ export class Rebalancer {
     return cancelled;
   }
 
+  /**
+   * `DELETE /_miroir/nodes/{id}?force=true`: the node's data is given up (it is dead for good). It is flagged catching
+   * up, so it is never a copy source; a drain of it that is already copying is planned again without it (shards
+   * with no other copy are dropped — their documents are lost — instead of waiting for the node forever).
+   */
+  async forgetNodeData(nodeId: string): Promise<void> {
+    let replanned: TopologyOperation | null = null;
+    await this.o.topology.update((t) => {
+      const node = t.nodes.find((n) => n.id === nodeId && n.state !== 'removed');
+      if (node === undefined) return null;
+      node.catching_up = true;
+      const cur = t.operations?.[0];
+      if (cur !== undefined && (cur.kind === 'node_drain' || cur.kind === 'node_remove') && cur.node_id === nodeId && cur.phase === 'copying') {
+        cur.phase = 'provisioning';
+        delete cur.plan;
+        replanned = cur;
+      }
+      return t;
+    });
+    if (replanned !== null) {
+      for (const j of await this.o.store.listJobs()) if (j.id.startsWith(jobPrefix(replanned))) await this.o.store.deleteJob(j.id);
+    }
+    this.o.logger?.warn({ node_id: nodeId }, 'node data given up (forced removal)');
+    this.kick();
+  }
+
   /** Advances the running change soon (instead of at the next tick). */
   private kick(): void {
     if (!this.stopped) setImmediate(() => void this.leaderTick().catch(() => undefined));

@@ -140,6 +140,51 @@ async function searchesByNode(cluster: TestCluster): Promise<Map<string, number>
   return out;
 }
 
+describe('a node that dies for good while it is drained', () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await startCluster({ nodes: 3, shards: 16, rf: 1, config: { health: { interval_ms: 100, unhealthy_threshold: 2, recovery_threshold: 1 }, rebalancer: { max_concurrent_migrations: 1 } } });
+  });
+  after(() => cluster.close());
+
+  test('is removed with force: the drain is planned again without it and the cluster takes every write again', async () => {
+    const url = cluster.app.url;
+    await seed(url, cluster.masterKey, INDEX, 3000);
+    await fetch(`${cluster.nodes[2]!.url}/_devnode/faults`, { method: 'POST', headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ delay_ms: 40 }) });
+    assert.equal((await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes/node-2/drain')).status, 202);
+    await until(async () => {
+      const op = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body.operations.at(-1);
+      return op.phase === 'copying' && op.shards_done >= 1 && op.shards_done < op.shards_total;
+    }, 'the drain half way', 60_000, 10);
+    await cluster.stopNode(2); // gone for good
+    await until(async () => {
+      const op = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body.operations.at(-1);
+      return (op.moves_pending ?? []).some((m: { error?: string }) => m.error !== undefined);
+    }, 'a move failing on the dead node', 30_000);
+    assertBadForce(await adminCall(url, cluster.adminKey, 'DELETE', '/_miroir/nodes/node-2?force=maybe'));
+    const forced = await adminCall(url, cluster.adminKey, 'DELETE', '/_miroir/nodes/node-2?force=true');
+    assert.equal(forced.status, 202);
+    const status = await waitRebalanced(url, cluster.adminKey, 60_000);
+    assert.equal(status.operations.at(-1).phase, 'done');
+    const topo = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
+    assert.equal(topo.nodes.find((n: { id: string }) => n.id === 'node-2').state, 'removed');
+    assert.equal(topo.fully_covered, true);
+    // Every shard takes writes again, on its new owner.
+    const docs = Array.from({ length: 200 }, (_, i) => ({ id: 100_000 + i, title: 'after', v: 1 }));
+    const res = await fetch(`${url}/indexes/${INDEX}/documents`, { method: 'POST', headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' }, body: JSON.stringify(docs) });
+    assert.equal(res.status, 202);
+    assert.equal(res.headers.get('x-miroir-degraded'), null);
+    await waitTasks(url, cluster.masterKey, [((await res.json()) as { taskUid: number }).taskUid]);
+    const placed = await assertPlacement(members(cluster, [], () => 0, ['node-2']), cluster.nodeKey, INDEX, 16, 1);
+    assert.ok(placed.size >= 200 + 1 && placed.size <= 3200, `the shards that had moved kept their documents (${placed.size})`);
+  });
+});
+
+function assertBadForce(res: { status: number; body: { code: string } }): void {
+  assert.equal(res.status, 400);
+  assert.equal(res.body.code, 'bad_request');
+}
+
 describe('a second replica group under load', () => {
   let cluster: TestCluster;
   const extra: DevNode[] = [];
