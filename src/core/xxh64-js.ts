@@ -118,7 +118,10 @@ function xxh64Range(b: Uint8Array, start: number, end: number): void {
 
 /**
  * XXH64 (seed 0) of b[start, end) for inputs shorter than 32 bytes (document ids), fully inlined on local halves;
- * the low word is returned and the high word left in R[0]. Generated from the same steps as `xxh64Range`.
+ * the low word is returned and the high word left in R[0]. Generated from the same steps as `xxh64Range`'s tail and
+ * avalanche, each 64-bit multiply written out with its constant pre-split into 16-bit limbs. The repetition is the
+ * point: sharing one tail with `xxh64Range` (helpers, or this code taking the accumulated h as parameters) measured
+ * 0.80–0.95 ms per 10k ids against 0.52–0.60 ms for this form, in interleaved runs.
  */
 function xxh64Short(b: Uint8Array, start: number, end: number): number {
   let p = start;
@@ -232,24 +235,24 @@ function xxh64Short(b: Uint8Array, start: number, end: number): number {
     p++;
   }
   hl = (hl ^ (hh >>> 1)) >>> 0;
-    {
-      const a0 = hl & 0xffff, a1 = hl >>> 16;
-      const p00 = a0 * 60239, p01 = a0 * 10196, p10 = a1 * 60239, p11 = a1 * 10196;
-      const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-      const lo = (((mid & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
-      hh = (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) + Math.imul(hl, 0xc2b2ae3d) + Math.imul(hh, 0x27d4eb4f)) >>> 0;
-      hl = lo;
-    }
+  {
+    const a0 = hl & 0xffff, a1 = hl >>> 16;
+    const p00 = a0 * 60239, p01 = a0 * 10196, p10 = a1 * 60239, p11 = a1 * 10196;
+    const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+    const lo = (((mid & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+    hh = (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) + Math.imul(hl, 0xc2b2ae3d) + Math.imul(hh, 0x27d4eb4f)) >>> 0;
+    hl = lo;
+  }
   hl = (hl ^ ((hl >>> 29) | (hh << 3))) >>> 0;
   hh = (hh ^ (hh >>> 29)) >>> 0;
-    {
-      const a0 = hl & 0xffff, a1 = hl >>> 16;
-      const p00 = a0 * 31225, p01 = a0 * 40503, p10 = a1 * 31225, p11 = a1 * 40503;
-      const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-      const lo = (((mid & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
-      hh = (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) + Math.imul(hl, 0x165667b1) + Math.imul(hh, 0x9e3779f9)) >>> 0;
-      hl = lo;
-    }
+  {
+    const a0 = hl & 0xffff, a1 = hl >>> 16;
+    const p00 = a0 * 31225, p01 = a0 * 40503, p10 = a1 * 31225, p11 = a1 * 40503;
+    const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+    const lo = (((mid & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+    hh = (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) + Math.imul(hl, 0x165667b1) + Math.imul(hh, 0x9e3779f9)) >>> 0;
+    hl = lo;
+  }
   R[0] = hh;
   return (hl ^ hh) >>> 0;
 }
