@@ -3,6 +3,7 @@
 // `probeAll()` runs once before the proxy listens and sets each node's health from that single probe.
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { every, type Periodic } from '../util/periodic.js';
 import { NodeClient, NodeRequestError } from './node-client.js';
 
 export type Health = 'healthy' | 'unhealthy';
@@ -31,8 +32,7 @@ export interface HealthCheckerOptions {
 
 export class HealthChecker {
   private readonly states = new Map<string, NodeHealth>();
-  private timer: NodeJS.Timeout | null = null;
-  private round: Promise<void> | null = null;
+  private loop: Periodic | null = null;
   private readonly opts: HealthCheckerOptions;
 
   constructor(opts: HealthCheckerOptions) {
@@ -63,20 +63,12 @@ export class HealthChecker {
   }
 
   start(): void {
-    if (this.timer !== null) return;
-    const tick = () => {
-      this.round = this.runRound().finally(() => {
-        this.round = null;
-        if (this.timer !== null) this.timer = setTimeout(tick, this.opts.intervalMs).unref();
-      });
-    };
-    this.timer = setTimeout(tick, this.opts.intervalMs).unref();
+    this.loop ??= every(this.opts.intervalMs, () => this.runRound());
   }
 
   async stop(): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.round !== null) await this.round;
+    await this.loop?.stop();
+    this.loop = null;
   }
 
   /** Forgets a node that left the topology. */

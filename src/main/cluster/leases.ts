@@ -7,6 +7,7 @@
 // demotes locally first, then releases, so a successor can take over within one renew interval.
 import { performance } from 'node:perf_hooks';
 import type { Lease, Store } from '../../store/store.js';
+import { every, type Periodic } from '../util/periodic.js';
 
 export interface LeaseKeeperOptions {
   store: Pick<Store, 'acquireLease' | 'releaseLease' | 'getLease'>;
@@ -32,7 +33,7 @@ interface ScopeState {
 export class LeaseKeeper {
   private readonly opts: LeaseKeeperOptions;
   private readonly state = new Map<string, ScopeState>();
-  private timer: NodeJS.Timeout | null = null;
+  private loop: Periodic | null = null;
   private ticking: Promise<void> | null = null;
   private started = false;
   private stopped = false;
@@ -55,7 +56,7 @@ export class LeaseKeeper {
     this.started = true;
     for (const scope of this.state.keys()) this.opts.gauge?.labels(scope).set(0);
     await this.runTick();
-    this.schedule();
+    this.loop = every(this.opts.renewMs, () => this.runTick());
   }
 
   /** Whether this pod leads `scope` right now (holds the lease and its local deadline has not passed). */
@@ -78,8 +79,7 @@ export class LeaseKeeper {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    await this.loop?.stop();
     await this.ticking?.catch(() => undefined);
     for (const scope of this.state.keys()) this.setLeader(scope, false);
     // Release every scope: releaseLease only deletes a lease this owner holds, and an acquire whose answer was
@@ -93,15 +93,6 @@ export class LeaseKeeper {
         }
       }),
     );
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.runTick().then(() => this.schedule());
-    }, this.opts.renewMs);
-    this.timer.unref();
   }
 
   private runTick(): Promise<void> {

@@ -6,6 +6,7 @@
 import { ownedItems, owns, type OwnedItem } from '../../core/ownership.js';
 import type { Store } from '../../store/store.js';
 import type { Logger } from '../observability/logger.js';
+import { every, type Periodic } from '../util/periodic.js';
 import type { PeerDiscovery } from './peers.js';
 
 export interface MembershipOptions {
@@ -27,8 +28,7 @@ const scopeOf = (url: string) => `pod:${url}`;
 export class PodMembership {
   private readonly o: MembershipOptions;
   private live: string[];
-  private timer: NodeJS.Timeout | null = null;
-  private round: Promise<void> | null = null;
+  private loop: Periodic | null = null;
 
   constructor(opts: MembershipOptions) {
     this.o = opts;
@@ -46,21 +46,11 @@ export class PodMembership {
 
   async start(): Promise<void> {
     await this.refresh();
-    const tick = () => {
-      this.round = this.refresh()
-        .catch((err: unknown) => this.o.logger?.warn({ err }, 'refreshing live peers failed'))
-        .finally(() => {
-          this.round = null;
-          if (this.timer !== null) this.timer = setTimeout(tick, this.o.renewMs).unref();
-        });
-    };
-    this.timer = setTimeout(tick, this.o.renewMs).unref();
+    this.loop = every(this.o.renewMs, () => this.refresh(), { onError: (err) => this.o.logger?.warn({ err }, 'refreshing live peers failed') });
   }
 
   async stop(): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    await this.round;
+    await this.loop?.stop();
     await this.o.store.releaseLease(scopeOf(this.o.selfUrl), this.o.podId).catch(() => undefined);
   }
 

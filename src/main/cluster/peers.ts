@@ -7,6 +7,7 @@
 // Also `podIdentity`: this pod's id (lease owner, logs) and base URL from POD_NAME / POD_IP / hostname.
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { every, type Periodic } from '../util/periodic.js';
 
 export interface PeerResolver {
   resolveSrv(name: string): Promise<Array<{ name: string; port: number; priority: number; weight: number }>>;
@@ -68,7 +69,7 @@ export class PeerDiscovery {
   private readonly resolver: PeerResolver;
   private readonly ownResolver: Resolver | null;
   private list: string[];
-  private timer: NodeJS.Timeout | null = null;
+  private loop: Periodic | null = null;
   private inflight: Promise<string[]> | null = null;
   private started = false;
   private stopped = false;
@@ -95,13 +96,12 @@ export class PeerDiscovery {
       return;
     }
     await this.refresh();
-    this.schedule();
+    this.loop = every(this.opts.refreshIntervalMs, () => this.refresh());
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    await this.loop?.stop();
     this.ownResolver?.cancel();
     await this.inflight?.catch(() => undefined);
   }
@@ -115,15 +115,6 @@ export class PeerDiscovery {
       });
     }
     return this.inflight;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.refresh().then(() => this.schedule());
-    }, this.opts.refreshIntervalMs);
-    this.timer.unref();
   }
 
   private withSelf(urls: Iterable<string>): string[] {

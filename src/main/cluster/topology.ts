@@ -9,6 +9,7 @@ import type { Store, StoredTopology } from '../../store/store.js';
 import type { MiroirConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { every, type Periodic } from '../util/periodic.js';
 import { HealthChecker } from './health.js';
 import { NodeClient } from './node-client.js';
 
@@ -33,8 +34,7 @@ export class TopologyService {
   private readonly store: Store;
   /** Nodes whose catching_up flag is being written (one CAS loop per node at a time). */
   private readonly flagging = new Set<string>();
-  private dataTimer: NodeJS.Timeout | null = null;
-  private dataCheck: Promise<void> | null = null;
+  private dataChecks: Periodic | null = null;
   private suspectedEmpty = new Set<string>();
 
   private constructor(cfg: Readonly<MiroirConfig>, store: Store, topology: StoredTopology, metrics: Metrics | null, logger: Logger | null) {
@@ -232,15 +232,7 @@ export class TopologyService {
     this.health.start();
     const down = this.liveClients().filter((c) => !this.health.isHealthy(c.nodeId)).map((c) => c.nodeId);
     if (down.length > 0) await this.markCatchingUp(down);
-    const tick = () => {
-      this.dataCheck = this.checkForEmptiedNodes()
-        .catch((err: unknown) => this.logger?.warn({ err }, 'checking nodes for lost data failed'))
-        .finally(() => {
-          this.dataCheck = null;
-          if (this.dataTimer !== null) this.dataTimer = setTimeout(tick, this.cfg.health.interval_ms).unref();
-        });
-    };
-    this.dataTimer = setTimeout(tick, this.cfg.health.interval_ms).unref();
+    this.dataChecks = every(this.cfg.health.interval_ms, () => this.checkForEmptiedNodes(), { onError: (err) => this.logger?.warn({ err }, 'checking nodes for lost data failed') });
   }
 
   /**
@@ -268,9 +260,7 @@ export class TopologyService {
   }
 
   async close(): Promise<void> {
-    if (this.dataTimer !== null) clearTimeout(this.dataTimer);
-    this.dataTimer = null;
-    await this.dataCheck;
+    await this.dataChecks?.stop();
     await this.health.stop();
     await Promise.all(this.allClients().map((c) => c.close()));
   }

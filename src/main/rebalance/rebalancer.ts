@@ -12,6 +12,7 @@ import { MeiliError } from '../../core/errors.js';
 import { cutover, obsoleteCopies, planMoves, type ShardMove } from '../../core/topology-plan.js';
 import type { Job, RebalanceRecord, Store, StoredTopology, TopologyOperation } from '../../store/store.js';
 import type { TopologyService } from '../cluster/topology.js';
+import { every, type Periodic } from '../util/periodic.js';
 import { provisionIndex } from './provision.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -81,8 +82,7 @@ function startChange(t: StoredTopology, op: TopologyOperation): void {
 
 export class Rebalancer {
   private readonly o: Required<RebalancerOptions>;
-  private leaderTimer: NodeJS.Timeout | null = null;
-  private workerTimer: NodeJS.Timeout | null = null;
+  private loops: Periodic[] = [];
   private driving: Promise<void> | null = null;
   private claiming = false;
   private stopped = false;
@@ -106,25 +106,13 @@ export class Rebalancer {
   }
 
   start(): void {
-    const loop = (fn: () => Promise<void>, set: (t: NodeJS.Timeout) => void) => {
-      const tick = () => {
-        if (this.stopped) return;
-        void fn()
-          .catch((err: unknown) => this.o.logger?.warn({ err }, 'rebalancer tick failed'))
-          .finally(() => {
-            if (!this.stopped) set(setTimeout(tick, this.o.tickMs).unref());
-          });
-      };
-      set(setTimeout(tick, 0).unref());
-    };
-    loop(() => this.leaderTick(), (t) => (this.leaderTimer = t));
-    loop(() => this.workerTick(), (t) => (this.workerTimer = t));
+    const onError = (err: unknown) => this.o.logger?.warn({ err }, 'rebalancer tick failed');
+    this.loops = [every(this.o.tickMs, () => this.leaderTick(), { firstAfterMs: 0, onError }), every(this.o.tickMs, () => this.workerTick(), { firstAfterMs: 0, onError })];
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.leaderTimer !== null) clearTimeout(this.leaderTimer);
-    if (this.workerTimer !== null) clearTimeout(this.workerTimer);
+    await Promise.all(this.loops.map((l) => l.stop()));
     await this.driving;
     await Promise.allSettled(this.running.values());
     if (this.leader && this.leadership === null) await this.o.store.releaseLease(LEASE_SCOPE, this.podId).catch(() => undefined);

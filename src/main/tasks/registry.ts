@@ -9,6 +9,7 @@ import { summarizedTask } from '../../core/tasks.js';
 import { NodeClient, NodeRequestError } from '../cluster/node-client.js';
 import type { Store, TaskRow, TaskStatus } from '../../store/store.js';
 import type { Logger } from '../observability/logger.js';
+import { every, type Periodic } from '../util/periodic.js';
 
 export interface NodeTask {
   status: TaskStatus;
@@ -54,9 +55,8 @@ export class TaskRegistry {
   private readonly settleSteps = new Map<string, SettleStep>();
   private readonly refreshedAt = new Map<number, number>();
   private readonly inflight = new Map<number, Promise<TaskRow>>();
-  private poller: NodeJS.Timeout | null = null;
-  private pruner: NodeJS.Timeout | null = null;
-  private polling: Promise<void> | null = null;
+  private poller: Periodic | null = null;
+  private pruner: Periodic | null = null;
 
   constructor(opts: TaskRegistryOptions) {
     this.opts = opts;
@@ -171,18 +171,8 @@ export class TaskRegistry {
 
   /** Polls every non-terminal task among the most recent ones; prunes old finished tasks hourly. */
   start(pollIntervalMs = this.opts.pollIntervalMs ?? 500): void {
-    const poll = () => {
-      this.polling = this.pollOnce()
-        .catch((err: unknown) => this.opts.logger?.warn({ err }, 'task poll failed'))
-        .finally(() => {
-          this.polling = null;
-          if (this.poller !== null) this.poller = setTimeout(poll, pollIntervalMs).unref();
-        });
-    };
-    this.poller = setTimeout(poll, pollIntervalMs).unref();
-    const prune = () => void this.prune().catch((err: unknown) => this.opts.logger?.warn({ err }, 'task pruning failed'));
-    this.pruner = setInterval(prune, 3_600_000).unref();
-    prune();
+    this.poller = every(pollIntervalMs, () => this.pollOnce(), { onError: (err) => this.opts.logger?.warn({ err }, 'task poll failed') });
+    this.pruner = every(3_600_000, () => this.prune(), { firstAfterMs: 0, onError: (err) => this.opts.logger?.warn({ err }, 'task pruning failed') });
   }
 
   async pollOnce(): Promise<void> {
@@ -197,11 +187,8 @@ export class TaskRegistry {
   }
 
   async stop(): Promise<void> {
-    if (this.poller !== null) clearTimeout(this.poller);
-    this.poller = null;
-    if (this.pruner !== null) clearInterval(this.pruner);
-    this.pruner = null;
-    if (this.polling !== null) await this.polling;
+    await Promise.all([this.poller?.stop(), this.pruner?.stop()]);
+    this.poller = this.pruner = null;
     await Promise.all(this.inflight.values());
   }
 }
