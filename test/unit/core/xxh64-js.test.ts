@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { xxh64 } from '@node-rs/xxhash';
 import { shardsOfPackedKeys, xxh64Js } from '../../../src/core/xxh64-js.js';
+import { packKeys } from '../../support/keys.js';
 
 test('the JavaScript XXH64 equals the reference for every length class (0–31, 32+ stripes, tails of 8/4/1)', () => {
   for (let len = 0; len < 130; len++) {
@@ -18,15 +19,7 @@ test('batch shards equal XXH64(key ‖ 0xFF) mod S for powers of two and other s
   const ids = [...Array.from({ length: 2000 }, (_, i) => String(i * 7919)), 'é', 'ключ-42', '🔑key', 'a'.repeat(100), ''];
   const enc = new TextEncoder();
   const parts = ids.map((s) => enc.encode(s));
-  const keys = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  const offsets = new Uint32Array(ids.length + 1);
-  let o = 0;
-  parts.forEach((p, i) => {
-    offsets[i] = o;
-    keys.set(p, o);
-    o += p.length;
-  });
-  offsets[ids.length] = o;
+  const { packed: keys, offsets } = packKeys(parts);
   for (const shards of [1, 7, 16, 64, 1000, 65536]) {
     const got = shardsOfPackedKeys(keys, offsets, shards);
     parts.forEach((p, i) => {

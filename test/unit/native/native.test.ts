@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadAddon, nativeBackend } from '../../../native/index.js';
 import { typescriptBackend } from '../../../src/core/hash.js';
+import { packKeys } from '../../support/keys.js';
 
 function rng(seed: number) {
   return () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
@@ -29,15 +30,8 @@ test('native xxh64, xxh3_64 and batch routing equal the TypeScript fallback over
   }
   const keys: Uint8Array[] = [];
   for (let i = 0; i < 10_000; i++) keys.push(new TextEncoder().encode(`k-${Math.floor(r() * 1e9)}-${i}`));
-  const offsets = new Uint32Array(keys.length + 1);
-  const packed = new Uint8Array(keys.reduce((n, k) => n + k.length, 0));
-  let at = 0;
-  keys.forEach((k, i) => {
-    offsets[i] = at;
-    packed.set(k, at);
-    at += k.length;
-  });
-  offsets[keys.length] = at;
+  const { packed, offsets } = packKeys(keys);
+  const at = packed.length;
   for (const S of [1, 16, 64, 1000]) assert.deepEqual(native.shardsForPackedKeys(packed, offsets, S), typescriptBackend.shardsForPackedKeys(packed, offsets, S));
   assert.throws(() => addon!.shardsForKeys(packed, new Uint32Array([0, at + 5]), 16), /out of range/);
 });
