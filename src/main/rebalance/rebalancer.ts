@@ -21,6 +21,8 @@ import { JobLostError, ShardMover, settle, shardCounts, type MoveCursor, type Mo
 export const SHARD_MOVE = 'shard_move';
 export const LEASE_SCOPE = 'rebalance';
 const RECENT_KEPT = 10;
+/** Jobs of cancelled changes are looked for this often (their runners already stop at their next progress report). */
+const SWEEP_EVERY_MS = 10_000;
 
 export interface RebalancerOptions {
   store: Store;
@@ -91,6 +93,8 @@ export class Rebalancer {
   private readonly retryAt = new Map<string, number>();
   /** job id → times the final check sent it back. */
   private readonly rechecks = new Map<string, number>();
+  private adopted = false;
+  private lastSweep = 0;
   private leader = false;
   /** This pod's id (leases and job claims); set before `start`. */
   podId = '';
@@ -273,7 +277,10 @@ export class Rebalancer {
         t = this.o.topology.current;
       }
     }
-    await this.sweepOrphanJobs(t);
+    if (Date.now() - this.lastSweep >= SWEEP_EVERY_MS) {
+      this.lastSweep = Date.now();
+      await this.sweepOrphanJobs(t);
+    }
     // Several phases may complete in one tick; stop when one has to wait.
     for (let step = 0; step < 8 && !this.stopped; step++) {
       const op = this.o.topology.current.operations?.[0];
@@ -512,7 +519,10 @@ export class Rebalancer {
     if (this.claiming || this.stopped) return;
     this.claiming = true;
     try {
-      if (this.running.size === 0) await this.adoptOrphans();
+      if (!this.adopted) {
+        await this.adoptOrphans();
+        this.adopted = true;
+      }
       while (this.running.size < this.o.maxConcurrentMigrations && !this.stopped) {
         const job = await this.o.store.claimJob(this.podId, this.o.jobLeaseMs, [SHARD_MOVE]);
         if (job === null) break;
@@ -523,7 +533,8 @@ export class Rebalancer {
     }
   }
 
-  /** Jobs this pod id held before a restart resume at once instead of waiting for their claim to lapse. */
+  /** Jobs this pod id held before a restart resume at once instead of waiting for their claim to lapse (only a
+   * previous process under the same id can have left them, so this runs once). */
   private async adoptOrphans(): Promise<void> {
     for (const j of await this.o.store.listJobs()) {
       if (j.type !== SHARD_MOVE || j.state !== 'in_progress' || j.owner !== this.podId || this.running.has(j.id)) continue;
