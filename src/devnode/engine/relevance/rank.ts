@@ -15,7 +15,9 @@
 // No corpus statistics enter a score, so shards score the same document the same way.
 import type { RankRequest, RankResult, RankedHit, SortCriterion } from './types.js';
 import type { Derivation, DocEntry, TextIndex } from './text-index.js';
+import { POS } from './text-index.js';
 import { tokenize } from './tokenize.js';
+import { preselect, type PrefixRule } from './preselect.js';
 
 interface Rank {
   rank: number;
@@ -88,8 +90,6 @@ interface TermHit {
   /** Occurrences packed as `fieldIndex · 65536 + min(position, 65535)` (fieldIndex into entry.fields). */
   positions: number[];
 }
-
-const POS = 65536;
 
 function termHit(term: QueryTerm, entry: DocEntry, restrict: ReadonlySet<string> | null, noTypo: ReadonlySet<string> | null): TermHit | null {
   let best = Infinity;
@@ -168,15 +168,15 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
   const noTypo = noTypoList.length === 0 ? null : new Set(noTypoList);
   const scored: Scored[] = [];
   const A = index.searchableCount;
+  // Set when the postings pre-selection ran: every matching document (scored holds only the contenders).
+  let preMatched: Int32Array | null = null;
 
   if (terms.length === 0) {
-    // Typed-array sort is numeric and much faster than a comparator sort over 100k ids.
-    const ids = Float64Array.from(req.candidates === null ? index.docs.keys() : req.candidates).sort();
+    const ids = req.candidates === null ? ascendingIds(index.docs.keys(), index.docs.size) : ascendingIds(req.candidates, req.candidates.size);
     if (req.distinct === null && rules.every((r) => r.kind === 'relevancy')) {
       // Placeholder without sort or custom rules: docId order, every score 1 (threshold ≤ 1 keeps all).
-      const keep = req.rankingScoreThreshold === null || req.rankingScoreThreshold <= 1;
-      const all = keep ? Array.from(ids) : [];
-      const hits = all.slice(0, Math.max(0, req.limit)).map((docId): RankedHit => (req.withDetails ? { docId, score: 1, details: {} } : { docId, score: 1 }));
+      const all = req.rankingScoreThreshold === null || req.rankingScoreThreshold <= 1 ? ids : new Float64Array(0);
+      const hits = Array.from(all.subarray(0, Math.max(0, req.limit)), (docId): RankedHit => (req.withDetails ? { docId, score: 1, details: {} } : { docId, score: 1 }));
       return { hits, totalMatches: all.length, matchedDocIds: all };
     }
     const none: null[] = rules.map(() => null);
@@ -187,26 +187,34 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
     if (req.matchingStrategy === 'frequency') {
       const freq = terms.map((t) => {
         const docs = new Set<number>();
-        for (const w of t.derivations.keys()) for (const d of index.postings.get(w) ?? []) docs.add(d);
+        for (const w of t.derivations.keys()) for (const d of index.postings.get(w)?.keys() ?? []) docs.add(d);
         return docs.size;
       });
       order.sort((a, b) => freq[a]! - freq[b]! || a - b);
     }
-    const first = terms[order[0]!]!;
-    const pool = new Set<number>();
-    for (const w of first.derivations.keys()) for (const d of index.postings.get(w) ?? []) pool.add(d);
-    for (const alt of first.synonyms) for (const d of index.postings.get(alt[0]!) ?? []) pool.add(d);
-    for (const docId of pool) {
-      if (req.candidates !== null && !req.candidates.has(docId)) continue;
+    const consider = (docId: number): void => {
       const entry = index.docs.get(docId);
-      if (entry === undefined) continue;
+      if (entry === undefined) return;
       const hits = terms.map((t) => termHit(t, entry, restrict, noTypo));
       let k = 0;
       while (k < order.length && hits[order[k]!] !== null) k++;
-      if (k === 0) continue;
-      if (req.matchingStrategy === 'all' && k < terms.length) continue;
+      if (k === 0) return;
+      if (req.matchingStrategy === 'all' && k < terms.length) return;
       const kept = order.slice(0, k).sort((a, b) => a - b);
       scored.push(scoreDoc(docId, entry, terms, hits, kept, rules, A, req));
+    };
+    if (canPreselect(terms, restrict, noTypo, req)) {
+      // Postings decide which documents match and which can reach the top; only those are ranked in full.
+      const prefix = rules.map((r): PrefixRule => (r.kind === 'sort' ? 'sort' : r.rule));
+      const pre = preselect(index, terms, order, req.matchingStrategy, prefix, req.candidates, req.limit);
+      for (const docId of pre.contenders) consider(docId);
+      preMatched = pre.matched;
+    } else {
+      const first = terms[order[0]!]!;
+      const pool = new Set<number>();
+      for (const w of first.derivations.keys()) for (const d of index.postings.get(w)?.keys() ?? []) pool.add(d);
+      for (const alt of first.synonyms) for (const d of index.postings.get(alt[0]!)?.keys() ?? []) pool.add(d);
+      for (const docId of pool) if (req.candidates === null || req.candidates.has(docId)) consider(docId);
     }
   }
 
@@ -252,7 +260,8 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
       if (top.length > k) top.pop();
     }
     for (const s of top) out.push(toHit(s, rules, req));
-    return { hits: out, totalMatches: matched.length, matchedDocIds: matched };
+    const all = preMatched ?? matched;
+    return { hits: out, totalMatches: all.length, matchedDocIds: all };
   }
 
   scored.sort(cmp);
@@ -269,6 +278,37 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
     if (out.length < req.limit) out.push(toHit(s, rules, req));
   }
   return { hits: out, totalMatches: matched.length, matchedDocIds: matched };
+}
+
+/**
+ * Document ids in ascending order. Ids usually arrive ascending (insertion order), so they are only sorted when
+ * they do not; a typed-array sort is numeric and much faster than a comparator sort over 100k ids.
+ */
+function ascendingIds(source: Iterable<number>, size: number): Float64Array {
+  const ids = new Float64Array(size);
+  let n = 0;
+  let sorted = true;
+  for (const id of source) {
+    if (n > 0 && id < ids[n - 1]!) sorted = false;
+    ids[n++] = id;
+  }
+  return sorted ? ids : ids.sort();
+}
+
+/**
+ * Whether the postings alone can tell a document's matched terms, typos and best place: no synonyms (they match
+ * word groups inside one field), no attributesToSearchOn or typo-disabled attributes (they filter by field), no
+ * threshold or distinct (they need every match's score or order), and at most 30 terms (one bit each).
+ */
+function canPreselect(terms: QueryTerm[], restrict: ReadonlySet<string> | null, noTypo: ReadonlySet<string> | null, req: RankRequest): boolean {
+  return (
+    terms.length <= 30 &&
+    restrict === null &&
+    noTypo === null &&
+    req.rankingScoreThreshold === null &&
+    req.distinct === null &&
+    terms.every((t) => t.synonyms.length === 0)
+  );
 }
 
 function hasExactWord(entry: DocEntry, word: string): boolean {

@@ -3,6 +3,7 @@
 // into its derivations (exact, prefix, typos, synonyms) the way meili-api.md §6 describes.
 import type { RelevanceConfig } from './types.js';
 import { editDistance, foldWord, tokenize } from './tokenize.js';
+import { TokenArena } from './token-arena.js';
 
 export interface FieldTokens {
   /** Flattened field name (`a.b` for nested). */
@@ -15,6 +16,12 @@ export interface FieldTokens {
 export interface DocEntry {
   fields: FieldTokens[];
 }
+
+/** Packs a searchable-field rank and a word position into one number (`rank · POS + min(position, POS − 1)`). */
+export const POS = 65536;
+/** Posting flags (low two bits of a posting value): the word starts a field / is a whole field. */
+export const STARTS_FIELD = 1;
+export const WHOLE_FIELD = 2;
 
 /** One way a query term matches a word of the index. */
 export interface Derivation {
@@ -44,7 +51,19 @@ export class TextIndex {
   config: RelevanceConfig;
   readonly docs = new Map<number, DocEntry>();
   private readonly raw = new Map<number, Record<string, unknown>>();
-  readonly postings = new Map<string, Set<number>>();
+  /**
+   * word → documents holding it, each with `place · 4 + flags`: place = `rank · POS + position` minimized over the
+   * document's searchable fields (the lowest field rank, then the earliest position in a field of that rank);
+   * flags = STARTS_FIELD | WHOLE_FIELD or-ed over them. attributeRank, wordPosition and a one-word exactness read
+   * straight from here (see preselect.ts).
+   */
+  readonly postings = new Map<string, Map<number, number>>();
+  /** The highest document id ever indexed (sizes per-query arrays indexed by document id). */
+  maxDocId = -1;
+  /** Every word ever indexed → a small id (never reused; ids index per-query lookup tables). */
+  private readonly wordIds = new Map<string, number>();
+  /** Each document's searchable words as word ids, in its fields' order (scanned by preselect.ts). */
+  readonly tokens = new TokenArena();
   private readonly vocabByFirst = new Map<string, Set<string>>();
   /** Top-level fields in first-seen order (drives `["*"]`). */
   readonly fieldOrder: string[] = [];
@@ -66,6 +85,7 @@ export class TextIndex {
     this.docs.clear();
     this.postings.clear();
     this.vocabByFirst.clear();
+    this.tokens.clear();
     for (const [id, doc] of docs) this.index(id, doc);
   }
 
@@ -86,10 +106,10 @@ export class TextIndex {
     if (entry === undefined) return;
     for (const f of entry.fields) {
       for (const w of f.words) {
-        const set = this.postings.get(w);
-        if (set !== undefined) {
-          set.delete(docId);
-          if (set.size === 0) {
+        const docs = this.postings.get(w);
+        if (docs !== undefined) {
+          docs.delete(docId);
+          if (docs.size === 0) {
             this.postings.delete(w);
             this.vocabByFirst.get(w[0]!)?.delete(w);
           }
@@ -98,6 +118,17 @@ export class TextIndex {
     }
     this.docs.delete(docId);
     this.raw.delete(docId);
+    this.tokens.delete(docId);
+  }
+
+  /** The id of an indexed word, or -1 when no document ever held it. */
+  wordId(word: string): number {
+    return this.wordIds.get(word) ?? -1;
+  }
+
+  /** One more than the highest word id (the size of a lookup table over word ids). */
+  get vocabularySize(): number {
+    return this.wordIds.size;
   }
 
   clear(): void {
@@ -105,6 +136,7 @@ export class TextIndex {
     this.raw.clear();
     this.postings.clear();
     this.vocabByFirst.clear();
+    this.tokens.clear();
   }
 
   /** The searchable field rank of a flattened attribute, or -1 when not searchable. */
@@ -121,26 +153,37 @@ export class TextIndex {
   private index(docId: number, doc: Record<string, unknown>): void {
     const pairs: Array<[string, string]> = [];
     flatten(doc, '', pairs);
-    const fields: FieldTokens[] = [];
+    const fields: Array<FieldTokens & { ids: number[] }> = [];
     for (const [attr, text] of pairs) {
       const rank = this.fieldRank(attr);
       if (rank < 0) continue;
       const words = tokenize(text, this.config.nonSeparatorTokens, this.config.separatorTokens, this.config.dictionary).map((t) => t.word);
       if (words.length === 0) continue;
-      fields.push({ attr, rank, words });
-      for (const w of words) {
-        let set = this.postings.get(w);
-        if (set === undefined) {
-          this.postings.set(w, (set = new Set()));
+      const ids: number[] = [];
+      fields.push({ attr, rank, words, ids });
+      for (let p = 0; p < words.length; p++) {
+        const w = words[p]!;
+        let id = this.wordIds.get(w);
+        if (id === undefined) this.wordIds.set(w, (id = this.wordIds.size));
+        ids.push(id);
+        const place = rank * POS + Math.min(p, POS - 1);
+        const flags = p === 0 ? (words.length === 1 ? STARTS_FIELD | WHOLE_FIELD : STARTS_FIELD) : 0;
+        let docs = this.postings.get(w);
+        if (docs === undefined) {
+          this.postings.set(w, (docs = new Map()));
           let v = this.vocabByFirst.get(w[0]!);
           if (v === undefined) this.vocabByFirst.set(w[0]!, (v = new Set()));
           v.add(w);
         }
-        set.add(docId);
+        const prev = docs.get(docId);
+        if (prev === undefined) docs.set(docId, place * 4 + flags);
+        else docs.set(docId, Math.min(Math.floor(prev / 4), place) * 4 + ((prev % 4) | flags));
       }
     }
+    if (docId > this.maxDocId) this.maxDocId = docId;
     fields.sort((a, b) => a.rank - b.rank);
-    this.docs.set(docId, { fields });
+    this.tokens.put(docId, fields.map((f) => f.ids));
+    this.docs.set(docId, { fields: fields.map(({ attr, rank, words }) => ({ attr, rank, words })) });
   }
 
   /** Typos a query word may have under the typo settings. */

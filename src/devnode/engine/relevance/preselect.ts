@@ -1,0 +1,382 @@
+// Bucket sort for a text query, the way milli stops after the first buckets that hold enough documents: which
+// documents match, and which of them can still reach the top `limit`. Only those are then ranked in full by
+// rank.ts, so a frequent word over 100k documents scores a handful of documents instead of every match.
+//
+// Matching, typos, the best field rank and position, and a one-word exactness come from the postings alone. Then
+// the ranking rules are applied in order, each as an integer "badness" per remaining document:
+//   words         T − kept terms
+//   typo          total typos of the kept terms
+//   proximity     Σ min(gap, 7) over consecutive kept terms (from the documents' word ids; nothing for one term)
+//   attributeRank best field rank of any kept term;  wordPosition  min(first position in that field, 10)
+//   attribute     both of the above
+//   exactness     7−level as rank.ts computes it: whole field / starts a field / exact words present
+// Badness values merge into one mixed-radix key, so a lower key is strictly better under rank.ts's rule-by-rule
+// comparison and equal keys are left to the later rules. Rules whose rank.ts `max` depends on the kept terms
+// (typo, proximity, several-term exactness) only compare as integers once every document tied so far keeps the
+// same terms: after `words`, with matchingStrategy `all`, or for one term; otherwise, and at a sort rule, the
+// process stops. Before each rule that has to open documents (proximity, several-term exactness) and at the end,
+// the documents are cut to the whole buckets that cover `limit` (the key of the `limit`-th best is the cut-off).
+// If every rule was applied, equal keys are ties broken by document id and exactly `limit` documents remain. The
+// result is the same order and scores as ranking every match (a test compares both paths).
+import type { DocEntry, TextIndex } from './text-index.js';
+import { POS, STARTS_FIELD, WHOLE_FIELD } from './text-index.js';
+import type { TokenArena } from './token-arena.js';
+
+export interface PreselectTerm {
+  /** The query word itself. */
+  word: string;
+  /** Index words of the term with their typo cost. */
+  derivations: ReadonlyMap<string, { typos: number }>;
+}
+
+export interface Preselection {
+  /** Every matching document (candidates only, matching strategy applied). */
+  matched: Int32Array;
+  /** The documents that can reach the top `limit`, in no particular order. */
+  contenders: number[];
+}
+
+/** Ranking rules as rank.ts expands them (`sort` stands for sort and custom `attr:asc|desc` rules). */
+export type PrefixRule = 'words' | 'typo' | 'proximity' | 'attributeRank' | 'wordPosition' | 'attribute' | 'exactness' | 'sort';
+
+const NONE = 0x7fffffff;
+const NO_TYPO = 255;
+/** Set in the per-term exact flags when the query word itself (not a derivation) is in the document. */
+const PRESENT = 4;
+/** Cut-offs are found with a count array up to this key range, by sorting the keys above it. */
+const HISTOGRAM_LIMIT = 1 << 16;
+
+/** One-term exactness as badness: ExactAttribute 3/2/1 then ExactWords, i.e. rank 6/4/2/1 of 6. */
+function exactBadness(flags: number): number {
+  if ((flags & WHOLE_FIELD) !== 0) return 0;
+  if ((flags & STARTS_FIELD) !== 0) return 2;
+  return (flags & PRESENT) !== 0 ? 4 : 5;
+}
+
+/** Positions of the kept terms inside one document, in reusable buffers (packed `field · POS + position`). */
+class TermPositions {
+  private buffers: Int32Array[] = [];
+  readonly counts: Int32Array;
+
+  constructor(terms: number) {
+    this.counts = new Int32Array(terms);
+    for (let i = 0; i < terms; i++) this.buffers.push(new Int32Array(16));
+  }
+
+  of(term: number): Int32Array {
+    return this.buffers[term]!;
+  }
+
+  /**
+   * Fills the positions of `kept` terms in document `doc` (tables[i][wordId] ≠ 0 where the word derives from
+   * term i), reading the document's tokens from the arena.
+   */
+  collect(arena: TokenArena, doc: number, tables: readonly Uint8Array[], kept: readonly number[]): void {
+    for (const i of kept) this.counts[i] = 0;
+    const tokens = arena.tokens;
+    const end = arena.end[doc]!;
+    let field = 0;
+    let p = 0;
+    for (let t = arena.start[doc]!; t < end; t++) {
+      const id = tokens[t]!;
+      if (id < 0) {
+        field = (-1 - id) * POS;
+        p = 0;
+        continue;
+      }
+      for (let n = 0; n < kept.length; n++) {
+        const i = kept[n]!;
+        if (tables[i]![id] === 0) continue;
+        let buf = this.buffers[i]!;
+        const c = this.counts[i]!;
+        if (c === buf.length) {
+          const grown = new Int32Array(c * 2);
+          grown.set(buf);
+          this.buffers[i] = buf = grown;
+        }
+        buf[c] = field + (p < POS - 1 ? p : POS - 1);
+        this.counts[i] = c + 1;
+      }
+      p++;
+    }
+  }
+}
+
+/** proximity cost exactly as rank.ts's scoreDoc: per consecutive pair of kept terms the best gap, capped at 7. */
+function proximityCost(positions: TermPositions, kept: readonly number[]): number {
+  let cost = 0;
+  for (let j = 1; j < kept.length; j++) {
+    const a = positions.of(kept[j - 1]!);
+    const na = positions.counts[kept[j - 1]!]!;
+    const b = positions.of(kept[j]!);
+    const nb = positions.counts[kept[j]!]!;
+    let best = 7;
+    for (let x = 0; x < na; x++) {
+      const xf = Math.floor(a[x]! / POS);
+      const xp = a[x]! % POS;
+      for (let y = 0; y < nb; y++) {
+        if (Math.floor(b[y]! / POS) !== xf) continue;
+        const yp = b[y]! % POS;
+        const gap = yp > xp ? yp - xp - 1 : xp - yp + 1;
+        if (gap < best) best = gap;
+      }
+    }
+    cost += best;
+  }
+  return cost;
+}
+
+/** Several-term exactness badness: 3(n+1) − rank with rank.ts's rank = (level−1)(n+1) + exactWords + 1. */
+function exactnessBadness(entry: DocEntry, queryWords: readonly string[], kept: readonly number[]): number {
+  const n = kept.length;
+  let level = 1;
+  for (const f of entry.fields) {
+    const words = f.words;
+    let starts = words.length >= n;
+    for (let t = 0; starts && t < n; t++) starts = words[t] === queryWords[kept[t]!];
+    if (!starts) continue;
+    if (words.length === n) {
+      level = 3;
+      break;
+    }
+    level = 2;
+  }
+  let exactWords = n;
+  if (level === 1) {
+    exactWords = 0;
+    for (const i of kept) if (entry.fields.some((f) => f.words.includes(queryWords[i]!))) exactWords++;
+  }
+  return 3 * (n + 1) - ((level - 1) * (n + 1) + exactWords + 1);
+}
+
+/**
+ * Keeps the live documents whose key is within the `want` best (whole buckets) and renumbers their keys densely
+ * (0, 1, …) so the key range stays small however many rules follow. Returns the surviving documents and the range.
+ */
+function cutToBuckets(keys: Float64Array, live: Int32Array, want: number, range: number): { live: Int32Array; range: number } {
+  let dense: (key: number) => number;
+  let cutoff: number;
+  let size: number;
+  if (range <= HISTOGRAM_LIMIT) {
+    const counts = new Int32Array(range);
+    for (let i = 0; i < live.length; i++) counts[keys[live[i]!]!]!++;
+    let seen = 0;
+    cutoff = 0;
+    while ((seen += counts[cutoff]!) < want) cutoff++;
+    // counts becomes key → dense rank for the kept keys.
+    size = 0;
+    for (let key = 0; key <= cutoff; key++) counts[key] = counts[key]! > 0 ? size++ : -1;
+    dense = (key) => counts[key]!;
+  } else {
+    const sorted = new Float64Array(live.length);
+    for (let i = 0; i < live.length; i++) sorted[i] = keys[live[i]!]!;
+    sorted.sort();
+    cutoff = sorted[want - 1]!;
+    const rankOf = new Map<number, number>();
+    for (const key of sorted) {
+      if (key > cutoff) break;
+      if (!rankOf.has(key)) rankOf.set(key, rankOf.size);
+    }
+    size = rankOf.size;
+    dense = (key) => rankOf.get(key)!;
+  }
+  let w = 0;
+  const kept = new Int32Array(live.length);
+  for (let x = 0; x < live.length; x++) {
+    const i = live[x]!;
+    if (keys[i]! > cutoff) continue;
+    keys[i] = dense(keys[i]!);
+    kept[w++] = i;
+  }
+  return { live: kept.subarray(0, w), range: size };
+}
+
+/**
+ * Matches `terms` (in query order; `order` is the order the matching strategy keeps them in) against the postings
+ * and returns the matched documents and the contenders for the top `limit` (see the header).
+ */
+export function preselect(
+  index: TextIndex,
+  terms: readonly PreselectTerm[],
+  order: readonly number[],
+  strategy: 'last' | 'all' | 'frequency',
+  rules: readonly PrefixRule[],
+  candidates: ReadonlySet<number> | null,
+  limit: number,
+): Preselection {
+  const T = terms.length;
+  const A = index.searchableCount;
+  // One slot per touched document; per slot and term the best typo count, best place and exact flags.
+  let bound = 0;
+  for (const t of terms) for (const w of t.derivations.keys()) bound += index.postings.get(w)?.size ?? 0;
+  bound = Math.min(bound, index.maxDocId + 1);
+  const slotOf = new Int32Array(index.maxDocId + 1);
+  const slotDoc = new Int32Array(bound);
+  const mask = new Int32Array(bound);
+  const typos = new Uint8Array(bound * T).fill(NO_TYPO);
+  const place = new Float64Array(bound * T).fill(NONE);
+  const exact = new Uint8Array(bound * T);
+  let slots = 0;
+  for (let i = 0; i < T; i++) {
+    const bit = 1 << i;
+    for (const [word, d] of terms[i]!.derivations) {
+      const docs = index.postings.get(word);
+      if (docs === undefined) continue;
+      const cost = d.typos;
+      const itself = word === terms[i]!.word;
+      docs.forEach((value, doc) => {
+        let s = slotOf[doc]! - 1;
+        if (s < 0) {
+          s = slots++;
+          slotOf[doc] = s + 1;
+          slotDoc[s] = doc;
+        }
+        mask[s]! |= bit;
+        const j = s * T + i;
+        if (cost < typos[j]!) typos[j] = cost;
+        const at = Math.floor(value / 4);
+        if (at < place[j]!) place[j] = at;
+        if (itself) exact[j] = (value % 4) | PRESENT;
+      });
+    }
+  }
+
+  // Matched documents with what the postings tell about them.
+  const docOf = new Int32Array(slots);
+  const keptOf = new Uint8Array(slots);
+  const typoOf = new Uint8Array(slots);
+  const fidOf = new Int32Array(slots);
+  const posOf = new Uint8Array(slots);
+  const exactOf = new Uint8Array(slots);
+  let n = 0;
+  for (let s = 0; s < slots; s++) {
+    const doc = slotDoc[s]!;
+    if (candidates !== null && !candidates.has(doc)) continue;
+    const m = mask[s]!;
+    let k = 0;
+    while (k < T && (m & (1 << order[k]!)) !== 0) k++;
+    if (k === 0 || (strategy === 'all' && k < T)) continue;
+    let typoSum = 0;
+    let best = NONE;
+    for (let t = 0; t < k; t++) {
+      const j = s * T + order[t]!;
+      typoSum += typos[j]!;
+      if (place[j]! < best) best = place[j]!;
+    }
+    const fieldRank = Math.floor(best / POS);
+    const at = best - fieldRank * POS;
+    docOf[n] = doc;
+    keptOf[n] = k;
+    typoOf[n] = typoSum;
+    fidOf[n] = fieldRank < A - 1 ? fieldRank : A - 1;
+    posOf[n] = at < 10 ? at : 10;
+    exactOf[n] = exact[s * T]!;
+    n++;
+  }
+  const matched = docOf.subarray(0, n);
+  const want = Math.min(Math.max(0, limit), n);
+  if (want === 0) return { matched, contenders: [] };
+
+  // Apply the rules in order over the live documents, cutting to the covering buckets before each rule that
+  // opens documents.
+  const keys = new Float64Array(n);
+  let live: Int32Array = new Int32Array(n);
+  for (let i = 0; i < n; i++) live[i] = i;
+  let range = 1;
+  const cut = (): void => {
+    if (live.length <= want) return;
+    ({ live, range } = cutToBuckets(keys, live, want, range));
+  };
+  const apply = (base: number, badness: (i: number) => number): void => {
+    for (let x = 0; x < live.length; x++) {
+      const i = live[x]!;
+      keys[i] = keys[i]! * base + badness(i);
+    }
+    range *= base;
+  };
+  // Word-id tables per term (derivation → typos + 1) and the query words' ids, for rules that open documents.
+  let tables: Uint8Array[] | null = null;
+  const termTables = (): Uint8Array[] => {
+    if (tables !== null) return tables;
+    tables = terms.map((t) => {
+      const table = new Uint8Array(index.vocabularySize);
+      for (const [word, d] of t.derivations) {
+        const id = index.wordId(word);
+        if (id >= 0) table[id] = d.typos + 1;
+      }
+      return table;
+    });
+    return tables;
+  };
+  // The kept terms (in query order) of a document that keeps k of them.
+  const keptByCount = Array.from({ length: T + 1 }, (_, k) => order.slice(0, k).sort((a, b) => a - b));
+  const keptTerms = (i: number): number[] => keptByCount[keptOf[i]!]!;
+  let keptFixed = strategy === 'all' || T === 1;
+  let complete = true;
+  for (const rule of rules) {
+    if (rule === 'words') {
+      apply(T + 1, (i) => T - keptOf[i]!);
+      keptFixed = true;
+    } else if (rule === 'typo') {
+      if (!keptFixed) {
+        complete = false;
+        break;
+      }
+      apply(2 * T + 1, (i) => typoOf[i]!);
+    } else if (rule === 'proximity') {
+      if (T === 1) continue;
+      if (!keptFixed) {
+        complete = false;
+        break;
+      }
+      cut();
+      const positions = new TermPositions(T);
+      const t = termTables();
+      apply(7 * (T - 1) + 1, (i) => {
+        const kept = keptTerms(i);
+        if (kept.length < 2) return 0;
+        positions.collect(index.tokens, docOf[i]!, t, kept);
+        return proximityCost(positions, kept);
+      });
+    } else if (rule === 'attributeRank') {
+      apply(A, (i) => fidOf[i]!);
+    } else if (rule === 'wordPosition') {
+      apply(11, (i) => posOf[i]!);
+    } else if (rule === 'attribute') {
+      apply(11 * A, (i) => fidOf[i]! * 11 + posOf[i]!);
+    } else if (rule === 'exactness') {
+      if (T === 1) {
+        apply(6, (i) => exactBadness(exactOf[i]!));
+        continue;
+      }
+      if (!keptFixed) {
+        complete = false;
+        break;
+      }
+      cut();
+      const queryWords = terms.map((t) => t.word);
+      apply(3 * (T + 1), (i) => exactnessBadness(index.docs.get(docOf[i]!)!, queryWords, keptTerms(i)));
+    } else {
+      complete = false;
+      break;
+    }
+  }
+  cut();
+
+  const contenders: number[] = [];
+  if (!complete || live.length <= want) {
+    for (const i of live) contenders.push(docOf[i]!);
+    return { matched, contenders };
+  }
+  // Every rule is in the key: the cut-off bucket (the highest key left after the cut) contributes its lowest
+  // document ids only.
+  const cutoff = range - 1;
+  const tied: number[] = [];
+  for (const i of live) {
+    if (keys[i]! < cutoff) contenders.push(docOf[i]!);
+    else tied.push(docOf[i]!);
+  }
+  const lowest = Float64Array.from(tied).sort().subarray(0, want - contenders.length);
+  for (const doc of lowest) contenders.push(doc);
+  return { matched, contenders };
+}
