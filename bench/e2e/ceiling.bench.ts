@@ -1,6 +1,7 @@
 // Miroir's own ceiling: three stub nodes answer canned Meilisearch search responses instantly (so nodes cost ~
-// nothing), a separate load process keeps 32 connections busy for 5 s, and we report small-search throughput of one
-// Miroir process with 3-node fan-out, CPU time per request, and RSS idle and under load.
+// nothing; they run in a child process of their own, so neither their CPU nor their memory is charged to Miroir),
+// a separate load process keeps 32 connections busy for 5 s, and we report small-search throughput of one Miroir
+// process with 3-node fan-out, Miroir's CPU time per request, and its RSS idle and under load.
 // Run after `npm run build`: `node dist/bench/e2e/ceiling.bench.js` (writes bench/results/ceiling.json).
 import { fork } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -60,56 +61,73 @@ function stubNode(shardHits: number): Promise<Server> {
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r(server)));
 }
 
-const stubs = await Promise.all([0, 1, 2].map(stubNode));
-const master = 'ceiling-master-key-01';
-const { app, close } = await startBenchProxy(stubs.map((st) => `http://127.0.0.1:${(st.address() as AddressInfo).port}`), master, null);
-try {
-  const now = new Date().toISOString();
-  await app.store.putIndex({ uid: 'bench', primaryKey: 'id', settings: {}, settingsVersion: 1, fields: ['id', 'title'], createdAt: now, updatedAt: now });
-  global.gc?.();
-  const rssIdle = process.memoryUsage().rss;
-  let rssPeak = rssIdle;
-  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
-  const runLoad = (mode: 'load' | 'rate') =>
-    new Promise<{ done: number; errors: number }>((resolve, reject) => {
-      const child = fork(fileURLToPath(import.meta.url), [mode, app.url, master], { stdio: 'inherit' });
-      child.once('message', (m) => resolve(m as { done: number; errors: number }));
-      child.once('error', reject);
-    });
-  const paced = await runLoad('rate');
-  const rssAt1k = rssPeak;
-  const cpu1 = process.cpuUsage();
-  const result = await runLoad('load');
-  clearInterval(sampler);
-  const cpu = process.cpuUsage(cpu1);
+if (process.argv[2] === 'stubs') {
+  // Stub-node process: three stub servers; reports their addresses, exits when the bench disconnects.
+  const stubs = await Promise.all([0, 1, 2].map(stubNode));
+  process.send!(stubs.map((st) => `http://127.0.0.1:${(st.address() as AddressInfo).port}`));
+  process.on('disconnect', () => process.exit(0));
+} else {
+  await main();
+}
 
-  const rps = result.done / (DURATION_MS / 1000);
-  const out = {
-    date: new Date().toISOString(),
-    connections: CONNECTIONS,
-    durationMs: DURATION_MS,
-    requests: result.done,
-    errors: result.errors,
-    requestsPerSec: Math.round(rps),
-    cpuMsPerRequest: Number(((cpu.user + cpu.system) / 1000 / Math.max(1, result.done)).toFixed(3)),
-    rssIdleMB: Math.round(rssIdle / 1048576),
-    rssAt1kRpsMB: Math.round(rssAt1k / 1048576),
-    pacedRequests: paced.done,
-    rssUnderLoadMB: Math.round(rssPeak / 1048576),
-    goals: { requestsPerSec: 3000, rssIdleMB: 120, rssAt1kRpsMB: 400 },
-    errorsPaced: paced.errors,
-  };
-  console.log('| measure | value | goal |\n|---|---|---|');
-  console.log(`| small searches/s, one Miroir process, 3-node fan-out | ${out.requestsPerSec} | ≥ 3,000 |`);
-  console.log(`| Miroir CPU per request | ${out.cpuMsPerRequest} ms | — |`);
-  console.log(`| RSS idle (proxy process, incl. this bench's stubs) | ${out.rssIdleMB} MB | ≤ 120 MB |`);
-  console.log(`| RSS at 1,000 req/s (3 s paced) | ${out.rssAt1kRpsMB} MB | ≤ 400 MB |`);
-  console.log(`| RSS at full load | ${out.rssUnderLoadMB} MB | — |`);
-  console.log(`errors: ${out.errors}`);
-  const dirOut = new URL('../results/', import.meta.url).pathname.replace('/dist/bench/', '/bench/');
-  mkdirSync(dirOut, { recursive: true });
-  writeFileSync(`${dirOut}ceiling.json`, JSON.stringify(out, null, 2) + '\n');
-} finally {
-  await close();
-  for (const s of stubs) s.close();
+async function main(): Promise<void> {
+  const stubProcess = fork(fileURLToPath(import.meta.url), ['stubs'], { stdio: 'inherit' });
+  const stubsExited = new Promise((r) => stubProcess.once('exit', r));
+  const addresses = await new Promise<string[]>((resolve, reject) => {
+    stubProcess.once('message', (m) => resolve(m as string[]));
+    stubProcess.once('error', reject);
+  });
+  const master = 'ceiling-master-key-01';
+  const { app, close } = await startBenchProxy(addresses, master, null);
+  try {
+    const now = new Date().toISOString();
+    await app.store.putIndex({ uid: 'bench', primaryKey: 'id', settings: {}, settingsVersion: 1, fields: ['id', 'title'], createdAt: now, updatedAt: now });
+    global.gc?.();
+    const rssIdle = process.memoryUsage().rss;
+    let rssPeak = rssIdle;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
+    const runLoad = (mode: 'load' | 'rate') =>
+      new Promise<{ done: number; errors: number }>((resolve, reject) => {
+        const child = fork(fileURLToPath(import.meta.url), [mode, app.url, master], { stdio: 'inherit' });
+        child.once('message', (m) => resolve(m as { done: number; errors: number }));
+        child.once('error', reject);
+      });
+    const paced = await runLoad('rate');
+    const rssAt1k = rssPeak;
+    const cpu1 = process.cpuUsage();
+    const result = await runLoad('load');
+    clearInterval(sampler);
+    const cpu = process.cpuUsage(cpu1);
+
+    const rps = result.done / (DURATION_MS / 1000);
+    const out = {
+      date: new Date().toISOString(),
+      connections: CONNECTIONS,
+      durationMs: DURATION_MS,
+      requests: result.done,
+      errors: result.errors,
+      requestsPerSec: Math.round(rps),
+      cpuMsPerRequest: Number(((cpu.user + cpu.system) / 1000 / Math.max(1, result.done)).toFixed(3)),
+      rssIdleMB: Math.round(rssIdle / 1048576),
+      rssAt1kRpsMB: Math.round(rssAt1k / 1048576),
+      pacedRequests: paced.done,
+      rssUnderLoadMB: Math.round(rssPeak / 1048576),
+      goals: { requestsPerSec: 3000, rssIdleMB: 120, rssAt1kRpsMB: 400 },
+      errorsPaced: paced.errors,
+    };
+    console.log('| measure | value | goal |\n|---|---|---|');
+    console.log(`| small searches/s, one Miroir process, 3-node fan-out | ${out.requestsPerSec} | ≥ 3,000 |`);
+    console.log(`| Miroir CPU per request | ${out.cpuMsPerRequest} ms | — |`);
+    console.log(`| RSS idle (proxy process) | ${out.rssIdleMB} MB | ≤ 120 MB |`);
+    console.log(`| RSS at 1,000 req/s (3 s paced) | ${out.rssAt1kRpsMB} MB | ≤ 400 MB |`);
+    console.log(`| RSS at full load | ${out.rssUnderLoadMB} MB | — |`);
+    console.log(`errors: ${out.errors}`);
+    const dirOut = new URL('../results/', import.meta.url).pathname.replace('/dist/bench/', '/bench/');
+    mkdirSync(dirOut, { recursive: true });
+    writeFileSync(`${dirOut}ceiling.json`, JSON.stringify(out, null, 2) + '\n');
+  } finally {
+    await close();
+    stubProcess.disconnect();
+    await stubsExited;
+  }
 }

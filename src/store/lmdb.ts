@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
+import { IndexStateCache } from './index-state-cache.js';
 import { isClaimable, isFinished, newJob, type IndexState, type Job, type Lease, type Store, type StoreChannel, type StoredTopology, type TaskRow } from './store.js';
 
 export const LMDB_SCHEMA_VERSION = 1;
@@ -26,6 +27,7 @@ export class LmdbStore implements Store {
   private readonly jobs: Database<Job, string>;
   private readonly leases: Database<Lease, string>;
   private readonly events = new EventEmitter();
+  private readonly indexCache = new IndexStateCache();
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -127,10 +129,15 @@ export class LmdbStore implements Store {
 
   async putIndex(state: IndexState): Promise<void> {
     await this.indexes.put(state.uid, state);
+    this.indexCache.forget(state.uid);
   }
 
   async getIndex(uid: string): Promise<IndexState | null> {
     return this.indexes.get(uid) ?? null;
+  }
+
+  getIndexCached(uid: string): Promise<IndexState | null> {
+    return this.indexCache.get(uid, () => this.getIndex(uid));
   }
 
   async listIndexes(): Promise<IndexState[]> {
@@ -138,10 +145,12 @@ export class LmdbStore implements Store {
   }
 
   async deleteIndex(uid: string): Promise<boolean> {
-    return this.root.transaction(() => {
+    const removed = await this.root.transaction(() => {
       for (const { key } of this.nodeVersions.getRange({ start: [uid], end: [uid, '\uffff'] })) this.nodeVersions.removeSync(key);
       return this.indexes.removeSync(uid);
     });
+    this.indexCache.forget(uid);
+    return removed;
   }
 
   async setNodeSettingsVersion(indexUid: string, nodeId: string, version: number): Promise<void> {

@@ -4,6 +4,7 @@
 // StoreUnavailableError instead of queueing, so nothing half-applies.
 import { Redis } from 'ioredis';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
+import { INDEX_STATE_TTL_MS, IndexStateCache } from './index-state-cache.js';
 import { StoreUnavailableError, isFinished, newJob, type IndexState, type Job, type Lease, type Store, type StoreChannel, type StoredTopology, type TaskRow } from './store.js';
 
 const P = 'miroir:';
@@ -83,6 +84,8 @@ export interface RedisStoreOptions {
   url: string;
   now?: () => number;
   connectTimeoutMs?: number;
+  /** How long a cached index state may be served without an `indexes` message (INDEX_STATE_TTL_MS). */
+  indexStateTtlMs?: number;
 }
 
 function jobFromHash(h: Record<string, string>): Job | null {
@@ -106,12 +109,15 @@ export class RedisStore implements Store {
   readonly backend = 'redis' as const;
   private readonly redis: Redis;
   private subscriber: Redis | null = null;
+  private readonly indexCache: IndexStateCache;
+  private indexWatch: Promise<unknown> | null = null;
   private readonly handlers = new Map<string, Set<(m: string) => void>>();
   private readonly now: () => number;
 
-  private constructor(redis: Redis, now: () => number) {
+  private constructor(redis: Redis, now: () => number, indexStateTtlMs: number) {
     this.redis = redis;
     this.now = now;
+    this.indexCache = new IndexStateCache(indexStateTtlMs, now);
   }
 
   static async open(opts: RedisStoreOptions): Promise<RedisStore> {
@@ -129,7 +135,7 @@ export class RedisStore implements Store {
       redis.disconnect();
       throw new StoreUnavailableError(`task_store.url ${opts.url}: cannot connect to Redis: ${(err as Error).message}`);
     }
-    return new RedisStore(redis, opts.now ?? Date.now);
+    return new RedisStore(redis, opts.now ?? Date.now, opts.indexStateTtlMs ?? INDEX_STATE_TTL_MS);
   }
 
   private async call<T>(fn: (r: Redis) => Promise<T>): Promise<T> {
@@ -214,11 +220,27 @@ export class RedisStore implements Store {
 
   async putIndex(state: IndexState): Promise<void> {
     await this.call((r) => r.multi().set(K.index(state.uid), JSON.stringify(state)).sadd(K.indexIndex, state.uid).exec());
+    await this.indexChanged(state.uid);
   }
 
   async getIndex(uid: string): Promise<IndexState | null> {
     const raw = await this.call((r) => r.get(K.index(uid)));
     return raw === null ? null : (JSON.parse(raw) as IndexState);
+  }
+
+  async getIndexCached(uid: string): Promise<IndexState | null> {
+    // Other pods' writes arrive as `indexes` messages; subscribed on first use (retried on the next use if it failed).
+    this.indexWatch ??= this.subscribe('indexes', (changed) => this.indexCache.forget(changed)).catch(() => {
+      this.indexWatch = null;
+    });
+    await this.indexWatch;
+    return this.indexCache.get(uid, () => this.getIndex(uid));
+  }
+
+  /** After a write of an index state: drop this pod's cached copy, tell the other pods. */
+  private async indexChanged(uid: string): Promise<void> {
+    this.indexCache.forget(uid);
+    await this.publish('indexes', uid);
   }
 
   async listIndexes(): Promise<IndexState[]> {
@@ -233,6 +255,7 @@ export class RedisStore implements Store {
     const m = this.redis.multi().del(K.index(uid)).srem(K.indexIndex, uid).del(K.nodeVersionIndex(uid));
     for (const n of nodes) m.del(K.nodeVersion(uid, n));
     const res = await this.call(() => m.exec());
+    await this.indexChanged(uid);
     return Number(res?.[0]?.[1] ?? 0) > 0;
   }
 

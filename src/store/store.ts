@@ -126,7 +126,7 @@ export interface Lease {
   expiresAt: number;
 }
 
-export type StoreChannel = 'topology' | 'settings' | 'keys' | 'tasks' | 'admin_session_revoked';
+export type StoreChannel = 'topology' | 'settings' | 'keys' | 'tasks' | 'admin_session_revoked' | 'indexes';
 
 export class StoreUnavailableError extends Error {
   constructor(message: string) {
@@ -160,6 +160,12 @@ export interface Store {
   // ---- per-index logical state
   putIndex(state: IndexState): Promise<void>;
   getIndex(uid: string): Promise<IndexState | null>;
+  /**
+   * getIndex through a short-lived cache, for the search path: exact after this process's own writes, at most
+   * `INDEX_STATE_TTL_MS` stale after another pod's write whose `indexes` message was lost (index-state-cache.ts).
+   * Never for read-modify-write decisions.
+   */
+  getIndexCached(uid: string): Promise<IndexState | null>;
   listIndexes(): Promise<IndexState[]>;
   deleteIndex(uid: string): Promise<boolean>;
   setNodeSettingsVersion(indexUid: string, nodeId: string, version: number): Promise<void>;

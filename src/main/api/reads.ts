@@ -25,7 +25,7 @@ function strip(doc: Record<string, unknown>, added: readonly string[]): Record<s
 }
 
 async function state(deps: ReadDeps, uid: string) {
-  const s = await deps.store.getIndex(uid);
+  const s = await deps.store.getIndexCached(uid);
   if (s === null) throw new MeiliError('index_not_found', `Index \`${uid}\` not found.`);
   return s;
 }

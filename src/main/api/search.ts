@@ -44,7 +44,7 @@ async function askNode(client: NodeClient, uid: string, route: string, body: Rec
 
 /** One index's search over a covering set, merged; `missing` lists shards no replica could answer. */
 export async function scatterSearch(deps: ReadDeps, uid: string, query: Record<string, unknown>, auth: AuthResult): Promise<{ answer: NodeAnswer; missing: number[]; settingsVersion: number; nodeCount: number }> {
-  const state = await deps.store.getIndex(uid);
+  const state = await deps.store.getIndexCached(uid);
   if (state === null) throw new MeiliError('index_not_found', `Index \`${uid}\` not found.`);
   const logical = { ...defaultSettings(), ...state.settings };
   const pagination = logical.pagination as { maxTotalHits: number };

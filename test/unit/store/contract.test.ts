@@ -16,7 +16,7 @@ function task(uid: number, status: TaskRow['status'] = 'succeeded', finishedAt: 
   return { uid, indexUid: 'movies', type: 'documentAdditionOrUpdate', status, nodeTasks: { 'node-0': uid * 2 }, details: { receivedDocuments: 1 }, error: null, canceledBy: null, enqueuedAt: '2026-01-01T00:00:00Z', startedAt: null, finishedAt };
 }
 
-function contract(name: string, open: () => Promise<Store>) {
+function contract(name: string, open: () => Promise<Store>, opts: { shared: boolean }, openOther?: () => Promise<Store>) {
   describe(name, () => {
     let store: Store;
     const stores: Store[] = [];
@@ -67,6 +67,28 @@ function contract(name: string, open: () => Promise<Store>) {
       assert.deepEqual((await store.listIndexes()).map((i) => i.uid), ['movies']);
       assert.equal(await store.deleteIndex('movies'), true);
       assert.deepEqual(await store.getNodeSettingsVersions('movies'), {});
+    });
+
+    test('cached index reads follow this store\'s own writes at once' + (opts.shared ? ' and another pod\'s via the indexes message' : ''), async () => {
+      const idx = { uid: 'cached', primaryKey: 'id', settings: {}, settingsVersion: 1, fields: ['id'], createdAt: 'a', updatedAt: 'a' };
+      assert.equal(await store.getIndexCached('cached'), null);
+      await store.putIndex(idx);
+      assert.deepEqual(await store.getIndexCached('cached'), idx, 'a missing index is not cached');
+      await store.putIndex({ ...idx, settingsVersion: 2 });
+      assert.equal((await store.getIndexCached('cached'))?.settingsVersion, 2, 'own write drops the cached copy');
+      if (opts.shared) {
+        // The other pod's cache never expires here, so only the message can refresh it.
+        const other = await openOther!();
+        stores.push(other);
+        assert.equal((await other.getIndexCached('cached'))?.settingsVersion, 2);
+        await store.putIndex({ ...idx, settingsVersion: 3 });
+        await until(async () => (await other.getIndexCached('cached'))?.settingsVersion === 3, 'the other pod to see version 3');
+        await store.deleteIndex('cached');
+        await until(async () => (await other.getIndexCached('cached')) === null, 'the other pod to see the deletion');
+      } else {
+        await store.deleteIndex('cached');
+      }
+      assert.equal(await store.getIndexCached('cached'), null, 'own delete drops the cached copy');
     });
 
     test('topology compare-and-set: only one of two writers at the same version wins, and subscribers hear it', async () => {
@@ -134,8 +156,8 @@ function contract(name: string, open: () => Promise<Store>) {
 
 const lmdbDir = tempDir('miroir-store-');
 after(() => lmdbDir.cleanup());
-contract('lmdb store', async () => new LmdbStore({ path: lmdbDir.dir }));
+contract('lmdb store', async () => new LmdbStore({ path: lmdbDir.dir }), { shared: false });
 
 const redis = await startRedis();
 after(() => redis.stop());
-contract('redis store', async () => RedisStore.open({ url: redis.url }));
+contract('redis store', async () => RedisStore.open({ url: redis.url }), { shared: true }, async () => RedisStore.open({ url: redis.url, indexStateTtlMs: 3_600_000 }));
