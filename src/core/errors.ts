@@ -88,6 +88,11 @@ export class MeiliError extends Error {
   toJSON(): ErrorBody {
     return { message: this.message, code: this.code, type: this.type, link: this.link };
   }
+
+  /** The error again from its body (e.g. one a worker thread returned). */
+  static fromBody(body: ErrorBody): MeiliError {
+    return new MeiliError(body.code as ErrorCode, body.message);
+  }
 }
 Object.defineProperty(MeiliError.prototype, kMeiliError, { value: true });
 

@@ -7,18 +7,20 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import * as jobs from './tasks.js';
 
-export type JobName = 'routeBatch' | 'canonicalHash' | 'fingerprintPage' | 'mergeResults';
+export type JobName = 'ingestBatch' | 'canonicalHash' | 'fingerprintPage' | 'mergeResults';
 
 /**
- * Inline below these sizes (documents / hits / documents / bytes), measured with bench/workers/thresholds.bench.ts
- * on the 2-core dev machine (native addon loaded). routeBatch: inline 1.2 ms @1k, 2.6 ms @2k, 12 ms @10k docs; the
- * pool round trip is 2.0 / 3.6 / 19 ms because the documents are cloned into the worker — the pool never lowers a
- * batch's own latency, it keeps the event loop free for searches, so batches move to the pool once inline work
- * would stall the loop for more than ~2.5 ms (2,000 docs). mergeResults: inline 0.4 ms for 3 × 1,000 hits, 1.8 ms
- * for 3 × 5,000, while the pool costs 2.8 / 13.7 ms (cloning hits dominates): merging stays inline in practice.
+ * Inline below these sizes (payload bytes / hits / documents / bytes), measured with
+ * bench/workers/thresholds.bench.ts on the 2-core dev machine (native addon loaded). ingestBatch (parse + key +
+ * route from the raw bytes): inline 0.5 ms @6 KB, 0.8 ms @32 KB, 1.2 ms @64 KB, 6.6 ms @330 KB; through the pool
+ * the event loop is busy only 0.2 / 0.2 / 0.15 / 0.6 ms (bytes go in, ready bodies come out; nothing is cloned
+ * object by object) while the round trip takes 0.5 / 1.4 / 2.6 / 8.0 ms. A write answers 202 either way, so from
+ * 32 KB (~500 small documents, where inline work would stall searches for ~1 ms) batches go to the pool.
+ * mergeResults: inline 0.3 ms for 3 × 1,000 hits, 0.9 ms for 3 × 5,000, while the pool costs 3.7 / 15 ms (cloning
+ * hits dominates): merging stays inline in practice.
  */
 export const INLINE_THRESHOLDS: Readonly<Record<JobName, number>> = Object.freeze({
-  routeBatch: 2000,
+  ingestBatch: 32 * 1024,
   mergeResults: 50_000,
   fingerprintPage: 2000,
   canonicalHash: 1_000_000,

@@ -4,7 +4,6 @@ import { enableNative } from '../../native/index.js';
 import { documentHash, settingsHash } from '../core/canonical-json.js';
 import { xxh64 } from '../core/hash.js';
 import { mergeSearchResults, type MergeOptions, type MergeQuery, type MergeSettings, type NodeAnswer } from '../core/merge.js';
-import { routeBatch, type RouteBatchInput, type RouteBatchOutput } from '../core/route-batch.js';
 
 enableNative();
 
@@ -36,8 +35,4 @@ export function mergeResults(input: { answers: NodeAnswer[]; query: MergeQuery; 
   return mergeSearchResults(input.answers, input.query, input.settings, input.options);
 }
 
-export function route(input: RouteBatchInput): RouteBatchOutput {
-  return routeBatch(input);
-}
-
-export { route as routeBatch };
+export { ingestBatch } from '../core/ingest-batch.js';

@@ -7,8 +7,8 @@ import { MeiliError } from '../../core/errors.js';
 import { inferPrimaryKey } from '../../core/document-id.js';
 import { shardForKey } from '../../core/hash.js';
 import { checkIndexUid, parseDocumentIds, validateDeleteByFilter } from '../../core/index-requests.js';
-import { csvDelimiter, parseDocuments, payloadFormat } from '../../core/payload.js';
-import { routeBatch } from '../../core/route-batch.js';
+import { csvDelimiter, payloadFormat } from '../../core/payload.js';
+import { ingestBatch, type IngestBatchOutput } from '../../core/ingest-batch.js';
 import { defaultSettings } from '../../core/settings.js';
 import type { IndexState } from '../../store/store.js';
 import { NodeClient, NodeRequestError } from '../cluster/node-client.js';
@@ -46,7 +46,8 @@ function withIndexLock<T>(uid: string, fn: () => Promise<T>): Promise<T> {
  * When the answer is lost — a 5xx after the node may have enqueued, or a timeout — the node's task list is checked
  * for the tag before resending once (`scatter.retry_on_timeout`), so a batch never becomes two node tasks.
  */
-async function sendTagged(deps: WriteDeps, client: NodeClient, method: 'POST' | 'PUT' | 'DELETE', path: string, body: string | null, tag: string, uid: string, operation: string): Promise<Ack | null> {
+async function sendTagged(deps: WriteDeps, client: NodeClient | undefined, method: 'POST' | 'PUT' | 'DELETE', path: string, body: string | null, tag: string, uid: string, operation: string): Promise<Ack | null> {
+  if (client === undefined) return null; // the node left the topology since routing: no ack from it
   const tagged = `${path}${path.includes('?') ? '&' : '?'}customMetadata=${encodeURIComponent(tag)}`;
   const sentAt = Date.now();
   for (let attempt = 0; ; attempt++) {
@@ -132,13 +133,9 @@ async function setPrimaryKey(deps: WriteDeps, state: IndexState, pk: string): Pr
 }
 
 /** Learns new top-level fields; when the physical searchable list changes, enqueues it on every node first. */
-async function learnFields(deps: WriteDeps, state: IndexState, docs: ReadonlyArray<Record<string, unknown>>): Promise<IndexState> {
+async function learnFields(deps: WriteDeps, state: IndexState, fields: readonly string[]): Promise<IndexState> {
   const known = new Set(state.fields);
-  const added: string[] = [];
-  for (const d of docs) for (const k of Object.keys(d)) if (!known.has(k) && !k.startsWith('_miroir_')) {
-    known.add(k);
-    added.push(k);
-  }
+  const added = fields.filter((k) => !known.has(k));
   if (added.length === 0) return state;
   const next = { ...state, fields: [...state.fields, ...added] };
   const logical = { ...defaultSettings(), ...state.settings };
@@ -158,58 +155,64 @@ export async function addDocuments(deps: WriteDeps, ctx: RequestContext<unknown>
   const format = payloadFormat(ctx.req.headers['content-type']);
   const delimiterRaw = ctx.query.get('csvDelimiter');
   if (delimiterRaw !== null && format !== 'csv') throw new MeiliError('invalid_document_csv_delimiter', 'The `csvDelimiter` parameter is only allowed for `text/csv` payloads.');
-  const docs = parseDocuments(ctx.rawBody ?? Buffer.alloc(0), format, csvDelimiter(delimiterRaw));
-  const customMetadata = ctx.query.get('customMetadata');
+  const delimiter = csvDelimiter(delimiterRaw);
+  const body = ctx.rawBody ?? Buffer.alloc(0);
   const givenPk = ctx.query.get('primaryKey');
-  const details = { receivedDocuments: docs.length, indexedDocuments: null };
-  const taskUid = await deps.tasks.nextUid();
-  const failed = async (err: MeiliError) => acceptedReply(await deps.tasks.recordFailed(taskUid, { indexUid: uid, type: 'documentAdditionOrUpdate', details: { receivedDocuments: docs.length, indexedDocuments: 0 }, ...(customMetadata === null ? {} : { customMetadata }) }, err));
-
   let state = await deps.store.getIndex(uid);
+  // Parse, settle the key and route in one job on the raw bytes (a worker thread for big payloads).
+  let table = deps.topology.routing;
+  const run = (primaryKey: string | null): Promise<IngestBatchOutput> => {
+    const targets = Array.from({ length: table.shards }, (_, s) => [...table.writeTargets(s).values()].flat());
+    const input = { body, format, csvDelimiter: delimiter, primaryKey, shards: table.shards, targets };
+    return deps.pool !== null ? deps.pool.run<IngestBatchOutput>('ingestBatch', input, body.length) : Promise.resolve(ingestBatch(input));
+  };
+  let batch = await run(state?.primaryKey ?? givenPk);
+  if (batch.refused !== null) throw MeiliError.fromBody(batch.refused);
+  const customMetadata = ctx.query.get('customMetadata');
+  const details = { receivedDocuments: batch.count, indexedDocuments: null };
+  const taskUid = await deps.tasks.nextUid();
+  const failed = async (err: MeiliError) => acceptedReply(await deps.tasks.recordFailed(taskUid, { indexUid: uid, type: 'documentAdditionOrUpdate', details: { receivedDocuments: batch.count, indexedDocuments: 0 }, ...(customMetadata === null ? {} : { customMetadata }) }, err));
+
   if (state === null && ctx.query.get('skipCreation') === 'true') {
-    return acceptedReply(await deps.tasks.create({ uid: taskUid, type: 'documentAdditionOrUpdate', indexUid: uid, details: { receivedDocuments: docs.length, indexedDocuments: 0 }, acks: [], customMetadata: customMetadata }));
+    return acceptedReply(await deps.tasks.create({ uid: taskUid, type: 'documentAdditionOrUpdate', indexUid: uid, details: { receivedDocuments: batch.count, indexedDocuments: 0 }, acks: [], customMetadata: customMetadata }));
   }
   // Content checks first: a content problem is a failed task even when every node is down.
-  let pk = state?.primaryKey ?? null;
-  if (givenPk !== null && pk !== null && givenPk !== pk) return failed(new MeiliError('index_primary_key_already_exists', `Index \`${uid}\`: Index already has a primary key: \`${pk}\`.`));
-  if (pk === null) {
-    if (givenPk !== null) pk = givenPk;
-    else if (docs.length > 0) {
-      try {
-        pk = inferPrimaryKey(docs[0]);
-      } catch (err) {
-        return failed(err as MeiliError);
-      }
-    }
-  }
-  if (pk === null) return acceptedReply(await deps.tasks.create({ uid: taskUid, type: 'documentAdditionOrUpdate', indexUid: uid, details: { receivedDocuments: 0, indexedDocuments: 0 }, acks: [], customMetadata: customMetadata }));
-  const table = deps.topology.routing;
-  const targets = Array.from({ length: table.shards }, (_, s) => [...table.writeTargets(s).values()].flat());
-  const routed = deps.pool !== null ? await deps.pool.run<ReturnType<typeof routeBatch>>('routeBatch', { docs, primaryKey: pk, shards: table.shards, targets }, docs.length) : routeBatch({ docs, primaryKey: pk, shards: table.shards, targets });
-  if (routed.error !== null) return failed(new MeiliError(routed.error.code as 'missing_document_id', routed.error.message));
-  const shards = Object.keys(routed.shardCounts).map(Number);
+  const statePk = state?.primaryKey ?? null;
+  if (givenPk !== null && statePk !== null && givenPk !== statePk) return failed(new MeiliError('index_primary_key_already_exists', `Index \`${uid}\`: Index already has a primary key: \`${statePk}\`.`));
+  if (batch.keyError !== null) return failed(MeiliError.fromBody(batch.keyError));
+  const pk = batch.primaryKey;
+  if (pk === null || batch.routed === null) return acceptedReply(await deps.tasks.create({ uid: taskUid, type: 'documentAdditionOrUpdate', indexUid: uid, details: { receivedDocuments: 0, indexedDocuments: 0 }, acks: [], customMetadata: customMetadata }));
+  if (batch.routed.error !== null) return failed(MeiliError.fromBody(batch.routed.error));
   // Refuse before writing anything when some shard has no group that could reach quorum.
-  const reachable = new Set(Object.keys(routed.bodies));
-  const pre = quorum(deps, shards, reachable);
+  const pre = quorum(deps, Object.keys(batch.routed.shardCounts).map(Number), new Set(Object.keys(batch.routed.bodies)));
   if (pre.missing.length > 0) {
     deps.metrics.noQuorumWrites.inc();
     throw new MeiliError('miroir_no_quorum', `No replica group can reach write quorum for shards ${pre.missing.join(', ')}; nothing was written.`);
   }
+  const fields = batch.fields;
   state = await withIndexLock(uid, async () => {
-    let s = (await deps.store.getIndex(uid)) ?? (await ensureIndex(deps, uid, pk!));
-    if (s.primaryKey === null) s = await setPrimaryKey(deps, s, pk!);
-    return learnFields(deps, s, docs);
+    let s = (await deps.store.getIndex(uid)) ?? (await ensureIndex(deps, uid, pk));
+    if (s.primaryKey === null) s = await setPrimaryKey(deps, s, pk);
+    return learnFields(deps, s, fields);
   });
+  // The topology may have changed while this request waited (a node added, drained or removed): route again
+  // with the current table, so every document goes to its current owners and never to a node that left.
+  while (deps.topology.routing !== table) {
+    table = deps.topology.routing;
+    batch = await run(pk);
+  }
+  const routed = batch.routed!;
+  const shards = Object.keys(routed.shardCounts).map(Number);
   const tag = `miroir-task-${taskUid}`;
   const path = `/indexes/${encodeURIComponent(uid)}/documents`;
-  const results = await Promise.all(Object.entries(routed.bodies).map(([nodeId, body]) => sendTagged(deps, deps.topology.client(nodeId)!, merge ? 'PUT' : 'POST', path, body, tag, uid, merge ? 'documents_update' : 'documents_add')));
+  const results = await Promise.all(Object.entries(routed.bodies).map(([nodeId, body]) => sendTagged(deps, deps.topology.client(nodeId), merge ? 'PUT' : 'POST', path, body, tag, uid, merge ? 'documents_update' : 'documents_add')));
   const acks = results.filter((a): a is Ack => a !== null);
   const q = quorum(deps, shards, new Set(acks.map((a) => a.nodeId)));
   if (q.missing.length > 0) {
     deps.metrics.noQuorumWrites.inc();
     throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);
   }
-  deps.metrics.documentsRouted.inc(docs.length);
+  deps.metrics.documentsRouted.inc(batch.count);
   const task = await deps.tasks.create({ uid: taskUid, type: 'documentAdditionOrUpdate', indexUid: uid, details, acks, customMetadata });
   if (q.degradedShards.length > 0) {
     deps.metrics.degradedWrites.inc();
@@ -223,6 +226,8 @@ async function deleteIds(deps: WriteDeps, ctx: RequestContext<unknown>, ids: str
   const uid = checkIndexUid(ctx.params.uid!);
   const state = await deps.store.getIndex(uid);
   if (state === null) throw new MeiliError('index_not_found', `Index \`${uid}\` not found.`);
+  const taskUid = await deps.tasks.nextUid();
+  // Routed after the last wait, so the targets are the current table's.
   const table = deps.topology.routing;
   const perNode = new Map<string, string[]>();
   const shards = new Set<number>();
@@ -231,10 +236,9 @@ async function deleteIds(deps: WriteDeps, ctx: RequestContext<unknown>, ids: str
     shards.add(s);
     for (const nodes of table.writeTargets(s).values()) for (const n of nodes) perNode.set(n, [...(perNode.get(n) ?? []), id]);
   }
-  const taskUid = await deps.tasks.nextUid();
   const tag = `miroir-task-${taskUid}`;
   const path = `/indexes/${encodeURIComponent(uid)}/documents/delete-batch`;
-  const results = await Promise.all([...perNode].map(([nodeId, list]) => sendTagged(deps, deps.topology.client(nodeId)!, 'POST', path, JSON.stringify(list), tag, uid, 'documents_delete')));
+  const results = await Promise.all([...perNode].map(([nodeId, list]) => sendTagged(deps, deps.topology.client(nodeId), 'POST', path, JSON.stringify(list), tag, uid, 'documents_delete')));
   const acks = results.filter((a): a is Ack => a !== null);
   const q = quorum(deps, shards, new Set(acks.map((a) => a.nodeId)));
   if (q.missing.length > 0) throw new MeiliError('miroir_no_quorum', `No replica group reached write quorum for shards ${q.missing.join(', ')}.`);

@@ -29,7 +29,8 @@ interface NodePart {
   shards: number[];
 }
 
-async function askNode(client: NodeClient, uid: string, route: string, body: Record<string, unknown>): Promise<NodeAnswer | MeiliError> {
+async function askNode(client: NodeClient | undefined, uid: string, route: string, body: Record<string, unknown>): Promise<NodeAnswer | MeiliError> {
+  if (client === undefined) return new MeiliError('internal', 'the node left the topology');
   try {
     const res = await client.request({ method: 'POST', path: `/indexes/${encodeURIComponent(uid)}/${route}`, body: JSON.stringify(body), operation: route.replace('/', '_') });
     const json = NodeClient.json<NodeAnswer & { code?: string; message?: string }>(res);
@@ -104,7 +105,7 @@ export async function scatter(
   const missing: number[] = [...cover.uncovered];
   await Promise.all(
     parts.map(async (p) => {
-      const first = await askNode(deps.topology.client(p.nodeId)!, uid, route, bodyFor(p));
+      const first = await askNode(deps.topology.client(p.nodeId), uid, route, bodyFor(p));
       if (!(first instanceof MeiliError)) {
         answers.push(first);
         return;
@@ -120,7 +121,7 @@ export async function scatter(
       }
       await Promise.all(
         [...alt].map(async ([nodeId, shards]) => {
-          const again = await askNode(deps.topology.client(nodeId)!, uid, route, bodyFor({ nodeId, shards }));
+          const again = await askNode(deps.topology.client(nodeId), uid, route, bodyFor({ nodeId, shards }));
           if (again instanceof MeiliError) {
             if (again.status < 500) throw again;
             missing.push(...shards);

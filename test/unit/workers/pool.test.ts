@@ -1,13 +1,15 @@
 // The worker pool runs the same core functions as the inline path: equal results in a worker thread and inline,
-// batch routing semantics (shards, grouping, injection, whole-batch refusal), fingerprints.
+// batch routing semantics (shards, grouping, injection, whole-batch refusal), raw payloads to routed bodies,
+// fingerprints.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { shardForKey } from '../../../src/core/hash.js';
+import { ingestBatch } from '../../../src/core/ingest-batch.js';
 import { routeBatch } from '../../../src/core/route-batch.js';
 import { WorkerPool } from '../../../src/workers/pool.js';
 import { fingerprintPage } from '../../../src/workers/tasks.js';
 
-const pool = new WorkerPool({ maxThreads: 1, thresholds: { routeBatch: 0, mergeResults: 0, fingerprintPage: 0, canonicalHash: 0 } });
+const pool = new WorkerPool({ maxThreads: 1, thresholds: { ingestBatch: 0, mergeResults: 0, fingerprintPage: 0, canonicalHash: 0 } });
 after(() => pool.close());
 
 const targets = Array.from({ length: 16 }, (_, s) => [`node-${s % 3}`, `node-${(s + 1) % 3}`]);
@@ -39,10 +41,33 @@ test('routeBatch refuses the whole batch for a bad id or a reserved field, routi
   assert.equal(reserved.error?.code, 'miroir_reserved_field');
 });
 
+test('ingestBatch: refuses a malformed payload, infers or reports the primary key, lists the fields', () => {
+  const run = (text: string, primaryKey: string | null, format: 'json' | 'ndjson' | 'csv' = 'json') => ingestBatch({ body: Buffer.from(text), format, csvDelimiter: ',', primaryKey, shards: 16, targets });
+  assert.equal(run('[{"id": 1', 'id').refused?.code, 'malformed_payload');
+  assert.equal(run('', 'id').refused?.code, 'missing_payload');
+  const inferred = run('[{"sku_id": "a", "title": "x"}, {"sku_id": "b", "price": 3, "_miroir_shard": 1}]', null);
+  assert.equal(inferred.primaryKey, 'sku_id');
+  assert.equal(inferred.count, 2);
+  assert.deepEqual(inferred.fields, ['sku_id', 'title', 'price']);
+  assert.equal(inferred.routed?.error?.code, 'miroir_reserved_field');
+  const none = run('[{"title": "x"}]', null);
+  assert.equal(none.keyError?.code, 'index_primary_key_no_candidate_found');
+  assert.equal(none.routed, null);
+  const ndjson = run('{"id": 1}\n{"id": 2}\n', 'id', 'ndjson');
+  assert.equal(ndjson.count, 2);
+  assert.equal(Object.values(ndjson.routed!.shardCounts).reduce((a, b) => a + b, 0), 2);
+  const csv = run('id,price:number\n1,3\n2,4\n', 'id', 'csv');
+  assert.deepEqual(csv.fields, ['id', 'price']);
+  assert.equal(run('[]', null).routed, null);
+});
+
 test('the pool and the inline path give identical results', async () => {
-  const inline = routeBatch({ docs, primaryKey: 'id', shards: 16, targets });
-  assert.ok(pool.usesPool('routeBatch', docs.length));
-  assert.deepEqual(await pool.run('routeBatch', { docs, primaryKey: 'id', shards: 16, targets }, docs.length), inline);
+  const body = Buffer.from(JSON.stringify(docs));
+  const input = { body, format: 'json' as const, csvDelimiter: ',', primaryKey: 'id', shards: 16, targets };
+  const inline = ingestBatch(input);
+  assert.deepEqual(inline.routed, routeBatch({ docs, primaryKey: 'id', shards: 16, targets }), 'ingestBatch routes like routeBatch');
+  assert.ok(pool.usesPool('ingestBatch', body.length));
+  assert.deepEqual(await pool.run('ingestBatch', input, body.length), inline);
   const fp = fingerprintPage({ docs, primaryKey: 'id' });
   assert.deepEqual(await pool.run('fingerprintPage', { docs, primaryKey: 'id' }, docs.length), fp);
   const shuffled = fingerprintPage({ docs: [...docs].reverse(), primaryKey: 'id' });

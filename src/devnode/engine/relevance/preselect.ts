@@ -192,6 +192,23 @@ function cutToBuckets(keys: Float64Array, live: Int32Array, want: number, range:
 }
 
 /**
+ * The `k` smallest values, ascending. Keeps a sorted list of at most k; ids mostly arrive ascending (postings are
+ * in insertion order), so after the first k almost every value is rejected by one comparison.
+ */
+function smallest(values: readonly number[], k: number): number[] {
+  const best: number[] = [];
+  if (k <= 0) return best;
+  for (const v of values) {
+    if (best.length === k && v >= best[k - 1]!) continue;
+    let at = best.length;
+    while (at > 0 && best[at - 1]! > v) at--;
+    best.splice(at, 0, v);
+    if (best.length > k) best.pop();
+  }
+  return best;
+}
+
+/**
  * Matches `terms` (in query order; `order` is the order the matching strategy keeps them in) against the postings
  * and returns the matched documents and the contenders for the top `limit` (see the header).
  */
@@ -248,6 +265,9 @@ export function preselect(
   const fidOf = new Int32Array(slots);
   const posOf = new Uint8Array(slots);
   const exactOf = new Uint8Array(slots);
+  // Per matched document, bit i set when term i's own word is in it / starts one of its fields.
+  const presentBits = new Int32Array(slots);
+  const startBits = new Int32Array(slots);
   let n = 0;
   for (let s = 0; s < slots; s++) {
     const doc = slotDoc[s]!;
@@ -271,6 +291,15 @@ export function preselect(
     fidOf[n] = fieldRank < A - 1 ? fieldRank : A - 1;
     posOf[n] = at < 10 ? at : 10;
     exactOf[n] = exact[s * T]!;
+    let present = 0;
+    let starts = 0;
+    for (let i = 0; i < T; i++) {
+      const flags = exact[s * T + i]!;
+      if ((flags & PRESENT) !== 0) present |= 1 << i;
+      if ((flags & STARTS_FIELD) !== 0) starts |= 1 << i;
+    }
+    presentBits[n] = present;
+    startBits[n] = starts;
     n++;
   }
   const matched = docOf.subarray(0, n);
@@ -355,7 +384,15 @@ export function preselect(
       }
       cut();
       const queryWords = terms.map((t) => t.word);
-      apply(3 * (T + 1), (i) => exactnessBadness(index.docs.get(docOf[i]!)!, queryWords, keptTerms(i)));
+      apply(3 * (T + 1), (i) => {
+        const kept = keptTerms(i);
+        // A field can only equal or start with the query words if the first kept word starts a field; otherwise
+        // the level is 1 and ExactWords counts the kept terms present unchanged, both known from the postings.
+        if ((startBits[i]! & (1 << kept[0]!)) !== 0) return exactnessBadness(index.docs.get(docOf[i]!)!, queryWords, kept);
+        let exactWords = 0;
+        for (const t of kept) if ((presentBits[i]! & (1 << t)) !== 0) exactWords++;
+        return 3 * (kept.length + 1) - (exactWords + 1);
+      });
     } else {
       complete = false;
       break;
@@ -376,7 +413,6 @@ export function preselect(
     if (keys[i]! < cutoff) contenders.push(docOf[i]!);
     else tied.push(docOf[i]!);
   }
-  const lowest = Float64Array.from(tied).sort().subarray(0, want - contenders.length);
-  for (const doc of lowest) contenders.push(doc);
+  for (const doc of smallest(tied, want - contenders.length)) contenders.push(doc);
   return { matched, contenders };
 }
