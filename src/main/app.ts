@@ -92,6 +92,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     logger,
     // Filled in once listening: the pod id owns Mode B leases (none when leader election is off).
     podId: () => (cfg.leader_election.enabled ? rebalancer.podId : ''),
+    // Filled in once the server exists: whether other requests are being served alongside a write (pool or inline).
+    otherRequestsInFlight: () => http.requestsInFlight > 1,
     leaseTtlMs: cfg.leader_election.lease_ttl_s * 1000,
   };
   registerIndexSettleSteps(indexDeps);

@@ -16,6 +16,9 @@ export interface LmdbStoreOptions {
   sweepIntervalMs?: number;
 }
 
+/** Task uids reserved per durable write (see nextTaskUid). */
+const UID_BLOCK = 64;
+
 export class LmdbStore implements Store {
   readonly backend = 'lmdb' as const;
   private readonly root: RootDatabase;
@@ -28,6 +31,10 @@ export class LmdbStore implements Store {
   private readonly leases: Database<Lease, string>;
   private readonly events = new EventEmitter();
   private readonly indexCache = new IndexStateCache();
+  /** The reserved block of task uids: next to hand out, and one past the last. */
+  private uidNext = 0;
+  private uidEnd = 0;
+  private uidRefill: Promise<void> | null = null;
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -58,12 +65,30 @@ export class LmdbStore implements Store {
     });
   }
 
+  /**
+   * Task uids come from blocks of UID_BLOCK reserved with one durable write (the stored `task_seq` is the end of
+   * the block), so a write does not wait for a commit of its own just to get a uid. One process owns an LMDB store,
+   * so uids stay unique and increasing; a crash skips the rest of the block (a gap, never a reuse), a clean close
+   * stores the exact next uid.
+   */
   async nextTaskUid(): Promise<number> {
-    return this.root.transaction(() => {
+    while (this.uidNext >= this.uidEnd) {
+      this.uidRefill ??= this.reserveUids().finally(() => {
+        this.uidRefill = null;
+      });
+      await this.uidRefill;
+    }
+    return this.uidNext++;
+  }
+
+  private async reserveUids(): Promise<void> {
+    const start = await this.root.transaction(() => {
       const next = (this.meta.get('task_seq') as number | undefined) ?? 0;
-      this.meta.put('task_seq', next + 1);
+      this.meta.put('task_seq', next + UID_BLOCK);
       return next;
     });
+    this.uidNext = start;
+    this.uidEnd = start + UID_BLOCK;
   }
 
   async putTask(task: TaskRow): Promise<void> {
@@ -271,6 +296,8 @@ export class LmdbStore implements Store {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.events.removeAllListeners();
+    // Give the unused rest of the reserved block back, so a clean restart continues without a gap.
+    if (this.uidNext < this.uidEnd) await this.meta.put('task_seq', this.uidNext);
     await this.root.close();
   }
 }

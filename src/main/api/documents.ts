@@ -23,6 +23,8 @@ export interface WriteDeps extends SettingsDeps {
   metrics: Metrics;
   pool: WorkerPool | null;
   retryOnTimeout: boolean;
+  /** Whether this request shares the event loop with others right now (absent: assume it does). */
+  otherRequestsInFlight?: () => boolean;
 }
 
 const DOC_PARAMS = ['primaryKey', 'csvDelimiter', 'customMetadata', 'skipCreation'];
@@ -164,7 +166,10 @@ export async function addDocuments(deps: WriteDeps, ctx: RequestContext<unknown>
   const run = (primaryKey: string | null): Promise<IngestBatchOutput> => {
     const targets = Array.from({ length: table.shards }, (_, s) => [...table.writeTargets(s).values()].flat());
     const input = { body, format, csvDelimiter: delimiter, primaryKey, shards: table.shards, targets };
-    return deps.pool !== null ? deps.pool.run<IngestBatchOutput>('ingestBatch', input, body.length) : Promise.resolve(ingestBatch(input));
+    // A big batch goes to a worker only while other requests share the event loop: then it keeps them from
+    // stalling; alone, inline is faster (the worker hop adds ~1.4 ms per 64 KB and nothing else needs the loop).
+    const contended = deps.otherRequestsInFlight?.() ?? true;
+    return deps.pool !== null && contended ? deps.pool.run<IngestBatchOutput>('ingestBatch', input, body.length) : Promise.resolve(ingestBatch(input));
   };
   let batch = await run(state?.primaryKey ?? givenPk);
   if (batch.refused !== null) throw MeiliError.fromBody(batch.refused);

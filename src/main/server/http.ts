@@ -146,6 +146,11 @@ export class HttpServer<A> {
   private readonly router = new Router<CompiledRoute<A>>();
   private readonly opts: HttpServerOptions<A>;
   private inFlight = 0;
+
+  /** Client requests being served right now. */
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
   private closing = false;
   private readonly sockets = new Set<import('node:net').Socket>();
   private idleWaiters: Array<() => void> = [];

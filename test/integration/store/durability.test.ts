@@ -51,6 +51,18 @@ test('LMDB: everything a SIGKILLed writer awaited is there after reopening in a 
   assert.ok((await store.nextTaskUid()) > acked, 'the sequence continues after the last acknowledged uid');
 });
 
+test('LMDB: task uids come from reserved blocks, a clean close gives the rest back (no gap), a reopen continues', async () => {
+  const dir = tempDir('miroir-uids-');
+  cleanups.push(dir.cleanup);
+  let store = new LmdbStore({ path: dir.dir });
+  const first = await Promise.all(Array.from({ length: 100 }, () => store.nextTaskUid()));
+  assert.deepEqual(first, Array.from({ length: 100 }, (_, i) => i), 'concurrent callers across a block boundary');
+  await store.close();
+  store = new LmdbStore({ path: dir.dir });
+  cleanups.push(() => store.close());
+  assert.equal(await store.nextTaskUid(), 100);
+});
+
 test('LMDB: a store written by a newer schema refuses to open with a clear message', async () => {
   const dir = tempDir('miroir-schema-');
   cleanups.push(dir.cleanup);
