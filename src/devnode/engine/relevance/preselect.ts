@@ -11,11 +11,12 @@
 //   attribute     both of the above
 //   exactness     7−level as rank.ts computes it: whole field / starts a field / exact words present
 // Badness values merge into one mixed-radix key, so a lower key is strictly better under rank.ts's rule-by-rule
-// comparison and equal keys are left to the later rules. Rules whose rank.ts `max` depends on the kept terms
-// (typo, proximity, several-term exactness) only compare as integers once every document tied so far keeps the
-// same terms: after `words`, with matchingStrategy `all`, or for one term; otherwise, and at a sort rule, the
-// process stops. Before each rule that has to open documents (proximity, several-term exactness) and at the end,
-// the documents are cut to the whole buckets that cover `limit` (the key of the `limit`-th best is the cut-off).
+// comparison and equal keys are left to the later rules. After `words`, before each rule that opens documents
+// (proximity, several-term exactness) and at the end, the documents are cut to the whole buckets that cover
+// `limit` (the key of the `limit`-th best is the cut-off), so later rules look at fewer documents. Rules whose
+// rank.ts `max` depends on the kept terms (typo, proximity, several-term exactness) only compare as integers once
+// every document tied so far keeps the same terms: after `words`, with matchingStrategy `all`, or for one term;
+// otherwise, and at a sort rule, the process stops.
 // If every rule was applied, equal keys are ties broken by document id and exactly `limit` documents remain. The
 // result is the same order and scores as ranking every match (a test compares both paths).
 import type { DocEntry, TextIndex } from './text-index.js';
@@ -25,8 +26,8 @@ import type { TokenArena } from './token-arena.js';
 export interface PreselectTerm {
   /** The query word itself. */
   word: string;
-  /** Index words of the term with their typo cost. */
-  derivations: ReadonlyMap<string, { typos: number }>;
+  /** Index words of the term with their typo cost and word id. */
+  derivations: ReadonlyMap<string, { typos: number; id: number }>;
 }
 
 export interface Preselection {
@@ -68,10 +69,10 @@ class TermPositions {
   }
 
   /**
-   * Fills the positions of `kept` terms in document `doc` (tables[i][wordId] ≠ 0 where the word derives from
-   * term i), reading the document's tokens from the arena.
+   * Fills the positions of the terms in `keptBits` in document `doc` (termBits[wordId] has bit i set where the
+   * word derives from term i), reading the document's tokens from the arena.
    */
-  collect(arena: TokenArena, doc: number, tables: readonly Uint8Array[], kept: readonly number[]): void {
+  collect(arena: TokenArena, doc: number, termBits: Int32Array, kept: readonly number[], keptBits: number): void {
     for (const i of kept) this.counts[i] = 0;
     const tokens = arena.tokens;
     const end = arena.end[doc]!;
@@ -84,9 +85,14 @@ class TermPositions {
         p = 0;
         continue;
       }
+      const bits = termBits[id]! & keptBits;
+      if (bits === 0) {
+        p++;
+        continue;
+      }
       for (let n = 0; n < kept.length; n++) {
         const i = kept[n]!;
-        if (tables[i]![id] === 0) continue;
+        if ((bits & (1 << i)) === 0) continue;
         let buf = this.buffers[i]!;
         const c = this.counts[i]!;
         if (c === buf.length) {
@@ -225,7 +231,7 @@ export function preselect(
   const A = index.searchableCount;
   // One slot per touched document; per slot and term the best typo count, best place and exact flags.
   let bound = 0;
-  for (const t of terms) for (const w of t.derivations.keys()) bound += index.postings.get(w)?.size ?? 0;
+  for (const t of terms) for (const d of t.derivations.values()) bound += index.postingsOf(d.id)?.size ?? 0;
   bound = Math.min(bound, index.maxDocId + 1);
   const slotOf = new Int32Array(index.maxDocId + 1);
   const slotDoc = new Int32Array(bound);
@@ -237,7 +243,7 @@ export function preselect(
   for (let i = 0; i < T; i++) {
     const bit = 1 << i;
     for (const [word, d] of terms[i]!.derivations) {
-      const docs = index.postings.get(word);
+      const docs = index.postingsOf(d.id);
       if (docs === undefined) continue;
       const cost = d.typos;
       const itself = word === terms[i]!.word;
@@ -259,15 +265,11 @@ export function preselect(
   }
 
   // Matched documents with what the postings tell about them.
+  // Matched documents: id, how many terms they keep, and their slot (the rest is read from the slot arrays only
+  // for the documents a rule still looks at).
   const docOf = new Int32Array(slots);
   const keptOf = new Uint8Array(slots);
-  const typoOf = new Uint8Array(slots);
-  const fidOf = new Int32Array(slots);
-  const posOf = new Uint8Array(slots);
-  const exactOf = new Uint8Array(slots);
-  // Per matched document, bit i set when term i's own word is in it / starts one of its fields.
-  const presentBits = new Int32Array(slots);
-  const startBits = new Int32Array(slots);
+  const slotOfMatch = new Int32Array(slots);
   let n = 0;
   for (let s = 0; s < slots; s++) {
     const doc = slotDoc[s]!;
@@ -276,32 +278,44 @@ export function preselect(
     let k = 0;
     while (k < T && (m & (1 << order[k]!)) !== 0) k++;
     if (k === 0 || (strategy === 'all' && k < T)) continue;
-    let typoSum = 0;
-    let best = NONE;
-    for (let t = 0; t < k; t++) {
-      const j = s * T + order[t]!;
-      typoSum += typos[j]!;
-      if (place[j]! < best) best = place[j]!;
-    }
-    const fieldRank = Math.floor(best / POS);
-    const at = best - fieldRank * POS;
     docOf[n] = doc;
     keptOf[n] = k;
-    typoOf[n] = typoSum;
-    fidOf[n] = fieldRank < A - 1 ? fieldRank : A - 1;
-    posOf[n] = at < 10 ? at : 10;
-    exactOf[n] = exact[s * T]!;
-    let present = 0;
-    let starts = 0;
-    for (let i = 0; i < T; i++) {
-      const flags = exact[s * T + i]!;
-      if ((flags & PRESENT) !== 0) present |= 1 << i;
-      if ((flags & STARTS_FIELD) !== 0) starts |= 1 << i;
-    }
-    presentBits[n] = present;
-    startBits[n] = starts;
+    slotOfMatch[n] = s;
     n++;
   }
+  // Typos, best field rank and position per matched document, filled in one pass over the documents still live
+  // when a rule first needs them (after `words` has usually cut most of the matches away).
+  const typoOf = new Uint8Array(n);
+  const fidOf = new Int32Array(n);
+  const posOf = new Uint8Array(n);
+  let detailed = false;
+  const details = (): void => {
+    if (detailed) return;
+    detailed = true;
+    for (let x = 0; x < live.length; x++) {
+      const i = live[x]!;
+      const base = slotOfMatch[i]! * T;
+      let sum = 0;
+      let best = NONE;
+      for (let t = 0; t < keptOf[i]!; t++) {
+        const j = base + order[t]!;
+        sum += typos[j]!;
+        if (place[j]! < best) best = place[j]!;
+      }
+      const fieldRank = Math.floor(best / POS);
+      const at = best - fieldRank * POS;
+      typoOf[i] = sum;
+      fidOf[i] = fieldRank < A - 1 ? fieldRank : A - 1;
+      posOf[i] = at < 10 ? at : 10;
+    }
+  };
+  /** Bit t set when term t's own word is in matched document i (`PRESENT`) / starts one of its fields. */
+  const exactBits = (i: number, flag: number): number => {
+    const base = slotOfMatch[i]! * T;
+    let bits = 0;
+    for (let t = 0; t < T; t++) if ((exact[base + t]! & flag) !== 0) bits |= 1 << t;
+    return bits;
+  };
   const matched = docOf.subarray(0, n);
   const want = Math.min(Math.max(0, limit), n);
   if (want === 0) return { matched, contenders: [] };
@@ -323,34 +337,34 @@ export function preselect(
     }
     range *= base;
   };
-  // Word-id tables per term (derivation → typos + 1) and the query words' ids, for rules that open documents.
-  let tables: Uint8Array[] | null = null;
-  const termTables = (): Uint8Array[] => {
-    if (tables !== null) return tables;
-    tables = terms.map((t) => {
-      const table = new Uint8Array(index.vocabularySize);
-      for (const [word, d] of t.derivations) {
-        const id = index.wordId(word);
-        if (id >= 0) table[id] = d.typos + 1;
-      }
-      return table;
+  // Word id → bit i set when the word derives from term i (for the rules that open documents).
+  let termBits: Int32Array | null = null;
+  const wordTermBits = (): Int32Array => {
+    if (termBits !== null) return termBits;
+    termBits = new Int32Array(index.vocabularySize);
+    terms.forEach((t, i) => {
+      for (const d of t.derivations.values()) termBits![d.id]! |= 1 << i;
     });
-    return tables;
+    return termBits;
   };
   // The kept terms (in query order) of a document that keeps k of them.
   const keptByCount = Array.from({ length: T + 1 }, (_, k) => order.slice(0, k).sort((a, b) => a - b));
   const keptTerms = (i: number): number[] => keptByCount[keptOf[i]!]!;
+  const keptMaskByCount = keptByCount.map((kept) => kept.reduce((m, t) => m | (1 << t), 0));
   let keptFixed = strategy === 'all' || T === 1;
   let complete = true;
   for (const rule of rules) {
     if (rule === 'words') {
       apply(T + 1, (i) => T - keptOf[i]!);
       keptFixed = true;
+      // Documents keeping fewer terms than the best ones rarely matter: drop them before the finer rules.
+      if (T > 1) cut();
     } else if (rule === 'typo') {
       if (!keptFixed) {
         complete = false;
         break;
       }
+      details();
       apply(2 * T + 1, (i) => typoOf[i]!);
     } else if (rule === 'proximity') {
       if (T === 1) continue;
@@ -360,22 +374,25 @@ export function preselect(
       }
       cut();
       const positions = new TermPositions(T);
-      const t = termTables();
+      const bitsOf = wordTermBits();
       apply(7 * (T - 1) + 1, (i) => {
         const kept = keptTerms(i);
         if (kept.length < 2) return 0;
-        positions.collect(index.tokens, docOf[i]!, t, kept);
+        positions.collect(index.tokens, docOf[i]!, bitsOf, kept, keptMaskByCount[keptOf[i]!]!);
         return proximityCost(positions, kept);
       });
     } else if (rule === 'attributeRank') {
+      details();
       apply(A, (i) => fidOf[i]!);
     } else if (rule === 'wordPosition') {
+      details();
       apply(11, (i) => posOf[i]!);
     } else if (rule === 'attribute') {
+      details();
       apply(11 * A, (i) => fidOf[i]! * 11 + posOf[i]!);
     } else if (rule === 'exactness') {
       if (T === 1) {
-        apply(6, (i) => exactBadness(exactOf[i]!));
+        apply(6, (i) => exactBadness(exact[slotOfMatch[i]! * T]!));
         continue;
       }
       if (!keptFixed) {
@@ -388,9 +405,10 @@ export function preselect(
         const kept = keptTerms(i);
         // A field can only equal or start with the query words if the first kept word starts a field; otherwise
         // the level is 1 and ExactWords counts the kept terms present unchanged, both known from the postings.
-        if ((startBits[i]! & (1 << kept[0]!)) !== 0) return exactnessBadness(index.docs.get(docOf[i]!)!, queryWords, kept);
+        if ((exactBits(i, STARTS_FIELD) & (1 << kept[0]!)) !== 0) return exactnessBadness(index.docs.get(docOf[i]!)!, queryWords, kept);
+        const present = exactBits(i, PRESENT);
         let exactWords = 0;
-        for (const t of kept) if ((presentBits[i]! & (1 << t)) !== 0) exactWords++;
+        for (const t of kept) if ((present & (1 << t)) !== 0) exactWords++;
         return 3 * (kept.length + 1) - (exactWords + 1);
       });
     } else {

@@ -28,6 +28,8 @@ export interface Derivation {
   word: string;
   typos: number;
   prefix: boolean;
+  /** The word's id (TextIndex.wordId). */
+  id: number;
 }
 
 function flatten(value: unknown, prefix: string, out: Array<[string, string]>): void {
@@ -62,9 +64,12 @@ export class TextIndex {
   maxDocId = -1;
   /** Every word ever indexed → a small id (never reused; ids index per-query lookup tables). */
   private readonly wordIds = new Map<string, number>();
+  /** The same postings by word id (no string hashing for the thousands of words a prefix can expand to). */
+  private readonly postingsById: Array<Map<number, number> | undefined> = [];
   /** Each document's searchable words as word ids, in its fields' order (scanned by preselect.ts). */
   readonly tokens = new TokenArena();
-  private readonly vocabByFirst = new Map<string, Set<string>>();
+  /** Indexed words by first character, each with its word id (typo and prefix lookups scan one of these). */
+  private readonly vocabByFirst = new Map<string, Map<string, number>>();
   /** Top-level fields in first-seen order (drives `["*"]`). */
   readonly fieldOrder: string[] = [];
   private readonly fieldSeen = new Set<string>();
@@ -84,6 +89,7 @@ export class TextIndex {
     const docs = [...this.raw];
     this.docs.clear();
     this.postings.clear();
+    this.postingsById.length = 0;
     this.vocabByFirst.clear();
     this.tokens.clear();
     for (const [id, doc] of docs) this.index(id, doc);
@@ -112,6 +118,7 @@ export class TextIndex {
           if (docs.size === 0) {
             this.postings.delete(w);
             this.vocabByFirst.get(w[0]!)?.delete(w);
+            this.postingsById[this.wordIds.get(w)!] = undefined;
           }
         }
       }
@@ -119,6 +126,11 @@ export class TextIndex {
     this.docs.delete(docId);
     this.raw.delete(docId);
     this.tokens.delete(docId);
+  }
+
+  /** The postings of a word by its id (see `postings`), or undefined when no document holds it now. */
+  postingsOf(id: number): ReadonlyMap<number, number> | undefined {
+    return this.postingsById[id];
   }
 
   /** The id of an indexed word, or -1 when no document ever held it. */
@@ -135,6 +147,7 @@ export class TextIndex {
     this.docs.clear();
     this.raw.clear();
     this.postings.clear();
+    this.postingsById.length = 0;
     this.vocabByFirst.clear();
     this.tokens.clear();
   }
@@ -171,9 +184,10 @@ export class TextIndex {
         let docs = this.postings.get(w);
         if (docs === undefined) {
           this.postings.set(w, (docs = new Map()));
+          this.postingsById[id] = docs;
           let v = this.vocabByFirst.get(w[0]!);
-          if (v === undefined) this.vocabByFirst.set(w[0]!, (v = new Set()));
-          v.add(w);
+          if (v === undefined) this.vocabByFirst.set(w[0]!, (v = new Map()));
+          v.set(w, id);
         }
         const prev = docs.get(docId);
         if (prev === undefined) docs.set(docId, place * 4 + flags);
@@ -205,16 +219,16 @@ export class TextIndex {
       const prev = out.get(d.word);
       if (prev === undefined || d.typos < prev.typos) out.set(d.word, d);
     };
-    if (this.postings.has(term)) put({ word: term, typos: 0, prefix: false });
+    if (this.postings.has(term)) put({ word: term, typos: 0, prefix: false, id: this.wordIds.get(term)! });
     const allowed = this.allowedTypos(term);
     const prefix = isLast && prefixEnabled;
-    const scan = (candidates: Iterable<string>, firstDiffers: boolean) => {
+    const scan = (candidates: Iterable<[string, number]>, firstDiffers: boolean) => {
       // A first-letter change costs one extra typo (meili-api.md §6), so it needs two allowed typos.
       const extra = firstDiffers ? 1 : 0;
-      for (const w of candidates) {
+      for (const [w, id] of candidates) {
         if (w === term) continue;
         if (!firstDiffers && prefix && w.startsWith(term)) {
-          put({ word: w, typos: 0, prefix: true });
+          put({ word: w, typos: 0, prefix: true, id });
           continue;
         }
         if (allowed - extra < 1 && !firstDiffers) continue;
@@ -227,7 +241,7 @@ export class TextIndex {
             isPrefix = true;
           }
         }
-        if (d >= 1 && d <= allowed) put({ word: w, typos: d, prefix: isPrefix });
+        if (d >= 1 && d <= allowed) put({ word: w, typos: d, prefix: isPrefix, id });
       }
     };
     scan(this.vocabByFirst.get(term[0]!) ?? [], false);
