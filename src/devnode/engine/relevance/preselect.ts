@@ -9,19 +9,22 @@
 //   proximity     Σ min(gap, 7) over consecutive kept terms (from the documents' word ids; nothing for one term)
 //   attributeRank best field rank of any kept term;  wordPosition  min(first position in that field, 10)
 //   attribute     both of the above
-//   exactness     7−level as rank.ts computes it: whole field / starts a field / exact words present
+//   exactness     max − rank as rank.ts computes it (whole field / starts a field / exact words present)
+//   sort, attr:asc|desc  each bucket ordered by the field's value (sort-values.ts), ranks as badness
 // Badness values merge into one mixed-radix key, so a lower key is strictly better under rank.ts's rule-by-rule
 // comparison and equal keys are left to the later rules. After `words`, before each rule that opens documents
 // (proximity, several-term exactness) and at the end, the documents are cut to the whole buckets that cover
 // `limit` (the key of the `limit`-th best is the cut-off), so later rules look at fewer documents. Rules whose
 // rank.ts `max` depends on the kept terms (typo, proximity, several-term exactness) only compare as integers once
 // every document tied so far keeps the same terms: after `words`, with matchingStrategy `all`, or for one term;
-// otherwise, and at a sort rule, the process stops.
+// otherwise the process stops there and whole buckets go to full ranking.
 // If every rule was applied, equal keys are ties broken by document id and exactly `limit` documents remain. The
 // result is the same order and scores as ranking every match (a test compares both paths).
 import type { DocEntry, TextIndex } from './text-index.js';
 import { POS, STARTS_FIELD, WHOLE_FIELD } from './text-index.js';
 import type { TokenArena } from './token-arena.js';
+import type { SortCriterion } from './types.js';
+import { compareSortValues, sortValue } from './sort-values.js';
 
 export interface PreselectTerm {
   /** The query word itself. */
@@ -37,8 +40,8 @@ export interface Preselection {
   contenders: number[];
 }
 
-/** Ranking rules as rank.ts expands them (`sort` stands for sort and custom `attr:asc|desc` rules). */
-export type PrefixRule = 'words' | 'typo' | 'proximity' | 'attributeRank' | 'wordPosition' | 'attribute' | 'exactness' | 'sort';
+/** Ranking rules as rank.ts expands them; sort and custom `attr:asc|desc` rules carry their criterion. */
+export type PreselectRule = 'words' | 'typo' | 'proximity' | 'attributeRank' | 'wordPosition' | 'attribute' | 'exactness' | { sort: SortCriterion };
 
 const NONE = 0x7fffffff;
 const NO_TYPO = 255;
@@ -223,9 +226,10 @@ export function preselect(
   terms: readonly PreselectTerm[],
   order: readonly number[],
   strategy: 'last' | 'all' | 'frequency',
-  rules: readonly PrefixRule[],
+  rules: readonly PreselectRule[],
   candidates: ReadonlySet<number> | null,
   limit: number,
+  getValue: (docId: number, field: string) => unknown,
 ): Preselection {
   const T = terms.length;
   const A = index.searchableCount;
@@ -351,6 +355,40 @@ export function preselect(
   const keptByCount = Array.from({ length: T + 1 }, (_, k) => order.slice(0, k).sort((a, b) => a - b));
   const keptTerms = (i: number): number[] => keptByCount[keptOf[i]!]!;
   const keptMaskByCount = keptByCount.map((kept) => kept.reduce((m, t) => m | (1 << t), 0));
+  // A sort rule orders each bucket by the field's value (sort-values.ts): the live documents are ranked by (key,
+  // value), everything up to the `want`-th of them is kept (with its ties), and the new keys are their dense ranks.
+  const sortStep = (criterion: SortCriterion): void => {
+    cut();
+    const values: unknown[] = new Array(n);
+    for (const i of live) values[i] = sortValue(getValue(docOf[i]!, criterion.field), criterion.direction);
+    const cmp = (a: number, b: number): number => keys[a]! - keys[b]! || compareSortValues(values[a], values[b], criterion.direction);
+    // The `want` best by (key, value), kept in order with a bounded binary insertion (most documents lose at once).
+    const best: number[] = [];
+    for (const i of live) {
+      if (best.length === want && cmp(i, best[want - 1]!) >= 0) continue;
+      let lo = 0;
+      let hi = best.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cmp(best[mid]!, i) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      best.splice(lo, 0, i);
+      if (best.length > want) best.pop();
+    }
+    const worst = best[best.length - 1]!;
+    const kept = Array.from(live).filter((i) => cmp(i, worst) <= 0).sort(cmp);
+    // Ranks first, keys after: the comparison reads the keys being replaced.
+    const ranks = new Int32Array(kept.length);
+    let rank = 0;
+    for (let x = 1; x < kept.length; x++) {
+      if (cmp(kept[x - 1]!, kept[x]!) !== 0) rank++;
+      ranks[x] = rank;
+    }
+    for (let x = 0; x < kept.length; x++) keys[kept[x]!] = ranks[x]!;
+    live = Int32Array.from(kept);
+    range = rank + 1;
+  };
   let keptFixed = strategy === 'all' || T === 1;
   let complete = true;
   for (const rule of rules) {
@@ -412,8 +450,7 @@ export function preselect(
         return 3 * (kept.length + 1) - (exactWords + 1);
       });
     } else {
-      complete = false;
-      break;
+      sortStep(rule.sort);
     }
   }
   cut();

@@ -17,7 +17,8 @@ import type { RankRequest, RankResult, RankedHit, SortCriterion } from './types.
 import type { Derivation, DocEntry, TextIndex } from './text-index.js';
 import { POS } from './text-index.js';
 import { tokenize } from './tokenize.js';
-import { preselect, type PrefixRule } from './preselect.js';
+import { preselect, type PreselectRule } from './preselect.js';
+import { compareValues } from './sort-values.js';
 
 interface Rank {
   rank: number;
@@ -119,28 +120,6 @@ function termHit(term: QueryTerm, entry: DocEntry, restrict: ReadonlySet<string>
   return positions.length === 0 ? null : { typos: best, positions };
 }
 
-function compareValues(a: unknown, b: unknown, dir: 'asc' | 'desc'): number {
-  const norm = (v: unknown): unknown => (Array.isArray(v) ? (v.length === 0 ? undefined : dir === 'asc' ? [...v].sort(cmpScalar)[0] : [...v].sort(cmpScalar).at(-1)) : v);
-  const x = norm(a);
-  const y = norm(b);
-  const xm = x === undefined || x === null || typeof x === 'object';
-  const ym = y === undefined || y === null || typeof y === 'object';
-  if (xm || ym) return xm === ym ? 0 : xm ? 1 : -1; // missing values last in both directions
-  const c = cmpScalar(x, y);
-  return dir === 'asc' ? c : -c;
-}
-
-/** Numbers before strings (booleans as strings), numbers numerically, strings lexicographically. */
-export function cmpScalar(x: unknown, y: unknown): number {
-  const xn = typeof x === 'number';
-  const yn = typeof y === 'number';
-  if (xn && yn) return (x as number) - (y as number);
-  if (xn !== yn) return xn ? -1 : 1;
-  const xs = String(x).toLowerCase();
-  const ys = String(y).toLowerCase();
-  return xs < ys ? -1 : xs > ys ? 1 : 0;
-}
-
 interface Scored {
   docId: number;
   ranks: Array<Rank | null>;
@@ -205,8 +184,8 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
     };
     if (canPreselect(terms, restrict, noTypo, req)) {
       // Postings decide which documents match and which can reach the top; only those are ranked in full.
-      const prefix = rules.map((r): PrefixRule => (r.kind === 'sort' ? 'sort' : r.rule));
-      const pre = preselect(index, terms, order, req.matchingStrategy, prefix, req.candidates, req.limit);
+      const prefix = rules.map((r): PreselectRule => (r.kind === 'sort' ? { sort: r.criterion } : r.rule));
+      const pre = preselect(index, terms, order, req.matchingStrategy, prefix, req.candidates, req.limit, req.getValue);
       for (const docId of pre.contenders) consider(docId);
       preMatched = pre.matched;
     } else {

@@ -33,7 +33,7 @@ function config(rankingRules: string[]): RelevanceConfig {
     nonSeparatorTokens: [],
     dictionary: [],
     proximityPrecision: 'byWord',
-    sortableAttributes: ['rank'],
+    sortableAttributes: ['rank', 'multi'],
   };
 }
 
@@ -44,6 +44,8 @@ test('pre-selection from postings ranks exactly like full ranking', () => {
     tags: [phrase(1), phrase(2)],
     body: phrase(4 + Math.floor(rnd() * 10)),
     rank: Math.floor(rnd() * 20),
+    // Arrays (sorted by their max descending), missing values (last) and strings after numbers.
+    multi: i % 7 === 0 ? undefined : i % 5 === 0 ? `s${i % 3}` : [Math.floor(rnd() * 5), Math.floor(rnd() * 5)],
   }));
   let compared = 0;
   for (const rules of RULE_SETS) {
@@ -60,7 +62,7 @@ test('pre-selection from postings ranks exactly like full ranking', () => {
             matchingStrategy,
             attributesToSearchOn: null,
             candidates,
-            sort: [{ field: 'rank', direction: 'asc' }],
+            sort: limit === 50 ? [{ field: 'multi', direction: 'desc' }, { field: 'rank', direction: 'asc' }] : [{ field: 'rank', direction: 'asc' }],
             getValue: get,
             distinct: null,
             limit,
