@@ -13,7 +13,7 @@ const CONFIG: RelevanceConfig = {
   nonSeparatorTokens: [],
   dictionary: [],
   proximityPrecision: 'byWord',
-  sortableAttributes: [],
+  sortableAttributes: ['year'],
 };
 
 // Deterministic corpus: 2,000 pseudo-words, Zipf-ish picks, 3-word titles and 12-word overviews.
@@ -29,7 +29,7 @@ const words = (n: number) => Array.from({ length: n }, pick).join(' ');
 const GENRES = ['drama', 'comedy', 'action', 'horror', 'documentary'];
 
 function makeDocs(n: number): Array<Record<string, unknown>> {
-  return Array.from({ length: n }, (_, i) => ({ id: i, title: words(3), overview: words(12), genre: GENRES[i % GENRES.length] }));
+  return Array.from({ length: n }, (_, i) => ({ id: i, title: words(3), overview: words(12), genre: GENRES[i % GENRES.length], year: 1950 + ((i * 7919) % 75) }));
 }
 
 const docs100k = makeDocs(100_000);
@@ -40,12 +40,12 @@ const big = new TextIndex(CONFIG);
 docs100k.forEach((d, i) => big.add(i, d));
 console.log(`indexed 100,000 docs once in ${(performance.now() - t).toFixed(0)} ms`);
 
-const req = (q: string | null): RankRequest => ({
+const req = (q: string | null, sort: RankRequest['sort'] = null): RankRequest => ({
   q,
   matchingStrategy: 'last',
   attributesToSearchOn: null,
   candidates: null,
-  sort: null,
+  sort,
   getValue: (id, f) => docs100k[id]![f],
   distinct: null,
   limit: 20,
@@ -53,22 +53,23 @@ const req = (q: string | null): RankRequest => ({
   withDetails: false,
 });
 
-const queries: Array<[string, string | null]> = [
+const queries: Array<[string, string | null, RankRequest['sort']?]> = [
   ['one rare word', VOCAB[1500]!],
   ['one frequent word ("quick")', 'quick'],
   ['two words ("quick brown")', 'quick brown'],
   ['typo ("adventrue")', 'adventrue'],
   ['prefix ("adv")', 'adv'],
   ['placeholder (q null)', null],
+  ['frequent word sorted by year desc', 'quick', [{ field: 'year', direction: 'desc' }]],
 ];
-for (const [name, q] of queries) {
+for (const [name, q, sort] of queries) {
   t = performance.now();
-  const r = rank(big, req(q));
+  const r = rank(big, req(q, sort));
   console.log(`  ${name}: ${r.totalMatches} matches, first run ${(performance.now() - t).toFixed(1)} ms`);
 }
 
 const suite = new Benchmark.Suite('devnode relevance');
-for (const [name, q] of queries) suite.add(`search 100k docs: ${name}`, () => void rank(big, req(q)));
+for (const [name, q, sort] of queries) suite.add(`search 100k docs: ${name}`, () => void rank(big, req(q, sort)));
 suite.add('index 10,000 docs', () => {
   const idx = new TextIndex(CONFIG);
   for (let i = 0; i < docs10k.length; i++) idx.add(i, docs10k[i]!);

@@ -25,6 +25,7 @@ import { POS, STARTS_FIELD, WHOLE_FIELD } from './text-index.js';
 import type { TokenArena } from './token-arena.js';
 import type { SortCriterion } from './types.js';
 import { compareSortValues, sortValue } from './sort-values.js';
+import { TopK } from './top-k.js';
 
 export interface PreselectTerm {
   /** The query word itself. */
@@ -201,23 +202,6 @@ function cutToBuckets(keys: Float64Array, live: Int32Array, want: number, range:
 }
 
 /**
- * The `k` smallest values, ascending. Keeps a sorted list of at most k; ids mostly arrive ascending (postings are
- * in insertion order), so after the first k almost every value is rejected by one comparison.
- */
-function smallest(values: readonly number[], k: number): number[] {
-  const best: number[] = [];
-  if (k <= 0) return best;
-  for (const v of values) {
-    if (best.length === k && v >= best[k - 1]!) continue;
-    let at = best.length;
-    while (at > 0 && best[at - 1]! > v) at--;
-    best.splice(at, 0, v);
-    if (best.length > k) best.pop();
-  }
-  return best;
-}
-
-/**
  * Matches `terms` (in query order; `order` is the order the matching strategy keeps them in) against the postings
  * and returns the matched documents and the contenders for the top `limit` (see the header).
  */
@@ -362,20 +346,10 @@ export function preselect(
     const values: unknown[] = new Array(n);
     for (const i of live) values[i] = sortValue(getValue(docOf[i]!, criterion.field), criterion.direction);
     const cmp = (a: number, b: number): number => keys[a]! - keys[b]! || compareSortValues(values[a], values[b], criterion.direction);
-    // The `want` best by (key, value), kept in order with a bounded binary insertion (most documents lose at once).
-    const best: number[] = [];
-    for (const i of live) {
-      if (best.length === want && cmp(i, best[want - 1]!) >= 0) continue;
-      let lo = 0;
-      let hi = best.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (cmp(best[mid]!, i) <= 0) lo = mid + 1;
-        else hi = mid;
-      }
-      best.splice(lo, 0, i);
-      if (best.length > want) best.pop();
-    }
+    // The `want` best by (key, value), then everything that ties with the worst of them.
+    const top = new TopK<number>(want, cmp);
+    for (const i of live) top.offer(i);
+    const best = top.items;
     const worst = best[best.length - 1]!;
     const kept = Array.from(live).filter((i) => cmp(i, worst) <= 0).sort(cmp);
     // Ranks first, keys after: the comparison reads the keys being replaced.
@@ -468,6 +442,8 @@ export function preselect(
     if (keys[i]! < cutoff) contenders.push(docOf[i]!);
     else tied.push(docOf[i]!);
   }
-  for (const doc of smallest(tied, want - contenders.length)) contenders.push(doc);
+  const lowest = new TopK<number>(want - contenders.length, (a, b) => a - b);
+  for (const doc of tied) lowest.offer(doc);
+  contenders.push(...lowest.items);
   return { matched, contenders };
 }

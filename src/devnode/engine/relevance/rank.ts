@@ -18,7 +18,8 @@ import type { Derivation, DocEntry, TextIndex } from './text-index.js';
 import { POS } from './text-index.js';
 import { tokenize } from './tokenize.js';
 import { preselect, type PreselectRule } from './preselect.js';
-import { compareValues } from './sort-values.js';
+import { compareSortValues, compareValues, sortValue } from './sort-values.js';
+import { TopK } from './top-k.js';
 
 interface Rank {
   rank: number;
@@ -159,6 +160,23 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
       return { hits, totalMatches: all.length, matchedDocIds: all };
     }
     const none: null[] = rules.map(() => null);
+    if (req.distinct === null) {
+      // Placeholder with sort or custom rules: every score is 1, so the order is the sort criteria, then the
+      // document id; each document's values are read once.
+      const all = req.rankingScoreThreshold === null || req.rankingScoreThreshold <= 1 ? ids : new Float64Array(0);
+      const criteria = rules.flatMap((r) => (r.kind === 'sort' ? [r.criterion] : []));
+      const values = criteria.map((c) => Array.from(all, (id) => sortValue(req.getValue(id, c.field), c.direction)));
+      const top = new TopK<number>(Math.max(0, req.limit), (a, b) => {
+        for (let c = 0; c < criteria.length; c++) {
+          const d = compareSortValues(values[c]![a], values[c]![b], criteria[c]!.direction);
+          if (d !== 0) return d;
+        }
+        return all[a]! - all[b]!;
+      });
+      for (let i = 0; i < all.length; i++) top.offer(i);
+      const hits = top.items.map((i) => toHit({ docId: all[i]!, ranks: none, extra: none, score: 1 }, rules, req));
+      return { hits, totalMatches: all.length, matchedDocIds: all };
+    }
     for (const docId of ids) scored.push({ docId, ranks: none, extra: none, score: 1 });
   } else {
     // Which terms survive for a document: `last` drops from the end, `frequency` drops the most frequent first.
@@ -221,24 +239,13 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
   if (req.distinct === null) {
     // No distinct: the threshold is per document, so count everything and keep only the best `limit` in order
     // (bounded insertion; most documents are rejected by one comparison with the current worst).
-    const top: Scored[] = [];
-    const k = Math.max(0, req.limit);
+    const top = new TopK<Scored>(Math.max(0, req.limit), cmp);
     for (const s of scored) {
       if (threshold !== null && s.score < threshold) continue;
       matched.push(s.docId);
-      if (k === 0) continue;
-      if (top.length === k && cmp(s, top[k - 1]!) >= 0) continue;
-      let lo = 0;
-      let hi = top.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (cmp(top[mid]!, s) <= 0) lo = mid + 1;
-        else hi = mid;
-      }
-      top.splice(lo, 0, s);
-      if (top.length > k) top.pop();
+      top.offer(s);
     }
-    for (const s of top) out.push(toHit(s, rules, req));
+    for (const s of top.items) out.push(toHit(s, rules, req));
     const all = preMatched ?? matched;
     return { hits: out, totalMatches: all.length, matchedDocIds: all };
   }

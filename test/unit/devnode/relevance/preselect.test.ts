@@ -1,7 +1,6 @@
 // The postings pre-selection (preselect.ts) must not change a result: for random corpora, queries, rule orders,
 // matching strategies, filters and limits, ranking with it gives the same hits, scores, details and totals as
-// ranking every match in full (forced here with `rankingScoreThreshold: 0`, which keeps every document but
-// takes the full path).
+// ranking every match in full; placeholder searches with sort rules likewise.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TextIndex, rank, type RankRequest, type RelevanceConfig } from '../../../../src/devnode/engine/relevance/index.js';
@@ -20,7 +19,7 @@ const RULE_SETS: string[][] = [
   ['exactness', 'words', 'typo'],
   ['rank:asc', 'words', 'typo', 'proximity'],
 ];
-const QUERIES = ['quick', 'quick brown', 'qui', 'quikc fox', 'brown fox dog', 'adventrue', 'dog lazy qu', 'horse house blue fox jumps', 'zzz', 'fox zzz'];
+const QUERIES = [null, 'quick', 'quick brown', 'qui', 'quikc fox', 'brown fox dog', 'adventrue', 'dog lazy qu', 'horse house blue fox jumps', 'zzz', 'fox zzz'];
 
 function config(rankingRules: string[]): RelevanceConfig {
   return {
@@ -70,7 +69,9 @@ test('pre-selection from postings ranks exactly like full ranking', () => {
             withDetails: true,
           };
           const fast = rank(idx, req);
-          const full = rank(idx, { ...req, rankingScoreThreshold: 0 });
+          // Full ranking: a threshold of 0 keeps every document but takes the full path; a placeholder search is
+          // forced there with a distinct attribute that is unique per document (it removes nothing).
+          const full = rank(idx, q === null ? { ...req, distinct: 'id' } : { ...req, rankingScoreThreshold: 0 });
           const where = `${rules.join(',')} q=${q} ${matchingStrategy} limit=${limit}`;
           assert.deepEqual(fast.hits, full.hits, where);
           assert.equal(fast.totalMatches, full.totalMatches, where);
