@@ -111,6 +111,7 @@ export class RedisStore implements Store {
   private subscriber: Redis | null = null;
   private readonly indexCache: IndexStateCache;
   private indexWatch: Promise<unknown> | null = null;
+  private indexWatched = false;
   private readonly handlers = new Map<string, Set<(m: string) => void>>();
   private readonly now: () => number;
 
@@ -229,11 +230,20 @@ export class RedisStore implements Store {
   }
 
   async getIndexCached(uid: string): Promise<IndexState | null> {
-    // Other pods' writes arrive as `indexes` messages; subscribed on first use (retried on the next use if it failed).
-    this.indexWatch ??= this.subscribe('indexes', (changed) => this.indexCache.forget(changed)).catch(() => {
-      this.indexWatch = null;
-    });
-    await this.indexWatch;
+    // Other pods' writes arrive as `indexes` messages, subscribed on first use. Until the subscription stands the
+    // cache is bypassed (never awaited here: with Redis down a subscribe waits for the reconnection, and reads
+    // must keep failing fast instead); a failed subscription is retried on a later read.
+    if (!this.indexWatched) {
+      this.indexWatch ??= this.subscribe('indexes', (changed) => this.indexCache.forget(changed)).then(
+        () => {
+          this.indexWatched = true;
+        },
+        () => {
+          this.indexWatch = null;
+        },
+      );
+      return this.getIndex(uid);
+    }
     return this.indexCache.get(uid, () => this.getIndex(uid));
   }
 

@@ -81,6 +81,9 @@ test('Redis killed and restarted: calls fail fast meanwhile, then the same clien
   await redis.kill();
   // No offline queue: the call is refused at once instead of waiting for a reconnect.
   await assert.rejects(store.nextTaskUid(), (e: unknown) => e instanceof StoreUnavailableError);
+  // A cached index read whose `indexes` subscription cannot be made yet fails fast as well (it does not wait for
+  // the subscriber to reconnect).
+  await assert.rejects(store.getIndexCached('movies'), (e: unknown) => e instanceof StoreUnavailableError);
   await redis.start();
   const deadline = Date.now() + 10_000;
   let uid: number | null = null;

@@ -80,6 +80,8 @@ function contract(name: string, open: () => Promise<Store>, opts: { shared: bool
         // The other pod's cache never expires here, so only the message can refresh it.
         const other = await openOther!();
         stores.push(other);
+        // It caches once its `indexes` subscription stands (two reads then return the very same object).
+        await until(async () => (await other.getIndexCached('cached')) === (await other.getIndexCached('cached')), 'the other pod to cache the index');
         assert.equal((await other.getIndexCached('cached'))?.settingsVersion, 2);
         await store.putIndex({ ...idx, settingsVersion: 3 });
         await until(async () => (await other.getIndexCached('cached'))?.settingsVersion === 3, 'the other pod to see version 3');
