@@ -296,8 +296,14 @@ export class LmdbStore implements Store {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.events.removeAllListeners();
-    // Give the unused rest of the reserved block back, so a clean restart continues without a gap.
-    if (this.uidNext < this.uidEnd) await this.meta.put('task_seq', this.uidNext);
+    // Give the unused rest of the reserved block back, so a clean restart continues without a gap (unless another
+    // handle on the same store reserved a later block meanwhile).
+    if (this.uidNext < this.uidEnd) {
+      const { uidNext, uidEnd } = this;
+      await this.root.transaction(() => {
+        if (this.meta.get('task_seq') === uidEnd) this.meta.put('task_seq', uidNext);
+      });
+    }
     await this.root.close();
   }
 }
