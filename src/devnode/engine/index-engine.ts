@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { MeiliError, type ErrorCode } from '../../core/errors.js';
 import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js';
 import { inferPrimaryKey, resolveDocumentId } from '../../core/document-id.js';
-import { compileFilter, FilterableAttributes, parseFilter, valuesAt, type Predicate } from '../../core/filter/index.js';
+import { compileFilter, FilterableAttributes, parseFilter, valuesAt, type CompileOptions, type FilterNode } from '../../core/filter/index.js';
+import { FilterIndex } from './filter-index.js';
 import type { AddDocumentsResult, DeleteResult, Document, EngineContext, IndexEngineApi, IndexMeta, StoredDocument } from './api.js';
 import { countFacet, facetOrder, sortFacetCounts } from './facets.js';
 import { TextIndex, cmpScalar, facetValueMatches, formatHit, rank, type RelevanceConfig, type SortCriterion, type TypoToleranceConfig } from './relevance/index.js';
@@ -72,6 +73,7 @@ export class IndexEngine implements IndexEngineApi {
   private readonly fieldSeen = new Set<string>();
   private text: TextIndex;
   private readonly ctx: EngineContext;
+  private readonly filterIndex = new FilterIndex(() => this.seqDocs());
 
   constructor(uid: string, primaryKey: string | null, now: string, ctx: EngineContext, settings: Settings = defaultSettings()) {
     this.uid = uid;
@@ -102,11 +104,15 @@ export class IndexEngine implements IndexEngineApi {
 
   private put(id: string, seq: number, doc: Document): void {
     const prev = this.byId.get(id);
-    if (prev !== undefined) this.bySeq.delete(prev.seq);
+    if (prev !== undefined) {
+      this.bySeq.delete(prev.seq);
+      this.filterIndex.remove(prev.seq, prev.doc);
+    }
     this.byId.set(id, { seq, doc });
     this.bySeq.set(seq, id);
     for (const k of Object.keys(doc)) this.noteField(k);
     this.text.add(seq, doc);
+    this.filterIndex.add(seq, doc);
   }
 
   private drop(id: string): boolean {
@@ -115,6 +121,7 @@ export class IndexEngine implements IndexEngineApi {
     this.byId.delete(id);
     this.bySeq.delete(slot.seq);
     this.text.remove(slot.seq);
+    this.filterIndex.remove(slot.seq, slot.doc);
     return true;
   }
 
@@ -160,9 +167,8 @@ export class IndexEngine implements IndexEngineApi {
   }
 
   deleteByFilter(filter: unknown): DeleteResult {
-    const predicate = this.compile(filter, 'invalid_document_filter');
-    const ids: string[] = [];
-    if (predicate !== null) for (const [id, slot] of this.byId) if (predicate(slot.doc)) ids.push(id);
+    const seqs = this.filteredSeqs(this.compile(filter, 'invalid_document_filter'));
+    const ids = seqs === null ? [] : [...seqs].map((seq) => this.bySeq.get(seq)!);
     return this.deleteDocuments(ids);
   }
 
@@ -218,12 +224,17 @@ export class IndexEngine implements IndexEngineApi {
     return new FilterableAttributes(this.settings.filterableAttributes);
   }
 
-  /** Parses and checks a filter against filterableAttributes; null when there is no filter. */
-  private compile(filter: unknown, code: ErrorCode): Predicate | null {
+  /**
+   * Parses and checks a filter against filterableAttributes (and compiles it, so every filter error is raised
+   * here); null when there is no filter.
+   */
+  private compile(filter: unknown, code: ErrorCode): { node: FilterNode; options: CompileOptions } | null {
     const node = parseFilter(filter, code);
     if (node === null) return null;
     this.filterable().check(node, typeof filter === 'string' ? filter : null, code, this.uid);
-    return compileFilter(node, { containsFilter: this.ctx.experimentalFeatures.containsFilter === true, code });
+    const options = { containsFilter: this.ctx.experimentalFeatures.containsFilter === true, code };
+    compileFilter(node, options);
+    return { node, options };
   }
 
   private parseSort(sort: unknown, code: ErrorCode, requireRule: boolean): SortCriterion[] | null {
@@ -253,11 +264,14 @@ export class IndexEngine implements IndexEngineApi {
     return this.byId.get(this.bySeq.get(seq)!)!.doc;
   }
 
-  private filteredSeqs(predicate: Predicate | null): Set<number> | null {
-    if (predicate === null) return null;
-    const out = new Set<number>();
-    for (const slot of this.byId.values()) if (predicate(slot.doc)) out.add(slot.seq);
-    return out;
+  /** The seqs of the documents a compiled filter matches (null: no filter, every document). */
+  private filteredSeqs(filter: { node: FilterNode; options: CompileOptions } | null): Set<number> | null {
+    if (filter === null) return null;
+    return this.filterIndex.matching(filter.node, () => this.bySeq.keys(), (seq) => this.docOfSeq(seq), filter.options);
+  }
+
+  private *seqDocs(): Iterable<[number, Document]> {
+    for (const slot of this.byId.values()) yield [slot.seq, slot.doc];
   }
 
   private displayed(): string[] | null {
@@ -301,7 +315,7 @@ export class IndexEngine implements IndexEngineApi {
   search(query: Record<string, unknown>): Record<string, unknown> {
     const started = performance.now();
     const q = typeof query.q === 'string' ? query.q : null;
-    const predicate = this.compile(query.filter, 'invalid_search_filter');
+    const filter = this.compile(query.filter, 'invalid_search_filter');
     const sort = this.parseSort(query.sort, 'invalid_search_sort', true);
     const facets = this.facetAttributes(query.facets);
     let distinct = (this.settings.distinctAttribute as string | null) ?? null;
@@ -324,7 +338,7 @@ export class IndexEngine implements IndexEngineApi {
       q,
       matchingStrategy: (query.matchingStrategy as 'last' | 'all' | 'frequency' | undefined) ?? 'last',
       attributesToSearchOn: searchOn,
-      candidates: this.filteredSeqs(predicate),
+      candidates: this.filteredSeqs(filter),
       sort,
       getValue: (seq, field) => firstValue(this.docOfSeq(seq), field),
       distinct,
@@ -395,12 +409,12 @@ export class IndexEngine implements IndexEngineApi {
     if (this.settings.facetSearch === false) {
       throw new MeiliError('facet_search_disabled', `The facet search is disabled for this index, enable it by setting the \`facetSearch\` setting to \`true\`.`);
     }
-    const predicate = this.compile(query.filter, 'invalid_search_filter');
+    const filter = this.compile(query.filter, 'invalid_search_filter');
     const ranked = rank(this.text, {
       q: typeof query.q === 'string' ? query.q : null,
       matchingStrategy: (query.matchingStrategy as 'last' | 'all' | 'frequency' | undefined) ?? 'last',
       attributesToSearchOn: this.checkSearchOn(query.attributesToSearchOn),
-      candidates: this.filteredSeqs(predicate),
+      candidates: this.filteredSeqs(filter),
       sort: null,
       getValue: (seq, field) => firstValue(this.docOfSeq(seq), field),
       distinct: null,
@@ -418,17 +432,23 @@ export class IndexEngine implements IndexEngineApi {
   }
 
   fetchDocuments(query: Record<string, unknown>): { results: Document[]; offset: number; limit: number; total: number } {
-    const predicate = this.compile(query.filter, 'invalid_document_filter');
+    const filter = this.compile(query.filter, 'invalid_document_filter');
     const sort = this.parseSort(query.sort, 'invalid_document_sort', false);
     const ids = (query.ids as string[] | undefined) ?? null;
     let slots: Slot[];
     if (ids !== null) {
       slots = ids.map((id) => this.byId.get(id)).filter((s): s is Slot => s !== undefined);
       slots.sort((a, b) => a.seq - b.seq);
+      if (filter !== null) {
+        // A few named documents: test them rather than the whole index.
+        const predicate = compileFilter(filter.node, filter.options);
+        slots = slots.filter((s) => predicate(s.doc));
+      }
     } else {
-      slots = [...this.byId.values()].sort((a, b) => a.seq - b.seq);
+      const matching = this.filteredSeqs(filter);
+      const seqs = matching === null ? [...this.bySeq.keys()] : [...matching];
+      slots = seqs.sort((a, b) => a - b).map((seq) => this.byId.get(this.bySeq.get(seq)!)!);
     }
-    if (predicate !== null) slots = slots.filter((s) => predicate(s.doc));
     if (sort !== null && sort.length > 0) {
       slots.sort((a, b) => {
         for (const c of sort) {
