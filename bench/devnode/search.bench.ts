@@ -1,20 +1,9 @@
 // Benchmarks the dev node's text relevance: search over 100,000 small documents (exact, two words, typo,
 // prefix, placeholder) and indexing 10,000 documents. Run: `npx tsx bench/devnode/search.bench.ts` or compiled.
 import Benchmark from 'benchmark';
-import { TextIndex, rank, type RankRequest, type RelevanceConfig } from '../../src/devnode/engine/relevance/index.js';
+import { TextIndex, defaultRelevanceConfig, rank, type RankRequest, type RelevanceConfig } from '../../src/devnode/engine/relevance/index.js';
 
-const CONFIG: RelevanceConfig = {
-  searchableAttributes: ['title', 'overview', 'genre'],
-  rankingRules: ['words', 'typo', 'proximity', 'attributeRank', 'sort', 'wordPosition', 'exactness'],
-  stopWords: [],
-  synonyms: {},
-  typoTolerance: { enabled: true, minWordSizeForTypos: { oneTypo: 5, twoTypos: 9 }, disableOnWords: [], disableOnAttributes: [], disableOnNumbers: false },
-  separatorTokens: [],
-  nonSeparatorTokens: [],
-  dictionary: [],
-  proximityPrecision: 'byWord',
-  sortableAttributes: ['year'],
-};
+const CONFIG: RelevanceConfig = defaultRelevanceConfig({ searchableAttributes: ['title', 'overview', 'genre'], sortableAttributes: ['year'] });
 
 // Deterministic corpus: 2,000 pseudo-words, Zipf-ish picks, 3-word titles and 12-word overviews.
 let seed = 42;

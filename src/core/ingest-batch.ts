@@ -34,7 +34,7 @@ export interface IngestBatchOutput {
   routed: RouteBatchOutput | null;
 }
 
-function errorBody(err: unknown): ErrorBody {
+function asErrorBody(err: unknown): ErrorBody {
   if (err instanceof MeiliError) return err.toJSON();
   throw err;
 }
@@ -45,7 +45,7 @@ export function ingestBatch(input: IngestBatchInput): IngestBatchOutput {
   try {
     docs = parseDocuments(Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength), input.format, input.csvDelimiter);
   } catch (err) {
-    out.refused = errorBody(err);
+    out.refused = asErrorBody(err);
     return out;
   }
   out.count = docs.length;
@@ -62,7 +62,7 @@ export function ingestBatch(input: IngestBatchInput): IngestBatchOutput {
     try {
       out.primaryKey = inferPrimaryKey(docs[0]);
     } catch (err) {
-      out.keyError = errorBody(err);
+      out.keyError = asErrorBody(err);
       return out;
     }
   }

@@ -11,6 +11,13 @@ import type { FilterNode, FilterValue } from '../../core/filter/parse.js';
 
 type Doc = Record<string, unknown>;
 
+/** A parsed and checked filter with its evaluator options and its predicate over the whole filter. */
+export interface CompiledFilter {
+  node: FilterNode;
+  options: CompileOptions;
+  predicate: Predicate;
+}
+
 /** The equality keys of one document at one attribute. */
 function keysOf(doc: Doc, attr: string): string[] {
   const values = valuesAt(doc, attr);
@@ -80,11 +87,9 @@ export class FilterIndex {
     return union(keys.map((k) => postings.get(k) ?? new Set<number>()));
   }
 
-  /**
-   * The documents matching `node`. `all` lists every document's seq, `docOf` gives a document by seq; `options` are
-   * the evaluator's (feature flags, error code).
-   */
-  matching(node: FilterNode, all: () => Iterable<number>, docOf: (seq: number) => Doc, options: CompileOptions): Set<number> {
+  /** The documents matching a filter. `all` lists every document's seq, `docOf` gives a document by seq. */
+  matching(filter: CompiledFilter, all: () => Iterable<number>, docOf: (seq: number) => Doc): Set<number> {
+    const { node, options } = filter;
     const everything = (): Set<number> => new Set(all());
     const where = (seqs: Iterable<number>, predicate: Predicate): Set<number> => {
       const out = new Set<number>();
@@ -133,7 +138,7 @@ export class FilterIndex {
       }
     };
     const found = evaluate(node);
-    return found === null ? where(all(), compileFilter(node, options)) : new Set(found);
+    return found === null ? where(all(), filter.predicate) : new Set(found);
   }
 }
 

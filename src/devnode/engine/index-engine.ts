@@ -5,31 +5,16 @@ import { randomUUID } from 'node:crypto';
 import { MeiliError, type ErrorCode } from '../../core/errors.js';
 import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js';
 import { inferPrimaryKey, resolveDocumentId } from '../../core/document-id.js';
-import { compileFilter, FilterableAttributes, parseFilter, valuesAt, type CompileOptions, type FilterNode } from '../../core/filter/index.js';
-import { FilterIndex } from './filter-index.js';
+import { compileFilter, FilterableAttributes, parseFilter, valuesAt } from '../../core/filter/index.js';
+import { FilterIndex, type CompiledFilter } from './filter-index.js';
 import type { AddDocumentsResult, DeleteResult, Document, EngineContext, IndexEngineApi, IndexMeta, StoredDocument } from './api.js';
 import { countFacet, facetOrder, sortFacetCounts } from './facets.js';
-import { TextIndex, cmpScalar, facetValueMatches, formatHit, rank, type RelevanceConfig, type SortCriterion, type TypoToleranceConfig } from './relevance/index.js';
+import { TextIndex, cmpScalar, facetValueMatches, formatHit, rank, relevanceConfig, type SortCriterion, type TypoToleranceConfig } from './relevance/index.js';
 import { applySettingsPatch, defaultSettings, type Settings } from '../../core/settings.js';
 
 interface Slot {
   seq: number;
   doc: Document;
-}
-
-function relevanceConfig(s: Settings): RelevanceConfig {
-  return {
-    searchableAttributes: s.searchableAttributes as string[],
-    rankingRules: s.rankingRules as string[],
-    stopWords: s.stopWords as string[],
-    synonyms: s.synonyms as Record<string, string[]>,
-    typoTolerance: s.typoTolerance as TypoToleranceConfig,
-    separatorTokens: s.separatorTokens as string[],
-    nonSeparatorTokens: s.nonSeparatorTokens as string[],
-    dictionary: s.dictionary as string[],
-    proximityPrecision: s.proximityPrecision as 'byWord',
-    sortableAttributes: s.sortableAttributes as string[],
-  };
 }
 
 function firstValue(doc: Document, field: string): unknown {
@@ -228,13 +213,12 @@ export class IndexEngine implements IndexEngineApi {
    * Parses and checks a filter against filterableAttributes (and compiles it, so every filter error is raised
    * here); null when there is no filter.
    */
-  private compile(filter: unknown, code: ErrorCode): { node: FilterNode; options: CompileOptions } | null {
+  private compile(filter: unknown, code: ErrorCode): CompiledFilter | null {
     const node = parseFilter(filter, code);
     if (node === null) return null;
     this.filterable().check(node, typeof filter === 'string' ? filter : null, code, this.uid);
     const options = { containsFilter: this.ctx.experimentalFeatures.containsFilter === true, code };
-    compileFilter(node, options);
-    return { node, options };
+    return { node, options, predicate: compileFilter(node, options) };
   }
 
   private parseSort(sort: unknown, code: ErrorCode, requireRule: boolean): SortCriterion[] | null {
@@ -265,9 +249,9 @@ export class IndexEngine implements IndexEngineApi {
   }
 
   /** The seqs of the documents a compiled filter matches (null: no filter, every document). */
-  private filteredSeqs(filter: { node: FilterNode; options: CompileOptions } | null): Set<number> | null {
+  private filteredSeqs(filter: CompiledFilter | null): Set<number> | null {
     if (filter === null) return null;
-    return this.filterIndex.matching(filter.node, () => this.bySeq.keys(), (seq) => this.docOfSeq(seq), filter.options);
+    return this.filterIndex.matching(filter, () => this.bySeq.keys(), (seq) => this.docOfSeq(seq));
   }
 
   private *seqDocs(): Iterable<[number, Document]> {
@@ -439,11 +423,8 @@ export class IndexEngine implements IndexEngineApi {
     if (ids !== null) {
       slots = ids.map((id) => this.byId.get(id)).filter((s): s is Slot => s !== undefined);
       slots.sort((a, b) => a.seq - b.seq);
-      if (filter !== null) {
-        // A few named documents: test them rather than the whole index.
-        const predicate = compileFilter(filter.node, filter.options);
-        slots = slots.filter((s) => predicate(s.doc));
-      }
+      // A few named documents: test them rather than the whole index.
+      if (filter !== null) slots = slots.filter((s) => filter.predicate(s.doc));
     } else {
       const matching = this.filteredSeqs(filter);
       const seqs = matching === null ? [...this.bySeq.keys()] : [...matching];

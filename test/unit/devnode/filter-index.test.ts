@@ -44,8 +44,10 @@ test('filter postings match the evaluator on every filter, through updates and d
     const predicate = compileFilter(parseFilter(filter, 'invalid_search_filter')!);
     return [...docs].filter(([, d]) => predicate(d)).map(([s]) => s).sort((a, b) => a - b);
   };
-  const viaIndex = (filter: string): number[] =>
-    [...index.matching(parseFilter(filter, 'invalid_search_filter')!, () => docs.keys(), (s) => docs.get(s)!, {})].sort((a, b) => a - b);
+  const viaIndex = (filter: string): number[] => {
+    const node = parseFilter(filter, 'invalid_search_filter')!;
+    return [...index.matching({ node, options: {}, predicate: compileFilter(node) }, () => docs.keys(), (s) => docs.get(s)!)].sort((a, b) => a - b);
+  };
   for (let seq = 0; seq < 300; seq++) {
     const d = randomDoc(seq);
     docs.set(seq, d);

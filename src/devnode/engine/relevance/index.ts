@@ -1,5 +1,6 @@
 // The dev node's text relevance: inverted index, Meilisearch-style ranking and scores, hit formatting.
 export { TextIndex } from './text-index.js';
+export { defaultRelevanceConfig, relevanceConfig } from './config.js';
 export { rank } from './rank.js';
 export { cmpScalar } from './sort-values.js';
 export { formatHit, facetValueMatches } from './format.js';

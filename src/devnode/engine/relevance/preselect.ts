@@ -20,12 +20,13 @@
 // otherwise the process stops there and whole buckets go to full ranking.
 // If every rule was applied, equal keys are ties broken by document id and exactly `limit` documents remain. The
 // result is the same order and scores as ranking every match (a test compares both paths).
-import type { DocEntry, TextIndex } from './text-index.js';
+import type { TextIndex } from './text-index.js';
 import { POS, STARTS_FIELD, WHOLE_FIELD } from './text-index.js';
 import type { TokenArena } from './token-arena.js';
 import type { SortCriterion } from './types.js';
 import { compareSortValues, sortValue } from './sort-values.js';
 import { TopK } from './top-k.js';
+import { exactness, exactnessRank, pairProximity } from './rule-costs.js';
 
 export interface PreselectTerm {
   /** The query word itself. */
@@ -51,11 +52,10 @@ const PRESENT = 4;
 /** Cut-offs are found with a count array up to this key range, by sorting the keys above it. */
 const HISTOGRAM_LIMIT = 1 << 16;
 
-/** One-term exactness as badness: ExactAttribute 3/2/1 then ExactWords, i.e. rank 6/4/2/1 of 6. */
+/** One-term exactness as badness (6 − rank) from the posting flags of the query word itself. */
 function exactBadness(flags: number): number {
-  if ((flags & WHOLE_FIELD) !== 0) return 0;
-  if ((flags & STARTS_FIELD) !== 0) return 2;
-  return (flags & PRESENT) !== 0 ? 4 : 5;
+  const level = (flags & WHOLE_FIELD) !== 0 ? 3 : (flags & STARTS_FIELD) !== 0 ? 2 : 1;
+  return 6 - exactnessRank(level, (flags & PRESENT) !== 0 ? 1 : 0, 1);
 }
 
 /** Positions of the kept terms inside one document, in reusable buffers (packed `field · POS + position`). */
@@ -112,51 +112,15 @@ class TermPositions {
   }
 }
 
-/** proximity cost exactly as rank.ts's scoreDoc: per consecutive pair of kept terms the best gap, capped at 7. */
+/** proximity cost exactly as rank.ts's scoreDoc: Σ pairProximity over consecutive kept terms. */
 function proximityCost(positions: TermPositions, kept: readonly number[]): number {
   let cost = 0;
   for (let j = 1; j < kept.length; j++) {
-    const a = positions.of(kept[j - 1]!);
-    const na = positions.counts[kept[j - 1]!]!;
-    const b = positions.of(kept[j]!);
-    const nb = positions.counts[kept[j]!]!;
-    let best = 7;
-    for (let x = 0; x < na; x++) {
-      const xf = Math.floor(a[x]! / POS);
-      const xp = a[x]! % POS;
-      for (let y = 0; y < nb; y++) {
-        if (Math.floor(b[y]! / POS) !== xf) continue;
-        const yp = b[y]! % POS;
-        const gap = yp > xp ? yp - xp - 1 : xp - yp + 1;
-        if (gap < best) best = gap;
-      }
-    }
-    cost += best;
+    const a = kept[j - 1]!;
+    const b = kept[j]!;
+    cost += pairProximity(positions.of(a), positions.counts[a]!, positions.of(b), positions.counts[b]!);
   }
   return cost;
-}
-
-/** Several-term exactness badness: 3(n+1) − rank with rank.ts's rank = (level−1)(n+1) + exactWords + 1. */
-function exactnessBadness(entry: DocEntry, queryWords: readonly string[], kept: readonly number[]): number {
-  const n = kept.length;
-  let level = 1;
-  for (const f of entry.fields) {
-    const words = f.words;
-    let starts = words.length >= n;
-    for (let t = 0; starts && t < n; t++) starts = words[t] === queryWords[kept[t]!];
-    if (!starts) continue;
-    if (words.length === n) {
-      level = 3;
-      break;
-    }
-    level = 2;
-  }
-  let exactWords = n;
-  if (level === 1) {
-    exactWords = 0;
-    for (const i of kept) if (entry.fields.some((f) => f.words.includes(queryWords[i]!))) exactWords++;
-  }
-  return 3 * (n + 1) - ((level - 1) * (n + 1) + exactWords + 1);
 }
 
 /**
@@ -417,11 +381,15 @@ export function preselect(
         const kept = keptTerms(i);
         // A field can only equal or start with the query words if the first kept word starts a field; otherwise
         // the level is 1 and ExactWords counts the kept terms present unchanged, both known from the postings.
-        if ((exactBits(i, STARTS_FIELD) & (1 << kept[0]!)) !== 0) return exactnessBadness(index.docs.get(docOf[i]!)!, queryWords, kept);
+        const n = kept.length;
+        if ((exactBits(i, STARTS_FIELD) & (1 << kept[0]!)) !== 0) {
+          const { level, exactWords } = exactness(index.docs.get(docOf[i]!)!, kept.map((t) => queryWords[t]!));
+          return 3 * (n + 1) - exactnessRank(level, exactWords, n);
+        }
         const present = exactBits(i, PRESENT);
         let exactWords = 0;
         for (const t of kept) if ((present & (1 << t)) !== 0) exactWords++;
-        return 3 * (kept.length + 1) - (exactWords + 1);
+        return 3 * (n + 1) - exactnessRank(1, exactWords, n);
       });
     } else {
       sortStep(rule.sort);

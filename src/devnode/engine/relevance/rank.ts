@@ -20,6 +20,7 @@ import { tokenize } from './tokenize.js';
 import { preselect, type PreselectRule } from './preselect.js';
 import { compareSortValues, compareValues, sortValue } from './sort-values.js';
 import { TopK } from './top-k.js';
+import { exactness, exactnessRank, pairProximity } from './rule-costs.js';
 
 interface Rank {
   rank: number;
@@ -153,9 +154,10 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
 
   if (terms.length === 0) {
     const ids = req.candidates === null ? ascendingIds(index.docs.keys(), index.docs.size) : ascendingIds(req.candidates, req.candidates.size);
+    // Every placeholder score is 1: a threshold ≤ 1 keeps every document, a higher one none.
+    const all = req.rankingScoreThreshold === null || req.rankingScoreThreshold <= 1 ? ids : new Float64Array(0);
     if (req.distinct === null && rules.every((r) => r.kind === 'relevancy')) {
-      // Placeholder without sort or custom rules: docId order, every score 1 (threshold ≤ 1 keeps all).
-      const all = req.rankingScoreThreshold === null || req.rankingScoreThreshold <= 1 ? ids : new Float64Array(0);
+      // Placeholder without sort or custom rules: docId order.
       const hits = Array.from(all.subarray(0, Math.max(0, req.limit)), (docId): RankedHit => (req.withDetails ? { docId, score: 1, details: {} } : { docId, score: 1 }));
       return { hits, totalMatches: all.length, matchedDocIds: all };
     }
@@ -163,7 +165,6 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
     if (req.distinct === null) {
       // Placeholder with sort or custom rules: every score is 1, so the order is the sort criteria, then the
       // document id; each document's values are read once.
-      const all = req.rankingScoreThreshold === null || req.rankingScoreThreshold <= 1 ? ids : new Float64Array(0);
       const criteria = rules.flatMap((r) => (r.kind === 'sort' ? [r.criterion] : []));
       const values = criteria.map((c) => Array.from(all, (id) => sortValue(req.getValue(id, c.field), c.direction)));
       const top = new TopK<number>(Math.max(0, req.limit), (a, b) => {
@@ -184,7 +185,7 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
     if (req.matchingStrategy === 'frequency') {
       const freq = terms.map((t) => {
         const docs = new Set<number>();
-        for (const w of t.derivations.keys()) for (const d of index.postings.get(w)?.keys() ?? []) docs.add(d);
+        for (const d of t.derivations.values()) for (const doc of index.postingsOf(d.id)?.keys() ?? []) docs.add(doc);
         return docs.size;
       });
       order.sort((a, b) => freq[a]! - freq[b]! || a - b);
@@ -209,8 +210,8 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
     } else {
       const first = terms[order[0]!]!;
       const pool = new Set<number>();
-      for (const w of first.derivations.keys()) for (const d of index.postings.get(w)?.keys() ?? []) pool.add(d);
-      for (const alt of first.synonyms) for (const d of index.postings.get(alt[0]!)?.keys() ?? []) pool.add(d);
+      for (const d of first.derivations.values()) for (const doc of index.postingsOf(d.id)?.keys() ?? []) pool.add(doc);
+      for (const alt of first.synonyms) for (const doc of index.postingsOfWord(alt[0]!)?.keys() ?? []) pool.add(doc);
       for (const docId of pool) if (req.candidates === null || req.candidates.has(docId)) consider(docId);
     }
   }
@@ -297,11 +298,6 @@ function canPreselect(terms: QueryTerm[], restrict: ReadonlySet<string> | null, 
   );
 }
 
-function hasExactWord(entry: DocEntry, word: string): boolean {
-  for (const f of entry.fields) if (f.words.includes(word)) return true;
-  return false;
-}
-
 /** attributeRank: rank = A − index of the best searchable attribute any kept term matched in, max = A. */
 function fidRank(entry: DocEntry, hits: Array<TermHit | null>, kept: number[], A: number): Rank {
   let best = A - 1;
@@ -362,18 +358,7 @@ function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Arra
           for (let j = 1; j < kept.length; j++) {
             const a = hits[kept[j - 1]!]!.positions;
             const b = hits[kept[j]!]!.positions;
-            let best = 7;
-            for (const x of a) {
-              const xf = Math.floor(x / POS);
-              const xp = x % POS;
-              for (const y of b) {
-                if (Math.floor(y / POS) !== xf) continue;
-                const yp = y % POS;
-                const gap = yp > xp ? yp - xp - 1 : xp - yp + 1;
-                if (gap < best) best = gap;
-              }
-            }
-            cost += Math.min(best, 7);
+            cost += pairProximity(a, a.length, b, b.length);
           }
           const maxCost = 7 * (kept.length - 1);
           ranks.push({ rank: maxCost + 1 - cost, max: maxCost + 1 });
@@ -399,25 +384,11 @@ function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Arra
         break;
       }
       case 'exactness': {
-        const queryWords = kept.map((i) => terms[i]!.word);
-        let level = 1;
-        for (const f of entry.fields) {
-          if (f.words.length === queryWords.length && f.words.every((w, i) => w === queryWords[i])) {
-            level = 3;
-            break;
-          }
-          if (level < 2 && queryWords.every((w, i) => f.words[i] === w)) level = 2;
-        }
         // Exactness is two ranks in Meilisearch: ExactAttribute {level, 3}, then ExactWords
         // {exactly-matched terms + 1, kept terms + 1}; merged here into one Rank (same mixed radix).
-        // Exact and matches-start imply every kept term matched exactly, so ExactWords is then full.
         const n = kept.length;
-        let exactWords = n;
-        if (level === 1) {
-          exactWords = 0;
-          for (const i of kept) if (hasExactWord(entry, terms[i]!.word)) exactWords++;
-        }
-        ranks.push({ rank: (level - 1) * (n + 1) + exactWords + 1, max: 3 * (n + 1) });
+        const { level, exactWords } = exactness(entry, kept.map((i) => terms[i]!.word));
+        ranks.push({ rank: exactnessRank(level, exactWords, n), max: 3 * (n + 1) });
         if (det) extra.push(
           level === 1
             ? { matchType: 'noExactMatch', matchingWords: exactWords, maxMatchingWords: n }

@@ -28,7 +28,7 @@ export interface Derivation {
   word: string;
   typos: number;
   prefix: boolean;
-  /** The word's id (TextIndex.wordId). */
+  /** The word's id (TextIndex.postingsOf). */
   id: number;
 }
 
@@ -53,18 +53,17 @@ export class TextIndex {
   config: RelevanceConfig;
   readonly docs = new Map<number, DocEntry>();
   private readonly raw = new Map<number, Record<string, unknown>>();
-  /**
-   * word → documents holding it, each with `place · 4 + flags`: place = `rank · POS + position` minimized over the
-   * document's searchable fields (the lowest field rank, then the earliest position in a field of that rank);
-   * flags = STARTS_FIELD | WHOLE_FIELD or-ed over them. attributeRank, wordPosition and a one-word exactness read
-   * straight from here (see preselect.ts).
-   */
-  readonly postings = new Map<string, Map<number, number>>();
   /** The highest document id ever indexed (sizes per-query arrays indexed by document id). */
   maxDocId = -1;
   /** Every word ever indexed → a small id (never reused; ids index per-query lookup tables). */
   private readonly wordIds = new Map<string, number>();
-  /** The same postings by word id (no string hashing for the thousands of words a prefix can expand to). */
+  /**
+   * Postings by word id (no string hashing for the thousands of words a prefix can expand to): documents holding
+   * the word, each with `place · 4 + flags`: place = `rank · POS + position` minimized over the document's
+   * searchable fields (the lowest field rank, then the earliest position in a field of that rank); flags =
+   * STARTS_FIELD | WHOLE_FIELD or-ed over them. attributeRank, wordPosition and a one-word exactness read straight
+   * from here (see preselect.ts). Undefined for a word no document holds now.
+   */
   private readonly postingsById: Array<Map<number, number> | undefined> = [];
   /** Each document's searchable words as word ids, in its fields' order (scanned by preselect.ts). */
   readonly tokens = new TokenArena();
@@ -88,7 +87,6 @@ export class TextIndex {
     this.config = config;
     const docs = [...this.raw];
     this.docs.clear();
-    this.postings.clear();
     this.postingsById.length = 0;
     this.vocabByFirst.clear();
     this.tokens.clear();
@@ -112,13 +110,13 @@ export class TextIndex {
     if (entry === undefined) return;
     for (const f of entry.fields) {
       for (const w of f.words) {
-        const docs = this.postings.get(w);
+        const id = this.wordIds.get(w)!;
+        const docs = this.postingsById[id];
         if (docs !== undefined) {
           docs.delete(docId);
           if (docs.size === 0) {
-            this.postings.delete(w);
+            this.postingsById[id] = undefined;
             this.vocabByFirst.get(w[0]!)?.delete(w);
-            this.postingsById[this.wordIds.get(w)!] = undefined;
           }
         }
       }
@@ -128,14 +126,15 @@ export class TextIndex {
     this.tokens.delete(docId);
   }
 
-  /** The postings of a word by its id (see `postings`), or undefined when no document holds it now. */
+  /** The postings of a word by its id (see `postingsById`), or undefined when no document holds it now. */
   postingsOf(id: number): ReadonlyMap<number, number> | undefined {
     return this.postingsById[id];
   }
 
-  /** The id of an indexed word, or -1 when no document ever held it. */
-  wordId(word: string): number {
-    return this.wordIds.get(word) ?? -1;
+  /** The postings of a word, or undefined when no document holds it now. */
+  postingsOfWord(word: string): ReadonlyMap<number, number> | undefined {
+    const id = this.wordIds.get(word);
+    return id === undefined ? undefined : this.postingsById[id];
   }
 
   /** One more than the highest word id (the size of a lookup table over word ids). */
@@ -146,7 +145,6 @@ export class TextIndex {
   clear(): void {
     this.docs.clear();
     this.raw.clear();
-    this.postings.clear();
     this.postingsById.length = 0;
     this.vocabByFirst.clear();
     this.tokens.clear();
@@ -181,10 +179,9 @@ export class TextIndex {
         ids.push(id);
         const place = rank * POS + Math.min(p, POS - 1);
         const flags = p === 0 ? (words.length === 1 ? STARTS_FIELD | WHOLE_FIELD : STARTS_FIELD) : 0;
-        let docs = this.postings.get(w);
+        let docs = this.postingsById[id];
         if (docs === undefined) {
-          this.postings.set(w, (docs = new Map()));
-          this.postingsById[id] = docs;
+          this.postingsById[id] = docs = new Map();
           let v = this.vocabByFirst.get(w[0]!);
           if (v === undefined) this.vocabByFirst.set(w[0]!, (v = new Map()));
           v.set(w, id);
@@ -219,7 +216,7 @@ export class TextIndex {
       const prev = out.get(d.word);
       if (prev === undefined || d.typos < prev.typos) out.set(d.word, d);
     };
-    if (this.postings.has(term)) put({ word: term, typos: 0, prefix: false, id: this.wordIds.get(term)! });
+    if (this.postingsOfWord(term) !== undefined) put({ word: term, typos: 0, prefix: false, id: this.wordIds.get(term)! });
     const allowed = this.allowedTypos(term);
     const prefix = isLast && prefixEnabled;
     const scan = (candidates: Iterable<[string, number]>, firstDiffers: boolean) => {

@@ -3,7 +3,7 @@
 // ranking every match in full; placeholder searches with sort rules likewise.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TextIndex, rank, type RankRequest, type RelevanceConfig } from '../../../../src/devnode/engine/relevance/index.js';
+import { TextIndex, defaultRelevanceConfig, rank, type RankRequest, type RelevanceConfig } from '../../../../src/devnode/engine/relevance/index.js';
 
 let seed = 7;
 const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
@@ -22,18 +22,7 @@ const RULE_SETS: string[][] = [
 const QUERIES = [null, 'quick', 'quick brown', 'qui', 'quikc fox', 'brown fox dog', 'adventrue', 'dog lazy qu', 'horse house blue fox jumps', 'zzz', 'fox zzz'];
 
 function config(rankingRules: string[]): RelevanceConfig {
-  return {
-    searchableAttributes: ['title', 'tags', 'body'],
-    rankingRules,
-    stopWords: [],
-    synonyms: {},
-    typoTolerance: { enabled: true, minWordSizeForTypos: { oneTypo: 5, twoTypos: 9 }, disableOnWords: [], disableOnAttributes: [], disableOnNumbers: false },
-    separatorTokens: [],
-    nonSeparatorTokens: [],
-    dictionary: [],
-    proximityPrecision: 'byWord',
-    sortableAttributes: ['rank', 'multi'],
-  };
+  return defaultRelevanceConfig({ searchableAttributes: ['title', 'tags', 'body'], rankingRules, sortableAttributes: ['rank', 'multi'] });
 }
 
 test('pre-selection from postings ranks exactly like full ranking', () => {

@@ -2,24 +2,12 @@
 // matching strategies, ranking-rule order, distinct, threshold, formatting and facet-value matching.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TextIndex, facetValueMatches, formatHit, rank, type RankRequest, type RelevanceConfig } from '../../../../src/devnode/engine/relevance/index.js';
+import { TextIndex, defaultRelevanceConfig, facetValueMatches, formatHit, rank, type RankRequest, type RelevanceConfig } from '../../../../src/devnode/engine/relevance/index.js';
 
 const DEFAULT_RULES = ['words', 'typo', 'proximity', 'attributeRank', 'sort', 'wordPosition', 'exactness'];
 
 function config(over: Partial<RelevanceConfig> = {}): RelevanceConfig {
-  return {
-    searchableAttributes: ['title', 'body'],
-    rankingRules: DEFAULT_RULES,
-    stopWords: [],
-    synonyms: {},
-    typoTolerance: { enabled: true, minWordSizeForTypos: { oneTypo: 5, twoTypos: 9 }, disableOnWords: [], disableOnAttributes: [], disableOnNumbers: false },
-    separatorTokens: [],
-    nonSeparatorTokens: [],
-    dictionary: [],
-    proximityPrecision: 'byWord',
-    sortableAttributes: [],
-    ...over,
-  };
+  return defaultRelevanceConfig({ searchableAttributes: ['title', 'body'], rankingRules: DEFAULT_RULES, ...over });
 }
 
 function build(docs: Array<Record<string, unknown>>, over: Partial<RelevanceConfig> = {}) {
