@@ -6,6 +6,7 @@
 import { fork } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { defaultSettings } from '../../src/core/settings.js';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startBenchProxy } from './proxy.js';
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
   const { app, close } = await startBenchProxy(addresses, master, null);
   try {
     const now = new Date().toISOString();
-    await app.store.putIndex({ uid: 'bench', primaryKey: 'id', settings: {}, settingsVersion: 1, fields: ['id', 'title'], createdAt: now, updatedAt: now });
+    await app.store.casIndexes([{ uid: 'bench', expected: 0, next: { uid: 'bench', committed: { primaryKey: 'id', settings: defaultSettings(), settingsVersion: 1, createdAt: now, updatedAt: now }, fields: ['id', 'title'], shards: app.topology.current.shards, pending: [] } }]);
     global.gc?.();
     const rssIdle = process.memoryUsage().rss;
     let rssPeak = rssIdle;

@@ -4,6 +4,12 @@ import { MeiliError } from './errors.js';
 import { SHARD_FIELD } from './shard-filter.js';
 
 export const RESERVED_FIELDS: readonly string[] = Object.freeze([SHARD_FIELD]);
+const RESERVED = new Set(RESERVED_FIELDS);
+
+/** Whether a field is one of Miroir's own (hidden from clients, never searchable); other `_miroir_*` names are client data. */
+export function isReservedField(name: string): boolean {
+  return RESERVED.has(name);
+}
 
 export function reservedFieldError(field: string, index: number): MeiliError {
   return new MeiliError('miroir_reserved_field', `Document at index ${index} contains the reserved field \`${field}\`. Fields named \`${field}\` are managed by Miroir and cannot be written by clients.`);

@@ -20,6 +20,7 @@ import {
   restoreIndexEngine,
   SETTINGS_ROUTES,
   validateSettings,
+  resetAllDetails,
   type EngineContext,
   type IndexEngineApi,
 } from './engine/index.js';
@@ -453,7 +454,7 @@ export class DevNode {
     r('DELETE', '/indexes/:uid/documents', (ctx) => this.enqueue('documentDeletion', checkIndexUid(ctx.params.uid!), { deletedDocuments: null }, { mode: 'all' }, ctx.query.get('customMetadata')), { write: true });
     r('GET', '/indexes/:uid/settings', (ctx) => json(200, this.index(checkIndexUid(ctx.params.uid!)).getSettings()));
     r('PATCH', '/indexes/:uid/settings', (ctx) => this.updateSettings(ctx, null), { write: true });
-    r('DELETE', '/indexes/:uid/settings', (ctx) => this.enqueue('settingsUpdate', checkIndexUid(ctx.params.uid!), {}, { reset: true }), { write: true });
+    r('DELETE', '/indexes/:uid/settings', (ctx) => this.enqueue('settingsUpdate', checkIndexUid(ctx.params.uid!), resetAllDetails(), { reset: true }), { write: true });
     r('GET', '/indexes/:uid/settings/:setting', (ctx) => this.getSetting(ctx));
     r('PUT', '/indexes/:uid/settings/:setting', (ctx) => this.updateSettings(ctx, 'PUT'), { write: true });
     r('PATCH', '/indexes/:uid/settings/:setting', (ctx) => this.updateSettings(ctx, 'PATCH'), { write: true });

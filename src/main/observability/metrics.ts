@@ -107,6 +107,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200],
       registers: r,
     }),
+    tasksTotal: new Counter({
+      name: 'miroir_tasks_total',
+      help: 'Miroir tasks that reached a final status, by status',
+      labelNames: ['status'] as const,
+      registers: r,
+    }),
+    taskProcessingAge: new Gauge({
+      name: 'miroir_task_processing_age_seconds',
+      help: 'Age of the oldest task still waiting to settle (0 when none)',
+      registers: r,
+    }),
     nativeEnabled: new Gauge({
       name: 'miroir_native_enabled',
       help: '1 when the Rust addon serves hashing and routing, 0 for the TypeScript fallback',

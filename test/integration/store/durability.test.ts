@@ -23,7 +23,7 @@ const { LmdbStore } = await import(process.argv[1]);
 const store = new LmdbStore({ path: process.argv[2] });
 for (let i = 0; i < 200; i++) {
   const uid = await store.nextTaskUid();
-  await store.putTask({ uid, indexUid: 'i', type: 'documentAdditionOrUpdate', status: 'enqueued', nodeTasks: { n: uid }, details: null, error: null, canceledBy: null, enqueuedAt: 'x', startedAt: null, finishedAt: null });
+  await store.putTask({ uid, indexUid: 'i', type: 'documentAdditionOrUpdate', status: 'enqueued', nodeTasks: { n: [uid] }, details: null, error: null, canceledBy: null, enqueuedAt: 'x', startedAt: null, finishedAt: null, queues: ['i'] });
   process.stdout.write('acked ' + uid + '\\n');
 }
 setInterval(() => {}, 1000);
@@ -47,7 +47,7 @@ test('LMDB: everything a SIGKILLed writer awaited is there after reopening in a 
   await new Promise((r) => child.once('exit', r));
   const store = new LmdbStore({ path: dir.dir });
   cleanups.push(() => store.close());
-  for (let uid = 0; uid <= acked; uid++) assert.equal((await store.getTask(uid))?.nodeTasks.n, uid, `task ${uid} was acknowledged`);
+  for (let uid = 0; uid <= acked; uid++) assert.deepEqual((await store.getTask(uid))?.nodeTasks.n, [uid], `task ${uid} was acknowledged`);
   assert.ok((await store.nextTaskUid()) > acked, 'the sequence continues after the last acknowledged uid');
 });
 
