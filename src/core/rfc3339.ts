@@ -83,12 +83,13 @@ export function parseRfc3339(value: string): number | null {
     s = 59;
     nanos = 999_999_999;
   }
-  const ms = (daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offsetMinutes * 60) * 1000 + nanos / 1e6;
+  const secs = daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offsetMinutes * 60;
   if (leap) {
     // Only valid as a stand-in for 23:59:60 UTC on the last day of a month.
-    const utc = new Date(Math.floor(ms));
+    const utc = new Date(secs * 1000);
     const lastDay = daysInMonth(utc.getUTCFullYear(), utc.getUTCMonth() + 1);
     if (utc.getUTCHours() !== 23 || utc.getUTCMinutes() !== 59 || utc.getUTCSeconds() !== 59 || utc.getUTCDate() !== lastDay) return null;
   }
+  const ms = secs * 1000 + nanos / 1e6;
   return ms;
 }
