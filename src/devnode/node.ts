@@ -124,6 +124,7 @@ export class DevNode {
   private nextTaskUid = 0;
   private readonly batches = new Map<number, BatchRecord>();
   private running: RunningBatch | null = null;
+  private paused = false;
   private readonly keys: KeyRegistry;
   private readonly ctx: EngineContext = { experimentalFeatures: { ...EXPERIMENTAL_DEFAULTS } };
   private network: Record<string, unknown> = { self: null, leader: null, version: '00000000-0000-0000-0000-000000000000', remotes: {}, shards: {} };
@@ -263,8 +264,14 @@ export class DevNode {
     return json(202, summarizedTask(task));
   }
 
+  /** Tests: holds enqueued tasks (the one processing finishes) until resumed, to act on them while enqueued. */
+  pauseTasks(paused: boolean): void {
+    this.paused = paused;
+    if (!paused) this.kick();
+  }
+
   private kick(): void {
-    if (this.processing || this.stopped) return;
+    if (this.processing || this.stopped || this.paused) return;
     const next = this.nextEnqueued();
     if (next === undefined) {
       for (const w of this.idleWaiters.splice(0)) w();
@@ -280,10 +287,18 @@ export class DevNode {
     });
   }
 
+  /** Meilisearch's scheduling order: the last enqueued cancelation, then task deletions, then the oldest task. */
   private nextEnqueued(): TaskRecord | undefined {
-    let best: TaskRecord | undefined;
-    for (const t of this.tasks.values()) if (t.status === 'enqueued' && (best === undefined || t.uid < best.uid)) best = t;
-    return best;
+    let oldest: TaskRecord | undefined;
+    let cancelation: TaskRecord | undefined;
+    let deletion: TaskRecord | undefined;
+    for (const t of this.tasks.values()) {
+      if (t.status !== 'enqueued') continue;
+      if (oldest === undefined || t.uid < oldest.uid) oldest = t;
+      if (t.type === 'taskCancelation' && (cancelation === undefined || t.uid > cancelation.uid)) cancelation = t;
+      if (t.type === 'taskDeletion' && (deletion === undefined || t.uid < deletion.uid)) deletion = t;
+    }
+    return cancelation ?? deletion ?? oldest;
   }
 
   /** Each task runs as its own batch (a cancelation's batch also holds the tasks it cancels), like Meilisearch
