@@ -125,6 +125,8 @@ export class DevNode {
   private readonly batches = new Map<number, BatchRecord>();
   private running: RunningBatch | null = null;
   private paused = false;
+  /** Highest batch uid held; null = recompute (after batches were deleted). */
+  private topBatchUid: number | null = null;
   private readonly keys: KeyRegistry;
   private readonly ctx: EngineContext = { experimentalFeatures: { ...EXPERIMENTAL_DEFAULTS } };
   private network: Record<string, unknown> = { self: null, leader: null, version: '00000000-0000-0000-0000-000000000000', remotes: {}, shards: {} };
@@ -337,15 +339,18 @@ export class DevNode {
     const record = summarizeBatch({ uid: batch.uid, tasks: batch.tasks, startedAt, finishedAt, batchStrategy: batch.strategy, progressTrace, durationMs });
     task.batch = record;
     this.batches.set(record.uid, record);
+    this.topBatchUid = record.uid;
     this.running = null;
     await this.store?.saveTask(task);
   }
 
   /** Meilisearch's next batch uid: one past the highest batch still held. */
   private nextBatchUid(): number {
-    let max = -1;
-    for (const uid of this.batches.keys()) if (uid > max) max = uid;
-    return max + 1;
+    if (this.topBatchUid === null) {
+      this.topBatchUid = -1;
+      for (const uid of this.batches.keys()) if (uid > this.topBatchUid) this.topBatchUid = uid;
+    }
+    return this.topBatchUid + 1;
   }
 
   private batchStrategy(task: TaskRecord): string {
@@ -379,7 +384,10 @@ export class DevNode {
     for (const uid of affected) {
       const left = members.get(uid);
       const record = this.batches.get(uid);
-      if (left === undefined) this.batches.delete(uid);
+      if (left === undefined) {
+        this.batches.delete(uid);
+        this.topBatchUid = null;
+      }
       else if (record !== undefined && !left.some((t) => t.batch !== undefined)) {
         left[0]!.batch = record;
         await this.store?.saveTask(left[0]!);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Meilisearch, MeilisearchApiError, type Batch, type Task } from 'meilisearch';
 import { generateTenantToken } from 'meilisearch/token';
-import { startDevNode, type StartedNode } from '../../support/devnode.js';
+import { startDevNode, tempDir, type StartedNode } from '../../support/devnode.js';
 
 const MASTER = 'tasks-batches-master-key-33';
 let node: StartedNode;
@@ -173,4 +173,25 @@ test('every finished task points at a batch that exists', async () => {
   const listing = await client.tasks.getTasks({ limit: 1000 });
   const batches = new Set(uids(await client.batches.getBatches({ limit: 1000 })));
   for (const t of listing.results as Task[]) if (t.finishedAt !== null) assert.ok(t.batchUid !== null && batches.has(t.batchUid), `task ${t.uid}`);
+});
+
+test('with --data, batches survive a restart and go with the last of their tasks', async () => {
+  const data = tempDir('miroir-batches-');
+  let n = await startDevNode({ masterKey: MASTER, dataDir: data.dir });
+  try {
+    let c = new Meilisearch({ host: n.url, apiKey: MASTER });
+    const created = await c.createIndex('kept').waitTask();
+    const before = await c.batches.getBatch(created.batchUid!);
+    await n.stop();
+    n = await startDevNode({ masterKey: MASTER, dataDir: data.dir });
+    c = new Meilisearch({ host: n.url, apiKey: MASTER });
+    assert.deepEqual(await c.batches.getBatch(created.batchUid!), before);
+    const next = await c.createIndex('more').waitTask();
+    assert.equal(next.batchUid, created.batchUid! + 1);
+    await c.tasks.deleteTasks({ uids: [created.uid] }).waitTask();
+    assert.equal((await apiError(c.batches.getBatch(created.batchUid!))).body.code, 'batch_not_found');
+  } finally {
+    await n.stop();
+    data.cleanup();
+  }
 });
