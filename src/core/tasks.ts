@@ -356,14 +356,18 @@ export function taskVisibility(allIndexes: boolean, allowsIndex: (uid: string) =
   return (t) => t.indexUid !== null && SINGLE_INDEX_TYPES.has(t.type) && allowsIndex(t.indexUid);
 }
 
-/** One page of uid-ordered items (descending unless reverse), Meilisearch's `{results, total, limit, from, next}`. */
+/**
+ * One page of uid-ordered items (descending unless reverse), Meilisearch's `{results, total, limit, from, next}`:
+ * it fetches `limit + 1` (saturating at u32::MAX) and pops the extra one as `next`.
+ */
 export function pageByUid<T extends { uid: number }>(matched: T[], total: number, q: TasksQuery, view: (item: T) => unknown): Record<string, unknown> {
   const sorted = [...matched].sort((a, b) => (q.reverse ? a.uid - b.uid : b.uid - a.uid));
   const from = q.from;
   const selected = from === null ? sorted : sorted.filter((t) => (q.reverse ? t.uid >= from : t.uid <= from));
-  const page = selected.slice(0, q.limit);
-  const after = selected[q.limit];
-  return { results: page.map(view), total, limit: q.limit, from: page.length > 0 ? page[0]!.uid : null, next: after === undefined ? null : after.uid };
+  const fetch = Math.min(q.limit + 1, U32_MAX);
+  const page = selected.slice(0, fetch);
+  const next = page.length === fetch ? page.pop()!.uid : null;
+  return { results: page.map(view), total, limit: fetch - 1, from: page.length > 0 ? page[0]!.uid : null, next };
 }
 
 /**

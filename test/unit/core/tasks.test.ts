@@ -154,6 +154,7 @@ test('filters, paging (from/next/reverse/limit=0) and totals counted before visi
   assert.deepEqual(page('limit=2&from=1'), { uids: [1, 0], total: 5, limit: 2, from: 1, next: null });
   assert.deepEqual(page('limit=2&from=3&reverse=true'), { uids: [3, 4], total: 5, limit: 2, from: 3, next: null });
   assert.deepEqual(page('limit=0'), { uids: [], total: 5, limit: 0, from: null, next: 4 });
+  assert.deepEqual(page('limit=4294967295'), { uids: [4, 3, 2, 1, 0], total: 5, limit: 4294967294, from: 4, next: null }, 'limit + 1 saturates, as in Meilisearch');
   assert.deepEqual(page('afterEnqueuedAt=2026-01-01T00:00:02Z&statuses=*').uids, [4, 3], 'after is strict');
   assert.deepEqual(page('beforeStartedAt=2026-01-01T00:00:01.500Z').uids, [0]);
   assert.deepEqual(page('indexUids=movies&types=documentAdditionOrUpdate').uids, [2, 1]);
