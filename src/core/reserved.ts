@@ -21,3 +21,18 @@ export function checkReservedFields(docs: ReadonlyArray<Record<string, unknown>>
     for (const f of RESERVED_FIELDS) if (Object.prototype.hasOwnProperty.call(docs[i], f)) throw reservedFieldError(f, i);
   }
 }
+
+const AVAILABLE_LIST = /Available ([A-Za-z -]+?) are: ((?:`[^`]*`(?:, )?)+)\./g;
+
+/**
+ * A node's error message with Miroir's reserved fields taken out of its "Available … are: `a`, `b`." lists, so a
+ * client never learns of them: a list left empty becomes the sentence Meilisearch says when nothing is configured.
+ */
+export function hideReservedFields(message: string): string {
+  if (!message.includes('_miroir_')) return message;
+  return message.replace(AVAILABLE_LIST, (_whole, what: string, list: string) => {
+    const items = list.split(', ').filter((item) => !RESERVED.has(item.slice(1, -1)));
+    if (items.length > 0) return `Available ${what} are: ${items.join(', ')}.`;
+    return `This index does not have configured ${what.startsWith('sortable') ? 'sortable' : 'filterable'} attributes.`;
+  });
+}

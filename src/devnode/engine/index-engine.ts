@@ -363,7 +363,7 @@ export class IndexEngine implements IndexEngineApi {
       res.facetDistribution = distribution;
       res.facetStats = stats;
     }
-    res.processingTimeMs = Math.round(performance.now() - started);
+    res.processingTimeMs = Math.floor(performance.now() - started);
     res.requestUid = randomUUID();
     return res;
   }

@@ -118,7 +118,7 @@ export async function facetSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
   const numeric = answers.some((a) => ((a.facetHits as Array<{ value: string }>) ?? []).some((h) => h.value.trim() !== '' && Number.isFinite(Number(h.value))));
   const merged = mergeFacets(dist, numeric ? new Set([facetName]) : new Set(), faceting)[facetName] ?? {};
   degradedHeader(ctx, missing);
-  return { status: 200, body: { facetHits: Object.entries(merged).map(([value, count]) => ({ value, count })), facetQuery: (query.facetQuery as string | undefined) ?? null, processingTimeMs: Math.round(performance.now() - started) } };
+  return { status: 200, body: { facetHits: Object.entries(merged).map(([value, count]) => ({ value, count })), facetQuery: (query.facetQuery as string | undefined) ?? null, processingTimeMs: Math.floor(performance.now() - started) } };
 }
 
 /** `POST /multi-search`, plain and federated. */
@@ -185,7 +185,7 @@ export async function multiSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
       res.facetStats = stats;
     } else res.facetsByIndex = byIndex;
   }
-  res.processingTimeMs = Math.round(performance.now() - started);
+  res.processingTimeMs = Math.floor(performance.now() - started);
   res.requestUid = randomUUID();
   degradedHeader(ctx, [...missingAll].sort((a, b) => a - b));
   return { status: 200, body: res };

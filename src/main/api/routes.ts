@@ -115,8 +115,8 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('POST', '/swap-indexes', (ctx) => swapIndexes(deps.ops, ctx.json));
   client('GET', '/tasks', async (ctx) => json(200, await listTasks(deps, ctx.query, ctx.auth!)));
   client('GET', '/tasks/:taskUid', async (ctx) => json(200, await getTask(deps, ctx.params.taskUid!, ctx.auth!)));
-  client('POST', '/tasks/cancel', (ctx) => cancelTasks(deps, ctx.query, ctx.auth!), { body: 'none' });
-  client('DELETE', '/tasks', (ctx) => deleteTasks(deps, ctx.query, ctx.auth!));
+  client('POST', '/tasks/cancel', (ctx) => cancelTasks(deps, ctx.query, ctx.req.url, ctx.auth!), { body: 'none' });
+  client('DELETE', '/tasks', (ctx) => deleteTasks(deps, ctx.query, ctx.req.url, ctx.auth!));
   client('GET', '/indexes/:uid/settings', (ctx) => getSettings(deps.state, ctx));
   client('GET', '/indexes/:uid/settings/:setting', (ctx) => getSettings(deps.state, ctx));
   client('PATCH', '/indexes/:uid/settings', (ctx) => updateSettings(deps.ops, ctx, { route: null, verb: 'PATCH' }));

@@ -4,6 +4,7 @@
 // node answered an error — it carries the node's code, message and status, unknown codes included, so an error
 // a client should see passes through unchanged (`toMeiliError`).
 import { MeiliError, type ErrorBody } from '../../core/errors.js';
+import { hideReservedFields } from '../../core/reserved.js';
 import type { Settings } from '../../core/settings.js';
 import { NodeClient, NodeRequestError, type NodeCall, type NodeClientOptions, type NodeResponse } from './node-client.js';
 
@@ -30,7 +31,8 @@ export class NodeResponseError extends Error {
   }
   /** The node's own error as a client would get it from that node (status, code, message, type, link). */
   toMeiliError(): MeiliError {
-    return MeiliError.forwarded(this.body, this.status);
+    const message = typeof this.body.message === 'string' ? hideReservedFields(this.body.message) : this.body.message;
+    return MeiliError.forwarded({ ...this.body, message }, this.status);
   }
 }
 Object.defineProperty(NodeResponseError.prototype, kResponseError, { value: true });
@@ -119,8 +121,11 @@ export class NodeApi extends NodeClient {
     return this.enqueue({ method: 'POST', path: '/swap-indexes', body: JSON.stringify(swaps), operation: 'index_swap' });
   }
 
-  cancelTasks(uids: readonly number[]): Promise<number> {
-    return this.enqueue({ method: 'POST', path: `/tasks/cancel?uids=${uids.join(',')}`, operation: 'task_cancel' });
+  /** Meilisearch answers a cancelation with 200 (older versions with 202): either carries the task. */
+  async cancelTasks(uids: readonly number[]): Promise<number> {
+    const res = await this.request({ method: 'POST', path: `/tasks/cancel?uids=${uids.join(',')}`, operation: 'task_cancel' });
+    if (res.status !== 200 && res.status !== 202) throw new NodeResponseError(this.nodeId, res.status, bodyOf(res), 'POST /tasks/cancel');
+    return NodeClient.json<{ taskUid: number }>(res).taskUid;
   }
 
   /** Documents (JSON array body) added or replaced. */

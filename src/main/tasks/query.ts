@@ -1,8 +1,7 @@
 // `GET /tasks` over the store without loading every task: the parameters validated with Meilisearch's errors, the
 // candidates streamed in uid order (only the named indexes' listings when `indexUids` is given), filtered, one page
 // kept, the rest only counted for `total`. Also the matching of `DELETE /tasks` and `POST /tasks/cancel`.
-import { MeiliError } from '../../core/errors.js';
-import { hasFilter, matches, pageTasks, parseTaskFilter, taskView, type TaskFilter } from '../../core/tasks.js';
+import { matches, parseCancelOrDeleteFilter, parseTasksQuery, taskView, type TaskFilter } from '../../core/tasks.js';
 import type { Store, TaskRow } from '../../store/store.js';
 import { meiliTask } from './registry.js';
 
@@ -12,11 +11,6 @@ export interface TaskPage {
   limit: number;
   from: number | null;
   next: number | null;
-}
-
-function uintParam(params: URLSearchParams, name: string, dflt: number | null): number | null {
-  const raw = params.get(name);
-  return raw === null ? dflt : Number(raw);
 }
 
 /** Streams the tasks a filter can match, in listing order. */
@@ -30,25 +24,35 @@ async function* byUids(store: Store, uids: number[], from: number | null, revers
   for (let i = 0; i < ordered.length; i += 256) for (const row of await store.getTasks(ordered.slice(i, i + 256))) if (row !== null) yield row;
 }
 
-/** One page of `GET /tasks`, newest first unless `reverse`, with Meilisearch's `total`, `from` and `next`. */
-export async function queryTasks(store: Store, params: URLSearchParams, visible: (t: TaskRow) => boolean, allVisible: boolean): Promise<TaskPage> {
-  pageTasks([], params, () => true); // validates every parameter with Meilisearch's errors
-  const filter = parseTaskFilter(params, ['limit', 'from', 'reverse']);
-  const limit = uintParam(params, 'limit', 20)!;
-  const from = uintParam(params, 'from', null);
-  const reverse = params.get('reverse') === 'true';
+/** Whether a filter is as wide as no filter at all (every task matches; `*` values count as absent). */
+function matchesEverything(f: TaskFilter): boolean {
+  return f.uids === null && f.batchUids === null && f.canceledBy === null && f.types === null && f.statuses === null && f.indexUids === null && f.dates.length === 0;
+}
+
+/**
+ * One page of `GET /tasks`, newest first unless `reverse`, in Meilisearch's shape: `total` counts every task the
+ * filters match (before paging and before leaving out what the caller may not see, as Meilisearch counts), `limit`
+ * saturates at u32::MAX, `next` is the first uid of the next page.
+ */
+export async function queryTasks(store: Store, params: URLSearchParams, visible: (t: TaskRow) => boolean): Promise<TaskPage> {
+  const q = parseTasksQuery(params);
+  const fetch = Math.min(q.limit + 1, 4_294_967_295);
+  const limit = fetch - 1;
   const results: Array<Record<string, unknown>> = [];
   let next: number | null = null;
-  // Without a filter the total is the store's count: the scan stops once the page and `next` are known.
-  const countOnly = !hasFilter(filter) && allVisible;
+  // With no filter the total is the store's count: the scan stops once the page and `next` are known.
+  const countOnly = matchesEverything(q.filter);
   let total = 0;
-  for await (const row of candidates(store, filter, from, reverse)) {
-    if (!visible(row) || !matches(meiliTask(row), filter)) continue;
+  for await (const row of candidates(store, q.filter, null, q.reverse)) {
+    const task = meiliTask(row);
+    if (!matches(task, q.filter)) continue;
     total++;
-    if (results.length < limit) results.push(taskView(meiliTask(row)));
+    if (q.from !== null && (q.reverse ? row.uid < q.from : row.uid > q.from)) continue;
+    if (!visible(row)) continue;
+    if (results.length < limit) results.push(taskView(task));
     else if (next === null) {
       next = row.uid;
-      if (countOnly) break;
+      if (countOnly && q.from === null) break;
     }
   }
   if (countOnly) total = await store.countTasks();
@@ -57,16 +61,8 @@ export async function queryTasks(store: Store, params: URLSearchParams, visible:
 
 /** The tasks `POST /tasks/cancel` or `DELETE /tasks` matches right now (uids, ascending). */
 export async function matchTasks(store: Store, params: URLSearchParams, visible: (t: TaskRow) => boolean, what: 'cancel' | 'delete'): Promise<{ filter: TaskFilter; uids: number[] }> {
-  const filter = parseTaskFilter(params);
-  if (!hasFilter(filter)) throw missingFilters(what);
+  const filter = parseCancelOrDeleteFilter(params, what);
   const uids: number[] = [];
   for await (const row of candidates(store, filter, null, true)) if (visible(row) && matches(meiliTask(row), filter)) uids.push(row.uid);
   return { filter, uids };
-}
-
-export function missingFilters(what: 'cancel' | 'delete'): MeiliError {
-  return new MeiliError(
-    'missing_task_filters',
-    `Query parameters to filter the tasks to ${what} are missing. Available query parameters are: \`uids\`, \`indexUids\`, \`statuses\`, \`types\`, \`canceledBy\`, \`beforeEnqueuedAt\`, \`afterEnqueuedAt\`, \`beforeStartedAt\`, \`afterStartedAt\`, \`beforeFinishedAt\`, \`afterFinishedAt\`.`,
-  );
 }

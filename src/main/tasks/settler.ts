@@ -7,6 +7,8 @@
 // never wait for any of this.
 import { randomUUID } from 'node:crypto';
 import type { ErrorBody } from '../../core/errors.js';
+import { hideReservedFields } from '../../core/reserved.js';
+import { failedDetails } from '../../core/tasks.js';
 import { CONTROL_QUEUE, isFinished, type Store, type TaskRow, type TaskStatus } from '../../store/store.js';
 import { isTerminalNodeTask, NodeRequestError, NodeResponseError, type NodeTask } from '../cluster/node-api.js';
 import { NOT_ACQUIRED, withLease } from '../cluster/leases.js';
@@ -78,7 +80,7 @@ export function aggregate(nodes: readonly NodeTasks[]): { status: TaskStatus; er
   // there (an implicit creation) changed nothing.
   let failed = nodes.map((n) => n.tasks[n.tasks.length - 1]!).find((t) => t.status === 'failed');
   failed ??= nodes.flatMap((n) => n.tasks.slice(0, -1)).find((t) => t.status === 'failed' && t.error?.code !== 'index_already_exists');
-  if (failed !== undefined) return { status: 'failed', error: failed.error, started };
+  if (failed !== undefined) return { status: 'failed', error: failed.error === null ? null : { ...failed.error, message: hideReservedFields(failed.error.message) }, started };
   if (all.every((t) => t.status === 'canceled')) return { status: 'canceled', error: null, started };
   return { status: 'succeeded', error: null, started };
 }
@@ -357,6 +359,7 @@ export class Settler implements TaskWaker {
     const finishedAt = new Date(Math.max(Date.parse(startedAt), Math.min(now, lastNode > 0 ? lastNode : now))).toISOString();
     const final: TaskRow = { ...row, status: result.status, error: result.error, startedAt, finishedAt };
     if (result.details !== undefined) final.details = result.details;
+    if (result.status !== 'succeeded') final.details = failedDetails(row.type, final.details);
     delete final.outcome;
     await this.o.store.finishTask(final);
     for (const n of nodes) for (const u of n.tasks) this.terminal.delete(`${n.nodeId}:${u.uid}`);

@@ -87,3 +87,17 @@ test('a settings update settled by both pods at once commits one settings versio
   assert.equal(await version(1), before + 1);
   assert.deepEqual(await via(1).index('shared').getSortableAttributes(), ['color']);
 });
+
+test('settings through one pod racing writes with new fields through the other: 30 rounds, no learned field lost', async () => {
+  await via(0).createIndex('race2', { primaryKey: 'id' }).waitTask();
+  for (let round = 0; round < 30; round++) {
+    const field = `f${round}`;
+    const [settings, docs] = await Promise.all([
+      via(0).index('race2').updateSettings({ sortableAttributes: [`s${round}`], stopWords: [`w${round}`] }),
+      via(1).index('race2').addDocuments([{ id: round, [field]: `needle${round}` }]),
+    ]);
+    await via(round % 2).tasks.waitForTasks([settings.taskUid, docs.taskUid]);
+    const hits = await via(1 - (round % 2)).index('race2').search(`needle${round}`, { attributesToSearchOn: [field] });
+    assert.deepEqual(hits.hits.map((h) => h.id), [round], `round ${round}: the document is searchable by its new field ${field}`);
+  }
+});
