@@ -12,6 +12,7 @@ import { MeiliError, setMiroirErrorLinkBase } from '../core/errors.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { WorkerPool } from '../workers/pool.js';
+import { every } from './util/periodic.js';
 import { IndexOperations } from './state/index-ops.js';
 import { IndexStateService } from './state/index-state.js';
 import { Settler, type SettleModule } from './tasks/settler.js';
@@ -73,10 +74,10 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   const reloadTopology = () => void topology.refresh().catch((err: unknown) => logger.warn({ err }, 'reloading the topology failed'));
   const unsubscribeTopology = await store.subscribe('topology', reloadTopology);
   // Pub/sub carries changes at once; a periodic reload covers messages lost while the store connection was down.
-  const resync = setInterval(() => {
+  const resync = every(cfg.leader_election.renew_interval_s * 1000, async () => {
     reloadKeys();
     reloadTopology();
-  }, cfg.leader_election.renew_interval_s * 1000).unref();
+  });
   await topology.start();
   const pool = new WorkerPool();
   const state = new IndexStateService(store, () => topology.current.shards);
@@ -221,7 +222,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       await membership!.stop();
       await discovery.stop();
       await new Promise<void>((r) => metricsServer.close(() => r()));
-      clearInterval(resync);
+      await resync.stop();
       await unsubscribeKeys();
       await unsubscribeTopology();
       await settler.stop();

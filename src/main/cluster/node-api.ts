@@ -247,6 +247,32 @@ export class NodeApi extends NodeClient {
     return new Map(Object.entries(res.facetDistribution?.[shardField] ?? {}).map(([s, n]) => [Number(s), n]));
   }
 
+  /** Whether the node answers `GET /health` with 200 (`anonymous`: without the node key, for unvetted addresses). */
+  async health(timeoutMs: number, anonymous = false): Promise<{ ok: boolean; error: string | null }> {
+    try {
+      const res = await this.request({ method: 'GET', path: '/health', operation: 'health', timeoutMs, anonymous });
+      return res.status === 200 ? { ok: true, error: null } : { ok: false, error: `GET /health answered ${res.status}` };
+    } catch (err) {
+      if (err instanceof NodeRequestError) return { ok: false, error: `${err.kind}: ${err.message}` };
+      throw err;
+    }
+  }
+
+  /** How many indexes the node holds (null when it could not say). */
+  async indexCount(): Promise<number | null> {
+    try {
+      return (await this.call<{ total?: number }>({ method: 'GET', path: '/indexes?limit=1', operation: 'index_list' })).total ?? null;
+    } catch (err) {
+      if (err instanceof NodeRequestError || err instanceof NodeResponseError) return null;
+      throw err;
+    }
+  }
+
+  /** Deletes the documents a filter matches (no Miroir task: moves and cleanups). */
+  deleteByFilter(uid: string, filter: unknown, operation: string): Promise<number> {
+    return this.enqueue({ method: 'POST', path: `${index(uid)}/documents/delete`, body: JSON.stringify({ filter }), operation });
+  }
+
   /** Any other route, answered as the node gave it (status and raw body), for routes Miroir passes through. */
   forward(method: NodeCall['method'], path: string, body: Buffer | null, operation: string): Promise<NodeResponse> {
     return this.request({ method, path, body, operation });

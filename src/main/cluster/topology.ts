@@ -246,8 +246,7 @@ export class TopologyService {
     const emptied: string[] = [];
     await Promise.all(
       candidates.map(async (n) => {
-        const res = await this.clients.get(n.id)?.request({ method: 'GET', path: '/indexes?limit=1', operation: 'index_list' }).catch(() => null);
-        if (res?.status === 200 && NodeApi.json<{ total?: number }>(res).total === 0) emptied.push(n.id);
+        if ((await this.clients.get(n.id)?.indexCount()) === 0) emptied.push(n.id);
       }),
     );
     // An index deleted this very moment (nodes first, the store after) makes the counts disagree briefly: only a

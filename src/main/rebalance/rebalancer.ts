@@ -12,6 +12,7 @@ import { MeiliError } from '../../core/errors.js';
 import { shardInClause } from '../../core/shard-filter.js';
 import { cutover, obsoleteCopies, planMoves, type ShardMove } from '../../core/topology-plan.js';
 import type { Job, RebalanceRecord, Store, StoredTopology, TopologyOperation } from '../../store/store.js';
+import { NodeResponseError } from '../cluster/node-api.js';
 import type { TopologyService } from '../cluster/topology.js';
 import type { IndexStateService } from '../state/index-state.js';
 import { every, type Periodic } from '../util/periodic.js';
@@ -505,10 +506,10 @@ export class Rebalancer {
       const client = own ?? this.o.topology.newClient(id, node.address);
       try {
         for (const index of indexes) {
-          const res = await client
-            .forward('POST', `/indexes/${encodeURIComponent(index.uid)}/documents/delete`, Buffer.from(JSON.stringify({ filter: shardInClause(shards) })), 'shard_delete')
-            .catch((err: unknown) => ({ status: 0, error: err }));
-          if (res.status !== 202 && res.status !== 404) this.o.logger?.warn({ op: op.id, node_id: id, index: index.uid, status: res.status }, 'deleting an obsolete shard copy failed; left in place');
+          await client.deleteByFilter(index.uid, shardInClause(shards), 'shard_delete').catch((err: unknown) => {
+            if (err instanceof NodeResponseError && err.code === 'index_not_found') return;
+            this.o.logger?.warn({ op: op.id, node_id: id, index: index.uid, err: String(err) }, 'deleting an obsolete shard copy failed; left in place');
+          });
         }
       } finally {
         if (own === undefined) await client.close();
