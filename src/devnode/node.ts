@@ -25,6 +25,7 @@ import {
 } from './engine/index.js';
 import { csvDelimiter, parseDocuments, payloadFormat } from '../core/payload.js';
 import { DevNodeStore } from './persistence.js';
+import { DevNodeDumps, type DumpHost } from './dumps.js';
 import { hasFilter, matches, pageTasks, parseTaskFilter, summarizedTask, taskView, type TaskRecord as MeiliTask } from '../core/tasks.js';
 
 /** A dev-node task: Meilisearch's record plus what the processor needs to run it (kept until it finishes). */
@@ -39,6 +40,10 @@ export interface DevNodeOptions {
   dataDir?: string | null;
   faultDelayMs?: number;
   maxBodyBytes?: number;
+  /** Where `POST /dumps` writes `{dumpUid}.dump` (default `dumps/` under `dataDir`, else a temporary directory). */
+  dumpDir?: string | null;
+  /** A Meilisearch v6 dump loaded at start into an empty node (see ./dumps.ts). */
+  importDump?: string | null;
 }
 
 export interface Faults {
@@ -104,6 +109,7 @@ export class DevNode {
   faults: Faults;
   private readonly baseDelay: number;
   private readonly store: DevNodeStore | null;
+  private readonly dumps: DevNodeDumps;
   private readonly http: HttpServer<AuthResult>;
   private processing = false;
   private stopped = false;
@@ -119,6 +125,7 @@ export class DevNode {
     this.store = opts.dataDir ? new DevNodeStore(opts.dataDir) : null;
     const store = this.store;
     this.keys = new KeyRegistry(this.masterKey, { save: (k) => store?.saveKey(k), remove: (uid) => store?.deleteKey(uid) });
+    this.dumps = new DevNodeDumps({ dumpDir: opts.dumpDir, dataDir: opts.dataDir, importDump: opts.importDump }, () => this.dumpHost());
     this.http = new HttpServer<AuthResult>({
       routes: this.routes(),
       hooks: { authenticate: (ctx, spec) => this.authenticate(ctx, spec as RouteDef) },
@@ -132,6 +139,10 @@ export class DevNode {
   static async start(opts: DevNodeOptions = {}): Promise<DevNode> {
     const node = new DevNode(opts);
     await node.load();
+    await node.dumps.importAtStart().catch(async (err: unknown) => {
+      await node.store?.close();
+      throw err;
+    });
     node.port = await node.http.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
     node.url = `http://${opts.host ?? '127.0.0.1'}:${node.port}`;
     node.kick();
@@ -165,6 +176,30 @@ export class DevNode {
   async idle(): Promise<void> {
     if (!this.processing && ![...this.tasks.values()].some((t) => t.status === 'enqueued')) return;
     await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
+  /** The state ./dumps.ts reads (dump creation) and fills (import at start). */
+  private dumpHost(): DumpHost {
+    const node = this;
+    return {
+      indexes: this.indexes,
+      tasks: this.tasks,
+      keys: this.keys,
+      ctx: this.ctx,
+      store: this.store,
+      get network() {
+        return node.network;
+      },
+      set network(v) {
+        node.network = v;
+      },
+      get nextTaskUid() {
+        return node.nextTaskUid;
+      },
+      set nextTaskUid(v) {
+        node.nextTaskUid = v;
+      },
+    };
   }
 
   // ------------------------------------------------------------------ auth
@@ -402,6 +437,9 @@ export class DevNode {
         d.canceledTasks = canceled;
         return;
       }
+      case 'dumpCreation':
+        d.dumpUid = await this.dumps.create(task);
+        return;
       case 'taskDeletion': {
         const filter = parseTaskFilter(new URLSearchParams(input.query as string));
         const doomed: number[] = [];
@@ -472,6 +510,7 @@ export class DevNode {
       await this.keys.delete(ctx.params.key!);
       return { status: 204 };
     });
+    r('POST', '/dumps', () => this.enqueue('dumpCreation', null, { dumpUid: null }, this.dumps.taskInput()), { body: 'none', write: true });
     r('GET', '/experimental-features', () => json(200, this.ctx.experimentalFeatures));
     r('PATCH', '/experimental-features', (ctx) => this.patchExperimental(ctx));
     r('GET', '/network', () => this.getNetwork());
