@@ -427,8 +427,10 @@ export async function readDump(input: Readable, visitor: DumpVisitor, opts: Read
   const extract = tarExtract();
   let bytesRead = 0;
   let inputDone = false;
+  let failure: Error | null = null;
   const fail = (err: unknown) => {
-    if (!extract.destroyed) extract.destroy(archiveError(err));
+    failure ??= archiveError(err);
+    if (!extract.destroyed) extract.destroy(failure);
   };
   const onData = (chunk: Buffer) => {
     bytesRead += chunk.length;
@@ -450,7 +452,8 @@ export async function readDump(input: Readable, visitor: DumpVisitor, opts: Read
     summary.bytesRead = bytesRead;
     return summary;
   } catch (err) {
-    throw archiveError(err);
+    // An archive or input failure is the cause of whatever error reading an entry then ran into.
+    throw failure ?? archiveError(err);
   } finally {
     input.off('data', onData);
     input.off('end', onEnd);
