@@ -79,7 +79,7 @@ async function exists(path: string): Promise<boolean> {
 
 /** A document with its top-level fields in the index's field order, as Meilisearch writes them (field-id order). */
 function inFieldOrder(doc: Document, order: readonly string[]): Document {
-  const out: Document = {};
+  const out = Object.create(null) as Document; // a field named `__proto__` stays a field
   for (const f of order) if (Object.prototype.hasOwnProperty.call(doc, f)) out[f] = doc[f];
   for (const f of Object.keys(doc)) if (!(f in out)) out[f] = doc[f];
   return out;
@@ -292,6 +292,7 @@ export class DevNodeDumps {
       },
     );
     await this.install(h, { keys, indexes, tasks, features: summary.header.experimentalFeatures, network: summary.header.network });
+    if (ignoredSettings.length > 0) process.stderr.write(`devnode: the dump's settings the dev node does not have were ignored: ${ignoredSettings.join(', ')}\n`);
     return { indexes: summary.indexes, keys: keys.length, tasks: tasks.length, ignoredSettings };
   }
 

@@ -138,7 +138,7 @@ class DumpReadState {
   private features: Record<string, unknown> | null = null;
   private network: Record<string, unknown> | null = null;
   private webhooks: Record<string, unknown> | null = null;
-  private readonly chat: Record<string, unknown> = {};
+  private readonly chat: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   private readonly indexes = new Map<string, IndexParts>();
   private readonly delivered: Array<{ uid: string; documents: number }> = [];
   private readonly uids = new Set<string>();
@@ -206,9 +206,7 @@ class DumpReadState {
         return;
       case DUMP_PATHS.keys: {
         const keys: ApiKeyRecord[] = [];
-        let bytes = 0;
-        const limited = this.limited(entry, name, () => bytes, (n) => (bytes += n));
-        for await (const batch of jsonLines(limited, { where: name, maxLineBytes: this.maxJson, objects: true })) {
+        for await (const batch of jsonLines(this.limited(entry, name), { where: name, maxLineBytes: this.maxJson, objects: true })) {
           for (const k of batch) keys.push(keyFromDump(k, `\`${name}\` line ${keys.length + 1}`));
         }
         this.keys = keys;
@@ -365,22 +363,24 @@ class DumpReadState {
     for await (const _ of entry) void _;
   }
 
-  private limited(entry: Entry, name: string, used: () => number, add: (n: number) => void): AsyncIterable<Uint8Array> {
-    const max = this.maxJson;
-    return (async function* () {
-      for await (const chunk of entry) {
-        add(chunk.byteLength);
-        if (used() > max) throw invalidDump(`\`${name}\` is larger than ${max} bytes.`);
-        yield chunk;
-      }
-    })();
+  /** The entry's bytes, refused past maxJsonBytes (a small file is held in memory). */
+  private async *limited(entry: Entry, name: string): AsyncGenerator<Uint8Array> {
+    let total = 0;
+    for await (const chunk of entry) {
+      total += chunk.byteLength;
+      if (total > this.maxJson) throw invalidDump(`\`${name}\` is larger than ${this.maxJson} bytes.`);
+      yield chunk;
+    }
   }
 
   private async readSmall(entry: Entry, name: string): Promise<Buffer> {
     if ((entry.header.size ?? 0) > this.maxJson) throw invalidDump(`\`${name}\` is larger than ${this.maxJson} bytes.`);
     const chunks: Buffer[] = [];
     let len = 0;
-    for await (const chunk of this.limited(entry, name, () => len, (n) => (len += n))) chunks.push(Buffer.from(chunk));
+    for await (const chunk of this.limited(entry, name)) {
+      chunks.push(Buffer.from(chunk));
+      len += chunk.byteLength;
+    }
     return Buffer.concat(chunks, len);
   }
 

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Meilisearch } from 'meilisearch';
 import { DevNode } from '../../../src/devnode/node.js';
+import { deriveKeyValue } from '../../../src/core/auth/keys.js';
 import { cliPath, tempDir } from '../../support/devnode.js';
+import { meiliOrdered, tarGz } from '../../support/dumps.js';
 import { until } from '../../support/wait.js';
 
 const MASTER = 'dumps-master-key-000000001';
@@ -222,6 +224,34 @@ describe('--import-dump', () => {
 
   test('a node that already holds data refuses to import (as Meilisearch)', async () => {
     await assert.rejects(DevNode.start({ masterKey: MASTER, importDump: dumpFile, dataDir: join(tmp.dir, 'cli-data') }), /^Error: database already exists at .*cli-data, try to delete it or rename it$/);
+  });
+
+  test('a dump shaped as Meilisearch writes it imports: its keys derive from the master key, its enqueued task runs', async () => {
+    const file = join(tmp.dir, 'meili.dump');
+    writeFileSync(file, await tarGz(meiliOrdered()));
+    const node = await DevNode.start({ masterKey: MASTER, importDump: file });
+    try {
+      const c = new Meilisearch({ host: node.url, apiKey: MASTER });
+      const key = await c.getKey('42092c55-5496-4579-8a51-768ad7866998');
+      assert.equal(key.key, deriveKeyValue(MASTER, '42092c55-5496-4579-8a51-768ad7866998'));
+      assert.equal(key.name, 'Default Search API Key');
+      assert.equal((await c.getKeys()).total, 1, 'the dump keys replace the default keys');
+      const index = await c.index('kefir').getRawInfo();
+      assert.equal(index.createdAt, '2025-02-04T10:14:43.560230749Z');
+      assert.equal(index.primaryKey, 'id');
+      assert.deepEqual((await c.index('kefir').getSettings()).rankingRules, ['words', 'typo', 'proximity', 'attribute', 'sort', 'exactness']);
+      const enqueued = await c.tasks.waitForTask(1);
+      assert.equal(enqueued.status, 'succeeded');
+      assert.deepEqual(enqueued.details, { receivedDocuments: 1, indexedDocuments: 1 });
+      assert.deepEqual((await c.index('kefir').getDocuments()).results, [{ id: 1, dog: 'kefir' }, { id: 3, dog: 'echo' }, { id: 2, dog: 'intel' }]);
+      const created = await c.tasks.getTask(0);
+      assert.equal(created.duration, 'PT0.032902186S');
+      assert.equal(created.type, 'indexCreation');
+      const features = (await (await fetch(`${node.url}/experimental-features`, { headers: { authorization: `Bearer ${MASTER}` } })).json()) as Record<string, unknown>;
+      assert.equal(features.containsFilter, true);
+    } finally {
+      await node.stop();
+    }
   });
 
   test('a truncated dump stops the start with a malformed_payload error, in process and on the command line', async () => {
