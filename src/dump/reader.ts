@@ -107,7 +107,8 @@ function archiveError(err: unknown): Error {
   const e = err as NodeJS.ErrnoException;
   const msg = e?.message ?? String(err);
   if (e?.code === 'Z_BUF_ERROR' || /unexpected end/i.test(msg)) return invalidDump(`the archive is truncated (${msg}).`);
-  if (typeof e?.code === 'string' && e.code.startsWith('Z_')) return invalidDump(`it is not a gzip file (${msg}).`);
+  if (/header check/i.test(msg)) return invalidDump(`it is not a gzip file (${msg}).`);
+  if (typeof e?.code === 'string' && e.code.startsWith('Z_')) return invalidDump(`the archive is corrupted (${msg}).`);
   if (/tar header|Invalid header|Header exceeds/i.test(msg)) return invalidDump(`it is not a tar archive (${msg}).`);
   return err instanceof Error ? err : new Error(msg);
 }
