@@ -213,8 +213,9 @@ export class DevNodeDumps {
     for (let bump = 1; await exists(join(dir, `${dumpUid}.dump`)); bump++) dumpUid = dumpUidAt(new Date(started.getTime() + bump));
     const final = join(dir, `${dumpUid}.dump`);
     const partial = `${final}.partial`;
-    const writer = await DumpWriter.create(createWriteStream(partial), { dumpDate: new Date(), tmpDir: dir });
+    let writer: DumpWriter | null = null;
     try {
+      writer = await DumpWriter.create(createWriteStream(partial), { dumpDate: new Date(), tmpDir: dir });
       await writer.keys(((task.input as { keys?: ApiKeyRecord[] } | undefined)?.keys ?? h.keys.all()));
       await writer.experimentalFeatures({ ...h.ctx.experimentalFeatures });
       await writer.network(structuredClone(h.network));
@@ -251,7 +252,7 @@ export class DevNodeDumps {
       await rename(partial, final);
       return dumpUid;
     } catch (err) {
-      await writer.abort(err as Error);
+      await writer?.abort(err as Error);
       await rm(partial, { force: true });
       throw err;
     }

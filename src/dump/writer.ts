@@ -78,8 +78,13 @@ export class DumpWriter {
   /** Starts a dump on `out` (which the writer ends) and writes metadata.json (and instance_uid.uuid). */
   static async create(out: Writable, opts: DumpWriterOptions = {}): Promise<DumpWriter> {
     const w = new DumpWriter(out, opts);
-    await w.json(DUMP_PATHS.metadata, dumpMetadata(w.mtime, opts.dbVersion));
-    if (opts.instanceUid !== undefined && opts.instanceUid !== null) await w.small(DUMP_PATHS.instanceUid, Buffer.from(opts.instanceUid));
+    try {
+      await w.json(DUMP_PATHS.metadata, dumpMetadata(w.mtime, opts.dbVersion));
+      if (opts.instanceUid !== undefined && opts.instanceUid !== null) await w.small(DUMP_PATHS.instanceUid, Buffer.from(opts.instanceUid));
+    } catch (err) {
+      await w.abort(err as Error);
+      throw err;
+    }
     return w;
   }
 

@@ -169,6 +169,22 @@ describe('POST /dumps', () => {
     assert.deepEqual(readdirSync(join(tmp.dir, 'dumps')).filter((f) => !f.endsWith('.dump')), [], 'no partial or spool file is left behind');
   });
 
+  test('a dump that cannot be written fails its task (dumpUid stays null) and the node keeps serving', async () => {
+    const notADir = join(tmp.dir, 'not-a-dir');
+    writeFileSync(notADir, 'x');
+    const node = await DevNode.start({ dumpDir: notADir });
+    try {
+      const c = new Meilisearch({ host: node.url });
+      const task = await c.createDump().waitTask();
+      assert.equal(task.status, 'failed');
+      assert.equal(task.error?.code, 'internal');
+      assert.deepEqual(task.details, { dumpUid: null });
+      assert.equal((await c.health()).status, 'available');
+    } finally {
+      await node.stop();
+    }
+  });
+
   test('a key without dumps.create is refused', async () => {
     const res = await fetch(`${source.url}/dumps`, { method: 'POST', headers: { authorization: `Bearer ${createdKeys[3]}` } });
     assert.equal(res.status, 403);
