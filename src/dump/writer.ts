@@ -45,7 +45,8 @@ export class DumpWriter {
   private readonly pack = tarPack();
   private readonly done: Promise<void>;
   private failure: Error | null = null;
-  private readonly failed: Promise<never>;
+  /** Aborted when the output pipeline fails, so no wait on the archive outlives it (and none piles up). */
+  private readonly broken = new AbortController();
   private readonly mtime: Date;
   private readonly tmpRoot: string;
   private spoolDir: string | null = null;
@@ -65,14 +66,10 @@ export class DumpWriter {
     this.done = pipeline(async function* () {
       for await (const chunk of pack as AsyncIterable<Buffer>) yield chunk;
     }, gzip, out);
-    this.failed = this.done.then(
-      () => new Promise<never>(() => undefined),
-      (err: Error) => {
-        this.failure = err;
-        throw err;
-      },
-    );
-    this.failed.catch(() => undefined);
+    this.done.catch((err: Error) => {
+      this.failure = err;
+      this.broken.abort(err);
+    });
   }
 
   /** Starts a dump on `out` (which the writer ends) and writes metadata.json (and instance_uid.uuid). */
@@ -100,20 +97,37 @@ export class DumpWriter {
     this.phase = phase;
   }
 
-  private race<T>(p: Promise<T>): Promise<T> {
-    return Promise.race([p, this.failed]);
+  /** Waits for `emitter` to drain, or fails with the output's failure. */
+  private async drained(emitter: NodeJS.EventEmitter): Promise<void> {
+    try {
+      await once(emitter, 'drain', { signal: this.broken.signal });
+    } catch (err) {
+      throw this.failure ?? err;
+    }
+  }
+
+  /** Settles with an entry's completion callback, or fails with the output's failure. */
+  private settled(start: (cb: (err?: Error | null) => void) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const signal = this.broken.signal;
+      if (signal.aborted) return reject(this.failure);
+      const onAbort = () => reject(this.failure);
+      signal.addEventListener('abort', onAbort, { once: true });
+      start((err) => {
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      });
+    });
   }
 
   private entry(header: EntryHeader, body?: Buffer): Promise<void> {
     if (this.written.has(header.name)) return Promise.reject(new Error(`DumpWriter: \`${header.name}\` written twice`));
     this.written.add(header.name);
-    return this.race(
-      new Promise<void>((resolve, reject) => {
-        const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-        if (body === undefined) this.pack.entry({ mtime: this.mtime, ...header }, cb);
-        else this.pack.entry({ mtime: this.mtime, mode: 0o644, ...header }, body, cb);
-      }),
-    );
+    return this.settled((cb) => {
+      if (body === undefined) this.pack.entry({ mtime: this.mtime, ...header }, cb);
+      else this.pack.entry({ mtime: this.mtime, mode: 0o644, ...header }, body, cb);
+    });
   }
 
   private dir(name: string): Promise<void> {
@@ -140,7 +154,7 @@ export class DumpWriter {
         buf += JSON.stringify(map(item)) + '\n';
         count++;
         if (buf.length >= CHUNK) {
-          if (!ws.write(buf)) await this.race(once(ws, 'drain'));
+          if (!ws.write(buf)) await this.drained(ws);
           buf = '';
         }
       }
@@ -158,14 +172,14 @@ export class DumpWriter {
   private async stream(name: string, file: string, size: number): Promise<void> {
     if (this.written.has(name)) throw new Error(`DumpWriter: \`${name}\` written twice`);
     this.written.add(name);
-    let settle!: (err?: Error | null) => void;
-    const entryDone = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
-    const sink = this.pack.entry({ name, size, mode: 0o644, mtime: this.mtime, type: 'file' }, settle);
+    let sink!: ReturnType<typeof this.pack.entry>;
+    const entryDone = this.settled((cb) => (sink = this.pack.entry({ name, size, mode: 0o644, mtime: this.mtime, type: 'file' }, cb)));
+    entryDone.catch(() => undefined); // awaited below; a failure while streaming surfaces there or from drained()
     for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) {
-      if (!sink.write(chunk as Buffer)) await this.race(once(sink, 'drain'));
+      if (!sink.write(chunk as Buffer)) await this.drained(sink as unknown as NodeJS.EventEmitter);
     }
     sink.end(null);
-    await this.race(entryDone);
+    await entryDone;
   }
 
   // ------------------------------------------------------------------ header

@@ -3,7 +3,7 @@
 // AppleDouble files) reads in the fixed order; what the writer writes reads back without spooling; malformed or
 // truncated dumps fail with malformed_payload and never hang.
 import assert from 'node:assert/strict';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { DumpWriter, readDump, taskFromDump, type DumpHeader, type DumpIndex, type ReadDumpOptions } from '../../../src/dump/index.js';
@@ -178,6 +178,25 @@ describe('writing a dump', () => {
     assert.equal(seen.indexes[0]!.docs.length, 3000);
     assert.deepEqual(seen.indexes[0]!.docs[2999], { id: 2999, title: 'movie 2999' });
     assert.deepEqual(seen.indexes[1]!.docs, []);
+  });
+});
+
+describe('a failing output', () => {
+  test('an output that fails mid-dump rejects the write in progress instead of hanging, and the writer stays failed', async () => {
+    let written = 0;
+    const out = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        written += chunk.length;
+        cb(written > 20_000 ? new Error('no space left on device') : null);
+      },
+    });
+    const w = await DumpWriter.create(out);
+    await w.keys([]);
+    const docs = function* () {
+      for (let i = 0; i < 200_000; i++) yield { id: i, text: `document ${i} ${Math.random()}` };
+    };
+    await assert.rejects(w.index({ uid: 'big', primaryKey: 'id', createdAt: '2024-01-01T00:00:00Z', updatedAt: '2024-01-01T00:00:00Z' }, {}, docs()), /no space left on device/);
+    await assert.rejects(w.finish(), /no space left on device/);
   });
 });
 
