@@ -28,6 +28,7 @@ import { csvDelimiter, parseDocuments, payloadFormat } from '../core/payload.js'
 import { DevNodeStore } from './persistence.js';
 import { failedDetails, matches, pageTasks, parseCancelOrDeleteFilter, parseTaskUid, rawQueryOf, summarizedTask, taskNotFound, taskView, taskVisibility, type TaskRecord as MeiliTask } from '../core/tasks.js';
 import { batchNotFound, batchView, batchVisibility, formatStepDuration, loneTaskBatchStrategy, pageBatches, parseBatchUid, summarizeBatch, type BatchRecord } from '../core/batches.js';
+import { DevNodeDumps, type DumpHost } from './dumps.js';
 
 /** A dev-node task: Meilisearch's record plus what the processor needs to run it (kept until it finishes), and a
  * copy of its finished batch (so batches persist with their tasks and go when the last of them is deleted). */
@@ -64,6 +65,10 @@ export interface DevNodeOptions {
   dataDir?: string | null;
   faultDelayMs?: number;
   maxBodyBytes?: number;
+  /** Where `POST /dumps` writes `{dumpUid}.dump` (default `dumps/` under `dataDir`, else a temporary directory). */
+  dumpDir?: string | null;
+  /** A Meilisearch v6 dump loaded at start into an empty node (see ./dumps.ts). */
+  importDump?: string | null;
 }
 
 export interface Faults {
@@ -134,6 +139,7 @@ export class DevNode {
   faults: Faults;
   private readonly baseDelay: number;
   private readonly store: DevNodeStore | null;
+  private readonly dumps: DevNodeDumps;
   private readonly http: HttpServer<AuthResult>;
   private processing = false;
   private stopped = false;
@@ -149,6 +155,7 @@ export class DevNode {
     this.store = opts.dataDir ? new DevNodeStore(opts.dataDir) : null;
     const store = this.store;
     this.keys = new KeyRegistry(this.masterKey, { save: (k) => store?.saveKey(k), remove: (uid) => store?.deleteKey(uid) });
+    this.dumps = new DevNodeDumps({ dumpDir: opts.dumpDir, dataDir: opts.dataDir, importDump: opts.importDump }, () => this.dumpHost());
     this.http = new HttpServer<AuthResult>({
       routes: this.routes(),
       hooks: { authenticate: (ctx, spec) => this.authenticate(ctx, spec as RouteDef) },
@@ -162,6 +169,10 @@ export class DevNode {
   static async start(opts: DevNodeOptions = {}): Promise<DevNode> {
     const node = new DevNode(opts);
     await node.load();
+    await node.dumps.importAtStart().catch(async (err: unknown) => {
+      await node.store?.close();
+      throw err;
+    });
     node.port = await node.http.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
     node.url = `http://${opts.host ?? '127.0.0.1'}:${node.port}`;
     node.kick();
@@ -196,6 +207,30 @@ export class DevNode {
   async idle(): Promise<void> {
     if (!this.processing && ![...this.tasks.values()].some((t) => t.status === 'enqueued')) return;
     await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
+  /** The state ./dumps.ts reads (dump creation) and fills (import at start). */
+  private dumpHost(): DumpHost {
+    const node = this;
+    return {
+      indexes: this.indexes,
+      tasks: this.tasks,
+      keys: this.keys,
+      ctx: this.ctx,
+      store: this.store,
+      get network() {
+        return node.network;
+      },
+      set network(v) {
+        node.network = v;
+      },
+      get nextTaskUid() {
+        return node.nextTaskUid;
+      },
+      set nextTaskUid(v) {
+        node.nextTaskUid = v;
+      },
+    };
   }
 
   // ------------------------------------------------------------------ auth
@@ -521,6 +556,9 @@ export class DevNode {
         d.canceledTasks = canceled;
         return;
       }
+      case 'dumpCreation':
+        d.dumpUid = await this.dumps.create(task);
+        return;
       case 'taskDeletion': {
         const doomed = this.matchedAtEnqueue(input).filter((uid) => {
           const s = this.tasks.get(uid)?.status;
@@ -585,6 +623,7 @@ export class DevNode {
       await this.keys.delete(ctx.params.key!);
       return { status: 204 };
     });
+    r('POST', '/dumps', () => this.enqueue('dumpCreation', null, { dumpUid: null }, this.dumps.taskInput()), { body: 'none', write: true });
     r('GET', '/experimental-features', () => json(200, this.ctx.experimentalFeatures));
     r('PATCH', '/experimental-features', (ctx) => this.patchExperimental(ctx));
     r('GET', '/network', () => this.getNetwork());
