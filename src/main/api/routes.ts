@@ -19,7 +19,7 @@ import { search, type ReadDeps } from './search.js';
 import { createIndex, deleteIndex, getIndex, listIndexes, swapIndexes, updateIndex } from './indexes.js';
 import { getSettings, updateSettings } from './settings.js';
 import { globalStats, indexStats } from './stats.js';
-import { cancelTasks, deleteTasks, getTask, listTasks, type TaskApiDeps } from './tasks.js';
+import { cancelTasks, deleteTasks, getBatch, getTask, listBatches, listTasks, type TaskApiDeps } from './tasks.js';
 import type { Reply, RequestContext, RouteSpec } from '../server/http.js';
 import type { HttpMethod } from '../server/router.js';
 
@@ -139,10 +139,8 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('GET', '/indexes/:uid/documents', (ctx) => fetchDocuments(deps, ctx, 'query'));
   client('POST', '/indexes/:uid/documents/fetch', (ctx) => fetchDocuments(deps, ctx, 'json'));
   client('GET', '/indexes/:uid/documents/:id', (ctx) => getDocument(deps, ctx));
-  client('GET', '/batches', () => json(200, { results: [], total: 0, limit: 20, from: null, next: null }));
-  client('GET', '/batches/:batchUid', (ctx) => {
-    throw new MeiliError('batch_not_found', `Batch \`${ctx.params.batchUid}\` not found.`);
-  });
+  client('GET', '/batches', async (ctx) => json(200, await listBatches(deps, ctx.query, ctx.auth!)));
+  client('GET', '/batches/:batchUid', async (ctx) => json(200, await getBatch(deps, ctx.params.batchUid!, ctx.auth!)));
   client('GET', '/experimental-features', () => forwardToOne(deps, 'GET', '/experimental-features', null, 'experimental_features'));
   client('PATCH', '/experimental-features', (ctx) => broadcast(deps, 'PATCH', '/experimental-features', ctx.rawBody, 'experimental_features'));
   client('GET', '/network', () => forwardToOne(deps, 'GET', '/network', null, 'network'));

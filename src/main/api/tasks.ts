@@ -2,12 +2,13 @@
 // the store (filtered and paged there) without waiting for settlement; tasks of indexes the caller may not see are
 // left out. Cancelation and deletion are tasks of their own, settled once the tasks they matched are final.
 import { authAllIndexes, authAllowsIndex, type AuthResult } from '../../core/auth/authorize.js';
+import { batchNotFound, batchView, batchVisibility, parseBatchUid } from '../../core/batches.js';
 import { parseTaskUid, rawQueryOf, taskNotFound, taskVisibility } from '../../core/tasks.js';
 import { CONTROL_QUEUE, isFinished, type Store, type TaskRow } from '../../store/store.js';
 import { broadcastWrite } from '../cluster/replicated-write.js';
 import type { TopologyService } from '../cluster/topology.js';
-import { matchTasks, queryTasks, type TaskPage } from '../tasks/query.js';
-import { acceptedReply, meiliTask, taskJson, type TaskRegistry } from '../tasks/registry.js';
+import { matchTasks, queryBatches, queryTasks, type TaskPage } from '../tasks/query.js';
+import { acceptedReply, meiliTask, taskBatch, taskJson, type TaskRegistry } from '../tasks/registry.js';
 import type { Reply } from '../server/http.js';
 
 export interface TaskApiDeps {
@@ -31,6 +32,24 @@ export async function getTask(deps: TaskApiDeps, raw: string, auth: AuthResult):
   const t = await deps.tasks.get(uid);
   if (t === null || !visibleTo(auth)(t)) throw taskNotFound(uid);
   return taskJson(t);
+}
+
+function batchVisibleTo(auth: AuthResult): (t: TaskRow) => boolean {
+  const visible = batchVisibility(authAllIndexes(auth), (uid) => authAllowsIndex(auth, uid));
+  return (t) => visible(taskBatch(t), [meiliTask(t)]);
+}
+
+/** `GET /batches`: one batch per started task (see `meiliTask`). */
+export function listBatches(deps: TaskApiDeps, query: URLSearchParams, auth: AuthResult): Promise<TaskPage> {
+  const visible = batchVisibleTo(auth);
+  return queryBatches(deps.store, query, (_b, t) => visible(t));
+}
+
+export async function getBatch(deps: TaskApiDeps, raw: string, auth: AuthResult): Promise<Record<string, unknown>> {
+  const uid = parseBatchUid(raw);
+  const t = await deps.tasks.get(uid);
+  if (t === null || t.status === 'enqueued' || !batchVisibleTo(auth)(t)) throw batchNotFound(uid);
+  return batchView(taskBatch(t));
 }
 
 /** Meilisearch answers its task cancelation and deletion with 200 (not 202), the summarized task as the body. */

@@ -3,7 +3,8 @@
 // kept, the rest only counted for `total`. Also the matching of `DELETE /tasks` and `POST /tasks/cancel`.
 import { matches, parseCancelOrDeleteFilter, parseTasksQuery, taskView, type TaskFilter } from '../../core/tasks.js';
 import type { Store, TaskRow } from '../../store/store.js';
-import { meiliTask } from './registry.js';
+import { batchMatches, batchView, type BatchRecord } from '../../core/batches.js';
+import { meiliTask, taskBatch } from './registry.js';
 
 export interface TaskPage {
   results: Array<Record<string, unknown>>;
@@ -65,4 +66,29 @@ export async function matchTasks(store: Store, params: URLSearchParams, visible:
   const uids: number[] = [];
   for await (const row of candidates(store, filter, null, true)) if (visible(row) && matches(meiliTask(row), filter)) uids.push(row.uid);
   return { filter, uids };
+}
+
+/**
+ * One page of `GET /batches`: Miroir runs one task per batch (the batch has its task's uid), so batches are the
+ * started tasks, filtered with Meilisearch's batch rules and paged by uid like tasks.
+ */
+export async function queryBatches(store: Store, params: URLSearchParams, visible: (b: BatchRecord, t: TaskRow) => boolean): Promise<TaskPage> {
+  const q = parseTasksQuery(params);
+  const fetch = Math.min(q.limit + 1, 4_294_967_295);
+  const limit = fetch - 1;
+  const results: Array<Record<string, unknown>> = [];
+  let next: number | null = null;
+  let total = 0;
+  const uids = q.filter.batchUids !== null ? new Set([...q.filter.batchUids]) : null;
+  for await (const row of uids !== null ? byUids(store, [...uids], null, q.reverse) : store.scanTasks({ reverse: q.reverse, indexUids: q.filter.indexUids })) {
+    if (row.status === 'enqueued') continue;
+    const batch = taskBatch(row);
+    if (!batchMatches(batch, [meiliTask(row)], q.filter)) continue;
+    total++;
+    if (q.from !== null && (q.reverse ? row.uid < q.from : row.uid > q.from)) continue;
+    if (!visible(batch, row)) continue;
+    if (results.length < limit) results.push(batchView(batch));
+    else if (next === null) next = row.uid;
+  }
+  return { results, total, limit, from: (results[0]?.uid as number | undefined) ?? null, next };
 }

@@ -3,6 +3,7 @@
 // record (the node tasks that ACKed, or an outcome Miroir decided) is durable before the 202. Reads answer from the
 // store and never wait: they only wake the settler, which moves tasks to their final state in the background.
 import { MeiliError, type ErrorBody } from '../../core/errors.js';
+import { formatStepDuration, loneTaskBatchStrategy, summarizeBatch, type BatchRecord } from '../../core/batches.js';
 import { summarizedTask, taskView, type TaskRecord } from '../../core/tasks.js';
 import { isFinished, type Store, type TaskRow } from '../../store/store.js';
 import type { Logger } from '../observability/logger.js';
@@ -38,11 +39,14 @@ export interface NewTask {
   matched?: number[];
 }
 
-/** The client-facing record of a Miroir task (internal fields left out). */
+/**
+ * The client-facing record of a Miroir task (internal fields left out). Miroir runs one task per batch: a task's
+ * batch has the task's uid and exists from the moment the task leaves `enqueued`.
+ */
 export function meiliTask(t: TaskRow): TaskRecord {
   const out: TaskRecord = {
     uid: t.uid,
-    batchUid: null,
+    batchUid: t.status === 'enqueued' ? null : t.uid,
     indexUid: t.indexUid,
     status: t.status,
     type: t.type,
@@ -59,6 +63,21 @@ export function meiliTask(t: TaskRow): TaskRecord {
 
 export function taskJson(t: TaskRow): Record<string, unknown> {
   return taskView(meiliTask(t));
+}
+
+/** The batch of a started task (one task per batch, same uid), in Meilisearch's batch shape. */
+export function taskBatch(t: TaskRow): BatchRecord {
+  const task = meiliTask(t);
+  const finished = t.finishedAt;
+  const durationMs = finished !== null && t.startedAt !== null ? Date.parse(finished) - Date.parse(t.startedAt) : undefined;
+  return summarizeBatch({
+    uid: t.uid,
+    tasks: [task],
+    startedAt: t.startedAt ?? t.enqueuedAt,
+    finishedAt: finished,
+    batchStrategy: loneTaskBatchStrategy(task, { enqueuedTotal: 1, enqueuedForIndex: 1, indexPrimaryKey: null, taskPrimaryKey: null }),
+    ...(durationMs === undefined ? {} : { durationMs, progressTrace: { 'processing tasks': formatStepDuration(durationMs) } }),
+  });
 }
 
 /** Groups ACKs by node, keeping their order. */

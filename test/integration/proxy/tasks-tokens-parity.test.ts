@@ -120,3 +120,22 @@ test('`*` filters: getTasks accepts them and cancel/delete take them alone, thro
   });
   await both(async (t) => refusal(t.client.tasks.cancelTasks({})));
 });
+
+test('batches through Miroir: getBatches / getBatch answer Meilisearch\'s batch object, one task per batch, like one dev node', async () => {
+  const shape = (b: Record<string, unknown>) => {
+    const stats = b.stats as Record<string, unknown>;
+    return { keys: Object.keys(b), details: b.details, stats: { totalNbTasks: stats.totalNbTasks, status: stats.status, types: stats.types, indexUids: stats.indexUids }, batchStrategy: b.batchStrategy, progress: b.progress };
+  };
+  const lists = await both(async (t) => {
+    const task = await t.client.index('movies').addDocuments([{ id: 3, genre: 'drama' }]).waitTask();
+    assert.notEqual(task.batchUid, null, `${t.name}: a finished task names its batch`);
+    const batch = (await t.client.batches.getBatch(task.batchUid!)) as unknown as Record<string, unknown>;
+    assert.deepEqual((batch.stats as { types: Record<string, number> }).types, { documentAdditionOrUpdate: 1 });
+    assert.equal(typeof (batch.stats as { progressTrace?: unknown }).progressTrace, 'object', `${t.name}: progressTrace`);
+    const page = await t.client.batches.getBatches({ limit: 3, types: ['documentAdditionOrUpdate'] });
+    return { batch: shape(batch), page: page.results.map((b) => shape(b as unknown as Record<string, unknown>)), total: page.total };
+  });
+  assert.ok(lists.page.length > 0);
+  const missing = await both((t) => refusal(t.client.batches.getBatch(999_999)));
+  assert.match(missing, /^404 batch_not_found/);
+});
