@@ -109,10 +109,10 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   });
   client('GET', '/indexes', (ctx) => listIndexes(deps.state, ctx.query, ctx.auth!));
   client('GET', '/indexes/:uid', (ctx) => getIndex(deps.state, ctx.params.uid!));
-  client('POST', '/indexes', (ctx) => createIndex(deps.ops, ctx.json));
+  client('POST', '/indexes', (ctx) => createIndex(deps.ops, ctx.json, ctx.auth!));
   client('DELETE', '/indexes/:uid', (ctx) => deleteIndex(deps.ops, ctx.params.uid!));
-  client('PATCH', '/indexes/:uid', (ctx) => updateIndex(deps.ops, ctx.params.uid!, ctx.json));
-  client('POST', '/swap-indexes', (ctx) => swapIndexes(deps.ops, ctx.json));
+  client('PATCH', '/indexes/:uid', (ctx) => updateIndex(deps.ops, ctx.params.uid!, ctx.json, ctx.auth!));
+  client('POST', '/swap-indexes', (ctx) => swapIndexes(deps.ops, ctx.json, ctx.auth!));
   client('GET', '/tasks', async (ctx) => json(200, await listTasks(deps, ctx.query, ctx.auth!)));
   client('GET', '/tasks/:taskUid', async (ctx) => json(200, await getTask(deps, ctx.params.taskUid!, ctx.auth!)));
   client('POST', '/tasks/cancel', (ctx) => cancelTasks(deps, ctx.query, ctx.req.url, ctx.auth!), { body: 'none' });
