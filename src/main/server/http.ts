@@ -137,7 +137,7 @@ export function payloadTooLarge(limit: number): MeiliError {
 /** Parses a JSON body the way Meilisearch reports problems with it. */
 export function parseJsonBody(raw: Buffer | null, contentType: string | undefined): unknown {
   if (raw === null || raw.length === 0) throw new MeiliError('missing_payload', 'A json payload is missing.');
-  const type = contentType?.split(';')[0]!.trim().toLowerCase();
+  const type = contentType === JSON_TYPE ? JSON_TYPE : contentType?.split(';')[0]!.trim().toLowerCase();
   if (type === undefined || type === '') {
     throw new MeiliError('missing_content_type', 'A Content-Type header is missing. Accepted values for the Content-Type header are: `application/json`');
   }
