@@ -252,7 +252,7 @@ export class HttpServer<A> {
       method,
       path,
       q === -1 ? '' : rawUrl.slice(q + 1),
-      found !== null ? (match as { params: Record<string, string> }).params : {},
+      match.kind === 'found' ? match.params : {},
       requestId,
       found !== null ? found.name : 'unmatched',
       logger !== null && logger.isLevelEnabled('info'),
