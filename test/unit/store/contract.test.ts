@@ -2,14 +2,14 @@
 // record kind round-trips, the task sequence stays unique under concurrency, exactly one of 20 claimers wins a
 // job, leases expire and are taken over, CAS on topology, pub/sub notification.
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { defaultKeys } from '../../../src/core/auth/keys.js';
 import { LmdbStore } from '../../../src/store/lmdb.js';
 import { RedisStore } from '../../../src/store/redis.js';
 import { defaultSettings } from '../../../src/core/settings.js';
 import type { IndexRecordDraft, Store, TaskRow } from '../../../src/store/store.js';
 import { tempDir } from '../../support/devnode.js';
-import { startRedis } from '../../support/redis.js';
+import { redisSkip, startRedis, type RedisServer } from '../../support/redis.js';
 import { until } from '../../support/wait.js';
 
 
@@ -217,6 +217,11 @@ const lmdbDir = tempDir('miroir-store-');
 after(() => lmdbDir.cleanup());
 contract('lmdb store', async () => new LmdbStore({ path: lmdbDir.dir }), { shared: false });
 
-const redis = await startRedis();
-after(() => redis.stop());
-contract('redis store', async () => RedisStore.open({ url: redis.url }), { shared: true }, async () => RedisStore.open({ url: redis.url, indexStateTtlMs: 3_600_000 }));
+describe('on a real redis-server', { skip: redisSkip() }, () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(() => redis.stop());
+  contract('redis store', async () => RedisStore.open({ url: redis.url }), { shared: true }, async () => RedisStore.open({ url: redis.url, indexStateTtlMs: 3_600_000 }));
+});
