@@ -33,6 +33,8 @@ export interface PageModel {
   hitsPerPage: number;
   rateLimit: { limit: number; window_s: number };
   sessionTtlS: number;
+  /** How the page gets its session: `shared_key` asks the visitor for the key. */
+  authMode: 'public' | 'shared_key' | 'oauth_proxy';
 }
 
 /** Plain attribute names of `filterableAttributes` (strings, or v1.50 objects' `attributePatterns`) without wildcards. */
@@ -71,6 +73,7 @@ export function pageModel(input: {
   config: SearchUiIndexConfig | null;
   rateLimit: { limit: number; window_s: number };
   sessionTtlS: number;
+  authMode: PageModel['authMode'];
 }): PageModel {
   const c = input.config ?? {};
   const facets = facetAttributes(input.settings.filterableAttributes);
@@ -86,5 +89,6 @@ export function pageModel(input: {
     hitsPerPage: c.hits_per_page ?? 10,
     rateLimit: input.rateLimit,
     sessionTtlS: input.sessionTtlS,
+    authMode: input.authMode,
   };
 }

@@ -28,8 +28,8 @@ export function scopeForRoute(method: string, template: string): SessionScope | 
       return 'search';
     case 'POST /multi-search':
       return 'multi_search';
-    case 'POST /ui/search/:index/beacon':
-    case 'POST /_miroir/ui/search/:index/beacon':
+    case 'POST /ui/search/:uid/beacon':
+    case 'POST /_miroir/ui/search/:uid/beacon':
       return 'beacon';
     default:
       return null;

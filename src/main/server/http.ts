@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { MeiliError, internalError } from '../../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { Router, type HttpMethod } from './router.js';
+import { Router, type RouteMethod } from './router.js';
 
 export interface Reply {
   status: number;
@@ -39,7 +39,7 @@ export interface RequestContext<A = unknown> {
 }
 
 export interface RouteSpec<A = unknown> {
-  method: HttpMethod;
+  method: RouteMethod;
   path: string;
   /** Stable label for metrics and logs (the template by default). */
   name?: string;
