@@ -43,7 +43,8 @@ export function searchBox(t: Words, debounceMs: number) {
       });
       document.addEventListener('keydown', (e) => {
         const target = e.target as HTMLElement | null;
-        const typing = target !== null && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA' || target.isContentEditable);
+        const textInput = target instanceof HTMLInputElement && !['checkbox', 'radio', 'button', 'submit', 'reset'].includes(target.type);
+        const typing = target !== null && (textInput || target.tagName === 'TEXTAREA' || target.isContentEditable);
         if (e.key === '/' && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) {
           e.preventDefault();
           input!.focus();
@@ -59,7 +60,7 @@ export function searchBox(t: Words, debounceMs: number) {
 export function stats(t: Words) {
   return connectStats(({ nbHits, query }) => {
     const text =
-      nbHits === 0 ? t.noResults! : query === '' ? (nbHits === 1 ? t.result! : fill(t.results!, { count: nbHits.toLocaleString('en') })) : nbHits === 1 ? fill(t.resultFor!, { query }) : fill(t.resultsFor!, { count: nbHits.toLocaleString('en'), query });
+      nbHits === 0 ? (query === '' ? t.noResults! : fill(t.noResultsFor!, { query })) : query === '' ? (nbHits === 1 ? t.result! : fill(t.results!, { count: nbHits.toLocaleString('en') })) : nbHits === 1 ? fill(t.resultFor!, { query }) : fill(t.resultsFor!, { count: nbHits.toLocaleString('en'), query });
     byId('stats').textContent = text;
   })({});
 }
