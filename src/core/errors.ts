@@ -20,6 +20,8 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_jwt_invalid: ['auth', 401],
   miroir_jwt_scope_denied: ['auth', 403],
   miroir_invalid_auth: ['auth', 401],
+  miroir_rate_limited: ['invalid_request', 429], // search UI (issue 32)
+  miroir_rotation_in_progress: ['invalid_request', 409], // search UI (issue 32)
 } as const satisfies Record<string, readonly [ErrorType, number]>);
 
 export type MiroirErrorCode = keyof typeof MIROIR_ERROR_CODES;

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { MeiliError, internalError } from '../core/errors.js';
-import { Router, type HttpMethod } from './router.js';
+import { Router, type RouteMethod } from './router.js';
 
 /** The request metrics the server feeds (the proxy's `miroir_request_*`; the dev node has none). */
 export interface RequestObserver {
@@ -62,7 +62,7 @@ export interface RequestContext<A = unknown> {
 }
 
 export interface RouteSpec<A = unknown> {
-  method: HttpMethod;
+  method: RouteMethod;
   path: string;
   /** Stable label for metrics and logs (the template by default). */
   name?: string;

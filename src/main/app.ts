@@ -33,6 +33,7 @@ import type { MiroirConfig } from './config/schema.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { HttpServer, type RequestContext } from '../http/server.js';
+import { registerSearchUi } from './search-ui/index.js';
 
 export interface MiroirApp {
   readonly port: number;
@@ -127,10 +128,12 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   });
 
   const adminKey = cfg.admin.api_key;
+  const routes = buildRoutes({ store, topology, state, ops, writes, tasks, metrics, keys, rebalancer, logger, scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy } });
+  const searchUi = cfg.search_ui.enabled ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger }) : null;
   const http: HttpServer<AuthResult> = new HttpServer<AuthResult>({
-    routes: buildRoutes({ store, topology, state, ops, writes, tasks, metrics, keys, rebalancer, logger, scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy } }),
+    routes,
     hooks: {
-      authenticate: (ctx, spec) => {
+      authenticate: async (ctx, spec) => {
         const guard = spec as RouteGuard;
         if (guard.kind === 'public') return { kind: 'open' };
         if (guard.kind === 'admin') {
@@ -140,6 +143,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
           }
           return { kind: 'master' };
         }
+        const viaSession = searchUi === null ? null : await searchUi.authenticate(ctx, guard);
+        if (viaSession !== null) return viaSession;
         return authorize({
           authorization: ctx.req.headers.authorization,
           masterKey: cfg.master_key,
@@ -196,6 +201,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   await discovery.start();
   membership = new PodMembership({ store, discovery, selfUrl: discovery.selfId, podId, ttlMs, renewMs, shards: () => topology.current.shards, peerGauge: pressure.peerPodCount, ownedGauge: pressure.ownedShardsCount, logger });
   await membership.start();
+  await searchUi?.start({ url: discovery.selfId, livePods: () => membership!.peers() });
   // Mode B: leader-only work runs on the holder of its scope's lease (TTL lease_ttl_s, renewed every renew_interval_s).
   const leases = cfg.leader_election.enabled ? new LeaseKeeper({ store, owner: podId, ttlMs, renewMs, scopes: [LEASE_SCOPE], gauge: pressure.leader, logger }) : null;
   await leases?.start();
@@ -217,6 +223,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     leases,
     async close() {
       await http.close(cfg.server.shutdown_grace_ms);
+      await searchUi?.stop();
       await rebalancer.stop();
       await leases?.stop();
       await membership!.stop();

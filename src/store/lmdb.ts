@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import { IndexStateCache } from './index-state-cache.js';
+import { MemoryRateLimits } from './memory-rate-limit.js';
 import {
   isClaimable,
   isFinished,
@@ -17,11 +18,15 @@ import {
   type Job,
   type Lease,
   type LegacyIndexState,
+  type ScopedKeyRecord,
+  type SearchUiIndexConfig,
   type Store,
   type StoreChannel,
   type StoredTopology,
   type TaskRow,
   type TaskScan,
+  type WindowCounter,
+  scopedKeyJson,
 } from './store.js';
 
 /** 2: index records with pending changes, task queues and the per-index task listing (round 2). */
@@ -57,6 +62,11 @@ export class LmdbStore implements Store {
   private readonly nodeVersions: Database<number, [string, string]>;
   private readonly jobs: Database<Job, string>;
   private readonly leases: Database<Lease, string>;
+  /** Search UI records: ['config', index] → SearchUiIndexConfig, ['scoped_key', index] → ScopedKeyRecord. */
+  private readonly searchUi: Database<unknown, [string, string]>;
+  /** Beacons and rate limits only matter while this process runs (one pod), so they stay in memory. */
+  private readonly observed = new Map<string, { generation: number; until: number }>();
+  private readonly rateLimits: MemoryRateLimits;
   private readonly events = new EventEmitter();
   private readonly indexCache = new IndexStateCache();
   /** The reserved block of task uids: next to hand out, and one past the last. */
@@ -73,7 +83,7 @@ export class LmdbStore implements Store {
   constructor(opts: LmdbStoreOptions) {
     mkdirSync(opts.path, { recursive: true });
     this.now = opts.now ?? Date.now;
-    this.root = open({ path: opts.path, compression: false });
+    this.root = open({ path: opts.path, compression: false, maxDbs: 64 }); // maxDbs: room for more record kinds (search UI, issue 32)
     this.meta = this.root.openDB({ name: 'meta' });
     const version = this.meta.get('schema_version') as number | undefined;
     if (version !== undefined && version > LMDB_SCHEMA_VERSION) {
@@ -91,6 +101,8 @@ export class LmdbStore implements Store {
     this.nodeVersions = this.root.openDB({ name: 'node_settings_version' });
     this.jobs = this.root.openDB({ name: 'jobs' });
     this.leases = this.root.openDB({ name: 'leader_lease' });
+    this.searchUi = this.root.openDB({ name: 'search_ui' });
+    this.rateLimits = new MemoryRateLimits(this.now);
     this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 5000).unref();
   }
 
@@ -479,6 +491,52 @@ export class LmdbStore implements Store {
   async getLease(scope: string): Promise<Lease | null> {
     const cur = this.leases.get(scope);
     return cur === undefined || cur.expiresAt <= this.now() ? null : cur;
+  }
+
+  async getSearchUiConfig(index: string): Promise<SearchUiIndexConfig | null> {
+    return (this.searchUi.get(['config', index]) as SearchUiIndexConfig | undefined) ?? null;
+  }
+
+  async putSearchUiConfig(index: string, config: SearchUiIndexConfig): Promise<void> {
+    await this.searchUi.put(['config', index], config);
+  }
+
+  async getScopedKey(index: string): Promise<ScopedKeyRecord | null> {
+    return (this.searchUi.get(['scoped_key', index]) as ScopedKeyRecord | undefined) ?? null;
+  }
+
+  async listScopedKeys(): Promise<Array<{ index: string; record: ScopedKeyRecord }>> {
+    const out: Array<{ index: string; record: ScopedKeyRecord }> = [];
+    for (const { key, value } of this.searchUi.getRange({ start: ['scoped_key'], end: ['scoped_key', '\uffff'] })) out.push({ index: key[1], record: value as ScopedKeyRecord });
+    return out;
+  }
+
+  async casScopedKey(index: string, expected: ScopedKeyRecord | null, next: ScopedKeyRecord | null): Promise<boolean> {
+    return this.root.transaction(() => {
+      const cur = this.searchUi.get(['scoped_key', index]) as ScopedKeyRecord | undefined;
+      if ((cur === undefined ? null : scopedKeyJson(cur)) !== (expected === null ? null : scopedKeyJson(expected))) return false;
+      if (next === null) this.searchUi.removeSync(['scoped_key', index]);
+      else this.searchUi.putSync(['scoped_key', index], JSON.parse(scopedKeyJson(next)) as ScopedKeyRecord);
+      return true;
+    });
+  }
+
+  async putScopedKeyObserved(pod: string, index: string, generation: number, ttlMs: number): Promise<void> {
+    this.observed.set(`${pod}\n${index}`, { generation, until: this.now() + ttlMs });
+  }
+
+  async getScopedKeyObserved(index: string, pods: readonly string[]): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    const now = this.now();
+    for (const pod of pods) {
+      const o = this.observed.get(`${pod}\n${index}`);
+      if (o !== undefined && o.until > now) out[pod] = o.generation;
+    }
+    return out;
+  }
+
+  async hitRateLimit(bucket: string, windowMs: number, idleTtlMs: number): Promise<WindowCounter> {
+    return this.rateLimits.hit(bucket, windowMs, idleTtlMs);
   }
 
   async publish(channel: StoreChannel, message: string): Promise<void> {

@@ -199,6 +199,48 @@ function contract(name: string, open: () => Promise<Store>, opts: { shared: bool
       assert.equal(await store.claimJob('pod-c', 100, ['other_type']), null);
     });
 
+    test('search UI records: per-index config, scoped-key compare-and-set and listing, beacons with expiry, rate-limit windows', async () => {
+      assert.equal(await store.getSearchUiConfig('movies'), null);
+      await store.putSearchUiConfig('movies', { title: 'Films', displayed_attributes: ['genre'] });
+      assert.deepEqual(await store.getSearchUiConfig('movies'), { title: 'Films', displayed_attributes: ['genre'] });
+
+      const g1 = { primary_uid: 'k1', previous_uid: null, rotated_at: '2026-01-01T00:00:00.000Z', generation: 1 };
+      const g2 = { primary_uid: 'k2', previous_uid: 'k1', rotated_at: '2026-02-01T00:00:00.000Z', generation: 2 };
+      assert.equal(await store.getScopedKey('movies'), null);
+      assert.equal(await store.casScopedKey('movies', g1, g2), false, 'nothing stored yet');
+      const firsts = await Promise.all([store.casScopedKey('movies', null, g1), store.casScopedKey('movies', null, { ...g1, primary_uid: 'other' })]);
+      assert.deepEqual(firsts.filter(Boolean).length, 1, 'one of two creators wins');
+      const stored = (await store.getScopedKey('movies'))!;
+      assert.equal(await store.casScopedKey('movies', { ...stored, generation: 7 }, g2), false, 'a stale expectation loses');
+      assert.equal(await store.casScopedKey('movies', stored, g2), true);
+      assert.deepEqual(await store.getScopedKey('movies'), g2);
+      await store.casScopedKey('books', null, g1);
+      assert.deepEqual((await store.listScopedKeys()).map((e) => [e.index, e.record.generation]).sort(), [['books', 1], ['movies', 2]]);
+      assert.equal(await store.casScopedKey('books', g1, null), true);
+      assert.deepEqual((await store.listScopedKeys()).map((e) => e.index), ['movies']);
+
+      await store.putScopedKeyObserved('http://pod-a', 'movies', 2, 60_000);
+      await store.putScopedKeyObserved('http://pod-b', 'movies', 1, 60_000);
+      await store.putScopedKeyObserved('http://pod-c', 'movies', 2, 50);
+      assert.deepEqual(await store.getScopedKeyObserved('movies', ['http://pod-a', 'http://pod-b', 'http://pod-x']), { 'http://pod-a': 2, 'http://pod-b': 1 });
+      await until(async () => !('http://pod-c' in (await store.getScopedKeyObserved('movies', ['http://pod-c']))), 'the short beacon to expire');
+
+      const bucket = `searchui:127.0.0.${name.length}`;
+      const hits = [];
+      for (let i = 0; i < 3; i++) hits.push(await store.hitRateLimit(bucket, 60_000, 60_000));
+      assert.deepEqual(hits.map((h) => h.count), [1, 2, 3]);
+      assert.equal(hits[0]!.windowStart, hits[2]!.windowStart, 'one window');
+      assert.equal((await store.hitRateLimit('searchui:other', 60_000, 60_000)).count, 1, 'buckets are separate');
+      if (opts.shared) {
+        const other = await openOther!();
+        stores.push(other);
+        assert.equal((await other.hitRateLimit(bucket, 60_000, 60_000)).count, 4, 'every pod counts in the same window');
+        assert.deepEqual(await other.getScopedKey('movies'), g2, 'another pod reads the same scoped-key record');
+      }
+      const short = await store.hitRateLimit('searchui:short', 30, 30);
+      await until(async () => (await store.hitRateLimit('searchui:short', 30, 30)).windowStart !== short.windowStart, 'a new window');
+    });
+
     test('leases: one holder, renewal by the holder, expiry and takeover, release', async () => {
       assert.equal(await store.acquireLease('rebalance', 'pod-a', 150), true);
       assert.equal(await store.acquireLease('rebalance', 'pod-b', 150), false);
