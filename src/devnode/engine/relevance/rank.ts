@@ -2,25 +2,28 @@
 // ordered rule by rule in `rankingRules` order (sort and custom `attr:asc|desc` rules in their place), ties by
 // insertion order. `_rankingScore` merges the ranks lexicographically as a mixed-radix number (meili-api.md §4):
 // start {1,1}; merge(outer, inner) = {(outer.rank-1)·inner.max + inner.rank, outer.max·inner.max}; score =
-// rank/max. So an earlier rule always dominates a later one. Per rule, for the matched query terms M:
-//   words         rank = |M| (terms kept by the matching strategy), max = number of query terms
-//   typo          rank = maxTypos + 1 − typos, max = maxTypos + 1 (maxTypos = typos the terms of M may have)
-//   proximity     rank = 7(|M|−1) + 1 − cost, max = 7(|M|−1) + 1 (cost per consecutive pair = min(gap, 7))
-//   attributeRank rank = A − best field index, max = A (A = number of searchable attributes)
-//   wordPosition  rank = 11 − min(position of the first match in that field, 10), max = 11
-//   attribute     (legacy) attributeRank merged with wordPosition, details key `attribute`
-//   exactness     ExactAttribute rank 3 exactMatch (a field equals the query) / 2 matchesStart / 1 noExactMatch,
-//                 max 3, then ExactWords rank = exactly-present kept terms + 1, max = |M| + 1 (merged)
-// Details keys are the rule names, except wordPosition → `attributePosition` (as milli's score_details.rs).
+// rank/max. So an earlier rule always dominates a later one. Each rule is one of milli's graph rules, where
+// max = 1 + the costliest path and rank = max − the document's cost; for the kept query terms M (k of them):
+//   words         rank = k, max = number of query terms (absent with matchingStrategy `all`; inserted before the
+//                 first other relevancy rule when the settings do not list it)
+//   typo          cost = Σ typos, path max = Σ max(1, typos the term may have)
+//   proximity     cost per pair of terms adjacent in the query = left→right distance d: d − 1, right→left: d,
+//                 both capped at 3 (only within one field); path max 3 per pair
+//   attributeRank cost = Σ per term the lowest weight of a field holding it (weight = index in searchableAttributes,
+//                 0 for every field with `["*"]`), path max = k · (searchable count − 1)
+//   wordPosition  cost = Σ per term costFromDistance(|bucketed position − the term's query position|), max 10 each
+//   attribute     (legacy) attributeRank then wordPosition, details key `attribute`
+//   exactness     ExactAttribute {3 exactMatch / 2 matchesStart / 1 noExactMatch, 3} then ExactWords
+//                 {exact words + 1, k + 1} (rule-costs.ts)
 // No corpus statistics enter a score, so shards score the same document the same way.
 import type { RankRequest, RankResult, RankedHit, SortCriterion } from './types.js';
 import type { Derivation, DocEntry, TextIndex } from './text-index.js';
 import { POS } from './text-index.js';
-import { tokenize } from './tokenize.js';
+import { tokenizeFull } from './tokenize.js';
 import { preselect, type PreselectRule } from './preselect.js';
 import { compareSortValues, compareValues, sortValue } from './sort-values.js';
 import { TopK } from './top-k.js';
-import { exactness, exactnessRank, pairProximity } from './rule-costs.js';
+import { exactLevelTerms, exactness, exactnessRank, MAX_PAIR_COST, MAX_POSITION_COST, pairProximity, positionCost } from './rule-costs.js';
 
 interface Rank {
   rank: number;
@@ -38,50 +41,100 @@ export interface QueryTerm {
   derivations: Map<string, Derivation>;
   /** Synonym alternatives: each a list of words that must all occur. */
   synonyms: string[][];
+  /** Typos the term's derivations may have. */
   maxTypos: number;
+  /** The typo rule's highest cost for the term: max(1, maxTypos) (milli counts a split word as one typo). */
+  maxTypoCost: number;
+  /** Position in the query (stop words count, +7 after a hard separator), as milli locates query terms. */
+  position: number;
+  /** Matched as a prefix: the query's last token. */
+  prefix: boolean;
 }
 
-/** Turns `q` into terms (stop words removed, last word as prefix) with their derivations. */
+/**
+ * Turns `q` into terms with their derivations: stop words dropped (unless the last token), the last token matched
+ * as a prefix, positions as milli counts them.
+ */
 export function queryTerms(index: TextIndex, q: string | null): QueryTerm[] {
   if (q === null) return [];
-  const words = tokenize(q, index.config.nonSeparatorTokens, index.config.separatorTokens, index.config.dictionary).map((t) => t.word);
+  const tokens = tokenizeFull(q, index.config.nonSeparatorTokens, index.config.separatorTokens, index.config.dictionary);
   const stop = new Set(index.config.stopWords.map((w) => w.toLowerCase()));
-  const kept = words.filter((w) => !stop.has(w));
-  const terms = kept.length > 0 ? kept : [];
-  const out = terms.map((word, i) => {
-    const derivs = index.derivations(word, i === terms.length - 1, true);
+  const located: Array<{ word: string; position: number; prefix: boolean }> = [];
+  let position = -1;
+  tokens.forEach((t, i) => {
+    if (t.kind === 'hard') position += 7;
+    if (t.kind !== 'word') return;
+    position++;
+    const last = i === tokens.length - 1;
+    if (!last && stop.has(t.word)) return;
+    located.push({ word: t.word, position, prefix: last });
+  });
+  const out = located.map(({ word, position, prefix }) => {
+    const derivs = index.derivations(word, prefix, true);
+    const maxTypos = index.allowedTypos(word);
     return {
       word,
       derivations: new Map(derivs.map((d) => [d.word, d])),
       synonyms: index.synonyms(word),
-      maxTypos: index.allowedTypos(word),
+      maxTypos,
+      maxTypoCost: Math.max(1, maxTypos),
+      position,
+      prefix,
     };
   });
   // A phrase of the query that is a multi-word synonym key (`new york` → `nyc`): every word of the phrase also
   // matches where an alternative occurs, so a document holding only `nyc` matches the whole phrase.
-  for (let i = 0; i < terms.length; i++) {
-    for (const { length, alternatives } of index.phraseSynonyms(terms, i)) {
+  const words = located.map((l) => l.word);
+  for (let i = 0; i < words.length; i++) {
+    for (const { length, alternatives } of index.phraseSynonyms(words, i)) {
       for (let j = i; j < i + length; j++) out[j]!.synonyms.push(...alternatives);
     }
   }
   return out;
 }
 
-function expandRules(rankingRules: readonly string[], sort: readonly SortCriterion[] | null): AppliedRule[] {
+const RELEVANCY_AFTER_WORDS = new Set(['typo', 'proximity', 'attribute', 'attributeRank', 'wordPosition', 'exactness']);
+
+/** The rules milli applies for a text query, in order (see the header for `words`, `attribute` and duplicates). */
+export function expandRules(rankingRules: readonly string[], sort: readonly SortCriterion[] | null, strategy: 'last' | 'all' | 'frequency'): AppliedRule[] {
   const out: AppliedRule[] = [];
+  const seen = new Set<string>();
+  const sorted = new Set<string>();
+  let words = strategy === 'all';
+  const relevancy = (rule: RuleKind): void => {
+    out.push({ kind: 'relevancy', rule, name: rule });
+    seen.add(rule);
+  };
   for (const r of rankingRules) {
-    if (r === 'sort') {
-      for (const c of sort ?? []) out.push({ kind: 'sort', criterion: c, name: `${c.field}:${c.direction}` });
-      continue;
+    if (RELEVANCY_AFTER_WORDS.has(r) && !words) {
+      relevancy('words');
+      words = true;
     }
-    const custom = /^(.+):(asc|desc)$/.exec(r);
-    if (custom) {
-      out.push({ kind: 'sort', criterion: { field: custom[1]!, direction: custom[2] as 'asc' | 'desc' }, name: r });
-      continue;
-    }
-    if (['words', 'typo', 'proximity', 'attributeRank', 'wordPosition', 'attribute', 'exactness'].includes(r)) {
-      // Details keys as Meilisearch names them: wordPosition's key is `attributePosition`.
-      out.push({ kind: 'relevancy', rule: r as RuleKind, name: r === 'wordPosition' ? 'attributePosition' : r });
+    if (r === 'words') {
+      if (!words) relevancy('words');
+      words = true;
+    } else if (r === 'typo' || r === 'proximity' || r === 'exactness') {
+      if (!seen.has(r)) relevancy(r);
+    } else if (r === 'attribute') {
+      if (!seen.has('attribute') && !seen.has('attributeRank') && !seen.has('wordPosition')) relevancy('attribute');
+    } else if (r === 'attributeRank') {
+      if (!seen.has('attribute') && !seen.has('attributeRank')) relevancy('attributeRank');
+    } else if (r === 'wordPosition') {
+      if (!seen.has('attribute') && !seen.has('wordPosition')) relevancy('wordPosition');
+    } else if (r === 'sort') {
+      if (seen.has('sort')) continue;
+      seen.add('sort');
+      for (const c of sort ?? []) {
+        if (sorted.has(c.field)) continue;
+        sorted.add(c.field);
+        out.push({ kind: 'sort', criterion: c, name: `${c.field}:${c.direction}` });
+      }
+    } else {
+      const custom = /^(.+):(asc|desc)$/.exec(r);
+      if (custom && !sorted.has(custom[1]!)) {
+        sorted.add(custom[1]!);
+        out.push({ kind: 'sort', criterion: { field: custom[1]!, direction: custom[2] as 'asc' | 'desc' }, name: r });
+      }
     }
   }
   return out;
@@ -142,13 +195,13 @@ function mergeScore(ranks: Array<Rank | null>): number {
 
 /** Ranks candidates for one query; see the header for the rules. */
 export function rank(index: TextIndex, req: RankRequest): RankResult {
-  const rules = expandRules(index.config.rankingRules, req.sort);
   const terms = queryTerms(index, req.q);
+  const rules = expandRules(index.config.rankingRules, req.sort, req.matchingStrategy);
   const restrict = req.attributesToSearchOn === null ? null : new Set(req.attributesToSearchOn);
   const noTypoList = index.config.typoTolerance.disableOnAttributes;
   const noTypo = noTypoList.length === 0 ? null : new Set(noTypoList);
   const scored: Scored[] = [];
-  const A = index.searchableCount;
+  const ctx: ScoreContext = { maxWeight: index.maxWeight, wordInIndex: (w) => index.postingsOfWord(w) !== undefined };
   // Set when the postings pre-selection ran: every matching document (scored holds only the contenders).
   let preMatched: Int32Array | null = null;
 
@@ -199,7 +252,7 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
       if (k === 0) return;
       if (req.matchingStrategy === 'all' && k < terms.length) return;
       const kept = order.slice(0, k).sort((a, b) => a - b);
-      scored.push(scoreDoc(docId, entry, terms, hits, kept, rules, A, req));
+      scored.push(scoreDoc(docId, entry, terms, hits, kept, rules, ctx, req));
     };
     if (canPreselect(terms, restrict, noTypo, req)) {
       // Postings decide which documents match and which can reach the top; only those are ranked in full.
@@ -298,36 +351,57 @@ function canPreselect(terms: QueryTerm[], restrict: ReadonlySet<string> | null, 
   );
 }
 
-/** attributeRank: rank = A − index of the best searchable attribute any kept term matched in, max = A. */
-function fidRank(entry: DocEntry, hits: Array<TermHit | null>, kept: number[], A: number): Rank {
-  let best = A - 1;
+/** What scoring reads besides the document: the attributeRank scale and which words the index holds. */
+interface ScoreContext {
+  maxWeight: number;
+  wordInIndex(word: string): boolean;
+}
+
+/** attributeRank: per kept term the lowest weight of a field holding it; max = 1 + k · maxWeight. */
+function fidRank(entry: DocEntry, hits: Array<TermHit | null>, kept: number[], maxWeight: number): Rank {
+  let cost = 0;
   for (const i of kept) {
+    let best = maxWeight;
     for (const p of hits[i]!.positions) {
-      const r = entry.fields[Math.floor(p / POS)]!.rank;
-      if (r < best) best = r;
+      const w = entry.fields[Math.floor(p / POS)]!.weight;
+      if (w < best) best = w;
     }
+    cost += best;
   }
-  return { rank: A - Math.max(0, best), max: A };
+  const max = 1 + kept.length * maxWeight;
+  return { rank: max - cost, max };
 }
 
-/** wordPosition: rank = 11 − min(first matched position in the best attribute, 10), max = 11. */
-function positionRank(entry: DocEntry, hits: Array<TermHit | null>, kept: number[]): Rank {
-  let bestRank = Infinity;
-  let bestPos = 10;
+/** wordPosition: per kept term the cost of its best occurrence against its query position; max = 1 + 10k. */
+function positionRank(terms: QueryTerm[], hits: Array<TermHit | null>, kept: number[]): Rank {
+  let cost = 0;
   for (const i of kept) {
-    for (const packed of hits[i]!.positions) {
-      const r = entry.fields[Math.floor(packed / POS)]!.rank;
-      const pos = packed % POS;
-      if (r < bestRank || (r === bestRank && pos < bestPos)) {
-        bestRank = r;
-        bestPos = Math.min(pos, 10);
-      }
-    }
+    const positions = hits[i]!.positions;
+    cost += positionCost(positions, positions.length, terms[i]!.position);
   }
-  return { rank: 11 - bestPos, max: 11 };
+  const max = 1 + MAX_POSITION_COST * kept.length;
+  return { rank: max - cost, max };
 }
 
-function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Array<TermHit | null>, kept: number[], rules: AppliedRule[], A: number, req: RankRequest): Scored {
+/** proximity: Σ pair costs over consecutive kept terms adjacent in the query; max = 1 + 3 per such pair. */
+function proximityRank(terms: QueryTerm[], hits: Array<TermHit | null>, kept: number[]): Rank {
+  let cost = 0;
+  let max = 1;
+  for (let j = 1; j < kept.length; j++) {
+    if (terms[kept[j]!]!.position !== terms[kept[j - 1]!]!.position + 1) continue;
+    const a = hits[kept[j - 1]!]!.positions;
+    const b = hits[kept[j]!]!.positions;
+    cost += pairProximity(a, a.length, b, b.length);
+    max += MAX_PAIR_COST;
+  }
+  return { rank: max - cost, max };
+}
+
+function score(r: Rank): number {
+  return r.rank / r.max;
+}
+
+function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Array<TermHit | null>, kept: number[], rules: AppliedRule[], ctx: ScoreContext, req: RankRequest): Scored {
   const ranks: Array<Rank | null> = [];
   // Details fields are only built when `_rankingScoreDetails` is requested (saves allocations per match).
   const det = req.withDetails;
@@ -339,61 +413,61 @@ function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Arra
       continue;
     }
     switch (r.rule) {
-      case 'words':
-        ranks.push({ rank: kept.length, max: terms.length });
-        if (det) extra.push({ matchingWords: kept.length, maxMatchingWords: terms.length });
+      case 'words': {
+        const rk = { rank: kept.length, max: terms.length };
+        ranks.push(rk);
+        if (det) extra.push({ matchingWords: kept.length, maxMatchingWords: terms.length, score: score(rk) });
         break;
+      }
       case 'typo': {
-        const maxTypos = kept.reduce((s, i) => s + terms[i]!.maxTypos, 0);
-        const typos = kept.reduce((s, i) => s + hits[i]!.typos, 0);
-        ranks.push({ rank: maxTypos + 1 - typos, max: maxTypos + 1 });
-        if (det) extra.push({ typoCount: typos, maxTypoCount: maxTypos });
+        const maxTypos = kept.reduce((s, i) => s + terms[i]!.maxTypoCost, 0);
+        const typos = Math.min(maxTypos, kept.reduce((s, i) => s + hits[i]!.typos, 0));
+        const rk = { rank: maxTypos + 1 - typos, max: maxTypos + 1 };
+        ranks.push(rk);
+        if (det) extra.push({ typoCount: typos, maxTypoCount: maxTypos, score: score(rk) });
         break;
       }
       case 'proximity': {
-        if (kept.length < 2) {
-          ranks.push({ rank: 1, max: 1 });
-        } else {
-          let cost = 0;
-          for (let j = 1; j < kept.length; j++) {
-            const a = hits[kept[j - 1]!]!.positions;
-            const b = hits[kept[j]!]!.positions;
-            cost += pairProximity(a, a.length, b, b.length);
-          }
-          const maxCost = 7 * (kept.length - 1);
-          ranks.push({ rank: maxCost + 1 - cost, max: maxCost + 1 });
-        }
-        if (det) extra.push({});
+        const rk = proximityRank(terms, hits, kept);
+        ranks.push(rk);
+        if (det) extra.push({ score: score(rk) });
         break;
       }
-      case 'attributeRank':
-        ranks.push(fidRank(entry, hits, kept, A));
-        if (det) extra.push({});
+      case 'attributeRank': {
+        const rk = fidRank(entry, hits, kept, ctx.maxWeight);
+        ranks.push(rk);
+        if (det) extra.push({ score: score(rk) });
         break;
-      case 'wordPosition':
-        ranks.push(positionRank(entry, hits, kept));
-        if (det) extra.push({});
+      }
+      case 'wordPosition': {
+        const rk = positionRank(terms, hits, kept);
+        ranks.push(rk);
+        if (det) extra.push({ score: score(rk) });
         break;
+      }
       case 'attribute': {
         // Legacy `attribute` = attributeRank then wordPosition as one rule ("unified" details).
-        const fid = fidRank(entry, hits, kept, A);
-        const pos = positionRank(entry, hits, kept);
+        const fid = fidRank(entry, hits, kept, ctx.maxWeight);
+        const pos = positionRank(terms, hits, kept);
         const merged = { rank: (fid.rank - 1) * pos.max + pos.rank, max: fid.max * pos.max };
         ranks.push(merged);
-        if (det) extra.push({ attributeRankingOrderScore: fid.rank / fid.max, queryWordDistanceScore: pos.rank / pos.max });
+        if (det) extra.push({ attributeRankingOrderScore: score(fid), queryWordDistanceScore: score(pos), score: score(merged) });
         break;
       }
       case 'exactness': {
         // Exactness is two ranks in Meilisearch: ExactAttribute {level, 3}, then ExactWords
         // {exactly-matched terms + 1, kept terms + 1}; merged here into one Rank (same mixed radix).
         const n = kept.length;
-        const { level, exactWords } = exactness(entry, kept.map((i) => terms[i]!.word));
-        ranks.push({ rank: exactnessRank(level, exactWords, n), max: 3 * (n + 1) });
-        if (det) extra.push(
-          level === 1
-            ? { matchType: 'noExactMatch', matchingWords: exactWords, maxMatchingWords: n }
-            : { matchType: level === 3 ? 'exactMatch' : 'matchesStart' },
-        );
+        const { level, exactWords } = exactness(entry, exactLevelTerms(terms, kept, ctx.wordInIndex), kept.map((i) => terms[i]!.word));
+        const rk = { rank: exactnessRank(level, exactWords, n), max: 3 * (n + 1) };
+        ranks.push(rk);
+        if (det) {
+          extra.push(
+            level === 1
+              ? { matchType: 'noExactMatch', matchingWords: exactWords, maxMatchingWords: n, score: score(rk) }
+              : { matchType: level === 3 ? 'exactMatch' : 'matchesStart', score: level / 3 },
+          );
+        }
         break;
       }
     }
@@ -408,14 +482,14 @@ function toHit(s: Scored, rules: AppliedRule[], req: RankRequest): RankedHit {
     let order = 0;
     rules.forEach((r, i) => {
       if (r.kind === 'sort') {
-        const v = req.getValue(s.docId, r.criterion.field);
-        details[r.name] = v === undefined ? { order } : { order, value: v };
+        const v = sortValue(req.getValue(s.docId, r.criterion.field), r.criterion.direction);
+        details[r.name] = { order, value: v === undefined ? null : v };
         order++;
         return;
       }
       const rk = s.ranks[i];
       if (rk === null || rk === undefined) return;
-      details[r.name] = { order, ...s.extra[i], score: rk.rank / rk.max };
+      details[r.name] = { order, ...(s.extra[i] ?? { score: score(rk) }) };
       order++;
     });
     hit.details = details;
