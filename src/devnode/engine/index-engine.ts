@@ -11,6 +11,7 @@ import type { AddDocumentsResult, DeleteResult, Document, EngineContext, IndexEn
 import { countFacet, facetOrder, sortFacetCounts } from './facets.js';
 import { TextIndex, cmpScalar, facetValueMatches, formatHit, rank, relevanceConfig, type SortCriterion, type TypoToleranceConfig } from './relevance/index.js';
 import { applySettingsPatch, defaultSettings, type Settings } from '../../core/settings.js';
+import { selectValues } from './select.js';
 
 interface Slot {
   seq: number;
@@ -28,23 +29,6 @@ function list(attrs: string[]): string {
   return [...attrs].sort().map((a) => `\`${a}\``).join(', ');
 }
 
-function project(doc: Document, fields: readonly string[] | null): Document {
-  if (fields === null || fields.includes('*')) return { ...doc };
-  const out: Document = {};
-  for (const f of fields) {
-    if (Object.prototype.hasOwnProperty.call(doc, f)) out[f] = doc[f];
-    else if (f.includes('.')) {
-      const [head, ...rest] = f.split('.');
-      const inner = doc[head!];
-      if (inner !== null && typeof inner === 'object' && !Array.isArray(inner)) {
-        const sub = project(inner as Document, [rest.join('.')]);
-        if (Object.keys(sub).length > 0) out[head!] = { ...((out[head!] as Document) ?? {}), ...sub };
-      }
-    }
-  }
-  return out;
-}
-
 export class IndexEngine implements IndexEngineApi {
   uid: string;
   primaryKey: string | null;
@@ -55,7 +39,8 @@ export class IndexEngine implements IndexEngineApi {
   private readonly bySeq = new Map<number, string>();
   private nextSeq = 0;
   private readonly fieldOrder: string[] = [];
-  private readonly fieldSeen = new Set<string>();
+  /** Field name → its index in fieldOrder. */
+  private readonly fieldRank = new Map<string, number>();
   private text: TextIndex;
   private readonly ctx: EngineContext;
   private readonly filterIndex = new FilterIndex(() => this.seqDocs());
@@ -81,8 +66,8 @@ export class IndexEngine implements IndexEngineApi {
   }
 
   private noteField(f: string): void {
-    if (!this.fieldSeen.has(f)) {
-      this.fieldSeen.add(f);
+    if (!this.fieldRank.has(f)) {
+      this.fieldRank.set(f, this.fieldOrder.length);
       this.fieldOrder.push(f);
     }
   }
@@ -200,9 +185,7 @@ export class IndexEngine implements IndexEngineApi {
   getDocument(id: string, fields: string[] | null, retrieveVectors = false): Document {
     const slot = this.byId.get(id);
     if (slot === undefined) throw new MeiliError('document_not_found', `Document \`${id}\` not found.`);
-    const out = project(slot.doc, fields);
-    if (retrieveVectors) out._vectors = {};
-    return out;
+    return selectValues(this.readable(slot.doc, retrieveVectors), fields);
   }
 
   private filterable(): FilterableAttributes {
@@ -246,6 +229,24 @@ export class IndexEngine implements IndexEngineApi {
 
   private docOfSeq(seq: number): Document {
     return this.byId.get(this.bySeq.get(seq)!)!.doc;
+  }
+
+  /**
+   * A stored document as Meilisearch returns it: top-level fields in the index's field order (the order field ids
+   * were assigned in), `_vectors` only when asked for.
+   */
+  private readable(doc: Document, retrieveVectors: boolean): Document {
+    const keys = Object.keys(doc);
+    const order = this.fieldRank;
+    let sorted = true;
+    for (let i = 1; i < keys.length && sorted; i++) sorted = (order.get(keys[i - 1]!) ?? 0) <= (order.get(keys[i]!) ?? 0);
+    const out: Document = {};
+    for (const k of sorted ? keys : [...keys].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0))) {
+      if (k === '_vectors') continue;
+      out[k] = doc[k];
+    }
+    if (retrieveVectors) out._vectors = vectorsView(doc._vectors);
+    return out;
   }
 
   /** The seqs of the documents a compiled filter matches (null: no filter, every document). */
@@ -331,15 +332,16 @@ export class IndexEngine implements IndexEngineApi {
       withDetails: showDetails,
     });
     const displayed = this.displayed();
-    const retrieve = (query.attributesToRetrieve as string[] | undefined) ?? null;
+    const asked = (query.attributesToRetrieve as string[] | undefined) ?? null;
+    // attributesToRetrieve ∩ displayedAttributes (null: every displayed attribute).
+    const retrieve = asked === null || asked.includes('*') ? displayed : asked.filter((f) => displayed === null || displayed.includes(f));
+    const retrieveVectors = query.retrieveVectors === true;
     const hits = ranked.hits.slice(offset, offset + limit).map((h) => {
-      const doc = this.docOfSeq(h.docId);
-      let fields: string[] | null = retrieve === null || retrieve.includes('*') ? displayed : retrieve.filter((f) => displayed === null || displayed.includes(f));
-      if (fields === null && displayed !== null) fields = displayed;
-      const hit: Record<string, unknown> = project(doc, fields);
-      const parts = formatHit(this.text, hit, {
+      const doc = this.readable(this.docOfSeq(h.docId), false);
+      const hit: Record<string, unknown> = selectValues(doc, retrieve);
+      if (retrieveVectors && (displayed === null || displayed.includes('_vectors'))) hit._vectors = vectorsView(this.docOfSeq(h.docId)._vectors);
+      const parts = formatHit(this.text, doc, {
         q,
-        matchingStrategy: 'last',
         attributesToHighlight: (query.attributesToHighlight as string[] | undefined) ?? null,
         attributesToCrop: (query.attributesToCrop as string[] | undefined) ?? null,
         cropLength: (query.cropLength as number | undefined) ?? 10,
@@ -347,13 +349,13 @@ export class IndexEngine implements IndexEngineApi {
         highlightPreTag: (query.highlightPreTag as string | undefined) ?? '<em>',
         highlightPostTag: (query.highlightPostTag as string | undefined) ?? '</em>',
         showMatchesPosition: query.showMatchesPosition === true,
-        displayedFields: null,
+        displayed,
+        retrieve,
       });
       if (parts._formatted !== undefined) hit._formatted = parts._formatted;
       if (parts._matchesPosition !== undefined) hit._matchesPosition = parts._matchesPosition;
       if (showScore) hit._rankingScore = h.score;
       if (showDetails) hit._rankingScoreDetails = h.details ?? {};
-      if (query.retrieveVectors === true) hit._vectors = {};
       return hit;
     });
     const res: Record<string, unknown> = { hits, query: q ?? '', processingTimeMs: 0, ...hitsInfo(page, pageWindow(page, maxTotalHits), ranked.totalMatches, maxTotalHits) };
@@ -451,9 +453,7 @@ export class IndexEngine implements IndexEngineApi {
     const limit = (query.limit as number | undefined) ?? 20;
     const fields = (query.fields as string[] | undefined) ?? null;
     const results = slots.slice(offset, offset + limit).map((s) => {
-      const d = project(s.doc, fields);
-      if (query.retrieveVectors === true) d._vectors = {};
-      return d;
+      return selectValues(this.readable(s.doc, query.retrieveVectors === true), fields);
     });
     return { results, offset, limit, total: slots.length };
   }
@@ -495,4 +495,20 @@ function inferPrimaryKeyFor(uid: string, doc: Document | undefined): string {
     if (err instanceof MeiliError) throw new MeiliError(err.code, `Index \`${uid}\`: ${err.message}`);
     throw err;
   }
+}
+
+/** A document's `_vectors` as Meilisearch shows them with retrieveVectors: `{name: {embeddings, regenerate}}`. */
+function vectorsView(v: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return out;
+  for (const [name, value] of Object.entries(v as Record<string, unknown>)) {
+    if (value === null) out[name] = { embeddings: [], regenerate: false };
+    else if (Array.isArray(value)) out[name] = { embeddings: value.length > 0 && Array.isArray(value[0]) ? value : [value], regenerate: false };
+    else if (typeof value === 'object') {
+      const o = value as { embeddings?: unknown; regenerate?: unknown };
+      const e = Array.isArray(o.embeddings) ? o.embeddings : [];
+      out[name] = { embeddings: e.length > 0 && !Array.isArray(e[0]) ? [e] : e, regenerate: o.regenerate === true };
+    }
+  }
+  return out;
 }

@@ -71,7 +71,6 @@ export interface RankResult {
 
 export interface FormatOptions {
   q: string | null;
-  matchingStrategy: 'last' | 'all' | 'frequency';
   attributesToHighlight: readonly string[] | null; // "*" allowed
   attributesToCrop: readonly string[] | null; // entries may be "attr:len"
   cropLength: number;
@@ -79,8 +78,10 @@ export interface FormatOptions {
   highlightPreTag: string;
   highlightPostTag: string;
   showMatchesPosition: boolean;
-  /** Fields the hit displays (after displayedAttributes/attributesToRetrieve), to bound `_formatted`. */
-  displayedFields: readonly string[] | null;
+  /** displayedAttributes, or null when every field is displayed. */
+  displayed: readonly string[] | null;
+  /** The retrieved attributes (already limited to displayed ones), or null for every displayed attribute. */
+  retrieve: readonly string[] | null;
 }
 
 export interface FormattedParts {
