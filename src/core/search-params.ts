@@ -2,7 +2,7 @@
 // query string), documents fetch, facet search and multi-search, each field with its own error code. Pure; shared
 // by the dev node and the proxy.
 import { MeiliError, type ErrorCode } from './errors.js';
-import { typeName } from './settings.js';
+import { foundValue, typeName } from './settings.js';
 
 export interface ParsedMultiSearch {
   /** null for a non-federated request. */
@@ -81,7 +81,7 @@ function unknownField(field: string, fields: Record<string, FieldSpec>, prefix =
 }
 
 function checkJsonValue(field: string, fs: FieldSpec, v: unknown, path: string): unknown {
-  const bad = (expected: string) => new MeiliError(fs.code, `Invalid value type at \`${path}\`: expected ${expected}, but found ${typeName(v)}: \`${JSON.stringify(v)}\``);
+  const bad = (expected: string) => new MeiliError(fs.code, `Invalid value type at \`${path}\`: expected ${expected}, but found ${foundValue(v)}`);
   switch (fs.kind) {
     case 'string':
       if (typeof v !== 'string') throw bad('a string');
@@ -99,7 +99,7 @@ function checkJsonValue(field: string, fs: FieldSpec, v: unknown, path: string):
       if (v === null) return null;
       if (!Array.isArray(v)) throw bad('an array');
       v.forEach((x, i) => {
-        if (typeof x !== 'string') throw new MeiliError(fs.code, `Invalid value type at \`${path}[${i}]\`: expected a string, but found ${typeName(x)}: \`${JSON.stringify(x)}\``);
+        if (typeof x !== 'string') throw new MeiliError(fs.code, `Invalid value type at \`${path}[${i}]\`: expected a string, but found ${foundValue(x)}`);
       });
       return v;
     case 'filter':
@@ -185,7 +185,7 @@ function parseGeneric(raw: unknown, source: 'json' | 'query', fields: Record<str
   }
   if (raw === undefined || raw === null) return out;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${typeName(raw)}: \`${JSON.stringify(raw)}\``);
+    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(raw)}`);
   }
   for (const [field, value] of Object.entries(raw as Record<string, unknown>)) {
     const fs = fields[field];
@@ -223,7 +223,7 @@ export function parseDocumentsQuery(raw: unknown, source: 'json' | 'query'): Rec
     let ids = q.ids;
     if (source === 'query' && typeof ids === 'string') ids = ids.split(',').map((s) => s.trim()).filter(Boolean);
     if (!Array.isArray(ids)) {
-      throw new MeiliError('invalid_document_ids', `Invalid value type at \`.ids\`: expected an array, but found ${typeName(ids)}: \`${JSON.stringify(ids)}\``);
+      throw new MeiliError('invalid_document_ids', `Invalid value type at \`.ids\`: expected an array, but found ${foundValue(ids)}`);
     }
     q.ids = ids.map((id) => (typeof id === 'number' ? String(id) : id));
     for (const id of q.ids as unknown[]) {
@@ -244,31 +244,31 @@ const FEDERATION_FIELDS = ['offset', 'limit', 'page', 'hitsPerPage', 'facetsByIn
 /** Validates a /multi-search body: `{queries, federation?}`. */
 export function parseMultiSearch(raw: unknown): ParsedMultiSearch {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${typeName(raw)}: \`${JSON.stringify(raw)}\``);
+    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(raw)}`);
   }
   const body = raw as Record<string, unknown>;
   for (const k of Object.keys(body)) if (k !== 'queries' && k !== 'federation') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`queries\`, \`federation\``);
   if (body.queries === undefined) throw new MeiliError('bad_request', 'Missing field `queries`');
   if (!Array.isArray(body.queries)) {
-    throw new MeiliError('bad_request', `Invalid value type at \`.queries\`: expected an array, but found ${typeName(body.queries)}: \`${JSON.stringify(body.queries)}\``);
+    throw new MeiliError('bad_request', `Invalid value type at \`.queries\`: expected an array, but found ${foundValue(body.queries)}`);
   }
   let federation: Record<string, unknown> | null = null;
   if (body.federation !== undefined && body.federation !== null) {
     if (typeof body.federation !== 'object' || Array.isArray(body.federation)) {
-      throw new MeiliError('invalid_multi_search_federated', `Invalid value type at \`.federation\`: expected an object, but found ${typeName(body.federation)}: \`${JSON.stringify(body.federation)}\``);
+      throw new MeiliError('invalid_multi_search_federated', `Invalid value type at \`.federation\`: expected an object, but found ${foundValue(body.federation)}`);
     }
     federation = {};
     for (const [k, v] of Object.entries(body.federation as Record<string, unknown>)) {
       if (!FEDERATION_FIELDS.includes(k)) throw new MeiliError('bad_request', `Unknown field \`${k}\` inside \`.federation\`: expected one of ${FEDERATION_FIELDS.map((f) => `\`${f}\``).join(', ')}`);
       if (['offset', 'limit', 'page', 'hitsPerPage'].includes(k) && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) {
-        throw new MeiliError(`invalid_multi_search_${k === 'hitsPerPage' ? 'hits_per_page' : k}` as ErrorCode, `Invalid value type at \`.federation.${k}\`: expected a positive integer, but found ${typeName(v)}: \`${JSON.stringify(v)}\``);
+        throw new MeiliError(`invalid_multi_search_${k === 'hitsPerPage' ? 'hits_per_page' : k}` as ErrorCode, `Invalid value type at \`.federation.${k}\`: expected a positive integer, but found ${foundValue(v)}`);
       }
       federation[k] = v;
     }
   }
   const queries = (body.queries as unknown[]).map((q, i) => {
     if (q === null || typeof q !== 'object' || Array.isArray(q)) {
-      throw new MeiliError('bad_request', `Invalid value type at \`.queries[${i}]\`: expected an object, but found ${typeName(q)}: \`${JSON.stringify(q)}\``);
+      throw new MeiliError('bad_request', `Invalid value type at \`.queries[${i}]\`: expected an object, but found ${foundValue(q)}`);
     }
     const { indexUid, federationOptions, ...rest } = q as Record<string, unknown>;
     if (indexUid === undefined) throw new MeiliError('missing_index_uid', `Missing field \`indexUid\` inside \`.queries[${i}]\``);
