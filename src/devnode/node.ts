@@ -18,13 +18,15 @@ import {
   parseMultiSearch,
   parseSearchQuery,
   restoreIndexEngine,
-  SETTINGS_ROUTES,
   validateSettings,
   type EngineContext,
   type IndexEngineApi,
 } from './engine/index.js';
 import { csvDelimiter, parseDocuments, payloadFormat } from '../core/payload.js';
+import { ALL_SETTINGS_ROUTES, settingsView, settingValue } from '../core/settings.js';
 import { DevNodeStore } from './persistence.js';
+import { now } from './clock.js';
+import { matchesDates, splitDateFilters } from './task-dates.js';
 import { hasFilter, matches, pageTasks, parseTaskFilter, summarizedTask, taskView, type TaskRecord as MeiliTask } from '../core/tasks.js';
 
 /** A dev-node task: Meilisearch's record plus what the processor needs to run it (kept until it finishes). */
@@ -69,6 +71,9 @@ const EXPERIMENTAL_DEFAULTS: Record<string, boolean | null> = {
   renderRoute: false,
 };
 
+/** Task processing re-validates settings already accepted at enqueue time, whatever the features are now. */
+const ALL_FEATURES = { foreignKeys: true, chatCompletions: true };
+
 type Handler = (ctx: RequestContext<AuthResult>) => Promise<Reply> | Reply;
 
 interface RouteDef {
@@ -81,8 +86,12 @@ interface RouteDef {
   handler: Handler;
 }
 
-function now(): string {
-  return new Date().toISOString();
+/** `skipCreation`: `true`/`false` in any case (Meilisearch's rule), else 400 invalid_skip_creation. */
+function parseSkipCreation(raw: string | null): boolean {
+  if (raw === null) return false;
+  const lower = raw.toLowerCase();
+  if (lower === 'true' || lower === 'false') return lower === 'true';
+  throw new MeiliError('invalid_skip_creation', `skipCreation must be either \`true\` or \`false\`. Found: \`${raw}\``);
 }
 
 function indexNotFound(uid: string): MeiliError {
@@ -352,15 +361,13 @@ export class DevNode {
         return;
       }
       case 'documentAdditionOrUpdate': {
-        let idx = this.indexes.get(uid);
-        if (idx === undefined) {
-          if (input.skipCreation === true) {
-            d.indexedDocuments = 0;
-            return;
-          }
-          idx = await this.createIndex(uid, null);
-        }
-        const res = idx.addDocuments(input.documents as Array<Record<string, unknown>>, { primaryKey: (input.primaryKey as string | null) ?? null, merge: input.merge === true });
+        // Like Meilisearch, the index is created even with skipCreation (which only skips documents that do not exist).
+        const idx = this.indexes.get(uid) ?? (await this.createIndex(uid, null));
+        const res = idx.addDocuments(input.documents as Array<Record<string, unknown>>, {
+          primaryKey: (input.primaryKey as string | null) ?? null,
+          merge: input.merge === true,
+          skipCreation: input.skipCreation === true,
+        });
         d.indexedDocuments = res.indexedDocuments;
         await this.persistIndex(idx, res);
         return;
@@ -378,16 +385,16 @@ export class DevNode {
       case 'settingsUpdate': {
         const idx = this.indexes.get(uid) ?? (await this.createIndex(uid, null));
         if (input.reset === true) idx.resetSettings();
-        else idx.updateSettings(validateSettings(input.patch, null, idx.getSettings()));
+        else idx.updateSettings(validateSettings(input.patch, null, idx.getSettings(), ALL_FEATURES));
         await this.persistIndex(idx, null);
         return;
       }
       case 'taskCancelation': {
-        const filter = parseTaskFilter(new URLSearchParams(input.query as string));
+        const { filter, dates } = this.taskFilter(input.query as string);
         let matched = 0;
         let canceled = 0;
         for (const t of this.tasks.values()) {
-          if (t.uid === task.uid || !matches(t, filter)) continue;
+          if (t.uid === task.uid || !matches(t, filter) || !matchesDates(t, dates)) continue;
           matched++;
           if (t.status === 'enqueued') {
             t.status = 'canceled';
@@ -403,11 +410,11 @@ export class DevNode {
         return;
       }
       case 'taskDeletion': {
-        const filter = parseTaskFilter(new URLSearchParams(input.query as string));
+        const { filter, dates } = this.taskFilter(input.query as string);
         const doomed: number[] = [];
         let matched = 0;
         for (const t of this.tasks.values()) {
-          if (t.uid === task.uid || !matches(t, filter)) continue;
+          if (t.uid === task.uid || !matches(t, filter) || !matchesDates(t, dates)) continue;
           matched++;
           if (t.status === 'succeeded' || t.status === 'failed' || t.status === 'canceled') doomed.push(t.uid);
         }
@@ -451,14 +458,18 @@ export class DevNode {
     r('POST', '/indexes/:uid/documents/delete-batch', (ctx) => this.deleteBatch(ctx), { write: true });
     r('POST', '/indexes/:uid/documents/delete', (ctx) => this.deleteByFilter(ctx), { write: true });
     r('DELETE', '/indexes/:uid/documents', (ctx) => this.enqueue('documentDeletion', checkIndexUid(ctx.params.uid!), { deletedDocuments: null }, { mode: 'all' }, ctx.query.get('customMetadata')), { write: true });
-    r('GET', '/indexes/:uid/settings', (ctx) => json(200, this.index(checkIndexUid(ctx.params.uid!)).getSettings()));
+    r('GET', '/indexes/:uid/settings', (ctx) => json(200, settingsView(this.index(checkIndexUid(ctx.params.uid!)).getSettings(), this.ctx.experimentalFeatures)));
     r('PATCH', '/indexes/:uid/settings', (ctx) => this.updateSettings(ctx, null), { write: true });
     r('DELETE', '/indexes/:uid/settings', (ctx) => this.enqueue('settingsUpdate', checkIndexUid(ctx.params.uid!), {}, { reset: true }), { write: true });
     r('GET', '/indexes/:uid/settings/:setting', (ctx) => this.getSetting(ctx));
     r('PUT', '/indexes/:uid/settings/:setting', (ctx) => this.updateSettings(ctx, 'PUT'), { write: true });
     r('PATCH', '/indexes/:uid/settings/:setting', (ctx) => this.updateSettings(ctx, 'PATCH'), { write: true });
     r('DELETE', '/indexes/:uid/settings/:setting', (ctx) => this.resetSetting(ctx), { write: true });
-    r('GET', '/tasks', (ctx) => json(200, pageTasks([...this.tasks.values()], ctx.query, (t) => t.indexUid === null || authAllowsIndex(ctx.auth!, t.indexUid))));
+    r('GET', '/tasks', (ctx) => {
+      const { rest, dates } = splitDateFilters(ctx.query);
+      const candidates = [...this.tasks.values()].filter((t) => matchesDates(t, dates));
+      return json(200, pageTasks(candidates, rest, (t) => t.indexUid === null || authAllowsIndex(ctx.auth!, t.indexUid)));
+    });
     r('GET', '/tasks/:taskUid', (ctx) => this.getTask(ctx));
     r('POST', '/tasks/cancel', (ctx) => this.taskFilterWrite(ctx, 'taskCancelation'), { body: 'none', write: true });
     r('DELETE', '/tasks', (ctx) => this.taskFilterWrite(ctx, 'taskDeletion'), { write: true });
@@ -631,8 +642,8 @@ export class DevNode {
     }
     const docs = parseDocuments(ctx.rawBody ?? Buffer.alloc(0), format, csvDelimiter(delimiterRaw));
     const pk = ctx.query.get('primaryKey');
-    const skip = ctx.query.get('skipCreation');
-    return this.enqueue('documentAdditionOrUpdate', uid, { receivedDocuments: docs.length, indexedDocuments: null }, { documents: docs, primaryKey: pk, merge, skipCreation: skip === 'true' }, ctx.query.get('customMetadata'));
+    const skipCreation = parseSkipCreation(ctx.query.get('skipCreation'));
+    return this.enqueue('documentAdditionOrUpdate', uid, { receivedDocuments: docs.length, indexedDocuments: null }, { documents: docs, primaryKey: pk, merge, skipCreation }, ctx.query.get('customMetadata'));
   }
 
   private deleteBatch(ctx: RequestContext<AuthResult>): Promise<Reply> {
@@ -648,26 +659,27 @@ export class DevNode {
   }
 
   private settingRoute(ctx: RequestContext<AuthResult>): { key: string; updateVerb: 'PUT' | 'PATCH' } {
-    const spec = SETTINGS_ROUTES[ctx.params.setting!];
+    const spec = ALL_SETTINGS_ROUTES[ctx.params.setting!];
     if (spec === undefined) throw new MeiliError('bad_request', `Unknown settings route \`${ctx.params.setting}\``);
     return spec;
   }
 
   private getSetting(ctx: RequestContext<AuthResult>): Reply {
-    const spec = SETTINGS_ROUTES[ctx.params.setting!];
+    const spec = ALL_SETTINGS_ROUTES[ctx.params.setting!];
     if (spec === undefined) return { status: 404 };
-    return json(200, this.index(checkIndexUid(ctx.params.uid!)).getSettings()[spec.key]);
+    return json(200, settingValue(this.index(checkIndexUid(ctx.params.uid!)).getSettings(), spec.key));
   }
 
   private updateSettings(ctx: RequestContext<AuthResult>, verb: 'PUT' | 'PATCH' | null): Promise<Reply> | Reply {
     const uid = checkIndexUid(ctx.params.uid!);
+    const features = this.ctx.experimentalFeatures;
     let patch: Record<string, unknown>;
-    if (verb === null) patch = validateSettings(ctx.json, null, this.indexes.get(uid)?.getSettings());
+    if (verb === null) patch = validateSettings(ctx.json, null, this.indexes.get(uid)?.getSettings(), features);
     else {
-      if (SETTINGS_ROUTES[ctx.params.setting!] === undefined) return { status: 404 };
+      if (ALL_SETTINGS_ROUTES[ctx.params.setting!] === undefined) return { status: 404 };
       const spec = this.settingRoute(ctx);
       if (spec.updateVerb !== verb) return { status: 405, headers: { allow: `GET, ${spec.updateVerb}, DELETE` } };
-      patch = validateSettings(ctx.json, ctx.params.setting!, this.indexes.get(uid)?.getSettings());
+      patch = validateSettings(ctx.json, ctx.params.setting!, this.indexes.get(uid)?.getSettings(), features);
       patch = { [spec.key]: ctx.json };
     }
     return this.enqueue('settingsUpdate', uid, structuredClone(verb === null ? (ctx.json as Record<string, unknown>) : patch), { patch: verb === null ? ctx.json : patch });
@@ -675,7 +687,7 @@ export class DevNode {
 
   private resetSetting(ctx: RequestContext<AuthResult>): Promise<Reply> | Reply {
     const uid = checkIndexUid(ctx.params.uid!);
-    if (SETTINGS_ROUTES[ctx.params.setting!] === undefined) return { status: 404 };
+    if (ALL_SETTINGS_ROUTES[ctx.params.setting!] === undefined) return { status: 404 };
     const spec = this.settingRoute(ctx);
     return this.enqueue('settingsUpdate', uid, { [spec.key]: null }, { patch: { [spec.key]: null } });
   }
@@ -689,16 +701,23 @@ export class DevNode {
   }
 
   private taskFilterWrite(ctx: RequestContext<AuthResult>, type: 'taskCancelation' | 'taskDeletion'): Promise<Reply> {
-    const filter = parseTaskFilter(ctx.query);
-    if (!hasFilter(filter)) {
+    const { filter, dates } = this.taskFilter(ctx.query.toString());
+    if (!hasFilter(filter) && dates.length === 0) {
       const what = type === 'taskCancelation' ? 'cancel' : 'delete';
       throw new MeiliError('missing_task_filters', `Query parameters to filter the tasks to ${what} are missing. Available query parameters are: \`uids\`, \`indexUids\`, \`statuses\`, \`types\`, \`canceledBy\`, \`beforeEnqueuedAt\`, \`afterEnqueuedAt\`, \`beforeStartedAt\`, \`afterStartedAt\`, \`beforeFinishedAt\`, \`afterFinishedAt\`.`);
     }
-    const details = type === 'taskCancelation' ? { matchedTasks: 0, canceledTasks: null, originalFilter: `?${filter.original}` } : { matchedTasks: 0, deletedTasks: null, originalFilter: `?${filter.original}` };
+    const original = ctx.query.toString();
+    const details = type === 'taskCancelation' ? { matchedTasks: 0, canceledTasks: null, originalFilter: `?${original}` } : { matchedTasks: 0, deletedTasks: null, originalFilter: `?${original}` };
     let matched = 0;
-    for (const t of this.tasks.values()) if (matches(t, filter)) matched++;
+    for (const t of this.tasks.values()) if (matches(t, filter) && matchesDates(t, dates)) matched++;
     details.matchedTasks = matched;
-    return this.enqueue(type, null, details, { query: filter.original });
+    return this.enqueue(type, null, details, { query: original });
+  }
+
+  /** A cancel/delete task filter: the shared filters plus the dates at nanosecond precision (task-dates.ts). */
+  private taskFilter(query: string): { filter: ReturnType<typeof parseTaskFilter>; dates: ReturnType<typeof splitDateFilters>['dates'] } {
+    const { rest, dates } = splitDateFilters(new URLSearchParams(query));
+    return { filter: parseTaskFilter(rest), dates };
   }
 
   private batchView(t: TaskRecord): Record<string, unknown> {

@@ -7,11 +7,12 @@ import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js
 import { inferPrimaryKey, resolveDocumentId } from '../../core/document-id.js';
 import { compileFilter, FilterableAttributes, parseFilter, valuesAt } from '../../core/filter/index.js';
 import { FilterIndex, type CompiledFilter } from './filter-index.js';
-import type { AddDocumentsResult, DeleteResult, Document, EngineContext, IndexEngineApi, IndexMeta, StoredDocument } from './api.js';
+import type { AddDocumentsResult, DeleteResult, Document, EngineContext, IndexEngineApi, IndexMeta, IndexStats, StoredDocument } from './api.js';
 import { countFacet, facetOrder, sortFacetCounts } from './facets.js';
 import { TextIndex, cmpScalar, facetValueMatches, formatHit, rank, relevanceConfig, type SortCriterion, type TypoToleranceConfig } from './relevance/index.js';
 import { applySettingsPatch, defaultSettings, type Settings } from '../../core/settings.js';
 import { selectValues } from './select.js';
+import { now } from '../clock.js';
 
 interface Slot {
   seq: number;
@@ -95,13 +96,13 @@ export class IndexEngine implements IndexEngineApi {
     return true;
   }
 
-  private touch(now = new Date().toISOString()): void {
-    this.updatedAt = now;
+  private touch(): void {
+    this.updatedAt = now();
   }
 
   // ---------------------------------------------------------------- writes
 
-  addDocuments(docs: Document[], opts: { primaryKey?: string | null; merge: boolean }): AddDocumentsResult {
+  addDocuments(docs: Document[], opts: { primaryKey?: string | null; merge: boolean; skipCreation?: boolean }): AddDocumentsResult {
     let pk = this.primaryKey;
     const given = opts.primaryKey ?? null;
     if (given !== null && pk !== null && given !== pk) {
@@ -116,6 +117,8 @@ export class IndexEngine implements IndexEngineApi {
     docs.forEach((doc, i) => {
       const id = ids[i]!;
       const prev = this.byId.get(id);
+      // skipCreation: only documents that already exist are written.
+      if (prev === undefined && opts.skipCreation === true) return;
       const body = opts.merge && prev !== undefined ? { ...prev.doc, ...doc } : doc;
       const seq = prev !== undefined ? prev.seq : this.nextSeq++;
       this.put(id, seq, body);
@@ -194,12 +197,13 @@ export class IndexEngine implements IndexEngineApi {
 
   /**
    * Parses and checks a filter against filterableAttributes (and compiles it, so every filter error is raised
-   * here); null when there is no filter.
+   * here); null when there is no filter. Like Meilisearch, attribute errors name the index (`Index \`x\`: …`)
+   * except on the documents fetch routes.
    */
-  private compile(filter: unknown, code: ErrorCode): CompiledFilter | null {
+  private compile(filter: unknown, code: ErrorCode, nameIndex = true): CompiledFilter | null {
     const node = parseFilter(filter, code);
     if (node === null) return null;
-    this.filterable().check(node, typeof filter === 'string' ? filter : null, code, this.uid);
+    this.filterable().check(node, typeof filter === 'string' ? filter : null, code, nameIndex ? this.uid : null);
     const options = { containsFilter: this.ctx.experimentalFeatures.containsFilter === true, code };
     return { node, options, predicate: compileFilter(node, options) };
   }
@@ -418,7 +422,7 @@ export class IndexEngine implements IndexEngineApi {
   }
 
   fetchDocuments(query: Record<string, unknown>): { results: Document[]; offset: number; limit: number; total: number } {
-    const filter = this.compile(query.filter, 'invalid_document_filter');
+    const filter = this.compile(query.filter, 'invalid_document_filter', false);
     const sort = this.parseSort(query.sort, 'invalid_document_sort', false);
     const ids = (query.ids as string[] | undefined) ?? null;
     let slots: Slot[];
@@ -458,17 +462,18 @@ export class IndexEngine implements IndexEngineApi {
     return { results, offset, limit, total: slots.length };
   }
 
-  stats(): { numberOfDocuments: number; rawDocumentDbSize: number; avgDocumentSize: number; isIndexing: boolean; fieldDistribution: Record<string, number> } {
+  stats(): IndexStats {
     let size = 0;
-    const dist: Record<string, number> = {};
-    for (const f of this.fieldOrder) dist[f] = 0;
+    const counts = new Map<string, number>();
     for (const { doc } of this.byId.values()) {
       size += Buffer.byteLength(JSON.stringify(doc));
-      for (const k of Object.keys(doc)) dist[k] = (dist[k] ?? 0) + 1;
+      for (const k of Object.keys(doc)) if (k !== '_vectors') counts.set(k, (counts.get(k) ?? 0) + 1);
     }
-    for (const k of Object.keys(dist)) if (dist[k] === 0) delete dist[k];
+    // Meilisearch's field distribution is a sorted map.
+    const dist: Record<string, number> = {};
+    for (const k of [...counts.keys()].sort()) dist[k] = counts.get(k)!;
     const n = this.byId.size;
-    return { numberOfDocuments: n, rawDocumentDbSize: size, avgDocumentSize: n === 0 ? 0 : Math.round(size / n), isIndexing: false, fieldDistribution: dist };
+    return { numberOfDocuments: n, rawDocumentDbSize: size, avgDocumentSize: n === 0 ? 0 : Math.round(size / n), isIndexing: false, numberOfEmbeddings: 0, numberOfEmbeddedDocuments: 0, fieldDistribution: dist };
   }
 
   meta(): IndexMeta {
