@@ -50,6 +50,7 @@ const SEARCH_FIELDS: Record<string, FieldSpec> = {
   hybrid: spec('object', 'invalid_search_hybrid_query'),
   vector: spec('any', 'invalid_search_vector'),
   media: spec('any', 'invalid_search_media'),
+  personalize: spec('any', 'invalid_search_personalize'),
 };
 
 const DOCUMENTS_FIELDS: Record<string, FieldSpec> = {
@@ -183,8 +184,8 @@ function parseGeneric(raw: unknown, source: 'json' | 'query', fields: Record<str
     }
     return out;
   }
-  if (raw === undefined || raw === null) return out;
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
+  if (raw === undefined) return out;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(raw)}`);
   }
   for (const [field, value] of Object.entries(raw as Record<string, unknown>)) {
@@ -195,9 +196,13 @@ function parseGeneric(raw: unknown, source: 'json' | 'query', fields: Record<str
   return out;
 }
 
-function checkSearchSemantics(q: Record<string, unknown>): Record<string, unknown> {
+function checkSearchSemantics(q: Record<string, unknown>, source: 'json' | 'query' = 'json'): Record<string, unknown> {
   if (q.matchingStrategy !== undefined && !['last', 'all', 'frequency'].includes(q.matchingStrategy as string)) {
-    throw new MeiliError('invalid_search_matching_strategy', `Unknown value \`${String(q.matchingStrategy)}\` at \`.matchingStrategy\`: expected one of \`last\`, \`all\`, \`frequency\``);
+    const where = source === 'query' ? 'for parameter `matchingStrategy`' : 'at `.matchingStrategy`';
+    throw new MeiliError('invalid_search_matching_strategy', `Unknown value \`${String(q.matchingStrategy)}\` ${where}: expected one of \`last\`, \`all\`, \`frequency\``);
+  }
+  if (q.personalize !== undefined && q.personalize !== null) {
+    throw new MeiliError('feature_not_enabled', 'reranking search results requires enabling the `personalization` experimental feature. See https://github.com/orgs/meilisearch/discussions/866');
   }
   if (q.hybrid !== undefined && q.hybrid !== null) {
     throw new MeiliError('invalid_search_embedder', 'Cannot find embedder with name `default`.');
@@ -214,7 +219,7 @@ function checkSearchSemantics(q: Record<string, unknown>): Record<string, unknow
 /** Validates search parameters; `query` = GET string parameters (object of strings). */
 export function parseSearchQuery(raw: unknown, source: 'json' | 'query'): Record<string, unknown> {
   const renamed: Record<string, string> = source === 'query' ? { hybridEmbedder: 'hybrid', hybridSemanticRatio: 'hybrid' } : {};
-  return checkSearchSemantics(parseGeneric(raw, source, SEARCH_FIELDS, renamed));
+  return checkSearchSemantics(parseGeneric(raw, source, SEARCH_FIELDS, renamed), source);
 }
 
 export function parseDocumentsQuery(raw: unknown, source: 'json' | 'query'): Record<string, unknown> {

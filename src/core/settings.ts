@@ -145,8 +145,13 @@ export function foundValue(v: unknown): string {
   return v === null ? 'null' : `${typeName(v)}: \`${JSON.stringify(v)}\``;
 }
 
+/** `at \`path\`` for a path inside the body, nothing for the body itself (a sub-route's whole value). */
+function atPath(path: string): string {
+  return path === '' ? '' : ` at \`${path}\``;
+}
+
 function wrongType(key: string, path: string, expected: string, v: unknown): MeiliError {
-  return new MeiliError(codeFor(key), `Invalid value type at \`${path}\`: expected ${expected}, but found ${foundValue(v)}`);
+  return new MeiliError(codeFor(key), `Invalid value type${atPath(path)}: expected ${expected}, but found ${foundValue(v)}`);
 }
 
 function stringArray(key: string, v: unknown, path = `.${key}`): string[] {
@@ -163,9 +168,12 @@ function objectOf(key: string, v: unknown, path: string): Record<string, unknown
 }
 
 function unknownField(key: string, path: string, field: string, expected: string[]): MeiliError {
-  return new MeiliError(codeFor(key), `Unknown field \`${field}\` inside \`${path}\`: expected one of ${expected.map((e) => `\`${e}\``).join(', ')}`);
+  const inside = path === '' ? '' : ` inside \`${path}\``;
+  return new MeiliError(codeFor(key), `Unknown field \`${field}\`${inside}: expected one of ${expected.map((e) => `\`${e}\``).join(', ')}`);
 }
 
+/** Settings Meilisearch keeps as sorted sets. */
+const SORTED_SETTINGS = new Set(['sortableAttributes', 'stopWords', 'nonSeparatorTokens', 'separatorTokens', 'dictionary']);
 const RULE_RE = /^([^:\s]+):(asc|desc)$/;
 const BUILTIN_RULES = new Set(['words', 'typo', 'proximity', 'attribute', 'attributeRank', 'wordPosition', 'sort', 'exactness']);
 
@@ -175,8 +183,7 @@ function uintOrNull(key: string, v: unknown, path: string): number {
 }
 
 /** Validates one setting's new value (never null: null means reset and is handled by the caller). */
-function validateOne(key: string, v: unknown, current: Settings): unknown {
-  const path = `.${key}`;
+function validateOne(key: string, v: unknown, current: Settings, path = `.${key}`): unknown {
   switch (key) {
     case 'displayedAttributes':
     case 'searchableAttributes':
@@ -185,7 +192,7 @@ function validateOne(key: string, v: unknown, current: Settings): unknown {
     case 'nonSeparatorTokens':
     case 'separatorTokens':
     case 'dictionary':
-      return stringArray(key, v);
+      return SORTED_SETTINGS.has(key) ? stringArray(key, v, path).sort() : stringArray(key, v, path);
     case 'filterableAttributes': {
       if (!Array.isArray(v)) throw wrongType(key, path, 'an array', v);
       return v.map((x, i) => {
@@ -207,12 +214,18 @@ function validateOne(key: string, v: unknown, current: Settings): unknown {
       });
     }
     case 'rankingRules': {
-      const rules = stringArray(key, v);
+      const rules = stringArray(key, v, path);
+      if (rules.includes('attribute') && (rules.includes('attributeRank') || rules.includes('wordPosition'))) {
+        throw new MeiliError(
+          codeFor(key),
+          'Mixed usage of the attribute, attributeRank, and wordPosition ranking rules. You must either use the attribute ranking rule alone or the attributeRank and wordPosition ranking rules.',
+        );
+      }
       rules.forEach((r, i) => {
         if (!BUILTIN_RULES.has(r) && !RULE_RE.test(r)) {
           throw new MeiliError(
             codeFor(key),
-            `Invalid value at \`.rankingRules[${i}]\`: \`${r}\` ranking rule is invalid. Valid ranking rules are words, typo, sort, proximity, attribute, attributeRank, wordPosition, exactness and custom ranking rules.`,
+            `Invalid value at \`${path}[${i}]\`: \`${r}\` ranking rule is invalid. Valid ranking rules are words, typo, sort, proximity, attribute, exactness and custom ranking rules.`,
           );
         }
       });
@@ -229,7 +242,7 @@ function validateOne(key: string, v: unknown, current: Settings): unknown {
       return v;
     case 'proximityPrecision':
       if (v !== 'byWord' && v !== 'byAttribute') {
-        throw new MeiliError(codeFor(key), `Unknown value \`${String(v)}\` at \`${path}\`: expected one of \`byWord\`, \`byAttribute\``);
+        throw new MeiliError(codeFor(key), `Unknown value \`${String(v)}\`${atPath(path)}: expected one of \`byWord\`, \`byAttribute\``);
       }
       return v;
     case 'typoTolerance': {
@@ -291,6 +304,9 @@ function validateOne(key: string, v: unknown, current: Settings): unknown {
       for (const [f, fv] of Object.entries(o)) {
         if (f !== 'maxTotalHits') throw unknownField(key, path, f, ['maxTotalHits']);
         out[f] = fv === null ? 1000 : uintOrNull(key, fv, `${path}.${f}`);
+        if (out[f] === 0) {
+          throw new MeiliError(codeFor(key), `Invalid value at \`${path}.${f}\`: a non-zero integer value lower than \`18446744073709551615\` was expected, but found a zero`);
+        }
       }
       return out;
     }
@@ -315,7 +331,7 @@ function validateOne(key: string, v: unknown, current: Settings): unknown {
       return v;
     case 'prefixSearch':
       if (v !== 'indexingTime' && v !== 'disabled') {
-        throw new MeiliError(codeFor(key), `Unknown value \`${String(v)}\` at \`${path}\`: expected one of \`indexingTime\`, \`disabled\``);
+        throw new MeiliError(codeFor(key), `Unknown value \`${String(v)}\`${atPath(path)}: expected one of \`indexingTime\`, \`disabled\``);
       }
       return v;
     case 'foreignKeys': {
@@ -363,7 +379,7 @@ export function validateSettings(body: unknown, route: string | null, current: S
   if (route !== null) {
     const spec = ALL_SETTINGS_ROUTES[route];
     if (spec === undefined) throw new MeiliError('bad_request', `Unknown settings route \`${route}\``);
-    const value = body === null ? null : validateOne(spec.key, body, current);
+    const value = body === null ? null : validateOne(spec.key, body, current, '');
     checkFeature(spec.key, value, features);
     return { [spec.key]: value };
   }

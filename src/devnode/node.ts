@@ -7,7 +7,7 @@ import { KeyRegistry } from '../core/auth/registry.js';
 import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../core/auth/route-actions.js';
 import { MeiliError, internalError } from '../core/errors.js';
 import { andFilters } from '../core/shard-filter.js';
-import { checkIndexUid, parseDocumentIds, validateCreateIndex, validateDeleteByFilter, validateSwap } from '../core/index-requests.js';
+import { checkIndexUid, parseDocumentIds, validateCreateIndex, validateDeleteByFilter, validateSwap, validateUpdateIndex } from '../core/index-requests.js';
 import { HttpServer, type Reply, type RequestContext, type RouteSpec } from '../main/server/http.js';
 import type { HttpMethod } from '../main/server/router.js';
 import {
@@ -22,11 +22,11 @@ import {
   type EngineContext,
   type IndexEngineApi,
 } from './engine/index.js';
-import { csvDelimiter, parseDocuments, payloadFormat } from '../core/payload.js';
+import { csvDelimiter, parseDocuments, writeFormat } from '../core/payload.js';
 import { ALL_SETTINGS_ROUTES, settingsView, settingValue } from '../core/settings.js';
 import { DevNodeStore } from './persistence.js';
 import { now } from './clock.js';
-import { matchesDates, splitDateFilters } from './task-dates.js';
+import { checkTaskParams, FILTER_TASK_PARAMS, LIST_TASK_PARAMS, matchesDates, splitDateFilters } from './task-dates.js';
 import { hasFilter, matches, pageTasks, parseTaskFilter, summarizedTask, taskView, type TaskRecord as MeiliTask } from '../core/tasks.js';
 
 /** A dev-node task: Meilisearch's record plus what the processor needs to run it (kept until it finishes). */
@@ -383,6 +383,8 @@ export class DevNode {
         return;
       }
       case 'settingsUpdate': {
+        // A reset (DELETE /settings or a sub-route) never creates the index: it fails on a missing one.
+        if (input.deletion === true && !this.indexes.has(uid)) throw indexNotFound(uid);
         const idx = this.indexes.get(uid) ?? (await this.createIndex(uid, null));
         if (input.reset === true) idx.resetSettings();
         else idx.updateSettings(validateSettings(input.patch, null, idx.getSettings(), ALL_FEATURES));
@@ -445,14 +447,23 @@ export class DevNode {
     r('PATCH', '/indexes/:uid', (ctx) => this.patchIndex(ctx), { write: true });
     r('DELETE', '/indexes/:uid', (ctx) => this.enqueue('indexDeletion', checkIndexUid(ctx.params.uid!), { deletedDocuments: null }, {}), { write: true });
     r('POST', '/swap-indexes', (ctx) => this.swapIndexes(ctx), { write: true });
-    r('POST', '/indexes/:uid/search', (ctx) => this.search(ctx, parseSearchQuery(ctx.json ?? {}, 'json')), { tenant: true });
+    r('POST', '/indexes/:uid/search', (ctx) => this.search(ctx, parseSearchQuery(ctx.json, 'json')), { tenant: true });
     r('GET', '/indexes/:uid/search', (ctx) => this.search(ctx, parseSearchQuery(Object.fromEntries(ctx.query), 'query')), { tenant: true });
     r('POST', '/indexes/:uid/facet-search', (ctx) => this.facetSearch(ctx), { tenant: true });
     r('POST', '/multi-search', (ctx) => this.multiSearch(ctx), { tenant: true });
     r('POST', '/indexes/:uid/documents', (ctx) => this.addDocuments(ctx, false), { body: 'raw', write: true });
     r('PUT', '/indexes/:uid/documents', (ctx) => this.addDocuments(ctx, true), { body: 'raw', write: true });
-    r('GET', '/indexes/:uid/documents', (ctx) => json(200, this.index(checkIndexUid(ctx.params.uid!)).fetchDocuments(parseDocumentsQuery(Object.fromEntries(ctx.query), 'query'))));
-    r('POST', '/indexes/:uid/documents/fetch', (ctx) => json(200, this.index(checkIndexUid(ctx.params.uid!)).fetchDocuments(parseDocumentsQuery(ctx.json ?? {}, 'json'))));
+    // Parameters are checked before the index is looked up (a bad parameter is a 400 even on a missing index).
+    r('GET', '/indexes/:uid/documents', (ctx) => {
+      const uid = checkIndexUid(ctx.params.uid!);
+      const query = parseDocumentsQuery(Object.fromEntries(ctx.query), 'query');
+      return json(200, this.index(uid).fetchDocuments(query));
+    });
+    r('POST', '/indexes/:uid/documents/fetch', (ctx) => {
+      const uid = checkIndexUid(ctx.params.uid!);
+      const query = parseDocumentsQuery(ctx.json, 'json');
+      return json(200, this.index(uid).fetchDocuments(query));
+    });
     r('GET', '/indexes/:uid/documents/:id', (ctx) => this.getDocument(ctx));
     r('DELETE', '/indexes/:uid/documents/:id', (ctx) => this.enqueue('documentDeletion', checkIndexUid(ctx.params.uid!), { providedIds: 1, deletedDocuments: null, originalFilter: null }, { mode: 'ids', ids: [ctx.params.id] }, ctx.query.get('customMetadata')), { write: true });
     r('POST', '/indexes/:uid/documents/delete-batch', (ctx) => this.deleteBatch(ctx), { write: true });
@@ -460,12 +471,13 @@ export class DevNode {
     r('DELETE', '/indexes/:uid/documents', (ctx) => this.enqueue('documentDeletion', checkIndexUid(ctx.params.uid!), { deletedDocuments: null }, { mode: 'all' }, ctx.query.get('customMetadata')), { write: true });
     r('GET', '/indexes/:uid/settings', (ctx) => json(200, settingsView(this.index(checkIndexUid(ctx.params.uid!)).getSettings(), this.ctx.experimentalFeatures)));
     r('PATCH', '/indexes/:uid/settings', (ctx) => this.updateSettings(ctx, null), { write: true });
-    r('DELETE', '/indexes/:uid/settings', (ctx) => this.enqueue('settingsUpdate', checkIndexUid(ctx.params.uid!), {}, { reset: true }), { write: true });
+    r('DELETE', '/indexes/:uid/settings', (ctx) => this.enqueue('settingsUpdate', checkIndexUid(ctx.params.uid!), {}, { reset: true, deletion: true }), { write: true });
     r('GET', '/indexes/:uid/settings/:setting', (ctx) => this.getSetting(ctx));
     r('PUT', '/indexes/:uid/settings/:setting', (ctx) => this.updateSettings(ctx, 'PUT'), { write: true });
     r('PATCH', '/indexes/:uid/settings/:setting', (ctx) => this.updateSettings(ctx, 'PATCH'), { write: true });
     r('DELETE', '/indexes/:uid/settings/:setting', (ctx) => this.resetSetting(ctx), { write: true });
     r('GET', '/tasks', (ctx) => {
+      checkTaskParams(ctx.query, LIST_TASK_PARAMS);
       const { rest, dates } = splitDateFilters(ctx.query);
       const candidates = [...this.tasks.values()].filter((t) => matchesDates(t, dates));
       return json(200, pageTasks(candidates, rest, (t) => t.indexUid === null || authAllowsIndex(ctx.auth!, t.indexUid)));
@@ -544,13 +556,9 @@ export class DevNode {
 
   private patchIndex(ctx: RequestContext<AuthResult>): Promise<Reply> {
     const uid = checkIndexUid(ctx.params.uid!);
-    const b = (ctx.json ?? {}) as Record<string, unknown>;
-    if (typeof b !== 'object' || Array.isArray(b)) throw new MeiliError('bad_request', 'Invalid value type: expected an object');
-    for (const k of Object.keys(b)) if (k !== 'uid' && k !== 'primaryKey') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`primaryKey\`, \`uid\``);
-    if (b.primaryKey !== undefined && b.primaryKey !== null && typeof b.primaryKey !== 'string') throw new MeiliError('invalid_index_primary_key', `Invalid value type at \`.primaryKey\`: expected a string, but found ${JSON.stringify(b.primaryKey)}`);
-    if (b.uid !== undefined) checkIndexUid(String(b.uid));
-    const details: Record<string, unknown> = { primaryKey: (b.primaryKey as string | undefined) ?? null };
-    if (typeof b.uid === 'string') {
+    const b = validateUpdateIndex(ctx.json ?? {});
+    const details: Record<string, unknown> = { primaryKey: b.primaryKey ?? null };
+    if (b.uid !== undefined) {
       details.oldIndexUid = uid;
       details.newIndexUid = b.uid;
     }
@@ -621,11 +629,15 @@ export class DevNode {
   }
 
   private getDocument(ctx: RequestContext<AuthResult>): Reply {
-    const idx = this.index(checkIndexUid(ctx.params.uid!));
+    const uid = checkIndexUid(ctx.params.uid!);
     for (const k of ctx.query.keys()) if (k !== 'fields' && k !== 'retrieveVectors') throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`fields\`, \`retrieveVectors\``);
     const fieldsRaw = ctx.query.get('fields');
     const fields = fieldsRaw === null ? null : fieldsRaw.split(',').map((s) => s.trim()).filter(Boolean);
-    return json(200, idx.getDocument(ctx.params.id!, fields, ctx.query.get('retrieveVectors') === 'true'));
+    const rv = ctx.query.get('retrieveVectors');
+    if (rv !== null && rv !== 'true' && rv !== 'false') {
+      throw new MeiliError('invalid_document_retrieve_vectors', `Invalid value in parameter \`retrieveVectors\`: could not parse \`${rv}\` as a boolean, expected either \`true\` or \`false\``);
+    }
+    return json(200, this.index(uid).getDocument(ctx.params.id!, fields, rv === 'true'));
   }
 
   private addDocuments(ctx: RequestContext<AuthResult>, merge: boolean): Promise<Reply> {
@@ -635,14 +647,13 @@ export class DevNode {
         throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`primaryKey\`, \`csvDelimiter\`, \`customMetadata\`, \`skipCreation\``);
       }
     }
-    const format = payloadFormat(ctx.req.headers['content-type']);
+    // Query parameters first, then the content type, then the payload (Meilisearch's order of checks).
     const delimiterRaw = ctx.query.get('csvDelimiter');
-    if (delimiterRaw !== null && format !== 'csv') {
-      throw new MeiliError('invalid_document_csv_delimiter', 'The `csvDelimiter` parameter is only allowed for `text/csv` payloads.');
-    }
-    const docs = parseDocuments(ctx.rawBody ?? Buffer.alloc(0), format, csvDelimiter(delimiterRaw));
-    const pk = ctx.query.get('primaryKey');
+    const delimiter = csvDelimiter(delimiterRaw);
     const skipCreation = parseSkipCreation(ctx.query.get('skipCreation'));
+    const format = writeFormat(ctx.req.headers['content-type'], delimiterRaw);
+    const docs = parseDocuments(ctx.rawBody ?? Buffer.alloc(0), format, delimiter);
+    const pk = ctx.query.get('primaryKey');
     return this.enqueue('documentAdditionOrUpdate', uid, { receivedDocuments: docs.length, indexedDocuments: null }, { documents: docs, primaryKey: pk, merge, skipCreation }, ctx.query.get('customMetadata'));
   }
 
@@ -654,7 +665,7 @@ export class DevNode {
 
   private deleteByFilter(ctx: RequestContext<AuthResult>): Promise<Reply> {
     const uid = checkIndexUid(ctx.params.uid!);
-    const filter = validateDeleteByFilter(ctx.json);
+    const filter = validateDeleteByFilter(ctx.json, { containsFilter: this.ctx.experimentalFeatures.containsFilter === true });
     return this.enqueue('documentDeletion', uid, { providedIds: 0, deletedDocuments: null, originalFilter: JSON.stringify(filter) }, { mode: 'filter', filter }, ctx.query.get('customMetadata'));
   }
 
@@ -689,7 +700,7 @@ export class DevNode {
     const uid = checkIndexUid(ctx.params.uid!);
     if (ALL_SETTINGS_ROUTES[ctx.params.setting!] === undefined) return { status: 404 };
     const spec = this.settingRoute(ctx);
-    return this.enqueue('settingsUpdate', uid, { [spec.key]: null }, { patch: { [spec.key]: null } });
+    return this.enqueue('settingsUpdate', uid, { [spec.key]: null }, { patch: { [spec.key]: null }, deletion: true });
   }
 
   private getTask(ctx: RequestContext<AuthResult>): Reply {
@@ -701,6 +712,7 @@ export class DevNode {
   }
 
   private taskFilterWrite(ctx: RequestContext<AuthResult>, type: 'taskCancelation' | 'taskDeletion'): Promise<Reply> {
+    checkTaskParams(ctx.query, FILTER_TASK_PARAMS);
     const { filter, dates } = this.taskFilter(ctx.query.toString());
     if (!hasFilter(filter) && dates.length === 0) {
       const what = type === 'taskCancelation' ? 'cancel' : 'delete';

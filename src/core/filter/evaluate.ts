@@ -153,8 +153,12 @@ export function compileFilter(node: FilterNode, opts: CompileOptions = {}): Pred
   }
 }
 
-/** The attributes a filter reads, with the operator kind Meilisearch's granular filterable features check. */
-export function filterAttributes(node: FilterNode, out: Array<{ attr: FilterValue; kind: 'equality' | 'comparison' }> = []): typeof out {
+/**
+ * The attributes a filter reads in evaluation order, with the operator Meilisearch's granular filterable features
+ * check (`IN` is checked as `=`; EXISTS, IS NULL, IS EMPTY, CONTAINS and STARTS WITH only need the attribute to be
+ * filterable: op null).
+ */
+export function filterAttributes(node: FilterNode, out: Array<{ attr: FilterValue; op: string | null }> = []): typeof out {
   switch (node.type) {
     case 'or':
     case 'and':
@@ -164,23 +168,94 @@ export function filterAttributes(node: FilterNode, out: Array<{ attr: FilterValu
       filterAttributes(node.child, out);
       break;
     case 'cmp':
-      out.push({ attr: node.attr, kind: node.op === '=' || node.op === '!=' ? 'equality' : 'comparison' });
+      out.push({ attr: node.attr, op: node.op });
       break;
     case 'range':
-    case 'starts':
-    case 'contains':
-      out.push({ attr: node.attr, kind: 'comparison' });
+      out.push({ attr: node.attr, op: 'TO' });
       break;
     case 'in':
+      out.push({ attr: node.attr, op: '=' });
+      break;
+    case 'starts':
+    case 'contains':
     case 'exists':
     case 'null':
     case 'empty':
-      out.push({ attr: node.attr, kind: 'equality' });
+      out.push({ attr: node.attr, op: null });
       break;
     case 'geo':
       break;
   }
   return out;
+}
+
+/**
+ * A filter as Meilisearch re-serializes it in attribute errors (every attribute and value as a JSON string, each
+ * operand of AND/OR in parentheses), with where each attribute landed in that text.
+ */
+export function serializeFilter(node: FilterNode): { text: string; spans: Map<FilterValue, [number, number]> } {
+  const spans = new Map<FilterValue, [number, number]>();
+  let text = '';
+  const attr = (v: FilterValue): void => {
+    const q = JSON.stringify(v.value);
+    spans.set(v, [text.length + 1, text.length + q.length - 1]);
+    text += q;
+  };
+  const lit = (v: FilterValue): string => JSON.stringify(v.value);
+  const walk = (n: FilterNode): void => {
+    switch (n.type) {
+      case 'or':
+      case 'and':
+        n.children.forEach((c, i) => {
+          if (i > 0) text += n.type === 'or' ? ' OR ' : ' AND ';
+          text += '(';
+          walk(c);
+          text += ')';
+        });
+        return;
+      case 'not':
+        text += 'NOT (';
+        walk(n.child);
+        text += ')';
+        return;
+      case 'cmp':
+        attr(n.attr);
+        text += ` ${n.op} ${lit(n.value)}`;
+        return;
+      case 'range':
+        attr(n.attr);
+        text += ` ${lit(n.from)} TO ${lit(n.to)}`;
+        return;
+      case 'in':
+        attr(n.attr);
+        text += ` IN [${n.values.map(lit).join(', ')}]`;
+        return;
+      case 'exists':
+        attr(n.attr);
+        text += ' EXISTS';
+        return;
+      case 'null':
+        attr(n.attr);
+        text += ' IS NULL';
+        return;
+      case 'empty':
+        attr(n.attr);
+        text += ' IS EMPTY';
+        return;
+      case 'contains':
+        attr(n.attr);
+        text += ` CONTAINS ${lit(n.value)}`;
+        return;
+      case 'starts':
+        attr(n.attr);
+        text += ` STARTS WITH ${lit(n.value)}`;
+        return;
+      case 'geo':
+        text += filterToString(n);
+    }
+  };
+  walk(node);
+  return { text, spans };
 }
 
 interface FilterableRule {
@@ -220,8 +295,24 @@ export class FilterableAttributes {
   }
 
   private ruleFor(attr: string): FilterableRule | null {
-    for (const r of this.rules) for (const p of r.patterns) if (attributePatternMatches(p, attr)) return r;
+    const i = this.ruleIndexFor(attr);
+    return i === null ? null : this.rules[i]!;
+  }
+
+  /** Index of the first rule whose patterns match `attr` (Meilisearch's "matched rule #n"), or null. */
+  ruleIndexFor(attr: string): number | null {
+    for (let i = 0; i < this.rules.length; i++) for (const p of this.rules[i]!.patterns) if (attributePatternMatches(p, attr)) return i;
     return null;
+  }
+
+  /** The patterns of the rules that enable facet search. */
+  facetSearchablePatterns(): string[] {
+    return this.rules.filter((r) => r.facetSearch).flatMap((r) => r.patterns);
+  }
+
+  /** The patterns of the rules that enable filtering. */
+  filterablePatterns(): string[] {
+    return this.rules.filter((r) => r.filter.equality || r.filter.comparison).flatMap((r) => r.patterns);
   }
 
   isFilterable(attr: string): boolean {
@@ -233,22 +324,42 @@ export class FilterableAttributes {
     return this.ruleFor(attr)?.facetSearch === true;
   }
 
-  /** Throws Meilisearch's error when a filter uses an attribute or operator the setting does not allow. */
-  check(node: FilterNode, src: string | null, code: ErrorCode = 'invalid_search_filter', indexUid: string | null = null): void {
+  /**
+   * Throws Meilisearch's error when a filter uses an attribute or operator the setting does not allow: first any
+   * attribute that is not filterable (positioned in the re-serialized filter), then, in evaluation order, an operator
+   * its rule does not enable. `_vectors` and `_shard` are Meilisearch's special attributes and pass. `serialized`:
+   * positions refer to the re-serialized filter (search) or to `src` as sent (documents routes).
+   */
+  check(node: FilterNode, src: string | null, code: ErrorCode = 'invalid_search_filter', indexUid: string | null = null, serialized = true): void {
     const prefix = indexUid === null ? '' : `Index \`${indexUid}\`: `;
-    for (const { attr, kind } of filterAttributes(node)) {
-      const rule = this.ruleFor(attr.value);
-      const where = src === null ? '' : `\n${attr.start + 1}:${attr.end + 1} ${src}`;
-      if (rule === null) {
-        const available =
-          this.patterns.length === 0
-            ? 'This index does not have configured filterable attributes.'
-            : `Available filterable attribute patterns are: ${[...this.patterns].sort().map((p) => `\`${p}\``).join(', ')}.`;
-        throw new MeiliError(code, `${prefix}Attribute \`${attr.value}\` is not filterable. ${available}${where}`);
-      }
-      if (!rule.filter[kind]) {
-        throw new MeiliError(code, `${prefix}Filter operator \`${kind}\` is not allowed for the attribute \`${attr.value}\`.${where}`);
-      }
+    const attrs = filterAttributes(node).filter(({ attr }) => attr.value !== '_vectors' && !attr.value.startsWith('_vectors.') && attr.value !== '_shard');
+    for (const { attr } of attrs) {
+      if (this.isFilterable(attr.value)) continue;
+      const patterns = this.filterablePatterns();
+      const available =
+        patterns.length === 0
+          ? 'This index does not have configured filterable attributes.'
+          : `Available filterable attribute patterns are: ${[...new Set(patterns)].sort().map((p) => `\`${p}\``).join(', ')}.`;
+      // Search reports the position in the filter as it re-serializes it; the documents routes in the text sent.
+      let where = '';
+      if (serialized) {
+        const { text, spans } = serializeFilter(node);
+        const [s0, e0] = spans.get(attr) ?? [0, 0];
+        where = `\n${s0 + 1}:${e0 + 1} ${text}`;
+      } else if (src !== null) where = `\n${attr.start + 1}:${attr.end + 1} ${src}`;
+      throw new MeiliError(code, `${prefix}Attribute \`${attr.value}\` is not filterable. ${available}${where}`);
+    }
+    for (const { attr, op } of attrs) {
+      if (op === null) continue;
+      const index = this.ruleIndexFor(attr.value)!;
+      const rule = this.rules[index]!;
+      const equality = op === '=' || op === '!=';
+      if (equality ? rule.filter.equality : rule.filter.comparison) continue;
+      const allowed = ['OR', 'AND', 'NOT', ...(rule.filter.equality ? ['=', '!=', 'IN'] : []), ...(rule.filter.comparison ? ['<', '>', '<=', '>=', 'TO'] : []), 'IS EMPTY', 'IS NULL', 'EXISTS'];
+      throw new MeiliError(
+        code,
+        `${prefix}Filter operator \`${op}\` is not allowed for the attribute \`${attr.value}\`.\n  - Note: allowed operators: ${allowed.join(', ')}.\n  - Note: field \`${attr.value}\` matched rule #${index} in \`filterableAttributes\`\n  - Hint: enable ${equality ? 'equality' : 'comparison'} in rule #${index} by modifying the features.filter object\n  - Hint: prepend another rule matching \`${attr.value}\` with appropriate filter features before rule #${index}`,
+      );
     }
   }
 }

@@ -26,8 +26,9 @@ function firstValue(doc: Document, field: string): unknown {
   return v.length === 1 ? v[0] : v;
 }
 
+/** Meilisearch's list of attribute names in an error: sorted, comma-joined inside one pair of backticks. */
 function list(attrs: string[]): string {
-  return [...attrs].sort().map((a) => `\`${a}\``).join(', ');
+  return `\`${[...new Set(attrs)].sort().join(', ')}\``;
 }
 
 export class IndexEngine implements IndexEngineApi {
@@ -201,9 +202,9 @@ export class IndexEngine implements IndexEngineApi {
    * except on the documents fetch routes.
    */
   private compile(filter: unknown, code: ErrorCode, nameIndex = true): CompiledFilter | null {
-    const node = parseFilter(filter, code);
+    const node = parseFilter(filter, code, { containsFilter: this.ctx.experimentalFeatures.containsFilter === true });
     if (node === null) return null;
-    this.filterable().check(node, typeof filter === 'string' ? filter : null, code, nameIndex ? this.uid : null);
+    this.filterable().check(node, typeof filter === 'string' ? filter : null, code, nameIndex ? this.uid : null, code !== 'invalid_document_filter');
     const options = { containsFilter: this.ctx.experimentalFeatures.containsFilter === true, code };
     return { node, options, predicate: compileFilter(node, options) };
   }
@@ -218,6 +219,10 @@ export class IndexEngine implements IndexEngineApi {
         throw new MeiliError(code, `Invalid syntax for the sort parameter: expected expression ending by \`:asc\` or \`:desc\`, found \`${s}\`.`);
       }
       const field = m[1]!;
+      if (field === '_geo') {
+        throw new MeiliError(code, "`_geo` is a reserved keyword and thus can't be used as a sort expression. Use the _geoPoint(latitude, longitude) built-in rule to sort on _geo field coordinates.");
+      }
+      if (field === '_geoDistance') throw new MeiliError(code, "`_geoDistance` is a reserved keyword and thus can't be used as a sort expression.");
       if (field.startsWith('_geoPoint(')) throw new MeiliError(code, `Index \`${this.uid}\`: the dev node does not sort on \`_geoPoint\`.`);
       if (!sortable.some((p) => p === field || field.startsWith(p + '.') || (p.endsWith('*') && field.startsWith(p.slice(0, -1))))) {
         const avail = sortable.length === 0 ? 'This index does not have configured sortable attributes.' : `Available sortable attributes are: ${list(sortable)}.`;
@@ -272,15 +277,22 @@ export class IndexEngine implements IndexEngineApi {
     if (attrs === undefined || attrs === null) return null;
     const searchable = this.settings.searchableAttributes as string[];
     const list2 = attrs as string[];
-    if (list2.includes('*')) return null;
     if (!searchable.includes('*')) {
       for (const a of list2) {
-        if (!searchable.includes(a)) {
+        if (a !== '*' && !searchable.includes(a)) {
           throw new MeiliError('invalid_search_attributes_to_search_on', `Index \`${this.uid}\`: Attribute \`${a}\` is not searchable. Available searchable attributes are: ${list(searchable)}.`);
         }
       }
+    } else {
+      // With every attribute searchable, only attributes some document has may be searched on (`*` alone: all).
+      if (list2.length === 1 && list2[0] === '*') return null;
+      for (const a of list2) {
+        if (a !== '*' && !this.fieldRank.has(a.split('.')[0]!)) {
+          throw new MeiliError('invalid_search_attributes_to_search_on', `Index \`${this.uid}\`: Attribute \`${a}\` is not searchable. Available searchable attributes are: ${list(this.fieldOrder.filter((f) => f !== '_vectors'))}.`);
+        }
+      }
     }
-    return list2;
+    return list2.includes('*') ? null : list2;
   }
 
   private facetAttributes(facets: unknown): string[] {
@@ -293,8 +305,8 @@ export class IndexEngine implements IndexEngineApi {
         continue;
       }
       if (!fa.isFilterable(f)) {
-        const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available facets are: ${list(fa.patterns)}.`;
-        throw new MeiliError('invalid_search_facets', `Index \`${this.uid}\`: Invalid facet distribution: Attribute \`${f}\` is not filterable. ${avail}`);
+        const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available filterable attributes patterns are: ${list(fa.patterns)}.`;
+        throw new MeiliError('invalid_search_facets', `Invalid facet distribution: Pattern \`${f}\` is not filterable. ${avail}`);
       }
       if (!out.includes(f)) out.push(f);
     }
@@ -393,11 +405,17 @@ export class IndexEngine implements IndexEngineApi {
     const facetName = query.facetName as string;
     const fa = this.filterable();
     if (!fa.isFacetSearchable(facetName)) {
-      const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available facet-searchable attributes patterns are: ${list(fa.patterns)}.`;
-      throw new MeiliError('invalid_facet_search_facet_name', `Attribute \`${facetName}\` is not facet-searchable. ${avail} To make it facet-searchable add it to the \`filterableAttributes\` index settings.`);
+      const rule = fa.ruleIndexFor(facetName);
+      const avail =
+        rule !== null
+          ? `Note: this attribute matches rule #${rule} in filterableAttributes, but this rule does not enable facetSearch.\nHint: enable facetSearch in rule #${rule} by adding \`"facetSearch": true\` to the rule.\nHint: prepend another rule matching ${facetName} with facetSearch: true before rule #${rule}`
+          : fa.facetSearchablePatterns().length === 0
+            ? 'This index does not have configured facet-searchable attributes. To make it facet-searchable add it to the `filterableAttributes` index settings.'
+            : `Available facet-searchable attributes patterns are: ${list(fa.facetSearchablePatterns())}. To make it facet-searchable add it to the \`filterableAttributes\` index settings.`;
+      throw new MeiliError('invalid_facet_search_facet_name', `Attribute \`${facetName}\` is not facet-searchable. ${avail}`);
     }
     if (this.settings.facetSearch === false) {
-      throw new MeiliError('facet_search_disabled', `The facet search is disabled for this index, enable it by setting the \`facetSearch\` setting to \`true\`.`);
+      throw new MeiliError('facet_search_disabled', 'The facet search is disabled for this index');
     }
     const filter = this.compile(query.filter, 'invalid_search_filter');
     const ranked = rank(this.text, {
@@ -493,13 +511,9 @@ export class IndexEngine implements IndexEngineApi {
   }
 }
 
-function inferPrimaryKeyFor(uid: string, doc: Document | undefined): string {
-  try {
-    return inferPrimaryKey(doc);
-  } catch (err) {
-    if (err instanceof MeiliError) throw new MeiliError(err.code, `Index \`${uid}\`: ${err.message}`);
-    throw err;
-  }
+/** Meilisearch's primary-key inference; its errors do not name the index. */
+function inferPrimaryKeyFor(_uid: string, doc: Document | undefined): string {
+  return inferPrimaryKey(doc);
 }
 
 /** A document's `_vectors` as Meilisearch shows them with retrieveVectors: `{name: {embeddings, regenerate}}`. */

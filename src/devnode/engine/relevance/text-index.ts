@@ -102,6 +102,7 @@ export class TextIndex {
 
   constructor(config: RelevanceConfig) {
     this.config = config;
+    this.stopWords = new Set(config.stopWords.map(foldWord));
   }
 
   /** The highest attributeRank weight: 0 when searchableAttributes is `["*"]` (every field weighs 0), else its length − 1. */
@@ -110,8 +111,12 @@ export class TextIndex {
     return s.includes('*') ? 0 : Math.max(0, s.length - 1);
   }
 
+  /** Stop words, normalized as indexed words are. */
+  private stopWords: ReadonlySet<string> = new Set();
+
   setConfig(config: RelevanceConfig): void {
     this.config = config;
+    this.stopWords = new Set(config.stopWords.map(foldWord));
     const docs = [...this.raw];
     this.docs.clear();
     this.postingsById.length = 0;
@@ -200,6 +205,7 @@ export class TextIndex {
     flatten(doc, '', pairs);
     // One field per flattened attribute: the values of an array continue 8 positions after the previous one.
     const byAttr = new Map<string, { rank: number; words: string[]; count: number; last: number | null }>();
+    const stop = this.stopWords;
     for (const [attr, text] of pairs) {
       let field = byAttr.get(attr);
       if (field === undefined) {
@@ -217,7 +223,8 @@ export class TextIndex {
         const p = positions[n++]!;
         if (p >= POS) break;
         while (field.words.length < p) field.words.push(FILLER);
-        field.words.push(t.word);
+        // Stop words take their position but are not indexed (a query for one alone finds nothing).
+        field.words.push(stop.has(t.word) ? FILLER : t.word);
         field.count++;
         field.last = p;
       }
