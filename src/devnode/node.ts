@@ -283,6 +283,7 @@ export class DevNode {
       task.error = e.toJSON();
       if (task.type === 'documentAdditionOrUpdate' && task.details) task.details.indexedDocuments = 0;
       if (task.type === 'documentDeletion' && task.details && 'deletedDocuments' in task.details) task.details.deletedDocuments = 0;
+      if (task.type === 'indexDeletion' && task.details) task.details.deletedDocuments = 0;
     }
     task.finishedAt = now();
     task.durationMs = performance.now() - started;
@@ -356,6 +357,29 @@ export class DevNode {
             this.indexes.set(b, ia);
             await this.store?.rewriteIndex(a, ib);
             await this.store?.rewriteIndex(b, ia);
+          }
+        }
+        // Like Meilisearch, the tasks of swapped indexes follow them (their indexUid is swapped too).
+        for (const s of swaps) {
+          const [a, b] = s.indexes;
+          const follow = (u: string): string => (u === a ? b : u === b && !s.rename ? a : u);
+          for (const t of this.tasks.values()) {
+            if (t.uid === task.uid) continue;
+            let changed = false;
+            if (t.indexUid !== null && follow(t.indexUid) !== t.indexUid) {
+              t.indexUid = follow(t.indexUid);
+              changed = true;
+            }
+            // Earlier swaps name the indexes too.
+            const earlier = t.type === 'indexSwap' ? (t.details?.swaps as Array<{ indexes: string[] }> | undefined) : undefined;
+            for (const e of earlier ?? []) {
+              const next = e.indexes.map(follow);
+              if (next.some((u, i) => u !== e.indexes[i])) {
+                e.indexes = next;
+                changed = true;
+              }
+            }
+            if (changed) await this.store?.saveTask(t);
           }
         }
         return;

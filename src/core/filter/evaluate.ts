@@ -1,5 +1,5 @@
 // Evaluates a parsed filter against documents with Meilisearch's facet semantics (dotted paths through nested
-// objects and arrays, any-element matching, case/diacritic-insensitive string equality, numeric comparisons),
+// objects and arrays, any-element matching, case-insensitive string equality, numeric and string comparisons),
 // checks filters against the `filterableAttributes` setting, and prints a filter back to canonical text.
 import { MeiliError, type ErrorCode } from '../errors.js';
 import type { FilterNode, FilterValue } from './parse.js';
@@ -9,9 +9,10 @@ export type Predicate = (doc: Doc) => boolean;
 
 const MISSING = Symbol('missing');
 
-/** Facet normalization: lowercase, Latin diacritics folded, trimmed. */
+/** Facet normalization: trimmed, compatibility-decomposed, lowercase. */
 export function normalizeFacet(s: string): string {
-  return s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().trim();
+  // Meilisearch's facet normalization: compatibility decomposition and lowercase; accents stay (é ≠ e).
+  return s.trim().normalize('NFKD').toLowerCase();
 }
 
 /** Every leaf value at a dotted path (arrays flattened); MISSING when the path does not exist. */
@@ -106,16 +107,34 @@ export function compileFilter(node: FilterNode, opts: CompileOptions = {}): Pred
         const eq = anyValue(attr, equalsLiteral(node.value));
         return (doc) => !eq(doc);
       }
+      // Like Meilisearch, a comparison bounds numbers numerically (when the literal is a number) and strings (booleans
+      // as strings) by their normalized text.
       const n = asNumber(node.value);
-      if (n === null) return () => false;
+      const t = normalizeFacet(node.value.value);
       const op = node.op;
-      return anyValue(attr, (v) => typeof v === 'number' && (op === '>' ? v > n : op === '>=' ? v >= n : op === '<' ? v < n : v <= n));
+      const cmp = (a: number): boolean => (op === '>' ? a > 0 : op === '>=' ? a >= 0 : op === '<' ? a < 0 : a <= 0);
+      return anyValue(attr, (v) => {
+        if (typeof v === 'number') return n !== null && cmp(v - n);
+        if (typeof v === 'string' || typeof v === 'boolean') {
+          const x = normalizeFacet(String(v));
+          return cmp(x < t ? -1 : x > t ? 1 : 0);
+        }
+        return false;
+      });
     }
     case 'range': {
       const lo = asNumber(node.from);
       const hi = asNumber(node.to);
-      if (lo === null || hi === null) return () => false;
-      return anyValue(node.attr.value, (v) => typeof v === 'number' && v >= lo && v <= hi);
+      const from = normalizeFacet(node.from.value);
+      const to = normalizeFacet(node.to.value);
+      return anyValue(node.attr.value, (v) => {
+        if (typeof v === 'number') return lo !== null && hi !== null && v >= lo && v <= hi;
+        if (typeof v === 'string' || typeof v === 'boolean') {
+          const x = normalizeFacet(String(v));
+          return x >= from && x <= to;
+        }
+        return false;
+      });
     }
     case 'in': {
       const tests = node.values.map(equalsLiteral);
@@ -260,6 +279,8 @@ export function serializeFilter(node: FilterNode): { text: string; spans: Map<Fi
 
 interface FilterableRule {
   patterns: string[];
+  /** A plain string entry: it also covers the fields nested under it; object rules' patterns match exactly or by `*`. */
+  legacy: boolean;
   filter: { equality: boolean; comparison: boolean };
   facetSearch: boolean;
 }
@@ -272,6 +293,12 @@ export function attributePatternMatches(pattern: string, attr: string): boolean 
   return re.test(attr);
 }
 
+/** An `attributePatterns` entry: the attribute itself or, with `*`, any text in its place (dots included). */
+function patternMatchesExactly(pattern: string, attr: string): boolean {
+  if (!pattern.includes('*')) return pattern === attr;
+  return attributePatternMatches(pattern, attr);
+}
+
 /** The `filterableAttributes` setting (string and object forms) as rules. */
 export class FilterableAttributes {
   private readonly rules: FilterableRule[];
@@ -281,11 +308,12 @@ export class FilterableAttributes {
     this.rules = [];
     for (const entry of Array.isArray(setting) ? setting : []) {
       if (typeof entry === 'string') {
-        this.rules.push({ patterns: [entry], filter: { equality: true, comparison: true }, facetSearch: true });
+        this.rules.push({ patterns: [entry], legacy: true, filter: { equality: true, comparison: true }, facetSearch: true });
       } else if (entry !== null && typeof entry === 'object') {
         const e = entry as { attributePatterns?: string[]; features?: { facetSearch?: boolean; filter?: { equality?: boolean; comparison?: boolean } } };
         this.rules.push({
           patterns: e.attributePatterns ?? [],
+          legacy: false,
           filter: { equality: e.features?.filter?.equality ?? true, comparison: e.features?.filter?.comparison ?? false },
           facetSearch: e.features?.facetSearch ?? false,
         });
@@ -301,7 +329,10 @@ export class FilterableAttributes {
 
   /** Index of the first rule whose patterns match `attr` (Meilisearch's "matched rule #n"), or null. */
   ruleIndexFor(attr: string): number | null {
-    for (let i = 0; i < this.rules.length; i++) for (const p of this.rules[i]!.patterns) if (attributePatternMatches(p, attr)) return i;
+    for (let i = 0; i < this.rules.length; i++) {
+      const r = this.rules[i]!;
+      for (const p of r.patterns) if (r.legacy ? attributePatternMatches(p, attr) : patternMatchesExactly(p, attr)) return i;
+    }
     return null;
   }
 

@@ -225,7 +225,7 @@ export class IndexEngine implements IndexEngineApi {
       if (field === '_geoDistance') throw new MeiliError(code, "`_geoDistance` is a reserved keyword and thus can't be used as a sort expression.");
       if (field.startsWith('_geoPoint(')) throw new MeiliError(code, `Index \`${this.uid}\`: the dev node does not sort on \`_geoPoint\`.`);
       if (!sortable.some((p) => p === field || field.startsWith(p + '.') || (p.endsWith('*') && field.startsWith(p.slice(0, -1))))) {
-        const avail = sortable.length === 0 ? 'This index does not have configured sortable attributes.' : `Available sortable attributes are: ${list(sortable)}.`;
+        const avail = sortable.length === 0 ? 'This index does not have configured sortable attributes.' : `Available sortable attributes are: ${requireRule ? this.visibleList(sortable) : list(sortable)}.`;
         throw new MeiliError(code, `Index \`${this.uid}\`: Attribute \`${field}\` is not sortable. ${avail}`);
       }
       out.push({ field, direction: m[2] as 'asc' | 'desc' });
@@ -268,6 +268,18 @@ export class IndexEngine implements IndexEngineApi {
     for (const slot of this.byId.values()) yield [slot.seq, slot.doc];
   }
 
+  /**
+   * `list` of the names a user may see: with displayedAttributes restricted, the others are hidden and Meilisearch
+   * adds `, <..hidden-attributes>`.
+   */
+  private visibleList(names: string[]): string {
+    const displayed = this.displayed();
+    if (displayed === null) return list(names);
+    const visible = names.filter((n) => displayed.includes(n));
+    const hidden = visible.length < new Set(names).size;
+    return `\`${[...new Set(visible)].sort().join(', ')}${hidden ? ', <..hidden-attributes>' : ''}\``;
+  }
+
   private displayed(): string[] | null {
     const d = this.settings.displayedAttributes as string[];
     return d.includes('*') ? null : d;
@@ -280,7 +292,7 @@ export class IndexEngine implements IndexEngineApi {
     if (!searchable.includes('*')) {
       for (const a of list2) {
         if (a !== '*' && !searchable.includes(a)) {
-          throw new MeiliError('invalid_search_attributes_to_search_on', `Index \`${this.uid}\`: Attribute \`${a}\` is not searchable. Available searchable attributes are: ${list(searchable)}.`);
+          throw new MeiliError('invalid_search_attributes_to_search_on', `Index \`${this.uid}\`: Attribute \`${a}\` is not searchable. Available searchable attributes are: ${this.visibleList(searchable)}.`);
         }
       }
     } else {
@@ -288,7 +300,7 @@ export class IndexEngine implements IndexEngineApi {
       if (list2.length === 1 && list2[0] === '*') return null;
       for (const a of list2) {
         if (a !== '*' && !this.fieldRank.has(a.split('.')[0]!)) {
-          throw new MeiliError('invalid_search_attributes_to_search_on', `Index \`${this.uid}\`: Attribute \`${a}\` is not searchable. Available searchable attributes are: ${list(this.fieldOrder.filter((f) => f !== '_vectors'))}.`);
+          throw new MeiliError('invalid_search_attributes_to_search_on', `Index \`${this.uid}\`: Attribute \`${a}\` is not searchable. Available searchable attributes are: ${this.visibleList(this.fieldOrder.filter((f) => f !== '_vectors'))}.`);
         }
       }
     }
@@ -323,7 +335,7 @@ export class IndexEngine implements IndexEngineApi {
     if (typeof query.distinct === 'string') {
       const fa = this.filterable();
       if (!fa.isFilterable(query.distinct)) {
-        const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available filterable attributes patterns are: ${list(fa.patterns)}.`;
+        const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available filterable attributes patterns are: ${this.visibleList(fa.filterablePatterns())}.`;
         throw new MeiliError('invalid_search_distinct', `Index \`${this.uid}\`: Attribute \`${query.distinct}\` is not filterable and thus, cannot be used as distinct attribute. ${avail}`);
       }
       distinct = query.distinct;

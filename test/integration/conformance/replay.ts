@@ -39,6 +39,8 @@ export interface FixtureCase {
   source: string;
   /** Runs alone (touches node-wide state: experimental features, the task list, global stats). */
   global?: boolean;
+  /** Comes from a test on a fresh Meilisearch (task uids from 0, whole-node listings): replayed on a fresh target. */
+  fresh?: boolean;
   steps: FixtureStep[];
 }
 
@@ -215,11 +217,13 @@ async function waitTask(target: Target, uid: number): Promise<Answer> {
   }
 }
 
+/** The value at `path`, null where it does not exist (as indexing a JSON value in Meilisearch's tests gives). */
 function at(v: unknown, path: ReadonlyArray<string | number>): unknown {
   let cur = v;
   for (const p of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
+    if (cur === null || typeof cur !== 'object') return null;
     cur = (cur as Record<string | number, unknown>)[p];
+    if (cur === undefined) return null;
   }
   return cur;
 }
@@ -227,7 +231,11 @@ function at(v: unknown, path: ReadonlyArray<string | number>): unknown {
 /** Names the indexes of a case: `{index}`, `{index2}`, `{idx:name}` → fresh uids; shared data sets keep theirs. */
 class Names {
   private readonly map = new Map<string, string>();
-  constructor(private readonly prefix: string) {}
+  /** `keepLiterals`: a case on a fresh target keeps the literal names its test used. */
+  constructor(
+    private readonly prefix: string,
+    private readonly keepLiterals = false,
+  ) {}
 
   uid(token: string): string {
     let u = this.map.get(token);
@@ -235,7 +243,7 @@ class Names {
       if (token.startsWith('{idx:')) {
         // A literal name that is no valid index uid stays as it is (the case is about that error).
         const literal = token.slice(5, -1);
-        u = /^[A-Za-z0-9_-]{1,300}$/.test(literal) ? `${this.prefix}-${literal}` : literal;
+        u = !this.keepLiterals && /^[A-Za-z0-9_-]{1,300}$/.test(literal) ? `${this.prefix}-${literal}` : literal;
       } else u = `${this.prefix}-${token.slice(1, -1)}`;
       this.map.set(token, u);
     }
@@ -261,7 +269,7 @@ function substitute(v: unknown, fn: (s: string) => string): unknown {
 
 /** Replays one case; resolves to null when it passes, else the first difference (naming the step). */
 export async function runCase(target: Target, c: FixtureCase, prefix = `m${randomBytes(4).toString('hex')}`): Promise<string | null> {
-  const names = new Names(prefix);
+  const names = new Names(prefix, c.fresh === true);
   const tasks: Array<number | undefined> = [];
   const answers: Answer[] = [];
   const place = (s: string, inPath = false): string =>
@@ -342,18 +350,35 @@ export async function createDatasets(target: Target, cases: readonly FixtureCase
   }
 }
 
-/** Runs cases with at most `concurrency` at once; global ones alone, after the others. Returns id → difference. */
-export async function runAll(target: Target, cases: readonly FixtureCase[], concurrency = 8): Promise<Map<string, string | null>> {
+/** A target started for one case (fresh cases), stopped after it. */
+export type FreshTarget = () => Promise<{ target: Target; stop(): Promise<void> }>;
+
+/**
+ * Runs cases with at most `concurrency` at once; global ones alone, after the others; fresh ones each on a target
+ * of their own when `fresh` is given. Returns case source → difference (null when it passes).
+ */
+export async function runAll(target: Target, cases: readonly FixtureCase[], concurrency = 8, fresh?: FreshTarget): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
-  const parallel = cases.filter((c) => c.global !== true);
+  const describe = (e: unknown): string => `threw: ${e instanceof Error ? e.message : String(e)}`;
+  if (fresh !== undefined) {
+    for (const c of cases.filter((x) => x.fresh === true)) {
+      const t = await fresh();
+      try {
+        out.set(c.source, await runCase(t.target, c).catch(describe));
+      } finally {
+        await t.stop();
+      }
+    }
+  }
+  const parallel = cases.filter((c) => c.global !== true && !(fresh !== undefined && c.fresh === true));
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < parallel.length) {
       const c = parallel[next++]!;
-      out.set(c.source, await runCase(target, c).catch((e: unknown) => `threw: ${e instanceof Error ? e.message : String(e)}`));
+      out.set(c.source, await runCase(target, c).catch(describe));
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  for (const c of cases) if (c.global === true) out.set(c.source, await runCase(target, c).catch((e: unknown) => `threw: ${e instanceof Error ? e.message : String(e)}`));
+  for (const c of cases) if (c.global === true && !out.has(c.source)) out.set(c.source, await runCase(target, c).catch(describe));
   return out;
 }

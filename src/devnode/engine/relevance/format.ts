@@ -7,7 +7,7 @@
 import type { FormatOptions, FormattedParts, TypoToleranceConfig } from './types.js';
 import type { TextIndex } from './text-index.js';
 import { queryTerms } from './rank.js';
-import { byteOffset, editDistance, foldWord, tokenize, tokenizeFull, type FullToken } from './tokenize.js';
+import { byteOffset, editDistance, foldWord, tokenizeFull, type FullToken } from './tokenize.js';
 import { containedIn, mapLeaves, selectValues } from '../select.js';
 import type { Document } from '../api.js';
 
@@ -374,7 +374,7 @@ export function formatHit(index: TextIndex, doc: Document, o: FormatOptions): Fo
   return parts;
 }
 
-/** Facet search: the facet query matches a value by prefix of one of its words, with typos per the settings. */
+/** Facet search: the facet query matches a value by prefix of the whole value, with typos per the settings. */
 export function facetValueMatches(facetQuery: string, value: string, typo: TypoToleranceConfig): boolean {
   const q = foldWord(facetQuery).trim();
   if (q === '') return true;
@@ -384,11 +384,8 @@ export function facetValueMatches(facetQuery: string, value: string, typo: TypoT
   const len = [...q].length;
   const allowed = len >= typo.minWordSizeForTypos.twoTypos ? 2 : len >= typo.minWordSizeForTypos.oneTypo ? 1 : 0;
   if (allowed === 0) return false;
-  for (const cand of [v, ...tokenize(v).map((t) => t.word)]) {
-    const head = cand.slice(0, q.length);
-    const extra = head[0] === q[0] ? 0 : 1;
-    if (editDistance(q, head, allowed) + extra <= allowed) return true;
-    if (editDistance(q, cand, allowed) + extra <= allowed) return true;
-  }
-  return false;
+  // Like Meilisearch, the query matches the start of the whole value (not of its inner words).
+  const head = v.slice(0, q.length);
+  const extra = head[0] === q[0] ? 0 : 1;
+  return editDistance(q, head, allowed) + extra <= allowed || editDistance(q, v, allowed) + extra <= allowed;
 }

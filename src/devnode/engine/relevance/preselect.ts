@@ -116,13 +116,13 @@ class TermPositions {
 }
 
 /** proximity cost exactly as rank.ts: Σ pairProximity over consecutive kept terms adjacent in the query. */
-function proximityCost(positions: TermPositions, kept: readonly number[], terms: readonly PreselectTerm[]): number {
+function proximityCost(positions: TermPositions, kept: readonly number[], terms: readonly PreselectTerm[], byAttribute: boolean): number {
   let cost = 0;
   for (let j = 1; j < kept.length; j++) {
     const a = kept[j - 1]!;
     const b = kept[j]!;
     if (terms[b]!.position !== terms[a]!.position + 1) continue;
-    cost += pairProximity(positions.of(a), positions.counts[a]!, positions.of(b), positions.counts[b]!);
+    cost += pairProximity(positions.of(a), positions.counts[a]!, positions.of(b), positions.counts[b]!, byAttribute);
   }
   return cost;
 }
@@ -358,7 +358,8 @@ export function preselect(
         break;
       }
       cut();
-      apply(MAX_PAIR_COST * (T - 1) + 1, (i) => (keptOf[i]! < 2 ? 0 : proximityCost(open(i), keptTerms(i), terms)));
+      const byAttribute = index.config.proximityPrecision === 'byAttribute';
+      apply(MAX_PAIR_COST * (T - 1) + 1, (i) => (keptOf[i]! < 2 ? 0 : proximityCost(open(i), keptTerms(i), terms, byAttribute)));
     } else if (rule === 'attributeRank') {
       if (maxWeight === 0) continue;
       if (!keptFixed) {

@@ -201,7 +201,7 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
   const noTypoList = index.config.typoTolerance.disableOnAttributes;
   const noTypo = noTypoList.length === 0 ? null : new Set(noTypoList);
   const scored: Scored[] = [];
-  const ctx: ScoreContext = { maxWeight: index.maxWeight, wordInIndex: (w) => index.postingsOfWord(w) !== undefined };
+  const ctx: ScoreContext = { maxWeight: index.maxWeight, byAttribute: index.config.proximityPrecision === 'byAttribute', wordInIndex: (w) => index.postingsOfWord(w) !== undefined };
   // Set when the postings pre-selection ran: every matching document (scored holds only the contenders).
   let preMatched: Int32Array | null = null;
 
@@ -354,6 +354,8 @@ function canPreselect(terms: QueryTerm[], restrict: ReadonlySet<string> | null, 
 /** What scoring reads besides the document: the attributeRank scale and which words the index holds. */
 interface ScoreContext {
   maxWeight: number;
+  /** proximityPrecision `byAttribute`. */
+  byAttribute: boolean;
   wordInIndex(word: string): boolean;
 }
 
@@ -384,14 +386,14 @@ function positionRank(terms: QueryTerm[], hits: Array<TermHit | null>, kept: num
 }
 
 /** proximity: Σ pair costs over consecutive kept terms adjacent in the query; max = 1 + 3 per such pair. */
-function proximityRank(terms: QueryTerm[], hits: Array<TermHit | null>, kept: number[]): Rank {
+function proximityRank(terms: QueryTerm[], hits: Array<TermHit | null>, kept: number[], byAttribute: boolean): Rank {
   let cost = 0;
   let max = 1;
   for (let j = 1; j < kept.length; j++) {
     if (terms[kept[j]!]!.position !== terms[kept[j - 1]!]!.position + 1) continue;
     const a = hits[kept[j - 1]!]!.positions;
     const b = hits[kept[j]!]!.positions;
-    cost += pairProximity(a, a.length, b, b.length);
+    cost += pairProximity(a, a.length, b, b.length, byAttribute);
     max += MAX_PAIR_COST;
   }
   return { rank: max - cost, max };
@@ -428,7 +430,7 @@ function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Arra
         break;
       }
       case 'proximity': {
-        const rk = proximityRank(terms, hits, kept);
+        const rk = proximityRank(terms, hits, kept, ctx.byAttribute);
         ranks.push(rk);
         if (det) extra.push({ score: score(rk) });
         break;

@@ -11,15 +11,17 @@ export const MAX_POSITION_COST = 10;
 
 /**
  * proximity between two consecutive query terms, from their packed positions: left before right at distance d
- * costs d − 1, right before left at distance d costs d, capped at MAX_PAIR_COST; only within one field.
+ * costs d − 1, right before left at distance d costs d, capped at MAX_PAIR_COST; only within one field. With
+ * proximityPrecision `byAttribute` any two occurrences in one field cost 0.
  */
-export function pairProximity(a: ArrayLike<number>, na: number, b: ArrayLike<number>, nb: number): number {
+export function pairProximity(a: ArrayLike<number>, na: number, b: ArrayLike<number>, nb: number, byAttribute = false): number {
   let best = MAX_PAIR_COST;
   for (let x = 0; x < na; x++) {
     const xf = Math.floor(a[x]! / POS);
     const xp = a[x]! % POS;
     for (let y = 0; y < nb; y++) {
       if (Math.floor(b[y]! / POS) !== xf) continue;
+      if (byAttribute) return 0;
       const yp = b[y]! % POS;
       if (yp === xp) continue;
       const gap = yp > xp ? yp - xp - 1 : xp - yp;
