@@ -283,7 +283,7 @@ export function parseMultiSearch(raw: unknown): ParsedMultiSearch {
     let fo: { weight: number; queryPosition?: number } | null = null;
     if (federationOptions !== undefined && federationOptions !== null) {
       if (federation === null) {
-        throw new MeiliError('invalid_multi_search_federation_options', `Inside \`.queries[${i}]\`: Using \`federationOptions\` is not allowed in a non-federated search.\n  - Hint: remove \`federationOptions\` from query #${i} or add \`federation\` to the request.`);
+        throw new MeiliError('invalid_multi_search_federation_options', `Inside \`.queries[${i}]\`: Using \`federationOptions\` is not allowed in a non-federated search.\n - Hint: remove \`federationOptions\` from the query or add \`federation\` to the request.`);
       }
       const o = federationOptions as Record<string, unknown>;
       const weight = o.weight ?? 1;
@@ -295,11 +295,12 @@ export function parseMultiSearch(raw: unknown): ParsedMultiSearch {
     if (federation !== null) {
       for (const p of ['offset', 'limit', 'page', 'hitsPerPage']) {
         if (rest[p] !== undefined) {
-          throw new MeiliError('invalid_multi_search_query_pagination', `Inside \`.queries[${i}]\`: Using pagination options is not allowed in federated queries.\n  - Hint: remove \`${p}\` from query #${i} or remove \`federation\` from the request\n  - Hint: pass \`federation.${p}\` for pagination in federated search`);
+          throw new MeiliError('invalid_multi_search_query_pagination', `Inside \`.queries[${i}]\`: Using pagination options is not allowed in federated queries.\n - Hint: remove \`${p}\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.limit\` and \`federation.offset\` for pagination in federated search`);
         }
       }
-      if (rest.facets !== undefined && rest.facets !== null) {
-        throw new MeiliError('invalid_multi_search_query_facets', `Inside \`.queries[${i}]\`: Using facet options is not allowed in federated queries.\n  - Hint: remove \`facets\` from query #${i} or remove \`federation\` from the request\n  - Hint: pass \`federation.facetsByIndex.${indexUid}: ${JSON.stringify(rest.facets)}\` for facets in federated search`);
+      if (Array.isArray(rest.facets) && rest.facets.length > 0) {
+        const list = `[${(rest.facets as unknown[]).map((f) => JSON.stringify(f)).join(', ')}]`;
+        throw new MeiliError('invalid_multi_search_query_facets', `Inside \`.queries[${i}]\`: Using facet options is not allowed in federated queries.\n - Hint: remove \`facets\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.facetsByIndex.${indexUid}: ${list}\` for facets in federated search`);
       }
     }
     let query: Record<string, unknown>;

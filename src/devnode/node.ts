@@ -623,7 +623,17 @@ export class DevNode {
     return json(200, idx.facetSearch(query));
   }
 
+  /** Like Meilisearch, a query's missing index fails the multi-search with 400 (index_not_found). */
   private multiSearch(ctx: RequestContext<AuthResult>): Reply {
+    try {
+      return this.multiSearchOrThrow(ctx);
+    } catch (err) {
+      if (err instanceof MeiliError && err.code === 'index_not_found') return { status: 400, body: err.toJSON() };
+      throw err;
+    }
+  }
+
+  private multiSearchOrThrow(ctx: RequestContext<AuthResult>): Reply {
     const parsed = parseMultiSearch(ctx.json);
     const entries = parsed.queries.map((q, i) => {
       const prefix = `Inside \`.queries[${i}]\`: `;

@@ -291,16 +291,9 @@ export class IndexEngine implements IndexEngineApi {
     const list2 = attrs as string[];
     if (!searchable.includes('*')) {
       for (const a of list2) {
-        if (a !== '*' && !searchable.includes(a)) {
+        // Wildcard patterns are not checked; a plain attribute must be searchable (or nested under one).
+        if (a !== '*' && !a.includes('*') && !searchable.some((p) => p === a || a.startsWith(p + '.'))) {
           throw new MeiliError('invalid_search_attributes_to_search_on', `Index \`${this.uid}\`: Attribute \`${a}\` is not searchable. Available searchable attributes are: ${this.visibleList(searchable)}.`);
-        }
-      }
-    } else {
-      // With every attribute searchable, only attributes some document has may be searched on (`*` alone: all).
-      if (list2.length === 1 && list2[0] === '*') return null;
-      for (const a of list2) {
-        if (a !== '*' && !this.fieldRank.has(a.split('.')[0]!)) {
-          throw new MeiliError('invalid_search_attributes_to_search_on', `Index \`${this.uid}\`: Attribute \`${a}\` is not searchable. Available searchable attributes are: ${this.visibleList(this.fieldOrder.filter((f) => f !== '_vectors'))}.`);
         }
       }
     }

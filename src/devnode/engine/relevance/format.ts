@@ -22,8 +22,8 @@ interface MatchingTerm {
 
 interface MatchingWords {
   terms: MatchingTerm[];
-  /** Synonym phrases (single-word ones match one token exactly). */
-  phrases: Array<{ id: number; words: string[] }>;
+  /** Quoted phrases and synonym phrases (single-word ones match one token exactly); null matches any word. */
+  phrases: Array<{ id: number; words: Array<string | null> }>;
 }
 
 interface Match {
@@ -40,6 +40,10 @@ function matchingWords(index: TextIndex, q: string | null): MatchingWords {
   const terms: MatchingTerm[] = [];
   const phrases: MatchingWords['phrases'] = [];
   queryTerms(index, q).forEach((t, id) => {
+    if (t.phrase !== null) {
+      phrases.push({ id, words: t.phrase });
+      return;
+    }
     terms.push({ id, words: [...t.derivations.keys()], prefix: t.prefix, chars: [...t.word].length });
     for (const alt of t.synonyms) phrases.push({ id, words: alt });
   });
@@ -71,9 +75,9 @@ function computeMatches(tokens: readonly FullToken[], text: string, mw: Matching
     let done = false;
     // Phrases first (a phrase needs its words in consecutive word tokens), then single words.
     for (const ph of mw.phrases) {
-      if (ph.words[0] !== lemma) continue;
+      if (ph.words[0] !== null && ph.words[0] !== lemma) continue;
       let j = 1;
-      while (j < ph.words.length && k + j < words.length && tokens[words[k + j]!.token]!.word === ph.words[j]) j++;
+      while (j < ph.words.length && k + j < words.length && (ph.words[j] === null || tokens[words[k + j]!.token]!.word === ph.words[j])) j++;
       if (j < ph.words.length) continue;
       const last = words[k + j - 1]!;
       matches.push({
@@ -380,7 +384,7 @@ export function facetValueMatches(facetQuery: string, value: string, typo: TypoT
   if (q === '') return true;
   const v = foldWord(value);
   if (v.startsWith(q)) return true;
-  if (!typo.enabled) return false;
+  if (!typo.enabled || typo.disableOnWords.some((w) => foldWord(w) === q)) return false;
   const len = [...q].length;
   const allowed = len >= typo.minWordSizeForTypos.twoTypos ? 2 : len >= typo.minWordSizeForTypos.oneTypo ? 1 : 0;
   if (allowed === 0) return false;

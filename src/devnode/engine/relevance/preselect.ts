@@ -184,6 +184,7 @@ export function preselect(
   index: TextIndex,
   terms: readonly PreselectTerm[],
   order: readonly number[],
+  floorKept: readonly number[],
   strategy: 'last' | 'all' | 'frequency',
   rules: readonly PreselectRule[],
   candidates: ReadonlySet<number> | null,
@@ -242,6 +243,7 @@ export function preselect(
     const m = mask[s]!;
     let k = 0;
     while (k < T && (m & (1 << order[k]!)) !== 0) k++;
+    k = floorKept[k]!;
     if (k === 0 || (strategy === 'all' && k < T)) continue;
     docOf[n] = doc;
     keptOf[n] = k;

@@ -18,12 +18,12 @@
 // No corpus statistics enter a score, so shards score the same document the same way.
 import type { RankRequest, RankResult, RankedHit, SortCriterion } from './types.js';
 import type { Derivation, DocEntry, TextIndex } from './text-index.js';
-import { POS } from './text-index.js';
+import { FILLER, POS } from './text-index.js';
 import { tokenizeFull } from './tokenize.js';
 import { preselect, type PreselectRule } from './preselect.js';
 import { compareSortValues, compareValues, sortValue } from './sort-values.js';
 import { TopK } from './top-k.js';
-import { exactLevelTerms, exactness, exactnessRank, MAX_PAIR_COST, MAX_POSITION_COST, pairProximity, positionCost } from './rule-costs.js';
+import { exactLevelTerms, exactness, exactnessRank, MAX_PAIR_COST, MAX_POSITION_COST, pairProximity, positionCost, type ExactTerm } from './rule-costs.js';
 
 interface Rank {
   rank: number;
@@ -49,6 +49,8 @@ export interface QueryTerm {
   position: number;
   /** Matched as a prefix: the query's last token. */
   prefix: boolean;
+  /** A quoted phrase: its words in order (null for a stop word, which any stop word matches), else null. */
+  phrase: Array<string | null> | null;
 }
 
 /**
@@ -59,17 +61,45 @@ export function queryTerms(index: TextIndex, q: string | null): QueryTerm[] {
   if (q === null) return [];
   const tokens = tokenizeFull(q, index.config.nonSeparatorTokens, index.config.separatorTokens, index.config.dictionary);
   const stop = new Set(index.config.stopWords.map((w) => w.toLowerCase()));
-  const located: Array<{ word: string; position: number; prefix: boolean }> = [];
+  const located: Array<{ word: string; position: number; prefix: boolean; phrase?: string[] }> = [];
   let position = -1;
+  // Words between double quotes form a phrase: one term matching those words at consecutive positions.
+  let phrase: { words: string[]; position: number } | null = null;
+  const closePhrase = (): void => {
+    if (phrase !== null && phrase.words.length > 0) located.push({ word: phrase.words.join(' '), position: phrase.position, prefix: false, phrase: phrase.words });
+    phrase = null;
+  };
   tokens.forEach((t, i) => {
-    if (t.kind === 'hard') position += 7;
-    if (t.kind !== 'word') return;
+    if (t.kind !== 'word') {
+      if (t.kind === 'hard') {
+        position += 7;
+        if (phrase !== null) {
+          closePhrase();
+          phrase = { words: [], position: -1 };
+        }
+      }
+      for (const ch of t.word) {
+        if (ch !== '"') continue;
+        if (phrase === null) phrase = { words: [], position: -1 };
+        else closePhrase();
+      }
+      return;
+    }
     position++;
+    if (phrase !== null) {
+      if (phrase.words.length === 0) phrase.position = position;
+      phrase.words.push(t.word);
+      return;
+    }
     const last = i === tokens.length - 1;
     if (!last && stop.has(t.word)) return;
     located.push({ word: t.word, position, prefix: last });
   });
-  const out = located.map(({ word, position, prefix }) => {
+  closePhrase();
+  const out = located.map(({ word, position, prefix, phrase: words }): QueryTerm => {
+    if (words !== undefined) {
+      return { word, derivations: new Map(), synonyms: [], maxTypos: 0, maxTypoCost: 0, position, prefix: false, phrase: words.map((w) => (stop.has(w) ? null : w)) };
+    }
     const derivs = index.derivations(word, prefix, true);
     const maxTypos = index.allowedTypos(word);
     return {
@@ -80,12 +110,14 @@ export function queryTerms(index: TextIndex, q: string | null): QueryTerm[] {
       maxTypoCost: Math.max(1, maxTypos),
       position,
       prefix,
+      phrase: null,
     };
   });
   // A phrase of the query that is a multi-word synonym key (`new york` → `nyc`): every word of the phrase also
   // matches where an alternative occurs, so a document holding only `nyc` matches the whole phrase.
   const words = located.map((l) => l.word);
   for (let i = 0; i < words.length; i++) {
+    if (out[i]!.phrase !== null) continue;
     for (const { length, alternatives } of index.phraseSynonyms(words, i)) {
       for (let j = i; j < i + length; j++) out[j]!.synonyms.push(...alternatives);
     }
@@ -147,13 +179,63 @@ interface TermHit {
   positions: number[];
 }
 
-function termHit(term: QueryTerm, entry: DocEntry, restrict: ReadonlySet<string> | null, noTypo: ReadonlySet<string> | null): TermHit | null {
+/**
+ * attributesToSearchOn as a field test: an attribute covers itself and the fields nested under it; `*` in a pattern
+ * stands for any text (`*.title`, `details.*`).
+ */
+export class SearchOn {
+  private readonly exact = new Set<string>();
+  private readonly patterns: RegExp[] = [];
+
+  constructor(attrs: readonly string[]) {
+    for (const a of attrs) {
+      if (a.includes('*')) this.patterns.push(new RegExp('^' + a.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$'));
+      else this.exact.add(a);
+    }
+  }
+
+  has(attr: string): boolean {
+    if (this.exact.has(attr)) return true;
+    for (let i = attr.indexOf('.'); i > 0; i = attr.indexOf('.', i + 1)) if (this.exact.has(attr.slice(0, i))) return true;
+    return this.patterns.some((p) => p.test(attr));
+  }
+}
+
+/** Where a phrase occurs: the positions of its first word where every word follows at the next positions. */
+function phraseHit(phrase: ReadonlyArray<string | null>, entry: DocEntry, restrict: SearchOn | null, byAttribute: boolean): TermHit | null {
+  const positions: number[] = [];
+  entry.fields.forEach((f, fi) => {
+    if (restrict !== null && !restrict.has(f.attr)) return;
+    const words = f.words;
+    if (byAttribute) {
+      // proximityPrecision byAttribute: the phrase's words anywhere in one field.
+      if (phrase.every((w) => w === null || words.includes(w))) {
+        const first = phrase.find((w) => w !== null);
+        positions.push(fi * POS + Math.min(first === undefined || first === null ? 0 : words.indexOf(first), POS - 1));
+      }
+      return;
+    }
+    for (let p = 0; p + phrase.length <= words.length; p++) {
+      let ok = true;
+      for (let j = 0; j < phrase.length && ok; j++) {
+        const want = phrase[j];
+        // A stop word of the phrase matches a stop word of the text (not indexed: an empty slot).
+        ok = want === null ? words[p + j] === FILLER : words[p + j] === want;
+      }
+      if (ok) positions.push(fi * POS + Math.min(p, POS - 1));
+    }
+  });
+  return positions.length === 0 ? null : { typos: 0, positions };
+}
+
+function termHit(term: QueryTerm, entry: DocEntry, restrict: SearchOn | null, noTypo: ReadonlySet<string> | null, byAttribute = false): TermHit | null {
+  if (term.phrase !== null) return phraseHit(term.phrase, entry, restrict, byAttribute);
   let best = Infinity;
   const positions: number[] = [];
   const fields = entry.fields;
   for (let fi = 0; fi < fields.length; fi++) {
     const f = fields[fi]!;
-    if (restrict !== null && !restrict.has(f.attr) && !restrict.has(f.attr.split('.')[0]!)) continue;
+    if (restrict !== null && !restrict.has(f.attr)) continue;
     // typoTolerance.disableOnAttributes: only exact (or prefix) derivations count in those fields.
     const exactOnly = noTypo !== null && (noTypo.has(f.attr) || noTypo.has(f.attr.split('.')[0]!));
     const words = f.words;
@@ -197,11 +279,11 @@ function mergeScore(ranks: Array<Rank | null>): number {
 export function rank(index: TextIndex, req: RankRequest): RankResult {
   const terms = queryTerms(index, req.q);
   const rules = expandRules(index.config.rankingRules, req.sort, req.matchingStrategy);
-  const restrict = req.attributesToSearchOn === null ? null : new Set(req.attributesToSearchOn);
+  const restrict = req.attributesToSearchOn === null ? null : new SearchOn(req.attributesToSearchOn);
   const noTypoList = index.config.typoTolerance.disableOnAttributes;
   const noTypo = noTypoList.length === 0 ? null : new Set(noTypoList);
   const scored: Scored[] = [];
-  const ctx: ScoreContext = { maxWeight: index.maxWeight, byAttribute: index.config.proximityPrecision === 'byAttribute', wordInIndex: (w) => index.postingsOfWord(w) !== undefined };
+  const ctx: ScoreContext = { maxWeight: index.maxWeight, groups: [], byAttribute: index.config.proximityPrecision === 'byAttribute', wordInIndex: (w) => index.postingsOfWord(w) !== undefined };
   // Set when the postings pre-selection ran: every matching document (scored holds only the contenders).
   let preMatched: Int32Array | null = null;
 
@@ -234,21 +316,15 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
     for (const docId of ids) scored.push({ docId, ranks: none, extra: none, score: 1 });
   } else {
     // Which terms survive for a document: `last` drops from the end, `frequency` drops the most frequent first.
-    const order = terms.map((_, i) => i);
-    if (req.matchingStrategy === 'frequency') {
-      const freq = terms.map((t) => {
-        const docs = new Set<number>();
-        for (const d of t.derivations.values()) for (const doc of index.postingsOf(d.id)?.keys() ?? []) docs.add(doc);
-        return docs.size;
-      });
-      order.sort((a, b) => freq[a]! - freq[b]! || a - b);
-    }
+    const { order, floorKept, groups } = keepOrder(index, terms, req.matchingStrategy);
+    ctx.groups = groups;
     const consider = (docId: number): void => {
       const entry = index.docs.get(docId);
       if (entry === undefined) return;
-      const hits = terms.map((t) => termHit(t, entry, restrict, noTypo));
+      const hits = terms.map((t) => termHit(t, entry, restrict, noTypo, ctx.byAttribute));
       let k = 0;
       while (k < order.length && hits[order[k]!] !== null) k++;
+      k = floorKept[k]!;
       if (k === 0) return;
       if (req.matchingStrategy === 'all' && k < terms.length) return;
       const kept = order.slice(0, k).sort((a, b) => a - b);
@@ -257,13 +333,15 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
     if (canPreselect(terms, restrict, noTypo, req)) {
       // Postings decide which documents match and which can reach the top; only those are ranked in full.
       const prefix = rules.map((r): PreselectRule => (r.kind === 'sort' ? { sort: r.criterion } : r.rule));
-      const pre = preselect(index, terms, order, req.matchingStrategy, prefix, req.candidates, req.limit, req.getValue);
+      const pre = preselect(index, terms, order, floorKept, req.matchingStrategy, prefix, req.candidates, req.limit, req.getValue);
       for (const docId of pre.contenders) consider(docId);
       preMatched = pre.matched;
     } else {
       const first = terms[order[0]!]!;
       const pool = new Set<number>();
       for (const d of first.derivations.values()) for (const doc of index.postingsOf(d.id)?.keys() ?? []) pool.add(doc);
+      const anchor = first.phrase?.find((w) => w !== null);
+      if (anchor !== undefined && anchor !== null) for (const doc of index.postingsOfWord(anchor)?.keys() ?? []) pool.add(doc);
       for (const alt of first.synonyms) for (const doc of index.postingsOfWord(alt[0]!)?.keys() ?? []) pool.add(doc);
       for (const docId of pool) if (req.candidates === null || req.candidates.has(docId)) consider(docId);
     }
@@ -321,6 +399,30 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
 }
 
 /**
+ * The order the matching strategy keeps terms in (`last`: query order; `frequency`: least frequent first, a word no
+ * document holds counting as the most frequent), and for each count of leading terms a document holds, the count it
+ * keeps: terms of equal frequency are dropped together, so only group boundaries (`groups`) can be kept.
+ */
+function keepOrder(index: TextIndex, terms: QueryTerm[], strategy: 'last' | 'all' | 'frequency'): { order: number[]; floorKept: number[]; groups: number[] } {
+  const order = terms.map((_, i) => i);
+  const T = terms.length;
+  if (strategy !== 'frequency') {
+    const all = Array.from({ length: T + 1 }, (_, k) => k);
+    return { order, floorKept: all, groups: all };
+  }
+  const freq = terms.map((t) => {
+    const docs = new Set<number>();
+    for (const d of t.derivations.values()) for (const doc of index.postingsOf(d.id)?.keys() ?? []) docs.add(doc);
+    return docs.size === 0 ? Infinity : docs.size;
+  });
+  order.sort((a, b) => freq[a]! - freq[b]! || a - b);
+  const groups = [0];
+  for (let i = 1; i <= T; i++) if (i === T || freq[order[i]!] !== freq[order[i - 1]!]) groups.push(i);
+  const floorKept = Array.from({ length: T + 1 }, (_, k) => groups.filter((g) => g <= k).pop()!);
+  return { order, floorKept, groups };
+}
+
+/**
  * Document ids in ascending order. Ids usually arrive ascending (insertion order), so they are only sorted when
  * they do not; a typed-array sort is numeric and much faster than a comparator sort over 100k ids.
  */
@@ -340,20 +442,22 @@ function ascendingIds(source: Iterable<number>, size: number): Float64Array {
  * word groups inside one field), no attributesToSearchOn or typo-disabled attributes (they filter by field), no
  * threshold or distinct (they need every match's score or order), and at most 30 terms (one bit each).
  */
-function canPreselect(terms: QueryTerm[], restrict: ReadonlySet<string> | null, noTypo: ReadonlySet<string> | null, req: RankRequest): boolean {
+function canPreselect(terms: QueryTerm[], restrict: SearchOn | null, noTypo: ReadonlySet<string> | null, req: RankRequest): boolean {
   return (
     terms.length <= 30 &&
     restrict === null &&
     noTypo === null &&
     req.rankingScoreThreshold === null &&
     req.distinct === null &&
-    terms.every((t) => t.synonyms.length === 0)
+    terms.every((t) => t.synonyms.length === 0 && t.phrase === null)
   );
 }
 
 /** What scoring reads besides the document: the attributeRank scale and which words the index holds. */
 interface ScoreContext {
   maxWeight: number;
+  /** The kept-term counts a document can have (group boundaries of the matching strategy), ascending from 0. */
+  groups: number[];
   /** proximityPrecision `byAttribute`. */
   byAttribute: boolean;
   wordInIndex(word: string): boolean;
@@ -390,13 +494,42 @@ function proximityRank(terms: QueryTerm[], hits: Array<TermHit | null>, kept: nu
   let cost = 0;
   let max = 1;
   for (let j = 1; j < kept.length; j++) {
-    if (terms[kept[j]!]!.position !== terms[kept[j - 1]!]!.position + 1) continue;
-    const a = hits[kept[j - 1]!]!.positions;
+    const left = terms[kept[j - 1]!]!;
+    const span = left.phrase === null ? 0 : left.phrase.length - 1;
+    if (terms[kept[j]!]!.position !== left.position + span + 1) continue;
+    // A phrase on the left ends at its last word.
+    const a = span === 0 ? hits[kept[j - 1]!]!.positions : hits[kept[j - 1]!]!.positions.map((p) => p + span);
     const b = hits[kept[j]!]!.positions;
     cost += pairProximity(a, a.length, b, b.length, byAttribute);
     max += MAX_PAIR_COST;
   }
   return { rank: max - cost, max };
+}
+
+/** exactness with phrases: a phrase stands for its words at consecutive query positions, and counts as one word. */
+function exactnessOf(entry: DocEntry, terms: QueryTerm[], kept: number[], wordInIndex: (w: string) => boolean): { level: 1 | 2 | 3; exactWords: number } {
+  if (kept.every((i) => terms[i]!.phrase === null)) return exactness(entry, exactLevelTerms(terms, kept, wordInIndex), kept.map((i) => terms[i]!.word));
+  const flat: ExactTerm[] = [];
+  const keptFlat: number[] = [];
+  const words: string[] = [];
+  let phrases = 0;
+  for (const i of kept) {
+    const t = terms[i]!;
+    if (t.phrase === null) {
+      keptFlat.push(flat.length);
+      flat.push({ word: t.word, position: t.position });
+      words.push(t.word);
+      continue;
+    }
+    phrases++;
+    t.phrase.forEach((w, j) => {
+      if (w === null) return;
+      keptFlat.push(flat.length);
+      flat.push({ word: w, position: t.position + j });
+    });
+  }
+  const e = exactness(entry, exactLevelTerms(flat, keptFlat, wordInIndex), words);
+  return { level: e.level, exactWords: e.exactWords + phrases };
 }
 
 function score(r: Rank): number {
@@ -416,9 +549,11 @@ function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Arra
     }
     switch (r.rule) {
       case 'words': {
-        const rk = { rank: kept.length, max: terms.length };
+        // Terms removed together (equal frequency) count as one: the rank counts groups of terms.
+        const groups = ctx.groups;
+        const rk = { rank: groups.indexOf(kept.length), max: groups.length - 1 };
         ranks.push(rk);
-        if (det) extra.push({ matchingWords: kept.length, maxMatchingWords: terms.length, score: score(rk) });
+        if (det) extra.push({ matchingWords: rk.rank, maxMatchingWords: rk.max, score: score(rk) });
         break;
       }
       case 'typo': {
@@ -460,7 +595,7 @@ function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Arra
         // Exactness is two ranks in Meilisearch: ExactAttribute {level, 3}, then ExactWords
         // {exactly-matched terms + 1, kept terms + 1}; merged here into one Rank (same mixed radix).
         const n = kept.length;
-        const { level, exactWords } = exactness(entry, exactLevelTerms(terms, kept, ctx.wordInIndex), kept.map((i) => terms[i]!.word));
+        const { level, exactWords } = exactnessOf(entry, terms, kept, ctx.wordInIndex);
         const rk = { rank: exactnessRank(level, exactWords, n), max: 3 * (n + 1) };
         ranks.push(rk);
         if (det) {
