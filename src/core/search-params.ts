@@ -298,6 +298,9 @@ export function parseMultiSearch(raw: unknown): ParsedMultiSearch {
           throw new MeiliError('invalid_multi_search_query_pagination', `Inside \`.queries[${i}]\`: Using pagination options is not allowed in federated queries.\n - Hint: remove \`${p}\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.limit\` and \`federation.offset\` for pagination in federated search`);
         }
       }
+      if (rest.personalize !== undefined && rest.personalize !== null) {
+        throw new MeiliError('invalid_multi_search_query_personalization', `Inside \`.queries[${i}]\`: Using \`.personalize\` is not allowed in federated queries.\n - Hint: remove \`personalize\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.personalize\` for personalization in federated search`);
+      }
       if (Array.isArray(rest.facets) && rest.facets.length > 0) {
         const list = `[${(rest.facets as unknown[]).map((f) => JSON.stringify(f)).join(', ')}]`;
         throw new MeiliError('invalid_multi_search_query_facets', `Inside \`.queries[${i}]\`: Using facet options is not allowed in federated queries.\n - Hint: remove \`facets\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.facetsByIndex.${indexUid}: ${list}\` for facets in federated search`);

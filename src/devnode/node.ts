@@ -340,11 +340,22 @@ export class DevNode {
       }
       case 'indexSwap': {
         const swaps = input.swaps as Array<{ indexes: [string, string]; rename: boolean }>;
+        // Every missing index is named at once (a rename's target must not exist, so it is not required).
+        const missing = [...new Set(swaps.flatMap((s) => (s.rename ? [s.indexes[0]] : s.indexes)).filter((u) => !this.indexes.has(u)))].sort();
+        if (missing.length === 1) throw indexNotFound(missing[0]!);
+        if (missing.length > 1) throw new MeiliError('index_not_found', `Indexes ${missing.map((u) => `\`${u}\``).join(', ')} not found.`);
+        const taken = swaps.filter((s) => s.rename && this.indexes.has(s.indexes[1]));
+        if (taken.length > 1) {
+          const names = [...new Set(taken.map((s) => s.indexes[1]))].sort().map((u) => `\`${u}\``).join(', ');
+          throw new MeiliError('index_already_exists', `The following indexes are being renamed but cannot because their new name conflicts with an already existing index: ${names}. Renaming doesn't overwrite the other index name.`);
+        }
         for (const s of swaps) {
           const [a, b] = s.indexes;
           const ia = this.index(a);
           if (s.rename) {
-            if (this.indexes.has(b)) throw new MeiliError('index_already_exists', `Index \`${b}\` already exists.`);
+            if (this.indexes.has(b)) {
+              throw new MeiliError('index_already_exists', `Cannot rename \`${a}\` to \`${b}\` as the index already exists. Hint: You can remove \`${b}\` first and then do your remove.`);
+            }
             this.indexes.delete(a);
             ia.rename(b);
             this.indexes.set(b, ia);

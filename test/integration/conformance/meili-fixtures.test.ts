@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DevNode } from '../../../src/devnode/node.js';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
-import { createDatasets, loadDatasets, loadFixtures, loadKnownFailures, runAll, type FixtureCase, type Target } from './replay.js';
+import { createDatasets, loadDatasets, loadFixtures, loadKnownFailures, runAll, type FixtureCase, type FreshTarget, type Target } from './replay.js';
 
 const fixtures = loadFixtures();
 const datasets = loadDatasets();
@@ -13,7 +13,7 @@ const known = loadKnownFailures();
 const all: FixtureCase[] = fixtures.flatMap((f) => f.cases);
 
 /** Replays every case on a target, then checks the results area by area against the known failures. */
-function suite(name: 'devnode' | 'miroir', start: () => Promise<{ target: Target; stop(): Promise<void> }>): void {
+function suite(name: 'devnode' | 'miroir', start: FreshTarget): void {
   describe(`Meilisearch fixtures on ${name === 'devnode' ? 'one dev node' : 'Miroir over 3 dev nodes'}`, () => {
     let stop: (() => Promise<void>) | null = null;
     let results = new Map<string, string | null>();
@@ -21,7 +21,7 @@ function suite(name: 'devnode' | 'miroir', start: () => Promise<{ target: Target
       const started = await start();
       stop = started.stop;
       await createDatasets(started.target, all, datasets);
-      results = await runAll(started.target, all);
+      results = await runAll(started.target, all, 8, start);
     });
     after(async () => {
       await stop?.();
@@ -39,8 +39,8 @@ function suite(name: 'devnode' | 'miroir', start: () => Promise<{ target: Target
             if (listed[c.source] !== undefined) fixed.push(c.source);
           } else if (listed[c.source] === undefined) failing.push(`${c.source}\n    ${diff}`);
         }
-        process.stdout.write(`# ${name} ${f.area}: ${passed}/${f.cases.length} pass\n`);
-        if (fixed.length > 0) process.stdout.write(`# ${name} ${f.area}: listed as known failures but passing now: ${fixed.join(', ')}\n`);
+        process.stdout.write(`conformance ${name} ${f.area}: ${passed}/${f.cases.length} cases pass\n`);
+        if (fixed.length > 0) process.stdout.write(`conformance ${name} ${f.area}: listed in known-failures.json but passing now: ${fixed.join(', ')}\n`);
         assert.deepEqual(failing, [], `${failing.length} case(s) differ from Meilisearch:\n  ${failing.join('\n  ')}`);
       });
     }

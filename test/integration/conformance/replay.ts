@@ -284,6 +284,8 @@ export async function runCase(target: Target, c: FixtureCase, prefix = `m${rando
     s
       .replace(/\{(index\d*|idx:[^}]+|prefixed:[^}]*)\}/g, (m) => (inPath ? encodeURIComponent(names.uid(m)) : names.uid(m)))
       .replace(/\{task:(\d+)\}/g, (_, i: string) => String(tasks[Number(i)] ?? 'missing-task'));
+  /** A string that is exactly a literal index name of the case (e.g. in a swap body) → its fresh uid. */
+  const literal = (x: string): string => names.literals().find(([lit]) => lit === x)?.[1] ?? x;
   const expected = (v: unknown): unknown =>
     substitute(v, (s) => {
       let out = place(s, false);
@@ -299,7 +301,7 @@ export async function runCase(target: Target, c: FixtureCase, prefix = `m${rando
     if (step.req !== undefined) {
       const r = step.req;
       const path = place(r.path, true);
-      const body = r.body === undefined ? undefined : substitute(r.body, (x) => place(x));
+      const body = r.body === undefined ? undefined : substitute(r.body, (x) => literal(place(x)));
       const a = await call(target, r.method, path, body, r.raw === undefined ? undefined : place(r.raw), r.headers);
       answers[i] = a;
       const uid = (a.body as { taskUid?: unknown } | null)?.taskUid;

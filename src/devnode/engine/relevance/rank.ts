@@ -93,7 +93,7 @@ export function queryTerms(index: TextIndex, q: string | null): QueryTerm[] {
     }
     const last = i === tokens.length - 1;
     if (!last && stop.has(t.word)) return;
-    located.push({ word: t.word, position, prefix: last });
+    located.push({ word: t.word, position, prefix: last && index.config.prefixSearch !== 'disabled' });
   });
   closePhrase();
   const out = located.map(({ word, position, prefix, phrase: words }): QueryTerm => {

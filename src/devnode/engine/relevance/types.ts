@@ -22,6 +22,8 @@ export interface RelevanceConfig {
   nonSeparatorTokens: readonly string[];
   dictionary: readonly string[];
   proximityPrecision: 'byWord' | 'byAttribute';
+  /** `disabled`: the last query word is matched as a whole word only. */
+  prefixSearch: 'indexingTime' | 'disabled';
   sortableAttributes: readonly string[];
 }
 
