@@ -39,6 +39,11 @@ const TABLE: Readonly<Record<string, readonly [string, number]>> = Object.freeze
   ...MIROIR_ERROR_CODES,
 });
 
+/** Whether a code is in Meilisearch's table or Miroir's. */
+export function isKnownCode(code: string): code is ErrorCode {
+  return Object.hasOwn(TABLE, code);
+}
+
 export function errorStatus(code: ErrorCode): number {
   return TABLE[code]![1];
 }
@@ -71,13 +76,13 @@ export class MeiliError extends Error {
   readonly status: number;
   readonly link: string;
 
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: ErrorCode, message: string, forwarded?: { status: number; type: ErrorType; link: string }) {
     super(message);
     this.name = 'MeiliError';
     this.code = code;
-    this.type = errorType(code);
-    this.status = errorStatus(code);
-    this.link = errorLink(code);
+    this.type = forwarded?.type ?? errorType(code);
+    this.status = forwarded?.status ?? errorStatus(code);
+    this.link = forwarded?.link ?? errorLink(code);
   }
 
   /** Holds across worker threads and duplicate module copies. */
@@ -89,9 +94,22 @@ export class MeiliError extends Error {
     return { message: this.message, code: this.code, type: this.type, link: this.link };
   }
 
-  /** The error again from its body (e.g. one a worker thread returned). */
+  /** The error again from its body (e.g. one a worker thread returned or a node answered in a task). */
   static fromBody(body: ErrorBody): MeiliError {
-    return new MeiliError(body.code as ErrorCode, body.message);
+    return isKnownCode(body.code) ? new MeiliError(body.code, body.message) : MeiliError.forwarded(body, 500);
+  }
+
+  /**
+   * A node's error answer passed through unchanged: its code (known to this table or not), message, type, link and
+   * HTTP status, so a newer Meilisearch's codes reach the client as that node gave them.
+   */
+  static forwarded(body: Partial<ErrorBody> & { message?: unknown; code?: unknown }, status: number): MeiliError {
+    const code = typeof body.code === 'string' && body.code !== '' ? body.code : 'internal';
+    const message = typeof body.message === 'string' ? body.message : `A node answered ${status}.`;
+    if (isKnownCode(code) && errorStatus(code) === status) return new MeiliError(code, message);
+    const type = (['invalid_request', 'auth', 'internal', 'system'] as const).find((t) => t === body.type) ?? (status >= 500 ? 'internal' : 'invalid_request');
+    const link = typeof body.link === 'string' ? body.link : errorLink(code as ErrorCode);
+    return new MeiliError(code as ErrorCode, message, { status, type, link });
   }
 }
 Object.defineProperty(MeiliError.prototype, kMeiliError, { value: true });

@@ -4,6 +4,12 @@ import { MeiliError } from './errors.js';
 import { SHARD_FIELD } from './shard-filter.js';
 
 export const RESERVED_FIELDS: readonly string[] = Object.freeze([SHARD_FIELD]);
+const RESERVED = new Set(RESERVED_FIELDS);
+
+/** Whether a field is one of Miroir's own (hidden from clients, never searchable); other `_miroir_*` names are client data. */
+export function isReservedField(name: string): boolean {
+  return RESERVED.has(name);
+}
 
 export function reservedFieldError(field: string, index: number): MeiliError {
   return new MeiliError('miroir_reserved_field', `Document at index ${index} contains the reserved field \`${field}\`. Fields named \`${field}\` are managed by Miroir and cannot be written by clients.`);
@@ -14,4 +20,19 @@ export function checkReservedFields(docs: ReadonlyArray<Record<string, unknown>>
   for (let i = 0; i < docs.length; i++) {
     for (const f of RESERVED_FIELDS) if (Object.prototype.hasOwnProperty.call(docs[i], f)) throw reservedFieldError(f, i);
   }
+}
+
+const AVAILABLE_LIST = /Available ([A-Za-z -]+?) are: ((?:`[^`]*`(?:, )?)+)\./g;
+
+/**
+ * A node's error message with Miroir's reserved fields taken out of its "Available … are: `a`, `b`." lists, so a
+ * client never learns of them: a list left empty becomes the sentence Meilisearch says when nothing is configured.
+ */
+export function hideReservedFields(message: string): string {
+  if (!message.includes('_miroir_')) return message;
+  return message.replace(AVAILABLE_LIST, (_whole, what: string, list: string) => {
+    const items = list.split(', ').filter((item) => !RESERVED.has(item.slice(1, -1)));
+    if (items.length > 0) return `Available ${what} are: ${items.join(', ')}.`;
+    return `This index does not have configured ${what.startsWith('sortable') ? 'sortable' : 'filterable'} attributes.`;
+  });
 }

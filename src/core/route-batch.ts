@@ -3,7 +3,7 @@
 // inject `_miroir_shard`, and group the documents per target node as ready-to-send JSON bodies.
 import { resolveDocumentId } from './document-id.js';
 import { MeiliError, type ErrorBody } from './errors.js';
-import { hashBackend } from './hash.js';
+import { hashBackend, shardForKey } from './hash.js';
 import { checkReservedFields } from './reserved.js';
 import { SHARD_FIELD } from './shard-filter.js';
 
@@ -85,5 +85,15 @@ export function routeBatch(input: RouteBatchInput): RouteBatchOutput {
     out.bodies[node] = `[${list.join(',')}]`;
     out.nodeShards[node] = [...nodeShards.get(node)!].sort((a, b) => a - b);
   }
+  return out;
+}
+
+const ASCII_ID = /^[\x00-\x7f]*$/;
+
+/** Shard ids of arbitrary ids (e.g. a delete-batch, which may name ids no document can have): batched when ASCII. */
+export function shardsForAnyIds(ids: readonly string[], shards: number): Uint32Array {
+  if (ids.every((id) => ASCII_ID.test(id))) return shardsForIds(ids, shards);
+  const out = new Uint32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) out[i] = shardForKey(ids[i]!, shards);
   return out;
 }

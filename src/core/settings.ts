@@ -414,3 +414,12 @@ export function applySettingsPatch(current: Settings, patch: Settings): Settings
   }
   return next;
 }
+
+/**
+ * The task details of `DELETE /indexes/{uid}/settings`: Meilisearch resets every setting, and its details list each
+ * one as `null`, in the order of its settings object (foreign keys and chat included).
+ */
+export function resetAllDetails(): Settings {
+  const keys = ['displayedAttributes', 'searchableAttributes', 'filterableAttributes', 'sortableAttributes', 'foreignKeys', 'rankingRules', 'stopWords', 'nonSeparatorTokens', 'separatorTokens', 'dictionary', 'synonyms', 'distinctAttribute', 'proximityPrecision', 'typoTolerance', 'faceting', 'pagination', 'embedders', 'searchCutoffMs', 'localizedAttributes', 'facetSearch', 'prefixSearch', 'chat'];
+  return Object.fromEntries(keys.map((k) => [k, null]));
+}

@@ -1,22 +1,11 @@
-// Task query parameters where the dev node answers more exactly than the shared task model (src/core/tasks.ts):
-// unknown parameters named in Meilisearch's order, and date filters (`beforeEnqueuedAt`, `afterStartedAt`, …) at
-// nanosecond precision (both bounds exclusive; a bare `YYYY-MM-DD` means midnight, plus one day for `after`).
+// Task date filters (`beforeEnqueuedAt`, `afterStartedAt`, …) at nanosecond precision, where the shared task model
+// (src/core/tasks.ts) compares milliseconds: both bounds exclusive; a bare `YYYY-MM-DD` means midnight, plus one
+// day for `after`. The shared parser validates the query first; this only re-reads the dates exactly.
 import { MeiliError, type ErrorCode } from '../core/errors.js';
 import type { TaskRecord } from '../core/tasks.js';
 import { parseDay, parseRfc3339 } from './clock.js';
 
 const DATE_PARAM = /^(before|after)(Enqueued|Started|Finished)At$/;
-const FILTER_PARAMS = ['uids', 'batchUids', 'canceledBy', 'types', 'statuses', 'indexUids', 'afterEnqueuedAt', 'beforeEnqueuedAt', 'afterStartedAt', 'beforeStartedAt', 'afterFinishedAt', 'beforeFinishedAt'];
-/** The parameters of `GET /tasks` (paging first, then the filters), and of cancel/delete (the filters only). */
-export const LIST_TASK_PARAMS = ['limit', 'from', 'reverse', 'batchUids', ...FILTER_PARAMS.filter((p) => p !== 'batchUids')];
-export const FILTER_TASK_PARAMS = FILTER_PARAMS;
-
-/** Throws Meilisearch's `bad_request` for the first parameter not in `allowed` (listed in Meilisearch's order). */
-export function checkTaskParams(params: URLSearchParams, allowed: readonly string[]): void {
-  for (const key of params.keys()) {
-    if (!allowed.includes(key)) throw new MeiliError('bad_request', `Unknown parameter \`${key}\`: expected one of ${allowed.map((k) => `\`${k}\``).join(', ')}`);
-  }
-}
 const DAY_NS = 86_400n * 1_000_000_000n;
 
 export interface DateBound {
@@ -29,7 +18,8 @@ export interface DateBound {
 export function splitDateFilters(params: URLSearchParams): { rest: URLSearchParams; dates: DateBound[] } {
   const rest = new URLSearchParams();
   const dates: DateBound[] = [];
-  for (const [key, raw] of params) {
+  // Each name once, with its last value (as Meilisearch and the shared parser read a query).
+  for (const [key, raw] of new Map(params)) {
     const m = DATE_PARAM.exec(key);
     if (m === null) {
       rest.append(key, raw);

@@ -2,6 +2,7 @@
 // with its route table and auth hook, and the Prometheus listener. `start` probes every node before listening;
 // `close` stops accepting, drains in-flight requests, then closes pools and the store.
 import { createServer, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { enableNative } from '../../native/index.js';
@@ -10,11 +11,16 @@ import { KeyRegistry } from '../core/auth/registry.js';
 import { MeiliError, setMiroirErrorLinkBase } from '../core/errors.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
-import { registerIndexSettleSteps } from './api/indexes.js';
-import { registerSettingsSettleStep } from './api/settings.js';
-import { registerTaskSettleSteps } from './api/tasks.js';
-import { registerWriteSettleSteps } from './api/documents.js';
 import { WorkerPool } from '../workers/pool.js';
+import { every } from './util/periodic.js';
+import { IndexOperations } from './state/index-ops.js';
+import { IndexStateService } from './state/index-state.js';
+import { Settler, type SettleModule } from './tasks/settler.js';
+import { controlModules } from './tasks/settle/control.js';
+import { documentModules } from './tasks/settle/documents.js';
+import { indexModules } from './tasks/settle/indexes.js';
+import { settingsModule } from './tasks/settle/settings.js';
+import { DocumentWrites } from './writes/documents.js';
 import { buildRoutes, type RouteGuard } from './api/routes.js';
 import { TaskRegistry } from './tasks/registry.js';
 import { PodMembership } from './cluster/membership.js';
@@ -68,43 +74,47 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   const reloadTopology = () => void topology.refresh().catch((err: unknown) => logger.warn({ err }, 'reloading the topology failed'));
   const unsubscribeTopology = await store.subscribe('topology', reloadTopology);
   // Pub/sub carries changes at once; a periodic reload covers messages lost while the store connection was down.
-  const resync = setInterval(() => {
+  const resync = every(cfg.leader_election.renew_interval_s * 1000, async () => {
     reloadKeys();
     reloadTopology();
-  }, cfg.leader_election.renew_interval_s * 1000).unref();
+  });
   await topology.start();
   const pool = new WorkerPool();
-  // Mode A: task polling and pruning are partitioned over the live pods (membership starts once the port is known).
+  const state = new IndexStateService(store, () => topology.current.shards);
+  const verifyTimeoutMs = cfg.settings_broadcast.verify_timeout_s * 1000;
+  const facetingOverfetch = cfg.scatter.faceting_overfetch;
+  const modules = new Map<string, SettleModule>([
+    ...documentModules(topology),
+    ...indexModules(topology, state),
+    ...controlModules(store),
+    ['settingsUpdate', settingsModule({ store, topology, state, facetingOverfetch, maxRepairRetries: cfg.settings_broadcast.max_repair_retries, verifyTimeoutMs, logger })],
+  ]);
+  // Several pods: one drains each settlement queue at a time (lease `settle:<queue>`, owned by this pod's id).
+  const shared = store.backend === 'redis' && cfg.leader_election.enabled;
+  const incarnation = randomUUID();
+  const leaseTtlMs = cfg.leader_election.lease_ttl_s * 1000;
+  const settler = new Settler({ store, topology, state, modules, logger, metrics, lease: shared ? { ttlMs: leaseTtlMs } : null, incarnation, aliveTtlMs: leaseTtlMs });
+  // Mode A: task pruning is partitioned over the live pods (membership starts once the port is known).
   let membership: PodMembership | null = null;
-  const tasks = new TaskRegistry({ store, client: (id) => topology.client(id), logger, retentionDays: cfg.task_registry.retention_days, owns: (item) => membership?.owns(item) ?? true });
-  const indexDeps = {
-    store,
-    topology,
+  const tasks = new TaskRegistry({ store, waker: settler, incarnation, logger, retentionDays: cfg.task_registry.retention_days, owns: (item) => membership?.owns(item) ?? true });
+  const ops = new IndexOperations({ state, tasks, topology, facetingOverfetch, strategy: cfg.settings_broadcast.strategy, verifyTimeoutMs });
+  const writes: DocumentWrites = new DocumentWrites({
+    ops,
+    state,
     tasks,
-    verifyTimeoutMs: cfg.settings_broadcast.verify_timeout_s * 1000,
-    facetingOverfetch: cfg.scatter.faceting_overfetch,
-    strategy: cfg.settings_broadcast.strategy,
-    maxRepairRetries: cfg.settings_broadcast.max_repair_retries,
+    topology,
     metrics,
     pool,
     retryOnTimeout: cfg.scatter.retry_on_timeout,
-    unavailablePolicy: cfg.scatter.unavailable_shard_policy,
-    logger,
-    // Filled in once listening: the pod id owns Mode B leases (none when leader election is off).
-    podId: () => (cfg.leader_election.enabled ? rebalancer.podId : ''),
-    // Filled in once the server exists: whether other requests are being served alongside a write (pool or inline).
-    otherRequestsInFlight: () => http.requestsInFlight > 1,
-    leaseTtlMs: cfg.leader_election.lease_ttl_s * 1000,
-  };
-  registerIndexSettleSteps(indexDeps);
-  registerSettingsSettleStep(indexDeps);
-  registerTaskSettleSteps(indexDeps);
-  registerWriteSettleSteps(indexDeps);
+    // Whether other requests are being served alongside a write (pool or inline); the server exists by then.
+    otherRequestsInFlight: (): boolean => http.requestsInFlight > 1,
+  });
   tasks.start();
 
   // The pod id owns leases and job claims; the port is only known once bound, so it is set after listen().
   const rebalancer = new Rebalancer({
     store,
+    state,
     topology,
     logger,
     metrics,
@@ -112,13 +122,13 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     autoRebalanceOnRecovery: cfg.rebalancer.auto_rebalance_on_recovery,
     migrationTimeoutMs: cfg.rebalancer.migration_timeout_s * 1000,
     leaseTtlMs: cfg.leader_election.lease_ttl_s * 1000,
-    facetingOverfetch: cfg.scatter.faceting_overfetch,
-    taskTimeoutMs: cfg.settings_broadcast.verify_timeout_s * 1000,
+    facetingOverfetch,
+    taskTimeoutMs: verifyTimeoutMs,
   });
 
   const adminKey = cfg.admin.api_key;
-  const http = new HttpServer<AuthResult>({
-    routes: buildRoutes({ ...indexDeps, keys, rebalancer }),
+  const http: HttpServer<AuthResult> = new HttpServer<AuthResult>({
+    routes: buildRoutes({ store, topology, state, ops, writes, tasks, metrics, keys, rebalancer, logger, scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy } }),
     hooks: {
       authenticate: (ctx, spec) => {
         const guard = spec as RouteGuard;
@@ -162,6 +172,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   const host = cfg.server.bind === '0.0.0.0' || cfg.server.bind === '::' ? '127.0.0.1' : cfg.server.bind;
   const identity = podIdentity({ env: process.env, hostname: hostname(), port, selfUrl: cfg.peer_discovery.self });
   const podId = identity.id;
+  await settler.start(podId);
   const pressure = registerPressureMetrics(metrics.registry, {
     queueDepth: () => pool.queueSize,
     backgroundDepth: async () => {
@@ -211,9 +222,10 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       await membership!.stop();
       await discovery.stop();
       await new Promise<void>((r) => metricsServer.close(() => r()));
-      clearInterval(resync);
+      await resync.stop();
       await unsubscribeKeys();
       await unsubscribeTopology();
+      await settler.stop();
       await tasks.stop();
       await pool.close();
       await topology.close();

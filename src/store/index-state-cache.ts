@@ -3,12 +3,12 @@
 // drops an entry as soon as its own write of that index completes, and on other pods when the `indexes` message
 // arrives, so the TTL only bounds staleness when a message is lost. Missing indexes are not cached (a new index is
 // visible at once). A read that raced with a forget is not cached (it may have read the old value).
-import type { IndexState } from './store.js';
+import type { IndexRecord } from './store.js';
 
 export const INDEX_STATE_TTL_MS = 1000;
 
 export class IndexStateCache {
-  private readonly entries = new Map<string, { state: IndexState; expiresAt: number }>();
+  private readonly entries = new Map<string, { state: IndexRecord; expiresAt: number }>();
   /** Bumped by every forget; a load that saw another epoch is not cached. */
   private epoch = 0;
 
@@ -17,7 +17,7 @@ export class IndexStateCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async get(uid: string, load: () => Promise<IndexState | null>): Promise<IndexState | null> {
+  async get(uid: string, load: () => Promise<IndexRecord | null>): Promise<IndexRecord | null> {
     const hit = this.entries.get(uid);
     if (hit !== undefined && hit.expiresAt > this.now()) return hit.state;
     const epoch = this.epoch;

@@ -6,9 +6,29 @@ import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import { IndexStateCache } from './index-state-cache.js';
-import { isClaimable, isFinished, newJob, type IndexState, type Job, type Lease, type Store, type StoreChannel, type StoredTopology, type TaskRow } from './store.js';
+import {
+  isClaimable,
+  isFinished,
+  newJob,
+  normalizeIndexRecord,
+  normalizeTaskRow,
+  type IndexRecord,
+  type IndexRecordDraft,
+  type Job,
+  type Lease,
+  type LegacyIndexState,
+  type Store,
+  type StoreChannel,
+  type StoredTopology,
+  type TaskRow,
+  type TaskScan,
+} from './store.js';
 
-export const LMDB_SCHEMA_VERSION = 1;
+/** 2: index records with pending changes, task queues and the per-index task listing (round 2). */
+export const LMDB_SCHEMA_VERSION = 2;
+
+/** Tasks read per chunk when scanning. */
+const SCAN_CHUNK = 256;
 
 export interface LmdbStoreOptions {
   path: string;
@@ -25,7 +45,15 @@ export class LmdbStore implements Store {
   private readonly meta: Database<unknown, string>;
   private readonly tasks: Database<TaskRow, number>;
   private readonly keys: Database<ApiKeyRecord, string>;
-  private readonly indexes: Database<IndexState, string>;
+  private readonly indexes: Database<IndexRecord | LegacyIndexState, string>;
+  /** [index uid, task uid] → 1: the tasks of each index, for filtered listings. */
+  private readonly tasksByIndex: Database<number, [string, number]>;
+  /** [queue, task uid] → 1: tasks waiting to settle, per queue. */
+  private readonly queue: Database<number, [string, number]>;
+  /** task uid → the process that allocated it, while queued. */
+  private readonly queueOwners: Database<string, number>;
+  /** queue → number of waiting tasks (the active queues without a scan). */
+  private readonly queueSizes: Database<number, string>;
   private readonly nodeVersions: Database<number, [string, string]>;
   private readonly jobs: Database<Job, string>;
   private readonly leases: Database<Lease, string>;
@@ -35,6 +63,10 @@ export class LmdbStore implements Store {
   private uidNext = 0;
   private uidEnd = 0;
   private uidRefill: Promise<void> | null = null;
+  /** Queue entries written but not committed yet (enqueueTask does not wait for its commit). */
+  private readonly enqueuing = new Map<number, { queues: string[]; owner: string }>();
+  /** Uids dequeued while their queue entry was still in the overlay (they must not reappear). */
+  private readonly dequeued = new Set<number>();
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -48,14 +80,42 @@ export class LmdbStore implements Store {
       void this.root.close();
       throw new Error(`task_store.path ${opts.path} holds schema version ${version}, newer than this Miroir (${LMDB_SCHEMA_VERSION}); upgrade Miroir or point task_store.path elsewhere`);
     }
-    if (version === undefined) this.meta.putSync('schema_version', LMDB_SCHEMA_VERSION);
     this.tasks = this.root.openDB({ name: 'tasks' });
     this.keys = this.root.openDB({ name: 'keys' });
     this.indexes = this.root.openDB({ name: 'indexes' });
+    this.tasksByIndex = this.root.openDB({ name: 'tasks_by_index' });
+    this.queue = this.root.openDB({ name: 'task_queues' });
+    this.queueSizes = this.root.openDB({ name: 'task_queue_sizes' });
+    this.queueOwners = this.root.openDB({ name: 'task_queue_owners' });
+    if (version !== LMDB_SCHEMA_VERSION) this.migrate(version ?? null);
     this.nodeVersions = this.root.openDB({ name: 'node_settings_version' });
     this.jobs = this.root.openDB({ name: 'jobs' });
     this.leases = this.root.openDB({ name: 'leader_lease' });
     this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 5000).unref();
+  }
+
+  /** Brings a round-1 store (schema 1) to this schema: index records, task rows and the per-index listing. */
+  private migrate(from: number | null): void {
+    this.root.transactionSync(() => {
+      if (from !== null && from < 2) {
+        const shards = (this.meta.get('topology') as StoredTopology | undefined)?.shards ?? 64;
+        for (const { key, value } of this.indexes.getRange()) this.indexes.putSync(key, normalizeIndexRecord(value, shards));
+        for (const { key, value } of this.tasks.getRange()) {
+          const row = normalizeTaskRow(value);
+          // Round 1 tasks were settled in place; an unfinished one is settled again from its queue.
+          this.tasks.putSync(key, row);
+          if (row.indexUid !== null) this.tasksByIndex.putSync([row.indexUid, row.uid], 1);
+          if (!isFinished(row)) for (const q of row.queues) this.addToQueue(q, row.uid);
+        }
+      }
+      this.meta.putSync('schema_version', LMDB_SCHEMA_VERSION);
+    });
+  }
+
+  private addToQueue(queue: string, uid: number): void {
+    if (this.queue.get([queue, uid]) !== undefined) return;
+    this.queue.putSync([queue, uid], 1);
+    this.queueSizes.putSync(queue, (this.queueSizes.get(queue) ?? 0) + 1);
   }
 
   private async sweep(): Promise<void> {
@@ -91,49 +151,174 @@ export class LmdbStore implements Store {
     this.uidEnd = start + UID_BLOCK;
   }
 
+  /**
+   * One process owns an LMDB store, and it writes the task's record only after this: the queue entry commits before
+   * the record (commits keep their order), so it is not awaited — a crash before the record leaves an entry the
+   * settler skips (its owner is gone).
+   */
+  async enqueueTask(queues: readonly string[], owner: string): Promise<number> {
+    const uid = await this.nextTaskUid();
+    // Visible at once through the overlay until the commit lands.
+    this.enqueuing.set(uid, { queues: [...queues], owner });
+    void this.root
+      .transaction(() => {
+        this.queueOwners.put(uid, owner);
+        for (const q of queues) this.addToQueue(q, uid);
+      })
+      .catch(() => undefined)
+      .finally(() => this.enqueuing.delete(uid));
+    return uid;
+  }
+
+  async taskOwner(uid: number): Promise<string | null> {
+    return this.enqueuing.get(uid)?.owner ?? this.queueOwners.get(uid) ?? null;
+  }
+
+  async queuedTasks(queue: string): Promise<number[]> {
+    const out: number[] = [];
+    for (const key of this.queue.getKeys({ start: [queue, -1], end: [queue, Number.MAX_SAFE_INTEGER] })) out.push(key[1]);
+    let merged = false;
+    for (const [uid, e] of this.enqueuing) {
+      if (e.queues.includes(queue) && !out.includes(uid) && !this.dequeued.has(uid)) {
+        out.push(uid);
+        merged = true;
+      }
+    }
+    return merged ? out.sort((a, b) => a - b) : out;
+  }
+
+  async activeQueues(): Promise<string[]> {
+    const out = new Set<string>();
+    for (const { key, value } of this.queueSizes.getRange()) if (value > 0) out.add(key);
+    for (const [uid, e] of this.enqueuing) if (!this.dequeued.has(uid)) for (const q of e.queues) out.add(q);
+    return [...out];
+  }
+
+  async dequeueTask(queues: readonly string[], uid: number): Promise<void> {
+    await this.settleEnqueue(uid);
+    await this.root.transaction(() => {
+      this.queueOwners.removeSync(uid);
+      for (const q of queues) this.removeFromQueue(q, uid);
+    });
+  }
+
+  /** Waits for the queue entry of `uid` to commit (a dequeue must come after it). */
+  private async settleEnqueue(uid: number): Promise<void> {
+    if (!this.enqueuing.has(uid)) return;
+    this.dequeued.add(uid);
+    try {
+      await this.root.transaction(() => undefined);
+    } finally {
+      this.dequeued.delete(uid);
+    }
+  }
+
+  async finishTask(task: TaskRow): Promise<void> {
+    await this.settleEnqueue(task.uid);
+    await this.root.transaction(() => {
+      this.tasks.put(task.uid, task);
+      if (task.indexUid !== null) this.tasksByIndex.put([task.indexUid, task.uid], 1);
+      this.queueOwners.removeSync(task.uid);
+      for (const q of task.queues) this.removeFromQueue(q, task.uid);
+    });
+  }
+
+  private removeFromQueue(q: string, uid: number): void {
+    if (!this.queue.removeSync([q, uid])) return;
+    const left = (this.queueSizes.get(q) ?? 1) - 1;
+    if (left > 0) this.queueSizes.putSync(q, left);
+    else this.queueSizes.removeSync(q);
+  }
+
   async putTask(task: TaskRow): Promise<void> {
-    await this.tasks.put(task.uid, task);
+    await this.root.transaction(() => {
+      this.tasks.put(task.uid, task);
+      if (task.indexUid !== null) this.tasksByIndex.put([task.indexUid, task.uid], 1);
+    });
   }
 
   async getTask(uid: number): Promise<TaskRow | null> {
-    return this.tasks.get(uid) ?? null;
+    const row = this.tasks.get(uid);
+    return row === undefined ? null : normalizeTaskRow(row);
   }
 
-  async listTasks(opts: { from?: number | null; limit: number; reverse?: boolean }): Promise<TaskRow[]> {
-    const out: TaskRow[] = [];
-    const range = opts.reverse
-      ? this.tasks.getRange({ start: opts.from ?? 0 })
-      : this.tasks.getRange({ start: opts.from ?? Number.MAX_SAFE_INTEGER, reverse: true });
-    for (const { value } of range) {
-      if (out.length >= opts.limit) break;
-      out.push(value);
+  async getTasks(uids: readonly number[]): Promise<Array<TaskRow | null>> {
+    return uids.map((uid) => {
+      const row = this.tasks.get(uid);
+      return row === undefined ? null : normalizeTaskRow(row);
+    });
+  }
+
+  async *scanTasks(scan: TaskScan): AsyncIterable<TaskRow> {
+    const reverse = scan.reverse === true;
+    if (scan.indexUids === undefined || scan.indexUids === null) {
+      const range = reverse ? this.tasks.getRange({ start: scan.from ?? 0 }) : this.tasks.getRange({ start: scan.from ?? Number.MAX_SAFE_INTEGER, reverse: true });
+      for (const { value } of range) yield normalizeTaskRow(value);
+      return;
     }
-    return out;
+    // Merge the per-index listings in uid order, a chunk of uids at a time.
+    const cursors = scan.indexUids.map((index) => this.indexUids(index, scan.from ?? null, reverse)[Symbol.iterator]());
+    const heads = cursors.map((c) => c.next());
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i]!;
+        if (h.done === true) continue;
+        if (best < 0 || (reverse ? h.value < (heads[best]!.value as number) : h.value > (heads[best]!.value as number))) best = i;
+      }
+      if (best < 0) return;
+      const uid = heads[best]!.value as number;
+      heads[best] = cursors[best]!.next();
+      const row = this.tasks.get(uid);
+      if (row !== undefined) yield normalizeTaskRow(row);
+    }
   }
 
-  async countTasks(): Promise<number> {
-    return this.tasks.getCount();
+  private *indexUids(index: string, from: number | null, reverse: boolean): Iterable<number> {
+    const range = reverse
+      ? this.tasksByIndex.getKeys({ start: [index, from ?? -1], end: [index, Number.MAX_SAFE_INTEGER] })
+      : this.tasksByIndex.getKeys({ start: [index, from ?? Number.MAX_SAFE_INTEGER], end: [index, -1], reverse: true });
+    for (const key of range) yield key[1];
+  }
+
+  async countTasks(indexUids?: readonly string[] | null): Promise<number> {
+    if (indexUids === undefined || indexUids === null) return this.tasks.getCount();
+    let n = 0;
+    for (const index of indexUids) n += this.tasksByIndex.getKeysCount({ start: [index, -1], end: [index, Number.MAX_SAFE_INTEGER] });
+    return n;
   }
 
   async deleteTasks(uids: readonly number[]): Promise<number> {
     return this.root.transaction(() => {
       let n = 0;
-      for (const uid of uids) if (this.tasks.removeSync(uid)) n++;
+      for (const uid of uids) n += this.removeTask(uid) ? 1 : 0;
       return n;
     });
   }
 
+  private removeTask(uid: number): boolean {
+    const row = this.tasks.get(uid);
+    if (row === undefined) return false;
+    if (row.indexUid !== null) this.tasksByIndex.removeSync([row.indexUid, uid]);
+    return this.tasks.removeSync(uid);
+  }
+
   async pruneTasks(beforeMs: number): Promise<number> {
-    return this.root.transaction(() => {
-      let n = 0;
-      for (const { key, value } of this.tasks.getRange()) {
-        if (isFinished(value) && value.finishedAt !== null && Date.parse(value.finishedAt) < beforeMs) {
-          this.tasks.removeSync(key);
-          n++;
+    let pruned = 0;
+    let from = 0;
+    for (;;) {
+      // Bounded write transactions, so a large prune never holds the writer for long.
+      const n = await this.root.transaction(() => {
+        let seen = 0;
+        for (const { key, value } of this.tasks.getRange({ start: from, limit: SCAN_CHUNK })) {
+          seen++;
+          from = key + 1;
+          if (isFinished(value) && value.finishedAt !== null && Date.parse(value.finishedAt) < beforeMs && this.removeTask(key)) pruned++;
         }
-      }
-      return n;
-    });
+        return seen;
+      });
+      if (n < SCAN_CHUNK) return pruned;
+    }
   }
 
   async putKey(key: ApiKeyRecord): Promise<void> {
@@ -152,30 +337,44 @@ export class LmdbStore implements Store {
     return this.keys.remove(uid);
   }
 
-  async putIndex(state: IndexState): Promise<void> {
-    await this.indexes.put(state.uid, state);
-    this.indexCache.forget(state.uid);
+  private readIndex(uid: string): IndexRecord | null {
+    const raw = this.indexes.get(uid);
+    return raw === undefined ? null : normalizeIndexRecord(raw, (this.meta.get('topology') as StoredTopology | undefined)?.shards ?? 64);
   }
 
-  async getIndex(uid: string): Promise<IndexState | null> {
-    return this.indexes.get(uid) ?? null;
+  async getIndex(uid: string): Promise<IndexRecord | null> {
+    return this.readIndex(uid);
   }
 
-  getIndexCached(uid: string): Promise<IndexState | null> {
+  getIndexCached(uid: string): Promise<IndexRecord | null> {
     return this.indexCache.get(uid, () => this.getIndex(uid));
   }
 
-  async listIndexes(): Promise<IndexState[]> {
-    return [...this.indexes.getRange()].map((e) => e.value);
+  async listIndexes(): Promise<IndexRecord[]> {
+    return [...this.indexes.getKeys()].map((uid) => this.readIndex(uid)!).filter((r) => r !== null);
   }
 
-  async deleteIndex(uid: string): Promise<boolean> {
-    const removed = await this.root.transaction(() => {
-      for (const { key } of this.nodeVersions.getRange({ start: [uid], end: [uid, '\uffff'] })) this.nodeVersions.removeSync(key);
-      return this.indexes.removeSync(uid);
+  async casIndexes(changes: ReadonlyArray<{ uid: string; expected: number; next: IndexRecordDraft | null }>): Promise<IndexRecord[] | null> {
+    const written = await this.root.transaction(() => {
+      for (const c of changes) if ((this.readIndex(c.uid)?.version ?? 0) !== c.expected) return null;
+      const out: IndexRecord[] = [];
+      // Versions come from one store-wide sequence, so a deleted and re-created record never repeats a version.
+      let seq = (this.meta.get('index_version_seq') as number | undefined) ?? 0;
+      for (const c of changes) {
+        if (c.next === null) {
+          this.indexes.removeSync(c.uid);
+          for (const { key } of this.nodeVersions.getRange({ start: [c.uid], end: [c.uid, '\uffff'] })) this.nodeVersions.removeSync(key);
+        } else {
+          const record: IndexRecord = { ...c.next, uid: c.uid, version: ++seq };
+          this.indexes.putSync(c.uid, record);
+          out.push(record);
+        }
+      }
+      this.meta.putSync('index_version_seq', seq);
+      return out;
     });
-    this.indexCache.forget(uid);
-    return removed;
+    if (written !== null) for (const c of changes) this.indexCache.forget(c.uid);
+    return written;
   }
 
   async setNodeSettingsVersion(indexUid: string, nodeId: string, version: number): Promise<void> {

@@ -5,13 +5,37 @@
 import { Redis } from 'ioredis';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import { INDEX_STATE_TTL_MS, IndexStateCache } from './index-state-cache.js';
-import { StoreUnavailableError, isFinished, newJob, type IndexState, type Job, type Lease, type Store, type StoreChannel, type StoredTopology, type TaskRow } from './store.js';
+import {
+  StoreUnavailableError,
+  isFinished,
+  newJob,
+  normalizeIndexRecord,
+  normalizeTaskRow,
+  type IndexRecord,
+  type IndexRecordDraft,
+  type Job,
+  type Lease,
+  type LegacyIndexState,
+  type Store,
+  type StoreChannel,
+  type StoredTopology,
+  type TaskRow,
+  type TaskScan,
+} from './store.js';
+
+/** Tasks read per round trip when scanning. */
+const SCAN_CHUNK = 256;
 
 const P = 'miroir:';
 const K = {
   taskSeq: `${P}tasks:_seq`,
   task: (uid: number) => `${P}tasks:${uid}`,
   taskIndex: `${P}tasks:_index`,
+  tasksOf: (index: string) => `${P}tasks:_by_index:${index}`,
+  queue: (name: string) => `${P}task_queue:${name}`,
+  queueIndex: `${P}task_queue:_index`,
+  queueOwner: `${P}task_queue:_owner`,
+  indexVersionSeq: `${P}indexes:_version_seq`,
   key: (uid: string) => `${P}keys:${uid}`,
   keyIndex: `${P}keys:_index`,
   index: (uid: string) => `${P}indexes:${uid}`,
@@ -33,6 +57,52 @@ if cur then version = cjson.decode(cur).version end
 if version ~= tonumber(ARGV[1]) then return false end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1`;
+
+// KEYS: sequence, queue set, owner hash, then the queues. ARGV: owner, then the queue names.
+const ENQUEUE_TASK = `
+local uid = redis.call('INCR', KEYS[1]) - 1
+redis.call('HSET', KEYS[3], uid, ARGV[1])
+for i = 4, #KEYS do
+  redis.call('ZADD', KEYS[i], uid, uid)
+  redis.call('SADD', KEYS[2], ARGV[i - 2])
+end
+return uid`;
+
+// KEYS: queue set, owner hash, then the queues. ARGV: uid, then the queue names.
+const DEQUEUE_TASK = `
+redis.call('HDEL', KEYS[2], ARGV[1])
+for i = 3, #KEYS do
+  redis.call('ZREM', KEYS[i], ARGV[1])
+  if redis.call('ZCARD', KEYS[i]) == 0 then redis.call('SREM', KEYS[1], ARGV[i - 1]) end
+end
+return 1`;
+
+// KEYS: version sequence, index set, then one record key per change. ARGV: per change uid, expected version and the
+// record's JSON (starting with the placeholder {"version":0,) or '' to delete. Versions come from one sequence, so a
+// deleted and re-created record never repeats a version. Round-1 records carry no version and count as 1.
+const CAS_INDEXES = `
+local n = #KEYS - 2
+for i = 1, n do
+  local cur = redis.call('GET', KEYS[2 + i])
+  local v = 0
+  if cur then v = cjson.decode(cur).version or 1 end
+  if v ~= tonumber(ARGV[3 * i - 1]) then return false end
+end
+local versions = {}
+for i = 1, n do
+  local json = ARGV[3 * i]
+  if json == '' then
+    redis.call('DEL', KEYS[2 + i])
+    redis.call('SREM', KEYS[2], ARGV[3 * i - 2])
+    versions[i] = 0
+  else
+    local ver = redis.call('INCR', KEYS[1])
+    redis.call('SET', KEYS[2 + i], '{"version":' .. ver .. string.sub(json, 13))
+    redis.call('SADD', KEYS[2], ARGV[3 * i - 2])
+    versions[i] = ver
+  end
+end
+return versions`;
 
 const CLAIM_JOB = `
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
@@ -155,47 +225,120 @@ export class RedisStore implements Store {
     return (await this.call((r) => r.incr(K.taskSeq))) - 1;
   }
 
+  async enqueueTask(queues: readonly string[], owner: string): Promise<number> {
+    const keys = [K.taskSeq, K.queueIndex, K.queueOwner, ...queues.map(K.queue)];
+    return Number(await this.call((r) => r.eval(ENQUEUE_TASK, keys.length, ...keys, owner, ...queues)));
+  }
+
+  async taskOwner(uid: number): Promise<string | null> {
+    return this.call((r) => r.hget(K.queueOwner, String(uid)));
+  }
+
+  async queuedTasks(queue: string): Promise<number[]> {
+    return (await this.call((r) => r.zrange(K.queue(queue), 0, -1))).map(Number);
+  }
+
+  async activeQueues(): Promise<string[]> {
+    return this.call((r) => r.smembers(K.queueIndex));
+  }
+
+  async dequeueTask(queues: readonly string[], uid: number): Promise<void> {
+    const keys = [K.queueIndex, K.queueOwner, ...queues.map(K.queue)];
+    await this.call((r) => r.eval(DEQUEUE_TASK, keys.length, ...keys, String(uid), ...queues));
+  }
+
+  async finishTask(task: TaskRow): Promise<void> {
+    const keys = [K.queueIndex, K.queueOwner, ...task.queues.map(K.queue)];
+    await this.call((r) => {
+      const m = r.multi().set(K.task(task.uid), JSON.stringify(task)).zadd(K.taskIndex, task.uid, String(task.uid));
+      if (task.indexUid !== null) m.zadd(K.tasksOf(task.indexUid), task.uid, String(task.uid));
+      return m.eval(DEQUEUE_TASK, keys.length, ...keys, String(task.uid), ...task.queues).exec();
+    });
+  }
+
   async putTask(task: TaskRow): Promise<void> {
-    await this.call((r) => r.multi().set(K.task(task.uid), JSON.stringify(task)).zadd(K.taskIndex, task.uid, String(task.uid)).exec());
+    await this.call((r) => {
+      const m = r.multi().set(K.task(task.uid), JSON.stringify(task)).zadd(K.taskIndex, task.uid, String(task.uid));
+      if (task.indexUid !== null) m.zadd(K.tasksOf(task.indexUid), task.uid, String(task.uid));
+      return m.exec();
+    });
   }
 
   async getTask(uid: number): Promise<TaskRow | null> {
     const raw = await this.call((r) => r.get(K.task(uid)));
-    return raw === null ? null : (JSON.parse(raw) as TaskRow);
+    return raw === null ? null : normalizeTaskRow(JSON.parse(raw) as TaskRow);
   }
 
-  async listTasks(opts: { from?: number | null; limit: number; reverse?: boolean }): Promise<TaskRow[]> {
-    const ids = await this.call((r) =>
-      opts.reverse
-        ? r.zrangebyscore(K.taskIndex, opts.from ?? '-inf', '+inf', 'LIMIT', 0, opts.limit)
-        : r.zrevrangebyscore(K.taskIndex, opts.from ?? '+inf', '-inf', 'LIMIT', 0, opts.limit),
-    );
-    if (ids.length === 0) return [];
-    const raws = await this.call((r) => r.mget(ids.map((id) => K.task(Number(id)))));
-    return raws.filter((x): x is string => x !== null).map((x) => JSON.parse(x) as TaskRow);
+  async getTasks(uids: readonly number[]): Promise<Array<TaskRow | null>> {
+    if (uids.length === 0) return [];
+    const raws = await this.call((r) => r.mget(uids.map(K.task)));
+    return raws.map((x) => (x === null ? null : normalizeTaskRow(JSON.parse(x) as TaskRow)));
   }
 
-  async countTasks(): Promise<number> {
-    return this.call((r) => r.zcard(K.taskIndex));
+  /** uids of one sorted set in scan order, a chunk per round trip. */
+  private async *zsetUids(key: string, from: number | null, reverse: boolean): AsyncIterable<number> {
+    let bound: string = from === null ? (reverse ? '-inf' : '+inf') : String(from);
+    for (;;) {
+      const ids = await this.call((r) => (reverse ? r.zrangebyscore(key, bound, '+inf', 'LIMIT', 0, SCAN_CHUNK) : r.zrevrangebyscore(key, bound, '-inf', 'LIMIT', 0, SCAN_CHUNK)));
+      for (const id of ids) yield Number(id);
+      if (ids.length < SCAN_CHUNK) return;
+      bound = `(${ids[ids.length - 1]}`;
+    }
+  }
+
+  async *scanTasks(scan: TaskScan): AsyncIterable<TaskRow> {
+    const reverse = scan.reverse === true;
+    const sources = scan.indexUids === undefined || scan.indexUids === null ? [K.taskIndex] : scan.indexUids.map(K.tasksOf);
+    const cursors = sources.map((k) => this.zsetUids(k, scan.from ?? null, reverse)[Symbol.asyncIterator]());
+    const heads = await Promise.all(cursors.map((c) => c.next()));
+    const batch: number[] = [];
+    const flush = async function* (this: RedisStore): AsyncIterable<TaskRow> {
+      const rows = await this.getTasks(batch.splice(0));
+      for (const row of rows) if (row !== null) yield row;
+    };
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i]!;
+        if (h.done === true) continue;
+        if (best < 0 || (reverse ? h.value < (heads[best]!.value as number) : h.value > (heads[best]!.value as number))) best = i;
+      }
+      if (best < 0) break;
+      batch.push(heads[best]!.value as number);
+      heads[best] = await cursors[best]!.next();
+      if (batch.length >= SCAN_CHUNK) yield* flush.call(this);
+    }
+    if (batch.length > 0) yield* flush.call(this);
+  }
+
+  async countTasks(indexUids?: readonly string[] | null): Promise<number> {
+    if (indexUids === undefined || indexUids === null) return this.call((r) => r.zcard(K.taskIndex));
+    const counts = await Promise.all(indexUids.map((i) => this.call((r) => r.zcard(K.tasksOf(i)))));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   async deleteTasks(uids: readonly number[]): Promise<number> {
     if (uids.length === 0) return 0;
-    const res = await this.call((r) => r.multi().del(...uids.map(K.task)).zrem(K.taskIndex, ...uids.map(String)).exec());
+    const rows = await this.getTasks(uids);
+    const m = this.redis.multi().del(...uids.map(K.task)).zrem(K.taskIndex, ...uids.map(String));
+    rows.forEach((row) => {
+      if (row !== null && row.indexUid !== null) m.zrem(K.tasksOf(row.indexUid), String(row.uid));
+    });
+    const res = await this.call(() => m.exec());
     return Number(res?.[0]?.[1] ?? 0);
   }
 
   async pruneTasks(beforeMs: number): Promise<number> {
     let pruned = 0;
-    let from: number | null = null;
-    for (;;) {
-      const page = await this.listTasks({ from, limit: 500, reverse: true });
-      if (page.length === 0) break;
-      const doomed = page.filter((t) => isFinished(t) && t.finishedAt !== null && Date.parse(t.finishedAt) < beforeMs).map((t) => t.uid);
-      pruned += await this.deleteTasks(doomed);
-      from = page[page.length - 1]!.uid + 1;
+    let doomed: number[] = [];
+    for await (const t of this.scanTasks({ reverse: true })) {
+      if (isFinished(t) && t.finishedAt !== null && Date.parse(t.finishedAt) < beforeMs) doomed.push(t.uid);
+      if (doomed.length >= SCAN_CHUNK) {
+        pruned += await this.deleteTasks(doomed);
+        doomed = [];
+      }
     }
-    return pruned;
+    return pruned + (await this.deleteTasks(doomed));
   }
 
   async putKey(key: ApiKeyRecord): Promise<void> {
@@ -219,17 +362,19 @@ export class RedisStore implements Store {
     return Number(res?.[0]?.[1] ?? 0) > 0;
   }
 
-  async putIndex(state: IndexState): Promise<void> {
-    await this.call((r) => r.multi().set(K.index(state.uid), JSON.stringify(state)).sadd(K.indexIndex, state.uid).exec());
-    await this.indexChanged(state.uid);
+  /** A stored record in today's shape (a round-1 record takes the cluster's shard count). */
+  private async parseIndex(raw: string): Promise<IndexRecord> {
+    const parsed = JSON.parse(raw) as IndexRecord | LegacyIndexState;
+    if ('pending' in parsed) return parsed;
+    return normalizeIndexRecord(parsed, (await this.getTopology())?.shards ?? 64);
   }
 
-  async getIndex(uid: string): Promise<IndexState | null> {
+  async getIndex(uid: string): Promise<IndexRecord | null> {
     const raw = await this.call((r) => r.get(K.index(uid)));
-    return raw === null ? null : (JSON.parse(raw) as IndexState);
+    return raw === null ? null : this.parseIndex(raw);
   }
 
-  async getIndexCached(uid: string): Promise<IndexState | null> {
+  async getIndexCached(uid: string): Promise<IndexRecord | null> {
     // Other pods' writes arrive as `indexes` messages, subscribed on first use. Until the subscription stands the
     // cache is bypassed (never awaited here: with Redis down a subscribe waits for the reconnection, and reads
     // must keep failing fast instead); a failed subscription is retried on a later read.
@@ -247,26 +392,40 @@ export class RedisStore implements Store {
     return this.indexCache.get(uid, () => this.getIndex(uid));
   }
 
+  async listIndexes(): Promise<IndexRecord[]> {
+    const uids = await this.call((r) => r.smembers(K.indexIndex));
+    if (uids.length === 0) return [];
+    const raws = await this.call((r) => r.mget(uids.map(K.index)));
+    return Promise.all(raws.filter((x): x is string => x !== null).map((x) => this.parseIndex(x)));
+  }
+
+  async casIndexes(changes: ReadonlyArray<{ uid: string; expected: number; next: IndexRecordDraft | null }>): Promise<IndexRecord[] | null> {
+    const keys = [K.indexVersionSeq, K.indexIndex, ...changes.map((c) => K.index(c.uid))];
+    const args: string[] = [];
+    for (const c of changes) args.push(c.uid, String(c.expected), c.next === null ? '' : JSON.stringify({ version: 0, ...c.next, uid: c.uid }));
+    const versions = (await this.call((r) => r.eval(CAS_INDEXES, keys.length, ...keys, ...args))) as number[] | null;
+    if (versions === null) return null;
+    const out: IndexRecord[] = [];
+    for (let i = 0; i < changes.length; i++) {
+      const c = changes[i]!;
+      if (c.next === null) await this.dropNodeVersions(c.uid);
+      else out.push({ ...structuredClone(c.next), uid: c.uid, version: Number(versions[i]) });
+      await this.indexChanged(c.uid);
+    }
+    return out;
+  }
+
+  private async dropNodeVersions(uid: string): Promise<void> {
+    const nodes = await this.call((r) => r.smembers(K.nodeVersionIndex(uid)));
+    const m = this.redis.multi().del(K.nodeVersionIndex(uid));
+    for (const n of nodes) m.del(K.nodeVersion(uid, n));
+    await this.call(() => m.exec());
+  }
+
   /** After a write of an index state: drop this pod's cached copy, tell the other pods. */
   private async indexChanged(uid: string): Promise<void> {
     this.indexCache.forget(uid);
     await this.publish('indexes', uid);
-  }
-
-  async listIndexes(): Promise<IndexState[]> {
-    const uids = await this.call((r) => r.smembers(K.indexIndex));
-    if (uids.length === 0) return [];
-    const raws = await this.call((r) => r.mget(uids.map(K.index)));
-    return raws.filter((x): x is string => x !== null).map((x) => JSON.parse(x) as IndexState);
-  }
-
-  async deleteIndex(uid: string): Promise<boolean> {
-    const nodes = await this.call((r) => r.smembers(K.nodeVersionIndex(uid)));
-    const m = this.redis.multi().del(K.index(uid)).srem(K.indexIndex, uid).del(K.nodeVersionIndex(uid));
-    for (const n of nodes) m.del(K.nodeVersion(uid, n));
-    const res = await this.call(() => m.exec());
-    await this.indexChanged(uid);
-    return Number(res?.[0]?.[1] ?? 0) > 0;
   }
 
   async setNodeSettingsVersion(indexUid: string, nodeId: string, version: number): Promise<void> {

@@ -3,7 +3,11 @@
 // record kinds of SPEC C8 (aliases, sessions, idempotency, canaries, ...) are added here the same way.
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import type { ErrorBody } from '../core/errors.js';
+import type { IndexRecord, IndexRecordDraft } from '../core/index-state.js';
+import { defaultSettings } from '../core/settings.js';
 import type { ShardMove } from '../core/topology-plan.js';
+
+export type { IndexRecord, IndexRecordDraft } from '../core/index-state.js';
 
 export type TaskStatus = 'enqueued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 
@@ -13,8 +17,8 @@ export interface TaskRow {
   indexUid: string | null;
   type: string;
   status: TaskStatus;
-  /** node id → that node's taskUid (only nodes that ACKed with 202). */
-  nodeTasks: Record<string, number>;
+  /** node id → that node's task uids for this task, in the order they were enqueued (the last is the main one). */
+  nodeTasks: Record<string, number[]>;
   details: Record<string, unknown> | null;
   error: ErrorBody | null;
   canceledBy: number | null;
@@ -22,20 +26,23 @@ export interface TaskRow {
   startedAt: string | null;
   finishedAt: string | null;
   customMetadata?: string;
+  /** The settlement queues the task waits in (index uids, or CONTROL_QUEUE); it settles in order within each. */
+  queues: string[];
+  /** A result Miroir decided when registering (content problems, existence checks), reported in task order. */
+  outcome?: { status: 'succeeded' | 'failed'; error: ErrorBody | null };
+  /** taskDeletion / taskCancelation: the tasks the filter matched when the task was registered. */
+  matched?: number[];
 }
 
-/** Per-index state Miroir owns: logical settings (what the client set), their version, learned fields. */
-export interface IndexState {
-  uid: string;
-  primaryKey: string | null;
-  settings: Record<string, unknown>;
-  settingsVersion: number;
-  /** Top-level fields in first-seen order (drives the physical searchableAttributes). */
-  fields: string[];
-  createdAt: string;
-  updatedAt: string;
-  /** The settings task that committed `settingsVersion` (a settle step running twice commits once). */
-  settingsTaskUid?: number;
+/** Queue of `taskCancelation` / `taskDeletion` (a name no index uid can take). */
+export const CONTROL_QUEUE = ':control';
+
+/** A page of tasks scanned in uid order (descending unless `reverse`), optionally only of some indexes. */
+export interface TaskScan {
+  from?: number | null;
+  reverse?: boolean;
+  /** Only tasks of these indexes (null: every task, index-less ones included). */
+  indexUids?: readonly string[] | null;
 }
 
 export type NodeState = 'joining' | 'active' | 'draining' | 'removed';
@@ -138,15 +145,33 @@ export class StoreUnavailableError extends Error {
 export interface Store {
   readonly backend: 'lmdb' | 'redis';
 
-  // ---- task sequence and tasks (C7)
+  // ---- task sequence, settlement queues and tasks (C7, Round 2 "Task order")
   /** Next cluster-wide task uid: 0, 1, 2, ... unique and increasing across processes. */
   nextTaskUid(): Promise<number>;
+  /**
+   * Allocates the next task uid and appends it to each queue in one atomic step, so a queue always holds every
+   * uid allocated for it (in uid order) — a task never settles before an earlier one another pod is still sending.
+   * `owner` names the allocating process, so a uid whose process died before recording the task can be skipped.
+   */
+  enqueueTask(queues: readonly string[], owner: string): Promise<number>;
+  /** Who allocated a queued uid (the process that is sending its writes), until it is dequeued. */
+  taskOwner(uid: number): Promise<string | null>;
+  /** The uids waiting in a queue, ascending. */
+  queuedTasks(queue: string): Promise<number[]>;
+  /** Queues that hold at least one uid. */
+  activeQueues(): Promise<string[]>;
+  /** Removes a settled task from its queues. */
+  dequeueTask(queues: readonly string[], uid: number): Promise<void>;
+  /** Writes a task's final record and removes it from its queues in one step. */
+  finishTask(task: TaskRow): Promise<void>;
   /** Resolves once the record is durable. */
   putTask(task: TaskRow): Promise<void>;
   getTask(uid: number): Promise<TaskRow | null>;
-  /** Tasks by uid, descending (ascending with `reverse`), starting at `from` (inclusive), at most `limit`. */
-  listTasks(opts: { from?: number | null; limit: number; reverse?: boolean }): Promise<TaskRow[]>;
-  countTasks(): Promise<number>;
+  getTasks(uids: readonly number[]): Promise<Array<TaskRow | null>>;
+  /** Streams tasks in uid order without holding them all (chunks read as the consumer advances). */
+  scanTasks(scan: TaskScan): AsyncIterable<TaskRow>;
+  /** How many tasks exist (of these indexes when given). */
+  countTasks(indexUids?: readonly string[] | null): Promise<number>;
   deleteTasks(uids: readonly number[]): Promise<number>;
   /** Deletes finished tasks that finished before `beforeMs`; returns how many. */
   pruneTasks(beforeMs: number): Promise<number>;
@@ -157,17 +182,21 @@ export interface Store {
   listKeys(): Promise<ApiKeyRecord[]>;
   deleteKey(uid: string): Promise<boolean>;
 
-  // ---- per-index logical state
-  putIndex(state: IndexState): Promise<void>;
-  getIndex(uid: string): Promise<IndexState | null>;
+  // ---- per-index state (one record per index; every change is a compare-and-set on its version)
+  getIndex(uid: string): Promise<IndexRecord | null>;
   /**
    * getIndex through a short-lived cache, for the search path: exact after this process's own writes, at most
    * `INDEX_STATE_TTL_MS` stale after another pod's write whose `indexes` message was lost (index-state-cache.ts).
    * Never for read-modify-write decisions.
    */
-  getIndexCached(uid: string): Promise<IndexState | null>;
-  listIndexes(): Promise<IndexState[]>;
-  deleteIndex(uid: string): Promise<boolean>;
+  getIndexCached(uid: string): Promise<IndexRecord | null>;
+  listIndexes(): Promise<IndexRecord[]>;
+  /**
+   * Writes every change at once only if each record's stored version equals `expected` (0 = no record yet); `next`
+   * null deletes the record (and its node settings versions). Returns the written records (deleted ones left out),
+   * or null when any version differed and nothing was written.
+   */
+  casIndexes(changes: ReadonlyArray<{ uid: string; expected: number; next: IndexRecordDraft | null }>): Promise<IndexRecord[] | null>;
   setNodeSettingsVersion(indexUid: string, nodeId: string, version: number): Promise<void>;
   getNodeSettingsVersions(indexUid: string): Promise<Record<string, number>>;
 
@@ -212,4 +241,40 @@ export function isClaimable(job: Job, now: number, types?: readonly string[]): b
 
 export function isFinished(task: TaskRow): boolean {
   return task.status === 'succeeded' || task.status === 'failed' || task.status === 'canceled';
+}
+
+/** A task record as stored by any version of Miroir (round 1 kept one node task per node and no queues). */
+export function normalizeTaskRow(raw: TaskRow): TaskRow {
+  const nodeTasks = raw.nodeTasks as Record<string, number | number[]>;
+  let legacy = false;
+  for (const v of Object.values(nodeTasks)) if (typeof v === 'number') legacy = true;
+  if (!legacy && Array.isArray(raw.queues)) return raw;
+  const fixed: Record<string, number[]> = {};
+  for (const [node, v] of Object.entries(nodeTasks)) fixed[node] = typeof v === 'number' ? [v] : v;
+  return { ...raw, nodeTasks: fixed, queues: Array.isArray(raw.queues) ? raw.queues : raw.indexUid === null ? [] : [raw.indexUid] };
+}
+
+/** An index record as stored by any version of Miroir (round 1 kept the committed fields at the top level). */
+export function normalizeIndexRecord(raw: IndexRecord | LegacyIndexState, shards: number): IndexRecord {
+  if ('pending' in raw && Array.isArray(raw.pending)) return raw;
+  const old = raw as LegacyIndexState;
+  return {
+    uid: old.uid,
+    version: 1,
+    committed: { primaryKey: old.primaryKey, settings: { ...defaultSettings(), ...old.settings }, settingsVersion: old.settingsVersion, createdAt: old.createdAt, updatedAt: old.updatedAt },
+    fields: old.fields ?? [],
+    shards,
+    pending: [],
+  };
+}
+
+/** Round 1's index record. */
+export interface LegacyIndexState {
+  uid: string;
+  primaryKey: string | null;
+  settings: Record<string, unknown>;
+  settingsVersion: number;
+  fields: string[];
+  createdAt: string;
+  updatedAt: string;
 }

@@ -1,15 +1,16 @@
-// HOT PATH. Meilisearch's authorization decision for one request: master key, API key (actions, indexes,
-// expiry) or tenant token (JWT signed with an API key; `searchRules` become extra filters), with Meilisearch's
-// errors: 401 missing_authorization_header, 403 invalid_api_key. The caller supplies key lookups (its store).
+// HOT PATH. Meilisearch's authorization decision for one request, step by step as its `ActionPolicy`: master key,
+// tenant token (JWT signed with an API key's value; `searchRules` become extra filters) or API key, then the
+// index checks (with Meilisearch's texts), then actions and expiry. 401 missing_authorization_header, 403
+// invalid_api_key. The caller supplies key lookups (its store).
 import { timingSafeEqual } from 'node:crypto';
-import { jwtVerify, decodeProtectedHeader } from 'jose';
 import { MeiliError } from '../errors.js';
 import { actionsAllow, indexesAllow, indexPatternMatches } from './actions.js';
 import { deriveKeyValue, isExpired, type ApiKeyRecord } from './keys.js';
 import type { RouteAuth } from './route-actions.js';
+import { rustDebugString } from './serde-json.js';
+import { readTenantToken, verifyTenantToken, type SearchRules } from './tenant-token.js';
 
-/** Tenant-token search rules: index pattern → null or `{filter}`. */
-export type SearchRules = Record<string, { filter?: unknown } | null>;
+export type { SearchRules } from './tenant-token.js';
 
 export type AuthResult =
   | { kind: 'open' }
@@ -40,7 +41,6 @@ export interface AuthorizeInput {
 const OPEN: AuthResult = Object.freeze({ kind: 'open' });
 const MASTER: AuthResult = Object.freeze({ kind: 'master' });
 
-
 export function missingAuthorization(): MeiliError {
   return new MeiliError('missing_authorization_header', 'The Authorization header is missing. It must use the bearer authorization method.');
 }
@@ -55,95 +55,61 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return ab.length === bb.length && timingSafeEqual(ab, bb);
 }
 
+const NOT_VISIBLE_ASCII = /[^\t\x20-\x7e]/;
+
+/**
+ * The bearer token as Meilisearch reads the header: `Bearer` (exactly), one space, then everything else. No header
+ * → null; another scheme or a non-ASCII header → missing header; `Bearer` alone → invalid key.
+ */
 function bearerToken(header: string | undefined): string | null {
   if (header === undefined) return null;
-  const m = /^Bearer\s+(.+)$/i.exec(header.trim());
-  return m === null ? '' : m[1]!.trim();
+  if (NOT_VISIBLE_ASCII.test(header)) throw missingAuthorization();
+  const space = header.indexOf(' ');
+  if ((space < 0 ? header : header.slice(0, space)) !== 'Bearer') throw missingAuthorization();
+  if (space < 0) throw invalidApiKey();
+  return header.slice(space + 1);
 }
 
-function looksLikeJwt(token: string): boolean {
-  const dot1 = token.indexOf('.');
-  return dot1 > 0 && token.indexOf('.', dot1 + 1) > dot1 + 1 && token.startsWith('ey');
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-function checkKey(key: ApiKeyRecord, input: AuthorizeInput): void {
+/** Rust's `{:?}` of a sorted, de-duplicated list of names: `["a", "b"]`. */
+function debugList(names: Iterable<string>): string {
+  return `[${[...new Set(names)].sort(byteOrder).map(rustDebugString).join(', ')}]`;
+}
+
+/** Index checks first (public information for tenant tokens), as Meilisearch orders them; then actions/expiry. */
+function checkAccess(key: ApiKeyRecord, rules: SearchRules | null, input: AuthorizeInput): void {
+  const index = input.indexUid;
+  if (index !== null) {
+    if (rules !== null && searchRuleFor(rules, index) === undefined) {
+      throw new MeiliError('invalid_api_key', `The provided tenant token cannot acces the index \`${index}\`, allowed indexes are ${debugList(Object.keys(rules))}.`);
+    }
+    if (!indexesAllow(key.indexes, index)) {
+      if (rules !== null) throw new MeiliError('invalid_api_key', `The API key used to generate this tenant token cannot acces the index \`${index}\`.`);
+      throw new MeiliError('invalid_api_key', `The API key cannot acces the index \`${index}\`, authorized indexes are ${debugList(key.indexes)}.`);
+    }
+  }
   if (isExpired(key, input.nowMs)) throw invalidApiKey();
   if (!actionsAllow(key.actions, input.route.actions)) throw invalidApiKey();
-  if (input.route.scope === 'index') {
-    if (input.indexUid !== null && !indexesAllow(key.indexes, input.indexUid)) throw invalidApiKey();
-  } else if (!key.indexes.includes('*')) {
-    throw invalidApiKey();
-  }
+  if (input.route.scope === 'global' && !key.indexes.includes('*')) throw invalidApiKey();
 }
 
-function normalizeSearchRules(raw: unknown): SearchRules | null {
-  if (Array.isArray(raw)) {
-    const out: SearchRules = {};
-    for (const p of raw) {
-      if (typeof p !== 'string') return null;
-      out[p] = null;
-    }
-    return out;
-  }
-  if (typeof raw === 'object' && raw !== null) {
-    const out: SearchRules = {};
-    for (const [pattern, rule] of Object.entries(raw as Record<string, unknown>)) {
-      if (rule === null || rule === undefined) out[pattern] = null;
-      else if (typeof rule === 'object' && !Array.isArray(rule)) out[pattern] = rule as { filter?: unknown };
-      else return null;
-    }
-    return out;
-  }
-  return null;
-}
-
-async function verifyTenantToken(token: string, input: AuthorizeInput): Promise<AuthResult> {
-  let alg: string | undefined;
-  try {
-    alg = decodeProtectedHeader(token).alg;
-  } catch {
-    throw invalidApiKey();
-  }
-  if (alg !== 'HS256' && alg !== 'HS384' && alg !== 'HS512') throw invalidApiKey();
-  let claims: Record<string, unknown>;
-  // The payload names the signing key; read it before verifying, then verify with that key's value.
-  try {
-    const payloadPart = token.split('.')[1]!;
-    claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString('utf8')) as Record<string, unknown>;
-  } catch {
-    throw invalidApiKey();
-  }
-  const apiKeyUid = claims['apiKeyUid'];
-  if (typeof apiKeyUid !== 'string' || input.masterKey === null) throw invalidApiKey();
-  const key = await input.keys.byUid(apiKeyUid);
-  if (key === null || isExpired(key, input.nowMs)) throw invalidApiKey();
-  const secret = new TextEncoder().encode(deriveKeyValue(input.masterKey, key.uid));
-  try {
-    await jwtVerify(token, secret, { algorithms: [alg], currentDate: new Date(input.nowMs) });
-  } catch {
-    throw invalidApiKey();
-  }
-  const rules = normalizeSearchRules(claims['searchRules']);
-  if (rules === null) throw invalidApiKey();
-  if (!actionsAllow(key.actions, ['search'])) throw invalidApiKey();
-  if (input.indexUid !== null) {
-    if (!indexesAllow(key.indexes, input.indexUid)) throw invalidApiKey();
-    if (searchRuleFor(rules, input.indexUid) === undefined) throw invalidApiKey();
-  }
-  return { kind: 'tenant', key, searchRules: rules };
-}
-
-/** The rule of a tenant token for one index: undefined = not allowed, null = allowed without filter. */
+/** The rule of a tenant token for one index: undefined = not allowed, null/{} = allowed without filter. The most
+ * specific matching pattern wins (an exact uid, then the longest prefix), as in Meilisearch. */
 export function searchRuleFor(rules: SearchRules, indexUid: string): { filter?: unknown } | null | undefined {
-  if (Object.prototype.hasOwnProperty.call(rules, indexUid)) return rules[indexUid];
-  let found: { filter?: unknown } | null | undefined;
-  for (const [pattern, rule] of Object.entries(rules)) {
-    if (indexPatternMatches(pattern, indexUid)) {
-      found = rule;
-      if (pattern !== '*') break;
+  let best: string | null = null;
+  for (const pattern of Object.keys(rules)) {
+    if (!indexPatternMatches(pattern, indexUid)) continue;
+    if (best === null) best = pattern;
+    else {
+      const exact = !pattern.endsWith('*');
+      const bestExact = !best.endsWith('*');
+      if (exact !== bestExact ? exact : Buffer.byteLength(pattern) > Buffer.byteLength(best)) best = pattern;
     }
   }
-  return found;
+  return best === null ? undefined : rules[best];
 }
 
 /** Decides one request; throws Meilisearch's auth errors. */
@@ -151,16 +117,32 @@ export async function authorize(input: AuthorizeInput): Promise<AuthResult> {
   if (input.masterKey === null || input.route.actions.length === 0) return OPEN;
   const token = bearerToken(input.authorization);
   if (token === null) throw missingAuthorization();
-  if (token === '') throw invalidApiKey();
   if (constantTimeEqual(token, input.masterKey)) return MASTER;
-  if (looksLikeJwt(token)) {
-    if (!input.tenantTokenAllowed) throw invalidApiKey();
-    return verifyTenantToken(token, input);
+  const claims = input.tenantTokenAllowed ? readTenantToken(token) : null;
+  if (claims !== null) {
+    verifyTenantToken(token, claims, deriveKeyValue(input.masterKey, claims.apiKeyUid), input.nowMs);
+    const key = await input.keys.byUid(claims.apiKeyUid);
+    if (key === null) throw invalidApiKey();
+    checkAccess(key, claims.searchRules, input);
+    return { kind: 'tenant', key, searchRules: claims.searchRules };
   }
   const key = await input.keys.byValue(token);
   if (key === null) throw invalidApiKey();
-  checkKey(key, input);
+  checkAccess(key, null, input);
   return { kind: 'key', key };
+}
+
+/** Whether every index is open to the caller (Meilisearch's `all_indexes_authorized`): lists then hide nothing. */
+export function authAllIndexes(auth: AuthResult): boolean {
+  switch (auth.kind) {
+    case 'open':
+    case 'master':
+      return true;
+    case 'key':
+      return auth.key.indexes.includes('*');
+    case 'tenant':
+      return auth.key.indexes.includes('*') && Object.prototype.hasOwnProperty.call(auth.searchRules, '*');
+  }
 }
 
 /** Whether an authenticated caller may see/touch an index (used to filter listings and multi-search queries). */

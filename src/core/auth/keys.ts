@@ -3,6 +3,7 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { MeiliError } from '../errors.js';
 import { GLOBAL_ACTIONS, isKeyAction } from './actions.js';
+import { parseUuid } from './uuid.js';
 
 export interface ApiKeyRecord {
   uid: string;
@@ -68,7 +69,6 @@ export function defaultKeys(now: string): ApiKeyRecord[] {
   }));
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const INDEX_PATTERN_RE = /^[A-Za-z0-9_-]{1,400}\*?$|^\*$/;
 const CREATE_FIELDS = ['uid', 'name', 'description', 'actions', 'indexes', 'expiresAt'];
 const IMMUTABLE: Record<string, 'immutable_api_key_uid' | 'immutable_api_key_actions' | 'immutable_api_key_indexes' | 'immutable_api_key_expires_at' | 'immutable_api_key_created_at' | 'immutable_api_key_updated_at' | 'immutable_api_key_key'> = {
@@ -130,10 +130,11 @@ export function validateCreateKey(body: unknown, now: Date): ApiKeyRecord {
   if (b.expiresAt === undefined) throw new MeiliError('missing_api_key_expires_at', 'Missing field `expiresAt`');
   let uid: string = randomUUID();
   if (b.uid !== undefined && b.uid !== null) {
-    if (typeof b.uid !== 'string' || !UUID_RE.test(b.uid)) {
-      throw new MeiliError('invalid_api_key_uid', `Invalid value at \`.uid\`: invalid character: expected an optional prefix of \`urn:uuid:\` followed by [0-9a-fA-F-], found \`${String(b.uid).slice(0, 1)}\` at 1`);
+    const parsed = typeof b.uid === 'string' ? parseUuid(b.uid) : null;
+    if (parsed === null || 'error' in parsed) {
+      throw new MeiliError('invalid_api_key_uid', `Invalid value at \`.uid\`: ${parsed === null ? `invalid character: found \`${String(b.uid).slice(0, 1)}\` at 1` : parsed.error}`);
     }
-    uid = b.uid.toLowerCase();
+    uid = parsed.uuid;
   }
   if (!Array.isArray(b.actions)) {
     throw new MeiliError('invalid_api_key_actions', `Invalid value type at \`.actions\`: expected an array, but found ${typeName(b.actions)}: \`${JSON.stringify(b.actions)}\``);

@@ -91,7 +91,7 @@ export function federatedSearch(entries: Entry[], federation: Record<string, unk
       res.facetsByIndex = byIndex;
     }
   }
-  res.processingTimeMs = Math.round(performance.now() - started);
+  res.processingTimeMs = Math.floor(performance.now() - started);
   res.requestUid = randomUUID();
   return res;
 }

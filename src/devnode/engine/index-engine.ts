@@ -386,7 +386,7 @@ export class IndexEngine implements IndexEngineApi {
       res.facetDistribution = distribution;
       res.facetStats = stats;
     }
-    res.processingTimeMs = Math.round(performance.now() - started);
+    res.processingTimeMs = Math.floor(performance.now() - started);
     res.requestUid = randomUUID();
     return res;
   }
@@ -441,7 +441,7 @@ export class IndexEngine implements IndexEngineApi {
     const typo = this.settings.typoTolerance as TypoToleranceConfig;
     const counts = countFacet(docs, facetName).counts.filter((c) => facetValueMatches(fq, c.value, typo));
     const facetHits = sortFacetCounts(counts, facetOrder(faceting.sortFacetValuesBy, facetName), faceting.maxValuesPerFacet).map((c) => ({ value: c.value, count: c.count }));
-    return { facetHits, facetQuery: typeof query.facetQuery === 'string' ? query.facetQuery : null, processingTimeMs: Math.round(performance.now() - started) };
+    return { facetHits, facetQuery: typeof query.facetQuery === 'string' ? query.facetQuery : null, processingTimeMs: Math.floor(performance.now() - started) };
   }
 
   fetchDocuments(query: Record<string, unknown>): { results: Document[]; offset: number; limit: number; total: number } {

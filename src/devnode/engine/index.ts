@@ -2,7 +2,7 @@
 import type { EngineContext, IndexEngineApi, IndexMeta, StoredDocument } from './api.js';
 import { IndexEngine } from './index-engine.js';
 
-export { defaultSettings, validateSettings, SETTINGS_ROUTES } from '../../core/settings.js';
+export { defaultSettings, validateSettings, SETTINGS_ROUTES, resetAllDetails } from '../../core/settings.js';
 export { parseSearchQuery, parseDocumentsQuery, parseFacetSearchQuery, parseMultiSearch } from '../../core/search-params.js';
 export { federatedSearch } from './federation.js';
 export type * from './api.js';

@@ -32,11 +32,12 @@ export async function addNode(deps: AdminDeps, body: unknown): Promise<Reply> {
     throw new MeiliError('bad_request', `Invalid node at \`${issue.path.join('.') || 'body'}\`: ${issue.message}. Expected {"id", "address", "replica_group"}.`);
   }
   const node = parsed.data;
-  // Fail fast on an address that does not answer: a node that never answers would stall the whole change.
+  // Fail fast on an address that does not answer: a node that never answers would stall the whole change. The probe
+  // carries no credentials: the node key goes only to a node once it is accepted.
   const probe = deps.topology.newClient(node.id, node.address);
   try {
-    const res = await probe.request({ method: 'GET', path: '/health', operation: 'health', timeoutMs: 5000 }).catch(() => null);
-    if (res === null || res.status !== 200) throw new MeiliError('bad_request', `The node at \`${node.address}\` did not answer \`GET /health\` with 200; start it before adding it.`);
+    const health = await probe.health(5000, true).catch(() => ({ ok: false }));
+    if (!health.ok) throw new MeiliError('bad_request', `The node at \`${node.address}\` did not answer \`GET /health\` with 200; start it before adding it.`);
   } finally {
     await probe.close();
   }

@@ -5,16 +5,16 @@
 import { randomUUID } from 'node:crypto';
 import { authAllowsIndex, tenantFilter, type AuthResult } from '../../core/auth/authorize.js';
 import { MeiliError, internalError } from '../../core/errors.js';
+import { NodeRequestError, NodeResponseError } from '../cluster/node-api.js';
+import { scatter } from '../cluster/scatter.js';
 import { checkIndexUid } from '../../core/index-requests.js';
 import { mergeFacets } from '../../core/merge.js';
 import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js';
 import { parseDocumentsQuery, parseFacetSearchQuery, parseMultiSearch } from '../../core/search-params.js';
-import { defaultSettings } from '../../core/settings.js';
 import { shardForKey } from '../../core/hash.js';
 import { andFilters } from '../../core/shard-filter.js';
-import { NodeClient } from '../cluster/node-client.js';
 import type { Reply, RequestContext } from '../server/http.js';
-import { degradedHeader, scatter, scatterSearch, type ReadDeps } from './search.js';
+import { degradedHeader, scatterSearch, type ReadDeps } from './search.js';
 
 let docSeq = 0;
 
@@ -24,19 +24,22 @@ function strip(doc: Record<string, unknown>, added: readonly string[]): Record<s
   return out;
 }
 
-async function state(deps: ReadDeps, uid: string) {
-  const s = await deps.store.getIndexCached(uid);
-  if (s === null) throw new MeiliError('index_not_found', `Index \`${uid}\` not found.`);
-  return s;
+function state(deps: ReadDeps, uid: string) {
+  return deps.state.readable(uid);
 }
 
 export async function getDocument(deps: ReadDeps, ctx: RequestContext<AuthResult>): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   await state(deps, uid);
   const id = ctx.params.id!;
-  const table = deps.topology.routing;
+  const table = deps.scatter.topology.routing;
   const shard = shardForKey(id, table.shards);
-  const replicas = table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((n) => table.canRead(n));
+  let replicas = table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((n) => table.canRead(n));
+  if (replicas.length === 0) {
+    // Every replica is catching up on missed writes: the healthy ones still answer, reported as degraded.
+    replicas = table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((n) => table.isHealthy(n));
+    if (replicas.length > 0) degradedHeader(ctx, [shard]);
+  }
   if (replicas.length === 0) throw new MeiliError('miroir_shard_unavailable', `Shard ${shard} has no healthy replica in any active group.`);
   const start = docSeq++;
   const fields = ctx.query.get('fields');
@@ -44,13 +47,16 @@ export async function getDocument(deps: ReadDeps, ctx: RequestContext<AuthResult
   if (fields !== null) qs.set('fields', fields);
   if (ctx.query.get('retrieveVectors') !== null) qs.set('retrieveVectors', ctx.query.get('retrieveVectors')!);
   for (const k of ctx.query.keys()) if (k !== 'fields' && k !== 'retrieveVectors') throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`fields\`, \`retrieveVectors\``);
-  const path = `/indexes/${encodeURIComponent(uid)}/documents/${encodeURIComponent(id)}${qs.size > 0 ? `?${qs}` : ''}`;
   for (let i = 0; i < replicas.length; i++) {
-    const client = deps.topology.client(replicas[(start + i) % replicas.length]!)!;
-    const res = await client.request({ method: 'GET', path, operation: 'document_get' }).catch(() => null);
-    if (res === null || res.status >= 500) continue;
-    if (res.status !== 200) return { status: res.status, raw: res.body };
-    return { status: 200, body: strip(NodeClient.json(res), []) };
+    const api = deps.scatter.topology.client(replicas[(start + i) % replicas.length]!);
+    if (api === undefined) continue;
+    try {
+      return { status: 200, body: strip(await api.getDocument(uid, id, qs.toString()), []) };
+    } catch (err) {
+      // Any replica's 404 is the answer (every readable replica holds the same documents).
+      if (err instanceof NodeResponseError && err.status < 500) throw err.toMeiliError();
+      if (!(err instanceof NodeResponseError) && !(err instanceof NodeRequestError)) throw err;
+    }
   }
   throw new MeiliError('miroir_shard_unavailable', `No replica of shard ${shard} answered.`);
 }
@@ -78,7 +84,7 @@ export async function fetchDocuments(deps: ReadDeps, ctx: RequestContext<AuthRes
   if (fields !== null && !fields.includes('*')) {
     for (const f of [pk, ...(sort ?? []).map((x) => x.replace(/:(asc|desc)$/, ''))]) if (!fields.includes(f) && !added.includes(f)) added.push(f);
   }
-  const { answers, missing } = await scatter(deps, uid, query.filter, () => ({ ...query, offset: 0, limit: offset + limit, ...(added.length > 0 ? { fields: [...fields!, ...added] } : {}) }), 'documents/fetch');
+  const { answers, missing } = await scatter(deps.scatter, uid, query.filter, () => ({ ...query, offset: 0, limit: offset + limit, ...(added.length > 0 ? { fields: [...fields!, ...added] } : {}) }), 'documents/fetch');
   const all = answers.flatMap((a) => (a.results as Array<Record<string, unknown>>) ?? []);
   const criteria = (sort ?? []).map((x) => {
     const m = /^(.+):(asc|desc)$/.exec(x)!;
@@ -111,14 +117,14 @@ export async function facetSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
   const extra = tenantFilter(ctx.auth!, uid);
   const combined = andFilters(filter, extra);
   const started = performance.now();
-  const { answers, missing } = await scatter(deps, uid, combined, () => ({ ...query }), 'facet-search');
-  const faceting = ({ ...defaultSettings(), ...s.settings }.faceting) as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
+  const { answers, missing } = await scatter(deps.scatter, uid, combined, () => ({ ...query }), 'facet-search');
+  const faceting = s.settings.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
   const facetName = query.facetName as string;
   const dist = answers.map((a) => ({ [facetName]: Object.fromEntries(((a.facetHits as Array<{ value: string; count: number }>) ?? []).map((h) => [h.value, h.count])) }));
   const numeric = answers.some((a) => ((a.facetHits as Array<{ value: string }>) ?? []).some((h) => h.value.trim() !== '' && Number.isFinite(Number(h.value))));
   const merged = mergeFacets(dist, numeric ? new Set([facetName]) : new Set(), faceting)[facetName] ?? {};
   degradedHeader(ctx, missing);
-  return { status: 200, body: { facetHits: Object.entries(merged).map(([value, count]) => ({ value, count })), facetQuery: (query.facetQuery as string | undefined) ?? null, processingTimeMs: Math.round(performance.now() - started) } };
+  return { status: 200, body: { facetHits: Object.entries(merged).map(([value, count]) => ({ value, count })), facetQuery: (query.facetQuery as string | undefined) ?? null, processingTimeMs: Math.floor(performance.now() - started) } };
 }
 
 /** `POST /multi-search`, plain and federated. */
@@ -185,7 +191,7 @@ export async function multiSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
       res.facetStats = stats;
     } else res.facetsByIndex = byIndex;
   }
-  res.processingTimeMs = Math.round(performance.now() - started);
+  res.processingTimeMs = Math.floor(performance.now() - started);
   res.requestUid = randomUUID();
   degradedHeader(ctx, [...missingAll].sort((a, b) => a - b));
   return { status: 200, body: res };

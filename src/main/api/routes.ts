@@ -1,22 +1,25 @@
 // The proxy's one route table: every Meilisearch route a client may call (with the key actions it needs) and the
 // admin API under /_miroir/*. Routes whose capability is not built yet answer 501 `miroir_not_supported` after
 // authentication, so auth errors stay Meilisearch's.
-import { authAllowsIndex, type AuthResult } from '../../core/auth/authorize.js';
+import type { AuthResult } from '../../core/auth/authorize.js';
 import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../../core/auth/route-actions.js';
 import { MeiliError } from '../../core/errors.js';
-import type { IndexState } from '../../store/store.js';
 import type { KeyRegistry } from '../../core/auth/registry.js';
-import { NodeClient } from '../cluster/node-client.js';
+import type { Store } from '../../store/store.js';
+import { NodeRequestError } from '../cluster/node-api.js';
+import type { TopologyService } from '../cluster/topology.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Rebalancer } from '../rebalance/rebalancer.js';
+import type { IndexOperations } from '../state/index-ops.js';
+import type { DocumentWrites } from '../writes/documents.js';
 import { addNode, drainNode, removeGroup, startRebalance } from './admin.js';
 import { addDocuments, deleteAll, deleteBatch, deleteByFilter, deleteOne } from './documents.js';
 import { facetSearch, fetchDocuments, getDocument, multiSearch } from './reads.js';
 import { search, type ReadDeps } from './search.js';
-import { createIndex, deleteIndex, swapIndexes, updateIndex } from './indexes.js';
+import { createIndex, deleteIndex, getIndex, listIndexes, swapIndexes, updateIndex } from './indexes.js';
 import { getSettings, updateSettings } from './settings.js';
 import { globalStats, indexStats } from './stats.js';
-import { cancelTasks, deleteTasks, getTask, listTasks } from './tasks.js';
+import { cancelTasks, deleteTasks, getBatch, getTask, listBatches, listTasks, type TaskApiDeps } from './tasks.js';
 import type { Reply, RequestContext, RouteSpec } from '../server/http.js';
 import type { HttpMethod } from '../server/router.js';
 
@@ -27,7 +30,13 @@ export interface RouteGuard {
   tenant: boolean;
 }
 
-export interface ApiDeps extends ReadDeps {
+/** The services the routes call (each handler takes only the ones it needs). */
+export interface ApiDeps extends ReadDeps, TaskApiDeps {
+  store: Store;
+  topology: TopologyService;
+  ops: IndexOperations;
+  writes: DocumentWrites;
+  metrics: Metrics;
   keys: KeyRegistry;
   rebalancer: Rebalancer;
 }
@@ -42,30 +51,28 @@ function notSupported(what: string): Handler {
   };
 }
 
-function indexView(s: IndexState): Record<string, unknown> {
-  return { uid: s.uid, createdAt: s.createdAt, updatedAt: s.updatedAt, primaryKey: s.primaryKey };
-}
-
-function uint(q: URLSearchParams, name: string, dflt: number, code: 'invalid_index_offset' | 'invalid_index_limit'): number {
-  const raw = q.get(name);
-  if (raw === null) return dflt;
-  if (!/^\d+$/.test(raw)) throw new MeiliError(code, `Invalid value in parameter \`${name}\`: could not parse \`${raw}\` as a positive integer`);
-  return Number(raw);
-}
-
-/** Forwards a request to one healthy node and answers with its reply (status and body as the node gave them). */
+/**
+ * Forwards a node-wide read to a healthy node and answers with its reply (status and body as the node gave them);
+ * a node that does not answer is skipped for the next one. Client-facing errors never name a node or its address.
+ */
 async function forwardToOne(deps: ApiDeps, method: HttpMethod, path: string, body: Buffer | null, operation: string): Promise<Reply> {
-  const clients = deps.topology.healthyClients();
-  if (clients.length === 0) throw new MeiliError('miroir_shard_unavailable', 'No healthy node can answer this request.');
-  const res = await clients[0]!.request({ method, path, body, operation });
-  return { status: res.status, raw: res.body.length > 0 ? res.body : undefined };
+  for (const api of deps.topology.healthyClients()) {
+    try {
+      const res = await api.forward(method, path, body, operation);
+      if (res.status >= 500) continue;
+      return { status: res.status, raw: res.body.length > 0 ? res.body : undefined };
+    } catch (err) {
+      if (!(err instanceof NodeRequestError)) throw err;
+    }
+  }
+  throw new MeiliError('miroir_shard_unavailable', 'No healthy node can answer this request right now.');
 }
 
 /** Sends a write to every node (node-wide settings such as experimental features) and answers the first reply. */
 async function broadcast(deps: ApiDeps, method: HttpMethod, path: string, body: Buffer | null, operation: string): Promise<Reply> {
   const clients = deps.topology.allClients();
-  const results = await Promise.allSettled(clients.map((c) => c.request({ method, path, body, operation })));
-  const ok = results.find((r): r is PromiseFulfilledResult<Awaited<ReturnType<NodeClient['request']>>> => r.status === 'fulfilled');
+  const results = await Promise.allSettled(clients.map((c) => c.forward(method, path, body, operation)));
+  const ok = results.find((r): r is PromiseFulfilledResult<Awaited<ReturnType<(typeof clients)[number]['forward']>>> => r.status === 'fulfilled');
   if (ok === undefined) throw new MeiliError('miroir_shard_unavailable', 'No node answered this request.');
   return { status: ok.value.status, raw: ok.value.body.length > 0 ? ok.value.body : undefined };
 }
@@ -100,41 +107,31 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     await deps.store.publish('keys', ctx.params.key!);
     return { status: 204 };
   });
-  client('GET', '/indexes', async (ctx) => {
-    for (const k of ctx.query.keys()) if (k !== 'offset' && k !== 'limit') throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`offset\`, \`limit\``);
-    const offset = uint(ctx.query, 'offset', 0, 'invalid_index_offset');
-    const limit = uint(ctx.query, 'limit', 20, 'invalid_index_limit');
-    const all = (await deps.store.listIndexes()).filter((i) => authAllowsIndex(ctx.auth!, i.uid)).sort((a, b) => (a.uid < b.uid ? -1 : 1));
-    return json(200, { results: all.slice(offset, offset + limit).map(indexView), offset, limit, total: all.length });
-  });
-  client('GET', '/indexes/:uid', async (ctx) => {
-    const state = await deps.store.getIndex(ctx.params.uid!);
-    if (state === null) throw new MeiliError('index_not_found', `Index \`${ctx.params.uid}\` not found.`);
-    return json(200, indexView(state));
-  });
-  client('POST', '/indexes', (ctx) => createIndex(deps, ctx.json));
-  client('DELETE', '/indexes/:uid', (ctx) => deleteIndex(deps, ctx.params.uid!));
-  client('PATCH', '/indexes/:uid', (ctx) => updateIndex(deps, ctx.params.uid!, ctx.json));
-  client('POST', '/swap-indexes', (ctx) => swapIndexes(deps, ctx.json));
+  client('GET', '/indexes', (ctx) => listIndexes(deps.state, ctx.query, ctx.auth!));
+  client('GET', '/indexes/:uid', (ctx) => getIndex(deps.state, ctx.params.uid!));
+  client('POST', '/indexes', (ctx) => createIndex(deps.ops, ctx.json, ctx.auth!));
+  client('DELETE', '/indexes/:uid', (ctx) => deleteIndex(deps.ops, ctx.params.uid!));
+  client('PATCH', '/indexes/:uid', (ctx) => updateIndex(deps.ops, ctx.params.uid!, ctx.json, ctx.auth!));
+  client('POST', '/swap-indexes', (ctx) => swapIndexes(deps.ops, ctx.json, ctx.auth!));
   client('GET', '/tasks', async (ctx) => json(200, await listTasks(deps, ctx.query, ctx.auth!)));
   client('GET', '/tasks/:taskUid', async (ctx) => json(200, await getTask(deps, ctx.params.taskUid!, ctx.auth!)));
-  client('POST', '/tasks/cancel', async (ctx) => json(202, await cancelTasks(deps, ctx.query, ctx.auth!)), { body: 'none' });
-  client('DELETE', '/tasks', async (ctx) => json(202, await deleteTasks(deps, ctx.query, ctx.auth!)));
-  client('GET', '/indexes/:uid/settings', (ctx) => getSettings(deps, ctx));
-  client('GET', '/indexes/:uid/settings/:setting', (ctx) => getSettings(deps, ctx));
-  client('PATCH', '/indexes/:uid/settings', (ctx) => updateSettings(deps, ctx, { route: null, verb: 'PATCH' }));
-  client('DELETE', '/indexes/:uid/settings', (ctx) => updateSettings(deps, ctx, { route: null, verb: 'DELETE' }));
-  client('PUT', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps, ctx, { route: ctx.params.setting!, verb: 'PUT' }));
-  client('PATCH', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps, ctx, { route: ctx.params.setting!, verb: 'PATCH' }));
-  client('DELETE', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps, ctx, { route: ctx.params.setting!, verb: 'DELETE' }));
+  client('POST', '/tasks/cancel', (ctx) => cancelTasks(deps, ctx.query, ctx.req.url, ctx.auth!), { body: 'none' });
+  client('DELETE', '/tasks', (ctx) => deleteTasks(deps, ctx.query, ctx.req.url, ctx.auth!));
+  client('GET', '/indexes/:uid/settings', (ctx) => getSettings(deps.state, ctx));
+  client('GET', '/indexes/:uid/settings/:setting', (ctx) => getSettings(deps.state, ctx));
+  client('PATCH', '/indexes/:uid/settings', (ctx) => updateSettings(deps.ops, ctx, { route: null, verb: 'PATCH' }));
+  client('DELETE', '/indexes/:uid/settings', (ctx) => updateSettings(deps.ops, ctx, { route: null, verb: 'DELETE' }));
+  client('PUT', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'PUT' }));
+  client('PATCH', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'PATCH' }));
+  client('DELETE', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'DELETE' }));
   client('GET', '/indexes/:uid/stats', async (ctx) => json(200, await indexStats(deps, ctx.params.uid!)));
   client('GET', '/stats', async (ctx) => json(200, await globalStats(deps, ctx.auth!)));
-  client('POST', '/indexes/:uid/documents', (ctx) => addDocuments(deps, ctx, false), { body: 'raw' });
-  client('PUT', '/indexes/:uid/documents', (ctx) => addDocuments(deps, ctx, true), { body: 'raw' });
-  client('DELETE', '/indexes/:uid/documents/:id', (ctx) => deleteOne(deps, ctx));
-  client('POST', '/indexes/:uid/documents/delete-batch', (ctx) => deleteBatch(deps, ctx));
-  client('POST', '/indexes/:uid/documents/delete', (ctx) => deleteByFilter(deps, ctx));
-  client('DELETE', '/indexes/:uid/documents', (ctx) => deleteAll(deps, ctx));
+  client('POST', '/indexes/:uid/documents', (ctx) => addDocuments(deps.writes, ctx, false), { body: 'raw' });
+  client('PUT', '/indexes/:uid/documents', (ctx) => addDocuments(deps.writes, ctx, true), { body: 'raw' });
+  client('DELETE', '/indexes/:uid/documents/:id', (ctx) => deleteOne(deps.writes, ctx));
+  client('POST', '/indexes/:uid/documents/delete-batch', (ctx) => deleteBatch(deps.writes, ctx));
+  client('POST', '/indexes/:uid/documents/delete', (ctx) => deleteByFilter(deps.writes, ctx));
+  client('DELETE', '/indexes/:uid/documents', (ctx) => deleteAll(deps.writes, ctx));
   client('POST', '/indexes/:uid/search', (ctx) => search(deps, ctx, 'json'), { tenant: true });
   client('GET', '/indexes/:uid/search', (ctx) => search(deps, ctx, 'query'), { tenant: true });
   client('POST', '/indexes/:uid/facet-search', (ctx) => facetSearch(deps, ctx), { tenant: true });
@@ -142,10 +139,8 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('GET', '/indexes/:uid/documents', (ctx) => fetchDocuments(deps, ctx, 'query'));
   client('POST', '/indexes/:uid/documents/fetch', (ctx) => fetchDocuments(deps, ctx, 'json'));
   client('GET', '/indexes/:uid/documents/:id', (ctx) => getDocument(deps, ctx));
-  client('GET', '/batches', () => json(200, { results: [], total: 0, limit: 20, from: null, next: null }));
-  client('GET', '/batches/:batchUid', (ctx) => {
-    throw new MeiliError('batch_not_found', `Batch \`${ctx.params.batchUid}\` not found.`);
-  });
+  client('GET', '/batches', async (ctx) => json(200, await listBatches(deps, ctx.query, ctx.auth!)));
+  client('GET', '/batches/:batchUid', async (ctx) => json(200, await getBatch(deps, ctx.params.batchUid!, ctx.auth!)));
   client('GET', '/experimental-features', () => forwardToOne(deps, 'GET', '/experimental-features', null, 'experimental_features'));
   client('PATCH', '/experimental-features', (ctx) => broadcast(deps, 'PATCH', '/experimental-features', ctx.rawBody, 'experimental_features'));
   client('GET', '/network', () => forwardToOne(deps, 'GET', '/network', null, 'network'));

@@ -4,7 +4,7 @@
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { every, type Periodic } from '../util/periodic.js';
-import { NodeClient, NodeRequestError } from './node-client.js';
+import type { NodeApi } from './node-api.js';
 
 export type Health = 'healthy' | 'unhealthy';
 
@@ -23,7 +23,7 @@ export interface HealthCheckerOptions {
   unhealthyThreshold: number;
   recoveryThreshold: number;
   /** The nodes to probe, read at every round (topology may change). */
-  clients: () => Iterable<NodeClient>;
+  clients: () => Iterable<NodeApi>;
   onChange?: (nodeId: string, health: Health, previous: Health) => void;
   metrics?: Metrics | null;
   logger?: Logger | null;
@@ -58,7 +58,7 @@ export class HealthChecker {
   }
 
   /** One probe of a node that just joined the topology; health is set from it directly, like at start-up. */
-  async probeNew(client: NodeClient): Promise<void> {
+  async probeNew(client: NodeApi): Promise<void> {
     await this.probe(client, true);
   }
 
@@ -81,17 +81,15 @@ export class HealthChecker {
     await Promise.all([...this.opts.clients()].map((c) => this.probe(c, false)));
   }
 
-  private async probe(client: NodeClient, initial: boolean): Promise<void> {
+  private async probe(client: NodeApi, initial: boolean): Promise<void> {
     const state = this.get(client.nodeId);
     const previous = state.health;
     let ok = false;
     let error: string | null = null;
     try {
-      const res = await client.request({ method: 'GET', path: '/health', operation: 'health', timeoutMs: this.opts.timeoutMs });
-      ok = res.status === 200;
-      if (!ok) error = `GET /health answered ${res.status}`;
+      ({ ok, error } = await client.health(this.opts.timeoutMs));
     } catch (err) {
-      error = err instanceof NodeRequestError ? `${err.kind}: ${err.message}` : String(err);
+      error = String(err);
     }
     const now = (this.opts.now ?? Date.now)();
     if (ok) {

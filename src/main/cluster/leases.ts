@@ -151,3 +151,72 @@ export class LeaseKeeper {
     }
   }
 }
+
+/** What `withLease` answers when another owner held the scope for the whole wait. */
+export const NOT_ACQUIRED: unique symbol = Symbol('miroir.lease.not_acquired');
+
+export interface WithLeaseOptions {
+  store: Pick<Store, 'acquireLease' | 'releaseLease'>;
+  scope: string;
+  owner: string;
+  ttlMs: number;
+  /** Renewal period (default ttl / 3). */
+  renewMs?: number;
+  /** How long to keep trying while another owner holds the lease (default 0: one try). */
+  waitMs?: number;
+  /** Stops waiting, and aborts the work, when it fires. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The one lease primitive for work that must run on one pod at a time: acquires `scope` (waiting up to `waitMs`
+ * while another owner holds it), runs `fn` with a signal, renews every `renewMs`, and releases at the end. The
+ * signal aborts when the local deadline — the start of the last successful acquire/renew plus the ttl, never later
+ * than the lease's expiry in the store — passes without a renewal, or when another owner took the lease, so the
+ * work stops before anyone else can hold the scope. Answers NOT_ACQUIRED when the lease could not be had.
+ */
+export async function withLease<T>(opts: WithLeaseOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T | typeof NOT_ACQUIRED> {
+  const { store, scope, owner, ttlMs } = opts;
+  const renewMs = opts.renewMs ?? Math.max(50, Math.floor(ttlMs / 3));
+  const waitUntil = performance.now() + (opts.waitMs ?? 0);
+  let startedAt = performance.now();
+  for (;;) {
+    if (opts.signal?.aborted === true) return NOT_ACQUIRED;
+    startedAt = performance.now();
+    if (await store.acquireLease(scope, owner, ttlMs)) break;
+    if (performance.now() >= waitUntil) return NOT_ACQUIRED;
+    await new Promise((r) => setTimeout(r, Math.min(100, Math.max(10, renewMs / 4))));
+  }
+  const lost = new AbortController();
+  let deadline = startedAt + ttlMs;
+  const onOuterAbort = () => lost.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  let expiry: NodeJS.Timeout | null = null;
+  const arm = () => {
+    if (expiry !== null) clearTimeout(expiry);
+    expiry = setTimeout(() => {
+      if (performance.now() >= deadline) lost.abort(new Error(`lease ${scope} lapsed before it could be renewed`));
+      else arm();
+    }, Math.max(1, Math.ceil(deadline - performance.now())));
+    expiry.unref();
+  };
+  arm();
+  const renewal = every(renewMs, async () => {
+    if (lost.signal.aborted) return;
+    const at = performance.now();
+    try {
+      if (await store.acquireLease(scope, owner, ttlMs)) deadline = at + ttlMs;
+      else lost.abort(new Error(`lease ${scope} was taken by another owner`));
+    } catch {
+      // Keep working only until the local deadline; the expiry timer aborts then.
+    }
+  });
+  try {
+    return await fn(lost.signal);
+  } finally {
+    await renewal.stop();
+    if (expiry !== null) clearTimeout(expiry);
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+    await store.releaseLease(scope, owner).catch(() => undefined);
+  }
+}

@@ -40,6 +40,8 @@ export interface NodeCall {
   operation: string;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Send no credentials (a probe of an address not yet accepted as a node must never receive the node key). */
+  anonymous?: boolean;
 }
 
 export interface NodeClientOptions {
@@ -86,7 +88,7 @@ export class NodeClient {
     const timeoutMs = call.timeoutMs ?? this.opts.timeoutMs;
     // The deadline is undici's own headers/body timers (no AbortSignal and timer per call on the hot path).
     const headers: Record<string, string> = {};
-    if (this.authHeader !== null) headers['authorization'] = this.authHeader;
+    if (this.authHeader !== null && call.anonymous !== true) headers['authorization'] = this.authHeader;
     if (call.body !== undefined && call.body !== null) headers['content-type'] = call.contentType ?? 'application/json';
     const started = performance.now();
     const metrics = this.opts.metrics;

@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { every, type Periodic } from '../util/periodic.js';
 import { HealthChecker } from './health.js';
-import { NodeClient } from './node-client.js';
+import { NodeApi } from './node-api.js';
 
 export function seedTopology(cfg: Readonly<MiroirConfig>): Omit<StoredTopology, 'version'> {
   return {
@@ -25,7 +25,7 @@ export function seedTopology(cfg: Readonly<MiroirConfig>): Omit<StoredTopology, 
 
 export class TopologyService {
   private topology: StoredTopology;
-  private readonly clients = new Map<string, NodeClient>();
+  private readonly clients = new Map<string, NodeApi>();
   readonly health: HealthChecker;
   private table: RoutingTable;
   private readonly cfg: Readonly<MiroirConfig>;
@@ -83,21 +83,21 @@ export class TopologyService {
     return this.table;
   }
 
-  client(nodeId: string): NodeClient | undefined {
+  client(nodeId: string): NodeApi | undefined {
     return this.clients.get(nodeId);
   }
 
-  allClients(): NodeClient[] {
+  allClients(): NodeApi[] {
     return [...this.clients.values()];
   }
 
   /** Clients of every node that is part of the cluster (any state but removed, healthy or not). */
-  liveClients(): NodeClient[] {
+  liveClients(): NodeApi[] {
     const ids = new Set(this.topology.nodes.filter((n) => n.state !== 'removed').map((n) => n.id));
     return this.allClients().filter((c) => ids.has(c.nodeId));
   }
 
-  healthyClients(): NodeClient[] {
+  healthyClients(): NodeApi[] {
     return this.allClients().filter((c) => this.health.isHealthy(c.nodeId));
   }
 
@@ -159,8 +159,8 @@ export class TopologyService {
   }
 
   /** Returns the clients created for nodes new to this process. */
-  private syncClients(): NodeClient[] {
-    const added: NodeClient[] = [];
+  private syncClients(): NodeApi[] {
+    const added: NodeApi[] = [];
     const live = new Set<string>();
     for (const n of this.topology.nodes) {
       if (n.state === 'removed') continue;
@@ -183,8 +183,8 @@ export class TopologyService {
   }
 
   /** A client for a node with this process's pool settings (also for nodes not in the topology yet). */
-  newClient(id: string, address: string): NodeClient {
-    return new NodeClient(id, address, {
+  newClient(id: string, address: string): NodeApi {
+    return new NodeApi(id, address, {
       nodeMasterKey: this.cfg.node_master_key,
       timeoutMs: this.cfg.scatter.node_timeout_ms,
       maxConnections: this.cfg.connection_pool_per_node.max_total,
@@ -246,8 +246,7 @@ export class TopologyService {
     const emptied: string[] = [];
     await Promise.all(
       candidates.map(async (n) => {
-        const res = await this.clients.get(n.id)?.request({ method: 'GET', path: '/indexes?limit=1', operation: 'index_list' }).catch(() => null);
-        if (res?.status === 200 && NodeClient.json<{ total?: number }>(res).total === 0) emptied.push(n.id);
+        if ((await this.clients.get(n.id)?.indexCount()) === 0) emptied.push(n.id);
       }),
     );
     // An index deleted this very moment (nodes first, the store after) makes the counts disagree briefly: only a

@@ -9,9 +9,12 @@
 // A node flagged `catching_up` that is healthy again gets a `recovery` change (rebalancer.auto_rebalance_on_recovery).
 import { randomUUID } from 'node:crypto';
 import { MeiliError } from '../../core/errors.js';
+import { shardInClause } from '../../core/shard-filter.js';
 import { cutover, obsoleteCopies, planMoves, type ShardMove } from '../../core/topology-plan.js';
 import type { Job, RebalanceRecord, Store, StoredTopology, TopologyOperation } from '../../store/store.js';
+import { NodeResponseError } from '../cluster/node-api.js';
 import type { TopologyService } from '../cluster/topology.js';
+import type { IndexStateService } from '../state/index-state.js';
 import { every, type Periodic } from '../util/periodic.js';
 import { provisionIndex } from './provision.js';
 import type { Logger } from '../observability/logger.js';
@@ -26,6 +29,7 @@ const SWEEP_EVERY_MS = 10_000;
 
 export interface RebalancerOptions {
   store: Store;
+  state: IndexStateService;
   topology: TopologyService;
   logger: Logger | null;
   metrics: Metrics | null;
@@ -450,7 +454,7 @@ export class Rebalancer {
   /** Shards of the plan whose document count differs between a target and its source in two rounds. */
   private async finalCheck(plan: readonly ShardMove[]): Promise<number[]> {
     const t = this.o.topology;
-    const indexes = await this.o.store.listIndexes();
+    const indexes = await this.o.state.list();
     const pairs = new Map<string, { target: string; source: string; shards: number[] }>();
     for (const m of plan) {
       for (const c of m.copies) {
@@ -466,7 +470,7 @@ export class Rebalancer {
       const bad = new Set<number>();
       for (const { target, source, shards } of pairs.values()) {
         const [a, b] = [t.client(target)!, t.client(source)!];
-        await Promise.all([settle(t, a, this.o.taskTimeoutMs), settle(t, b, this.o.taskTimeoutMs)]);
+        await Promise.all([settle(a, this.o.taskTimeoutMs), settle(b, this.o.taskTimeoutMs)]);
         for (const index of indexes) {
           const [got, want] = await Promise.all([shardCounts(a, index.uid), shardCounts(b, index.uid)]);
           if (want === null) continue;
@@ -483,17 +487,17 @@ export class Rebalancer {
 
   /** Creates every index (with its primary key and physical settings) on the nodes about to receive shards. */
   private async provision(nodeIds: readonly string[]): Promise<void> {
-    const indexes = await this.o.store.listIndexes();
+    const indexes = await this.o.state.records();
     for (const id of nodeIds) {
       const client = this.o.topology.client(id);
       if (client === undefined) throw new MeiliError('internal', `node ${id} is not in the topology`);
-      for (const index of indexes) await provisionIndex(client, index, this.o);
+      for (const index of indexes) await provisionIndex(client, index.uid, { state: this.o.state, facetingOverfetch: this.o.facetingOverfetch, taskTimeoutMs: this.o.taskTimeoutMs });
     }
   }
 
   /** Deletes the shards nodes no longer own (for every index); a node that is gone is skipped. */
   private async deleteObsolete(op: TopologyOperation): Promise<void> {
-    const indexes = await this.o.store.listIndexes();
+    const indexes = await this.o.state.records();
     const t = this.o.topology.current;
     for (const [id, shards] of Object.entries(op.deletes ?? {})) {
       const node = t.nodes.find((n) => n.id === id);
@@ -502,10 +506,10 @@ export class Rebalancer {
       const client = own ?? this.o.topology.newClient(id, node.address);
       try {
         for (const index of indexes) {
-          const res = await client
-            .request({ method: 'POST', path: `/indexes/${encodeURIComponent(index.uid)}/documents/delete`, body: JSON.stringify({ filter: `_miroir_shard IN [${shards.join(', ')}]` }), operation: 'shard_delete' })
-            .catch((err: unknown) => ({ status: 0, error: err }));
-          if (res.status !== 202 && res.status !== 404) this.o.logger?.warn({ op: op.id, node_id: id, index: index.uid, status: res.status }, 'deleting an obsolete shard copy failed; left in place');
+          await client.deleteByFilter(index.uid, shardInClause(shards), 'shard_delete').catch((err: unknown) => {
+            if (err instanceof NodeResponseError && err.code === 'index_not_found') return;
+            this.o.logger?.warn({ op: op.id, node_id: id, index: index.uid, err: String(err) }, 'deleting an obsolete shard copy failed; left in place');
+          });
         }
       } finally {
         if (own === undefined) await client.close();
@@ -557,9 +561,9 @@ export class Rebalancer {
       return;
     }
     let latest: MoveCursor | null = (job.cursor as MoveCursor | null) ?? payload.resume ?? null;
-    const beat = setInterval(() => void store.heartbeatJob(job.id, podId, jobLeaseMs, latest ?? undefined).catch(() => undefined), this.o.heartbeatMs).unref();
+    const beat = every(this.o.heartbeatMs, () => store.heartbeatJob(job.id, podId, jobLeaseMs, latest ?? undefined), { onError: () => undefined });
     const mover = new ShardMover({
-      store,
+      state: this.o.state,
       topology: this.o.topology,
       facetingOverfetch: this.o.facetingOverfetch,
       pageSize: this.o.pageSize,
@@ -583,7 +587,7 @@ export class Rebalancer {
       this.o.logger?.warn({ job: job.id, err: message }, 'shard move failed; it will be retried');
       await store.failJob(job.id, podId, message).catch(() => undefined);
     } finally {
-      clearInterval(beat);
+      await beat.stop();
     }
   }
 }

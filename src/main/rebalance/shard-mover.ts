@@ -5,10 +5,10 @@
 import { documentHash } from '../../core/canonical-json.js';
 import { MeiliError } from '../../core/errors.js';
 import type { ShardCopy } from '../../core/topology-plan.js';
-import type { Store } from '../../store/store.js';
-import { NodeClient } from '../cluster/node-client.js';
+import { project } from '../../core/index-state.js';
+import type { NodeApi } from '../cluster/node-api.js';
 import type { TopologyService } from '../cluster/topology.js';
-import { waitForNodeTasks, type Ack } from '../api/indexes.js';
+import type { IndexStateService } from '../state/index-state.js';
 import { provisionIndex } from './provision.js';
 
 export interface MoveCursor {
@@ -29,7 +29,7 @@ export interface MoveJobPayload {
 }
 
 export interface ShardMoverDeps {
-  store: Store;
+  state: IndexStateService;
   topology: TopologyService;
   facetingOverfetch: number;
   pageSize: number;
@@ -48,50 +48,37 @@ function shardFilter(shard: number): string {
   return `_miroir_shard = ${shard}`;
 }
 
-async function nodeJson<T>(client: NodeClient, method: 'GET' | 'POST', path: string, body: unknown, operation: string): Promise<{ status: number; body: T }> {
-  const res = await client.request({ method, path, body: body === undefined ? null : JSON.stringify(body), operation, timeoutMs: 30_000 });
-  return { status: res.status, body: NodeClient.json<T>(res) };
-}
-
 /** One page of a shard from a node; null when the node does not have the index. */
-async function fetchPage(client: NodeClient, uid: string, shard: number, offset: number, limit: number): Promise<Doc[] | null> {
-  const res = await nodeJson<{ results: Doc[] }>(client, 'POST', `/indexes/${encodeURIComponent(uid)}/documents/fetch`, { filter: shardFilter(shard), offset, limit }, 'shard_copy');
-  if (res.status === 404) return null;
-  if (res.status !== 200) throw new MeiliError('internal', `node ${client.nodeId} answered ${res.status} fetching shard ${shard} of \`${uid}\`: ${JSON.stringify(res.body).slice(0, 200)}`);
-  return res.body.results;
+async function fetchPage(api: NodeApi, uid: string, shard: number, offset: number, limit: number): Promise<Doc[] | null> {
+  const page = await api.fetchDocuments(uid, { filter: shardFilter(shard), offset, limit }, { operation: 'shard_copy', timeoutMs: 30_000 });
+  return page === null ? null : page.results;
 }
 
-async function fetchShard(client: NodeClient, uid: string, shard: number, pageSize: number): Promise<Doc[] | null> {
+async function fetchShard(api: NodeApi, uid: string, shard: number, pageSize: number): Promise<Doc[] | null> {
   const all: Doc[] = [];
   for (let offset = 0; ; offset += pageSize) {
-    const page = await fetchPage(client, uid, shard, offset, pageSize);
+    const page = await fetchPage(api, uid, shard, offset, pageSize);
     if (page === null) return offset === 0 ? null : all;
     all.push(...page);
     if (page.length < pageSize) return all;
   }
 }
 
-async function enqueue(client: NodeClient, method: 'POST', path: string, body: unknown, operation: string): Promise<Ack> {
-  const res = await client.request({ method, path, body: JSON.stringify(body), operation, timeoutMs: 30_000 });
-  if (res.status !== 202) throw new MeiliError('internal', `node ${client.nodeId} answered ${res.status} to ${operation}: ${res.body.toString('utf8').slice(0, 200)}`);
-  return { nodeId: client.nodeId, taskUid: NodeClient.json<{ taskUid: number }>(res).taskUid };
-}
-
-/** Waits until the node has processed every task it had enqueued when called (its queue runs in order). */
-export async function settle(topology: TopologyService, client: NodeClient, timeoutMs: number): Promise<void> {
-  const res = await nodeJson<{ results: Array<{ uid: number }> }>(client, 'GET', '/tasks?limit=1', undefined, 'task_list');
-  const last = res.status === 200 ? res.body.results[0] : undefined;
-  if (last !== undefined) await waitForNodeTasks(topology, [{ nodeId: client.nodeId, taskUid: last.uid }], timeoutMs).catch((err: unknown) => {
-    if (!(err instanceof MeiliError) || !/failed task/.test(err.message)) throw err;
-  });
+/** Waits until the node has processed every task it had enqueued when called; a failed task does not stop it. */
+export async function settle(api: NodeApi, timeoutMs: number): Promise<void> {
+  await api.drain({ timeoutMs });
 }
 
 /** Documents per shard of one index on a node (a facet over `_miroir_shard`); null when the node lacks the index. */
-export async function shardCounts(client: NodeClient, uid: string): Promise<Map<number, number> | null> {
-  const res = await nodeJson<{ facetDistribution?: Record<string, Record<string, number>> }>(client, 'POST', `/indexes/${encodeURIComponent(uid)}/search`, { q: '', limit: 0, facets: ['_miroir_shard'] }, 'shard_count');
-  if (res.status === 404) return null;
-  if (res.status !== 200) throw new MeiliError('internal', `node ${client.nodeId} answered ${res.status} counting the shards of \`${uid}\``);
-  return new Map(Object.entries(res.body.facetDistribution?._miroir_shard ?? {}).map(([s, n]) => [Number(s), n]));
+export function shardCounts(api: NodeApi, uid: string): Promise<Map<number, number> | null> {
+  return api.shardCounts(uid, '_miroir_shard');
+}
+
+/** Waits for node tasks of one node; throws when one failed. */
+async function waitAll(api: NodeApi, uids: readonly number[], timeoutMs: number): Promise<void> {
+  for (const t of await api.waitTasks(uids, { timeoutMs })) {
+    if (t.status === 'failed') throw new MeiliError('internal', `node ${api.nodeId} failed task ${t.uid}: ${t.error?.message ?? 'unknown error'}`);
+  }
 }
 
 export class ShardMover {
@@ -102,7 +89,7 @@ export class ShardMover {
   }
 
   /** The first source that is in the topology, healthy and readable. */
-  private source(copy: ShardCopy): NodeClient {
+  private source(copy: ShardCopy): NodeApi {
     const t = this.deps.topology;
     for (const id of copy.sources) {
       const node = t.current.nodes.find((n) => n.id === id);
@@ -113,7 +100,7 @@ export class ShardMover {
     throw new MeiliError('internal', `no healthy, readable source for a copy onto ${copy.target} (tried ${copy.sources.join(', ')})`);
   }
 
-  private target(copy: ShardCopy): NodeClient {
+  private target(copy: ShardCopy): NodeApi {
     const c = this.deps.topology.client(copy.target);
     if (c === undefined || !this.deps.topology.health.isHealthy(copy.target)) throw new MeiliError('internal', `target node ${copy.target} is not healthy`);
     return c;
@@ -121,7 +108,7 @@ export class ShardMover {
 
   async run(payload: MoveJobPayload, resume: MoveCursor | null): Promise<MoveCursor> {
     const cursor: MoveCursor = resume ?? { copy: 0, uid: null, offset: 0, copied: 0 };
-    const indexes = (await this.deps.store.listIndexes()).sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+    const indexes = (await this.deps.state.records()).map((r) => ({ uid: r.uid, primaryKey: project(r).primaryKey, exists: project(r).exists })).filter((r) => r.exists).sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
     for (; cursor.copy < payload.copies.length; cursor.copy++, cursor.uid = null, cursor.offset = 0) {
       const copy = payload.copies[cursor.copy]!;
       for (const index of indexes) {
@@ -132,7 +119,7 @@ export class ShardMover {
         }
         if (index.primaryKey === null) continue; // no documents can exist yet
         // The target may have restarted empty since the change was provisioned: make the index ready again.
-        await provisionIndex(this.target(copy), index, this.deps);
+        await provisionIndex(this.target(copy), index.uid, { state: this.deps.state, facetingOverfetch: this.deps.facetingOverfetch, taskTimeoutMs: this.deps.taskTimeoutMs });
         if (cursor.offset >= 0) await this.copy(copy, index.uid, payload.shard, cursor);
         await this.verify(copy, index.uid, index.primaryKey, payload.shard, cursor);
         cursor.offset = 0;
@@ -150,18 +137,18 @@ export class ShardMover {
   private async copy(copy: ShardCopy, uid: string, shard: number, cursor: MoveCursor): Promise<void> {
     const source = this.source(copy);
     const target = this.target(copy);
-    const acks: Ack[] = [];
+    const acks: number[] = [];
     for (;;) {
       const page = await fetchPage(source, uid, shard, cursor.offset, this.deps.pageSize);
       if (page === null || page.length === 0) break;
-      acks.push(await enqueue(target, 'POST', `/indexes/${encodeURIComponent(uid)}/documents`, page, 'shard_copy'));
+      acks.push(await target.addDocuments(uid, JSON.stringify(page), { operation: 'shard_copy', timeoutMs: 30_000 }));
       cursor.offset += page.length;
       cursor.copied += page.length;
       this.deps.onCopied?.(page.length);
       await this.report(cursor);
       if (page.length < this.deps.pageSize) break;
     }
-    await waitForNodeTasks(this.deps.topology, acks, this.deps.taskTimeoutMs);
+    await waitAll(target, acks, this.deps.taskTimeoutMs);
     cursor.offset = -1;
     await this.report(cursor);
   }
@@ -171,7 +158,7 @@ export class ShardMover {
     for (let round = 0; round < this.deps.verifyRounds; round++) {
       const source = this.source(copy);
       const target = this.target(copy);
-      await Promise.all([settle(this.deps.topology, source, this.deps.taskTimeoutMs), settle(this.deps.topology, target, this.deps.taskTimeoutMs)]);
+      await Promise.all([settle(source, this.deps.taskTimeoutMs), settle(target, this.deps.taskTimeoutMs)]);
       const [want, have] = await Promise.all([fetchShard(source, uid, shard, this.deps.pageSize), fetchShard(target, uid, shard, this.deps.pageSize)]);
       if (want === null) return; // the index is gone on the source (deleted meanwhile)
       const theirs = new Map<string, bigint>();
@@ -185,13 +172,12 @@ export class ShardMover {
       }
       const extra = [...theirs.keys()];
       if (recopy.length === 0 && extra.length === 0) return;
-      const acks: Ack[] = [];
-      const path = `/indexes/${encodeURIComponent(uid)}/documents`;
-      for (let i = 0; i < recopy.length; i += this.deps.pageSize) acks.push(await enqueue(target, 'POST', path, recopy.slice(i, i + this.deps.pageSize), 'shard_repair'));
-      if (extra.length > 0) acks.push(await enqueue(target, 'POST', `${path}/delete-batch`, extra, 'shard_repair'));
+      const acks: number[] = [];
+      for (let i = 0; i < recopy.length; i += this.deps.pageSize) acks.push(await target.addDocuments(uid, JSON.stringify(recopy.slice(i, i + this.deps.pageSize)), { operation: 'shard_repair', timeoutMs: 30_000 }));
+      if (extra.length > 0) acks.push(await target.deleteDocuments(uid, extra, 'shard_repair'));
       cursor.copied += recopy.length;
       this.deps.onCopied?.(recopy.length);
-      await waitForNodeTasks(this.deps.topology, acks, this.deps.taskTimeoutMs);
+      await waitAll(target, acks, this.deps.taskTimeoutMs);
       await this.report(cursor);
     }
     throw new MeiliError('internal', `shard ${shard} of \`${uid}\` on ${copy.target} still differs from its source after ${this.deps.verifyRounds} verify rounds`);

@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
 import { HealthChecker } from '../../../src/main/cluster/health.js';
-import { NodeClient, NodeRequestError } from '../../../src/main/cluster/node-client.js';
+import { NodeRequestError } from '../../../src/main/cluster/node-client.js';
+import { NodeApi as NodeClient } from '../../../src/main/cluster/node-api.js';
 import { createMetrics } from '../../../src/main/observability/metrics.js';
 
 type Mode = 'ok' | 'fail' | 'hang';

@@ -2,18 +2,29 @@
 // record kind round-trips, the task sequence stays unique under concurrency, exactly one of 20 claimers wins a
 // job, leases expire and are taken over, CAS on topology, pub/sub notification.
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { defaultKeys } from '../../../src/core/auth/keys.js';
 import { LmdbStore } from '../../../src/store/lmdb.js';
 import { RedisStore } from '../../../src/store/redis.js';
-import type { Store, TaskRow } from '../../../src/store/store.js';
+import { defaultSettings } from '../../../src/core/settings.js';
+import type { IndexRecordDraft, Store, TaskRow } from '../../../src/store/store.js';
 import { tempDir } from '../../support/devnode.js';
-import { startRedis } from '../../support/redis.js';
+import { redisSkip, startRedis, type RedisServer } from '../../support/redis.js';
 import { until } from '../../support/wait.js';
 
 
-function task(uid: number, status: TaskRow['status'] = 'succeeded', finishedAt: string | null = '2026-01-01T00:00:00Z'): TaskRow {
-  return { uid, indexUid: 'movies', type: 'documentAdditionOrUpdate', status, nodeTasks: { 'node-0': uid * 2 }, details: { receivedDocuments: 1 }, error: null, canceledBy: null, enqueuedAt: '2026-01-01T00:00:00Z', startedAt: null, finishedAt };
+function task(uid: number, status: TaskRow['status'] = 'succeeded', finishedAt: string | null = '2026-01-01T00:00:00Z', indexUid: string | null = 'movies'): TaskRow {
+  return { uid, indexUid, type: 'documentAdditionOrUpdate', status, nodeTasks: { 'node-0': [uid * 2] }, details: { receivedDocuments: 1 }, error: null, canceledBy: null, enqueuedAt: '2026-01-01T00:00:00Z', startedAt: null, finishedAt, queues: indexUid === null ? [] : [indexUid] };
+}
+
+function record(uid: string, over: Partial<IndexRecordDraft> = {}): IndexRecordDraft {
+  return { uid, committed: { primaryKey: 'id', settings: { ...defaultSettings(), filterableAttributes: ['genre'] }, settingsVersion: 3, createdAt: 'a', updatedAt: 'b' }, fields: ['id', 'title'], shards: 16, pending: [], ...over };
+}
+
+async function collect(it: AsyncIterable<TaskRow>): Promise<number[]> {
+  const out: number[] = [];
+  for await (const t of it) out.push(t.uid);
+  return out;
 }
 
 function contract(name: string, open: () => Promise<Store>, opts: { shared: boolean }, openOther?: () => Promise<Store>) {
@@ -38,57 +49,103 @@ function contract(name: string, open: () => Promise<Store>, opts: { shared: bool
       assert.deepEqual([...many].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1));
     });
 
-    test('tasks round-trip, list newest first with from/limit/reverse, prune finished ones', async () => {
-      for (let uid = 0; uid < 10; uid++) await store.putTask(task(uid, uid === 9 ? 'processing' : 'succeeded', uid === 9 ? null : uid < 5 ? '2026-01-01T00:00:00Z' : '2026-06-01T00:00:00Z'));
-      assert.deepEqual(await store.getTask(3), task(3, 'succeeded', '2026-01-01T00:00:00Z'));
+    test('tasks round-trip, scan newest first with from/reverse and per index, count, prune finished ones', async () => {
+      for (let uid = 0; uid < 10; uid++) await store.putTask(task(uid, uid === 9 ? 'processing' : 'succeeded', uid === 9 ? null : uid < 5 ? '2026-01-01T00:00:00Z' : '2026-06-01T00:00:00Z', uid % 3 === 0 ? 'books' : 'movies'));
+      assert.deepEqual(await store.getTask(3), task(3, 'succeeded', '2026-01-01T00:00:00Z', 'books'));
       assert.equal(await store.getTask(99), null);
-      assert.deepEqual((await store.listTasks({ limit: 3 })).map((t) => t.uid), [9, 8, 7]);
-      assert.deepEqual((await store.listTasks({ from: 4, limit: 3 })).map((t) => t.uid), [4, 3, 2]);
-      assert.deepEqual((await store.listTasks({ from: 7, limit: 5, reverse: true })).map((t) => t.uid), [7, 8, 9]);
+      assert.deepEqual((await store.getTasks([3, 99, 4])).map((t) => t?.uid ?? null), [3, null, 4]);
+      assert.deepEqual(await collect(store.scanTasks({})), [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+      assert.deepEqual(await collect(store.scanTasks({ from: 4 })), [4, 3, 2, 1, 0]);
+      assert.deepEqual(await collect(store.scanTasks({ from: 7, reverse: true })), [7, 8, 9]);
+      assert.deepEqual(await collect(store.scanTasks({ indexUids: ['books'] })), [9, 6, 3, 0]);
+      assert.deepEqual(await collect(store.scanTasks({ indexUids: ['books', 'movies'], from: 5, reverse: true })), [5, 6, 7, 8, 9]);
       assert.equal(await store.countTasks(), 10);
+      assert.equal(await store.countTasks(['books']), 4);
       assert.equal(await store.pruneTasks(Date.parse('2026-03-01T00:00:00Z')), 5);
-      assert.deepEqual((await store.listTasks({ limit: 20 })).map((t) => t.uid), [9, 8, 7, 6, 5]);
+      assert.deepEqual(await collect(store.scanTasks({})), [9, 8, 7, 6, 5]);
+      assert.deepEqual(await collect(store.scanTasks({ indexUids: ['books'] })), [9, 6]);
       assert.equal(await store.deleteTasks([5, 6]), 2);
+      assert.equal(await store.countTasks(['books']), 1);
     });
 
-    test('keys, index state and node settings versions round-trip', async () => {
+    test('task queues: a uid is allocated and queued in one step, in uid order, per queue; dequeue empties them', async () => {
+      const a = await store.enqueueTask(['q-movies'], 'proc-1');
+      const b = await store.enqueueTask(['q-movies', 'q-books'], 'proc-2');
+      const many = await Promise.all(Array.from({ length: 20 }, () => store.enqueueTask(['q-books'], 'proc-1')));
+      assert.ok(a < b);
+      assert.equal(await store.taskOwner(b), 'proc-2');
+      assert.deepEqual(await store.queuedTasks('q-movies'), [a, b]);
+      assert.deepEqual(await store.queuedTasks('q-books'), [b, ...[...many].sort((x, y) => x - y)]);
+      assert.deepEqual((await store.activeQueues()).filter((q) => q.startsWith('q-')).sort(), ['q-books', 'q-movies']);
+      await store.dequeueTask(['q-movies'], a);
+      await store.dequeueTask(['q-movies', 'q-books'], b);
+      for (const u of many) await store.dequeueTask(['q-books'], u);
+      assert.equal(await store.taskOwner(b), null);
+      assert.deepEqual(await store.queuedTasks('q-movies'), []);
+      assert.deepEqual((await store.activeQueues()).filter((q) => q.startsWith('q-')), []);
+    });
+
+    test('keys, index records and node settings versions round-trip', async () => {
       const keys = defaultKeys('2026-01-01T00:00:00Z');
       for (const k of keys) await store.putKey(k);
       assert.deepEqual((await store.listKeys()).map((k) => k.uid).sort(), keys.map((k) => k.uid).sort());
       assert.deepEqual(await store.getKey(keys[0]!.uid), keys[0]);
       assert.equal(await store.deleteKey(keys[0]!.uid), true);
       assert.equal(await store.getKey(keys[0]!.uid), null);
-      const idx = { uid: 'movies', primaryKey: 'id', settings: { filterableAttributes: ['genre'] }, settingsVersion: 3, fields: ['id', 'title'], createdAt: 'a', updatedAt: 'b' };
-      await store.putIndex(idx);
-      assert.deepEqual(await store.getIndex('movies'), idx);
+      const [written] = (await store.casIndexes([{ uid: 'movies', expected: 0, next: record('movies') }]))!;
+      assert.deepEqual(await store.getIndex('movies'), written);
+      assert.deepEqual({ ...written, version: 0 }, { ...record('movies'), version: 0 });
       await store.setNodeSettingsVersion('movies', 'node-0', 3);
       await store.setNodeSettingsVersion('movies', 'node-1', 2);
       assert.deepEqual(await store.getNodeSettingsVersions('movies'), { 'node-0': 3, 'node-1': 2 });
       assert.deepEqual((await store.listIndexes()).map((i) => i.uid), ['movies']);
-      assert.equal(await store.deleteIndex('movies'), true);
+      assert.deepEqual(await store.casIndexes([{ uid: 'movies', expected: written!.version, next: null }]), []);
+      assert.equal(await store.getIndex('movies'), null);
       assert.deepEqual(await store.getNodeSettingsVersions('movies'), {});
     });
 
+    test('index compare-and-set: of 10 writers at one version exactly one wins; several records change at once or not at all; versions never repeat', async () => {
+      const [base] = (await store.casIndexes([{ uid: 'cas', expected: 0, next: record('cas') }]))!;
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.casIndexes([{ uid: 'cas', expected: base!.version, next: record('cas', { fields: [`f${i}`] }) }])));
+      assert.equal(results.filter((r) => r !== null).length, 1);
+      const now = (await store.getIndex('cas'))!;
+      assert.ok(now.version > base!.version);
+      assert.equal(await store.casIndexes([{ uid: 'cas', expected: 0, next: record('cas') }]), null, 'creating an existing record conflicts');
+      // Two records: the stale one makes the whole change fail.
+      await store.casIndexes([{ uid: 'other', expected: 0, next: record('other') }]);
+      assert.equal(await store.casIndexes([{ uid: 'cas', expected: now.version, next: null }, { uid: 'other', expected: 12345, next: null }]), null);
+      assert.notEqual(await store.getIndex('cas'), null, 'nothing changed');
+      const other = (await store.getIndex('other'))!;
+      assert.deepEqual(await store.casIndexes([{ uid: 'cas', expected: now.version, next: null }, { uid: 'other', expected: other.version, next: null }]), []);
+      const [again] = (await store.casIndexes([{ uid: 'cas', expected: 0, next: record('cas') }]))!;
+      assert.ok(again!.version > other.version, 'a re-created record never takes an old version');
+      await store.casIndexes([{ uid: 'cas', expected: again!.version, next: null }]);
+    });
+
     test('cached index reads follow this store\'s own writes at once' + (opts.shared ? ' and another pod\'s via the indexes message' : ''), async () => {
-      const idx = { uid: 'cached', primaryKey: 'id', settings: {}, settingsVersion: 1, fields: ['id'], createdAt: 'a', updatedAt: 'a' };
+      const put = async (fields: string[]) => {
+        const cur = await store.getIndex('cached');
+        return (await store.casIndexes([{ uid: 'cached', expected: cur?.version ?? 0, next: record('cached', { fields }) }]))![0]!;
+      };
+      const del = async () => store.casIndexes([{ uid: 'cached', expected: (await store.getIndex('cached'))!.version, next: null }]);
       assert.equal(await store.getIndexCached('cached'), null);
-      await store.putIndex(idx);
-      assert.deepEqual(await store.getIndexCached('cached'), idx, 'a missing index is not cached');
-      await store.putIndex({ ...idx, settingsVersion: 2 });
-      assert.equal((await store.getIndexCached('cached'))?.settingsVersion, 2, 'own write drops the cached copy');
+      const first = await put(['v1']);
+      assert.deepEqual(await store.getIndexCached('cached'), first, 'a missing index is not cached');
+      await put(['v2']);
+      assert.deepEqual((await store.getIndexCached('cached'))?.fields, ['v2'], 'own write drops the cached copy');
       if (opts.shared) {
         // The other pod's cache never expires here, so only the message can refresh it.
         const other = await openOther!();
         stores.push(other);
         // It caches once its `indexes` subscription stands (two reads then return the very same object).
         await until(async () => (await other.getIndexCached('cached')) === (await other.getIndexCached('cached')), 'the other pod to cache the index');
-        assert.equal((await other.getIndexCached('cached'))?.settingsVersion, 2);
-        await store.putIndex({ ...idx, settingsVersion: 3 });
-        await until(async () => (await other.getIndexCached('cached'))?.settingsVersion === 3, 'the other pod to see version 3');
-        await store.deleteIndex('cached');
+        assert.deepEqual((await other.getIndexCached('cached'))?.fields, ['v2']);
+        await put(['v3']);
+        await until(async () => (await other.getIndexCached('cached'))?.fields[0] === 'v3', 'the other pod to see v3');
+        await del();
         await until(async () => (await other.getIndexCached('cached')) === null, 'the other pod to see the deletion');
       } else {
-        await store.deleteIndex('cached');
+        await del();
       }
       assert.equal(await store.getIndexCached('cached'), null, 'own delete drops the cached copy');
     });
@@ -160,6 +217,11 @@ const lmdbDir = tempDir('miroir-store-');
 after(() => lmdbDir.cleanup());
 contract('lmdb store', async () => new LmdbStore({ path: lmdbDir.dir }), { shared: false });
 
-const redis = await startRedis();
-after(() => redis.stop());
-contract('redis store', async () => RedisStore.open({ url: redis.url }), { shared: true }, async () => RedisStore.open({ url: redis.url, indexStateTtlMs: 3_600_000 }));
+describe('on a real redis-server', { skip: redisSkip() }, () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(() => redis.stop());
+  contract('redis store', async () => RedisStore.open({ url: redis.url }), { shared: true }, async () => RedisStore.open({ url: redis.url, indexStateTtlMs: 3_600_000 }));
+});
