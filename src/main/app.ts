@@ -32,7 +32,7 @@ import { LEASE_SCOPE, Rebalancer } from './rebalance/rebalancer.js';
 import type { MiroirConfig } from './config/schema.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { HttpServer, type RequestContext } from './server/http.js';
+import { HttpServer, type RequestContext } from '../http/server.js';
 
 export interface MiroirApp {
   readonly port: number;
@@ -155,7 +155,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     maxConcurrentRequests: cfg.server.max_concurrent_requests,
     requestTimeoutMs: cfg.server.request_timeout_ms,
     keepAliveTimeoutMs: cfg.server.keep_alive_timeout_ms,
-    metrics,
+    metrics: metrics.requests,
     logger,
   });
   const port = await http.listen(cfg.server.port, cfg.server.bind);

@@ -6,7 +6,7 @@ import { authAllowsIndex, invalidApiKey, type AuthResult } from '../../core/auth
 import type { IndexOperations } from '../state/index-ops.js';
 import { indexNotFound, type IndexStateService, type IndexView } from '../state/index-state.js';
 import { acceptedReply } from '../tasks/registry.js';
-import type { Reply } from '../server/http.js';
+import type { Reply } from '../../http/server.js';
 
 function indexJson(s: IndexView): Record<string, unknown> {
   return { uid: s.uid, createdAt: s.createdAt, updatedAt: s.updatedAt, primaryKey: s.primaryKey };

@@ -13,7 +13,7 @@ import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js
 import { parseDocumentsQuery, parseFacetSearchQuery, parseMultiSearch } from '../../core/search-params.js';
 import { shardForKey } from '../../core/hash.js';
 import { andFilters } from '../../core/shard-filter.js';
-import type { Reply, RequestContext } from '../server/http.js';
+import type { Reply, RequestContext } from '../../http/server.js';
 import { degradedHeader, scatterSearch, type ReadDeps } from './search.js';
 
 let docSeq = 0;

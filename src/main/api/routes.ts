@@ -20,8 +20,8 @@ import { createIndex, deleteIndex, getIndex, listIndexes, swapIndexes, updateInd
 import { getSettings, updateSettings } from './settings.js';
 import { globalStats, indexStats } from './stats.js';
 import { cancelTasks, deleteTasks, getBatch, getTask, listBatches, listTasks, type TaskApiDeps } from './tasks.js';
-import type { Reply, RequestContext, RouteSpec } from '../server/http.js';
-import type { HttpMethod } from '../server/router.js';
+import type { Reply, RequestContext, RouteSpec } from '../../http/server.js';
+import type { HttpMethod } from '../../http/router.js';
 
 /** What the auth hook reads from a route. */
 export interface RouteGuard {

@@ -6,11 +6,27 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { MeiliError, internalError } from '../../core/errors.js';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { RequestMetrics, RouteSeries } from '../observability/request-metrics.js';
+import { MeiliError, internalError } from '../core/errors.js';
 import { Router, type HttpMethod } from './router.js';
+
+/** The request metrics the server feeds (the proxy's `miroir_request_*`; the dev node has none). */
+export interface RequestObserver {
+  /** Requests being served right now. */
+  inFlight: number;
+  /** The series of one method + path template, kept by the server per route. */
+  route(method: string, pathTemplate: string): RouteSeries;
+}
+
+export interface RouteSeries {
+  observe(status: number, seconds: number): void;
+}
+
+/** The slice of a pino logger the server uses. */
+export interface HttpLogger {
+  isLevelEnabled(level: string): boolean;
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
 
 export interface Reply {
   status: number;
@@ -68,8 +84,8 @@ export interface HttpServerOptions<A> {
   maxConcurrentRequests: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
-  metrics?: Metrics | null;
-  logger?: Logger | null;
+  metrics?: RequestObserver | null;
+  logger?: HttpLogger | null;
 }
 
 interface CompiledRoute<A> {
@@ -182,7 +198,7 @@ export class HttpServer<A> {
   readonly server: Server;
   private readonly router = new Router<CompiledRoute<A>>();
   private readonly opts: HttpServerOptions<A>;
-  private readonly requestMetrics: RequestMetrics | null;
+  private readonly requestMetrics: RequestObserver | null;
   /** Series of requests that matched no route (404/405), by method. */
   private readonly unmatchedSeries = new Map<string, RouteSeries>();
   private inFlight = 0;
@@ -197,7 +213,7 @@ export class HttpServer<A> {
 
   constructor(opts: HttpServerOptions<A>) {
     this.opts = opts;
-    this.requestMetrics = opts.metrics?.requests ?? null;
+    this.requestMetrics = opts.metrics ?? null;
     for (const spec of opts.routes) {
       this.router.add(spec.method, spec.path, { spec, name: spec.name ?? spec.path, readsBody: spec.body !== 'none' && spec.method !== 'GET', series: null, headSeries: null });
     }
@@ -227,10 +243,10 @@ export class HttpServer<A> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     if (this.inFlight > 0) {
-      await Promise.race([
-        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
-        new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
-      ]);
+      // The grace timer is not unref'd: a close in progress keeps the process alive until it is done.
+      let timer: NodeJS.Timeout | null = null;
+      await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      if (timer !== null) clearTimeout(timer);
     }
     for (const s of this.sockets) s.destroy();
     await closed;

@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { request } from 'undici';
 import { createLogger, isoNow } from '../../../src/main/observability/logger.js';
 import { createMetrics } from '../../../src/main/observability/metrics.js';
-import { HttpServer, type RequestContext, type RouteSpec } from '../../../src/main/server/http.js';
+import { HttpServer, type RequestContext, type RouteSpec } from '../../../src/http/server.js';
 
 const routes: Array<RouteSpec<string>> = [
   { method: 'GET', path: '/ping', body: 'none', auth: 'public', handler: () => ({ status: 200, body: { pong: true } }) },
@@ -44,7 +44,7 @@ function start(level: 'info' | 'warn', metrics = createMetrics({ defaultMetrics:
     maxConcurrentRequests: 10,
     requestTimeoutMs: 5000,
     keepAliveTimeoutMs: 5000,
-    metrics,
+    metrics: metrics.requests,
     logger: createLogger(level, { write: (s: string) => void lines.push(s) }),
   });
   return { server, lines, metrics };
