@@ -3,6 +3,7 @@
 // paging after the merge, facet counts summed then re-sorted and cut like one node, facetStats min/max, totals
 // summed then capped at maxTotalHits, processingTimeMs max, distinct re-applied, reserved and merge-added fields
 // stripped. Deterministic: ties fall back to the primary key.
+import { comparePrimaryKeys, compareSortValues, sortValue } from './sort-order.js';
 import { hitsInfo, pageWindow, type PageRequest } from './pagination.js';
 
 export type Hit = Record<string, unknown>;
@@ -40,30 +41,6 @@ interface Ranked {
   pk: unknown;
 }
 
-/** Tie-break on primary keys: numbers numerically before strings, strings by code unit. */
-function comparePk(a: unknown, b: unknown): number {
-  const an = typeof a === 'number';
-  const bn = typeof b === 'number';
-  if (an && bn) return (a as number) - (b as number);
-  if (an !== bn) return an ? -1 : 1;
-  const x = String(a ?? '');
-  const y = String(b ?? '');
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/** Numbers before strings, numbers numerically, strings lexicographically; missing last. */
-function compareSortValues(a: unknown, b: unknown, dir: 1 | -1): number {
-  const am = a === undefined || a === null;
-  const bm = b === undefined || b === null;
-  if (am || bm) return am === bm ? 0 : am ? 1 : -1;
-  const an = typeof a === 'number';
-  const bn = typeof b === 'number';
-  if (an !== bn) return an ? -1 : 1;
-  if (an) return ((a as number) - (b as number)) * dir;
-  const x = String(a).toLowerCase();
-  const y = String(b).toLowerCase();
-  return (x < y ? -1 : x > y ? 1 : 0) * dir;
-}
 
 function detailKeys(details: unknown): Ranked['keys'] {
   if (details === null || typeof details !== 'object') return null;
@@ -87,13 +64,13 @@ function compareRanked(a: Ranked, b: Ranked): number {
       if (x.kind === 'score' && y.kind === 'score') {
         if (x.v !== y.v) return y.v - x.v;
       } else if (x.kind === 'sort' && y.kind === 'sort') {
-        const c = compareSortValues(x.v, y.v, x.dir);
+        const c = compareSortValues(sortValue(x.v, x.dir === 1 ? 'asc' : 'desc'), sortValue(y.v, y.dir === 1 ? 'asc' : 'desc'), x.dir === 1 ? 'asc' : 'desc');
         if (c !== 0) return c;
       }
     }
   }
   if (a.score !== b.score) return b.score - a.score;
-  return comparePk(a.pk, b.pk);
+  return comparePrimaryKeys(a.pk, b.pk);
 }
 
 function toRanked(hit: Hit, pk: string, useDetails: boolean): Ranked {

@@ -179,6 +179,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     keys,
     rebalancer,
     logger,
+    facetingOverfetch,
     scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy },
   });
   const searchUi = cfg.search_ui.enabled

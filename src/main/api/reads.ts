@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { authAllowsIndex, tenantFilter, type AuthResult } from '../../core/auth/authorize.js';
 import { MeiliError, internalError } from '../../core/errors.js';
 import { NodeRequestError, NodeResponseError } from '../cluster/node-api.js';
+import { fetchDocumentPage } from '../cluster/document-pages.js';
 import { scatter } from '../cluster/scatter.js';
 import { checkIndexUid } from '../../core/index-requests.js';
 import { mergeFacets } from '../../core/merge.js';
@@ -67,70 +68,43 @@ export async function getDocument(deps: ReadDeps, ctx: RequestContext<AuthResult
   throw new MeiliError('miroir_shard_unavailable', `No replica of shard ${shard} answered.`);
 }
 
-function pkCompare(a: unknown, b: unknown): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  if (typeof a === 'number') return -1;
-  if (typeof b === 'number') return 1;
-  const x = String(a);
-  const y = String(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/** `GET /documents` and `POST /documents/fetch`: ordered by the sort given, then by primary key (stable across shards). */
+/**
+ * `GET /documents` and `POST /documents/fetch`: exact pages over the shards (cluster/document-pages.ts) — shard by
+ * shard without `sort`, merged in Meilisearch's value order with it.
+ */
 export async function fetchDocuments(
   deps: ReadDeps,
   ctx: RequestContext<AuthResult>,
   source: 'json' | 'query',
 ): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
-  const s = await state(deps, uid);
   const query = parseDocumentsQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
+  const s = await state(deps, uid);
   const pk = s.primaryKey ?? 'id';
   const offset = (query.offset as number | undefined) ?? 0;
   const limit = (query.limit as number | undefined) ?? 20;
   const fields = (query.fields as string[] | undefined) ?? null;
   const sort = (query.sort as string[] | undefined) ?? null;
+  // A merge needs the primary key and the sort fields even when the client did not ask for them.
   const added: string[] = [];
   if (fields !== null && !fields.includes('*')) {
     for (const f of [pk, ...(sort ?? []).map((x) => x.replace(/:(asc|desc)$/, ''))])
       if (!fields.includes(f) && !added.includes(f)) added.push(f);
   }
-  const { answers, missing } = await scatter(
-    deps.scatter,
+  const { offset: _o, limit: _l, ...rest } = query;
+  if (added.length > 0) rest.fields = [...fields!, ...added];
+  const faceting = s.settings.faceting as { maxValuesPerFacet: number };
+  const page = await fetchDocumentPage(deps.scatter, {
     uid,
-    query.filter,
-    () => ({
-      ...query,
-      offset: 0,
-      limit: offset + limit,
-      ...(added.length > 0 ? { fields: [...fields!, ...added] } : {}),
-    }),
-    'documents/fetch',
-  );
-  const all = answers.flatMap((a) => (a.results as Array<Record<string, unknown>>) ?? []);
-  const criteria = (sort ?? []).map((x) => {
-    const m = /^(.+):(asc|desc)$/.exec(x)!;
-    return { field: m[1]!, dir: m[2] === 'asc' ? 1 : -1 };
+    primaryKey: pk,
+    query: rest,
+    offset,
+    limit,
+    facetValues: faceting.maxValuesPerFacet * deps.facetingOverfetch,
+    distinct: s.settings.distinctAttribute !== null,
   });
-  all.sort((a, b) => {
-    for (const c of criteria) {
-      const x = a[c.field];
-      const y = b[c.field];
-      if (x === undefined || x === null || y === undefined || y === null) {
-        if ((x ?? null) !== (y ?? null)) return x === undefined || x === null ? 1 : -1;
-        continue;
-      }
-      const d = pkCompare(x, y) * c.dir;
-      if (d !== 0) return d;
-    }
-    return pkCompare(a[pk], b[pk]);
-  });
-  const total = answers.reduce((n, a) => n + ((a.total as number) ?? 0), 0);
-  degradedHeader(ctx, missing);
-  return {
-    status: 200,
-    body: { results: all.slice(offset, offset + limit).map((d) => strip(d, added)), offset, limit, total },
-  };
+  degradedHeader(ctx, page.missing);
+  return { status: 200, body: { results: page.results.map((d) => strip(d, added)), offset, limit, total: page.total } };
 }
 
 /** Facet search across shards: counts summed per value, then sorted and cut like one node. */

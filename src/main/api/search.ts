@@ -19,6 +19,8 @@ export interface ReadDeps {
   state: IndexStateService;
   scatter: ScatterDeps;
   logger: Logger | null;
+  /** `scatter.faceting_overfetch`: nodes keep this many times a facet's values. */
+  facetingOverfetch: number;
 }
 
 /** One index's search over a covering set, merged; `missing` lists shards no replica could answer. */

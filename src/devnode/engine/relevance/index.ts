@@ -2,6 +2,6 @@
 export { TextIndex } from './text-index.js';
 export { defaultRelevanceConfig, relevanceConfig } from './config.js';
 export { rank } from './rank.js';
-export { cmpScalar } from './sort-values.js';
+export { cmpScalar } from '../../../core/sort-order.js';
 export { formatHit, facetValueMatches } from './format.js';
 export type * from './types.js';

@@ -12,7 +12,7 @@
 //                 postings for one term at query position 0, else from the documents' word ids)
 //   attribute     both of the above
 //   exactness     max − rank as rank.ts computes it (rule-costs.ts)
-//   sort, attr:asc|desc  each bucket ordered by the field's value (sort-values.ts), ranks as badness
+//   sort, attr:asc|desc  each bucket ordered by the field's value (core/sort-order.ts), ranks as badness
 // Badness values merge into one mixed-radix key, so a lower key is strictly better under rank.ts's rule-by-rule
 // comparison and equal keys are left to the later rules. After `words`, before each rule that opens documents
 // and at the end, the documents are cut to the whole buckets that cover `limit` (the key of the `limit`-th best is
@@ -25,7 +25,7 @@ import type { TextIndex } from './text-index.js';
 import { postingFlags, postingMinPosition, postingWeight, POS, STARTS_FIELD, WHOLE_FIELD } from './text-index.js';
 import type { TokenArena } from './token-arena.js';
 import type { SortCriterion } from './types.js';
-import { compareSortValues, sortValue } from './sort-values.js';
+import { compareSortValues, sortValue } from '../../../core/sort-order.js';
 import { TopK } from './top-k.js';
 import {
   bucketedPosition,
@@ -344,7 +344,7 @@ export function preselect(
     }
     return positionCostOf(open(i), keptTerms(i), terms);
   };
-  // A sort rule orders each bucket by the field's value (sort-values.ts): the live documents are ranked by (key,
+  // A sort rule orders each bucket by the field's value (core/sort-order.ts): the live documents are ranked by (key,
   // value), everything up to the `want`-th of them is kept (with its ties), and the new keys are their dense ranks.
   const sortStep = (criterion: SortCriterion): void => {
     cut();

@@ -21,7 +21,7 @@ import type { Derivation, DocEntry, TextIndex } from './text-index.js';
 import { FILLER, POS } from './text-index.js';
 import { tokenizeFull } from './tokenize.js';
 import { preselect, type PreselectRule } from './preselect.js';
-import { compareSortValues, compareValues, sortValue } from './sort-values.js';
+import { compareSortValues, compareValues, sortValue } from '../../../core/sort-order.js';
 import { TopK } from './top-k.js';
 import {
   exactLevelTerms,

@@ -1,9 +1,10 @@
-// How sort rules (`sort` and custom `attr:asc|desc` ranking rules) order field values, as Meilisearch does:
+// The one sort order of field values (sort rules, custom `attr:asc|desc` ranking rules, sorted document lists), as
+// Meilisearch orders them — used by the dev node's ranking and by the proxy's merges alike:
 // numbers before strings (booleans as strings), numbers numerically, strings case-insensitively; an array sorts by
 // its smallest value ascending and its largest descending; missing, null, object or empty-array values come last
 // in both directions.
 
-/** Numbers before strings (booleans as strings), numbers numerically, strings lexicographically. */
+/** Numbers before strings (booleans as strings), numbers numerically, strings case-insensitively. */
 export function cmpScalar(x: unknown, y: unknown): number {
   const xn = typeof x === 'number';
   const yn = typeof y === 'number';
@@ -35,4 +36,18 @@ export function compareSortValues(x: unknown, y: unknown, dir: 'asc' | 'desc'): 
 
 export function compareValues(a: unknown, b: unknown, dir: 'asc' | 'desc'): number {
   return compareSortValues(sortValue(a, dir), sortValue(b, dir), dir);
+}
+
+/**
+ * The final tie-break of merged lists on primary keys: numbers numerically before strings, strings by code unit
+ * (a total order, so a merge is deterministic whatever the nodes answer).
+ */
+export function comparePrimaryKeys(a: unknown, b: unknown): number {
+  const an = typeof a === 'number';
+  const bn = typeof b === 'number';
+  if (an && bn) return (a as number) - (b as number);
+  if (an !== bn) return an ? -1 : 1;
+  const x = String(a ?? '');
+  const y = String(b ?? '');
+  return x < y ? -1 : x > y ? 1 : 0;
 }
