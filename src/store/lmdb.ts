@@ -14,6 +14,8 @@ import {
   normalizeTaskRow,
   type IndexRecord,
   type IndexRecordDraft,
+  type AdminLoginFailures,
+  type AdminSessionRecord,
   type Job,
   type Lease,
   type LegacyIndexState,
@@ -34,6 +36,17 @@ export interface LmdbStoreOptions {
   path: string;
   now?: () => number;
   sweepIntervalMs?: number;
+}
+
+/** The console's login bookkeeping for one client address (key ['login', ip] of the `admin_ui` database). */
+interface AdminLoginRow {
+  /** End of the current rate-limit window and the attempts counted in it. */
+  window_end: number;
+  count: number;
+  failures: number;
+  /** When the failures are forgotten. */
+  failures_until: number;
+  backoff_until: number;
 }
 
 /** Task uids reserved per durable write (see nextTaskUid). */
@@ -57,6 +70,9 @@ export class LmdbStore implements Store {
   private readonly nodeVersions: Database<number, [string, string]>;
   private readonly jobs: Database<Job, string>;
   private readonly leases: Database<Lease, string>;
+  /** Admin console records: ['session', id] → AdminSessionRecord, ['login', ip] → AdminLoginRow. (The 12th database:
+   * lmdb's default maxDbs; a further database needs `maxDbs` raised in open().) */
+  private readonly adminUi: Database<AdminSessionRecord | AdminLoginRow, [string, string]>;
   private readonly events = new EventEmitter();
   private readonly indexCache = new IndexStateCache();
   /** The reserved block of task uids: next to hand out, and one past the last. */
@@ -91,6 +107,7 @@ export class LmdbStore implements Store {
     this.nodeVersions = this.root.openDB({ name: 'node_settings_version' });
     this.jobs = this.root.openDB({ name: 'jobs' });
     this.leases = this.root.openDB({ name: 'leader_lease' });
+    this.adminUi = this.root.openDB({ name: 'admin_ui' });
     this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 5000).unref();
   }
 
@@ -122,6 +139,7 @@ export class LmdbStore implements Store {
     const now = this.now();
     await this.root.transaction(() => {
       for (const { key, value } of this.leases.getRange()) if (value.expiresAt <= now) this.leases.remove(key);
+      for (const { key, value } of this.adminUi.getRange()) if (adminRowExpired(key[0], value, now)) this.adminUi.remove(key);
     });
   }
 
@@ -481,6 +499,76 @@ export class LmdbStore implements Store {
     return cur === undefined || cur.expiresAt <= this.now() ? null : cur;
   }
 
+  async putAdminSession(session: AdminSessionRecord): Promise<void> {
+    await this.adminUi.put(['session', session.id], session);
+  }
+
+  async getAdminSession(id: string): Promise<AdminSessionRecord | null> {
+    const s = this.adminUi.get(['session', id]) as AdminSessionRecord | undefined;
+    return s === undefined || s.expires_at <= this.now() ? null : s;
+  }
+
+  async revokeAdminSession(id: string): Promise<boolean> {
+    return this.root.transaction(() => {
+      const s = this.adminUi.get(['session', id]) as AdminSessionRecord | undefined;
+      if (s === undefined || s.expires_at <= this.now()) return false;
+      this.adminUi.put(['session', id], { ...s, revoked: true });
+      return true;
+    });
+  }
+
+  /** Reads, changes and writes one address's login row in a write transaction. */
+  private changeLogin<T>(ip: string, change: (row: AdminLoginRow, now: number) => T): Promise<T> {
+    return this.root.transaction(() => {
+      const now = this.now();
+      const row = (this.adminUi.get(['login', ip]) as AdminLoginRow | undefined) ?? { window_end: 0, count: 0, failures: 0, failures_until: 0, backoff_until: 0 };
+      const out = change(row, now);
+      this.adminUi.put(['login', ip], row);
+      return out;
+    });
+  }
+
+  countAdminLogin(ip: string, windowMs: number): Promise<{ count: number; reset_at: number }> {
+    return this.changeLogin(ip, (row, now) => {
+      if (row.window_end <= now) {
+        row.window_end = now + windowMs;
+        row.count = 0;
+      }
+      row.count++;
+      return { count: row.count, reset_at: row.window_end };
+    });
+  }
+
+  async getAdminLoginFailures(ip: string): Promise<AdminLoginFailures> {
+    const row = this.adminUi.get(['login', ip]) as AdminLoginRow | undefined;
+    const now = this.now();
+    if (row === undefined) return { failures: 0, backoff_until: null };
+    return { failures: row.failures_until > now ? row.failures : 0, backoff_until: row.backoff_until > now ? row.backoff_until : null };
+  }
+
+  recordAdminLoginFailure(ip: string, keepMs: number): Promise<number> {
+    return this.changeLogin(ip, (row, now) => {
+      if (row.failures_until <= now) row.failures = 0;
+      row.failures++;
+      row.failures_until = Math.max(row.failures_until, now + keepMs);
+      return row.failures;
+    });
+  }
+
+  async extendAdminLoginBackoff(ip: string, untilMs: number): Promise<void> {
+    await this.changeLogin(ip, (row) => {
+      row.backoff_until = Math.max(row.backoff_until, untilMs);
+    });
+  }
+
+  async clearAdminLoginFailures(ip: string): Promise<void> {
+    await this.changeLogin(ip, (row) => {
+      row.failures = 0;
+      row.failures_until = 0;
+      row.backoff_until = 0;
+    });
+  }
+
   async publish(channel: StoreChannel, message: string): Promise<void> {
     this.events.emit(channel, message);
   }
@@ -505,4 +593,11 @@ export class LmdbStore implements Store {
     }
     await this.root.close();
   }
+}
+
+/** Whether an `admin_ui` record is past every time it matters (the sweeper deletes it). */
+function adminRowExpired(kind: string, value: AdminSessionRecord | AdminLoginRow, now: number): boolean {
+  if (kind === 'session') return (value as AdminSessionRecord).expires_at <= now;
+  const row = value as AdminLoginRow;
+  return row.window_end <= now && row.failures_until <= now && row.backoff_until <= now;
 }

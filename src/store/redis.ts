@@ -9,6 +9,8 @@ import {
   StoreUnavailableError,
   isFinished,
   newJob,
+  type AdminLoginFailures,
+  type AdminSessionRecord,
   normalizeIndexRecord,
   normalizeTaskRow,
   type IndexRecord,
@@ -47,6 +49,9 @@ const K = {
   jobQueued: `${P}jobs:_queued`,
   jobIndex: `${P}jobs:_index`,
   lease: (scope: string) => `${P}lease:${scope}`,
+  adminSession: (id: string) => `${P}admin_session:${id}`,
+  adminLoginRate: (ip: string) => `${P}ratelimit:adminlogin:${ip}`,
+  adminLoginBackoff: (ip: string) => `${P}ratelimit:adminlogin:backoff:${ip}`,
   channel: (c: StoreChannel) => (c === 'admin_session_revoked' ? `${P}admin_session:revoked` : `${P}events:${c}`),
 };
 
@@ -149,6 +154,37 @@ return 0`;
 const RELEASE_LEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
+
+// KEYS: the session hash. Revocation keeps the session (and its expiry) so every pod sees `revoked`.
+const REVOKE_ADMIN_SESSION = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'revoked', '1')
+return 1`;
+
+// KEYS: the window counter. ARGV: window ms. A fixed window: the first attempt starts it.
+const COUNT_ADMIN_LOGIN = `
+local c = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {c, ttl}`;
+
+// KEYS: the failures hash. ARGV: ms to keep the failures after this one.
+const RECORD_ADMIN_LOGIN_FAILURE = `
+local f = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return f`;
+
+// KEYS: the failures hash. ARGV: backoff end (ms), now (ms). Keeps the later end; the hash lives at least that long.
+const EXTEND_ADMIN_LOGIN_BACKOFF = `
+local cur = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+local want = tonumber(ARGV[1])
+if want > cur then redis.call('HSET', KEYS[1], 'until', ARGV[1]) end
+local need = want - tonumber(ARGV[2])
+if need > 0 and redis.call('PTTL', KEYS[1]) < need then redis.call('PEXPIRE', KEYS[1], need) end
+return 1`;
 
 export interface RedisStoreOptions {
   url: string;
@@ -529,6 +565,46 @@ export class RedisStore implements Store {
   async getLease(scope: string): Promise<Lease | null> {
     const [owner, ttl] = await this.call((r) => Promise.all([r.get(K.lease(scope)), r.pttl(K.lease(scope))]));
     return owner === null || ttl < 0 ? null : { scope, owner, expiresAt: this.now() + ttl };
+  }
+
+  async putAdminSession(session: AdminSessionRecord): Promise<void> {
+    const key = K.adminSession(session.id);
+    const fields = { id: session.id, csrf_token: session.csrf_token, admin_key_hash: session.admin_key_hash, created_at: String(session.created_at), expires_at: String(session.expires_at), revoked: session.revoked ? '1' : '0' };
+    await this.call((r) => r.multi().del(key).hset(key, fields).pexpireat(key, session.expires_at).exec());
+  }
+
+  async getAdminSession(id: string): Promise<AdminSessionRecord | null> {
+    const h = await this.call((r) => r.hgetall(K.adminSession(id)));
+    if (h.id === undefined || Number(h.expires_at) <= this.now()) return null;
+    return { id: h.id, csrf_token: h.csrf_token!, admin_key_hash: h.admin_key_hash!, created_at: Number(h.created_at), expires_at: Number(h.expires_at), revoked: h.revoked === '1' };
+  }
+
+  async revokeAdminSession(id: string): Promise<boolean> {
+    if ((await this.getAdminSession(id)) === null) return false;
+    return Number(await this.call((r) => r.eval(REVOKE_ADMIN_SESSION, 1, K.adminSession(id)))) === 1;
+  }
+
+  async countAdminLogin(ip: string, windowMs: number): Promise<{ count: number; reset_at: number }> {
+    const [count, ttl] = (await this.call((r) => r.eval(COUNT_ADMIN_LOGIN, 1, K.adminLoginRate(ip), String(windowMs)))) as [number, number];
+    return { count: Number(count), reset_at: this.now() + Number(ttl) };
+  }
+
+  async getAdminLoginFailures(ip: string): Promise<AdminLoginFailures> {
+    const h = await this.call((r) => r.hgetall(K.adminLoginBackoff(ip)));
+    const until = Number(h.until ?? 0);
+    return { failures: Number(h.failures ?? 0), backoff_until: until > this.now() ? until : null };
+  }
+
+  async recordAdminLoginFailure(ip: string, keepMs: number): Promise<number> {
+    return Number(await this.call((r) => r.eval(RECORD_ADMIN_LOGIN_FAILURE, 1, K.adminLoginBackoff(ip), String(keepMs))));
+  }
+
+  async extendAdminLoginBackoff(ip: string, untilMs: number): Promise<void> {
+    await this.call((r) => r.eval(EXTEND_ADMIN_LOGIN_BACKOFF, 1, K.adminLoginBackoff(ip), String(untilMs), String(this.now())));
+  }
+
+  async clearAdminLoginFailures(ip: string): Promise<void> {
+    await this.call((r) => r.del(K.adminLoginBackoff(ip)));
   }
 
   async publish(channel: StoreChannel, message: string): Promise<void> {

@@ -135,6 +135,27 @@ export interface Lease {
 
 export type StoreChannel = 'topology' | 'settings' | 'keys' | 'tasks' | 'admin_session_revoked' | 'indexes';
 
+/** An admin console session (SPEC A19, C8 `admin_sessions`): kept until `expires_at`, revoked on logout. */
+export interface AdminSessionRecord {
+  /** HMAC of the cookie's secret (never the cookie value itself). */
+  id: string;
+  csrf_token: string;
+  /** SHA-256 of the admin key the session was opened with: a rotated admin key ends its sessions. */
+  admin_key_hash: string;
+  /** Wall-clock ms. */
+  created_at: number;
+  /** Wall-clock ms; the store forgets the session after it. */
+  expires_at: number;
+  revoked: boolean;
+}
+
+/** Consecutive failed console logins from one address and the backoff they earned. */
+export interface AdminLoginFailures {
+  failures: number;
+  /** Wall-clock ms until which logins are refused (null: no backoff in force). */
+  backoff_until: number | null;
+}
+
 export class StoreUnavailableError extends Error {
   constructor(message: string) {
     super(message);
@@ -222,6 +243,24 @@ export interface Store {
   acquireLease(scope: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseLease(scope: string, owner: string): Promise<boolean>;
   getLease(scope: string): Promise<Lease | null>;
+
+  // ---- admin console sessions and login limits (SPEC A19; C8 `admin_sessions`, `ratelimit:adminlogin`)
+  /** Writes a session; it expires at its `expires_at`. */
+  putAdminSession(session: AdminSessionRecord): Promise<void>;
+  /** The session, or null when unknown or expired (a revoked one is returned with `revoked: true`). */
+  getAdminSession(id: string): Promise<AdminSessionRecord | null>;
+  /** Marks a session revoked (kept until it expires); false when it is unknown or expired. */
+  revokeAdminSession(id: string): Promise<boolean>;
+  /** Counts one login attempt from `ip` in the current fixed window of `windowMs`: the count so far and when the window ends. */
+  countAdminLogin(ip: string, windowMs: number): Promise<{ count: number; reset_at: number }>;
+  /** Consecutive failed logins from `ip` and the backoff in force (0 and null when none). */
+  getAdminLoginFailures(ip: string): Promise<AdminLoginFailures>;
+  /** Adds one failed login from `ip` (forgotten `keepMs` after the last one); the consecutive failures so far. */
+  recordAdminLoginFailure(ip: string, keepMs: number): Promise<number>;
+  /** Refuses logins from `ip` until `untilMs`, unless a later backoff is already in force. */
+  extendAdminLoginBackoff(ip: string, untilMs: number): Promise<void>;
+  /** A successful login: forgets the failures and the backoff of `ip`. */
+  clearAdminLoginFailures(ip: string): Promise<void>;
 
   // ---- change notification
   publish(channel: StoreChannel, message: string): Promise<void>;
