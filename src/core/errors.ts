@@ -20,6 +20,10 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_jwt_invalid: ['auth', 401],
   miroir_jwt_scope_denied: ['auth', 403],
   miroir_invalid_auth: ['auth', 401],
+  miroir_csrf_token_invalid: ['auth', 403],
+  miroir_origin_not_allowed: ['auth', 403],
+  miroir_admin_read_only: ['auth', 403],
+  miroir_too_many_login_attempts: ['auth', 429],
 } as const satisfies Record<string, readonly [ErrorType, number]>);
 
 export type MiroirErrorCode = keyof typeof MIROIR_ERROR_CODES;

@@ -33,6 +33,7 @@ import type { MiroirConfig } from './config/schema.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { HttpServer, type RequestContext } from './server/http.js';
+import { createAdminUi } from './admin-ui/index.js'; // admin-ui (issue 31)
 
 export interface MiroirApp {
   readonly port: number;
@@ -127,14 +128,22 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   });
 
   const adminKey = cfg.admin.api_key;
+  // admin-ui (issue 31): the console's routes and its session-cookie auth hook; null unless admin_ui.enabled
+  const adminUi = await createAdminUi({ config: cfg, store, registry: metrics.registry, logger, api: { store, state, topology, tasks, keys } });
   const http: HttpServer<AuthResult> = new HttpServer<AuthResult>({
-    routes: buildRoutes({ store, topology, state, ops, writes, tasks, metrics, keys, rebalancer, logger, scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy } }),
+    routes: [
+      ...buildRoutes({ store, topology, state, ops, writes, tasks, metrics, keys, rebalancer, logger, scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy } }),
+      ...(adminUi?.routes ?? []), // admin-ui (issue 31)
+    ],
     hooks: {
       authenticate: (ctx, spec) => {
         const guard = spec as RouteGuard;
         if (guard.kind === 'public') return { kind: 'open' };
         if (guard.kind === 'admin') {
           const given = adminKeyOf(ctx);
+          // admin-ui (issue 31): without an admin key, the console's session cookie may stand in for it
+          const byCookie = given === undefined ? (adminUi?.authenticate(ctx) ?? null) : null;
+          if (byCookie !== null) return byCookie;
           if (!cfg.admin.enabled || adminKey === null || given === undefined || !constantTimeEqual(given, adminKey)) {
             throw new MeiliError('miroir_invalid_auth', 'The admin API key is missing or invalid. Send it as `Authorization: Bearer <key>` or `X-Admin-Key`.');
           }
@@ -217,6 +226,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     leases,
     async close() {
       await http.close(cfg.server.shutdown_grace_ms);
+      await adminUi?.close(); // admin-ui (issue 31)
       await rebalancer.stop();
       await leases?.stop();
       await membership!.stop();
