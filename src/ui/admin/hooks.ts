@@ -11,8 +11,9 @@ export interface Polled<T> {
 }
 
 export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs: number, deps: readonly unknown[] = []): Polled<T> {
-  const [data, setData] = useState<T | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  // Each answer is kept with the parameters it answered, so a render with new parameters never shows an old answer.
+  const key = JSON.stringify(deps);
+  const [state, setState] = useState<{ key: string; data: T | null; error: string | null }>({ key, data: null, error: null });
   const kick = useRef<() => void>(() => undefined);
   useEffect(() => {
     const ctl = new AbortController();
@@ -29,11 +30,11 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
       again = false;
       if (!document.hidden) {
         try {
-          setData(await load(ctl.signal));
-          setError(null);
+          const data = await load(ctl.signal);
+          if (!ctl.signal.aborted) setState({ key, data, error: null });
         } catch (err) {
           if (ctl.signal.aborted) return;
-          if (!(err instanceof ApiError && err.status === 401)) setError(errorText(err));
+          if (!(err instanceof ApiError && err.status === 401)) setState((s) => ({ key, data: s.key === key ? s.data : null, error: errorText(err) }));
         }
       }
       running = false;
@@ -48,7 +49,7 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps);
   const refresh = useCallback(() => kick.current(), []);
-  return { data, error, refresh };
+  return state.key === key ? { data: state.data, error: state.error, refresh } : { data: null, error: null, refresh };
 }
 
 export function useHashRoute(): string {

@@ -3,6 +3,7 @@
 import { useState } from 'preact/hooks';
 import { KEY_ACTIONS } from '../../../core/auth/actions.js';
 import { api, errorText } from '../api.js';
+import { Field } from '../components.js';
 import { dateTime } from '../format.js';
 import { usePoll } from '../hooks.js';
 import type { ApiKey } from './shapes.js';
@@ -47,22 +48,18 @@ function CreateKey({ onCreated, notify }: { onCreated(k: ApiKey): void; notify: 
     >
       <h2 id="create-key-h">Create a key</h2>
       <div class="fields">
-        <label>
-          Name
-          <input name="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          Description
-          <input name="description" value={description} onInput={(e) => setDescription((e.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          Indexes (comma-separated patterns, * for all)
-          <input name="indexes" required value={indexes} onInput={(e) => setIndexes((e.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          Expires (optional)
-          <input name="expires" type="datetime-local" value={expires} onInput={(e) => setExpires((e.target as HTMLInputElement).value)} />
-        </label>
+        <Field id="key-name" label="Name">
+          <input id="key-name" name="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+        </Field>
+        <Field id="key-description" label="Description">
+          <input id="key-description" name="description" value={description} onInput={(e) => setDescription((e.target as HTMLInputElement).value)} />
+        </Field>
+        <Field id="key-indexes" label="Indexes (comma-separated patterns, * for all)">
+          <input id="key-indexes" name="indexes" required value={indexes} onInput={(e) => setIndexes((e.target as HTMLInputElement).value)} />
+        </Field>
+        <Field id="key-expires" label="Expires (optional)">
+          <input id="key-expires" name="expires" type="datetime-local" value={expires} onInput={(e) => setExpires((e.target as HTMLInputElement).value)} />
+        </Field>
       </div>
       <fieldset class="actions">
         <legend>Actions</legend>
@@ -86,10 +83,9 @@ function CreatedKey({ created, onDone }: { created: ApiKey; onDone(): void }) {
     <section class="panel created" aria-labelledby="created-h">
       <h2 id="created-h">Key {keyName(created)} created</h2>
       <p>Copy its value now: the console does not show it again.</p>
-      <label>
-        Key value
+      <Field id="created-key-value" label="Key value">
         <input id="created-key-value" class="mono" readOnly value={created.key} onFocus={(e) => (e.target as HTMLInputElement).select()} />
-      </label>
+      </Field>
       <p class="buttons">
         <button
           type="button"

@@ -3,7 +3,7 @@
 // node's or group's name to be retyped. Hidden in read-only mode.
 import { useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
-import { Progress, StateBadge } from '../components.js';
+import { Field, Progress, StateBadge } from '../components.js';
 import { count, dateTime } from '../format.js';
 import { usePoll } from '../hooks.js';
 import { operationTarget, type RebalanceStatus, type Topology } from './shapes.js';
@@ -28,18 +28,15 @@ function AddNode({ act }: { act(label: string, method: 'POST', path: string, bod
       <h2 id="add-node-h">Add a node</h2>
       <p>The node must answer GET /health already. A new group id creates that replica group.</p>
       <div class="fields">
-        <label>
-          Node id (never used before)
-          <input name="id" required value={id} onInput={(e) => setId((e.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          Address
-          <input name="address" type="url" required placeholder="http://meili-3:7700" value={address} onInput={(e) => setAddress((e.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          Replica group
-          <input name="group" type="number" min={0} required value={group} onInput={(e) => setGroup((e.target as HTMLInputElement).value)} />
-        </label>
+        <Field id="add-id" label="Node id (never used before)">
+          <input id="add-id" name="id" required value={id} onInput={(e) => setId((e.target as HTMLInputElement).value)} />
+        </Field>
+        <Field id="add-address" label="Address">
+          <input id="add-address" name="address" type="url" required placeholder="http://meili-3:7700" value={address} onInput={(e) => setAddress((e.target as HTMLInputElement).value)} />
+        </Field>
+        <Field id="add-group" label="Replica group">
+          <input id="add-group" name="group" type="number" min={0} required value={group} onInput={(e) => setGroup((e.target as HTMLInputElement).value)} />
+        </Field>
       </div>
       <button type="submit">Add node</button>
     </form>
@@ -136,16 +133,15 @@ export function RebalanceView({ session, notify, confirm }: ViewProps) {
             <h2 id="node-actions-h">Drain or remove a node</h2>
             <p>Draining moves the node's shards to their new owners, then retires it. Removing drains first when needed.</p>
             <div class="fields">
-              <label>
-                Node
-                <select name="node" value={chosenNode} onChange={(e) => setNodeId((e.target as HTMLSelectElement).value)}>
+              <Field id="target-node" label="Node">
+                <select id="target-node" name="node" value={chosenNode} onChange={(e) => setNodeId((e.target as HTMLSelectElement).value)}>
                   {nodes.map((n) => (
                     <option key={n.id} value={n.id}>
                       {n.id} (group {n.replica_group}, {n.health})
                     </option>
                   ))}
                 </select>
-              </label>
+              </Field>
               <label class="check">
                 <input type="checkbox" name="force" checked={force} onChange={(e) => setForce((e.target as HTMLInputElement).checked)} />
                 Force removal: give up the node's data (shards without another copy lose their documents)
@@ -190,16 +186,15 @@ export function RebalanceView({ session, notify, confirm }: ViewProps) {
             <h2 id="group-actions-h">Remove a replica group</h2>
             <p>The group stops serving reads at once; nothing is copied (the other groups hold every shard).</p>
             <div class="fields">
-              <label>
-                Replica group
-                <select name="group" value={chosenGroup} onChange={(e) => setGroupId((e.target as HTMLSelectElement).value)}>
+              <Field id="target-group" label="Replica group">
+                <select id="target-group" name="group" value={chosenGroup} onChange={(e) => setGroupId((e.target as HTMLSelectElement).value)}>
                   {groups.map((g) => (
                     <option key={g.id} value={String(g.id)}>
                       {g.id} ({g.state})
                     </option>
                   ))}
                 </select>
-              </label>
+              </Field>
             </div>
             <button
               type="button"

@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import { TASK_STATUSES, TASK_TYPES } from '../../../core/task-kinds.js';
 import { api } from '../api.js';
-import { StateBadge } from '../components.js';
+import { Field, StateBadge } from '../components.js';
 import { dateTime, duration } from '../format.js';
 import { usePoll } from '../hooks.js';
 import type { Task, TaskPage } from './shapes.js';
@@ -71,9 +71,8 @@ export function TasksView(_props: ViewProps) {
   return (
     <>
       <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter tasks">
-        <label>
-          Status
-          <select value={status} onChange={filter(setStatus)}>
+        <Field id="filter-status" label="Status">
+          <select id="filter-status" value={status} onChange={filter(setStatus)}>
             <option value="">any</option>
             {TASK_STATUSES.map((s) => (
               <option key={s} value={s}>
@@ -81,10 +80,9 @@ export function TasksView(_props: ViewProps) {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          Type
-          <select value={type} onChange={filter(setType)}>
+        </Field>
+        <Field id="filter-type" label="Type">
+          <select id="filter-type" value={type} onChange={filter(setType)}>
             <option value="">any</option>
             {TASK_TYPES.map((s) => (
               <option key={s} value={s}>
@@ -92,11 +90,10 @@ export function TasksView(_props: ViewProps) {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          Index
-          <input value={index} onChange={filter(setIndex)} placeholder="any" />
-        </label>
+        </Field>
+        <Field id="filter-index" label="Index">
+          <input id="filter-index" value={index} onChange={filter(setIndex)} placeholder="any" />
+        </Field>
       </form>
       {followed !== null && <FollowedTask uid={followed} onClose={() => setFollowed(null)} />}
       {page.error !== null && <p class="notice notice-error">Cannot read the tasks: {page.error}</p>}
@@ -106,7 +103,7 @@ export function TasksView(_props: ViewProps) {
         <p>No task matches.</p>
       ) : (
         <>
-          <table>
+          <table data-query={qs}>
             <caption class="sr-only">Tasks, newest first</caption>
             <thead>
               <tr>
