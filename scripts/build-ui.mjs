@@ -1,42 +1,55 @@
 #!/usr/bin/env node
-// Builds the admin console (src/ui/admin) with esbuild into dist/ui/admin: one minified ES module and one stylesheet
-// with content hashes, and index.html naming them under the placeholder the server replaces with `admin_ui.path`.
-// Everything the page loads comes from Miroir itself (no CDN). Prints the gzipped sizes (budget: 100 KB in all).
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+// Builds every browser UI under src/ui/<name>/ into dist/ui/<name>/ with esbuild (part of `npm run build`; no
+// network, no CDN): entry `main.ts` (+ `style.css` when present) → one minified ES-module bundle and stylesheet with
+// content-hashed names, and manifest.json `{entry: {js, css}, files}` that the server reads. A UI folder with a
+// tsconfig.json is type-checked first (browser code has its own DOM-typed config; the root tsconfig skips src/ui).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const src = join(root, 'src', 'ui', 'admin');
-const out = join(root, 'dist', 'ui', 'admin');
-rmSync(out, { recursive: true, force: true });
-mkdirSync(join(out, 'assets'), { recursive: true });
+const uiRoot = join(root, 'src', 'ui');
+const names = existsSync(uiRoot) ? readdirSync(uiRoot, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(uiRoot, e.name, 'main.ts'))).map((e) => e.name).sort() : [];
 
-const result = await build({
-  entryPoints: { app: join(src, 'main.tsx'), style: join(src, 'styles.css') },
-  outdir: join(out, 'assets'),
-  entryNames: '[name]-[hash]',
-  bundle: true,
-  minify: true,
-  format: 'esm',
-  platform: 'browser',
-  target: ['chrome111', 'firefox115', 'safari16.4'],
-  jsx: 'automatic',
-  jsxImportSource: 'preact',
-  legalComments: 'none',
-  metafile: true,
-  logLevel: 'warning',
-});
-
-const outputs = Object.keys(result.metafile.outputs).map((p) => basename(p));
-const script = outputs.find((f) => f.startsWith('app-') && f.endsWith('.js'));
-const style = outputs.find((f) => f.startsWith('style-') && f.endsWith('.css'));
-if (script === undefined || style === undefined) throw new Error(`build-ui: unexpected outputs ${outputs.join(', ')}`);
-const html = readFileSync(join(src, 'index.html'), 'utf8').replace('{{SCRIPT}}', script).replace('{{STYLE}}', style);
-writeFileSync(join(out, 'index.html'), html);
-
-let total = 0;
-for (const f of ['index.html', `assets/${script}`, `assets/${style}`]) total += gzipSync(readFileSync(join(out, f)), { level: 9 }).length;
-console.log(`admin console: ${script}, ${style} — ${(total / 1024).toFixed(1)} KB gzipped (HTML+JS+CSS)`);
+for (const name of names) {
+  const dir = join(uiRoot, name);
+  if (existsSync(join(dir, 'tsconfig.json')) && process.env.MIROIR_UI_SKIP_TYPECHECK !== '1') {
+    const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json'), '--noEmit'], { stdio: 'inherit' });
+    if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  }
+  const outdir = join(root, 'dist', 'ui', name);
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  const entryPoints = { [name]: join(dir, 'main.ts') };
+  if (existsSync(join(dir, 'style.css'))) entryPoints[`${name}-style`] = join(dir, 'style.css');
+  const result = await build({
+    entryPoints,
+    outdir,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
+    entryNames: '[name]-[hash]',
+    metafile: true,
+    legalComments: 'eof',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    logLevel: 'warning',
+  });
+  const manifest = { entry: { js: null, css: null }, files: [] };
+  for (const [file, out] of Object.entries(result.metafile.outputs)) {
+    const rel = basename(file);
+    manifest.files.push(rel);
+    if (out.entryPoint?.endsWith('main.ts')) manifest.entry.js = rel;
+    if (out.entryPoint?.endsWith('style.css')) manifest.entry.css = rel;
+  }
+  manifest.files.sort();
+  writeFileSync(join(outdir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  const sizes = manifest.files.map((f) => {
+    const body = readFileSync(join(outdir, f));
+    return `${f} ${(body.length / 1024).toFixed(1)} KiB (${(gzipSync(body).length / 1024).toFixed(1)} KiB gzipped)`;
+  });
+  console.log(`ui ${name} → ${relative(root, outdir)}: ${sizes.join(', ')}`);
+}

@@ -52,6 +52,11 @@ export interface CoveringSet {
   uncovered: number[];
   /** Shards served by a node of another group than `group`. */
   fallback: number[];
+  /**
+   * Shards no readable replica could serve, answered by a healthy replica that is still catching up on missed
+   * writes (it may lack some of them): served rather than not at all, and reported as degraded.
+   */
+  stale: number[];
 }
 
 const READ_STATES: ReadonlySet<NodeState> = new Set(['active', 'draining']);
@@ -159,6 +164,7 @@ export class RoutingTable {
     const assignments = new Map<string, number[]>();
     const uncovered: number[] = [];
     const fallback: number[] = [];
+    const stale: number[] = [];
     for (let s = 0; s < this.shards; s++) {
       let node = group < 0 ? null : this.pick(s, group, seq);
       if (node === null) {
@@ -172,6 +178,10 @@ export class RoutingTable {
         }
       }
       if (node === null) {
+        node = this.stalePick(s, group);
+        if (node !== null) stale.push(s);
+      }
+      if (node === null) {
         uncovered.push(s);
         continue;
       }
@@ -179,7 +189,19 @@ export class RoutingTable {
       if (list === undefined) assignments.set(node, (list = []));
       list.push(s);
     }
-    return { group, assignments, uncovered, fallback };
+    return { group, assignments, uncovered, fallback, stale };
+  }
+
+  /** A healthy replica that is catching up (the query's group first), for a shard no readable replica serves. */
+  stalePick(shard: number, group: number): string | null {
+    const groups = [group, ...this.activeGroups.filter((g) => g !== group)];
+    for (const g of groups) for (const id of this.owners(shard, g)) if (this.health.get(id) === 'healthy' && this.unreadable.has(id)) return id;
+    return null;
+  }
+
+  /** Whether a node answers `/health` (readable or still catching up). */
+  isHealthy(nodeId: string): boolean {
+    return this.health.get(nodeId) === 'healthy';
   }
 
   /** Whether reads may go to this node: healthy and not catching up on missed writes. */

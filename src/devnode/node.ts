@@ -8,8 +8,8 @@ import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../core/auth/route-acti
 import { MeiliError, internalError } from '../core/errors.js';
 import { andFilters } from '../core/shard-filter.js';
 import { checkIndexUid, parseDocumentIds, validateCreateIndex, validateDeleteByFilter, validateSwap } from '../core/index-requests.js';
-import { HttpServer, type Reply, type RequestContext, type RouteSpec } from '../main/server/http.js';
-import type { HttpMethod } from '../main/server/router.js';
+import { HttpServer, type Reply, type RequestContext, type RouteSpec } from '../http/server.js';
+import type { HttpMethod } from '../http/router.js';
 import {
   createIndexEngine,
   federatedSearch,

@@ -32,8 +32,9 @@ import { LEASE_SCOPE, Rebalancer } from './rebalance/rebalancer.js';
 import type { MiroirConfig } from './config/schema.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { HttpServer, type RequestContext } from './server/http.js';
-import { createAdminUi } from './admin-ui/index.js'; // admin-ui (issue 31)
+import { HttpServer, type RequestContext } from '../http/server.js';
+import { registerSearchUi } from './search-ui/index.js';
+import { registerAdminUi } from './admin-ui/index.js'; // admin-ui (issue 31)
 
 export interface MiroirApp {
   readonly port: number;
@@ -128,15 +129,14 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   });
 
   const adminKey = cfg.admin.api_key;
-  // admin-ui (issue 31): the console's routes and its session-cookie auth hook; null unless admin_ui.enabled
-  const adminUi = await createAdminUi({ config: cfg, store, registry: metrics.registry, logger, api: { store, state, topology, tasks, keys } });
+  const routes = buildRoutes({ store, topology, state, ops, writes, tasks, metrics, keys, rebalancer, logger, scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy } });
+  const searchUi = cfg.search_ui.enabled ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger }) : null;
+  // admin-ui (issue 31): the console's routes and its session-cookie auth extension; null unless admin_ui.enabled
+  const adminUi = await registerAdminUi(routes, { config: cfg, store, registry: metrics.registry, logger, api: { store, state, topology, tasks, keys } });
   const http: HttpServer<AuthResult> = new HttpServer<AuthResult>({
-    routes: [
-      ...buildRoutes({ store, topology, state, ops, writes, tasks, metrics, keys, rebalancer, logger, scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy } }),
-      ...(adminUi?.routes ?? []), // admin-ui (issue 31)
-    ],
+    routes,
     hooks: {
-      authenticate: (ctx, spec) => {
+      authenticate: async (ctx, spec) => {
         const guard = spec as RouteGuard;
         if (guard.kind === 'public') return { kind: 'open' };
         if (guard.kind === 'admin') {
@@ -149,6 +149,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
           }
           return { kind: 'master' };
         }
+        const viaSession = searchUi === null ? null : await searchUi.authenticate(ctx, guard);
+        if (viaSession !== null) return viaSession;
         return authorize({
           authorization: ctx.req.headers.authorization,
           masterKey: cfg.master_key,
@@ -164,7 +166,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     maxConcurrentRequests: cfg.server.max_concurrent_requests,
     requestTimeoutMs: cfg.server.request_timeout_ms,
     keepAliveTimeoutMs: cfg.server.keep_alive_timeout_ms,
-    metrics,
+    metrics: metrics.requests,
     logger,
   });
   const port = await http.listen(cfg.server.port, cfg.server.bind);
@@ -205,6 +207,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   await discovery.start();
   membership = new PodMembership({ store, discovery, selfUrl: discovery.selfId, podId, ttlMs, renewMs, shards: () => topology.current.shards, peerGauge: pressure.peerPodCount, ownedGauge: pressure.ownedShardsCount, logger });
   await membership.start();
+  await searchUi?.start({ url: discovery.selfId, livePods: () => membership!.peers() });
   // Mode B: leader-only work runs on the holder of its scope's lease (TTL lease_ttl_s, renewed every renew_interval_s).
   const leases = cfg.leader_election.enabled ? new LeaseKeeper({ store, owner: podId, ttlMs, renewMs, scopes: [LEASE_SCOPE], gauge: pressure.leader, logger }) : null;
   await leases?.start();
@@ -226,6 +229,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     leases,
     async close() {
       await http.close(cfg.server.shutdown_grace_ms);
+      await searchUi?.stop();
       await adminUi?.close(); // admin-ui (issue 31)
       await rebalancer.stop();
       await leases?.stop();

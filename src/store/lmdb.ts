@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import { IndexStateCache } from './index-state-cache.js';
+import { MemoryRateLimits } from './memory-rate-limit.js';
 import {
   isClaimable,
   isFinished,
@@ -19,11 +20,15 @@ import {
   type Job,
   type Lease,
   type LegacyIndexState,
+  type ScopedKeyRecord,
+  type SearchUiIndexConfig,
   type Store,
   type StoreChannel,
   type StoredTopology,
   type TaskRow,
   type TaskScan,
+  type WindowCounter,
+  scopedKeyJson,
 } from './store.js';
 
 /** 2: index records with pending changes, task queues and the per-index task listing (round 2). */
@@ -38,11 +43,8 @@ export interface LmdbStoreOptions {
   sweepIntervalMs?: number;
 }
 
-/** The console's login bookkeeping for one client address (key ['login', ip] of the `admin_ui` database). */
+/** Console login failures from one address (key ['login', ip] of the `admin_ui` database). */
 interface AdminLoginRow {
-  /** End of the current rate-limit window and the attempts counted in it. */
-  window_end: number;
-  count: number;
   failures: number;
   /** When the failures are forgotten. */
   failures_until: number;
@@ -70,8 +72,12 @@ export class LmdbStore implements Store {
   private readonly nodeVersions: Database<number, [string, string]>;
   private readonly jobs: Database<Job, string>;
   private readonly leases: Database<Lease, string>;
-  /** Admin console records: ['session', id] → AdminSessionRecord, ['login', ip] → AdminLoginRow. (The 12th database:
-   * lmdb's default maxDbs; a further database needs `maxDbs` raised in open().) */
+  /** Search UI records: ['config', index] → SearchUiIndexConfig, ['scoped_key', index] → ScopedKeyRecord. */
+  private readonly searchUi: Database<unknown, [string, string]>;
+  /** Beacons and rate limits only matter while this process runs (one pod), so they stay in memory. */
+  private readonly observed = new Map<string, { generation: number; until: number }>();
+  private readonly rateLimits: MemoryRateLimits;
+  /** Admin console records: ['session', id] → AdminSessionRecord, ['login', ip] → AdminLoginRow. */
   private readonly adminUi: Database<AdminSessionRecord | AdminLoginRow, [string, string]>;
   private readonly events = new EventEmitter();
   private readonly indexCache = new IndexStateCache();
@@ -89,7 +95,7 @@ export class LmdbStore implements Store {
   constructor(opts: LmdbStoreOptions) {
     mkdirSync(opts.path, { recursive: true });
     this.now = opts.now ?? Date.now;
-    this.root = open({ path: opts.path, compression: false });
+    this.root = open({ path: opts.path, compression: false, maxDbs: 64 }); // maxDbs: room for more record kinds (search UI, issue 32)
     this.meta = this.root.openDB({ name: 'meta' });
     const version = this.meta.get('schema_version') as number | undefined;
     if (version !== undefined && version > LMDB_SCHEMA_VERSION) {
@@ -107,6 +113,8 @@ export class LmdbStore implements Store {
     this.nodeVersions = this.root.openDB({ name: 'node_settings_version' });
     this.jobs = this.root.openDB({ name: 'jobs' });
     this.leases = this.root.openDB({ name: 'leader_lease' });
+    this.searchUi = this.root.openDB({ name: 'search_ui' });
+    this.rateLimits = new MemoryRateLimits(this.now);
     this.adminUi = this.root.openDB({ name: 'admin_ui' });
     this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 5000).unref();
   }
@@ -499,6 +507,52 @@ export class LmdbStore implements Store {
     return cur === undefined || cur.expiresAt <= this.now() ? null : cur;
   }
 
+  async getSearchUiConfig(index: string): Promise<SearchUiIndexConfig | null> {
+    return (this.searchUi.get(['config', index]) as SearchUiIndexConfig | undefined) ?? null;
+  }
+
+  async putSearchUiConfig(index: string, config: SearchUiIndexConfig): Promise<void> {
+    await this.searchUi.put(['config', index], config);
+  }
+
+  async getScopedKey(index: string): Promise<ScopedKeyRecord | null> {
+    return (this.searchUi.get(['scoped_key', index]) as ScopedKeyRecord | undefined) ?? null;
+  }
+
+  async listScopedKeys(): Promise<Array<{ index: string; record: ScopedKeyRecord }>> {
+    const out: Array<{ index: string; record: ScopedKeyRecord }> = [];
+    for (const { key, value } of this.searchUi.getRange({ start: ['scoped_key'], end: ['scoped_key', '\uffff'] })) out.push({ index: key[1], record: value as ScopedKeyRecord });
+    return out;
+  }
+
+  async casScopedKey(index: string, expected: ScopedKeyRecord | null, next: ScopedKeyRecord | null): Promise<boolean> {
+    return this.root.transaction(() => {
+      const cur = this.searchUi.get(['scoped_key', index]) as ScopedKeyRecord | undefined;
+      if ((cur === undefined ? null : scopedKeyJson(cur)) !== (expected === null ? null : scopedKeyJson(expected))) return false;
+      if (next === null) this.searchUi.removeSync(['scoped_key', index]);
+      else this.searchUi.putSync(['scoped_key', index], JSON.parse(scopedKeyJson(next)) as ScopedKeyRecord);
+      return true;
+    });
+  }
+
+  async putScopedKeyObserved(pod: string, index: string, generation: number, ttlMs: number): Promise<void> {
+    this.observed.set(`${pod}\n${index}`, { generation, until: this.now() + ttlMs });
+  }
+
+  async getScopedKeyObserved(index: string, pods: readonly string[]): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    const now = this.now();
+    for (const pod of pods) {
+      const o = this.observed.get(`${pod}\n${index}`);
+      if (o !== undefined && o.until > now) out[pod] = o.generation;
+    }
+    return out;
+  }
+
+  async hitRateLimit(bucket: string, windowMs: number, idleTtlMs: number): Promise<WindowCounter> {
+    return this.rateLimits.hit(bucket, windowMs, idleTtlMs);
+  }
+
   async putAdminSession(session: AdminSessionRecord): Promise<void> {
     await this.adminUi.put(['session', session.id], session);
   }
@@ -518,24 +572,13 @@ export class LmdbStore implements Store {
   }
 
   /** Reads, changes and writes one address's login row in a write transaction. */
-  private changeLogin<T>(ip: string, change: (row: AdminLoginRow, now: number) => T): Promise<T> {
+  private changeLogin(ip: string, change: (row: AdminLoginRow, now: number) => void): Promise<AdminLoginRow> {
     return this.root.transaction(() => {
       const now = this.now();
-      const row = (this.adminUi.get(['login', ip]) as AdminLoginRow | undefined) ?? { window_end: 0, count: 0, failures: 0, failures_until: 0, backoff_until: 0 };
-      const out = change(row, now);
+      const row = (this.adminUi.get(['login', ip]) as AdminLoginRow | undefined) ?? { failures: 0, failures_until: 0, backoff_until: 0 };
+      change(row, now);
       this.adminUi.put(['login', ip], row);
-      return out;
-    });
-  }
-
-  countAdminLogin(ip: string, windowMs: number): Promise<{ count: number; reset_at: number }> {
-    return this.changeLogin(ip, (row, now) => {
-      if (row.window_end <= now) {
-        row.window_end = now + windowMs;
-        row.count = 0;
-      }
-      row.count++;
-      return { count: row.count, reset_at: row.window_end };
+      return row;
     });
   }
 
@@ -546,27 +589,23 @@ export class LmdbStore implements Store {
     return { failures: row.failures_until > now ? row.failures : 0, backoff_until: row.backoff_until > now ? row.backoff_until : null };
   }
 
-  recordAdminLoginFailure(ip: string, keepMs: number): Promise<number> {
-    return this.changeLogin(ip, (row, now) => {
-      if (row.failures_until <= now) row.failures = 0;
-      row.failures++;
-      row.failures_until = Math.max(row.failures_until, now + keepMs);
-      return row.failures;
+  async recordAdminLoginFailure(ip: string, keepMs: number): Promise<number> {
+    const row = await this.changeLogin(ip, (r, now) => {
+      if (r.failures_until <= now) r.failures = 0;
+      r.failures++;
+      r.failures_until = Math.max(r.failures_until, now + keepMs);
     });
+    return row.failures;
   }
 
   async extendAdminLoginBackoff(ip: string, untilMs: number): Promise<void> {
-    await this.changeLogin(ip, (row) => {
-      row.backoff_until = Math.max(row.backoff_until, untilMs);
+    await this.changeLogin(ip, (r) => {
+      r.backoff_until = Math.max(r.backoff_until, untilMs);
     });
   }
 
   async clearAdminLoginFailures(ip: string): Promise<void> {
-    await this.changeLogin(ip, (row) => {
-      row.failures = 0;
-      row.failures_until = 0;
-      row.backoff_until = 0;
-    });
+    await this.root.transaction(() => this.adminUi.removeSync(['login', ip]));
   }
 
   async publish(channel: StoreChannel, message: string): Promise<void> {
@@ -599,5 +638,5 @@ export class LmdbStore implements Store {
 function adminRowExpired(kind: string, value: AdminSessionRecord | AdminLoginRow, now: number): boolean {
   if (kind === 'session') return (value as AdminSessionRecord).expires_at <= now;
   const row = value as AdminLoginRow;
-  return row.window_end <= now && row.failures_until <= now && row.backoff_until <= now;
+  return row.failures_until <= now && row.backoff_until <= now;
 }

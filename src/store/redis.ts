@@ -18,11 +18,15 @@ import {
   type Job,
   type Lease,
   type LegacyIndexState,
+  type ScopedKeyRecord,
+  type SearchUiIndexConfig,
   type Store,
   type StoreChannel,
   type StoredTopology,
   type TaskRow,
   type TaskScan,
+  type WindowCounter,
+  scopedKeyJson,
 } from './store.js';
 
 /** Tasks read per round trip when scanning. */
@@ -49,8 +53,12 @@ const K = {
   jobQueued: `${P}jobs:_queued`,
   jobIndex: `${P}jobs:_index`,
   lease: (scope: string) => `${P}lease:${scope}`,
+  searchUiConfig: (index: string) => `${P}search_ui_config:${index}`,
+  scopedKey: (index: string) => `${P}search_ui_scoped_key:${index}`,
+  scopedKeyIndex: `${P}search_ui_scoped_key:_index`,
+  scopedKeyObserved: (pod: string, index: string) => `${P}search_ui_scoped_key_observed:${pod}:${index}`,
+  rateLimit: (bucket: string) => `${P}ratelimit:${bucket}`,
   adminSession: (id: string) => `${P}admin_session:${id}`,
-  adminLoginRate: (ip: string) => `${P}ratelimit:adminlogin:${ip}`,
   adminLoginBackoff: (ip: string) => `${P}ratelimit:adminlogin:backoff:${ip}`,
   channel: (c: StoreChannel) => (c === 'admin_session_revoked' ? `${P}admin_session:revoked` : `${P}events:${c}`),
 };
@@ -155,21 +163,37 @@ const RELEASE_LEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+// KEYS: record, index set. ARGV: expected JSON ('' = none), next JSON ('' = delete), index uid.
+const CAS_SCOPED_KEY = `
+local cur = redis.call('GET', KEYS[1])
+if (cur or '') ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[2], ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+  redis.call('SADD', KEYS[2], ARGV[3])
+end
+return 1`;
+
+// A fixed-window counter stored as "count:windowStart". KEYS: counter. ARGV: now, window ms, key TTL ms.
+const HIT_RATE_LIMIT = `
+local now = tonumber(ARGV[1])
+local count, start = 0, now
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local c, s = string.match(raw, '^(%d+):(%d+)$')
+  if c and now < tonumber(s) + tonumber(ARGV[2]) then count = tonumber(c) start = tonumber(s) end
+end
+count = count + 1
+redis.call('SET', KEYS[1], count .. ':' .. start, 'PX', ARGV[3])
+return {count, tostring(start)}`;
+
 // KEYS: the session hash. Revocation keeps the session (and its expiry) so every pod sees `revoked`.
 const REVOKE_ADMIN_SESSION = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'revoked', '1')
 return 1`;
-
-// KEYS: the window counter. ARGV: window ms. A fixed window: the first attempt starts it.
-const COUNT_ADMIN_LOGIN = `
-local c = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return {c, ttl}`;
 
 // KEYS: the failures hash. ARGV: ms to keep the failures after this one.
 const RECORD_ADMIN_LOGIN_FAILURE = `
@@ -567,6 +591,55 @@ export class RedisStore implements Store {
     return owner === null || ttl < 0 ? null : { scope, owner, expiresAt: this.now() + ttl };
   }
 
+  async getSearchUiConfig(index: string): Promise<SearchUiIndexConfig | null> {
+    const raw = await this.call((r) => r.get(K.searchUiConfig(index)));
+    return raw === null ? null : (JSON.parse(raw) as SearchUiIndexConfig);
+  }
+
+  async putSearchUiConfig(index: string, config: SearchUiIndexConfig): Promise<void> {
+    await this.call((r) => r.set(K.searchUiConfig(index), JSON.stringify(config)));
+  }
+
+  async getScopedKey(index: string): Promise<ScopedKeyRecord | null> {
+    const raw = await this.call((r) => r.get(K.scopedKey(index)));
+    return raw === null ? null : (JSON.parse(raw) as ScopedKeyRecord);
+  }
+
+  async listScopedKeys(): Promise<Array<{ index: string; record: ScopedKeyRecord }>> {
+    const indexes = (await this.call((r) => r.smembers(K.scopedKeyIndex))).sort();
+    if (indexes.length === 0) return [];
+    const raws = await this.call((r) => r.mget(indexes.map(K.scopedKey)));
+    const out: Array<{ index: string; record: ScopedKeyRecord }> = [];
+    indexes.forEach((index, i) => {
+      if (raws[i] !== null) out.push({ index, record: JSON.parse(raws[i]!) as ScopedKeyRecord });
+    });
+    return out;
+  }
+
+  async casScopedKey(index: string, expected: ScopedKeyRecord | null, next: ScopedKeyRecord | null): Promise<boolean> {
+    const args = [expected === null ? '' : scopedKeyJson(expected), next === null ? '' : scopedKeyJson(next), index];
+    return Number(await this.call((r) => r.eval(CAS_SCOPED_KEY, 2, K.scopedKey(index), K.scopedKeyIndex, ...args))) === 1;
+  }
+
+  async putScopedKeyObserved(pod: string, index: string, generation: number, ttlMs: number): Promise<void> {
+    await this.call((r) => r.set(K.scopedKeyObserved(pod, index), String(generation), 'PX', ttlMs));
+  }
+
+  async getScopedKeyObserved(index: string, pods: readonly string[]): Promise<Record<string, number>> {
+    if (pods.length === 0) return {};
+    const raws = await this.call((r) => r.mget(pods.map((p) => K.scopedKeyObserved(p, index))));
+    const out: Record<string, number> = {};
+    pods.forEach((pod, i) => {
+      if (raws[i] !== null) out[pod] = Number(raws[i]);
+    });
+    return out;
+  }
+
+  async hitRateLimit(bucket: string, windowMs: number, idleTtlMs: number): Promise<WindowCounter> {
+    const res = (await this.call((r) => r.eval(HIT_RATE_LIMIT, 1, K.rateLimit(bucket), String(this.now()), String(windowMs), String(Math.max(windowMs, idleTtlMs))))) as [number, string];
+    return { count: Number(res[0]), windowStart: Number(res[1]) };
+  }
+
   async putAdminSession(session: AdminSessionRecord): Promise<void> {
     const key = K.adminSession(session.id);
     const fields = { id: session.id, csrf_token: session.csrf_token, admin_key_hash: session.admin_key_hash, created_at: String(session.created_at), expires_at: String(session.expires_at), revoked: session.revoked ? '1' : '0' };
@@ -582,11 +655,6 @@ export class RedisStore implements Store {
   async revokeAdminSession(id: string): Promise<boolean> {
     if ((await this.getAdminSession(id)) === null) return false;
     return Number(await this.call((r) => r.eval(REVOKE_ADMIN_SESSION, 1, K.adminSession(id)))) === 1;
-  }
-
-  async countAdminLogin(ip: string, windowMs: number): Promise<{ count: number; reset_at: number }> {
-    const [count, ttl] = (await this.call((r) => r.eval(COUNT_ADMIN_LOGIN, 1, K.adminLoginRate(ip), String(windowMs)))) as [number, number];
-    return { count: Number(count), reset_at: this.now() + Number(ttl) };
   }
 
   async getAdminLoginFailures(ip: string): Promise<AdminLoginFailures> {

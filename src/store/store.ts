@@ -6,8 +6,14 @@ import type { ErrorBody } from '../core/errors.js';
 import type { IndexRecord, IndexRecordDraft } from '../core/index-state.js';
 import { defaultSettings } from '../core/settings.js';
 import type { ShardMove } from '../core/topology-plan.js';
+import type { SearchUiIndexConfig } from '../core/search-ui/page-model.js';
+import type { WindowCounter } from '../core/search-ui/rate.js';
+import type { ScopedKeyRecord } from '../core/search-ui/rotation.js';
 
 export type { IndexRecord, IndexRecordDraft } from '../core/index-state.js';
+export type { SearchUiIndexConfig } from '../core/search-ui/page-model.js';
+export type { WindowCounter } from '../core/search-ui/rate.js';
+export type { ScopedKeyRecord } from '../core/search-ui/rotation.js';
 
 export type TaskStatus = 'enqueued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 
@@ -133,7 +139,7 @@ export interface Lease {
   expiresAt: number;
 }
 
-export type StoreChannel = 'topology' | 'settings' | 'keys' | 'tasks' | 'admin_session_revoked' | 'indexes';
+export type StoreChannel = 'topology' | 'settings' | 'keys' | 'tasks' | 'admin_session_revoked' | 'indexes' | 'search_ui';
 
 /** An admin console session (SPEC A19, C8 `admin_sessions`): kept until `expires_at`, revoked on logout. */
 export interface AdminSessionRecord {
@@ -244,15 +250,31 @@ export interface Store {
   releaseLease(scope: string, owner: string): Promise<boolean>;
   getLease(scope: string): Promise<Lease | null>;
 
-  // ---- admin console sessions and login limits (SPEC A19; C8 `admin_sessions`, `ratelimit:adminlogin`)
+  // ---- search UI (SPEC A21; C8 table 13 and its Redis-only keys)
+  getSearchUiConfig(index: string): Promise<SearchUiIndexConfig | null>;
+  putSearchUiConfig(index: string, config: SearchUiIndexConfig): Promise<void>;
+  getScopedKey(index: string): Promise<ScopedKeyRecord | null>;
+  listScopedKeys(): Promise<Array<{ index: string; record: ScopedKeyRecord }>>;
+  /** Writes `next` (null deletes) only if the stored record equals `expected` (null = none); false otherwise. */
+  casScopedKey(index: string, expected: ScopedKeyRecord | null, next: ScopedKeyRecord | null): Promise<boolean>;
+  /** A pod's beacon: the scoped-key generation it uses for `index`, kept for `ttlMs`. */
+  putScopedKeyObserved(pod: string, index: string, generation: number, ttlMs: number): Promise<void>;
+  /** The live beacons of these pods for `index` (pods without one are left out). */
+  getScopedKeyObserved(index: string, pods: readonly string[]): Promise<Record<string, number>>;
+  /**
+   * Counts one hit on a fixed-window rate-limit counter (`bucket`, e.g. `searchui:<ip>`) and answers it. The LMDB
+   * store counts in this process's memory (one pod); Redis counts for every pod. Idle counters go after `idleTtlMs`.
+   */
+  hitRateLimit(bucket: string, windowMs: number, idleTtlMs: number): Promise<WindowCounter>;
+
+  // ---- admin console sessions and login backoff (SPEC A19; C8 `admin_sessions`, `ratelimit:adminlogin:backoff`;
+  // its 10-a-minute window is a `hitRateLimit` bucket `adminlogin:<ip>`)
   /** Writes a session; it expires at its `expires_at`. */
   putAdminSession(session: AdminSessionRecord): Promise<void>;
   /** The session, or null when unknown or expired (a revoked one is returned with `revoked: true`). */
   getAdminSession(id: string): Promise<AdminSessionRecord | null>;
   /** Marks a session revoked (kept until it expires); false when it is unknown or expired. */
   revokeAdminSession(id: string): Promise<boolean>;
-  /** Counts one login attempt from `ip` in the current fixed window of `windowMs`: the count so far and when the window ends. */
-  countAdminLogin(ip: string, windowMs: number): Promise<{ count: number; reset_at: number }>;
   /** Consecutive failed logins from `ip` and the backoff in force (0 and null when none). */
   getAdminLoginFailures(ip: string): Promise<AdminLoginFailures>;
   /** Adds one failed login from `ip` (forgotten `keepMs` after the last one); the consecutive failures so far. */
@@ -267,6 +289,11 @@ export interface Store {
   subscribe(channel: StoreChannel, handler: (message: string) => void): Promise<() => Promise<void>>;
 
   close(): Promise<void>;
+}
+
+/** A scoped-key record as stored (fixed key order, so a compare-and-set can compare the serialized form). */
+export function scopedKeyJson(r: ScopedKeyRecord): string {
+  return JSON.stringify({ primary_uid: r.primary_uid, previous_uid: r.previous_uid, rotated_at: r.rotated_at, generation: r.generation });
 }
 
 export function newJob(job: { id: string; type: string; payload: unknown }, now: number): Job {

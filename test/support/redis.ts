@@ -1,8 +1,15 @@
 // Starts a real redis-server on a free loopback port with a temporary directory, waits until it answers PING,
-// and can SIGKILL it and start it again on the same port. Tests stop every server they start.
+// and can SIGKILL it and start it again on the same port. Tests stop every server they start; a suite that needs
+// it passes `{ skip: redisSkip() }` (skips on a machine without redis-server, fails under CI).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, createConnection } from 'node:net';
+import { requireBinary } from './binaries.js';
 import { tempDir } from './devnode.js';
+
+/** node:test `skip` value for a suite that needs redis-server (see binaries.ts). */
+export function redisSkip(): false | string {
+  return requireBinary('redis-server', 'redis-server');
+}
 
 export interface RedisServer {
   url: string;
@@ -36,9 +43,13 @@ export async function startRedis(): Promise<RedisServer> {
   const dir = tempDir('miroir-redis-');
   let child: ChildProcess | null = null;
   const launch = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir.dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir.dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    child = c;
+    let spawnError: Error | null = null;
+    c.once('error', (err) => (spawnError = err));
     const deadline = Date.now() + 10_000;
     while (!(await ping(port))) {
+      if (spawnError !== null) throw spawnError;
       if (Date.now() > deadline) throw new Error('redis-server did not answer PING within 10 s');
       await new Promise((r) => setTimeout(r, 20));
     }

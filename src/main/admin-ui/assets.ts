@@ -1,27 +1,19 @@
-// The console's static files, built by `npm run build` (scripts/build-ui.mjs) into dist/ui/admin: the page and its
-// hashed assets, read once at start, gzipped once, served from memory. The page names its assets under the
-// configured `admin_ui.path`; its Content-Security-Policy allows nothing but Miroir's own origin (no CDN, no network).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// The console's static side: the bundle `npm run build` writes to dist/ui/admin/ (scripts/build-ui.mjs: hashed names
+// in manifest.json, read by the search UI's loader), gzipped once at start and served from memory, and the HTML page
+// naming it under `admin_ui.path`. Its Content-Security-Policy allows nothing but Miroir's own origin (no CDN, no
+// network).
+import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import type { IncomingMessage } from 'node:http';
-import type { Reply } from '../server/http.js';
+import type { Reply } from '../../http/server.js';
+import { escapeHtml, loadAssets } from '../search-ui/assets.js';
 
-/** What the page's template says where the configured path goes. */
-export const BASE_PLACEHOLDER = '__MIROIR_ADMIN_BASE__';
-
-const TYPES: Readonly<Record<string, string>> = Object.freeze({
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.woff2': 'font/woff2',
-});
+export const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-type': 'text/html; charset=utf-8',
   'cache-control': 'no-cache',
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'content-security-policy': PAGE_CSP,
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
@@ -40,11 +32,29 @@ export interface ConsoleAssets {
   asset(name: string, req: IncomingMessage): Reply | null;
 }
 
-/** dist/ui/admin, whether this module runs compiled (dist/src/main/admin-ui) or from source under tsx. */
+/** Where the build puts the console: dist/ui/admin/ beside dist/src/. */
 export function consoleDistDir(): string {
-  const here = fileURLToPath(import.meta.url);
-  const root = here.includes('/dist/') ? here.slice(0, here.indexOf('/dist/')) : join(here, '../../../..');
-  return join(root, 'dist', 'ui', 'admin');
+  return fileURLToPath(new URL('../../../ui/admin/', import.meta.url));
+}
+
+/** The console's HTML: the bundle's stylesheet and script under `basePath`, and the element the app renders into. */
+export function renderConsolePage(basePath: string, js: string, css: string): string {
+  const asset = (name: string) => escapeHtml(`${basePath}/assets/${name}`);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Miroir admin</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${asset(css)}">
+<script type="module" src="${asset(js)}"></script>
+</head>
+<body>
+<div id="app"><noscript>The Miroir admin console needs JavaScript.</noscript></div>
+</body>
+</html>
+`;
 }
 
 function file(body: Buffer, headers: Record<string, string>): File {
@@ -57,16 +67,15 @@ function send(f: File, req: IncomingMessage): Reply {
 }
 
 export function loadConsoleAssets(dir: string, basePath: string): ConsoleAssets {
-  const pagePath = join(dir, 'index.html');
-  if (!existsSync(pagePath)) throw new Error(`admin_ui.enabled: the console is not built (no ${pagePath}); run \`npm run build\``);
-  const page = file(Buffer.from(readFileSync(pagePath, 'utf8').replaceAll(BASE_PLACEHOLDER, basePath)), { ...PAGE_HEADERS });
-  const assets = new Map<string, File>();
-  const assetDir = join(dir, 'assets');
-  for (const name of existsSync(assetDir) ? readdirSync(assetDir) : []) {
-    const type = TYPES[name.slice(name.lastIndexOf('.'))];
-    if (type === undefined) continue;
-    assets.set(name, file(readFileSync(join(assetDir, name)), { 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' }));
+  let bundle: ReturnType<typeof loadAssets>;
+  try {
+    bundle = loadAssets(dir.endsWith('/') ? dir : `${dir}/`);
+  } catch (err) {
+    throw new Error(`admin_ui.enabled but the console is not built (${(err as Error).message.replace(/^search_ui\.enabled but the page bundle is missing \(/, '(')}`);
   }
+  const page = file(Buffer.from(renderConsolePage(basePath, bundle.js, bundle.css)), { ...PAGE_HEADERS });
+  const assets = new Map<string, File>();
+  for (const [name, a] of bundle.files) assets.set(name, file(a.body, { 'content-type': a.type, 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' }));
   return {
     page: (req) => send(page, req),
     asset(name, req) {

@@ -8,7 +8,7 @@ import { MeiliError } from '../../core/errors.js';
 import type { Store } from '../../store/store.js';
 import { indexStats, type StatsDeps } from '../api/stats.js';
 import { getTask, listTasks, type TaskApiDeps } from '../api/tasks.js';
-import type { Reply, RequestContext } from '../server/http.js';
+import type { Reply, RequestContext } from '../../http/server.js';
 import type { IndexStateService } from '../state/index-state.js';
 
 export interface ConsoleApiDeps extends StatsDeps, TaskApiDeps {

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { constantTimeEqual, type AuthResult } from '../../core/auth/authorize.js';
 import { MeiliError } from '../../core/errors.js';
 import type { AdminSessionRecord } from '../../store/store.js';
-import type { RequestContext } from '../server/http.js';
+import type { RequestContext } from '../../http/server.js';
 import { readCookie, SESSION_COOKIE } from './cookie.js';
 import { consoleAction, type ConsoleMetrics } from './metrics.js';
 import { originAllowed } from './origin.js';

@@ -1,5 +1,6 @@
-// The admin console (SPEC A19) as one unit the app plugs in: `createAdminUi` answers its routes (the page and its
-// assets, login / logout / session, and the admin API routes the console reads) and the one auth hook extension —
+// The admin console (SPEC A19) as one unit the app plugs in: `registerAdminUi` adds its routes to the proxy's route
+// table (the page and its assets, login / logout / session, and the admin API routes the console reads) and answers
+// the one auth hook extension —
 // on an admin route sent without an admin key, the console's session cookie may stand in for it (guard.ts).
 // Null when `admin_ui.enabled` is false: no route, no cookie accepted, nothing on the request path.
 import type { Registry } from 'prom-client';
@@ -9,8 +10,8 @@ import type { Store } from '../../store/store.js';
 import type { RouteGuard } from '../api/routes.js';
 import type { MiroirConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import type { RequestContext, RouteSpec } from '../server/http.js';
-import type { HttpMethod } from '../server/router.js';
+import type { RequestContext, RouteSpec } from '../../http/server.js';
+import type { HttpMethod } from '../../http/router.js';
 import { consoleDistDir, loadConsoleAssets } from './assets.js';
 import { consoleApiRoutes, type ConsoleApiDeps } from './console-api.js';
 import { ConsoleGuard } from './guard.js';
@@ -35,7 +36,6 @@ export interface AdminUiDeps {
 }
 
 export interface AdminUi {
-  readonly routes: ReadonlyArray<RouteSpec<AuthResult>>;
   /**
    * The auth hook extension for admin routes sent without an admin key: null when the request carries no console
    * session cookie (the caller refuses it as before), else the authentication by that cookie (throws 401/403).
@@ -56,7 +56,7 @@ export function consoleCapabilities(_config: Readonly<MiroirConfig>): string[] {
 const ADMIN_GUARD: RouteGuard = Object.freeze({ kind: 'admin', auth: PUBLIC_ROUTE, tenant: false });
 const PUBLIC_GUARD: RouteGuard = Object.freeze({ kind: 'public', auth: PUBLIC_ROUTE, tenant: false });
 
-export async function createAdminUi(deps: AdminUiDeps): Promise<AdminUi | null> {
+export async function registerAdminUi(routes: Array<RouteSpec<AuthResult>>, deps: AdminUiDeps): Promise<AdminUi | null> {
   const cfg = deps.config.admin_ui;
   if (!cfg.enabled) return null;
   const adminKey = deps.config.admin.api_key;
@@ -82,7 +82,6 @@ export async function createAdminUi(deps: AdminUiDeps): Promise<AdminUi | null> 
     capabilities: consoleCapabilities(deps.config),
   };
 
-  const routes: Array<RouteSpec<AuthResult>> = [];
   const add = (method: HttpMethod, path: string, guardSpec: RouteGuard, body: 'none' | 'json', handler: RouteSpec<AuthResult>['handler']) =>
     routes.push({ method, path, name: path, body, auth: guardSpec, handler });
   add('GET', cfg.path, PUBLIC_GUARD, 'none', (ctx) => assets.page(ctx.req));
@@ -93,7 +92,6 @@ export async function createAdminUi(deps: AdminUiDeps): Promise<AdminUi | null> 
   for (const [method, path, handler] of consoleApiRoutes(deps.api)) add(method, path, ADMIN_GUARD, method === 'POST' ? 'json' : 'none', handler);
 
   return {
-    routes,
     authenticate: (ctx) => (guard.hasCookie(ctx.req) ? guard.authenticate(ctx) : null),
     close: () => sessions.close(),
   };

@@ -1,6 +1,8 @@
 // Console login limits per client address (SPEC A19), kept in the store so they hold across pods: at most 10 attempts
 // a minute, and after 5 failures in a row a backoff of 10 minutes that doubles with every further failure (20, 40, …)
 // up to 24 hours. While either holds, a login is refused with 429 and Retry-After before the key is even compared.
+// The minute window is a store rate-limit bucket `adminlogin:<ip>` (the search UI's fixed windows).
+import { retryAfterSeconds } from '../../core/search-ui/rate.js';
 import type { Store } from '../../store/store.js';
 
 export const LOGIN_WINDOW_MS = 60_000;
@@ -46,9 +48,10 @@ export class LoginLimiter {
     if (backoff_until !== null && backoff_until > now) {
       return refusal(`Too many failed logins from this address; try again in ${minutes(backoff_until - now)}.`, backoff_until - now);
     }
-    const { count, reset_at } = await this.store.countAdminLogin(ip, LOGIN_WINDOW_MS);
-    if (count > LOGINS_PER_WINDOW) {
-      return refusal(`More than ${LOGINS_PER_WINDOW} login attempts a minute from this address; try again in ${Math.max(1, Math.ceil((reset_at - now) / 1000))} seconds.`, reset_at - now);
+    const counter = await this.store.hitRateLimit(`adminlogin:${ip}`, LOGIN_WINDOW_MS, LOGIN_WINDOW_MS);
+    if (counter.count > LOGINS_PER_WINDOW) {
+      const wait = retryAfterSeconds(counter, now, LOGIN_WINDOW_MS);
+      return { message: `More than ${LOGINS_PER_WINDOW} login attempts a minute from this address; try again in ${wait} seconds.`, retryAfterS: wait };
     }
     return null;
   }

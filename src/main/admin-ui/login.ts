@@ -5,7 +5,7 @@ import type { AuthResult } from '../../core/auth/authorize.js';
 import { constantTimeEqual } from '../../core/auth/authorize.js';
 import { errorBody, MeiliError } from '../../core/errors.js';
 import type { AdminSessionRecord } from '../../store/store.js';
-import type { Reply, RequestContext } from '../server/http.js';
+import type { Reply, RequestContext } from '../../http/server.js';
 import { clearedCookie, needsSecure, sessionCookie } from './cookie.js';
 import { originRefused, type ConsoleGuard } from './guard.js';
 import type { LoginLimiter } from './login-limit.js';
@@ -51,7 +51,7 @@ export async function login(o: LoginOptions, ctx: Ctx): Promise<Reply> {
   const ip = ctx.req.socket.remoteAddress ?? 'unknown';
   const refused = await o.limiter.admit(ip);
   if (refused !== null) {
-    return { status: 429, body: errorBody('miroir_too_many_login_attempts', refused.message), headers: { 'retry-after': String(refused.retryAfterS), 'cache-control': NO_STORE } };
+    return { status: 429, body: errorBody('miroir_rate_limited', refused.message), headers: { 'retry-after': String(refused.retryAfterS), 'cache-control': NO_STORE } };
   }
   const given = adminKeyFrom(ctx.json);
   if (!constantTimeEqual(given, o.adminKey)) {

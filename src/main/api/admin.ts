@@ -6,7 +6,7 @@ import type { StoredTopology, TopologyOperation } from '../../store/store.js';
 import { nodeSchema } from '../config/schema.js';
 import type { Rebalancer } from '../rebalance/rebalancer.js';
 import type { TopologyService } from '../cluster/topology.js';
-import type { Reply } from '../server/http.js';
+import type { Reply } from '../../http/server.js';
 
 export interface AdminDeps {
   topology: TopologyService;

@@ -5,7 +5,7 @@ import { checkIndexUid, parseDocumentIds, validateDeleteByFilter } from '../../c
 import { csvDelimiter, payloadFormat } from '../../core/payload.js';
 import type { DocumentWrites, Written } from '../writes/documents.js';
 import { acceptedReply } from '../tasks/registry.js';
-import type { Reply, RequestContext } from '../server/http.js';
+import type { Reply, RequestContext } from '../../http/server.js';
 
 const DOC_PARAMS = ['primaryKey', 'csvDelimiter', 'customMetadata', 'skipCreation'];
 

@@ -2,11 +2,11 @@
 // update (primary key, rename), delete and swap validated here and registered as tasks by the index operations.
 import { MeiliError } from '../../core/errors.js';
 import { checkIndexUid, validateCreateIndex, validateSwap } from '../../core/index-requests.js';
-import { authAllowsIndex, type AuthResult } from '../../core/auth/authorize.js';
+import { authAllowsIndex, invalidApiKey, type AuthResult } from '../../core/auth/authorize.js';
 import type { IndexOperations } from '../state/index-ops.js';
 import { indexNotFound, type IndexStateService, type IndexView } from '../state/index-state.js';
 import { acceptedReply } from '../tasks/registry.js';
-import type { Reply } from '../server/http.js';
+import type { Reply } from '../../http/server.js';
 
 function indexJson(s: IndexView): Record<string, unknown> {
   return { uid: s.uid, createdAt: s.createdAt, updatedAt: s.updatedAt, primaryKey: s.primaryKey };
@@ -33,8 +33,17 @@ export async function getIndex(state: IndexStateService, uid: string): Promise<R
   return { status: 200, body: indexJson(s) };
 }
 
-export async function createIndex(ops: IndexOperations, body: unknown): Promise<Reply> {
+/**
+ * Every index a request names — in its path or its body (a creation's `uid`, a rename's new `uid`, both sides of
+ * each swap) — must be one the key may act on, as Meilisearch checks (else 403 invalid_api_key).
+ */
+function requireIndexes(auth: AuthResult, uids: readonly string[]): void {
+  for (const uid of uids) if (!authAllowsIndex(auth, uid)) throw invalidApiKey();
+}
+
+export async function createIndex(ops: IndexOperations, body: unknown, auth: AuthResult): Promise<Reply> {
   const { uid, primaryKey } = validateCreateIndex(body);
+  requireIndexes(auth, [uid]);
   return acceptedReply(await ops.createIndex(uid, primaryKey));
 }
 
@@ -43,7 +52,7 @@ export async function deleteIndex(ops: IndexOperations, uid: string): Promise<Re
 }
 
 /** `PATCH /indexes/{uid}` ({primaryKey} and/or {uid} rename). */
-export async function updateIndex(ops: IndexOperations, uid: string, body: unknown): Promise<Reply> {
+export async function updateIndex(ops: IndexOperations, uid: string, body: unknown, auth: AuthResult): Promise<Reply> {
   checkIndexUid(uid);
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${JSON.stringify(body)}`);
   const b = body as Record<string, unknown>;
@@ -52,9 +61,12 @@ export async function updateIndex(ops: IndexOperations, uid: string, body: unkno
     throw new MeiliError('invalid_index_primary_key', `Invalid value type at \`.primaryKey\`: expected a string, but found ${JSON.stringify(b.primaryKey)}`);
   }
   if (b.uid !== undefined) checkIndexUid(String(b.uid));
+  if (typeof b.uid === 'string') requireIndexes(auth, [b.uid]);
   return acceptedReply(await ops.updateIndex(uid, { primaryKey: b.primaryKey as string | null | undefined, uid: typeof b.uid === 'string' ? b.uid : undefined }));
 }
 
-export async function swapIndexes(ops: IndexOperations, body: unknown): Promise<Reply> {
-  return acceptedReply(await ops.swapIndexes(validateSwap(body)));
+export async function swapIndexes(ops: IndexOperations, body: unknown, auth: AuthResult): Promise<Reply> {
+  const swaps = validateSwap(body);
+  requireIndexes(auth, swaps.flatMap((s) => s.indexes));
+  return acceptedReply(await ops.swapIndexes(swaps));
 }

@@ -13,7 +13,7 @@ import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js
 import { parseDocumentsQuery, parseFacetSearchQuery, parseMultiSearch } from '../../core/search-params.js';
 import { shardForKey } from '../../core/hash.js';
 import { andFilters } from '../../core/shard-filter.js';
-import type { Reply, RequestContext } from '../server/http.js';
+import type { Reply, RequestContext } from '../../http/server.js';
 import { degradedHeader, scatterSearch, type ReadDeps } from './search.js';
 
 let docSeq = 0;
@@ -34,7 +34,12 @@ export async function getDocument(deps: ReadDeps, ctx: RequestContext<AuthResult
   const id = ctx.params.id!;
   const table = deps.scatter.topology.routing;
   const shard = shardForKey(id, table.shards);
-  const replicas = table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((n) => table.canRead(n));
+  let replicas = table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((n) => table.canRead(n));
+  if (replicas.length === 0) {
+    // Every replica is catching up on missed writes: the healthy ones still answer, reported as degraded.
+    replicas = table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((n) => table.isHealthy(n));
+    if (replicas.length > 0) degradedHeader(ctx, [shard]);
+  }
   if (replicas.length === 0) throw new MeiliError('miroir_shard_unavailable', `Shard ${shard} has no healthy replica in any active group.`);
   const start = docSeq++;
   const fields = ctx.query.get('fields');
@@ -48,6 +53,7 @@ export async function getDocument(deps: ReadDeps, ctx: RequestContext<AuthResult
     try {
       return { status: 200, body: strip(await api.getDocument(uid, id, qs.toString()), []) };
     } catch (err) {
+      // Any replica's 404 is the answer (every readable replica holds the same documents).
       if (err instanceof NodeResponseError && err.status < 500) throw err.toMeiliError();
       if (!(err instanceof NodeResponseError) && !(err instanceof NodeRequestError)) throw err;
     }

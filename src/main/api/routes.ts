@@ -20,8 +20,8 @@ import { createIndex, deleteIndex, getIndex, listIndexes, swapIndexes, updateInd
 import { getSettings, updateSettings } from './settings.js';
 import { globalStats, indexStats } from './stats.js';
 import { cancelTasks, deleteTasks, getBatch, getTask, listBatches, listTasks, type TaskApiDeps } from './tasks.js';
-import type { Reply, RequestContext, RouteSpec } from '../server/http.js';
-import type { HttpMethod } from '../server/router.js';
+import type { Reply, RequestContext, RouteSpec } from '../../http/server.js';
+import type { HttpMethod } from '../../http/router.js';
 
 /** What the auth hook reads from a route. */
 export interface RouteGuard {
@@ -109,10 +109,10 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   });
   client('GET', '/indexes', (ctx) => listIndexes(deps.state, ctx.query, ctx.auth!));
   client('GET', '/indexes/:uid', (ctx) => getIndex(deps.state, ctx.params.uid!));
-  client('POST', '/indexes', (ctx) => createIndex(deps.ops, ctx.json));
+  client('POST', '/indexes', (ctx) => createIndex(deps.ops, ctx.json, ctx.auth!));
   client('DELETE', '/indexes/:uid', (ctx) => deleteIndex(deps.ops, ctx.params.uid!));
-  client('PATCH', '/indexes/:uid', (ctx) => updateIndex(deps.ops, ctx.params.uid!, ctx.json));
-  client('POST', '/swap-indexes', (ctx) => swapIndexes(deps.ops, ctx.json));
+  client('PATCH', '/indexes/:uid', (ctx) => updateIndex(deps.ops, ctx.params.uid!, ctx.json, ctx.auth!));
+  client('POST', '/swap-indexes', (ctx) => swapIndexes(deps.ops, ctx.json, ctx.auth!));
   client('GET', '/tasks', async (ctx) => json(200, await listTasks(deps, ctx.query, ctx.auth!)));
   client('GET', '/tasks/:taskUid', async (ctx) => json(200, await getTask(deps, ctx.params.taskUid!, ctx.auth!)));
   client('POST', '/tasks/cancel', (ctx) => cancelTasks(deps, ctx.query, ctx.req.url, ctx.auth!), { body: 'none' });

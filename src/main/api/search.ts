@@ -11,7 +11,7 @@ import { pageWindow } from '../../core/pagination.js';
 import { parseSearchQuery } from '../../core/search-params.js';
 import { andFilters } from '../../core/shard-filter.js';
 import { scatter, type ScatterDeps } from '../cluster/scatter.js';
-import type { Reply, RequestContext } from '../server/http.js';
+import type { Reply, RequestContext } from '../../http/server.js';
 import type { Logger } from '../observability/logger.js';
 import type { IndexStateService } from '../state/index-state.js';
 
@@ -61,11 +61,10 @@ export function degradedHeader(ctx: RequestContext<unknown>, missing: readonly n
 export async function search(deps: ReadDeps, ctx: RequestContext<AuthResult>, source: 'json' | 'query'): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   const query = parseSearchQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
-  const started = performance.now();
   const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(deps, uid, query, ctx.auth!);
   answer.requestUid = randomUUID();
   degradedHeader(ctx, missing);
   ctx.replyHeaders['x-miroir-settings-version'] = String(settingsVersion);
-  deps.logger?.info({ index: uid, duration_ms: Math.round((performance.now() - started) * 100) / 100, node_count: nodeCount, estimated_hits: answer.estimatedTotalHits ?? answer.totalHits, degraded: missing.length > 0, request_id: ctx.requestId }, 'search');
+  if (ctx.logging) ctx.logFields = { index: uid, node_count: nodeCount, estimated_hits: answer.estimatedTotalHits ?? answer.totalHits, degraded: missing.length > 0 };
   return { status: 200, body: answer };
 }

@@ -6,7 +6,7 @@ import { SETTINGS_ROUTES } from '../../core/settings.js';
 import type { IndexOperations } from '../state/index-ops.js';
 import { indexNotFound, type IndexStateService } from '../state/index-state.js';
 import { acceptedReply } from '../tasks/registry.js';
-import type { Reply, RequestContext } from '../server/http.js';
+import type { Reply, RequestContext } from '../../http/server.js';
 
 export const SETTINGS_VERSION_HEADER = 'x-miroir-settings-version';
 

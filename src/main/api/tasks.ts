@@ -9,7 +9,7 @@ import { broadcastWrite } from '../cluster/replicated-write.js';
 import type { TopologyService } from '../cluster/topology.js';
 import { matchTasks, queryBatches, queryTasks, type TaskPage } from '../tasks/query.js';
 import { acceptedReply, meiliTask, taskBatch, taskJson, type TaskRegistry } from '../tasks/registry.js';
-import type { Reply } from '../server/http.js';
+import type { Reply } from '../../http/server.js';
 
 export interface TaskApiDeps {
   store: Store;

@@ -21,7 +21,7 @@ export type ScatterRoute = 'search' | 'facet-search' | 'documents/fetch';
 
 export interface Scattered {
   answers: NodeAnswer[];
-  /** Shards no replica could answer (ascending). */
+  /** Shards no replica could answer, or only a replica still catching up on missed writes (ascending). */
   missing: number[];
   nodeCount: number;
 }
@@ -91,5 +91,7 @@ export async function scatter(deps: ScatterDeps, uid: string, filter: unknown, b
     if (answers.length === 0) throw new MeiliError('miroir_shard_unavailable', 'No node could answer this read: every shard is unavailable right now.');
     if (deps.unavailablePolicy === 'error') throw new MeiliError('miroir_shard_unavailable', `Shards ${lost.join(', ')} have no healthy replica in any active group.`);
   }
-  return { answers, missing: lost, nodeCount: parts.length };
+  // Shards answered by a replica still catching up are served, and reported as degraded like missing ones.
+  const degraded = cover.stale.length === 0 ? lost : [...new Set([...lost, ...cover.stale])].sort((a, b) => a - b);
+  return { answers, missing: degraded, nodeCount: parts.length };
 }

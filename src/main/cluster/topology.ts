@@ -211,7 +211,9 @@ export class TopologyService {
 
   /** Shards no healthy node can read (uncovered) and shards missing a healthy replica in some active group. */
   coverage(): { uncovered: number[]; degraded: number[] } {
-    const uncovered = this.table.coveringSet(0).uncovered;
+    // A shard only a catching-up replica can answer is served (degraded) but not covered: readiness waits for it.
+    const cover = this.table.coveringSet(0);
+    const uncovered = cover.stale.length === 0 ? cover.uncovered : [...cover.uncovered, ...cover.stale].sort((a, b) => a - b);
     const degraded: number[] = [];
     for (let s = 0; s < this.topology.shards; s++) {
       for (const g of this.table.activeGroups) {

@@ -1,6 +1,7 @@
 // The one config schema of the proxy, defaults beside each key (SPEC Decisions "Config", C9, H3). Built with
 // zod so every failure names its key; unknown keys are errors. docs/configuration.md is generated from it.
 import { z } from 'zod';
+import { searchUiSchema } from '../search-ui/config.js'; // search UI block (issue 32)
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().min(1);
@@ -146,6 +147,7 @@ export const configSchema = z.strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level of the JSON log.'),
     })
     .prefault({}),
+  search_ui: searchUiSchema, // search UI (issue 32, SPEC A21)
 });
 
 export type MiroirConfig = z.infer<typeof configSchema>;

@@ -1,6 +1,7 @@
 // The proxy's one metrics registry (prom-client): every metric of SPEC C16 declared once, per proxy instance
 // (tests run several proxies in one process). Labels are path templates and node ids, never raw ids or keys.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RequestMetrics } from './request-metrics.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -8,22 +9,19 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'miroir_process_' });
   const r = [registry];
+  const requests = new RequestMetrics(registry, LATENCY_BUCKETS);
   return {
     registry,
-    requestDuration: new Histogram({
-      name: 'miroir_request_duration_seconds',
-      help: 'Client request latency by method, path template and status',
-      labelNames: ['method', 'path_template', 'status'] as const,
-      buckets: LATENCY_BUCKETS,
+    /** Per-request cells behind miroir_request_duration_seconds, miroir_requests_total and the in-flight count. */
+    requests,
+    requestsInFlight: new Gauge({
+      name: 'miroir_requests_in_flight',
+      help: 'Client requests being served',
       registers: r,
+      collect() {
+        this.set(requests.inFlight);
+      },
     }),
-    requestsTotal: new Counter({
-      name: 'miroir_requests_total',
-      help: 'Client requests by method, path template and status',
-      labelNames: ['method', 'path_template', 'status'] as const,
-      registers: r,
-    }),
-    requestsInFlight: new Gauge({ name: 'miroir_requests_in_flight', help: 'Client requests being served', registers: r }),
     nodeHealthy: new Gauge({
       name: 'miroir_node_healthy',
       help: '1 when the node passes health checks, else 0',

@@ -89,15 +89,27 @@ export class ShardMover {
   }
 
   /** The first source that is in the topology, healthy and readable. */
+  /**
+   * The copy's source, chosen again for every page and verify round (a source that went bad is replaced): the first
+   * healthy, readable one; when every candidate is catching up on missed writes too, the first healthy one — the
+   * replicas then converge on it instead of waiting for each other forever (with quorum writes every acknowledged
+   * write is on it unless it missed that very write).
+   */
   private source(copy: ShardCopy): NodeApi {
     const t = this.deps.topology;
-    for (const id of copy.sources) {
+    const usable = (id: string, readable: boolean): NodeApi | undefined => {
       const node = t.current.nodes.find((n) => n.id === id);
-      if (node === undefined || node.state === 'removed' || node.catching_up === true || !t.health.isHealthy(id)) continue;
-      const c = t.client(id);
-      if (c !== undefined) return c;
+      if (node === undefined || node.state === 'removed' || id === copy.target || !t.health.isHealthy(id)) return undefined;
+      if (readable && node.catching_up === true) return undefined;
+      return t.client(id);
+    };
+    for (const readable of [true, false]) {
+      for (const id of copy.sources) {
+        const c = usable(id, readable);
+        if (c !== undefined) return c;
+      }
     }
-    throw new MeiliError('internal', `no healthy, readable source for a copy onto ${copy.target} (tried ${copy.sources.join(', ')})`);
+    throw new MeiliError('internal', `no healthy source for a copy onto ${copy.target} (tried ${copy.sources.join(', ')})`);
   }
 
   private target(copy: ShardCopy): NodeApi {

@@ -2,33 +2,26 @@
 // see 3 healthy nodes, follow a task, create a key and use it from the official client, get 403 for a state change
 // without the CSRF token, drain a node with its name retyped and follow the progress to done, stop a node and see it
 // turn unhealthy, log out, and 6 bad logins → backoff. axe-core checks every view for serious WCAG 2.2 AA violations,
-// and the page never reaches anything but Miroir. With MIROIR_SCREENSHOTS=<dir> each view is saved there as PNG
-// (`npm run docs:screenshots` → docs/images).
+// and the page never reaches anything but Miroir. Screenshots of each view go to dist/screenshots/; with
+// UPDATE_SCREENSHOTS=1 also to docs/images/ (`npm run docs:screenshots`).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import axe from 'axe-core';
 import { Meilisearch } from 'meilisearch';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { axeViolations, chromiumSkip, launchChromium, type LaunchedBrowser } from '../../support/browser.js';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
-import { tempDir } from '../../support/devnode.js';
 
-const CHROMIUM = process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const skip = !haveChromium && process.env['CI'] === undefined ? `no ${CHROMIUM}: install the Debian package chromium (apt-get install chromium) to run the admin console browser tests` : false;
-const SHOTS = process.env['MIROIR_SCREENSHOTS'];
+const skip = chromiumSkip();
 
 describe('admin console in chromium', { skip }, () => {
   let cluster: TestCluster;
-  let context: BrowserContext;
+  let browser: LaunchedBrowser;
   let page: Page;
   let base: string;
-  const profile = tempDir('miroir-chromium-');
   const requested: string[] = [];
 
   before(async () => {
-    assert.ok(haveChromium, `CI=true and ${CHROMIUM} is missing: .ci/run installs the Debian package chromium`);
     cluster = await startCluster({
       nodes: 3,
       shards: 16,
@@ -39,39 +32,30 @@ describe('admin console in chromium', { skip }, () => {
     const admin = new Meilisearch({ host: base, apiKey: cluster.masterKey });
     await admin.createIndex('movies', { primaryKey: 'id' }).waitTask();
     await admin.index('movies').addDocuments(Array.from({ length: 300 }, (_, i) => ({ id: i, title: `movie ${i}`, year: 1950 + (i % 70) }))).waitTask();
-    context = await chromium.launchPersistentContext(profile.dir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 860 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    await page.setViewportSize({ width: 1280, height: 860 });
     page.setDefaultTimeout(20_000);
     page.on('request', (r) => requested.push(r.url()));
-    if (SHOTS !== undefined) mkdirSync(SHOTS, { recursive: true });
+    mkdirSync('dist/screenshots', { recursive: true });
   });
 
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await cluster?.close();
-    profile.cleanup();
   });
 
-  /** axe-core over the page as it is now: no serious or critical violation of WCAG 2.0–2.2 A/AA. */
+  /** axe-core over the page as it is now: no serious or critical violation (WCAG 2.0–2.2 A/AA and best practices). */
   async function noSeriousViolations(what: string): Promise<void> {
-    if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(axe.source);
-    const found = await page.evaluate(async () => {
-      // Runs in the page (this file is compiled without DOM types).
-      const w = globalThis as unknown as { axe: typeof axe; document: axe.ElementContext };
-      const res = await w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
-      return res.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) }));
-    });
-    const serious = found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(serious, [], `${what}: ${JSON.stringify(serious)}`);
+    const serious = (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.deepEqual(serious.map((v) => ({ id: v.id, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })), [], what);
   }
 
+  /** Saves the page to dist/screenshots/admin-<name>.png (and docs/images/ with UPDATE_SCREENSHOTS=1). */
   async function shot(name: string): Promise<void> {
-    if (SHOTS !== undefined) await page.screenshot({ path: join(SHOTS, `admin-${name}.png`), fullPage: true });
+    const path = `dist/screenshots/admin-${name}.png`;
+    await page.screenshot({ path, fullPage: true });
+    if (process.env['UPDATE_SCREENSHOTS'] === '1') copyFileSync(path, `docs/images/admin-${name}.png`);
   }
 
   async function open(view: string, title: string): Promise<void> {

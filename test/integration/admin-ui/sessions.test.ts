@@ -188,7 +188,7 @@ describe('admin console over HTTP', () => {
     }
     const sixth = await call(base, 'POST', '/_miroir/admin/login', { body: { admin_key: cluster.adminKey }, from: '127.0.0.2' });
     assert.equal(sixth.status, 429);
-    assert.equal(sixth.body.code, 'miroir_too_many_login_attempts');
+    assert.equal(sixth.body.code, 'miroir_rate_limited');
     assert.equal(sixth.headers['retry-after'], '600');
     await login('127.0.0.3'); // another address is not affected
     for (let i = 2; i <= 10; i++) await login('127.0.0.3');
@@ -212,7 +212,7 @@ describe('admin console in read-only mode, and switched off', () => {
   test('read-only: the session says so, reads work, state changes by cookie are refused, logout and the admin key still work', async () => {
     const page = await call(ro.app.url, 'GET', '/_miroir/console');
     assert.equal(page.status, 200);
-    assert.match(page.text, /"\/_miroir\/console\/assets\/app-/);
+    assert.match(page.text, /"\/_miroir\/console\/assets\/admin-[A-Z0-9]+\.js"/);
     const res = await call(ro.app.url, 'POST', '/_miroir/admin/login', { body: { admin_key: ro.adminKey } });
     assert.equal(res.body.read_only, true);
     const h = { cookie: cookieOf(res), 'x-csrf-token': res.body.csrf_token };

@@ -10,7 +10,7 @@ import { DevNode } from '../../../src/devnode/node.js';
 import { RedisStore } from '../../../src/store/redis.js';
 import type { MoveCursor } from '../../../src/main/rebalance/shard-mover.js';
 import { startMiroirProcess, type MiroirProcess } from '../../support/miroir-process.js';
-import { freePort, startRedis, type RedisServer } from '../../support/redis.js';
+import { freePort, redisSkip, startRedis, type RedisServer } from '../../support/redis.js';
 import { adminCall, assertPlacement, seed, waitRebalanced, waitTasks } from '../../support/topology.js';
 import { until } from '../../support/wait.js';
 
@@ -52,7 +52,7 @@ async function metric(pod: MiroirProcess, name: string, labels = ''): Promise<nu
   return sum;
 }
 
-describe('two pods, one killed under load', () => {
+describe('two pods, one killed under load', { skip: redisSkip() }, () => {
   let redis: RedisServer;
   let nodes: DevNode[];
   let pods: MiroirProcess[] = [];
@@ -150,7 +150,7 @@ describe('two pods, one killed under load', () => {
   });
 });
 
-describe('three pods: leases, Mode A ownership and a shard move taken over from a killed pod', () => {
+describe('three pods: leases, Mode A ownership and a shard move taken over from a killed pod', { skip: redisSkip() }, () => {
   let redis: RedisServer;
   let nodes: DevNode[];
   let pods: MiroirProcess[] = [];

@@ -4,11 +4,11 @@
 // leader that stops hands over within ttl + renew; a leader whose store fails steps down at its local deadline
 // and another takes over — again never overlapping.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { LeaseKeeper } from '../../../src/main/cluster/leases.js';
 import { RedisStore } from '../../../src/store/redis.js';
 import { StoreUnavailableError, type Store } from '../../../src/store/store.js';
-import { startRedis, type RedisServer } from '../../support/redis.js';
+import { redisSkip, startRedis, type RedisServer } from '../../support/redis.js';
 
 const TTL = 1000;
 const RENEW = 300;
@@ -16,14 +16,6 @@ const SCOPES = ['rebalancer', 'reshard'];
 
 let redis: RedisServer;
 const cleanups: Array<() => Promise<unknown>> = [];
-
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-  await redis.stop();
-});
 
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -106,75 +98,85 @@ function overlapSampler(pods: Pod[], scopes: string[]) {
 
 const leaderOf = (pods: Pod[], scope: string) => pods.filter((p) => p.keeper.isLeader(scope));
 
-test('exactly one leader per scope, matching the store; a stopped leader hands over within ttl + renew', async () => {
-  const pods = await startPods(3, 'steady');
-  const scopes = SCOPES.map((s) => `steady:${s}`);
-  const sampler = overlapSampler(pods, scopes);
-  try {
-    // start() tries every scope once before resolving, so each scope already has its leader.
-    for (const scope of scopes) assert.equal(leaderOf(pods, scope).length, 1, `${scope} has a leader right after start`);
-    // Several renew rounds with stable leadership.
-    const first = new Map(scopes.map((s) => [s, leaderOf(pods, s)[0]!.keeper.owner]));
-    await waitFor('five renew rounds', () => pods.every((p) => p.ctl.acquires >= 5 * scopes.length));
-    for (const scope of scopes) {
-      const leaders = leaderOf(pods, scope);
-      assert.equal(leaders.length, 1, `${scope} keeps exactly one leader`);
-      assert.equal(leaders[0]!.keeper.owner, first.get(scope), `${scope} keeps the same leader while it renews`);
-      assert.equal((await pods[0]!.keeper.currentLease(scope))?.owner, first.get(scope), 'the believer holds the store lease');
-      for (const p of pods) assert.equal(p.gauge.get(scope), p.keeper.isLeader(scope) ? 1 : 0, 'gauge follows leadership');
+describe('leader leases on a real redis-server', { skip: redisSkip() }, () => {
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+    await redis.stop();
+  });
+
+  test('exactly one leader per scope, matching the store; a stopped leader hands over within ttl + renew', async () => {
+    const pods = await startPods(3, 'steady');
+    const scopes = SCOPES.map((s) => `steady:${s}`);
+    const sampler = overlapSampler(pods, scopes);
+    try {
+      // start() tries every scope once before resolving, so each scope already has its leader.
+      for (const scope of scopes) assert.equal(leaderOf(pods, scope).length, 1, `${scope} has a leader right after start`);
+      // Several renew rounds with stable leadership.
+      const first = new Map(scopes.map((s) => [s, leaderOf(pods, s)[0]!.keeper.owner]));
+      await waitFor('five renew rounds', () => pods.every((p) => p.ctl.acquires >= 5 * scopes.length));
+      for (const scope of scopes) {
+        const leaders = leaderOf(pods, scope);
+        assert.equal(leaders.length, 1, `${scope} keeps exactly one leader`);
+        assert.equal(leaders[0]!.keeper.owner, first.get(scope), `${scope} keeps the same leader while it renews`);
+        assert.equal((await pods[0]!.keeper.currentLease(scope))?.owner, first.get(scope), 'the believer holds the store lease');
+        for (const p of pods) assert.equal(p.gauge.get(scope), p.keeper.isLeader(scope) ? 1 : 0, 'gauge follows leadership');
+      }
+
+      const scope = scopes[0]!;
+      const old = leaderOf(pods, scope)[0]!;
+      const stoppedAt = Date.now();
+      await old.keeper.stop();
+      assert.equal(old.keeper.isLeader(scope), false);
+      assert.deepEqual(old.changes.filter(([s]) => s === scope).at(-1), [scope, false], 'the stopped keeper reported stepping down');
+      assert.equal(old.gauge.get(scope), 0);
+      const rest = pods.filter((p) => p !== old);
+      await waitFor('a new leader', () => leaderOf(rest, scope).length === 1, TTL + RENEW + 500);
+      const handover = Date.now() - stoppedAt;
+      assert.ok(handover <= TTL + RENEW, `handover took ${handover} ms (≤ ttl + renew)`);
+      assert.equal((await rest[0]!.keeper.currentLease(scope))?.owner, leaderOf(rest, scope)[0]!.keeper.owner);
+      for (const s of scopes) assert.equal(leaderOf(rest, s).length, 1, `${s} has one leader among the remaining keepers`);
+    } finally {
+      await sampler.stop();
     }
+    assert.ok(sampler.samples() > 50, `sampled ${sampler.samples()} times`);
+    assert.deepEqual(sampler.violations, [], 'never two leaders of one scope at once');
+  });
 
-    const scope = scopes[0]!;
-    const old = leaderOf(pods, scope)[0]!;
-    const stoppedAt = Date.now();
-    await old.keeper.stop();
-    assert.equal(old.keeper.isLeader(scope), false);
-    assert.deepEqual(old.changes.filter(([s]) => s === scope).at(-1), [scope, false], 'the stopped keeper reported stepping down');
-    assert.equal(old.gauge.get(scope), 0);
-    const rest = pods.filter((p) => p !== old);
-    await waitFor('a new leader', () => leaderOf(rest, scope).length === 1, TTL + RENEW + 500);
-    const handover = Date.now() - stoppedAt;
-    assert.ok(handover <= TTL + RENEW, `handover took ${handover} ms (≤ ttl + renew)`);
-    assert.equal((await rest[0]!.keeper.currentLease(scope))?.owner, leaderOf(rest, scope)[0]!.keeper.owner);
-    for (const s of scopes) assert.equal(leaderOf(rest, s).length, 1, `${s} has one leader among the remaining keepers`);
-  } finally {
-    await sampler.stop();
-  }
-  assert.ok(sampler.samples() > 50, `sampled ${sampler.samples()} times`);
-  assert.deepEqual(sampler.violations, [], 'never two leaders of one scope at once');
-});
+  test('a leader that cannot renew steps down at its local deadline; another takes over without overlap', async () => {
+    const pods = await startPods(3, 'crash');
+    const scopes = SCOPES.map((s) => `crash:${s}`);
+    const sampler = overlapSampler(pods, scopes);
+    try {
+      const scope = scopes[1]!;
+      const old = leaderOf(pods, scope)[0]!;
+      const rest = pods.filter((p) => p !== old);
+      const brokenAt = Date.now();
+      old.ctl.broken = true; // the lease stays in Redis until its ttl runs out
+      await waitFor('the cut-off leader to step down', () => !old.keeper.isLeader(scope), TTL + 200);
+      assert.ok(Date.now() - brokenAt <= TTL + 100, 'stepped down within one ttl of its last renewal');
+      await waitFor('the cut-off keeper to report stepping down', () => old.changes.filter(([s]) => s === scope).at(-1)?.[1] === false, 500);
+      await waitFor('another keeper to take over', () => leaderOf(rest, scope).length === 1, TTL + RENEW + 500);
+      const takeover = Date.now() - brokenAt;
+      assert.ok(takeover <= TTL + RENEW + 200, `takeover took ${takeover} ms (≤ ttl + renew after the last renewal)`);
+      // The cut-off keeper stays a follower while broken, and everything else keeps one leader.
+      await waitFor('two more renew rounds', () => rest.every((p) => p.ctl.acquires >= 8 * scopes.length));
+      assert.equal(old.keeper.isLeader(scope), false);
+      for (const s of scopes) assert.equal(leaderOf(rest, s).length, 1);
 
-test('a leader that cannot renew steps down at its local deadline; another takes over without overlap', async () => {
-  const pods = await startPods(3, 'crash');
-  const scopes = SCOPES.map((s) => `crash:${s}`);
-  const sampler = overlapSampler(pods, scopes);
-  try {
-    const scope = scopes[1]!;
-    const old = leaderOf(pods, scope)[0]!;
-    const rest = pods.filter((p) => p !== old);
-    const brokenAt = Date.now();
-    old.ctl.broken = true; // the lease stays in Redis until its ttl runs out
-    await waitFor('the cut-off leader to step down', () => !old.keeper.isLeader(scope), TTL + 200);
-    assert.ok(Date.now() - brokenAt <= TTL + 100, 'stepped down within one ttl of its last renewal');
-    await waitFor('the cut-off keeper to report stepping down', () => old.changes.filter(([s]) => s === scope).at(-1)?.[1] === false, 500);
-    await waitFor('another keeper to take over', () => leaderOf(rest, scope).length === 1, TTL + RENEW + 500);
-    const takeover = Date.now() - brokenAt;
-    assert.ok(takeover <= TTL + RENEW + 200, `takeover took ${takeover} ms (≤ ttl + renew after the last renewal)`);
-    // The cut-off keeper stays a follower while broken, and everything else keeps one leader.
-    await waitFor('two more renew rounds', () => rest.every((p) => p.ctl.acquires >= 8 * scopes.length));
-    assert.equal(old.keeper.isLeader(scope), false);
-    for (const s of scopes) assert.equal(leaderOf(rest, s).length, 1);
-
-    // Back online it contends again but does not steal a held lease.
-    old.ctl.broken = false;
-    const calls = old.ctl.acquires;
-    await waitFor('the recovered keeper to renew twice', () => old.ctl.acquires >= calls + 2 * scopes.length);
-    assert.equal(old.keeper.isLeader(scope), false);
-    assert.equal(leaderOf(pods, scope).length, 1);
-  } finally {
-    await sampler.stop();
-  }
-  assert.deepEqual(sampler.violations, [], 'never two leaders of one scope at once');
+      // Back online it contends again but does not steal a held lease.
+      old.ctl.broken = false;
+      const calls = old.ctl.acquires;
+      await waitFor('the recovered keeper to renew twice', () => old.ctl.acquires >= calls + 2 * scopes.length);
+      assert.equal(old.keeper.isLeader(scope), false);
+      assert.equal(leaderOf(pods, scope).length, 1);
+    } finally {
+      await sampler.stop();
+    }
+    assert.deepEqual(sampler.violations, [], 'never two leaders of one scope at once');
+  });
 });
 
 test('options are validated', () => {

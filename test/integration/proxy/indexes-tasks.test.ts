@@ -24,7 +24,7 @@ test('createIndex: one task that waitTask sees succeed; every node holds the ind
   assert.equal(task.status, 'succeeded');
   assert.equal(task.type, 'indexCreation');
   assert.deepEqual(task.details, { primaryKey: 'id' });
-  assert.equal(task.batchUid, null);
+  assert.equal(task.batchUid, task.uid, 'one task per batch, under the task uid');
   const info = await client().index('movies').getRawInfo();
   assert.equal(info.primaryKey, 'id');
   for (let i = 0; i < 3; i++) {

@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { after, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { open } from 'lmdb';
 import { LmdbStore } from '../../../src/store/lmdb.js';
 import { RedisStore } from '../../../src/store/redis.js';
 import { StoreUnavailableError } from '../../../src/store/store.js';
 import { tempDir } from '../../support/devnode.js';
-import { startRedis } from '../../support/redis.js';
+import { redisSkip, startRedis } from '../../support/redis.js';
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -72,29 +72,31 @@ test('LMDB: a store written by a newer schema refuses to open with a clear messa
   assert.throws(() => new LmdbStore({ path: dir.dir }), /schema version 99, newer than this Miroir/);
 });
 
-test('Redis killed and restarted: calls fail fast meanwhile, then the same client recovers', async () => {
-  const redis = await startRedis();
-  cleanups.push(() => redis.stop());
-  const store = await RedisStore.open({ url: redis.url });
-  cleanups.push(() => store.close());
-  assert.equal(await store.nextTaskUid(), 0);
-  await redis.kill();
-  // No offline queue: the call is refused at once instead of waiting for a reconnect.
-  await assert.rejects(store.nextTaskUid(), (e: unknown) => e instanceof StoreUnavailableError);
-  // A cached index read whose `indexes` subscription cannot be made yet fails fast as well (it does not wait for
-  // the subscriber to reconnect).
-  await assert.rejects(store.getIndexCached('movies'), (e: unknown) => e instanceof StoreUnavailableError);
-  await redis.start();
-  const deadline = Date.now() + 10_000;
-  let uid: number | null = null;
-  while (uid === null) {
-    try {
-      uid = await store.nextTaskUid();
-    } catch (err) {
-      assert.ok(err instanceof StoreUnavailableError);
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 20));
+describe('on a real redis-server', { skip: redisSkip() }, () => {
+  test('Redis killed and restarted: calls fail fast meanwhile, then the same client recovers', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const store = await RedisStore.open({ url: redis.url });
+    cleanups.push(() => store.close());
+    assert.equal(await store.nextTaskUid(), 0);
+    await redis.kill();
+    // No offline queue: the call is refused at once instead of waiting for a reconnect.
+    await assert.rejects(store.nextTaskUid(), (e: unknown) => e instanceof StoreUnavailableError);
+    // A cached index read whose `indexes` subscription cannot be made yet fails fast as well (it does not wait for
+    // the subscriber to reconnect).
+    await assert.rejects(store.getIndexCached('movies'), (e: unknown) => e instanceof StoreUnavailableError);
+    await redis.start();
+    const deadline = Date.now() + 10_000;
+    let uid: number | null = null;
+    while (uid === null) {
+      try {
+        uid = await store.nextTaskUid();
+      } catch (err) {
+        assert.ok(err instanceof StoreUnavailableError);
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
     }
-  }
-  assert.equal(typeof uid, 'number', 'the client reconnected by itself');
+    assert.equal(typeof uid, 'number', 'the client reconnected by itself');
+  });
 });

@@ -156,7 +156,9 @@ test('write targets: every group, unhealthy skipped, draining and joining nodes 
 
 test('shard filter composition and canonical JSON', () => {
   assert.equal(withShardFilter(undefined, [1, 2]), '_miroir_shard IN [1, 2]');
-  assert.equal(withShardFilter('a = 1 OR b = 2', [3]), '(a = 1 OR b = 2) AND _miroir_shard IN [3]');
+  assert.deepEqual(withShardFilter('a = 1 OR b = 2', [3]), ['a = 1 OR b = 2', '_miroir_shard IN [3]']);
+  // A client filter cannot close a parenthesis of Miroir's: each array element is parsed on its own.
+  assert.deepEqual(withShardFilter('a = 1) OR (a = 1', [3]), ['a = 1) OR (a = 1', '_miroir_shard IN [3]']);
   assert.deepEqual(withShardFilter(['a = 1', ['b = 2', 'c = 3']], [0]), ['a = 1', ['b = 2', 'c = 3'], '_miroir_shard IN [0]']);
   assert.equal(withShardFilter('a = 1', null), 'a = 1');
   assert.equal(canonicalJson({ b: [1, { d: 2, c: null }], a: 'x' }), '{"a":"x","b":[1,{"c":null,"d":2}]}');

@@ -233,7 +233,7 @@ test('the runtime imports only production dependencies (the image runs after npm
   const pkg = JSON.parse(readText('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
   const walk = (dir: string): string[] =>
     readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(posix.join(dir, e.name)) : e.name.endsWith('.ts') ? [posix.join(dir, e.name)] : []));
-  // src/ui is bundled at build time (scripts/build-ui.mjs → dist/ui): its imports (preact) never load at run time.
+  // src/ui holds browser code bundled at build time (scripts/build-ui.mjs); the image serves the bundle, not those imports.
   const files = [...walk('src').filter((f) => !f.startsWith('src/ui/')), 'native/index.ts'];
   const imported = new Set<string>();
   for (const file of files) {

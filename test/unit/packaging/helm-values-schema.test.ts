@@ -49,6 +49,7 @@ const BAD: Record<string, { instancePath: string; keyword: string; rule?: string
   'bad-dns-discovery-lmdb.yaml': { instancePath: '/config/task_store/backend', keyword: 'const', rule: 'dns-discovery-needs-redis' },
   'bad-redis-without-url.yaml': { instancePath: '/config/task_store', keyword: 'required', rule: 'redis-needs-url' },
   'bad-unknown-config-key.yaml': { instancePath: '/config', keyword: 'additionalProperties' },
+  'bad-ha-memory-rate-limit.yaml': { instancePath: '/config/search_ui/rate_limit/backend', keyword: 'not', rule: 'ha-rate-limit-needs-redis' },
 };
 
 test('values.schema.json declares draft-07 and compiles under ajv strict mode', () => {

@@ -1,7 +1,7 @@
 // The route trie: literals beat params, params are decoded, trailing slashes tolerated, 405 lists allowed methods.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Router } from '../../../src/main/server/router.js';
+import { Router } from '../../../src/http/router.js';
 
 test('router matches literals before params and decodes params', () => {
   const r = new Router<string>();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { request } from 'undici';
 import { MeiliError } from '../../../src/core/errors.js';
-import { HttpServer, type RequestContext } from '../../../src/main/server/http.js';
+import { HttpServer, type RequestContext } from '../../../src/http/server.js';
 import { createMetrics } from '../../../src/main/observability/metrics.js';
 
 const metrics = createMetrics({ defaultMetrics: false });
@@ -27,7 +27,7 @@ const server = new HttpServer<string>({
   maxConcurrentRequests: 1,
   requestTimeoutMs: 5000,
   keepAliveTimeoutMs: 5000,
-  metrics,
+  metrics: metrics.requests,
 });
 const port = await server.listen(0, '127.0.0.1');
 const base = `http://127.0.0.1:${port}`;

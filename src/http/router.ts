@@ -1,6 +1,8 @@
 // HOT PATH. Matches method + path against the route table compiled once at boot: a segment trie where `:name`
 // segments capture (URL-decoded) params. Answers the route and params, or the methods the path allows (→ 405).
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+/** A method a route may be declared for: OPTIONS serves the search UI's CORS preflights (issue 32). */
+export type RouteMethod = HttpMethod | 'OPTIONS';
 
 interface TrieNode<R> {
   literal: Map<string, TrieNode<R>>;
@@ -35,7 +37,7 @@ function segments(path: string): string[] {
 export class Router<R> {
   private readonly root: TrieNode<R> = newNode();
 
-  add(method: HttpMethod, template: string, route: R): void {
+  add(method: RouteMethod, template: string, route: R): void {
     let node = this.root;
     for (const seg of segments(template)) {
       if (seg.startsWith(':')) {

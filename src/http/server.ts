@@ -1,13 +1,32 @@
 // HOT PATH. The proxy's HTTP front: a raw node:http server running each request through the compiled route table
 // and the cross-cutting hooks (request id, concurrency limit, auth, body limits, error shaping, metrics, one log
-// line). Handlers get a RequestContext and return a Reply; they never touch the response object.
+// line). Handlers get a RequestContext and return a Reply; they never touch the response object. Per request: one
+// socket write (status line, headers and body together), metrics into the route's cached cells, and one log line
+// built only when the info level is on.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { MeiliError, internalError } from '../../core/errors.js';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import { Router, type HttpMethod } from './router.js';
+import { MeiliError, internalError } from '../core/errors.js';
+import { Router, type RouteMethod } from './router.js';
+
+/** The request metrics the server feeds (the proxy's `miroir_request_*`; the dev node has none). */
+export interface RequestObserver {
+  /** Requests being served right now. */
+  inFlight: number;
+  /** The series of one method + path template, kept by the server per route. */
+  route(method: string, pathTemplate: string): RouteSeries;
+}
+
+export interface RouteSeries {
+  observe(status: number, seconds: number): void;
+}
+
+/** The slice of a pino logger the server uses. */
+export interface HttpLogger {
+  isLevelEnabled(level: string): boolean;
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
 
 export interface Reply {
   status: number;
@@ -36,10 +55,14 @@ export interface RequestContext<A = unknown> {
   json: unknown;
   /** Headers every reply of this request carries (handlers may add, e.g. X-Miroir-Degraded). */
   replyHeaders: Record<string, string>;
+  /** Whether this request's log line will be written (info level on): build `logFields` only when true. */
+  readonly logging: boolean;
+  /** Fields a handler adds to the request's one log line (SPEC C16: index, node_count, estimated_hits, degraded). */
+  logFields: Record<string, unknown> | null;
 }
 
 export interface RouteSpec<A = unknown> {
-  method: HttpMethod;
+  method: RouteMethod;
   path: string;
   /** Stable label for metrics and logs (the template by default). */
   name?: string;
@@ -61,14 +84,44 @@ export interface HttpServerOptions<A> {
   maxConcurrentRequests: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
-  metrics?: Metrics | null;
-  logger?: Logger | null;
+  metrics?: RequestObserver | null;
+  logger?: HttpLogger | null;
 }
 
 interface CompiledRoute<A> {
   spec: RouteSpec<A>;
   name: string;
   readsBody: boolean;
+  /** Request metrics of this route for its method and for HEAD (GET routes), made on first use. */
+  series: RouteSeries | null;
+  headSeries: RouteSeries | null;
+}
+
+/** What handlers see; the query string is parsed on first use (most routes never read it). */
+class Context<A> implements RequestContext<A> {
+  auth: A | null = null;
+  rawBody: Buffer | null = null;
+  json: unknown = undefined;
+  logFields: Record<string, unknown> | null = null;
+  readonly replyHeaders: Record<string, string>;
+  private parsedQuery: URLSearchParams | null = null;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly method: string,
+    readonly path: string,
+    private readonly rawQuery: string,
+    readonly params: Record<string, string>,
+    readonly requestId: string,
+    readonly routeName: string,
+    readonly logging: boolean,
+  ) {
+    this.replyHeaders = { 'x-request-id': requestId };
+  }
+
+  get query(): URLSearchParams {
+    return (this.parsedQuery ??= new URLSearchParams(this.rawQuery));
+  }
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
@@ -100,7 +153,7 @@ export function payloadTooLarge(limit: number): MeiliError {
 /** Parses a JSON body the way Meilisearch reports problems with it. */
 export function parseJsonBody(raw: Buffer | null, contentType: string | undefined): unknown {
   if (raw === null || raw.length === 0) throw new MeiliError('missing_payload', 'A json payload is missing.');
-  const type = contentType?.split(';')[0]!.trim().toLowerCase();
+  const type = contentType === JSON_TYPE ? JSON_TYPE : contentType?.split(';')[0]!.trim().toLowerCase();
   if (type === undefined || type === '') {
     throw new MeiliError('missing_content_type', 'A Content-Type header is missing. Accepted values for the Content-Type header are: `application/json`');
   }
@@ -145,6 +198,9 @@ export class HttpServer<A> {
   readonly server: Server;
   private readonly router = new Router<CompiledRoute<A>>();
   private readonly opts: HttpServerOptions<A>;
+  private readonly requestMetrics: RequestObserver | null;
+  /** Series of requests that matched no route (404/405), by method. */
+  private readonly unmatchedSeries = new Map<string, RouteSeries>();
   private inFlight = 0;
 
   /** Client requests being served right now. */
@@ -157,8 +213,9 @@ export class HttpServer<A> {
 
   constructor(opts: HttpServerOptions<A>) {
     this.opts = opts;
+    this.requestMetrics = opts.metrics ?? null;
     for (const spec of opts.routes) {
-      this.router.add(spec.method, spec.path, { spec, name: spec.name ?? spec.path, readsBody: spec.body !== 'none' && spec.method !== 'GET' });
+      this.router.add(spec.method, spec.path, { spec, name: spec.name ?? spec.path, readsBody: spec.body !== 'none' && spec.method !== 'GET', series: null, headSeries: null });
     }
     this.server = createServer({ keepAliveTimeout: opts.keepAliveTimeoutMs, requestTimeout: opts.requestTimeoutMs }, (req, res) => {
       void this.handle(req, res);
@@ -186,10 +243,10 @@ export class HttpServer<A> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     if (this.inFlight > 0) {
-      await Promise.race([
-        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
-        new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
-      ]);
+      // The grace timer is not unref'd: a close in progress keeps the process alive until it is done.
+      let timer: NodeJS.Timeout | null = null;
+      await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      if (timer !== null) clearTimeout(timer);
     }
     for (const s of this.sockets) s.destroy();
     await closed;
@@ -200,55 +257,61 @@ export class HttpServer<A> {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
-    const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1));
     const sentId = req.headers['x-request-id'];
     const requestId = typeof sentId === 'string' && REQUEST_ID_RE.test(sentId) ? sentId : newRequestId();
     const method = req.method ?? 'GET';
     const match = this.router.match(method, path);
-    const routeName = match.kind === 'found' ? match.route.name : 'unmatched';
-    const ctx: RequestContext<A> = {
+    const found = match.kind === 'found' ? match.route : null;
+    const logger = this.opts.logger ?? null;
+    const ctx = new Context<A>(
       req,
       method,
       path,
-      query,
-      params: match.kind === 'found' ? match.params : {},
+      q === -1 ? '' : rawUrl.slice(q + 1),
+      match.kind === 'found' ? match.params : {},
       requestId,
-      routeName,
-      auth: null,
-      rawBody: null,
-      json: undefined,
-      replyHeaders: { 'x-request-id': requestId },
-    };
+      found !== null ? found.name : 'unmatched',
+      logger !== null && logger.isLevelEnabled('info'),
+    );
     this.inFlight++;
-    this.opts.metrics?.requestsInFlight.inc();
+    if (this.requestMetrics !== null) this.requestMetrics.inFlight++;
     let reply: Reply;
     try {
       if (this.closing) throw new MeiliError('too_many_search_requests', 'Miroir is shutting down; retry on another instance.');
       if (this.inFlight > this.opts.maxConcurrentRequests) {
         throw new MeiliError('too_many_search_requests', `Too many requests in flight (server.max_concurrent_requests is ${this.opts.maxConcurrentRequests}). Retry shortly.`);
       }
-      if (match.kind === 'not_found') reply = notFoundReply();
+      if (found !== null) reply = await this.run(found, ctx);
       else if (match.kind === 'method_not_allowed') reply = { status: 405, body: undefined, headers: { allow: match.allowed.join(', ') } };
-      else reply = await this.run(match.route, ctx);
+      else reply = notFoundReply();
     } catch (err) {
       const e = internalError(err);
-      if (e.code === 'internal') this.opts.logger?.error({ err, request_id: requestId, path_template: routeName }, 'request failed');
+      if (e.code === 'internal') logger?.error({ err, request_id: requestId, path_template: ctx.routeName }, 'request failed');
       reply = errorReply(e);
     }
     this.send(res, ctx, reply);
     this.inFlight--;
-    this.opts.metrics?.requestsInFlight.dec();
+    if (this.requestMetrics !== null) this.requestMetrics.inFlight--;
     if (this.inFlight === 0 && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
-    const seconds = (performance.now() - started) / 1000;
-    const status = String(reply.status);
-    if (this.opts.metrics) {
-      this.opts.metrics.requestDuration.labels(method, routeName, status).observe(seconds);
-      this.opts.metrics.requestsTotal.labels(method, routeName, status).inc();
+    const ms = performance.now() - started;
+    if (this.requestMetrics !== null) this.seriesOf(found, method).observe(reply.status, ms / 1000);
+    if (ctx.logging) {
+      const line: Record<string, unknown> = { method, path_template: ctx.routeName, status: reply.status, duration_ms: Math.round(ms * 100) / 100, request_id: requestId };
+      if (ctx.logFields !== null) Object.assign(line, ctx.logFields);
+      logger!.info(line, 'request');
     }
-    this.opts.logger?.info(
-      { method, path_template: routeName, status: reply.status, duration_ms: Math.round(seconds * 100000) / 100, request_id: requestId },
-      'request',
-    );
+  }
+
+  /** The metrics series of a route (or of unmatched requests) for this method, cached after the first request. */
+  private seriesOf(route: CompiledRoute<A> | null, method: string): RouteSeries {
+    const m = this.requestMetrics!;
+    if (route === null) {
+      let s = this.unmatchedSeries.get(method);
+      if (s === undefined) this.unmatchedSeries.set(method, (s = m.route(method, 'unmatched')));
+      return s;
+    }
+    if (method === 'HEAD') return (route.headSeries ??= m.route(method, route.name));
+    return (route.series ??= m.route(method, route.name));
   }
 
   private async run(route: CompiledRoute<A>, ctx: RequestContext<A>): Promise<Reply> {
@@ -262,19 +325,38 @@ export class HttpServer<A> {
     return route.spec.handler(ctx);
   }
 
+  /**
+   * Writes the reply: the request's headers, the reply's (which win on a clash) and the framing headers as one flat
+   * list, then the body with `end`, which sends status line, headers and body in one socket write.
+   */
   private send(res: ServerResponse, ctx: RequestContext<A>, reply: Reply): void {
     if (res.headersSent) return;
-    const headers: Record<string, string> = { ...ctx.replyHeaders, ...reply.headers };
     let payload: Buffer | string | undefined;
     if (reply.raw !== undefined) payload = reply.raw;
     else if (reply.body !== undefined) payload = JSON.stringify(reply.body);
-    if (payload !== undefined) {
-      headers['content-type'] ??= 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(payload));
-    } else {
-      headers['content-length'] = '0';
+    const own = ctx.replyHeaders;
+    const extra = reply.headers;
+    const head: string[] = [];
+    let typed = false;
+    for (const k in own) {
+      if (extra !== undefined && Object.hasOwn(extra, k)) continue;
+      if (k === 'content-length') continue;
+      if (k === 'content-type') typed = true;
+      head.push(k, own[k]!);
     }
-    res.writeHead(reply.status, headers);
+    if (extra !== undefined) {
+      for (const k in extra) {
+        if (k === 'content-length') continue;
+        if (k === 'content-type') typed = true;
+        head.push(k, extra[k]!);
+      }
+    }
+    if (payload === undefined) head.push('content-length', '0');
+    else {
+      if (!typed) head.push('content-type', JSON_TYPE);
+      head.push('content-length', String(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length));
+    }
+    res.writeHead(reply.status, head);
     res.end(ctx.method === 'HEAD' ? undefined : payload);
   }
 }
