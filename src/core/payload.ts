@@ -17,12 +17,27 @@ export function payloadFormat(contentType: string | undefined): PayloadFormat {
   throw new MeiliError('invalid_content_type', `The Content-Type \`${type}\` is invalid. Accepted values for the Content-Type header are: ${ACCEPTED}`);
 }
 
+/**
+ * The payload format of a document write, with the `csvDelimiter` rule: a delimiter with a non-CSV content type
+ * is a 415 invalid_content_type (after the content type itself was checked).
+ */
+export function writeFormat(contentType: string | undefined, csvDelimiterRaw: string | null): PayloadFormat {
+  const format = payloadFormat(contentType);
+  if (csvDelimiterRaw !== null && format !== 'csv') {
+    const type = contentType!.split(';')[0]!.trim();
+    throw new MeiliError('invalid_content_type', `The Content-Type \`${type}\` does not support the use of a csv delimiter. The csv delimiter can only be used with the Content-Type \`text/csv\`.`);
+  }
+  return format;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function malformed(kind: string, detail: string): MeiliError {
-  return new MeiliError('malformed_payload', `The ${kind} payload provided is malformed. \`${detail}\`.`);
+  // Meilisearch words CSV errors `…malformed: \`…\`.` and JSON/NDJSON ones `…malformed. \`Couldn't serialize …\`.`.
+  if (kind === 'csv') return new MeiliError('malformed_payload', `The \`csv\` payload provided is malformed: \`${detail}\`.`);
+  return new MeiliError('malformed_payload', `The \`${kind}\` payload provided is malformed. \`Couldn't serialize document value: ${detail}\`.`);
 }
 
 export function parseDocuments(body: Buffer, format: PayloadFormat, csvDelimiter = ','): Array<Record<string, unknown>> {
@@ -36,10 +51,7 @@ export function parseDocuments(body: Buffer, format: PayloadFormat, csvDelimiter
       throw malformed('json', (err as Error).message);
     }
     if (isObject(v)) return [v];
-    if (!Array.isArray(v)) throw malformed('json', `invalid type: ${typeof v}, expected a sequence`);
-    v.forEach((d, i) => {
-      if (!isObject(d)) throw malformed('json', `invalid type: ${Array.isArray(d) ? 'sequence' : typeof d} at index ${i}, expected a map`);
-    });
+    if (!Array.isArray(v) || v.some((d) => !isObject(d))) throw malformed('json', 'data are neither an object nor a list of objects');
     return v as Array<Record<string, unknown>>;
   }
   if (format === 'ndjson') {
@@ -85,30 +97,34 @@ function splitCsvLine(line: string, delim: string): string[] | null {
   return out;
 }
 
-/** Splits CSV text into records, keeping newlines inside quoted fields. */
-function csvRecords(text: string): string[] {
-  const out: string[] = [];
+/** Splits CSV text into records (with the byte offset each starts at), keeping newlines inside quoted fields. */
+function csvRecords(text: string): Array<{ line: string; byte: number }> {
+  const out: Array<{ line: string; byte: number }> = [];
   let cur = '';
+  let start = 0;
+  let byte = 0;
   let quoted = false;
   for (const ch of text) {
+    const size = Buffer.byteLength(ch);
     if (ch === '"') quoted = !quoted;
     if ((ch === '\n' || ch === '\r') && !quoted) {
-      if (ch === '\n' || cur !== '') {
-        if (cur !== '') out.push(cur);
-        cur = '';
-      }
+      if (cur !== '') out.push({ line: cur, byte: start });
+      cur = '';
+      byte += size;
+      start = byte;
       continue;
     }
     cur += ch;
+    byte += size;
   }
-  if (cur !== '') out.push(cur);
+  if (cur !== '') out.push({ line: cur, byte: start });
   return out;
 }
 
 export function parseCsv(text: string, delim: string): Array<Record<string, unknown>> {
   const records = csvRecords(text);
   if (records.length === 0) throw new MeiliError('missing_payload', 'A csv payload is missing.');
-  const header = splitCsvLine(records[0]!, delim);
+  const header = splitCsvLine(records[0]!.line, delim);
   if (header === null) throw malformed('csv', 'unterminated quote in the header');
   const columns = header.map((h) => {
     const m = /^(.*):(number|boolean|string)$/.exec(h);
@@ -116,10 +132,10 @@ export function parseCsv(text: string, delim: string): Array<Record<string, unkn
   });
   const out: Array<Record<string, unknown>> = [];
   for (let r = 1; r < records.length; r++) {
-    const cells = splitCsvLine(records[r]!, delim);
-    if (cells === null) throw malformed('csv', `unterminated quote at line ${r + 1}`);
+    const cells = splitCsvLine(records[r]!.line, delim);
+    if (cells === null) throw malformed('csv', `unterminated quote at line ${r}`);
     if (cells.length !== columns.length) {
-      throw malformed('csv', `CSV error: record ${r} (line: ${r + 1}, byte: 0): found record with ${cells.length} fields, but the previous record has ${columns.length} fields`);
+      throw malformed('csv', `CSV error: record ${r} (line: ${r + 1}, byte: ${records[r]!.byte}): found record with ${cells.length} fields, but the previous record has ${columns.length} fields`);
     }
     const doc: Record<string, unknown> = {};
     columns.forEach((c, i) => {
@@ -128,14 +144,14 @@ export function parseCsv(text: string, delim: string): Array<Record<string, unkn
         if (raw.trim() === '') doc[c.name] = null;
         else {
           const n = Number(raw);
-          if (!Number.isFinite(n)) throw malformed('csv', `Error parsing number "${raw}" at line ${r + 1}: invalid float literal`);
+          if (!Number.isFinite(n)) throw malformed('csv', `Error parsing number "${raw}" at line ${r}: invalid float literal`);
           doc[c.name] = n;
         }
       } else if (c.type === 'boolean') {
         if (raw.trim() === '') doc[c.name] = null;
         else if (raw === 'true' || raw === 'false') doc[c.name] = raw === 'true';
-        else throw malformed('csv', `Error parsing boolean "${raw}" at line ${r + 1}: provided string was not \`true\` or \`false\``);
-      } else doc[c.name] = raw;
+        else throw malformed('csv', `Error parsing boolean "${raw}" at line ${r}: provided string was not \`true\` or \`false\``);
+      } else doc[c.name] = raw === '' ? null : raw;
     });
     out.push(doc);
   }
@@ -145,8 +161,10 @@ export function parseCsv(text: string, delim: string): Array<Record<string, unkn
 /** Validates the `csvDelimiter` query parameter (one ASCII character). */
 export function csvDelimiter(raw: string | null): string {
   if (raw === null) return ',';
-  if (raw.length !== 1 || raw.charCodeAt(0) > 127) {
-    throw new MeiliError('invalid_document_csv_delimiter', `Invalid value in parameter \`csvDelimiter\`: expected a string of one character, but found the following string of ${raw.length} characters: \`${raw}\``);
+  const chars = [...raw];
+  if (chars.length !== 1) {
+    throw new MeiliError('invalid_document_csv_delimiter', `Invalid value in parameter \`csvDelimiter\`: expected a string of one character, but found the following string of ${chars.length} characters: \`${raw}\``);
   }
+  if (raw.codePointAt(0)! > 127) throw new MeiliError('invalid_document_csv_delimiter', `csv delimiter must be an ascii character. Found: \`${raw}\``);
   return raw;
 }

@@ -2,7 +2,7 @@
 // query string), documents fetch, facet search and multi-search, each field with its own error code. Pure; shared
 // by the dev node and the proxy.
 import { MeiliError, type ErrorCode } from './errors.js';
-import { typeName } from './settings.js';
+import { foundValue, typeName } from './settings.js';
 
 export interface ParsedMultiSearch {
   /** null for a non-federated request. */
@@ -50,6 +50,7 @@ const SEARCH_FIELDS: Record<string, FieldSpec> = {
   hybrid: spec('object', 'invalid_search_hybrid_query'),
   vector: spec('any', 'invalid_search_vector'),
   media: spec('any', 'invalid_search_media'),
+  personalize: spec('any', 'invalid_search_personalize'),
 };
 
 const DOCUMENTS_FIELDS: Record<string, FieldSpec> = {
@@ -81,7 +82,7 @@ function unknownField(field: string, fields: Record<string, FieldSpec>, prefix =
 }
 
 function checkJsonValue(field: string, fs: FieldSpec, v: unknown, path: string): unknown {
-  const bad = (expected: string) => new MeiliError(fs.code, `Invalid value type at \`${path}\`: expected ${expected}, but found ${typeName(v)}: \`${JSON.stringify(v)}\``);
+  const bad = (expected: string) => new MeiliError(fs.code, `Invalid value type at \`${path}\`: expected ${expected}, but found ${foundValue(v)}`);
   switch (fs.kind) {
     case 'string':
       if (typeof v !== 'string') throw bad('a string');
@@ -99,7 +100,7 @@ function checkJsonValue(field: string, fs: FieldSpec, v: unknown, path: string):
       if (v === null) return null;
       if (!Array.isArray(v)) throw bad('an array');
       v.forEach((x, i) => {
-        if (typeof x !== 'string') throw new MeiliError(fs.code, `Invalid value type at \`${path}[${i}]\`: expected a string, but found ${typeName(x)}: \`${JSON.stringify(x)}\``);
+        if (typeof x !== 'string') throw new MeiliError(fs.code, `Invalid value type at \`${path}[${i}]\`: expected a string, but found ${foundValue(x)}`);
       });
       return v;
     case 'filter':
@@ -183,9 +184,9 @@ function parseGeneric(raw: unknown, source: 'json' | 'query', fields: Record<str
     }
     return out;
   }
-  if (raw === undefined || raw === null) return out;
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${typeName(raw)}: \`${JSON.stringify(raw)}\``);
+  if (raw === undefined) return out;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(raw)}`);
   }
   for (const [field, value] of Object.entries(raw as Record<string, unknown>)) {
     const fs = fields[field];
@@ -195,9 +196,13 @@ function parseGeneric(raw: unknown, source: 'json' | 'query', fields: Record<str
   return out;
 }
 
-function checkSearchSemantics(q: Record<string, unknown>): Record<string, unknown> {
+function checkSearchSemantics(q: Record<string, unknown>, source: 'json' | 'query' = 'json'): Record<string, unknown> {
   if (q.matchingStrategy !== undefined && !['last', 'all', 'frequency'].includes(q.matchingStrategy as string)) {
-    throw new MeiliError('invalid_search_matching_strategy', `Unknown value \`${String(q.matchingStrategy)}\` at \`.matchingStrategy\`: expected one of \`last\`, \`all\`, \`frequency\``);
+    const where = source === 'query' ? 'for parameter `matchingStrategy`' : 'at `.matchingStrategy`';
+    throw new MeiliError('invalid_search_matching_strategy', `Unknown value \`${String(q.matchingStrategy)}\` ${where}: expected one of \`last\`, \`all\`, \`frequency\``);
+  }
+  if (q.personalize !== undefined && q.personalize !== null) {
+    throw new MeiliError('feature_not_enabled', 'reranking search results requires enabling the `personalization` experimental feature. See https://github.com/orgs/meilisearch/discussions/866');
   }
   if (q.hybrid !== undefined && q.hybrid !== null) {
     throw new MeiliError('invalid_search_embedder', 'Cannot find embedder with name `default`.');
@@ -214,7 +219,7 @@ function checkSearchSemantics(q: Record<string, unknown>): Record<string, unknow
 /** Validates search parameters; `query` = GET string parameters (object of strings). */
 export function parseSearchQuery(raw: unknown, source: 'json' | 'query'): Record<string, unknown> {
   const renamed: Record<string, string> = source === 'query' ? { hybridEmbedder: 'hybrid', hybridSemanticRatio: 'hybrid' } : {};
-  return checkSearchSemantics(parseGeneric(raw, source, SEARCH_FIELDS, renamed));
+  return checkSearchSemantics(parseGeneric(raw, source, SEARCH_FIELDS, renamed), source);
 }
 
 export function parseDocumentsQuery(raw: unknown, source: 'json' | 'query'): Record<string, unknown> {
@@ -223,7 +228,7 @@ export function parseDocumentsQuery(raw: unknown, source: 'json' | 'query'): Rec
     let ids = q.ids;
     if (source === 'query' && typeof ids === 'string') ids = ids.split(',').map((s) => s.trim()).filter(Boolean);
     if (!Array.isArray(ids)) {
-      throw new MeiliError('invalid_document_ids', `Invalid value type at \`.ids\`: expected an array, but found ${typeName(ids)}: \`${JSON.stringify(ids)}\``);
+      throw new MeiliError('invalid_document_ids', `Invalid value type at \`.ids\`: expected an array, but found ${foundValue(ids)}`);
     }
     q.ids = ids.map((id) => (typeof id === 'number' ? String(id) : id));
     for (const id of q.ids as unknown[]) {
@@ -244,31 +249,31 @@ const FEDERATION_FIELDS = ['offset', 'limit', 'page', 'hitsPerPage', 'facetsByIn
 /** Validates a /multi-search body: `{queries, federation?}`. */
 export function parseMultiSearch(raw: unknown): ParsedMultiSearch {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${typeName(raw)}: \`${JSON.stringify(raw)}\``);
+    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(raw)}`);
   }
   const body = raw as Record<string, unknown>;
   for (const k of Object.keys(body)) if (k !== 'queries' && k !== 'federation') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`queries\`, \`federation\``);
   if (body.queries === undefined) throw new MeiliError('bad_request', 'Missing field `queries`');
   if (!Array.isArray(body.queries)) {
-    throw new MeiliError('bad_request', `Invalid value type at \`.queries\`: expected an array, but found ${typeName(body.queries)}: \`${JSON.stringify(body.queries)}\``);
+    throw new MeiliError('bad_request', `Invalid value type at \`.queries\`: expected an array, but found ${foundValue(body.queries)}`);
   }
   let federation: Record<string, unknown> | null = null;
   if (body.federation !== undefined && body.federation !== null) {
     if (typeof body.federation !== 'object' || Array.isArray(body.federation)) {
-      throw new MeiliError('invalid_multi_search_federated', `Invalid value type at \`.federation\`: expected an object, but found ${typeName(body.federation)}: \`${JSON.stringify(body.federation)}\``);
+      throw new MeiliError('invalid_multi_search_federated', `Invalid value type at \`.federation\`: expected an object, but found ${foundValue(body.federation)}`);
     }
     federation = {};
     for (const [k, v] of Object.entries(body.federation as Record<string, unknown>)) {
       if (!FEDERATION_FIELDS.includes(k)) throw new MeiliError('bad_request', `Unknown field \`${k}\` inside \`.federation\`: expected one of ${FEDERATION_FIELDS.map((f) => `\`${f}\``).join(', ')}`);
       if (['offset', 'limit', 'page', 'hitsPerPage'].includes(k) && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) {
-        throw new MeiliError(`invalid_multi_search_${k === 'hitsPerPage' ? 'hits_per_page' : k}` as ErrorCode, `Invalid value type at \`.federation.${k}\`: expected a positive integer, but found ${typeName(v)}: \`${JSON.stringify(v)}\``);
+        throw new MeiliError(`invalid_multi_search_${k === 'hitsPerPage' ? 'hits_per_page' : k}` as ErrorCode, `Invalid value type at \`.federation.${k}\`: expected a positive integer, but found ${foundValue(v)}`);
       }
       federation[k] = v;
     }
   }
   const queries = (body.queries as unknown[]).map((q, i) => {
     if (q === null || typeof q !== 'object' || Array.isArray(q)) {
-      throw new MeiliError('bad_request', `Invalid value type at \`.queries[${i}]\`: expected an object, but found ${typeName(q)}: \`${JSON.stringify(q)}\``);
+      throw new MeiliError('bad_request', `Invalid value type at \`.queries[${i}]\`: expected an object, but found ${foundValue(q)}`);
     }
     const { indexUid, federationOptions, ...rest } = q as Record<string, unknown>;
     if (indexUid === undefined) throw new MeiliError('missing_index_uid', `Missing field \`indexUid\` inside \`.queries[${i}]\``);
@@ -278,7 +283,7 @@ export function parseMultiSearch(raw: unknown): ParsedMultiSearch {
     let fo: { weight: number; queryPosition?: number } | null = null;
     if (federationOptions !== undefined && federationOptions !== null) {
       if (federation === null) {
-        throw new MeiliError('invalid_multi_search_federation_options', `Inside \`.queries[${i}]\`: Using \`federationOptions\` is not allowed in a non-federated search.\n  - Hint: remove \`federationOptions\` from query #${i} or add \`federation\` to the request.`);
+        throw new MeiliError('invalid_multi_search_federation_options', `Inside \`.queries[${i}]\`: Using \`federationOptions\` is not allowed in a non-federated search.\n - Hint: remove \`federationOptions\` from the query or add \`federation\` to the request.`);
       }
       const o = federationOptions as Record<string, unknown>;
       const weight = o.weight ?? 1;
@@ -290,11 +295,15 @@ export function parseMultiSearch(raw: unknown): ParsedMultiSearch {
     if (federation !== null) {
       for (const p of ['offset', 'limit', 'page', 'hitsPerPage']) {
         if (rest[p] !== undefined) {
-          throw new MeiliError('invalid_multi_search_query_pagination', `Inside \`.queries[${i}]\`: Using pagination options is not allowed in federated queries.\n  - Hint: remove \`${p}\` from query #${i} or remove \`federation\` from the request\n  - Hint: pass \`federation.${p}\` for pagination in federated search`);
+          throw new MeiliError('invalid_multi_search_query_pagination', `Inside \`.queries[${i}]\`: Using pagination options is not allowed in federated queries.\n - Hint: remove \`${p}\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.limit\` and \`federation.offset\` for pagination in federated search`);
         }
       }
-      if (rest.facets !== undefined && rest.facets !== null) {
-        throw new MeiliError('invalid_multi_search_query_facets', `Inside \`.queries[${i}]\`: Using facet options is not allowed in federated queries.\n  - Hint: remove \`facets\` from query #${i} or remove \`federation\` from the request\n  - Hint: pass \`federation.facetsByIndex.${indexUid}: ${JSON.stringify(rest.facets)}\` for facets in federated search`);
+      if (rest.personalize !== undefined && rest.personalize !== null) {
+        throw new MeiliError('invalid_multi_search_query_personalization', `Inside \`.queries[${i}]\`: Using \`.personalize\` is not allowed in federated queries.\n - Hint: remove \`personalize\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.personalize\` for personalization in federated search`);
+      }
+      if (Array.isArray(rest.facets) && rest.facets.length > 0) {
+        const list = `[${(rest.facets as unknown[]).map((f) => JSON.stringify(f)).join(', ')}]`;
+        throw new MeiliError('invalid_multi_search_query_facets', `Inside \`.queries[${i}]\`: Using facet options is not allowed in federated queries.\n - Hint: remove \`facets\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.facetsByIndex.${indexUid}: ${list}\` for facets in federated search`);
       }
     }
     let query: Record<string, unknown>;

@@ -1,6 +1,7 @@
-// Index settings as Meilisearch v1.50 has them: the 20 defaults, the sub-routes with their update verbs, and
-// validation of a settings body (whole object or one sub-route) with the `invalid_settings_*` codes. Pure; the dev
-// node applies settings, the proxy validates and stores logical settings with it.
+// Index settings as Meilisearch v1.50 has them: the 20 defaults, the sub-routes with their update verbs, the
+// settings behind experimental features (`foreignKeys`, `chat`), and validation of a settings body (whole object or
+// one sub-route) with the `invalid_settings_*` codes. Pure; the dev node applies settings, the proxy validates and
+// stores logical settings with it.
 import { MeiliError, type ErrorCode } from './errors.js';
 
 export type Settings = Record<string, unknown>;
@@ -62,7 +63,68 @@ export const SETTINGS_ROUTES: Readonly<Record<string, { key: string; updateVerb:
   'prefix-search': { key: 'prefixSearch', updateVerb: 'PUT' },
 });
 
+/**
+ * Settings that exist behind an experimental feature (Meilisearch shows them in GET /settings only while the feature
+ * is on, and setting one — not resetting it — needs the feature): the sub-route, update verb, default, where the
+ * key sits in the settings object, and the feature that unlocks it.
+ */
+export const EXPERIMENTAL_SETTINGS: Readonly<Record<string, { route: string; updateVerb: Verb; feature: string; featureName: string; discussion: string; after: string | null; defaultValue: () => unknown }>> = Object.freeze({
+  foreignKeys: { route: 'foreign-keys', updateVerb: 'PUT', feature: 'foreignKeys', featureName: 'foreign_keys', discussion: 'https://github.com/orgs/meilisearch/discussions/873', after: 'sortableAttributes', defaultValue: () => [] },
+  chat: {
+    route: 'chat',
+    updateVerb: 'PATCH',
+    feature: 'chatCompletions',
+    featureName: 'chat completions',
+    discussion: 'https://github.com/orgs/meilisearch/discussions/835',
+    after: null,
+    defaultValue: () => ({
+      description: '',
+      documentTemplate: '{% for field in fields %}{% if field.is_searchable and field.value != nil %}{{ field.name }}: {{ field.value }}\n{% endif %}{% endfor %}',
+      documentTemplateMaxBytes: 400,
+      searchParameters: {},
+    }),
+  },
+});
+
+/** Every settings sub-route, the experimental ones included. */
+export const ALL_SETTINGS_ROUTES: Readonly<Record<string, { key: string; updateVerb: Verb }>> = Object.freeze({
+  ...SETTINGS_ROUTES,
+  ...Object.fromEntries(Object.entries(EXPERIMENTAL_SETTINGS).map(([key, e]) => [e.route, { key, updateVerb: e.updateVerb }])),
+});
+
 const SETTING_KEYS = Object.values(SETTINGS_ROUTES).map((r) => r.key);
+/** Every key a settings object may hold, in Meilisearch's order (its unknown-field message lists them so). */
+const ALL_SETTING_KEYS = [...SETTING_KEYS.slice(0, 4), 'foreignKeys', ...SETTING_KEYS.slice(4).filter((k) => k !== 'proximityPrecision' && k !== 'typoTolerance'), 'chat'];
+{
+  // Meilisearch's order: … synonyms, distinctAttribute, proximityPrecision, typoTolerance, faceting, …
+  const at = ALL_SETTING_KEYS.indexOf('distinctAttribute') + 1;
+  ALL_SETTING_KEYS.splice(at, 0, 'proximityPrecision', 'typoTolerance');
+}
+
+/** Experimental features as the node reports them (`GET /experimental-features`), for the gated settings. */
+export type SettingsFeatures = Readonly<Record<string, boolean | null | undefined>>;
+
+/**
+ * The settings object as GET /settings shows it: the stored settings plus each experimental setting whose feature
+ * is on (its stored value or default), in Meilisearch's key order.
+ */
+export function settingsView(stored: Settings, features: SettingsFeatures): Settings {
+  const out: Settings = {};
+  const experimental = Object.entries(EXPERIMENTAL_SETTINGS).filter(([, e]) => features[e.feature] === true);
+  for (const [k, v] of Object.entries(stored)) {
+    if (k in EXPERIMENTAL_SETTINGS) continue;
+    out[k] = v;
+    for (const [key, e] of experimental) if (e.after === k) out[key] = stored[key] ?? e.defaultValue();
+  }
+  for (const [key, e] of experimental) if (e.after === null) out[key] = stored[key] ?? e.defaultValue();
+  return out;
+}
+
+/** One setting's current value (sub-route GET), the experimental ones included whatever the features. */
+export function settingValue(stored: Settings, key: string): unknown {
+  const e = EXPERIMENTAL_SETTINGS[key];
+  return e !== undefined ? (stored[key] ?? e.defaultValue()) : stored[key];
+}
 
 function codeFor(key: string): ErrorCode {
   return `invalid_settings_${key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())}` as ErrorCode;
@@ -73,13 +135,23 @@ export function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
   if (typeof v === 'string') return 'a string';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'a positive integer' : 'a number';
+  if (typeof v === 'number') return Number.isInteger(v) ? (v < 0 ? 'a negative integer' : 'a positive integer') : 'a number';
   if (typeof v === 'boolean') return 'a boolean';
   return typeof v;
 }
 
+/** How Meilisearch's deserializer names a wrong value: `null`, or its kind and JSON (`a string: \`"x"\``). */
+export function foundValue(v: unknown): string {
+  return v === null ? 'null' : `${typeName(v)}: \`${JSON.stringify(v)}\``;
+}
+
+/** `at \`path\`` for a path inside the body, nothing for the body itself (a sub-route's whole value). */
+function atPath(path: string): string {
+  return path === '' ? '' : ` at \`${path}\``;
+}
+
 function wrongType(key: string, path: string, expected: string, v: unknown): MeiliError {
-  return new MeiliError(codeFor(key), `Invalid value type at \`${path}\`: expected ${expected}, but found ${typeName(v)}: \`${JSON.stringify(v)}\``);
+  return new MeiliError(codeFor(key), `Invalid value type${atPath(path)}: expected ${expected}, but found ${foundValue(v)}`);
 }
 
 function stringArray(key: string, v: unknown, path = `.${key}`): string[] {
@@ -96,9 +168,12 @@ function objectOf(key: string, v: unknown, path: string): Record<string, unknown
 }
 
 function unknownField(key: string, path: string, field: string, expected: string[]): MeiliError {
-  return new MeiliError(codeFor(key), `Unknown field \`${field}\` inside \`${path}\`: expected one of ${expected.map((e) => `\`${e}\``).join(', ')}`);
+  const inside = path === '' ? '' : ` inside \`${path}\``;
+  return new MeiliError(codeFor(key), `Unknown field \`${field}\`${inside}: expected one of ${expected.map((e) => `\`${e}\``).join(', ')}`);
 }
 
+/** Settings Meilisearch keeps as sorted sets. */
+const SORTED_SETTINGS = new Set(['sortableAttributes', 'stopWords', 'nonSeparatorTokens', 'separatorTokens', 'dictionary']);
 const RULE_RE = /^([^:\s]+):(asc|desc)$/;
 const BUILTIN_RULES = new Set(['words', 'typo', 'proximity', 'attribute', 'attributeRank', 'wordPosition', 'sort', 'exactness']);
 
@@ -108,8 +183,7 @@ function uintOrNull(key: string, v: unknown, path: string): number {
 }
 
 /** Validates one setting's new value (never null: null means reset and is handled by the caller). */
-function validateOne(key: string, v: unknown, current: Settings): unknown {
-  const path = `.${key}`;
+function validateOne(key: string, v: unknown, current: Settings, path = `.${key}`): unknown {
   switch (key) {
     case 'displayedAttributes':
     case 'searchableAttributes':
@@ -118,7 +192,7 @@ function validateOne(key: string, v: unknown, current: Settings): unknown {
     case 'nonSeparatorTokens':
     case 'separatorTokens':
     case 'dictionary':
-      return stringArray(key, v);
+      return SORTED_SETTINGS.has(key) ? stringArray(key, v, path).sort() : stringArray(key, v, path);
     case 'filterableAttributes': {
       if (!Array.isArray(v)) throw wrongType(key, path, 'an array', v);
       return v.map((x, i) => {
@@ -140,12 +214,18 @@ function validateOne(key: string, v: unknown, current: Settings): unknown {
       });
     }
     case 'rankingRules': {
-      const rules = stringArray(key, v);
+      const rules = stringArray(key, v, path);
+      if (rules.includes('attribute') && (rules.includes('attributeRank') || rules.includes('wordPosition'))) {
+        throw new MeiliError(
+          codeFor(key),
+          'Mixed usage of the attribute, attributeRank, and wordPosition ranking rules. You must either use the attribute ranking rule alone or the attributeRank and wordPosition ranking rules.',
+        );
+      }
       rules.forEach((r, i) => {
         if (!BUILTIN_RULES.has(r) && !RULE_RE.test(r)) {
           throw new MeiliError(
             codeFor(key),
-            `Invalid value at \`.rankingRules[${i}]\`: \`${r}\` ranking rule is invalid. Valid ranking rules are words, typo, sort, proximity, attribute, attributeRank, wordPosition, exactness and custom ranking rules.`,
+            `Invalid value at \`${path}[${i}]\`: \`${r}\` ranking rule is invalid. Valid ranking rules are words, typo, sort, proximity, attribute, exactness and custom ranking rules.`,
           );
         }
       });
@@ -162,7 +242,7 @@ function validateOne(key: string, v: unknown, current: Settings): unknown {
       return v;
     case 'proximityPrecision':
       if (v !== 'byWord' && v !== 'byAttribute') {
-        throw new MeiliError(codeFor(key), `Unknown value \`${String(v)}\` at \`${path}\`: expected one of \`byWord\`, \`byAttribute\``);
+        throw new MeiliError(codeFor(key), `Unknown value \`${String(v)}\`${atPath(path)}: expected one of \`byWord\`, \`byAttribute\``);
       }
       return v;
     case 'typoTolerance': {
@@ -224,6 +304,9 @@ function validateOne(key: string, v: unknown, current: Settings): unknown {
       for (const [f, fv] of Object.entries(o)) {
         if (f !== 'maxTotalHits') throw unknownField(key, path, f, ['maxTotalHits']);
         out[f] = fv === null ? 1000 : uintOrNull(key, fv, `${path}.${f}`);
+        if (out[f] === 0) {
+          throw new MeiliError(codeFor(key), `Invalid value at \`${path}.${f}\`: a non-zero integer value lower than \`18446744073709551615\` was expected, but found a zero`);
+        }
       }
       return out;
     }
@@ -248,9 +331,41 @@ function validateOne(key: string, v: unknown, current: Settings): unknown {
       return v;
     case 'prefixSearch':
       if (v !== 'indexingTime' && v !== 'disabled') {
-        throw new MeiliError(codeFor(key), `Unknown value \`${String(v)}\` at \`${path}\`: expected one of \`indexingTime\`, \`disabled\``);
+        throw new MeiliError(codeFor(key), `Unknown value \`${String(v)}\`${atPath(path)}: expected one of \`indexingTime\`, \`disabled\``);
       }
       return v;
+    case 'foreignKeys': {
+      if (!Array.isArray(v)) throw wrongType(key, path, 'an array', v);
+      return v.map((x, i) => {
+        const at = `${path}[${i}]`;
+        const o = objectOf(key, x, at);
+        const fields = ['foreignIndexUid', 'fieldName'];
+        for (const f of Object.keys(o)) if (!fields.includes(f)) throw unknownField(key, at, f, fields);
+        for (const f of fields) {
+          if (o[f] === undefined) throw new MeiliError(codeFor(key), `Missing field \`${f}\` inside \`${at}\``);
+          if (typeof o[f] !== 'string') throw wrongType(key, `${at}.${f}`, 'a string', o[f]);
+        }
+        return { foreignIndexUid: o.foreignIndexUid, fieldName: o.fieldName };
+      });
+    }
+    case 'chat': {
+      const o = objectOf('indexChat', v, path);
+      const cur = (current.chat ?? EXPERIMENTAL_SETTINGS.chat!.defaultValue()) as Record<string, unknown>;
+      const out: Record<string, unknown> = { ...cur };
+      const fields = ['description', 'documentTemplate', 'documentTemplateMaxBytes', 'searchParameters'];
+      for (const [f, fv] of Object.entries(o)) {
+        if (!fields.includes(f)) throw unknownField('indexChat', path, f, fields);
+        const dflt = (EXPERIMENTAL_SETTINGS.chat!.defaultValue() as Record<string, unknown>)[f];
+        if (fv === null) out[f] = dflt;
+        else if (f === 'documentTemplateMaxBytes') out[f] = uintOrNull('indexChat', fv, `${path}.${f}`);
+        else if (f === 'searchParameters') out[f] = { ...(cur.searchParameters as Record<string, unknown>), ...objectOf('indexChat', fv, `${path}.${f}`) };
+        else {
+          if (typeof fv !== 'string') throw wrongType('indexChat', `${path}.${f}`, 'a string', fv);
+          out[f] = fv;
+        }
+      }
+      return out;
+    }
   }
   throw new MeiliError('bad_request', `Unknown field \`${key}\``);
 }
@@ -260,30 +375,43 @@ function validateOne(key: string, v: unknown, current: Settings): unknown {
  * sub-route and the body is that setting's value. Returns a patch keyed by camelCase setting name where `null`
  * means "reset to default". `current` gives the base for nested PATCH-style settings.
  */
-export function validateSettings(body: unknown, route: string | null, current: Settings = defaultSettings()): Settings {
+export function validateSettings(body: unknown, route: string | null, current: Settings = defaultSettings(), features: SettingsFeatures = {}): Settings {
   if (route !== null) {
-    const spec = SETTINGS_ROUTES[route];
+    const spec = ALL_SETTINGS_ROUTES[route];
     if (spec === undefined) throw new MeiliError('bad_request', `Unknown settings route \`${route}\``);
-    return { [spec.key]: body === null ? null : validateOne(spec.key, body, current) };
+    const value = body === null ? null : validateOne(spec.key, body, current, '');
+    checkFeature(spec.key, value, features);
+    return { [spec.key]: value };
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${typeName(body)}: \`${JSON.stringify(body)}\``);
+    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(body)}`);
   }
   const out: Settings = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
-    if (!SETTING_KEYS.includes(key)) {
-      throw new MeiliError('bad_request', `Unknown field \`${key}\`: expected one of ${SETTING_KEYS.map((k) => `\`${k}\``).join(', ')}`);
+    if (!ALL_SETTING_KEYS.includes(key)) {
+      throw new MeiliError('bad_request', `Unknown field \`${key}\`: expected one of ${ALL_SETTING_KEYS.map((k) => `\`${k}\``).join(', ')}`);
     }
     out[key] = value === null ? null : validateOne(key, value, current);
   }
+  for (const [key, value] of Object.entries(out)) checkFeature(key, value, features);
   return out;
+}
+
+/** Setting (not resetting) an experimental setting needs its feature: 400 feature_not_enabled as Meilisearch. */
+function checkFeature(key: string, value: unknown, features: SettingsFeatures): void {
+  const e = EXPERIMENTAL_SETTINGS[key];
+  if (e === undefined || value === null || features[e.feature] === true) return;
+  throw new MeiliError('feature_not_enabled', `setting \`${key}\` in the index settings requires enabling the \`${e.featureName}\` experimental feature. See ${e.discussion}`);
 }
 
 /** Applies a validated patch to settings (null resets that key). */
 export function applySettingsPatch(current: Settings, patch: Settings): Settings {
   const defaults = defaultSettings();
   const next: Settings = { ...current };
-  for (const [key, value] of Object.entries(patch)) next[key] = value === null ? defaults[key] : value;
+  for (const [key, value] of Object.entries(patch)) {
+    if (key in EXPERIMENTAL_SETTINGS && value === null) delete next[key];
+    else next[key] = value === null ? defaults[key] : value;
+  }
   return next;
 }
 

@@ -1,6 +1,7 @@
 // The dev node's `--data DIR` persistence on LMDB: index metadata (settings, primary key, field order), one key per
 // document, tasks (with the inputs of unfinished ones), API keys and node-wide settings. Every write resolves once
 // committed, so what the node reports done survives a kill.
+import { existsSync, statSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import type { DocumentChanges, IndexEngineApi, IndexMeta, StoredDocument } from './engine/index.js';
@@ -17,7 +18,9 @@ export class DevNodeStore {
   private readonly misc: Database<unknown, string>;
 
   constructor(dir: string) {
-    this.root = open({ path: dir, compression: false });
+    // `--data` names a directory, whatever its name: lmdb would take a name with a dot (`data.d`) for a file.
+    const noSubdir = existsSync(dir) && statSync(dir).isFile();
+    this.root = open({ path: dir, compression: false, noSubdir });
     this.indexes = this.root.openDB({ name: 'indexes' });
     this.docs = this.root.openDB({ name: 'documents' });
     this.tasks = this.root.openDB({ name: 'tasks' });

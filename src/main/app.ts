@@ -100,7 +100,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   let membership: PodMembership | null = null;
   const tasks = new TaskRegistry({ store, waker: settler, incarnation, logger, retentionDays: cfg.task_registry.retention_days, owns: (item) => membership?.owns(item) ?? true });
   const ops = new IndexOperations({ state, tasks, topology, facetingOverfetch, strategy: cfg.settings_broadcast.strategy, verifyTimeoutMs });
-  const writes: DocumentWrites = new DocumentWrites({
+  const writes = new DocumentWrites({
     ops,
     state,
     tasks,
@@ -108,8 +108,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     metrics,
     pool,
     retryOnTimeout: cfg.scatter.retry_on_timeout,
-    // Whether other requests are being served alongside a write (pool or inline); the server exists by then.
-    otherRequestsInFlight: (): boolean => http.requestsInFlight > 1,
+    // Whether other requests are being served alongside a write (pool or inline): the server counts them there.
+    otherRequestsInFlight: () => metrics.requests.inFlight > 1,
   });
   tasks.start();
 
@@ -133,7 +133,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   const searchUi = cfg.search_ui.enabled ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger }) : null;
   // admin-ui (issue 31): the console's routes and its session-cookie auth extension; null unless admin_ui.enabled
   const adminUi = await registerAdminUi(routes, { config: cfg, store, registry: metrics.registry, logger, api: { store, state, topology, tasks, keys } });
-  const http: HttpServer<AuthResult> = new HttpServer<AuthResult>({
+  const http = new HttpServer<AuthResult>({
     routes,
     hooks: {
       authenticate: async (ctx, spec) => {

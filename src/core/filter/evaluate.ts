@@ -1,5 +1,5 @@
 // Evaluates a parsed filter against documents with Meilisearch's facet semantics (dotted paths through nested
-// objects and arrays, any-element matching, case/diacritic-insensitive string equality, numeric comparisons),
+// objects and arrays, any-element matching, case-insensitive string equality, numeric and string comparisons),
 // checks filters against the `filterableAttributes` setting, and prints a filter back to canonical text.
 import { MeiliError, type ErrorCode } from '../errors.js';
 import type { FilterNode, FilterValue } from './parse.js';
@@ -9,9 +9,10 @@ export type Predicate = (doc: Doc) => boolean;
 
 const MISSING = Symbol('missing');
 
-/** Facet normalization: lowercase, Latin diacritics folded, trimmed. */
+/** Facet normalization: trimmed, compatibility-decomposed, lowercase. */
 export function normalizeFacet(s: string): string {
-  return s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().trim();
+  // Meilisearch's facet normalization: compatibility decomposition and lowercase; accents stay (é ≠ e).
+  return s.trim().normalize('NFKD').toLowerCase();
 }
 
 /** Every leaf value at a dotted path (arrays flattened); MISSING when the path does not exist. */
@@ -106,16 +107,34 @@ export function compileFilter(node: FilterNode, opts: CompileOptions = {}): Pred
         const eq = anyValue(attr, equalsLiteral(node.value));
         return (doc) => !eq(doc);
       }
+      // Like Meilisearch, a comparison bounds numbers numerically (when the literal is a number) and strings (booleans
+      // as strings) by their normalized text.
       const n = asNumber(node.value);
-      if (n === null) return () => false;
+      const t = normalizeFacet(node.value.value);
       const op = node.op;
-      return anyValue(attr, (v) => typeof v === 'number' && (op === '>' ? v > n : op === '>=' ? v >= n : op === '<' ? v < n : v <= n));
+      const cmp = (a: number): boolean => (op === '>' ? a > 0 : op === '>=' ? a >= 0 : op === '<' ? a < 0 : a <= 0);
+      return anyValue(attr, (v) => {
+        if (typeof v === 'number') return n !== null && cmp(v - n);
+        if (typeof v === 'string' || typeof v === 'boolean') {
+          const x = normalizeFacet(String(v));
+          return cmp(x < t ? -1 : x > t ? 1 : 0);
+        }
+        return false;
+      });
     }
     case 'range': {
       const lo = asNumber(node.from);
       const hi = asNumber(node.to);
-      if (lo === null || hi === null) return () => false;
-      return anyValue(node.attr.value, (v) => typeof v === 'number' && v >= lo && v <= hi);
+      const from = normalizeFacet(node.from.value);
+      const to = normalizeFacet(node.to.value);
+      return anyValue(node.attr.value, (v) => {
+        if (typeof v === 'number') return lo !== null && hi !== null && v >= lo && v <= hi;
+        if (typeof v === 'string' || typeof v === 'boolean') {
+          const x = normalizeFacet(String(v));
+          return x >= from && x <= to;
+        }
+        return false;
+      });
     }
     case 'in': {
       const tests = node.values.map(equalsLiteral);
@@ -153,8 +172,12 @@ export function compileFilter(node: FilterNode, opts: CompileOptions = {}): Pred
   }
 }
 
-/** The attributes a filter reads, with the operator kind Meilisearch's granular filterable features check. */
-export function filterAttributes(node: FilterNode, out: Array<{ attr: FilterValue; kind: 'equality' | 'comparison' }> = []): typeof out {
+/**
+ * The attributes a filter reads in evaluation order, with the operator Meilisearch's granular filterable features
+ * check (`IN` is checked as `=`; EXISTS, IS NULL, IS EMPTY, CONTAINS and STARTS WITH only need the attribute to be
+ * filterable: op null).
+ */
+export function filterAttributes(node: FilterNode, out: Array<{ attr: FilterValue; op: string | null }> = []): typeof out {
   switch (node.type) {
     case 'or':
     case 'and':
@@ -164,18 +187,20 @@ export function filterAttributes(node: FilterNode, out: Array<{ attr: FilterValu
       filterAttributes(node.child, out);
       break;
     case 'cmp':
-      out.push({ attr: node.attr, kind: node.op === '=' || node.op === '!=' ? 'equality' : 'comparison' });
+      out.push({ attr: node.attr, op: node.op });
       break;
     case 'range':
-    case 'starts':
-    case 'contains':
-      out.push({ attr: node.attr, kind: 'comparison' });
+      out.push({ attr: node.attr, op: 'TO' });
       break;
     case 'in':
+      out.push({ attr: node.attr, op: '=' });
+      break;
+    case 'starts':
+    case 'contains':
     case 'exists':
     case 'null':
     case 'empty':
-      out.push({ attr: node.attr, kind: 'equality' });
+      out.push({ attr: node.attr, op: null });
       break;
     case 'geo':
       break;
@@ -183,8 +208,79 @@ export function filterAttributes(node: FilterNode, out: Array<{ attr: FilterValu
   return out;
 }
 
+/**
+ * A filter as Meilisearch re-serializes it in attribute errors (every attribute and value as a JSON string, each
+ * operand of AND/OR in parentheses), with where each attribute landed in that text.
+ */
+export function serializeFilter(node: FilterNode): { text: string; spans: Map<FilterValue, [number, number]> } {
+  const spans = new Map<FilterValue, [number, number]>();
+  let text = '';
+  const attr = (v: FilterValue): void => {
+    const q = JSON.stringify(v.value);
+    spans.set(v, [text.length + 1, text.length + q.length - 1]);
+    text += q;
+  };
+  const lit = (v: FilterValue): string => JSON.stringify(v.value);
+  const walk = (n: FilterNode): void => {
+    switch (n.type) {
+      case 'or':
+      case 'and':
+        n.children.forEach((c, i) => {
+          if (i > 0) text += n.type === 'or' ? ' OR ' : ' AND ';
+          text += '(';
+          walk(c);
+          text += ')';
+        });
+        return;
+      case 'not':
+        text += 'NOT (';
+        walk(n.child);
+        text += ')';
+        return;
+      case 'cmp':
+        attr(n.attr);
+        text += ` ${n.op} ${lit(n.value)}`;
+        return;
+      case 'range':
+        attr(n.attr);
+        text += ` ${lit(n.from)} TO ${lit(n.to)}`;
+        return;
+      case 'in':
+        attr(n.attr);
+        text += ` IN [${n.values.map(lit).join(', ')}]`;
+        return;
+      case 'exists':
+        attr(n.attr);
+        text += ' EXISTS';
+        return;
+      case 'null':
+        attr(n.attr);
+        text += ' IS NULL';
+        return;
+      case 'empty':
+        attr(n.attr);
+        text += ' IS EMPTY';
+        return;
+      case 'contains':
+        attr(n.attr);
+        text += ` CONTAINS ${lit(n.value)}`;
+        return;
+      case 'starts':
+        attr(n.attr);
+        text += ` STARTS WITH ${lit(n.value)}`;
+        return;
+      case 'geo':
+        text += filterToString(n);
+    }
+  };
+  walk(node);
+  return { text, spans };
+}
+
 interface FilterableRule {
   patterns: string[];
+  /** A plain string entry: it also covers the fields nested under it; object rules' patterns match exactly or by `*`. */
+  legacy: boolean;
   filter: { equality: boolean; comparison: boolean };
   facetSearch: boolean;
 }
@@ -197,6 +293,12 @@ export function attributePatternMatches(pattern: string, attr: string): boolean 
   return re.test(attr);
 }
 
+/** An `attributePatterns` entry: the attribute itself or, with `*`, any text in its place (dots included). */
+function patternMatchesExactly(pattern: string, attr: string): boolean {
+  if (!pattern.includes('*')) return pattern === attr;
+  return attributePatternMatches(pattern, attr);
+}
+
 /** The `filterableAttributes` setting (string and object forms) as rules. */
 export class FilterableAttributes {
   private readonly rules: FilterableRule[];
@@ -206,11 +308,12 @@ export class FilterableAttributes {
     this.rules = [];
     for (const entry of Array.isArray(setting) ? setting : []) {
       if (typeof entry === 'string') {
-        this.rules.push({ patterns: [entry], filter: { equality: true, comparison: true }, facetSearch: true });
+        this.rules.push({ patterns: [entry], legacy: true, filter: { equality: true, comparison: true }, facetSearch: true });
       } else if (entry !== null && typeof entry === 'object') {
         const e = entry as { attributePatterns?: string[]; features?: { facetSearch?: boolean; filter?: { equality?: boolean; comparison?: boolean } } };
         this.rules.push({
           patterns: e.attributePatterns ?? [],
+          legacy: false,
           filter: { equality: e.features?.filter?.equality ?? true, comparison: e.features?.filter?.comparison ?? false },
           facetSearch: e.features?.facetSearch ?? false,
         });
@@ -220,8 +323,27 @@ export class FilterableAttributes {
   }
 
   private ruleFor(attr: string): FilterableRule | null {
-    for (const r of this.rules) for (const p of r.patterns) if (attributePatternMatches(p, attr)) return r;
+    const i = this.ruleIndexFor(attr);
+    return i === null ? null : this.rules[i]!;
+  }
+
+  /** Index of the first rule whose patterns match `attr` (Meilisearch's "matched rule #n"), or null. */
+  ruleIndexFor(attr: string): number | null {
+    for (let i = 0; i < this.rules.length; i++) {
+      const r = this.rules[i]!;
+      for (const p of r.patterns) if (r.legacy ? attributePatternMatches(p, attr) : patternMatchesExactly(p, attr)) return i;
+    }
     return null;
+  }
+
+  /** The patterns of the rules that enable facet search. */
+  facetSearchablePatterns(): string[] {
+    return this.rules.filter((r) => r.facetSearch).flatMap((r) => r.patterns);
+  }
+
+  /** The patterns of the rules that enable filtering. */
+  filterablePatterns(): string[] {
+    return this.rules.filter((r) => r.filter.equality || r.filter.comparison).flatMap((r) => r.patterns);
   }
 
   isFilterable(attr: string): boolean {
@@ -233,22 +355,42 @@ export class FilterableAttributes {
     return this.ruleFor(attr)?.facetSearch === true;
   }
 
-  /** Throws Meilisearch's error when a filter uses an attribute or operator the setting does not allow. */
-  check(node: FilterNode, src: string | null, code: ErrorCode = 'invalid_search_filter', indexUid: string | null = null): void {
+  /**
+   * Throws Meilisearch's error when a filter uses an attribute or operator the setting does not allow: first any
+   * attribute that is not filterable (positioned in the re-serialized filter), then, in evaluation order, an operator
+   * its rule does not enable. `_vectors` and `_shard` are Meilisearch's special attributes and pass. `serialized`:
+   * positions refer to the re-serialized filter (search) or to `src` as sent (documents routes).
+   */
+  check(node: FilterNode, src: string | null, code: ErrorCode = 'invalid_search_filter', indexUid: string | null = null, serialized = true): void {
     const prefix = indexUid === null ? '' : `Index \`${indexUid}\`: `;
-    for (const { attr, kind } of filterAttributes(node)) {
-      const rule = this.ruleFor(attr.value);
-      const where = src === null ? '' : `\n${attr.start + 1}:${attr.end + 1} ${src}`;
-      if (rule === null) {
-        const available =
-          this.patterns.length === 0
-            ? 'This index does not have configured filterable attributes.'
-            : `Available filterable attribute patterns are: ${[...this.patterns].sort().map((p) => `\`${p}\``).join(', ')}.`;
-        throw new MeiliError(code, `${prefix}Attribute \`${attr.value}\` is not filterable. ${available}${where}`);
-      }
-      if (!rule.filter[kind]) {
-        throw new MeiliError(code, `${prefix}Filter operator \`${kind}\` is not allowed for the attribute \`${attr.value}\`.${where}`);
-      }
+    const attrs = filterAttributes(node).filter(({ attr }) => attr.value !== '_vectors' && !attr.value.startsWith('_vectors.') && attr.value !== '_shard');
+    for (const { attr } of attrs) {
+      if (this.isFilterable(attr.value)) continue;
+      const patterns = this.filterablePatterns();
+      const available =
+        patterns.length === 0
+          ? 'This index does not have configured filterable attributes.'
+          : `Available filterable attribute patterns are: ${[...new Set(patterns)].sort().map((p) => `\`${p}\``).join(', ')}.`;
+      // Search reports the position in the filter as it re-serializes it; the documents routes in the text sent.
+      let where = '';
+      if (serialized) {
+        const { text, spans } = serializeFilter(node);
+        const [s0, e0] = spans.get(attr) ?? [0, 0];
+        where = `\n${s0 + 1}:${e0 + 1} ${text}`;
+      } else if (src !== null) where = `\n${attr.start + 1}:${attr.end + 1} ${src}`;
+      throw new MeiliError(code, `${prefix}Attribute \`${attr.value}\` is not filterable. ${available}${where}`);
+    }
+    for (const { attr, op } of attrs) {
+      if (op === null) continue;
+      const index = this.ruleIndexFor(attr.value)!;
+      const rule = this.rules[index]!;
+      const equality = op === '=' || op === '!=';
+      if (equality ? rule.filter.equality : rule.filter.comparison) continue;
+      const allowed = ['OR', 'AND', 'NOT', ...(rule.filter.equality ? ['=', '!=', 'IN'] : []), ...(rule.filter.comparison ? ['<', '>', '<=', '>=', 'TO'] : []), 'IS EMPTY', 'IS NULL', 'EXISTS'];
+      throw new MeiliError(
+        code,
+        `${prefix}Filter operator \`${op}\` is not allowed for the attribute \`${attr.value}\`.\n  - Note: allowed operators: ${allowed.join(', ')}.\n  - Note: field \`${attr.value}\` matched rule #${index} in \`filterableAttributes\`\n  - Hint: enable ${equality ? 'equality' : 'comparison'} in rule #${index} by modifying the features.filter object\n  - Hint: prepend another rule matching \`${attr.value}\` with appropriate filter features before rule #${index}`,
+      );
     }
   }
 }

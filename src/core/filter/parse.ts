@@ -34,7 +34,13 @@ type Tok =
   | { kind: 'eof'; text: ''; start: number; end: number };
 
 const OPERATION_LIST =
-  '`=`, `!=`, `>=`, `>`, `<=`, `<`, `IN`, `NOT IN`, `TO`, `EXISTS`, `NOT EXISTS`, `IS NULL`, `IS NOT NULL`, `IS EMPTY`, `IS NOT EMPTY`, `CONTAINS`, `NOT CONTAINS`, `STARTS WITH`, `NOT STARTS WITH`, `_geoRadius`, or `_geoBoundingBox`';
+  '`=`, `!=`, `>=`, `>`, `<=`, `<`, `IN`, `NOT IN`, `TO`, `EXISTS`, `NOT EXISTS`, `IS NULL`, `IS NOT NULL`, `IS EMPTY`, `IS NOT EMPTY`, `CONTAINS`, `NOT CONTAINS`, `STARTS WITH`, `NOT STARTS WITH`, `_geoRadius`, `_geoBoundingBox` or `_geoPolygon`';
+const RESERVED_GEO = new Set(['_geo', '_geoDistance', '_geoPoint']);
+
+/** Parser options: with `containsFilter` given, CONTAINS needs it true (Meilisearch checks the feature while parsing). */
+export interface ParseOptions {
+  containsFilter?: boolean;
+}
 
 function isWordChar(ch: string): boolean {
   return /[\p{L}\p{N}_.\-]/u.test(ch);
@@ -43,19 +49,21 @@ function isWordChar(ch: string): boolean {
 class FilterParser {
   private readonly src: string;
   private readonly code: ErrorCode;
+  private readonly opts: ParseOptions;
   private toks: Tok[] = [];
   private i = 0;
   private depth = 0;
 
-  constructor(src: string, code: ErrorCode) {
+  constructor(src: string, code: ErrorCode, opts: ParseOptions = {}) {
     this.src = src;
     this.code = code;
+    this.opts = opts;
   }
 
-  fail(message: string, start: number, end: number): never {
+  fail(message: string, start: number, end: number, code: ErrorCode = this.code): never {
     const s = Math.max(0, Math.min(start, this.src.length));
     const e = Math.max(s, Math.min(end, this.src.length));
-    throw new MeiliError(this.code, `${message}\n${s + 1}:${e + 1} ${this.src}`);
+    throw new MeiliError(code, `${message}\n${s + 1}:${e + 1} ${this.src}`);
   }
 
   lex(): void {
@@ -210,6 +218,27 @@ class FilterParser {
   }
 
   parseCondition(): FilterNode {
+    const start = this.peek().start;
+    const node = this.parseConditionBody();
+    const attr = (node.type === 'not' ? node.child : node) as { attr?: FilterValue };
+    if (attr.attr !== undefined && !attr.attr.quoted && RESERVED_GEO.has(attr.attr.value)) {
+      this.fail(
+        `\`${attr.attr.value}\` is a reserved keyword and thus can't be used as a filter expression. Use the \`_geoRadius(latitude, longitude, distance)\` or \`_geoBoundingBox([latitude, longitude], [latitude, longitude])\` built-in rules to filter on \`_geo\` coordinates.`,
+        start,
+        this.toks[this.i - 1]!.end,
+      );
+    }
+    return node;
+  }
+
+  /** CONTAINS when the node runs with the `containsFilter` feature off: Meilisearch's error on the keyword. */
+  private checkContains(t: Tok): void {
+    if (this.opts.containsFilter === false) {
+      this.fail('Using `CONTAINS` in a filter requires enabling the `contains filter` experimental feature. See https://github.com/orgs/meilisearch/discussions/763', t.start, t.end, 'feature_not_enabled');
+    }
+  }
+
+  parseConditionBody(): FilterNode {
     const attr = this.value('attribute');
     const t = this.next();
     if (t.kind === 'punct' && ['=', '!=', '>', '>=', '<', '<='].includes(t.text)) {
@@ -217,7 +246,10 @@ class FilterParser {
     }
     if (this.isKw(t, 'IN')) return { type: 'in', attr, values: this.parseList() };
     if (this.isKw(t, 'EXISTS')) return { type: 'exists', attr };
-    if (this.isKw(t, 'CONTAINS')) return { type: 'contains', attr, value: this.value('value') };
+    if (this.isKw(t, 'CONTAINS')) {
+      this.checkContains(t);
+      return { type: 'contains', attr, value: this.value('value') };
+    }
     if (this.isKw(t, 'STARTS')) {
       const w = this.next();
       if (!this.isKw(w, 'WITH')) this.fail(`Was expecting an operation ${OPERATION_LIST} at \`${this.src.slice(attr.start)}\`.`, attr.start, this.src.length);
@@ -237,7 +269,10 @@ class FilterParser {
       const w = this.next();
       if (this.isKw(w, 'IN')) return { type: 'not', child: { type: 'in', attr, values: this.parseList() } };
       if (this.isKw(w, 'EXISTS')) return { type: 'not', child: { type: 'exists', attr } };
-      if (this.isKw(w, 'CONTAINS')) return { type: 'not', child: { type: 'contains', attr, value: this.value('value') } };
+      if (this.isKw(w, 'CONTAINS')) {
+        this.checkContains(w);
+        return { type: 'not', child: { type: 'contains', attr, value: this.value('value') } };
+      }
       if (this.isKw(w, 'STARTS') && this.isKw(this.next(), 'WITH')) return { type: 'not', child: { type: 'starts', attr, value: this.value('value') } };
       this.fail(`Was expecting an operation ${OPERATION_LIST} at \`${this.src.slice(attr.start)}\`.`, attr.start, this.src.length);
     }
@@ -319,9 +354,9 @@ class FilterParser {
 }
 
 /** Parses one filter string; null when empty or blank. */
-export function parseFilterString(src: string, code: ErrorCode = 'invalid_search_filter'): FilterNode | null {
+export function parseFilterString(src: string, code: ErrorCode = 'invalid_search_filter', opts: ParseOptions = {}): FilterNode | null {
   if (src.trim() === '') return null;
-  return new FilterParser(src, code).parse();
+  return new FilterParser(src, code, opts).parse();
 }
 
 function arrayShapeError(code: ErrorCode, value: unknown): MeiliError {
@@ -332,22 +367,22 @@ function arrayShapeError(code: ErrorCode, value: unknown): MeiliError {
  * Parses a filter in either form: a string, or an array whose elements are strings (ANDed) or arrays of strings
  * (ORed). Returns null for no filter. Throws MeiliError(code) with Meilisearch's message otherwise.
  */
-export function parseFilter(input: unknown, code: ErrorCode = 'invalid_search_filter'): FilterNode | null {
+export function parseFilter(input: unknown, code: ErrorCode = 'invalid_search_filter', opts: ParseOptions = {}): FilterNode | null {
   if (input === null || input === undefined) return null;
-  if (typeof input === 'string') return parseFilterString(input, code);
+  if (typeof input === 'string') return parseFilterString(input, code, opts);
   if (!Array.isArray(input)) {
     throw new MeiliError(code, `Invalid syntax for the filter parameter: \`expected String, Array, found: ${JSON.stringify(input)}\`.`);
   }
   const ands: FilterNode[] = [];
   for (const el of input) {
     if (typeof el === 'string') {
-      const n = parseFilterString(el, code);
+      const n = parseFilterString(el, code, opts);
       if (n !== null) ands.push(n);
     } else if (Array.isArray(el)) {
       const ors: FilterNode[] = [];
       for (const inner of el) {
         if (typeof inner !== 'string') throw arrayShapeError(code, inner);
-        const n = parseFilterString(inner, code);
+        const n = parseFilterString(inner, code, opts);
         if (n !== null) ors.push(n);
       }
       if (ors.length === 1) ands.push(ors[0]!);

@@ -38,6 +38,17 @@ export interface DeleteResult extends DocumentChanges {
   deletedDocuments: number;
 }
 
+/** `GET /indexes/{uid}/stats`, in Meilisearch's key order (the dev node has no embedders: both counts are 0). */
+export interface IndexStats {
+  numberOfDocuments: number;
+  rawDocumentDbSize: number;
+  avgDocumentSize: number;
+  isIndexing: boolean;
+  numberOfEmbeddings: number;
+  numberOfEmbeddedDocuments: number;
+  fieldDistribution: Record<string, number>;
+}
+
 /** The engine's index. Writes are called by the task processor (errors become task errors). */
 export interface IndexEngineApi {
   readonly uid: string;
@@ -46,8 +57,11 @@ export interface IndexEngineApi {
   readonly updatedAt: string;
 
   // ---- task-time writes ----
-  /** `merge` = PUT (partial update). `primaryKey` = the query parameter, if any. Infers the PK when none. */
-  addDocuments(docs: Document[], opts: { primaryKey?: string | null; merge: boolean }): AddDocumentsResult;
+  /**
+   * `merge` = PUT (partial update). `primaryKey` = the query parameter, if any. Infers the PK when none.
+   * `skipCreation`: documents whose id is not in the index are skipped (only existing ones are updated).
+   */
+  addDocuments(docs: Document[], opts: { primaryKey?: string | null; merge: boolean; skipCreation?: boolean }): AddDocumentsResult;
   deleteDocuments(ids: Array<string | number>): DeleteResult;
   deleteByFilter(filter: unknown): DeleteResult;
   clearDocuments(): DeleteResult;
@@ -66,7 +80,7 @@ export interface IndexEngineApi {
   /** Validated search query (see parseSearchQuery); answers the full search response minus nothing. */
   search(query: Record<string, unknown>): Record<string, unknown>;
   facetSearch(query: Record<string, unknown>): Record<string, unknown>;
-  stats(): { numberOfDocuments: number; rawDocumentDbSize: number; avgDocumentSize: number; isIndexing: boolean; fieldDistribution: Record<string, number> };
+  stats(): IndexStats;
   numberOfDocuments(): number;
 
   // ---- persistence ----

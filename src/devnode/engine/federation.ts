@@ -2,6 +2,7 @@
 // score (score × federationOptions.weight; ties by query position, then each query's own order), then paged with
 // the federation's offset/limit or page/hitsPerPage; `_federation` on each hit, `facetsByIndex` / `mergeFacets`.
 import { randomUUID } from 'node:crypto';
+import { MeiliError } from '../../core/errors.js';
 import type { IndexEngineApi } from './api.js';
 import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js';
 import { alphaCompare, type FacetCount } from './facets.js';
@@ -23,7 +24,14 @@ export function federatedSearch(entries: Entry[], federation: Record<string, unk
   const byIndex: Record<string, { distribution: Record<string, Record<string, number>>; stats: Record<string, { min: number; max: number }> }> = {};
   for (const e of entries) {
     const facets = facetsByIndex?.[e.index.uid];
-    const res = e.index.search({ ...e.query, offset: 0, limit: offset + limit, showRankingScore: true, ...(facets ? { facets } : {}) });
+    let res: Record<string, unknown>;
+    try {
+      // Every match (up to the index's cap): the total counts each document once, however many queries found it.
+      res = e.index.search({ ...e.query, offset: 0, limit: Math.max(offset + limit, 1000), showRankingScore: true, ...(facets ? { facets } : {}) });
+    } catch (err) {
+      if (err instanceof MeiliError) throw new MeiliError(err.code, `Inside \`.queries[${e.queryPosition}]\`: ${err.message}`);
+      throw err;
+    }
     total += res.estimatedTotalHits as number;
     if (facets && byIndex[e.index.uid] === undefined) {
       byIndex[e.index.uid] = { distribution: res.facetDistribution as Record<string, Record<string, number>>, stats: (res.facetStats as Record<string, { min: number; max: number }>) ?? {} };
@@ -36,8 +44,22 @@ export function federatedSearch(entries: Entry[], federation: Record<string, unk
     });
   }
   merged.sort((a, b) => b.score - a.score || a.pos - b.pos || a.rank - b.rank);
-  const hits = merged.slice(offset, offset + limit).map((m) => m.hit);
-  const res: Record<string, unknown> = { hits, processingTimeMs: 0, ...hitsInfo(page, pageWindow(page, Number.MAX_SAFE_INTEGER), total, Number.MAX_SAFE_INTEGER) };
+  // A document several queries found appears once, where it ranks best.
+  const seen = new Set<string>();
+  const unique = merged.filter((m) => {
+    const fed = m.hit._federation as { indexUid: string };
+    const idx = entries.find((e) => e.index.uid === fed.indexUid)!.index;
+    const pk = idx.primaryKey;
+    const { _federation: _f, _rankingScore: _s, ...doc } = m.hit;
+    const key = `${fed.indexUid}\u0000${pk !== null && doc[pk] !== undefined ? JSON.stringify(doc[pk]) : JSON.stringify(doc)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const hits = unique.slice(offset, offset + limit).map((m) => m.hit);
+  // When a query matched more than it returned, its own estimate stands in for what was not seen.
+  const counted = Math.max(unique.length, total - (merged.length - unique.length));
+  const res: Record<string, unknown> = { hits, processingTimeMs: 0, ...hitsInfo(page, pageWindow(page, Number.MAX_SAFE_INTEGER), counted, Number.MAX_SAFE_INTEGER) };
   if (facetsByIndex !== null) {
     const merge = federation.mergeFacets as { maxValuesPerFacet?: number } | undefined | null;
     if (merge) {

@@ -7,10 +7,12 @@ import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js
 import { inferPrimaryKey, resolveDocumentId } from '../../core/document-id.js';
 import { compileFilter, FilterableAttributes, parseFilter, valuesAt } from '../../core/filter/index.js';
 import { FilterIndex, type CompiledFilter } from './filter-index.js';
-import type { AddDocumentsResult, DeleteResult, Document, EngineContext, IndexEngineApi, IndexMeta, StoredDocument } from './api.js';
+import type { AddDocumentsResult, DeleteResult, Document, EngineContext, IndexEngineApi, IndexMeta, IndexStats, StoredDocument } from './api.js';
 import { countFacet, facetOrder, sortFacetCounts } from './facets.js';
 import { TextIndex, cmpScalar, facetValueMatches, formatHit, rank, relevanceConfig, type SortCriterion, type TypoToleranceConfig } from './relevance/index.js';
 import { applySettingsPatch, defaultSettings, type Settings } from '../../core/settings.js';
+import { selectValues } from './select.js';
+import { now } from '../clock.js';
 
 interface Slot {
   seq: number;
@@ -24,25 +26,9 @@ function firstValue(doc: Document, field: string): unknown {
   return v.length === 1 ? v[0] : v;
 }
 
+/** Meilisearch's list of attribute names in an error: sorted, comma-joined inside one pair of backticks. */
 function list(attrs: string[]): string {
-  return [...attrs].sort().map((a) => `\`${a}\``).join(', ');
-}
-
-function project(doc: Document, fields: readonly string[] | null): Document {
-  if (fields === null || fields.includes('*')) return { ...doc };
-  const out: Document = {};
-  for (const f of fields) {
-    if (Object.prototype.hasOwnProperty.call(doc, f)) out[f] = doc[f];
-    else if (f.includes('.')) {
-      const [head, ...rest] = f.split('.');
-      const inner = doc[head!];
-      if (inner !== null && typeof inner === 'object' && !Array.isArray(inner)) {
-        const sub = project(inner as Document, [rest.join('.')]);
-        if (Object.keys(sub).length > 0) out[head!] = { ...((out[head!] as Document) ?? {}), ...sub };
-      }
-    }
-  }
-  return out;
+  return `\`${[...new Set(attrs)].sort().join(', ')}\``;
 }
 
 export class IndexEngine implements IndexEngineApi {
@@ -55,7 +41,8 @@ export class IndexEngine implements IndexEngineApi {
   private readonly bySeq = new Map<number, string>();
   private nextSeq = 0;
   private readonly fieldOrder: string[] = [];
-  private readonly fieldSeen = new Set<string>();
+  /** Field name → its index in fieldOrder. */
+  private readonly fieldRank = new Map<string, number>();
   private text: TextIndex;
   private readonly ctx: EngineContext;
   private readonly filterIndex = new FilterIndex(() => this.seqDocs());
@@ -81,8 +68,8 @@ export class IndexEngine implements IndexEngineApi {
   }
 
   private noteField(f: string): void {
-    if (!this.fieldSeen.has(f)) {
-      this.fieldSeen.add(f);
+    if (!this.fieldRank.has(f)) {
+      this.fieldRank.set(f, this.fieldOrder.length);
       this.fieldOrder.push(f);
     }
   }
@@ -110,13 +97,13 @@ export class IndexEngine implements IndexEngineApi {
     return true;
   }
 
-  private touch(now = new Date().toISOString()): void {
-    this.updatedAt = now;
+  private touch(): void {
+    this.updatedAt = now();
   }
 
   // ---------------------------------------------------------------- writes
 
-  addDocuments(docs: Document[], opts: { primaryKey?: string | null; merge: boolean }): AddDocumentsResult {
+  addDocuments(docs: Document[], opts: { primaryKey?: string | null; merge: boolean; skipCreation?: boolean }): AddDocumentsResult {
     let pk = this.primaryKey;
     const given = opts.primaryKey ?? null;
     if (given !== null && pk !== null && given !== pk) {
@@ -131,6 +118,8 @@ export class IndexEngine implements IndexEngineApi {
     docs.forEach((doc, i) => {
       const id = ids[i]!;
       const prev = this.byId.get(id);
+      // skipCreation: only documents that already exist are written.
+      if (prev === undefined && opts.skipCreation === true) return;
       const body = opts.merge && prev !== undefined ? { ...prev.doc, ...doc } : doc;
       const seq = prev !== undefined ? prev.seq : this.nextSeq++;
       this.put(id, seq, body);
@@ -200,9 +189,7 @@ export class IndexEngine implements IndexEngineApi {
   getDocument(id: string, fields: string[] | null, retrieveVectors = false): Document {
     const slot = this.byId.get(id);
     if (slot === undefined) throw new MeiliError('document_not_found', `Document \`${id}\` not found.`);
-    const out = project(slot.doc, fields);
-    if (retrieveVectors) out._vectors = {};
-    return out;
+    return selectValues(this.readable(slot.doc, retrieveVectors), fields);
   }
 
   private filterable(): FilterableAttributes {
@@ -211,12 +198,13 @@ export class IndexEngine implements IndexEngineApi {
 
   /**
    * Parses and checks a filter against filterableAttributes (and compiles it, so every filter error is raised
-   * here); null when there is no filter.
+   * here); null when there is no filter. Like Meilisearch, attribute errors name the index (`Index \`x\`: …`)
+   * except on the documents fetch routes.
    */
-  private compile(filter: unknown, code: ErrorCode): CompiledFilter | null {
-    const node = parseFilter(filter, code);
+  private compile(filter: unknown, code: ErrorCode, nameIndex = true): CompiledFilter | null {
+    const node = parseFilter(filter, code, { containsFilter: this.ctx.experimentalFeatures.containsFilter === true });
     if (node === null) return null;
-    this.filterable().check(node, typeof filter === 'string' ? filter : null, code, this.uid);
+    this.filterable().check(node, typeof filter === 'string' ? filter : null, code, nameIndex ? this.uid : null, code !== 'invalid_document_filter');
     const options = { containsFilter: this.ctx.experimentalFeatures.containsFilter === true, code };
     return { node, options, predicate: compileFilter(node, options) };
   }
@@ -231,9 +219,13 @@ export class IndexEngine implements IndexEngineApi {
         throw new MeiliError(code, `Invalid syntax for the sort parameter: expected expression ending by \`:asc\` or \`:desc\`, found \`${s}\`.`);
       }
       const field = m[1]!;
+      if (field === '_geo') {
+        throw new MeiliError(code, "`_geo` is a reserved keyword and thus can't be used as a sort expression. Use the _geoPoint(latitude, longitude) built-in rule to sort on _geo field coordinates.");
+      }
+      if (field === '_geoDistance') throw new MeiliError(code, "`_geoDistance` is a reserved keyword and thus can't be used as a sort expression.");
       if (field.startsWith('_geoPoint(')) throw new MeiliError(code, `Index \`${this.uid}\`: the dev node does not sort on \`_geoPoint\`.`);
       if (!sortable.some((p) => p === field || field.startsWith(p + '.') || (p.endsWith('*') && field.startsWith(p.slice(0, -1))))) {
-        const avail = sortable.length === 0 ? 'This index does not have configured sortable attributes.' : `Available sortable attributes are: ${list(sortable)}.`;
+        const avail = sortable.length === 0 ? 'This index does not have configured sortable attributes.' : `Available sortable attributes are: ${requireRule ? this.visibleList(sortable) : list(sortable)}.`;
         throw new MeiliError(code, `Index \`${this.uid}\`: Attribute \`${field}\` is not sortable. ${avail}`);
       }
       out.push({ field, direction: m[2] as 'asc' | 'desc' });
@@ -248,6 +240,24 @@ export class IndexEngine implements IndexEngineApi {
     return this.byId.get(this.bySeq.get(seq)!)!.doc;
   }
 
+  /**
+   * A stored document as Meilisearch returns it: top-level fields in the index's field order (the order field ids
+   * were assigned in), `_vectors` only when asked for.
+   */
+  private readable(doc: Document, retrieveVectors: boolean): Document {
+    const keys = Object.keys(doc);
+    const order = this.fieldRank;
+    let sorted = true;
+    for (let i = 1; i < keys.length && sorted; i++) sorted = (order.get(keys[i - 1]!) ?? 0) <= (order.get(keys[i]!) ?? 0);
+    const out: Document = {};
+    for (const k of sorted ? keys : [...keys].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0))) {
+      if (k === '_vectors') continue;
+      out[k] = doc[k];
+    }
+    if (retrieveVectors) out._vectors = vectorsView(doc._vectors);
+    return out;
+  }
+
   /** The seqs of the documents a compiled filter matches (null: no filter, every document). */
   private filteredSeqs(filter: CompiledFilter | null): Set<number> | null {
     if (filter === null) return null;
@@ -256,6 +266,18 @@ export class IndexEngine implements IndexEngineApi {
 
   private *seqDocs(): Iterable<[number, Document]> {
     for (const slot of this.byId.values()) yield [slot.seq, slot.doc];
+  }
+
+  /**
+   * `list` of the names a user may see: with displayedAttributes restricted, the others are hidden and Meilisearch
+   * adds `, <..hidden-attributes>`.
+   */
+  private visibleList(names: string[]): string {
+    const displayed = this.displayed();
+    if (displayed === null) return list(names);
+    const visible = names.filter((n) => displayed.includes(n));
+    const hidden = visible.length < new Set(names).size;
+    return `\`${[...new Set(visible)].sort().join(', ')}${hidden ? ', <..hidden-attributes>' : ''}\``;
   }
 
   private displayed(): string[] | null {
@@ -267,15 +289,15 @@ export class IndexEngine implements IndexEngineApi {
     if (attrs === undefined || attrs === null) return null;
     const searchable = this.settings.searchableAttributes as string[];
     const list2 = attrs as string[];
-    if (list2.includes('*')) return null;
     if (!searchable.includes('*')) {
       for (const a of list2) {
-        if (!searchable.includes(a)) {
-          throw new MeiliError('invalid_search_attributes_to_search_on', `Index \`${this.uid}\`: Attribute \`${a}\` is not searchable. Available searchable attributes are: ${list(searchable)}.`);
+        // Wildcard patterns are not checked; a plain attribute must be searchable (or nested under one).
+        if (a !== '*' && !a.includes('*') && !searchable.some((p) => p === a || a.startsWith(p + '.'))) {
+          throw new MeiliError('invalid_search_attributes_to_search_on', `Index \`${this.uid}\`: Attribute \`${a}\` is not searchable. Available searchable attributes are: ${this.visibleList(searchable)}.`);
         }
       }
     }
-    return list2;
+    return list2.includes('*') ? null : list2;
   }
 
   private facetAttributes(facets: unknown): string[] {
@@ -288,8 +310,8 @@ export class IndexEngine implements IndexEngineApi {
         continue;
       }
       if (!fa.isFilterable(f)) {
-        const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available facets are: ${list(fa.patterns)}.`;
-        throw new MeiliError('invalid_search_facets', `Index \`${this.uid}\`: Invalid facet distribution: Attribute \`${f}\` is not filterable. ${avail}`);
+        const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available filterable attributes patterns are: ${list(fa.patterns)}.`;
+        throw new MeiliError('invalid_search_facets', `Invalid facet distribution: Pattern \`${f}\` is not filterable. ${avail}`);
       }
       if (!out.includes(f)) out.push(f);
     }
@@ -306,7 +328,7 @@ export class IndexEngine implements IndexEngineApi {
     if (typeof query.distinct === 'string') {
       const fa = this.filterable();
       if (!fa.isFilterable(query.distinct)) {
-        const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available filterable attributes patterns are: ${list(fa.patterns)}.`;
+        const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available filterable attributes patterns are: ${this.visibleList(fa.filterablePatterns())}.`;
         throw new MeiliError('invalid_search_distinct', `Index \`${this.uid}\`: Attribute \`${query.distinct}\` is not filterable and thus, cannot be used as distinct attribute. ${avail}`);
       }
       distinct = query.distinct;
@@ -331,15 +353,16 @@ export class IndexEngine implements IndexEngineApi {
       withDetails: showDetails,
     });
     const displayed = this.displayed();
-    const retrieve = (query.attributesToRetrieve as string[] | undefined) ?? null;
+    const asked = (query.attributesToRetrieve as string[] | undefined) ?? null;
+    // attributesToRetrieve ∩ displayedAttributes (null: every displayed attribute).
+    const retrieve = asked === null || asked.includes('*') ? displayed : asked.filter((f) => displayed === null || displayed.includes(f));
+    const retrieveVectors = query.retrieveVectors === true;
     const hits = ranked.hits.slice(offset, offset + limit).map((h) => {
-      const doc = this.docOfSeq(h.docId);
-      let fields: string[] | null = retrieve === null || retrieve.includes('*') ? displayed : retrieve.filter((f) => displayed === null || displayed.includes(f));
-      if (fields === null && displayed !== null) fields = displayed;
-      const hit: Record<string, unknown> = project(doc, fields);
-      const parts = formatHit(this.text, hit, {
+      const doc = this.readable(this.docOfSeq(h.docId), false);
+      const hit: Record<string, unknown> = selectValues(doc, retrieve);
+      if (retrieveVectors && (displayed === null || displayed.includes('_vectors'))) hit._vectors = vectorsView(this.docOfSeq(h.docId)._vectors);
+      const parts = formatHit(this.text, doc, {
         q,
-        matchingStrategy: 'last',
         attributesToHighlight: (query.attributesToHighlight as string[] | undefined) ?? null,
         attributesToCrop: (query.attributesToCrop as string[] | undefined) ?? null,
         cropLength: (query.cropLength as number | undefined) ?? 10,
@@ -347,13 +370,13 @@ export class IndexEngine implements IndexEngineApi {
         highlightPreTag: (query.highlightPreTag as string | undefined) ?? '<em>',
         highlightPostTag: (query.highlightPostTag as string | undefined) ?? '</em>',
         showMatchesPosition: query.showMatchesPosition === true,
-        displayedFields: null,
+        displayed,
+        retrieve,
       });
       if (parts._formatted !== undefined) hit._formatted = parts._formatted;
       if (parts._matchesPosition !== undefined) hit._matchesPosition = parts._matchesPosition;
       if (showScore) hit._rankingScore = h.score;
       if (showDetails) hit._rankingScoreDetails = h.details ?? {};
-      if (query.retrieveVectors === true) hit._vectors = {};
       return hit;
     });
     const res: Record<string, unknown> = { hits, query: q ?? '', processingTimeMs: 0, ...hitsInfo(page, pageWindow(page, maxTotalHits), ranked.totalMatches, maxTotalHits) };
@@ -387,11 +410,17 @@ export class IndexEngine implements IndexEngineApi {
     const facetName = query.facetName as string;
     const fa = this.filterable();
     if (!fa.isFacetSearchable(facetName)) {
-      const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available facet-searchable attributes patterns are: ${list(fa.patterns)}.`;
-      throw new MeiliError('invalid_facet_search_facet_name', `Attribute \`${facetName}\` is not facet-searchable. ${avail} To make it facet-searchable add it to the \`filterableAttributes\` index settings.`);
+      const rule = fa.ruleIndexFor(facetName);
+      const avail =
+        rule !== null
+          ? `Note: this attribute matches rule #${rule} in filterableAttributes, but this rule does not enable facetSearch.\nHint: enable facetSearch in rule #${rule} by adding \`"facetSearch": true\` to the rule.\nHint: prepend another rule matching ${facetName} with facetSearch: true before rule #${rule}`
+          : fa.facetSearchablePatterns().length === 0
+            ? 'This index does not have configured facet-searchable attributes. To make it facet-searchable add it to the `filterableAttributes` index settings.'
+            : `Available facet-searchable attributes patterns are: ${list(fa.facetSearchablePatterns())}. To make it facet-searchable add it to the \`filterableAttributes\` index settings.`;
+      throw new MeiliError('invalid_facet_search_facet_name', `Attribute \`${facetName}\` is not facet-searchable. ${avail}`);
     }
     if (this.settings.facetSearch === false) {
-      throw new MeiliError('facet_search_disabled', `The facet search is disabled for this index, enable it by setting the \`facetSearch\` setting to \`true\`.`);
+      throw new MeiliError('facet_search_disabled', 'The facet search is disabled for this index');
     }
     const filter = this.compile(query.filter, 'invalid_search_filter');
     const ranked = rank(this.text, {
@@ -416,7 +445,7 @@ export class IndexEngine implements IndexEngineApi {
   }
 
   fetchDocuments(query: Record<string, unknown>): { results: Document[]; offset: number; limit: number; total: number } {
-    const filter = this.compile(query.filter, 'invalid_document_filter');
+    const filter = this.compile(query.filter, 'invalid_document_filter', false);
     const sort = this.parseSort(query.sort, 'invalid_document_sort', false);
     const ids = (query.ids as string[] | undefined) ?? null;
     let slots: Slot[];
@@ -451,24 +480,23 @@ export class IndexEngine implements IndexEngineApi {
     const limit = (query.limit as number | undefined) ?? 20;
     const fields = (query.fields as string[] | undefined) ?? null;
     const results = slots.slice(offset, offset + limit).map((s) => {
-      const d = project(s.doc, fields);
-      if (query.retrieveVectors === true) d._vectors = {};
-      return d;
+      return selectValues(this.readable(s.doc, query.retrieveVectors === true), fields);
     });
     return { results, offset, limit, total: slots.length };
   }
 
-  stats(): { numberOfDocuments: number; rawDocumentDbSize: number; avgDocumentSize: number; isIndexing: boolean; fieldDistribution: Record<string, number> } {
+  stats(): IndexStats {
     let size = 0;
-    const dist: Record<string, number> = {};
-    for (const f of this.fieldOrder) dist[f] = 0;
+    const counts = new Map<string, number>();
     for (const { doc } of this.byId.values()) {
       size += Buffer.byteLength(JSON.stringify(doc));
-      for (const k of Object.keys(doc)) dist[k] = (dist[k] ?? 0) + 1;
+      for (const k of Object.keys(doc)) if (k !== '_vectors') counts.set(k, (counts.get(k) ?? 0) + 1);
     }
-    for (const k of Object.keys(dist)) if (dist[k] === 0) delete dist[k];
+    // Meilisearch's field distribution is a sorted map.
+    const dist: Record<string, number> = {};
+    for (const k of [...counts.keys()].sort()) dist[k] = counts.get(k)!;
     const n = this.byId.size;
-    return { numberOfDocuments: n, rawDocumentDbSize: size, avgDocumentSize: n === 0 ? 0 : Math.round(size / n), isIndexing: false, fieldDistribution: dist };
+    return { numberOfDocuments: n, rawDocumentDbSize: size, avgDocumentSize: n === 0 ? 0 : Math.round(size / n), isIndexing: false, numberOfEmbeddings: 0, numberOfEmbeddedDocuments: 0, fieldDistribution: dist };
   }
 
   meta(): IndexMeta {
@@ -488,11 +516,23 @@ export class IndexEngine implements IndexEngineApi {
   }
 }
 
-function inferPrimaryKeyFor(uid: string, doc: Document | undefined): string {
-  try {
-    return inferPrimaryKey(doc);
-  } catch (err) {
-    if (err instanceof MeiliError) throw new MeiliError(err.code, `Index \`${uid}\`: ${err.message}`);
-    throw err;
+/** Meilisearch's primary-key inference; its errors do not name the index. */
+function inferPrimaryKeyFor(_uid: string, doc: Document | undefined): string {
+  return inferPrimaryKey(doc);
+}
+
+/** A document's `_vectors` as Meilisearch shows them with retrieveVectors: `{name: {embeddings, regenerate}}`. */
+function vectorsView(v: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return out;
+  for (const [name, value] of Object.entries(v as Record<string, unknown>)) {
+    if (value === null) out[name] = { embeddings: [], regenerate: false };
+    else if (Array.isArray(value)) out[name] = { embeddings: value.length > 0 && Array.isArray(value[0]) ? value : [value], regenerate: false };
+    else if (typeof value === 'object') {
+      const o = value as { embeddings?: unknown; regenerate?: unknown };
+      const e = Array.isArray(o.embeddings) ? o.embeddings : [];
+      out[name] = { embeddings: e.length > 0 && !Array.isArray(e[0]) ? [e] : e, regenerate: o.regenerate === true };
+    }
   }
+  return out;
 }

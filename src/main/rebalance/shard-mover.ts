@@ -3,6 +3,7 @@
 // source and target (after both have processed what they had queued), re-copy every mismatch from the source and
 // delete what the source does not hold, until equal. Progress is reported as a cursor the job resumes from.
 import { documentHash } from '../../core/canonical-json.js';
+import { shardForKey } from '../../core/hash.js';
 import { MeiliError } from '../../core/errors.js';
 import type { ShardCopy } from '../../core/topology-plan.js';
 import { project } from '../../core/index-state.js';
@@ -54,14 +55,22 @@ async function fetchPage(api: NodeApi, uid: string, shard: number, offset: numbe
   return page === null ? null : page.results;
 }
 
-async function fetchShard(api: NodeApi, uid: string, shard: number, pageSize: number): Promise<Doc[] | null> {
-  const all: Doc[] = [];
+/** Calls `each` with every page of a shard in turn (one page in memory); false when the node lacks the index. */
+async function eachPage(api: NodeApi, uid: string, shard: number, pageSize: number, each: (docs: Doc[]) => void): Promise<boolean> {
   for (let offset = 0; ; offset += pageSize) {
     const page = await fetchPage(api, uid, shard, offset, pageSize);
-    if (page === null) return offset === 0 ? null : all;
-    all.push(...page);
-    if (page.length < pageSize) return all;
+    if (page === null) return offset > 0;
+    each(page);
+    if (page.length < pageSize) return true;
   }
+}
+
+/** Documents the verify pass holds per side at once (their ids and 64-bit hashes, not their bodies). */
+export const VERIFY_PART_DOCS = 50_000;
+
+/** Which verify partition an id falls in (a hash independent of the shard's own). */
+function partOf(id: string, parts: number): number {
+  return parts === 1 ? 0 : shardForKey(`verify:${id}`, parts);
 }
 
 /** Waits until the node has processed every task it had enqueued when called; a failed task does not stop it. */
@@ -81,6 +90,64 @@ async function waitAll(api: NodeApi, uids: readonly number[], timeoutMs: number)
   }
 }
 
+/**
+ * One verify pass of a shard: compares per-document hashes on source and target and repairs the target (missing or
+ * different documents copied from the source, extra ones deleted). Both sides are streamed page by page and only ids
+ * and 64-bit hashes of one partition are held at once (at most VERIFY_PART_DOCS), so memory stays flat whatever
+ * the shard size — a bigger shard is compared in more partitions. Null when the source lacks the index.
+ */
+export async function verifyPass(source: NodeApi, target: NodeApi, uid: string, primaryKey: string, shard: number, opts: { pageSize: number; taskTimeoutMs: number }): Promise<{ repaired: number; copied: number } | null> {
+  const [sourceCount, targetCount] = await Promise.all([shardCounts(source, uid), shardCounts(target, uid)]);
+  if (sourceCount === null) return null;
+  const parts = Math.max(1, Math.ceil(Math.max(sourceCount.get(shard) ?? 0, targetCount?.get(shard) ?? 0) / VERIFY_PART_DOCS));
+  let repaired = 0;
+  let copied = 0;
+  for (let part = 0; part < parts; part++) {
+    const want = new Map<string, bigint>();
+    await eachPage(source, uid, shard, opts.pageSize, (docs) => {
+      for (const d of docs) {
+        const id = String(d[primaryKey]);
+        if (partOf(id, parts) === part) want.set(id, documentHash(d));
+      }
+    });
+    const recopy: string[] = [];
+    const extra: string[] = [];
+    await eachPage(target, uid, shard, opts.pageSize, (docs) => {
+      for (const d of docs) {
+        const id = String(d[primaryKey]);
+        if (partOf(id, parts) !== part) continue;
+        const h = want.get(id);
+        if (h === undefined) extra.push(id);
+        else {
+          want.delete(id);
+          if (h !== documentHash(d)) recopy.push(id);
+        }
+      }
+    });
+    for (const id of want.keys()) recopy.push(id);
+    if (recopy.length === 0 && extra.length === 0) continue;
+    copied += await repairShard(source, target, uid, recopy, extra, opts);
+    repaired += recopy.length + extra.length;
+  }
+  return { repaired, copied };
+}
+
+/** Copies `ids` from the source onto the target (a page at a time) and deletes `extra` there; waits for both. */
+async function repairShard(source: NodeApi, target: NodeApi, uid: string, ids: readonly string[], extra: readonly string[], opts: { pageSize: number; taskTimeoutMs: number }): Promise<number> {
+  const acks: number[] = [];
+  let copied = 0;
+  for (let i = 0; i < ids.length; i += opts.pageSize) {
+    const chunk = ids.slice(i, i + opts.pageSize);
+    const page = await source.fetchDocuments(uid, { ids: chunk, limit: chunk.length }, { operation: 'shard_repair', timeoutMs: 30_000 });
+    if (page === null || page.results.length === 0) continue;
+    acks.push(await target.addDocuments(uid, JSON.stringify(page.results), { operation: 'shard_repair', timeoutMs: 30_000 }));
+    copied += page.results.length;
+  }
+  for (let i = 0; i < extra.length; i += opts.pageSize) acks.push(await target.deleteDocuments(uid, extra.slice(i, i + opts.pageSize), 'shard_repair'));
+  await waitAll(target, acks, opts.taskTimeoutMs);
+  return copied;
+}
+
 export class ShardMover {
   private readonly deps: ShardMoverDeps;
 
@@ -88,7 +155,6 @@ export class ShardMover {
     this.deps = deps;
   }
 
-  /** The first source that is in the topology, healthy and readable. */
   /**
    * The copy's source, chosen again for every page and verify round (a source that went bad is replaced): the first
    * healthy, readable one; when every candidate is catching up on missed writes too, the first healthy one — the
@@ -171,27 +237,13 @@ export class ShardMover {
       const source = this.source(copy);
       const target = this.target(copy);
       await Promise.all([settle(source, this.deps.taskTimeoutMs), settle(target, this.deps.taskTimeoutMs)]);
-      const [want, have] = await Promise.all([fetchShard(source, uid, shard, this.deps.pageSize), fetchShard(target, uid, shard, this.deps.pageSize)]);
-      if (want === null) return; // the index is gone on the source (deleted meanwhile)
-      const theirs = new Map<string, bigint>();
-      for (const d of have ?? []) theirs.set(String(d[primaryKey]), documentHash(d));
-      const recopy: Doc[] = [];
-      for (const d of want) {
-        const id = String(d[primaryKey]);
-        const h = theirs.get(id);
-        theirs.delete(id);
-        if (h === undefined || h !== documentHash(d)) recopy.push(d);
-      }
-      const extra = [...theirs.keys()];
-      if (recopy.length === 0 && extra.length === 0) return;
-      const acks: number[] = [];
-      for (let i = 0; i < recopy.length; i += this.deps.pageSize) acks.push(await target.addDocuments(uid, JSON.stringify(recopy.slice(i, i + this.deps.pageSize)), { operation: 'shard_repair', timeoutMs: 30_000 }));
-      if (extra.length > 0) acks.push(await target.deleteDocuments(uid, extra, 'shard_repair'));
-      cursor.copied += recopy.length;
-      this.deps.onCopied?.(recopy.length);
-      await waitAll(target, acks, this.deps.taskTimeoutMs);
+      const pass = await verifyPass(source, target, uid, primaryKey, shard, { pageSize: this.deps.pageSize, taskTimeoutMs: this.deps.taskTimeoutMs });
+      if (pass === null || pass.repaired === 0) return; // equal (or the index is gone on the source)
+      cursor.copied += pass.copied;
+      this.deps.onCopied?.(pass.copied);
       await this.report(cursor);
     }
     throw new MeiliError('internal', `shard ${shard} of \`${uid}\` on ${copy.target} still differs from its source after ${this.deps.verifyRounds} verify rounds`);
   }
+
 }

@@ -60,7 +60,7 @@ test('a node that missed the update is repaired during verification, and the tas
   const task = await client().index('movies').updateStopWords(['the', 'a']).waitTask();
   assert.equal(task.status, 'succeeded');
   assert.deepEqual((task.details as Record<string, unknown>).miroirRepairedNodes, ['node-2']);
-  assert.deepEqual((await nodeSettings(2)).stopWords, ['the', 'a']);
+  assert.deepEqual((await nodeSettings(2)).stopWords, ['a', 'the']);
 });
 
 test('a node that stays wrong fails the task and every node is rolled back', async () => {

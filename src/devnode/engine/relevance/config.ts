@@ -13,6 +13,7 @@ export function relevanceConfig(s: Settings): RelevanceConfig {
     nonSeparatorTokens: s.nonSeparatorTokens as string[],
     dictionary: s.dictionary as string[],
     proximityPrecision: s.proximityPrecision as 'byWord',
+    prefixSearch: (s.prefixSearch as 'indexingTime' | 'disabled' | undefined) ?? 'indexingTime',
     sortableAttributes: s.sortableAttributes as string[],
   };
 }

@@ -2,35 +2,38 @@
 // documents match, and which of them can still reach the top `limit`. Only those are then ranked in full by
 // rank.ts, so a frequent word over 100k documents scores a handful of documents instead of every match.
 //
-// Matching, typos, the best field rank and position, and a one-word exactness come from the postings alone. Then
-// the ranking rules are applied in order, each as an integer "badness" per remaining document:
+// Matching, typos, each term's lowest field weight and lowest position, and a one-word exactness come from the
+// postings alone. Then the ranking rules are applied in order, each as an integer "badness" per remaining document
+// (the cost rank.ts subtracts from its max):
 //   words         T − kept terms
 //   typo          total typos of the kept terms
-//   proximity     Σ min(gap, 7) over consecutive kept terms (from the documents' word ids; nothing for one term)
-//   attributeRank best field rank of any kept term;  wordPosition  min(first position in that field, 10)
+//   proximity     Σ pair costs over kept terms adjacent in the query (from the documents' word ids)
+//   attributeRank Σ lowest field weight per kept term;  wordPosition  Σ position cost per kept term (from the
+//                 postings for one term at query position 0, else from the documents' word ids)
 //   attribute     both of the above
-//   exactness     max − rank as rank.ts computes it (whole field / starts a field / exact words present)
+//   exactness     max − rank as rank.ts computes it (rule-costs.ts)
 //   sort, attr:asc|desc  each bucket ordered by the field's value (sort-values.ts), ranks as badness
 // Badness values merge into one mixed-radix key, so a lower key is strictly better under rank.ts's rule-by-rule
 // comparison and equal keys are left to the later rules. After `words`, before each rule that opens documents
-// (proximity, several-term exactness) and at the end, the documents are cut to the whole buckets that cover
-// `limit` (the key of the `limit`-th best is the cut-off), so later rules look at fewer documents. Rules whose
-// rank.ts `max` depends on the kept terms (typo, proximity, several-term exactness) only compare as integers once
-// every document tied so far keeps the same terms: after `words`, with matchingStrategy `all`, or for one term;
-// otherwise the process stops there and whole buckets go to full ranking.
+// and at the end, the documents are cut to the whole buckets that cover `limit` (the key of the `limit`-th best is
+// the cut-off), so later rules look at fewer documents. Rules whose rank.ts `max` depends on the kept terms only
+// compare as integers once every document tied so far keeps the same terms: after `words`, with matchingStrategy
+// `all`, or for one term; otherwise the process stops there and whole buckets go to full ranking.
 // If every rule was applied, equal keys are ties broken by document id and exactly `limit` documents remain. The
 // result is the same order and scores as ranking every match (a test compares both paths).
 import type { TextIndex } from './text-index.js';
-import { POS, STARTS_FIELD, WHOLE_FIELD } from './text-index.js';
+import { postingFlags, postingMinPosition, postingWeight, POS, STARTS_FIELD, WHOLE_FIELD } from './text-index.js';
 import type { TokenArena } from './token-arena.js';
 import type { SortCriterion } from './types.js';
 import { compareSortValues, sortValue } from './sort-values.js';
 import { TopK } from './top-k.js';
-import { exactness, exactnessRank, pairProximity } from './rule-costs.js';
+import { bucketedPosition, costFromDistance, exactLevelTerms, exactness, exactnessRank, MAX_PAIR_COST, MAX_POSITION_COST, pairProximity, positionCost, type ExactTerm } from './rule-costs.js';
 
 export interface PreselectTerm {
   /** The query word itself. */
   word: string;
+  /** The term's position in the query (wordPosition, exactness, proximity adjacency). */
+  position: number;
   /** Index words of the term with their typo cost and word id. */
   derivations: ReadonlyMap<string, { typos: number; id: number }>;
 }
@@ -112,14 +115,22 @@ class TermPositions {
   }
 }
 
-/** proximity cost exactly as rank.ts's scoreDoc: Σ pairProximity over consecutive kept terms. */
-function proximityCost(positions: TermPositions, kept: readonly number[]): number {
+/** proximity cost exactly as rank.ts: Σ pairProximity over consecutive kept terms adjacent in the query. */
+function proximityCost(positions: TermPositions, kept: readonly number[], terms: readonly PreselectTerm[], byAttribute: boolean): number {
   let cost = 0;
   for (let j = 1; j < kept.length; j++) {
     const a = kept[j - 1]!;
     const b = kept[j]!;
-    cost += pairProximity(positions.of(a), positions.counts[a]!, positions.of(b), positions.counts[b]!);
+    if (terms[b]!.position !== terms[a]!.position + 1) continue;
+    cost += pairProximity(positions.of(a), positions.counts[a]!, positions.of(b), positions.counts[b]!, byAttribute);
   }
+  return cost;
+}
+
+/** wordPosition cost exactly as rank.ts: Σ per kept term of its best occurrence against its query position. */
+function positionCostOf(positions: TermPositions, kept: readonly number[], terms: readonly PreselectTerm[]): number {
+  let cost = 0;
+  for (const t of kept) cost += positionCost(positions.of(t), positions.counts[t]!, terms[t]!.position);
   return cost;
 }
 
@@ -173,6 +184,7 @@ export function preselect(
   index: TextIndex,
   terms: readonly PreselectTerm[],
   order: readonly number[],
+  floorKept: readonly number[],
   strategy: 'last' | 'all' | 'frequency',
   rules: readonly PreselectRule[],
   candidates: ReadonlySet<number> | null,
@@ -180,8 +192,8 @@ export function preselect(
   getValue: (docId: number, field: string) => unknown,
 ): Preselection {
   const T = terms.length;
-  const A = index.searchableCount;
-  // One slot per touched document; per slot and term the best typo count, best place and exact flags.
+  const maxWeight = index.maxWeight;
+  // One slot per touched document; per slot and term the best typo count, lowest weight and position, exact flags.
   let bound = 0;
   for (const t of terms) for (const d of t.derivations.values()) bound += index.postingsOf(d.id)?.size ?? 0;
   bound = Math.min(bound, index.maxDocId + 1);
@@ -189,7 +201,8 @@ export function preselect(
   const slotDoc = new Int32Array(bound);
   const mask = new Int32Array(bound);
   const typos = new Uint8Array(bound * T).fill(NO_TYPO);
-  const place = new Float64Array(bound * T).fill(NONE);
+  const weight = new Int32Array(bound * T).fill(NONE);
+  const minPos = new Int32Array(bound * T).fill(NONE);
   const exact = new Uint8Array(bound * T);
   let slots = 0;
   for (let i = 0; i < T; i++) {
@@ -209,14 +222,15 @@ export function preselect(
         mask[s]! |= bit;
         const j = s * T + i;
         if (cost < typos[j]!) typos[j] = cost;
-        const at = Math.floor(value / 4);
-        if (at < place[j]!) place[j] = at;
-        if (itself) exact[j] = (value % 4) | PRESENT;
+        const w = postingWeight(value);
+        if (w < weight[j]!) weight[j] = w;
+        const p = postingMinPosition(value);
+        if (p < minPos[j]!) minPos[j] = p;
+        if (itself) exact[j] = postingFlags(value) | PRESENT;
       });
     }
   }
 
-  // Matched documents with what the postings tell about them.
   // Matched documents: id, how many terms they keep, and their slot (the rest is read from the slot arrays only
   // for the documents a rule still looks at).
   const docOf = new Int32Array(slots);
@@ -229,37 +243,19 @@ export function preselect(
     const m = mask[s]!;
     let k = 0;
     while (k < T && (m & (1 << order[k]!)) !== 0) k++;
+    k = floorKept[k]!;
     if (k === 0 || (strategy === 'all' && k < T)) continue;
     docOf[n] = doc;
     keptOf[n] = k;
     slotOfMatch[n] = s;
     n++;
   }
-  // Typos, best field rank and position per matched document, filled in one pass over the documents still live
-  // when a rule first needs them (after `words` has usually cut most of the matches away).
-  const typoOf = new Uint8Array(n);
-  const fidOf = new Int32Array(n);
-  const posOf = new Uint8Array(n);
-  let detailed = false;
-  const details = (): void => {
-    if (detailed) return;
-    detailed = true;
-    for (let x = 0; x < live.length; x++) {
-      const i = live[x]!;
-      const base = slotOfMatch[i]! * T;
-      let sum = 0;
-      let best = NONE;
-      for (let t = 0; t < keptOf[i]!; t++) {
-        const j = base + order[t]!;
-        sum += typos[j]!;
-        if (place[j]! < best) best = place[j]!;
-      }
-      const fieldRank = Math.floor(best / POS);
-      const at = best - fieldRank * POS;
-      typoOf[i] = sum;
-      fidOf[i] = fieldRank < A - 1 ? fieldRank : A - 1;
-      posOf[i] = at < 10 ? at : 10;
-    }
+  // Per matched document: Σ typos and Σ lowest field weight over its kept terms.
+  const sumOver = (i: number, values: Uint8Array | Int32Array): number => {
+    const base = slotOfMatch[i]! * T;
+    let sum = 0;
+    for (let t = 0; t < keptOf[i]!; t++) sum += values[base + order[t]!]!;
+    return sum;
   };
   /** Bit t set when term t's own word is in matched document i (`PRESENT`) / starts one of its fields. */
   const exactBits = (i: number, flag: number): number => {
@@ -303,6 +299,22 @@ export function preselect(
   const keptByCount = Array.from({ length: T + 1 }, (_, k) => order.slice(0, k).sort((a, b) => a - b));
   const keptTerms = (i: number): number[] => keptByCount[keptOf[i]!]!;
   const keptMaskByCount = keptByCount.map((kept) => kept.reduce((m, t) => m | (1 << t), 0));
+  let positions: TermPositions | null = null;
+  /** Opens matched document i: the positions of its kept terms. */
+  const open = (i: number): TermPositions => {
+    positions ??= new TermPositions(T);
+    positions.collect(index.tokens, docOf[i]!, wordTermBits(), keptTerms(i), keptMaskByCount[keptOf[i]!]!);
+    return positions;
+  };
+  // wordPosition from the postings alone: one term at query position 0 (its lowest position is its best).
+  const positionFromPostings = T === 1 && terms[0]!.position === 0;
+  const positionBadness = (i: number): number => {
+    if (positionFromPostings) {
+      const p = minPos[slotOfMatch[i]!]!;
+      return costFromDistance(bucketedPosition(p));
+    }
+    return positionCostOf(open(i), keptTerms(i), terms);
+  };
   // A sort rule orders each bucket by the field's value (sort-values.ts): the live documents are ranked by (key,
   // value), everything up to the `want`-th of them is kept (with its ties), and the new keys are their dense ranks.
   const sortStep = (criterion: SortCriterion): void => {
@@ -340,8 +352,7 @@ export function preselect(
         complete = false;
         break;
       }
-      details();
-      apply(2 * T + 1, (i) => typoOf[i]!);
+      apply(2 * T + 1, (i) => sumOver(i, typos));
     } else if (rule === 'proximity') {
       if (T === 1) continue;
       if (!keptFixed) {
@@ -349,25 +360,26 @@ export function preselect(
         break;
       }
       cut();
-      const positions = new TermPositions(T);
-      const bitsOf = wordTermBits();
-      apply(7 * (T - 1) + 1, (i) => {
-        const kept = keptTerms(i);
-        if (kept.length < 2) return 0;
-        positions.collect(index.tokens, docOf[i]!, bitsOf, kept, keptMaskByCount[keptOf[i]!]!);
-        return proximityCost(positions, kept);
-      });
+      const byAttribute = index.config.proximityPrecision === 'byAttribute';
+      apply(MAX_PAIR_COST * (T - 1) + 1, (i) => (keptOf[i]! < 2 ? 0 : proximityCost(open(i), keptTerms(i), terms, byAttribute)));
     } else if (rule === 'attributeRank') {
-      details();
-      apply(A, (i) => fidOf[i]!);
-    } else if (rule === 'wordPosition') {
-      details();
-      apply(11, (i) => posOf[i]!);
-    } else if (rule === 'attribute') {
-      details();
-      apply(11 * A, (i) => fidOf[i]! * 11 + posOf[i]!);
+      if (maxWeight === 0) continue;
+      if (!keptFixed) {
+        complete = false;
+        break;
+      }
+      apply(T * maxWeight + 1, (i) => sumOver(i, weight));
+    } else if (rule === 'wordPosition' || rule === 'attribute') {
+      if (!keptFixed) {
+        complete = false;
+        break;
+      }
+      if (!positionFromPostings) cut();
+      const posBase = MAX_POSITION_COST * T + 1;
+      if (rule === 'wordPosition') apply(posBase, positionBadness);
+      else apply((T * maxWeight + 1) * posBase, (i) => sumOver(i, weight) * posBase + positionBadness(i));
     } else if (rule === 'exactness') {
-      if (T === 1) {
+      if (T === 1 && terms[0]!.position === 0) {
         apply(6, (i) => exactBadness(exact[slotOfMatch[i]! * T]!));
         continue;
       }
@@ -376,20 +388,25 @@ export function preselect(
         break;
       }
       cut();
-      const queryWords = terms.map((t) => t.word);
+      const wordInIndex = (w: string): boolean => index.postingsOfWord(w) !== undefined;
+      const keptWords = keptByCount.map((kept) => kept.map((t) => terms[t]!.word));
+      const levelTerms: ExactTerm[][] = keptByCount.map((kept) => exactLevelTerms(terms, kept, wordInIndex));
+      const firstAtZero = terms[0]!.position === 0;
       apply(3 * (T + 1), (i) => {
-        const kept = keptTerms(i);
-        // A field can only equal or start with the query words if the first kept word starts a field; otherwise
-        // the level is 1 and ExactWords counts the kept terms present unchanged, both known from the postings.
-        const n = kept.length;
-        if ((exactBits(i, STARTS_FIELD) & (1 << kept[0]!)) !== 0) {
-          const { level, exactWords } = exactness(index.docs.get(docOf[i]!)!, kept.map((t) => queryWords[t]!));
-          return 3 * (n + 1) - exactnessRank(level, exactWords, n);
+        const k = keptOf[i]!;
+        const kept = keptByCount[k]!;
+        const level = levelTerms[k]!;
+        // A field can only start with the query words if the first level word starts a field (when it is at query
+        // position 0); otherwise the level is 1 and ExactWords counts the kept terms present unchanged, both known
+        // from the postings.
+        if (level.length > 0 && (!firstAtZero || (exactBits(i, STARTS_FIELD) & 1) !== 0)) {
+          const e = exactness(index.docs.get(docOf[i]!)!, level, keptWords[k]!);
+          return 3 * (k + 1) - exactnessRank(e.level, e.exactWords, k);
         }
         const present = exactBits(i, PRESENT);
         let exactWords = 0;
         for (const t of kept) if ((present & (1 << t)) !== 0) exactWords++;
-        return 3 * (n + 1) - exactnessRank(1, exactWords, n);
+        return 3 * (k + 1) - exactnessRank(1, exactWords, k);
       });
     } else {
       sortStep(rule.sort);

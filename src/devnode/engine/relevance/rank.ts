@@ -2,25 +2,28 @@
 // ordered rule by rule in `rankingRules` order (sort and custom `attr:asc|desc` rules in their place), ties by
 // insertion order. `_rankingScore` merges the ranks lexicographically as a mixed-radix number (meili-api.md §4):
 // start {1,1}; merge(outer, inner) = {(outer.rank-1)·inner.max + inner.rank, outer.max·inner.max}; score =
-// rank/max. So an earlier rule always dominates a later one. Per rule, for the matched query terms M:
-//   words         rank = |M| (terms kept by the matching strategy), max = number of query terms
-//   typo          rank = maxTypos + 1 − typos, max = maxTypos + 1 (maxTypos = typos the terms of M may have)
-//   proximity     rank = 7(|M|−1) + 1 − cost, max = 7(|M|−1) + 1 (cost per consecutive pair = min(gap, 7))
-//   attributeRank rank = A − best field index, max = A (A = number of searchable attributes)
-//   wordPosition  rank = 11 − min(position of the first match in that field, 10), max = 11
-//   attribute     (legacy) attributeRank merged with wordPosition, details key `attribute`
-//   exactness     ExactAttribute rank 3 exactMatch (a field equals the query) / 2 matchesStart / 1 noExactMatch,
-//                 max 3, then ExactWords rank = exactly-present kept terms + 1, max = |M| + 1 (merged)
-// Details keys are the rule names, except wordPosition → `attributePosition` (as milli's score_details.rs).
+// rank/max. So an earlier rule always dominates a later one. Each rule is one of milli's graph rules, where
+// max = 1 + the costliest path and rank = max − the document's cost; for the kept query terms M (k of them):
+//   words         rank = k, max = number of query terms (absent with matchingStrategy `all`; inserted before the
+//                 first other relevancy rule when the settings do not list it)
+//   typo          cost = Σ typos, path max = Σ max(1, typos the term may have)
+//   proximity     cost per pair of terms adjacent in the query = left→right distance d: d − 1, right→left: d,
+//                 both capped at 3 (only within one field); path max 3 per pair
+//   attributeRank cost = Σ per term the lowest weight of a field holding it (weight = index in searchableAttributes,
+//                 0 for every field with `["*"]`), path max = k · (searchable count − 1)
+//   wordPosition  cost = Σ per term costFromDistance(|bucketed position − the term's query position|), max 10 each
+//   attribute     (legacy) attributeRank then wordPosition, details key `attribute`
+//   exactness     ExactAttribute {3 exactMatch / 2 matchesStart / 1 noExactMatch, 3} then ExactWords
+//                 {exact words + 1, k + 1} (rule-costs.ts)
 // No corpus statistics enter a score, so shards score the same document the same way.
 import type { RankRequest, RankResult, RankedHit, SortCriterion } from './types.js';
 import type { Derivation, DocEntry, TextIndex } from './text-index.js';
-import { POS } from './text-index.js';
-import { tokenize } from './tokenize.js';
+import { FILLER, POS } from './text-index.js';
+import { tokenizeFull } from './tokenize.js';
 import { preselect, type PreselectRule } from './preselect.js';
 import { compareSortValues, compareValues, sortValue } from './sort-values.js';
 import { TopK } from './top-k.js';
-import { exactness, exactnessRank, pairProximity } from './rule-costs.js';
+import { exactLevelTerms, exactness, exactnessRank, MAX_PAIR_COST, MAX_POSITION_COST, pairProximity, positionCost, type ExactTerm } from './rule-costs.js';
 
 interface Rank {
   rank: number;
@@ -38,50 +41,132 @@ export interface QueryTerm {
   derivations: Map<string, Derivation>;
   /** Synonym alternatives: each a list of words that must all occur. */
   synonyms: string[][];
+  /** Typos the term's derivations may have. */
   maxTypos: number;
+  /** The typo rule's highest cost for the term: max(1, maxTypos) (milli counts a split word as one typo). */
+  maxTypoCost: number;
+  /** Position in the query (stop words count, +7 after a hard separator), as milli locates query terms. */
+  position: number;
+  /** Matched as a prefix: the query's last token. */
+  prefix: boolean;
+  /** A quoted phrase: its words in order (null for a stop word, which any stop word matches), else null. */
+  phrase: Array<string | null> | null;
 }
 
-/** Turns `q` into terms (stop words removed, last word as prefix) with their derivations. */
+/**
+ * Turns `q` into terms with their derivations: stop words dropped (unless the last token), the last token matched
+ * as a prefix, positions as milli counts them.
+ */
 export function queryTerms(index: TextIndex, q: string | null): QueryTerm[] {
   if (q === null) return [];
-  const words = tokenize(q, index.config.nonSeparatorTokens, index.config.separatorTokens, index.config.dictionary).map((t) => t.word);
+  const tokens = tokenizeFull(q, index.config.nonSeparatorTokens, index.config.separatorTokens, index.config.dictionary);
   const stop = new Set(index.config.stopWords.map((w) => w.toLowerCase()));
-  const kept = words.filter((w) => !stop.has(w));
-  const terms = kept.length > 0 ? kept : [];
-  const out = terms.map((word, i) => {
-    const derivs = index.derivations(word, i === terms.length - 1, true);
+  const located: Array<{ word: string; position: number; prefix: boolean; phrase?: string[] }> = [];
+  let position = -1;
+  // Words between double quotes form a phrase: one term matching those words at consecutive positions.
+  let phrase: { words: string[]; position: number } | null = null;
+  const closePhrase = (): void => {
+    if (phrase !== null && phrase.words.length > 0) located.push({ word: phrase.words.join(' '), position: phrase.position, prefix: false, phrase: phrase.words });
+    phrase = null;
+  };
+  tokens.forEach((t, i) => {
+    if (t.kind !== 'word') {
+      if (t.kind === 'hard') {
+        position += 7;
+        if (phrase !== null) {
+          closePhrase();
+          phrase = { words: [], position: -1 };
+        }
+      }
+      for (const ch of t.word) {
+        if (ch !== '"') continue;
+        if (phrase === null) phrase = { words: [], position: -1 };
+        else closePhrase();
+      }
+      return;
+    }
+    position++;
+    if (phrase !== null) {
+      if (phrase.words.length === 0) phrase.position = position;
+      phrase.words.push(t.word);
+      return;
+    }
+    const last = i === tokens.length - 1;
+    if (!last && stop.has(t.word)) return;
+    located.push({ word: t.word, position, prefix: last && index.config.prefixSearch !== 'disabled' });
+  });
+  closePhrase();
+  const out = located.map(({ word, position, prefix, phrase: words }): QueryTerm => {
+    if (words !== undefined) {
+      return { word, derivations: new Map(), synonyms: [], maxTypos: 0, maxTypoCost: 0, position, prefix: false, phrase: words.map((w) => (stop.has(w) ? null : w)) };
+    }
+    const derivs = index.derivations(word, prefix, true);
+    const maxTypos = index.allowedTypos(word);
     return {
       word,
       derivations: new Map(derivs.map((d) => [d.word, d])),
       synonyms: index.synonyms(word),
-      maxTypos: index.allowedTypos(word),
+      maxTypos,
+      maxTypoCost: Math.max(1, maxTypos),
+      position,
+      prefix,
+      phrase: null,
     };
   });
   // A phrase of the query that is a multi-word synonym key (`new york` → `nyc`): every word of the phrase also
   // matches where an alternative occurs, so a document holding only `nyc` matches the whole phrase.
-  for (let i = 0; i < terms.length; i++) {
-    for (const { length, alternatives } of index.phraseSynonyms(terms, i)) {
+  const words = located.map((l) => l.word);
+  for (let i = 0; i < words.length; i++) {
+    if (out[i]!.phrase !== null) continue;
+    for (const { length, alternatives } of index.phraseSynonyms(words, i)) {
       for (let j = i; j < i + length; j++) out[j]!.synonyms.push(...alternatives);
     }
   }
   return out;
 }
 
-function expandRules(rankingRules: readonly string[], sort: readonly SortCriterion[] | null): AppliedRule[] {
+const RELEVANCY_AFTER_WORDS = new Set(['typo', 'proximity', 'attribute', 'attributeRank', 'wordPosition', 'exactness']);
+
+/** The rules milli applies for a text query, in order (see the header for `words`, `attribute` and duplicates). */
+export function expandRules(rankingRules: readonly string[], sort: readonly SortCriterion[] | null, strategy: 'last' | 'all' | 'frequency'): AppliedRule[] {
   const out: AppliedRule[] = [];
+  const seen = new Set<string>();
+  const sorted = new Set<string>();
+  let words = strategy === 'all';
+  const relevancy = (rule: RuleKind): void => {
+    out.push({ kind: 'relevancy', rule, name: rule });
+    seen.add(rule);
+  };
   for (const r of rankingRules) {
-    if (r === 'sort') {
-      for (const c of sort ?? []) out.push({ kind: 'sort', criterion: c, name: `${c.field}:${c.direction}` });
-      continue;
+    if (RELEVANCY_AFTER_WORDS.has(r) && !words) {
+      relevancy('words');
+      words = true;
     }
-    const custom = /^(.+):(asc|desc)$/.exec(r);
-    if (custom) {
-      out.push({ kind: 'sort', criterion: { field: custom[1]!, direction: custom[2] as 'asc' | 'desc' }, name: r });
-      continue;
-    }
-    if (['words', 'typo', 'proximity', 'attributeRank', 'wordPosition', 'attribute', 'exactness'].includes(r)) {
-      // Details keys as Meilisearch names them: wordPosition's key is `attributePosition`.
-      out.push({ kind: 'relevancy', rule: r as RuleKind, name: r === 'wordPosition' ? 'attributePosition' : r });
+    if (r === 'words') {
+      if (!words) relevancy('words');
+      words = true;
+    } else if (r === 'typo' || r === 'proximity' || r === 'exactness') {
+      if (!seen.has(r)) relevancy(r);
+    } else if (r === 'attribute') {
+      if (!seen.has('attribute') && !seen.has('attributeRank') && !seen.has('wordPosition')) relevancy('attribute');
+    } else if (r === 'attributeRank') {
+      if (!seen.has('attribute') && !seen.has('attributeRank')) relevancy('attributeRank');
+    } else if (r === 'wordPosition') {
+      if (!seen.has('attribute') && !seen.has('wordPosition')) relevancy('wordPosition');
+    } else if (r === 'sort') {
+      if (seen.has('sort')) continue;
+      seen.add('sort');
+      for (const c of sort ?? []) {
+        if (sorted.has(c.field)) continue;
+        sorted.add(c.field);
+        out.push({ kind: 'sort', criterion: c, name: `${c.field}:${c.direction}` });
+      }
+    } else {
+      const custom = /^(.+):(asc|desc)$/.exec(r);
+      if (custom && !sorted.has(custom[1]!)) {
+        sorted.add(custom[1]!);
+        out.push({ kind: 'sort', criterion: { field: custom[1]!, direction: custom[2] as 'asc' | 'desc' }, name: r });
+      }
     }
   }
   return out;
@@ -94,13 +179,63 @@ interface TermHit {
   positions: number[];
 }
 
-function termHit(term: QueryTerm, entry: DocEntry, restrict: ReadonlySet<string> | null, noTypo: ReadonlySet<string> | null): TermHit | null {
+/**
+ * attributesToSearchOn as a field test: an attribute covers itself and the fields nested under it; `*` in a pattern
+ * stands for any text (`*.title`, `details.*`).
+ */
+export class SearchOn {
+  private readonly exact = new Set<string>();
+  private readonly patterns: RegExp[] = [];
+
+  constructor(attrs: readonly string[]) {
+    for (const a of attrs) {
+      if (a.includes('*')) this.patterns.push(new RegExp('^' + a.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$'));
+      else this.exact.add(a);
+    }
+  }
+
+  has(attr: string): boolean {
+    if (this.exact.has(attr)) return true;
+    for (let i = attr.indexOf('.'); i > 0; i = attr.indexOf('.', i + 1)) if (this.exact.has(attr.slice(0, i))) return true;
+    return this.patterns.some((p) => p.test(attr));
+  }
+}
+
+/** Where a phrase occurs: the positions of its first word where every word follows at the next positions. */
+function phraseHit(phrase: ReadonlyArray<string | null>, entry: DocEntry, restrict: SearchOn | null, byAttribute: boolean): TermHit | null {
+  const positions: number[] = [];
+  entry.fields.forEach((f, fi) => {
+    if (restrict !== null && !restrict.has(f.attr)) return;
+    const words = f.words;
+    if (byAttribute) {
+      // proximityPrecision byAttribute: the phrase's words anywhere in one field.
+      if (phrase.every((w) => w === null || words.includes(w))) {
+        const first = phrase.find((w) => w !== null);
+        positions.push(fi * POS + Math.min(first === undefined || first === null ? 0 : words.indexOf(first), POS - 1));
+      }
+      return;
+    }
+    for (let p = 0; p + phrase.length <= words.length; p++) {
+      let ok = true;
+      for (let j = 0; j < phrase.length && ok; j++) {
+        const want = phrase[j];
+        // A stop word of the phrase matches a stop word of the text (not indexed: an empty slot).
+        ok = want === null ? words[p + j] === FILLER : words[p + j] === want;
+      }
+      if (ok) positions.push(fi * POS + Math.min(p, POS - 1));
+    }
+  });
+  return positions.length === 0 ? null : { typos: 0, positions };
+}
+
+function termHit(term: QueryTerm, entry: DocEntry, restrict: SearchOn | null, noTypo: ReadonlySet<string> | null, byAttribute = false): TermHit | null {
+  if (term.phrase !== null) return phraseHit(term.phrase, entry, restrict, byAttribute);
   let best = Infinity;
   const positions: number[] = [];
   const fields = entry.fields;
   for (let fi = 0; fi < fields.length; fi++) {
     const f = fields[fi]!;
-    if (restrict !== null && !restrict.has(f.attr) && !restrict.has(f.attr.split('.')[0]!)) continue;
+    if (restrict !== null && !restrict.has(f.attr)) continue;
     // typoTolerance.disableOnAttributes: only exact (or prefix) derivations count in those fields.
     const exactOnly = noTypo !== null && (noTypo.has(f.attr) || noTypo.has(f.attr.split('.')[0]!));
     const words = f.words;
@@ -142,13 +277,13 @@ function mergeScore(ranks: Array<Rank | null>): number {
 
 /** Ranks candidates for one query; see the header for the rules. */
 export function rank(index: TextIndex, req: RankRequest): RankResult {
-  const rules = expandRules(index.config.rankingRules, req.sort);
   const terms = queryTerms(index, req.q);
-  const restrict = req.attributesToSearchOn === null ? null : new Set(req.attributesToSearchOn);
+  const rules = expandRules(index.config.rankingRules, req.sort, req.matchingStrategy);
+  const restrict = req.attributesToSearchOn === null ? null : new SearchOn(req.attributesToSearchOn);
   const noTypoList = index.config.typoTolerance.disableOnAttributes;
   const noTypo = noTypoList.length === 0 ? null : new Set(noTypoList);
   const scored: Scored[] = [];
-  const A = index.searchableCount;
+  const ctx: ScoreContext = { maxWeight: index.maxWeight, groups: [], byAttribute: index.config.proximityPrecision === 'byAttribute', wordInIndex: (w) => index.postingsOfWord(w) !== undefined };
   // Set when the postings pre-selection ran: every matching document (scored holds only the contenders).
   let preMatched: Int32Array | null = null;
 
@@ -181,36 +316,32 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
     for (const docId of ids) scored.push({ docId, ranks: none, extra: none, score: 1 });
   } else {
     // Which terms survive for a document: `last` drops from the end, `frequency` drops the most frequent first.
-    const order = terms.map((_, i) => i);
-    if (req.matchingStrategy === 'frequency') {
-      const freq = terms.map((t) => {
-        const docs = new Set<number>();
-        for (const d of t.derivations.values()) for (const doc of index.postingsOf(d.id)?.keys() ?? []) docs.add(doc);
-        return docs.size;
-      });
-      order.sort((a, b) => freq[a]! - freq[b]! || a - b);
-    }
+    const { order, floorKept, groups } = keepOrder(index, terms, req.matchingStrategy);
+    ctx.groups = groups;
     const consider = (docId: number): void => {
       const entry = index.docs.get(docId);
       if (entry === undefined) return;
-      const hits = terms.map((t) => termHit(t, entry, restrict, noTypo));
+      const hits = terms.map((t) => termHit(t, entry, restrict, noTypo, ctx.byAttribute));
       let k = 0;
       while (k < order.length && hits[order[k]!] !== null) k++;
+      k = floorKept[k]!;
       if (k === 0) return;
       if (req.matchingStrategy === 'all' && k < terms.length) return;
       const kept = order.slice(0, k).sort((a, b) => a - b);
-      scored.push(scoreDoc(docId, entry, terms, hits, kept, rules, A, req));
+      scored.push(scoreDoc(docId, entry, terms, hits, kept, rules, ctx, req));
     };
     if (canPreselect(terms, restrict, noTypo, req)) {
       // Postings decide which documents match and which can reach the top; only those are ranked in full.
       const prefix = rules.map((r): PreselectRule => (r.kind === 'sort' ? { sort: r.criterion } : r.rule));
-      const pre = preselect(index, terms, order, req.matchingStrategy, prefix, req.candidates, req.limit, req.getValue);
+      const pre = preselect(index, terms, order, floorKept, req.matchingStrategy, prefix, req.candidates, req.limit, req.getValue);
       for (const docId of pre.contenders) consider(docId);
       preMatched = pre.matched;
     } else {
       const first = terms[order[0]!]!;
       const pool = new Set<number>();
       for (const d of first.derivations.values()) for (const doc of index.postingsOf(d.id)?.keys() ?? []) pool.add(doc);
+      const anchor = first.phrase?.find((w) => w !== null);
+      if (anchor !== undefined && anchor !== null) for (const doc of index.postingsOfWord(anchor)?.keys() ?? []) pool.add(doc);
       for (const alt of first.synonyms) for (const doc of index.postingsOfWord(alt[0]!)?.keys() ?? []) pool.add(doc);
       for (const docId of pool) if (req.candidates === null || req.candidates.has(docId)) consider(docId);
     }
@@ -268,6 +399,30 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
 }
 
 /**
+ * The order the matching strategy keeps terms in (`last`: query order; `frequency`: least frequent first, a word no
+ * document holds counting as the most frequent), and for each count of leading terms a document holds, the count it
+ * keeps: terms of equal frequency are dropped together, so only group boundaries (`groups`) can be kept.
+ */
+function keepOrder(index: TextIndex, terms: QueryTerm[], strategy: 'last' | 'all' | 'frequency'): { order: number[]; floorKept: number[]; groups: number[] } {
+  const order = terms.map((_, i) => i);
+  const T = terms.length;
+  if (strategy !== 'frequency') {
+    const all = Array.from({ length: T + 1 }, (_, k) => k);
+    return { order, floorKept: all, groups: all };
+  }
+  const freq = terms.map((t) => {
+    const docs = new Set<number>();
+    for (const d of t.derivations.values()) for (const doc of index.postingsOf(d.id)?.keys() ?? []) docs.add(doc);
+    return docs.size === 0 ? Infinity : docs.size;
+  });
+  order.sort((a, b) => freq[a]! - freq[b]! || a - b);
+  const groups = [0];
+  for (let i = 1; i <= T; i++) if (i === T || freq[order[i]!] !== freq[order[i - 1]!]) groups.push(i);
+  const floorKept = Array.from({ length: T + 1 }, (_, k) => groups.filter((g) => g <= k).pop()!);
+  return { order, floorKept, groups };
+}
+
+/**
  * Document ids in ascending order. Ids usually arrive ascending (insertion order), so they are only sorted when
  * they do not; a typed-array sort is numeric and much faster than a comparator sort over 100k ids.
  */
@@ -287,47 +442,101 @@ function ascendingIds(source: Iterable<number>, size: number): Float64Array {
  * word groups inside one field), no attributesToSearchOn or typo-disabled attributes (they filter by field), no
  * threshold or distinct (they need every match's score or order), and at most 30 terms (one bit each).
  */
-function canPreselect(terms: QueryTerm[], restrict: ReadonlySet<string> | null, noTypo: ReadonlySet<string> | null, req: RankRequest): boolean {
+function canPreselect(terms: QueryTerm[], restrict: SearchOn | null, noTypo: ReadonlySet<string> | null, req: RankRequest): boolean {
   return (
     terms.length <= 30 &&
     restrict === null &&
     noTypo === null &&
     req.rankingScoreThreshold === null &&
     req.distinct === null &&
-    terms.every((t) => t.synonyms.length === 0)
+    terms.every((t) => t.synonyms.length === 0 && t.phrase === null)
   );
 }
 
-/** attributeRank: rank = A − index of the best searchable attribute any kept term matched in, max = A. */
-function fidRank(entry: DocEntry, hits: Array<TermHit | null>, kept: number[], A: number): Rank {
-  let best = A - 1;
+/** What scoring reads besides the document: the attributeRank scale and which words the index holds. */
+interface ScoreContext {
+  maxWeight: number;
+  /** The kept-term counts a document can have (group boundaries of the matching strategy), ascending from 0. */
+  groups: number[];
+  /** proximityPrecision `byAttribute`. */
+  byAttribute: boolean;
+  wordInIndex(word: string): boolean;
+}
+
+/** attributeRank: per kept term the lowest weight of a field holding it; max = 1 + k · maxWeight. */
+function fidRank(entry: DocEntry, hits: Array<TermHit | null>, kept: number[], maxWeight: number): Rank {
+  let cost = 0;
   for (const i of kept) {
+    let best = maxWeight;
     for (const p of hits[i]!.positions) {
-      const r = entry.fields[Math.floor(p / POS)]!.rank;
-      if (r < best) best = r;
+      const w = entry.fields[Math.floor(p / POS)]!.weight;
+      if (w < best) best = w;
     }
+    cost += best;
   }
-  return { rank: A - Math.max(0, best), max: A };
+  const max = 1 + kept.length * maxWeight;
+  return { rank: max - cost, max };
 }
 
-/** wordPosition: rank = 11 − min(first matched position in the best attribute, 10), max = 11. */
-function positionRank(entry: DocEntry, hits: Array<TermHit | null>, kept: number[]): Rank {
-  let bestRank = Infinity;
-  let bestPos = 10;
+/** wordPosition: per kept term the cost of its best occurrence against its query position; max = 1 + 10k. */
+function positionRank(terms: QueryTerm[], hits: Array<TermHit | null>, kept: number[]): Rank {
+  let cost = 0;
   for (const i of kept) {
-    for (const packed of hits[i]!.positions) {
-      const r = entry.fields[Math.floor(packed / POS)]!.rank;
-      const pos = packed % POS;
-      if (r < bestRank || (r === bestRank && pos < bestPos)) {
-        bestRank = r;
-        bestPos = Math.min(pos, 10);
-      }
-    }
+    const positions = hits[i]!.positions;
+    cost += positionCost(positions, positions.length, terms[i]!.position);
   }
-  return { rank: 11 - bestPos, max: 11 };
+  const max = 1 + MAX_POSITION_COST * kept.length;
+  return { rank: max - cost, max };
 }
 
-function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Array<TermHit | null>, kept: number[], rules: AppliedRule[], A: number, req: RankRequest): Scored {
+/** proximity: Σ pair costs over consecutive kept terms adjacent in the query; max = 1 + 3 per such pair. */
+function proximityRank(terms: QueryTerm[], hits: Array<TermHit | null>, kept: number[], byAttribute: boolean): Rank {
+  let cost = 0;
+  let max = 1;
+  for (let j = 1; j < kept.length; j++) {
+    const left = terms[kept[j - 1]!]!;
+    const span = left.phrase === null ? 0 : left.phrase.length - 1;
+    if (terms[kept[j]!]!.position !== left.position + span + 1) continue;
+    // A phrase on the left ends at its last word.
+    const a = span === 0 ? hits[kept[j - 1]!]!.positions : hits[kept[j - 1]!]!.positions.map((p) => p + span);
+    const b = hits[kept[j]!]!.positions;
+    cost += pairProximity(a, a.length, b, b.length, byAttribute);
+    max += MAX_PAIR_COST;
+  }
+  return { rank: max - cost, max };
+}
+
+/** exactness with phrases: a phrase stands for its words at consecutive query positions, and counts as one word. */
+function exactnessOf(entry: DocEntry, terms: QueryTerm[], kept: number[], wordInIndex: (w: string) => boolean): { level: 1 | 2 | 3; exactWords: number } {
+  if (kept.every((i) => terms[i]!.phrase === null)) return exactness(entry, exactLevelTerms(terms, kept, wordInIndex), kept.map((i) => terms[i]!.word));
+  const flat: ExactTerm[] = [];
+  const keptFlat: number[] = [];
+  const words: string[] = [];
+  let phrases = 0;
+  for (const i of kept) {
+    const t = terms[i]!;
+    if (t.phrase === null) {
+      keptFlat.push(flat.length);
+      flat.push({ word: t.word, position: t.position });
+      words.push(t.word);
+      continue;
+    }
+    phrases++;
+    t.phrase.forEach((w, j) => {
+      if (w === null) return;
+      keptFlat.push(flat.length);
+      flat.push({ word: w, position: t.position + j });
+    });
+  }
+  const e = exactness(entry, exactLevelTerms(flat, keptFlat, wordInIndex), words);
+  return { level: e.level, exactWords: e.exactWords + phrases };
+}
+
+function score(r: Rank): number {
+  return r.rank / r.max;
+}
+
+function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Array<TermHit | null>, kept: number[], rules: AppliedRule[], ctx: ScoreContext, req: RankRequest): Scored {
   const ranks: Array<Rank | null> = [];
   // Details fields are only built when `_rankingScoreDetails` is requested (saves allocations per match).
   const det = req.withDetails;
@@ -339,61 +548,63 @@ function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Arra
       continue;
     }
     switch (r.rule) {
-      case 'words':
-        ranks.push({ rank: kept.length, max: terms.length });
-        if (det) extra.push({ matchingWords: kept.length, maxMatchingWords: terms.length });
+      case 'words': {
+        // Terms removed together (equal frequency) count as one: the rank counts groups of terms.
+        const groups = ctx.groups;
+        const rk = { rank: groups.indexOf(kept.length), max: groups.length - 1 };
+        ranks.push(rk);
+        if (det) extra.push({ matchingWords: rk.rank, maxMatchingWords: rk.max, score: score(rk) });
         break;
+      }
       case 'typo': {
-        const maxTypos = kept.reduce((s, i) => s + terms[i]!.maxTypos, 0);
-        const typos = kept.reduce((s, i) => s + hits[i]!.typos, 0);
-        ranks.push({ rank: maxTypos + 1 - typos, max: maxTypos + 1 });
-        if (det) extra.push({ typoCount: typos, maxTypoCount: maxTypos });
+        const maxTypos = kept.reduce((s, i) => s + terms[i]!.maxTypoCost, 0);
+        const typos = Math.min(maxTypos, kept.reduce((s, i) => s + hits[i]!.typos, 0));
+        const rk = { rank: maxTypos + 1 - typos, max: maxTypos + 1 };
+        ranks.push(rk);
+        if (det) extra.push({ typoCount: typos, maxTypoCount: maxTypos, score: score(rk) });
         break;
       }
       case 'proximity': {
-        if (kept.length < 2) {
-          ranks.push({ rank: 1, max: 1 });
-        } else {
-          let cost = 0;
-          for (let j = 1; j < kept.length; j++) {
-            const a = hits[kept[j - 1]!]!.positions;
-            const b = hits[kept[j]!]!.positions;
-            cost += pairProximity(a, a.length, b, b.length);
-          }
-          const maxCost = 7 * (kept.length - 1);
-          ranks.push({ rank: maxCost + 1 - cost, max: maxCost + 1 });
-        }
-        if (det) extra.push({});
+        const rk = proximityRank(terms, hits, kept, ctx.byAttribute);
+        ranks.push(rk);
+        if (det) extra.push({ score: score(rk) });
         break;
       }
-      case 'attributeRank':
-        ranks.push(fidRank(entry, hits, kept, A));
-        if (det) extra.push({});
+      case 'attributeRank': {
+        const rk = fidRank(entry, hits, kept, ctx.maxWeight);
+        ranks.push(rk);
+        if (det) extra.push({ score: score(rk) });
         break;
-      case 'wordPosition':
-        ranks.push(positionRank(entry, hits, kept));
-        if (det) extra.push({});
+      }
+      case 'wordPosition': {
+        const rk = positionRank(terms, hits, kept);
+        ranks.push(rk);
+        if (det) extra.push({ score: score(rk) });
         break;
+      }
       case 'attribute': {
         // Legacy `attribute` = attributeRank then wordPosition as one rule ("unified" details).
-        const fid = fidRank(entry, hits, kept, A);
-        const pos = positionRank(entry, hits, kept);
+        const fid = fidRank(entry, hits, kept, ctx.maxWeight);
+        const pos = positionRank(terms, hits, kept);
         const merged = { rank: (fid.rank - 1) * pos.max + pos.rank, max: fid.max * pos.max };
         ranks.push(merged);
-        if (det) extra.push({ attributeRankingOrderScore: fid.rank / fid.max, queryWordDistanceScore: pos.rank / pos.max });
+        if (det) extra.push({ attributeRankingOrderScore: score(fid), queryWordDistanceScore: score(pos), score: score(merged) });
         break;
       }
       case 'exactness': {
         // Exactness is two ranks in Meilisearch: ExactAttribute {level, 3}, then ExactWords
         // {exactly-matched terms + 1, kept terms + 1}; merged here into one Rank (same mixed radix).
         const n = kept.length;
-        const { level, exactWords } = exactness(entry, kept.map((i) => terms[i]!.word));
-        ranks.push({ rank: exactnessRank(level, exactWords, n), max: 3 * (n + 1) });
-        if (det) extra.push(
-          level === 1
-            ? { matchType: 'noExactMatch', matchingWords: exactWords, maxMatchingWords: n }
-            : { matchType: level === 3 ? 'exactMatch' : 'matchesStart' },
-        );
+        const { level, exactWords } = exactnessOf(entry, terms, kept, ctx.wordInIndex);
+        const rk = { rank: exactnessRank(level, exactWords, n), max: 3 * (n + 1) };
+        ranks.push(rk);
+        if (det) {
+          extra.push(
+            level === 1
+              ? { matchType: 'noExactMatch', matchingWords: exactWords, maxMatchingWords: n, score: score(rk) }
+              : { matchType: level === 3 ? 'exactMatch' : 'matchesStart', score: level / 3 },
+          );
+        }
         break;
       }
     }
@@ -408,14 +619,14 @@ function toHit(s: Scored, rules: AppliedRule[], req: RankRequest): RankedHit {
     let order = 0;
     rules.forEach((r, i) => {
       if (r.kind === 'sort') {
-        const v = req.getValue(s.docId, r.criterion.field);
-        details[r.name] = v === undefined ? { order } : { order, value: v };
+        const v = sortValue(req.getValue(s.docId, r.criterion.field), r.criterion.direction);
+        details[r.name] = { order, value: v === undefined ? null : v };
         order++;
         return;
       }
       const rk = s.ranks[i];
       if (rk === null || rk === undefined) return;
-      details[r.name] = { order, ...s.extra[i], score: rk.rank / rk.max };
+      details[r.name] = { order, ...(s.extra[i] ?? { score: score(rk) }) };
       order++;
     });
     hit.details = details;

@@ -2,7 +2,7 @@
 // and word → documents postings with a first-letter vocabulary for typo lookups. Also resolves a query word
 // into its derivations (exact, prefix, typos, synonyms) the way meili-api.md §6 describes.
 import type { RelevanceConfig } from './types.js';
-import { editDistance, foldWord, tokenize } from './tokenize.js';
+import { editDistance, foldWord, tokenize, tokenizeFull, wordPositions } from './tokenize.js';
 import { TokenArena } from './token-arena.js';
 
 export interface FieldTokens {
@@ -10,18 +10,45 @@ export interface FieldTokens {
   attr: string;
   /** Position of the field in the searchable order (0 = most important). */
   rank: number;
+  /** attributeRank weight: the searchable rank, or 0 for every field when searchableAttributes is `["*"]`. */
+  weight: number;
+  /**
+   * Words by position as Meilisearch counts positions (+8 after a hard separator and between the values of an
+   * array): `words[p]` is the word at position p, or `""` (FILLER) in a gap.
+   */
   words: string[];
+  /** Number of real words (fillers excluded). */
+  count: number;
 }
 
 export interface DocEntry {
   fields: FieldTokens[];
 }
 
-/** Packs a searchable-field rank and a word position into one number (`rank · POS + min(position, POS − 1)`). */
+/** A gap in FieldTokens.words (matches no query word). */
+export const FILLER = '';
+/** Packs a field weight and a word position into one number (`weight · POS + min(position, POS − 1)`). */
 export const POS = 65536;
 /** Posting flags (low two bits of a posting value): the word starts a field / is a whole field. */
 export const STARTS_FIELD = 1;
 export const WHOLE_FIELD = 2;
+
+/** A posting value: `(minWeight · POS + minPosition) · 4 + flags`, each minimized over the document's fields. */
+export function postingWeight(value: number): number {
+  return Math.floor(value / (4 * POS));
+}
+export function postingMinPosition(value: number): number {
+  return Math.floor(value / 4) % POS;
+}
+export function postingFlags(value: number): number {
+  return value % 4;
+}
+function posting(weight: number, position: number, flags: number): number {
+  return (weight * POS + Math.min(position, POS - 1)) * 4 + flags;
+}
+function mergePosting(a: number, b: number): number {
+  return posting(Math.min(postingWeight(a), postingWeight(b)), Math.min(postingMinPosition(a), postingMinPosition(b)), postingFlags(a) | postingFlags(b));
+}
 
 /** One way a query term matches a word of the index. */
 export interface Derivation {
@@ -75,16 +102,21 @@ export class TextIndex {
 
   constructor(config: RelevanceConfig) {
     this.config = config;
+    this.stopWords = new Set(config.stopWords.map(foldWord));
   }
 
-  /** Number of searchable attributes (attributeRank's scale). */
-  get searchableCount(): number {
+  /** The highest attributeRank weight: 0 when searchableAttributes is `["*"]` (every field weighs 0), else its length − 1. */
+  get maxWeight(): number {
     const s = this.config.searchableAttributes;
-    return s.length === 1 && s[0] === '*' ? Math.max(1, this.fieldOrder.length) : Math.max(1, s.length);
+    return s.includes('*') ? 0 : Math.max(0, s.length - 1);
   }
+
+  /** Stop words, normalized as indexed words are. */
+  private stopWords: ReadonlySet<string> = new Set();
 
   setConfig(config: RelevanceConfig): void {
     this.config = config;
+    this.stopWords = new Set(config.stopWords.map(foldWord));
     const docs = [...this.raw];
     this.docs.clear();
     this.postingsById.length = 0;
@@ -110,6 +142,7 @@ export class TextIndex {
     if (entry === undefined) return;
     for (const f of entry.fields) {
       for (const w of f.words) {
+        if (w === FILLER) continue;
         const id = this.wordIds.get(w)!;
         const docs = this.postingsById[id];
         if (docs !== undefined) {
@@ -161,24 +194,54 @@ export class TextIndex {
     return -1;
   }
 
+  private wordId(w: string): number {
+    let id = this.wordIds.get(w);
+    if (id === undefined) this.wordIds.set(w, (id = this.wordIds.size));
+    return id;
+  }
+
   private index(docId: number, doc: Record<string, unknown>): void {
     const pairs: Array<[string, string]> = [];
     flatten(doc, '', pairs);
-    const fields: Array<FieldTokens & { ids: number[] }> = [];
+    // One field per flattened attribute: the values of an array continue 8 positions after the previous one.
+    const byAttr = new Map<string, { rank: number; words: string[]; count: number; last: number | null }>();
+    const stop = this.stopWords;
     for (const [attr, text] of pairs) {
-      const rank = this.fieldRank(attr);
-      if (rank < 0) continue;
-      const words = tokenize(text, this.config.nonSeparatorTokens, this.config.separatorTokens, this.config.dictionary).map((t) => t.word);
-      if (words.length === 0) continue;
+      let field = byAttr.get(attr);
+      if (field === undefined) {
+        const rank = this.fieldRank(attr);
+        if (rank < 0) continue;
+        byAttr.set(attr, (field = { rank, words: [], count: 0, last: null }));
+      }
+      const start = field.last === null ? 0 : field.last + 8;
+      field.last = start;
+      const tokens = tokenizeFull(text, this.config.nonSeparatorTokens, this.config.separatorTokens, this.config.dictionary);
+      const positions = wordPositions(tokens, start);
+      let n = 0;
+      for (const t of tokens) {
+        if (t.kind !== 'word') continue;
+        const p = positions[n++]!;
+        if (p >= POS) break;
+        while (field.words.length < p) field.words.push(FILLER);
+        // Stop words take their position but are not indexed (a query for one alone finds nothing).
+        field.words.push(stop.has(t.word) ? FILLER : t.word);
+        field.count++;
+        field.last = p;
+      }
+    }
+    const star = this.config.searchableAttributes.includes('*');
+    const fields: Array<FieldTokens & { ids: number[] }> = [];
+    for (const [attr, f] of byAttr) {
+      if (f.count === 0) continue;
+      const weight = star ? 0 : f.rank;
       const ids: number[] = [];
-      fields.push({ attr, rank, words, ids });
-      for (let p = 0; p < words.length; p++) {
-        const w = words[p]!;
-        let id = this.wordIds.get(w);
-        if (id === undefined) this.wordIds.set(w, (id = this.wordIds.size));
+      fields.push({ attr, rank: f.rank, weight, words: f.words, count: f.count, ids });
+      for (let p = 0; p < f.words.length; p++) {
+        const w = f.words[p]!;
+        const id = this.wordId(w);
         ids.push(id);
-        const place = rank * POS + Math.min(p, POS - 1);
-        const flags = p === 0 ? (words.length === 1 ? STARTS_FIELD | WHOLE_FIELD : STARTS_FIELD) : 0;
+        if (w === FILLER) continue;
+        const flags = p === 0 ? (f.count === 1 ? STARTS_FIELD | WHOLE_FIELD : STARTS_FIELD) : 0;
         let docs = this.postingsById[id];
         if (docs === undefined) {
           this.postingsById[id] = docs = new Map();
@@ -186,15 +249,15 @@ export class TextIndex {
           if (v === undefined) this.vocabByFirst.set(w[0]!, (v = new Map()));
           v.set(w, id);
         }
+        const value = posting(weight, p, flags);
         const prev = docs.get(docId);
-        if (prev === undefined) docs.set(docId, place * 4 + flags);
-        else docs.set(docId, Math.min(Math.floor(prev / 4), place) * 4 + ((prev % 4) | flags));
+        docs.set(docId, prev === undefined ? value : mergePosting(prev, value));
       }
     }
     if (docId > this.maxDocId) this.maxDocId = docId;
     fields.sort((a, b) => a.rank - b.rank);
     this.tokens.put(docId, fields.map((f) => f.ids));
-    this.docs.set(docId, { fields: fields.map(({ attr, rank, words }) => ({ attr, rank, words })) });
+    this.docs.set(docId, { fields: fields.map(({ attr, rank, weight, words, count }) => ({ attr, rank, weight, words, count })) });
   }
 
   /** Typos a query word may have under the typo settings. */

@@ -1,5 +1,7 @@
 // Tokenizing as the dev node does it: words are runs of letters and digits (plus `nonSeparatorTokens`),
-// lowercased with Latin diacritics folded; offsets point into the original string for highlighting.
+// lowercased with Latin diacritics folded; offsets point into the original string for highlighting. Between words,
+// separator tokens with charabia's kinds (hard = ends a context, e.g. `. `, `!`, `?`; soft otherwise) give word
+// positions as Meilisearch indexes them (next word +1, +8 after a hard separator) and drive cropping.
 
 export interface Token {
   /** Normalized word (lowercase, diacritics folded). */
@@ -62,6 +64,65 @@ export function tokenize(text: string, nonSeparators: readonly string[] = [], se
   if (dict.length > 0) {
     out.push(...dict);
     out.sort((a, b) => a.start - b.start);
+  }
+  return out;
+}
+
+/** A word or a separator, as charabia hands them to Meilisearch's indexer and highlighter. */
+export interface FullToken {
+  /** Normalized word; the separator text itself for separators. */
+  word: string;
+  start: number;
+  end: number;
+  kind: 'word' | 'soft' | 'hard';
+}
+
+/** Separators that end a context (charabia's CONTEXT_SEPARATORS, Latin and common CJK/general ones). */
+const HARD_SEPARATORS = new Set([
+  '\0', '!', '. ', ', ', ';', '?', '¡', '§', '¶', '¿', '；', '…', '‼', '‽', '⁇', '⁈', '⁉', '、', '。', '！', '，', '．', '：', '；', '？', '｡', '､',
+  '՜', '´', '՝', '՞', '։', '׃', '،', '؛', '؟', '۔', '।', '॥',
+]);
+
+/** Splits the text between two words into separator tokens (`. ` and `, ` are one token each, like charabia). */
+function separatorTokens(text: string, from: number, to: number, out: FullToken[]): void {
+  let i = from;
+  while (i < to) {
+    const two = text.slice(i, i + 2);
+    const len = i + 2 <= to && (two === '. ' || two === ', ') ? 2 : text.codePointAt(i)! > 0xffff ? 2 : 1;
+    const sep = text.slice(i, i + len);
+    out.push({ word: sep, start: i, end: i + len, kind: HARD_SEPARATORS.has(sep) ? 'hard' : 'soft' });
+    i += len;
+  }
+}
+
+/** Words and the separators between them, in text order (see `tokenize` for the word rules). */
+export function tokenizeFull(text: string, nonSeparators: readonly string[] = [], separators: readonly string[] = [], dictionary: readonly string[] = []): FullToken[] {
+  const out: FullToken[] = [];
+  let cursor = 0;
+  for (const t of tokenize(text, nonSeparators, separators, dictionary)) {
+    if (t.start < cursor) continue;
+    separatorTokens(text, cursor, t.start, out);
+    out.push({ word: t.word, start: t.start, end: t.end, kind: 'word' });
+    cursor = t.end;
+  }
+  separatorTokens(text, cursor, text.length, out);
+  return out;
+}
+
+/**
+ * The position of each word of `tokens` (in order) as Meilisearch's indexer counts them from `start`: the first word
+ * at `start`, then +1 per word, or +8 when a hard separator came between the two words.
+ */
+export function wordPositions(tokens: readonly FullToken[], start = 0): number[] {
+  const out: number[] = [];
+  let pos = start;
+  let prev: 'word' | 'soft' | 'hard' | null = null;
+  for (const t of tokens) {
+    if (t.kind === 'word') {
+      if (prev !== null) pos += prev === 'hard' ? 8 : 1;
+      out.push(pos);
+      prev = 'word';
+    } else if (prev !== null && (t.kind === 'hard' || prev !== 'hard')) prev = t.kind;
   }
   return out;
 }

@@ -22,6 +22,8 @@ export interface RelevanceConfig {
   nonSeparatorTokens: readonly string[];
   dictionary: readonly string[];
   proximityPrecision: 'byWord' | 'byAttribute';
+  /** `disabled`: the last query word is matched as a whole word only. */
+  prefixSearch: 'indexingTime' | 'disabled';
   sortableAttributes: readonly string[];
 }
 
@@ -71,7 +73,6 @@ export interface RankResult {
 
 export interface FormatOptions {
   q: string | null;
-  matchingStrategy: 'last' | 'all' | 'frequency';
   attributesToHighlight: readonly string[] | null; // "*" allowed
   attributesToCrop: readonly string[] | null; // entries may be "attr:len"
   cropLength: number;
@@ -79,8 +80,10 @@ export interface FormatOptions {
   highlightPreTag: string;
   highlightPostTag: string;
   showMatchesPosition: boolean;
-  /** Fields the hit displays (after displayedAttributes/attributesToRetrieve), to bound `_formatted`. */
-  displayedFields: readonly string[] | null;
+  /** displayedAttributes, or null when every field is displayed. */
+  displayed: readonly string[] | null;
+  /** The retrieved attributes (already limited to displayed ones), or null for every displayed attribute. */
+  retrieve: readonly string[] | null;
 }
 
 export interface FormattedParts {

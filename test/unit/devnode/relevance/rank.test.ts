@@ -70,13 +70,14 @@ test('a typo scores visibly lower: quikc → 127/264; uqick finds nothing', () =
   assert.equal(search('qick').totalMatches, 0, '4 letters: no typo allowed');
 });
 
-test('prefix on the last word: "qui" → 127/132', () => {
+test('prefix on the last word: "qui" → 259/264', () => {
   const { search } = build(CORPUS);
   const res = search('qui');
   assert.deepEqual(ids(res), [0, 1]);
-  // 3 letters: no typo allowed → typo {1,1}; wordPosition 11/11 → 22/22; noExactMatch with 0 exact words {1,6}
-  // → (22−1)·6+1 = 127 over 132.
-  close(scoreOf(res, 0), 127 / 132);
+  // 3 letters: no typo allowed, but milli's typo max is still 1 (a split word counts as one) → typo {2,2};
+  // attributeRank {2,2}; wordPosition 11/11 → 44/44; "qui" is no indexed word: noExactMatch with 0 exact words
+  // {1,6} → (44−1)·6+1 = 259 over 264.
+  close(scoreOf(res, 0), 259 / 264);
   assert.equal(search('qui fox').totalMatches, 0, 'a non-last word is not a prefix (and `last` keeps the first word)');
   assert.equal(search('fox qui').totalMatches, 1);
 });
@@ -100,17 +101,17 @@ test('proximity: adjacent words beat distant ones; exact both-words match', () =
   assert.equal(res.hits[0]!.details!.exactness!.matchType, 'exactMatch');
 });
 
-test('rankingScoreThreshold: 0.8 keeps the strong match, 0.9 drops the weaker one; totals follow', () => {
+test('rankingScoreThreshold: 0.9 keeps the strong match, 0.95 drops the weaker one; totals follow', () => {
   const { search } = build([{ title: 'quick' }, { title: 'a b c d e quick' }]);
   const all = search('quick');
   assert.ok(all.hits[0]!.score > 0.9);
-  // wordPosition 6/11 at position 5, noExactMatch but "quick" present exactly (ExactWords {2,2}):
-  // ((3·11+6)−1)·6+2 = 230 over 264.
-  close(all.hits[1]!.score, 230 / 264);
+  // wordPosition at position 5 costs 3 (8/11), noExactMatch but "quick" present exactly (ExactWords {2,2}):
+  // ((3·11+8)−1)·6+2 = 242 over 264.
+  close(all.hits[1]!.score, 242 / 264);
   assert.deepEqual(all.hits[1]!.details!.exactness, { order: 5, matchType: 'noExactMatch', matchingWords: 1, maxMatchingWords: 1, score: 2 / 6 });
   assert.deepEqual(all.hits[0]!.details!.exactness, { order: 5, matchType: 'exactMatch', score: 1 });
-  assert.equal(search('quick', { rankingScoreThreshold: 0.8 }).totalMatches, 2);
-  const strict = search('quick', { rankingScoreThreshold: 0.9 });
+  assert.equal(search('quick', { rankingScoreThreshold: 0.9 }).totalMatches, 2);
+  const strict = search('quick', { rankingScoreThreshold: 0.95 });
   assert.deepEqual(ids(strict), [0]);
   assert.equal(strict.totalMatches, 1);
 });
@@ -126,12 +127,11 @@ test('details keys follow rule order, sort rules carry value and no score', () =
   const res = search('quick', { sort: [{ field: 'price', direction: 'asc' }] });
   // sort sits after words and before typo: price decides before the typo in doc 3; missing price last.
   assert.deepEqual(ids(res), [3, 1, 0, 2]);
-  // milli names wordPosition's details `attributePosition`.
-  assert.deepEqual(Object.keys(res.hits[0]!.details!), ['words', 'price:asc', 'typo', 'attributeRank', 'exactness', 'proximity', 'attributePosition']);
+  assert.deepEqual(Object.keys(res.hits[0]!.details!), ['words', 'price:asc', 'typo', 'attributeRank', 'exactness', 'proximity', 'wordPosition']);
   assert.deepEqual(res.hits[0]!.details!['price:asc'], { order: 1, value: 1 });
-  assert.deepEqual(res.hits[3]!.details!['price:asc'], { order: 1 });
+  assert.deepEqual(res.hits[3]!.details!['price:asc'], { order: 1, value: null });
   assert.deepEqual(res.hits[0]!.details!.words!.order, 0);
-  assert.deepEqual(res.hits[0]!.details!.attributePosition!.order, 6);
+  assert.deepEqual(res.hits[0]!.details!.wordPosition!.order, 6);
 });
 
 test('custom attr:desc rule and legacy "attribute"; placeholder search keeps docId order with score 1', () => {
@@ -248,7 +248,6 @@ test('formatHit: highlight, crop, matchesPosition with byte offsets and array in
   const doc = { title: 'Crème quick', body: 'one two three quick four five six seven', tags: ['x', 'quick'], n: 5 };
   const parts = formatHit(idx, doc, {
     q: 'quick',
-    matchingStrategy: 'last',
     attributesToHighlight: ['*'],
     attributesToCrop: ['body:3'],
     cropLength: 10,
@@ -256,7 +255,8 @@ test('formatHit: highlight, crop, matchesPosition with byte offsets and array in
     highlightPreTag: '<em>',
     highlightPostTag: '</em>',
     showMatchesPosition: true,
-    displayedFields: null,
+    displayed: null,
+    retrieve: null,
   });
   assert.equal(parts._formatted!.title, 'Crème <em>quick</em>');
   assert.equal(parts._formatted!.body, '…three <em>quick</em> four…');
