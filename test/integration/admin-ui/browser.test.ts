@@ -74,6 +74,11 @@ describe('admin console in chromium', { skip }, () => {
     await page.locator('tr[data-node][data-health="healthy"]').nth(2).waitFor();
     assert.equal(await page.locator('tr[data-node]').count(), 3);
     assert.equal(await page.locator('tr[data-node][data-health="healthy"]').count(), 3);
+    // Keyboard: the first Tab reaches the skip link, which moves focus to the view's heading.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent), 'Skip to content');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { tagName: string } } }).document.activeElement.tagName), 'H1');
     await noSeriousViolations('overview');
     await shot('overview');
   });
