@@ -30,11 +30,22 @@ export function latencySvg(title: string, series: readonly Series[]): string {
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${title}</text>`,
     `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#333"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#333"/>`,
-    ...ticks.map((t) => `<text x="${x(t).toFixed(1)}" y="${H - B + 18}" text-anchor="middle">p${t}</text><line x1="${x(t).toFixed(1)}" y1="${T}" x2="${x(t).toFixed(1)}" y2="${H - B}" stroke="#eee"/>`),
-    ...[0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${L - 6}" y="${(y(maxY * f) + 4).toFixed(1)}" text-anchor="end">${(maxY * f).toFixed(1)}</text>`),
+    ...ticks.map(
+      (t) =>
+        `<text x="${x(t).toFixed(1)}" y="${H - B + 18}" text-anchor="middle">p${t}</text><line x1="${x(t).toFixed(1)}" y1="${T}" x2="${x(t).toFixed(1)}" y2="${H - B}" stroke="#eee"/>`,
+    ),
+    ...[0, 0.25, 0.5, 0.75, 1].map(
+      (f) => `<text x="${L - 6}" y="${(y(maxY * f) + 4).toFixed(1)}" text-anchor="end">${(maxY * f).toFixed(1)}</text>`,
+    ),
     `<text x="16" y="${(T + H - B) / 2}" transform="rotate(-90 16 ${(T + H - B) / 2})" text-anchor="middle">latency (ms)</text>`,
-    ...series.map((s) => `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.points.map(([p, ms]) => `${x(p).toFixed(1)},${y(ms).toFixed(1)}`).join(' ')}"/>`),
-    ...series.map((s, i) => `<rect x="${L + 10}" y="${T + 8 + i * 18}" width="12" height="12" fill="${s.color}"/><text x="${L + 28}" y="${T + 18 + i * 18}">${s.name}</text>`),
+    ...series.map(
+      (s) =>
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.points.map(([p, ms]) => `${x(p).toFixed(1)},${y(ms).toFixed(1)}`).join(' ')}"/>`,
+    ),
+    ...series.map(
+      (s, i) =>
+        `<rect x="${L + 10}" y="${T + 8 + i * 18}" width="12" height="12" fill="${s.color}"/><text x="${L + 28}" y="${T + 18 + i * 18}">${s.name}</text>`,
+    ),
     '</svg>',
   ];
   return parts.join('\n') + '\n';
@@ -48,7 +59,12 @@ export interface BarPanel {
 }
 
 /** Side-by-side horizontal bar panels sharing one row label column (one bar per row and panel). */
-export function barsSvg(title: string, rows: readonly string[], panels: readonly BarPanel[], colors: readonly string[]): string {
+export function barsSvg(
+  title: string,
+  rows: readonly string[],
+  panels: readonly BarPanel[],
+  colors: readonly string[],
+): string {
   const labelW = 250;
   const panelW = 210;
   const rowH = 26;
@@ -75,7 +91,9 @@ export function barsSvg(title: string, rows: readonly string[], panels: readonly
         return;
       }
       const w = Math.max(1, (Math.max(0, v) / max) * barMax);
-      parts.push(`<rect x="${x0}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${colors[i % colors.length]}"/>`);
+      parts.push(
+        `<rect x="${x0}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${colors[i % colors.length]}"/>`,
+      );
       parts.push(`<text x="${(x0 + w + 4).toFixed(1)}" y="${y + 13}">${fmt(v)}</text>`);
     });
   });

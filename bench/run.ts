@@ -23,7 +23,13 @@ const ids10k = docs10k.map((d) => String(d.id));
 const answers = shardAnswers(1000);
 const body100k = bigBody(100 * 1024);
 const ndjson = Buffer.from(docs10k.map((d) => JSON.stringify(d)).join('\n'));
-const mergeSettings = { primaryKey: 'id', maxTotalHits: 1000, maxValuesPerFacet: 100, sortFacetValuesBy: { '*': 'alpha' }, distinctAttribute: null };
+const mergeSettings = {
+  primaryKey: 'id',
+  maxTotalHits: 1000,
+  maxValuesPerFacet: 100,
+  sortFacetValuesBy: { '*': 'alpha' },
+  distinctAttribute: null,
+};
 
 async function main(): Promise<void> {
   const { shardsForIds } = await import('../src/core/route-batch.js');
@@ -35,14 +41,75 @@ async function main(): Promise<void> {
     (suite as unknown as { __meta: Record<string, [number | null, number | null]> }).__meta[name] = [targetMs, goalMs];
   };
   const native = loadAddon();
-  if (native !== null) add('route 10k ids → shards (native)', () => { enableNative(); shardsForIds(ids10k, SHARDS); }, 1, 0.3);
-  add('route 10k ids → shards (TypeScript)', () => { setHashBackend(typescriptBackend); shardsForIds(ids10k, SHARDS); }, 1, 0.3);
-  add('routeBatch 10k docs (ids, shards, inject, per-node JSON)', () => { enableNative(); routeBatch({ docs: docs10k, primaryKey: 'id', shards: SHARDS, targets: TARGETS }); }, null, null);
-  add(`NDJSON parse + route 10k docs (${(ndjson.length / 1048576).toFixed(2)} MB)`, () => { enableNative(); routeBatch({ docs: parseDocuments(ndjson, 'ndjson'), primaryKey: 'id', shards: SHARDS, targets: TARGETS }); }, null, null);
-  add('merge 1,000 hits × 3 shards + facets', () => { mergeSearchResults(answers, { q: 'x', limit: 1000, facets: ['color', 'brand'] }, mergeSettings); }, 1, 0.25);
-  add('merge top 20 of 3 × 1,000 hits + facets', () => { mergeSearchResults(answers, { q: 'x', limit: 20, facets: ['color', 'brand'] }, mergeSettings); }, 1, 0.25);
-  add('canonical JSON of a 100 KB body', () => { canonicalJson(body100k); }, null, null);
-  add('sha256(canonical JSON) of a 100 KB body', () => { settingsHash(body100k); }, null, null);
+  if (native !== null)
+    add(
+      'route 10k ids → shards (native)',
+      () => {
+        enableNative();
+        shardsForIds(ids10k, SHARDS);
+      },
+      1,
+      0.3,
+    );
+  add(
+    'route 10k ids → shards (TypeScript)',
+    () => {
+      setHashBackend(typescriptBackend);
+      shardsForIds(ids10k, SHARDS);
+    },
+    1,
+    0.3,
+  );
+  add(
+    'routeBatch 10k docs (ids, shards, inject, per-node JSON)',
+    () => {
+      enableNative();
+      routeBatch({ docs: docs10k, primaryKey: 'id', shards: SHARDS, targets: TARGETS });
+    },
+    null,
+    null,
+  );
+  add(
+    `NDJSON parse + route 10k docs (${(ndjson.length / 1048576).toFixed(2)} MB)`,
+    () => {
+      enableNative();
+      routeBatch({ docs: parseDocuments(ndjson, 'ndjson'), primaryKey: 'id', shards: SHARDS, targets: TARGETS });
+    },
+    null,
+    null,
+  );
+  add(
+    'merge 1,000 hits × 3 shards + facets',
+    () => {
+      mergeSearchResults(answers, { q: 'x', limit: 1000, facets: ['color', 'brand'] }, mergeSettings);
+    },
+    1,
+    0.25,
+  );
+  add(
+    'merge top 20 of 3 × 1,000 hits + facets',
+    () => {
+      mergeSearchResults(answers, { q: 'x', limit: 20, facets: ['color', 'brand'] }, mergeSettings);
+    },
+    1,
+    0.25,
+  );
+  add(
+    'canonical JSON of a 100 KB body',
+    () => {
+      canonicalJson(body100k);
+    },
+    null,
+    null,
+  );
+  add(
+    'sha256(canonical JSON) of a 100 KB body',
+    () => {
+      settingsHash(body100k);
+    },
+    null,
+    null,
+  );
   const meta = (suite as unknown as { __meta: Record<string, [number | null, number | null]> }).__meta;
   await new Promise<void>((resolve) => {
     suite
@@ -59,12 +126,17 @@ async function main(): Promise<void> {
   console.log(`native addon: ${native !== null ? 'loaded' : 'not built'}`);
   console.log('| benchmark | mean (ms) | ±% | target (ms) | goal (ms) |');
   console.log('|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.name} | ${r.meanMs.toFixed(4)} | ${r.rme.toFixed(1)} | ${fmt(r.targetMs)} | ${fmt(r.goalMs)} |`);
+  for (const r of rows)
+    console.log(`| ${r.name} | ${r.meanMs.toFixed(4)} | ${r.rme.toFixed(1)} | ${fmt(r.targetMs)} | ${fmt(r.goalMs)} |`);
   const nd = rows.find((r) => r.name.startsWith('NDJSON'));
   if (nd) console.log(`NDJSON routing throughput: ${(ndjson.length / 1048576 / (nd.meanMs / 1000)).toFixed(1)} MB/s`);
   mkdirSync(new URL('./results/', import.meta.url).pathname.replace('/dist/bench/', '/bench/'), { recursive: true });
   const out = new URL('./results/micro.json', import.meta.url).pathname.replace('/dist/bench/', '/bench/');
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, native: native !== null, rows }, null, 2) + '\n');
+  writeFileSync(
+    out,
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, native: native !== null, rows }, null, 2) +
+      '\n',
+  );
 }
 
 await main();

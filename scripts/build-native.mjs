@@ -12,11 +12,16 @@ if (probe.status !== 0) {
   console.log('miroir: cargo not found, using the TypeScript fallback for native paths');
   process.exit(0);
 }
-const build = spawnSync('cargo', ['build', '--release', '--offline'], { cwd: nativeDir, stdio: ['ignore', 'ignore', 'pipe'] });
+const build = spawnSync('cargo', ['build', '--release', '--offline'], {
+  cwd: nativeDir,
+  stdio: ['ignore', 'ignore', 'pipe'],
+});
 if (build.status !== 0) {
   console.log('miroir: native addon build failed, using the TypeScript fallback\n' + String(build.stderr).slice(-2000));
   process.exit(0);
 }
-const lib = ['libmiroir_native.so', 'libmiroir_native.dylib'].map((f) => join(nativeDir, 'target/release', f)).find(existsSync);
+const lib = ['libmiroir_native.so', 'libmiroir_native.dylib']
+  .map((f) => join(nativeDir, 'target/release', f))
+  .find(existsSync);
 if (lib) copyFileSync(lib, join(nativeDir, 'miroir.node'));
 process.exit(0);

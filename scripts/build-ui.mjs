@@ -12,12 +12,21 @@ import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const uiRoot = join(root, 'src', 'ui');
-const names = existsSync(uiRoot) ? readdirSync(uiRoot, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(uiRoot, e.name, 'main.ts'))).map((e) => e.name).sort() : [];
+const names = existsSync(uiRoot)
+  ? readdirSync(uiRoot, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && existsSync(join(uiRoot, e.name, 'main.ts')))
+      .map((e) => e.name)
+      .sort()
+  : [];
 
 for (const name of names) {
   const dir = join(uiRoot, name);
   if (existsSync(join(dir, 'tsconfig.json')) && process.env.MIROIR_UI_SKIP_TYPECHECK !== '1') {
-    const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json'), '--noEmit'], { stdio: 'inherit' });
+    const tsc = spawnSync(
+      process.execPath,
+      [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json'), '--noEmit'],
+      { stdio: 'inherit' },
+    );
     if (tsc.status !== 0) process.exit(tsc.status ?? 1);
   }
   const outdir = join(root, 'dist', 'ui', name);

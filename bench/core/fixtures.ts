@@ -7,15 +7,28 @@ export const SHARDS = 64;
 export const TARGETS = Array.from({ length: SHARDS }, (_, s) => assignShard(s, NODES, 1));
 
 export function documents(n: number): Array<Record<string, unknown>> {
-  return Array.from({ length: n }, (_, i) => ({ id: `sku_${i}`, title: `Product ${i}`, price: i % 997, color: ['red', 'green', 'blue'][i % 3] }));
+  return Array.from({ length: n }, (_, i) => ({
+    id: `sku_${i}`,
+    title: `Product ${i}`,
+    price: i % 997,
+    color: ['red', 'green', 'blue'][i % 3],
+  }));
 }
 
 export function shardAnswers(hitsPerShard: number): Array<Record<string, unknown>> {
   return [0, 1, 2].map((s) => ({
-    hits: Array.from({ length: hitsPerShard }, (_, i) => ({ id: `s${s}-${i}`, title: `hit ${i}`, _rankingScore: 1 - (i * 3 + s) / (hitsPerShard * 3), _miroir_shard: s })),
+    hits: Array.from({ length: hitsPerShard }, (_, i) => ({
+      id: `s${s}-${i}`,
+      title: `hit ${i}`,
+      _rankingScore: 1 - (i * 3 + s) / (hitsPerShard * 3),
+      _miroir_shard: s,
+    })),
     estimatedTotalHits: hitsPerShard * 4,
     processingTimeMs: 2 + s,
-    facetDistribution: { color: { red: 100 + s, green: 50, blue: 7 * s }, brand: Object.fromEntries(Array.from({ length: 150 }, (_, b) => [`brand-${s}-${b}`, b + 1])) },
+    facetDistribution: {
+      color: { red: 100 + s, green: 50, blue: 7 * s },
+      brand: Object.fromEntries(Array.from({ length: 150 }, (_, b) => [`brand-${s}-${b}`, b + 1])),
+    },
     facetStats: { price: { min: s, max: 100 + s } },
   }));
 }

@@ -1,15 +1,26 @@
 // Benchmarks the dev node's text relevance: search over 100,000 small documents (exact, two words, typo,
 // prefix, placeholder) and indexing 10,000 documents. Run: `npx tsx bench/devnode/search.bench.ts` or compiled.
 import Benchmark from 'benchmark';
-import { TextIndex, defaultRelevanceConfig, rank, type RankRequest, type RelevanceConfig } from '../../src/devnode/engine/relevance/index.js';
+import {
+  TextIndex,
+  defaultRelevanceConfig,
+  rank,
+  type RankRequest,
+  type RelevanceConfig,
+} from '../../src/devnode/engine/relevance/index.js';
 
-const CONFIG: RelevanceConfig = defaultRelevanceConfig({ searchableAttributes: ['title', 'overview', 'genre'], sortableAttributes: ['year'] });
+const CONFIG: RelevanceConfig = defaultRelevanceConfig({
+  searchableAttributes: ['title', 'overview', 'genre'],
+  sortableAttributes: ['year'],
+});
 
 // Deterministic corpus: 2,000 pseudo-words, Zipf-ish picks, 3-word titles and 12-word overviews.
 let seed = 42;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
-const VOCAB = Array.from({ length: 2000 }, () => Array.from({ length: 4 + Math.floor(rnd() * 6) }, () => LETTERS[Math.floor(rnd() * 26)]).join(''));
+const VOCAB = Array.from({ length: 2000 }, () =>
+  Array.from({ length: 4 + Math.floor(rnd() * 6) }, () => LETTERS[Math.floor(rnd() * 26)]).join(''),
+);
 VOCAB[0] = 'quick';
 VOCAB[1] = 'brown';
 VOCAB[2] = 'adventure';
@@ -18,7 +29,13 @@ const words = (n: number) => Array.from({ length: n }, pick).join(' ');
 const GENRES = ['drama', 'comedy', 'action', 'horror', 'documentary'];
 
 function makeDocs(n: number): Array<Record<string, unknown>> {
-  return Array.from({ length: n }, (_, i) => ({ id: i, title: words(3), overview: words(12), genre: GENRES[i % GENRES.length], year: 1950 + ((i * 7919) % 75) }));
+  return Array.from({ length: n }, (_, i) => ({
+    id: i,
+    title: words(3),
+    overview: words(12),
+    genre: GENRES[i % GENRES.length],
+    year: 1950 + ((i * 7919) % 75),
+  }));
 }
 
 const docs100k = makeDocs(100_000);

@@ -20,7 +20,12 @@ async function main(): Promise<void> {
   const loadgen = await forkLoadGen();
   try {
     await knowIndex(app, STUB_INDEX);
-    const target: Target = { url: app.url, path: `/indexes/${STUB_INDEX}/search`, body: JSON.stringify({ q: 'quick', limit: 10 }), headers: { authorization: `Bearer ${master}` } };
+    const target: Target = {
+      url: app.url,
+      path: `/indexes/${STUB_INDEX}/search`,
+      body: JSON.stringify({ q: 'quick', limit: 10 }),
+      headers: { authorization: `Bearer ${master}` },
+    };
     global.gc?.();
     const rssIdle = process.memoryUsage().rss;
     let rssPeak = rssIdle;

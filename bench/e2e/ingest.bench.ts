@@ -16,7 +16,12 @@ import { shardForKey } from '../../src/core/hash.js';
 const PER_BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 const BATCHES = Math.ceil(20_000 / PER_BATCH);
 const batches = Array.from({ length: BATCHES }, (_, b) =>
-  Array.from({ length: PER_BATCH }, (_, i) => ({ id: b * PER_BATCH + i, title: `product ${b}-${i} quick brown`, price: (i * 31) % 500, color: ['red', 'green', 'blue'][i % 3] })),
+  Array.from({ length: PER_BATCH }, (_, i) => ({
+    id: b * PER_BATCH + i,
+    title: `product ${b}-${i} quick brown`,
+    price: (i * 31) % 500,
+    color: ['red', 'green', 'blue'][i % 3],
+  })),
 );
 
 const ROUNDS = 5;
@@ -37,7 +42,13 @@ async function ingest(client: Meilisearch, index: string): Promise<number> {
 async function ingestSplit(clients: Meilisearch[], owner: (shard: number) => number, index: string): Promise<number> {
   for (const c of clients) {
     await c.createIndex(index, { primaryKey: 'id' }).waitTask();
-    await c.index(index).updateSettings({ filterableAttributes: ['_miroir_shard'], searchableAttributes: ['id', 'title', 'price', 'color'] }).waitTask();
+    await c
+      .index(index)
+      .updateSettings({
+        filterableAttributes: ['_miroir_shard'],
+        searchableAttributes: ['id', 'title', 'price', 'color'],
+      })
+      .waitTask();
   }
   const t0 = performance.now();
   const tasks: Array<Array<{ taskUid: number }>> = [];
@@ -49,7 +60,9 @@ async function ingestSplit(clients: Meilisearch[], owner: (shard: number) => num
     }
     tasks.push(await Promise.all(parts.map((p, k) => clients[k]!.index(index).addDocuments(p))));
   }
-  for (const ts of tasks) for (let k = 0; k < clients.length; k++) await clients[k]!.tasks.waitForTask(ts[k]!.taskUid, { interval: 10, timeout: 120_000 });
+  for (const ts of tasks)
+    for (let k = 0; k < clients.length; k++)
+      await clients[k]!.tasks.waitForTask(ts[k]!.taskUid, { interval: 10, timeout: 120_000 });
   return ((BATCHES * PER_BATCH) / (performance.now() - t0)) * 1000;
 }
 
@@ -57,7 +70,11 @@ const nodeKey = 'bench-node-key-000001';
 const master = 'bench-master-key-00001';
 const direct = await DevNode.start({ port: 0, masterKey: master });
 const nodes = await Promise.all([0, 1, 2].map(() => DevNode.start({ port: 0, masterKey: nodeKey })));
-const { app, close } = await startBenchProxy(nodes.map((n) => n.url), master, nodeKey);
+const { app, close } = await startBenchProxy(
+  nodes.map((n) => n.url),
+  master,
+  nodeKey,
+);
 try {
   const directClient = new Meilisearch({ host: direct.url, apiKey: master });
   const miroirClient = new Meilisearch({ host: app.url, apiKey: master });
@@ -67,20 +84,31 @@ try {
   const nodeClients = nodes.map((n) => new Meilisearch({ host: n.url, apiKey: nodeKey }));
   const table = app.topology.routing;
   // The proxy names its nodes node-0..node-2 (bench/e2e/proxy.ts): the split side sends each shard where Miroir does.
-  const owner = (shard: number): number => Number([...table.writeTargets(shard).values()].flat()[0]!.slice('node-'.length));
+  const owner = (shard: number): number =>
+    Number([...table.writeTargets(shard).values()].flat()[0]!.slice('node-'.length));
   const sides = {
     direct: (r: number) => ingest(directClient, `bench-${r}`),
     miroir: (r: number) => ingest(miroirClient, `bench-${r}`),
     split: (r: number) => ingestSplit(nodeClients, owner, `split-${r}`),
   };
-  const orders: Array<Array<keyof typeof sides>> = [['direct', 'miroir', 'split'], ['miroir', 'split', 'direct'], ['split', 'direct', 'miroir']];
+  const orders: Array<Array<keyof typeof sides>> = [
+    ['direct', 'miroir', 'split'],
+    ['miroir', 'split', 'direct'],
+    ['split', 'direct', 'miroir'],
+  ];
   const rounds: Array<{ direct: number; miroir: number; split: number; ratio: number; splitRatio: number }> = [];
   for (let r = 0; r < ROUNDS; r++) {
     // Rotate which side goes first so none always runs on a warmer (or busier) machine.
     const rate: Record<string, number> = {};
     for (const side of orders[r % orders.length]!) rate[side] = await sides[side](r);
     const [d, m, sp] = [rate.direct!, rate.miroir!, rate.split!];
-    rounds.push({ direct: Math.round(d), miroir: Math.round(m), split: Math.round(sp), ratio: Number((m / d).toFixed(3)), splitRatio: Number((sp / d).toFixed(3)) });
+    rounds.push({
+      direct: Math.round(d),
+      miroir: Math.round(m),
+      split: Math.round(sp),
+      ratio: Number((m / d).toFixed(3)),
+      splitRatio: Number((sp / d).toFixed(3)),
+    });
     // Drop the round's indexes so every round starts from the same heap (growing heaps make later rounds slower).
     await Promise.all([directClient, miroirClient].map((c) => c.deleteIndex(`bench-${r}`).waitTask()));
     await Promise.all(nodeClients.map((c) => c.deleteIndex(`split-${r}`).waitTask()));
@@ -101,12 +129,21 @@ try {
     goal: 0.95,
   };
   console.log('| path | docs/s |\n|---|---|');
-  console.log(`| one dev node, direct | ${result.directDocsPerSec} |\n| Miroir, 3 dev nodes, S=16, RF=1 | ${result.miroirDocsPerSec} |\n| split by the client over the same 3 nodes, no proxy | ${median.split} |`);
-  console.log(`ratio Miroir ÷ direct: ${result.ratio} (median of ${ROUNDS} rounds: ${rounds.map((x) => x.ratio).join(', ')}; target ≥ 0.8, goal ≥ 0.95)`);
-  console.log(`ratio split ÷ direct (three in-process nodes against one, no proxy): ${result.splitRatio}; Miroir ÷ split (what Miroir adds): ${result.miroirOverSplit}`);
+  console.log(
+    `| one dev node, direct | ${result.directDocsPerSec} |\n| Miroir, 3 dev nodes, S=16, RF=1 | ${result.miroirDocsPerSec} |\n| split by the client over the same 3 nodes, no proxy | ${median.split} |`,
+  );
+  console.log(
+    `ratio Miroir ÷ direct: ${result.ratio} (median of ${ROUNDS} rounds: ${rounds.map((x) => x.ratio).join(', ')}; target ≥ 0.8, goal ≥ 0.95)`,
+  );
+  console.log(
+    `ratio split ÷ direct (three in-process nodes against one, no proxy): ${result.splitRatio}; Miroir ÷ split (what Miroir adds): ${result.miroirOverSplit}`,
+  );
   const out = new URL('../results/', import.meta.url).pathname.replace('/dist/bench/', '/bench/');
   mkdirSync(out, { recursive: true });
-  writeFileSync(`${out}${PER_BATCH === 1000 ? 'ingest' : `ingest-batch-${PER_BATCH}`}.json`, JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(
+    `${out}${PER_BATCH === 1000 ? 'ingest' : `ingest-batch-${PER_BATCH}`}.json`,
+    JSON.stringify(result, null, 2) + '\n',
+  );
 } finally {
   await close();
   await Promise.all([direct, ...nodes].map((n) => n.stop()));

@@ -90,7 +90,13 @@ class Connection {
 function requestBytes(t: Target): { port: number; bytes: Buffer } {
   const url = new URL(t.url);
   const body = Buffer.from(t.body);
-  const lines = [`POST ${t.path} HTTP/1.1`, `host: ${url.host}`, 'connection: keep-alive', 'content-type: application/json', `content-length: ${body.length}`];
+  const lines = [
+    `POST ${t.path} HTTP/1.1`,
+    `host: ${url.host}`,
+    'connection: keep-alive',
+    'content-type: application/json',
+    `content-length: ${body.length}`,
+  ];
   for (const [k, v] of Object.entries(t.headers ?? {})) lines.push(`${k}: ${v}`);
   return { port: Number(url.port), bytes: Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), body]) };
 }

@@ -25,7 +25,12 @@ const SEQUENTIAL = 2000;
 const CONNECTIONS = 32;
 const LOAD_MS = 3000;
 const MASTER = 'proxy-tax-master-key-01';
-const targetOf = (url: string): Target => ({ url, path: `/indexes/${STUB_INDEX}/search`, body: '{"q":"quick","limit":20}', headers: { authorization: `Bearer ${MASTER}` } });
+const targetOf = (url: string): Target => ({
+  url,
+  path: `/indexes/${STUB_INDEX}/search`,
+  body: '{"q":"quick","limit":20}',
+  headers: { authorization: `Bearer ${MASTER}` },
+});
 
 interface Path {
   url: string;
@@ -57,7 +62,9 @@ function untilListening(port: number, child: { exitCode: number | null }): Promi
         s.destroy();
         resolve();
       });
-      s.once('error', () => (Date.now() > deadline ? reject(new Error(`nothing listens on ${port} after 10 s`)) : setTimeout(attempt, 20)));
+      s.once('error', () =>
+        Date.now() > deadline ? reject(new Error(`nothing listens on ${port} after 10 s`)) : setTimeout(attempt, 20),
+      );
     };
     attempt();
   });
@@ -102,7 +109,9 @@ http {
 }
 `,
   );
-  const child = spawn(bin, ['-p', `${dir}/`, '-c', conf, '-e', `${dir}/error.log`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(bin, ['-p', `${dir}/`, '-c', conf, '-e', `${dir}/error.log`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   await untilListening(port, child);
   return {
@@ -134,7 +143,8 @@ async function forkNodeProxy(upstream: string): Promise<Path> {
 }
 
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const pct = (sorted: readonly number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const round2 = (v: number) => Math.round(v * 100) / 100;
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
@@ -156,9 +166,17 @@ async function main(): Promise<void> {
     const rows: Array<{ key: string; name: string; path: Path | null }> = [
       { key: 'direct', name: 'direct to the stub node', path: { url: single, pid: stubs.pid, stop: async () => {} } },
       { key: 'nginx', name: 'nginx (one keep-alive hop)', path: await startNginx(single) },
-      { key: 'node', name: 'simplest Node proxy (node:http both sides, keep-alive)', path: await forkNodeProxy(single) },
+      {
+        key: 'node',
+        name: 'simplest Node proxy (node:http both sides, keep-alive)',
+        path: await forkNodeProxy(single),
+      },
       { key: 'miroir1', name: 'Miroir over 1 node', path: await forkBenchProxy([single], MASTER, STUB_INDEX) },
-      { key: 'miroir3', name: 'Miroir over 3 nodes (fan-out + merge)', path: await forkBenchProxy(stubs.addresses, MASTER, STUB_INDEX) },
+      {
+        key: 'miroir3',
+        name: 'Miroir over 3 nodes (fan-out + merge)',
+        path: await forkBenchProxy(stubs.addresses, MASTER, STUB_INDEX),
+      },
     ];
     for (const r of rows) if (r.path !== null && r.key !== 'direct') started.push(r.path);
     if (rows[1]!.path === null) console.log('nginx not installed (apt-get install nginx): its row is skipped');
@@ -204,10 +222,17 @@ async function main(): Promise<void> {
         cpuMsPerRequest: round3(median(s.map((x) => x.cpuMsPerRequest))),
         requestsPerSec: Math.round(median(s.map((x) => x.requestsPerSec))),
         errors: s.reduce((n, x) => n + x.errors, 0),
-        rounds: s.map((x) => ({ p50Ms: round3(x.p50Ms), addedP50Ms: round3(x.addedP50Ms), cpuMsPerRequest: round3(x.cpuMsPerRequest), requestsPerSec: Math.round(x.requestsPerSec) })),
+        rounds: s.map((x) => ({
+          p50Ms: round3(x.p50Ms),
+          addedP50Ms: round3(x.addedP50Ms),
+          cpuMsPerRequest: round3(x.cpuMsPerRequest),
+          requestsPerSec: Math.round(x.requestsPerSec),
+        })),
       };
     });
-    const get = (key: string) => results.find((r) => r.key === key && r.measured) as Extract<(typeof results)[number], { measured: true }> | undefined;
+    const get = (key: string) =>
+      results.find((r) => r.key === key && r.measured) as
+        Extract<(typeof results)[number], { measured: true }> | undefined;
     const [node, m1, m3] = [get('node')!, get('miroir1')!, get('miroir3')!];
     const goals = {
       miroir1AddedP50VsNode: { value: round2(m1.addedP50Ms / node.addedP50Ms), goal: '≤ 1.5' },
@@ -251,7 +276,8 @@ async function main(): Promise<void> {
     mkdirSync(dirOut, { recursive: true });
     writeFileSync(`${dirOut}proxy-tax.json`, JSON.stringify(out, null, 2) + '\n');
     const names = results.map((r) => r.path.replace(/ \(.*\)$/, ''));
-    const val = (f: (r: Extract<(typeof results)[number], { measured: true }>) => number) => results.map((r) => (r.measured ? f(r) : null));
+    const val = (f: (r: Extract<(typeof results)[number], { measured: true }>) => number) =>
+      results.map((r) => (r.measured ? f(r) : null));
     writeFileSync(
       `${dirOut}proxy-tax.svg`,
       barsSvg(
@@ -287,10 +313,13 @@ if (process.argv[2] === 'node-proxy') {
   const up = new URL(process.argv[3]!);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const server = createServer((req, res) => {
-    const out = request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const out = request(
+      { host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers, agent },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     out.on('error', () => res.writeHead(502).end());
     req.pipe(out);
   });

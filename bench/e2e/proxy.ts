@@ -49,8 +49,20 @@ export async function startBenchProxy(
 /** Records index `uid` (primary key `id`) in the proxy's store, as if it had been created through it. */
 export async function knowIndex(app: MiroirApp, uid: string): Promise<void> {
   const now = new Date().toISOString();
-  const committed = { primaryKey: 'id', settings: defaultSettings(), settingsVersion: 1, createdAt: now, updatedAt: now };
-  await app.store.casIndexes([{ uid, expected: 0, next: { uid, committed, fields: ['id', 'title'], shards: app.topology.current.shards, pending: [] } }]);
+  const committed = {
+    primaryKey: 'id',
+    settings: defaultSettings(),
+    settingsVersion: 1,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await app.store.casIndexes([
+    {
+      uid,
+      expected: 0,
+      next: { uid, committed, fields: ['id', 'title'], shards: app.topology.current.shards, pending: [] },
+    },
+  ]);
 }
 
 export interface ProxyProcess {
@@ -60,8 +72,14 @@ export interface ProxyProcess {
 }
 
 /** One Miroir in a child process over `addresses`, knowing index `uid`; logs at info to a discarded stdout. */
-export async function forkBenchProxy(addresses: readonly string[], masterKey: string, uid: string): Promise<ProxyProcess> {
-  const child = fork(fileURLToPath(import.meta.url), ['miroir', JSON.stringify(addresses), masterKey, uid], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+export async function forkBenchProxy(
+  addresses: readonly string[],
+  masterKey: string,
+  uid: string,
+): Promise<ProxyProcess> {
+  const child = fork(fileURLToPath(import.meta.url), ['miroir', JSON.stringify(addresses), masterKey, uid], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', (m) => resolve(m as string));
@@ -79,7 +97,9 @@ export async function forkBenchProxy(addresses: readonly string[], masterKey: st
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'miroir') {
-  const { app, close } = await startBenchProxy(JSON.parse(process.argv[3]!) as string[], process.argv[4]!, null, { logLevel: 'info' });
+  const { app, close } = await startBenchProxy(JSON.parse(process.argv[3]!) as string[], process.argv[4]!, null, {
+    logLevel: 'info',
+  });
   await knowIndex(app, process.argv[5]!);
   process.send!(app.url);
   process.on('disconnect', () => void close().then(() => process.exit(0)));

@@ -22,9 +22,19 @@ if (process.argv[2] === 'client') {
   const { request } = await import('undici');
   const { mergeSearchResults } = await import('../../src/core/merge.js');
   const [urls, key] = [JSON.parse(process.argv[3]!) as string[], process.argv[4]!];
-  const settings = { primaryKey: 'id', maxTotalHits: 1000, maxValuesPerFacet: 100, sortFacetValuesBy: { '*': 'alpha' }, distinctAttribute: null };
+  const settings = {
+    primaryKey: 'id',
+    maxTotalHits: 1000,
+    maxValuesPerFacet: 100,
+    sortFacetValuesBy: { '*': 'alpha' },
+    distinctAttribute: null,
+  };
   const ask = async (url: string, body: Record<string, unknown>) => {
-    const res = await request(`${url}/indexes/bench/search`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await request(`${url}/indexes/bench/search`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return (await res.body.json()) as Parameters<typeof mergeSearchResults>[0][number];
   };
   const lat: number[] = [];
@@ -32,7 +42,14 @@ if (process.argv[2] === 'client') {
     const query = { q: QUERIES[i % QUERIES.length], limit: 10 };
     const t0 = performance.now();
     if (urls.length === 1) await ask(urls[0]!, query);
-    else JSON.stringify(mergeSearchResults(await Promise.all(urls.map((u) => ask(u, { ...query, showRankingScore: true }))), query, settings));
+    else
+      JSON.stringify(
+        mergeSearchResults(
+          await Promise.all(urls.map((u) => ask(u, { ...query, showRankingScore: true }))),
+          query,
+          settings,
+        ),
+      );
     if (i >= 100) lat.push(performance.now() - t0);
   }
   process.send!(lat.sort((a, b) => a - b));
@@ -42,11 +59,17 @@ if (process.argv[2] === 'client') {
 // `BENCH_DOCS` sizes the corpus (default 10,000): the bigger it is, the more of each search is node work that the
 // shards split, and the less the fixed cost of the extra hop weighs.
 const DOCS = Number(process.env.BENCH_DOCS ?? 10_000);
-const docs = Array.from({ length: DOCS }, (_, i) => ({ id: i, title: `${['quick brown fox', 'lazy dog', 'quiet river', 'bright star', 'silver moon'][i % 5]} model ${i % 50}`, brand: ['acme', 'globex'][i % 2] }));
+const docs = Array.from({ length: DOCS }, (_, i) => ({
+  id: i,
+  title: `${['quick brown fox', 'lazy dog', 'quiet river', 'bright star', 'silver moon'][i % 5]} model ${i % 50}`,
+  brand: ['acme', 'globex'][i % 2],
+}));
 
 function measure(urls: string | string[], key: string): Promise<number[]> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['client', JSON.stringify([urls].flat()), key], { stdio: 'inherit' });
+    const child = fork(fileURLToPath(import.meta.url), ['client', JSON.stringify([urls].flat()), key], {
+      stdio: 'inherit',
+    });
     child.once('message', (m) => resolve(m as number[]));
     child.once('error', reject);
   });
@@ -57,7 +80,11 @@ const master = 'latency-master-key-01';
 const nodeKey = 'latency-node-key-0001';
 const direct = await DevNode.start({ port: 0, masterKey: master });
 const nodes = await Promise.all([0, 1, 2].map(() => DevNode.start({ port: 0, masterKey: nodeKey })));
-const { app, close } = await startBenchProxy(nodes.map((n) => n.url), master, nodeKey);
+const { app, close } = await startBenchProxy(
+  nodes.map((n) => n.url),
+  master,
+  nodeKey,
+);
 try {
   for (const host of [direct.url, app.url]) {
     const c = new Meilisearch({ host, apiKey: master });
@@ -69,7 +96,10 @@ try {
   for (let r = 0; r < 3; r++) {
     const d = await measure(direct.url, master);
     const m = await measure(app.url, master);
-    const sp = await measure(nodes.map((n) => n.url), nodeKey);
+    const sp = await measure(
+      nodes.map((n) => n.url),
+      nodeKey,
+    );
     rounds.push({ d, m, s: sp, ratio: pct(m, 50) / pct(d, 50) });
   }
   rounds.sort((a, b) => a.ratio - b.ratio);
@@ -83,24 +113,48 @@ try {
     miroir: { p50: Number(pct(m, 50).toFixed(3)), p99: Number(pct(m, 99).toFixed(3)) },
     split: { p50: Number(pct(sp, 50).toFixed(3)), p99: Number(pct(sp, 99).toFixed(3)) },
     ratio: { p50: Number((pct(m, 50) / pct(d, 50)).toFixed(3)), p99: Number((pct(m, 99) / pct(d, 99)).toFixed(3)) },
-    splitRatio: { p50: Number((pct(sp, 50) / pct(d, 50)).toFixed(3)), p99: Number((pct(sp, 99) / pct(d, 99)).toFixed(3)) },
-    miroirAddedMs: { p50: Number((pct(m, 50) - pct(sp, 50)).toFixed(3)), p99: Number((pct(m, 99) - pct(sp, 99)).toFixed(3)) },
+    splitRatio: {
+      p50: Number((pct(sp, 50) / pct(d, 50)).toFixed(3)),
+      p99: Number((pct(sp, 99) / pct(d, 99)).toFixed(3)),
+    },
+    miroirAddedMs: {
+      p50: Number((pct(m, 50) - pct(sp, 50)).toFixed(3)),
+      p99: Number((pct(m, 99) - pct(sp, 99)).toFixed(3)),
+    },
     targets: { p50: 2, goal_p50: 1.15, goal_p99: 1.3 },
   };
   console.log('| path | p50 (ms) | p99 (ms) |\n|---|---|---|');
-  console.log(`| one dev node, direct | ${result.direct.p50} | ${result.direct.p99} |\n| Miroir, 3 dev nodes, S=16 | ${result.miroir.p50} | ${result.miroir.p99} |`);
-  console.log(`| the client fans out to the 3 nodes itself and merges (no proxy) | ${result.split.p50} | ${result.split.p99} |`);
-  console.log(`ratio Miroir ÷ direct: p50 ${result.ratio.p50}, p99 ${result.ratio.p99} (target < 2×; goal ≤ 1.15× p50, ≤ 1.3× p99); p50 ratios of the 3 rounds: ${result.rounds.join(', ')}`);
-  console.log(`fan-out without a proxy ÷ direct: p50 ${result.splitRatio.p50}, p99 ${result.splitRatio.p99}; Miroir's hop adds ${result.miroirAddedMs.p50} ms at p50`);
+  console.log(
+    `| one dev node, direct | ${result.direct.p50} | ${result.direct.p99} |\n| Miroir, 3 dev nodes, S=16 | ${result.miroir.p50} | ${result.miroir.p99} |`,
+  );
+  console.log(
+    `| the client fans out to the 3 nodes itself and merges (no proxy) | ${result.split.p50} | ${result.split.p99} |`,
+  );
+  console.log(
+    `ratio Miroir ÷ direct: p50 ${result.ratio.p50}, p99 ${result.ratio.p99} (target < 2×; goal ≤ 1.15× p50, ≤ 1.3× p99); p50 ratios of the 3 rounds: ${result.rounds.join(', ')}`,
+  );
+  console.log(
+    `fan-out without a proxy ÷ direct: p50 ${result.splitRatio.p50}, p99 ${result.splitRatio.p99}; Miroir's hop adds ${result.miroirAddedMs.p50} ms at p50`,
+  );
   const out = new URL('../results/', import.meta.url).pathname.replace('/dist/bench/', '/bench/');
   mkdirSync(out, { recursive: true });
   const name = DOCS === 10_000 ? 'search-latency' : `search-latency-${DOCS}`;
-  writeFileSync(`${out}${name}.json`, JSON.stringify({ ...result, curves: { direct: percentileCurve(d), miroir: percentileCurve(m), split: percentileCurve(sp) } }, null, 2) + '\n');
-  writeFileSync(`${out}${name}.svg`, latencySvg(`Small searches over ${DOCS.toLocaleString('en-US')} documents: latency percentiles (lower is better)`, [
-    { name: 'one dev node, direct', color: '#1f77b4', points: percentileCurve(d) },
-    { name: 'Miroir, 3 dev nodes, S=16', color: '#d62728', points: percentileCurve(m) },
-    { name: 'client fan-out to the 3 nodes, no proxy', color: '#2ca02c', points: percentileCurve(sp) },
-  ]));
+  writeFileSync(
+    `${out}${name}.json`,
+    JSON.stringify(
+      { ...result, curves: { direct: percentileCurve(d), miroir: percentileCurve(m), split: percentileCurve(sp) } },
+      null,
+      2,
+    ) + '\n',
+  );
+  writeFileSync(
+    `${out}${name}.svg`,
+    latencySvg(`Small searches over ${DOCS.toLocaleString('en-US')} documents: latency percentiles (lower is better)`, [
+      { name: 'one dev node, direct', color: '#1f77b4', points: percentileCurve(d) },
+      { name: 'Miroir, 3 dev nodes, S=16', color: '#d62728', points: percentileCurve(m) },
+      { name: 'client fan-out to the 3 nodes, no proxy', color: '#2ca02c', points: percentileCurve(sp) },
+    ]),
+  );
 } finally {
   await close();
   await Promise.all([direct, ...nodes].map((n) => n.stop()));

@@ -26,7 +26,12 @@ function cannedAnswers(nodeNo: number, hits: number): Map<string, Buffer> {
     estimatedTotalHits: 1000,
     requestUid: '00000000-0000-4000-8000-000000000000',
   };
-  const index = { uid: STUB_INDEX, primaryKey: 'id', createdAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:00:00Z' };
+  const index = {
+    uid: STUB_INDEX,
+    primaryKey: 'id',
+    createdAt: '2025-01-01T00:00:00Z',
+    updatedAt: '2025-01-01T00:00:00Z',
+  };
   const json = (v: unknown) => Buffer.from(JSON.stringify(v));
   return new Map([
     ['search', json(page)],
@@ -50,7 +55,10 @@ export function startStubNode(nodeNo: number, hits = 20): Promise<Server> {
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
       const body = path.endsWith('/search') ? search : answers.get(`${req.method} ${path}`);
-      res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json', 'content-length': (body ?? NOT_FOUND).length });
+      res.writeHead(body === undefined ? 404 : 200, {
+        'content-type': 'application/json',
+        'content-length': (body ?? NOT_FOUND).length,
+      });
       res.end(body ?? NOT_FOUND);
     });
   });

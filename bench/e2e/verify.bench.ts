@@ -16,7 +16,11 @@ const key = 'bench-node-key-000001';
 const cli = join(dirname(fileURLToPath(import.meta.url)), '../../src/main/cli.js');
 
 async function startNode(): Promise<{ api: NodeApi; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--max-old-space-size=4096', cli, 'devnode', '--port', '0', '--master-key', key], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--max-old-space-size=4096', cli, 'devnode', '--port', '0', '--master-key', key],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`devnode exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -29,12 +33,25 @@ async function startNode(): Promise<{ api: NodeApi; child: ChildProcess }> {
     });
   });
   child.removeAllListeners('exit');
-  const api = new NodeApi('node', `http://127.0.0.1:${port}`, { nodeMasterKey: key, timeoutMs: 120_000, maxConnections: 4, idleTimeoutMs: 10_000 });
+  const api = new NodeApi('node', `http://127.0.0.1:${port}`, {
+    nodeMasterKey: key,
+    timeoutMs: 120_000,
+    maxConnections: 4,
+    idleTimeoutMs: 10_000,
+  });
   return { api, child };
 }
 
-async function load(api: NodeApi, uid: string, docs: (i: number) => Record<string, unknown> | null, count: number): Promise<void> {
-  const ready = [await api.createIndex(uid, 'id'), await api.patchSettings(uid, { filterableAttributes: ['_miroir_shard'], searchableAttributes: ['title'] })];
+async function load(
+  api: NodeApi,
+  uid: string,
+  docs: (i: number) => Record<string, unknown> | null,
+  count: number,
+): Promise<void> {
+  const ready = [
+    await api.createIndex(uid, 'id'),
+    await api.patchSettings(uid, { filterableAttributes: ['_miroir_shard'], searchableAttributes: ['title'] }),
+  ];
   await api.waitTasks(ready, { timeoutMs: 60_000 });
   const tasks: number[] = [];
   for (let from = 0; from < count; from += 10_000) {
@@ -49,11 +66,22 @@ async function load(api: NodeApi, uid: string, docs: (i: number) => Record<strin
 }
 
 const [source, target] = [await startNode(), await startNode()];
-const rows: Array<{ documents: number; repaired: number; seconds: number; peak_rss_mb: number; baseline_rss_mb: number }> = [];
+const rows: Array<{
+  documents: number;
+  repaired: number;
+  seconds: number;
+  peak_rss_mb: number;
+  baseline_rss_mb: number;
+}> = [];
 try {
   for (const n of SIZES) {
     const uid = `verify_${n}`;
-    const doc = (i: number, v = 0) => ({ id: i, title: `document ${i} v${v}`, body: 'x'.repeat(200), _miroir_shard: 0 });
+    const doc = (i: number, v = 0) => ({
+      id: i,
+      title: `document ${i} v${v}`,
+      body: 'x'.repeat(200),
+      _miroir_shard: 0,
+    });
     await load(source.api, uid, (i) => doc(i), n);
     await load(target.api, uid, (i) => (i % 100 === 0 ? null : i % 100 === 1 ? doc(i, 1) : doc(i)), n);
     global.gc?.();
@@ -65,9 +93,20 @@ try {
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
-    rows.push({ documents: n, repaired: pass?.repaired ?? 0, seconds, peak_rss_mb: peak / 1048576, baseline_rss_mb: baseline / 1048576 });
-    console.log(`${n} documents: ${pass?.repaired ?? 0} repaired in ${seconds.toFixed(1)} s, proxy peak RSS ${(peak / 1048576).toFixed(0)} MB (baseline ${(baseline / 1048576).toFixed(0)} MB)`);
-    await Promise.all([source.api.waitTasks([await source.api.deleteIndex(uid)], { timeoutMs: 60_000 }), target.api.waitTasks([await target.api.deleteIndex(uid)], { timeoutMs: 60_000 })]);
+    rows.push({
+      documents: n,
+      repaired: pass?.repaired ?? 0,
+      seconds,
+      peak_rss_mb: peak / 1048576,
+      baseline_rss_mb: baseline / 1048576,
+    });
+    console.log(
+      `${n} documents: ${pass?.repaired ?? 0} repaired in ${seconds.toFixed(1)} s, proxy peak RSS ${(peak / 1048576).toFixed(0)} MB (baseline ${(baseline / 1048576).toFixed(0)} MB)`,
+    );
+    await Promise.all([
+      source.api.waitTasks([await source.api.deleteIndex(uid)], { timeoutMs: 60_000 }),
+      target.api.waitTasks([await target.api.deleteIndex(uid)], { timeoutMs: 60_000 }),
+    ]);
   }
 } finally {
   await Promise.all([source.api.close(), target.api.close()]);

@@ -2,7 +2,17 @@
 // object (progress, details aggregated over its tasks, stats, duration, batchStrategy), Rust-style step durations
 // for `progressTrace`, the strategy texts, and GET /batches filters and paging (same parameters as GET /tasks).
 import { MeiliError } from './errors.js';
-import { isoDuration, pageByUid, parseTasksQuery, parseU32, SINGLE_INDEX_TYPES, TASK_STATUSES, TASK_TYPES, type TaskFilter, type TaskRecord } from './tasks.js';
+import {
+  isoDuration,
+  pageByUid,
+  parseTasksQuery,
+  parseU32,
+  SINGLE_INDEX_TYPES,
+  TASK_STATUSES,
+  TASK_TYPES,
+  type TaskFilter,
+  type TaskRecord,
+} from './tasks.js';
 
 export interface ProgressStepView {
   currentStep: string;
@@ -46,14 +56,45 @@ export interface BatchRecord {
 
 /** Meilisearch's `DetailsView` fields in serialization order; settings fields are flattened where `SETTINGS` is. */
 const DETAIL_ORDER = [
-  'receivedDocuments', 'indexedDocuments', 'editedDocuments', 'primaryKey', 'providedIds', 'deletedDocuments', 'matchedTasks',
-  'canceledTasks', 'deletedTasks', 'originalFilter', 'dumpUid', 'context', 'function', 'SETTINGS', 'swaps', 'upgradeFrom', 'upgradeTo',
-  'url', 'apiKey', 'payloadSize', 'indexes', 'oldIndexUid', 'newIndexUid', 'preCompactionSize', 'postCompactionSize', 'movedDocuments',
-  'message', 'rule', 'updatedRules',
+  'receivedDocuments',
+  'indexedDocuments',
+  'editedDocuments',
+  'primaryKey',
+  'providedIds',
+  'deletedDocuments',
+  'matchedTasks',
+  'canceledTasks',
+  'deletedTasks',
+  'originalFilter',
+  'dumpUid',
+  'context',
+  'function',
+  'SETTINGS',
+  'swaps',
+  'upgradeFrom',
+  'upgradeTo',
+  'url',
+  'apiKey',
+  'payloadSize',
+  'indexes',
+  'oldIndexUid',
+  'newIndexUid',
+  'preCompactionSize',
+  'postCompactionSize',
+  'movedDocuments',
+  'message',
+  'rule',
+  'updatedRules',
 ] as const;
 const KNOWN = new Set<string>(DETAIL_ORDER);
 const SUM = new Set(['receivedDocuments', 'providedIds', 'matchedTasks', 'movedDocuments', 'updatedRules']);
-const NULLABLE_SUM = new Set(['indexedDocuments', 'editedDocuments', 'deletedDocuments', 'canceledTasks', 'deletedTasks']);
+const NULLABLE_SUM = new Set([
+  'indexedDocuments',
+  'editedDocuments',
+  'deletedDocuments',
+  'canceledTasks',
+  'deletedTasks',
+]);
 const NULLABLE_FIRST = new Set(['primaryKey', 'dumpUid', 'context']);
 /** `Option<Option<_>>` fields: a stored (finished) batch loses their nulls, as Meilisearch's round trip does. */
 const DOUBLE_OPTION = new Set([...NULLABLE_SUM, ...NULLABLE_FIRST, 'originalFilter']);
@@ -62,9 +103,11 @@ function mergeDetail(key: string, left: unknown, right: unknown): unknown {
   if (left === undefined) return right;
   if (right === undefined) return left;
   if (SUM.has(key)) return (left as number) + (right as number);
-  if (NULLABLE_SUM.has(key)) return left === null ? right : right === null ? left : (left as number) + (right as number);
+  if (NULLABLE_SUM.has(key))
+    return left === null ? right : right === null ? left : (left as number) + (right as number);
   if (NULLABLE_FIRST.has(key)) return left === null ? right : left;
-  if (key === 'originalFilter') return left === null ? right : right === null ? left : `${String(left)}&${String(right)}`;
+  if (key === 'originalFilter')
+    return left === null ? right : right === null ? left : `${String(left)}&${String(right)}`;
   if (key === 'swaps') return [...(left as unknown[]), ...(right as unknown[])];
   if (key === 'upgradeTo') return right;
   if (key === 'rule') return undefined;
@@ -73,7 +116,10 @@ function mergeDetail(key: string, left: unknown, right: unknown): unknown {
 }
 
 /** Meilisearch's `DetailsView::accumulate` of one more task's details into a batch's, in `DetailsView` order. */
-export function accumulateDetails(acc: Record<string, unknown>, next: Record<string, unknown>): Record<string, unknown> {
+export function accumulateDetails(
+  acc: Record<string, unknown>,
+  next: Record<string, unknown>,
+): Record<string, unknown> {
   const merged: Record<string, unknown> = {};
   for (const key of new Set([...Object.keys(acc), ...Object.keys(next)])) {
     const v = mergeDetail(key, acc[key], next[key]);
@@ -97,7 +143,10 @@ function storedDetails(details: Record<string, unknown>): Record<string, unknown
 // ---------------------------------------------------------------------------------------------------------- stats
 
 function ordered(counts: Map<string, number>, order: readonly string[] | null): Record<string, number> {
-  const keys = order === null ? [...counts.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) : order.filter((k) => counts.has(k));
+  const keys =
+    order === null
+      ? [...counts.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      : order.filter((k) => counts.has(k));
   const out: Record<string, number> = {};
   for (const k of keys) out[k] = counts.get(k)!;
   return out;
@@ -142,7 +191,8 @@ export function summarizeBatch(input: BatchSummaryInput): BatchRecord {
     types: ordered(types, TASK_TYPES),
     indexUids: ordered(indexUids, null),
   };
-  if (input.progressTrace !== undefined && Object.keys(input.progressTrace).length > 0) stats.progressTrace = input.progressTrace;
+  if (input.progressTrace !== undefined && Object.keys(input.progressTrace).length > 0)
+    stats.progressTrace = input.progressTrace;
   const record: BatchRecord = {
     uid: input.uid,
     progress: finished ? null : (input.progress ?? processingProgress()),
@@ -164,18 +214,27 @@ export function processingProgress(): ProgressView {
 
 /** The batch object of Meilisearch v1.50 (field order as Meilisearch). */
 export function batchView(b: BatchRecord): Record<string, unknown> {
-  const stats: Record<string, unknown> = { totalNbTasks: b.stats.totalNbTasks, status: b.stats.status, types: b.stats.types, indexUids: b.stats.indexUids };
-  if (b.stats.progressTrace !== undefined && Object.keys(b.stats.progressTrace).length > 0) stats.progressTrace = b.stats.progressTrace;
+  const stats: Record<string, unknown> = {
+    totalNbTasks: b.stats.totalNbTasks,
+    status: b.stats.status,
+    types: b.stats.types,
+    indexUids: b.stats.indexUids,
+  };
+  if (b.stats.progressTrace !== undefined && Object.keys(b.stats.progressTrace).length > 0)
+    stats.progressTrace = b.stats.progressTrace;
   if (b.stats.writeChannelCongestion !== undefined) stats.writeChannelCongestion = b.stats.writeChannelCongestion;
-  if (b.stats.internalDatabaseSizes !== undefined && Object.keys(b.stats.internalDatabaseSizes).length > 0) stats.internalDatabaseSizes = b.stats.internalDatabaseSizes;
+  if (b.stats.internalDatabaseSizes !== undefined && Object.keys(b.stats.internalDatabaseSizes).length > 0)
+    stats.internalDatabaseSizes = b.stats.internalDatabaseSizes;
   const er = b.stats.embedderRequests;
-  if (er !== undefined && (er.total !== 0 || er.failed !== 0 || er.lastError !== undefined)) stats.embedderRequests = er;
+  if (er !== undefined && (er.total !== 0 || er.failed !== 0 || er.lastError !== undefined))
+    stats.embedderRequests = er;
   return {
     uid: b.uid,
     progress: b.progress,
     details: b.details,
     stats,
-    duration: b.finishedAt === null ? null : isoDuration(b.durationMs ?? Date.parse(b.finishedAt) - Date.parse(b.startedAt)),
+    duration:
+      b.finishedAt === null ? null : isoDuration(b.durationMs ?? Date.parse(b.finishedAt) - Date.parse(b.startedAt)),
     startedAt: b.startedAt,
     finishedAt: b.finishedAt,
     batchStrategy: b.batchStrategy,
@@ -194,8 +253,10 @@ export function formatStepDuration(ms: number): string {
   let divisor: number;
   let unit: string;
   if (secs > 0) [integer, fraction, divisor, unit] = [secs, nanos, 100_000_000, 's'];
-  else if (nanos >= 1_000_000) [integer, fraction, divisor, unit] = [Math.floor(nanos / 1_000_000), nanos % 1_000_000, 100_000, 'ms'];
-  else if (nanos >= 1_000) [integer, fraction, divisor, unit] = [Math.floor(nanos / 1_000), nanos % 1_000, 100, '\u00b5s'];
+  else if (nanos >= 1_000_000)
+    [integer, fraction, divisor, unit] = [Math.floor(nanos / 1_000_000), nanos % 1_000_000, 100_000, 'ms'];
+  else if (nanos >= 1_000)
+    [integer, fraction, divisor, unit] = [Math.floor(nanos / 1_000), nanos % 1_000, 100, '\u00b5s'];
   else [integer, fraction, divisor, unit] = [nanos, 0, 1, 'ns'];
   const digits = [0, 0];
   let pos = 0;
@@ -220,7 +281,16 @@ export function formatStepDuration(ms: number): string {
 
 // ------------------------------------------------------------------------------------------------------ strategy
 
-const CANNOT_BE_BATCHED = new Set(['taskCancelation', 'indexCreation', 'indexUpdate', 'indexSwap', 'dumpCreation', 'export', 'indexCompaction', 'documentEdition']);
+const CANNOT_BE_BATCHED = new Set([
+  'taskCancelation',
+  'indexCreation',
+  'indexUpdate',
+  'indexSwap',
+  'dumpCreation',
+  'export',
+  'indexCompaction',
+  'documentEdition',
+]);
 const KIND_CANNOT_BE_BATCHED = new Set(['taskDeletion', 'snapshotCreation', 'upgradeDatabase']);
 
 export interface LoneBatchContext {
@@ -238,12 +308,22 @@ export interface LoneBatchContext {
  * `batchStrategy` of a batch holding one task, worded as Meilisearch does when it may batch at most one task
  * (`--experimental-max-number-of-batched-tasks 1`): the texts of its autobatcher and batch maker.
  */
-export function loneTaskBatchStrategy(task: Pick<TaskRecord, 'uid' | 'type' | 'indexUid'>, ctx: LoneBatchContext): string {
+export function loneTaskBatchStrategy(
+  task: Pick<TaskRecord, 'uid' | 'type' | 'indexUid'>,
+  ctx: LoneBatchContext,
+): string {
   const { uid, type } = task;
-  if (CANNOT_BE_BATCHED.has(type)) return `created batch containing only task with id ${uid} of type \`${type}\` that cannot be batched with any other task.`;
-  if (KIND_CANNOT_BE_BATCHED.has(type)) return `stopped after the last task of type \`${type}\` because they cannot be batched with tasks of any other type.`;
+  if (CANNOT_BE_BATCHED.has(type))
+    return `created batch containing only task with id ${uid} of type \`${type}\` that cannot be batched with any other task.`;
+  if (KIND_CANNOT_BE_BATCHED.has(type))
+    return `stopped after the last task of type \`${type}\` because they cannot be batched with tasks of any other type.`;
   if (type === 'indexDeletion') return `stopped after task with id ${uid} because it deletes the index`;
-  if (type === 'documentAdditionOrUpdate' && ctx.indexPrimaryKey !== null && ctx.taskPrimaryKey !== null && ctx.indexPrimaryKey !== ctx.taskPrimaryKey) {
+  if (
+    type === 'documentAdditionOrUpdate' &&
+    ctx.indexPrimaryKey !== null &&
+    ctx.taskPrimaryKey !== null &&
+    ctx.indexPrimaryKey !== ctx.taskPrimaryKey
+  ) {
     return `stopped batching before task with id ${uid} because its primary key \`${ctx.taskPrimaryKey}\` is different from the primary key of the index \`${ctx.indexPrimaryKey}\``;
   }
   if (ctx.enqueuedForIndex > 1) return 'batched up to configured batch limit of 1 tasks';
@@ -266,7 +346,11 @@ export function batchMatches(b: BatchRecord, tasks: readonly TaskRecord[], f: Ta
   if (f.batchUids && !f.batchUids.has(b.uid)) return false;
   if (f.statuses && !tasks.some((t) => f.statuses!.has(t.status))) return false;
   if (f.uids && !tasks.some((t) => f.uids!.has(t.uid))) return false;
-  if (f.canceledBy && !tasks.some((t) => t.type === 'taskCancelation' && t.status === 'succeeded' && f.canceledBy!.has(t.uid))) return false;
+  if (
+    f.canceledBy &&
+    !tasks.some((t) => t.type === 'taskCancelation' && t.status === 'succeeded' && f.canceledBy!.has(t.uid))
+  )
+    return false;
   if (f.types && !tasks.some((t) => f.types!.has(t.type))) return false;
   if (f.indexUids && !tasks.some((t) => t.indexUid !== null && f.indexUids!.includes(t.indexUid))) return false;
   const started = f.dates.filter((d) => d.field === 'startedAt');
@@ -276,7 +360,8 @@ export function batchMatches(b: BatchRecord, tasks: readonly TaskRecord[], f: Ta
   const enqueued = f.dates.filter((d) => d.field === 'enqueuedAt');
   if (enqueued.length > 0) {
     if (b.enqueuedAt === null) return false;
-    if (!inRange(Date.parse(b.enqueuedAt.oldest), enqueued) && !inRange(Date.parse(b.enqueuedAt.newest), enqueued)) return false;
+    if (!inRange(Date.parse(b.enqueuedAt.oldest), enqueued) && !inRange(Date.parse(b.enqueuedAt.newest), enqueued))
+      return false;
   }
   return true;
 }
@@ -285,9 +370,13 @@ export function batchMatches(b: BatchRecord, tasks: readonly TaskRecord[], f: Ta
  * What a caller may see of the batch list (Meilisearch's rule): everything when every index is authorized,
  * otherwise the batches holding a single-index task of at least one authorized index.
  */
-export function batchVisibility(allIndexes: boolean, allowsIndex: (uid: string) => boolean): (b: BatchRecord, tasks: readonly TaskRecord[]) => boolean {
+export function batchVisibility(
+  allIndexes: boolean,
+  allowsIndex: (uid: string) => boolean,
+): (b: BatchRecord, tasks: readonly TaskRecord[]) => boolean {
   if (allIndexes) return () => true;
-  return (_b, tasks) => tasks.some((t) => t.indexUid !== null && SINGLE_INDEX_TYPES.has(t.type) && allowsIndex(t.indexUid));
+  return (_b, tasks) =>
+    tasks.some((t) => t.indexUid !== null && SINGLE_INDEX_TYPES.has(t.type) && allowsIndex(t.indexUid));
 }
 
 /** GET /batches: the same parameters and errors as GET /tasks; `total` counts every batch matching the filters. */
@@ -299,13 +388,22 @@ export function pageBatches(
 ): Record<string, unknown> {
   const q = parseTasksQuery(params);
   const matched = all.filter((b) => batchMatches(b, tasksOf(b), q.filter));
-  return pageByUid(matched.filter((b) => visible(b, tasksOf(b))), matched.length, q, batchView);
+  return pageByUid(
+    matched.filter((b) => visible(b, tasksOf(b))),
+    matched.length,
+    q,
+    batchView,
+  );
 }
 
 /** `GET /batches/{uid}`: the uid as Meilisearch parses it, or its `invalid_batch_uids` error. */
 export function parseBatchUid(raw: string): number {
   const n = parseU32(raw);
-  if (n === null) throw new MeiliError('invalid_batch_uids', `Batch uid \`${raw}\` is invalid. It should only contain numeric characters.`);
+  if (n === null)
+    throw new MeiliError(
+      'invalid_batch_uids',
+      `Batch uid \`${raw}\` is invalid. It should only contain numeric characters.`,
+    );
   return n;
 }
 

@@ -54,7 +54,8 @@ export function resolveDocumentId(doc: Record<string, unknown>, primaryKey: stri
  * with "id". Throws `index_primary_key_no_candidate_found` / `index_primary_key_multiple_candidates_found`.
  */
 export function inferPrimaryKey(firstDocument: Record<string, unknown> | undefined): string {
-  const candidates = firstDocument === undefined ? [] : Object.keys(firstDocument).filter((k) => k.toLowerCase().endsWith('id'));
+  const candidates =
+    firstDocument === undefined ? [] : Object.keys(firstDocument).filter((k) => k.toLowerCase().endsWith('id'));
   if (candidates.length === 1) return candidates[0]!;
   if (candidates.length === 0) {
     throw new MeiliError(

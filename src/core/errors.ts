@@ -112,7 +112,9 @@ export class MeiliError extends Error {
     const code = typeof body.code === 'string' && body.code !== '' ? body.code : 'internal';
     const message = typeof body.message === 'string' ? body.message : `A node answered ${status}.`;
     if (isKnownCode(code) && errorStatus(code) === status) return new MeiliError(code, message);
-    const type = (['invalid_request', 'auth', 'internal', 'system'] as const).find((t) => t === body.type) ?? (status >= 500 ? 'internal' : 'invalid_request');
+    const type =
+      (['invalid_request', 'auth', 'internal', 'system'] as const).find((t) => t === body.type) ??
+      (status >= 500 ? 'internal' : 'invalid_request');
     const link = typeof body.link === 'string' ? body.link : errorLink(code as ErrorCode);
     return new MeiliError(code as ErrorCode, message, { status, type, link });
   }

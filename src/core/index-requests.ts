@@ -9,20 +9,33 @@ const INDEX_UID_RE = /^[A-Za-z0-9_-]{1,400}$/;
 /** Checks an index uid; `where` prefixes the message (`Invalid value at \`.uid\`: ` for a body field). */
 export function checkIndexUid(uid: string, where = ''): string {
   if (!INDEX_UID_RE.test(uid)) {
-    throw new MeiliError('invalid_index_uid', `${where}\`${uid}\` is not a valid index uid. Index uid can be an integer or a string containing only alphanumeric characters, hyphens (-) and underscores (_), and can not be more than 512 bytes.`);
+    throw new MeiliError(
+      'invalid_index_uid',
+      `${where}\`${uid}\` is not a valid index uid. Index uid can be an integer or a string containing only alphanumeric characters, hyphens (-) and underscores (_), and can not be more than 512 bytes.`,
+    );
   }
   return uid;
 }
 
 export function validateCreateIndex(body: unknown): { uid: string; primaryKey: string | null } {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(body)}`);
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(body)}`);
   const b = body as Record<string, unknown>;
-  for (const k of Object.keys(b)) if (k !== 'uid' && k !== 'primaryKey') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`uid\`, \`primaryKey\``);
+  for (const k of Object.keys(b))
+    if (k !== 'uid' && k !== 'primaryKey')
+      throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`uid\`, \`primaryKey\``);
   if (b.uid === undefined) throw new MeiliError('missing_index_uid', 'Missing field `uid`');
-  if (typeof b.uid !== 'string') throw new MeiliError('invalid_index_uid', `Invalid value type at \`.uid\`: expected a string, but found ${foundValue(b.uid)}`);
+  if (typeof b.uid !== 'string')
+    throw new MeiliError(
+      'invalid_index_uid',
+      `Invalid value type at \`.uid\`: expected a string, but found ${foundValue(b.uid)}`,
+    );
   checkIndexUid(b.uid, 'Invalid value at `.uid`: ');
   if (b.primaryKey !== undefined && b.primaryKey !== null && typeof b.primaryKey !== 'string') {
-    throw new MeiliError('invalid_index_primary_key', `Invalid value type at \`.primaryKey\`: expected a string, but found ${foundValue(b.primaryKey)}`);
+    throw new MeiliError(
+      'invalid_index_primary_key',
+      `Invalid value type at \`.primaryKey\`: expected a string, but found ${foundValue(b.primaryKey)}`,
+    );
   }
   return { uid: b.uid, primaryKey: (b.primaryKey as string | undefined) ?? null };
 }
@@ -34,24 +47,50 @@ export interface IndexSwap {
 
 /** Validates a `POST /swap-indexes` body. */
 export function validateSwap(body: unknown): IndexSwap[] {
-  if (!Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${foundValue(body)}`);
+  if (!Array.isArray(body))
+    throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${foundValue(body)}`);
   const swaps = body.map((s, i) => {
-    if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new MeiliError('bad_request', `Invalid value type at \`[${i}]\`: expected an object, but found ${foundValue(s)}`);
+    if (s === null || typeof s !== 'object' || Array.isArray(s))
+      throw new MeiliError(
+        'bad_request',
+        `Invalid value type at \`[${i}]\`: expected an object, but found ${foundValue(s)}`,
+      );
     const o = s as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (k !== 'indexes' && k !== 'rename') throw new MeiliError('bad_request', `Unknown field \`${k}\` inside \`[${i}]\`: expected one of \`indexes\`, \`rename\``);
-    if (o.indexes === undefined) throw new MeiliError('missing_swap_indexes', `Missing field \`indexes\` inside \`[${i}]\``);
-    if (!Array.isArray(o.indexes)) throw new MeiliError('invalid_swap_indexes', `Invalid value type at \`[${i}].indexes\`: expected an array, but found ${foundValue(o.indexes)}`);
+    for (const k of Object.keys(o))
+      if (k !== 'indexes' && k !== 'rename')
+        throw new MeiliError(
+          'bad_request',
+          `Unknown field \`${k}\` inside \`[${i}]\`: expected one of \`indexes\`, \`rename\``,
+        );
+    if (o.indexes === undefined)
+      throw new MeiliError('missing_swap_indexes', `Missing field \`indexes\` inside \`[${i}]\``);
+    if (!Array.isArray(o.indexes))
+      throw new MeiliError(
+        'invalid_swap_indexes',
+        `Invalid value type at \`[${i}].indexes\`: expected an array, but found ${foundValue(o.indexes)}`,
+      );
     o.indexes.forEach((x, j) => {
-      if (typeof x !== 'string') throw new MeiliError('invalid_swap_indexes', `Invalid value type at \`[${i}].indexes[${j}]\`: expected a string, but found ${foundValue(x)}`);
+      if (typeof x !== 'string')
+        throw new MeiliError(
+          'invalid_swap_indexes',
+          `Invalid value type at \`[${i}].indexes[${j}]\`: expected a string, but found ${foundValue(x)}`,
+        );
       checkIndexUid(x, `Invalid value at \`[${i}].indexes[${j}]\`: `);
     });
-    if (o.rename !== undefined && typeof o.rename !== 'boolean') throw new MeiliError('invalid_swap_rename', `Invalid value type at \`[${i}].rename\`: expected a boolean, but found ${foundValue(o.rename)}`);
+    if (o.rename !== undefined && typeof o.rename !== 'boolean')
+      throw new MeiliError(
+        'invalid_swap_rename',
+        `Invalid value type at \`[${i}].rename\`: expected a boolean, but found ${foundValue(o.rename)}`,
+      );
     return { indexes: o.indexes as string[], rename: o.rename === true };
   });
   // Then the whole request: two indexes per swap, each index in at most one swap.
   for (const s of swaps) {
     if (s.indexes.length !== 2) {
-      throw new MeiliError('invalid_swap_indexes', `Two indexes must be given for each swap. The list \`[${s.indexes.map((x) => JSON.stringify(x)).join(', ')}]\` contains ${s.indexes.length} indexes.`);
+      throw new MeiliError(
+        'invalid_swap_indexes',
+        `Two indexes must be given for each swap. The list \`[${s.indexes.map((x) => JSON.stringify(x)).join(', ')}]\` contains ${s.indexes.length} indexes.`,
+      );
     }
   }
   const seen = new Set<string>();
@@ -63,26 +102,41 @@ export function validateSwap(body: unknown): IndexSwap[] {
     }
   }
   if (dup.length > 0) {
-    throw new MeiliError('invalid_swap_duplicate_index_found', `Indexes must be declared only once during a swap. ${[...new Set(dup)].map((u) => `\`${u}\``).join(', ')} ${dup.length === 1 ? 'was' : 'were'} specified several times.`);
+    throw new MeiliError(
+      'invalid_swap_duplicate_index_found',
+      `Indexes must be declared only once during a swap. ${[...new Set(dup)].map((u) => `\`${u}\``).join(', ')} ${dup.length === 1 ? 'was' : 'were'} specified several times.`,
+    );
   }
   return swaps.map((s) => ({ indexes: s.indexes as [string, string], rename: s.rename }));
 }
 
 /** Validates a `PATCH /indexes/{uid}` body: `{primaryKey?, uid?}` (createdAt/updatedAt are immutable). */
 export function validateUpdateIndex(body: unknown): { primaryKey: string | null | undefined; uid: string | undefined } {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(body)}`);
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(body)}`);
   const b = body as Record<string, unknown>;
   for (const k of Object.keys(b)) {
     if (k === 'createdAt' || k === 'updatedAt') {
-      throw new MeiliError(k === 'createdAt' ? 'immutable_index_created_at' : 'immutable_index_updated_at', `Immutable field \`${k}\`: expected one of \`primaryKey\`, \`uid\``);
+      throw new MeiliError(
+        k === 'createdAt' ? 'immutable_index_created_at' : 'immutable_index_updated_at',
+        `Immutable field \`${k}\`: expected one of \`primaryKey\`, \`uid\``,
+      );
     }
-    if (k !== 'uid' && k !== 'primaryKey') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`primaryKey\`, \`uid\``);
+    if (k !== 'uid' && k !== 'primaryKey')
+      throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`primaryKey\`, \`uid\``);
   }
   if (b.primaryKey !== undefined && b.primaryKey !== null && typeof b.primaryKey !== 'string') {
-    throw new MeiliError('invalid_index_primary_key', `Invalid value type at \`.primaryKey\`: expected a string, but found ${foundValue(b.primaryKey)}`);
+    throw new MeiliError(
+      'invalid_index_primary_key',
+      `Invalid value type at \`.primaryKey\`: expected a string, but found ${foundValue(b.primaryKey)}`,
+    );
   }
   if (b.uid !== undefined) {
-    if (typeof b.uid !== 'string') throw new MeiliError('invalid_index_uid', `Invalid value type at \`.uid\`: expected a string, but found ${foundValue(b.uid)}`);
+    if (typeof b.uid !== 'string')
+      throw new MeiliError(
+        'invalid_index_uid',
+        `Invalid value type at \`.uid\`: expected a string, but found ${foundValue(b.uid)}`,
+      );
     checkIndexUid(b.uid, 'Invalid value at `.uid`: ');
   }
   return { primaryKey: b.primaryKey as string | null | undefined, uid: b.uid as string | undefined };
@@ -90,21 +144,29 @@ export function validateUpdateIndex(body: unknown): { primaryKey: string | null 
 
 /** Validates a `POST /documents/delete-batch` body: document ids as strings or integers. */
 export function parseDocumentIds(body: unknown): string[] {
-  if (!Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${foundValue(body)}`);
+  if (!Array.isArray(body))
+    throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${foundValue(body)}`);
   return body.map((v, i) => {
     if (typeof v === 'string') return v;
     if (typeof v === 'number' && Number.isInteger(v)) return String(v);
-    throw new MeiliError('bad_request', `Invalid value type at \`[${i}]\`: expected a string or an integer, but found ${foundValue(v)}`);
+    throw new MeiliError(
+      'bad_request',
+      `Invalid value type at \`[${i}]\`: expected a string or an integer, but found ${foundValue(v)}`,
+    );
   });
 }
 
 /** Validates a `POST /documents/delete` body (`{filter}` with a well-formed, non-empty filter); returns the filter. */
 export function validateDeleteByFilter(body: unknown, opts: ParseOptions = {}): unknown {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(body)}`);
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(body)}`);
   const b = body as Record<string, unknown>;
-  for (const k of Object.keys(b)) if (k !== 'filter') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`filter\``);
-  if (b.filter === undefined || b.filter === null) throw new MeiliError('missing_document_filter', 'Missing field `filter`');
+  for (const k of Object.keys(b))
+    if (k !== 'filter') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`filter\``);
+  if (b.filter === undefined || b.filter === null)
+    throw new MeiliError('missing_document_filter', 'Missing field `filter`');
   // An empty filter (`""`, blanks, `[]`) would delete everything: Meilisearch refuses it before enqueuing.
-  if (parseFilter(b.filter, 'invalid_document_filter', opts) === null) throw new MeiliError('invalid_document_filter', 'Sending an empty filter is forbidden.');
+  if (parseFilter(b.filter, 'invalid_document_filter', opts) === null)
+    throw new MeiliError('invalid_document_filter', 'Sending an empty filter is forbidden.');
   return b.filter;
 }

@@ -52,12 +52,18 @@ export interface ProjectedIndex {
   barrier: boolean;
 }
 
-const ABSENT: ProjectedIndex = Object.freeze({ exists: false, primaryKey: null, settings: Object.freeze(defaultSettings()), barrier: false }) as ProjectedIndex;
+const ABSENT: ProjectedIndex = Object.freeze({
+  exists: false,
+  primaryKey: null,
+  settings: Object.freeze(defaultSettings()),
+  barrier: false,
+}) as ProjectedIndex;
 
 export function project(record: IndexRecord | IndexRecordDraft | null): ProjectedIndex {
   if (record === null) return ABSENT;
   const c = record.committed;
-  let p: ProjectedIndex = c === null ? { ...ABSENT } : { exists: true, primaryKey: c.primaryKey, settings: c.settings, barrier: false };
+  let p: ProjectedIndex =
+    c === null ? { ...ABSENT } : { exists: true, primaryKey: c.primaryKey, settings: c.settings, barrier: false };
   for (const change of record.pending) p = applyChange(p, change);
   return p;
 }
@@ -65,12 +71,18 @@ export function project(record: IndexRecord | IndexRecordDraft | null): Projecte
 function applyChange(p: ProjectedIndex, change: PendingChange): ProjectedIndex {
   switch (change.kind) {
     case 'create':
-      return p.exists ? p : { exists: true, primaryKey: change.primaryKey, settings: defaultSettings(), barrier: p.barrier };
+      return p.exists
+        ? p
+        : { exists: true, primaryKey: change.primaryKey, settings: defaultSettings(), barrier: p.barrier };
     case 'delete':
       return { ...ABSENT, barrier: p.barrier };
     case 'settings':
       // Like Meilisearch, a settings update of a missing index creates it.
-      return { ...p, exists: true, settings: applySettingsPatch(p.exists ? p.settings : defaultSettings(), change.patch) };
+      return {
+        ...p,
+        exists: true,
+        settings: applySettingsPatch(p.exists ? p.settings : defaultSettings(), change.patch),
+      };
     case 'primaryKey':
       return { ...p, exists: true, primaryKey: change.primaryKey };
     case 'barrier':
@@ -83,14 +95,29 @@ function applyChange(p: ProjectedIndex, change: PendingChange): ProjectedIndex {
  * except sticky ones when the task failed (not canceled) after they were sent. Returns the next record, or null
  * when nothing is left of the index (absent and nothing pending).
  */
-export function settleChanges(record: IndexRecord | IndexRecordDraft, taskUid: number, succeeded: boolean, at: string, keepSticky = false): IndexRecordDraft | null {
-  const mine = record.pending.filter((c) => c.taskUid === taskUid && (succeeded || (keepSticky && 'sticky' in c && c.sticky === true)));
+export function settleChanges(
+  record: IndexRecord | IndexRecordDraft,
+  taskUid: number,
+  succeeded: boolean,
+  at: string,
+  keepSticky = false,
+): IndexRecordDraft | null {
+  const mine = record.pending.filter(
+    (c) => c.taskUid === taskUid && (succeeded || (keepSticky && 'sticky' in c && c.sticky === true)),
+  );
   let committed = record.committed;
   {
     for (const change of mine) {
       switch (change.kind) {
         case 'create':
-          if (committed === null) committed = { primaryKey: change.primaryKey, settings: defaultSettings(), settingsVersion: 1, createdAt: at, updatedAt: at };
+          if (committed === null)
+            committed = {
+              primaryKey: change.primaryKey,
+              settings: defaultSettings(),
+              settingsVersion: 1,
+              createdAt: at,
+              updatedAt: at,
+            };
           break;
         case 'delete':
           committed = null;
@@ -98,8 +125,19 @@ export function settleChanges(record: IndexRecord | IndexRecordDraft, taskUid: n
         case 'settings':
           committed =
             committed === null
-              ? { primaryKey: null, settings: applySettingsPatch(defaultSettings(), change.patch), settingsVersion: 1, createdAt: at, updatedAt: at }
-              : { ...committed, settings: applySettingsPatch(committed.settings, change.patch), settingsVersion: committed.settingsVersion + 1, updatedAt: at };
+              ? {
+                  primaryKey: null,
+                  settings: applySettingsPatch(defaultSettings(), change.patch),
+                  settingsVersion: 1,
+                  createdAt: at,
+                  updatedAt: at,
+                }
+              : {
+                  ...committed,
+                  settings: applySettingsPatch(committed.settings, change.patch),
+                  settingsVersion: committed.settingsVersion + 1,
+                  updatedAt: at,
+                };
           break;
         case 'primaryKey':
           if (committed !== null) committed = { ...committed, primaryKey: change.primaryKey, updatedAt: at };
@@ -132,7 +170,8 @@ function clientField(f: string): boolean {
 /** The physical searchableAttributes for a logical value: an explicit learned list stands in for `["*"]`. */
 function physicalSearchable(logical: unknown, fields: readonly string[]): unknown {
   const list = logical as string[];
-  if (Array.isArray(list) && list.length === 1 && list[0] === '*' && fields.length > 0) return fields.filter(clientField);
+  if (Array.isArray(list) && list.length === 1 && list[0] === '*' && fields.length > 0)
+    return fields.filter(clientField);
   return logical;
 }
 
@@ -153,7 +192,12 @@ export function physicalSettings(logical: Settings, fields: readonly string[], o
  * the logical settings once the patch applies. A reset (null) is sent as the physical default, because a node's
  * own default would drop `_miroir_shard` or the facet over-fetch.
  */
-export function physicalPatch(patch: Settings, after: Settings, fields: readonly string[], overfetch: number): Settings {
+export function physicalPatch(
+  patch: Settings,
+  after: Settings,
+  fields: readonly string[],
+  overfetch: number,
+): Settings {
   const whole = physicalSettings(after, fields, overfetch);
   const out: Settings = {};
   for (const key of Object.keys(patch)) out[key] = whole[key];

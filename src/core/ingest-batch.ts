@@ -40,10 +40,21 @@ function asErrorBody(err: unknown): ErrorBody {
 }
 
 export function ingestBatch(input: IngestBatchInput): IngestBatchOutput {
-  const out: IngestBatchOutput = { refused: null, count: 0, primaryKey: input.primaryKey, keyError: null, fields: [], routed: null };
+  const out: IngestBatchOutput = {
+    refused: null,
+    count: 0,
+    primaryKey: input.primaryKey,
+    keyError: null,
+    fields: [],
+    routed: null,
+  };
   let docs: Array<Record<string, unknown>>;
   try {
-    docs = parseDocuments(Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength), input.format, input.csvDelimiter);
+    docs = parseDocuments(
+      Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength),
+      input.format,
+      input.csvDelimiter,
+    );
   } catch (err) {
     out.refused = asErrorBody(err);
     return out;

@@ -67,10 +67,13 @@ function compareSortValues(a: unknown, b: unknown, dir: 1 | -1): number {
 
 function detailKeys(details: unknown): Ranked['keys'] {
   if (details === null || typeof details !== 'object') return null;
-  const entries = Object.entries(details as Record<string, Record<string, unknown>>).sort((a, b) => (a[1].order as number) - (b[1].order as number));
+  const entries = Object.entries(details as Record<string, Record<string, unknown>>).sort(
+    (a, b) => (a[1].order as number) - (b[1].order as number),
+  );
   return entries.map(([name, d]) => {
     const m = /:(asc|desc)$/.exec(name);
-    if (m !== null && !('score' in d)) return { kind: 'sort' as const, v: d.value, dir: m[1] === 'asc' ? (1 as const) : (-1 as const) };
+    if (m !== null && !('score' in d))
+      return { kind: 'sort' as const, v: d.value, dir: m[1] === 'asc' ? (1 as const) : (-1 as const) };
     return { kind: 'score' as const, v: typeof d.score === 'number' ? d.score : 0 };
   });
 }
@@ -151,14 +154,21 @@ export function mergeFacets(
         const key = value.toLowerCase();
         const prev = m.get(key);
         if (prev !== undefined) prev.count += count;
-        else m.set(key, { value, count, numeric: numericAttrs.has(attr) && value.trim() !== '' && Number.isFinite(Number(value)) });
+        else
+          m.set(key, {
+            value,
+            count,
+            numeric: numericAttrs.has(attr) && value.trim() !== '' && Number.isFinite(Number(value)),
+          });
       }
     }
   }
   const out: Record<string, Record<string, number>> = {};
   for (const [attr, m] of sums) {
     const order = settings.sortFacetValuesBy[attr] ?? settings.sortFacetValuesBy['*'] ?? 'alpha';
-    const sorted = [...m.values()].sort(order === 'count' ? (a, b) => b.count - a.count || facetAlpha(a, b) : facetAlpha).slice(0, settings.maxValuesPerFacet);
+    const sorted = [...m.values()]
+      .sort(order === 'count' ? (a, b) => b.count - a.count || facetAlpha(a, b) : facetAlpha)
+      .slice(0, settings.maxValuesPerFacet);
     const dist: Record<string, number> = {};
     for (const v of sorted) dist[v.value] = v.count;
     out[attr] = dist;
@@ -166,13 +176,18 @@ export function mergeFacets(
   return out;
 }
 
-function mergeStats(all: ReadonlyArray<Record<string, { min: number; max: number }> | undefined>): Record<string, { min: number; max: number }> {
+function mergeStats(
+  all: ReadonlyArray<Record<string, { min: number; max: number }> | undefined>,
+): Record<string, { min: number; max: number }> {
   const out: Record<string, { min: number; max: number }> = {};
   for (const stats of all) {
     if (stats === undefined) continue;
     for (const [attr, s] of Object.entries(stats)) {
       const prev = out[attr];
-      out[attr] = prev === undefined ? { min: s.min, max: s.max } : { min: Math.min(prev.min, s.min), max: Math.max(prev.max, s.max) };
+      out[attr] =
+        prev === undefined
+          ? { min: s.min, max: s.max }
+          : { min: Math.min(prev.min, s.min), max: Math.max(prev.max, s.max) };
     }
   }
   return out;
@@ -183,15 +198,25 @@ function valueKey(v: unknown): string | null {
 }
 
 /** One node's search answer from the answers of a covering set (each node asked for offset 0, limit offset+limit). */
-export function mergeSearchResults(answers: readonly NodeAnswer[], query: MergeQuery, settings: MergeSettings, opts: MergeOptions = {}): NodeAnswer {
+export function mergeSearchResults(
+  answers: readonly NodeAnswer[],
+  query: MergeQuery,
+  settings: MergeSettings,
+  opts: MergeOptions = {},
+): NodeAnswer {
   const w = pageWindow(query, settings.maxTotalHits);
   const useDetails = Array.isArray(query.sort) && query.sort.length > 0;
   const distinct = query.distinct ?? settings.distinctAttribute;
   const lists = answers.map((a) => (a.hits as Hit[] | undefined) ?? []);
   const need = w.offset + w.limit;
-  let merged = mergeHitLists(lists, settings.primaryKey, useDetails, distinct === null ? need : Number.MAX_SAFE_INTEGER);
+  let merged = mergeHitLists(
+    lists,
+    settings.primaryKey,
+    useDetails,
+    distinct === null ? need : Number.MAX_SAFE_INTEGER,
+  );
   let candidates = 0;
-  for (const a of answers) candidates += ((a.estimatedTotalHits ?? a.totalHits ?? 0) as number);
+  for (const a of answers) candidates += (a.estimatedTotalHits ?? a.totalHits ?? 0) as number;
   if (distinct !== null) {
     const seen = new Set<string>();
     const before = merged.length;
@@ -221,10 +246,16 @@ export function mergeSearchResults(answers: readonly NodeAnswer[], query: MergeQ
     }
     return out;
   });
-  const res: NodeAnswer = { hits, query: query.q ?? '', processingTimeMs: Math.max(0, ...answers.map((a) => (a.processingTimeMs as number) ?? 0)) };
+  const res: NodeAnswer = {
+    hits,
+    query: query.q ?? '',
+    processingTimeMs: Math.max(0, ...answers.map((a) => (a.processingTimeMs as number) ?? 0)),
+  };
   Object.assign(res, hitsInfo(query, w, candidates, settings.maxTotalHits));
   if (query.facets !== undefined && query.facets !== null) {
-    const stats = mergeStats(answers.map((a) => a.facetStats as Record<string, { min: number; max: number }> | undefined));
+    const stats = mergeStats(
+      answers.map((a) => a.facetStats as Record<string, { min: number; max: number }> | undefined),
+    );
     res.facetDistribution = mergeFacets(
       answers.map((a) => a.facetDistribution as Record<string, Record<string, number>> | undefined),
       new Set(Object.keys(stats)),

@@ -37,10 +37,20 @@ export function pageWindow(q: PageRequest, maxTotalHits: number): PageWindow {
 }
 
 /** The hits-info keys in Meilisearch's order for a (capped) candidate count. */
-export function hitsInfo(q: PageRequest, w: PageWindow, candidates: number, maxTotalHits: number): Record<string, number> {
+export function hitsInfo(
+  q: PageRequest,
+  w: PageWindow,
+  candidates: number,
+  maxTotalHits: number,
+): Record<string, number> {
   const total = Math.min(candidates, maxTotalHits);
   if (w.pageMode) {
-    return { hitsPerPage: w.hitsPerPage, page: w.page, totalPages: w.hitsPerPage === 0 ? 0 : Math.ceil(total / w.hitsPerPage), totalHits: total };
+    return {
+      hitsPerPage: w.hitsPerPage,
+      page: w.page,
+      totalPages: w.hitsPerPage === 0 ? 0 : Math.ceil(total / w.hitsPerPage),
+      totalHits: total,
+    };
   }
   return { limit: q.limit ?? 20, offset: q.offset ?? 0, estimatedTotalHits: total };
 }

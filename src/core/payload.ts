@@ -8,13 +8,19 @@ const ACCEPTED = '`application/json`, `application/x-ndjson`, `text/csv`';
 
 export function payloadFormat(contentType: string | undefined): PayloadFormat {
   if (contentType === undefined || contentType.trim() === '') {
-    throw new MeiliError('missing_content_type', `A Content-Type header is missing. Accepted values for the Content-Type header are: ${ACCEPTED}`);
+    throw new MeiliError(
+      'missing_content_type',
+      `A Content-Type header is missing. Accepted values for the Content-Type header are: ${ACCEPTED}`,
+    );
   }
   const type = contentType.split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json') return 'json';
   if (type === 'application/x-ndjson') return 'ndjson';
   if (type === 'text/csv') return 'csv';
-  throw new MeiliError('invalid_content_type', `The Content-Type \`${type}\` is invalid. Accepted values for the Content-Type header are: ${ACCEPTED}`);
+  throw new MeiliError(
+    'invalid_content_type',
+    `The Content-Type \`${type}\` is invalid. Accepted values for the Content-Type header are: ${ACCEPTED}`,
+  );
 }
 
 /**
@@ -25,7 +31,10 @@ export function writeFormat(contentType: string | undefined, csvDelimiterRaw: st
   const format = payloadFormat(contentType);
   if (csvDelimiterRaw !== null && format !== 'csv') {
     const type = contentType!.split(';')[0]!.trim();
-    throw new MeiliError('invalid_content_type', `The Content-Type \`${type}\` does not support the use of a csv delimiter. The csv delimiter can only be used with the Content-Type \`text/csv\`.`);
+    throw new MeiliError(
+      'invalid_content_type',
+      `The Content-Type \`${type}\` does not support the use of a csv delimiter. The csv delimiter can only be used with the Content-Type \`text/csv\`.`,
+    );
   }
   return format;
 }
@@ -36,11 +45,19 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function malformed(kind: string, detail: string): MeiliError {
   // Meilisearch words CSV errors `…malformed: \`…\`.` and JSON/NDJSON ones `…malformed. \`Couldn't serialize …\`.`.
-  if (kind === 'csv') return new MeiliError('malformed_payload', `The \`csv\` payload provided is malformed: \`${detail}\`.`);
-  return new MeiliError('malformed_payload', `The \`${kind}\` payload provided is malformed. \`Couldn't serialize document value: ${detail}\`.`);
+  if (kind === 'csv')
+    return new MeiliError('malformed_payload', `The \`csv\` payload provided is malformed: \`${detail}\`.`);
+  return new MeiliError(
+    'malformed_payload',
+    `The \`${kind}\` payload provided is malformed. \`Couldn't serialize document value: ${detail}\`.`,
+  );
 }
 
-export function parseDocuments(body: Buffer, format: PayloadFormat, csvDelimiter = ','): Array<Record<string, unknown>> {
+export function parseDocuments(
+  body: Buffer,
+  format: PayloadFormat,
+  csvDelimiter = ',',
+): Array<Record<string, unknown>> {
   if (body.length === 0) throw new MeiliError('missing_payload', `A ${format} payload is missing.`);
   const text = body.toString('utf8');
   if (format === 'json') {
@@ -51,7 +68,8 @@ export function parseDocuments(body: Buffer, format: PayloadFormat, csvDelimiter
       throw malformed('json', (err as Error).message);
     }
     if (isObject(v)) return [v];
-    if (!Array.isArray(v) || v.some((d) => !isObject(d))) throw malformed('json', 'data are neither an object nor a list of objects');
+    if (!Array.isArray(v) || v.some((d) => !isObject(d)))
+      throw malformed('json', 'data are neither an object nor a list of objects');
     return v as Array<Record<string, unknown>>;
   }
   if (format === 'ndjson') {
@@ -135,7 +153,10 @@ export function parseCsv(text: string, delim: string): Array<Record<string, unkn
     const cells = splitCsvLine(records[r]!.line, delim);
     if (cells === null) throw malformed('csv', `unterminated quote at line ${r}`);
     if (cells.length !== columns.length) {
-      throw malformed('csv', `CSV error: record ${r} (line: ${r + 1}, byte: ${records[r]!.byte}): found record with ${cells.length} fields, but the previous record has ${columns.length} fields`);
+      throw malformed(
+        'csv',
+        `CSV error: record ${r} (line: ${r + 1}, byte: ${records[r]!.byte}): found record with ${cells.length} fields, but the previous record has ${columns.length} fields`,
+      );
     }
     const doc: Record<string, unknown> = {};
     columns.forEach((c, i) => {
@@ -144,13 +165,18 @@ export function parseCsv(text: string, delim: string): Array<Record<string, unkn
         if (raw.trim() === '') doc[c.name] = null;
         else {
           const n = Number(raw);
-          if (!Number.isFinite(n)) throw malformed('csv', `Error parsing number "${raw}" at line ${r}: invalid float literal`);
+          if (!Number.isFinite(n))
+            throw malformed('csv', `Error parsing number "${raw}" at line ${r}: invalid float literal`);
           doc[c.name] = n;
         }
       } else if (c.type === 'boolean') {
         if (raw.trim() === '') doc[c.name] = null;
         else if (raw === 'true' || raw === 'false') doc[c.name] = raw === 'true';
-        else throw malformed('csv', `Error parsing boolean "${raw}" at line ${r}: provided string was not \`true\` or \`false\``);
+        else
+          throw malformed(
+            'csv',
+            `Error parsing boolean "${raw}" at line ${r}: provided string was not \`true\` or \`false\``,
+          );
       } else doc[c.name] = raw === '' ? null : raw;
     });
     out.push(doc);
@@ -163,8 +189,15 @@ export function csvDelimiter(raw: string | null): string {
   if (raw === null) return ',';
   const chars = [...raw];
   if (chars.length !== 1) {
-    throw new MeiliError('invalid_document_csv_delimiter', `Invalid value in parameter \`csvDelimiter\`: expected a string of one character, but found the following string of ${chars.length} characters: \`${raw}\``);
+    throw new MeiliError(
+      'invalid_document_csv_delimiter',
+      `Invalid value in parameter \`csvDelimiter\`: expected a string of one character, but found the following string of ${chars.length} characters: \`${raw}\``,
+    );
   }
-  if (raw.codePointAt(0)! > 127) throw new MeiliError('invalid_document_csv_delimiter', `csv delimiter must be an ascii character. Found: \`${raw}\``);
+  if (raw.codePointAt(0)! > 127)
+    throw new MeiliError(
+      'invalid_document_csv_delimiter',
+      `csv delimiter must be an ascii character. Found: \`${raw}\``,
+    );
   return raw;
 }

@@ -81,7 +81,10 @@ export class RoutingTable {
   constructor(topology: RoutingTopology) {
     this.shards = topology.shards;
     this.rf = topology.replication_factor;
-    this.activeGroups = topology.groups.filter((g) => g.state === 'active').map((g) => g.id).sort((a, b) => a - b);
+    this.activeGroups = topology.groups
+      .filter((g) => g.state === 'active')
+      .map((g) => g.id)
+      .sort((a, b) => a - b);
     for (const n of topology.nodes) {
       this.health.set(n.id, n.health);
       if (n.readable === false) this.unreadable.add(n.id);
@@ -127,7 +130,11 @@ export class RoutingTable {
   /** Every group's write owners of a shard that are healthy, by group id. */
   writeTargets(shard: number): Map<number, string[]> {
     const out = new Map<number, string[]>();
-    for (const [g, owners] of this.writeOwners) out.set(g, owners[shard]!.filter((id) => this.health.get(id) === 'healthy'));
+    for (const [g, owners] of this.writeOwners)
+      out.set(
+        g,
+        owners[shard]!.filter((id) => this.health.get(id) === 'healthy'),
+      );
     return out;
   }
 
@@ -195,7 +202,9 @@ export class RoutingTable {
   /** A healthy replica that is catching up (the query's group first), for a shard no readable replica serves. */
   stalePick(shard: number, group: number): string | null {
     const groups = [group, ...this.activeGroups.filter((g) => g !== group)];
-    for (const g of groups) for (const id of this.owners(shard, g)) if (this.health.get(id) === 'healthy' && this.unreadable.has(id)) return id;
+    for (const g of groups)
+      for (const id of this.owners(shard, g))
+        if (this.health.get(id) === 'healthy' && this.unreadable.has(id)) return id;
     return null;
   }
 

@@ -12,13 +12,17 @@ export function isReservedField(name: string): boolean {
 }
 
 export function reservedFieldError(field: string, index: number): MeiliError {
-  return new MeiliError('miroir_reserved_field', `Document at index ${index} contains the reserved field \`${field}\`. Fields named \`${field}\` are managed by Miroir and cannot be written by clients.`);
+  return new MeiliError(
+    'miroir_reserved_field',
+    `Document at index ${index} contains the reserved field \`${field}\`. Fields named \`${field}\` are managed by Miroir and cannot be written by clients.`,
+  );
 }
 
 /** Throws for the first document that carries a reserved field. */
 export function checkReservedFields(docs: ReadonlyArray<Record<string, unknown>>): void {
   for (let i = 0; i < docs.length; i++) {
-    for (const f of RESERVED_FIELDS) if (Object.prototype.hasOwnProperty.call(docs[i], f)) throw reservedFieldError(f, i);
+    for (const f of RESERVED_FIELDS)
+      if (Object.prototype.hasOwnProperty.call(docs[i], f)) throw reservedFieldError(f, i);
   }
 }
 

@@ -43,9 +43,17 @@ export function parseRfc3339(value: string): number | null {
   const str = (from: number, to: number) => b.subarray(from, to).toString('latin1');
   if (b.length < 19) return null;
   const year = str(0, 4);
-  if (!/^\d{4}$/.test(year) || b[4] !== 0x2d || !DIGITS2.test(str(5, 7)) || b[7] !== 0x2d || !DIGITS2.test(str(8, 10))) return null;
+  if (!/^\d{4}$/.test(year) || b[4] !== 0x2d || !DIGITS2.test(str(5, 7)) || b[7] !== 0x2d || !DIGITS2.test(str(8, 10)))
+    return null;
   // byte 10 is the separator: any single byte
-  if (!DIGITS2.test(str(11, 13)) || b[13] !== 0x3a || !DIGITS2.test(str(14, 16)) || b[16] !== 0x3a || !DIGITS2.test(str(17, 19))) return null;
+  if (
+    !DIGITS2.test(str(11, 13)) ||
+    b[13] !== 0x3a ||
+    !DIGITS2.test(str(14, 16)) ||
+    b[16] !== 0x3a ||
+    !DIGITS2.test(str(17, 19))
+  )
+    return null;
   let i = 19;
   let nanos = 0;
   if (b[i] === 0x2e) {
@@ -88,7 +96,13 @@ export function parseRfc3339(value: string): number | null {
     // Only valid as a stand-in for 23:59:60 UTC on the last day of a month.
     const utc = new Date(secs * 1000);
     const lastDay = daysInMonth(utc.getUTCFullYear(), utc.getUTCMonth() + 1);
-    if (utc.getUTCHours() !== 23 || utc.getUTCMinutes() !== 59 || utc.getUTCSeconds() !== 59 || utc.getUTCDate() !== lastDay) return null;
+    if (
+      utc.getUTCHours() !== 23 ||
+      utc.getUTCMinutes() !== 59 ||
+      utc.getUTCSeconds() !== 59 ||
+      utc.getUTCDate() !== lastDay
+    )
+      return null;
   }
   const ms = secs * 1000 + nanos / 1e6;
   return ms;

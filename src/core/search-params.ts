@@ -7,7 +7,11 @@ import { foundValue, typeName } from './settings.js';
 export interface ParsedMultiSearch {
   /** null for a non-federated request. */
   federation: Record<string, unknown> | null;
-  queries: Array<{ indexUid: string; query: Record<string, unknown>; federationOptions: { weight: number; queryPosition?: number } | null }>;
+  queries: Array<{
+    indexUid: string;
+    query: Record<string, unknown>;
+    federationOptions: { weight: number; queryPosition?: number } | null;
+  }>;
 }
 
 type Kind = 'string' | 'nullableString' | 'uint' | 'bool' | 'stringList' | 'filter' | 'float01' | 'any' | 'object';
@@ -78,11 +82,17 @@ const FACET_SEARCH_FIELDS: Record<string, FieldSpec> = {
 };
 
 function unknownField(field: string, fields: Record<string, FieldSpec>, prefix = ''): MeiliError {
-  return new MeiliError('bad_request', `Unknown field \`${field}\`${prefix ? ` inside \`${prefix}\`` : ''}: expected one of ${Object.keys(fields).map((f) => `\`${f}\``).join(', ')}`);
+  return new MeiliError(
+    'bad_request',
+    `Unknown field \`${field}\`${prefix ? ` inside \`${prefix}\`` : ''}: expected one of ${Object.keys(fields)
+      .map((f) => `\`${f}\``)
+      .join(', ')}`,
+  );
 }
 
 function checkJsonValue(field: string, fs: FieldSpec, v: unknown, path: string): unknown {
-  const bad = (expected: string) => new MeiliError(fs.code, `Invalid value type at \`${path}\`: expected ${expected}, but found ${foundValue(v)}`);
+  const bad = (expected: string) =>
+    new MeiliError(fs.code, `Invalid value type at \`${path}\`: expected ${expected}, but found ${foundValue(v)}`);
   switch (fs.kind) {
     case 'string':
       if (typeof v !== 'string') throw bad('a string');
@@ -100,7 +110,11 @@ function checkJsonValue(field: string, fs: FieldSpec, v: unknown, path: string):
       if (v === null) return null;
       if (!Array.isArray(v)) throw bad('an array');
       v.forEach((x, i) => {
-        if (typeof x !== 'string') throw new MeiliError(fs.code, `Invalid value type at \`${path}[${i}]\`: expected a string, but found ${foundValue(x)}`);
+        if (typeof x !== 'string')
+          throw new MeiliError(
+            fs.code,
+            `Invalid value type at \`${path}[${i}]\`: expected a string, but found ${foundValue(x)}`,
+          );
       });
       return v;
     case 'filter':
@@ -108,7 +122,11 @@ function checkJsonValue(field: string, fs: FieldSpec, v: unknown, path: string):
     case 'float01':
       if (v === null) return null;
       if (typeof v !== 'number') throw bad('a number');
-      if (v < 0 || v > 1) throw new MeiliError(fs.code, `Invalid value at \`${path}\`: the value of \`rankingScoreThreshold\` is invalid, expected a float between \`0.0\` and \`1.0\`.`);
+      if (v < 0 || v > 1)
+        throw new MeiliError(
+          fs.code,
+          `Invalid value at \`${path}\`: the value of \`rankingScoreThreshold\` is invalid, expected a float between \`0.0\` and \`1.0\`.`,
+        );
       return v;
     case 'object':
       if (v === null) return null;
@@ -124,21 +142,39 @@ function checkJsonValue(field: string, fs: FieldSpec, v: unknown, path: string):
 function parseQueryValue(field: string, fs: FieldSpec, raw: string): unknown {
   switch (fs.kind) {
     case 'uint': {
-      if (!/^\d+$/.test(raw)) throw new MeiliError(fs.code, `Invalid value in parameter \`${field}\`: could not parse \`${raw}\` as a positive integer`);
+      if (!/^\d+$/.test(raw))
+        throw new MeiliError(
+          fs.code,
+          `Invalid value in parameter \`${field}\`: could not parse \`${raw}\` as a positive integer`,
+        );
       return Number(raw);
     }
     case 'bool': {
-      if (raw !== 'true' && raw !== 'false') throw new MeiliError(fs.code, `Invalid value in parameter \`${field}\`: could not parse \`${raw}\` as a boolean, expected either \`true\` or \`false\``);
+      if (raw !== 'true' && raw !== 'false')
+        throw new MeiliError(
+          fs.code,
+          `Invalid value in parameter \`${field}\`: could not parse \`${raw}\` as a boolean, expected either \`true\` or \`false\``,
+        );
       return raw === 'true';
     }
     case 'float01': {
       const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n)) throw new MeiliError(fs.code, `Invalid value in parameter \`${field}\`: could not parse \`${raw}\` as a float`);
-      if (n < 0 || n > 1) throw new MeiliError(fs.code, `Invalid value in parameter \`${field}\`: the value of \`rankingScoreThreshold\` is invalid, expected a float between \`0.0\` and \`1.0\`.`);
+      if (raw.trim() === '' || !Number.isFinite(n))
+        throw new MeiliError(fs.code, `Invalid value in parameter \`${field}\`: could not parse \`${raw}\` as a float`);
+      if (n < 0 || n > 1)
+        throw new MeiliError(
+          fs.code,
+          `Invalid value in parameter \`${field}\`: the value of \`rankingScoreThreshold\` is invalid, expected a float between \`0.0\` and \`1.0\`.`,
+        );
       return n;
     }
     case 'stringList':
-      return field === 'sort' ? splitSort(raw) : raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      return field === 'sort'
+        ? splitSort(raw)
+        : raw
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== '');
     case 'filter': {
       const t = raw.trim();
       if (t.startsWith('[') || t.startsWith('"')) {
@@ -172,7 +208,12 @@ function splitSort(raw: string): string[] {
   return out;
 }
 
-function parseGeneric(raw: unknown, source: 'json' | 'query', fields: Record<string, FieldSpec>, rename: Record<string, string> = {}): Record<string, unknown> {
+function parseGeneric(
+  raw: unknown,
+  source: 'json' | 'query',
+  fields: Record<string, FieldSpec>,
+  rename: Record<string, string> = {},
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (source === 'query') {
     const params = raw as Record<string, string>;
@@ -199,26 +240,39 @@ function parseGeneric(raw: unknown, source: 'json' | 'query', fields: Record<str
 function checkSearchSemantics(q: Record<string, unknown>, source: 'json' | 'query' = 'json'): Record<string, unknown> {
   if (q.matchingStrategy !== undefined && !['last', 'all', 'frequency'].includes(q.matchingStrategy as string)) {
     const where = source === 'query' ? 'for parameter `matchingStrategy`' : 'at `.matchingStrategy`';
-    throw new MeiliError('invalid_search_matching_strategy', `Unknown value \`${String(q.matchingStrategy)}\` ${where}: expected one of \`last\`, \`all\`, \`frequency\``);
+    throw new MeiliError(
+      'invalid_search_matching_strategy',
+      `Unknown value \`${String(q.matchingStrategy)}\` ${where}: expected one of \`last\`, \`all\`, \`frequency\``,
+    );
   }
   if (q.personalize !== undefined && q.personalize !== null) {
-    throw new MeiliError('feature_not_enabled', 'reranking search results requires enabling the `personalization` experimental feature. See https://github.com/orgs/meilisearch/discussions/866');
+    throw new MeiliError(
+      'feature_not_enabled',
+      'reranking search results requires enabling the `personalization` experimental feature. See https://github.com/orgs/meilisearch/discussions/866',
+    );
   }
   if (q.hybrid !== undefined && q.hybrid !== null) {
     throw new MeiliError('invalid_search_embedder', 'Cannot find embedder with name `default`.');
   }
   if (q.vector !== undefined && q.vector !== null) {
-    throw new MeiliError('invalid_search_vector', 'Passing `vector` as a parameter requires the `hybrid` parameter as well.');
+    throw new MeiliError(
+      'invalid_search_vector',
+      'Passing `vector` as a parameter requires the `hybrid` parameter as well.',
+    );
   }
   if (q.media !== undefined && q.media !== null) {
-    throw new MeiliError('feature_not_enabled', 'Using `media` in a search requires enabling the `multimodal` experimental feature.');
+    throw new MeiliError(
+      'feature_not_enabled',
+      'Using `media` in a search requires enabling the `multimodal` experimental feature.',
+    );
   }
   return q;
 }
 
 /** Validates search parameters; `query` = GET string parameters (object of strings). */
 export function parseSearchQuery(raw: unknown, source: 'json' | 'query'): Record<string, unknown> {
-  const renamed: Record<string, string> = source === 'query' ? { hybridEmbedder: 'hybrid', hybridSemanticRatio: 'hybrid' } : {};
+  const renamed: Record<string, string> =
+    source === 'query' ? { hybridEmbedder: 'hybrid', hybridSemanticRatio: 'hybrid' } : {};
   return checkSearchSemantics(parseGeneric(raw, source, SEARCH_FIELDS, renamed), source);
 }
 
@@ -226,13 +280,24 @@ export function parseDocumentsQuery(raw: unknown, source: 'json' | 'query'): Rec
   const q = parseGeneric(raw, source, DOCUMENTS_FIELDS);
   if (q.ids !== undefined && q.ids !== null) {
     let ids = q.ids;
-    if (source === 'query' && typeof ids === 'string') ids = ids.split(',').map((s) => s.trim()).filter(Boolean);
+    if (source === 'query' && typeof ids === 'string')
+      ids = ids
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     if (!Array.isArray(ids)) {
-      throw new MeiliError('invalid_document_ids', `Invalid value type at \`.ids\`: expected an array, but found ${foundValue(ids)}`);
+      throw new MeiliError(
+        'invalid_document_ids',
+        `Invalid value type at \`.ids\`: expected an array, but found ${foundValue(ids)}`,
+      );
     }
     q.ids = ids.map((id) => (typeof id === 'number' ? String(id) : id));
     for (const id of q.ids as unknown[]) {
-      if (typeof id !== 'string') throw new MeiliError('invalid_document_ids', `Invalid value type at \`.ids\`: expected a string or an integer, but found ${typeName(id)}`);
+      if (typeof id !== 'string')
+        throw new MeiliError(
+          'invalid_document_ids',
+          `Invalid value type at \`.ids\`: expected a string or an integer, but found ${typeName(id)}`,
+        );
     }
   }
   return q;
@@ -244,7 +309,16 @@ export function parseFacetSearchQuery(raw: unknown): Record<string, unknown> {
   return checkSearchSemantics(q);
 }
 
-const FEDERATION_FIELDS = ['offset', 'limit', 'page', 'hitsPerPage', 'facetsByIndex', 'mergeFacets', 'distinct', 'showPerformanceDetails'];
+const FEDERATION_FIELDS = [
+  'offset',
+  'limit',
+  'page',
+  'hitsPerPage',
+  'facetsByIndex',
+  'mergeFacets',
+  'distinct',
+  'showPerformanceDetails',
+];
 
 /** Validates a /multi-search body: `{queries, federation?}`. */
 export function parseMultiSearch(raw: unknown): ParsedMultiSearch {
@@ -252,58 +326,98 @@ export function parseMultiSearch(raw: unknown): ParsedMultiSearch {
     throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(raw)}`);
   }
   const body = raw as Record<string, unknown>;
-  for (const k of Object.keys(body)) if (k !== 'queries' && k !== 'federation') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`queries\`, \`federation\``);
+  for (const k of Object.keys(body))
+    if (k !== 'queries' && k !== 'federation')
+      throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`queries\`, \`federation\``);
   if (body.queries === undefined) throw new MeiliError('bad_request', 'Missing field `queries`');
   if (!Array.isArray(body.queries)) {
-    throw new MeiliError('bad_request', `Invalid value type at \`.queries\`: expected an array, but found ${foundValue(body.queries)}`);
+    throw new MeiliError(
+      'bad_request',
+      `Invalid value type at \`.queries\`: expected an array, but found ${foundValue(body.queries)}`,
+    );
   }
   let federation: Record<string, unknown> | null = null;
   if (body.federation !== undefined && body.federation !== null) {
     if (typeof body.federation !== 'object' || Array.isArray(body.federation)) {
-      throw new MeiliError('invalid_multi_search_federated', `Invalid value type at \`.federation\`: expected an object, but found ${foundValue(body.federation)}`);
+      throw new MeiliError(
+        'invalid_multi_search_federated',
+        `Invalid value type at \`.federation\`: expected an object, but found ${foundValue(body.federation)}`,
+      );
     }
     federation = {};
     for (const [k, v] of Object.entries(body.federation as Record<string, unknown>)) {
-      if (!FEDERATION_FIELDS.includes(k)) throw new MeiliError('bad_request', `Unknown field \`${k}\` inside \`.federation\`: expected one of ${FEDERATION_FIELDS.map((f) => `\`${f}\``).join(', ')}`);
-      if (['offset', 'limit', 'page', 'hitsPerPage'].includes(k) && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) {
-        throw new MeiliError(`invalid_multi_search_${k === 'hitsPerPage' ? 'hits_per_page' : k}` as ErrorCode, `Invalid value type at \`.federation.${k}\`: expected a positive integer, but found ${foundValue(v)}`);
+      if (!FEDERATION_FIELDS.includes(k))
+        throw new MeiliError(
+          'bad_request',
+          `Unknown field \`${k}\` inside \`.federation\`: expected one of ${FEDERATION_FIELDS.map((f) => `\`${f}\``).join(', ')}`,
+        );
+      if (
+        ['offset', 'limit', 'page', 'hitsPerPage'].includes(k) &&
+        (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+      ) {
+        throw new MeiliError(
+          `invalid_multi_search_${k === 'hitsPerPage' ? 'hits_per_page' : k}` as ErrorCode,
+          `Invalid value type at \`.federation.${k}\`: expected a positive integer, but found ${foundValue(v)}`,
+        );
       }
       federation[k] = v;
     }
   }
   const queries = (body.queries as unknown[]).map((q, i) => {
     if (q === null || typeof q !== 'object' || Array.isArray(q)) {
-      throw new MeiliError('bad_request', `Invalid value type at \`.queries[${i}]\`: expected an object, but found ${foundValue(q)}`);
+      throw new MeiliError(
+        'bad_request',
+        `Invalid value type at \`.queries[${i}]\`: expected an object, but found ${foundValue(q)}`,
+      );
     }
     const { indexUid, federationOptions, ...rest } = q as Record<string, unknown>;
-    if (indexUid === undefined) throw new MeiliError('missing_index_uid', `Missing field \`indexUid\` inside \`.queries[${i}]\``);
+    if (indexUid === undefined)
+      throw new MeiliError('missing_index_uid', `Missing field \`indexUid\` inside \`.queries[${i}]\``);
     if (typeof indexUid !== 'string' || !/^[A-Za-z0-9_-]{1,400}$/.test(indexUid)) {
-      throw new MeiliError('invalid_index_uid', `Invalid value at \`.queries[${i}].indexUid\`: \`${String(indexUid)}\` is not a valid index uid. Index uid can be an integer or a string containing only alphanumeric characters, hyphens (-) and underscores (_), and can not be more than 512 bytes.`);
+      throw new MeiliError(
+        'invalid_index_uid',
+        `Invalid value at \`.queries[${i}].indexUid\`: \`${String(indexUid)}\` is not a valid index uid. Index uid can be an integer or a string containing only alphanumeric characters, hyphens (-) and underscores (_), and can not be more than 512 bytes.`,
+      );
     }
     let fo: { weight: number; queryPosition?: number } | null = null;
     if (federationOptions !== undefined && federationOptions !== null) {
       if (federation === null) {
-        throw new MeiliError('invalid_multi_search_federation_options', `Inside \`.queries[${i}]\`: Using \`federationOptions\` is not allowed in a non-federated search.\n - Hint: remove \`federationOptions\` from the query or add \`federation\` to the request.`);
+        throw new MeiliError(
+          'invalid_multi_search_federation_options',
+          `Inside \`.queries[${i}]\`: Using \`federationOptions\` is not allowed in a non-federated search.\n - Hint: remove \`federationOptions\` from the query or add \`federation\` to the request.`,
+        );
       }
       const o = federationOptions as Record<string, unknown>;
       const weight = o.weight ?? 1;
       if (typeof weight !== 'number' || weight < 0) {
-        throw new MeiliError('invalid_multi_search_weight', `Invalid value at \`.queries[${i}].federationOptions.weight\`: the value of \`weight\` is invalid, expected a positive float (>= 0.0).`);
+        throw new MeiliError(
+          'invalid_multi_search_weight',
+          `Invalid value at \`.queries[${i}].federationOptions.weight\`: the value of \`weight\` is invalid, expected a positive float (>= 0.0).`,
+        );
       }
       fo = { weight };
     }
     if (federation !== null) {
       for (const p of ['offset', 'limit', 'page', 'hitsPerPage']) {
         if (rest[p] !== undefined) {
-          throw new MeiliError('invalid_multi_search_query_pagination', `Inside \`.queries[${i}]\`: Using pagination options is not allowed in federated queries.\n - Hint: remove \`${p}\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.limit\` and \`federation.offset\` for pagination in federated search`);
+          throw new MeiliError(
+            'invalid_multi_search_query_pagination',
+            `Inside \`.queries[${i}]\`: Using pagination options is not allowed in federated queries.\n - Hint: remove \`${p}\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.limit\` and \`federation.offset\` for pagination in federated search`,
+          );
         }
       }
       if (rest.personalize !== undefined && rest.personalize !== null) {
-        throw new MeiliError('invalid_multi_search_query_personalization', `Inside \`.queries[${i}]\`: Using \`.personalize\` is not allowed in federated queries.\n - Hint: remove \`personalize\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.personalize\` for personalization in federated search`);
+        throw new MeiliError(
+          'invalid_multi_search_query_personalization',
+          `Inside \`.queries[${i}]\`: Using \`.personalize\` is not allowed in federated queries.\n - Hint: remove \`personalize\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.personalize\` for personalization in federated search`,
+        );
       }
       if (Array.isArray(rest.facets) && rest.facets.length > 0) {
         const list = `[${(rest.facets as unknown[]).map((f) => JSON.stringify(f)).join(', ')}]`;
-        throw new MeiliError('invalid_multi_search_query_facets', `Inside \`.queries[${i}]\`: Using facet options is not allowed in federated queries.\n - Hint: remove \`facets\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.facetsByIndex.${indexUid}: ${list}\` for facets in federated search`);
+        throw new MeiliError(
+          'invalid_multi_search_query_facets',
+          `Inside \`.queries[${i}]\`: Using facet options is not allowed in federated queries.\n - Hint: remove \`facets\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.facetsByIndex.${indexUid}: ${list}\` for facets in federated search`,
+        );
       }
     }
     let query: Record<string, unknown>;

@@ -68,8 +68,29 @@ export const SETTINGS_ROUTES: Readonly<Record<string, { key: string; updateVerb:
  * is on, and setting one — not resetting it — needs the feature): the sub-route, update verb, default, where the
  * key sits in the settings object, and the feature that unlocks it.
  */
-export const EXPERIMENTAL_SETTINGS: Readonly<Record<string, { route: string; updateVerb: Verb; feature: string; featureName: string; discussion: string; after: string | null; defaultValue: () => unknown }>> = Object.freeze({
-  foreignKeys: { route: 'foreign-keys', updateVerb: 'PUT', feature: 'foreignKeys', featureName: 'foreign_keys', discussion: 'https://github.com/orgs/meilisearch/discussions/873', after: 'sortableAttributes', defaultValue: () => [] },
+export const EXPERIMENTAL_SETTINGS: Readonly<
+  Record<
+    string,
+    {
+      route: string;
+      updateVerb: Verb;
+      feature: string;
+      featureName: string;
+      discussion: string;
+      after: string | null;
+      defaultValue: () => unknown;
+    }
+  >
+> = Object.freeze({
+  foreignKeys: {
+    route: 'foreign-keys',
+    updateVerb: 'PUT',
+    feature: 'foreignKeys',
+    featureName: 'foreign_keys',
+    discussion: 'https://github.com/orgs/meilisearch/discussions/873',
+    after: 'sortableAttributes',
+    defaultValue: () => [],
+  },
   chat: {
     route: 'chat',
     updateVerb: 'PATCH',
@@ -79,7 +100,8 @@ export const EXPERIMENTAL_SETTINGS: Readonly<Record<string, { route: string; upd
     after: null,
     defaultValue: () => ({
       description: '',
-      documentTemplate: '{% for field in fields %}{% if field.is_searchable and field.value != nil %}{{ field.name }}: {{ field.value }}\n{% endif %}{% endfor %}',
+      documentTemplate:
+        '{% for field in fields %}{% if field.is_searchable and field.value != nil %}{{ field.name }}: {{ field.value }}\n{% endif %}{% endfor %}',
       documentTemplateMaxBytes: 400,
       searchParameters: {},
     }),
@@ -89,12 +111,19 @@ export const EXPERIMENTAL_SETTINGS: Readonly<Record<string, { route: string; upd
 /** Every settings sub-route, the experimental ones included. */
 export const ALL_SETTINGS_ROUTES: Readonly<Record<string, { key: string; updateVerb: Verb }>> = Object.freeze({
   ...SETTINGS_ROUTES,
-  ...Object.fromEntries(Object.entries(EXPERIMENTAL_SETTINGS).map(([key, e]) => [e.route, { key, updateVerb: e.updateVerb }])),
+  ...Object.fromEntries(
+    Object.entries(EXPERIMENTAL_SETTINGS).map(([key, e]) => [e.route, { key, updateVerb: e.updateVerb }]),
+  ),
 });
 
 const SETTING_KEYS = Object.values(SETTINGS_ROUTES).map((r) => r.key);
 /** Every key a settings object may hold, in Meilisearch's order (its unknown-field message lists them so). */
-const ALL_SETTING_KEYS = [...SETTING_KEYS.slice(0, 4), 'foreignKeys', ...SETTING_KEYS.slice(4).filter((k) => k !== 'proximityPrecision' && k !== 'typoTolerance'), 'chat'];
+const ALL_SETTING_KEYS = [
+  ...SETTING_KEYS.slice(0, 4),
+  'foreignKeys',
+  ...SETTING_KEYS.slice(4).filter((k) => k !== 'proximityPrecision' && k !== 'typoTolerance'),
+  'chat',
+];
 {
   // Meilisearch's order: … synonyms, distinctAttribute, proximityPrecision, typoTolerance, faceting, …
   const at = ALL_SETTING_KEYS.indexOf('distinctAttribute') + 1;
@@ -135,7 +164,8 @@ export function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
   if (typeof v === 'string') return 'a string';
-  if (typeof v === 'number') return Number.isInteger(v) ? (v < 0 ? 'a negative integer' : 'a positive integer') : 'a number';
+  if (typeof v === 'number')
+    return Number.isInteger(v) ? (v < 0 ? 'a negative integer' : 'a positive integer') : 'a number';
   if (typeof v === 'boolean') return 'a boolean';
   return typeof v;
 }
@@ -151,7 +181,10 @@ function atPath(path: string): string {
 }
 
 function wrongType(key: string, path: string, expected: string, v: unknown): MeiliError {
-  return new MeiliError(codeFor(key), `Invalid value type${atPath(path)}: expected ${expected}, but found ${foundValue(v)}`);
+  return new MeiliError(
+    codeFor(key),
+    `Invalid value type${atPath(path)}: expected ${expected}, but found ${foundValue(v)}`,
+  );
 }
 
 function stringArray(key: string, v: unknown, path = `.${key}`): string[] {
@@ -169,13 +202,31 @@ function objectOf(key: string, v: unknown, path: string): Record<string, unknown
 
 function unknownField(key: string, path: string, field: string, expected: string[]): MeiliError {
   const inside = path === '' ? '' : ` inside \`${path}\``;
-  return new MeiliError(codeFor(key), `Unknown field \`${field}\`${inside}: expected one of ${expected.map((e) => `\`${e}\``).join(', ')}`);
+  return new MeiliError(
+    codeFor(key),
+    `Unknown field \`${field}\`${inside}: expected one of ${expected.map((e) => `\`${e}\``).join(', ')}`,
+  );
 }
 
 /** Settings Meilisearch keeps as sorted sets. */
-const SORTED_SETTINGS = new Set(['sortableAttributes', 'stopWords', 'nonSeparatorTokens', 'separatorTokens', 'dictionary']);
+const SORTED_SETTINGS = new Set([
+  'sortableAttributes',
+  'stopWords',
+  'nonSeparatorTokens',
+  'separatorTokens',
+  'dictionary',
+]);
 const RULE_RE = /^([^:\s]+):(asc|desc)$/;
-const BUILTIN_RULES = new Set(['words', 'typo', 'proximity', 'attribute', 'attributeRank', 'wordPosition', 'sort', 'exactness']);
+const BUILTIN_RULES = new Set([
+  'words',
+  'typo',
+  'proximity',
+  'attribute',
+  'attributeRank',
+  'wordPosition',
+  'sort',
+  'exactness',
+]);
 
 function uintOrNull(key: string, v: unknown, path: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw wrongType(key, path, 'a positive integer', v);
@@ -198,18 +249,29 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
       return v.map((x, i) => {
         if (typeof x === 'string') return x;
         const o = objectOf(key, x, `${path}[${i}]`);
-        for (const f of Object.keys(o)) if (f !== 'attributePatterns' && f !== 'features') throw unknownField(key, `${path}[${i}]`, f, ['attributePatterns', 'features']);
+        for (const f of Object.keys(o))
+          if (f !== 'attributePatterns' && f !== 'features')
+            throw unknownField(key, `${path}[${i}]`, f, ['attributePatterns', 'features']);
         const patterns = stringArray(key, o.attributePatterns ?? [], `${path}[${i}].attributePatterns`);
         const features = o.features === undefined ? {} : objectOf(key, o.features, `${path}[${i}].features`);
-        const filter = features.filter === undefined ? {} : objectOf(key, features.filter, `${path}[${i}].features.filter`);
+        const filter =
+          features.filter === undefined ? {} : objectOf(key, features.filter, `${path}[${i}].features.filter`);
         for (const [fk, fv] of Object.entries(filter)) {
-          if (fk !== 'equality' && fk !== 'comparison') throw unknownField(key, `${path}[${i}].features.filter`, fk, ['equality', 'comparison']);
+          if (fk !== 'equality' && fk !== 'comparison')
+            throw unknownField(key, `${path}[${i}].features.filter`, fk, ['equality', 'comparison']);
           if (typeof fv !== 'boolean') throw wrongType(key, `${path}[${i}].features.filter.${fk}`, 'a boolean', fv);
         }
-        if (features.facetSearch !== undefined && typeof features.facetSearch !== 'boolean') throw wrongType(key, `${path}[${i}].features.facetSearch`, 'a boolean', features.facetSearch);
+        if (features.facetSearch !== undefined && typeof features.facetSearch !== 'boolean')
+          throw wrongType(key, `${path}[${i}].features.facetSearch`, 'a boolean', features.facetSearch);
         return {
           attributePatterns: patterns,
-          features: { facetSearch: features.facetSearch ?? false, filter: { equality: (filter.equality as boolean | undefined) ?? true, comparison: (filter.comparison as boolean | undefined) ?? false } },
+          features: {
+            facetSearch: features.facetSearch ?? false,
+            filter: {
+              equality: (filter.equality as boolean | undefined) ?? true,
+              comparison: (filter.comparison as boolean | undefined) ?? false,
+            },
+          },
         };
       });
     }
@@ -242,7 +304,10 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
       return v;
     case 'proximityPrecision':
       if (v !== 'byWord' && v !== 'byAttribute') {
-        throw new MeiliError(codeFor(key), `Unknown value \`${String(v)}\`${atPath(path)}: expected one of \`byWord\`, \`byAttribute\``);
+        throw new MeiliError(
+          codeFor(key),
+          `Unknown value \`${String(v)}\`${atPath(path)}: expected one of \`byWord\`, \`byAttribute\``,
+        );
       }
       return v;
     case 'typoTolerance': {
@@ -265,11 +330,19 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
           const m = objectOf(key, fv, `${path}.${f}`);
           const sizes = { ...(cur.minWordSizeForTypos as { oneTypo: number; twoTypos: number }) };
           for (const [sk, sv] of Object.entries(m)) {
-            if (sk !== 'oneTypo' && sk !== 'twoTypos') throw unknownField(key, `${path}.${f}`, sk, ['oneTypo', 'twoTypos']);
+            if (sk !== 'oneTypo' && sk !== 'twoTypos')
+              throw unknownField(key, `${path}.${f}`, sk, ['oneTypo', 'twoTypos']);
             sizes[sk] = sv === null ? (sk === 'oneTypo' ? 5 : 9) : uintOrNull(key, sv, `${path}.${f}.${sk}`);
           }
           if (sizes.oneTypo > sizes.twoTypos) {
-            throw new MeiliError(codeFor(key), '`minWordSizeForTypos` setting is invalid. `oneTypo` and `twoTypos` fields should be between `0` and `255`, and `twoTypos` should be greater or equals to `oneTypo` but found `oneTypo: ' + sizes.oneTypo + '` and twoTypos: `' + sizes.twoTypos + '`.');
+            throw new MeiliError(
+              codeFor(key),
+              '`minWordSizeForTypos` setting is invalid. `oneTypo` and `twoTypos` fields should be between `0` and `255`, and `twoTypos` should be greater or equals to `oneTypo` but found `oneTypo: ' +
+                sizes.oneTypo +
+                '` and twoTypos: `' +
+                sizes.twoTypos +
+                '`.',
+            );
           }
           out[f] = sizes;
         }
@@ -290,7 +363,11 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
           const m = objectOf(key, fv, `${path}.${f}`);
           const merged: Record<string, string> = { '*': 'alpha' };
           for (const [fk, order] of Object.entries(m)) {
-            if (order !== 'alpha' && order !== 'count') throw new MeiliError(codeFor(key), `Unknown value \`${String(order)}\` at \`${path}.${f}.${fk}\`: expected one of \`alpha\`, \`count\``);
+            if (order !== 'alpha' && order !== 'count')
+              throw new MeiliError(
+                codeFor(key),
+                `Unknown value \`${String(order)}\` at \`${path}.${f}.${fk}\`: expected one of \`alpha\`, \`count\``,
+              );
             merged[fk] = order;
           }
           out[f] = merged;
@@ -305,7 +382,10 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
         if (f !== 'maxTotalHits') throw unknownField(key, path, f, ['maxTotalHits']);
         out[f] = fv === null ? 1000 : uintOrNull(key, fv, `${path}.${f}`);
         if (out[f] === 0) {
-          throw new MeiliError(codeFor(key), `Invalid value at \`${path}.${f}\`: a non-zero integer value lower than \`18446744073709551615\` was expected, but found a zero`);
+          throw new MeiliError(
+            codeFor(key),
+            `Invalid value at \`${path}.${f}\`: a non-zero integer value lower than \`18446744073709551615\` was expected, but found a zero`,
+          );
         }
       }
       return out;
@@ -313,7 +393,10 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
     case 'embedders': {
       const o = objectOf(key, v, path);
       if (Object.keys(o).length > 0) {
-        throw new MeiliError('invalid_settings_embedders', 'The dev node has no embedder support: `embedders` may only be set to `{}` or `null`.');
+        throw new MeiliError(
+          'invalid_settings_embedders',
+          'The dev node has no embedder support: `embedders` may only be set to `{}` or `null`.',
+        );
       }
       return {};
     }
@@ -323,7 +406,10 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
       if (!Array.isArray(v)) throw wrongType(key, path, 'an array', v);
       return v.map((x, i) => {
         const o = objectOf(key, x, `${path}[${i}]`);
-        return { attributePatterns: stringArray(key, o.attributePatterns ?? [], `${path}[${i}].attributePatterns`), locales: stringArray(key, o.locales ?? [], `${path}[${i}].locales`) };
+        return {
+          attributePatterns: stringArray(key, o.attributePatterns ?? [], `${path}[${i}].attributePatterns`),
+          locales: stringArray(key, o.locales ?? [], `${path}[${i}].locales`),
+        };
       });
     }
     case 'facetSearch':
@@ -331,7 +417,10 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
       return v;
     case 'prefixSearch':
       if (v !== 'indexingTime' && v !== 'disabled') {
-        throw new MeiliError(codeFor(key), `Unknown value \`${String(v)}\`${atPath(path)}: expected one of \`indexingTime\`, \`disabled\``);
+        throw new MeiliError(
+          codeFor(key),
+          `Unknown value \`${String(v)}\`${atPath(path)}: expected one of \`indexingTime\`, \`disabled\``,
+        );
       }
       return v;
     case 'foreignKeys': {
@@ -358,7 +447,11 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
         const dflt = (EXPERIMENTAL_SETTINGS.chat!.defaultValue() as Record<string, unknown>)[f];
         if (fv === null) out[f] = dflt;
         else if (f === 'documentTemplateMaxBytes') out[f] = uintOrNull('indexChat', fv, `${path}.${f}`);
-        else if (f === 'searchParameters') out[f] = { ...(cur.searchParameters as Record<string, unknown>), ...objectOf('indexChat', fv, `${path}.${f}`) };
+        else if (f === 'searchParameters')
+          out[f] = {
+            ...(cur.searchParameters as Record<string, unknown>),
+            ...objectOf('indexChat', fv, `${path}.${f}`),
+          };
         else {
           if (typeof fv !== 'string') throw wrongType('indexChat', `${path}.${f}`, 'a string', fv);
           out[f] = fv;
@@ -375,7 +468,12 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
  * sub-route and the body is that setting's value. Returns a patch keyed by camelCase setting name where `null`
  * means "reset to default". `current` gives the base for nested PATCH-style settings.
  */
-export function validateSettings(body: unknown, route: string | null, current: Settings = defaultSettings(), features: SettingsFeatures = {}): Settings {
+export function validateSettings(
+  body: unknown,
+  route: string | null,
+  current: Settings = defaultSettings(),
+  features: SettingsFeatures = {},
+): Settings {
   if (route !== null) {
     const spec = ALL_SETTINGS_ROUTES[route];
     if (spec === undefined) throw new MeiliError('bad_request', `Unknown settings route \`${route}\``);
@@ -389,7 +487,10 @@ export function validateSettings(body: unknown, route: string | null, current: S
   const out: Settings = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
     if (!ALL_SETTING_KEYS.includes(key)) {
-      throw new MeiliError('bad_request', `Unknown field \`${key}\`: expected one of ${ALL_SETTING_KEYS.map((k) => `\`${k}\``).join(', ')}`);
+      throw new MeiliError(
+        'bad_request',
+        `Unknown field \`${key}\`: expected one of ${ALL_SETTING_KEYS.map((k) => `\`${k}\``).join(', ')}`,
+      );
     }
     out[key] = value === null ? null : validateOne(key, value, current);
   }
@@ -401,7 +502,10 @@ export function validateSettings(body: unknown, route: string | null, current: S
 function checkFeature(key: string, value: unknown, features: SettingsFeatures): void {
   const e = EXPERIMENTAL_SETTINGS[key];
   if (e === undefined || value === null || features[e.feature] === true) return;
-  throw new MeiliError('feature_not_enabled', `setting \`${key}\` in the index settings requires enabling the \`${e.featureName}\` experimental feature. See ${e.discussion}`);
+  throw new MeiliError(
+    'feature_not_enabled',
+    `setting \`${key}\` in the index settings requires enabling the \`${e.featureName}\` experimental feature. See ${e.discussion}`,
+  );
 }
 
 /** Applies a validated patch to settings (null resets that key). */
@@ -420,6 +524,29 @@ export function applySettingsPatch(current: Settings, patch: Settings): Settings
  * one as `null`, in the order of its settings object (foreign keys and chat included).
  */
 export function resetAllDetails(): Settings {
-  const keys = ['displayedAttributes', 'searchableAttributes', 'filterableAttributes', 'sortableAttributes', 'foreignKeys', 'rankingRules', 'stopWords', 'nonSeparatorTokens', 'separatorTokens', 'dictionary', 'synonyms', 'distinctAttribute', 'proximityPrecision', 'typoTolerance', 'faceting', 'pagination', 'embedders', 'searchCutoffMs', 'localizedAttributes', 'facetSearch', 'prefixSearch', 'chat'];
+  const keys = [
+    'displayedAttributes',
+    'searchableAttributes',
+    'filterableAttributes',
+    'sortableAttributes',
+    'foreignKeys',
+    'rankingRules',
+    'stopWords',
+    'nonSeparatorTokens',
+    'separatorTokens',
+    'dictionary',
+    'synonyms',
+    'distinctAttribute',
+    'proximityPrecision',
+    'typoTolerance',
+    'faceting',
+    'pagination',
+    'embedders',
+    'searchCutoffMs',
+    'localizedAttributes',
+    'facetSearch',
+    'prefixSearch',
+    'chat',
+  ];
   return Object.fromEntries(keys.map((k) => [k, null]));
 }

@@ -3,11 +3,32 @@
 export type TaskStatus = 'enqueued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 
 /** Meilisearch's statuses, in its order (the order of `stats.status` and of error messages). */
-export const TASK_STATUSES: readonly TaskStatus[] = Object.freeze(['enqueued', 'processing', 'succeeded', 'failed', 'canceled']);
+export const TASK_STATUSES: readonly TaskStatus[] = Object.freeze([
+  'enqueued',
+  'processing',
+  'succeeded',
+  'failed',
+  'canceled',
+]);
 
 /** Meilisearch's task types (`Kind`), in its order. */
 export const TASK_TYPES: readonly string[] = Object.freeze([
-  'documentAdditionOrUpdate', 'documentEdition', 'documentDeletion', 'settingsUpdate', 'indexCreation', 'indexDeletion', 'indexUpdate',
-  'indexSwap', 'taskCancelation', 'taskDeletion', 'dumpCreation', 'snapshotCreation', 'export', 'upgradeDatabase', 'indexCompaction',
-  'networkTopologyChange', 'dsrUpdate', 'dsrClear',
+  'documentAdditionOrUpdate',
+  'documentEdition',
+  'documentDeletion',
+  'settingsUpdate',
+  'indexCreation',
+  'indexDeletion',
+  'indexUpdate',
+  'indexSwap',
+  'taskCancelation',
+  'taskDeletion',
+  'dumpCreation',
+  'snapshotCreation',
+  'export',
+  'upgradeDatabase',
+  'indexCompaction',
+  'networkTopologyChange',
+  'dsrUpdate',
+  'dsrClear',
 ]);

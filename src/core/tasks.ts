@@ -27,8 +27,16 @@ export interface TaskRecord {
 
 /** Types tied to exactly one index (`Kind::related_to_one_index`); the others are hidden from index-restricted keys. */
 export const SINGLE_INDEX_TYPES: ReadonlySet<string> = new Set([
-  'documentAdditionOrUpdate', 'documentEdition', 'documentDeletion', 'settingsUpdate', 'indexCreation', 'indexDeletion', 'indexUpdate',
-  'indexCompaction', 'dsrUpdate', 'dsrClear',
+  'documentAdditionOrUpdate',
+  'documentEdition',
+  'documentDeletion',
+  'settingsUpdate',
+  'indexCreation',
+  'indexDeletion',
+  'indexUpdate',
+  'indexCompaction',
+  'dsrUpdate',
+  'dsrClear',
 ]);
 
 /** Meilisearch's ISO-8601 duration, e.g. `PT0.012S` (shortest exact fraction of ms/µs/ns). */
@@ -53,7 +61,10 @@ export function taskView(t: TaskRecord): Record<string, unknown> {
   };
   if (t.details !== null) out.details = t.details;
   out.error = t.error;
-  out.duration = t.startedAt !== null && t.finishedAt !== null ? isoDuration(t.durationMs ?? Date.parse(t.finishedAt) - Date.parse(t.startedAt)) : null;
+  out.duration =
+    t.startedAt !== null && t.finishedAt !== null
+      ? isoDuration(t.durationMs ?? Date.parse(t.finishedAt) - Date.parse(t.startedAt))
+      : null;
   out.enqueuedAt = t.enqueuedAt;
   out.startedAt = t.startedAt;
   out.finishedAt = t.finishedAt;
@@ -62,7 +73,13 @@ export function taskView(t: TaskRecord): Record<string, unknown> {
 }
 
 export function summarizedTask(t: TaskRecord): Record<string, unknown> {
-  const out: Record<string, unknown> = { taskUid: t.uid, indexUid: t.indexUid, status: t.status, type: t.type, enqueuedAt: t.enqueuedAt };
+  const out: Record<string, unknown> = {
+    taskUid: t.uid,
+    indexUid: t.indexUid,
+    status: t.status,
+    type: t.type,
+    enqueuedAt: t.enqueuedAt,
+  };
   if (t.customMetadata !== undefined) out.customMetadata = t.customMetadata;
   return out;
 }
@@ -94,13 +111,39 @@ export function failedDetails(type: string, details: Record<string, unknown> | n
 
 // ---------------------------------------------------------------------------------------------- query parameters
 
-const DATE_PARAMS = ['afterEnqueuedAt', 'beforeEnqueuedAt', 'afterStartedAt', 'beforeStartedAt', 'afterFinishedAt', 'beforeFinishedAt'] as const;
+const DATE_PARAMS = [
+  'afterEnqueuedAt',
+  'beforeEnqueuedAt',
+  'afterStartedAt',
+  'beforeStartedAt',
+  'afterFinishedAt',
+  'beforeFinishedAt',
+] as const;
 type DateParam = (typeof DATE_PARAMS)[number];
 
 /** `GET /tasks` and `GET /batches` parameters, in Meilisearch's order (the order its "expected one of" lists). */
-export const TASKS_QUERY_PARAMS: readonly string[] = Object.freeze(['limit', 'from', 'reverse', 'batchUids', 'uids', 'canceledBy', 'types', 'statuses', 'indexUids', ...DATE_PARAMS]);
+export const TASKS_QUERY_PARAMS: readonly string[] = Object.freeze([
+  'limit',
+  'from',
+  'reverse',
+  'batchUids',
+  'uids',
+  'canceledBy',
+  'types',
+  'statuses',
+  'indexUids',
+  ...DATE_PARAMS,
+]);
 /** `POST /tasks/cancel` and `DELETE /tasks` parameters, in Meilisearch's order. Any of them present counts as a filter. */
-export const TASK_FILTER_PARAMS: readonly string[] = Object.freeze(['uids', 'batchUids', 'canceledBy', 'types', 'statuses', 'indexUids', ...DATE_PARAMS]);
+export const TASK_FILTER_PARAMS: readonly string[] = Object.freeze([
+  'uids',
+  'batchUids',
+  'canceledBy',
+  'types',
+  'statuses',
+  'indexUids',
+  ...DATE_PARAMS,
+]);
 
 const CODES: Readonly<Record<string, ErrorCode>> = Object.freeze({
   limit: 'invalid_task_limit',
@@ -198,20 +241,26 @@ function parseU32Item(item: string): Parsed<number> {
 function parseType(item: string): Parsed<string> {
   const t = LOWER_TYPES.get(item.toLowerCase());
   if (t !== undefined) return { ok: t };
-  return { error: `\`${item}\` is not a valid task type. Available types are ${TASK_TYPES.map((x) => `\`${x}\``).join(', ')}.` };
+  return {
+    error: `\`${item}\` is not a valid task type. Available types are ${TASK_TYPES.map((x) => `\`${x}\``).join(', ')}.`,
+  };
 }
 
 function parseStatus(item: string): Parsed<string> {
   const lower = item.toLowerCase();
   if ((TASK_STATUSES as readonly string[]).includes(lower)) return { ok: lower };
-  return { error: `\`${item}\` is not a valid task status. Available statuses are ${TASK_STATUSES.map((s) => `\`${s}\``).join(', ')}.` };
+  return {
+    error: `\`${item}\` is not a valid task status. Available statuses are ${TASK_STATUSES.map((s) => `\`${s}\``).join(', ')}.`,
+  };
 }
 
 const INDEX_UID_RE = /^[A-Za-z0-9_-]{1,400}$/;
 
 function parseIndexUid(item: string): Parsed<string> {
   if (INDEX_UID_RE.test(item)) return { ok: item };
-  return { error: `\`${item}\` is not a valid index uid. Index uid can be an integer or a string containing only alphanumeric characters, hyphens (-) and underscores (_), and can not be more than 512 bytes.` };
+  return {
+    error: `\`${item}\` is not a valid index uid. Index uid can be an integer or a string containing only alphanumeric characters, hyphens (-) and underscores (_), and can not be more than 512 bytes.`,
+  };
 }
 
 function parseDate(name: DateParam, raw: string): TaskDateFilter | null {
@@ -223,11 +272,25 @@ function parseDate(name: DateParam, raw: string): TaskDateFilter | null {
   if (at !== null) return { field, before, at };
   const day = parseCalendarDate(raw);
   if (day !== null) return { field, before, at: before ? day : day + 86_400_000 };
-  throw invalidValue(CODES[name]!, name, `\`${raw}\` is an invalid date-time. It should follow the YYYY-MM-DD or RFC 3339 date-time format.`);
+  throw invalidValue(
+    CODES[name]!,
+    name,
+    `\`${raw}\` is an invalid date-time. It should follow the YYYY-MM-DD or RFC 3339 date-time format.`,
+  );
 }
 
 function emptyFilter(original: string): TaskFilter {
-  return { uids: null, batchUids: null, canceledBy: null, types: null, statuses: null, indexUids: null, dates: [], original, present: [] };
+  return {
+    uids: null,
+    batchUids: null,
+    canceledBy: null,
+    types: null,
+    statuses: null,
+    indexUids: null,
+    dates: [],
+    original,
+    present: [],
+  };
 }
 
 /**
@@ -239,7 +302,10 @@ function readQuery(params: URLSearchParams, accepted: readonly string[]): TasksQ
   const f = q.filter;
   for (const [name, raw] of entriesOf(params)) {
     if (!accepted.includes(name)) {
-      throw new MeiliError('bad_request', `Unknown parameter \`${name}\`: ${didYouMean(name, accepted)}expected one of ${accepted.map((k) => `\`${k}\``).join(', ')}`);
+      throw new MeiliError(
+        'bad_request',
+        `Unknown parameter \`${name}\`: ${didYouMean(name, accepted)}expected one of ${accepted.map((k) => `\`${k}\``).join(', ')}`,
+      );
     }
     switch (name) {
       case 'limit':
@@ -251,7 +317,12 @@ function readQuery(params: URLSearchParams, accepted: readonly string[]): TasksQ
         continue;
       }
       case 'reverse':
-        if (raw !== 'true' && raw !== 'false') throw invalidValue('invalid_task_reverse', name, `could not parse \`${raw}\` as a boolean, expected either \`true\` or \`false\``);
+        if (raw !== 'true' && raw !== 'false')
+          throw invalidValue(
+            'invalid_task_reverse',
+            name,
+            `could not parse \`${raw}\` as a boolean, expected either \`true\` or \`false\``,
+          );
         q.reverse = raw === 'true';
         continue;
       case 'uids':
@@ -298,7 +369,9 @@ export function parseTasksQuery(params: URLSearchParams): TasksQuery {
  */
 export function parseTaskFilter(params: URLSearchParams, allowed: string[] = []): TaskFilter {
   const paging = allowed.some((a) => a === 'limit' || a === 'from' || a === 'reverse');
-  const accepted = paging ? TASKS_QUERY_PARAMS : [...TASK_FILTER_PARAMS, ...allowed.filter((a) => !TASK_FILTER_PARAMS.includes(a))];
+  const accepted = paging
+    ? TASKS_QUERY_PARAMS
+    : [...TASK_FILTER_PARAMS, ...allowed.filter((a) => !TASK_FILTER_PARAMS.includes(a))];
   return readQuery(params, accepted).filter;
 }
 
@@ -351,7 +424,12 @@ export function taskVisibility(allIndexes: boolean, allowsIndex: (uid: string) =
  * One page of uid-ordered items (descending unless reverse), Meilisearch's `{results, total, limit, from, next}`:
  * it fetches `limit + 1` (saturating at u32::MAX) and pops the extra one as `next`.
  */
-export function pageByUid<T extends { uid: number }>(matched: T[], total: number, q: TasksQuery, view: (item: T) => unknown): Record<string, unknown> {
+export function pageByUid<T extends { uid: number }>(
+  matched: T[],
+  total: number,
+  q: TasksQuery,
+  view: (item: T) => unknown,
+): Record<string, unknown> {
   const sorted = [...matched].sort((a, b) => (q.reverse ? a.uid - b.uid : b.uid - a.uid));
   const from = q.from;
   const selected = from === null ? sorted : sorted.filter((t) => (q.reverse ? t.uid >= from : t.uid <= from));
@@ -365,7 +443,11 @@ export function pageByUid<T extends { uid: number }>(matched: T[], total: number
  * GET /tasks over records: filters, then paging by uid. `total` counts every task matching the filters, like
  * Meilisearch (before `from`/`limit` and before leaving out what the caller may not see).
  */
-export function pageTasks(all: TaskRecord[], params: URLSearchParams, visible: (t: TaskRecord) => boolean): Record<string, unknown> {
+export function pageTasks(
+  all: TaskRecord[],
+  params: URLSearchParams,
+  visible: (t: TaskRecord) => boolean,
+): Record<string, unknown> {
   const q = parseTasksQuery(params);
   const matched = all.filter((t) => matches(t, q.filter));
   return pageByUid(matched.filter(visible), matched.length, q, taskView);
@@ -374,7 +456,11 @@ export function pageTasks(all: TaskRecord[], params: URLSearchParams, visible: (
 /** `GET /tasks/{uid}`: the uid as Meilisearch parses it, or its `invalid_task_uids` error. */
 export function parseTaskUid(raw: string): number {
   const n = parseU32(raw);
-  if (n === null) throw new MeiliError('invalid_task_uids', `Task uid \`${raw}\` is invalid. It should only contain numeric characters.`);
+  if (n === null)
+    throw new MeiliError(
+      'invalid_task_uids',
+      `Task uid \`${raw}\` is invalid. It should only contain numeric characters.`,
+    );
   return n;
 }
 

@@ -37,7 +37,13 @@ export function planningTable(t: PlanTopology): RoutingTable {
     shards: t.shards,
     replication_factor: t.replication_factor,
     groups: t.groups,
-    nodes: t.nodes.map((n) => ({ id: n.id, replica_group: n.replica_group, state: n.state, health: 'healthy' as const, readable: n.catching_up !== true })),
+    nodes: t.nodes.map((n) => ({
+      id: n.id,
+      replica_group: n.replica_group,
+      state: n.state,
+      health: 'healthy' as const,
+      readable: n.catching_up !== true,
+    })),
   });
 }
 
@@ -50,7 +56,10 @@ export function planningTable(t: PlanTopology): RoutingTable {
 export function planMoves(t: PlanTopology, catchUp: readonly string[]): ShardMove[] {
   const table = planningTable(t);
   const catching = new Set(t.nodes.filter((n) => n.catching_up === true).map((n) => n.id));
-  const activeGroups = t.groups.filter((g) => g.state === 'active').map((g) => g.id).sort((a, b) => a - b);
+  const activeGroups = t.groups
+    .filter((g) => g.state === 'active')
+    .map((g) => g.id)
+    .sort((a, b) => a - b);
   const moves: ShardMove[] = [];
   for (let s = 0; s < t.shards; s++) {
     const copies: ShardCopy[] = [];
@@ -58,7 +67,9 @@ export function planMoves(t: PlanTopology, catchUp: readonly string[]): ShardMov
       if (g.state === 'draining') continue;
       const have = g.state === 'initializing' ? [] : table.owners(s, g.id);
       const sameGroup = have.filter((id) => !catching.has(id));
-      const otherGroups = activeGroups.filter((id) => id !== g.id).flatMap((id) => table.owners(s, id).filter((n) => !catching.has(n)));
+      const otherGroups = activeGroups
+        .filter((id) => id !== g.id)
+        .flatMap((id) => table.owners(s, id).filter((n) => !catching.has(n)));
       for (const target of table.targets(s, g.id)) {
         if (have.includes(target) && !catchUp.includes(target)) continue;
         const sources = [...sameGroup, ...otherGroups].filter((id) => id !== target);

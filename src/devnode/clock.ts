@@ -37,7 +37,8 @@ export function parseRfc3339(s: string): bigint | null {
   if (m === null) return null;
   const [, y, mo, d, h, mi, se, frac, sign, oh, om] = m;
   const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(se));
-  if (Number.isNaN(ms) || Number(mo) > 12 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(se) > 60) return null;
+  if (Number.isNaN(ms) || Number(mo) > 12 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(se) > 60)
+    return null;
   let ns = BigInt(ms) * 1_000_000n + BigInt((frac ?? '').padEnd(9, '0') || '0');
   if (sign !== undefined) ns -= BigInt((sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60) * 1_000_000_000n;
   return ns;

@@ -92,22 +92,40 @@ function contentOf(t: DevTask): { content: TaskContent; updateFile: Document[] |
   switch (t.type) {
     case 'documentAdditionOrUpdate':
       return {
-        content: { primaryKey: (input.primaryKey as string | null | undefined) ?? null, method: input.merge === true ? 'UpdateDocuments' : 'ReplaceDocuments', allowIndexCreation: input.skipCreation !== true },
+        content: {
+          primaryKey: (input.primaryKey as string | null | undefined) ?? null,
+          method: input.merge === true ? 'UpdateDocuments' : 'ReplaceDocuments',
+          allowIndexCreation: input.skipCreation !== true,
+        },
         updateFile: t.status === 'enqueued' ? ((input.documents as Document[] | undefined) ?? []) : null,
       };
     case 'documentDeletion':
-      if (input.mode === 'ids') return { content: { documentIds: (input.ids as unknown[]).map(String) }, updateFile: null };
+      if (input.mode === 'ids')
+        return { content: { documentIds: (input.ids as unknown[]).map(String) }, updateFile: null };
       if (input.mode === 'filter') return { content: { filter: input.filter }, updateFile: null };
       return { content: {}, updateFile: null };
     case 'settingsUpdate': {
-      if (input.reset === true) return { content: { settings: Object.fromEntries([...SETTING_KEYS].map((k) => [k, null])), isDeletion: true }, updateFile: null };
+      if (input.reset === true)
+        return {
+          content: { settings: Object.fromEntries([...SETTING_KEYS].map((k) => [k, null])), isDeletion: true },
+          updateFile: null,
+        };
       const patch = (input.patch ?? {}) as Record<string, unknown>;
-      return { content: { settings: patch, isDeletion: Object.values(patch).every((v) => v === null) }, updateFile: null };
+      return {
+        content: { settings: patch, isDeletion: Object.values(patch).every((v) => v === null) },
+        updateFile: null,
+      };
     }
     case 'indexCreation':
       return { content: { primaryKey: (input.primaryKey as string | null | undefined) ?? null }, updateFile: null };
     case 'indexUpdate':
-      return { content: { primaryKey: (input.primaryKey as string | null | undefined) ?? null, newIndexUid: (input.newUid as string | null | undefined) ?? null }, updateFile: null };
+      return {
+        content: {
+          primaryKey: (input.primaryKey as string | null | undefined) ?? null,
+          newIndexUid: (input.newUid as string | null | undefined) ?? null,
+        },
+        updateFile: null,
+      };
     case 'indexSwap':
       return { content: { swaps: input.swaps as unknown[] }, updateFile: null };
     case 'dumpCreation':
@@ -122,7 +140,12 @@ async function inputOf(type: string, c: TaskContent, updateFile: DocumentBatches
     case 'documentAdditionOrUpdate': {
       const documents: Document[] = [];
       if (updateFile !== null) for await (const batch of updateFile) for (const d of batch) documents.push(d);
-      return { documents, primaryKey: c.primaryKey ?? null, merge: c.method === 'UpdateDocuments', skipCreation: c.allowIndexCreation === false };
+      return {
+        documents,
+        primaryKey: c.primaryKey ?? null,
+        merge: c.method === 'UpdateDocuments',
+        skipCreation: c.allowIndexCreation === false,
+      };
     }
     case 'documentDeletion':
       if (c.documentIds !== undefined) return { mode: 'ids', ids: c.documentIds };
@@ -163,7 +186,12 @@ function importSettings(raw: Record<string, unknown>, uid: string, ignored: stri
 }
 
 /** One dumped index as a dev-node index (documents keep the dump's order). */
-async function importIndex(index: DumpIndex, documents: DocumentBatches, ctx: EngineContext, ignored: string[]): Promise<IndexEngineApi> {
+async function importIndex(
+  index: DumpIndex,
+  documents: DocumentBatches,
+  ctx: EngineContext,
+  ignored: string[],
+): Promise<IndexEngineApi> {
   const { uid, createdAt, updatedAt } = index.metadata;
   const settings = importSettings(index.settings, uid, ignored);
   let primaryKey = index.metadata.primaryKey;
@@ -174,12 +202,17 @@ async function importIndex(index: DumpIndex, documents: DocumentBatches, ctx: En
         if (primaryKey === null) primaryKey = inferPrimaryKey(doc);
         stored.push({ id: resolveDocumentId(doc, primaryKey), seq: stored.length, doc });
       } catch (err) {
-        if (err instanceof MeiliError) throw invalidDump(`\`indexes/${uid}/documents.jsonl\` document ${stored.length + 1}: ${err.message}`);
+        if (err instanceof MeiliError)
+          throw invalidDump(`\`indexes/${uid}/documents.jsonl\` document ${stored.length + 1}: ${err.message}`);
         throw err;
       }
     }
   }
-  return restoreIndexEngine({ uid, primaryKey, createdAt, updatedAt, settings, fieldOrder: [], nextSeq: stored.length }, stored, ctx);
+  return restoreIndexEngine(
+    { uid, primaryKey, createdAt, updatedAt, settings, fieldOrder: [], nextSeq: stored.length },
+    stored,
+    ctx,
+  );
 }
 
 export class DevNodeDumps {
@@ -200,7 +233,11 @@ export class DevNodeDumps {
 
   /** The `dumpCreation` task's input: the keys as they are when the dump is asked for (as Meilisearch). */
   taskInput(): { keys: ApiKeyRecord[] } {
-    return { keys: this.host().keys.all().map((k) => ({ ...k })) };
+    return {
+      keys: this.host()
+        .keys.all()
+        .map((k) => ({ ...k })),
+    };
   }
 
   /** Runs a `dumpCreation` task: writes `{dumpUid}.dump` (atomically: a temporary name, then a rename); returns the uid. */
@@ -210,13 +247,14 @@ export class DevNodeDumps {
     await mkdir(dir, { recursive: true });
     const started = task.startedAt !== null ? new Date(task.startedAt) : new Date();
     let dumpUid = dumpUidAt(started);
-    for (let bump = 1; await exists(join(dir, `${dumpUid}.dump`)); bump++) dumpUid = dumpUidAt(new Date(started.getTime() + bump));
+    for (let bump = 1; await exists(join(dir, `${dumpUid}.dump`)); bump++)
+      dumpUid = dumpUidAt(new Date(started.getTime() + bump));
     const final = join(dir, `${dumpUid}.dump`);
     const partial = `${final}.partial`;
     let writer: DumpWriter | null = null;
     try {
       writer = await DumpWriter.create(createWriteStream(partial), { dumpDate: new Date(), tmpDir: dir });
-      await writer.keys(((task.input as { keys?: ApiKeyRecord[] } | undefined)?.keys ?? h.keys.all()));
+      await writer.keys((task.input as { keys?: ApiKeyRecord[] } | undefined)?.keys ?? h.keys.all());
       await writer.experimentalFeatures({ ...h.ctx.experimentalFeatures });
       await writer.network(structuredClone(h.network));
       await writer.webhooks();
@@ -224,13 +262,19 @@ export class DevNodeDumps {
       for (const idx of [...h.indexes.values()].sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0))) {
         const meta = idx.meta();
         const docs = [...idx.allDocuments()].sort((a, b) => a.seq - b.seq);
-        await writer.index({ uid: idx.uid, primaryKey: idx.primaryKey, createdAt: idx.createdAt, updatedAt: idx.updatedAt }, idx.getSettings(), (function* () {
-          for (const d of docs) yield inFieldOrder(d.doc, meta.fieldOrder);
-        })());
+        await writer.index(
+          { uid: idx.uid, primaryKey: idx.primaryKey, createdAt: idx.createdAt, updatedAt: idx.updatedAt },
+          idx.getSettings(),
+          (function* () {
+            for (const d of docs) yield inFieldOrder(d.doc, meta.fieldOrder);
+          })(),
+        );
       }
       const finishedAt = now();
       // This very task is written as succeeded, so that a node importing the dump does not run it again.
-      const tasks = [...h.tasks.values()].sort((a, b) => a.uid - b.uid).map((t) => (t.uid === task.uid ? { ...t, status: 'succeeded' as const, finishedAt } : t));
+      const tasks = [...h.tasks.values()]
+        .sort((a, b) => a.uid - b.uid)
+        .map((t) => (t.uid === task.uid ? { ...t, status: 'succeeded' as const, finishedAt } : t));
       await writer.tasks(
         (function* (): Generator<TaskEntry> {
           for (const t of tasks) {
@@ -275,31 +319,44 @@ export class DevNodeDumps {
     const indexes = new Map<string, IndexEngineApi>();
     const tasks: DevTask[] = [];
     let keys: ApiKeyRecord[] = [];
-    const summary = await readDumpFile(
-      file,
-      {
-        header: (header) => void (keys = header.keys),
-        index: async (index, documents) => void indexes.set(index.metadata.uid, await importIndex(index, documents, h.ctx, ignoredSettings)),
-        task: async (raw, updateFile) => {
-          const { task, durationMs, content } = taskFromDump(raw, `\`tasks/queue.jsonl\``);
-          const t: DevTask = { ...task };
-          if (durationMs !== null) t.durationMs = durationMs;
-          if (t.status === 'enqueued' || t.status === 'processing') {
-            t.status = 'enqueued';
-            t.input = await inputOf(t.type, content, updateFile);
-          }
-          tasks.push(t);
-        },
+    const summary = await readDumpFile(file, {
+      header: (header) => void (keys = header.keys),
+      index: async (index, documents) =>
+        void indexes.set(index.metadata.uid, await importIndex(index, documents, h.ctx, ignoredSettings)),
+      task: async (raw, updateFile) => {
+        const { task, durationMs, content } = taskFromDump(raw, `\`tasks/queue.jsonl\``);
+        const t: DevTask = { ...task };
+        if (durationMs !== null) t.durationMs = durationMs;
+        if (t.status === 'enqueued' || t.status === 'processing') {
+          t.status = 'enqueued';
+          t.input = await inputOf(t.type, content, updateFile);
+        }
+        tasks.push(t);
       },
-    );
-    await this.install(h, { keys, indexes, tasks, features: summary.header.experimentalFeatures, network: summary.header.network });
-    if (ignoredSettings.length > 0) process.stderr.write(`devnode: the dump's settings the dev node does not have were ignored: ${ignoredSettings.join(', ')}\n`);
+    });
+    await this.install(h, {
+      keys,
+      indexes,
+      tasks,
+      features: summary.header.experimentalFeatures,
+      network: summary.header.network,
+    });
+    if (ignoredSettings.length > 0)
+      process.stderr.write(
+        `devnode: the dump's settings the dev node does not have were ignored: ${ignoredSettings.join(', ')}\n`,
+      );
     return { indexes: summary.indexes, keys: keys.length, tasks: tasks.length, ignoredSettings };
   }
 
   private async install(
     h: DumpHost,
-    d: { keys: ApiKeyRecord[]; indexes: Map<string, IndexEngineApi>; tasks: DevTask[]; features: Record<string, unknown> | null; network: Record<string, unknown> | null },
+    d: {
+      keys: ApiKeyRecord[];
+      indexes: Map<string, IndexEngineApi>;
+      tasks: DevTask[];
+      features: Record<string, unknown> | null;
+      network: Record<string, unknown> | null;
+    },
   ): Promise<void> {
     const store = h.store;
     for (const old of h.keys.all()) await store?.deleteKey(old.uid);
@@ -317,7 +374,8 @@ export class DevNodeDumps {
     await store?.putMisc('next_task_uid', h.nextTaskUid);
     if (d.features !== null) {
       for (const [k, v] of Object.entries(d.features)) {
-        if (k in h.ctx.experimentalFeatures && (typeof v === 'boolean' || v === null)) h.ctx.experimentalFeatures[k] = v;
+        if (k in h.ctx.experimentalFeatures && (typeof v === 'boolean' || v === null))
+          h.ctx.experimentalFeatures[k] = v;
       }
       await store?.putMisc('experimental', h.ctx.experimentalFeatures);
     }

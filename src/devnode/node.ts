@@ -2,12 +2,28 @@
 // index registry, the task queue and its processor, API keys and auth, experimental features, optional LMDB
 // persistence and fault injection; the engine (./engine) answers per-index work.
 import { randomUUID } from 'node:crypto';
-import { authAllIndexes, authAllowsIndex, authorize, constantTimeEqual, invalidApiKey, missingAuthorization, tenantFilter, type AuthResult } from '../core/auth/authorize.js';
+import {
+  authAllIndexes,
+  authAllowsIndex,
+  authorize,
+  constantTimeEqual,
+  invalidApiKey,
+  missingAuthorization,
+  tenantFilter,
+  type AuthResult,
+} from '../core/auth/authorize.js';
 import { KeyRegistry } from '../core/auth/registry.js';
 import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../core/auth/route-actions.js';
 import { MeiliError, internalError } from '../core/errors.js';
 import { andFilters } from '../core/shard-filter.js';
-import { checkIndexUid, parseDocumentIds, validateCreateIndex, validateDeleteByFilter, validateSwap, validateUpdateIndex } from '../core/index-requests.js';
+import {
+  checkIndexUid,
+  parseDocumentIds,
+  validateCreateIndex,
+  validateDeleteByFilter,
+  validateSwap,
+  validateUpdateIndex,
+} from '../core/index-requests.js';
 import { HttpServer, type Reply, type RequestContext, type RouteSpec } from '../http/server.js';
 import type { HttpMethod } from '../http/router.js';
 import {
@@ -28,8 +44,32 @@ import { ALL_SETTINGS_ROUTES, settingsView, settingValue } from '../core/setting
 import { DevNodeStore } from './persistence.js';
 import { now } from './clock.js';
 import { matchesDates, splitDateFilters } from './task-dates.js';
-import { failedDetails, matches, pageTasks, parseCancelOrDeleteFilter, parseTasksQuery, parseTaskUid, rawQueryOf, summarizedTask, taskNotFound, taskView, taskVisibility, type TaskFilter, type TaskRecord as MeiliTask } from '../core/tasks.js';
-import { batchNotFound, batchView, batchVisibility, formatStepDuration, loneTaskBatchStrategy, pageBatches, parseBatchUid, summarizeBatch, type BatchRecord } from '../core/batches.js';
+import {
+  failedDetails,
+  matches,
+  pageTasks,
+  parseCancelOrDeleteFilter,
+  parseTasksQuery,
+  parseTaskUid,
+  rawQueryOf,
+  summarizedTask,
+  taskNotFound,
+  taskView,
+  taskVisibility,
+  type TaskFilter,
+  type TaskRecord as MeiliTask,
+} from '../core/tasks.js';
+import {
+  batchNotFound,
+  batchView,
+  batchVisibility,
+  formatStepDuration,
+  loneTaskBatchStrategy,
+  pageBatches,
+  parseBatchUid,
+  summarizeBatch,
+  type BatchRecord,
+} from '../core/batches.js';
 import { DevNodeDumps, type DumpHost } from './dumps.js';
 
 /** A dev-node task: Meilisearch's record plus what the processor needs to run it (kept until it finishes), and a
@@ -144,7 +184,13 @@ export class DevNode {
   private topBatchUid: number | null = null;
   private readonly keys: KeyRegistry;
   private readonly ctx: EngineContext = { experimentalFeatures: { ...EXPERIMENTAL_DEFAULTS } };
-  private network: Record<string, unknown> = { self: null, leader: null, version: '00000000-0000-0000-0000-000000000000', remotes: {}, shards: {} };
+  private network: Record<string, unknown> = {
+    self: null,
+    leader: null,
+    version: '00000000-0000-0000-0000-000000000000',
+    remotes: {},
+    shards: {},
+  };
   faults: Faults;
   private readonly baseDelay: number;
   private readonly store: DevNodeStore | null;
@@ -163,8 +209,13 @@ export class DevNode {
     this.faults = { delay_ms: this.baseDelay, error_rate: 0, hang: false, fail_after_enqueue: 0, fail_requests: 0 };
     this.store = opts.dataDir ? new DevNodeStore(opts.dataDir) : null;
     const store = this.store;
-    this.keys = new KeyRegistry(this.masterKey, { save: (k) => store?.saveKey(k), remove: (uid) => store?.deleteKey(uid) });
-    this.dumps = new DevNodeDumps({ dumpDir: opts.dumpDir, dataDir: opts.dataDir, importDump: opts.importDump }, () => this.dumpHost());
+    this.keys = new KeyRegistry(this.masterKey, {
+      save: (k) => store?.saveKey(k),
+      remove: (uid) => store?.deleteKey(uid),
+    });
+    this.dumps = new DevNodeDumps({ dumpDir: opts.dumpDir, dataDir: opts.dataDir, importDump: opts.importDump }, () =>
+      this.dumpHost(),
+    );
     this.http = new HttpServer<AuthResult>({
       routes: this.routes(),
       hooks: { authenticate: (ctx, spec) => this.authenticate(ctx, spec as RouteDef) },
@@ -190,15 +241,22 @@ export class DevNode {
 
   private async load(): Promise<void> {
     if (this.store !== null) {
-      for (const { meta, docs } of this.store.loadIndexes()) this.indexes.set(meta.uid, restoreIndexEngine(meta, docs, this.ctx));
+      for (const { meta, docs } of this.store.loadIndexes())
+        this.indexes.set(meta.uid, restoreIndexEngine(meta, docs, this.ctx));
       for (const task of this.store.loadTasks() as TaskRecord[]) {
         if (task.status === 'processing') Object.assign(task, { status: 'enqueued', batchUid: null, startedAt: null });
         this.tasks.set(task.uid, task);
         if (task.batch !== undefined) this.batches.set(task.batch.uid, task.batch);
       }
-      this.nextTaskUid = Math.max(this.store.getMisc<number>('next_task_uid') ?? 0, ...[...this.tasks.keys()].map((u) => u + 1));
+      this.nextTaskUid = Math.max(
+        this.store.getMisc<number>('next_task_uid') ?? 0,
+        ...[...this.tasks.keys()].map((u) => u + 1),
+      );
       this.keys.load(this.store.loadKeys());
-      Object.assign(this.ctx.experimentalFeatures, this.store.getMisc<Record<string, boolean | null>>('experimental') ?? {});
+      Object.assign(
+        this.ctx.experimentalFeatures,
+        this.store.getMisc<Record<string, boolean | null>>('experimental') ?? {},
+      );
       this.network = this.store.getMisc<Record<string, unknown>>('network') ?? this.network;
     }
     await this.keys.seedDefaults(now());
@@ -265,7 +323,11 @@ export class DevNode {
 
   // ------------------------------------------------------------------ faults
 
-  private async withFaults(route: RouteDef, ctx: RequestContext<AuthResult>, run: () => Promise<Reply> | Reply): Promise<Reply> {
+  private async withFaults(
+    route: RouteDef,
+    ctx: RequestContext<AuthResult>,
+    run: () => Promise<Reply> | Reply,
+  ): Promise<Reply> {
     const f = this.faults;
     if (f.delay_ms > 0) await new Promise((r) => setTimeout(r, f.delay_ms));
     if (f.hang && !route.write) return new Promise<Reply>(() => undefined);
@@ -273,7 +335,8 @@ export class DevNode {
       f.fail_requests--;
       throw new MeiliError('internal', 'An internal error has occurred. `injected fault`.');
     }
-    if (f.error_rate > 0 && Math.random() < f.error_rate) throw new MeiliError('internal', 'An internal error has occurred. `injected fault`.');
+    if (f.error_rate > 0 && Math.random() < f.error_rate)
+      throw new MeiliError('internal', 'An internal error has occurred. `injected fault`.');
     const reply = await run();
     if (route.write && reply.status === 202 && f.fail_after_enqueue !== 0 && f.fail_after_enqueue !== false) {
       if (typeof f.fail_after_enqueue === 'number') f.fail_after_enqueue--;
@@ -286,7 +349,13 @@ export class DevNode {
 
   // ------------------------------------------------------------------ tasks
 
-  private async enqueue(type: string, indexUid: string | null, details: Record<string, unknown> | null, input: unknown, customMetadata?: string | null): Promise<Reply> {
+  private async enqueue(
+    type: string,
+    indexUid: string | null,
+    details: Record<string, unknown> | null,
+    input: unknown,
+    customMetadata?: string | null,
+  ): Promise<Reply> {
     const task: TaskRecord = {
       uid: this.nextTaskUid++,
       batchUid: null,
@@ -353,7 +422,12 @@ export class DevNode {
   private async process(task: TaskRecord): Promise<void> {
     if (task.status !== 'enqueued') return;
     const startedAt = now();
-    const batch: RunningBatch = { uid: this.nextBatchUid(), tasks: [task], startedAt, strategy: this.batchStrategy(task) };
+    const batch: RunningBatch = {
+      uid: this.nextBatchUid(),
+      tasks: [task],
+      startedAt,
+      strategy: this.batchStrategy(task),
+    };
     this.running = batch;
     task.status = 'processing';
     task.startedAt = startedAt;
@@ -381,7 +455,15 @@ export class DevNode {
     if (step !== undefined) progressTrace[`processing tasks > ${step}`] = formatStepDuration(ran);
     progressTrace['processing tasks'] = formatStepDuration(durationMs);
     progressTrace['writing tasks to disk'] = formatStepDuration(performance.now() - writing);
-    const record = summarizeBatch({ uid: batch.uid, tasks: batch.tasks, startedAt, finishedAt, batchStrategy: batch.strategy, progressTrace, durationMs });
+    const record = summarizeBatch({
+      uid: batch.uid,
+      tasks: batch.tasks,
+      startedAt,
+      finishedAt,
+      batchStrategy: batch.strategy,
+      progressTrace,
+      durationMs,
+    });
     task.batch = record;
     this.batches.set(record.uid, record);
     this.topBatchUid = record.uid;
@@ -432,8 +514,7 @@ export class DevNode {
       if (left === undefined) {
         this.batches.delete(uid);
         this.topBatchUid = null;
-      }
-      else if (record !== undefined && !left.some((t) => t.batch !== undefined)) {
+      } else if (record !== undefined && !left.some((t) => t.batch !== undefined)) {
         left[0]!.batch = record;
         await this.store?.saveTask(left[0]!);
       }
@@ -457,7 +538,10 @@ export class DevNode {
     return idx;
   }
 
-  private async persistIndex(idx: IndexEngineApi, changes: { upserted: []; deleted: [] } | Parameters<DevNodeStore['saveIndex']>[1]): Promise<void> {
+  private async persistIndex(
+    idx: IndexEngineApi,
+    changes: { upserted: []; deleted: [] } | Parameters<DevNodeStore['saveIndex']>[1],
+  ): Promise<void> {
     await this.store?.saveIndex(idx, changes);
   }
 
@@ -482,7 +566,8 @@ export class DevNode {
         const idx = this.index(uid);
         if (typeof input.primaryKey === 'string') idx.setPrimaryKey(input.primaryKey);
         if (typeof input.newUid === 'string' && input.newUid !== uid) {
-          if (this.indexes.has(input.newUid)) throw new MeiliError('index_already_exists', `Index \`${input.newUid}\` already exists.`);
+          if (this.indexes.has(input.newUid))
+            throw new MeiliError('index_already_exists', `Index \`${input.newUid}\` already exists.`);
           this.indexes.delete(uid);
           idx.rename(input.newUid);
           this.indexes.set(input.newUid, idx);
@@ -500,20 +585,32 @@ export class DevNode {
       case 'indexSwap': {
         const swaps = input.swaps as Array<{ indexes: [string, string]; rename: boolean }>;
         // Every missing index is named at once (a rename's target must not exist, so it is not required).
-        const missing = [...new Set(swaps.flatMap((s) => (s.rename ? [s.indexes[0]] : s.indexes)).filter((u) => !this.indexes.has(u)))].sort();
+        const missing = [
+          ...new Set(swaps.flatMap((s) => (s.rename ? [s.indexes[0]] : s.indexes)).filter((u) => !this.indexes.has(u))),
+        ].sort();
         if (missing.length === 1) throw indexNotFound(missing[0]!);
-        if (missing.length > 1) throw new MeiliError('index_not_found', `Indexes ${missing.map((u) => `\`${u}\``).join(', ')} not found.`);
+        if (missing.length > 1)
+          throw new MeiliError('index_not_found', `Indexes ${missing.map((u) => `\`${u}\``).join(', ')} not found.`);
         const taken = swaps.filter((s) => s.rename && this.indexes.has(s.indexes[1]));
         if (taken.length > 1) {
-          const names = [...new Set(taken.map((s) => s.indexes[1]))].sort().map((u) => `\`${u}\``).join(', ');
-          throw new MeiliError('index_already_exists', `The following indexes are being renamed but cannot because their new name conflicts with an already existing index: ${names}. Renaming doesn't overwrite the other index name.`);
+          const names = [...new Set(taken.map((s) => s.indexes[1]))]
+            .sort()
+            .map((u) => `\`${u}\``)
+            .join(', ');
+          throw new MeiliError(
+            'index_already_exists',
+            `The following indexes are being renamed but cannot because their new name conflicts with an already existing index: ${names}. Renaming doesn't overwrite the other index name.`,
+          );
         }
         for (const s of swaps) {
           const [a, b] = s.indexes;
           const ia = this.index(a);
           if (s.rename) {
             if (this.indexes.has(b)) {
-              throw new MeiliError('index_already_exists', `Cannot rename \`${a}\` to \`${b}\` as the index already exists. Hint: You can remove \`${b}\` first and then do your remove.`);
+              throw new MeiliError(
+                'index_already_exists',
+                `Cannot rename \`${a}\` to \`${b}\` as the index already exists. Hint: You can remove \`${b}\` first and then do your remove.`,
+              );
             }
             this.indexes.delete(a);
             ia.rename(b);
@@ -541,7 +638,8 @@ export class DevNode {
               changed = true;
             }
             // Earlier swaps name the indexes too.
-            const earlier = t.type === 'indexSwap' ? (t.details?.swaps as Array<{ indexes: string[] }> | undefined) : undefined;
+            const earlier =
+              t.type === 'indexSwap' ? (t.details?.swaps as Array<{ indexes: string[] }> | undefined) : undefined;
             for (const e of earlier ?? []) {
               const next = e.indexes.map(follow);
               if (next.some((u, i) => u !== e.indexes[i])) {
@@ -619,21 +717,46 @@ export class DevNode {
 
   private routes(): Array<RouteSpec<AuthResult>> {
     const defs: RouteDef[] = [];
-    const r = (method: HttpMethod, path: string, handler: Handler, opts: { body?: 'none' | 'json' | 'raw'; write?: boolean; tenant?: boolean; auth?: RouteAuth } = {}) => {
-      defs.push({ method, path, handler, body: opts.body ?? (method === 'GET' || method === 'DELETE' ? 'none' : 'json'), write: opts.write, tenant: opts.tenant, auth: opts.auth ?? routeAuth(method, path) });
+    const r = (
+      method: HttpMethod,
+      path: string,
+      handler: Handler,
+      opts: { body?: 'none' | 'json' | 'raw'; write?: boolean; tenant?: boolean; auth?: RouteAuth } = {},
+    ) => {
+      defs.push({
+        method,
+        path,
+        handler,
+        body: opts.body ?? (method === 'GET' || method === 'DELETE' ? 'none' : 'json'),
+        write: opts.write,
+        tenant: opts.tenant,
+        auth: opts.auth ?? routeAuth(method, path),
+      });
     };
     r('GET', '/health', () => json(200, { status: 'available' }), { auth: PUBLIC_ROUTE });
-    r('GET', '/version', () => json(200, { commitSha: 'miroir-devnode', commitDate: '2026-01-01T00:00:00Z', pkgVersion: '1.50.0' }));
+    r('GET', '/version', () =>
+      json(200, { commitSha: 'miroir-devnode', commitDate: '2026-01-01T00:00:00Z', pkgVersion: '1.50.0' }),
+    );
     r('GET', '/stats', (ctx) => this.globalStats(ctx.auth!));
     r('GET', '/indexes/:uid/stats', (ctx) => json(200, this.index(checkIndexUid(ctx.params.uid!)).stats()));
     r('GET', '/indexes', (ctx) => this.listIndexes(ctx));
     r('POST', '/indexes', (ctx) => this.postIndex(ctx), { write: true });
     r('GET', '/indexes/:uid', (ctx) => json(200, this.indexView(this.index(checkIndexUid(ctx.params.uid!)))));
     r('PATCH', '/indexes/:uid', (ctx) => this.patchIndex(ctx), { write: true });
-    r('DELETE', '/indexes/:uid', (ctx) => this.enqueue('indexDeletion', checkIndexUid(ctx.params.uid!), { deletedDocuments: null }, {}), { write: true });
+    r(
+      'DELETE',
+      '/indexes/:uid',
+      (ctx) => this.enqueue('indexDeletion', checkIndexUid(ctx.params.uid!), { deletedDocuments: null }, {}),
+      { write: true },
+    );
     r('POST', '/swap-indexes', (ctx) => this.swapIndexes(ctx), { write: true });
     r('POST', '/indexes/:uid/search', (ctx) => this.search(ctx, parseSearchQuery(ctx.json, 'json')), { tenant: true });
-    r('GET', '/indexes/:uid/search', (ctx) => this.search(ctx, parseSearchQuery(Object.fromEntries(ctx.query), 'query')), { tenant: true });
+    r(
+      'GET',
+      '/indexes/:uid/search',
+      (ctx) => this.search(ctx, parseSearchQuery(Object.fromEntries(ctx.query), 'query')),
+      { tenant: true },
+    );
     r('POST', '/indexes/:uid/facet-search', (ctx) => this.facetSearch(ctx), { tenant: true });
     r('POST', '/multi-search', (ctx) => this.multiSearch(ctx), { tenant: true });
     r('POST', '/indexes/:uid/documents', (ctx) => this.addDocuments(ctx, false), { body: 'raw', write: true });
@@ -650,13 +773,48 @@ export class DevNode {
       return json(200, this.index(uid).fetchDocuments(query));
     });
     r('GET', '/indexes/:uid/documents/:id', (ctx) => this.getDocument(ctx));
-    r('DELETE', '/indexes/:uid/documents/:id', (ctx) => this.enqueue('documentDeletion', checkIndexUid(ctx.params.uid!), { providedIds: 1, deletedDocuments: null, originalFilter: null }, { mode: 'ids', ids: [ctx.params.id] }, ctx.query.get('customMetadata')), { write: true });
+    r(
+      'DELETE',
+      '/indexes/:uid/documents/:id',
+      (ctx) =>
+        this.enqueue(
+          'documentDeletion',
+          checkIndexUid(ctx.params.uid!),
+          { providedIds: 1, deletedDocuments: null, originalFilter: null },
+          { mode: 'ids', ids: [ctx.params.id] },
+          ctx.query.get('customMetadata'),
+        ),
+      { write: true },
+    );
     r('POST', '/indexes/:uid/documents/delete-batch', (ctx) => this.deleteBatch(ctx), { write: true });
     r('POST', '/indexes/:uid/documents/delete', (ctx) => this.deleteByFilter(ctx), { write: true });
-    r('DELETE', '/indexes/:uid/documents', (ctx) => this.enqueue('documentDeletion', checkIndexUid(ctx.params.uid!), { deletedDocuments: null }, { mode: 'all' }, ctx.query.get('customMetadata')), { write: true });
-    r('GET', '/indexes/:uid/settings', (ctx) => json(200, settingsView(this.index(checkIndexUid(ctx.params.uid!)).getSettings(), this.ctx.experimentalFeatures)));
+    r(
+      'DELETE',
+      '/indexes/:uid/documents',
+      (ctx) =>
+        this.enqueue(
+          'documentDeletion',
+          checkIndexUid(ctx.params.uid!),
+          { deletedDocuments: null },
+          { mode: 'all' },
+          ctx.query.get('customMetadata'),
+        ),
+      { write: true },
+    );
+    r('GET', '/indexes/:uid/settings', (ctx) =>
+      json(200, settingsView(this.index(checkIndexUid(ctx.params.uid!)).getSettings(), this.ctx.experimentalFeatures)),
+    );
     r('PATCH', '/indexes/:uid/settings', (ctx) => this.updateSettings(ctx, null), { write: true });
-    r('DELETE', '/indexes/:uid/settings', (ctx) => this.enqueue('settingsUpdate', checkIndexUid(ctx.params.uid!), resetAllDetails(), { reset: true, deletion: true }), { write: true });
+    r(
+      'DELETE',
+      '/indexes/:uid/settings',
+      (ctx) =>
+        this.enqueue('settingsUpdate', checkIndexUid(ctx.params.uid!), resetAllDetails(), {
+          reset: true,
+          deletion: true,
+        }),
+      { write: true },
+    );
     r('GET', '/indexes/:uid/settings/:setting', (ctx) => this.getSetting(ctx));
     r('PUT', '/indexes/:uid/settings/:setting', (ctx) => this.updateSettings(ctx, 'PUT'), { write: true });
     r('PATCH', '/indexes/:uid/settings/:setting', (ctx) => this.updateSettings(ctx, 'PATCH'), { write: true });
@@ -665,7 +823,14 @@ export class DevNode {
       // Meilisearch's parameter errors from the shared parser; dates then matched at nanosecond precision.
       parseTasksQuery(ctx.query);
       const { rest, dates } = splitDateFilters(ctx.query);
-      return json(200, pageTasks([...this.tasks.values()].filter((t) => matchesDates(t, dates)), rest, this.taskVisible(ctx.auth!)));
+      return json(
+        200,
+        pageTasks(
+          [...this.tasks.values()].filter((t) => matchesDates(t, dates)),
+          rest,
+          this.taskVisible(ctx.auth!),
+        ),
+      );
     });
     r('GET', '/tasks/:taskUid', (ctx) => this.getTask(ctx));
     r('POST', '/tasks/cancel', (ctx) => this.taskFilterWrite(ctx, 'taskCancelation'), { body: 'none', write: true });
@@ -680,7 +845,10 @@ export class DevNode {
       await this.keys.delete(ctx.params.key!);
       return { status: 204 };
     });
-    r('POST', '/dumps', () => this.enqueue('dumpCreation', null, { dumpUid: null }, this.dumps.taskInput()), { body: 'none', write: true });
+    r('POST', '/dumps', () => this.enqueue('dumpCreation', null, { dumpUid: null }, this.dumps.taskInput()), {
+      body: 'none',
+      write: true,
+    });
     r('GET', '/experimental-features', () => json(200, this.ctx.experimentalFeatures));
     r('PATCH', '/experimental-features', (ctx) => this.patchExperimental(ctx));
     r('GET', '/network', () => this.getNetwork());
@@ -693,7 +861,8 @@ export class DevNode {
       path: def.path,
       body: def.body,
       auth: def,
-      handler: (ctx: RequestContext<AuthResult>) => (def.path.startsWith('/_devnode/') ? def.handler(ctx) : this.withFaults(def, ctx, () => def.handler(ctx))),
+      handler: (ctx: RequestContext<AuthResult>) =>
+        def.path.startsWith('/_devnode/') ? def.handler(ctx) : this.withFaults(def, ctx, () => def.handler(ctx)),
     }));
   }
 
@@ -702,14 +871,19 @@ export class DevNode {
       this.faults = { delay_ms: this.baseDelay, error_rate: 0, hang: false, fail_after_enqueue: 0, fail_requests: 0 };
       return json(200, this.faults);
     }
-    if (typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', 'Expected an object of faults.');
+    if (typeof body !== 'object' || Array.isArray(body))
+      throw new MeiliError('bad_request', 'Expected an object of faults.');
     const next = { ...this.faults };
     for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
       if (k === 'delay_ms' && typeof v === 'number' && v >= 0) next.delay_ms = v;
       else if (k === 'error_rate' && typeof v === 'number' && v >= 0 && v <= 1) next.error_rate = v;
       else if (k === 'hang' && typeof v === 'boolean') next.hang = v;
       else if (k === 'fail_requests' && typeof v === 'number' && Number.isInteger(v) && v >= 0) next.fail_requests = v;
-      else if (k === 'fail_after_enqueue' && (typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v) && v >= 0))) next.fail_after_enqueue = v;
+      else if (
+        k === 'fail_after_enqueue' &&
+        (typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v) && v >= 0))
+      )
+        next.fail_after_enqueue = v;
       else throw new MeiliError('bad_request', `Invalid fault \`${k}\`: ${JSON.stringify(v)}.`);
     }
     this.faults = next;
@@ -723,15 +897,33 @@ export class DevNode {
   private listIndexes(ctx: RequestContext<AuthResult>): Reply {
     const offset = this.uintParam(ctx.query, 'offset', 0, 'invalid_index_offset');
     const limit = this.uintParam(ctx.query, 'limit', 20, 'invalid_index_limit');
-    for (const k of ctx.query.keys()) if (k !== 'offset' && k !== 'limit') throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`offset\`, \`limit\``);
-    const all = [...this.indexes.values()].filter((i) => authAllowsIndex(ctx.auth!, i.uid)).sort((a, b) => (a.uid < b.uid ? -1 : 1));
-    return json(200, { results: all.slice(offset, offset + limit).map((i) => this.indexView(i)), offset, limit, total: all.length });
+    for (const k of ctx.query.keys())
+      if (k !== 'offset' && k !== 'limit')
+        throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`offset\`, \`limit\``);
+    const all = [...this.indexes.values()]
+      .filter((i) => authAllowsIndex(ctx.auth!, i.uid))
+      .sort((a, b) => (a.uid < b.uid ? -1 : 1));
+    return json(200, {
+      results: all.slice(offset, offset + limit).map((i) => this.indexView(i)),
+      offset,
+      limit,
+      total: all.length,
+    });
   }
 
-  private uintParam(q: URLSearchParams, name: string, dflt: number, code: 'invalid_index_offset' | 'invalid_index_limit'): number {
+  private uintParam(
+    q: URLSearchParams,
+    name: string,
+    dflt: number,
+    code: 'invalid_index_offset' | 'invalid_index_limit',
+  ): number {
     const raw = q.get(name);
     if (raw === null) return dflt;
-    if (!/^\d+$/.test(raw)) throw new MeiliError(code, `Invalid value in parameter \`${name}\`: could not parse \`${raw}\` as a positive integer`);
+    if (!/^\d+$/.test(raw))
+      throw new MeiliError(
+        code,
+        `Invalid value in parameter \`${name}\`: could not parse \`${raw}\` as a positive integer`,
+      );
     return Number(raw);
   }
 
@@ -799,7 +991,8 @@ export class DevNode {
     const parsed = parseMultiSearch(ctx.json);
     const entries = parsed.queries.map((q, i) => {
       const prefix = `Inside \`.queries[${i}]\`: `;
-      if (!authAllowsIndex(ctx.auth!, q.indexUid)) throw new MeiliError('invalid_api_key', `${prefix}The provided API key is invalid.`);
+      if (!authAllowsIndex(ctx.auth!, q.indexUid))
+        throw new MeiliError('invalid_api_key', `${prefix}The provided API key is invalid.`);
       const idx = this.indexes.get(q.indexUid);
       if (idx === undefined) throw new MeiliError('index_not_found', `${prefix}Index \`${q.indexUid}\` not found.`);
       const extra = tenantFilter(ctx.auth!, q.indexUid);
@@ -808,7 +1001,18 @@ export class DevNode {
     });
     if (parsed.federation !== null) {
       try {
-        return json(200, federatedSearch(entries.map((e) => ({ index: e.idx, query: e.q.query, weight: e.q.federationOptions?.weight ?? 1, queryPosition: e.i })), parsed.federation));
+        return json(
+          200,
+          federatedSearch(
+            entries.map((e) => ({
+              index: e.idx,
+              query: e.q.query,
+              weight: e.q.federationOptions?.weight ?? 1,
+              queryPosition: e.i,
+            })),
+            parsed.federation,
+          ),
+        );
       } catch (err) {
         throw internalError(err);
       }
@@ -826,12 +1030,26 @@ export class DevNode {
 
   private getDocument(ctx: RequestContext<AuthResult>): Reply {
     const uid = checkIndexUid(ctx.params.uid!);
-    for (const k of ctx.query.keys()) if (k !== 'fields' && k !== 'retrieveVectors') throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`fields\`, \`retrieveVectors\``);
+    for (const k of ctx.query.keys())
+      if (k !== 'fields' && k !== 'retrieveVectors')
+        throw new MeiliError(
+          'bad_request',
+          `Unknown parameter \`${k}\`: expected one of \`fields\`, \`retrieveVectors\``,
+        );
     const fieldsRaw = ctx.query.get('fields');
-    const fields = fieldsRaw === null ? null : fieldsRaw.split(',').map((s) => s.trim()).filter(Boolean);
+    const fields =
+      fieldsRaw === null
+        ? null
+        : fieldsRaw
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
     const rv = ctx.query.get('retrieveVectors');
     if (rv !== null && rv !== 'true' && rv !== 'false') {
-      throw new MeiliError('invalid_document_retrieve_vectors', `Invalid value in parameter \`retrieveVectors\`: could not parse \`${rv}\` as a boolean, expected either \`true\` or \`false\``);
+      throw new MeiliError(
+        'invalid_document_retrieve_vectors',
+        `Invalid value in parameter \`retrieveVectors\`: could not parse \`${rv}\` as a boolean, expected either \`true\` or \`false\``,
+      );
     }
     return json(200, this.index(uid).getDocument(ctx.params.id!, fields, rv === 'true'));
   }
@@ -840,7 +1058,10 @@ export class DevNode {
     const uid = checkIndexUid(ctx.params.uid!);
     for (const k of ctx.query.keys()) {
       if (!['primaryKey', 'csvDelimiter', 'customMetadata', 'skipCreation'].includes(k)) {
-        throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`primaryKey\`, \`csvDelimiter\`, \`customMetadata\`, \`skipCreation\``);
+        throw new MeiliError(
+          'bad_request',
+          `Unknown parameter \`${k}\`: expected one of \`primaryKey\`, \`csvDelimiter\`, \`customMetadata\`, \`skipCreation\``,
+        );
       }
     }
     // Query parameters first, then the content type, then the payload (Meilisearch's order of checks).
@@ -850,19 +1071,39 @@ export class DevNode {
     const format = writeFormat(ctx.req.headers['content-type'], delimiterRaw);
     const docs = parseDocuments(ctx.rawBody ?? Buffer.alloc(0), format, delimiter);
     const pk = ctx.query.get('primaryKey');
-    return this.enqueue('documentAdditionOrUpdate', uid, { receivedDocuments: docs.length, indexedDocuments: null }, { documents: docs, primaryKey: pk, merge, skipCreation }, ctx.query.get('customMetadata'));
+    return this.enqueue(
+      'documentAdditionOrUpdate',
+      uid,
+      { receivedDocuments: docs.length, indexedDocuments: null },
+      { documents: docs, primaryKey: pk, merge, skipCreation },
+      ctx.query.get('customMetadata'),
+    );
   }
 
   private deleteBatch(ctx: RequestContext<AuthResult>): Promise<Reply> {
     const uid = checkIndexUid(ctx.params.uid!);
     const ids = parseDocumentIds(ctx.json);
-    return this.enqueue('documentDeletion', uid, { providedIds: ids.length, deletedDocuments: null, originalFilter: null }, { mode: 'ids', ids }, ctx.query.get('customMetadata'));
+    return this.enqueue(
+      'documentDeletion',
+      uid,
+      { providedIds: ids.length, deletedDocuments: null, originalFilter: null },
+      { mode: 'ids', ids },
+      ctx.query.get('customMetadata'),
+    );
   }
 
   private deleteByFilter(ctx: RequestContext<AuthResult>): Promise<Reply> {
     const uid = checkIndexUid(ctx.params.uid!);
-    const filter = validateDeleteByFilter(ctx.json, { containsFilter: this.ctx.experimentalFeatures.containsFilter === true });
-    return this.enqueue('documentDeletion', uid, { providedIds: 0, deletedDocuments: null, originalFilter: JSON.stringify(filter) }, { mode: 'filter', filter }, ctx.query.get('customMetadata'));
+    const filter = validateDeleteByFilter(ctx.json, {
+      containsFilter: this.ctx.experimentalFeatures.containsFilter === true,
+    });
+    return this.enqueue(
+      'documentDeletion',
+      uid,
+      { providedIds: 0, deletedDocuments: null, originalFilter: JSON.stringify(filter) },
+      { mode: 'filter', filter },
+      ctx.query.get('customMetadata'),
+    );
   }
 
   private settingRoute(ctx: RequestContext<AuthResult>): { key: string; updateVerb: 'PUT' | 'PATCH' } {
@@ -889,7 +1130,12 @@ export class DevNode {
       patch = validateSettings(ctx.json, ctx.params.setting!, this.indexes.get(uid)?.getSettings(), features);
       patch = { [spec.key]: ctx.json };
     }
-    return this.enqueue('settingsUpdate', uid, structuredClone(verb === null ? (ctx.json as Record<string, unknown>) : patch), { patch: verb === null ? ctx.json : patch });
+    return this.enqueue(
+      'settingsUpdate',
+      uid,
+      structuredClone(verb === null ? (ctx.json as Record<string, unknown>) : patch),
+      { patch: verb === null ? ctx.json : patch },
+    );
   }
 
   private resetSetting(ctx: RequestContext<AuthResult>): Promise<Reply> | Reply {
@@ -918,7 +1164,10 @@ export class DevNode {
     const matching = this.exactTaskMatcher(ctx.query, filter);
     for (const t of this.tasks.values()) if (visible(t) && matching(t)) uids.push(t.uid);
     const originalFilter = `?${rawQueryOf(ctx.req.url)}`;
-    const details = type === 'taskCancelation' ? { matchedTasks: uids.length, canceledTasks: null, originalFilter } : { matchedTasks: uids.length, deletedTasks: null, originalFilter };
+    const details =
+      type === 'taskCancelation'
+        ? { matchedTasks: uids.length, canceledTasks: null, originalFilter }
+        : { matchedTasks: uids.length, deletedTasks: null, originalFilter };
     // Meilisearch answers these two with 200, not 202 (a FIXME in its route code): the body is the summarized task.
     return this.enqueue(type, null, details, { uids }).then((reply) => ({ ...reply, status: 200 }));
   }
@@ -936,7 +1185,15 @@ export class DevNode {
 
   private runningBatch(): BatchRecord | null {
     const r = this.running;
-    return r === null ? null : summarizeBatch({ uid: r.uid, tasks: r.tasks, startedAt: r.startedAt, finishedAt: null, batchStrategy: r.strategy });
+    return r === null
+      ? null
+      : summarizeBatch({
+          uid: r.uid,
+          tasks: r.tasks,
+          startedAt: r.startedAt,
+          finishedAt: null,
+          batchStrategy: r.strategy,
+        });
   }
 
   private batchVisible(auth: AuthResult): (b: BatchRecord, tasks: readonly MeiliTask[]) => boolean {
@@ -948,7 +1205,10 @@ export class DevNode {
     const all = [...this.batches.values()];
     const current = this.runningBatch();
     if (current !== null) all.push(current);
-    return json(200, pageBatches(all, ctx.query, (b) => members.get(b.uid) ?? [], this.batchVisible(ctx.auth!)));
+    return json(
+      200,
+      pageBatches(all, ctx.query, (b) => members.get(b.uid) ?? [], this.batchVisible(ctx.auth!)),
+    );
   }
 
   private getBatch(ctx: RequestContext<AuthResult>): Reply {
@@ -960,11 +1220,22 @@ export class DevNode {
 
   private async patchExperimental(ctx: RequestContext<AuthResult>): Promise<Reply> {
     const body = ctx.json;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${JSON.stringify(body)}`);
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${JSON.stringify(body)}`);
     const next = { ...this.ctx.experimentalFeatures };
     for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-      if (!(k in EXPERIMENTAL_DEFAULTS)) throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of ${Object.keys(EXPERIMENTAL_DEFAULTS).map((x) => `\`${x}\``).join(', ')}`);
-      if (v !== null && typeof v !== 'boolean') throw new MeiliError('bad_request', `Invalid value type at \`.${k}\`: expected a boolean, but found ${JSON.stringify(v)}`);
+      if (!(k in EXPERIMENTAL_DEFAULTS))
+        throw new MeiliError(
+          'bad_request',
+          `Unknown field \`${k}\`: expected one of ${Object.keys(EXPERIMENTAL_DEFAULTS)
+            .map((x) => `\`${x}\``)
+            .join(', ')}`,
+        );
+      if (v !== null && typeof v !== 'boolean')
+        throw new MeiliError(
+          'bad_request',
+          `Invalid value type at \`.${k}\`: expected a boolean, but found ${JSON.stringify(v)}`,
+        );
       next[k] = v as boolean | null;
     }
     Object.assign(this.ctx.experimentalFeatures, next);
@@ -974,7 +1245,10 @@ export class DevNode {
 
   private requireNetwork(): void {
     if (this.ctx.experimentalFeatures.network !== true) {
-      throw new MeiliError('feature_not_enabled', 'Using the /network route requires enabling the `network` experimental feature. See https://github.com/orgs/meilisearch/discussions/805');
+      throw new MeiliError(
+        'feature_not_enabled',
+        'Using the /network route requires enabling the `network` experimental feature. See https://github.com/orgs/meilisearch/discussions/805',
+      );
     }
   }
 
@@ -986,9 +1260,14 @@ export class DevNode {
   private async patchNetwork(ctx: RequestContext<AuthResult>): Promise<Reply> {
     this.requireNetwork();
     const body = ctx.json as Record<string, unknown>;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MeiliError('bad_request', 'Invalid value type: expected an object');
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      throw new MeiliError('bad_request', 'Invalid value type: expected an object');
     for (const [k, v] of Object.entries(body)) {
-      if (!['self', 'leader', 'remotes', 'shards'].includes(k)) throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`self\`, \`leader\`, \`remotes\`, \`shards\``);
+      if (!['self', 'leader', 'remotes', 'shards'].includes(k))
+        throw new MeiliError(
+          'bad_request',
+          `Unknown field \`${k}\`: expected one of \`self\`, \`leader\`, \`remotes\`, \`shards\``,
+        );
       this.network[k] = v;
     }
     this.network.version = randomUUID();

@@ -28,7 +28,9 @@ export class DevNodeStore {
     this.misc = this.root.openDB({ name: 'misc' });
     const version = this.misc.get('schema_version') as number | undefined;
     if (version !== undefined && version > SCHEMA_VERSION) {
-      throw new Error(`the data directory ${dir} was written by a newer dev node (schema ${version} > ${SCHEMA_VERSION})`);
+      throw new Error(
+        `the data directory ${dir} was written by a newer dev node (schema ${version} > ${SCHEMA_VERSION})`,
+      );
     }
     if (version === undefined) this.misc.putSync('schema_version', SCHEMA_VERSION);
   }

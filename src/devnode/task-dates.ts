@@ -31,9 +31,16 @@ export function splitDateFilters(params: URLSearchParams): { rest: URLSearchPara
     const day = exact === null ? parseDay(raw) : null;
     if (exact === null && day === null) {
       const code = `invalid_task_${m[1]}_${m[2]!.toLowerCase()}_at` as ErrorCode;
-      throw new MeiliError(code, `Invalid value in parameter \`${key}\`: \`${raw}\` is an invalid date-time. It should follow the YYYY-MM-DD or RFC 3339 date-time format.`);
+      throw new MeiliError(
+        code,
+        `Invalid value in parameter \`${key}\`: \`${raw}\` is an invalid date-time. It should follow the YYYY-MM-DD or RFC 3339 date-time format.`,
+      );
     }
-    dates.push({ field: `${m[2]!.toLowerCase()}At` as DateBound['field'], before, ns: exact ?? day! + (before ? 0n : DAY_NS) });
+    dates.push({
+      field: `${m[2]!.toLowerCase()}At` as DateBound['field'],
+      before,
+      ns: exact ?? day! + (before ? 0n : DAY_NS),
+    });
   }
   return { rest, dates };
 }

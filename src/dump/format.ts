@@ -100,7 +100,9 @@ export function dumpMetadata(dumpDate: Date, dbVersion = DUMP_DB_VERSION): DumpM
 export function parseDumpMetadata(v: unknown): DumpMetadata {
   if (!isObject(v)) throw invalidDump('`metadata.json` is not a JSON object.');
   if (v.dumpVersion !== 'V6') {
-    throw invalidDump(`\`metadata.json\` has dumpVersion ${JSON.stringify(v.dumpVersion ?? null)}; only \`V6\` dumps (Meilisearch 1.0 and later) can be read.`);
+    throw invalidDump(
+      `\`metadata.json\` has dumpVersion ${JSON.stringify(v.dumpVersion ?? null)}; only \`V6\` dumps (Meilisearch 1.0 and later) can be read.`,
+    );
   }
   if (typeof v.dbVersion !== 'string') throw invalidDump('`metadata.json` has no `dbVersion` string.');
   if (!isRfc3339(v.dumpDate)) throw invalidDump('`metadata.json` has no RFC 3339 `dumpDate`.');
@@ -109,17 +111,33 @@ export function parseDumpMetadata(v: unknown): DumpMetadata {
 
 export function parseIndexMetadata(v: unknown, where: string): DumpIndexMetadata {
   if (!isObject(v)) throw invalidDump(`\`${where}\` is not a JSON object.`);
-  if (!isIndexUid(v.uid)) throw invalidDump(`\`${where}\` has an invalid index \`uid\` ${JSON.stringify(v.uid ?? null)}.`);
-  if (v.primaryKey !== null && v.primaryKey !== undefined && typeof v.primaryKey !== 'string') throw invalidDump(`\`${where}\` has a \`primaryKey\` that is not a string.`);
-  if (!isRfc3339(v.createdAt) || !isRfc3339(v.updatedAt)) throw invalidDump(`\`${where}\` needs RFC 3339 \`createdAt\` and \`updatedAt\`.`);
-  return { uid: v.uid, primaryKey: (v.primaryKey as string | null | undefined) ?? null, createdAt: v.createdAt, updatedAt: v.updatedAt };
+  if (!isIndexUid(v.uid))
+    throw invalidDump(`\`${where}\` has an invalid index \`uid\` ${JSON.stringify(v.uid ?? null)}.`);
+  if (v.primaryKey !== null && v.primaryKey !== undefined && typeof v.primaryKey !== 'string')
+    throw invalidDump(`\`${where}\` has a \`primaryKey\` that is not a string.`);
+  if (!isRfc3339(v.createdAt) || !isRfc3339(v.updatedAt))
+    throw invalidDump(`\`${where}\` needs RFC 3339 \`createdAt\` and \`updatedAt\`.`);
+  return {
+    uid: v.uid,
+    primaryKey: (v.primaryKey as string | null | undefined) ?? null,
+    createdAt: v.createdAt,
+    updatedAt: v.updatedAt,
+  };
 }
 
 export function keyToDump(k: ApiKeyRecord): DumpKey {
   const out: Partial<DumpKey> = {};
   if (k.description !== null) out.description = k.description;
   if (k.name !== null) out.name = k.name;
-  return { ...out, uid: k.uid, actions: [...k.actions], indexes: [...k.indexes], expires_at: k.expiresAt, created_at: k.createdAt, updated_at: k.updatedAt };
+  return {
+    ...out,
+    uid: k.uid,
+    actions: [...k.actions],
+    indexes: [...k.indexes],
+    expires_at: k.expiresAt,
+    created_at: k.createdAt,
+    updated_at: k.updatedAt,
+  };
 }
 
 function stringList(v: unknown): v is string[] {
@@ -129,13 +147,18 @@ function stringList(v: unknown): v is string[] {
 /** One keys.jsonl line → the key record Miroir and the dev node keep (its value derives from uid + master key). */
 export function keyFromDump(v: unknown, where: string): ApiKeyRecord {
   if (!isObject(v)) throw invalidDump(`${where}: an API key must be a JSON object.`);
-  if (!isUuid(v.uid)) throw invalidDump(`${where}: the API key \`uid\` ${JSON.stringify(v.uid ?? null)} is not a UUID.`);
-  if (!stringList(v.actions) || !stringList(v.indexes)) throw invalidDump(`${where}: API key \`${v.uid}\` needs \`actions\` and \`indexes\` string arrays.`);
+  if (!isUuid(v.uid))
+    throw invalidDump(`${where}: the API key \`uid\` ${JSON.stringify(v.uid ?? null)} is not a UUID.`);
+  if (!stringList(v.actions) || !stringList(v.indexes))
+    throw invalidDump(`${where}: API key \`${v.uid}\` needs \`actions\` and \`indexes\` string arrays.`);
   for (const f of ['name', 'description'] as const) {
-    if (v[f] !== undefined && v[f] !== null && typeof v[f] !== 'string') throw invalidDump(`${where}: API key \`${v.uid}\` has a \`${f}\` that is not a string.`);
+    if (v[f] !== undefined && v[f] !== null && typeof v[f] !== 'string')
+      throw invalidDump(`${where}: API key \`${v.uid}\` has a \`${f}\` that is not a string.`);
   }
-  if (v.expires_at !== null && v.expires_at !== undefined && !isRfc3339(v.expires_at)) throw invalidDump(`${where}: API key \`${v.uid}\` has an invalid \`expires_at\`.`);
-  if (!isRfc3339(v.created_at) || !isRfc3339(v.updated_at)) throw invalidDump(`${where}: API key \`${v.uid}\` needs RFC 3339 \`created_at\` and \`updated_at\`.`);
+  if (v.expires_at !== null && v.expires_at !== undefined && !isRfc3339(v.expires_at))
+    throw invalidDump(`${where}: API key \`${v.uid}\` has an invalid \`expires_at\`.`);
+  if (!isRfc3339(v.created_at) || !isRfc3339(v.updated_at))
+    throw invalidDump(`${where}: API key \`${v.uid}\` needs RFC 3339 \`created_at\` and \`updated_at\`.`);
   return {
     uid: v.uid.toLowerCase(),
     name: (v.name as string | null | undefined) ?? null,

@@ -3,4 +3,13 @@
 export * from './format.js';
 export * from './tasks.js';
 export { DumpWriter, type DumpWriterOptions, type TaskEntry } from './writer.js';
-export { readDump, readDumpFile, type DocumentBatches, type DumpHeader, type DumpIndex, type DumpSummary, type DumpVisitor, type ReadDumpOptions } from './reader.js';
+export {
+  readDump,
+  readDumpFile,
+  type DocumentBatches,
+  type DumpHeader,
+  type DumpIndex,
+  type DumpSummary,
+  type DumpVisitor,
+  type ReadDumpOptions,
+} from './reader.js';

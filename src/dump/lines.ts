@@ -33,7 +33,10 @@ function tooLong(opts: JsonLinesOptions, lineNo: number): Error {
 }
 
 /** Yields, per input chunk, the values of the lines that chunk completed (never an empty array). */
-export async function* jsonLines(source: AsyncIterable<Uint8Array>, opts: JsonLinesOptions): AsyncGenerator<unknown[], void, undefined> {
+export async function* jsonLines(
+  source: AsyncIterable<Uint8Array>,
+  opts: JsonLinesOptions,
+): AsyncGenerator<unknown[], void, undefined> {
   let carry: Buffer[] = [];
   let carryLen = 0;
   let lineNo = 0;

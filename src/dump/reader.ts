@@ -14,7 +14,17 @@ import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import { MeiliError } from '../core/errors.js';
-import { DUMP_PATHS, invalidDump, isUuid, keyFromDump, parseDumpMetadata, parseIndexMetadata, type Document, type DumpIndexMetadata, type DumpMetadata } from './format.js';
+import {
+  DUMP_PATHS,
+  invalidDump,
+  isUuid,
+  keyFromDump,
+  parseDumpMetadata,
+  parseIndexMetadata,
+  type Document,
+  type DumpIndexMetadata,
+  type DumpMetadata,
+} from './format.js';
 import { jsonLines } from './lines.js';
 
 export interface DumpHeader {
@@ -106,7 +116,8 @@ function archiveError(err: unknown): Error {
   if (err instanceof MeiliError) return err;
   const e = err as NodeJS.ErrnoException;
   const msg = e?.message ?? String(err);
-  if (e?.code === 'Z_BUF_ERROR' || /unexpected end/i.test(msg)) return invalidDump(`the archive is truncated (${msg}).`);
+  if (e?.code === 'Z_BUF_ERROR' || /unexpected end/i.test(msg))
+    return invalidDump(`the archive is truncated (${msg}).`);
   if (/header check/i.test(msg)) return invalidDump(`it is not a gzip file (${msg}).`);
   if (typeof e?.code === 'string' && e.code.startsWith('Z_')) return invalidDump(`the archive is corrupted (${msg}).`);
   if (/tar header|Invalid header|Header exceeds/i.test(msg)) return invalidDump(`it is not a tar archive (${msg}).`);
@@ -207,7 +218,11 @@ class DumpReadState {
         return;
       case DUMP_PATHS.keys: {
         const keys: ApiKeyRecord[] = [];
-        for await (const batch of jsonLines(this.limited(entry, name), { where: name, maxLineBytes: this.maxJson, objects: true })) {
+        for await (const batch of jsonLines(this.limited(entry, name), {
+          where: name,
+          maxLineBytes: this.maxJson,
+          objects: true,
+        })) {
           for (const k of batch) keys.push(keyFromDump(k, `\`${name}\` line ${keys.length + 1}`));
         }
         this.keys = keys;
@@ -233,7 +248,8 @@ class DumpReadState {
   }
 
   private async onIndexFile(entry: Entry, name: string, dir: string, file: string): Promise<void> {
-    if (file !== 'metadata.json' && file !== 'settings.json' && file !== 'documents.jsonl') return this.skip(entry, name);
+    if (file !== 'metadata.json' && file !== 'settings.json' && file !== 'documents.jsonl')
+      return this.skip(entry, name);
     await this.bodyStarts();
     let parts = this.indexes.get(dir);
     if (parts === undefined) {
@@ -275,7 +291,8 @@ class DumpReadState {
     this.headerEmitted = true;
     this.header = this.currentHeader();
     await this.visitor.header?.(this.header);
-    for (const parts of this.indexes.values()) if (parts.spooled !== null && this.ready(parts)) await this.deliverIndex(parts, null);
+    for (const parts of this.indexes.values())
+      if (parts.spooled !== null && this.ready(parts)) await this.deliverIndex(parts, null);
   }
 
   private currentHeader(): DumpHeader {
@@ -294,7 +311,8 @@ class DumpReadState {
   private async deliverIndex(parts: IndexParts, entry: Entry | null): Promise<void> {
     parts.delivered = true;
     const where = `indexes/${parts.dir}/documents.jsonl`;
-    const source: AsyncIterable<Uint8Array> = entry ?? (parts.spooled === null ? noBytes() : createReadStream(parts.spooled, { highWaterMark: 256 * 1024 }));
+    const source: AsyncIterable<Uint8Array> =
+      entry ?? (parts.spooled === null ? noBytes() : createReadStream(parts.spooled, { highWaterMark: 256 * 1024 }));
     const count = await this.visitLines(source, where, async (docs) => {
       await this.visitor.index?.({ metadata: parts.metadata!, settings: parts.settings! }, docs);
     });
@@ -303,7 +321,11 @@ class DumpReadState {
   }
 
   /** Runs `visit` over the JSON objects of `source`, then reads past what it left; returns the object count. */
-  private async visitLines(source: AsyncIterable<Uint8Array>, where: string, visit: (docs: DocumentBatches) => Promise<void>): Promise<number> {
+  private async visitLines(
+    source: AsyncIterable<Uint8Array>,
+    where: string,
+    visit: (docs: DocumentBatches) => Promise<void>,
+  ): Promise<number> {
     let count = 0;
     const gen = (async function* (maxLineBytes: number) {
       for await (const batch of jsonLines(source, { where, maxLineBytes, objects: true })) {
@@ -342,14 +364,24 @@ class DumpReadState {
               await this.visitor.task!(t, null);
               continue;
             }
-            await this.visitLines(createReadStream(file), `tasks/update_files/${String(t.uid)}.jsonl`, (docs) => Promise.resolve(this.visitor.task!(t, docs)));
+            await this.visitLines(createReadStream(file), `tasks/update_files/${String(t.uid)}.jsonl`, (docs) =>
+              Promise.resolve(this.visitor.task!(t, docs)),
+            );
           }
         }
       });
     }
     // Late header files (after the first index) complete the header object the visitor was given.
     Object.assign(this.header!, this.currentHeader());
-    return { header: this.header!, indexes: this.delivered, tasks: this.tasks, batches: this.batches, bytesRead: 0, spooledBytes: this.spooledBytes, ignored: this.ignored };
+    return {
+      header: this.header!,
+      indexes: this.delivered,
+      tasks: this.tasks,
+      batches: this.batches,
+      bytesRead: 0,
+      spooledBytes: this.spooledBytes,
+      ignored: this.ignored,
+    };
   }
 
   async cleanup(): Promise<void> {
@@ -422,7 +454,11 @@ class DumpReadState {
  * `malformed_payload` (never hangs); an error the visitor throws rejects as is. On failure `input` is unpiped and
  * left to the caller (paused); spool files are removed either way.
  */
-export async function readDump(input: Readable, visitor: DumpVisitor, opts: ReadDumpOptions = {}): Promise<DumpSummary> {
+export async function readDump(
+  input: Readable,
+  visitor: DumpVisitor,
+  opts: ReadDumpOptions = {},
+): Promise<DumpSummary> {
   const state = new DumpReadState(visitor, opts);
   const gunzip = createGunzip();
   const extract = tarExtract();
@@ -469,14 +505,21 @@ export async function readDump(input: Readable, visitor: DumpVisitor, opts: Read
 }
 
 /** Reads a v6 dump file (see readDump). */
-export async function readDumpFile(path: string, visitor: DumpVisitor, opts: ReadDumpOptions = {}): Promise<DumpSummary> {
+export async function readDumpFile(
+  path: string,
+  visitor: DumpVisitor,
+  opts: ReadDumpOptions = {},
+): Promise<DumpSummary> {
   const input = createReadStream(path);
   try {
     await once(input, 'open');
   } catch (err) {
     input.destroy();
     const e = err as NodeJS.ErrnoException;
-    throw new MeiliError('dump_not_found', `Dump \`${path}\` cannot be read: ${e.code === 'ENOENT' ? 'no such file' : e.message}.`);
+    throw new MeiliError(
+      'dump_not_found',
+      `Dump \`${path}\` cannot be read: ${e.code === 'ENOENT' ? 'no such file' : e.message}.`,
+    );
   }
   try {
     return await readDump(input, visitor, opts);

@@ -67,7 +67,9 @@ const SERIAL_COOKIE_NO_RUNCONTAINER = 12346;
  * serde_json writes for Meilisearch's `tasks` bitmaps: a JSON array of numbers.
  */
 export function roaringBitmap(values: Iterable<number>): number[] {
-  const sorted = [...new Set([...values].filter((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff))].sort((a, b) => a - b);
+  const sorted = [...new Set([...values].filter((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff))].sort(
+    (a, b) => a - b,
+  );
   const containers: Array<{ key: number; lows: number[] }> = [];
   for (const v of sorted) {
     const key = Math.floor(v / 65536);
@@ -133,7 +135,14 @@ function kindToDump(t: TaskLike, c: TaskContent): string | Record<string, unknow
   const d = t.details ?? {};
   switch (t.type) {
     case 'documentAdditionOrUpdate':
-      return { documentImport: { primary_key: c.primaryKey ?? null, method: c.method ?? 'ReplaceDocuments', documents_count: num(d.receivedDocuments), allow_index_creation: c.allowIndexCreation ?? true } };
+      return {
+        documentImport: {
+          primary_key: c.primaryKey ?? null,
+          method: c.method ?? 'ReplaceDocuments',
+          documents_count: num(d.receivedDocuments),
+          allow_index_creation: c.allowIndexCreation ?? true,
+        },
+      };
     case 'documentDeletion': {
       const mode = deletionMode(d);
       if (mode === 'filter') return { documentDeletionByFilter: { filter: c.filter ?? parseJsonOr(d.originalFilter) } };
@@ -141,21 +150,42 @@ function kindToDump(t: TaskLike, c: TaskContent): string | Record<string, unknow
       return 'documentClear';
     }
     case 'documentEdition':
-      return { documentEdition: { filter: c.filter ?? parseJsonOr(d.originalFilter), context: d.context ?? null, function: typeof d.function === 'string' ? d.function : '' } };
+      return {
+        documentEdition: {
+          filter: c.filter ?? parseJsonOr(d.originalFilter),
+          context: d.context ?? null,
+          function: typeof d.function === 'string' ? d.function : '',
+        },
+      };
     case 'settingsUpdate':
-      return { settings: { settings: c.settings ?? d, is_deletion: c.isDeletion ?? false, allow_index_creation: c.allowIndexCreation ?? true } };
+      return {
+        settings: {
+          settings: c.settings ?? d,
+          is_deletion: c.isDeletion ?? false,
+          allow_index_creation: c.allowIndexCreation ?? true,
+        },
+      };
     case 'indexCreation':
       return { indexCreation: { primary_key: c.primaryKey !== undefined ? c.primaryKey : strOrNull(d.primaryKey) } };
     case 'indexUpdate':
-      return { indexUpdate: { primary_key: c.primaryKey !== undefined ? c.primaryKey : strOrNull(d.primaryKey), uid: c.newIndexUid !== undefined ? c.newIndexUid : strOrNull(d.newIndexUid) } };
+      return {
+        indexUpdate: {
+          primary_key: c.primaryKey !== undefined ? c.primaryKey : strOrNull(d.primaryKey),
+          uid: c.newIndexUid !== undefined ? c.newIndexUid : strOrNull(d.newIndexUid),
+        },
+      };
     case 'indexDeletion':
       return 'indexDeletion';
     case 'indexSwap':
       return { indexSwap: { swaps: c.swaps ?? (Array.isArray(d.swaps) ? d.swaps : []) } };
     case 'taskCancelation':
-      return { taskCancelation: { query: c.query ?? String(d.originalFilter ?? ''), tasks: roaringBitmap(c.taskUids ?? []) } };
+      return {
+        taskCancelation: { query: c.query ?? String(d.originalFilter ?? ''), tasks: roaringBitmap(c.taskUids ?? []) },
+      };
     case 'taskDeletion':
-      return { tasksDeletion: { query: c.query ?? String(d.originalFilter ?? ''), tasks: roaringBitmap(c.taskUids ?? []) } };
+      return {
+        tasksDeletion: { query: c.query ?? String(d.originalFilter ?? ''), tasks: roaringBitmap(c.taskUids ?? []) },
+      };
     case 'dumpCreation':
       return { dumpCreation: { keys: (c.keys ?? []).map(keyToDump), instance_uid: c.instanceUid ?? null } };
     case 'snapshotCreation':
@@ -174,34 +204,76 @@ function detailsToDump(t: TaskLike): Record<string, unknown> | undefined {
   if (d === null) return undefined;
   switch (t.type) {
     case 'documentAdditionOrUpdate':
-      return { DocumentAdditionOrUpdate: { received_documents: num(d.receivedDocuments), indexed_documents: numOrNull(d.indexedDocuments) } };
+      return {
+        DocumentAdditionOrUpdate: {
+          received_documents: num(d.receivedDocuments),
+          indexed_documents: numOrNull(d.indexedDocuments),
+        },
+      };
     case 'documentDeletion': {
       const mode = deletionMode(d);
-      if (mode === 'filter') return { DocumentDeletionByFilter: { original_filter: d.originalFilter, deleted_documents: numOrNull(d.deletedDocuments) } };
-      if (mode === 'ids') return { DocumentDeletion: { provided_ids: num(d.providedIds), deleted_documents: numOrNull(d.deletedDocuments) } };
+      if (mode === 'filter')
+        return {
+          DocumentDeletionByFilter: {
+            original_filter: d.originalFilter,
+            deleted_documents: numOrNull(d.deletedDocuments),
+          },
+        };
+      if (mode === 'ids')
+        return {
+          DocumentDeletion: { provided_ids: num(d.providedIds), deleted_documents: numOrNull(d.deletedDocuments) },
+        };
       return { ClearAll: { deleted_documents: numOrNull(d.deletedDocuments) } };
     }
     case 'documentEdition':
-      return { DocumentEdition: { deleted_documents: numOrNull(d.deletedDocuments), edited_documents: numOrNull(d.editedDocuments), original_filter: strOrNull(d.originalFilter), context: d.context ?? null, function: typeof d.function === 'string' ? d.function : '' } };
+      return {
+        DocumentEdition: {
+          deleted_documents: numOrNull(d.deletedDocuments),
+          edited_documents: numOrNull(d.editedDocuments),
+          original_filter: strOrNull(d.originalFilter),
+          context: d.context ?? null,
+          function: typeof d.function === 'string' ? d.function : '',
+        },
+      };
     case 'settingsUpdate':
       return { SettingsUpdate: { settings: d } };
     case 'indexCreation':
     case 'indexUpdate':
-      return { IndexInfo: { primary_key: strOrNull(d.primaryKey), new_index_uid: strOrNull(d.newIndexUid), old_index_uid: strOrNull(d.oldIndexUid) } };
+      return {
+        IndexInfo: {
+          primary_key: strOrNull(d.primaryKey),
+          new_index_uid: strOrNull(d.newIndexUid),
+          old_index_uid: strOrNull(d.oldIndexUid),
+        },
+      };
     case 'indexDeletion':
       return { ClearAll: { deleted_documents: numOrNull(d.deletedDocuments) } };
     case 'indexSwap':
       return { IndexSwap: { swaps: Array.isArray(d.swaps) ? d.swaps : [] } };
     case 'taskCancelation':
-      return { TaskCancelation: { matched_tasks: num(d.matchedTasks), canceled_tasks: numOrNull(d.canceledTasks), original_filter: String(d.originalFilter ?? '') } };
+      return {
+        TaskCancelation: {
+          matched_tasks: num(d.matchedTasks),
+          canceled_tasks: numOrNull(d.canceledTasks),
+          original_filter: String(d.originalFilter ?? ''),
+        },
+      };
     case 'taskDeletion':
-      return { TaskDeletion: { matched_tasks: num(d.matchedTasks), deleted_tasks: numOrNull(d.deletedTasks), original_filter: String(d.originalFilter ?? '') } };
+      return {
+        TaskDeletion: {
+          matched_tasks: num(d.matchedTasks),
+          deleted_tasks: numOrNull(d.deletedTasks),
+          original_filter: String(d.originalFilter ?? ''),
+        },
+      };
     case 'dumpCreation':
       return { Dump: { dump_uid: strOrNull(d.dumpUid) } };
     case 'upgradeDatabase':
       return { UpgradeDatabase: { from: version(d.upgradeFrom), to: version(d.upgradeTo) } };
     case 'indexCompaction':
-      return { IndexCompaction: { index_uid: t.indexUid ?? '', pre_compaction_size: null, post_compaction_size: null } };
+      return {
+        IndexCompaction: { index_uid: t.indexUid ?? '', pre_compaction_size: null, post_compaction_size: null },
+      };
   }
   return undefined;
 }
@@ -270,13 +342,21 @@ function variant(v: unknown, where: string): [string, Record<string, unknown>] {
 function contentFromKind(kind: string, k: Record<string, unknown>, where: string): TaskContent {
   switch (kind) {
     case 'documentImport':
-      return { primaryKey: strOrNull(k.primary_key), method: k.method === 'UpdateDocuments' ? 'UpdateDocuments' : 'ReplaceDocuments', allowIndexCreation: k.allow_index_creation !== false };
+      return {
+        primaryKey: strOrNull(k.primary_key),
+        method: k.method === 'UpdateDocuments' ? 'UpdateDocuments' : 'ReplaceDocuments',
+        allowIndexCreation: k.allow_index_creation !== false,
+      };
     case 'documentDeletion':
       return { documentIds: Array.isArray(k.documents_ids) ? k.documents_ids.map(String) : [] };
     case 'documentDeletionByFilter':
       return { filter: k.filter ?? null };
     case 'settings':
-      return { settings: isObject(k.settings) ? k.settings : {}, isDeletion: k.is_deletion === true, allowIndexCreation: k.allow_index_creation !== false };
+      return {
+        settings: isObject(k.settings) ? k.settings : {},
+        isDeletion: k.is_deletion === true,
+        allowIndexCreation: k.allow_index_creation !== false,
+      };
     case 'indexCreation':
       return { primaryKey: strOrNull(k.primary_key) };
     case 'indexUpdate':
@@ -287,7 +367,10 @@ function contentFromKind(kind: string, k: Record<string, unknown>, where: string
     case 'tasksDeletion':
       return { query: typeof k.query === 'string' ? k.query : '' };
     case 'dumpCreation':
-      return { keys: Array.isArray(k.keys) ? k.keys.map((key, i) => keyFromDump(key, `${where} keys[${i}]`)) : [], instanceUid: strOrNull(k.instance_uid) };
+      return {
+        keys: Array.isArray(k.keys) ? k.keys.map((key, i) => keyFromDump(key, `${where} keys[${i}]`)) : [],
+        instanceUid: strOrNull(k.instance_uid),
+      };
   }
   return {};
 }
@@ -312,17 +395,39 @@ function detailsFromDump(v: unknown, where: string): Record<string, unknown> | n
       return out;
     }
     case 'DocumentDeletion':
-      return { providedIds: num(d.provided_ids), deletedDocuments: numOrNull(d.deleted_documents), originalFilter: null };
+      return {
+        providedIds: num(d.provided_ids),
+        deletedDocuments: numOrNull(d.deleted_documents),
+        originalFilter: null,
+      };
     case 'DocumentDeletionByFilter':
-      return { providedIds: 0, deletedDocuments: numOrNull(d.deleted_documents), originalFilter: strOrNull(d.original_filter) };
+      return {
+        providedIds: 0,
+        deletedDocuments: numOrNull(d.deleted_documents),
+        originalFilter: strOrNull(d.original_filter),
+      };
     case 'DocumentEdition':
-      return { editedDocuments: numOrNull(d.edited_documents), deletedDocuments: numOrNull(d.deleted_documents), originalFilter: strOrNull(d.original_filter), context: d.context ?? null, function: d.function ?? '' };
+      return {
+        editedDocuments: numOrNull(d.edited_documents),
+        deletedDocuments: numOrNull(d.deleted_documents),
+        originalFilter: strOrNull(d.original_filter),
+        context: d.context ?? null,
+        function: d.function ?? '',
+      };
     case 'ClearAll':
       return { deletedDocuments: numOrNull(d.deleted_documents) };
     case 'TaskCancelation':
-      return { matchedTasks: num(d.matched_tasks), canceledTasks: numOrNull(d.canceled_tasks), originalFilter: strOrNull(d.original_filter) };
+      return {
+        matchedTasks: num(d.matched_tasks),
+        canceledTasks: numOrNull(d.canceled_tasks),
+        originalFilter: strOrNull(d.original_filter),
+      };
     case 'TaskDeletion':
-      return { matchedTasks: num(d.matched_tasks), deletedTasks: numOrNull(d.deleted_tasks), originalFilter: strOrNull(d.original_filter) };
+      return {
+        matchedTasks: num(d.matched_tasks),
+        deletedTasks: numOrNull(d.deleted_tasks),
+        originalFilter: strOrNull(d.original_filter),
+      };
     case 'Dump':
       return { dumpUid: strOrNull(d.dump_uid) };
     case 'IndexSwap':
@@ -337,8 +442,16 @@ function detailsFromDump(v: unknown, where: string): Record<string, unknown> | n
 
 function errorFromDump(v: unknown, where: string): ErrorBody | null {
   if (v === undefined || v === null) return null;
-  if (!isObject(v) || typeof v.message !== 'string' || typeof v.code !== 'string' || typeof v.type !== 'string' || typeof v.link !== 'string') {
-    throw invalidDump(`${where}: \`error\` must be an object with \`message\`, \`code\`, \`type\` and \`link\` strings.`);
+  if (
+    !isObject(v) ||
+    typeof v.message !== 'string' ||
+    typeof v.code !== 'string' ||
+    typeof v.type !== 'string' ||
+    typeof v.link !== 'string'
+  ) {
+    throw invalidDump(
+      `${where}: \`error\` must be an object with \`message\`, \`code\`, \`type\` and \`link\` strings.`,
+    );
   }
   return { message: v.message, code: v.code, type: v.type, link: v.link };
 }
@@ -365,12 +478,15 @@ export interface TaskFromDump {
 /** One tasks/queue.jsonl line → the task as the API shows it, plus what its kind says (to run it if enqueued). */
 export function taskFromDump(v: unknown, where: string): TaskFromDump {
   if (!isObject(v)) throw invalidDump(`${where}: a task must be a JSON object.`);
-  if (typeof v.uid !== 'number' || !Number.isInteger(v.uid) || v.uid < 0) throw invalidDump(`${where}: the task \`uid\` must be a non-negative integer.`);
+  if (typeof v.uid !== 'number' || !Number.isInteger(v.uid) || v.uid < 0)
+    throw invalidDump(`${where}: the task \`uid\` must be a non-negative integer.`);
   const at = `${where} (task ${v.uid})`;
-  if (typeof v.status !== 'string' || !STATUSES.has(v.status)) throw invalidDump(`${at}: unknown \`status\` ${JSON.stringify(v.status ?? null)}.`);
+  if (typeof v.status !== 'string' || !STATUSES.has(v.status))
+    throw invalidDump(`${at}: unknown \`status\` ${JSON.stringify(v.status ?? null)}.`);
   if (!isRfc3339(v.enqueuedAt)) throw invalidDump(`${at}: \`enqueuedAt\` must be an RFC 3339 date.`);
   for (const f of ['startedAt', 'finishedAt'] as const) {
-    if (v[f] !== undefined && v[f] !== null && !isRfc3339(v[f])) throw invalidDump(`${at}: \`${f}\` must be an RFC 3339 date.`);
+    if (v[f] !== undefined && v[f] !== null && !isRfc3339(v[f]))
+      throw invalidDump(`${at}: \`${f}\` must be an RFC 3339 date.`);
   }
   const [kind, k] = variant(v.type, at);
   const type = KIND_TYPES[kind] ?? kind;
@@ -388,7 +504,8 @@ export function taskFromDump(v: unknown, where: string): TaskFromDump {
     finishedAt: strOrNull(v.finishedAt),
   };
   if (typeof v.customMetadata === 'string') task.customMetadata = v.customMetadata;
-  const durationMs = task.startedAt !== null && task.finishedAt !== null ? durationBetween(task.startedAt, task.finishedAt) : null;
+  const durationMs =
+    task.startedAt !== null && task.finishedAt !== null ? durationBetween(task.startedAt, task.finishedAt) : null;
   return { task, durationMs, content: contentFromKind(kind, k, at) };
 }
 
@@ -400,7 +517,12 @@ export function batchOfOneTask(t: TaskLike): Record<string, unknown> | null {
   return {
     uid: t.batchUid ?? t.uid,
     details: t.details ?? {},
-    stats: { totalNbTasks: 1, status: { [t.status]: 1 }, types: { [t.type]: 1 }, indexUids: t.indexUid === null ? {} : { [t.indexUid]: 1 } },
+    stats: {
+      totalNbTasks: 1,
+      status: { [t.status]: 1 },
+      types: { [t.type]: 1 },
+      indexUids: t.indexUid === null ? {} : { [t.indexUid]: 1 },
+    },
     startedAt: t.startedAt,
     finishedAt: t.finishedAt,
     enqueuedAt: { earliest: t.enqueuedAt, oldest: t.enqueuedAt },

@@ -12,7 +12,15 @@ import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack as tarPack } from 'tar-stream';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
-import { DUMP_PATHS, dumpMetadata, indexPath, keyToDump, updateFilePath, type Document, type DumpIndexMetadata } from './format.js';
+import {
+  DUMP_PATHS,
+  dumpMetadata,
+  indexPath,
+  keyToDump,
+  updateFilePath,
+  type Document,
+  type DumpIndexMetadata,
+} from './format.js';
 import type { TaskDump } from './tasks.js';
 
 export interface DumpWriterOptions {
@@ -63,9 +71,13 @@ export class DumpWriter {
     const gzip = createGzip({ level: opts.gzipLevel ?? 6 });
     gzip.on('data', (c: Buffer) => (this.bytes += c.length));
     // The tar stream is a streamx Readable: fed to the pipeline as an async iterable, not as a Node stream.
-    this.done = pipeline(async function* () {
-      for await (const chunk of pack as AsyncIterable<Buffer>) yield chunk;
-    }, gzip, out);
+    this.done = pipeline(
+      async function* () {
+        for await (const chunk of pack as AsyncIterable<Buffer>) yield chunk;
+      },
+      gzip,
+      out,
+    );
     this.done.catch((err: Error) => {
       this.failure = err;
       this.broken.abort(err);
@@ -77,7 +89,8 @@ export class DumpWriter {
     const w = new DumpWriter(out, opts);
     try {
       await w.json(DUMP_PATHS.metadata, dumpMetadata(w.mtime, opts.dbVersion));
-      if (opts.instanceUid !== undefined && opts.instanceUid !== null) await w.small(DUMP_PATHS.instanceUid, Buffer.from(opts.instanceUid));
+      if (opts.instanceUid !== undefined && opts.instanceUid !== null)
+        await w.small(DUMP_PATHS.instanceUid, Buffer.from(opts.instanceUid));
     } catch (err) {
       await w.abort(err as Error);
       throw err;
@@ -92,8 +105,10 @@ export class DumpWriter {
 
   private enter(phase: Phase, what: string): void {
     if (this.failure !== null) throw this.failure;
-    if (PHASES.indexOf(phase) < PHASES.indexOf(this.phase)) throw new Error(`DumpWriter: ${what} must come before the ${this.phase} part of the dump`);
-    if (phase !== 'header' && !this.wroteKeys) throw new Error('DumpWriter: keys() must be written before indexes and tasks');
+    if (PHASES.indexOf(phase) < PHASES.indexOf(this.phase))
+      throw new Error(`DumpWriter: ${what} must come before the ${this.phase} part of the dump`);
+    if (phase !== 'header' && !this.wroteKeys)
+      throw new Error('DumpWriter: keys() must be written before indexes and tasks');
     this.phase = phase;
   }
 
@@ -173,7 +188,9 @@ export class DumpWriter {
     if (this.written.has(name)) throw new Error(`DumpWriter: \`${name}\` written twice`);
     this.written.add(name);
     let sink!: ReturnType<typeof this.pack.entry>;
-    const entryDone = this.settled((cb) => (sink = this.pack.entry({ name, size, mode: 0o644, mtime: this.mtime, type: 'file' }, cb)));
+    const entryDone = this.settled(
+      (cb) => (sink = this.pack.entry({ name, size, mode: 0o644, mtime: this.mtime, type: 'file' }, cb)),
+    );
     entryDone.catch(() => undefined); // awaited below; a failure while streaming surfaces there or from drained()
     for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) {
       if (!sink.write(chunk as Buffer)) await this.drained(sink as unknown as NodeJS.EventEmitter);
@@ -220,11 +237,20 @@ export class DumpWriter {
   // ------------------------------------------------------------------ body
 
   /** indexes/{uid}/: metadata.json, settings.json and the documents (streamed); returns the document count. */
-  async index(metadata: DumpIndexMetadata, settings: Record<string, unknown>, documents: Source<Document>): Promise<number> {
+  async index(
+    metadata: DumpIndexMetadata,
+    settings: Record<string, unknown>,
+    documents: Source<Document>,
+  ): Promise<number> {
     this.enter('indexes', 'an index');
     await this.dir(DUMP_PATHS.indexesDir);
     await this.dir(indexPath(metadata.uid, ''));
-    await this.json(indexPath(metadata.uid, 'metadata.json'), { uid: metadata.uid, primaryKey: metadata.primaryKey, createdAt: metadata.createdAt, updatedAt: metadata.updatedAt });
+    await this.json(indexPath(metadata.uid, 'metadata.json'), {
+      uid: metadata.uid,
+      primaryKey: metadata.primaryKey,
+      createdAt: metadata.createdAt,
+      updatedAt: metadata.updatedAt,
+    });
     await this.json(indexPath(metadata.uid, 'settings.json'), settings);
     return this.jsonl(indexPath(metadata.uid, 'documents.jsonl'), documents);
   }

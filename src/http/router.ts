@@ -43,7 +43,8 @@ export class Router<R> {
       if (seg.startsWith(':')) {
         const name = seg.slice(1);
         if (node.param === null) node.param = { name, node: newNode() };
-        else if (node.param.name !== name) throw new Error(`route ${template}: param :${name} clashes with :${node.param.name}`);
+        else if (node.param.name !== name)
+          throw new Error(`route ${template}: param :${name} clashes with :${node.param.name}`);
         node = node.param.node;
       } else {
         let next = node.literal.get(seg);
@@ -68,7 +69,13 @@ export class Router<R> {
   }
 
   /** Depth-first: literals before params; `method` null accepts any node that has routes. */
-  private walk(node: TrieNode<R>, segs: string[], i: number, params: Record<string, string>, method: string | null): TrieNode<R> | null {
+  private walk(
+    node: TrieNode<R>,
+    segs: string[],
+    i: number,
+    params: Record<string, string>,
+    method: string | null,
+  ): TrieNode<R> | null {
     if (i === segs.length) {
       return node.routes !== null && (method === null || node.routes.has(method)) ? node : null;
     }

@@ -147,7 +147,10 @@ function mib(bytes: number): string {
 
 /** Meilisearch's message for a body over the limit. */
 export function payloadTooLarge(limit: number): MeiliError {
-  return new MeiliError('payload_too_large', `The provided payload reached the size limit. The maximum accepted payload size is ${mib(limit)}.`);
+  return new MeiliError(
+    'payload_too_large',
+    `The provided payload reached the size limit. The maximum accepted payload size is ${mib(limit)}.`,
+  );
 }
 
 /** Parses a JSON body the way Meilisearch reports problems with it. */
@@ -155,10 +158,16 @@ export function parseJsonBody(raw: Buffer | null, contentType: string | undefine
   if (raw === null || raw.length === 0) throw new MeiliError('missing_payload', 'A json payload is missing.');
   const type = contentType === JSON_TYPE ? JSON_TYPE : contentType?.split(';')[0]!.trim().toLowerCase();
   if (type === undefined || type === '') {
-    throw new MeiliError('missing_content_type', 'A Content-Type header is missing. Accepted values for the Content-Type header are: `application/json`');
+    throw new MeiliError(
+      'missing_content_type',
+      'A Content-Type header is missing. Accepted values for the Content-Type header are: `application/json`',
+    );
   }
   if (type !== JSON_TYPE) {
-    throw new MeiliError('invalid_content_type', `The Content-Type \`${type}\` is invalid. Accepted values for the Content-Type header are: \`application/json\``);
+    throw new MeiliError(
+      'invalid_content_type',
+      `The Content-Type \`${type}\` is invalid. Accepted values for the Content-Type header are: \`application/json\``,
+    );
   }
   try {
     return JSON.parse(raw.toString('utf8'));
@@ -215,11 +224,20 @@ export class HttpServer<A> {
     this.opts = opts;
     this.requestMetrics = opts.metrics ?? null;
     for (const spec of opts.routes) {
-      this.router.add(spec.method, spec.path, { spec, name: spec.name ?? spec.path, readsBody: spec.body !== 'none' && spec.method !== 'GET', series: null, headSeries: null });
+      this.router.add(spec.method, spec.path, {
+        spec,
+        name: spec.name ?? spec.path,
+        readsBody: spec.body !== 'none' && spec.method !== 'GET',
+        series: null,
+        headSeries: null,
+      });
     }
-    this.server = createServer({ keepAliveTimeout: opts.keepAliveTimeoutMs, requestTimeout: opts.requestTimeoutMs }, (req, res) => {
-      void this.handle(req, res);
-    });
+    this.server = createServer(
+      { keepAliveTimeout: opts.keepAliveTimeoutMs, requestTimeout: opts.requestTimeoutMs },
+      (req, res) => {
+        void this.handle(req, res);
+      },
+    );
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -245,7 +263,10 @@ export class HttpServer<A> {
     if (this.inFlight > 0) {
       // The grace timer is not unref'd: a close in progress keeps the process alive until it is done.
       let timer: NodeJS.Timeout | null = null;
-      await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
       if (timer !== null) clearTimeout(timer);
     }
     for (const s of this.sockets) s.destroy();
@@ -277,16 +298,22 @@ export class HttpServer<A> {
     if (this.requestMetrics !== null) this.requestMetrics.inFlight++;
     let reply: Reply;
     try {
-      if (this.closing) throw new MeiliError('too_many_search_requests', 'Miroir is shutting down; retry on another instance.');
+      if (this.closing)
+        throw new MeiliError('too_many_search_requests', 'Miroir is shutting down; retry on another instance.');
       if (this.inFlight > this.opts.maxConcurrentRequests) {
-        throw new MeiliError('too_many_search_requests', `Too many requests in flight (server.max_concurrent_requests is ${this.opts.maxConcurrentRequests}). Retry shortly.`);
+        throw new MeiliError(
+          'too_many_search_requests',
+          `Too many requests in flight (server.max_concurrent_requests is ${this.opts.maxConcurrentRequests}). Retry shortly.`,
+        );
       }
       if (found !== null) reply = await this.run(found, ctx);
-      else if (match.kind === 'method_not_allowed') reply = { status: 405, body: undefined, headers: { allow: match.allowed.join(', ') } };
+      else if (match.kind === 'method_not_allowed')
+        reply = { status: 405, body: undefined, headers: { allow: match.allowed.join(', ') } };
       else reply = notFoundReply();
     } catch (err) {
       const e = internalError(err);
-      if (e.code === 'internal') logger?.error({ err, request_id: requestId, path_template: ctx.routeName }, 'request failed');
+      if (e.code === 'internal')
+        logger?.error({ err, request_id: requestId, path_template: ctx.routeName }, 'request failed');
       reply = errorReply(e);
     }
     this.send(res, ctx, reply);
@@ -296,7 +323,13 @@ export class HttpServer<A> {
     const ms = performance.now() - started;
     if (this.requestMetrics !== null) this.seriesOf(found, method).observe(reply.status, ms / 1000);
     if (ctx.logging) {
-      const line: Record<string, unknown> = { method, path_template: ctx.routeName, status: reply.status, duration_ms: Math.round(ms * 100) / 100, request_id: requestId };
+      const line: Record<string, unknown> = {
+        method,
+        path_template: ctx.routeName,
+        status: reply.status,
+        duration_ms: Math.round(ms * 100) / 100,
+        request_id: requestId,
+      };
       if (ctx.logFields !== null) Object.assign(line, ctx.logFields);
       logger!.info(line, 'request');
     }

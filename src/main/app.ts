@@ -70,10 +70,15 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   const keys = new KeyRegistry(cfg.master_key, { save: (k) => store.putKey(k), remove: (uid) => store.deleteKey(uid) });
   keys.load(await store.listKeys());
   await keys.seedDefaults(new Date().toISOString());
-  const reloadKeys = () => void store.listKeys().then((all) => keys.load(all)).catch((err: unknown) => logger.warn({ err }, 'reloading keys failed'));
+  const reloadKeys = () =>
+    void store
+      .listKeys()
+      .then((all) => keys.load(all))
+      .catch((err: unknown) => logger.warn({ err }, 'reloading keys failed'));
   const unsubscribeKeys = await store.subscribe('keys', reloadKeys);
   const topology = await TopologyService.open(cfg, store, metrics, logger);
-  const reloadTopology = () => void topology.refresh().catch((err: unknown) => logger.warn({ err }, 'reloading the topology failed'));
+  const reloadTopology = () =>
+    void topology.refresh().catch((err: unknown) => logger.warn({ err }, 'reloading the topology failed'));
   const unsubscribeTopology = await store.subscribe('topology', reloadTopology);
   // Pub/sub carries changes at once; a periodic reload covers messages lost while the store connection was down.
   const resync = every(cfg.leader_election.renew_interval_s * 1000, async () => {
@@ -89,17 +94,52 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     ...documentModules(topology),
     ...indexModules(topology, state),
     ...controlModules(store),
-    ['settingsUpdate', settingsModule({ store, topology, state, facetingOverfetch, maxRepairRetries: cfg.settings_broadcast.max_repair_retries, verifyTimeoutMs, logger })],
+    [
+      'settingsUpdate',
+      settingsModule({
+        store,
+        topology,
+        state,
+        facetingOverfetch,
+        maxRepairRetries: cfg.settings_broadcast.max_repair_retries,
+        verifyTimeoutMs,
+        logger,
+      }),
+    ],
   ]);
   // Several pods: one drains each settlement queue at a time (lease `settle:<queue>`, owned by this pod's id).
   const shared = store.backend === 'redis' && cfg.leader_election.enabled;
   const incarnation = randomUUID();
   const leaseTtlMs = cfg.leader_election.lease_ttl_s * 1000;
-  const settler = new Settler({ store, topology, state, modules, logger, metrics, lease: shared ? { ttlMs: leaseTtlMs } : null, incarnation, aliveTtlMs: leaseTtlMs });
+  const settler = new Settler({
+    store,
+    topology,
+    state,
+    modules,
+    logger,
+    metrics,
+    lease: shared ? { ttlMs: leaseTtlMs } : null,
+    incarnation,
+    aliveTtlMs: leaseTtlMs,
+  });
   // Mode A: task pruning is partitioned over the live pods (membership starts once the port is known).
   let membership: PodMembership | null = null;
-  const tasks = new TaskRegistry({ store, waker: settler, incarnation, logger, retentionDays: cfg.task_registry.retention_days, owns: (item) => membership?.owns(item) ?? true });
-  const ops = new IndexOperations({ state, tasks, topology, facetingOverfetch, strategy: cfg.settings_broadcast.strategy, verifyTimeoutMs });
+  const tasks = new TaskRegistry({
+    store,
+    waker: settler,
+    incarnation,
+    logger,
+    retentionDays: cfg.task_registry.retention_days,
+    owns: (item) => membership?.owns(item) ?? true,
+  });
+  const ops = new IndexOperations({
+    state,
+    tasks,
+    topology,
+    facetingOverfetch,
+    strategy: cfg.settings_broadcast.strategy,
+    verifyTimeoutMs,
+  });
   const writes = new DocumentWrites({
     ops,
     state,
@@ -129,10 +169,30 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   });
 
   const adminKey = cfg.admin.api_key;
-  const routes = buildRoutes({ store, topology, state, ops, writes, tasks, metrics, keys, rebalancer, logger, scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy } });
-  const searchUi = cfg.search_ui.enabled ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger }) : null;
+  const routes = buildRoutes({
+    store,
+    topology,
+    state,
+    ops,
+    writes,
+    tasks,
+    metrics,
+    keys,
+    rebalancer,
+    logger,
+    scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy },
+  });
+  const searchUi = cfg.search_ui.enabled
+    ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger })
+    : null;
   // admin-ui (issue 31): the console's routes and its session-cookie auth extension; null unless admin_ui.enabled
-  const adminUi = await registerAdminUi(routes, { config: cfg, store, registry: metrics.registry, logger, api: { store, state, topology, tasks, keys } });
+  const adminUi = await registerAdminUi(routes, {
+    config: cfg,
+    store,
+    registry: metrics.registry,
+    logger,
+    api: { store, state, topology, tasks, keys },
+  });
   const http = new HttpServer<AuthResult>({
     routes,
     hooks: {
@@ -145,7 +205,10 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
           const byCookie = given === undefined ? (adminUi?.authenticate(ctx) ?? null) : null;
           if (byCookie !== null) return byCookie;
           if (!cfg.admin.enabled || adminKey === null || given === undefined || !constantTimeEqual(given, adminKey)) {
-            throw new MeiliError('miroir_invalid_auth', 'The admin API key is missing or invalid. Send it as `Authorization: Bearer <key>` or `X-Admin-Key`.');
+            throw new MeiliError(
+              'miroir_invalid_auth',
+              'The admin API key is missing or invalid. Send it as `Authorization: Bearer <key>` or `X-Admin-Key`.',
+            );
           }
           return { kind: 'master' };
         }
@@ -172,7 +235,9 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   const port = await http.listen(cfg.server.port, cfg.server.bind);
   const metricsServer: Server = createServer((req, res) => {
     if (req.url === '/metrics' || req.url?.startsWith('/metrics?')) {
-      void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
+      void metrics.registry
+        .metrics()
+        .then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
     } else res.writeHead(404).end();
   });
   await new Promise<void>((resolve, reject) => {
@@ -188,7 +253,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     queueDepth: () => pool.queueSize,
     backgroundDepth: async () => {
       const depth: Record<string, number> = {};
-      for (const j of await store.listJobs()) if (j.state === 'queued' || j.state === 'in_progress') depth[j.type] = (depth[j.type] ?? 0) + 1;
+      for (const j of await store.listJobs())
+        if (j.state === 'queued' || j.state === 'in_progress') depth[j.type] = (depth[j.type] ?? 0) + 1;
       return depth;
     },
     logger,
@@ -205,16 +271,32 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     logger,
   });
   await discovery.start();
-  membership = new PodMembership({ store, discovery, selfUrl: discovery.selfId, podId, ttlMs, renewMs, shards: () => topology.current.shards, peerGauge: pressure.peerPodCount, ownedGauge: pressure.ownedShardsCount, logger });
+  membership = new PodMembership({
+    store,
+    discovery,
+    selfUrl: discovery.selfId,
+    podId,
+    ttlMs,
+    renewMs,
+    shards: () => topology.current.shards,
+    peerGauge: pressure.peerPodCount,
+    ownedGauge: pressure.ownedShardsCount,
+    logger,
+  });
   await membership.start();
   await searchUi?.start({ url: discovery.selfId, livePods: () => membership!.peers() });
   // Mode B: leader-only work runs on the holder of its scope's lease (TTL lease_ttl_s, renewed every renew_interval_s).
-  const leases = cfg.leader_election.enabled ? new LeaseKeeper({ store, owner: podId, ttlMs, renewMs, scopes: [LEASE_SCOPE], gauge: pressure.leader, logger }) : null;
+  const leases = cfg.leader_election.enabled
+    ? new LeaseKeeper({ store, owner: podId, ttlMs, renewMs, scopes: [LEASE_SCOPE], gauge: pressure.leader, logger })
+    : null;
   await leases?.start();
   rebalancer.podId = podId;
   rebalancer.leadership = leases === null ? () => true : () => leases.isLeader(LEASE_SCOPE);
   rebalancer.start();
-  logger.info({ port, metrics_port: metricsPort, native, nodes: topology.current.nodes.length, shards: topology.current.shards }, 'miroir listening');
+  logger.info(
+    { port, metrics_port: metricsPort, native, nodes: topology.current.nodes.length, shards: topology.current.shards },
+    'miroir listening',
+  );
   return {
     port,
     metricsPort,

@@ -15,6 +15,8 @@ const program = new Command('miroir')
   .addCommand(ctlCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`miroir${err instanceof CtlError ? ' ctl' : ''}: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `miroir${err instanceof CtlError ? ' ctl' : ''}: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -100,7 +100,9 @@ export class LmdbStore implements Store {
     const version = this.meta.get('schema_version') as number | undefined;
     if (version !== undefined && version > LMDB_SCHEMA_VERSION) {
       void this.root.close();
-      throw new Error(`task_store.path ${opts.path} holds schema version ${version}, newer than this Miroir (${LMDB_SCHEMA_VERSION}); upgrade Miroir or point task_store.path elsewhere`);
+      throw new Error(
+        `task_store.path ${opts.path} holds schema version ${version}, newer than this Miroir (${LMDB_SCHEMA_VERSION}); upgrade Miroir or point task_store.path elsewhere`,
+      );
     }
     this.tasks = this.root.openDB({ name: 'tasks' });
     this.keys = this.root.openDB({ name: 'keys' });
@@ -124,7 +126,8 @@ export class LmdbStore implements Store {
     this.root.transactionSync(() => {
       if (from !== null && from < 2) {
         const shards = (this.meta.get('topology') as StoredTopology | undefined)?.shards ?? 64;
-        for (const { key, value } of this.indexes.getRange()) this.indexes.putSync(key, normalizeIndexRecord(value, shards));
+        for (const { key, value } of this.indexes.getRange())
+          this.indexes.putSync(key, normalizeIndexRecord(value, shards));
         for (const { key, value } of this.tasks.getRange()) {
           const row = normalizeTaskRow(value);
           // Round 1 tasks were settled in place; an unfinished one is settled again from its queue.
@@ -147,7 +150,8 @@ export class LmdbStore implements Store {
     const now = this.now();
     await this.root.transaction(() => {
       for (const { key, value } of this.leases.getRange()) if (value.expiresAt <= now) this.leases.remove(key);
-      for (const { key, value } of this.adminUi.getRange()) if (adminRowExpired(key[0], value, now)) this.adminUi.remove(key);
+      for (const { key, value } of this.adminUi.getRange())
+        if (adminRowExpired(key[0], value, now)) this.adminUi.remove(key);
     });
   }
 
@@ -202,7 +206,8 @@ export class LmdbStore implements Store {
 
   async queuedTasks(queue: string): Promise<number[]> {
     const out: number[] = [];
-    for (const key of this.queue.getKeys({ start: [queue, -1], end: [queue, Number.MAX_SAFE_INTEGER] })) out.push(key[1]);
+    for (const key of this.queue.getKeys({ start: [queue, -1], end: [queue, Number.MAX_SAFE_INTEGER] }))
+      out.push(key[1]);
     let merged = false;
     for (const [uid, e] of this.enqueuing) {
       if (e.queues.includes(queue) && !out.includes(uid) && !this.dequeued.has(uid)) {
@@ -278,7 +283,9 @@ export class LmdbStore implements Store {
   async *scanTasks(scan: TaskScan): AsyncIterable<TaskRow> {
     const reverse = scan.reverse === true;
     if (scan.indexUids === undefined || scan.indexUids === null) {
-      const range = reverse ? this.tasks.getRange({ start: scan.from ?? 0 }) : this.tasks.getRange({ start: scan.from ?? Number.MAX_SAFE_INTEGER, reverse: true });
+      const range = reverse
+        ? this.tasks.getRange({ start: scan.from ?? 0 })
+        : this.tasks.getRange({ start: scan.from ?? Number.MAX_SAFE_INTEGER, reverse: true });
       for (const { value } of range) yield normalizeTaskRow(value);
       return;
     }
@@ -290,7 +297,8 @@ export class LmdbStore implements Store {
       for (let i = 0; i < heads.length; i++) {
         const h = heads[i]!;
         if (h.done === true) continue;
-        if (best < 0 || (reverse ? h.value < (heads[best]!.value as number) : h.value > (heads[best]!.value as number))) best = i;
+        if (best < 0 || (reverse ? h.value < (heads[best]!.value as number) : h.value > (heads[best]!.value as number)))
+          best = i;
       }
       if (best < 0) return;
       const uid = heads[best]!.value as number;
@@ -310,7 +318,8 @@ export class LmdbStore implements Store {
   async countTasks(indexUids?: readonly string[] | null): Promise<number> {
     if (indexUids === undefined || indexUids === null) return this.tasks.getCount();
     let n = 0;
-    for (const index of indexUids) n += this.tasksByIndex.getKeysCount({ start: [index, -1], end: [index, Number.MAX_SAFE_INTEGER] });
+    for (const index of indexUids)
+      n += this.tasksByIndex.getKeysCount({ start: [index, -1], end: [index, Number.MAX_SAFE_INTEGER] });
     return n;
   }
 
@@ -339,7 +348,13 @@ export class LmdbStore implements Store {
         for (const { key, value } of this.tasks.getRange({ start: from, limit: SCAN_CHUNK })) {
           seen++;
           from = key + 1;
-          if (isFinished(value) && value.finishedAt !== null && Date.parse(value.finishedAt) < beforeMs && this.removeTask(key)) pruned++;
+          if (
+            isFinished(value) &&
+            value.finishedAt !== null &&
+            Date.parse(value.finishedAt) < beforeMs &&
+            this.removeTask(key)
+          )
+            pruned++;
         }
         return seen;
       });
@@ -365,7 +380,9 @@ export class LmdbStore implements Store {
 
   private readIndex(uid: string): IndexRecord | null {
     const raw = this.indexes.get(uid);
-    return raw === undefined ? null : normalizeIndexRecord(raw, (this.meta.get('topology') as StoredTopology | undefined)?.shards ?? 64);
+    return raw === undefined
+      ? null
+      : normalizeIndexRecord(raw, (this.meta.get('topology') as StoredTopology | undefined)?.shards ?? 64);
   }
 
   async getIndex(uid: string): Promise<IndexRecord | null> {
@@ -380,7 +397,9 @@ export class LmdbStore implements Store {
     return [...this.indexes.getKeys()].map((uid) => this.readIndex(uid)!).filter((r) => r !== null);
   }
 
-  async casIndexes(changes: ReadonlyArray<{ uid: string; expected: number; next: IndexRecordDraft | null }>): Promise<IndexRecord[] | null> {
+  async casIndexes(
+    changes: ReadonlyArray<{ uid: string; expected: number; next: IndexRecordDraft | null }>,
+  ): Promise<IndexRecord[] | null> {
     const written = await this.root.transaction(() => {
       for (const c of changes) if ((this.readIndex(c.uid)?.version ?? 0) !== c.expected) return null;
       const out: IndexRecord[] = [];
@@ -389,7 +408,8 @@ export class LmdbStore implements Store {
       for (const c of changes) {
         if (c.next === null) {
           this.indexes.removeSync(c.uid);
-          for (const { key } of this.nodeVersions.getRange({ start: [c.uid], end: [c.uid, '\uffff'] })) this.nodeVersions.removeSync(key);
+          for (const { key } of this.nodeVersions.getRange({ start: [c.uid], end: [c.uid, '\uffff'] }))
+            this.nodeVersions.removeSync(key);
         } else {
           const record: IndexRecord = { ...c.next, uid: c.uid, version: ++seq };
           this.indexes.putSync(c.uid, record);
@@ -409,7 +429,8 @@ export class LmdbStore implements Store {
 
   async getNodeSettingsVersions(indexUid: string): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const { key, value } of this.nodeVersions.getRange({ start: [indexUid], end: [indexUid, '\uffff'] })) out[key[1]] = value;
+    for (const { key, value } of this.nodeVersions.getRange({ start: [indexUid], end: [indexUid, '\uffff'] }))
+      out[key[1]] = value;
     return out;
   }
 
@@ -443,7 +464,14 @@ export class LmdbStore implements Store {
         if (isClaimable(value, now, types) && (best === null || value.createdAt < best.createdAt)) best = value;
       }
       if (best === null) return null;
-      const claimed: Job = { ...best, state: 'in_progress', owner, leaseExpiresAt: now + leaseMs, attempts: best.attempts + 1, updatedAt: now };
+      const claimed: Job = {
+        ...best,
+        state: 'in_progress',
+        owner,
+        leaseExpiresAt: now + leaseMs,
+        attempts: best.attempts + 1,
+        updatedAt: now,
+      };
       this.jobs.put(claimed.id, claimed);
       return claimed;
     });
@@ -460,7 +488,11 @@ export class LmdbStore implements Store {
   }
 
   heartbeatJob(id: string, owner: string, leaseMs: number, cursor?: unknown): Promise<boolean> {
-    return this.updateOwned(id, owner, (job, now) => ({ ...job, leaseExpiresAt: now + leaseMs, cursor: cursor === undefined ? job.cursor : cursor }));
+    return this.updateOwned(id, owner, (job, now) => ({
+      ...job,
+      leaseExpiresAt: now + leaseMs,
+      cursor: cursor === undefined ? job.cursor : cursor,
+    }));
   }
 
   completeJob(id: string, owner: string): Promise<boolean> {
@@ -521,14 +553,16 @@ export class LmdbStore implements Store {
 
   async listScopedKeys(): Promise<Array<{ index: string; record: ScopedKeyRecord }>> {
     const out: Array<{ index: string; record: ScopedKeyRecord }> = [];
-    for (const { key, value } of this.searchUi.getRange({ start: ['scoped_key'], end: ['scoped_key', '\uffff'] })) out.push({ index: key[1], record: value as ScopedKeyRecord });
+    for (const { key, value } of this.searchUi.getRange({ start: ['scoped_key'], end: ['scoped_key', '\uffff'] }))
+      out.push({ index: key[1], record: value as ScopedKeyRecord });
     return out;
   }
 
   async casScopedKey(index: string, expected: ScopedKeyRecord | null, next: ScopedKeyRecord | null): Promise<boolean> {
     return this.root.transaction(() => {
       const cur = this.searchUi.get(['scoped_key', index]) as ScopedKeyRecord | undefined;
-      if ((cur === undefined ? null : scopedKeyJson(cur)) !== (expected === null ? null : scopedKeyJson(expected))) return false;
+      if ((cur === undefined ? null : scopedKeyJson(cur)) !== (expected === null ? null : scopedKeyJson(expected)))
+        return false;
       if (next === null) this.searchUi.removeSync(['scoped_key', index]);
       else this.searchUi.putSync(['scoped_key', index], JSON.parse(scopedKeyJson(next)) as ScopedKeyRecord);
       return true;
@@ -575,7 +609,11 @@ export class LmdbStore implements Store {
   private changeLogin(ip: string, change: (row: AdminLoginRow, now: number) => void): Promise<AdminLoginRow> {
     return this.root.transaction(() => {
       const now = this.now();
-      const row = (this.adminUi.get(['login', ip]) as AdminLoginRow | undefined) ?? { failures: 0, failures_until: 0, backoff_until: 0 };
+      const row = (this.adminUi.get(['login', ip]) as AdminLoginRow | undefined) ?? {
+        failures: 0,
+        failures_until: 0,
+        backoff_until: 0,
+      };
       change(row, now);
       this.adminUi.put(['login', ip], row);
       return row;
@@ -586,7 +624,10 @@ export class LmdbStore implements Store {
     const row = this.adminUi.get(['login', ip]) as AdminLoginRow | undefined;
     const now = this.now();
     if (row === undefined) return { failures: 0, backoff_until: null };
-    return { failures: row.failures_until > now ? row.failures : 0, backoff_until: row.backoff_until > now ? row.backoff_until : null };
+    return {
+      failures: row.failures_until > now ? row.failures : 0,
+      backoff_until: row.backoff_until > now ? row.backoff_until : null,
+    };
   }
 
   async recordAdminLoginFailure(ip: string, keepMs: number): Promise<number> {

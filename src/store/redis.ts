@@ -274,7 +274,10 @@ export class RedisStore implements Store {
     try {
       return await fn(this.redis);
     } catch (err) {
-      if (this.redis.status !== 'ready' || /Connection|Stream isn't writeable|ECONNREFUSED|ECONNRESET/i.test((err as Error).message)) {
+      if (
+        this.redis.status !== 'ready' ||
+        /Connection|Stream isn't writeable|ECONNREFUSED|ECONNRESET/i.test((err as Error).message)
+      ) {
         throw new StoreUnavailableError(`Redis is unavailable: ${(err as Error).message}`);
       }
       throw err;
@@ -339,7 +342,11 @@ export class RedisStore implements Store {
   private async *zsetUids(key: string, from: number | null, reverse: boolean): AsyncIterable<number> {
     let bound: string = from === null ? (reverse ? '-inf' : '+inf') : String(from);
     for (;;) {
-      const ids = await this.call((r) => (reverse ? r.zrangebyscore(key, bound, '+inf', 'LIMIT', 0, SCAN_CHUNK) : r.zrevrangebyscore(key, bound, '-inf', 'LIMIT', 0, SCAN_CHUNK)));
+      const ids = await this.call((r) =>
+        reverse
+          ? r.zrangebyscore(key, bound, '+inf', 'LIMIT', 0, SCAN_CHUNK)
+          : r.zrevrangebyscore(key, bound, '-inf', 'LIMIT', 0, SCAN_CHUNK),
+      );
       for (const id of ids) yield Number(id);
       if (ids.length < SCAN_CHUNK) return;
       bound = `(${ids[ids.length - 1]}`;
@@ -348,7 +355,8 @@ export class RedisStore implements Store {
 
   async *scanTasks(scan: TaskScan): AsyncIterable<TaskRow> {
     const reverse = scan.reverse === true;
-    const sources = scan.indexUids === undefined || scan.indexUids === null ? [K.taskIndex] : scan.indexUids.map(K.tasksOf);
+    const sources =
+      scan.indexUids === undefined || scan.indexUids === null ? [K.taskIndex] : scan.indexUids.map(K.tasksOf);
     const cursors = sources.map((k) => this.zsetUids(k, scan.from ?? null, reverse)[Symbol.asyncIterator]());
     const heads = await Promise.all(cursors.map((c) => c.next()));
     const batch: number[] = [];
@@ -361,7 +369,8 @@ export class RedisStore implements Store {
       for (let i = 0; i < heads.length; i++) {
         const h = heads[i]!;
         if (h.done === true) continue;
-        if (best < 0 || (reverse ? h.value < (heads[best]!.value as number) : h.value > (heads[best]!.value as number))) best = i;
+        if (best < 0 || (reverse ? h.value < (heads[best]!.value as number) : h.value > (heads[best]!.value as number)))
+          best = i;
       }
       if (best < 0) break;
       batch.push(heads[best]!.value as number);
@@ -380,7 +389,10 @@ export class RedisStore implements Store {
   async deleteTasks(uids: readonly number[]): Promise<number> {
     if (uids.length === 0) return 0;
     const rows = await this.getTasks(uids);
-    const m = this.redis.multi().del(...uids.map(K.task)).zrem(K.taskIndex, ...uids.map(String));
+    const m = this.redis
+      .multi()
+      .del(...uids.map(K.task))
+      .zrem(K.taskIndex, ...uids.map(String));
     rows.forEach((row) => {
       if (row !== null && row.indexUid !== null) m.zrem(K.tasksOf(row.indexUid), String(row.uid));
     });
@@ -459,10 +471,17 @@ export class RedisStore implements Store {
     return Promise.all(raws.filter((x): x is string => x !== null).map((x) => this.parseIndex(x)));
   }
 
-  async casIndexes(changes: ReadonlyArray<{ uid: string; expected: number; next: IndexRecordDraft | null }>): Promise<IndexRecord[] | null> {
+  async casIndexes(
+    changes: ReadonlyArray<{ uid: string; expected: number; next: IndexRecordDraft | null }>,
+  ): Promise<IndexRecord[] | null> {
     const keys = [K.indexVersionSeq, K.indexIndex, ...changes.map((c) => K.index(c.uid))];
     const args: string[] = [];
-    for (const c of changes) args.push(c.uid, String(c.expected), c.next === null ? '' : JSON.stringify({ version: 0, ...c.next, uid: c.uid }));
+    for (const c of changes)
+      args.push(
+        c.uid,
+        String(c.expected),
+        c.next === null ? '' : JSON.stringify({ version: 0, ...c.next, uid: c.uid }),
+      );
     const versions = (await this.call((r) => r.eval(CAS_INDEXES, keys.length, ...keys, ...args))) as number[] | null;
     if (versions === null) return null;
     const out: IndexRecord[] = [];
@@ -489,7 +508,9 @@ export class RedisStore implements Store {
   }
 
   async setNodeSettingsVersion(indexUid: string, nodeId: string, version: number): Promise<void> {
-    await this.call((r) => r.multi().set(K.nodeVersion(indexUid, nodeId), String(version)).sadd(K.nodeVersionIndex(indexUid), nodeId).exec());
+    await this.call((r) =>
+      r.multi().set(K.nodeVersion(indexUid, nodeId), String(version)).sadd(K.nodeVersionIndex(indexUid), nodeId).exec(),
+    );
   }
 
   async getNodeSettingsVersions(indexUid: string): Promise<Record<string, number>> {
@@ -510,7 +531,9 @@ export class RedisStore implements Store {
 
   async casTopology(expectedVersion: number, next: Omit<StoredTopology, 'version'>): Promise<StoredTopology | null> {
     const value: StoredTopology = { ...next, version: expectedVersion + 1 };
-    const ok = await this.call((r) => r.eval(CAS_TOPOLOGY, 1, K.topology, String(expectedVersion), JSON.stringify(value)));
+    const ok = await this.call((r) =>
+      r.eval(CAS_TOPOLOGY, 1, K.topology, String(expectedVersion), JSON.stringify(value)),
+    );
     if (ok === null) return null;
     await this.publish('topology', String(value.version));
     return value;
@@ -542,12 +565,31 @@ export class RedisStore implements Store {
   }
 
   async claimJob(owner: string, leaseMs: number, types?: readonly string[]): Promise<Job | null> {
-    const id = await this.call((r) => r.eval(CLAIM_JOB, 1, K.jobQueued, String(this.now()), owner, String(leaseMs), JSON.stringify(types ?? []), `${P}jobs:`));
+    const id = await this.call((r) =>
+      r.eval(
+        CLAIM_JOB,
+        1,
+        K.jobQueued,
+        String(this.now()),
+        owner,
+        String(leaseMs),
+        JSON.stringify(types ?? []),
+        `${P}jobs:`,
+      ),
+    );
     return id === null ? null : this.getJob(String(id));
   }
 
-  private async updateOwned(id: string, owner: string, mode: 'heartbeat' | 'completed' | 'failed', leaseMs: number, extra: string): Promise<boolean> {
-    const res = await this.call((r) => r.eval(UPDATE_OWNED_JOB, 2, K.job(id), K.jobQueued, owner, mode, String(this.now()), String(leaseMs), extra, id));
+  private async updateOwned(
+    id: string,
+    owner: string,
+    mode: 'heartbeat' | 'completed' | 'failed',
+    leaseMs: number,
+    extra: string,
+  ): Promise<boolean> {
+    const res = await this.call((r) =>
+      r.eval(UPDATE_OWNED_JOB, 2, K.job(id), K.jobQueued, owner, mode, String(this.now()), String(leaseMs), extra, id),
+    );
     return Number(res) === 1;
   }
 
@@ -618,7 +660,9 @@ export class RedisStore implements Store {
 
   async casScopedKey(index: string, expected: ScopedKeyRecord | null, next: ScopedKeyRecord | null): Promise<boolean> {
     const args = [expected === null ? '' : scopedKeyJson(expected), next === null ? '' : scopedKeyJson(next), index];
-    return Number(await this.call((r) => r.eval(CAS_SCOPED_KEY, 2, K.scopedKey(index), K.scopedKeyIndex, ...args))) === 1;
+    return (
+      Number(await this.call((r) => r.eval(CAS_SCOPED_KEY, 2, K.scopedKey(index), K.scopedKeyIndex, ...args))) === 1
+    );
   }
 
   async putScopedKeyObserved(pod: string, index: string, generation: number, ttlMs: number): Promise<void> {
@@ -636,20 +680,43 @@ export class RedisStore implements Store {
   }
 
   async hitRateLimit(bucket: string, windowMs: number, idleTtlMs: number): Promise<WindowCounter> {
-    const res = (await this.call((r) => r.eval(HIT_RATE_LIMIT, 1, K.rateLimit(bucket), String(this.now()), String(windowMs), String(Math.max(windowMs, idleTtlMs))))) as [number, string];
+    const res = (await this.call((r) =>
+      r.eval(
+        HIT_RATE_LIMIT,
+        1,
+        K.rateLimit(bucket),
+        String(this.now()),
+        String(windowMs),
+        String(Math.max(windowMs, idleTtlMs)),
+      ),
+    )) as [number, string];
     return { count: Number(res[0]), windowStart: Number(res[1]) };
   }
 
   async putAdminSession(session: AdminSessionRecord): Promise<void> {
     const key = K.adminSession(session.id);
-    const fields = { id: session.id, csrf_token: session.csrf_token, admin_key_hash: session.admin_key_hash, created_at: String(session.created_at), expires_at: String(session.expires_at), revoked: session.revoked ? '1' : '0' };
+    const fields = {
+      id: session.id,
+      csrf_token: session.csrf_token,
+      admin_key_hash: session.admin_key_hash,
+      created_at: String(session.created_at),
+      expires_at: String(session.expires_at),
+      revoked: session.revoked ? '1' : '0',
+    };
     await this.call((r) => r.multi().del(key).hset(key, fields).pexpireat(key, session.expires_at).exec());
   }
 
   async getAdminSession(id: string): Promise<AdminSessionRecord | null> {
     const h = await this.call((r) => r.hgetall(K.adminSession(id)));
     if (h.id === undefined || Number(h.expires_at) <= this.now()) return null;
-    return { id: h.id, csrf_token: h.csrf_token!, admin_key_hash: h.admin_key_hash!, created_at: Number(h.created_at), expires_at: Number(h.expires_at), revoked: h.revoked === '1' };
+    return {
+      id: h.id,
+      csrf_token: h.csrf_token!,
+      admin_key_hash: h.admin_key_hash!,
+      created_at: Number(h.created_at),
+      expires_at: Number(h.expires_at),
+      revoked: h.revoked === '1',
+    };
   }
 
   async revokeAdminSession(id: string): Promise<boolean> {
@@ -664,11 +731,15 @@ export class RedisStore implements Store {
   }
 
   async recordAdminLoginFailure(ip: string, keepMs: number): Promise<number> {
-    return Number(await this.call((r) => r.eval(RECORD_ADMIN_LOGIN_FAILURE, 1, K.adminLoginBackoff(ip), String(keepMs))));
+    return Number(
+      await this.call((r) => r.eval(RECORD_ADMIN_LOGIN_FAILURE, 1, K.adminLoginBackoff(ip), String(keepMs))),
+    );
   }
 
   async extendAdminLoginBackoff(ip: string, untilMs: number): Promise<void> {
-    await this.call((r) => r.eval(EXTEND_ADMIN_LOGIN_BACKOFF, 1, K.adminLoginBackoff(ip), String(untilMs), String(this.now())));
+    await this.call((r) =>
+      r.eval(EXTEND_ADMIN_LOGIN_BACKOFF, 1, K.adminLoginBackoff(ip), String(untilMs), String(this.now())),
+    );
   }
 
   async clearAdminLoginFailures(ip: string): Promise<void> {

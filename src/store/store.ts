@@ -78,7 +78,8 @@ export interface StoredNode {
   catching_up?: boolean;
 }
 
-export type OperationKind = 'node_add' | 'node_drain' | 'node_remove' | 'group_add' | 'group_remove' | 'recovery' | 'rebalance';
+export type OperationKind =
+  'node_add' | 'node_drain' | 'node_remove' | 'group_add' | 'group_remove' | 'recovery' | 'rebalance';
 export type OperationPhase = 'queued' | 'provisioning' | 'copying' | 'cutover' | 'cleanup' | 'done' | 'failed';
 
 /** One topology change as the rebalancer runs it (SPEC Decisions "Writes and health": the shard-move protocol). */
@@ -139,7 +140,8 @@ export interface Lease {
   expiresAt: number;
 }
 
-export type StoreChannel = 'topology' | 'settings' | 'keys' | 'tasks' | 'admin_session_revoked' | 'indexes' | 'search_ui';
+export type StoreChannel =
+  'topology' | 'settings' | 'keys' | 'tasks' | 'admin_session_revoked' | 'indexes' | 'search_ui';
 
 /** An admin console session (SPEC A19, C8 `admin_sessions`): kept until `expires_at`, revoked on logout. */
 export interface AdminSessionRecord {
@@ -223,7 +225,9 @@ export interface Store {
    * null deletes the record (and its node settings versions). Returns the written records (deleted ones left out),
    * or null when any version differed and nothing was written.
    */
-  casIndexes(changes: ReadonlyArray<{ uid: string; expected: number; next: IndexRecordDraft | null }>): Promise<IndexRecord[] | null>;
+  casIndexes(
+    changes: ReadonlyArray<{ uid: string; expected: number; next: IndexRecordDraft | null }>,
+  ): Promise<IndexRecord[] | null>;
   setNodeSettingsVersion(indexUid: string, nodeId: string, version: number): Promise<void>;
   getNodeSettingsVersions(indexUid: string): Promise<Record<string, number>>;
 
@@ -293,16 +297,35 @@ export interface Store {
 
 /** A scoped-key record as stored (fixed key order, so a compare-and-set can compare the serialized form). */
 export function scopedKeyJson(r: ScopedKeyRecord): string {
-  return JSON.stringify({ primary_uid: r.primary_uid, previous_uid: r.previous_uid, rotated_at: r.rotated_at, generation: r.generation });
+  return JSON.stringify({
+    primary_uid: r.primary_uid,
+    previous_uid: r.previous_uid,
+    rotated_at: r.rotated_at,
+    generation: r.generation,
+  });
 }
 
 export function newJob(job: { id: string; type: string; payload: unknown }, now: number): Job {
-  return { id: job.id, type: job.type, payload: job.payload, state: 'queued', owner: null, leaseExpiresAt: null, cursor: null, attempts: 0, error: null, createdAt: now, updatedAt: now };
+  return {
+    id: job.id,
+    type: job.type,
+    payload: job.payload,
+    state: 'queued',
+    owner: null,
+    leaseExpiresAt: null,
+    cursor: null,
+    attempts: 0,
+    error: null,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 export function isClaimable(job: Job, now: number, types?: readonly string[]): boolean {
   if (types !== undefined && !types.includes(job.type)) return false;
-  return job.state === 'queued' || (job.state === 'in_progress' && job.leaseExpiresAt !== null && job.leaseExpiresAt <= now);
+  return (
+    job.state === 'queued' || (job.state === 'in_progress' && job.leaseExpiresAt !== null && job.leaseExpiresAt <= now)
+  );
 }
 
 export function isFinished(task: TaskRow): boolean {
@@ -317,7 +340,11 @@ export function normalizeTaskRow(raw: TaskRow): TaskRow {
   if (!legacy && Array.isArray(raw.queues)) return raw;
   const fixed: Record<string, number[]> = {};
   for (const [node, v] of Object.entries(nodeTasks)) fixed[node] = typeof v === 'number' ? [v] : v;
-  return { ...raw, nodeTasks: fixed, queues: Array.isArray(raw.queues) ? raw.queues : raw.indexUid === null ? [] : [raw.indexUid] };
+  return {
+    ...raw,
+    nodeTasks: fixed,
+    queues: Array.isArray(raw.queues) ? raw.queues : raw.indexUid === null ? [] : [raw.indexUid],
+  };
 }
 
 /** An index record as stored by any version of Miroir (round 1 kept the committed fields at the top level). */
@@ -327,7 +354,13 @@ export function normalizeIndexRecord(raw: IndexRecord | LegacyIndexState, shards
   return {
     uid: old.uid,
     version: 1,
-    committed: { primaryKey: old.primaryKey, settings: { ...defaultSettings(), ...old.settings }, settingsVersion: old.settingsVersion, createdAt: old.createdAt, updatedAt: old.updatedAt },
+    committed: {
+      primaryKey: old.primaryKey,
+      settings: { ...defaultSettings(), ...old.settings },
+      settingsVersion: old.settingsVersion,
+      createdAt: old.createdAt,
+      updatedAt: old.updatedAt,
+    },
     fields: old.fields ?? [],
     shards,
     pending: [],

@@ -44,7 +44,12 @@ export class WorkerPool {
     // worker thread until a big job needs one (idle RSS 115 → 106–111 MB in the ceiling bench); threads then stay
     // for idleTimeout.
     this.piscina = existsSync(WORKER_FILE)
-      ? new Piscina({ filename: WORKER_FILE, maxThreads: opts.maxThreads ?? Math.max(1, availableParallelism() - 1), minThreads: 0, idleTimeout: 30_000 })
+      ? new Piscina({
+          filename: WORKER_FILE,
+          maxThreads: opts.maxThreads ?? Math.max(1, availableParallelism() - 1),
+          minThreads: 0,
+          idleTimeout: 30_000,
+        })
       : null;
   }
 

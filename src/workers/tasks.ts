@@ -3,7 +3,13 @@
 import { enableNative } from '../../native/index.js';
 import { documentHash, settingsHash } from '../core/canonical-json.js';
 import { xxh64 } from '../core/hash.js';
-import { mergeSearchResults, type MergeOptions, type MergeQuery, type MergeSettings, type NodeAnswer } from '../core/merge.js';
+import {
+  mergeSearchResults,
+  type MergeOptions,
+  type MergeQuery,
+  type MergeSettings,
+  type NodeAnswer,
+} from '../core/merge.js';
 
 enableNative();
 
@@ -21,9 +27,14 @@ export interface FingerprintOutput {
 
 /** Per-document content hashes of one page and their order-independent digest (anti-entropy, verify passes). */
 export function fingerprintPage(input: FingerprintInput): FingerprintOutput {
-  const entries: Array<[string, string]> = input.docs.map((d) => [String(d[input.primaryKey]), documentHash(d).toString(16).padStart(16, '0')]);
+  const entries: Array<[string, string]> = input.docs.map((d) => [
+    String(d[input.primaryKey]),
+    documentHash(d).toString(16).padStart(16, '0'),
+  ]);
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const digest = xxh64(Buffer.from(entries.map((e) => `${e[0]}\u0000${e[1]}`).join('\n'))).toString(16).padStart(16, '0');
+  const digest = xxh64(Buffer.from(entries.map((e) => `${e[0]}\u0000${e[1]}`).join('\n')))
+    .toString(16)
+    .padStart(16, '0');
   return { entries, digest };
 }
 
@@ -31,7 +42,12 @@ export function canonicalHash(value: unknown): string {
   return settingsHash(value);
 }
 
-export function mergeResults(input: { answers: NodeAnswer[]; query: MergeQuery; settings: MergeSettings; options?: MergeOptions }): NodeAnswer {
+export function mergeResults(input: {
+  answers: NodeAnswer[];
+  query: MergeQuery;
+  settings: MergeSettings;
+  options?: MergeOptions;
+}): NodeAnswer {
   return mergeSearchResults(input.answers, input.query, input.settings, input.options);
 }
 

@@ -31,6 +31,7 @@ export function underCi(): boolean {
 export function requireBinary(name: string, debianPackage: string): false | string {
   if (findBinary(name) !== null) return false;
   const line = `${name} not found: apt-get install ${debianPackage}`;
-  if (underCi()) throw new Error(`${line} (CI is set, so every test must run: .ci/run installs the binaries the suite uses)`);
+  if (underCi())
+    throw new Error(`${line} (CI is set, so every test must run: .ci/run installs the binaries the suite uses)`);
   return line;
 }

@@ -55,12 +55,19 @@ async function spawnNode(args: string[]): Promise<{ child: ChildProcess; port: n
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => child.once('exit', () => r()));
 }
 
 export async function startDevNode(opts: DevNodeStartOptions = {}): Promise<StartedNode> {
   if (!opts.childProcess) {
-    const node = await DevNode.start({ port: opts.port ?? 0, masterKey: opts.masterKey ?? null, dataDir: opts.dataDir ?? null, faultDelayMs: opts.faultDelayMs });
+    const node = await DevNode.start({
+      port: opts.port ?? 0,
+      masterKey: opts.masterKey ?? null,
+      dataDir: opts.dataDir ?? null,
+      faultDelayMs: opts.faultDelayMs,
+    });
     return {
       url: node.url,
       port: node.port,
@@ -71,7 +78,8 @@ export async function startDevNode(opts: DevNodeStartOptions = {}): Promise<Star
     };
   }
   const args = (port: number) => [
-    '--port', String(port),
+    '--port',
+    String(port),
     ...(opts.masterKey ? ['--master-key', opts.masterKey] : []),
     ...(opts.dataDir ? ['--data', opts.dataDir] : []),
     ...(opts.faultDelayMs ? ['--fault-delay-ms', String(opts.faultDelayMs)] : []),

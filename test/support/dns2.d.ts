@@ -17,7 +17,9 @@ declare module 'dns2' {
   }
 
   interface DnsServer {
-    listen(options: { udp?: { port: number; address: string; type?: 'udp4' | 'udp6' } }): Promise<{ udp?: AddressInfo }>;
+    listen(options: {
+      udp?: { port: number; address: string; type?: 'udp4' | 'udp6' };
+    }): Promise<{ udp?: AddressInfo }>;
     addresses(): { udp?: AddressInfo };
     close(): Promise<void>;
     on(event: 'error' | 'requestError', listener: (err: Error) => void): this;

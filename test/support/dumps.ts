@@ -40,7 +40,10 @@ export const BATCH =
 export function meiliOrdered(overrides: Partial<Record<string, string | null>> = {}, drop: string[] = []): Item[] {
   const items: Item[] = [
     ['./', null],
-    ['./experimental-features.json', '{"metrics":false,"logsRoute":false,"editDocumentsByFunction":false,"containsFilter":true}'],
+    [
+      './experimental-features.json',
+      '{"metrics":false,"logsRoute":false,"editDocumentsByFunction":false,"containsFilter":true}',
+    ],
     ['./batches', null],
     ['./batches/queue.jsonl', BATCH + '\n'],
     ['./tasks', null],
@@ -51,7 +54,10 @@ export function meiliOrdered(overrides: Partial<Record<string, string | null>> =
     ['./indexes/kefir', null],
     ['./indexes/kefir/documents.jsonl', '{"id":1,"dog":"kefir"}\n{"id":3,"dog":"echo"}\n'],
     ['./indexes/kefir/settings.json', SETTINGS],
-    ['./indexes/kefir/metadata.json', '{"uid":"kefir","primaryKey":"id","createdAt":"2025-02-04T10:14:43.560230749Z","updatedAt":"2025-02-04T10:15:21.391248252Z"}'],
+    [
+      './indexes/kefir/metadata.json',
+      '{"uid":"kefir","primaryKey":"id","createdAt":"2025-02-04T10:14:43.560230749Z","updatedAt":"2025-02-04T10:15:21.391248252Z"}',
+    ],
     ['./tasks/queue.jsonl', QUEUE + '\n'],
     ['./keys.jsonl', KEY_LINE + '\n'],
     ['./network.json', '{"self":"ms-0","remotes":{"ms-0":{"url":"http://localhost:7700","searchApiKey":null}}}'],

@@ -22,8 +22,22 @@ export async function stopAllLoads(): Promise<void> {
   await Promise.all([...active].map((l) => l.stop()));
 }
 
-export function startLoad(opts: { url: string; key: string; index: string; ids: number; batch?: number; newIdsFrom?: number }): Load {
-  const stats: LoadStats = { writes: 0, searches: 0, failedWrites: [], failedSearches: [], lastVersion: new Map(), taskUids: [] };
+export function startLoad(opts: {
+  url: string;
+  key: string;
+  index: string;
+  ids: number;
+  batch?: number;
+  newIdsFrom?: number;
+}): Load {
+  const stats: LoadStats = {
+    writes: 0,
+    searches: 0,
+    failedWrites: [],
+    failedSearches: [],
+    lastVersion: new Map(),
+    taskUids: [],
+  };
   let live = true;
   const headers = { authorization: `Bearer ${opts.key}`, 'content-type': 'application/json' };
   let v = 1_000_000;
@@ -31,9 +45,17 @@ export function startLoad(opts: { url: string; key: string; index: string; ids: 
   const writer = (async () => {
     while (live) {
       v++;
-      const docs = Array.from({ length: opts.batch ?? 20 }, (_, i) => ({ id: i === 0 ? nextNew++ : Math.floor(Math.random() * opts.ids), title: `load ${v}`, v }));
+      const docs = Array.from({ length: opts.batch ?? 20 }, (_, i) => ({
+        id: i === 0 ? nextNew++ : Math.floor(Math.random() * opts.ids),
+        title: `load ${v}`,
+        v,
+      }));
       try {
-        const res = await fetch(`${opts.url}/indexes/${opts.index}/documents`, { method: 'POST', headers, body: JSON.stringify(docs) });
+        const res = await fetch(`${opts.url}/indexes/${opts.index}/documents`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(docs),
+        });
         if (res.status !== 202) stats.failedWrites.push(`${res.status} ${await res.text()}`);
         else {
           stats.taskUids.push(((await res.json()) as { taskUid: number }).taskUid);
@@ -48,9 +70,16 @@ export function startLoad(opts: { url: string; key: string; index: string; ids: 
   const searcher = (async () => {
     while (live) {
       try {
-        const res = await fetch(`${opts.url}/indexes/${opts.index}/search`, { method: 'POST', headers, body: JSON.stringify({ q: 'doc', limit: 5 }) });
+        const res = await fetch(`${opts.url}/indexes/${opts.index}/search`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ q: 'doc', limit: 5 }),
+        });
         const body = await res.text();
-        if (res.status !== 200 || res.headers.get('x-miroir-degraded') !== null) stats.failedSearches.push(`${res.status} ${res.headers.get('x-miroir-degraded') ?? ''} ${body.slice(0, 200)}`);
+        if (res.status !== 200 || res.headers.get('x-miroir-degraded') !== null)
+          stats.failedSearches.push(
+            `${res.status} ${res.headers.get('x-miroir-degraded') ?? ''} ${body.slice(0, 200)}`,
+          );
         else stats.searches++;
       } catch (err) {
         stats.failedSearches.push(String(err));

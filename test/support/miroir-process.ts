@@ -19,17 +19,29 @@ export interface MiroirProcess {
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => child.once('exit', () => r()));
 }
 
-export async function startMiroirProcess(config: Record<string, unknown>, env: Record<string, string> = {}, fixedPort = 0): Promise<MiroirProcess> {
+export async function startMiroirProcess(
+  config: Record<string, unknown>,
+  env: Record<string, string> = {},
+  fixedPort = 0,
+): Promise<MiroirProcess> {
   const dir = tempDir('miroir-proc-');
   const file = join(dir.dir, 'config.yaml');
   const output: string[] = [];
   const spawnOnce = async (port: number): Promise<{ child: ChildProcess; port: number }> => {
     const server = { ...((config.server as Record<string, unknown>) ?? {}), port, bind: '127.0.0.1' };
-    writeFileSync(file, JSON.stringify({ ...config, server, metrics: { port: 0, bind: '127.0.0.1' }, log: { level: 'warn' } }));
-    const child = spawn(process.execPath, [cliPath(), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    writeFileSync(
+      file,
+      JSON.stringify({ ...config, server, metrics: { port: 0, bind: '127.0.0.1' }, log: { level: 'warn' } }),
+    );
+    const child = spawn(process.execPath, [cliPath(), 'serve', '--config', file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     child.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
     const lines = createInterface({ input: child.stdout! });
     const bound = await new Promise<number>((resolve, reject) => {

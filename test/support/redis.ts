@@ -43,7 +43,11 @@ export async function startRedis(): Promise<RedisServer> {
   const dir = tempDir('miroir-redis-');
   let child: ChildProcess | null = null;
   const launch = async () => {
-    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir.dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const c = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir.dir, '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
     child = c;
     let spawnError: Error | null = null;
     c.once('error', (err) => (spawnError = err));

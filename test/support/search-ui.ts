@@ -29,7 +29,14 @@ export const MOVIES = [
   ['Heat', 'Action', 1995, 'globex'],
   ['Gladiator', 'Action', 2000, 'globex'],
   ['Parasite', 'Drama', 2019, 'globex'],
-].map(([title, genre, year, tenant], i) => ({ id: i + 1, title: title as string, genre: genre as string, year: year as number, tenant: tenant as string, overview: `${title as string} (${year as number}), a ${(genre as string).toLowerCase()} film.` }));
+].map(([title, genre, year, tenant], i) => ({
+  id: i + 1,
+  title: title as string,
+  genre: genre as string,
+  year: year as number,
+  tenant: tenant as string,
+  overview: `${title as string} (${year as number}), a ${(genre as string).toLowerCase()} film.`,
+}));
 
 export interface UiCluster {
   cluster: TestCluster;
@@ -40,13 +47,23 @@ export interface UiCluster {
 }
 
 /** A one-group cluster with the search UI on (extra `search_ui` keys merged in) and the movie index loaded. */
-export async function startUiCluster(searchUi: Record<string, unknown> = {}, opts: { nodes?: number; secret?: string } = {}): Promise<UiCluster> {
+export async function startUiCluster(
+  searchUi: Record<string, unknown> = {},
+  opts: { nodes?: number; secret?: string } = {},
+): Promise<UiCluster> {
   const secret = opts.secret ?? randomBytes(48).toString('base64');
   process.env.SEARCH_UI_JWT_SECRET = secret;
-  const cluster = await startCluster({ nodes: opts.nodes ?? 2, shards: 8, config: { search_ui: { enabled: true, ...searchUi } } });
+  const cluster = await startCluster({
+    nodes: opts.nodes ?? 2,
+    shards: 8,
+    config: { search_ui: { enabled: true, ...searchUi } },
+  });
   const client = new Meilisearch({ host: cluster.app.url, apiKey: cluster.masterKey });
   await client.createIndex('movies', { primaryKey: 'id' }).waitTask();
-  await client.index('movies').updateSettings({ filterableAttributes: ['genre', 'tenant'], sortableAttributes: ['year'] }).waitTask();
+  await client
+    .index('movies')
+    .updateSettings({ filterableAttributes: ['genre', 'tenant'], sortableAttributes: ['year'] })
+    .waitTask();
   await client.index('movies').addDocuments(MOVIES).waitTask();
   return { cluster, url: cluster.app.url, secret, client, close: () => cluster.close() };
 }

@@ -42,7 +42,10 @@ const OPEN: AuthResult = Object.freeze({ kind: 'open' });
 const MASTER: AuthResult = Object.freeze({ kind: 'master' });
 
 export function missingAuthorization(): MeiliError {
-  return new MeiliError('missing_authorization_header', 'The Authorization header is missing. It must use the bearer authorization method.');
+  return new MeiliError(
+    'missing_authorization_header',
+    'The Authorization header is missing. It must use the bearer authorization method.',
+  );
 }
 
 export function invalidApiKey(): MeiliError {
@@ -84,11 +87,21 @@ function checkAccess(key: ApiKeyRecord, rules: SearchRules | null, input: Author
   const index = input.indexUid;
   if (index !== null) {
     if (rules !== null && searchRuleFor(rules, index) === undefined) {
-      throw new MeiliError('invalid_api_key', `The provided tenant token cannot acces the index \`${index}\`, allowed indexes are ${debugList(Object.keys(rules))}.`);
+      throw new MeiliError(
+        'invalid_api_key',
+        `The provided tenant token cannot acces the index \`${index}\`, allowed indexes are ${debugList(Object.keys(rules))}.`,
+      );
     }
     if (!indexesAllow(key.indexes, index)) {
-      if (rules !== null) throw new MeiliError('invalid_api_key', `The API key used to generate this tenant token cannot acces the index \`${index}\`.`);
-      throw new MeiliError('invalid_api_key', `The API key cannot acces the index \`${index}\`, authorized indexes are ${debugList(key.indexes)}.`);
+      if (rules !== null)
+        throw new MeiliError(
+          'invalid_api_key',
+          `The API key used to generate this tenant token cannot acces the index \`${index}\`.`,
+        );
+      throw new MeiliError(
+        'invalid_api_key',
+        `The API key cannot acces the index \`${index}\`, authorized indexes are ${debugList(key.indexes)}.`,
+      );
     }
   }
   if (isExpired(key, input.nowMs)) throw invalidApiKey();

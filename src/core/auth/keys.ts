@@ -50,9 +50,21 @@ function stableUid(name: string): string {
 
 const DEFAULT_KEY_SPECS: ReadonlyArray<{ name: string; description: string; actions: string[] }> = [
   { name: 'Default Search API Key', description: 'Use it to search from the frontend', actions: ['search'] },
-  { name: 'Default Admin API Key', description: 'Use it for anything that is not a search operation. Caution! Do not expose it on a public frontend', actions: ['*'] },
-  { name: 'Default Read-Only Admin API Key', description: 'Use it to read information across the whole database. Caution! Do not expose it on a public frontend', actions: ['*.get', 'keys.get'] },
-  { name: 'Default Chat API Key', description: 'Use it to chat and search from the frontend', actions: ['chatCompletions', 'search'] },
+  {
+    name: 'Default Admin API Key',
+    description: 'Use it for anything that is not a search operation. Caution! Do not expose it on a public frontend',
+    actions: ['*'],
+  },
+  {
+    name: 'Default Read-Only Admin API Key',
+    description: 'Use it to read information across the whole database. Caution! Do not expose it on a public frontend',
+    actions: ['*.get', 'keys.get'],
+  },
+  {
+    name: 'Default Chat API Key',
+    description: 'Use it to chat and search from the frontend',
+    actions: ['chatCompletions', 'search'],
+  },
 ];
 
 /** The four keys Meilisearch creates when a master key is set. */
@@ -71,7 +83,16 @@ export function defaultKeys(now: string): ApiKeyRecord[] {
 
 const INDEX_PATTERN_RE = /^[A-Za-z0-9_-]{1,400}\*?$|^\*$/;
 const CREATE_FIELDS = ['uid', 'name', 'description', 'actions', 'indexes', 'expiresAt'];
-const IMMUTABLE: Record<string, 'immutable_api_key_uid' | 'immutable_api_key_actions' | 'immutable_api_key_indexes' | 'immutable_api_key_expires_at' | 'immutable_api_key_created_at' | 'immutable_api_key_updated_at' | 'immutable_api_key_key'> = {
+const IMMUTABLE: Record<
+  string,
+  | 'immutable_api_key_uid'
+  | 'immutable_api_key_actions'
+  | 'immutable_api_key_indexes'
+  | 'immutable_api_key_expires_at'
+  | 'immutable_api_key_created_at'
+  | 'immutable_api_key_updated_at'
+  | 'immutable_api_key_key'
+> = {
   uid: 'immutable_api_key_uid',
   actions: 'immutable_api_key_actions',
   indexes: 'immutable_api_key_indexes',
@@ -92,14 +113,20 @@ function typeName(v: unknown): string {
 }
 
 function unknownField(field: string, expected: string[]): MeiliError {
-  return new MeiliError('bad_request', `Unknown field \`${field}\`: expected one of ${expected.map((f) => `\`${f}\``).join(', ')}`);
+  return new MeiliError(
+    'bad_request',
+    `Unknown field \`${field}\`: expected one of ${expected.map((f) => `\`${f}\``).join(', ')}`,
+  );
 }
 
 function optionalText(body: Record<string, unknown>, field: 'name' | 'description'): string | null {
   const v = body[field];
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string') {
-    throw new MeiliError(field === 'name' ? 'invalid_api_key_name' : 'invalid_api_key_description', `Invalid value type at \`.${field}\`: expected a string, but found ${typeName(v)}: \`${JSON.stringify(v)}\``);
+    throw new MeiliError(
+      field === 'name' ? 'invalid_api_key_name' : 'invalid_api_key_description',
+      `Invalid value type at \`.${field}\`: expected a string, but found ${typeName(v)}: \`${JSON.stringify(v)}\``,
+    );
   }
   return v;
 }
@@ -121,7 +148,10 @@ function parseExpiresAt(v: unknown, now: Date): string | null {
 /** Validates a POST /keys body; returns the record to store. */
 export function validateCreateKey(body: unknown, now: Date): ApiKeyRecord {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${typeName(body)}: \`${JSON.stringify(body)}\``);
+    throw new MeiliError(
+      'bad_request',
+      `Invalid value type: expected an object, but found ${typeName(body)}: \`${JSON.stringify(body)}\``,
+    );
   }
   const b = body as Record<string, unknown>;
   for (const field of Object.keys(b)) if (!CREATE_FIELDS.includes(field)) throw unknownField(field, CREATE_FIELDS);
@@ -132,24 +162,39 @@ export function validateCreateKey(body: unknown, now: Date): ApiKeyRecord {
   if (b.uid !== undefined && b.uid !== null) {
     const parsed = typeof b.uid === 'string' ? parseUuid(b.uid) : null;
     if (parsed === null || 'error' in parsed) {
-      throw new MeiliError('invalid_api_key_uid', `Invalid value at \`.uid\`: ${parsed === null ? `invalid character: found \`${String(b.uid).slice(0, 1)}\` at 1` : parsed.error}`);
+      throw new MeiliError(
+        'invalid_api_key_uid',
+        `Invalid value at \`.uid\`: ${parsed === null ? `invalid character: found \`${String(b.uid).slice(0, 1)}\` at 1` : parsed.error}`,
+      );
     }
     uid = parsed.uuid;
   }
   if (!Array.isArray(b.actions)) {
-    throw new MeiliError('invalid_api_key_actions', `Invalid value type at \`.actions\`: expected an array, but found ${typeName(b.actions)}: \`${JSON.stringify(b.actions)}\``);
+    throw new MeiliError(
+      'invalid_api_key_actions',
+      `Invalid value type at \`.actions\`: expected an array, but found ${typeName(b.actions)}: \`${JSON.stringify(b.actions)}\``,
+    );
   }
   b.actions.forEach((a, i) => {
     if (!isKeyAction(a)) {
-      throw new MeiliError('invalid_api_key_actions', `Unknown value \`${String(a)}\` at \`.actions[${i}]\`: expected one of \`search\`, \`documents.add\`, \`documents.get\`, \`documents.delete\`, \`documents.*\`, \`indexes.create\`, \`indexes.get\`, \`indexes.update\`, \`indexes.delete\`, \`indexes.swap\`, \`indexes.*\`, \`tasks.cancel\`, \`tasks.delete\`, \`tasks.get\`, \`tasks.*\`, \`settings.get\`, \`settings.update\`, \`settings.*\`, \`stats.get\`, \`stats.*\`, \`metrics.get\`, \`metrics.*\`, \`dumps.create\`, \`dumps.*\`, \`snapshots.create\`, \`snapshots.*\`, \`version\`, \`keys.create\`, \`keys.get\`, \`keys.update\`, \`keys.delete\`, \`experimental.get\`, \`experimental.update\`, \`network.get\`, \`network.update\`, \`*.get\`, \`*\``);
+      throw new MeiliError(
+        'invalid_api_key_actions',
+        `Unknown value \`${String(a)}\` at \`.actions[${i}]\`: expected one of \`search\`, \`documents.add\`, \`documents.get\`, \`documents.delete\`, \`documents.*\`, \`indexes.create\`, \`indexes.get\`, \`indexes.update\`, \`indexes.delete\`, \`indexes.swap\`, \`indexes.*\`, \`tasks.cancel\`, \`tasks.delete\`, \`tasks.get\`, \`tasks.*\`, \`settings.get\`, \`settings.update\`, \`settings.*\`, \`stats.get\`, \`stats.*\`, \`metrics.get\`, \`metrics.*\`, \`dumps.create\`, \`dumps.*\`, \`snapshots.create\`, \`snapshots.*\`, \`version\`, \`keys.create\`, \`keys.get\`, \`keys.update\`, \`keys.delete\`, \`experimental.get\`, \`experimental.update\`, \`network.get\`, \`network.update\`, \`*.get\`, \`*\``,
+      );
     }
   });
   if (!Array.isArray(b.indexes)) {
-    throw new MeiliError('invalid_api_key_indexes', `Invalid value type at \`.indexes\`: expected an array, but found ${typeName(b.indexes)}: \`${JSON.stringify(b.indexes)}\``);
+    throw new MeiliError(
+      'invalid_api_key_indexes',
+      `Invalid value type at \`.indexes\`: expected an array, but found ${typeName(b.indexes)}: \`${JSON.stringify(b.indexes)}\``,
+    );
   }
   b.indexes.forEach((p, i) => {
     if (typeof p !== 'string' || !INDEX_PATTERN_RE.test(p)) {
-      throw new MeiliError('invalid_api_key_indexes', `Invalid value at \`.indexes[${i}]\`: \`${String(p)}\` is not a valid index uid pattern. Index uid patterns can be an integer or a string containing only alphanumeric characters, hyphens (-), underscores (_), and optionally end with a star (*).`);
+      throw new MeiliError(
+        'invalid_api_key_indexes',
+        `Invalid value at \`.indexes[${i}]\`: \`${String(p)}\` is not a valid index uid pattern. Index uid patterns can be an integer or a string containing only alphanumeric characters, hyphens (-), underscores (_), and optionally end with a star (*).`,
+      );
     }
   });
   const actions = b.actions as string[];
@@ -157,7 +202,10 @@ export function validateCreateKey(body: unknown, now: Date): ApiKeyRecord {
   if (!indexes.includes('*')) {
     const global = actions.find((a) => GLOBAL_ACTIONS.has(a));
     if (global !== undefined) {
-      throw new MeiliError('index_scoped_api_key_with_global_action', `API keys with access restricted to some indexes cannot have the \`${global}\` action. Either give the key access to all indexes with \`"indexes": ["*"]\` or remove the action.`);
+      throw new MeiliError(
+        'index_scoped_api_key_with_global_action',
+        `API keys with access restricted to some indexes cannot have the \`${global}\` action. Either give the key access to all indexes with \`"indexes": ["*"]\` or remove the action.`,
+      );
     }
   }
   const ts = now.toISOString();
@@ -176,12 +224,16 @@ export function validateCreateKey(body: unknown, now: Date): ApiKeyRecord {
 /** Validates a PATCH /keys/:key body (only name and description may change); returns the updated record. */
 export function applyKeyUpdate(record: ApiKeyRecord, body: unknown, now: Date): ApiKeyRecord {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${typeName(body)}: \`${JSON.stringify(body)}\``);
+    throw new MeiliError(
+      'bad_request',
+      `Invalid value type: expected an object, but found ${typeName(body)}: \`${JSON.stringify(body)}\``,
+    );
   }
   const b = body as Record<string, unknown>;
   for (const field of Object.keys(b)) {
     const immutable = IMMUTABLE[field];
-    if (immutable !== undefined) throw new MeiliError(immutable, `Immutable field \`${field}\`: expected one of \`name\`, \`description\``);
+    if (immutable !== undefined)
+      throw new MeiliError(immutable, `Immutable field \`${field}\`: expected one of \`name\`, \`description\``);
     if (field !== 'name' && field !== 'description') throw unknownField(field, ['name', 'description']);
   }
   return {

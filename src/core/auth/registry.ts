@@ -3,7 +3,15 @@
 // keys in its LMDB data dir, the proxy in its store, so both answer `/keys` identically.
 import { MeiliError } from '../errors.js';
 import type { KeyLookup } from './authorize.js';
-import { applyKeyUpdate, defaultKeys, deriveKeyValue, toKeyObject, validateCreateKey, type ApiKeyObject, type ApiKeyRecord } from './keys.js';
+import {
+  applyKeyUpdate,
+  defaultKeys,
+  deriveKeyValue,
+  toKeyObject,
+  validateCreateKey,
+  type ApiKeyObject,
+  type ApiKeyRecord,
+} from './keys.js';
 
 export interface KeySink {
   save(record: ApiKeyRecord): Promise<void> | void;
@@ -14,7 +22,10 @@ function uintParam(q: URLSearchParams, name: 'offset' | 'limit', dflt: number): 
   const raw = q.get(name);
   if (raw === null) return dflt;
   if (!/^\d+$/.test(raw)) {
-    throw new MeiliError(name === 'offset' ? 'invalid_api_key_offset' : 'invalid_api_key_limit', `Invalid value in parameter \`${name}\`: could not parse \`${raw}\` as a positive integer`);
+    throw new MeiliError(
+      name === 'offset' ? 'invalid_api_key_offset' : 'invalid_api_key_limit',
+      `Invalid value in parameter \`${name}\`: could not parse \`${raw}\` as a positive integer`,
+    );
   }
   return Number(raw);
 }
@@ -57,7 +68,10 @@ export class KeyRegistry implements KeyLookup {
 
   private requireMasterKey(): string {
     if (this.masterKey === null) {
-      throw new MeiliError('missing_master_key', 'Meilisearch is running without a master key. To access this API endpoint, you must have set a master key at launch.');
+      throw new MeiliError(
+        'missing_master_key',
+        'Meilisearch is running without a master key. To access this API endpoint, you must have set a master key at launch.',
+      );
     }
     return this.masterKey;
   }
@@ -77,7 +91,8 @@ export class KeyRegistry implements KeyLookup {
 
   find(keyOrUid: string): ApiKeyRecord {
     const found = this.records.get(keyOrUid) ?? this.byValue(keyOrUid);
-    if (found === null || found === undefined) throw new MeiliError('api_key_not_found', `API key \`${keyOrUid}\` not found.`);
+    if (found === null || found === undefined)
+      throw new MeiliError('api_key_not_found', `API key \`${keyOrUid}\` not found.`);
     return found;
   }
 
@@ -85,8 +100,15 @@ export class KeyRegistry implements KeyLookup {
     const master = this.requireMasterKey();
     const offset = uintParam(query, 'offset', 0);
     const limit = uintParam(query, 'limit', 20);
-    const all = [...this.records.values()].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.uid < b.uid ? -1 : 1));
-    return { results: all.slice(offset, offset + limit).map((k) => toKeyObject(k, master)), offset, limit, total: all.length };
+    const all = [...this.records.values()].sort((a, b) =>
+      a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.uid < b.uid ? -1 : 1,
+    );
+    return {
+      results: all.slice(offset, offset + limit).map((k) => toKeyObject(k, master)),
+      offset,
+      limit,
+      total: all.length,
+    };
   }
 
   get(keyOrUid: string): ApiKeyObject {
@@ -96,7 +118,11 @@ export class KeyRegistry implements KeyLookup {
   async create(body: unknown, now: Date): Promise<ApiKeyObject> {
     const master = this.requireMasterKey();
     const record = validateCreateKey(body, now);
-    if (this.records.has(record.uid)) throw new MeiliError('api_key_already_exists', `\`uid\` field value \`${record.uid}\` is already an existing API key.`);
+    if (this.records.has(record.uid))
+      throw new MeiliError(
+        'api_key_already_exists',
+        `\`uid\` field value \`${record.uid}\` is already an existing API key.`,
+      );
     await this.sink.save(record);
     this.records.set(record.uid, record);
     this.reindex();

@@ -10,7 +10,8 @@ export interface RouteAuth {
   scope: IndexScope;
 }
 
-const A = (actions: string[], scope: IndexScope = 'index'): RouteAuth => Object.freeze({ actions: Object.freeze(actions), scope });
+const A = (actions: string[], scope: IndexScope = 'index'): RouteAuth =>
+  Object.freeze({ actions: Object.freeze(actions), scope });
 
 export const PUBLIC_ROUTE: RouteAuth = A([], 'global');
 

@@ -80,7 +80,9 @@ class Reader {
         if (this.b[this.i] !== word.charCodeAt(k)) this.fail('expected ident');
         this.i++;
       }
-      return word === 'null' ? { kind: 'null', start, end: this.i - 1 } : { kind: 'bool', value: word === 'true', start, end: this.i - 1 };
+      return word === 'null'
+        ? { kind: 'null', start, end: this.i - 1 }
+        : { kind: 'bool', value: word === 'true', start, end: this.i - 1 };
     }
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
     this.fail('expected value');
@@ -131,11 +133,21 @@ class Reader {
       this.i++;
       if (this.i >= b.length) this.fail('EOF while parsing a string');
       const e = b[this.i++]!;
-      const simple: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 0x08, 0x66: 0x0c, 0x6e: 0x0a, 0x72: 0x0d, 0x74: 0x09 };
+      const simple: Record<number, number> = {
+        0x22: 0x22,
+        0x5c: 0x5c,
+        0x2f: 0x2f,
+        0x62: 0x08,
+        0x66: 0x0c,
+        0x6e: 0x0a,
+        0x72: 0x0d,
+        0x74: 0x09,
+      };
       if (e in simple) parts.push(simple[e]!);
       else if (e === 0x75) {
         const hex = Buffer.from(b.subarray(this.i, this.i + 4)).toString('latin1');
-        if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail(this.i + 4 > b.length ? 'EOF while parsing a string' : 'invalid escape');
+        if (!/^[0-9a-fA-F]{4}$/.test(hex))
+          this.fail(this.i + 4 > b.length ? 'EOF while parsing a string' : 'invalid escape');
         this.i += 4;
         let cp = parseInt(hex, 16);
         if (cp >= 0xd800 && cp <= 0xdbff) {

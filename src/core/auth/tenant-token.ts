@@ -3,7 +3,15 @@
 // Reading (structure, header, claims) needs no key; verifying needs the signing key's value.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { MeiliError } from '../errors.js';
-import { afterWhitespace, errorAfter, invalidTypeAt, parseJsonBytes, SerdeJsonError, unexpected, type JsonNode } from './serde-json.js';
+import {
+  afterWhitespace,
+  errorAfter,
+  invalidTypeAt,
+  parseJsonBytes,
+  SerdeJsonError,
+  unexpected,
+  type JsonNode,
+} from './serde-json.js';
 import { parseUuid } from './uuid.js';
 
 /** Tenant-token search rules: index pattern → null or `{filter}`. */
@@ -18,7 +26,20 @@ export interface TenantClaims {
   hasAudience: boolean;
 }
 
-const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'ES256', 'ES384', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
+const ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'ES256',
+  'ES384',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'EdDSA',
+];
 const HMAC: Record<string, string> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
 const HEADER_STRING_FIELDS = new Set(['typ', 'cty', 'jku', 'kid', 'x5u', 'x5t', 'x5t#S256', 'url', 'nonce']);
 const HEADER_OTHER_FIELDS = new Set(['jwk', 'x5c', 'crit', 'enc', 'zip']);
@@ -116,7 +137,11 @@ function readHeader(bytes: Buffer): string {
     if (key === 'alg') {
       if (value.kind !== 'string') throw jsonError(bytes, value.start, 'expected value');
       if (!ALGORITHMS.includes(value.value)) {
-        throw jsonError(bytes, value.end, `unknown variant \`${value.value}\`, expected one of ${ALGORITHMS.map((a) => `\`${a}\``).join(', ')}`);
+        throw jsonError(
+          bytes,
+          value.end,
+          `unknown variant \`${value.value}\`, expected one of ${ALGORITHMS.map((a) => `\`${a}\``).join(', ')}`,
+        );
       }
       alg = value.value;
     } else if (HEADER_STRING_FIELDS.has(key)) {
@@ -126,7 +151,8 @@ function readHeader(bytes: Buffer): string {
   if (alg === null) throw jsonError(bytes, node.end, 'missing field `alg`');
   for (const { key, value } of node.entries) {
     if (key === 'alg' || HEADER_STRING_FIELDS.has(key) || HEADER_OTHER_FIELDS.has(key)) continue;
-    if (value.kind !== 'string') throw jsonError(bytes, node.end, `invalid type: ${unexpected(value)}, expected a string`);
+    if (value.kind !== 'string')
+      throw jsonError(bytes, node.end, `invalid type: ${unexpected(value)}, expected a string`);
   }
   return alg;
 }
@@ -181,16 +207,28 @@ function readClaims(bytes: Buffer): Omit<TenantClaims, 'alg'> {
   let uid: string | null = null;
   let hasAudience = false;
   for (const { key, keyEnd, value } of node.entries) {
-    if (key === 'aud') hasAudience = value.kind === 'string' || (value.kind === 'array' && value.items.every((i) => i.kind === 'string'));
+    if (key === 'aud')
+      hasAudience =
+        value.kind === 'string' || (value.kind === 'array' && value.items.every((i) => i.kind === 'string'));
     if (key !== 'searchRules' && key !== 'exp' && key !== 'apiKeyUid') continue;
     if (seen.has(key)) throw jsonError(bytes, afterWhitespace(bytes, keyEnd), `duplicate field \`${key}\``);
     seen.add(key);
     if (key === 'searchRules') {
       rules = readSearchRules(value);
-      if (rules === null) throw jsonError(bytes, endOfMap(bytes, value.end), 'data did not match any variant of untagged enum SearchRules');
+      if (rules === null)
+        throw jsonError(
+          bytes,
+          endOfMap(bytes, value.end),
+          'data did not match any variant of untagged enum SearchRules',
+        );
     } else if (key === 'exp') {
       if (value.kind === 'null') exp = null;
-      else if (value.kind === 'number' && /^-?\d+$/.test(value.raw) && BigInt(value.raw) >= -9223372036854775808n && BigInt(value.raw) <= 9223372036854775807n) {
+      else if (
+        value.kind === 'number' &&
+        /^-?\d+$/.test(value.raw) &&
+        BigInt(value.raw) >= -9223372036854775808n &&
+        BigInt(value.raw) <= 9223372036854775807n
+      ) {
         exp = Number(value.raw);
       } else if (value.kind === 'number' && /^\d+$/.test(value.raw) && BigInt(value.raw) <= 18446744073709551615n) {
         throw jsonError(bytes, value.end, `invalid value: ${unexpected(value)}, expected i64`);
@@ -216,7 +254,12 @@ function split(token: string): { header: string; payload: string; signature: str
   const message = token.slice(0, last);
   const second = message.lastIndexOf('.');
   if (second < 0) return null;
-  return { header: message.slice(0, second), payload: message.slice(second + 1), signature: token.slice(last + 1), message };
+  return {
+    header: message.slice(0, second),
+    payload: message.slice(second + 1),
+    signature: token.slice(last + 1),
+    message,
+  };
 }
 
 /**
@@ -237,10 +280,15 @@ export function verifyTenantToken(token: string, claims: TenantClaims, keyValue:
   const parts = split(token)!;
   const signature = decodeBase64Url(parts.signature);
   const expected = createHmac(hash, keyValue).update(parts.message).digest();
-  if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) throw couldNotDecode('InvalidSignature');
+  if (signature.length !== expected.length || !timingSafeEqual(signature, expected))
+    throw couldNotDecode('InvalidSignature');
   if (claims.hasAudience) throw couldNotDecode('InvalidAudience');
   if (claims.exp !== null) {
     const now = Math.floor(nowMs / 1000);
-    if (now > claims.exp) throw new MeiliError('invalid_api_key', `Tenant token expired. Was valid up to \`${claims.exp}\` and we're now \`${now}\`.`);
+    if (now > claims.exp)
+      throw new MeiliError(
+        'invalid_api_key',
+        `Tenant token expired. Was valid up to \`${claims.exp}\` and we're now \`${now}\`.`,
+      );
   }
 }

@@ -17,7 +17,12 @@ export function normalizeFacet(s: string): string {
 
 /** Every leaf value at a dotted path (arrays flattened); MISSING when the path does not exist. */
 export function valuesAt(doc: unknown, path: string): unknown[] | typeof MISSING {
-  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc) && Object.prototype.hasOwnProperty.call(doc, path)) {
+  if (
+    doc !== null &&
+    typeof doc === 'object' &&
+    !Array.isArray(doc) &&
+    Object.prototype.hasOwnProperty.call(doc, path)
+  ) {
     const v = (doc as Doc)[path];
     return Array.isArray(v) ? v.flat(Infinity) : [v];
   }
@@ -31,7 +36,8 @@ export function valuesAt(doc: unknown, path: string): unknown[] | typeof MISSING
     const rest = path.slice(i + 1);
     const containers = Array.isArray(doc) ? doc : [doc];
     for (const c of containers) {
-      if (c === null || typeof c !== 'object' || Array.isArray(c) || !Object.prototype.hasOwnProperty.call(c, head)) continue;
+      if (c === null || typeof c !== 'object' || Array.isArray(c) || !Object.prototype.hasOwnProperty.call(c, head))
+        continue;
       const child = (c as Doc)[head];
       const items = Array.isArray(child) ? child.flat(Infinity) : [child];
       for (const item of items) {
@@ -151,24 +157,40 @@ export function compileFilter(node: FilterNode, opts: CompileOptions = {}): Pred
       return (doc) => {
         if (Object.prototype.hasOwnProperty.call(doc, node.attr.value)) {
           const v = doc[node.attr.value];
-          return v === '' || (Array.isArray(v) && v.length === 0) || (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
+          return (
+            v === '' ||
+            (Array.isArray(v) && v.length === 0) ||
+            (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0)
+          );
         }
         const vals = valuesAt(doc, node.attr.value);
         return vals !== MISSING && vals.length === 0;
       };
     case 'contains': {
       if (opts.containsFilter !== true) {
-        throw new MeiliError('feature_not_enabled', 'Using `CONTAINS` in a filter requires enabling the `contains filter` experimental feature. See https://github.com/orgs/meilisearch/discussions/763');
+        throw new MeiliError(
+          'feature_not_enabled',
+          'Using `CONTAINS` in a filter requires enabling the `contains filter` experimental feature. See https://github.com/orgs/meilisearch/discussions/763',
+        );
       }
       const needle = normalizeFacet(node.value.value);
-      return anyValue(node.attr.value, (v) => (typeof v === 'string' || typeof v === 'number') && normalizeFacet(String(v)).includes(needle));
+      return anyValue(
+        node.attr.value,
+        (v) => (typeof v === 'string' || typeof v === 'number') && normalizeFacet(String(v)).includes(needle),
+      );
     }
     case 'starts': {
       const prefix = normalizeFacet(node.value.value);
-      return anyValue(node.attr.value, (v) => (typeof v === 'string' || typeof v === 'number') && normalizeFacet(String(v)).startsWith(prefix));
+      return anyValue(
+        node.attr.value,
+        (v) => (typeof v === 'string' || typeof v === 'number') && normalizeFacet(String(v)).startsWith(prefix),
+      );
     }
     case 'geo':
-      throw new MeiliError(code, `The dev node does not index \`_geo\` coordinates: \`${node.fn}\` filters are not supported here.`);
+      throw new MeiliError(
+        code,
+        `The dev node does not index \`_geo\` coordinates: \`${node.fn}\` filters are not supported here.`,
+      );
   }
 }
 
@@ -177,7 +199,10 @@ export function compileFilter(node: FilterNode, opts: CompileOptions = {}): Pred
  * check (`IN` is checked as `=`; EXISTS, IS NULL, IS EMPTY, CONTAINS and STARTS WITH only need the attribute to be
  * filterable: op null).
  */
-export function filterAttributes(node: FilterNode, out: Array<{ attr: FilterValue; op: string | null }> = []): typeof out {
+export function filterAttributes(
+  node: FilterNode,
+  out: Array<{ attr: FilterValue; op: string | null }> = [],
+): typeof out {
   switch (node.type) {
     case 'or':
     case 'and':
@@ -289,7 +314,14 @@ interface FilterableRule {
 export function attributePatternMatches(pattern: string, attr: string): boolean {
   if (pattern === attr) return true;
   if (!pattern.includes('*')) return attr.startsWith(pattern + '.');
-  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  const re = new RegExp(
+    '^' +
+      pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  );
   return re.test(attr);
 }
 
@@ -308,13 +340,24 @@ export class FilterableAttributes {
     this.rules = [];
     for (const entry of Array.isArray(setting) ? setting : []) {
       if (typeof entry === 'string') {
-        this.rules.push({ patterns: [entry], legacy: true, filter: { equality: true, comparison: true }, facetSearch: true });
+        this.rules.push({
+          patterns: [entry],
+          legacy: true,
+          filter: { equality: true, comparison: true },
+          facetSearch: true,
+        });
       } else if (entry !== null && typeof entry === 'object') {
-        const e = entry as { attributePatterns?: string[]; features?: { facetSearch?: boolean; filter?: { equality?: boolean; comparison?: boolean } } };
+        const e = entry as {
+          attributePatterns?: string[];
+          features?: { facetSearch?: boolean; filter?: { equality?: boolean; comparison?: boolean } };
+        };
         this.rules.push({
           patterns: e.attributePatterns ?? [],
           legacy: false,
-          filter: { equality: e.features?.filter?.equality ?? true, comparison: e.features?.filter?.comparison ?? false },
+          filter: {
+            equality: e.features?.filter?.equality ?? true,
+            comparison: e.features?.filter?.comparison ?? false,
+          },
           facetSearch: e.features?.facetSearch ?? false,
         });
       }
@@ -331,7 +374,8 @@ export class FilterableAttributes {
   ruleIndexFor(attr: string): number | null {
     for (let i = 0; i < this.rules.length; i++) {
       const r = this.rules[i]!;
-      for (const p of r.patterns) if (r.legacy ? attributePatternMatches(p, attr) : patternMatchesExactly(p, attr)) return i;
+      for (const p of r.patterns)
+        if (r.legacy ? attributePatternMatches(p, attr) : patternMatchesExactly(p, attr)) return i;
     }
     return null;
   }
@@ -361,16 +405,27 @@ export class FilterableAttributes {
    * its rule does not enable. `_vectors` and `_shard` are Meilisearch's special attributes and pass. `serialized`:
    * positions refer to the re-serialized filter (search) or to `src` as sent (documents routes).
    */
-  check(node: FilterNode, src: string | null, code: ErrorCode = 'invalid_search_filter', indexUid: string | null = null, serialized = true): void {
+  check(
+    node: FilterNode,
+    src: string | null,
+    code: ErrorCode = 'invalid_search_filter',
+    indexUid: string | null = null,
+    serialized = true,
+  ): void {
     const prefix = indexUid === null ? '' : `Index \`${indexUid}\`: `;
-    const attrs = filterAttributes(node).filter(({ attr }) => attr.value !== '_vectors' && !attr.value.startsWith('_vectors.') && attr.value !== '_shard');
+    const attrs = filterAttributes(node).filter(
+      ({ attr }) => attr.value !== '_vectors' && !attr.value.startsWith('_vectors.') && attr.value !== '_shard',
+    );
     for (const { attr } of attrs) {
       if (this.isFilterable(attr.value)) continue;
       const patterns = this.filterablePatterns();
       const available =
         patterns.length === 0
           ? 'This index does not have configured filterable attributes.'
-          : `Available filterable attribute patterns are: ${[...new Set(patterns)].sort().map((p) => `\`${p}\``).join(', ')}.`;
+          : `Available filterable attribute patterns are: ${[...new Set(patterns)]
+              .sort()
+              .map((p) => `\`${p}\``)
+              .join(', ')}.`;
       // Search reports the position in the filter as it re-serializes it; the documents routes in the text sent.
       let where = '';
       if (serialized) {
@@ -386,7 +441,16 @@ export class FilterableAttributes {
       const rule = this.rules[index]!;
       const equality = op === '=' || op === '!=';
       if (equality ? rule.filter.equality : rule.filter.comparison) continue;
-      const allowed = ['OR', 'AND', 'NOT', ...(rule.filter.equality ? ['=', '!=', 'IN'] : []), ...(rule.filter.comparison ? ['<', '>', '<=', '>=', 'TO'] : []), 'IS EMPTY', 'IS NULL', 'EXISTS'];
+      const allowed = [
+        'OR',
+        'AND',
+        'NOT',
+        ...(rule.filter.equality ? ['=', '!=', 'IN'] : []),
+        ...(rule.filter.comparison ? ['<', '>', '<=', '>=', 'TO'] : []),
+        'IS EMPTY',
+        'IS NULL',
+        'EXISTS',
+      ];
       throw new MeiliError(
         code,
         `${prefix}Filter operator \`${op}\` is not allowed for the attribute \`${attr.value}\`.\n  - Note: allowed operators: ${allowed.join(', ')}.\n  - Note: field \`${attr.value}\` matched rule #${index} in \`filterableAttributes\`\n  - Hint: enable ${equality ? 'equality' : 'comparison'} in rule #${index} by modifying the features.filter object\n  - Hint: prepend another rule matching \`${attr.value}\` with appropriate filter features before rule #${index}`,

@@ -24,7 +24,22 @@ export type FilterNode =
   | { type: 'starts'; attr: FilterValue; value: FilterValue }
   | { type: 'geo'; fn: '_geoRadius' | '_geoBoundingBox' | '_geoPolygon'; args: number[][]; start: number; end: number };
 
-const KEYWORDS = new Set(['AND', 'OR', 'IN', 'NOT', 'TO', 'EXISTS', 'IS', 'NULL', 'EMPTY', 'CONTAINS', 'STARTS', 'WITH', '_geoRadius', '_geoBoundingBox']);
+const KEYWORDS = new Set([
+  'AND',
+  'OR',
+  'IN',
+  'NOT',
+  'TO',
+  'EXISTS',
+  'IS',
+  'NULL',
+  'EMPTY',
+  'CONTAINS',
+  'STARTS',
+  'WITH',
+  '_geoRadius',
+  '_geoBoundingBox',
+]);
 const MAX_DEPTH = 150;
 
 type Tok =
@@ -96,7 +111,12 @@ class FilterParser {
           out += c;
           i++;
         }
-        if (!closed) this.fail(`Expression \`${s.slice(start)}\` is missing the following closing delimiter: \`${ch}\`.`, start, s.length);
+        if (!closed)
+          this.fail(
+            `Expression \`${s.slice(start)}\` is missing the following closing delimiter: \`${ch}\`.`,
+            start,
+            s.length,
+          );
         this.toks.push({ kind: 'string', text: out, start, end: i });
         continue;
       }
@@ -139,7 +159,12 @@ class FilterParser {
     this.lex();
     const node = this.parseOr();
     const t = this.peek();
-    if (t.kind !== 'eof') this.fail(`Found unexpected characters at the end of the filter: \`${this.src.slice(t.start)}\`. You probably forgot an \`OR\` or an \`AND\` rule.`, t.start, this.src.length);
+    if (t.kind !== 'eof')
+      this.fail(
+        `Found unexpected characters at the end of the filter: \`${this.src.slice(t.start)}\`. You probably forgot an \`OR\` or an \`AND\` rule.`,
+        t.start,
+        this.src.length,
+      );
     return node;
   }
 
@@ -164,7 +189,12 @@ class FilterParser {
   parseNot(): FilterNode {
     if (this.isKw(this.peek(), 'NOT')) {
       const t = this.next();
-      if (++this.depth > MAX_DEPTH) this.fail('The filter exceeded the maximum depth limit. Try rewriting the filter so that it contains fewer nested conditions.', t.start, this.src.length);
+      if (++this.depth > MAX_DEPTH)
+        this.fail(
+          'The filter exceeded the maximum depth limit. Try rewriting the filter so that it contains fewer nested conditions.',
+          t.start,
+          this.src.length,
+        );
       const child = this.parseNot();
       this.depth--;
       return child.type === 'not' ? child.child : { type: 'not', child };
@@ -176,18 +206,36 @@ class FilterParser {
     const t = this.peek();
     if (t.kind === 'punct' && t.text === '(') {
       this.next();
-      if (++this.depth > MAX_DEPTH) this.fail('The filter exceeded the maximum depth limit. Try rewriting the filter so that it contains fewer nested conditions.', t.start, this.src.length);
+      if (++this.depth > MAX_DEPTH)
+        this.fail(
+          'The filter exceeded the maximum depth limit. Try rewriting the filter so that it contains fewer nested conditions.',
+          t.start,
+          this.src.length,
+        );
       const inner = this.parseOr();
       this.depth--;
       const close = this.next();
       if (!(close.kind === 'punct' && close.text === ')')) {
-        this.fail(`Expression \`${this.src.slice(t.start)}\` is missing the following closing delimiter: \`)\`.`, t.start, this.src.length);
+        this.fail(
+          `Expression \`${this.src.slice(t.start)}\` is missing the following closing delimiter: \`)\`.`,
+          t.start,
+          this.src.length,
+        );
       }
       return inner;
     }
-    if (t.kind === 'word' && (t.text === '_geoRadius' || t.text === '_geoBoundingBox' || t.text === '_geoPolygon')) return this.parseGeo();
-    if (t.kind === 'word' && (t.text === '_geo' || t.text === '_geoDistance' || t.text === '_geoPoint') && this.peek(1).text === '(') {
-      this.fail(`\`${t.text}\` is a reserved keyword and thus can't be used as a filter expression. Use the \`_geoRadius(latitude, longitude, distance)\`, \`_geoBoundingBox([latitude, longitude], [latitude, longitude])\` or \`_geoPolygon([latitude, longitude], ...)\` built-in rules to filter on \`_geo\` coordinates.`, t.start, t.end);
+    if (t.kind === 'word' && (t.text === '_geoRadius' || t.text === '_geoBoundingBox' || t.text === '_geoPolygon'))
+      return this.parseGeo();
+    if (
+      t.kind === 'word' &&
+      (t.text === '_geo' || t.text === '_geoDistance' || t.text === '_geoPoint') &&
+      this.peek(1).text === '('
+    ) {
+      this.fail(
+        `\`${t.text}\` is a reserved keyword and thus can't be used as a filter expression. Use the \`_geoRadius(latitude, longitude, distance)\`, \`_geoBoundingBox([latitude, longitude], [latitude, longitude])\` or \`_geoPolygon([latitude, longitude], ...)\` built-in rules to filter on \`_geo\` coordinates.`,
+        t.start,
+        t.end,
+      );
     }
     return this.parseCondition();
   }
@@ -212,9 +260,17 @@ class FilterParser {
       return { value: t.text, quoted: false, start: t.start, end: t.end };
     }
     if (what === 'attribute') {
-      this.fail(`Was expecting an operation ${OPERATION_LIST} at \`${this.src.slice(t.start)}\`.`, t.start, this.src.length);
+      this.fail(
+        `Was expecting an operation ${OPERATION_LIST} at \`${this.src.slice(t.start)}\`.`,
+        t.start,
+        this.src.length,
+      );
     }
-    this.fail(`Was expecting a value but instead got ${t.kind === 'eof' ? 'nothing' : `\`${this.src.slice(t.start)}\``}.`, t.start, this.src.length);
+    this.fail(
+      `Was expecting a value but instead got ${t.kind === 'eof' ? 'nothing' : `\`${this.src.slice(t.start)}\``}.`,
+      t.start,
+      this.src.length,
+    );
   }
 
   parseCondition(): FilterNode {
@@ -234,7 +290,12 @@ class FilterParser {
   /** CONTAINS when the node runs with the `containsFilter` feature off: Meilisearch's error on the keyword. */
   private checkContains(t: Tok): void {
     if (this.opts.containsFilter === false) {
-      this.fail('Using `CONTAINS` in a filter requires enabling the `contains filter` experimental feature. See https://github.com/orgs/meilisearch/discussions/763', t.start, t.end, 'feature_not_enabled');
+      this.fail(
+        'Using `CONTAINS` in a filter requires enabling the `contains filter` experimental feature. See https://github.com/orgs/meilisearch/discussions/763',
+        t.start,
+        t.end,
+        'feature_not_enabled',
+      );
     }
   }
 
@@ -252,7 +313,12 @@ class FilterParser {
     }
     if (this.isKw(t, 'STARTS')) {
       const w = this.next();
-      if (!this.isKw(w, 'WITH')) this.fail(`Was expecting an operation ${OPERATION_LIST} at \`${this.src.slice(attr.start)}\`.`, attr.start, this.src.length);
+      if (!this.isKw(w, 'WITH'))
+        this.fail(
+          `Was expecting an operation ${OPERATION_LIST} at \`${this.src.slice(attr.start)}\`.`,
+          attr.start,
+          this.src.length,
+        );
       return { type: 'starts', attr, value: this.value('value') };
     }
     if (this.isKw(t, 'IS')) {
@@ -262,7 +328,12 @@ class FilterParser {
       let node: FilterNode;
       if (this.isKw(w, 'NULL')) node = { type: 'null', attr };
       else if (this.isKw(w, 'EMPTY')) node = { type: 'empty', attr };
-      else this.fail(`Was expecting an operation ${OPERATION_LIST} at \`${this.src.slice(attr.start)}\`.`, attr.start, this.src.length);
+      else
+        this.fail(
+          `Was expecting an operation ${OPERATION_LIST} at \`${this.src.slice(attr.start)}\`.`,
+          attr.start,
+          this.src.length,
+        );
       return neg ? { type: 'not', child: node } : node;
     }
     if (this.isKw(t, 'NOT')) {
@@ -273,8 +344,13 @@ class FilterParser {
         this.checkContains(w);
         return { type: 'not', child: { type: 'contains', attr, value: this.value('value') } };
       }
-      if (this.isKw(w, 'STARTS') && this.isKw(this.next(), 'WITH')) return { type: 'not', child: { type: 'starts', attr, value: this.value('value') } };
-      this.fail(`Was expecting an operation ${OPERATION_LIST} at \`${this.src.slice(attr.start)}\`.`, attr.start, this.src.length);
+      if (this.isKw(w, 'STARTS') && this.isKw(this.next(), 'WITH'))
+        return { type: 'not', child: { type: 'starts', attr, value: this.value('value') } };
+      this.fail(
+        `Was expecting an operation ${OPERATION_LIST} at \`${this.src.slice(attr.start)}\`.`,
+        attr.start,
+        this.src.length,
+      );
     }
     if ((t.kind === 'word' || t.kind === 'string') && !KEYWORDS.has(t.text)) {
       // `attr from TO to`
@@ -284,12 +360,17 @@ class FilterParser {
         return { type: 'range', attr, from, to: this.value('value') };
       }
     }
-    this.fail(`Was expecting an operation ${OPERATION_LIST} at \`${this.src.slice(attr.start)}\`.`, attr.start, this.src.length);
+    this.fail(
+      `Was expecting an operation ${OPERATION_LIST} at \`${this.src.slice(attr.start)}\`.`,
+      attr.start,
+      this.src.length,
+    );
   }
 
   parseList(): FilterValue[] {
     const open = this.next();
-    if (!(open.kind === 'punct' && open.text === '[')) this.fail(`Expected \`[\` after \`IN\` keyword.`, open.start, open.end);
+    if (!(open.kind === 'punct' && open.text === '['))
+      this.fail(`Expected \`[\` after \`IN\` keyword.`, open.start, open.end);
     const values: FilterValue[] = [];
     for (;;) {
       const t = this.peek();
@@ -301,7 +382,12 @@ class FilterParser {
       values.push(this.value('value'));
       const sep = this.peek();
       if (sep.kind === 'punct' && sep.text === ',') this.next();
-      else if (!(sep.kind === 'punct' && sep.text === ']')) this.fail(`Expected only comma-separated field names inside \`IN[..]\` but instead found \`${this.src.slice(sep.start)}\`.`, sep.start, this.src.length);
+      else if (!(sep.kind === 'punct' && sep.text === ']'))
+        this.fail(
+          `Expected only comma-separated field names inside \`IN[..]\` but instead found \`${this.src.slice(sep.start)}\`.`,
+          sep.start,
+          this.src.length,
+        );
     }
   }
 
@@ -309,12 +395,14 @@ class FilterParser {
     const name = this.next();
     const fn = name.text as '_geoRadius' | '_geoBoundingBox' | '_geoPolygon';
     const open = this.next();
-    if (!(open.kind === 'punct' && open.text === '(')) this.fail(`The \`${fn}\` filter expects arguments between parentheses.`, name.start, this.src.length);
+    if (!(open.kind === 'punct' && open.text === '('))
+      this.fail(`The \`${fn}\` filter expects arguments between parentheses.`, name.start, this.src.length);
     const args: number[][] = [];
     const num = (): number => {
       const t = this.next();
       const n = Number(t.text);
-      if (t.kind !== 'word' || t.text === '' || !Number.isFinite(n)) this.fail(`Could not parse \`${t.text}\` as a float.`, t.start, t.end);
+      if (t.kind !== 'word' || t.text === '' || !Number.isFinite(n))
+        this.fail(`Could not parse \`${t.text}\` as a float.`, t.start, t.end);
       return n;
     };
     for (;;) {
@@ -323,7 +411,12 @@ class FilterParser {
         this.next();
         break;
       }
-      if (t.kind === 'eof') this.fail(`Expression \`${this.src.slice(name.start)}\` is missing the following closing delimiter: \`)\`.`, name.start, this.src.length);
+      if (t.kind === 'eof')
+        this.fail(
+          `Expression \`${this.src.slice(name.start)}\` is missing the following closing delimiter: \`)\`.`,
+          name.start,
+          this.src.length,
+        );
       if (t.kind === 'punct' && t.text === '[') {
         this.next();
         const pair: number[] = [];
@@ -341,37 +434,63 @@ class FilterParser {
     }
     const end = this.toks[this.i - 1]!.end;
     if (fn === '_geoRadius' && (args.length < 3 || args.length > 4 || args.some((a) => a.length !== 1))) {
-      this.fail('The `_geoRadius` filter expects three or four arguments: `_geoRadius(latitude, longitude, radius)` or `_geoRadius(latitude, longitude, radius, resolution)`.', name.start, end);
+      this.fail(
+        'The `_geoRadius` filter expects three or four arguments: `_geoRadius(latitude, longitude, radius)` or `_geoRadius(latitude, longitude, radius, resolution)`.',
+        name.start,
+        end,
+      );
     }
     if (fn === '_geoBoundingBox' && (args.length !== 2 || args.some((a) => a.length !== 2))) {
-      this.fail('The `_geoBoundingBox` filter expects two pairs of arguments: `_geoBoundingBox([latitude, longitude], [latitude, longitude])`.', name.start, end);
+      this.fail(
+        'The `_geoBoundingBox` filter expects two pairs of arguments: `_geoBoundingBox([latitude, longitude], [latitude, longitude])`.',
+        name.start,
+        end,
+      );
     }
     if (fn === '_geoPolygon' && (args.length < 3 || args.some((a) => a.length !== 2))) {
-      this.fail('The `_geoPolygon` filter expects at least three points: `_geoPolygon([latitude, longitude], [latitude, longitude], [latitude, longitude], ...)`.', name.start, end);
+      this.fail(
+        'The `_geoPolygon` filter expects at least three points: `_geoPolygon([latitude, longitude], [latitude, longitude], [latitude, longitude], ...)`.',
+        name.start,
+        end,
+      );
     }
     return { type: 'geo', fn, args, start: name.start, end };
   }
 }
 
 /** Parses one filter string; null when empty or blank. */
-export function parseFilterString(src: string, code: ErrorCode = 'invalid_search_filter', opts: ParseOptions = {}): FilterNode | null {
+export function parseFilterString(
+  src: string,
+  code: ErrorCode = 'invalid_search_filter',
+  opts: ParseOptions = {},
+): FilterNode | null {
   if (src.trim() === '') return null;
   return new FilterParser(src, code, opts).parse();
 }
 
 function arrayShapeError(code: ErrorCode, value: unknown): MeiliError {
-  return new MeiliError(code, `Invalid syntax for the filter parameter: \`expected String, Array, found: ${JSON.stringify(value)}\`.`);
+  return new MeiliError(
+    code,
+    `Invalid syntax for the filter parameter: \`expected String, Array, found: ${JSON.stringify(value)}\`.`,
+  );
 }
 
 /**
  * Parses a filter in either form: a string, or an array whose elements are strings (ANDed) or arrays of strings
  * (ORed). Returns null for no filter. Throws MeiliError(code) with Meilisearch's message otherwise.
  */
-export function parseFilter(input: unknown, code: ErrorCode = 'invalid_search_filter', opts: ParseOptions = {}): FilterNode | null {
+export function parseFilter(
+  input: unknown,
+  code: ErrorCode = 'invalid_search_filter',
+  opts: ParseOptions = {},
+): FilterNode | null {
   if (input === null || input === undefined) return null;
   if (typeof input === 'string') return parseFilterString(input, code, opts);
   if (!Array.isArray(input)) {
-    throw new MeiliError(code, `Invalid syntax for the filter parameter: \`expected String, Array, found: ${JSON.stringify(input)}\`.`);
+    throw new MeiliError(
+      code,
+      `Invalid syntax for the filter parameter: \`expected String, Array, found: ${JSON.stringify(input)}\`.`,
+    );
   }
   const ands: FilterNode[] = [];
   for (const el of input) {

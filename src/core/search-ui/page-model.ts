@@ -61,7 +61,10 @@ export function sortOptions(index: string, sortable: unknown): SortOption[] {
   if (!Array.isArray(sortable)) return out;
   for (const attr of sortable) {
     if (typeof attr !== 'string' || attr.includes('*') || attr.includes(':')) continue;
-    out.push({ value: `${index}:${attr}:asc`, label: `${attr} (ascending)` }, { value: `${index}:${attr}:desc`, label: `${attr} (descending)` });
+    out.push(
+      { value: `${index}:${attr}:asc`, label: `${attr} (ascending)` },
+      { value: `${index}:${attr}:desc`, label: `${attr} (descending)` },
+    );
   }
   return out;
 }

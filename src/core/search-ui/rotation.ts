@@ -27,7 +27,13 @@ export function rotationDue(expiresAtMs: number | null, nowMs: number, rotateBef
  * Whether the previous generation's key may be revoked now: there is one, the drain time since the rotation has
  * passed, and every live pod's beacon shows the record's generation (or a later one).
  */
-export function revocable(record: ScopedKeyRecord, observed: Readonly<Record<string, number>>, livePods: readonly string[], nowMs: number, drainMs: number): boolean {
+export function revocable(
+  record: ScopedKeyRecord,
+  observed: Readonly<Record<string, number>>,
+  livePods: readonly string[],
+  nowMs: number,
+  drainMs: number,
+): boolean {
   if (record.previous_uid === null) return false;
   if (nowMs < Date.parse(record.rotated_at) + drainMs) return false;
   return livePods.every((pod) => (observed[pod] ?? -1) >= record.generation);
@@ -35,5 +41,10 @@ export function revocable(record: ScopedKeyRecord, observed: Readonly<Record<str
 
 /** The record after a rotation to `newUid` (the old primary becomes the previous key). */
 export function rotated(record: ScopedKeyRecord | null, newUid: string, nowMs: number): ScopedKeyRecord {
-  return { primary_uid: newUid, previous_uid: record?.primary_uid ?? null, rotated_at: new Date(nowMs).toISOString(), generation: (record?.generation ?? 0) + 1 };
+  return {
+    primary_uid: newUid,
+    previous_uid: record?.primary_uid ?? null,
+    rotated_at: new Date(nowMs).toISOString(),
+    generation: (record?.generation ?? 0) + 1,
+  };
 }

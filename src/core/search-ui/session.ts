@@ -42,7 +42,9 @@ function decodeJsonSegment(segment: string): Record<string, unknown> | null {
   if (!SEGMENT_RE.test(segment)) return null;
   try {
     const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
@@ -68,10 +70,12 @@ export function claimsProblem(payload: Record<string, unknown>): string | null {
   if (payload.iss !== SESSION_ISSUER) return 'the issuer is not `miroir`';
   if (payload.sub !== SESSION_SUBJECT) return 'the subject is not `search-ui-session`';
   if (typeof payload.idx !== 'string' || payload.idx === '') return 'the `idx` claim is missing';
-  if (!Array.isArray(payload.scope) || !payload.scope.every((s) => typeof s === 'string')) return 'the `scope` claim is missing';
+  if (!Array.isArray(payload.scope) || !payload.scope.every((s) => typeof s === 'string'))
+    return 'the `scope` claim is missing';
   if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number') return 'the `exp` or `iat` claim is missing';
   if (typeof payload.kid !== 'string') return 'the `kid` claim is missing';
-  if (payload.injected_filter !== undefined && typeof payload.injected_filter !== 'string') return 'the `injected_filter` claim is not a string';
+  if (payload.injected_filter !== undefined && typeof payload.injected_filter !== 'string')
+    return 'the `injected_filter` claim is not a string';
   return null;
 }
 
@@ -83,14 +87,21 @@ export function filterString(value: string): string {
 /** `X-Forwarded-Groups` as oauth2-proxy sends it: comma-separated, trimmed, empty entries dropped. */
 export function parseGroups(header: string | undefined): string[] {
   if (header === undefined) return [];
-  return header.split(',').map((g) => g.trim()).filter((g) => g.length > 0);
+  return header
+    .split(',')
+    .map((g) => g.trim())
+    .filter((g) => g.length > 0);
 }
 
 /**
  * The filter `oauth_proxy` mode ANDs into the session's searches: `<user_attr> = "<user>"` and/or
  * `<groups_attr> IN ["g1", ...]` (no group → a filter nothing matches). null when neither attribute is configured.
  */
-export function oauthFilter(user: string, groups: readonly string[], opts: { userAttribute: string | null; groupsAttribute: string | null }): string | null {
+export function oauthFilter(
+  user: string,
+  groups: readonly string[],
+  opts: { userAttribute: string | null; groupsAttribute: string | null },
+): string | null {
   const parts: string[] = [];
   if (opts.userAttribute !== null) parts.push(`${opts.userAttribute} = ${filterString(user)}`);
   if (opts.groupsAttribute !== null) parts.push(`${opts.groupsAttribute} IN [${groups.map(filterString).join(', ')}]`);

@@ -61,7 +61,10 @@ export interface IndexEngineApi {
    * `merge` = PUT (partial update). `primaryKey` = the query parameter, if any. Infers the PK when none.
    * `skipCreation`: documents whose id is not in the index are skipped (only existing ones are updated).
    */
-  addDocuments(docs: Document[], opts: { primaryKey?: string | null; merge: boolean; skipCreation?: boolean }): AddDocumentsResult;
+  addDocuments(
+    docs: Document[],
+    opts: { primaryKey?: string | null; merge: boolean; skipCreation?: boolean },
+  ): AddDocumentsResult;
   deleteDocuments(ids: Array<string | number>): DeleteResult;
   deleteByFilter(filter: unknown): DeleteResult;
   clearDocuments(): DeleteResult;

@@ -11,7 +11,10 @@ export interface FacetCount {
 }
 
 /** Counts each distinct value of `attr` once per document. */
-export function countFacet(docs: Iterable<Record<string, unknown>>, attr: string): { counts: FacetCount[]; min: number | null; max: number | null } {
+export function countFacet(
+  docs: Iterable<Record<string, unknown>>,
+  attr: string,
+): { counts: FacetCount[]; min: number | null; max: number | null } {
   const byKey = new Map<string, FacetCount>();
   let min: number | null = null;
   let max: number | null = null;

@@ -21,20 +21,33 @@ export function federatedSearch(entries: Entry[], federation: Record<string, unk
   const facetsByIndex = (federation.facetsByIndex as Record<string, string[]> | undefined) ?? null;
   const merged: Array<{ hit: Record<string, unknown>; score: number; pos: number; rank: number }> = [];
   let total = 0;
-  const byIndex: Record<string, { distribution: Record<string, Record<string, number>>; stats: Record<string, { min: number; max: number }> }> = {};
+  const byIndex: Record<
+    string,
+    { distribution: Record<string, Record<string, number>>; stats: Record<string, { min: number; max: number }> }
+  > = {};
   for (const e of entries) {
     const facets = facetsByIndex?.[e.index.uid];
     let res: Record<string, unknown>;
     try {
       // Every match (up to the index's cap): the total counts each document once, however many queries found it.
-      res = e.index.search({ ...e.query, offset: 0, limit: Math.max(offset + limit, 1000), showRankingScore: true, ...(facets ? { facets } : {}) });
+      res = e.index.search({
+        ...e.query,
+        offset: 0,
+        limit: Math.max(offset + limit, 1000),
+        showRankingScore: true,
+        ...(facets ? { facets } : {}),
+      });
     } catch (err) {
-      if (err instanceof MeiliError) throw new MeiliError(err.code, `Inside \`.queries[${e.queryPosition}]\`: ${err.message}`);
+      if (err instanceof MeiliError)
+        throw new MeiliError(err.code, `Inside \`.queries[${e.queryPosition}]\`: ${err.message}`);
       throw err;
     }
     total += res.estimatedTotalHits as number;
     if (facets && byIndex[e.index.uid] === undefined) {
-      byIndex[e.index.uid] = { distribution: res.facetDistribution as Record<string, Record<string, number>>, stats: (res.facetStats as Record<string, { min: number; max: number }>) ?? {} };
+      byIndex[e.index.uid] = {
+        distribution: res.facetDistribution as Record<string, Record<string, number>>,
+        stats: (res.facetStats as Record<string, { min: number; max: number }>) ?? {},
+      };
     }
     (res.hits as Array<Record<string, unknown>>).forEach((hit, rank) => {
       const score = (hit._rankingScore as number) * e.weight;
@@ -59,7 +72,11 @@ export function federatedSearch(entries: Entry[], federation: Record<string, unk
   const hits = unique.slice(offset, offset + limit).map((m) => m.hit);
   // When a query matched more than it returned, its own estimate stands in for what was not seen.
   const counted = Math.max(unique.length, total - (merged.length - unique.length));
-  const res: Record<string, unknown> = { hits, processingTimeMs: 0, ...hitsInfo(page, pageWindow(page, Number.MAX_SAFE_INTEGER), counted, Number.MAX_SAFE_INTEGER) };
+  const res: Record<string, unknown> = {
+    hits,
+    processingTimeMs: 0,
+    ...hitsInfo(page, pageWindow(page, Number.MAX_SAFE_INTEGER), counted, Number.MAX_SAFE_INTEGER),
+  };
   if (facetsByIndex !== null) {
     const merge = federation.mergeFacets as { maxValuesPerFacet?: number } | undefined | null;
     if (merge) {
@@ -71,7 +88,13 @@ export function federatedSearch(entries: Entry[], federation: Record<string, unk
           for (const [value, count] of Object.entries(values)) {
             const prev = m.get(value);
             if (prev) prev.count += count;
-            else m.set(value, { value, count, numeric: value.trim() !== '' && Number.isFinite(Number(value)), num: Number(value) });
+            else
+              m.set(value, {
+                value,
+                count,
+                numeric: value.trim() !== '' && Number.isFinite(Number(value)),
+                num: Number(value),
+              });
           }
         }
         for (const [attr, s] of Object.entries(f.stats)) {

@@ -6,7 +6,13 @@
 // built on its first equality filter and then kept up to date by every document write. Filters the postings
 // cannot answer (ranges, EXISTS, CONTAINS, …) are evaluated by predicate, on the candidates of an AND's indexed
 // parts when there are some, else on every document.
-import { compileFilter, normalizeFacet, valuesAt, type CompileOptions, type Predicate } from '../../core/filter/index.js';
+import {
+  compileFilter,
+  normalizeFacet,
+  valuesAt,
+  type CompileOptions,
+  type Predicate,
+} from '../../core/filter/index.js';
 import type { FilterNode, FilterValue } from '../../core/filter/parse.js';
 
 type Doc = Record<string, unknown>;

@@ -7,9 +7,27 @@ import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js
 import { inferPrimaryKey, resolveDocumentId } from '../../core/document-id.js';
 import { compileFilter, FilterableAttributes, parseFilter, valuesAt } from '../../core/filter/index.js';
 import { FilterIndex, type CompiledFilter } from './filter-index.js';
-import type { AddDocumentsResult, DeleteResult, Document, EngineContext, IndexEngineApi, IndexMeta, IndexStats, StoredDocument } from './api.js';
+import type {
+  AddDocumentsResult,
+  DeleteResult,
+  Document,
+  EngineContext,
+  IndexEngineApi,
+  IndexMeta,
+  IndexStats,
+  StoredDocument,
+} from './api.js';
 import { countFacet, facetOrder, sortFacetCounts } from './facets.js';
-import { TextIndex, cmpScalar, facetValueMatches, formatHit, rank, relevanceConfig, type SortCriterion, type TypoToleranceConfig } from './relevance/index.js';
+import {
+  TextIndex,
+  cmpScalar,
+  facetValueMatches,
+  formatHit,
+  rank,
+  relevanceConfig,
+  type SortCriterion,
+  type TypoToleranceConfig,
+} from './relevance/index.js';
 import { applySettingsPatch, defaultSettings, type Settings } from '../../core/settings.js';
 import { selectValues } from './select.js';
 import { now } from '../clock.js';
@@ -47,7 +65,13 @@ export class IndexEngine implements IndexEngineApi {
   private readonly ctx: EngineContext;
   private readonly filterIndex = new FilterIndex(() => this.seqDocs());
 
-  constructor(uid: string, primaryKey: string | null, now: string, ctx: EngineContext, settings: Settings = defaultSettings()) {
+  constructor(
+    uid: string,
+    primaryKey: string | null,
+    now: string,
+    ctx: EngineContext,
+    settings: Settings = defaultSettings(),
+  ) {
     this.uid = uid;
     this.primaryKey = primaryKey;
     this.createdAt = now;
@@ -58,7 +82,10 @@ export class IndexEngine implements IndexEngineApi {
   }
 
   static restore(meta: IndexMeta, docs: Iterable<StoredDocument>, ctx: EngineContext): IndexEngine {
-    const engine = new IndexEngine(meta.uid, meta.primaryKey, meta.createdAt, ctx, { ...defaultSettings(), ...meta.settings });
+    const engine = new IndexEngine(meta.uid, meta.primaryKey, meta.createdAt, ctx, {
+      ...defaultSettings(),
+      ...meta.settings,
+    });
     engine.updatedAt = meta.updatedAt;
     for (const f of meta.fieldOrder) engine.noteField(f);
     const sorted = [...docs].sort((a, b) => a.seq - b.seq);
@@ -103,11 +130,17 @@ export class IndexEngine implements IndexEngineApi {
 
   // ---------------------------------------------------------------- writes
 
-  addDocuments(docs: Document[], opts: { primaryKey?: string | null; merge: boolean; skipCreation?: boolean }): AddDocumentsResult {
+  addDocuments(
+    docs: Document[],
+    opts: { primaryKey?: string | null; merge: boolean; skipCreation?: boolean },
+  ): AddDocumentsResult {
     let pk = this.primaryKey;
     const given = opts.primaryKey ?? null;
     if (given !== null && pk !== null && given !== pk) {
-      throw new MeiliError('index_primary_key_already_exists', `Index \`${this.uid}\`: Index already has a primary key: \`${pk}\`.`);
+      throw new MeiliError(
+        'index_primary_key_already_exists',
+        `Index \`${this.uid}\`: Index already has a primary key: \`${pk}\`.`,
+      );
     }
     if (pk === null) pk = given ?? (docs.length > 0 ? inferPrimaryKeyFor(this.uid, docs[0]) : null);
     if (pk === null) return { indexedDocuments: 0, upserted: [], deleted: [] };
@@ -153,7 +186,10 @@ export class IndexEngine implements IndexEngineApi {
   setPrimaryKey(primaryKey: string): void {
     if (this.primaryKey === primaryKey) return;
     if (this.byId.size > 0) {
-      throw new MeiliError('index_primary_key_already_exists', `Index \`${this.uid}\`: Index already has a primary key: \`${this.primaryKey}\`.`);
+      throw new MeiliError(
+        'index_primary_key_already_exists',
+        `Index \`${this.uid}\`: Index already has a primary key: \`${this.primaryKey}\`.`,
+      );
     }
     this.primaryKey = primaryKey;
     this.touch();
@@ -204,7 +240,13 @@ export class IndexEngine implements IndexEngineApi {
   private compile(filter: unknown, code: ErrorCode, nameIndex = true): CompiledFilter | null {
     const node = parseFilter(filter, code, { containsFilter: this.ctx.experimentalFeatures.containsFilter === true });
     if (node === null) return null;
-    this.filterable().check(node, typeof filter === 'string' ? filter : null, code, nameIndex ? this.uid : null, code !== 'invalid_document_filter');
+    this.filterable().check(
+      node,
+      typeof filter === 'string' ? filter : null,
+      code,
+      nameIndex ? this.uid : null,
+      code !== 'invalid_document_filter',
+    );
     const options = { containsFilter: this.ctx.experimentalFeatures.containsFilter === true, code };
     return { node, options, predicate: compileFilter(node, options) };
   }
@@ -216,22 +258,40 @@ export class IndexEngine implements IndexEngineApi {
     for (const s of sort as string[]) {
       const m = /^(.+):(asc|desc)$/.exec(s.trim());
       if (m === null) {
-        throw new MeiliError(code, `Invalid syntax for the sort parameter: expected expression ending by \`:asc\` or \`:desc\`, found \`${s}\`.`);
+        throw new MeiliError(
+          code,
+          `Invalid syntax for the sort parameter: expected expression ending by \`:asc\` or \`:desc\`, found \`${s}\`.`,
+        );
       }
       const field = m[1]!;
       if (field === '_geo') {
-        throw new MeiliError(code, "`_geo` is a reserved keyword and thus can't be used as a sort expression. Use the _geoPoint(latitude, longitude) built-in rule to sort on _geo field coordinates.");
+        throw new MeiliError(
+          code,
+          "`_geo` is a reserved keyword and thus can't be used as a sort expression. Use the _geoPoint(latitude, longitude) built-in rule to sort on _geo field coordinates.",
+        );
       }
-      if (field === '_geoDistance') throw new MeiliError(code, "`_geoDistance` is a reserved keyword and thus can't be used as a sort expression.");
-      if (field.startsWith('_geoPoint(')) throw new MeiliError(code, `Index \`${this.uid}\`: the dev node does not sort on \`_geoPoint\`.`);
-      if (!sortable.some((p) => p === field || field.startsWith(p + '.') || (p.endsWith('*') && field.startsWith(p.slice(0, -1))))) {
-        const avail = sortable.length === 0 ? 'This index does not have configured sortable attributes.' : `Available sortable attributes are: ${requireRule ? this.visibleList(sortable) : list(sortable)}.`;
+      if (field === '_geoDistance')
+        throw new MeiliError(code, "`_geoDistance` is a reserved keyword and thus can't be used as a sort expression.");
+      if (field.startsWith('_geoPoint('))
+        throw new MeiliError(code, `Index \`${this.uid}\`: the dev node does not sort on \`_geoPoint\`.`);
+      if (
+        !sortable.some(
+          (p) => p === field || field.startsWith(p + '.') || (p.endsWith('*') && field.startsWith(p.slice(0, -1))),
+        )
+      ) {
+        const avail =
+          sortable.length === 0
+            ? 'This index does not have configured sortable attributes.'
+            : `Available sortable attributes are: ${requireRule ? this.visibleList(sortable) : list(sortable)}.`;
         throw new MeiliError(code, `Index \`${this.uid}\`: Attribute \`${field}\` is not sortable. ${avail}`);
       }
       out.push({ field, direction: m[2] as 'asc' | 'desc' });
     }
     if (requireRule && out.length > 0 && !(this.settings.rankingRules as string[]).includes('sort')) {
-      throw new MeiliError(code, `Index \`${this.uid}\`: You must specify where \`sort\` is listed in the rankingRules setting to use the sort parameter at search time.`);
+      throw new MeiliError(
+        code,
+        `Index \`${this.uid}\`: You must specify where \`sort\` is listed in the rankingRules setting to use the sort parameter at search time.`,
+      );
     }
     return out;
   }
@@ -248,7 +308,8 @@ export class IndexEngine implements IndexEngineApi {
     const keys = Object.keys(doc);
     const order = this.fieldRank;
     let sorted = true;
-    for (let i = 1; i < keys.length && sorted; i++) sorted = (order.get(keys[i - 1]!) ?? 0) <= (order.get(keys[i]!) ?? 0);
+    for (let i = 1; i < keys.length && sorted; i++)
+      sorted = (order.get(keys[i - 1]!) ?? 0) <= (order.get(keys[i]!) ?? 0);
     const out: Document = {};
     for (const k of sorted ? keys : [...keys].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0))) {
       if (k === '_vectors') continue;
@@ -261,7 +322,11 @@ export class IndexEngine implements IndexEngineApi {
   /** The seqs of the documents a compiled filter matches (null: no filter, every document). */
   private filteredSeqs(filter: CompiledFilter | null): Set<number> | null {
     if (filter === null) return null;
-    return this.filterIndex.matching(filter, () => this.bySeq.keys(), (seq) => this.docOfSeq(seq));
+    return this.filterIndex.matching(
+      filter,
+      () => this.bySeq.keys(),
+      (seq) => this.docOfSeq(seq),
+    );
   }
 
   private *seqDocs(): Iterable<[number, Document]> {
@@ -293,7 +358,10 @@ export class IndexEngine implements IndexEngineApi {
       for (const a of list2) {
         // Wildcard patterns are not checked; a plain attribute must be searchable (or nested under one).
         if (a !== '*' && !a.includes('*') && !searchable.some((p) => p === a || a.startsWith(p + '.'))) {
-          throw new MeiliError('invalid_search_attributes_to_search_on', `Index \`${this.uid}\`: Attribute \`${a}\` is not searchable. Available searchable attributes are: ${this.visibleList(searchable)}.`);
+          throw new MeiliError(
+            'invalid_search_attributes_to_search_on',
+            `Index \`${this.uid}\`: Attribute \`${a}\` is not searchable. Available searchable attributes are: ${this.visibleList(searchable)}.`,
+          );
         }
       }
     }
@@ -310,8 +378,14 @@ export class IndexEngine implements IndexEngineApi {
         continue;
       }
       if (!fa.isFilterable(f)) {
-        const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available filterable attributes patterns are: ${list(fa.patterns)}.`;
-        throw new MeiliError('invalid_search_facets', `Invalid facet distribution: Pattern \`${f}\` is not filterable. ${avail}`);
+        const avail =
+          fa.patterns.length === 0
+            ? 'This index does not have configured filterable attributes.'
+            : `Available filterable attributes patterns are: ${list(fa.patterns)}.`;
+        throw new MeiliError(
+          'invalid_search_facets',
+          `Invalid facet distribution: Pattern \`${f}\` is not filterable. ${avail}`,
+        );
       }
       if (!out.includes(f)) out.push(f);
     }
@@ -328,8 +402,14 @@ export class IndexEngine implements IndexEngineApi {
     if (typeof query.distinct === 'string') {
       const fa = this.filterable();
       if (!fa.isFilterable(query.distinct)) {
-        const avail = fa.patterns.length === 0 ? 'This index does not have configured filterable attributes.' : `Available filterable attributes patterns are: ${this.visibleList(fa.filterablePatterns())}.`;
-        throw new MeiliError('invalid_search_distinct', `Index \`${this.uid}\`: Attribute \`${query.distinct}\` is not filterable and thus, cannot be used as distinct attribute. ${avail}`);
+        const avail =
+          fa.patterns.length === 0
+            ? 'This index does not have configured filterable attributes.'
+            : `Available filterable attributes patterns are: ${this.visibleList(fa.filterablePatterns())}.`;
+        throw new MeiliError(
+          'invalid_search_distinct',
+          `Index \`${this.uid}\`: Attribute \`${query.distinct}\` is not filterable and thus, cannot be used as distinct attribute. ${avail}`,
+        );
       }
       distinct = query.distinct;
     }
@@ -355,12 +435,16 @@ export class IndexEngine implements IndexEngineApi {
     const displayed = this.displayed();
     const asked = (query.attributesToRetrieve as string[] | undefined) ?? null;
     // attributesToRetrieve ∩ displayedAttributes (null: every displayed attribute).
-    const retrieve = asked === null || asked.includes('*') ? displayed : asked.filter((f) => displayed === null || displayed.includes(f));
+    const retrieve =
+      asked === null || asked.includes('*')
+        ? displayed
+        : asked.filter((f) => displayed === null || displayed.includes(f));
     const retrieveVectors = query.retrieveVectors === true;
     const hits = ranked.hits.slice(offset, offset + limit).map((h) => {
       const doc = this.readable(this.docOfSeq(h.docId), false);
       const hit: Record<string, unknown> = selectValues(doc, retrieve);
-      if (retrieveVectors && (displayed === null || displayed.includes('_vectors'))) hit._vectors = vectorsView(this.docOfSeq(h.docId)._vectors);
+      if (retrieveVectors && (displayed === null || displayed.includes('_vectors')))
+        hit._vectors = vectorsView(this.docOfSeq(h.docId)._vectors);
       const parts = formatHit(this.text, doc, {
         q,
         attributesToHighlight: (query.attributesToHighlight as string[] | undefined) ?? null,
@@ -379,7 +463,12 @@ export class IndexEngine implements IndexEngineApi {
       if (showDetails) hit._rankingScoreDetails = h.details ?? {};
       return hit;
     });
-    const res: Record<string, unknown> = { hits, query: q ?? '', processingTimeMs: 0, ...hitsInfo(page, pageWindow(page, maxTotalHits), ranked.totalMatches, maxTotalHits) };
+    const res: Record<string, unknown> = {
+      hits,
+      query: q ?? '',
+      processingTimeMs: 0,
+      ...hitsInfo(page, pageWindow(page, maxTotalHits), ranked.totalMatches, maxTotalHits),
+    };
     if (query.facets !== undefined && query.facets !== null) {
       const matchedDocs = [...ranked.matchedDocIds].map((s) => this.docOfSeq(s));
       const { distribution, stats } = this.facetDistribution(matchedDocs, facets);
@@ -391,14 +480,18 @@ export class IndexEngine implements IndexEngineApi {
     return res;
   }
 
-  private facetDistribution(docs: Document[], facets: string[]): { distribution: Record<string, Record<string, number>>; stats: Record<string, { min: number; max: number }> } {
+  private facetDistribution(
+    docs: Document[],
+    facets: string[],
+  ): { distribution: Record<string, Record<string, number>>; stats: Record<string, { min: number; max: number }> } {
     const faceting = this.settings.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
     const distribution: Record<string, Record<string, number>> = {};
     const stats: Record<string, { min: number; max: number }> = {};
     for (const attr of facets) {
       const { counts, min, max } = countFacet(docs, attr);
       const dist: Record<string, number> = {};
-      for (const c of sortFacetCounts(counts, facetOrder(faceting.sortFacetValuesBy, attr), faceting.maxValuesPerFacet)) dist[c.value] = c.count;
+      for (const c of sortFacetCounts(counts, facetOrder(faceting.sortFacetValuesBy, attr), faceting.maxValuesPerFacet))
+        dist[c.value] = c.count;
       distribution[attr] = dist;
       if (min !== null && max !== null) stats[attr] = { min, max };
     }
@@ -417,7 +510,10 @@ export class IndexEngine implements IndexEngineApi {
           : fa.facetSearchablePatterns().length === 0
             ? 'This index does not have configured facet-searchable attributes. To make it facet-searchable add it to the `filterableAttributes` index settings.'
             : `Available facet-searchable attributes patterns are: ${list(fa.facetSearchablePatterns())}. To make it facet-searchable add it to the \`filterableAttributes\` index settings.`;
-      throw new MeiliError('invalid_facet_search_facet_name', `Attribute \`${facetName}\` is not facet-searchable. ${avail}`);
+      throw new MeiliError(
+        'invalid_facet_search_facet_name',
+        `Attribute \`${facetName}\` is not facet-searchable. ${avail}`,
+      );
     }
     if (this.settings.facetSearch === false) {
       throw new MeiliError('facet_search_disabled', 'The facet search is disabled for this index');
@@ -440,11 +536,24 @@ export class IndexEngine implements IndexEngineApi {
     const fq = typeof query.facetQuery === 'string' ? query.facetQuery : '';
     const typo = this.settings.typoTolerance as TypoToleranceConfig;
     const counts = countFacet(docs, facetName).counts.filter((c) => facetValueMatches(fq, c.value, typo));
-    const facetHits = sortFacetCounts(counts, facetOrder(faceting.sortFacetValuesBy, facetName), faceting.maxValuesPerFacet).map((c) => ({ value: c.value, count: c.count }));
-    return { facetHits, facetQuery: typeof query.facetQuery === 'string' ? query.facetQuery : null, processingTimeMs: Math.floor(performance.now() - started) };
+    const facetHits = sortFacetCounts(
+      counts,
+      facetOrder(faceting.sortFacetValuesBy, facetName),
+      faceting.maxValuesPerFacet,
+    ).map((c) => ({ value: c.value, count: c.count }));
+    return {
+      facetHits,
+      facetQuery: typeof query.facetQuery === 'string' ? query.facetQuery : null,
+      processingTimeMs: Math.floor(performance.now() - started),
+    };
   }
 
-  fetchDocuments(query: Record<string, unknown>): { results: Document[]; offset: number; limit: number; total: number } {
+  fetchDocuments(query: Record<string, unknown>): {
+    results: Document[];
+    offset: number;
+    limit: number;
+    total: number;
+  } {
     const filter = this.compile(query.filter, 'invalid_document_filter', false);
     const sort = this.parseSort(query.sort, 'invalid_document_sort', false);
     const ids = (query.ids as string[] | undefined) ?? null;
@@ -496,7 +605,15 @@ export class IndexEngine implements IndexEngineApi {
     const dist: Record<string, number> = {};
     for (const k of [...counts.keys()].sort()) dist[k] = counts.get(k)!;
     const n = this.byId.size;
-    return { numberOfDocuments: n, rawDocumentDbSize: size, avgDocumentSize: n === 0 ? 0 : Math.round(size / n), isIndexing: false, numberOfEmbeddings: 0, numberOfEmbeddedDocuments: 0, fieldDistribution: dist };
+    return {
+      numberOfDocuments: n,
+      rawDocumentDbSize: size,
+      avgDocumentSize: n === 0 ? 0 : Math.round(size / n),
+      isIndexing: false,
+      numberOfEmbeddings: 0,
+      numberOfEmbeddedDocuments: 0,
+      fieldDistribution: dist,
+    };
   }
 
   meta(): IndexMeta {
@@ -527,7 +644,8 @@ function vectorsView(v: unknown): Record<string, unknown> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return out;
   for (const [name, value] of Object.entries(v as Record<string, unknown>)) {
     if (value === null) out[name] = { embeddings: [], regenerate: false };
-    else if (Array.isArray(value)) out[name] = { embeddings: value.length > 0 && Array.isArray(value[0]) ? value : [value], regenerate: false };
+    else if (Array.isArray(value))
+      out[name] = { embeddings: value.length > 0 && Array.isArray(value[0]) ? value : [value], regenerate: false };
     else if (typeof value === 'object') {
       const o = value as { embeddings?: unknown; regenerate?: unknown };
       const e = Array.isArray(o.embeddings) ? o.embeddings : [];

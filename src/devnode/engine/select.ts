@@ -49,11 +49,21 @@ function selectInArray(values: unknown[], selectors: Set<string>): unknown[] {
  * Visits every leaf (non-object, non-array value) of `doc` whose path relates to one of `selectors` (null: every
  * leaf), with its dotted path and the indexes of the arrays it sits in; `visit` returns the leaf's replacement.
  */
-export function mapLeaves(doc: Document, selectors: readonly string[] | null, visit: (key: string, indices: number[], value: unknown) => unknown): void {
+export function mapLeaves(
+  doc: Document,
+  selectors: readonly string[] | null,
+  visit: (key: string, indices: number[], value: unknown) => unknown,
+): void {
   mapInObject(doc, selectors, '', [], visit);
 }
 
-function mapInObject(obj: Document, selectors: readonly string[] | null, base: string, indices: number[], visit: (key: string, indices: number[], value: unknown) => unknown): void {
+function mapInObject(
+  obj: Document,
+  selectors: readonly string[] | null,
+  base: string,
+  indices: number[],
+  visit: (key: string, indices: number[], value: unknown) => unknown,
+): void {
   for (const [k, v] of Object.entries(obj)) {
     const key = base === '' ? k : `${base}.${k}`;
     if (selectors !== null && !selectors.some((s) => containedIn(s, key) || containedIn(key, s))) continue;
@@ -61,7 +71,13 @@ function mapInObject(obj: Document, selectors: readonly string[] | null, base: s
   }
 }
 
-function mapValue(v: unknown, selectors: readonly string[] | null, key: string, indices: number[], visit: (key: string, indices: number[], value: unknown) => unknown): unknown {
+function mapValue(
+  v: unknown,
+  selectors: readonly string[] | null,
+  key: string,
+  indices: number[],
+  visit: (key: string, indices: number[], value: unknown) => unknown,
+): unknown {
   if (Array.isArray(v)) return v.map((x, i) => mapValue(x, selectors, key, [...indices, i], visit));
   if (v !== null && typeof v === 'object') {
     const copy = { ...(v as Document) };

@@ -8,7 +8,8 @@ import { gzipSync } from 'node:zlib';
 import type { Reply } from '../../http/server.js';
 import { escapeHtml, loadAssets } from '../search-ui/assets.js';
 
-export const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-type': 'text/html; charset=utf-8',
@@ -63,7 +64,13 @@ function file(body: Buffer, headers: Record<string, string>): File {
 
 function send(f: File, req: IncomingMessage): Reply {
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-  return { status: 200, raw: gzip ? f.gzip : f.body, headers: gzip ? { ...f.headers, 'content-encoding': 'gzip', vary: 'accept-encoding' } : { ...f.headers, vary: 'accept-encoding' } };
+  return {
+    status: 200,
+    raw: gzip ? f.gzip : f.body,
+    headers: gzip
+      ? { ...f.headers, 'content-encoding': 'gzip', vary: 'accept-encoding' }
+      : { ...f.headers, vary: 'accept-encoding' },
+  };
 }
 
 export function loadConsoleAssets(dir: string, basePath: string): ConsoleAssets {
@@ -71,11 +78,22 @@ export function loadConsoleAssets(dir: string, basePath: string): ConsoleAssets 
   try {
     bundle = loadAssets(dir.endsWith('/') ? dir : `${dir}/`);
   } catch (err) {
-    throw new Error(`admin_ui.enabled but the console is not built (${(err as Error).message.replace(/^search_ui\.enabled but the page bundle is missing \(/, '(')}`);
+    throw new Error(
+      `admin_ui.enabled but the console is not built (${(err as Error).message.replace(/^search_ui\.enabled but the page bundle is missing \(/, '(')}`,
+      { cause: err },
+    );
   }
   const page = file(Buffer.from(renderConsolePage(basePath, bundle.js, bundle.css)), { ...PAGE_HEADERS });
   const assets = new Map<string, File>();
-  for (const [name, a] of bundle.files) assets.set(name, file(a.body, { 'content-type': a.type, 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' }));
+  for (const [name, a] of bundle.files)
+    assets.set(
+      name,
+      file(a.body, {
+        'content-type': a.type,
+        'cache-control': 'public, max-age=31536000, immutable',
+        'x-content-type-options': 'nosniff',
+      }),
+    );
   return {
     page: (req) => send(page, req),
     asset(name, req) {

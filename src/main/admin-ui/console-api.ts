@@ -24,7 +24,11 @@ const MASTER: AuthResult = Object.freeze({ kind: 'master' });
 function pageParam(query: URLSearchParams, name: 'offset' | 'limit', dflt: number, max: number): number {
   const raw = query.get(name);
   if (raw === null) return dflt;
-  if (!/^\d+$/.test(raw)) throw new MeiliError('bad_request', `Invalid value in parameter \`${name}\`: \`${raw}\` is not a positive integer.`);
+  if (!/^\d+$/.test(raw))
+    throw new MeiliError(
+      'bad_request',
+      `Invalid value in parameter \`${name}\`: \`${raw}\` is not a positive integer.`,
+    );
   return Math.min(Number(raw), max);
 }
 
@@ -65,11 +69,17 @@ async function indexOverview(deps: ConsoleApiDeps, query: URLSearchParams): Prom
   return { status: 200, body: { results, offset, limit, total: all.length } };
 }
 
-export function consoleApiRoutes(deps: ConsoleApiDeps): Array<[method: 'GET' | 'POST' | 'DELETE', path: string, handler: Handler]> {
+export function consoleApiRoutes(
+  deps: ConsoleApiDeps,
+): Array<[method: 'GET' | 'POST' | 'DELETE', path: string, handler: Handler]> {
   return [
     ['GET', '/_miroir/indexes', (ctx) => indexOverview(deps, ctx.query)],
     ['GET', '/_miroir/tasks', async (ctx) => ({ status: 200, body: await listTasks(deps, ctx.query, MASTER) })],
-    ['GET', '/_miroir/tasks/:taskUid', async (ctx) => ({ status: 200, body: await getTask(deps, ctx.params.taskUid!, MASTER) })],
+    [
+      'GET',
+      '/_miroir/tasks/:taskUid',
+      async (ctx) => ({ status: 200, body: await getTask(deps, ctx.params.taskUid!, MASTER) }),
+    ],
     [
       'GET',
       '/_miroir/keys',

@@ -29,7 +29,12 @@ function isLoopback(address: string | undefined): boolean {
  */
 export function needsSecure(req: IncomingMessage): boolean {
   const forwarded = req.headers['x-forwarded-proto'];
-  const proto = typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim().toLowerCase() : 'encrypted' in req.socket ? 'https' : 'http';
+  const proto =
+    typeof forwarded === 'string'
+      ? forwarded.split(',')[0]!.trim().toLowerCase()
+      : 'encrypted' in req.socket
+        ? 'https'
+        : 'http';
   return proto !== 'http' || !isLoopback(req.socket.localAddress);
 }
 

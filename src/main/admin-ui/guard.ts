@@ -32,11 +32,17 @@ export function isStateChange(method: string): boolean {
 }
 
 export function sessionExpired(): MeiliError {
-  return new MeiliError('miroir_invalid_auth', 'The admin console session is missing, expired or revoked; log in again (or send the admin key as `Authorization: Bearer <key>` or `X-Admin-Key`).');
+  return new MeiliError(
+    'miroir_invalid_auth',
+    'The admin console session is missing, expired or revoked; log in again (or send the admin key as `Authorization: Bearer <key>` or `X-Admin-Key`).',
+  );
 }
 
 export function originRefused(): MeiliError {
-  return new MeiliError('miroir_origin_not_allowed', 'The request\'s `Origin` is not allowed to use the admin console (`admin_ui.allowed_origins`).');
+  return new MeiliError(
+    'miroir_origin_not_allowed',
+    "The request's `Origin` is not allowed to use the admin console (`admin_ui.allowed_origins`).",
+  );
 }
 
 export class ConsoleGuard {
@@ -66,10 +72,17 @@ export class ConsoleGuard {
     if (change) {
       const sent = ctx.req.headers[CSRF_HEADER];
       if (typeof sent !== 'string' || !constantTimeEqual(sent, session.csrf_token)) {
-        throw new MeiliError('miroir_csrf_token_invalid', 'A state change with the admin console session needs the session\'s CSRF token in the `X-CSRF-Token` header.');
+        throw new MeiliError(
+          'miroir_csrf_token_invalid',
+          "A state change with the admin console session needs the session's CSRF token in the `X-CSRF-Token` header.",
+        );
       }
       if (ctx.routeName !== LOGOUT_ROUTE) {
-        if (this.o.readOnly) throw new MeiliError('miroir_admin_read_only', 'The admin console is read-only (`admin_ui.read_only_mode`); use the admin key to change the cluster.');
+        if (this.o.readOnly)
+          throw new MeiliError(
+            'miroir_admin_read_only',
+            'The admin console is read-only (`admin_ui.read_only_mode`); use the admin key to change the cluster.',
+          );
         const { action, destructive } = consoleAction(ctx.method, ctx.routeName);
         this.o.metrics.actions.labels(action).inc();
         if (destructive) this.o.metrics.destructive.labels(action).inc();

@@ -56,20 +56,32 @@ export function consoleCapabilities(_config: Readonly<MiroirConfig>): string[] {
 const ADMIN_GUARD: RouteGuard = Object.freeze({ kind: 'admin', auth: PUBLIC_ROUTE, tenant: false });
 const PUBLIC_GUARD: RouteGuard = Object.freeze({ kind: 'public', auth: PUBLIC_ROUTE, tenant: false });
 
-export async function registerAdminUi(routes: Array<RouteSpec<AuthResult>>, deps: AdminUiDeps): Promise<AdminUi | null> {
+export async function registerAdminUi(
+  routes: Array<RouteSpec<AuthResult>>,
+  deps: AdminUiDeps,
+): Promise<AdminUi | null> {
   const cfg = deps.config.admin_ui;
   if (!cfg.enabled) return null;
   const adminKey = deps.config.admin.api_key;
-  if (!deps.config.admin.enabled || adminKey === null) throw new Error('admin_ui.enabled needs admin.enabled and admin.api_key');
+  if (!deps.config.admin.enabled || adminKey === null)
+    throw new Error('admin_ui.enabled needs admin.enabled and admin.api_key');
   const assets = loadConsoleAssets(deps.assetsDir ?? consoleDistDir(), cfg.path);
   const { seal, random } = SessionSeal.fromEnv((deps.env ?? process.env)[SEAL_KEY_ENV]);
   if (random) {
-    deps.logger.warn(`${SEAL_KEY_ENV} is not set: admin console sessions are sealed with a random key of this process, so they end when it restarts and are not honoured by other pods; set the same value (e.g. openssl rand -hex 64) on every pod`);
+    deps.logger.warn(
+      `${SEAL_KEY_ENV} is not set: admin console sessions are sealed with a random key of this process, so they end when it restarts and are not honoured by other pods; set the same value (e.g. openssl rand -hex 64) on every pod`,
+    );
   }
   const metrics = registerConsoleMetrics(deps.registry);
   const sessions = new AdminSessions(deps.store, seal, cfg.session_ttl_s * 1000);
   await sessions.start();
-  const guard = new ConsoleGuard({ sessions, adminKeyHash: adminKeyHash(adminKey), allowedOrigins: cfg.allowed_origins, readOnly: cfg.read_only_mode, metrics });
+  const guard = new ConsoleGuard({
+    sessions,
+    adminKeyHash: adminKeyHash(adminKey),
+    allowedOrigins: cfg.allowed_origins,
+    readOnly: cfg.read_only_mode,
+    metrics,
+  });
   const o: LoginOptions = {
     adminKey,
     sessions,
@@ -82,14 +94,26 @@ export async function registerAdminUi(routes: Array<RouteSpec<AuthResult>>, deps
     capabilities: consoleCapabilities(deps.config),
   };
 
-  const add = (method: HttpMethod, path: string, guardSpec: RouteGuard, body: 'none' | 'json', handler: RouteSpec<AuthResult>['handler']) =>
-    routes.push({ method, path, name: path, body, auth: guardSpec, handler });
+  const add = (
+    method: HttpMethod,
+    path: string,
+    guardSpec: RouteGuard,
+    body: 'none' | 'json',
+    handler: RouteSpec<AuthResult>['handler'],
+  ) => routes.push({ method, path, name: path, body, auth: guardSpec, handler });
   add('GET', cfg.path, PUBLIC_GUARD, 'none', (ctx) => assets.page(ctx.req));
-  add('GET', `${cfg.path}/assets/:file`, PUBLIC_GUARD, 'none', (ctx) => assets.asset(ctx.params.file!, ctx.req) ?? { status: 404 });
+  add(
+    'GET',
+    `${cfg.path}/assets/:file`,
+    PUBLIC_GUARD,
+    'none',
+    (ctx) => assets.asset(ctx.params.file!, ctx.req) ?? { status: 404 },
+  );
   add('POST', '/_miroir/admin/login', PUBLIC_GUARD, 'json', (ctx) => login(o, ctx));
   add('POST', '/_miroir/admin/logout', ADMIN_GUARD, 'none', (ctx) => logout(o, ctx));
   add('GET', '/_miroir/admin/session', ADMIN_GUARD, 'none', (ctx) => sessionInfo(o, ctx));
-  for (const [method, path, handler] of consoleApiRoutes(deps.api)) add(method, path, ADMIN_GUARD, method === 'POST' ? 'json' : 'none', handler);
+  for (const [method, path, handler] of consoleApiRoutes(deps.api))
+    add(method, path, ADMIN_GUARD, method === 'POST' ? 'json' : 'none', handler);
 
   return {
     authenticate: (ctx) => (guard.hasCookie(ctx.req) ? guard.authenticate(ctx) : null),

@@ -46,12 +46,18 @@ export class LoginLimiter {
     const { backoff_until } = await this.store.getAdminLoginFailures(ip);
     const now = this.now();
     if (backoff_until !== null && backoff_until > now) {
-      return refusal(`Too many failed logins from this address; try again in ${minutes(backoff_until - now)}.`, backoff_until - now);
+      return refusal(
+        `Too many failed logins from this address; try again in ${minutes(backoff_until - now)}.`,
+        backoff_until - now,
+      );
     }
     const counter = await this.store.hitRateLimit(`adminlogin:${ip}`, LOGIN_WINDOW_MS, LOGIN_WINDOW_MS);
     if (counter.count > LOGINS_PER_WINDOW) {
       const wait = retryAfterSeconds(counter, now, LOGIN_WINDOW_MS);
-      return { message: `More than ${LOGINS_PER_WINDOW} login attempts a minute from this address; try again in ${wait} seconds.`, retryAfterS: wait };
+      return {
+        message: `More than ${LOGINS_PER_WINDOW} login attempts a minute from this address; try again in ${wait} seconds.`,
+        retryAfterS: wait,
+      };
     }
     return null;
   }

@@ -40,7 +40,13 @@ function sessionBody(o: LoginOptions, s: AdminSessionRecord | undefined): Record
 }
 
 function adminKeyFrom(body: unknown): string {
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).some((k) => k !== 'admin_key') || typeof (body as { admin_key?: unknown }).admin_key !== 'string') {
+  if (
+    typeof body !== 'object' ||
+    body === null ||
+    Array.isArray(body) ||
+    Object.keys(body).some((k) => k !== 'admin_key') ||
+    typeof (body as { admin_key?: unknown }).admin_key !== 'string'
+  ) {
     throw new MeiliError('bad_request', 'Expected a JSON object `{"admin_key": "<the admin API key>"}`.');
   }
   return (body as { admin_key: string }).admin_key;
@@ -51,7 +57,11 @@ export async function login(o: LoginOptions, ctx: Ctx): Promise<Reply> {
   const ip = ctx.req.socket.remoteAddress ?? 'unknown';
   const refused = await o.limiter.admit(ip);
   if (refused !== null) {
-    return { status: 429, body: errorBody('miroir_rate_limited', refused.message), headers: { 'retry-after': String(refused.retryAfterS), 'cache-control': NO_STORE } };
+    return {
+      status: 429,
+      body: errorBody('miroir_rate_limited', refused.message),
+      headers: { 'retry-after': String(refused.retryAfterS), 'cache-control': NO_STORE },
+    };
   }
   const given = adminKeyFrom(ctx.json);
   if (!constantTimeEqual(given, o.adminKey)) {
@@ -61,7 +71,11 @@ export async function login(o: LoginOptions, ctx: Ctx): Promise<Reply> {
   await o.limiter.succeeded(ip);
   const { cookie, session } = await o.sessions.open(o.adminKey);
   o.metrics.sessions.inc();
-  return { status: 200, body: sessionBody(o, session), headers: { 'set-cookie': sessionCookie(cookie, o.ttlS, needsSecure(ctx.req)), 'cache-control': NO_STORE } };
+  return {
+    status: 200,
+    body: sessionBody(o, session),
+    headers: { 'set-cookie': sessionCookie(cookie, o.ttlS, needsSecure(ctx.req)), 'cache-control': NO_STORE },
+  };
 }
 
 export async function logout(o: LoginOptions, ctx: Ctx): Promise<Reply> {

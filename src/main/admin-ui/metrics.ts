@@ -27,8 +27,22 @@ export interface ConsoleMetrics {
 export function registerConsoleMetrics(registry: Registry): ConsoleMetrics {
   const registers = [registry];
   return {
-    sessions: new Counter({ name: 'miroir_admin_ui_sessions_total', help: 'Admin console sessions opened (successful logins).', registers }),
-    actions: new Counter({ name: 'miroir_admin_ui_action_total', help: 'State changes sent with admin console sessions (past the session, CSRF and read-only checks), by action.', labelNames: ['action'], registers }),
-    destructive: new Counter({ name: 'miroir_admin_ui_destructive_action_total', help: 'Destructive state changes (the console asks to retype the name) sent with console sessions, by action.', labelNames: ['action'], registers }),
+    sessions: new Counter({
+      name: 'miroir_admin_ui_sessions_total',
+      help: 'Admin console sessions opened (successful logins).',
+      registers,
+    }),
+    actions: new Counter({
+      name: 'miroir_admin_ui_action_total',
+      help: 'State changes sent with admin console sessions (past the session, CSRF and read-only checks), by action.',
+      labelNames: ['action'],
+      registers,
+    }),
+    destructive: new Counter({
+      name: 'miroir_admin_ui_destructive_action_total',
+      help: 'Destructive state changes (the console asks to retype the name) sent with console sessions, by action.',
+      labelNames: ['action'],
+      registers,
+    }),
   };
 }

@@ -31,7 +31,8 @@ export class SessionSeal {
    */
   static fromEnv(value: string | undefined): { seal: SessionSeal; random: boolean } {
     if (value === undefined || value === '') return { seal: new SessionSeal(randomBytes(64)), random: true };
-    if (value.length < MIN_SEAL_KEY_CHARS) throw new Error(`${SEAL_KEY_ENV} must be at least ${MIN_SEAL_KEY_CHARS} characters (e.g. openssl rand -hex 64)`);
+    if (value.length < MIN_SEAL_KEY_CHARS)
+      throw new Error(`${SEAL_KEY_ENV} must be at least ${MIN_SEAL_KEY_CHARS} characters (e.g. openssl rand -hex 64)`);
     const material = Buffer.from(hkdfSync('sha512', Buffer.from(value, 'utf8'), 'miroir-admin-session', 'seal-v1', 64));
     return { seal: new SessionSeal(material), random: false };
   }

@@ -13,12 +13,25 @@ function replied(w: Written): Reply {
   return acceptedReply(w.task, w.headers);
 }
 
-export async function addDocuments(writes: DocumentWrites, ctx: RequestContext<unknown>, merge: boolean): Promise<Reply> {
+export async function addDocuments(
+  writes: DocumentWrites,
+  ctx: RequestContext<unknown>,
+  merge: boolean,
+): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
-  for (const k of ctx.query.keys()) if (!DOC_PARAMS.includes(k)) throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of ${DOC_PARAMS.map((p) => `\`${p}\``).join(', ')}`);
+  for (const k of ctx.query.keys())
+    if (!DOC_PARAMS.includes(k))
+      throw new MeiliError(
+        'bad_request',
+        `Unknown parameter \`${k}\`: expected one of ${DOC_PARAMS.map((p) => `\`${p}\``).join(', ')}`,
+      );
   const format = payloadFormat(ctx.req.headers['content-type']);
   const delimiterRaw = ctx.query.get('csvDelimiter');
-  if (delimiterRaw !== null && format !== 'csv') throw new MeiliError('invalid_document_csv_delimiter', 'The `csvDelimiter` parameter is only allowed for `text/csv` payloads.');
+  if (delimiterRaw !== null && format !== 'csv')
+    throw new MeiliError(
+      'invalid_document_csv_delimiter',
+      'The `csvDelimiter` parameter is only allowed for `text/csv` payloads.',
+    );
   return replied(
     await writes.add(uid, {
       body: ctx.rawBody ?? Buffer.alloc(0),
@@ -34,22 +47,45 @@ export async function addDocuments(writes: DocumentWrites, ctx: RequestContext<u
 
 export async function deleteOne(writes: DocumentWrites, ctx: RequestContext<unknown>): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
-  return replied(await writes.deleteIds(uid, [ctx.params.id!], { providedIds: 1, deletedDocuments: null, originalFilter: null }, ctx.query.get('customMetadata')));
+  return replied(
+    await writes.deleteIds(
+      uid,
+      [ctx.params.id!],
+      { providedIds: 1, deletedDocuments: null, originalFilter: null },
+      ctx.query.get('customMetadata'),
+    ),
+  );
 }
 
 export async function deleteBatch(writes: DocumentWrites, ctx: RequestContext<unknown>): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   const ids = parseDocumentIds(ctx.json);
-  return replied(await writes.deleteIds(uid, ids, { providedIds: ids.length, deletedDocuments: null, originalFilter: null }, ctx.query.get('customMetadata')));
+  return replied(
+    await writes.deleteIds(
+      uid,
+      ids,
+      { providedIds: ids.length, deletedDocuments: null, originalFilter: null },
+      ctx.query.get('customMetadata'),
+    ),
+  );
 }
 
 export async function deleteByFilter(writes: DocumentWrites, ctx: RequestContext<unknown>): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   const filter = validateDeleteByFilter(ctx.json);
-  return replied(await writes.deleteEverywhere(uid, { filter }, { providedIds: 0, deletedDocuments: null, originalFilter: JSON.stringify(filter) }, ctx.query.get('customMetadata')));
+  return replied(
+    await writes.deleteEverywhere(
+      uid,
+      { filter },
+      { providedIds: 0, deletedDocuments: null, originalFilter: JSON.stringify(filter) },
+      ctx.query.get('customMetadata'),
+    ),
+  );
 }
 
 export async function deleteAll(writes: DocumentWrites, ctx: RequestContext<unknown>): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
-  return replied(await writes.deleteEverywhere(uid, 'all', { deletedDocuments: null }, ctx.query.get('customMetadata')));
+  return replied(
+    await writes.deleteEverywhere(uid, 'all', { deletedDocuments: null }, ctx.query.get('customMetadata')),
+  );
 }

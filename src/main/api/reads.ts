@@ -40,13 +40,19 @@ export async function getDocument(deps: ReadDeps, ctx: RequestContext<AuthResult
     replicas = table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((n) => table.isHealthy(n));
     if (replicas.length > 0) degradedHeader(ctx, [shard]);
   }
-  if (replicas.length === 0) throw new MeiliError('miroir_shard_unavailable', `Shard ${shard} has no healthy replica in any active group.`);
+  if (replicas.length === 0)
+    throw new MeiliError('miroir_shard_unavailable', `Shard ${shard} has no healthy replica in any active group.`);
   const start = docSeq++;
   const fields = ctx.query.get('fields');
   const qs = new URLSearchParams();
   if (fields !== null) qs.set('fields', fields);
   if (ctx.query.get('retrieveVectors') !== null) qs.set('retrieveVectors', ctx.query.get('retrieveVectors')!);
-  for (const k of ctx.query.keys()) if (k !== 'fields' && k !== 'retrieveVectors') throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`fields\`, \`retrieveVectors\``);
+  for (const k of ctx.query.keys())
+    if (k !== 'fields' && k !== 'retrieveVectors')
+      throw new MeiliError(
+        'bad_request',
+        `Unknown parameter \`${k}\`: expected one of \`fields\`, \`retrieveVectors\``,
+      );
   for (let i = 0; i < replicas.length; i++) {
     const api = deps.scatter.topology.client(replicas[(start + i) % replicas.length]!);
     if (api === undefined) continue;
@@ -71,7 +77,11 @@ function pkCompare(a: unknown, b: unknown): number {
 }
 
 /** `GET /documents` and `POST /documents/fetch`: ordered by the sort given, then by primary key (stable across shards). */
-export async function fetchDocuments(deps: ReadDeps, ctx: RequestContext<AuthResult>, source: 'json' | 'query'): Promise<Reply> {
+export async function fetchDocuments(
+  deps: ReadDeps,
+  ctx: RequestContext<AuthResult>,
+  source: 'json' | 'query',
+): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   const s = await state(deps, uid);
   const query = parseDocumentsQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
@@ -82,9 +92,21 @@ export async function fetchDocuments(deps: ReadDeps, ctx: RequestContext<AuthRes
   const sort = (query.sort as string[] | undefined) ?? null;
   const added: string[] = [];
   if (fields !== null && !fields.includes('*')) {
-    for (const f of [pk, ...(sort ?? []).map((x) => x.replace(/:(asc|desc)$/, ''))]) if (!fields.includes(f) && !added.includes(f)) added.push(f);
+    for (const f of [pk, ...(sort ?? []).map((x) => x.replace(/:(asc|desc)$/, ''))])
+      if (!fields.includes(f) && !added.includes(f)) added.push(f);
   }
-  const { answers, missing } = await scatter(deps.scatter, uid, query.filter, () => ({ ...query, offset: 0, limit: offset + limit, ...(added.length > 0 ? { fields: [...fields!, ...added] } : {}) }), 'documents/fetch');
+  const { answers, missing } = await scatter(
+    deps.scatter,
+    uid,
+    query.filter,
+    () => ({
+      ...query,
+      offset: 0,
+      limit: offset + limit,
+      ...(added.length > 0 ? { fields: [...fields!, ...added] } : {}),
+    }),
+    'documents/fetch',
+  );
   const all = answers.flatMap((a) => (a.results as Array<Record<string, unknown>>) ?? []);
   const criteria = (sort ?? []).map((x) => {
     const m = /^(.+):(asc|desc)$/.exec(x)!;
@@ -105,7 +127,10 @@ export async function fetchDocuments(deps: ReadDeps, ctx: RequestContext<AuthRes
   });
   const total = answers.reduce((n, a) => n + ((a.total as number) ?? 0), 0);
   degradedHeader(ctx, missing);
-  return { status: 200, body: { results: all.slice(offset, offset + limit).map((d) => strip(d, added)), offset, limit, total } };
+  return {
+    status: 200,
+    body: { results: all.slice(offset, offset + limit).map((d) => strip(d, added)), offset, limit, total },
+  };
 }
 
 /** Facet search across shards: counts summed per value, then sorted and cut like one node. */
@@ -120,11 +145,26 @@ export async function facetSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
   const { answers, missing } = await scatter(deps.scatter, uid, combined, () => ({ ...query }), 'facet-search');
   const faceting = s.settings.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
   const facetName = query.facetName as string;
-  const dist = answers.map((a) => ({ [facetName]: Object.fromEntries(((a.facetHits as Array<{ value: string; count: number }>) ?? []).map((h) => [h.value, h.count])) }));
-  const numeric = answers.some((a) => ((a.facetHits as Array<{ value: string }>) ?? []).some((h) => h.value.trim() !== '' && Number.isFinite(Number(h.value))));
+  const dist = answers.map((a) => ({
+    [facetName]: Object.fromEntries(
+      ((a.facetHits as Array<{ value: string; count: number }>) ?? []).map((h) => [h.value, h.count]),
+    ),
+  }));
+  const numeric = answers.some((a) =>
+    ((a.facetHits as Array<{ value: string }>) ?? []).some(
+      (h) => h.value.trim() !== '' && Number.isFinite(Number(h.value)),
+    ),
+  );
   const merged = mergeFacets(dist, numeric ? new Set([facetName]) : new Set(), faceting)[facetName] ?? {};
   degradedHeader(ctx, missing);
-  return { status: 200, body: { facetHits: Object.entries(merged).map(([value, count]) => ({ value, count })), facetQuery: (query.facetQuery as string | undefined) ?? null, processingTimeMs: Math.floor(performance.now() - started) } };
+  return {
+    status: 200,
+    body: {
+      facetHits: Object.entries(merged).map(([value, count]) => ({ value, count })),
+      facetQuery: (query.facetQuery as string | undefined) ?? null,
+      processingTimeMs: Math.floor(performance.now() - started),
+    },
+  };
 }
 
 /** `POST /multi-search`, plain and federated. */
@@ -135,7 +175,8 @@ export async function multiSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
     return new MeiliError(m.code, `Inside \`.queries[${i}]\`: ${m.message}`);
   };
   parsed.queries.forEach((q, i) => {
-    if (!authAllowsIndex(ctx.auth!, q.indexUid)) throw prefixed(i, new MeiliError('invalid_api_key', 'The provided API key is invalid.'));
+    if (!authAllowsIndex(ctx.auth!, q.indexUid))
+      throw prefixed(i, new MeiliError('invalid_api_key', 'The provided API key is invalid.'));
   });
   const missingAll = new Set<number>();
   if (parsed.federation === null) {
@@ -150,23 +191,41 @@ export async function multiSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
         }
       }),
     );
-    degradedHeader(ctx, [...missingAll].sort((a, b) => a - b));
+    degradedHeader(
+      ctx,
+      [...missingAll].sort((a, b) => a - b),
+    );
     return { status: 200, body: { results } };
   }
-  const fed = parsed.federation as PageRequest & { facetsByIndex?: Record<string, string[]>; mergeFacets?: { maxValuesPerFacet?: number } | null };
+  const fed = parsed.federation as PageRequest & {
+    facetsByIndex?: Record<string, string[]>;
+    mergeFacets?: { maxValuesPerFacet?: number } | null;
+  };
   const w = pageWindow(fed, Number.MAX_SAFE_INTEGER);
   const started = performance.now();
   const merged: Array<{ hit: Record<string, unknown>; score: number; pos: number; rank: number }> = [];
-  const byIndex: Record<string, { distribution: Record<string, Record<string, number>>; stats: Record<string, { min: number; max: number }> }> = {};
+  const byIndex: Record<
+    string,
+    { distribution: Record<string, Record<string, number>>; stats: Record<string, { min: number; max: number }> }
+  > = {};
   let total = 0;
   await Promise.all(
     parsed.queries.map(async (q, i) => {
       const facets = fed.facetsByIndex?.[q.indexUid];
       try {
-        const { answer, missing } = await scatterSearch(deps, q.indexUid, { ...q.query, offset: 0, limit: w.offset + w.limit, showRankingScore: true, ...(facets ? { facets } : {}) }, ctx.auth!);
+        const { answer, missing } = await scatterSearch(
+          deps,
+          q.indexUid,
+          { ...q.query, offset: 0, limit: w.offset + w.limit, showRankingScore: true, ...(facets ? { facets } : {}) },
+          ctx.auth!,
+        );
         for (const s of missing) missingAll.add(s);
         total += answer.estimatedTotalHits as number;
-        if (facets && byIndex[q.indexUid] === undefined) byIndex[q.indexUid] = { distribution: answer.facetDistribution as Record<string, Record<string, number>>, stats: (answer.facetStats as Record<string, { min: number; max: number }>) ?? {} };
+        if (facets && byIndex[q.indexUid] === undefined)
+          byIndex[q.indexUid] = {
+            distribution: answer.facetDistribution as Record<string, Record<string, number>>,
+            stats: (answer.facetStats as Record<string, { min: number; max: number }>) ?? {},
+          };
         const weight = q.federationOptions?.weight ?? 1;
         (answer.hits as Array<Record<string, unknown>>).forEach((hit, rank) => {
           const score = (hit._rankingScore as number) * weight;
@@ -180,19 +239,33 @@ export async function multiSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
     }),
   );
   merged.sort((a, b) => b.score - a.score || a.pos - b.pos || a.rank - b.rank);
-  const res: Record<string, unknown> = { hits: merged.slice(w.offset, w.offset + w.limit).map((m) => m.hit), processingTimeMs: 0, ...hitsInfo(fed, w, total, Number.MAX_SAFE_INTEGER) };
+  const res: Record<string, unknown> = {
+    hits: merged.slice(w.offset, w.offset + w.limit).map((m) => m.hit),
+    processingTimeMs: 0,
+    ...hitsInfo(fed, w, total, Number.MAX_SAFE_INTEGER),
+  };
   if (fed.facetsByIndex !== undefined) {
     if (fed.mergeFacets) {
       const stats: Record<string, { min: number; max: number }> = {};
       for (const f of Object.values(byIndex)) {
-        for (const [attr, st] of Object.entries(f.stats)) stats[attr] = stats[attr] ? { min: Math.min(stats[attr]!.min, st.min), max: Math.max(stats[attr]!.max, st.max) } : { ...st };
+        for (const [attr, st] of Object.entries(f.stats))
+          stats[attr] = stats[attr]
+            ? { min: Math.min(stats[attr]!.min, st.min), max: Math.max(stats[attr]!.max, st.max) }
+            : { ...st };
       }
-      res.facetDistribution = mergeFacets(Object.values(byIndex).map((f) => f.distribution), new Set(Object.keys(stats)), { maxValuesPerFacet: fed.mergeFacets.maxValuesPerFacet ?? 100, sortFacetValuesBy: { '*': 'alpha' } });
+      res.facetDistribution = mergeFacets(
+        Object.values(byIndex).map((f) => f.distribution),
+        new Set(Object.keys(stats)),
+        { maxValuesPerFacet: fed.mergeFacets.maxValuesPerFacet ?? 100, sortFacetValuesBy: { '*': 'alpha' } },
+      );
       res.facetStats = stats;
     } else res.facetsByIndex = byIndex;
   }
   res.processingTimeMs = Math.floor(performance.now() - started);
   res.requestUid = randomUUID();
-  degradedHeader(ctx, [...missingAll].sort((a, b) => a - b));
+  degradedHeader(
+    ctx,
+    [...missingAll].sort((a, b) => a - b),
+  );
   return { status: 200, body: res };
 }

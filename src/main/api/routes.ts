@@ -55,7 +55,13 @@ function notSupported(what: string): Handler {
  * Forwards a node-wide read to a healthy node and answers with its reply (status and body as the node gave them);
  * a node that does not answer is skipped for the next one. Client-facing errors never name a node or its address.
  */
-async function forwardToOne(deps: ApiDeps, method: HttpMethod, path: string, body: Buffer | null, operation: string): Promise<Reply> {
+async function forwardToOne(
+  deps: ApiDeps,
+  method: HttpMethod,
+  path: string,
+  body: Buffer | null,
+  operation: string,
+): Promise<Reply> {
   for (const api of deps.topology.healthyClients()) {
     try {
       const res = await api.forward(method, path, body, operation);
@@ -69,22 +75,59 @@ async function forwardToOne(deps: ApiDeps, method: HttpMethod, path: string, bod
 }
 
 /** Sends a write to every node (node-wide settings such as experimental features) and answers the first reply. */
-async function broadcast(deps: ApiDeps, method: HttpMethod, path: string, body: Buffer | null, operation: string): Promise<Reply> {
+async function broadcast(
+  deps: ApiDeps,
+  method: HttpMethod,
+  path: string,
+  body: Buffer | null,
+  operation: string,
+): Promise<Reply> {
   const clients = deps.topology.allClients();
   const results = await Promise.allSettled(clients.map((c) => c.forward(method, path, body, operation)));
-  const ok = results.find((r): r is PromiseFulfilledResult<Awaited<ReturnType<(typeof clients)[number]['forward']>>> => r.status === 'fulfilled');
+  const ok = results.find(
+    (r): r is PromiseFulfilledResult<Awaited<ReturnType<(typeof clients)[number]['forward']>>> =>
+      r.status === 'fulfilled',
+  );
   if (ok === undefined) throw new MeiliError('miroir_shard_unavailable', 'No node answered this request.');
   return { status: ok.value.status, raw: ok.value.body.length > 0 ? ok.value.body : undefined };
 }
 
 export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   const out: Array<RouteSpec<AuthResult>> = [];
-  const client = (method: HttpMethod, path: string, handler: Handler, opts: { body?: 'none' | 'json' | 'raw'; tenant?: boolean; auth?: RouteAuth } = {}) => {
-    const guard: RouteGuard = { kind: 'client', auth: opts.auth ?? routeAuth(method, path), tenant: opts.tenant === true };
-    out.push({ method, path, body: opts.body ?? (method === 'GET' || method === 'DELETE' ? 'none' : 'json'), auth: guard, handler });
+  const client = (
+    method: HttpMethod,
+    path: string,
+    handler: Handler,
+    opts: { body?: 'none' | 'json' | 'raw'; tenant?: boolean; auth?: RouteAuth } = {},
+  ) => {
+    const guard: RouteGuard = {
+      kind: 'client',
+      auth: opts.auth ?? routeAuth(method, path),
+      tenant: opts.tenant === true,
+    };
+    out.push({
+      method,
+      path,
+      body: opts.body ?? (method === 'GET' || method === 'DELETE' ? 'none' : 'json'),
+      auth: guard,
+      handler,
+    });
   };
-  const admin = (method: HttpMethod, path: string, handler: Handler, kind: 'admin' | 'public' = 'admin', body: 'none' | 'json' = method === 'GET' || method === 'DELETE' ? 'none' : 'json') => {
-    out.push({ method, path, name: path, body, auth: { kind, auth: PUBLIC_ROUTE, tenant: false } satisfies RouteGuard, handler });
+  const admin = (
+    method: HttpMethod,
+    path: string,
+    handler: Handler,
+    kind: 'admin' | 'public' = 'admin',
+    body: 'none' | 'json' = method === 'GET' || method === 'DELETE' ? 'none' : 'json',
+  ) => {
+    out.push({
+      method,
+      path,
+      name: path,
+      body,
+      auth: { kind, auth: PUBLIC_ROUTE, tenant: false } satisfies RouteGuard,
+      handler,
+    });
   };
 
   // ---- served by Miroir itself
@@ -121,9 +164,15 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('GET', '/indexes/:uid/settings/:setting', (ctx) => getSettings(deps.state, ctx));
   client('PATCH', '/indexes/:uid/settings', (ctx) => updateSettings(deps.ops, ctx, { route: null, verb: 'PATCH' }));
   client('DELETE', '/indexes/:uid/settings', (ctx) => updateSettings(deps.ops, ctx, { route: null, verb: 'DELETE' }));
-  client('PUT', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'PUT' }));
-  client('PATCH', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'PATCH' }));
-  client('DELETE', '/indexes/:uid/settings/:setting', (ctx) => updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'DELETE' }));
+  client('PUT', '/indexes/:uid/settings/:setting', (ctx) =>
+    updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'PUT' }),
+  );
+  client('PATCH', '/indexes/:uid/settings/:setting', (ctx) =>
+    updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'PATCH' }),
+  );
+  client('DELETE', '/indexes/:uid/settings/:setting', (ctx) =>
+    updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'DELETE' }),
+  );
   client('GET', '/indexes/:uid/stats', async (ctx) => json(200, await indexStats(deps, ctx.params.uid!)));
   client('GET', '/stats', async (ctx) => json(200, await globalStats(deps, ctx.auth!)));
   client('POST', '/indexes/:uid/documents', (ctx) => addDocuments(deps.writes, ctx, false), { body: 'raw' });
@@ -141,8 +190,12 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('GET', '/indexes/:uid/documents/:id', (ctx) => getDocument(deps, ctx));
   client('GET', '/batches', async (ctx) => json(200, await listBatches(deps, ctx.query, ctx.auth!)));
   client('GET', '/batches/:batchUid', async (ctx) => json(200, await getBatch(deps, ctx.params.batchUid!, ctx.auth!)));
-  client('GET', '/experimental-features', () => forwardToOne(deps, 'GET', '/experimental-features', null, 'experimental_features'));
-  client('PATCH', '/experimental-features', (ctx) => broadcast(deps, 'PATCH', '/experimental-features', ctx.rawBody, 'experimental_features'));
+  client('GET', '/experimental-features', () =>
+    forwardToOne(deps, 'GET', '/experimental-features', null, 'experimental_features'),
+  );
+  client('PATCH', '/experimental-features', (ctx) =>
+    broadcast(deps, 'PATCH', '/experimental-features', ctx.rawBody, 'experimental_features'),
+  );
   client('GET', '/network', () => forwardToOne(deps, 'GET', '/network', null, 'network'));
   client('PATCH', '/network', (ctx) => broadcast(deps, 'PATCH', '/network', ctx.rawBody, 'network'));
 
@@ -152,13 +205,21 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     ['POST', '/dumps', false],
     ['POST', '/snapshots', false],
   ];
-  for (const [method, path, tenant] of later) client(method, path, notSupported(`${method} ${path}`), { body: 'none', tenant });
+  for (const [method, path, tenant] of later)
+    client(method, path, notSupported(`${method} ${path}`), { body: 'none', tenant });
 
   // ---- admin API
-  admin('GET', '/_miroir/ready', () => {
-    const { uncovered } = deps.topology.coverage();
-    return uncovered.length === 0 ? json(200, { status: 'ready' }) : { status: 503, body: { status: 'not_ready', uncovered_shards: uncovered }, headers: { 'retry-after': '10' } };
-  }, 'public');
+  admin(
+    'GET',
+    '/_miroir/ready',
+    () => {
+      const { uncovered } = deps.topology.coverage();
+      return uncovered.length === 0
+        ? json(200, { status: 'ready' })
+        : { status: 503, body: { status: 'not_ready', uncovered_shards: uncovered }, headers: { 'retry-after': '10' } };
+    },
+    'public',
+  );
   admin('GET', '/_miroir/topology', () => json(200, deps.topology.topologyView()));
   admin('GET', '/_miroir/shards', () => json(200, deps.topology.shardsView()));
   admin('POST', '/_miroir/nodes', (ctx) => addNode(deps, ctx.json));
@@ -167,6 +228,10 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   admin('DELETE', '/_miroir/groups/:id', (ctx) => removeGroup(deps, ctx.params.id!));
   admin('POST', '/_miroir/rebalance', () => startRebalance(deps), 'admin', 'none');
   admin('GET', '/_miroir/rebalance/status', async () => json(200, await deps.rebalancer.status()));
-  admin('GET', '/_miroir/metrics', async () => ({ status: 200, raw: await deps.metrics.registry.metrics(), headers: { 'content-type': deps.metrics.registry.contentType } }));
+  admin('GET', '/_miroir/metrics', async () => ({
+    status: 200,
+    raw: await deps.metrics.registry.metrics(),
+    headers: { 'content-type': deps.metrics.registry.contentType },
+  }));
   return out;
 }

@@ -22,7 +22,12 @@ export interface ReadDeps {
 }
 
 /** One index's search over a covering set, merged; `missing` lists shards no replica could answer. */
-export async function scatterSearch(deps: ReadDeps, uid: string, query: Record<string, unknown>, auth: AuthResult): Promise<{ answer: NodeAnswer; missing: number[]; settingsVersion: number; nodeCount: number }> {
+export async function scatterSearch(
+  deps: ReadDeps,
+  uid: string,
+  query: Record<string, unknown>,
+  auth: AuthResult,
+): Promise<{ answer: NodeAnswer; missing: number[]; settingsVersion: number; nodeCount: number }> {
   const state = await deps.state.readable(uid);
   const logical = state.settings;
   const pagination = logical.pagination as { maxTotalHits: number };
@@ -48,7 +53,13 @@ export async function scatterSearch(deps: ReadDeps, uid: string, query: Record<s
   const answer = mergeSearchResults(
     answers,
     { ...query, sort, distinct: (query.distinct as string | undefined) ?? null },
-    { primaryKey, maxTotalHits: pagination.maxTotalHits, maxValuesPerFacet: faceting.maxValuesPerFacet, sortFacetValuesBy: faceting.sortFacetValuesBy, distinctAttribute: logical.distinctAttribute as string | null },
+    {
+      primaryKey,
+      maxTotalHits: pagination.maxTotalHits,
+      maxValuesPerFacet: faceting.maxValuesPerFacet,
+      sortFacetValuesBy: faceting.sortFacetValuesBy,
+      distinctAttribute: logical.distinctAttribute as string | null,
+    },
     { addedFields: added },
   );
   return { answer, missing, settingsVersion: state.settingsVersion, nodeCount };
@@ -58,13 +69,23 @@ export function degradedHeader(ctx: RequestContext<unknown>, missing: readonly n
   if (missing.length > 0) ctx.replyHeaders['x-miroir-degraded'] = `shards=${missing.join(',')}`;
 }
 
-export async function search(deps: ReadDeps, ctx: RequestContext<AuthResult>, source: 'json' | 'query'): Promise<Reply> {
+export async function search(
+  deps: ReadDeps,
+  ctx: RequestContext<AuthResult>,
+  source: 'json' | 'query',
+): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   const query = parseSearchQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
   const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(deps, uid, query, ctx.auth!);
   answer.requestUid = randomUUID();
   degradedHeader(ctx, missing);
   ctx.replyHeaders['x-miroir-settings-version'] = String(settingsVersion);
-  if (ctx.logging) ctx.logFields = { index: uid, node_count: nodeCount, estimated_hits: answer.estimatedTotalHits ?? answer.totalHits, degraded: missing.length > 0 };
+  if (ctx.logging)
+    ctx.logFields = {
+      index: uid,
+      node_count: nodeCount,
+      estimated_hits: answer.estimatedTotalHits ?? answer.totalHits,
+      degraded: missing.length > 0,
+    };
   return { status: 200, body: answer };
 }

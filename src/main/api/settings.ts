@@ -23,12 +23,17 @@ export async function getSettings(state: IndexStateService, ctx: RequestContext<
 }
 
 /** PATCH /settings (route null), PUT|PATCH /settings/{setting}, DELETE /settings[/{setting}] (reset). */
-export async function updateSettings(ops: IndexOperations, ctx: RequestContext<unknown>, mode: { route: string | null; verb: 'PUT' | 'PATCH' | 'DELETE' }): Promise<Reply> {
+export async function updateSettings(
+  ops: IndexOperations,
+  ctx: RequestContext<unknown>,
+  mode: { route: string | null; verb: 'PUT' | 'PATCH' | 'DELETE' },
+): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   if (mode.route !== null) {
     const spec = SETTINGS_ROUTES[mode.route];
     if (spec === undefined) return { status: 404 };
-    if (mode.verb !== 'DELETE' && spec.updateVerb !== mode.verb) return { status: 405, headers: { allow: `GET, ${spec.updateVerb}, DELETE` } };
+    if (mode.verb !== 'DELETE' && spec.updateVerb !== mode.verb)
+      return { status: 405, headers: { allow: `GET, ${spec.updateVerb}, DELETE` } };
   }
   return acceptedReply(await ops.updateSettings(uid, ctx.json, mode.route, mode.verb));
 }

@@ -32,7 +32,11 @@ async function nodeRead<T>(api: NodeApi, read: () => Promise<T>): Promise<T> {
     return await read();
   } catch (err) {
     if (err instanceof NodeResponseError && err.code === 'index_not_found') throw err.toMeiliError();
-    if (err instanceof NodeResponseError || err instanceof NodeRequestError) throw new MeiliError('miroir_shard_unavailable', `A node (${api.nodeId}) could not answer; logical counts are unavailable right now.`);
+    if (err instanceof NodeResponseError || err instanceof NodeRequestError)
+      throw new MeiliError(
+        'miroir_shard_unavailable',
+        `A node (${api.nodeId}) could not answer; logical counts are unavailable right now.`,
+      );
     throw err;
   }
 }
@@ -42,15 +46,27 @@ export async function indexStats(deps: StatsDeps, uid: string): Promise<IndexSta
   if ((await deps.state.get(uid)) === null) throw indexNotFound(uid);
   const table = deps.topology.routing;
   const cover = table.coveringSet(0);
-  if (cover.uncovered.length > 0) throw new MeiliError('miroir_shard_unavailable', `Shards ${cover.uncovered.join(', ')} have no healthy node; logical counts are unavailable.`);
+  if (cover.uncovered.length > 0)
+    throw new MeiliError(
+      'miroir_shard_unavailable',
+      `Shards ${cover.uncovered.join(', ')} have no healthy node; logical counts are unavailable.`,
+    );
   const counts = await Promise.all(
     [...cover.assignments].map(async ([nodeId, shards]) => {
       const api = deps.topology.client(nodeId)!;
-      const page = await nodeRead(api, () => api.fetchDocuments(uid, { filter: withShardFilter(undefined, shards), limit: 1, fields: [] }, { operation: 'stats_count' }));
+      const page = await nodeRead(api, () =>
+        api.fetchDocuments(
+          uid,
+          { filter: withShardFilter(undefined, shards), limit: 1, fields: [] },
+          { operation: 'stats_count' },
+        ),
+      );
       return page?.total ?? 0;
     }),
   );
-  const groupNodes = deps.topology.current.nodes.filter((n) => n.replica_group === cover.group && n.state !== 'removed' && deps.topology.health.isHealthy(n.id));
+  const groupNodes = deps.topology.current.nodes.filter(
+    (n) => n.replica_group === cover.group && n.state !== 'removed' && deps.topology.health.isHealthy(n.id),
+  );
   const perNode = await Promise.all(
     groupNodes.map((n) => {
       const api = deps.topology.client(n.id)!;
@@ -66,7 +82,8 @@ export async function indexStats(deps: StatsDeps, uid: string): Promise<IndexSta
     raw += s.rawDocumentDbSize ?? 0;
     embedded += s.numberOfEmbeddedDocuments ?? 0;
     embeddings += s.numberOfEmbeddings ?? 0;
-    for (const [f, n] of Object.entries(s.fieldDistribution ?? {})) if (!isReservedField(f)) fieldDistribution[f] = (fieldDistribution[f] ?? 0) + n;
+    for (const [f, n] of Object.entries(s.fieldDistribution ?? {}))
+      if (!isReservedField(f)) fieldDistribution[f] = (fieldDistribution[f] ?? 0) + n;
   }
   for (const f of Object.keys(fieldDistribution)) fieldDistribution[f] = Math.round(fieldDistribution[f]! / rf);
   const numberOfDocuments = counts.reduce((a, b) => a + b, 0);
@@ -90,6 +107,10 @@ export async function globalStats(deps: StatsDeps, auth: AuthResult): Promise<Re
     indexes[s.uid] = await indexStats(deps, s.uid);
     size += indexes[s.uid]!.rawDocumentDbSize;
   }
-  const lastUpdate = states.map((s) => s.updatedAt).sort().at(-1) ?? null;
+  const lastUpdate =
+    states
+      .map((s) => s.updatedAt)
+      .sort()
+      .at(-1) ?? null;
   return { databaseSize: size, usedDatabaseSize: size, lastUpdate, indexes };
 }

@@ -58,25 +58,59 @@ function enqueuedWith200(reply: Reply): Reply {
 }
 
 /** `POST /tasks/cancel`: the node tasks of every matching unfinished task are canceled; one Miroir task. */
-export async function cancelTasks(deps: TaskApiDeps, query: URLSearchParams, rawUrl: string | undefined, auth: AuthResult): Promise<Reply> {
+export async function cancelTasks(
+  deps: TaskApiDeps,
+  query: URLSearchParams,
+  rawUrl: string | undefined,
+  auth: AuthResult,
+): Promise<Reply> {
   const { filter, uids } = await matchTasks(deps.store, query, visibleTo(auth), 'cancel');
   const taskUid = await deps.tasks.allocate([CONTROL_QUEUE]);
   const perNode = new Map<string, number[]>();
   for (const row of await deps.store.getTasks(uids)) {
     if (row === null || isFinished(row)) continue;
-    for (const [node, list] of Object.entries(row.nodeTasks)) (perNode.get(node) ?? perNode.set(node, []).get(node)!).push(...list);
+    for (const [node, list] of Object.entries(row.nodeTasks))
+      (perNode.get(node) ?? perNode.set(node, []).get(node)!).push(...list);
   }
   const nodes = [...perNode.keys()].map((id) => deps.topology.client(id)).filter((n) => n !== undefined);
   const { acks } = await broadcastWrite(nodes, (n) => n.cancelTasks(perNode.get(n.nodeId)!));
   void filter;
   const details = { matchedTasks: uids.length, canceledTasks: null, originalFilter: `?${rawQueryOf(rawUrl)}` };
-  return enqueuedWith200(acceptedReply(await deps.tasks.create({ uid: taskUid, type: 'taskCancelation', indexUid: null, queues: [CONTROL_QUEUE], details, acks, matched: uids })));
+  return enqueuedWith200(
+    acceptedReply(
+      await deps.tasks.create({
+        uid: taskUid,
+        type: 'taskCancelation',
+        indexUid: null,
+        queues: [CONTROL_QUEUE],
+        details,
+        acks,
+        matched: uids,
+      }),
+    ),
+  );
 }
 
 /** `DELETE /tasks`: the matching tasks are deleted once they are finished; one Miroir task. */
-export async function deleteTasks(deps: TaskApiDeps, query: URLSearchParams, rawUrl: string | undefined, auth: AuthResult): Promise<Reply> {
+export async function deleteTasks(
+  deps: TaskApiDeps,
+  query: URLSearchParams,
+  rawUrl: string | undefined,
+  auth: AuthResult,
+): Promise<Reply> {
   const { uids } = await matchTasks(deps.store, query, visibleTo(auth), 'delete');
   const taskUid = await deps.tasks.allocate([CONTROL_QUEUE]);
   const details = { matchedTasks: uids.length, deletedTasks: null, originalFilter: `?${rawQueryOf(rawUrl)}` };
-  return enqueuedWith200(acceptedReply(await deps.tasks.create({ uid: taskUid, type: 'taskDeletion', indexUid: null, queues: [CONTROL_QUEUE], details, matched: uids })));
+  return enqueuedWith200(
+    acceptedReply(
+      await deps.tasks.create({
+        uid: taskUid,
+        type: 'taskDeletion',
+        indexUid: null,
+        queues: [CONTROL_QUEUE],
+        details,
+        matched: uids,
+      }),
+    ),
+  );
 }

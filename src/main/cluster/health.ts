@@ -42,7 +42,13 @@ export class HealthChecker {
   get(nodeId: string): NodeHealth {
     let s = this.states.get(nodeId);
     if (s === undefined) {
-      s = { health: 'unhealthy', lastSeenAt: null, error: 'not probed yet', consecutiveFailures: 0, consecutiveSuccesses: 0 };
+      s = {
+        health: 'unhealthy',
+        lastSeenAt: null,
+        error: 'not probed yet',
+        consecutiveFailures: 0,
+        consecutiveSuccesses: 0,
+      };
       this.states.set(nodeId, s);
     }
     return s;
@@ -97,17 +103,20 @@ export class HealthChecker {
       state.error = null;
       state.consecutiveFailures = 0;
       state.consecutiveSuccesses++;
-      if (initial || (previous === 'unhealthy' && state.consecutiveSuccesses >= this.opts.recoveryThreshold)) state.health = 'healthy';
+      if (initial || (previous === 'unhealthy' && state.consecutiveSuccesses >= this.opts.recoveryThreshold))
+        state.health = 'healthy';
     } else {
       state.error = error;
       state.consecutiveSuccesses = 0;
       state.consecutiveFailures++;
-      if (initial || (previous === 'healthy' && state.consecutiveFailures >= this.opts.unhealthyThreshold)) state.health = 'unhealthy';
+      if (initial || (previous === 'healthy' && state.consecutiveFailures >= this.opts.unhealthyThreshold))
+        state.health = 'unhealthy';
     }
     this.opts.metrics?.nodeHealthy.labels(client.nodeId).set(state.health === 'healthy' ? 1 : 0);
     if (state.health !== previous) {
       const log = this.opts.logger;
-      if (state.health === 'healthy') log?.info({ node_id: client.nodeId, health: state.health }, 'node health changed');
+      if (state.health === 'healthy')
+        log?.info({ node_id: client.nodeId, health: state.health }, 'node health changed');
       else log?.warn({ node_id: client.nodeId, health: state.health, error: state.error }, 'node health changed');
       this.opts.onChange?.(client.nodeId, state.health, previous);
     }

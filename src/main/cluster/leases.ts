@@ -40,7 +40,9 @@ export class LeaseKeeper {
 
   constructor(opts: LeaseKeeperOptions) {
     if (!(opts.ttlMs > 0) || !(opts.renewMs > 0) || opts.renewMs >= opts.ttlMs) {
-      throw new Error(`leader election: renew interval (${opts.renewMs} ms) must be positive and below the lease ttl (${opts.ttlMs} ms)`);
+      throw new Error(
+        `leader election: renew interval (${opts.renewMs} ms) must be positive and below the lease ttl (${opts.ttlMs} ms)`,
+      );
     }
     this.opts = opts;
     for (const scope of new Set(opts.scopes)) this.state.set(scope, { leader: false, deadline: 0, expiry: null });
@@ -89,7 +91,10 @@ export class LeaseKeeper {
         try {
           await this.opts.store.releaseLease(scope, this.opts.owner);
         } catch (err) {
-          this.opts.logger?.warn({ scope, err: String(err) }, 'could not release leader lease; it lapses after its ttl');
+          this.opts.logger?.warn(
+            { scope, err: String(err) },
+            'could not release leader lease; it lapses after its ttl',
+          );
         }
       }),
     );
@@ -125,11 +130,14 @@ export class LeaseKeeper {
 
   private armExpiry(scope: string, st: ScopeState): void {
     if (st.expiry !== null) clearTimeout(st.expiry);
-    st.expiry = setTimeout(() => {
-      st.expiry = null;
-      if (performance.now() >= st.deadline) this.setLeader(scope, false);
-      else this.armExpiry(scope, st);
-    }, Math.max(1, Math.ceil(st.deadline - performance.now())));
+    st.expiry = setTimeout(
+      () => {
+        st.expiry = null;
+        if (performance.now() >= st.deadline) this.setLeader(scope, false);
+        else this.armExpiry(scope, st);
+      },
+      Math.max(1, Math.ceil(st.deadline - performance.now())),
+    );
     st.expiry.unref();
   }
 
@@ -175,7 +183,10 @@ export interface WithLeaseOptions {
  * than the lease's expiry in the store — passes without a renewal, or when another owner took the lease, so the
  * work stops before anyone else can hold the scope. Answers NOT_ACQUIRED when the lease could not be had.
  */
-export async function withLease<T>(opts: WithLeaseOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T | typeof NOT_ACQUIRED> {
+export async function withLease<T>(
+  opts: WithLeaseOptions,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T | typeof NOT_ACQUIRED> {
   const { store, scope, owner, ttlMs } = opts;
   const renewMs = opts.renewMs ?? Math.max(50, Math.floor(ttlMs / 3));
   const waitUntil = performance.now() + (opts.waitMs ?? 0);
@@ -194,10 +205,13 @@ export async function withLease<T>(opts: WithLeaseOptions, fn: (signal: AbortSig
   let expiry: NodeJS.Timeout | null = null;
   const arm = () => {
     if (expiry !== null) clearTimeout(expiry);
-    expiry = setTimeout(() => {
-      if (performance.now() >= deadline) lost.abort(new Error(`lease ${scope} lapsed before it could be renewed`));
-      else arm();
-    }, Math.max(1, Math.ceil(deadline - performance.now())));
+    expiry = setTimeout(
+      () => {
+        if (performance.now() >= deadline) lost.abort(new Error(`lease ${scope} lapsed before it could be renewed`));
+        else arm();
+      },
+      Math.max(1, Math.ceil(deadline - performance.now())),
+    );
     expiry.unref();
   };
   arm();

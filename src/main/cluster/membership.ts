@@ -46,7 +46,9 @@ export class PodMembership {
 
   async start(): Promise<void> {
     await this.refresh();
-    this.loop = every(this.o.renewMs, () => this.refresh(), { onError: (err) => this.o.logger?.warn({ err }, 'refreshing live peers failed') });
+    this.loop = every(this.o.renewMs, () => this.refresh(), {
+      onError: (err) => this.o.logger?.warn({ err }, 'refreshing live peers failed'),
+    });
   }
 
   async stop(): Promise<void> {
@@ -57,13 +59,21 @@ export class PodMembership {
   async refresh(): Promise<void> {
     await this.o.store.acquireLease(scopeOf(this.o.selfUrl), this.o.podId, this.o.ttlMs);
     const candidates = this.o.discovery.peers();
-    const alive = await Promise.all(candidates.map(async (url) => url === this.o.selfUrl || (await this.o.store.getLease(scopeOf(url))) !== null));
+    const alive = await Promise.all(
+      candidates.map(async (url) => url === this.o.selfUrl || (await this.o.store.getLease(scopeOf(url))) !== null),
+    );
     const next = candidates.filter((_, i) => alive[i]);
     if (!next.includes(this.o.selfUrl)) next.push(this.o.selfUrl);
     next.sort();
     if (next.join(' ') !== this.live.join(' ')) this.o.logger?.info({ peers: next }, 'live Miroir pods changed');
     this.live = next;
     this.o.peerGauge?.set(next.length);
-    this.o.ownedGauge?.set(ownedItems(Array.from({ length: this.o.shards() }, (_, s) => s), this.o.selfUrl, next).length);
+    this.o.ownedGauge?.set(
+      ownedItems(
+        Array.from({ length: this.o.shards() }, (_, s) => s),
+        this.o.selfUrl,
+        next,
+      ).length,
+    );
   }
 }

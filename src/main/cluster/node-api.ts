@@ -6,7 +6,13 @@
 import { MeiliError, type ErrorBody } from '../../core/errors.js';
 import { hideReservedFields } from '../../core/reserved.js';
 import type { Settings } from '../../core/settings.js';
-import { NodeClient, NodeRequestError, type NodeCall, type NodeClientOptions, type NodeResponse } from './node-client.js';
+import {
+  NodeClient,
+  NodeRequestError,
+  type NodeCall,
+  type NodeClientOptions,
+  type NodeResponse,
+} from './node-client.js';
 
 export { NodeRequestError } from './node-client.js';
 
@@ -19,7 +25,9 @@ export class NodeResponseError extends Error {
   readonly code: string;
   readonly body: Partial<ErrorBody>;
   constructor(nodeId: string, status: number, body: Partial<ErrorBody>, what: string) {
-    super(`node ${nodeId} answered ${status} to ${what}: ${typeof body.message === 'string' ? body.message : 'no message'}`);
+    super(
+      `node ${nodeId} answered ${status} to ${what}: ${typeof body.message === 'string' ? body.message : 'no message'}`,
+    );
     this.name = 'NodeResponseError';
     this.nodeId = nodeId;
     this.status = status;
@@ -82,7 +90,8 @@ export class NodeApi extends NodeClient {
   /** A request that must answer `ok` (200 by default); the parsed answer, or NodeResponseError. */
   async call<T = Answer>(call: NodeCall, ok = 200): Promise<T> {
     const res = await this.request(call);
-    if (res.status !== ok) throw new NodeResponseError(this.nodeId, res.status, bodyOf(res), `${call.method} ${call.path}`);
+    if (res.status !== ok)
+      throw new NodeResponseError(this.nodeId, res.status, bodyOf(res), `${call.method} ${call.path}`);
     return NodeClient.json<T>(res);
   }
 
@@ -90,7 +99,8 @@ export class NodeApi extends NodeClient {
   private async maybe<T>(call: NodeCall): Promise<T | null> {
     const res = await this.request(call);
     if (res.status === 404) return null;
-    if (res.status !== 200) throw new NodeResponseError(this.nodeId, res.status, bodyOf(res), `${call.method} ${call.path}`);
+    if (res.status !== 200)
+      throw new NodeResponseError(this.nodeId, res.status, bodyOf(res), `${call.method} ${call.path}`);
     return NodeClient.json<T>(res);
   }
 
@@ -102,7 +112,12 @@ export class NodeApi extends NodeClient {
   }
 
   createIndex(uid: string, primaryKey: string | null): Promise<number> {
-    return this.enqueue({ method: 'POST', path: '/indexes', body: JSON.stringify({ uid, primaryKey }), operation: 'index_create' });
+    return this.enqueue({
+      method: 'POST',
+      path: '/indexes',
+      body: JSON.stringify({ uid, primaryKey }),
+      operation: 'index_create',
+    });
   }
 
   deleteIndex(uid: string): Promise<number> {
@@ -118,24 +133,50 @@ export class NodeApi extends NodeClient {
   }
 
   swapIndexes(swaps: unknown): Promise<number> {
-    return this.enqueue({ method: 'POST', path: '/swap-indexes', body: JSON.stringify(swaps), operation: 'index_swap' });
+    return this.enqueue({
+      method: 'POST',
+      path: '/swap-indexes',
+      body: JSON.stringify(swaps),
+      operation: 'index_swap',
+    });
   }
 
   /** Meilisearch answers a cancelation with 200 (older versions with 202): either carries the task. */
   async cancelTasks(uids: readonly number[]): Promise<number> {
-    const res = await this.request({ method: 'POST', path: `/tasks/cancel?uids=${uids.join(',')}`, operation: 'task_cancel' });
-    if (res.status !== 200 && res.status !== 202) throw new NodeResponseError(this.nodeId, res.status, bodyOf(res), 'POST /tasks/cancel');
+    const res = await this.request({
+      method: 'POST',
+      path: `/tasks/cancel?uids=${uids.join(',')}`,
+      operation: 'task_cancel',
+    });
+    if (res.status !== 200 && res.status !== 202)
+      throw new NodeResponseError(this.nodeId, res.status, bodyOf(res), 'POST /tasks/cancel');
     return NodeClient.json<{ taskUid: number }>(res).taskUid;
   }
 
   /** Documents (JSON array body) added or replaced. */
-  addDocuments(uid: string, documents: string | Buffer, opts: { merge?: boolean; operation?: string; query?: string; timeoutMs?: number } = {}): Promise<number> {
+  addDocuments(
+    uid: string,
+    documents: string | Buffer,
+    opts: { merge?: boolean; operation?: string; query?: string; timeoutMs?: number } = {},
+  ): Promise<number> {
     const q = opts.query === undefined || opts.query === '' ? '' : `?${opts.query}`;
-    return this.enqueue({ method: opts.merge === true ? 'PUT' : 'POST', path: `${index(uid)}/documents${q}`, body: documents, operation: opts.operation ?? 'documents_add', timeoutMs: opts.timeoutMs });
+    return this.enqueue({
+      method: opts.merge === true ? 'PUT' : 'POST',
+      path: `${index(uid)}/documents${q}`,
+      body: documents,
+      operation: opts.operation ?? 'documents_add',
+      timeoutMs: opts.timeoutMs,
+    });
   }
 
   deleteDocuments(uid: string, ids: ReadonlyArray<string | number>, operation = 'documents_delete'): Promise<number> {
-    return this.enqueue({ method: 'POST', path: `${index(uid)}/documents/delete-batch`, body: JSON.stringify(ids), operation, timeoutMs: 30_000 });
+    return this.enqueue({
+      method: 'POST',
+      path: `${index(uid)}/documents/delete-batch`,
+      body: JSON.stringify(ids),
+      operation,
+      timeoutMs: 30_000,
+    });
   }
 
   // ---------------------------------------------------------------- tasks
@@ -149,7 +190,11 @@ export class NodeApi extends NodeClient {
     const out = new Map<number, NodeTask>();
     for (let i = 0; i < uids.length; i += TASKS_PER_CALL) {
       const part = uids.slice(i, i + TASKS_PER_CALL);
-      const page = await this.call<{ results: NodeTask[] }>({ method: 'GET', path: `/tasks?uids=${part.join(',')}&limit=${part.length}`, operation: 'task_list' });
+      const page = await this.call<{ results: NodeTask[] }>({
+        method: 'GET',
+        path: `/tasks?uids=${part.join(',')}&limit=${part.length}`,
+        operation: 'task_list',
+      });
       for (const t of page.results) out.set(t.uid, t);
     }
     return out;
@@ -157,13 +202,21 @@ export class NodeApi extends NodeClient {
 
   /** Tasks of one index enqueued since `sinceIso` (newest first), for finding a tagged write whose answer was lost. */
   async recentTasks(indexUid: string, sinceIso: string, limit = 1000): Promise<NodeTask[]> {
-    const page = await this.call<{ results: NodeTask[] }>({ method: 'GET', path: `/tasks?indexUids=${encodeURIComponent(indexUid)}&afterEnqueuedAt=${encodeURIComponent(sinceIso)}&limit=${limit}`, operation: 'task_list' });
+    const page = await this.call<{ results: NodeTask[] }>({
+      method: 'GET',
+      path: `/tasks?indexUids=${encodeURIComponent(indexUid)}&afterEnqueuedAt=${encodeURIComponent(sinceIso)}&limit=${limit}`,
+      operation: 'task_list',
+    });
     return page.results;
   }
 
   /** The uid of the newest task the node has (null when it has none). */
   async latestTaskUid(): Promise<number | null> {
-    const page = await this.call<{ results: Array<{ uid: number }> }>({ method: 'GET', path: '/tasks?limit=1', operation: 'task_list' });
+    const page = await this.call<{ results: Array<{ uid: number }> }>({
+      method: 'GET',
+      path: '/tasks?limit=1',
+      operation: 'task_list',
+    });
     return page.results[0]?.uid ?? null;
   }
 
@@ -183,14 +236,19 @@ export class NodeApi extends NodeClient {
         const seen = await this.tasks(todo);
         for (const u of todo) {
           const t = seen.get(u);
-          if (t === undefined) done.set(u, { uid: u, status: 'succeeded', error: null, startedAt: null, finishedAt: null });
+          if (t === undefined)
+            done.set(u, { uid: u, status: 'succeeded', error: null, startedAt: null, finishedAt: null });
           else if (isTerminalNodeTask(t)) done.set(u, t);
         }
       } catch (err) {
         if (!(err instanceof NodeRequestError) && !(err instanceof NodeResponseError)) throw err;
       }
       if (done.size === uids.length) continue;
-      if (Date.now() > deadline) throw new MeiliError('internal', `node ${this.nodeId}: tasks ${todo.join(', ')} did not finish within ${opts.timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new MeiliError(
+          'internal',
+          `node ${this.nodeId}: tasks ${todo.join(', ')} did not finish within ${opts.timeoutMs} ms`,
+        );
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 200);
     }
@@ -214,22 +272,53 @@ export class NodeApi extends NodeClient {
     return this.maybe<Settings>({ method: 'GET', path: `${index(uid)}/settings`, operation: 'settings_get' });
   }
 
-  search(uid: string, body: Record<string, unknown>, opts: { signal?: AbortSignal; operation?: string } = {}): Promise<Answer> {
-    return this.call({ method: 'POST', path: `${index(uid)}/search`, body: JSON.stringify(body), operation: opts.operation ?? 'search', signal: opts.signal });
+  search(
+    uid: string,
+    body: Record<string, unknown>,
+    opts: { signal?: AbortSignal; operation?: string } = {},
+  ): Promise<Answer> {
+    return this.call({
+      method: 'POST',
+      path: `${index(uid)}/search`,
+      body: JSON.stringify(body),
+      operation: opts.operation ?? 'search',
+      signal: opts.signal,
+    });
   }
 
   facetSearch(uid: string, body: Record<string, unknown>, opts: { signal?: AbortSignal } = {}): Promise<Answer> {
-    return this.call({ method: 'POST', path: `${index(uid)}/facet-search`, body: JSON.stringify(body), operation: 'facet_search', signal: opts.signal });
+    return this.call({
+      method: 'POST',
+      path: `${index(uid)}/facet-search`,
+      body: JSON.stringify(body),
+      operation: 'facet_search',
+      signal: opts.signal,
+    });
   }
 
   /** One page of documents (`POST /documents/fetch`); null when the node lacks the index. */
-  fetchDocuments(uid: string, body: Record<string, unknown>, opts: { signal?: AbortSignal; operation?: string; timeoutMs?: number } = {}): Promise<{ results: Answer[]; total: number; offset: number; limit: number } | null> {
-    return this.maybe({ method: 'POST', path: `${index(uid)}/documents/fetch`, body: JSON.stringify(body), operation: opts.operation ?? 'documents_fetch', signal: opts.signal, timeoutMs: opts.timeoutMs });
+  fetchDocuments(
+    uid: string,
+    body: Record<string, unknown>,
+    opts: { signal?: AbortSignal; operation?: string; timeoutMs?: number } = {},
+  ): Promise<{ results: Answer[]; total: number; offset: number; limit: number } | null> {
+    return this.maybe({
+      method: 'POST',
+      path: `${index(uid)}/documents/fetch`,
+      body: JSON.stringify(body),
+      operation: opts.operation ?? 'documents_fetch',
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+    });
   }
 
   /** One document; NodeResponseError (404 document_not_found / index_not_found) when the node does not hold it. */
   async getDocument(uid: string, id: string, query: string): Promise<Answer> {
-    const res = await this.request({ method: 'GET', path: `${index(uid)}/documents/${encodeURIComponent(id)}${query === '' ? '' : `?${query}`}`, operation: 'document_get' });
+    const res = await this.request({
+      method: 'GET',
+      path: `${index(uid)}/documents/${encodeURIComponent(id)}${query === '' ? '' : `?${query}`}`,
+      operation: 'document_get',
+    });
     if (res.status === 200) return NodeClient.json<Answer>(res);
     throw new NodeResponseError(this.nodeId, res.status, bodyOf(res), 'GET document');
   }
@@ -242,7 +331,12 @@ export class NodeApi extends NodeClient {
   async shardCounts(uid: string, shardField: string, filter?: unknown): Promise<Map<number, number> | null> {
     const body: Record<string, unknown> = { q: '', limit: 0, facets: [shardField] };
     if (filter !== undefined) body.filter = filter;
-    const res = await this.maybe<{ facetDistribution?: Record<string, Record<string, number>> }>({ method: 'POST', path: `${index(uid)}/search`, body: JSON.stringify(body), operation: 'shard_count' });
+    const res = await this.maybe<{ facetDistribution?: Record<string, Record<string, number>> }>({
+      method: 'POST',
+      path: `${index(uid)}/search`,
+      body: JSON.stringify(body),
+      operation: 'shard_count',
+    });
     if (res === null) return null;
     return new Map(Object.entries(res.facetDistribution?.[shardField] ?? {}).map(([s, n]) => [Number(s), n]));
   }
@@ -251,7 +345,9 @@ export class NodeApi extends NodeClient {
   async health(timeoutMs: number, anonymous = false): Promise<{ ok: boolean; error: string | null }> {
     try {
       const res = await this.request({ method: 'GET', path: '/health', operation: 'health', timeoutMs, anonymous });
-      return res.status === 200 ? { ok: true, error: null } : { ok: false, error: `GET /health answered ${res.status}` };
+      return res.status === 200
+        ? { ok: true, error: null }
+        : { ok: false, error: `GET /health answered ${res.status}` };
     } catch (err) {
       if (err instanceof NodeRequestError) return { ok: false, error: `${err.kind}: ${err.message}` };
       throw err;
@@ -261,7 +357,10 @@ export class NodeApi extends NodeClient {
   /** How many indexes the node holds (null when it could not say). */
   async indexCount(): Promise<number | null> {
     try {
-      return (await this.call<{ total?: number }>({ method: 'GET', path: '/indexes?limit=1', operation: 'index_list' })).total ?? null;
+      return (
+        (await this.call<{ total?: number }>({ method: 'GET', path: '/indexes?limit=1', operation: 'index_list' }))
+          .total ?? null
+      );
     } catch (err) {
       if (err instanceof NodeRequestError || err instanceof NodeResponseError) return null;
       throw err;
@@ -270,7 +369,12 @@ export class NodeApi extends NodeClient {
 
   /** Deletes the documents a filter matches (no Miroir task: moves and cleanups). */
   deleteByFilter(uid: string, filter: unknown, operation: string): Promise<number> {
-    return this.enqueue({ method: 'POST', path: `${index(uid)}/documents/delete`, body: JSON.stringify({ filter }), operation });
+    return this.enqueue({
+      method: 'POST',
+      path: `${index(uid)}/documents/delete`,
+      body: JSON.stringify({ filter }),
+      operation,
+    });
   }
 
   /** Any other route, answered as the node gave it (status and raw body), for routes Miroir passes through. */

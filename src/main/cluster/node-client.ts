@@ -52,13 +52,21 @@ export interface NodeClientOptions {
   metrics?: Metrics | null;
 }
 
-const CONNECT_REFUSED = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const CONNECT_REFUSED = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 function classify(err: unknown, timedOut: boolean): NodeErrorKind {
   if (timedOut) return 'timeout';
-  const code = (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  const code =
+    (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
   if (code === 'ECONNREFUSED') return 'refused';
-  if (code !== undefined && CONNECT_REFUSED.has(code)) return code === 'UND_ERR_CONNECT_TIMEOUT' ? 'timeout' : 'network';
+  if (code !== undefined && CONNECT_REFUSED.has(code))
+    return code === 'UND_ERR_CONNECT_TIMEOUT' ? 'timeout' : 'network';
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
   return 'network';
 }
@@ -116,7 +124,11 @@ export class NodeClient {
       const kind = classify(err, false);
       metrics?.nodeErrors.labels(this.nodeId, kind).inc();
       const detail = kind === 'timeout' ? `no answer within ${timeoutMs} ms` : (err as Error).message;
-      throw new NodeRequestError(this.nodeId, kind, `node ${this.nodeId} (${this.address}) ${call.method} ${call.path}: ${detail}`);
+      throw new NodeRequestError(
+        this.nodeId,
+        kind,
+        `node ${this.nodeId} (${this.address}) ${call.method} ${call.path}: ${detail}`,
+      );
     }
   }
 

@@ -133,13 +133,19 @@ export class PeerDiscovery {
       found = await this.lookup();
     } catch (err) {
       if (!this.stopped) {
-        this.opts.logger?.warn({ service: this.opts.serviceName, err: String(err), peers: this.list }, 'peer lookup failed; keeping the last peer list');
+        this.opts.logger?.warn(
+          { service: this.opts.serviceName, err: String(err), peers: this.list },
+          'peer lookup failed; keeping the last peer list',
+        );
       }
       return;
     }
     if (this.stopped) return;
     if (found.length === 0) {
-      this.opts.logger?.warn({ service: this.opts.serviceName, peers: this.list }, 'peer lookup found no SRV or A records; keeping the last peer list');
+      this.opts.logger?.warn(
+        { service: this.opts.serviceName, peers: this.list },
+        'peer lookup found no SRV or A records; keeping the last peer list',
+      );
       return;
     }
     const next = this.withSelf(found.map(normalizePeerUrl));
@@ -207,6 +213,9 @@ export function podIdentity(input: PodIdentityInput): { id: string; url: string 
   const id = podName !== undefined && podName !== '' ? podName : `${input.hostname}:${input.port}`;
   const podIp = input.env.POD_IP;
   const host = podIp !== undefined && podIp !== '' ? podIp : input.hostname;
-  const url = input.selfUrl !== undefined && input.selfUrl !== null && input.selfUrl !== '' ? input.selfUrl : `http://${hostPart(host)}:${input.port}`;
+  const url =
+    input.selfUrl !== undefined && input.selfUrl !== null && input.selfUrl !== ''
+      ? input.selfUrl
+      : `http://${hostPart(host)}:${input.port}`;
   return { id, url: normalizePeerUrl(url) };
 }

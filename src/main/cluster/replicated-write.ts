@@ -29,7 +29,12 @@ export interface QuorumResult {
 }
 
 /** Quorum per SPEC C3 over the shards a write touches: which shards no group passed, which groups missed some. */
-export function quorum(table: RoutingTable, replicationFactor: number, shards: Iterable<number>, acked: ReadonlySet<string>): QuorumResult {
+export function quorum(
+  table: RoutingTable,
+  replicationFactor: number,
+  shards: Iterable<number>,
+  acked: ReadonlySet<string>,
+): QuorumResult {
   const need = Math.floor(replicationFactor / 2) + 1;
   const missing: number[] = [];
   const dGroups = new Set<number>();
@@ -53,7 +58,9 @@ export function quorum(table: RoutingTable, replicationFactor: number, shards: I
 
 /** `X-Miroir-Degraded: groups=…;shards=…` when some group missed quorum for some shard, else no header. */
 export function degradedWriteHeaders(q: QuorumResult): Record<string, string> {
-  return q.degradedShards.length > 0 ? { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` } : {};
+  return q.degradedShards.length > 0
+    ? { 'x-miroir-degraded': `groups=${q.degradedGroups.join(',')};shards=${q.degradedShards.join(',')}` }
+    : {};
 }
 
 function noQuorum(deps: ReplicatedWriteDeps, shards: readonly number[], before: boolean): MeiliError {
@@ -67,7 +74,11 @@ function noQuorum(deps: ReplicatedWriteDeps, shards: readonly number[], before: 
 }
 
 /** Refuses a write before anything is sent when some shard has no group whose healthy targets could reach quorum. */
-export function precheckQuorum(deps: ReplicatedWriteDeps, shards: Iterable<number>, targets: ReadonlySet<string>): void {
+export function precheckQuorum(
+  deps: ReplicatedWriteDeps,
+  shards: Iterable<number>,
+  targets: ReadonlySet<string>,
+): void {
   const t = deps.topology;
   const q = quorum(t.routing, t.current.replication_factor, shards, targets);
   if (q.missing.length > 0) throw noQuorum(deps, q.missing, true);
@@ -114,7 +125,13 @@ export async function replicatedWrite(deps: ReplicatedWriteDeps, w: ReplicatedWr
  * (`scatter.retry_on_timeout`). A write lost for good flags the node catching up (it serves no reads until the
  * rebalancer caught it up). A 4xx refusal is the same on every replica and is not a miss.
  */
-async function sendTagged(deps: ReplicatedWriteDeps, api: NodeApi | undefined, body: string | Buffer, tag: string, w: ReplicatedWrite): Promise<Ack | null> {
+async function sendTagged(
+  deps: ReplicatedWriteDeps,
+  api: NodeApi | undefined,
+  body: string | Buffer,
+  tag: string,
+  w: ReplicatedWrite,
+): Promise<Ack | null> {
   if (api === undefined) return null; // the node left the topology since routing
   const tagQuery = `customMetadata=${encodeURIComponent(tag)}`;
   const sentAt = Date.now();
@@ -148,7 +165,10 @@ async function findTagged(api: NodeApi, indexUid: string, tag: string, sentAt: n
 }
 
 /** Sends the same write to every given node (index-level writes: creation, settings, deletion) and collects ACKs. */
-export async function broadcastWrite(nodes: readonly NodeApi[], send: (api: NodeApi) => Promise<number>): Promise<{ acks: Ack[]; failures: Array<{ nodeId: string; error: unknown }> }> {
+export async function broadcastWrite(
+  nodes: readonly NodeApi[],
+  send: (api: NodeApi) => Promise<number>,
+): Promise<{ acks: Ack[]; failures: Array<{ nodeId: string; error: unknown }> }> {
   const results = await Promise.allSettled(nodes.map((n) => send(n)));
   const acks: Ack[] = [];
   const failures: Array<{ nodeId: string; error: unknown }> = [];

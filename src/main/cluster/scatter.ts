@@ -28,21 +28,46 @@ export interface Scattered {
 
 let querySeq = 0;
 
-const OPERATION: Record<ScatterRoute, string> = { search: 'search', 'facet-search': 'facet_search', 'documents/fetch': 'documents_fetch' };
+const OPERATION: Record<ScatterRoute, string> = {
+  search: 'search',
+  'facet-search': 'facet_search',
+  'documents/fetch': 'documents_fetch',
+};
 
 /** One node's answer, or the error that decides what happens next (client error, or retry elsewhere). */
-async function askNode(api: NodeApi | undefined, uid: string, route: ScatterRoute, body: Record<string, unknown>): Promise<NodeAnswer | MeiliError> {
-  if (api === undefined) return new MeiliError('miroir_shard_unavailable', 'A node left the topology while the read was in flight.');
+async function askNode(
+  api: NodeApi | undefined,
+  uid: string,
+  route: ScatterRoute,
+  body: Record<string, unknown>,
+): Promise<NodeAnswer | MeiliError> {
+  if (api === undefined)
+    return new MeiliError('miroir_shard_unavailable', 'A node left the topology while the read was in flight.');
   try {
-    return await api.call<NodeAnswer>({ method: 'POST', path: `/indexes/${encodeURIComponent(uid)}/${route}`, body: JSON.stringify(body), operation: OPERATION[route] });
+    return await api.call<NodeAnswer>({
+      method: 'POST',
+      path: `/indexes/${encodeURIComponent(uid)}/${route}`,
+      body: JSON.stringify(body),
+      operation: OPERATION[route],
+    });
   } catch (err) {
-    if (err instanceof NodeResponseError) return err.status < 500 ? err.toMeiliError() : new MeiliError('miroir_shard_unavailable', `A node failed the read (${err.status}).`);
-    if (err instanceof NodeRequestError) return new MeiliError('miroir_shard_unavailable', `A node did not answer the read (${err.kind}).`);
+    if (err instanceof NodeResponseError)
+      return err.status < 500
+        ? err.toMeiliError()
+        : new MeiliError('miroir_shard_unavailable', `A node failed the read (${err.status}).`);
+    if (err instanceof NodeRequestError)
+      return new MeiliError('miroir_shard_unavailable', `A node did not answer the read (${err.kind}).`);
     throw err;
   }
 }
 
-export async function scatter(deps: ScatterDeps, uid: string, filter: unknown, build: () => Record<string, unknown>, route: ScatterRoute): Promise<Scattered> {
+export async function scatter(
+  deps: ScatterDeps,
+  uid: string,
+  filter: unknown,
+  build: () => Record<string, unknown>,
+  route: ScatterRoute,
+): Promise<Scattered> {
   const table = deps.topology.routing;
   const cover = table.coveringSet(querySeq++);
   const parts = [...cover.assignments];
@@ -70,7 +95,9 @@ export async function scatter(deps: ScatterDeps, uid: string, filter: unknown, b
       deps.metrics.scatterRetries.inc();
       const alt = new Map<string, number[]>();
       for (const s of shards) {
-        const other = table.activeGroups.flatMap((g) => [...table.owners(s, g)]).find((id) => id !== nodeId && table.canRead(id));
+        const other = table.activeGroups
+          .flatMap((g) => [...table.owners(s, g)])
+          .find((id) => id !== nodeId && table.canRead(id));
         if (other === undefined) missing.push(s);
         else (alt.get(other) ?? alt.set(other, []).get(other)!).push(s);
       }
@@ -88,8 +115,16 @@ export async function scatter(deps: ScatterDeps, uid: string, filter: unknown, b
   const lost = [...new Set(missing)].sort((a, b) => a - b);
   if (lost.length > 0) {
     deps.metrics.partialResponses.inc();
-    if (answers.length === 0) throw new MeiliError('miroir_shard_unavailable', 'No node could answer this read: every shard is unavailable right now.');
-    if (deps.unavailablePolicy === 'error') throw new MeiliError('miroir_shard_unavailable', `Shards ${lost.join(', ')} have no healthy replica in any active group.`);
+    if (answers.length === 0)
+      throw new MeiliError(
+        'miroir_shard_unavailable',
+        'No node could answer this read: every shard is unavailable right now.',
+      );
+    if (deps.unavailablePolicy === 'error')
+      throw new MeiliError(
+        'miroir_shard_unavailable',
+        `Shards ${lost.join(', ')} have no healthy replica in any active group.`,
+      );
   }
   // Shards answered by a replica still catching up are served, and reported as degraded like missing ones.
   const degraded = cover.stale.length === 0 ? lost : [...new Set([...lost, ...cover.stale])].sort((a, b) => a - b);

@@ -18,7 +18,12 @@ export function seedTopology(cfg: Readonly<MiroirConfig>): Omit<StoredTopology, 
     shards: cfg.shards,
     replication_factor: cfg.replication_factor,
     groups: Array.from({ length: cfg.replica_groups }, (_, id) => ({ id, state: 'active' as const })),
-    nodes: cfg.nodes.map((n) => ({ id: n.id, address: n.address, replica_group: n.replica_group, state: 'active' as const })),
+    nodes: cfg.nodes.map((n) => ({
+      id: n.id,
+      address: n.address,
+      replica_group: n.replica_group,
+      state: 'active' as const,
+    })),
     retiredIds: [],
   };
 }
@@ -37,7 +42,13 @@ export class TopologyService {
   private dataChecks: Periodic | null = null;
   private suspectedEmpty = new Set<string>();
 
-  private constructor(cfg: Readonly<MiroirConfig>, store: Store, topology: StoredTopology, metrics: Metrics | null, logger: Logger | null) {
+  private constructor(
+    cfg: Readonly<MiroirConfig>,
+    store: Store,
+    topology: StoredTopology,
+    metrics: Metrics | null,
+    logger: Logger | null,
+  ) {
     this.cfg = cfg;
     this.store = store;
     this.topology = topology;
@@ -61,16 +72,28 @@ export class TopologyService {
   }
 
   /** Loads the stored topology, seeding it from config on first start (a differing config is only logged). */
-  static async open(cfg: Readonly<MiroirConfig>, store: Store, metrics: Metrics | null, logger: Logger | null): Promise<TopologyService> {
+  static async open(
+    cfg: Readonly<MiroirConfig>,
+    store: Store,
+    metrics: Metrics | null,
+    logger: Logger | null,
+  ): Promise<TopologyService> {
     let stored = await store.getTopology();
     if (stored === null) {
-      if (cfg.nodes.length === 0) throw new Error('nodes: the store holds no topology yet, so the config must list the seed nodes');
+      if (cfg.nodes.length === 0)
+        throw new Error('nodes: the store holds no topology yet, so the config must list the seed nodes');
       stored = (await store.casTopology(0, seedTopology(cfg))) ?? (await store.getTopology());
       logger?.info({ nodes: cfg.nodes.length, shards: cfg.shards }, 'topology seeded from config');
     } else {
       const seeded = seedTopology(cfg);
-      const same = JSON.stringify(seeded.nodes.map((n) => [n.id, n.address, n.replica_group])) === JSON.stringify(stored.nodes.map((n) => [n.id, n.address, n.replica_group]));
-      if (!same && cfg.nodes.length > 0) logger?.warn({ stored_version: stored.version }, 'config nodes differ from the stored topology; the stored topology is authoritative (change it through the admin API)');
+      const same =
+        JSON.stringify(seeded.nodes.map((n) => [n.id, n.address, n.replica_group])) ===
+        JSON.stringify(stored.nodes.map((n) => [n.id, n.address, n.replica_group]));
+      if (!same && cfg.nodes.length > 0)
+        logger?.warn(
+          { stored_version: stored.version },
+          'config nodes differ from the stored topology; the stored topology is authoritative (change it through the admin API)',
+        );
     }
     return new TopologyService(cfg, store, stored!, metrics, logger);
   }
@@ -140,7 +163,11 @@ export class TopologyService {
 
   /** Flags nodes that missed writes as catching up (they serve no reads until the rebalancer caught them up). */
   async markCatchingUp(ids: readonly string[]): Promise<void> {
-    const todo = ids.filter((id) => !this.flagging.has(id) && this.topology.nodes.some((n) => n.id === id && n.state !== 'removed' && n.catching_up !== true));
+    const todo = ids.filter(
+      (id) =>
+        !this.flagging.has(id) &&
+        this.topology.nodes.some((n) => n.id === id && n.state !== 'removed' && n.catching_up !== true),
+    );
     if (todo.length === 0) return;
     for (const id of todo) this.flagging.add(id);
     try {
@@ -194,8 +221,19 @@ export class TopologyService {
   }
 
   private buildTable(): RoutingTable {
-    const nodes: RouteNode[] = this.topology.nodes.map((n) => ({ id: n.id, replica_group: n.replica_group, state: n.state, health: this.health.isHealthy(n.id) ? 'healthy' : 'unhealthy', readable: n.catching_up !== true }));
-    return new RoutingTable({ shards: this.topology.shards, replication_factor: this.topology.replication_factor, groups: this.topology.groups, nodes });
+    const nodes: RouteNode[] = this.topology.nodes.map((n) => ({
+      id: n.id,
+      replica_group: n.replica_group,
+      state: n.state,
+      health: this.health.isHealthy(n.id) ? 'healthy' : 'unhealthy',
+      readable: n.catching_up !== true,
+    }));
+    return new RoutingTable({
+      shards: this.topology.shards,
+      replication_factor: this.topology.replication_factor,
+      groups: this.topology.groups,
+      nodes,
+    });
   }
 
   private rebuild(): void {
@@ -213,7 +251,8 @@ export class TopologyService {
   coverage(): { uncovered: number[]; degraded: number[] } {
     // A shard only a catching-up replica can answer is served (degraded) but not covered: readiness waits for it.
     const cover = this.table.coveringSet(0);
-    const uncovered = cover.stale.length === 0 ? cover.uncovered : [...cover.uncovered, ...cover.stale].sort((a, b) => a - b);
+    const uncovered =
+      cover.stale.length === 0 ? cover.uncovered : [...cover.uncovered, ...cover.stale].sort((a, b) => a - b);
     const degraded: number[] = [];
     for (let s = 0; s < this.topology.shards; s++) {
       for (const g of this.table.activeGroups) {
@@ -232,9 +271,13 @@ export class TopologyService {
     await this.health.probeAll();
     this.rebuild();
     this.health.start();
-    const down = this.liveClients().filter((c) => !this.health.isHealthy(c.nodeId)).map((c) => c.nodeId);
+    const down = this.liveClients()
+      .filter((c) => !this.health.isHealthy(c.nodeId))
+      .map((c) => c.nodeId);
     if (down.length > 0) await this.markCatchingUp(down);
-    this.dataChecks = every(this.cfg.health.interval_ms, () => this.checkForEmptiedNodes(), { onError: (err) => this.logger?.warn({ err }, 'checking nodes for lost data failed') });
+    this.dataChecks = every(this.cfg.health.interval_ms, () => this.checkForEmptiedNodes(), {
+      onError: (err) => this.logger?.warn({ err }, 'checking nodes for lost data failed'),
+    });
   }
 
   /**
@@ -244,7 +287,9 @@ export class TopologyService {
    */
   async checkForEmptiedNodes(): Promise<void> {
     if ((await this.store.listIndexes()).length === 0) return;
-    const candidates = this.topology.nodes.filter((n) => (n.state === 'active' || n.state === 'draining') && n.catching_up !== true && this.health.isHealthy(n.id));
+    const candidates = this.topology.nodes.filter(
+      (n) => (n.state === 'active' || n.state === 'draining') && n.catching_up !== true && this.health.isHealthy(n.id),
+    );
     const emptied: string[] = [];
     await Promise.all(
       candidates.map(async (n) => {

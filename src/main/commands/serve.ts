@@ -37,7 +37,15 @@ export function serveCommand(): Command {
         throw err;
       }
       const app = await startMiroir(cfg);
-      process.stdout.write(JSON.stringify({ event: 'listening', service: 'miroir', port: app.port, metrics_port: app.metricsPort, url: app.url }) + '\n');
+      process.stdout.write(
+        JSON.stringify({
+          event: 'listening',
+          service: 'miroir',
+          port: app.port,
+          metrics_port: app.metricsPort,
+          url: app.url,
+        }) + '\n',
+      );
       onShutdownSignal(() => app.close());
     });
 }

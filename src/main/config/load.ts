@@ -53,7 +53,11 @@ export function applyEnvOverrides(raw: Obj, env: NodeJS.ProcessEnv): Obj {
   }
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('MIROIR__') || value === undefined) continue;
-    const path = name.slice('MIROIR__'.length).split('__').filter(Boolean).map((p) => p.toLowerCase());
+    const path = name
+      .slice('MIROIR__'.length)
+      .split('__')
+      .filter(Boolean)
+      .map((p) => p.toLowerCase());
     if (path.length > 0) setPath(raw, path, parseEnvValue(value));
   }
   return raw;
@@ -87,7 +91,9 @@ export function crossKeyProblems(cfg: MiroirConfig): string[] {
     if (first !== undefined) problems.push(`nodes[${i}].id: duplicate node id "${node.id}" (also nodes[${first}])`);
     else seen.set(node.id, i);
     if (node.replica_group >= cfg.replica_groups) {
-      problems.push(`nodes[${i}].replica_group: ${node.replica_group} is not a seed group id (replica_groups is ${cfg.replica_groups}, so ids are 0..${cfg.replica_groups - 1})`);
+      problems.push(
+        `nodes[${i}].replica_group: ${node.replica_group} is not a seed group id (replica_groups is ${cfg.replica_groups}, so ids are 0..${cfg.replica_groups - 1})`,
+      );
     }
     perGroup.set(node.replica_group, (perGroup.get(node.replica_group) ?? 0) + 1);
   });

@@ -25,7 +25,13 @@ function typeOf(s: JsonSchema): string {
 
 function defaultOf(s: JsonSchema): string {
   if (s.default === undefined) return '—';
-  if (typeof s.default === 'object' && s.default !== null && !Array.isArray(s.default) && Object.keys(s.default).length === 0) return '—';
+  if (
+    typeof s.default === 'object' &&
+    s.default !== null &&
+    !Array.isArray(s.default) &&
+    Object.keys(s.default).length === 0
+  )
+    return '—';
   return `\`${JSON.stringify(s.default)}\``;
 }
 

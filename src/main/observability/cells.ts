@@ -55,9 +55,16 @@ export class HistogramCells {
       reset: () => this.reset(),
     });
     // The registry calls only name/help/type/aggregator/get/reset on what it holds; these objects provide exactly that.
-    registry.registerMetric(metric(opts.name, opts.help, 'histogram', () => live().flatMap((c) => this.exported(c))) as unknown as Metric);
+    registry.registerMetric(
+      metric(opts.name, opts.help, 'histogram', () => live().flatMap((c) => this.exported(c))) as unknown as Metric,
+    );
     const counter = opts.counter;
-    if (counter !== undefined) registry.registerMetric(metric(counter.name, counter.help, 'counter', () => live().map((c) => ({ value: c.count, labels: { ...c.labels } }))) as unknown as Metric);
+    if (counter !== undefined)
+      registry.registerMetric(
+        metric(counter.name, counter.help, 'counter', () =>
+          live().map((c) => ({ value: c.count, labels: { ...c.labels } })),
+        ) as unknown as Metric,
+      );
   }
 
   /** The cell of these label values (in `labelNames` order), made on first use; callers keep it. */
@@ -88,7 +95,12 @@ export class HistogramCells {
     let acc = 0;
     for (let i = 0; i < this.bounds.length; i++) {
       acc += c.counts[i]!;
-      out.push({ value: acc, metricName: `${name}_bucket`, exemplar: null, labels: { le: this.bounds[i]!, ...c.labels } });
+      out.push({
+        value: acc,
+        metricName: `${name}_bucket`,
+        exemplar: null,
+        labels: { le: this.bounds[i]!, ...c.labels },
+      });
     }
     out.push({ value: c.count, metricName: `${name}_bucket`, exemplar: null, labels: { le: '+Inf', ...c.labels } });
     out.push({ value: c.sum, metricName: `${name}_sum`, labels: { ...c.labels } });

@@ -94,7 +94,8 @@ export function registerPressureMetrics(registry: Registry, sources: PressureSou
   const root = sources.cgroupRoot ?? '/sys/fs/cgroup';
   const rss = sources.rss ?? (() => process.memoryUsage.rss());
   const physical = sources.physicalMemory ?? totalmem;
-  const warn = (err: unknown, metric: string) => sources.logger?.warn({ err: String(err), metric }, 'metric source failed; keeping the last value');
+  const warn = (err: unknown, metric: string) =>
+    sources.logger?.warn({ err: String(err), metric }, 'metric source failed; keeping the last value');
 
   const memoryPressure = new Gauge({
     name: 'miroir_memory_pressure',
@@ -171,8 +172,21 @@ export function registerPressureMetrics(registry: Registry, sources: PressureSou
     cpuThrottledSeconds,
     requestQueueDepth,
     backgroundQueueDepth,
-    peerPodCount: new Gauge({ name: 'miroir_peer_pod_count', help: 'Miroir pods in the current peer list, this pod included', registers }),
-    leader: new Gauge({ name: 'miroir_leader', help: '1 while this pod holds the leader lease of the scope', labelNames: ['scope'] as const, registers }),
-    ownedShardsCount: new Gauge({ name: 'miroir_owned_shards_count', help: 'Shards this pod owns for Mode A background work', registers }),
+    peerPodCount: new Gauge({
+      name: 'miroir_peer_pod_count',
+      help: 'Miroir pods in the current peer list, this pod included',
+      registers,
+    }),
+    leader: new Gauge({
+      name: 'miroir_leader',
+      help: '1 while this pod holds the leader lease of the scope',
+      labelNames: ['scope'] as const,
+      registers,
+    }),
+    ownedShardsCount: new Gauge({
+      name: 'miroir_owned_shards_count',
+      help: 'Shards this pod owns for Mode A background work',
+      registers,
+    }),
   };
 }

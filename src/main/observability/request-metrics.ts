@@ -16,7 +16,8 @@ export class RouteSeries {
 
   observe(status: number, seconds: number): void {
     let c = this.byStatus.get(status);
-    if (c === undefined) this.byStatus.set(status, (c = this.cells.cell(this.method, this.pathTemplate, String(status))));
+    if (c === undefined)
+      this.byStatus.set(status, (c = this.cells.cell(this.method, this.pathTemplate, String(status))));
     c.observe(seconds);
   }
 }

@@ -11,7 +11,15 @@ import { cutover, obsoleteCopies, planMoves, type ShardMove } from '../../core/t
 import type { StoredTopology, TopologyOperation } from '../../store/store.js';
 import { NodeResponseError } from '../cluster/node-api.js';
 import type { ChangeQueue } from './change-queue.js';
-import { emptyRecord, jobPrefix, LEASE_SCOPE, RECENT_KEPT, SHARD_MOVE, startChange, type RebalancerOptions } from './changes.js';
+import {
+  emptyRecord,
+  jobPrefix,
+  LEASE_SCOPE,
+  RECENT_KEPT,
+  SHARD_MOVE,
+  startChange,
+  type RebalancerOptions,
+} from './changes.js';
 import { provisionIndex } from './provision.js';
 import { settle, shardCounts, type MoveCursor, type MoveJobPayload } from './shard-mover.js';
 
@@ -52,13 +60,20 @@ export class ChangeDriver {
 
   private async drive(): Promise<void> {
     if (this.stopped) return;
-    this.leader = this.leadership !== null ? this.leadership() : await this.o.store.acquireLease(LEASE_SCOPE, this.podId, this.o.leaseTtlMs);
+    this.leader =
+      this.leadership !== null
+        ? this.leadership()
+        : await this.o.store.acquireLease(LEASE_SCOPE, this.podId, this.o.leaseTtlMs);
     if (!this.leader) return;
     let t = await this.o.topology.refresh();
     if (this.o.autoRebalanceOnRecovery && (t.operations ?? []).length === 0) {
-      const back = t.nodes.find((n) => n.catching_up === true && n.state !== 'removed' && this.o.topology.health.isHealthy(n.id));
+      const back = t.nodes.find(
+        (n) => n.catching_up === true && n.state !== 'removed' && this.o.topology.health.isHealthy(n.id),
+      );
       if (back !== undefined) {
-        await this.queue.submit((cur) => ((cur.operations ?? []).length > 0 ? cur.operations![0]! : { kind: 'recovery', node_id: back.id }));
+        await this.queue.submit((cur) =>
+          (cur.operations ?? []).length > 0 ? cur.operations![0]! : { kind: 'recovery', node_id: back.id },
+        );
         t = this.o.topology.current;
       }
     }
@@ -95,7 +110,10 @@ export class ChangeDriver {
   }
 
   /** Changes the running operation (and the rebalance record) in the stored topology, if it is still `op`. */
-  private async updateOp(op: TopologyOperation, change: (t: StoredTopology, cur: TopologyOperation) => void): Promise<void> {
+  private async updateOp(
+    op: TopologyOperation,
+    change: (t: StoredTopology, cur: TopologyOperation) => void,
+  ): Promise<void> {
     await this.o.topology.update((t) => {
       const cur = t.operations?.[0];
       if (cur === undefined || cur.id !== op.id || cur.phase !== op.phase) return null;
@@ -127,7 +145,9 @@ export class ChangeDriver {
         return;
       case 'provisioning': {
         const t = this.o.topology.current;
-        const catchUp = t.nodes.filter((n) => n.catching_up === true && n.state !== 'removed' && this.o.topology.health.isHealthy(n.id)).map((n) => n.id);
+        const catchUp = t.nodes
+          .filter((n) => n.catching_up === true && n.state !== 'removed' && this.o.topology.health.isHealthy(n.id))
+          .map((n) => n.id);
         const plan = planMoves(t, catchUp);
         await this.provision([...new Set(plan.flatMap((m) => m.copies.map((c) => c.target)))]);
         await this.updateOp(op, (_t, cur) => {
@@ -159,14 +179,20 @@ export class ChangeDriver {
       case 'cleanup': {
         if (now < (op.cleanup_after ?? 0)) return;
         await this.deleteObsolete(op);
-        for (const j of await this.o.store.listJobs()) if (j.id.startsWith(jobPrefix(op))) await this.o.store.deleteJob(j.id);
+        for (const j of await this.o.store.listJobs())
+          if (j.id.startsWith(jobPrefix(op))) await this.o.store.deleteJob(j.id);
         const finishedAt = new Date().toISOString();
         await this.updateOp(op, (t, cur) => {
           t.operations = t.operations!.slice(1);
           const done: TopologyOperation = { ...cur, phase: 'done', finished_at: finishedAt };
           delete done.plan;
           delete done.deletes;
-          t.rebalance = { ...t.rebalance!, recent: [...t.rebalance!.recent, done].slice(-RECENT_KEPT), finished_at: t.operations.length === 0 ? finishedAt : t.rebalance!.finished_at, last_error: null };
+          t.rebalance = {
+            ...t.rebalance!,
+            recent: [...t.rebalance!.recent, done].slice(-RECENT_KEPT),
+            finished_at: t.operations.length === 0 ? finishedAt : t.rebalance!.finished_at,
+            last_error: null,
+          };
         });
         const seconds = (Date.parse(finishedAt) - Date.parse(op.started_at ?? finishedAt)) / 1000;
         this.o.metrics?.rebalanceDuration.labels(op.kind).observe(seconds);
@@ -181,13 +207,18 @@ export class ChangeDriver {
   /** Keeps at most `max_concurrent_migrations` jobs queued or running; requeues failed ones; cuts over when all done. */
   private async copying(op: TopologyOperation, now: number): Promise<void> {
     const plan = op.plan ?? [];
-    const jobs = new Map((await this.o.store.listJobs()).filter((j) => j.id.startsWith(jobPrefix(op))).map((j) => [j.id, j]));
+    const jobs = new Map(
+      (await this.o.store.listJobs()).filter((j) => j.id.startsWith(jobPrefix(op))).map((j) => [j.id, j]),
+    );
     let active = 0;
     for (const j of jobs.values()) {
       if (j.state === 'queued') active++;
       else if (j.state === 'in_progress') {
         if (now - j.createdAt > this.o.migrationTimeoutMs && j.leaseExpiresAt !== null && j.leaseExpiresAt > now) {
-          this.o.logger?.warn({ job: j.id }, 'shard move exceeded rebalancer.migration_timeout_s; it keeps running and is watched');
+          this.o.logger?.warn(
+            { job: j.id },
+            'shard move exceeded rebalancer.migration_timeout_s; it keeps running and is watched',
+          );
         }
         active++;
       } else if (j.state === 'failed') {
@@ -198,7 +229,10 @@ export class ChangeDriver {
           this.retryAt.delete(j.id);
           const payload = j.payload as MoveJobPayload;
           await this.o.store.deleteJob(j.id);
-          jobs.set(j.id, await this.o.store.enqueueJob({ id: j.id, type: SHARD_MOVE, payload: { ...payload, resume: j.cursor } }));
+          jobs.set(
+            j.id,
+            await this.o.store.enqueueJob({ id: j.id, type: SHARD_MOVE, payload: { ...payload, resume: j.cursor } }),
+          );
           active++;
         }
       }
@@ -218,17 +252,27 @@ export class ChangeDriver {
     const differing = await this.finalCheck(plan);
     const redo = differing.filter((s) => (this.rechecks.get(`${op.id}:${s}`) ?? 0) < 3);
     if (redo.length === 0) {
-      if (differing.length > 0) this.o.logger?.warn({ op: op.id, shards: differing }, 'shard counts still differ after 3 re-copies; cutting over');
+      if (differing.length > 0)
+        this.o.logger?.warn(
+          { op: op.id, shards: differing },
+          'shard counts still differ after 3 re-copies; cutting over',
+        );
       await this.updateOp(op, (_t, cur) => void (cur.phase = 'cutover'));
       return;
     }
-    await this.recordError(`shards ${redo.join(', ')} differed from their sources at the final check; copying them again`);
+    await this.recordError(
+      `shards ${redo.join(', ')} differed from their sources at the final check; copying them again`,
+    );
     for (const s of redo) {
       const id = `${op.id}:${s}`;
       this.rechecks.set(id, (this.rechecks.get(id) ?? 0) + 1);
       const payload = jobs.get(id)!.payload as MoveJobPayload;
       await this.o.store.deleteJob(id);
-      await this.o.store.enqueueJob({ id, type: SHARD_MOVE, payload: { op: payload.op, shard: payload.shard, copies: payload.copies } });
+      await this.o.store.enqueueJob({
+        id,
+        type: SHARD_MOVE,
+        payload: { op: payload.op, shard: payload.shard, copies: payload.copies },
+      });
     }
   }
 
@@ -272,7 +316,12 @@ export class ChangeDriver {
     for (const id of nodeIds) {
       const client = this.o.topology.client(id);
       if (client === undefined) throw new MeiliError('internal', `node ${id} is not in the topology`);
-      for (const index of indexes) await provisionIndex(client, index.uid, { state: this.o.state, facetingOverfetch: this.o.facetingOverfetch, taskTimeoutMs: this.o.taskTimeoutMs });
+      for (const index of indexes)
+        await provisionIndex(client, index.uid, {
+          state: this.o.state,
+          facetingOverfetch: this.o.facetingOverfetch,
+          taskTimeoutMs: this.o.taskTimeoutMs,
+        });
     }
   }
 
@@ -289,7 +338,10 @@ export class ChangeDriver {
         for (const index of indexes) {
           await client.deleteByFilter(index.uid, shardInClause(shards), 'shard_delete').catch((err: unknown) => {
             if (err instanceof NodeResponseError && err.code === 'index_not_found') return;
-            this.o.logger?.warn({ op: op.id, node_id: id, index: index.uid, err: String(err) }, 'deleting an obsolete shard copy failed; left in place');
+            this.o.logger?.warn(
+              { op: op.id, node_id: id, index: index.uid, err: String(err) },
+              'deleting an obsolete shard copy failed; left in place',
+            );
           });
         }
       } finally {

@@ -27,13 +27,22 @@ export class ChangeQueue {
         result = req;
         return null;
       }
-      const op: TopologyOperation = { id: `op-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`, ...req, phase: 'queued', created_at: new Date().toISOString(), error: null };
+      const op: TopologyOperation = {
+        id: `op-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`,
+        ...req,
+        phase: 'queued',
+        created_at: new Date().toISOString(),
+        error: null,
+      };
       t.operations = [...(t.operations ?? []), op];
       result = op;
       return t;
     });
     const op = result! as TopologyOperation;
-    this.o.logger?.info({ op: op.id, kind: op.kind, node_id: op.node_id, group_id: op.group_id }, 'topology change queued');
+    this.o.logger?.info(
+      { op: op.id, kind: op.kind, node_id: op.node_id, group_id: op.group_id },
+      'topology change queued',
+    );
     this.kick();
     return op;
   }
@@ -55,7 +64,11 @@ export class ChangeQueue {
         if (node.state !== 'joining') return null; // already cut over: an ordinary removal
         node.state = 'removed';
         const group = t.groups.find((g) => g.id === node.replica_group);
-        if (group?.state === 'initializing' && !t.nodes.some((n) => n.replica_group === group.id && n.state !== 'removed')) t.groups = t.groups.filter((g) => g !== group);
+        if (
+          group?.state === 'initializing' &&
+          !t.nodes.some((n) => n.replica_group === group.id && n.state !== 'removed')
+        )
+          t.groups = t.groups.filter((g) => g !== group);
       }
       if (!t.retiredIds.includes(nodeId)) t.retiredIds.push(nodeId);
       const now = new Date().toISOString();
@@ -63,7 +76,11 @@ export class ChangeQueue {
       delete cancelled.plan;
       t.operations = ops.filter((_, j) => j !== i);
       const rec = t.rebalance ?? emptyRecord();
-      t.rebalance = { ...rec, recent: [...rec.recent, cancelled].slice(-RECENT_KEPT), finished_at: t.operations.length === 0 ? now : rec.finished_at };
+      t.rebalance = {
+        ...rec,
+        recent: [...rec.recent, cancelled].slice(-RECENT_KEPT),
+        finished_at: t.operations.length === 0 ? now : rec.finished_at,
+      };
       return t;
     });
     if (cancelled !== null) {
@@ -85,7 +102,12 @@ export class ChangeQueue {
       if (node === undefined) return null;
       node.catching_up = true;
       const cur = t.operations?.[0];
-      if (cur !== undefined && (cur.kind === 'node_drain' || cur.kind === 'node_remove') && cur.node_id === nodeId && cur.phase === 'copying') {
+      if (
+        cur !== undefined &&
+        (cur.kind === 'node_drain' || cur.kind === 'node_remove') &&
+        cur.node_id === nodeId &&
+        cur.phase === 'copying'
+      ) {
         cur.phase = 'provisioning';
         delete cur.plan;
         replanned = cur;
@@ -93,7 +115,8 @@ export class ChangeQueue {
       return t;
     });
     if (replanned !== null) {
-      for (const j of await this.o.store.listJobs()) if (j.id.startsWith(jobPrefix(replanned))) await this.o.store.deleteJob(j.id);
+      for (const j of await this.o.store.listJobs())
+        if (j.id.startsWith(jobPrefix(replanned))) await this.o.store.deleteJob(j.id);
     }
     this.o.logger?.warn({ node_id: nodeId }, 'node data given up (forced removal)');
     this.kick();

@@ -49,8 +49,10 @@ export function startChange(t: StoredTopology, op: TopologyOperation): void {
     case 'node_add':
     case 'group_add': {
       const n = op.node!;
-      if (!t.groups.some((g) => g.id === n.replica_group)) t.groups.push({ id: n.replica_group, state: 'initializing' });
-      if (!t.nodes.some((x) => x.id === n.id)) t.nodes.push({ id: n.id, address: n.address, replica_group: n.replica_group, state: 'joining' });
+      if (!t.groups.some((g) => g.id === n.replica_group))
+        t.groups.push({ id: n.replica_group, state: 'initializing' });
+      if (!t.nodes.some((x) => x.id === n.id))
+        t.nodes.push({ id: n.id, address: n.address, replica_group: n.replica_group, state: 'joining' });
       if (!t.retiredIds.includes(n.id)) t.retiredIds.push(n.id);
       break;
     }
@@ -71,7 +73,6 @@ export function startChange(t: StoredTopology, op: TopologyOperation): void {
   }
 }
 
-
 /** The status view of one operation (`GET /_miroir/rebalance/status`), with its shard moves' progress. */
 export function operationView(op: TopologyOperation, jobs: readonly Job[]): Record<string, unknown> {
   const mine = jobs.filter((j) => j.id.startsWith(jobPrefix(op)));
@@ -81,14 +82,23 @@ export function operationView(op: TopologyOperation, jobs: readonly Job[]): Reco
   if (op.group_id !== undefined) view.group_id = op.group_id;
   view.shards_total = op.plan?.length ?? op.shards_total ?? 0;
   view.shards_done = live ? mine.filter((j) => j.state === 'completed').length : (op.shards_done ?? 0);
-  view.documents_copied = live ? mine.reduce((n, j) => n + ((j.cursor as MoveCursor | null)?.copied ?? 0), 0) : (op.documents_copied ?? 0);
+  view.documents_copied = live
+    ? mine.reduce((n, j) => n + ((j.cursor as MoveCursor | null)?.copied ?? 0), 0)
+    : (op.documents_copied ?? 0);
   view.phase = op.phase;
   if (live) {
     // The moves not finished yet, for an operator looking at a slow or stuck change: who runs them, how far, why not.
     view.moves_pending = mine
       .filter((j) => j.state !== 'completed')
       .sort((a, b) => (a.payload as MoveJobPayload).shard - (b.payload as MoveJobPayload).shard)
-      .map((j) => ({ shard: (j.payload as MoveJobPayload).shard, state: j.state, owner: j.owner, attempts: j.attempts, documents_copied: (j.cursor as MoveCursor | null)?.copied ?? 0, ...(j.error === null ? {} : { error: j.error }) }));
+      .map((j) => ({
+        shard: (j.payload as MoveJobPayload).shard,
+        state: j.state,
+        owner: j.owner,
+        attempts: j.attempts,
+        documents_copied: (j.cursor as MoveCursor | null)?.copied ?? 0,
+        ...(j.error === null ? {} : { error: j.error }),
+      }));
   }
   view.created_at = op.created_at;
   if (op.started_at !== undefined) view.started_at = op.started_at;

@@ -43,7 +43,8 @@ export class MoveRunner {
    * previous process under the same id can have left them, so this runs once). */
   private async adoptOrphans(): Promise<void> {
     for (const j of await this.o.store.listJobs()) {
-      if (j.type !== SHARD_MOVE || j.state !== 'in_progress' || j.owner !== this.podId || this.running.has(j.id)) continue;
+      if (j.type !== SHARD_MOVE || j.state !== 'in_progress' || j.owner !== this.podId || this.running.has(j.id))
+        continue;
       if (await this.o.store.heartbeatJob(j.id, this.podId, this.o.jobLeaseMs)) this.runJob(j);
     }
   }
@@ -57,13 +58,17 @@ export class MoveRunner {
     const { store, jobLeaseMs } = this.o;
     const podId = this.podId;
     const payload = job.payload as MoveJobPayload & { resume?: MoveCursor | null };
-    const op = this.o.topology.current.operations?.find((o) => o.id === payload.op) ?? (await this.o.topology.refresh()).operations?.find((o) => o.id === payload.op);
+    const op =
+      this.o.topology.current.operations?.find((o) => o.id === payload.op) ??
+      (await this.o.topology.refresh()).operations?.find((o) => o.id === payload.op);
     if (op === undefined) {
       await store.completeJob(job.id, podId);
       return;
     }
     let latest: MoveCursor | null = (job.cursor as MoveCursor | null) ?? payload.resume ?? null;
-    const beat = every(this.o.heartbeatMs, () => store.heartbeatJob(job.id, podId, jobLeaseMs, latest ?? undefined), { onError: () => undefined });
+    const beat = every(this.o.heartbeatMs, () => store.heartbeatJob(job.id, podId, jobLeaseMs, latest ?? undefined), {
+      onError: () => undefined,
+    });
     const mover = new ShardMover({
       state: this.o.state,
       topology: this.o.topology,

@@ -22,12 +22,17 @@ export async function provisionIndex(api: NodeApi, uid: string, opts: ProvisionO
     if (!p.exists) return; // deleted meanwhile
     const wait = async (taskUid: number, tolerateFailure: boolean) => {
       const [t] = await api.waitTasks([taskUid], { timeoutMs: opts.taskTimeoutMs });
-      if (t!.status === 'failed' && !tolerateFailure) throw new MeiliError('internal', `node ${api.nodeId} failed to provision \`${uid}\`: ${t!.error?.message ?? 'unknown error'}`);
+      if (t!.status === 'failed' && !tolerateFailure)
+        throw new MeiliError(
+          'internal',
+          `node ${api.nodeId} failed to provision \`${uid}\`: ${t!.error?.message ?? 'unknown error'}`,
+        );
     };
     const onNode = await api.getIndex(uid);
     // Created concurrently by a write (index_already_exists) is fine: the settings below still apply.
     if (onNode === null) await wait(await api.createIndex(uid, p.primaryKey), true);
-    else if (p.primaryKey !== null && onNode.primaryKey === null) await wait(await api.updateIndex(uid, { primaryKey: p.primaryKey }), false);
+    else if (p.primaryKey !== null && onNode.primaryKey === null)
+      await wait(await api.updateIndex(uid, { primaryKey: p.primaryKey }), false);
     const physical = physicalSettings(p.settings, record?.fields ?? [], opts.facetingOverfetch);
     const current = await api.settings(uid);
     if (current !== null && settingsHash(current) === settingsHash(physical)) return;

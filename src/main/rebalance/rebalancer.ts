@@ -48,7 +48,10 @@ export class Rebalancer {
 
   start(): void {
     const onError = (err: unknown) => this.o.logger?.warn({ err }, 'rebalancer tick failed');
-    this.loops = [every(this.o.tickMs, () => this.driver.tick(), { firstAfterMs: 0, onError }), every(this.o.tickMs, () => this.runner.tick(), { firstAfterMs: 0, onError })];
+    this.loops = [
+      every(this.o.tickMs, () => this.driver.tick(), { firstAfterMs: 0, onError }),
+      every(this.o.tickMs, () => this.runner.tick(), { firstAfterMs: 0, onError }),
+    ];
   }
 
   async stop(): Promise<void> {
@@ -58,7 +61,8 @@ export class Rebalancer {
     await Promise.all(this.loops.map((l) => l.stop()));
     await this.driver.idle();
     await this.runner.idle();
-    if (this.driver.leader && this.driver.leadership === null) await this.o.store.releaseLease(LEASE_SCOPE, this.driver.podId).catch(() => undefined);
+    if (this.driver.leader && this.driver.leadership === null)
+      await this.o.store.releaseLease(LEASE_SCOPE, this.driver.podId).catch(() => undefined);
     this.driver.leader = false;
   }
 

@@ -50,13 +50,29 @@ function shardFilter(shard: number): string {
 }
 
 /** One page of a shard from a node; null when the node does not have the index. */
-async function fetchPage(api: NodeApi, uid: string, shard: number, offset: number, limit: number): Promise<Doc[] | null> {
-  const page = await api.fetchDocuments(uid, { filter: shardFilter(shard), offset, limit }, { operation: 'shard_copy', timeoutMs: 30_000 });
+async function fetchPage(
+  api: NodeApi,
+  uid: string,
+  shard: number,
+  offset: number,
+  limit: number,
+): Promise<Doc[] | null> {
+  const page = await api.fetchDocuments(
+    uid,
+    { filter: shardFilter(shard), offset, limit },
+    { operation: 'shard_copy', timeoutMs: 30_000 },
+  );
   return page === null ? null : page.results;
 }
 
 /** Calls `each` with every page of a shard in turn (one page in memory); false when the node lacks the index. */
-async function eachPage(api: NodeApi, uid: string, shard: number, pageSize: number, each: (docs: Doc[]) => void): Promise<boolean> {
+async function eachPage(
+  api: NodeApi,
+  uid: string,
+  shard: number,
+  pageSize: number,
+  each: (docs: Doc[]) => void,
+): Promise<boolean> {
   for (let offset = 0; ; offset += pageSize) {
     const page = await fetchPage(api, uid, shard, offset, pageSize);
     if (page === null) return offset > 0;
@@ -86,7 +102,11 @@ export function shardCounts(api: NodeApi, uid: string): Promise<Map<number, numb
 /** Waits for node tasks of one node; throws when one failed. */
 async function waitAll(api: NodeApi, uids: readonly number[], timeoutMs: number): Promise<void> {
   for (const t of await api.waitTasks(uids, { timeoutMs })) {
-    if (t.status === 'failed') throw new MeiliError('internal', `node ${api.nodeId} failed task ${t.uid}: ${t.error?.message ?? 'unknown error'}`);
+    if (t.status === 'failed')
+      throw new MeiliError(
+        'internal',
+        `node ${api.nodeId} failed task ${t.uid}: ${t.error?.message ?? 'unknown error'}`,
+      );
   }
 }
 
@@ -96,10 +116,20 @@ async function waitAll(api: NodeApi, uids: readonly number[], timeoutMs: number)
  * and 64-bit hashes of one partition are held at once (at most VERIFY_PART_DOCS), so memory stays flat whatever
  * the shard size — a bigger shard is compared in more partitions. Null when the source lacks the index.
  */
-export async function verifyPass(source: NodeApi, target: NodeApi, uid: string, primaryKey: string, shard: number, opts: { pageSize: number; taskTimeoutMs: number }): Promise<{ repaired: number; copied: number } | null> {
+export async function verifyPass(
+  source: NodeApi,
+  target: NodeApi,
+  uid: string,
+  primaryKey: string,
+  shard: number,
+  opts: { pageSize: number; taskTimeoutMs: number },
+): Promise<{ repaired: number; copied: number } | null> {
   const [sourceCount, targetCount] = await Promise.all([shardCounts(source, uid), shardCounts(target, uid)]);
   if (sourceCount === null) return null;
-  const parts = Math.max(1, Math.ceil(Math.max(sourceCount.get(shard) ?? 0, targetCount?.get(shard) ?? 0) / VERIFY_PART_DOCS));
+  const parts = Math.max(
+    1,
+    Math.ceil(Math.max(sourceCount.get(shard) ?? 0, targetCount?.get(shard) ?? 0) / VERIFY_PART_DOCS),
+  );
   let repaired = 0;
   let copied = 0;
   for (let part = 0; part < parts; part++) {
@@ -133,17 +163,31 @@ export async function verifyPass(source: NodeApi, target: NodeApi, uid: string, 
 }
 
 /** Copies `ids` from the source onto the target (a page at a time) and deletes `extra` there; waits for both. */
-async function repairShard(source: NodeApi, target: NodeApi, uid: string, ids: readonly string[], extra: readonly string[], opts: { pageSize: number; taskTimeoutMs: number }): Promise<number> {
+async function repairShard(
+  source: NodeApi,
+  target: NodeApi,
+  uid: string,
+  ids: readonly string[],
+  extra: readonly string[],
+  opts: { pageSize: number; taskTimeoutMs: number },
+): Promise<number> {
   const acks: number[] = [];
   let copied = 0;
   for (let i = 0; i < ids.length; i += opts.pageSize) {
     const chunk = ids.slice(i, i + opts.pageSize);
-    const page = await source.fetchDocuments(uid, { ids: chunk, limit: chunk.length }, { operation: 'shard_repair', timeoutMs: 30_000 });
+    const page = await source.fetchDocuments(
+      uid,
+      { ids: chunk, limit: chunk.length },
+      { operation: 'shard_repair', timeoutMs: 30_000 },
+    );
     if (page === null || page.results.length === 0) continue;
-    acks.push(await target.addDocuments(uid, JSON.stringify(page.results), { operation: 'shard_repair', timeoutMs: 30_000 }));
+    acks.push(
+      await target.addDocuments(uid, JSON.stringify(page.results), { operation: 'shard_repair', timeoutMs: 30_000 }),
+    );
     copied += page.results.length;
   }
-  for (let i = 0; i < extra.length; i += opts.pageSize) acks.push(await target.deleteDocuments(uid, extra.slice(i, i + opts.pageSize), 'shard_repair'));
+  for (let i = 0; i < extra.length; i += opts.pageSize)
+    acks.push(await target.deleteDocuments(uid, extra.slice(i, i + opts.pageSize), 'shard_repair'));
   await waitAll(target, acks, opts.taskTimeoutMs);
   return copied;
 }
@@ -165,7 +209,8 @@ export class ShardMover {
     const t = this.deps.topology;
     const usable = (id: string, readable: boolean): NodeApi | undefined => {
       const node = t.current.nodes.find((n) => n.id === id);
-      if (node === undefined || node.state === 'removed' || id === copy.target || !t.health.isHealthy(id)) return undefined;
+      if (node === undefined || node.state === 'removed' || id === copy.target || !t.health.isHealthy(id))
+        return undefined;
       if (readable && node.catching_up === true) return undefined;
       return t.client(id);
     };
@@ -175,18 +220,25 @@ export class ShardMover {
         if (c !== undefined) return c;
       }
     }
-    throw new MeiliError('internal', `no healthy source for a copy onto ${copy.target} (tried ${copy.sources.join(', ')})`);
+    throw new MeiliError(
+      'internal',
+      `no healthy source for a copy onto ${copy.target} (tried ${copy.sources.join(', ')})`,
+    );
   }
 
   private target(copy: ShardCopy): NodeApi {
     const c = this.deps.topology.client(copy.target);
-    if (c === undefined || !this.deps.topology.health.isHealthy(copy.target)) throw new MeiliError('internal', `target node ${copy.target} is not healthy`);
+    if (c === undefined || !this.deps.topology.health.isHealthy(copy.target))
+      throw new MeiliError('internal', `target node ${copy.target} is not healthy`);
     return c;
   }
 
   async run(payload: MoveJobPayload, resume: MoveCursor | null): Promise<MoveCursor> {
     const cursor: MoveCursor = resume ?? { copy: 0, uid: null, offset: 0, copied: 0 };
-    const indexes = (await this.deps.state.records()).map((r) => ({ uid: r.uid, primaryKey: project(r).primaryKey, exists: project(r).exists })).filter((r) => r.exists).sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+    const indexes = (await this.deps.state.records())
+      .map((r) => ({ uid: r.uid, primaryKey: project(r).primaryKey, exists: project(r).exists }))
+      .filter((r) => r.exists)
+      .sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
     for (; cursor.copy < payload.copies.length; cursor.copy++, cursor.uid = null, cursor.offset = 0) {
       const copy = payload.copies[cursor.copy]!;
       for (const index of indexes) {
@@ -197,7 +249,11 @@ export class ShardMover {
         }
         if (index.primaryKey === null) continue; // no documents can exist yet
         // The target may have restarted empty since the change was provisioned: make the index ready again.
-        await provisionIndex(this.target(copy), index.uid, { state: this.deps.state, facetingOverfetch: this.deps.facetingOverfetch, taskTimeoutMs: this.deps.taskTimeoutMs });
+        await provisionIndex(this.target(copy), index.uid, {
+          state: this.deps.state,
+          facetingOverfetch: this.deps.facetingOverfetch,
+          taskTimeoutMs: this.deps.taskTimeoutMs,
+        });
         if (cursor.offset >= 0) await this.copy(copy, index.uid, payload.shard, cursor);
         await this.verify(copy, index.uid, index.primaryKey, payload.shard, cursor);
         cursor.offset = 0;
@@ -232,18 +288,29 @@ export class ShardMover {
   }
 
   /** Compares per-document hashes until source and target hold the same shard; repairs the target in between. */
-  private async verify(copy: ShardCopy, uid: string, primaryKey: string, shard: number, cursor: MoveCursor): Promise<void> {
+  private async verify(
+    copy: ShardCopy,
+    uid: string,
+    primaryKey: string,
+    shard: number,
+    cursor: MoveCursor,
+  ): Promise<void> {
     for (let round = 0; round < this.deps.verifyRounds; round++) {
       const source = this.source(copy);
       const target = this.target(copy);
       await Promise.all([settle(source, this.deps.taskTimeoutMs), settle(target, this.deps.taskTimeoutMs)]);
-      const pass = await verifyPass(source, target, uid, primaryKey, shard, { pageSize: this.deps.pageSize, taskTimeoutMs: this.deps.taskTimeoutMs });
+      const pass = await verifyPass(source, target, uid, primaryKey, shard, {
+        pageSize: this.deps.pageSize,
+        taskTimeoutMs: this.deps.taskTimeoutMs,
+      });
       if (pass === null || pass.repaired === 0) return; // equal (or the index is gone on the source)
       cursor.copied += pass.copied;
       this.deps.onCopied?.(pass.copied);
       await this.report(cursor);
     }
-    throw new MeiliError('internal', `shard ${shard} of \`${uid}\` on ${copy.target} still differs from its source after ${this.deps.verifyRounds} verify rounds`);
+    throw new MeiliError(
+      'internal',
+      `shard ${shard} of \`${uid}\` on ${copy.target} still differs from its source after ${this.deps.verifyRounds} verify rounds`,
+    );
   }
-
 }

@@ -17,7 +17,11 @@ export interface SearchUiAssets {
   css: string;
 }
 
-const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', map: 'application/json' };
+const TYPES: Record<string, string> = {
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  map: 'application/json',
+};
 
 /** Where the build puts the bundle: dist/ui/search/ beside dist/src/. */
 export function assetDir(): string {
@@ -29,10 +33,16 @@ export function loadAssets(dir = assetDir()): SearchUiAssets {
   try {
     manifest = JSON.parse(readFileSync(`${dir}manifest.json`, 'utf8')) as typeof manifest;
   } catch (err) {
-    throw new Error(`search_ui.enabled but the page bundle is missing (${dir}manifest.json: ${(err as Error).message}); run \`npm run build\``);
+    throw new Error(
+      `search_ui.enabled but the page bundle is missing (${dir}manifest.json: ${(err as Error).message}); run \`npm run build\``,
+    );
   }
   const files = new Map<string, Asset>();
-  for (const name of manifest.files) files.set(name, { body: readFileSync(dir + name), type: TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream' });
+  for (const name of manifest.files)
+    files.set(name, {
+      body: readFileSync(dir + name),
+      type: TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream',
+    });
   return { files, js: manifest.entry.js, css: manifest.entry.css };
 }
 
@@ -44,11 +54,15 @@ export function escapeHtml(text: string): string {
 
 /** JSON safe inside a <script> element (no `</script>`, no HTML comment openers, no line separators). */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** The page's Content-Security-Policy: only Miroir's own scripts, styles and API. */
-export const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+export const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 
 /** The HTML of `/ui/search/{index}` (asset URLs relative to it, so Miroir may sit behind a path prefix). */
 export function renderPage(model: PageModel, assets: SearchUiAssets): string {

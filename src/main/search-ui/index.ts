@@ -14,7 +14,13 @@ import { checkIndexUid } from '../../core/index-requests.js';
 import { SEARCH_UI_LOCALES } from '../../core/search-ui/locale.js';
 import { pageModel, type SearchUiIndexConfig } from '../../core/search-ui/page-model.js';
 import { parseRate, type RateSpec } from '../../core/search-ui/rate.js';
-import { isSessionJwtShaped, oauthFilter, parseGroups, scopeForRoute, type SessionClaims } from '../../core/search-ui/session.js';
+import {
+  isSessionJwtShaped,
+  oauthFilter,
+  parseGroups,
+  scopeForRoute,
+  type SessionClaims,
+} from '../../core/search-ui/session.js';
 import type { Store } from '../../store/store.js';
 import type { RouteGuard } from '../api/routes.js';
 import type { MiroirConfig } from '../config/schema.js';
@@ -82,7 +88,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
 export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: SearchUiDeps): SearchUi {
   const cfg = deps.config.search_ui;
   const masterKey = deps.config.master_key;
-  if (masterKey === null) throw new Error('search_ui.enabled needs master_key: the page searches with an API key Miroir derives from it');
+  if (masterKey === null)
+    throw new Error('search_ui.enabled needs master_key: the page searches with an API key Miroir derives from it');
   const env = deps.env ?? process.env;
   const signer = new SessionSigner(cfg.auth.jwt_secret_env, env);
   const sharedKey = cfg.auth.mode === 'shared_key' ? env[cfg.auth.shared_key_env] : undefined;
@@ -92,7 +99,8 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
   const assets: SearchUiAssets = loadAssets(deps.assetDir);
   const perIp: RateSpec = parseRate(cfg.rate_limit.per_ip)!;
   const sessionRate: RateSpec = parseRate(cfg.auth.session_rate_limit)!;
-  if (cfg.rate_limit.backend === 'memory' && deps.store.backend === 'redis') deps.logger?.warn({}, 'search_ui.rate_limit.backend is memory: each pod counts its own clients');
+  if (cfg.rate_limit.backend === 'memory' && deps.store.backend === 'redis')
+    deps.logger?.warn({}, 'search_ui.rate_limit.backend is memory: each pod counts its own clients');
   const limits = new SearchUiRateLimits(deps.store, cfg.rate_limit.backend, cfg.rate_limit.redis_ttl_s * 1000);
   const metrics: SearchUiMetrics = searchUiMetrics(deps.metrics.registry);
   const scopedKeys = new ScopedKeys({
@@ -124,7 +132,8 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
     cors(ctx);
     if (ctx.replyHeaders['access-control-allow-origin'] !== undefined) {
       ctx.replyHeaders['access-control-allow-methods'] = 'GET, POST, OPTIONS';
-      ctx.replyHeaders['access-control-allow-headers'] = header(ctx.req, 'access-control-request-headers') ?? 'authorization, content-type';
+      ctx.replyHeaders['access-control-allow-headers'] =
+        header(ctx.req, 'access-control-request-headers') ?? 'authorization, content-type';
       ctx.replyHeaders['access-control-max-age'] = '600';
     }
     return { status: 204 };
@@ -135,14 +144,29 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
   // ---- the page and its assets (C13 step 0: IP-limited)
   const page: Handler = async (ctx): Promise<Reply> => {
     const index = checkIndexUid(ctx.params.uid!);
-    if (ctx.path.length > 1 && ctx.path.endsWith('/')) return { status: 308, headers: { location: `../${encodeURIComponent(index)}` } };
+    if (ctx.path.length > 1 && ctx.path.endsWith('/'))
+      return { status: 308, headers: { location: `../${encodeURIComponent(index)}` } };
     await limits.hit('searchui', ip(ctx), perIp, 'page loads', ctx.replyHeaders);
     const view = await deps.state.readable(index);
-    const model = pageModel({ index, primaryKey: view.primaryKey, settings: view.settings, config: await deps.store.getSearchUiConfig(index), rateLimit: rateInfo, sessionTtlS: cfg.auth.session_ttl_s, authMode: cfg.auth.mode });
+    const model = pageModel({
+      index,
+      primaryKey: view.primaryKey,
+      settings: view.settings,
+      config: await deps.store.getSearchUiConfig(index),
+      rateLimit: rateInfo,
+      sessionTtlS: cfg.auth.session_ttl_s,
+      authMode: cfg.auth.mode,
+    });
     return {
       status: 200,
       raw: renderPage(model, assets),
-      headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': PAGE_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' },
+      headers: {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': PAGE_CSP,
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'cache-control': 'no-store',
+      },
     };
   };
 
@@ -154,27 +178,56 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
     let filter: string | null = null;
     if (cfg.auth.mode === 'shared_key') {
       const given = header(ctx.req, 'x-search-ui-key');
-      if (given === undefined || !constantTimeEqual(given, sharedKey!)) throw new MeiliError('miroir_invalid_auth', 'The `X-Search-UI-Key` header is missing or wrong.');
+      if (given === undefined || !constantTimeEqual(given, sharedKey!))
+        throw new MeiliError('miroir_invalid_auth', 'The `X-Search-UI-Key` header is missing or wrong.');
     } else if (cfg.auth.mode === 'oauth_proxy') {
       const user = header(ctx.req, 'x-forwarded-user');
-      if (user === undefined || user.trim() === '') throw new MeiliError('miroir_invalid_auth', 'The `X-Forwarded-User` header is missing: this search page must be reached through its sign-in proxy.');
-      filter = oauthFilter(user.trim(), parseGroups(header(ctx.req, 'x-forwarded-groups')), { userAttribute: cfg.auth.oauth_proxy.user_filter_attribute, groupsAttribute: cfg.auth.oauth_proxy.groups_filter_attribute });
+      if (user === undefined || user.trim() === '')
+        throw new MeiliError(
+          'miroir_invalid_auth',
+          'The `X-Forwarded-User` header is missing: this search page must be reached through its sign-in proxy.',
+        );
+      filter = oauthFilter(user.trim(), parseGroups(header(ctx.req, 'x-forwarded-groups')), {
+        userAttribute: cfg.auth.oauth_proxy.user_filter_attribute,
+        groupsAttribute: cfg.auth.oauth_proxy.groups_filter_attribute,
+      });
     }
     await deps.state.readable(index);
     await scopedKeys.keyFor(index);
     const { token, claims } = await signer.sign(index, cfg.auth.session_ttl_s, Date.now(), filter);
     metrics.sessions.inc();
-    return { status: 200, body: { token, expires_at: new Date(claims.exp * 1000).toISOString(), index, rate_limit: rateInfo }, headers: { 'cache-control': 'no-store' } };
+    return {
+      status: 200,
+      body: { token, expires_at: new Date(claims.exp * 1000).toISOString(), index, rate_limit: rateInfo },
+      headers: { 'cache-control': 'no-store' },
+    };
   };
 
   // ---- click-through beacons (session scope `beacon`)
   const beacon: Handler = (ctx) => {
     const claims = sessions.get(ctx.req);
     if (claims === undefined) throw scopeDenied('Beacons are sent with a search session token.');
-    const body = (typeof ctx.json === 'object' && ctx.json !== null ? ctx.json : {}) as { type?: unknown; position?: unknown; query?: unknown };
-    if (body.type !== 'click') throw new MeiliError('bad_request', 'A beacon is `{"type": "click", "position": <1-based rank>, "query": "<text>"}`.');
+    const body = (typeof ctx.json === 'object' && ctx.json !== null ? ctx.json : {}) as {
+      type?: unknown;
+      position?: unknown;
+      query?: unknown;
+    };
+    if (body.type !== 'click')
+      throw new MeiliError(
+        'bad_request',
+        'A beacon is `{"type": "click", "position": <1-based rank>, "query": "<text>"}`.',
+      );
     metrics.clicks.inc({ index: claims.idx });
-    if (cfg.analytics.enabled) deps.logger?.info({ index: claims.idx, event: 'click', position: typeof body.position === 'number' ? body.position : null, query: typeof body.query === 'string' ? body.query.slice(0, 512) : null }, 'search_ui');
+    if (cfg.analytics.enabled)
+      deps.logger?.info(
+        {
+          index: claims.idx,
+          event: 'click',
+          position: typeof body.position === 'number' ? body.position : null,
+          query: typeof body.query === 'string' ? body.query.slice(0, 512) : null,
+        },
+        'search_ui',
+      );
     return { status: 204 };
   };
 
@@ -187,24 +240,39 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
       try {
         body = JSON.parse(ctx.rawBody.toString('utf8'));
       } catch (err) {
-        throw new MeiliError('malformed_payload', `The json payload provided is malformed. \`${(err as Error).message}\`.`);
+        throw new MeiliError(
+          'malformed_payload',
+          `The json payload provided is malformed. \`${(err as Error).message}\`.`,
+        );
       }
       const f = (body as { force?: unknown } | null)?.force;
-      if (typeof body !== 'object' || body === null || Array.isArray(body) || (f !== undefined && typeof f !== 'boolean')) throw new MeiliError('bad_request', 'The body is `{"force": true|false}` (optional).');
+      if (
+        typeof body !== 'object' ||
+        body === null ||
+        Array.isArray(body) ||
+        (f !== undefined && typeof f !== 'boolean')
+      )
+        throw new MeiliError('bad_request', 'The body is `{"force": true|false}` (optional).');
       force = f === true;
     }
     const result: RotationResult = await scopedKeys.rotate(index, force);
     return { status: 200, body: result };
   };
 
-  const getConfig: Handler = async (ctx) => ({ status: 200, body: (await deps.store.getSearchUiConfig(checkIndexUid(ctx.params.uid!))) ?? {} });
+  const getConfig: Handler = async (ctx) => ({
+    status: 200,
+    body: (await deps.store.getSearchUiConfig(checkIndexUid(ctx.params.uid!))) ?? {},
+  });
   const putConfig: Handler = async (ctx) => {
     const index = checkIndexUid(ctx.params.uid!);
     const parsed = indexConfigSchema.safeParse(ctx.json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const key = [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys : [])].join('.');
-      throw new MeiliError('bad_request', `Invalid search UI config${key === '' ? '' : ` at \`${key}\``}: ${issue.message}.`);
+      throw new MeiliError(
+        'bad_request',
+        `Invalid search UI config${key === '' ? '' : ` at \`${key}\``}: ${issue.message}.`,
+      );
     }
     const config: SearchUiIndexConfig = parsed.data;
     await deps.store.putSearchUiConfig(index, config);
@@ -214,16 +282,41 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
   const locale: Handler = (ctx) => {
     const m = /^([a-z]{2}(?:-[A-Za-z]{2})?)\.json$/.exec(ctx.params.file ?? '');
     const strings = m === null ? undefined : SEARCH_UI_LOCALES[m[1]!];
-    return strings === undefined ? { status: 404 } : { status: 200, body: strings, headers: { 'cache-control': 'public, max-age=3600' } };
+    return strings === undefined
+      ? { status: 404 }
+      : { status: 200, body: strings, headers: { 'cache-control': 'public, max-age=3600' } };
   };
 
   // ---- the route table additions
-  const guard = (kind: RouteGuard['kind'], actions: readonly string[] = []): RouteGuard => ({ kind, auth: { actions, scope: 'index' }, tenant: false });
-  const add = (method: RouteMethod, path: string, handler: Handler, g: RouteGuard, body: 'none' | 'json' | 'raw' = 'none') => routes.push({ method, path, body, auth: g, handler });
+  const guard = (kind: RouteGuard['kind'], actions: readonly string[] = []): RouteGuard => ({
+    kind,
+    auth: { actions, scope: 'index' },
+    tenant: false,
+  });
+  const add = (
+    method: RouteMethod,
+    path: string,
+    handler: Handler,
+    g: RouteGuard,
+    body: 'none' | 'json' | 'raw' = 'none',
+  ) => routes.push({ method, path, body, auth: g, handler });
   const open = guard('public');
   add('GET', '/ui/search/:uid', page, open);
   for (const [name, asset] of assets.files) {
-    add('GET', `/ui/search/${name}`, () => ({ status: 200, raw: asset.body, headers: { 'content-type': asset.type, 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' } }), open);
+    add(
+      'GET',
+      `/ui/search/${name}`,
+      () => ({
+        status: 200,
+        raw: asset.body,
+        headers: {
+          'content-type': asset.type,
+          'cache-control': 'public, max-age=31536000, immutable',
+          'x-content-type-options': 'nosniff',
+        },
+      }),
+      open,
+    );
   }
   for (const prefix of ['', '/_miroir']) {
     add('GET', `${prefix}/ui/search/:uid/session`, session, open);
@@ -235,11 +328,17 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
   add('POST', '/_miroir/ui/search/:uid/rotate-scoped-key', rotate, guard('admin'), 'raw');
   add('POST', '/_miroir/ui/search/:uid/config', putConfig, guard('admin'), 'json');
   add('GET', '/_miroir/ui/search/:uid/config', getConfig, guard('admin'));
-  for (const path of ['/multi-search', '/indexes/:uid/search', '/indexes/:uid/facet-search']) add('OPTIONS', path, preflight, open);
+  for (const path of ['/multi-search', '/indexes/:uid/search', '/indexes/:uid/facet-search'])
+    add('OPTIONS', path, preflight, open);
 
   // Page searches run through Miroir's own search routes; session requests are counted on the way out.
   for (const spec of routes) {
-    const kind = spec.method === 'POST' && spec.path === '/multi-search' ? 'multi' : (spec.method === 'POST' || spec.method === 'GET') && spec.path === '/indexes/:uid/search' ? 'single' : null;
+    const kind =
+      spec.method === 'POST' && spec.path === '/multi-search'
+        ? 'multi'
+        : (spec.method === 'POST' || spec.method === 'GET') && spec.path === '/indexes/:uid/search'
+          ? 'single'
+          : null;
     if (kind === null) continue;
     const inner = spec.handler;
     spec.handler = async (ctx) => {
@@ -251,21 +350,38 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
         if (Array.isArray(queries)) {
           queries.forEach((q: unknown, i) => {
             const uid = (q as { indexUid?: unknown } | null)?.indexUid;
-            if (typeof uid === 'string' && uid !== claims.idx) throw scopeDenied(`Inside \`.queries[${i}]\`: this search session is for index \`${claims.idx}\`, not \`${uid}\`.`);
+            if (typeof uid === 'string' && uid !== claims.idx)
+              throw scopeDenied(
+                `Inside \`.queries[${i}]\`: this search session is for index \`${claims.idx}\`, not \`${uid}\`.`,
+              );
           });
           query = (queries[0] as { q?: unknown } | undefined)?.q ?? null;
         }
-      } else query = ctx.method === 'GET' ? ctx.query.get('q') : (ctx.json as { q?: unknown } | undefined)?.q ?? null;
+      } else query = ctx.method === 'GET' ? ctx.query.get('q') : ((ctx.json as { q?: unknown } | undefined)?.q ?? null);
       const started = performance.now();
       const reply = await inner(ctx);
       const ms = performance.now() - started;
-      const body = reply.body as { results?: Array<Record<string, unknown>>; estimatedTotalHits?: number; totalHits?: number } | undefined;
+      const body = reply.body as
+        { results?: Array<Record<string, unknown>>; estimatedTotalHits?: number; totalHits?: number } | undefined;
       const first = kind === 'multi' ? (body?.results?.[0] ?? body) : body;
-      const hits = (first as { estimatedTotalHits?: number; totalHits?: number } | undefined)?.totalHits ?? (first as { estimatedTotalHits?: number } | undefined)?.estimatedTotalHits ?? null;
+      const hits =
+        (first as { estimatedTotalHits?: number; totalHits?: number } | undefined)?.totalHits ??
+        (first as { estimatedTotalHits?: number } | undefined)?.estimatedTotalHits ??
+        null;
       metrics.queries.inc({ index: claims.idx });
       metrics.latency(claims.idx, ms);
       if (hits === 0) metrics.zeroHits.inc({ index: claims.idx });
-      if (cfg.analytics.enabled) deps.logger?.info({ index: claims.idx, event: 'query', query: typeof query === 'string' ? query.slice(0, 512) : null, hits, duration_ms: Math.round(ms * 100) / 100 }, 'search_ui');
+      if (cfg.analytics.enabled)
+        deps.logger?.info(
+          {
+            index: claims.idx,
+            event: 'query',
+            query: typeof query === 'string' ? query.slice(0, 512) : null,
+            hits,
+            duration_ms: Math.round(ms * 100) / 100,
+          },
+          'search_ui',
+        );
       return reply;
     };
   }
@@ -301,13 +417,23 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
       cors(ctx);
       const claims = await signer.verify(token, Date.now());
       const scope = scopeForRoute(ctx.method, ctx.routeName);
-      if (scope === null || !claims.scope.includes(scope)) throw scopeDenied(`A search session token does not grant \`${ctx.method} ${ctx.routeName}\`.`);
+      if (scope === null || !claims.scope.includes(scope))
+        throw scopeDenied(`A search session token does not grant \`${ctx.method} ${ctx.routeName}\`.`);
       const pathIndex = ctx.params.uid;
-      if (pathIndex !== undefined && pathIndex !== claims.idx) throw scopeDenied(`This search session is for index \`${claims.idx}\`, not \`${pathIndex}\`.`);
+      if (pathIndex !== undefined && pathIndex !== claims.idx)
+        throw scopeDenied(`This search session is for index \`${claims.idx}\`, not \`${pathIndex}\`.`);
       if (scope !== 'beacon') await limits.hit('searchui', ip(ctx), perIp, 'searches', ctx.replyHeaders);
       const key = await scopedKeys.keyFor(claims.idx);
       // Served exactly as a request made with the scoped key (its actions, index and expiry are checked).
-      const auth = await authorize({ authorization: `Bearer ${deriveKeyValue(masterKey, key.uid)}`, masterKey, route: g.auth, indexUid: pathIndex ?? null, tenantTokenAllowed: false, keys: deps.keys, nowMs: Date.now() });
+      const auth = await authorize({
+        authorization: `Bearer ${deriveKeyValue(masterKey, key.uid)}`,
+        masterKey,
+        route: g.auth,
+        indexUid: pathIndex ?? null,
+        tenantTokenAllowed: false,
+        keys: deps.keys,
+        nowMs: Date.now(),
+      });
       sessions.set(ctx.req, claims);
       if (claims.injected_filter === undefined || auth.kind !== 'key') return auth;
       return { kind: 'tenant', key: auth.key, searchRules: { [claims.idx]: { filter: claims.injected_filter } } };
@@ -325,4 +451,3 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
     },
   };
 }
-

@@ -4,7 +4,13 @@
 import { createHash } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { MeiliError } from '../../core/errors.js';
-import { claimsProblem, SESSION_ISSUER, SESSION_SCOPES, SESSION_SUBJECT, type SessionClaims } from '../../core/search-ui/session.js';
+import {
+  claimsProblem,
+  SESSION_ISSUER,
+  SESSION_SCOPES,
+  SESSION_SUBJECT,
+  type SessionClaims,
+} from '../../core/search-ui/session.js';
 
 /** The key id of a secret: the first 16 hex digits of its SHA-256. */
 export function keyId(secret: string): string {
@@ -12,7 +18,10 @@ export function keyId(secret: string): string {
 }
 
 export function jwtInvalid(reason: string): MeiliError {
-  return new MeiliError('miroir_jwt_invalid', `The search session token is invalid: ${reason}. Open a new session at \`/ui/search/{index}/session\`.`);
+  return new MeiliError(
+    'miroir_jwt_invalid',
+    `The search session token is invalid: ${reason}. Open a new session at \`/ui/search/{index}/session\`.`,
+  );
 }
 
 const MIN_SECRET_BYTES = 32;
@@ -25,7 +34,9 @@ export class SessionSigner {
   constructor(envName: string, env: NodeJS.ProcessEnv) {
     const primary = env[envName];
     if (primary === undefined || Buffer.byteLength(primary) < MIN_SECRET_BYTES) {
-      throw new Error(`search_ui.enabled needs the session-signing secret in env ${envName} (at least ${MIN_SECRET_BYTES} bytes; 64 random bytes recommended, e.g. \`openssl rand -base64 64\`)`);
+      throw new Error(
+        `search_ui.enabled needs the session-signing secret in env ${envName} (at least ${MIN_SECRET_BYTES} bytes; 64 random bytes recommended, e.g. \`openssl rand -base64 64\`)`,
+      );
     }
     this.kid = keyId(primary);
     this.keys.set(this.kid, new TextEncoder().encode(primary));
@@ -34,11 +45,26 @@ export class SessionSigner {
   }
 
   /** A session token for `index` valid `ttlS` seconds from `nowMs`. */
-  async sign(index: string, ttlS: number, nowMs: number, injectedFilter: string | null): Promise<{ token: string; claims: SessionClaims }> {
+  async sign(
+    index: string,
+    ttlS: number,
+    nowMs: number,
+    injectedFilter: string | null,
+  ): Promise<{ token: string; claims: SessionClaims }> {
     const iat = Math.floor(nowMs / 1000);
-    const claims: SessionClaims = { iss: SESSION_ISSUER, sub: SESSION_SUBJECT, idx: index, scope: [...SESSION_SCOPES], exp: iat + ttlS, iat, kid: this.kid };
+    const claims: SessionClaims = {
+      iss: SESSION_ISSUER,
+      sub: SESSION_SUBJECT,
+      idx: index,
+      scope: [...SESSION_SCOPES],
+      exp: iat + ttlS,
+      iat,
+      kid: this.kid,
+    };
     if (injectedFilter !== null) claims.injected_filter = injectedFilter;
-    const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: this.kid }).sign(this.keys.get(this.kid)!);
+    const token = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: this.kid })
+      .sign(this.keys.get(this.kid)!);
     return { token, claims };
   }
 

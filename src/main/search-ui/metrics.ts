@@ -7,10 +7,29 @@ export function searchUiMetrics(registry: Registry) {
   const windows = new Map<string, LatencyWindow>();
   const r = [registry];
   return {
-    sessions: new Counter({ name: 'miroir_search_ui_sessions_total', help: 'Search page sessions opened', registers: r }),
-    queries: new Counter({ name: 'miroir_search_ui_queries_total', help: 'Searches the search page sent, by index', labelNames: ['index'] as const, registers: r }),
-    zeroHits: new Counter({ name: 'miroir_search_ui_zero_hits_total', help: 'Search page queries that found nothing, by index', labelNames: ['index'] as const, registers: r }),
-    clicks: new Counter({ name: 'miroir_search_ui_click_through_total', help: 'Search page hits opened (click-through beacons), by index', labelNames: ['index'] as const, registers: r }),
+    sessions: new Counter({
+      name: 'miroir_search_ui_sessions_total',
+      help: 'Search page sessions opened',
+      registers: r,
+    }),
+    queries: new Counter({
+      name: 'miroir_search_ui_queries_total',
+      help: 'Searches the search page sent, by index',
+      labelNames: ['index'] as const,
+      registers: r,
+    }),
+    zeroHits: new Counter({
+      name: 'miroir_search_ui_zero_hits_total',
+      help: 'Search page queries that found nothing, by index',
+      labelNames: ['index'] as const,
+      registers: r,
+    }),
+    clicks: new Counter({
+      name: 'miroir_search_ui_click_through_total',
+      help: 'Search page hits opened (click-through beacons), by index',
+      labelNames: ['index'] as const,
+      registers: r,
+    }),
     p95: new Gauge({
       name: 'miroir_search_ui_p95_ms',
       help: '95th percentile latency (ms) of the last 1024 search page queries, by index',

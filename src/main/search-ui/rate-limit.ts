@@ -12,7 +12,11 @@ export type LimitKind = 'searchui' | 'searchui:session';
 export class SearchUiRateLimits {
   private readonly memory: MemoryRateLimits | null;
 
-  constructor(private readonly store: Store, backend: 'redis' | 'memory', private readonly idleTtlMs: number) {
+  constructor(
+    private readonly store: Store,
+    backend: 'redis' | 'memory',
+    private readonly idleTtlMs: number,
+  ) {
     this.memory = backend === 'redis' && store.backend === 'redis' ? null : new MemoryRateLimits();
   }
 
@@ -22,12 +26,24 @@ export class SearchUiRateLimits {
   }
 
   /** Counts one request of `ip`; throws 429 (and sets `Retry-After` in `headers`) over the limit. */
-  async hit(kind: LimitKind, ip: string, spec: RateSpec, label: string, headers: Record<string, string>): Promise<void> {
+  async hit(
+    kind: LimitKind,
+    ip: string,
+    spec: RateSpec,
+    label: string,
+    headers: Record<string, string>,
+  ): Promise<void> {
     const bucket = `${kind}:${ip}`;
-    const counter = this.memory !== null ? this.memory.hit(bucket, spec.windowMs, this.idleTtlMs) : await this.store.hitRateLimit(bucket, spec.windowMs, this.idleTtlMs);
+    const counter =
+      this.memory !== null
+        ? this.memory.hit(bucket, spec.windowMs, this.idleTtlMs)
+        : await this.store.hitRateLimit(bucket, spec.windowMs, this.idleTtlMs);
     if (counter.count <= spec.limit) return;
     const wait = retryAfterSeconds(counter, Date.now(), spec.windowMs);
     headers['retry-after'] = String(wait);
-    throw new MeiliError('miroir_rate_limited', `Too many ${label} from this address (limit ${spec.limit} per ${spec.windowMs / 1000} s). Retry in ${wait} s.`);
+    throw new MeiliError(
+      'miroir_rate_limited',
+      `Too many ${label} from this address (limit ${spec.limit} per ${spec.windowMs / 1000} s). Retry in ${wait} s.`,
+    );
   }
 }

@@ -8,7 +8,13 @@ import { randomUUID } from 'node:crypto';
 import type { ApiKeyRecord } from '../../core/auth/keys.js';
 import type { KeyRegistry } from '../../core/auth/registry.js';
 import { MeiliError } from '../../core/errors.js';
-import { revocable, rotated, rotationDue, scopedKeyExpiry, type ScopedKeyRecord } from '../../core/search-ui/rotation.js';
+import {
+  revocable,
+  rotated,
+  rotationDue,
+  scopedKeyExpiry,
+  type ScopedKeyRecord,
+} from '../../core/search-ui/rotation.js';
 import type { Store } from '../../store/store.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -70,7 +76,11 @@ export class ScopedKeys {
     await this.sync(index);
     const b = this.adopted.get(index);
     const key = b === undefined ? null : this.o.keys.byUid(b.uid);
-    if (key === null) throw new MeiliError('invalid_api_key', `The search UI key of index \`${index}\` is not available; retry shortly.`);
+    if (key === null)
+      throw new MeiliError(
+        'invalid_api_key',
+        `The search UI key of index \`${index}\` is not available; retry shortly.`,
+      );
     return key;
   }
 
@@ -81,7 +91,10 @@ export class ScopedKeys {
       p = (async () => {
         let record = await this.o.store.getScopedKey(index);
         if (record === null) record = await this.create(index);
-        else if (this.o.keys.byUid(record.primary_uid) === null && (await this.reloadKeys(), this.o.keys.byUid(record.primary_uid) === null)) {
+        else if (
+          this.o.keys.byUid(record.primary_uid) === null &&
+          (await this.reloadKeys(), this.o.keys.byUid(record.primary_uid) === null)
+        ) {
           // The primary key was deleted behind Miroir's back (DELETE /keys): replace it.
           this.o.logger?.warn({ index }, 'the search UI key was deleted; rotating to a new one');
           record = (await this.rotateRecord(index, record, true)).record;
@@ -136,7 +149,11 @@ export class ScopedKeys {
     }
     await this.dropKey(uid);
     const winner = await this.o.store.getScopedKey(index);
-    if (winner === null) throw new MeiliError('miroir_rotation_in_progress', `The search UI key of index \`${index}\` is changing; retry.`);
+    if (winner === null)
+      throw new MeiliError(
+        'miroir_rotation_in_progress',
+        `The search UI key of index \`${index}\` is changing; retry.`,
+      );
     return winner;
   }
 
@@ -159,21 +176,42 @@ export class ScopedKeys {
     if (changed) await this.o.store.publish('search_ui', index);
   }
 
-  private async rotateRecord(index: string, record: ScopedKeyRecord, force: boolean): Promise<{ record: ScopedKeyRecord; result: RotationResult }> {
+  private async rotateRecord(
+    index: string,
+    record: ScopedKeyRecord,
+    force: boolean,
+  ): Promise<{ record: ScopedKeyRecord; result: RotationResult }> {
     if (record.previous_uid !== null && !force) {
-      throw new MeiliError('miroir_rotation_in_progress', `The previous rotation of the search UI key of index \`${index}\` is still waiting for every pod to use generation ${record.generation}. Retry later, or send \`{"force": true}\`.`);
+      throw new MeiliError(
+        'miroir_rotation_in_progress',
+        `The previous rotation of the search UI key of index \`${index}\` is still waiting for every pod to use generation ${record.generation}. Retry later, or send \`{"force": true}\`.`,
+      );
     }
     const uid = await this.createKey(index, record.generation + 1);
     const next = rotated(record, uid, this.now());
     if (!(await this.o.store.casScopedKey(index, record, next))) {
       await this.dropKey(uid);
-      throw new MeiliError('miroir_rotation_in_progress', `The search UI key of index \`${index}\` was rotated by another pod meanwhile; retry.`);
+      throw new MeiliError(
+        'miroir_rotation_in_progress',
+        `The search UI key of index \`${index}\` was rotated by another pod meanwhile; retry.`,
+      );
     }
     // Forced while the previous rotation drained: the oldest key goes at once.
     if (record.previous_uid !== null) await this.dropKey(record.previous_uid);
-    this.o.logger?.info({ index, generation: next.generation, old_key_uid: record.primary_uid, new_key_uid: uid, force }, 'search UI key rotated');
+    this.o.logger?.info(
+      { index, generation: next.generation, old_key_uid: record.primary_uid, new_key_uid: uid, force },
+      'search UI key rotated',
+    );
     await this.o.store.publish('search_ui', index);
-    return { record: next, result: { old_key_id: record.primary_uid, new_key_id: uid, generation: next.generation, rotated_at: next.rotated_at } };
+    return {
+      record: next,
+      result: {
+        old_key_id: record.primary_uid,
+        new_key_id: uid,
+        generation: next.generation,
+        rotated_at: next.rotated_at,
+      },
+    };
   }
 
   /** `POST /_miroir/ui/search/{index}/rotate-scoped-key`. */
@@ -182,7 +220,12 @@ export class ScopedKeys {
     if (record === null) {
       const created = await this.create(index);
       await this.adopt(index, created);
-      return { old_key_id: null, new_key_id: created.primary_uid, generation: created.generation, rotated_at: created.rotated_at };
+      return {
+        old_key_id: null,
+        new_key_id: created.primary_uid,
+        generation: created.generation,
+        rotated_at: created.rotated_at,
+      };
     }
     const { record: next, result } = await this.rotateRecord(index, record, force);
     await this.adopt(index, next);
@@ -210,7 +253,10 @@ export class ScopedKeys {
       if (!revocable(record, observed, pods, now, this.o.drainMs)) continue;
       if (await this.o.store.casScopedKey(index, record, { ...record, previous_uid: null })) {
         await this.dropKey(record.previous_uid);
-        this.o.logger?.info({ index, generation: record.generation, revoked_key_uid: record.previous_uid, pods }, 'search UI key of the previous generation revoked');
+        this.o.logger?.info(
+          { index, generation: record.generation, revoked_key_uid: record.previous_uid, pods },
+          'search UI key of the previous generation revoked',
+        );
       }
     }
   }

@@ -7,9 +7,22 @@
 // outcome is reported in task order, exactly where Meilisearch would report it.
 import { settingsHash } from '../../core/canonical-json.js';
 import { MeiliError } from '../../core/errors.js';
-import { physicalPatch, physicalSettings, project, type PendingChange, type ProjectedIndex } from '../../core/index-state.js';
+import {
+  physicalPatch,
+  physicalSettings,
+  project,
+  type PendingChange,
+  type ProjectedIndex,
+} from '../../core/index-state.js';
 import type { IndexSwap } from '../../core/index-requests.js';
-import { applySettingsPatch, defaultSettings, resetAllDetails, SETTINGS_ROUTES, validateSettings, type Settings } from '../../core/settings.js';
+import {
+  applySettingsPatch,
+  defaultSettings,
+  resetAllDetails,
+  SETTINGS_ROUTES,
+  validateSettings,
+  type Settings,
+} from '../../core/settings.js';
 import type { TaskRow } from '../../store/store.js';
 import { NodeResponseError, type NodeApi } from '../cluster/node-api.js';
 import { broadcastWrite, type Ack } from '../cluster/replicated-write.js';
@@ -71,7 +84,11 @@ export class IndexOperations {
   private async waitForTurn(uid: string, taskUid: number): Promise<void> {
     const deadline = Date.now() + this.o.verifyTimeoutMs;
     for (let delay = 2; (await this.o.tasks.queued(uid))[0] !== taskUid; delay = Math.min(delay * 2, 50)) {
-      if (Date.now() > deadline) throw new MeiliError('miroir_shard_unavailable', `Earlier tasks of \`${uid}\` did not finish within ${this.o.verifyTimeoutMs} ms; retry later.`);
+      if (Date.now() > deadline)
+        throw new MeiliError(
+          'miroir_shard_unavailable',
+          `Earlier tasks of \`${uid}\` did not finish within ${this.o.verifyTimeoutMs} ms; retry later.`,
+        );
       await new Promise((r) => setTimeout(r, delay));
     }
   }
@@ -84,7 +101,10 @@ export class IndexOperations {
           return Number((await n.stats(uid)).numberOfDocuments ?? 0);
         } catch (err) {
           if (err instanceof NodeResponseError && err.code === 'index_not_found') return 0;
-          throw new MeiliError('miroir_shard_unavailable', `A node (${n.nodeId}) could not say whether \`${uid}\` holds documents; retry later.`);
+          throw new MeiliError(
+            'miroir_shard_unavailable',
+            `A node (${n.nodeId}) could not say whether \`${uid}\` holds documents; retry later.`,
+          );
         }
       }),
     );
@@ -94,13 +114,25 @@ export class IndexOperations {
   private async waitForBarrier(uid: string): Promise<void> {
     const deadline = Date.now() + this.o.verifyTimeoutMs;
     for (let delay = 5; (await this.o.state.projected(uid)).barrier; delay = Math.min(delay * 2, 100)) {
-      if (Date.now() > deadline) throw new MeiliError('miroir_shard_unavailable', `Index \`${uid}\` is being renamed or swapped and the change did not finish within ${this.o.verifyTimeoutMs} ms; retry later.`);
+      if (Date.now() > deadline)
+        throw new MeiliError(
+          'miroir_shard_unavailable',
+          `Index \`${uid}\` is being renamed or swapped and the change did not finish within ${this.o.verifyTimeoutMs} ms; retry later.`,
+        );
       await new Promise((r) => setTimeout(r, delay));
     }
   }
 
   /** A task Miroir decided at once, in task order (`error` null = succeeded). */
-  private decided(taskUid: number, type: string, uid: string | null, queues: readonly string[], details: Record<string, unknown> | null, error: MeiliError | null, recorded: () => void): Promise<TaskRow> {
+  private decided(
+    taskUid: number,
+    type: string,
+    uid: string | null,
+    queues: readonly string[],
+    details: Record<string, unknown> | null,
+    error: MeiliError | null,
+    recorded: () => void,
+  ): Promise<TaskRow> {
     recorded();
     return this.o.tasks.decided({ uid: taskUid, type, indexUid: uid, queues, details }, error);
   }
@@ -111,7 +143,11 @@ export class IndexOperations {
    * refuses, the nodes that accepted delete it again and 503 is thrown.
    */
   async createEverywhere(uid: string, primaryKey: string | null, physical: Settings): Promise<Ack[]> {
-    const results = await Promise.allSettled(this.nodes.map(async (n) => [await n.createIndex(uid, primaryKey), await n.patchSettings(uid, physical)] as const));
+    const results = await Promise.allSettled(
+      this.nodes.map(
+        async (n) => [await n.createIndex(uid, primaryKey), await n.patchSettings(uid, physical)] as const,
+      ),
+    );
     const acks: Ack[] = [];
     const failed: Array<{ nodeId: string; error: unknown }> = [];
     results.forEach((r, i) => {
@@ -136,9 +172,24 @@ export class IndexOperations {
     return this.register([uid], async (taskUid, recorded) => {
       const p = await this.o.state.projected(uid);
       const details = { primaryKey };
-      if (p.exists) return this.decided(taskUid, 'indexCreation', uid, [uid], details, new MeiliError('index_already_exists', `Index \`${uid}\` already exists.`), recorded);
-      const record = await this.o.state.addPending(uid, [{ taskUid, kind: 'create', primaryKey }], { resetFields: true });
-      const acks = await this.createEverywhere(uid, primaryKey, physicalSettings(defaultSettings(), record?.fields ?? [], this.o.facetingOverfetch));
+      if (p.exists)
+        return this.decided(
+          taskUid,
+          'indexCreation',
+          uid,
+          [uid],
+          details,
+          new MeiliError('index_already_exists', `Index \`${uid}\` already exists.`),
+          recorded,
+        );
+      const record = await this.o.state.addPending(uid, [{ taskUid, kind: 'create', primaryKey }], {
+        resetFields: true,
+      });
+      const acks = await this.createEverywhere(
+        uid,
+        primaryKey,
+        physicalSettings(defaultSettings(), record?.fields ?? [], this.o.facetingOverfetch),
+      );
       recorded();
       return this.o.tasks.create({ uid: taskUid, type: 'indexCreation', indexUid: uid, queues: [uid], details, acks });
     });
@@ -153,10 +204,21 @@ export class IndexOperations {
       if (!p.exists) return this.decided(taskUid, 'indexDeletion', uid, [uid], details, indexNotFound(uid), recorded);
       await this.o.state.addPending(uid, [{ taskUid, kind: 'delete' }], { resetFields: true });
       const { acks, failures } = await broadcastWrite(this.nodes, (n) => n.deleteIndex(uid));
-      if (acks.length === 0) throw new MeiliError('miroir_no_quorum', `No node accepted the deletion of \`${uid}\` (${failures.length === 0 ? 'no nodes' : errorText(failures[0]!.error)}).`);
+      if (acks.length === 0)
+        throw new MeiliError(
+          'miroir_no_quorum',
+          `No node accepted the deletion of \`${uid}\` (${failures.length === 0 ? 'no nodes' : errorText(failures[0]!.error)}).`,
+        );
       this.missed(failures);
       recorded();
-      return this.o.tasks.create({ uid: taskUid, type: 'indexDeletion', indexUid: uid, queues: [uid], details: { deletedDocuments: null }, acks });
+      return this.o.tasks.create({
+        uid: taskUid,
+        type: 'indexDeletion',
+        indexUid: uid,
+        queues: [uid],
+        details: { deletedDocuments: null },
+        acks,
+      });
     });
   }
 
@@ -174,7 +236,15 @@ export class IndexOperations {
       const p = await this.o.state.projected(uid);
       if (!p.exists) return this.decided(taskUid, 'indexUpdate', uid, uids, details, indexNotFound(uid), recorded);
       if (uids.length > 1 && (await this.o.state.projected(newUid!)).exists) {
-        return this.decided(taskUid, 'indexUpdate', uid, uids, details, new MeiliError('index_already_exists', `Index \`${newUid}\` already exists.`), recorded);
+        return this.decided(
+          taskUid,
+          'indexUpdate',
+          uid,
+          uids,
+          details,
+          new MeiliError('index_already_exists', `Index \`${newUid}\` already exists.`),
+          recorded,
+        );
       }
       const changes: PendingChange[] = [];
       if (typeof body.primaryKey === 'string' && body.primaryKey !== p.primaryKey) {
@@ -183,17 +253,33 @@ export class IndexOperations {
         await this.waitForTurn(uid, taskUid);
         const settled = await this.o.state.projected(uid);
         if (settled.primaryKey !== null && (await this.hasDocuments(uid))) {
-          return this.decided(taskUid, 'indexUpdate', uid, uids, details, new MeiliError('index_primary_key_already_exists', `Index \`${uid}\`: Index already has a primary key: \`${settled.primaryKey}\`.`), recorded);
+          return this.decided(
+            taskUid,
+            'indexUpdate',
+            uid,
+            uids,
+            details,
+            new MeiliError(
+              'index_primary_key_already_exists',
+              `Index \`${uid}\`: Index already has a primary key: \`${settled.primaryKey}\`.`,
+            ),
+            recorded,
+          );
         }
       }
       if (uids.length > 1) changes.push({ taskUid, kind: 'barrier' });
-      else if (typeof body.primaryKey === 'string') changes.push({ taskUid, kind: 'primaryKey', primaryKey: body.primaryKey });
+      else if (typeof body.primaryKey === 'string')
+        changes.push({ taskUid, kind: 'primaryKey', primaryKey: body.primaryKey });
       for (const u of uids) await this.o.state.addPending(u, changes);
       const nodeBody: Record<string, unknown> = {};
       if (body.primaryKey !== undefined) nodeBody.primaryKey = body.primaryKey;
       if (newUid !== undefined) nodeBody.uid = newUid;
       const { acks, failures } = await broadcastWrite(this.nodes, (n) => n.updateIndex(uid, nodeBody));
-      if (acks.length === 0) throw new MeiliError('miroir_no_quorum', `No node accepted the update of \`${uid}\` (${errorText(failures[0]?.error ?? 'no nodes')}).`);
+      if (acks.length === 0)
+        throw new MeiliError(
+          'miroir_no_quorum',
+          `No node accepted the update of \`${uid}\` (${errorText(failures[0]?.error ?? 'no nodes')}).`,
+        );
       this.missed(failures);
       recorded();
       return this.o.tasks.create({ uid: taskUid, type: 'indexUpdate', indexUid: uid, queues: uids, details, acks });
@@ -208,19 +294,45 @@ export class IndexOperations {
     return this.register(uids, async (taskUid, recorded) => {
       const states = new Map<string, ProjectedIndex>();
       for (const u of uids) states.set(u, await this.o.state.projected(u));
-      const missing = swaps.flatMap((s) => (s.rename ? [s.indexes[0]] : s.indexes)).filter((u) => !states.get(u)!.exists);
+      const missing = swaps
+        .flatMap((s) => (s.rename ? [s.indexes[0]] : s.indexes))
+        .filter((u) => !states.get(u)!.exists);
       if (missing.length > 0) {
-        const msg = missing.length === 1 ? `Index \`${missing[0]}\` not found.` : `Indexes ${missing.map((u) => `\`${u}\``).join(', ')} not found.`;
-        return this.decided(taskUid, 'indexSwap', null, uids, details, new MeiliError('index_not_found', msg), recorded);
+        const msg =
+          missing.length === 1
+            ? `Index \`${missing[0]}\` not found.`
+            : `Indexes ${missing.map((u) => `\`${u}\``).join(', ')} not found.`;
+        return this.decided(
+          taskUid,
+          'indexSwap',
+          null,
+          uids,
+          details,
+          new MeiliError('index_not_found', msg),
+          recorded,
+        );
       }
       const taken = swaps.filter((s) => s.rename && states.get(s.indexes[1])!.exists).map((s) => s.indexes[1]);
-      if (taken.length > 0) return this.decided(taskUid, 'indexSwap', null, uids, details, new MeiliError('index_already_exists', `Index \`${taken[0]}\` already exists.`), recorded);
+      if (taken.length > 0)
+        return this.decided(
+          taskUid,
+          'indexSwap',
+          null,
+          uids,
+          details,
+          new MeiliError('index_already_exists', `Index \`${taken[0]}\` already exists.`),
+          recorded,
+        );
       for (const u of uids) await this.o.state.addPending(u, [{ taskUid, kind: 'barrier' }]);
       const { acks, failures } = await broadcastWrite(this.nodes, (n) => n.swapIndexes(swaps));
       if (failures.length > 0) {
         // A swap half-applied across nodes would mix two indexes: every node must take it (those that did keep it
         // queued; the barrier holds writes until the task settles, failed).
-        if (acks.length === 0) throw new MeiliError('miroir_no_quorum', `Swapping indexes needs every node; ${failures.map((f) => f.nodeId).join(', ')} did not accept it.`);
+        if (acks.length === 0)
+          throw new MeiliError(
+            'miroir_no_quorum',
+            `Swapping indexes needs every node; ${failures.map((f) => f.nodeId).join(', ')} did not accept it.`,
+          );
         this.missed(failures);
       }
       recorded();
@@ -241,7 +353,10 @@ export class IndexOperations {
       let patch: Settings;
       let details: Settings;
       if (verb === 'DELETE') {
-        patch = route === null ? Object.fromEntries(Object.keys(defaultSettings()).map((k) => [k, null])) : { [SETTINGS_ROUTES[route]!.key]: null };
+        patch =
+          route === null
+            ? Object.fromEntries(Object.keys(defaultSettings()).map((k) => [k, null]))
+            : { [SETTINGS_ROUTES[route]!.key]: null };
         details = route === null ? resetAllDetails() : patch;
       } else {
         patch = validateSettings(body, route, p.settings);
@@ -254,13 +369,32 @@ export class IndexOperations {
       const written = await this.o.state.addPending(uid, changes, p.exists ? undefined : { resetFields: true });
       const fields = written?.fields ?? [];
       const acks: Ack[] = [];
-      if (!p.exists) acks.push(...(await this.createEverywhere(uid, null, physicalSettings(defaultSettings(), fields, this.o.facetingOverfetch))));
+      if (!p.exists)
+        acks.push(
+          ...(await this.createEverywhere(
+            uid,
+            null,
+            physicalSettings(defaultSettings(), fields, this.o.facetingOverfetch),
+          )),
+        );
       const physical = physicalPatch(patch, after, fields, this.o.facetingOverfetch);
-      if (this.o.strategy === 'sequential') acks.push(...(await this.sequential(uid, physical, physicalPatch(patch, p.settings, fields, this.o.facetingOverfetch), physicalSettings(after, fields, this.o.facetingOverfetch))));
+      if (this.o.strategy === 'sequential')
+        acks.push(
+          ...(await this.sequential(
+            uid,
+            physical,
+            physicalPatch(patch, p.settings, fields, this.o.facetingOverfetch),
+            physicalSettings(after, fields, this.o.facetingOverfetch),
+          )),
+        );
       else {
         // A node that misses it is repaired when the task settles (the verify pass compares every node).
         const sent = await broadcastWrite(this.nodes, (n) => n.patchSettings(uid, physical));
-        if (sent.acks.length === 0) throw new MeiliError('miroir_no_quorum', `No node accepted the settings update of \`${uid}\` (${errorText(sent.failures[0]?.error ?? 'no nodes')}).`);
+        if (sent.acks.length === 0)
+          throw new MeiliError(
+            'miroir_no_quorum',
+            `No node accepted the settings update of \`${uid}\` (${errorText(sent.failures[0]?.error ?? 'no nodes')}).`,
+          );
         acks.push(...sent.acks);
       }
       recorded();
@@ -272,7 +406,12 @@ export class IndexOperations {
    * `settings_broadcast.strategy: sequential`: node by node, each waited for and verified before the next; a node
    * that fails reverts the nodes already changed (still inside the lane, before any later task is sent).
    */
-  private async sequential(uid: string, physical: Settings, previous: Settings, expectedWhole: Settings): Promise<Ack[]> {
+  private async sequential(
+    uid: string,
+    physical: Settings,
+    previous: Settings,
+    expectedWhole: Settings,
+  ): Promise<Ack[]> {
     const done: Ack[] = [];
     const expected = settingsHash(expectedWhole);
     for (const n of this.nodes) {
@@ -292,7 +431,10 @@ export class IndexOperations {
             await api.waitTasks([await api.patchSettings(uid, previous)], { timeoutMs: this.o.verifyTimeoutMs });
           }),
         );
-        throw new MeiliError('miroir_no_quorum', `Settings could not be applied on ${n.nodeId}; the nodes already changed were reverted.`);
+        throw new MeiliError(
+          'miroir_no_quorum',
+          `Settings could not be applied on ${n.nodeId}; the nodes already changed were reverted.`,
+        );
       }
     }
     return done;
@@ -306,11 +448,21 @@ export class IndexOperations {
    * when the index has none, and pushes the physical searchable list when the batch brings new fields. Answers the
    * node tasks it enqueued (part of the write's task).
    */
-  async prepareDocuments(uid: string, taskUid: number, p: ProjectedIndex, primaryKey: string, fields: readonly string[]): Promise<Ack[]> {
+  async prepareDocuments(
+    uid: string,
+    taskUid: number,
+    p: ProjectedIndex,
+    primaryKey: string,
+    fields: readonly string[],
+  ): Promise<Ack[]> {
     if (!p.exists) {
       await this.o.state.addPending(uid, [{ taskUid, kind: 'create', primaryKey, sticky: true }]);
       const known = (await this.o.state.learnFields(uid, fields)).record?.fields ?? [...fields];
-      return this.createEverywhere(uid, primaryKey, physicalSettings(defaultSettings(), known, this.o.facetingOverfetch));
+      return this.createEverywhere(
+        uid,
+        primaryKey,
+        physicalSettings(defaultSettings(), known, this.o.facetingOverfetch),
+      );
     }
     const learned = await this.o.state.learnFields(uid, fields);
     const known = learned.record?.fields ?? [...fields];
@@ -325,7 +477,9 @@ export class IndexOperations {
     if (learned.added.length > 0 && searchable.length === 1 && searchable[0] === '*') {
       // Node queues run in order: the searchable list is in place before the documents that bring the fields.
       const physical = physicalSettings(p.settings, known, this.o.facetingOverfetch);
-      const sent = await broadcastWrite(this.nodes, (n) => n.patchSettings(uid, { searchableAttributes: physical.searchableAttributes }));
+      const sent = await broadcastWrite(this.nodes, (n) =>
+        n.patchSettings(uid, { searchableAttributes: physical.searchableAttributes }),
+      );
       this.missed(sent.failures);
       acks.push(...sent.acks);
     }

@@ -4,7 +4,17 @@
 // pod never overwrite each other. It also owns this pod's per-index write lanes: the register-and-send step of every
 // task of an index runs in its lane, one at a time, so node queues receive a pod's tasks of one index in task order.
 import { MeiliError } from '../../core/errors.js';
-import { draftOf, emptyRecord, project, settleChanges, type CommittedIndex, type IndexRecord, type IndexRecordDraft, type PendingChange, type ProjectedIndex } from '../../core/index-state.js';
+import {
+  draftOf,
+  emptyRecord,
+  project,
+  settleChanges,
+  type CommittedIndex,
+  type IndexRecord,
+  type IndexRecordDraft,
+  type PendingChange,
+  type ProjectedIndex,
+} from '../../core/index-state.js';
 import type { Store } from '../../store/store.js';
 
 /** What a change function answers: the next draft, null to delete the record, or undefined to leave it as it is. */
@@ -21,7 +31,9 @@ export function indexNotFound(uid: string): MeiliError {
 }
 
 function view(record: IndexRecord | null): IndexView | null {
-  return record === null || record.committed === null ? null : { uid: record.uid, shards: record.shards, ...record.committed };
+  return record === null || record.committed === null
+    ? null
+    : { uid: record.uid, shards: record.shards, ...record.committed };
 }
 
 export class IndexStateService {
@@ -82,18 +94,27 @@ export class IndexStateService {
   }
 
   /** Several records in one compare-and-set (rename, swap). */
-  async changeMany(uids: readonly string[], change: (current: Map<string, IndexRecordDraft | null>) => Map<string, IndexRecordDraft | null>): Promise<void> {
+  async changeMany(
+    uids: readonly string[],
+    change: (current: Map<string, IndexRecordDraft | null>) => Map<string, IndexRecordDraft | null>,
+  ): Promise<void> {
     for (;;) {
       const cur = await Promise.all(uids.map((u) => this.store.getIndex(u)));
       const drafts = new Map(uids.map((u, i) => [u, cur[i] === null ? null : draftOf(cur[i]!)]));
       const next = change(drafts);
-      const written = await this.store.casIndexes(uids.map((u, i) => ({ uid: u, expected: cur[i]?.version ?? 0, next: next.get(u) ?? null })));
+      const written = await this.store.casIndexes(
+        uids.map((u, i) => ({ uid: u, expected: cur[i]?.version ?? 0, next: next.get(u) ?? null })),
+      );
       if (written !== null) return;
     }
   }
 
   /** Appends a task's state changes (the index record is created when missing, with the cluster's shard count). */
-  addPending(uid: string, changes: readonly PendingChange[], extra?: { resetFields?: boolean }): Promise<IndexRecord | null> {
+  addPending(
+    uid: string,
+    changes: readonly PendingChange[],
+    extra?: { resetFields?: boolean },
+  ): Promise<IndexRecord | null> {
     return this.change(uid, (cur) => {
       const next = cur ?? emptyRecord(uid, this.defaultShards());
       next.pending.push(...structuredClone(changes as PendingChange[]));
@@ -129,7 +150,12 @@ export class IndexStateService {
    * Settles a task's changes on one index: committed when `succeeded`, else dropped — except `sticky` kinds
    * (creations and primary keys a write sent on its own) when the task failed after sending them.
    */
-  settle(uid: string, taskUid: number, outcome: 'succeeded' | 'failed' | 'canceled', at: string): Promise<IndexRecord | null> {
+  settle(
+    uid: string,
+    taskUid: number,
+    outcome: 'succeeded' | 'failed' | 'canceled',
+    at: string,
+  ): Promise<IndexRecord | null> {
     return this.change(uid, (cur) => {
       if (cur === null || !cur.pending.some((c) => c.taskUid === taskUid)) return undefined;
       return settleChanges(cur, taskUid, outcome === 'succeeded', at, outcome === 'failed');

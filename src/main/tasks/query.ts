@@ -21,13 +21,24 @@ function candidates(store: Store, filter: TaskFilter, from: number | null, rever
 }
 
 async function* byUids(store: Store, uids: number[], from: number | null, reverse: boolean): AsyncIterable<TaskRow> {
-  const ordered = uids.filter((u) => from === null || (reverse ? u >= from : u <= from)).sort((a, b) => (reverse ? a - b : b - a));
-  for (let i = 0; i < ordered.length; i += 256) for (const row of await store.getTasks(ordered.slice(i, i + 256))) if (row !== null) yield row;
+  const ordered = uids
+    .filter((u) => from === null || (reverse ? u >= from : u <= from))
+    .sort((a, b) => (reverse ? a - b : b - a));
+  for (let i = 0; i < ordered.length; i += 256)
+    for (const row of await store.getTasks(ordered.slice(i, i + 256))) if (row !== null) yield row;
 }
 
 /** Whether a filter is as wide as no filter at all (every task matches; `*` values count as absent). */
 function matchesEverything(f: TaskFilter): boolean {
-  return f.uids === null && f.batchUids === null && f.canceledBy === null && f.types === null && f.statuses === null && f.indexUids === null && f.dates.length === 0;
+  return (
+    f.uids === null &&
+    f.batchUids === null &&
+    f.canceledBy === null &&
+    f.types === null &&
+    f.statuses === null &&
+    f.indexUids === null &&
+    f.dates.length === 0
+  );
 }
 
 /**
@@ -35,7 +46,11 @@ function matchesEverything(f: TaskFilter): boolean {
  * filters match (before paging and before leaving out what the caller may not see, as Meilisearch counts), `limit`
  * saturates at u32::MAX, `next` is the first uid of the next page.
  */
-export async function queryTasks(store: Store, params: URLSearchParams, visible: (t: TaskRow) => boolean): Promise<TaskPage> {
+export async function queryTasks(
+  store: Store,
+  params: URLSearchParams,
+  visible: (t: TaskRow) => boolean,
+): Promise<TaskPage> {
   const q = parseTasksQuery(params);
   const fetch = Math.min(q.limit + 1, 4_294_967_295);
   const limit = fetch - 1;
@@ -61,10 +76,16 @@ export async function queryTasks(store: Store, params: URLSearchParams, visible:
 }
 
 /** The tasks `POST /tasks/cancel` or `DELETE /tasks` matches right now (uids, ascending). */
-export async function matchTasks(store: Store, params: URLSearchParams, visible: (t: TaskRow) => boolean, what: 'cancel' | 'delete'): Promise<{ filter: TaskFilter; uids: number[] }> {
+export async function matchTasks(
+  store: Store,
+  params: URLSearchParams,
+  visible: (t: TaskRow) => boolean,
+  what: 'cancel' | 'delete',
+): Promise<{ filter: TaskFilter; uids: number[] }> {
   const filter = parseCancelOrDeleteFilter(params, what);
   const uids: number[] = [];
-  for await (const row of candidates(store, filter, null, true)) if (visible(row) && matches(meiliTask(row), filter)) uids.push(row.uid);
+  for await (const row of candidates(store, filter, null, true))
+    if (visible(row) && matches(meiliTask(row), filter)) uids.push(row.uid);
   return { filter, uids };
 }
 
@@ -72,7 +93,11 @@ export async function matchTasks(store: Store, params: URLSearchParams, visible:
  * One page of `GET /batches`: Miroir runs one task per batch (the batch has its task's uid), so batches are the
  * started tasks, filtered with Meilisearch's batch rules and paged by uid like tasks.
  */
-export async function queryBatches(store: Store, params: URLSearchParams, visible: (b: BatchRecord, t: TaskRow) => boolean): Promise<TaskPage> {
+export async function queryBatches(
+  store: Store,
+  params: URLSearchParams,
+  visible: (b: BatchRecord, t: TaskRow) => boolean,
+): Promise<TaskPage> {
   const q = parseTasksQuery(params);
   const fetch = Math.min(q.limit + 1, 4_294_967_295);
   const limit = fetch - 1;
@@ -80,7 +105,9 @@ export async function queryBatches(store: Store, params: URLSearchParams, visibl
   let next: number | null = null;
   let total = 0;
   const uids = q.filter.batchUids !== null ? new Set([...q.filter.batchUids]) : null;
-  for await (const row of uids !== null ? byUids(store, [...uids], null, q.reverse) : store.scanTasks({ reverse: q.reverse, indexUids: q.filter.indexUids })) {
+  for await (const row of uids !== null
+    ? byUids(store, [...uids], null, q.reverse)
+    : store.scanTasks({ reverse: q.reverse, indexUids: q.filter.indexUids })) {
     if (row.status === 'enqueued') continue;
     const batch = taskBatch(row);
     if (!batchMatches(batch, [meiliTask(row)], q.filter)) continue;

@@ -69,14 +69,22 @@ export function taskJson(t: TaskRow): Record<string, unknown> {
 export function taskBatch(t: TaskRow): BatchRecord {
   const task = meiliTask(t);
   const finished = t.finishedAt;
-  const durationMs = finished !== null && t.startedAt !== null ? Date.parse(finished) - Date.parse(t.startedAt) : undefined;
+  const durationMs =
+    finished !== null && t.startedAt !== null ? Date.parse(finished) - Date.parse(t.startedAt) : undefined;
   return summarizeBatch({
     uid: t.uid,
     tasks: [task],
     startedAt: t.startedAt ?? t.enqueuedAt,
     finishedAt: finished,
-    batchStrategy: loneTaskBatchStrategy(task, { enqueuedTotal: 1, enqueuedForIndex: 1, indexPrimaryKey: null, taskPrimaryKey: null }),
-    ...(durationMs === undefined ? {} : { durationMs, progressTrace: { 'processing tasks': formatStepDuration(durationMs) } }),
+    batchStrategy: loneTaskBatchStrategy(task, {
+      enqueuedTotal: 1,
+      enqueuedForIndex: 1,
+      indexPrimaryKey: null,
+      taskPrimaryKey: null,
+    }),
+    ...(durationMs === undefined
+      ? {}
+      : { durationMs, progressTrace: { 'processing tasks': formatStepDuration(durationMs) } }),
   });
 }
 
@@ -140,7 +148,8 @@ export class TaskRegistry {
 
   /** A task whose result Miroir knows at once (content problems, existence checks): reported in task order. */
   decided(t: Omit<NewTask, 'acks' | 'outcome'>, error: MeiliError | null): Promise<TaskRow> {
-    const outcome: { status: 'succeeded' | 'failed'; error: ErrorBody | null } = error === null ? { status: 'succeeded', error: null } : { status: 'failed', error: error.toJSON() };
+    const outcome: { status: 'succeeded' | 'failed'; error: ErrorBody | null } =
+      error === null ? { status: 'succeeded', error: null } : { status: 'failed', error: error.toJSON() };
     return this.create({ ...t, outcome });
   }
 
@@ -153,7 +162,10 @@ export class TaskRegistry {
 
   /** Prunes finished tasks older than `task_registry.retention_days`, hourly. */
   start(): void {
-    this.pruner = every(3_600_000, () => this.prune(), { firstAfterMs: 0, onError: (err) => this.opts.logger?.warn({ err }, 'task pruning failed') });
+    this.pruner = every(3_600_000, () => this.prune(), {
+      firstAfterMs: 0,
+      onError: (err) => this.opts.logger?.warn({ err }, 'task pruning failed'),
+    });
   }
 
   async prune(): Promise<number> {
@@ -168,6 +180,9 @@ export class TaskRegistry {
 }
 
 /** Meilisearch's 202 answer for an enqueued Miroir task (the summarized-task keys). */
-export function acceptedReply(task: TaskRow, headers: Record<string, string> = {}): { status: number; body: Record<string, unknown>; headers: Record<string, string> } {
+export function acceptedReply(
+  task: TaskRow,
+  headers: Record<string, string> = {},
+): { status: number; body: Record<string, unknown>; headers: Record<string, string> } {
   return { status: 202, body: summarizedTask({ ...meiliTask(task), status: 'enqueued' }), headers };
 }

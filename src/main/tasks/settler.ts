@@ -71,16 +71,28 @@ interface Drain {
   done: Promise<void>;
 }
 
-export function aggregate(nodes: readonly NodeTasks[]): { status: TaskStatus; error: ErrorBody | null; started: boolean } {
+export function aggregate(nodes: readonly NodeTasks[]): {
+  status: TaskStatus;
+  error: ErrorBody | null;
+  started: boolean;
+} {
   const all = nodes.flatMap((n) => n.tasks);
   if (all.length === 0) return { status: 'succeeded', error: null, started: true };
   const started = all.some((t) => t.status !== 'enqueued');
-  if (all.some((t) => !isTerminalNodeTask(t))) return { status: started ? 'processing' : 'enqueued', error: null, started };
+  if (all.some((t) => !isTerminalNodeTask(t)))
+    return { status: started ? 'processing' : 'enqueued', error: null, started };
   // A failure of a main (last) node task wins over one of a side task; a side task that found the index already
   // there (an implicit creation) changed nothing.
   let failed = nodes.map((n) => n.tasks[n.tasks.length - 1]!).find((t) => t.status === 'failed');
-  failed ??= nodes.flatMap((n) => n.tasks.slice(0, -1)).find((t) => t.status === 'failed' && t.error?.code !== 'index_already_exists');
-  if (failed !== undefined) return { status: 'failed', error: failed.error === null ? null : { ...failed.error, message: hideReservedFields(failed.error.message) }, started };
+  failed ??= nodes
+    .flatMap((n) => n.tasks.slice(0, -1))
+    .find((t) => t.status === 'failed' && t.error?.code !== 'index_already_exists');
+  if (failed !== undefined)
+    return {
+      status: 'failed',
+      error: failed.error === null ? null : { ...failed.error, message: hideReservedFields(failed.error.message) },
+      started,
+    };
   if (all.every((t) => t.status === 'canceled')) return { status: 'canceled', error: null, started };
   return { status: 'succeeded', error: null, started };
 }
@@ -108,7 +120,10 @@ export class Settler implements TaskWaker {
     this.owner = owner;
     this.alive = this.holdAlive();
     // A pod that restarted (or another pod's tasks) is found by the periodic scan; wake-ups make it fast.
-    this.scanner = every(this.o.pollMs ?? 250, () => this.scan(), { firstAfterMs: 0, onError: (err) => this.o.logger?.warn({ err }, 'task settlement scan failed') });
+    this.scanner = every(this.o.pollMs ?? 250, () => this.scan(), {
+      firstAfterMs: 0,
+      onError: (err) => this.o.logger?.warn({ err }, 'task settlement scan failed'),
+    });
     if (this.o.lease !== null) {
       this.unsubscribe = await this.o.store.subscribe('tasks', (msg) => {
         const [origin, ...queues] = msg.split('\n');
@@ -120,9 +135,19 @@ export class Settler implements TaskWaker {
   /** Holds `alive:<incarnation>` for the life of this process, so others can tell its unrecorded uids are in flight. */
   private async holdAlive(): Promise<void> {
     while (!this.stopped) {
-      await withLease({ store: this.o.store, scope: `alive:${this.o.incarnation}`, owner: this.o.incarnation, ttlMs: this.o.aliveTtlMs, waitMs: this.o.aliveTtlMs, signal: this.stop$.signal }, (signal) => {
-        return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-      }).catch(() => undefined);
+      await withLease(
+        {
+          store: this.o.store,
+          scope: `alive:${this.o.incarnation}`,
+          owner: this.o.incarnation,
+          ttlMs: this.o.aliveTtlMs,
+          waitMs: this.o.aliveTtlMs,
+          signal: this.stop$.signal,
+        },
+        (signal) => {
+          return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        },
+      ).catch(() => undefined);
       if (!this.stopped) await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -207,7 +232,16 @@ export class Settler implements TaskWaker {
     const body = (signal: AbortSignal) => this.drain(queue, signal, sleep, () => poked);
     const run = async () => {
       if (this.o.lease === null) return body(this.stop$.signal);
-      const res = await withLease({ store: this.o.store, scope: `settle:${queue}`, owner: this.owner, ttlMs: this.o.lease.ttlMs, signal: this.stop$.signal }, body);
+      const res = await withLease(
+        {
+          store: this.o.store,
+          scope: `settle:${queue}`,
+          owner: this.owner,
+          ttlMs: this.o.lease.ttlMs,
+          signal: this.stop$.signal,
+        },
+        body,
+      );
       if (res === NOT_ACQUIRED) return; // another pod drains it
     };
     this.drains.set(queue, drain);
@@ -218,7 +252,12 @@ export class Settler implements TaskWaker {
       });
   }
 
-  private async drain(queue: string, signal: AbortSignal, sleep: (ms: number) => Promise<void>, poked: () => boolean): Promise<void> {
+  private async drain(
+    queue: string,
+    signal: AbortSignal,
+    sleep: (ms: number) => Promise<void>,
+    poked: () => boolean,
+  ): Promise<void> {
     let delay = MIN_DELAY_MS;
     const max = this.o.pollMs ?? 250;
     while (!signal.aborted && !this.stopped) {
@@ -226,7 +265,8 @@ export class Settler implements TaskWaker {
       if (uids.length === 0) return;
       let progressed = false;
       try {
-        progressed = queue === CONTROL_QUEUE ? await this.controlPass(uids, signal) : await this.pass(queue, uids, signal);
+        progressed =
+          queue === CONTROL_QUEUE ? await this.controlPass(uids, signal) : await this.pass(queue, uids, signal);
       } catch (err) {
         if (signal.aborted) return;
         this.o.logger?.warn({ err, queue }, 'settling tasks failed; retrying');
@@ -270,7 +310,12 @@ export class Settler implements TaskWaker {
       }
       head = false;
       const started = agg !== null && (agg.started || ready);
-      if (started && row.status === 'enqueued') await this.o.store.putTask({ ...row, status: 'processing', startedAt: laterOf(row.enqueuedAt, firstStart(nodes ?? [])) });
+      if (started && row.status === 'enqueued')
+        await this.o.store.putTask({
+          ...row,
+          status: 'processing',
+          startedAt: laterOf(row.enqueuedAt, firstStart(nodes ?? [])),
+        });
     }
     return progressed;
   }
@@ -286,7 +331,10 @@ export class Settler implements TaskWaker {
     const owner = await this.o.store.taskOwner(uid);
     if (owner === this.o.incarnation) return false; // this process is still sending it
     if (owner !== null && (await this.o.store.getLease(`alive:${owner}`)) !== null) return false;
-    this.o.logger?.warn({ task_uid: uid }, 'a task uid was allocated but never recorded (its process stopped while sending); skipping it');
+    this.o.logger?.warn(
+      { task_uid: uid },
+      'a task uid was allocated but never recorded (its process stopped while sending); skipping it',
+    );
     return true;
   }
 
@@ -300,7 +348,8 @@ export class Settler implements TaskWaker {
     for (const row of rows) {
       if (row === null || isFinished(row) || row.outcome !== undefined) continue;
       for (const [node, uids] of Object.entries(row.nodeTasks)) {
-        for (const u of uids) if (!this.terminal.has(`${node}:${u}`)) (wanted.get(node) ?? wanted.set(node, new Set()).get(node)!).add(u);
+        for (const u of uids)
+          if (!this.terminal.has(`${node}:${u}`)) (wanted.get(node) ?? wanted.set(node, new Set()).get(node)!).add(u);
       }
     }
     const fetched = new Map<string, Map<number, NodeTask> | null>();
@@ -330,7 +379,8 @@ export class Settler implements TaskWaker {
         for (const u of uids) {
           const known = this.terminal.get(`${node}:${u}`) ?? got?.get(u);
           // A task the node no longer has (it lost its data): the node is caught up from its replicas.
-          if (known === undefined && got !== null && got !== undefined) tasks.push({ uid: u, status: 'succeeded', error: null, startedAt: null, finishedAt: null });
+          if (known === undefined && got !== null && got !== undefined)
+            tasks.push({ uid: u, status: 'succeeded', error: null, startedAt: null, finishedAt: null });
           else if (known !== undefined) tasks.push(known);
         }
         if (tasks.length === uids.length) nodes.push({ nodeId: node, tasks });
@@ -341,7 +391,12 @@ export class Settler implements TaskWaker {
     return out;
   }
 
-  private async settle(row: TaskRow, nodes: NodeTasks[], agg: ReturnType<typeof aggregate> | null, signal: AbortSignal): Promise<void> {
+  private async settle(
+    row: TaskRow,
+    nodes: NodeTasks[],
+    agg: ReturnType<typeof aggregate> | null,
+    signal: AbortSignal,
+  ): Promise<void> {
     let result: SettleResult;
     if (row.outcome !== undefined) result = { status: row.outcome.status, error: row.outcome.error };
     else {
@@ -355,8 +410,13 @@ export class Settler implements TaskWaker {
     const outcome = result.status === 'succeeded' ? 'succeeded' : result.status === 'canceled' ? 'canceled' : 'failed';
     for (const q of row.queues) if (q !== CONTROL_QUEUE) await this.o.state.settle(q, row.uid, outcome, at);
     const startedAt = row.startedAt ?? laterOf(row.enqueuedAt, firstStart(nodes));
-    const lastNode = Math.max(0, ...nodes.flatMap((n) => n.tasks.map((t) => (t.finishedAt === null ? 0 : Date.parse(t.finishedAt)))));
-    const finishedAt = new Date(Math.max(Date.parse(startedAt), Math.min(now, lastNode > 0 ? lastNode : now))).toISOString();
+    const lastNode = Math.max(
+      0,
+      ...nodes.flatMap((n) => n.tasks.map((t) => (t.finishedAt === null ? 0 : Date.parse(t.finishedAt)))),
+    );
+    const finishedAt = new Date(
+      Math.max(Date.parse(startedAt), Math.min(now, lastNode > 0 ? lastNode : now)),
+    ).toISOString();
     const final: TaskRow = { ...row, status: result.status, error: result.error, startedAt, finishedAt };
     if (result.details !== undefined) final.details = result.details;
     if (result.status !== 'succeeded') final.details = failedDetails(row.type, final.details);
@@ -393,7 +453,12 @@ export class Settler implements TaskWaker {
       const matched = await this.o.store.getTasks((row.matched ?? []).filter((u) => u !== row.uid));
       // Matched control tasks are not waited for (two deletions matching each other would wait forever).
       if (matched.some((m) => m !== null && !isFinished(m) && !m.queues.includes(CONTROL_QUEUE))) {
-        if (row.status === 'enqueued') await this.o.store.putTask({ ...row, status: 'processing', startedAt: laterOf(row.enqueuedAt, new Date().toISOString()) });
+        if (row.status === 'enqueued')
+          await this.o.store.putTask({
+            ...row,
+            status: 'processing',
+            startedAt: laterOf(row.enqueuedAt, new Date().toISOString()),
+          });
         continue;
       }
       await this.settle(row, nodes ?? [], agg, signal);
@@ -409,7 +474,8 @@ function isFinalStatus(s: TaskStatus): boolean {
 
 function firstStart(nodes: readonly NodeTasks[]): string | null {
   let first: string | null = null;
-  for (const n of nodes) for (const t of n.tasks) if (t.startedAt !== null && (first === null || t.startedAt < first)) first = t.startedAt;
+  for (const n of nodes)
+    for (const t of n.tasks) if (t.startedAt !== null && (first === null || t.startedAt < first)) first = t.startedAt;
   return first;
 }
 

@@ -6,7 +6,11 @@ export interface Periodic {
   stop(): Promise<void>;
 }
 
-export function every(intervalMs: number, fn: () => Promise<unknown>, opts: { firstAfterMs?: number; onError?: (err: unknown) => void } = {}): Periodic {
+export function every(
+  intervalMs: number,
+  fn: () => Promise<unknown>,
+  opts: { firstAfterMs?: number; onError?: (err: unknown) => void } = {},
+): Periodic {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let stopped = false;

@@ -61,10 +61,19 @@ export class DocumentWrites {
   /** Parses, keys and routes a batch on `table` (inline, or in the pool while other requests share the loop). */
   private route(input: AddDocuments, primaryKey: string | null, table: RoutingTable): Promise<IngestBatchOutput> {
     const targets = Array.from({ length: table.shards }, (_, s) => [...table.writeTargets(s).values()].flat());
-    const job = { body: input.body, format: input.format, csvDelimiter: input.csvDelimiter, primaryKey, shards: table.shards, targets };
+    const job = {
+      body: input.body,
+      format: input.format,
+      csvDelimiter: input.csvDelimiter,
+      primaryKey,
+      shards: table.shards,
+      targets,
+    };
     // Alone on the loop, inline is faster (the worker hop adds ~1.4 ms per 64 KB and nothing else needs the loop).
     const contended = this.o.otherRequestsInFlight?.() ?? true;
-    return this.o.pool !== null && contended ? this.o.pool.run<IngestBatchOutput>('ingestBatch', job, input.body.length) : Promise.resolve(ingestBatch(job));
+    return this.o.pool !== null && contended
+      ? this.o.pool.run<IngestBatchOutput>('ingestBatch', job, input.body.length)
+      : Promise.resolve(ingestBatch(job));
   }
 
   /** `POST|PUT /indexes/{uid}/documents`. */
@@ -86,15 +95,26 @@ export class DocumentWrites {
       const base = { uid: taskUid, type, indexUid: uid, queues: [uid], customMetadata: input.customMetadata };
       const failed = (err: MeiliError) => {
         recorded();
-        return this.o.tasks.decided({ ...base, details: { receivedDocuments: batch.count, indexedDocuments: 0 } }, err).then((task) => ({ task, headers: {} }));
+        return this.o.tasks
+          .decided({ ...base, details: { receivedDocuments: batch.count, indexedDocuments: 0 } }, err)
+          .then((task) => ({ task, headers: {} }));
       };
       // Content checks first: a content problem is a failed task even when every node is down.
-      if (input.primaryKey !== null && statePk !== null && input.primaryKey !== statePk) return failed(new MeiliError('index_primary_key_already_exists', `Index \`${uid}\`: Index already has a primary key: \`${statePk}\`.`));
+      if (input.primaryKey !== null && statePk !== null && input.primaryKey !== statePk)
+        return failed(
+          new MeiliError(
+            'index_primary_key_already_exists',
+            `Index \`${uid}\`: Index already has a primary key: \`${statePk}\`.`,
+          ),
+        );
       if (batch.keyError !== null) return failed(MeiliError.fromBody(batch.keyError));
       const pk = batch.primaryKey;
       if (pk === null || batch.routed === null) {
         recorded();
-        return { task: await this.o.tasks.decided({ ...base, details: { receivedDocuments: 0, indexedDocuments: 0 } }, null), headers: {} };
+        return {
+          task: await this.o.tasks.decided({ ...base, details: { receivedDocuments: 0, indexedDocuments: 0 } }, null),
+          headers: {},
+        };
       }
       if (batch.routed.error !== null) return failed(MeiliError.fromBody(batch.routed.error));
       const aux = await this.o.ops.prepareDocuments(uid, taskUid, p, pk, batch.fields);
@@ -107,19 +127,35 @@ export class DocumentWrites {
       const routed = batch.routed!;
       const extra = input.skipCreation ? '&skipCreation=true' : '';
       const operation = input.merge ? 'documents_update' : 'documents_add';
-      const sent = await this.sendOrRecord(taskUid, aux, base, { receivedDocuments: batch.count, indexedDocuments: 0 }, recorded, () =>
-        replicatedWrite(this.write, {
-          indexUid: uid,
-          taskUid,
-          table,
-          bodies: new Map(Object.entries(routed.bodies)),
-          shards: Object.keys(routed.shardCounts).map(Number),
-          send: (api: NodeApi, body, tag) => api.enqueue({ method: input.merge ? 'PUT' : 'POST', path: path(uid, '/documents', tag, extra), body, operation }),
-        }),
+      const sent = await this.sendOrRecord(
+        taskUid,
+        aux,
+        base,
+        { receivedDocuments: batch.count, indexedDocuments: 0 },
+        recorded,
+        () =>
+          replicatedWrite(this.write, {
+            indexUid: uid,
+            taskUid,
+            table,
+            bodies: new Map(Object.entries(routed.bodies)),
+            shards: Object.keys(routed.shardCounts).map(Number),
+            send: (api: NodeApi, body, tag) =>
+              api.enqueue({
+                method: input.merge ? 'PUT' : 'POST',
+                path: path(uid, '/documents', tag, extra),
+                body,
+                operation,
+              }),
+          }),
       );
       this.o.metrics.documentsRouted.inc(batch.count);
       recorded();
-      const task = await this.o.tasks.create({ ...base, details: { receivedDocuments: batch.count, indexedDocuments: null }, acks: [...aux, ...sent.acks] });
+      const task = await this.o.tasks.create({
+        ...base,
+        details: { receivedDocuments: batch.count, indexedDocuments: null },
+        acks: [...aux, ...sent.acks],
+      });
       return { task, headers: sent.headers };
     });
   }
@@ -141,19 +177,36 @@ export class DocumentWrites {
     } catch (err) {
       if (aux.length > 0 && err instanceof MeiliError) {
         recorded();
-        await this.o.tasks.create({ ...base, uid: taskUid, details: failedDetails, acks: aux, outcome: { status: 'failed', error: err.toJSON() } });
+        await this.o.tasks.create({
+          ...base,
+          uid: taskUid,
+          details: failedDetails,
+          acks: aux,
+          outcome: { status: 'failed', error: err.toJSON() },
+        });
       }
       throw err;
     }
   }
 
   /** `DELETE /documents/{id}` and `POST /documents/delete-batch`: each id to its shard's owners in every group. */
-  deleteIds(uid: string, ids: readonly string[], details: Record<string, unknown>, customMetadata: string | null): Promise<Written> {
+  deleteIds(
+    uid: string,
+    ids: readonly string[],
+    details: Record<string, unknown>,
+    customMetadata: string | null,
+  ): Promise<Written> {
     return this.o.ops.register([uid], async (taskUid, recorded) => {
       const base = { uid: taskUid, type: 'documentDeletion', indexUid: uid, queues: [uid], customMetadata };
       if (!(await this.o.state.projected(uid)).exists) {
         recorded();
-        return { task: await this.o.tasks.decided({ ...base, details: { ...details, deletedDocuments: 0 } }, indexNotFound(uid)), headers: {} };
+        return {
+          task: await this.o.tasks.decided(
+            { ...base, details: { ...details, deletedDocuments: 0 } },
+            indexNotFound(uid),
+          ),
+          headers: {},
+        };
       }
       const table = this.o.topology.routing;
       const shardOf = shardsForAnyIds(ids, table.shards);
@@ -179,7 +232,14 @@ export class DocumentWrites {
         table,
         bodies,
         shards: [...shards],
-        send: (api, body, tag) => api.enqueue({ method: 'POST', path: path(uid, '/documents/delete-batch', tag), body, operation: 'documents_delete', timeoutMs: 30_000 }),
+        send: (api, body, tag) =>
+          api.enqueue({
+            method: 'POST',
+            path: path(uid, '/documents/delete-batch', tag),
+            body,
+            operation: 'documents_delete',
+            timeoutMs: 30_000,
+          }),
       });
       recorded();
       return { task: await this.o.tasks.create({ ...base, details, acks: sent.acks }), headers: sent.headers };
@@ -187,17 +247,29 @@ export class DocumentWrites {
   }
 
   /** `POST /documents/delete` (filter) and `DELETE /documents` (all): every healthy node, each holds whole shards. */
-  deleteEverywhere(uid: string, how: { filter: unknown } | 'all', details: Record<string, unknown>, customMetadata: string | null): Promise<Written> {
+  deleteEverywhere(
+    uid: string,
+    how: { filter: unknown } | 'all',
+    details: Record<string, unknown>,
+    customMetadata: string | null,
+  ): Promise<Written> {
     return this.o.ops.register([uid], async (taskUid, recorded) => {
       const base = { uid: taskUid, type: 'documentDeletion', indexUid: uid, queues: [uid], customMetadata };
       if (!(await this.o.state.projected(uid)).exists) {
         recorded();
-        return { task: await this.o.tasks.decided({ ...base, details: { ...details, deletedDocuments: 0 } }, indexNotFound(uid)), headers: {} };
+        return {
+          task: await this.o.tasks.decided(
+            { ...base, details: { ...details, deletedDocuments: 0 } },
+            indexNotFound(uid),
+          ),
+          headers: {},
+        };
       }
       const table = this.o.topology.routing;
       const body = how === 'all' ? '' : JSON.stringify({ filter: how.filter });
       const bodies = new Map<string, string>();
-      for (const c of this.o.topology.liveClients()) if (this.o.topology.health.isHealthy(c.nodeId)) bodies.set(c.nodeId, body);
+      for (const c of this.o.topology.liveClients())
+        if (this.o.topology.health.isHealthy(c.nodeId)) bodies.set(c.nodeId, body);
       const sent = await replicatedWrite(this.write, {
         indexUid: uid,
         taskUid,
@@ -207,7 +279,12 @@ export class DocumentWrites {
         send: (api, b, tag) =>
           how === 'all'
             ? api.enqueue({ method: 'DELETE', path: path(uid, '/documents', tag), operation: 'documents_delete' })
-            : api.enqueue({ method: 'POST', path: path(uid, '/documents/delete', tag), body: b, operation: 'documents_delete' }),
+            : api.enqueue({
+                method: 'POST',
+                path: path(uid, '/documents/delete', tag),
+                body: b,
+                operation: 'documents_delete',
+              }),
       });
       recorded();
       return { task: await this.o.tasks.create({ ...base, details, acks: sent.acks }), headers: sent.headers };

@@ -29,11 +29,23 @@ export interface SessionInfo {
   capabilities: string[];
 }
 
-export async function api<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', path: string, body?: unknown, opts: { signal?: AbortSignal; quiet401?: boolean } = {}): Promise<T> {
+export async function api<T>(
+  method: 'GET' | 'POST' | 'DELETE' | 'PATCH',
+  path: string,
+  body?: unknown,
+  opts: { signal?: AbortSignal; quiet401?: boolean } = {},
+): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken !== null) headers['x-csrf-token'] = csrfToken;
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', signal: opts.signal, cache: 'no-store' });
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+    signal: opts.signal,
+    cache: 'no-store',
+  });
   const text = await res.text();
   let parsed: unknown = null;
   if (text !== '') {
@@ -47,7 +59,12 @@ export async function api<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', path: 
     const err = (parsed ?? {}) as { message?: string; code?: string };
     if (res.status === 401 && opts.quiet401 !== true) onUnauthorized?.();
     const retry = res.headers.get('retry-after');
-    throw new ApiError(err.message ?? `Miroir answered ${res.status}.`, res.status, err.code ?? 'unknown', retry === null ? null : Number(retry));
+    throw new ApiError(
+      err.message ?? `Miroir answered ${res.status}.`,
+      res.status,
+      err.code ?? 'unknown',
+      retry === null ? null : Number(retry),
+    );
   }
   return parsed as T;
 }

@@ -23,7 +23,11 @@ export function App() {
     });
     api<SessionInfo>('GET', '/_miroir/admin/session', undefined, { quiet401: true }).then(
       (s) => (s.csrf_token === null ? setPhase({ kind: 'out', reason: null }) : enter(s)),
-      (err: unknown) => setPhase({ kind: 'out', reason: err instanceof ApiError && err.status === 401 ? null : `Miroir did not answer: ${String(err)}` }),
+      (err: unknown) =>
+        setPhase({
+          kind: 'out',
+          reason: err instanceof ApiError && err.status === 401 ? null : `Miroir did not answer: ${String(err)}`,
+        }),
     );
   }, [enter]);
   if (phase.kind === 'checking') return <p class="login">Loading…</p>;
@@ -88,7 +92,11 @@ function Console({ session, onLogout }: { session: SessionInfo; onLogout(): void
         <h1 ref={heading} tabIndex={-1}>
           {view.title}
         </h1>
-        {session.read_only && <p class="notice">This console is read-only (admin_ui.read_only_mode): it shows the cluster but offers no actions.</p>}
+        {session.read_only && (
+          <p class="notice">
+            This console is read-only (admin_ui.read_only_mode): it shows the cluster but offers no actions.
+          </p>
+        )}
         <Notice message={message} />
         <View key={view.id} session={session} notify={setMessage} confirm={setPending} />
       </main>

@@ -118,7 +118,14 @@ export function ConfirmDialog({ request, onClose }: { request: ConfirmRequest | 
           <label for="confirm-name">
             Type <strong>{request.name}</strong> to confirm
           </label>
-          <input id="confirm-name" name="confirm-name" autoComplete="off" spellcheck={false} value={typed} onInput={(e) => setTyped((e.target as HTMLInputElement).value)} />
+          <input
+            id="confirm-name"
+            name="confirm-name"
+            autoComplete="off"
+            spellcheck={false}
+            value={typed}
+            onInput={(e) => setTyped((e.target as HTMLInputElement).value)}
+          />
           <div class="buttons">
             <button type="button" onClick={onClose}>
               Cancel

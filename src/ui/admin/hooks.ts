@@ -10,10 +10,18 @@ export interface Polled<T> {
   refresh(): void;
 }
 
-export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs: number, deps: readonly unknown[] = []): Polled<T> {
+export function usePoll<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  intervalMs: number,
+  deps: readonly unknown[] = [],
+): Polled<T> {
   // Each answer is kept with the parameters it answered, so a render with new parameters never shows an old answer.
   const key = JSON.stringify(deps);
-  const [state, setState] = useState<{ key: string; data: T | null; error: string | null }>({ key, data: null, error: null });
+  const [state, setState] = useState<{ key: string; data: T | null; error: string | null }>({
+    key,
+    data: null,
+    error: null,
+  });
   const kick = useRef<() => void>(() => undefined);
   useEffect(() => {
     const ctl = new AbortController();
@@ -34,7 +42,8 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
           if (!ctl.signal.aborted) setState({ key, data, error: null });
         } catch (err) {
           if (ctl.signal.aborted) return;
-          if (!(err instanceof ApiError && err.status === 401)) setState((s) => ({ key, data: s.key === key ? s.data : null, error: errorText(err) }));
+          if (!(err instanceof ApiError && err.status === 401))
+            setState((s) => ({ key, data: s.key === key ? s.data : null, error: errorText(err) }));
         }
       }
       running = false;
@@ -46,7 +55,6 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
       ctl.abort();
       clearTimeout(timer);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps);
   const refresh = useCallback(() => kick.current(), []);
   return state.key === key ? { data: state.data, error: state.error, refresh } : { data: null, error: null, refresh };

@@ -4,7 +4,11 @@
 type Attrs = Record<string, string | boolean | number | null | undefined>;
 
 /** `h('button', {type: 'button'}, 'text', child)`; `on*` attributes are not supported (listeners are added after). */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Array<Node | string | null | undefined | false>): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: Array<Node | string | null | undefined | false>
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === null || v === undefined || v === false) continue;
@@ -34,7 +38,8 @@ export function highlighted(escaped: string): DocumentFragment {
   tpl.innerHTML = escaped;
   const out = document.createDocumentFragment();
   for (const node of Array.from(tpl.content.childNodes)) {
-    if (node.nodeType === Node.ELEMENT_NODE && (node as Element).tagName === 'MARK') out.append(h('mark', {}, node.textContent ?? ''));
+    if (node.nodeType === Node.ELEMENT_NODE && (node as Element).tagName === 'MARK')
+      out.append(h('mark', {}, node.textContent ?? ''));
     else out.append(document.createTextNode(node.textContent ?? ''));
   }
   return out;

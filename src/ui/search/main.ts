@@ -96,13 +96,20 @@ function showError(err: UiError | null): void {
   showNotice('error', h('p', {}, t.error!), retryButton());
 }
 
-search.on('error', (event: { error?: unknown } | unknown) => showError(uiErrorOf((event as { error?: unknown }).error ?? event)));
+search.on('error', (event: { error?: unknown } | unknown) =>
+  showError(uiErrorOf((event as { error?: unknown }).error ?? event)),
+);
 
 function beacon(position: number, query: string): void {
   void session
     .current()
     .then((token) =>
-      fetch(beaconUrl, { method: 'POST', keepalive: true, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'click', position, query }) }),
+      fetch(beaconUrl, {
+        method: 'POST',
+        keepalive: true,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'click', position, query }),
+      }),
     )
     .catch(() => undefined);
 }

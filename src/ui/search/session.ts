@@ -5,7 +5,12 @@
 
 /** An answer of Miroir the page must show a message for. */
 export class UiError extends Error {
-  constructor(readonly status: number, readonly code: string | null, message: string, readonly retryAfterS: number | null) {
+  constructor(
+    readonly status: number,
+    readonly code: string | null,
+    message: string,
+    readonly retryAfterS: number | null,
+  ) {
     super(message);
     this.name = 'UiError';
   }
@@ -24,7 +29,12 @@ async function readBody(res: Response): Promise<unknown> {
 function errorOf(res: Response, body: unknown): UiError {
   const b = (body ?? {}) as { code?: unknown; message?: unknown };
   const retry = Number(res.headers.get('retry-after'));
-  return new UiError(res.status, typeof b.code === 'string' ? b.code : null, typeof b.message === 'string' ? b.message : `HTTP ${res.status}`, Number.isFinite(retry) && retry > 0 ? retry : null);
+  return new UiError(
+    res.status,
+    typeof b.code === 'string' ? b.code : null,
+    typeof b.message === 'string' ? b.message : `HTTP ${res.status}`,
+    Number.isFinite(retry) && retry > 0 ? retry : null,
+  );
 }
 
 /** Renew this long before the token's stated expiry. */
@@ -70,7 +80,10 @@ export class Session {
  * meilisearch-js's `httpClient` option: every search carries the current session token; a 401 miroir_jwt_invalid
  * (expired or rotated secret) renews the session and retries once; other failures become UiError.
  */
-export function sessionHttpClient(session: Session, onSuccess: () => void): (input: RequestInfo | URL, init?: RequestInit) => Promise<unknown> {
+export function sessionHttpClient(
+  session: Session,
+  onSuccess: () => void,
+): (input: RequestInfo | URL, init?: RequestInit) => Promise<unknown> {
   return async (input, init) => {
     for (let attempt = 0; ; attempt++) {
       const headers = new Headers(init?.headers);
@@ -93,7 +106,11 @@ export function sessionHttpClient(session: Session, onSuccess: () => void): (inp
 
 /** The UiError behind an error instantsearch reports (instant-meilisearch wraps it as `cause`). */
 export function uiErrorOf(err: unknown): UiError | null {
-  for (let e: unknown = err, depth = 0; e !== null && e !== undefined && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = err, depth = 0;
+    e !== null && e !== undefined && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     if (e instanceof UiError) return e;
   }
   return null;

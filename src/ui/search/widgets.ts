@@ -21,8 +21,22 @@ export function searchBox(t: Words, debounceMs: number) {
   return connectSearchBox(({ query, refine, clear }, isFirstRender) => {
     if (isFirstRender) {
       const container = byId('searchbox');
-      input = h('input', { id: 'search-input', type: 'search', autocomplete: 'off', spellcheck: 'false', placeholder: t.searchPlaceholder!, 'aria-describedby': 'search-hint', 'data-focus': 'search' });
-      const form = h('form', { class: 'search-form', novalidate: true }, h('label', { for: 'search-input', class: 'search-label' }, t.searchLabel!), input, h('p', { id: 'search-hint', class: 'hint' }, t.searchHint!));
+      input = h('input', {
+        id: 'search-input',
+        type: 'search',
+        autocomplete: 'off',
+        spellcheck: 'false',
+        placeholder: t.searchPlaceholder!,
+        'aria-describedby': 'search-hint',
+        'data-focus': 'search',
+      });
+      const form = h(
+        'form',
+        { class: 'search-form', novalidate: true },
+        h('label', { for: 'search-input', class: 'search-label' }, t.searchLabel!),
+        input,
+        h('p', { id: 'search-hint', class: 'hint' }, t.searchHint!),
+      );
       let timer: ReturnType<typeof setTimeout> | null = null;
       input.addEventListener('input', () => {
         if (timer !== null) clearTimeout(timer);
@@ -43,7 +57,9 @@ export function searchBox(t: Words, debounceMs: number) {
       });
       document.addEventListener('keydown', (e) => {
         const target = e.target as HTMLElement | null;
-        const textInput = target instanceof HTMLInputElement && !['checkbox', 'radio', 'button', 'submit', 'reset'].includes(target.type);
+        const textInput =
+          target instanceof HTMLInputElement &&
+          !['checkbox', 'radio', 'button', 'submit', 'reset'].includes(target.type);
         const typing = target !== null && (textInput || target.tagName === 'TEXTAREA' || target.isContentEditable);
         if (e.key === '/' && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) {
           e.preventDefault();
@@ -60,7 +76,17 @@ export function searchBox(t: Words, debounceMs: number) {
 export function stats(t: Words) {
   return connectStats(({ nbHits, query }) => {
     const text =
-      nbHits === 0 ? (query === '' ? t.noResults! : fill(t.noResultsFor!, { query })) : query === '' ? (nbHits === 1 ? t.result! : fill(t.results!, { count: nbHits.toLocaleString('en') })) : nbHits === 1 ? fill(t.resultFor!, { query }) : fill(t.resultsFor!, { count: nbHits.toLocaleString('en'), query });
+      nbHits === 0
+        ? query === ''
+          ? t.noResults!
+          : fill(t.noResultsFor!, { query })
+        : query === ''
+          ? nbHits === 1
+            ? t.result!
+            : fill(t.results!, { count: nbHits.toLocaleString('en') })
+          : nbHits === 1
+            ? fill(t.resultFor!, { query })
+            : fill(t.resultsFor!, { count: nbHits.toLocaleString('en'), query });
     byId('stats').textContent = text;
   })({});
 }
@@ -102,17 +128,26 @@ export function hits(t: Words, model: PageModel, onOpen: (position: number, quer
     if (results === undefined || results === null) return;
     const query = results.query ?? '';
     if (items.length === 0) {
-      patch(container, h('div', { class: 'empty' }, h('p', {}, query === '' ? t.emptyNoQuery! : fill(t.empty!, { query }))));
+      patch(
+        container,
+        h('div', { class: 'empty' }, h('p', {}, query === '' ? t.emptyNoQuery! : fill(t.empty!, { query }))),
+      );
       return;
     }
-    const titleAttr = model.titleAttribute ?? ['title', 'name'].find((a) => a in items[0]!) ?? model.primaryKey ?? 'objectID';
+    const titleAttr =
+      model.titleAttribute ?? ['title', 'name'].find((a) => a in items[0]!) ?? model.primaryKey ?? 'objectID';
     const list = h('ol', { class: 'hits', start: results.page * results.hitsPerPage + 1 });
     items.forEach((hit, i) => {
       const rec = hit as unknown as Record<string, unknown>;
       const hl = (rec._highlightResult ?? {}) as Record<string, unknown>;
       const id = String(rec.objectID ?? i);
       const position = results.page * results.hitsPerPage + i + 1;
-      const fields = (model.displayedAttributes ?? Object.keys(rec).filter((k) => !HIDDEN_FIELDS.test(k) && k !== titleAttr && k !== model.urlAttribute && k !== model.primaryKey)).filter((k) => k in rec);
+      const fields = (
+        model.displayedAttributes ??
+        Object.keys(rec).filter(
+          (k) => !HIDDEN_FIELDS.test(k) && k !== titleAttr && k !== model.urlAttribute && k !== model.primaryKey,
+        )
+      ).filter((k) => k in rec);
       const shown = model.displayedAttributes ?? fields.slice(0, 6);
       const headingId = `hit-${position}`;
       const titleText = displayValue(rec[titleAttr], hl[titleAttr]);
@@ -125,7 +160,19 @@ export function hits(t: Words, model: PageModel, onOpen: (position: number, quer
         heading = h('h3', { id: headingId }, a);
       } else {
         const more = fields.length > shown.length;
-        const button = more ? h('button', { type: 'button', class: 'hit-toggle', 'aria-expanded': open ? 'true' : 'false', 'aria-controls': `${headingId}-fields`, 'data-focus': `hit-${id}` }, titleText) : null;
+        const button = more
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: 'hit-toggle',
+                'aria-expanded': open ? 'true' : 'false',
+                'aria-controls': `${headingId}-fields`,
+                'data-focus': `hit-${id}`,
+              },
+              titleText,
+            )
+          : null;
         button?.addEventListener('click', () => {
           if (expanded.has(id)) expanded.delete(id);
           else {
@@ -139,15 +186,32 @@ export function hits(t: Words, model: PageModel, onOpen: (position: number, quer
         });
         heading = h('h3', { id: headingId }, button ?? titleText);
       }
-      list.append(h('li', { class: 'hit' }, h('article', { 'aria-labelledby': headingId }, heading, fieldList(`${headingId}-fields`, open ? fields : shown, rec, hl))));
+      list.append(
+        h(
+          'li',
+          { class: 'hit' },
+          h(
+            'article',
+            { 'aria-labelledby': headingId },
+            heading,
+            fieldList(`${headingId}-fields`, open ? fields : shown, rec, hl),
+          ),
+        ),
+      );
     });
     patch(container, list);
   })({});
 }
 
-function fieldList(id: string, fields: readonly string[], rec: Record<string, unknown>, hl: Record<string, unknown>): HTMLElement {
+function fieldList(
+  id: string,
+  fields: readonly string[],
+  rec: Record<string, unknown>,
+  hl: Record<string, unknown>,
+): HTMLElement {
   const dl = h('dl', { id, class: 'fields' });
-  for (const f of fields) dl.append(h('div', { class: 'field' }, h('dt', {}, f), h('dd', {}, displayValue(rec[f], hl[f]))));
+  for (const f of fields)
+    dl.append(h('div', { class: 'field' }, h('dt', {}, f), h('dd', {}, displayValue(rec[f], hl[f]))));
   return dl;
 }
 
@@ -163,13 +227,34 @@ export function facet(t: Words, attribute: string) {
     const legendId = `facet-${attribute.replace(/[^A-Za-z0-9_-]/g, '_')}`;
     const list = h('ul', {});
     for (const item of items) {
-      const box = h('input', { type: 'checkbox', value: item.value, checked: item.isRefined, 'data-focus': `${legendId}:${item.value}` });
+      const box = h('input', {
+        type: 'checkbox',
+        value: item.value,
+        checked: item.isRefined,
+        'data-focus': `${legendId}:${item.value}`,
+      });
       box.addEventListener('change', () => refine(item.value));
-      list.append(h('li', {}, h('label', {}, box, h('span', { class: 'facet-label' }, item.label), h('span', { class: 'count' }, `${item.count.toLocaleString('en')}`))));
+      list.append(
+        h(
+          'li',
+          {},
+          h(
+            'label',
+            {},
+            box,
+            h('span', { class: 'facet-label' }, item.label),
+            h('span', { class: 'count' }, `${item.count.toLocaleString('en')}`),
+          ),
+        ),
+      );
     }
     const fs = h('fieldset', {}, h('legend', { id: legendId }, attribute), list);
     if (canToggleShowMore) {
-      const more = h('button', { type: 'button', class: 'link-button', 'data-focus': `${legendId}:more` }, isShowingMore ? t.showLess! : t.showMore!);
+      const more = h(
+        'button',
+        { type: 'button', class: 'link-button', 'data-focus': `${legendId}:more` },
+        isShowingMore ? t.showLess! : t.showMore!,
+      );
       more.addEventListener('click', () => toggleShowMore());
       fs.append(more);
     }
@@ -185,7 +270,8 @@ export function sortBy(t: Words, model: PageModel) {
     }
     if (options.length < 2) return;
     const select = h('select', { id: 'sort-select' });
-    for (const o of options) select.append(h('option', { value: o.value, selected: o.value === currentRefinement }, o.label));
+    for (const o of options)
+      select.append(h('option', { value: o.value, selected: o.value === currentRefinement }, o.label));
     select.addEventListener('change', () => refine(select.value));
     byId('sort').replaceChildren(h('label', { for: 'sort-select' }, t.sortLabel!), select);
   })({ items: model.sort });
@@ -205,14 +291,35 @@ export function pagination(t: Words) {
       main.focus();
       main.scrollIntoView({ block: 'start' });
     };
-    const item = (label: string, page: number, opts: { aria?: string; current?: boolean; disabled?: boolean; key: string }) => {
-      const b = h('button', { type: 'button', 'aria-label': opts.aria, 'aria-current': opts.current ? 'page' : null, disabled: opts.disabled, 'data-focus': opts.key }, label);
+    const item = (
+      label: string,
+      page: number,
+      opts: { aria?: string; current?: boolean; disabled?: boolean; key: string },
+    ) => {
+      const b = h(
+        'button',
+        {
+          type: 'button',
+          'aria-label': opts.aria,
+          'aria-current': opts.current ? 'page' : null,
+          disabled: opts.disabled,
+          'data-focus': opts.key,
+        },
+        label,
+      );
       b.addEventListener('click', () => go(page));
       return h('li', {}, b);
     };
     const list = h('ul', {});
     list.append(item('‹', currentRefinement - 1, { aria: t.previous, disabled: isFirstPage, key: 'prev' }));
-    for (const p of pages) list.append(item(String(p + 1), p, { aria: fill(t.page!, { page: p + 1 }), current: p === currentRefinement, key: `p${p}` }));
+    for (const p of pages)
+      list.append(
+        item(String(p + 1), p, {
+          aria: fill(t.page!, { page: p + 1 }),
+          current: p === currentRefinement,
+          key: `p${p}`,
+        }),
+      );
     list.append(item('›', currentRefinement + 1, { aria: t.next, disabled: isLastPage, key: 'next' }));
     patch(container, h('nav', { 'aria-label': t.pagination! }, list));
   })({ padding: 2 });

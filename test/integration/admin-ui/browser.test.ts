@@ -26,12 +26,18 @@ describe('admin console in chromium', { skip }, () => {
       nodes: 3,
       shards: 16,
       rf: 1,
-      config: { admin_ui: { enabled: true }, health: { interval_ms: 200, timeout_ms: 500, unhealthy_threshold: 1, recovery_threshold: 1 } },
+      config: {
+        admin_ui: { enabled: true },
+        health: { interval_ms: 200, timeout_ms: 500, unhealthy_threshold: 1, recovery_threshold: 1 },
+      },
     });
     base = cluster.app.url;
     const admin = new Meilisearch({ host: base, apiKey: cluster.masterKey });
     await admin.createIndex('movies', { primaryKey: 'id' }).waitTask();
-    await admin.index('movies').addDocuments(Array.from({ length: 300 }, (_, i) => ({ id: i, title: `movie ${i}`, year: 1950 + (i % 70) }))).waitTask();
+    await admin
+      .index('movies')
+      .addDocuments(Array.from({ length: 300 }, (_, i) => ({ id: i, title: `movie ${i}`, year: 1950 + (i % 70) })))
+      .waitTask();
     browser = await launchChromium();
     page = browser.context.pages()[0] ?? (await browser.context.newPage());
     await page.setViewportSize({ width: 1280, height: 860 });
@@ -48,7 +54,11 @@ describe('admin console in chromium', { skip }, () => {
   /** axe-core over the page as it is now: no serious or critical violation (WCAG 2.0–2.2 A/AA and best practices). */
   async function noSeriousViolations(what: string): Promise<void> {
     const serious = (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(serious.map((v) => ({ id: v.id, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })), [], what);
+    assert.deepEqual(
+      serious.map((v) => ({ id: v.id, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })),
+      [],
+      what,
+    );
   }
 
   /** Saves the page to dist/screenshots/admin-<name>.png (and docs/images/ with UPDATE_SCREENSHOTS=1). */
@@ -76,9 +86,23 @@ describe('admin console in chromium', { skip }, () => {
     assert.equal(await page.locator('tr[data-node][data-health="healthy"]').count(), 3);
     // Keyboard: the first Tab reaches the skip link, which moves focus to the view's heading.
     await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent), 'Skip to content');
+    assert.equal(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement
+            .textContent,
+      ),
+      'Skip to content',
+    );
     await page.keyboard.press('Enter');
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { tagName: string } } }).document.activeElement.tagName), 'H1');
+    assert.equal(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { tagName: string } } }).document.activeElement
+            .tagName,
+      ),
+      'H1',
+    );
     await noSeriousViolations('overview');
     await shot('overview');
   });
@@ -103,7 +127,10 @@ describe('admin console in chromium', { skip }, () => {
     const filtered = page.locator('table[data-query*="types=documentAdditionOrUpdate"] tr[data-task]');
     await filtered.first().waitFor();
     assert.equal(await filtered.count(), 1);
-    await page.getByRole('button', { name: /^Follow task/ }).first().click();
+    await page
+      .getByRole('button', { name: /^Follow task/ })
+      .first()
+      .click();
     await page.locator('[data-task-status="succeeded"]').waitFor();
     assert.match(await page.locator('pre.json').innerText(), /"receivedDocuments": 300/);
     await noSeriousViolations('tasks');
@@ -153,7 +180,9 @@ describe('admin console in chromium', { skip }, () => {
     await page.getByRole('status').getByText('Drain of node-2 queued').waitFor();
     const row = page.locator('tr[data-operation="node_drain"][data-target="node-2"]');
     await row.waitFor();
-    await page.locator('tr[data-operation="node_drain"][data-target="node-2"][data-phase="done"]').waitFor({ timeout: 60_000 });
+    await page
+      .locator('tr[data-operation="node_drain"][data-target="node-2"][data-phase="done"]')
+      .waitFor({ timeout: 60_000 });
     const progress = /(\d+) of (\d+) \(100%\)/.exec(await row.innerText());
     assert.ok(progress !== null && Number(progress[1]) > 0 && progress[1] === progress[2], await row.innerText());
     await noSeriousViolations('topology changes');
@@ -189,13 +218,19 @@ describe('admin console in chromium', { skip }, () => {
     const res = await answer;
     assert.equal(res.status(), 429);
     assert.equal(res.headers()['retry-after'], '600');
-    await page.getByRole('alert').getByText('Too many failed logins from this address; try again in 10 minutes.').waitFor();
+    await page
+      .getByRole('alert')
+      .getByText('Too many failed logins from this address; try again in 10 minutes.')
+      .waitFor();
     await noSeriousViolations('login backoff');
     await shot('login-backoff');
   });
 
   test('the page reached nothing but Miroir', () => {
     assert.ok(requested.length > 10);
-    assert.deepEqual(requested.filter((u) => !u.startsWith(`${base}/`)), []);
+    assert.deepEqual(
+      requested.filter((u) => !u.startsWith(`${base}/`)),
+      [],
+    );
   });
 });

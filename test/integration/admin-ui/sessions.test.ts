@@ -9,15 +9,30 @@ import { Meilisearch } from 'meilisearch';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
 import { waitRebalanced } from '../../support/topology.js';
 
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 interface Res {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
-  body: any;
+  body: Json;
+}
+
+function parsed(text: string): Json {
+  try {
+    return text === '' ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 /** One HTTP request; `from` picks the loopback address it is sent from (each is its own client address). */
-function call(base: string, method: string, path: string, opts: { headers?: Record<string, string>; body?: unknown; from?: string } = {}): Promise<Res> {
+function call(
+  base: string,
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string>; body?: unknown; from?: string } = {},
+): Promise<Res> {
   const url = new URL(path, base);
   const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   const headers = { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers };
@@ -27,13 +42,7 @@ function call(base: string, method: string, path: string, opts: { headers?: Reco
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = null;
-        try {
-          body = text === '' ? null : JSON.parse(text);
-        } catch {
-          body = null;
-        }
-        resolve({ status: res.statusCode!, headers: res.headers, text, body });
+        resolve({ status: res.statusCode!, headers: res.headers, text, body: parsed(text) });
       });
     });
     req.on('error', reject);
@@ -92,8 +101,14 @@ describe('admin console over HTTP', () => {
     assert.deepEqual(res.body.capabilities, []);
     assert.ok(Date.parse(res.body.expires_at) > Date.now() + 3500_000);
     const set = String(res.headers['set-cookie']);
-    assert.match(set, /^miroir_admin_session=[A-Za-z0-9_-]{80}; Path=\/_miroir; Max-Age=3600; HttpOnly; SameSite=Strict$/);
-    const behindTls = await call(base, 'POST', '/_miroir/admin/login', { body: { admin_key: cluster.adminKey }, headers: { 'x-forwarded-proto': 'https' } });
+    assert.match(
+      set,
+      /^miroir_admin_session=[A-Za-z0-9_-]{80}; Path=\/_miroir; Max-Age=3600; HttpOnly; SameSite=Strict$/,
+    );
+    const behindTls = await call(base, 'POST', '/_miroir/admin/login', {
+      body: { admin_key: cluster.adminKey },
+      headers: { 'x-forwarded-proto': 'https' },
+    });
     assert.match(String(behindTls.headers['set-cookie']), /; Secure$/);
     assert.equal(res.headers['cache-control'], 'no-store');
   });
@@ -109,17 +124,30 @@ describe('admin console over HTTP', () => {
     assert.equal(noToken.status, 403);
     assert.equal(noToken.body.code, 'miroir_csrf_token_invalid');
     assert.equal(noToken.body.type, 'auth');
-    assert.equal((await call(base, 'POST', '/_miroir/rebalance', { headers: { cookie, 'x-csrf-token': `${csrf}x` } })).body.code, 'miroir_csrf_token_invalid');
-    const evil = await call(base, 'POST', '/_miroir/rebalance', { headers: { cookie, 'x-csrf-token': csrf, origin: 'http://evil.example' } });
+    assert.equal(
+      (await call(base, 'POST', '/_miroir/rebalance', { headers: { cookie, 'x-csrf-token': `${csrf}x` } })).body.code,
+      'miroir_csrf_token_invalid',
+    );
+    const evil = await call(base, 'POST', '/_miroir/rebalance', {
+      headers: { cookie, 'x-csrf-token': csrf, origin: 'http://evil.example' },
+    });
     assert.equal(evil.status, 403);
     assert.equal(evil.body.code, 'miroir_origin_not_allowed');
-    const ok = await call(base, 'POST', '/_miroir/rebalance', { headers: { cookie, 'x-csrf-token': csrf, origin: base } });
+    const ok = await call(base, 'POST', '/_miroir/rebalance', {
+      headers: { cookie, 'x-csrf-token': csrf, origin: base },
+    });
     assert.equal(ok.status, 202, ok.text);
     await waitRebalanced(base, cluster.adminKey);
     // The admin key needs no CSRF token; a forged cookie is refused; Meilisearch routes ignore the cookie.
-    assert.equal((await call(base, 'POST', '/_miroir/rebalance', { headers: { authorization: `Bearer ${cluster.adminKey}` } })).status, 202);
+    assert.equal(
+      (await call(base, 'POST', '/_miroir/rebalance', { headers: { authorization: `Bearer ${cluster.adminKey}` } }))
+        .status,
+      202,
+    );
     await waitRebalanced(base, cluster.adminKey);
-    const forged = await call(base, 'GET', '/_miroir/topology', { headers: { cookie: `miroir_admin_session=${'A'.repeat(80)}` } });
+    const forged = await call(base, 'GET', '/_miroir/topology', {
+      headers: { cookie: `miroir_admin_session=${'A'.repeat(80)}` },
+    });
     assert.equal(forged.status, 401);
     assert.equal(forged.body.code, 'miroir_invalid_auth');
     assert.equal((await call(base, 'GET', '/indexes', { headers: { cookie } })).status, 401);
@@ -129,29 +157,40 @@ describe('admin console over HTTP', () => {
   test('console routes: keys listed without values, created (value shown once, usable from the official client) and deleted; indexes and tasks', async () => {
     const { cookie, csrf } = await login();
     const h = { cookie, 'x-csrf-token': csrf };
-    const created = await call(base, 'POST', '/_miroir/keys', { headers: h, body: { name: 'reader', actions: ['search', 'indexes.get'], indexes: ['*'], expiresAt: null } });
+    const created = await call(base, 'POST', '/_miroir/keys', {
+      headers: h,
+      body: { name: 'reader', actions: ['search', 'indexes.get'], indexes: ['*'], expiresAt: null },
+    });
     assert.equal(created.status, 201, created.text);
     assert.match(created.body.key, /^[0-9a-f]{64}$/);
     const listed = await call(base, 'GET', '/_miroir/keys', { headers: { cookie } });
-    const row = listed.body.results.find((k: any) => k.uid === created.body.uid);
+    const row = listed.body.results.find((k: Json) => k.uid === created.body.uid);
     assert.equal(row.name, 'reader');
     assert.equal(row.key, undefined, 'values are never listed');
     const admin = new Meilisearch({ host: base, apiKey: cluster.masterKey });
     await admin.createIndex('movies', { primaryKey: 'id' }).waitTask();
-    await admin.index('movies').addDocuments(Array.from({ length: 30 }, (_, i) => ({ id: i, title: `movie ${i}` }))).waitTask();
+    await admin
+      .index('movies')
+      .addDocuments(Array.from({ length: 30 }, (_, i) => ({ id: i, title: `movie ${i}` })))
+      .waitTask();
     const client = new Meilisearch({ host: base, apiKey: created.body.key });
     assert.equal((await client.index('movies').search('movie', { limit: 1 })).estimatedTotalHits, 30);
     const indexes = await call(base, 'GET', '/_miroir/indexes', { headers: { cookie } });
     assert.equal(indexes.status, 200);
-    assert.deepEqual(indexes.body.results.map((i: any) => [i.uid, i.numberOfDocuments, i.shards, i.nodes_behind]), [['movies', 30, 4, []]]);
-    const tasks = await call(base, 'GET', '/_miroir/tasks?limit=2&types=documentAdditionOrUpdate', { headers: { cookie } });
+    assert.deepEqual(
+      indexes.body.results.map((i: Json) => [i.uid, i.numberOfDocuments, i.shards, i.nodes_behind]),
+      [['movies', 30, 4, []]],
+    );
+    const tasks = await call(base, 'GET', '/_miroir/tasks?limit=2&types=documentAdditionOrUpdate', {
+      headers: { cookie },
+    });
     assert.equal(tasks.body.results.length, 1);
     assert.equal(tasks.body.results[0].status, 'succeeded');
     const one = await call(base, 'GET', `/_miroir/tasks/${tasks.body.results[0].uid}`, { headers: { cookie } });
     assert.equal(one.body.details.receivedDocuments, 30);
     const deleted = await call(base, 'DELETE', `/_miroir/keys/${created.body.uid}`, { headers: h });
     assert.equal(deleted.status, 204);
-    await assert.rejects(client.index('movies').search('movie'), (err: any) => err.cause?.code === 'invalid_api_key');
+    await assert.rejects(client.index('movies').search('movie'), (err: Json) => err.cause?.code === 'invalid_api_key');
   });
 
   test('logout revokes the session in the store and announces it; the cookie no longer works', async () => {
@@ -171,10 +210,17 @@ describe('admin console over HTTP', () => {
   });
 
   test('metrics: sessions opened, console actions and destructive ones by action', async () => {
-    const text = (await call(base, 'GET', '/_miroir/metrics', { headers: { authorization: `Bearer ${cluster.adminKey}` } })).text;
-    const value = (name: string) => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+    const text = (
+      await call(base, 'GET', '/_miroir/metrics', { headers: { authorization: `Bearer ${cluster.adminKey}` } })
+    ).text;
+    const value = (name: string) =>
+      Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
     assert.ok(value('miroir_admin_ui_sessions_total') >= 5);
-    assert.equal(value('miroir_admin_ui_action_total{action="rebalance_start"}'), 1, 'the admin-key rebalance is not a console action');
+    assert.equal(
+      value('miroir_admin_ui_action_total{action="rebalance_start"}'),
+      1,
+      'the admin-key rebalance is not a console action',
+    );
     assert.equal(value('miroir_admin_ui_action_total{action="key_create"}'), 1);
     assert.equal(value('miroir_admin_ui_destructive_action_total{action="key_delete"}'), 1);
     assert.ok(Number.isNaN(value('miroir_admin_ui_destructive_action_total{action="key_create"}')));
@@ -186,13 +232,19 @@ describe('admin console over HTTP', () => {
       assert.equal(res.status, 401, `failure ${i}`);
       assert.equal(res.body.code, 'miroir_invalid_auth');
     }
-    const sixth = await call(base, 'POST', '/_miroir/admin/login', { body: { admin_key: cluster.adminKey }, from: '127.0.0.2' });
+    const sixth = await call(base, 'POST', '/_miroir/admin/login', {
+      body: { admin_key: cluster.adminKey },
+      from: '127.0.0.2',
+    });
     assert.equal(sixth.status, 429);
     assert.equal(sixth.body.code, 'miroir_rate_limited');
     assert.equal(sixth.headers['retry-after'], '600');
     await login('127.0.0.3'); // another address is not affected
     for (let i = 2; i <= 10; i++) await login('127.0.0.3');
-    const eleventh = await call(base, 'POST', '/_miroir/admin/login', { body: { admin_key: cluster.adminKey }, from: '127.0.0.3' });
+    const eleventh = await call(base, 'POST', '/_miroir/admin/login', {
+      body: { admin_key: cluster.adminKey },
+      from: '127.0.0.3',
+    });
     assert.equal(eleventh.status, 429);
     const wait = Number(eleventh.headers['retry-after']);
     assert.ok(wait >= 1 && wait <= 60, String(wait));
@@ -203,7 +255,14 @@ describe('admin console in read-only mode, and switched off', () => {
   let ro: TestCluster;
   let off: TestCluster;
   before(async () => {
-    [ro, off] = await Promise.all([startCluster({ nodes: 1, shards: 2, config: { admin_ui: { enabled: true, read_only_mode: true, path: '/_miroir/console' } } }), startCluster({ nodes: 1, shards: 2 })]);
+    [ro, off] = await Promise.all([
+      startCluster({
+        nodes: 1,
+        shards: 2,
+        config: { admin_ui: { enabled: true, read_only_mode: true, path: '/_miroir/console' } },
+      }),
+      startCluster({ nodes: 1, shards: 2 }),
+    ]);
   });
   after(async () => {
     await Promise.all([ro.close(), off.close()]);
@@ -217,18 +276,30 @@ describe('admin console in read-only mode, and switched off', () => {
     assert.equal(res.body.read_only, true);
     const h = { cookie: cookieOf(res), 'x-csrf-token': res.body.csrf_token };
     assert.equal((await call(ro.app.url, 'GET', '/_miroir/topology', { headers: h })).status, 200);
-    const refused = await call(ro.app.url, 'POST', '/_miroir/keys', { headers: h, body: { actions: ['search'], indexes: ['*'], expiresAt: null } });
+    const refused = await call(ro.app.url, 'POST', '/_miroir/keys', {
+      headers: h,
+      body: { actions: ['search'], indexes: ['*'], expiresAt: null },
+    });
     assert.equal(refused.status, 403);
     assert.equal(refused.body.code, 'miroir_admin_read_only');
-    assert.equal((await call(ro.app.url, 'POST', '/_miroir/rebalance', { headers: { authorization: `Bearer ${ro.adminKey}` } })).status, 202);
+    assert.equal(
+      (await call(ro.app.url, 'POST', '/_miroir/rebalance', { headers: { authorization: `Bearer ${ro.adminKey}` } }))
+        .status,
+      202,
+    );
     await waitRebalanced(ro.app.url, ro.adminKey);
     assert.equal((await call(ro.app.url, 'POST', '/_miroir/admin/logout', { headers: h })).status, 204);
   });
 
   test('admin_ui off (the default): no page, no login, the cookie is no credential', async () => {
     assert.equal((await call(off.app.url, 'GET', '/_miroir/admin')).status, 404);
-    assert.equal((await call(off.app.url, 'POST', '/_miroir/admin/login', { body: { admin_key: off.adminKey } })).status, 404);
-    const res = await call(off.app.url, 'GET', '/_miroir/topology', { headers: { cookie: `miroir_admin_session=${'A'.repeat(80)}` } });
+    assert.equal(
+      (await call(off.app.url, 'POST', '/_miroir/admin/login', { body: { admin_key: off.adminKey } })).status,
+      404,
+    );
+    const res = await call(off.app.url, 'GET', '/_miroir/topology', {
+      headers: { cookie: `miroir_admin_session=${'A'.repeat(80)}` },
+    });
     assert.equal(res.status, 401);
   });
 });

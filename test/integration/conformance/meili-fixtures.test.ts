@@ -5,7 +5,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DevNode } from '../../../src/devnode/node.js';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
-import { createDatasets, loadDatasets, loadFixtures, loadKnownFailures, runAll, type FixtureCase, type FreshTarget, type Target } from './replay.js';
+import {
+  createDatasets,
+  loadDatasets,
+  loadFixtures,
+  loadKnownFailures,
+  runAll,
+  type FixtureCase,
+  type FreshTarget,
+  type Target,
+} from './replay.js';
 
 const fixtures = loadFixtures();
 const datasets = loadDatasets();
@@ -40,7 +49,10 @@ function suite(name: 'devnode' | 'miroir', start: FreshTarget): void {
           } else if (listed[c.source] === undefined) failing.push(`${c.source}\n    ${diff}`);
         }
         process.stdout.write(`conformance ${name} ${f.area}: ${passed}/${f.cases.length} cases pass\n`);
-        if (fixed.length > 0) process.stdout.write(`conformance ${name} ${f.area}: listed in known-failures.json but passing now: ${fixed.join(', ')}\n`);
+        if (fixed.length > 0)
+          process.stdout.write(
+            `conformance ${name} ${f.area}: listed in known-failures.json but passing now: ${fixed.join(', ')}\n`,
+          );
         assert.deepEqual(failing, [], `${failing.length} case(s) differ from Meilisearch:\n  ${failing.join('\n  ')}`);
       });
     }

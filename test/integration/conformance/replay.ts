@@ -95,8 +95,23 @@ export interface Target {
 const WILDCARD = /^\[[a-z0-9_]+\]$/;
 /** Keys whose value differs from run to run: compared by type only. */
 const BY_SHAPE = new Set([
-  'taskUid', 'batchUid', 'canceledBy', 'enqueuedAt', 'startedAt', 'finishedAt', 'duration', 'processingTimeMs', 'requestUid',
-  'createdAt', 'updatedAt', 'lastUpdate', 'databaseSize', 'usedDatabaseSize', 'rawDocumentDbSize', 'avgDocumentSize', 'dumpUid',
+  'taskUid',
+  'batchUid',
+  'canceledBy',
+  'enqueuedAt',
+  'startedAt',
+  'finishedAt',
+  'duration',
+  'processingTimeMs',
+  'requestUid',
+  'createdAt',
+  'updatedAt',
+  'lastUpdate',
+  'databaseSize',
+  'usedDatabaseSize',
+  'rawDocumentDbSize',
+  'avgDocumentSize',
+  'dumpUid',
 ]);
 
 function show(v: unknown): string {
@@ -111,21 +126,33 @@ function escapeRe(s: string): string {
 /** An expected string with placeholders (`[uuid]`, `[date]`, …) inside it matches any text in their place. */
 function textMatches(expected: string, actual: string): boolean {
   if (!/\[[a-z0-9_]+\]/.test(expected)) return expected === actual;
-  const re = new RegExp('^' + expected.split(/\[[a-z0-9_]+\]/).map(escapeRe).join('[\\s\\S]*?') + '$');
+  const re = new RegExp(
+    '^' +
+      expected
+        .split(/\[[a-z0-9_]+\]/)
+        .map(escapeRe)
+        .join('[\\s\\S]*?') +
+      '$',
+  );
   return re.test(actual);
 }
 
 /** The first difference between an expected and an actual value, or null when they match. */
 export function difference(expected: unknown, actual: unknown, at = '', key = ''): string | null {
   const where = at === '' ? '(root)' : at;
-  if (typeof expected === 'string' && WILDCARD.test(expected)) return actual === undefined ? `${where}: missing, expected ${expected}` : null;
+  if (typeof expected === 'string' && WILDCARD.test(expected))
+    return actual === undefined ? `${where}: missing, expected ${expected}` : null;
   if (BY_SHAPE.has(key) && expected !== null && actual !== undefined) {
     if (typeof expected === typeof actual || actual === null) return null;
     return `${where}: expected a ${typeof expected}, got ${show(actual)}`;
   }
   if (key === 'uid' && typeof expected === 'number' && typeof actual === 'number') return null;
   if (typeof expected === 'number' && typeof actual === 'number') {
-    if (expected === actual || (!Number.isInteger(expected) && Math.abs(expected - actual) <= 1e-12 * Math.max(1, Math.abs(expected)))) return null;
+    if (
+      expected === actual ||
+      (!Number.isInteger(expected) && Math.abs(expected - actual) <= 1e-12 * Math.max(1, Math.abs(expected)))
+    )
+      return null;
     return `${where}: expected ${expected}, got ${actual}`;
   }
   if (typeof expected === 'string' && typeof actual === 'string') {
@@ -142,11 +169,13 @@ export function difference(expected: unknown, actual: unknown, at = '', key = ''
       const d = difference(expected[i], actual[i], `${at}[${i}]`);
       if (d !== null) return d;
     }
-    if (expected.length !== actual.length) return `${where}: expected ${expected.length} items, got ${actual.length}: ${show(actual)}`;
+    if (expected.length !== actual.length)
+      return `${where}: expected ${expected.length} items, got ${actual.length}: ${show(actual)}`;
     return null;
   }
   if (expected !== null && typeof expected === 'object') {
-    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return `${where}: expected an object, got ${show(actual)}`;
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual))
+      return `${where}: expected an object, got ${show(actual)}`;
     const e = expected as Record<string, unknown>;
     const a = actual as Record<string, unknown>;
     for (const k of Object.keys(e)) {
@@ -184,7 +213,14 @@ interface Answer {
   body: unknown;
 }
 
-async function call(target: Target, method: string, path: string, body: unknown, raw: string | undefined, headers: Record<string, string> = {}): Promise<Answer> {
+async function call(
+  target: Target,
+  method: string,
+  path: string,
+  body: unknown,
+  raw: string | undefined,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const h: Record<string, string> = { ...headers };
   if (target.apiKey !== null) h.authorization = `Bearer ${target.apiKey}`;
   let payload: string | Buffer | undefined;
@@ -260,7 +296,9 @@ class Names {
 
   /** Literal names the case used (server.index("test")) → their fresh uid, for expected values. */
   literals(): Array<[string, string]> {
-    return [...this.map].filter(([k, v]) => k.startsWith('{idx:') && k.slice(5, -1) !== v).map(([k, v]) => [k.slice(5, -1), v]);
+    return [...this.map]
+      .filter(([k, v]) => k.startsWith('{idx:') && k.slice(5, -1) !== v)
+      .map(([k, v]) => [k.slice(5, -1), v]);
   }
 }
 
@@ -276,13 +314,19 @@ function substitute(v: unknown, fn: (s: string) => string): unknown {
 }
 
 /** Replays one case; resolves to null when it passes, else the first difference (naming the step). */
-export async function runCase(target: Target, c: FixtureCase, prefix = `m${randomBytes(4).toString('hex')}`): Promise<string | null> {
+export async function runCase(
+  target: Target,
+  c: FixtureCase,
+  prefix = `m${randomBytes(4).toString('hex')}`,
+): Promise<string | null> {
   const names = new Names(prefix, c.fresh === true);
   const tasks: Array<number | undefined> = [];
   const answers: Answer[] = [];
   const place = (s: string, inPath = false): string =>
     s
-      .replace(/\{(index\d*|idx:[^}]+|prefixed:[^}]*)\}/g, (m) => (inPath ? encodeURIComponent(names.uid(m)) : names.uid(m)))
+      .replace(/\{(index\d*|idx:[^}]+|prefixed:[^}]*)\}/g, (m) =>
+        inPath ? encodeURIComponent(names.uid(m)) : names.uid(m),
+      )
       .replace(/\{task:(\d+)\}/g, (_, i: string) => String(tasks[Number(i)] ?? 'missing-task'));
   /** A string that is exactly a literal index name of the case (e.g. in a swap body) → its fresh uid. */
   const literal = (x: string): string => names.literals().find(([lit]) => lit === x)?.[1] ?? x;
@@ -309,34 +353,45 @@ export async function runCase(target: Target, c: FixtureCase, prefix = `m${rando
       answers2 = [{ label: `${r.method} ${path}`, a }];
       if (step.both === true && r.method === 'POST' && body !== null && typeof body === 'object') {
         const q = queryOf(body as Record<string, unknown>);
-        if (q !== null) answers2.push({ label: `GET ${path}${q}`, a: await call(target, 'GET', `${path}${q}`, undefined, undefined) });
+        if (q !== null)
+          answers2.push({
+            label: `GET ${path}${q}`,
+            a: await call(target, 'GET', `${path}${q}`, undefined, undefined),
+          });
       }
     } else if (step.wait !== undefined) {
       const uid = tasks[step.wait];
-      if (uid === undefined) return `step ${i} (wait for step ${step.wait}): that step enqueued no task (answer ${show(answers[step.wait]?.body)})`;
+      if (uid === undefined)
+        return `step ${i} (wait for step ${step.wait}): that step enqueued no task (answer ${show(answers[step.wait]?.body)})`;
       const a = await waitTask(target, uid);
       answers[i] = a;
       tasks[i] = uid;
       answers2 = [{ label: `wait task of step ${step.wait}`, a }];
       if (step.waitStatus !== undefined) {
         const st = (a.body as { status?: string } | null)?.status;
-        if (st !== step.waitStatus) return `step ${i} (${answers2[0]!.label}): expected task ${step.waitStatus}, got ${st}: ${show(a.body)}`;
+        if (st !== step.waitStatus)
+          return `step ${i} (${answers2[0]!.label}): expected task ${step.waitStatus}, got ${st}: ${show(a.body)}`;
       }
     } else continue;
     for (const { label, a } of answers2) {
-      if (step.status !== undefined && a.status !== step.status) return `step ${i} (${label}): expected HTTP ${step.status}, got ${a.status}: ${show(a.body)}`;
+      if (step.status !== undefined && a.status !== step.status)
+        return `step ${i} (${label}): expected HTTP ${step.status}, got ${a.status}: ${show(a.body)}`;
       for (const e of step.expect ?? []) {
         const got = at(a.body, e.path);
         const where = e.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
         if (e.present !== undefined) {
           const parent = at(a.body, e.path.slice(0, -1));
-          const has = parent !== null && typeof parent === 'object' && Object.prototype.hasOwnProperty.call(parent, e.path[e.path.length - 1]!);
+          const has =
+            parent !== null &&
+            typeof parent === 'object' &&
+            Object.prototype.hasOwnProperty.call(parent, e.path[e.path.length - 1]!);
           if (has !== e.present) return `step ${i} (${label}): ${where} expected ${e.present ? 'present' : 'absent'}`;
           continue;
         }
         if (e.len !== undefined) {
           const n = Array.isArray(got) ? got.length : -1;
-          if (n !== e.len) return `step ${i} (${label}): ${where || '(root)'} expected ${e.len} items, got ${show(got)}`;
+          if (n !== e.len)
+            return `step ${i} (${label}): ${where || '(root)'} expected ${e.len} items, got ${show(got)}`;
           continue;
         }
         const d = difference(expected(e.value), got, where, String(e.path[e.path.length - 1] ?? ''));
@@ -348,10 +403,15 @@ export async function runCase(target: Target, c: FixtureCase, prefix = `m${rando
 }
 
 /** Creates the shared data sets a set of cases refers to (by the literal uid they use), once. */
-export async function createDatasets(target: Target, cases: readonly FixtureCase[], datasets: Record<string, SharedDataset>): Promise<void> {
+export async function createDatasets(
+  target: Target,
+  cases: readonly FixtureCase[],
+  datasets: Record<string, SharedDataset>,
+): Promise<void> {
   const used = new Set<string>();
   const text = JSON.stringify(cases);
-  for (const name of Object.keys(datasets)) if (text.includes(`/indexes/${name}`) || text.includes(`"${name}"`)) used.add(name);
+  for (const name of Object.keys(datasets))
+    if (text.includes(`/indexes/${name}`) || text.includes(`"${name}"`)) used.add(name);
   for (const name of used) {
     const ds = datasets[name]!;
     const uids: number[] = [];
@@ -360,8 +420,19 @@ export async function createDatasets(target: Target, cases: readonly FixtureCase
       const a = await call(target, 'POST', '/indexes', { uid: name, primaryKey: null }, undefined);
       uids.push((a.body as { taskUid: number }).taskUid);
     }
-    if (ds.documents !== null) uids.push(((await call(target, 'POST', `/indexes/${name}/documents`, ds.documents, undefined)).body as { taskUid: number }).taskUid);
-    if (ds.settings !== null) uids.push(((await call(target, 'PATCH', `/indexes/${name}/settings`, ds.settings, undefined)).body as { taskUid: number }).taskUid);
+    if (ds.documents !== null)
+      uids.push(
+        (
+          (await call(target, 'POST', `/indexes/${name}/documents`, ds.documents, undefined)).body as {
+            taskUid: number;
+          }
+        ).taskUid,
+      );
+    if (ds.settings !== null)
+      uids.push(
+        ((await call(target, 'PATCH', `/indexes/${name}/settings`, ds.settings, undefined)).body as { taskUid: number })
+          .taskUid,
+      );
     for (const uid of uids) await waitTask(target, uid);
   }
 }
@@ -373,7 +444,12 @@ export type FreshTarget = () => Promise<{ target: Target; stop(): Promise<void> 
  * Runs cases with at most `concurrency` at once; global ones alone, after the others; fresh ones each on a target
  * of their own when `fresh` is given. Returns case source → difference (null when it passes).
  */
-export async function runAll(target: Target, cases: readonly FixtureCase[], concurrency = 8, fresh?: FreshTarget): Promise<Map<string, string | null>> {
+export async function runAll(
+  target: Target,
+  cases: readonly FixtureCase[],
+  concurrency = 8,
+  fresh?: FreshTarget,
+): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   const describe = (e: unknown): string => `threw: ${e instanceof Error ? e.message : String(e)}`;
   if (fresh !== undefined) {
@@ -395,6 +471,7 @@ export async function runAll(target: Target, cases: readonly FixtureCase[], conc
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  for (const c of cases) if (c.global === true && !out.has(c.source)) out.set(c.source, await runCase(target, c).catch(describe));
+  for (const c of cases)
+    if (c.global === true && !out.has(c.source)) out.set(c.source, await runCase(target, c).catch(describe));
   return out;
 }

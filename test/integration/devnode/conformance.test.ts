@@ -20,7 +20,10 @@ before(async () => {
     { id: 5, title: 'Moana', genre: 'animation', year: 2016, rating: 7.6 },
   ];
   await client.index('movies').addDocuments(movies).waitTask();
-  await client.index('movies').updateSettings({ filterableAttributes: ['genre', 'year', 'rating'], sortableAttributes: ['year'] }).waitTask();
+  await client
+    .index('movies')
+    .updateSettings({ filterableAttributes: ['genre', 'year', 'rating'], sortableAttributes: ['year'] })
+    .waitTask();
 });
 after(() => node.stop());
 
@@ -49,16 +52,29 @@ describe('tasks', () => {
   });
 
   test('content problems fail the task, not the request: missing id, invalid id, pk inference', async () => {
-    const missing = await client.index('movies').addDocuments([{ title: 'no id' }]).waitTask();
+    const missing = await client
+      .index('movies')
+      .addDocuments([{ title: 'no id' }])
+      .waitTask();
     assert.equal(missing.status, 'failed');
     assert.equal(missing.error?.code, 'missing_document_id');
-    const invalid = await client.index('movies').addDocuments([{ id: 'bad id!', title: 'x' }]).waitTask();
+    const invalid = await client
+      .index('movies')
+      .addDocuments([{ id: 'bad id!', title: 'x' }])
+      .waitTask();
     assert.equal(invalid.error?.code, 'invalid_document_id');
-    const noPk = await client.index('nopk').addDocuments([{ title: 'x' }]).waitTask();
+    const noPk = await client
+      .index('nopk')
+      .addDocuments([{ title: 'x' }])
+      .waitTask();
     assert.equal(noPk.error?.code, 'index_primary_key_no_candidate_found');
     const dup = await client.createIndex('movies').waitTask();
     assert.equal(dup.error?.code, 'index_already_exists');
-    assert.equal((await client.index('movies').getStats()).numberOfDocuments, 5, 'nothing written by the failed batches');
+    assert.equal(
+      (await client.index('movies').getStats()).numberOfDocuments,
+      5,
+      'nothing written by the failed batches',
+    );
   });
 
   test('task listing filters and paging with from/next', async () => {
@@ -67,7 +83,9 @@ describe('tasks', () => {
     assert.ok(all.results[0]!.uid > all.results[1]!.uid, 'newest first');
     assert.equal(all.next, all.results[1]!.uid - 1);
     const failed = await client.tasks.getTasks({ statuses: ['failed'], indexUids: ['movies'] });
-    assert.ok(failed.results.length >= 2 && failed.results.every((t) => t.status === 'failed' && t.indexUid === 'movies'));
+    assert.ok(
+      failed.results.length >= 2 && failed.results.every((t) => t.status === 'failed' && t.indexUid === 'movies'),
+    );
     const err = await apiError(client.tasks.deleteTasks({}));
     assert.equal(err.code, 'missing_task_filters');
     assert.equal((await apiError(client.tasks.getTask(99999))).code, 'task_not_found');
@@ -95,7 +113,10 @@ describe('search', () => {
     assert.deepEqual(r.facetDistribution?.genre, { action: 2, animation: 1, drama: 1 });
     assert.deepEqual(r.facetStats, { rating: { min: 7.2, max: 8.1 } });
     const sorted = await client.index('movies').search('', { sort: ['year:desc'], filter: ['genre = drama'] });
-    assert.deepEqual(sorted.hits.map((h) => h.id), [1, 3]);
+    assert.deepEqual(
+      sorted.hits.map((h) => h.id),
+      [1, 3],
+    );
     const text = await client.index('movies').search('mad max', { showRankingScore: true });
     assert.equal(text.hits[0]!.id, 4);
     assert.ok((text.hits[0]!._rankingScore ?? 0) > 0.5);
@@ -103,7 +124,10 @@ describe('search', () => {
 
   test('errors: bad filter, unknown index, non-sortable sort, unknown parameter', async () => {
     const badFilter = await apiError(client.index('movies').search('', { filter: 'genre = ' }));
-    assert.deepEqual([badFilter.status, badFilter.code, badFilter.type], [400, 'invalid_search_filter', 'invalid_request']);
+    assert.deepEqual(
+      [badFilter.status, badFilter.code, badFilter.type],
+      [400, 'invalid_search_filter', 'invalid_request'],
+    );
     assert.deepEqual(badFilter.keys, ['message', 'code', 'type', 'link']);
     const notFilterable = await apiError(client.index('movies').search('', { filter: 'title = Carol' }));
     assert.equal(notFilterable.code, 'invalid_search_filter');
@@ -111,14 +135,26 @@ describe('search', () => {
     assert.deepEqual([unknown.status, unknown.code], [404, 'index_not_found']);
     const sort = await apiError(client.index('movies').search('', { sort: ['title:asc'] }));
     assert.deepEqual([sort.status, sort.code], [400, 'invalid_search_sort']);
-    const res = await fetch(`${node.url}/indexes/movies/search`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: '{"qq":"x"}' });
+    const res = await fetch(`${node.url}/indexes/movies/search`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+      body: '{"qq":"x"}',
+    });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { code: string }).code, 'bad_request');
   });
 
   test('multi-search: non-federated keeps order; one failing query fails with its prefixed error', async () => {
-    const r = await client.multiSearch({ queries: [{ indexUid: 'movies', q: 'carol' }, { indexUid: 'books', q: 'dune' }] });
-    assert.deepEqual(r.results.map((x) => x.indexUid), ['movies', 'books']);
+    const r = await client.multiSearch({
+      queries: [
+        { indexUid: 'movies', q: 'carol' },
+        { indexUid: 'books', q: 'dune' },
+      ],
+    });
+    assert.deepEqual(
+      r.results.map((x) => x.indexUid),
+      ['movies', 'books'],
+    );
     assert.equal(r.results[1]!.hits.length, 1);
     const res = await fetch(`${node.url}/multi-search`, {
       method: 'POST',
@@ -138,13 +174,24 @@ describe('settings', () => {
     await client.createIndex('fresh').waitTask();
     const s = await client.index('fresh').getSettings();
     assert.equal(Object.keys(s).length, 20);
-    assert.deepEqual(s.rankingRules, ['words', 'typo', 'proximity', 'attributeRank', 'sort', 'wordPosition', 'exactness']);
+    assert.deepEqual(s.rankingRules, [
+      'words',
+      'typo',
+      'proximity',
+      'attributeRank',
+      'sort',
+      'wordPosition',
+      'exactness',
+    ]);
     assert.deepEqual(s.pagination, { maxTotalHits: 1000 });
     const bad = await apiError(client.index('fresh').updateSettings({ rankingRules: ['nope'] }));
     assert.deepEqual([bad.status, bad.code], [400, 'invalid_settings_ranking_rules']);
     const unknown = await apiError(client.index('fresh').updateSettings({ colour: 'red' } as never));
     assert.equal(unknown.code, 'bad_request');
-    await client.index('fresh').updateSynonyms({ wolverine: ['logan'] }).waitTask();
+    await client
+      .index('fresh')
+      .updateSynonyms({ wolverine: ['logan'] })
+      .waitTask();
     assert.deepEqual(await client.index('fresh').getSynonyms(), { wolverine: ['logan'] });
   });
 });
@@ -152,7 +199,12 @@ describe('settings', () => {
 describe('keys and auth', () => {
   test('default keys exist with derived values; restricted keys are enforced', async () => {
     const keys = await client.getKeys();
-    assert.deepEqual(keys.results.map((k) => k.name).sort(), ['Default Admin API Key', 'Default Chat API Key', 'Default Read-Only Admin API Key', 'Default Search API Key']);
+    assert.deepEqual(keys.results.map((k) => k.name).sort(), [
+      'Default Admin API Key',
+      'Default Chat API Key',
+      'Default Read-Only Admin API Key',
+      'Default Search API Key',
+    ]);
     const key = await client.createKey({ actions: ['indexes.get'], indexes: ['*'], expiresAt: null });
     const limited = new Meilisearch({ host: node.url, apiKey: key.key });
     assert.ok((await limited.getIndexes()).results.length > 0);
@@ -176,17 +228,28 @@ describe('keys and auth', () => {
   test('tenant tokens restrict searches with their searchRules filter', async () => {
     const searchKey = (await client.getKeys()).results.find((k) => k.name === 'Default Search API Key')!;
     const { generateTenantToken } = await import('meilisearch/token');
-    const token = await generateTenantToken({ apiKey: searchKey.key, apiKeyUid: searchKey.uid, searchRules: { movies: { filter: 'genre = action' } } });
+    const token = await generateTenantToken({
+      apiKey: searchKey.key,
+      apiKeyUid: searchKey.uid,
+      searchRules: { movies: { filter: 'genre = action' } },
+    });
     const tenant = new Meilisearch({ host: node.url, apiKey: token });
     const r = await tenant.index('movies').search('');
-    assert.deepEqual(r.hits.map((h) => h.genre), ['action', 'action']);
+    assert.deepEqual(
+      r.hits.map((h) => h.genre),
+      ['action', 'action'],
+    );
     assert.equal((await apiError(tenant.getIndexes())).code, 'invalid_api_key');
   });
 });
 
 describe('bad input never crashes or hangs', () => {
   const post = (path: string, body: string, type?: string) =>
-    fetch(`${node.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, ...(type ? { 'content-type': type } : {}) }, body: new TextEncoder().encode(body) });
+    fetch(`${node.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER}`, ...(type ? { 'content-type': type } : {}) },
+      body: new TextEncoder().encode(body),
+    });
 
   test('malformed JSON, NDJSON and CSV; wrong and missing content types', async () => {
     const cases: Array<[string, string, string | undefined, number, string]> = [
@@ -208,11 +271,19 @@ describe('bad input never crashes or hangs', () => {
   test('NDJSON and typed CSV are accepted', async () => {
     const nd = await post('/indexes/formats/documents', '{"id":1,"n":"a"}\n{"id":2,"n":"b"}\n', 'application/x-ndjson');
     assert.equal(nd.status, 202);
-    const csv = await post('/indexes/formats/documents?csvDelimiter=;', 'id;price:number;ok:boolean\n3;9.5;true\n', 'text/csv');
+    const csv = await post(
+      '/indexes/formats/documents?csvDelimiter=;',
+      'id;price:number;ok:boolean\n3;9.5;true\n',
+      'text/csv',
+    );
     assert.equal(csv.status, 202);
     const { taskUid } = (await csv.json()) as { taskUid: number };
     await client.tasks.waitForTask(taskUid);
-    assert.deepEqual(await client.index('formats').getDocument('3'), { id: '3', price: 9.5, ok: true }, 'untyped CSV columns are strings');
+    assert.deepEqual(
+      await client.index('formats').getDocument('3'),
+      { id: '3', price: 9.5, ok: true },
+      'untyped CSV columns are strings',
+    );
     assert.equal((await client.index('formats').getStats()).numberOfDocuments, 3);
   });
 });

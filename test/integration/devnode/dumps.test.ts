@@ -23,7 +23,20 @@ let dumpUid: string;
 const createdKeys: string[] = [];
 
 const GENRES = ['drama', 'action', 'comedy', 'horror', 'animation', 'documentary'];
-const WORDS = ['river', 'night', 'star', 'garden', 'machine', 'winter', 'ocean', 'shadow', 'city', 'dream', 'fire', 'glass'];
+const WORDS = [
+  'river',
+  'night',
+  'star',
+  'garden',
+  'machine',
+  'winter',
+  'ocean',
+  'shadow',
+  'city',
+  'dream',
+  'fire',
+  'glass',
+];
 
 function movies(n: number): Array<Record<string, unknown>> {
   return Array.from({ length: n }, (_, i) => ({
@@ -31,28 +44,58 @@ function movies(n: number): Array<Record<string, unknown>> {
     title: `${WORDS[i % WORDS.length]} ${WORDS[(i * 7) % WORDS.length]} ${i}`,
     genre: GENRES[i % GENRES.length],
     year: 1980 + (i % 40),
-    rating: Math.round(((i * 37) % 100) / 10 * 10) / 10,
+    rating: Math.round((((i * 37) % 100) / 10) * 10) / 10,
     tags: [WORDS[(i * 3) % WORDS.length], WORDS[(i * 5) % WORDS.length]],
   }));
 }
 
 function books(n: number): Array<Record<string, unknown>> {
-  return Array.from({ length: n }, (_, i) => ({ isbn: `isbn-${i}`, title: `The ${WORDS[(i * 5) % WORDS.length]} of ${WORDS[i % WORDS.length]}`, pages: 100 + (i % 500), author: { name: `Author ${i % 50}` } }));
+  return Array.from({ length: n }, (_, i) => ({
+    isbn: `isbn-${i}`,
+    title: `The ${WORDS[(i * 5) % WORDS.length]} of ${WORDS[i % WORDS.length]}`,
+    pages: 100 + (i % 500),
+    author: { name: `Author ${i % 50}` },
+  }));
 }
 
 function users(n: number): Array<Record<string, unknown>> {
-  return Array.from({ length: n }, (_, i) => ({ uid: `u${i}`, name: `${WORDS[i % WORDS.length]}-${i}`, team: `team-${i % 9}`, active: i % 3 !== 0 }));
+  return Array.from({ length: n }, (_, i) => ({
+    uid: `u${i}`,
+    name: `${WORDS[i % WORDS.length]}-${i}`,
+    team: `team-${i % 9}`,
+    active: i % 3 !== 0,
+  }));
 }
 
 const SETTINGS: Record<string, Record<string, unknown>> = {
-  movies: { filterableAttributes: ['genre', 'year', 'rating'], sortableAttributes: ['year', 'rating'], searchableAttributes: ['title', 'tags'], synonyms: { star: ['sun'] }, stopWords: ['the'], typoTolerance: { minWordSizeForTypos: { oneTypo: 4, twoTypos: 8 } } },
-  books: { filterableAttributes: ['pages'], sortableAttributes: ['pages'], displayedAttributes: ['isbn', 'title', 'pages'], pagination: { maxTotalHits: 500 }, rankingRules: ['words', 'typo', 'proximity', 'attributeRank', 'sort', 'wordPosition', 'exactness', 'pages:desc'] },
-  users: { filterableAttributes: ['team', 'active'], distinctAttribute: 'team', faceting: { maxValuesPerFacet: 5, sortFacetValuesBy: { team: 'count' } } },
+  movies: {
+    filterableAttributes: ['genre', 'year', 'rating'],
+    sortableAttributes: ['year', 'rating'],
+    searchableAttributes: ['title', 'tags'],
+    synonyms: { star: ['sun'] },
+    stopWords: ['the'],
+    typoTolerance: { minWordSizeForTypos: { oneTypo: 4, twoTypos: 8 } },
+  },
+  books: {
+    filterableAttributes: ['pages'],
+    sortableAttributes: ['pages'],
+    displayedAttributes: ['isbn', 'title', 'pages'],
+    pagination: { maxTotalHits: 500 },
+    rankingRules: ['words', 'typo', 'proximity', 'attributeRank', 'sort', 'wordPosition', 'exactness', 'pages:desc'],
+  },
+  users: {
+    filterableAttributes: ['team', 'active'],
+    distinctAttribute: 'team',
+    faceting: { maxValuesPerFacet: 5, sortFacetValuesBy: { team: 'count' } },
+  },
 };
 
 const SEARCHES: Array<[string, Record<string, unknown>]> = [
   ['movies', { q: 'river night' }],
-  ['movies', { q: 'star', filter: 'genre = drama AND year > 2000', sort: ['rating:desc'], facets: ['genre', 'year'], limit: 30 }],
+  [
+    'movies',
+    { q: 'star', filter: 'genre = drama AND year > 2000', sort: ['rating:desc'], facets: ['genre', 'year'], limit: 30 },
+  ],
   ['movies', { q: 'machne', attributesToHighlight: ['title'], showRankingScore: true }],
   ['movies', { q: '', filter: ['genre IN [action, comedy]', 'rating >= 5'], hitsPerPage: 15, page: 3 }],
   ['books', { q: 'garden ocean', sort: ['pages:asc'], filter: 'pages < 300' }],
@@ -86,14 +129,24 @@ async function snapshot(c: Meilisearch): Promise<Record<string, unknown>> {
     out[`${uid}.documents`] = await allDocuments(c, uid);
     out[`${uid}.stats`] = await c.index(uid).getStats();
   }
-  out.searches = await Promise.all(SEARCHES.map(async ([uid, q]) => stable((await c.index(uid).search(q.q as string, q)) as unknown as Record<string, unknown>)));
-  out.features = await (await fetch(`${c.config.host}/experimental-features`, { headers: { authorization: `Bearer ${MASTER}` } })).json();
+  out.searches = await Promise.all(
+    SEARCHES.map(async ([uid, q]) =>
+      stable((await c.index(uid).search(q.q as string, q)) as unknown as Record<string, unknown>),
+    ),
+  );
+  out.features = await (
+    await fetch(`${c.config.host}/experimental-features`, { headers: { authorization: `Bearer ${MASTER}` } })
+  ).json();
   return out;
 }
 
 /** `miroir devnode …` as a child process: resolves once it listens (port) or has exited (code, stderr). */
-function spawnDevnode(args: string[]): Promise<{ code: number | null; stderr: string; port: number | null; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [cliPath(), 'devnode', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnDevnode(
+  args: string[],
+): Promise<{ code: number | null; stderr: string; port: number | null; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [cliPath(), 'devnode', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   let stdout = '';
   let closed = false;
@@ -114,29 +167,76 @@ function spawnDevnode(args: string[]): Promise<{ code: number | null; stderr: st
 }
 
 const KEY_SPECS = [
-  { uid: '11111111-1111-4111-8111-111111111111', name: 'search movies', actions: ['search'], indexes: ['movies'], expiresAt: null },
-  { uid: '22222222-2222-4222-8222-222222222222', description: 'reads books', actions: ['documents.get', 'search'], indexes: ['books*'], expiresAt: '2099-01-01T00:00:00Z' },
-  { uid: '33333333-3333-4333-8333-333333333333', name: 'writer', actions: ['documents.*', 'indexes.*'], indexes: ['*'], expiresAt: null },
-  { uid: '44444444-4444-4444-8444-444444444444', name: 'tasks', actions: ['tasks.get'], indexes: ['*'], expiresAt: null },
-  { uid: '55555555-5555-4555-8555-555555555555', name: 'dumps', description: 'makes dumps', actions: ['dumps.create', 'stats.get'], indexes: ['*'], expiresAt: null },
+  {
+    uid: '11111111-1111-4111-8111-111111111111',
+    name: 'search movies',
+    actions: ['search'],
+    indexes: ['movies'],
+    expiresAt: null,
+  },
+  {
+    uid: '22222222-2222-4222-8222-222222222222',
+    description: 'reads books',
+    actions: ['documents.get', 'search'],
+    indexes: ['books*'],
+    expiresAt: '2099-01-01T00:00:00Z',
+  },
+  {
+    uid: '33333333-3333-4333-8333-333333333333',
+    name: 'writer',
+    actions: ['documents.*', 'indexes.*'],
+    indexes: ['*'],
+    expiresAt: null,
+  },
+  {
+    uid: '44444444-4444-4444-8444-444444444444',
+    name: 'tasks',
+    actions: ['tasks.get'],
+    indexes: ['*'],
+    expiresAt: null,
+  },
+  {
+    uid: '55555555-5555-4555-8555-555555555555',
+    name: 'dumps',
+    description: 'makes dumps',
+    actions: ['dumps.create', 'stats.get'],
+    indexes: ['*'],
+    expiresAt: null,
+  },
 ];
 
 before(async () => {
   source = await DevNode.start({ masterKey: MASTER, dumpDir: join(tmp.dir, 'dumps') });
   client = new Meilisearch({ host: source.url, apiKey: MASTER });
-  const data: Record<string, Array<Record<string, unknown>>> = { movies: movies(PER_INDEX), books: books(PER_INDEX), users: users(PER_INDEX) };
+  const data: Record<string, Array<Record<string, unknown>>> = {
+    movies: movies(PER_INDEX),
+    books: books(PER_INDEX),
+    users: users(PER_INDEX),
+  };
   const pks: Record<string, string> = { movies: 'id', books: 'isbn', users: 'uid' };
   for (const [uid, docs] of Object.entries(data)) {
     await client.createIndex(uid, { primaryKey: pks[uid]! }).waitTask();
     await client.index(uid).updateSettings(SETTINGS[uid]!).waitTask();
-    for (let i = 0; i < docs.length; i += 500) await client.index(uid).addDocuments(docs.slice(i, i + 500)).waitTask();
+    for (let i = 0; i < docs.length; i += 500)
+      await client
+        .index(uid)
+        .addDocuments(docs.slice(i, i + 500))
+        .waitTask();
   }
   // Writes after the first additions: a partial update, deletions by id and by filter.
-  await client.index('movies').updateDocuments([{ id: 3, title: 'glass machine replaced' }]).waitTask();
+  await client
+    .index('movies')
+    .updateDocuments([{ id: 3, title: 'glass machine replaced' }])
+    .waitTask();
   await client.index('books').deleteDocuments(['isbn-1', 'isbn-2']).waitTask();
   await client.index('users').deleteDocuments({ filter: 'team = "team-8"' }).waitTask();
-  await fetch(`${source.url}/experimental-features`, { method: 'PATCH', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify({ containsFilter: true }) });
-  for (const spec of KEY_SPECS) createdKeys.push((await client.createKey(spec as Parameters<Meilisearch['createKey']>[0])).key);
+  await fetch(`${source.url}/experimental-features`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ containsFilter: true }),
+  });
+  for (const spec of KEY_SPECS)
+    createdKeys.push((await client.createKey(spec as Parameters<Meilisearch['createKey']>[0])).key);
   // The dump is asked for with the `dumps.create` key, as a user would.
   const enqueued = await new Meilisearch({ host: source.url, apiKey: createdKeys[4]! }).createDump();
   const task = await client.tasks.waitForTask(enqueued.taskUid, { timeout: 60_000 });
@@ -166,7 +266,11 @@ describe('POST /dumps', () => {
     assert.ok(existsSync(join(tmp.dir, 'dumps', `${uid}.dump`)));
     assert.match(dumpUid, /^\d{8}-\d{9}$/);
     assert.ok(existsSync(dumpFile));
-    assert.deepEqual(readdirSync(join(tmp.dir, 'dumps')).filter((f) => !f.endsWith('.dump')), [], 'no partial or spool file is left behind');
+    assert.deepEqual(
+      readdirSync(join(tmp.dir, 'dumps')).filter((f) => !f.endsWith('.dump')),
+      [],
+      'no partial or spool file is left behind',
+    );
   });
 
   test('a dump that cannot be written fails its task (dumpUid stays null) and the node keeps serving', async () => {
@@ -186,7 +290,10 @@ describe('POST /dumps', () => {
   });
 
   test('a key without dumps.create is refused', async () => {
-    const res = await fetch(`${source.url}/dumps`, { method: 'POST', headers: { authorization: `Bearer ${createdKeys[3]}` } });
+    const res = await fetch(`${source.url}/dumps`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${createdKeys[3]}` },
+    });
     assert.equal(res.status, 403);
     assert.equal(((await res.json()) as { code: string }).code, 'invalid_api_key');
   });
@@ -203,7 +310,11 @@ describe('--import-dump', () => {
       // The imported keys authenticate with the same values: a search-only key searches `movies`, not `books`.
       const searchKey = new Meilisearch({ host: fresh.url, apiKey: createdKeys[0]! });
       assert.equal((await searchKey.index('movies').search('river')).hits.length > 0, true);
-      const denied = await fetch(`${fresh.url}/indexes/books/search`, { method: 'POST', headers: { authorization: `Bearer ${createdKeys[0]}`, 'content-type': 'application/json' }, body: '{}' });
+      const denied = await fetch(`${fresh.url}/indexes/books/search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${createdKeys[0]}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
       assert.equal(denied.status, 403);
       // The task history comes along (the dump task itself as succeeded), and new tasks continue after it.
       const before = (await client.tasks.getTasks({ limit: 1000 })).results.filter((t) => t.type !== 'dumpCreation');
@@ -213,7 +324,10 @@ describe('--import-dump', () => {
       const dumpTasks = after.filter((t) => t.type === 'dumpCreation');
       assert.equal(dumpTasks.length, 1);
       assert.equal(dumpTasks[0]!.status, 'succeeded');
-      const next = await c.index('movies').addDocuments([{ id: 100000, title: 'after import' }]).waitTask();
+      const next = await c
+        .index('movies')
+        .addDocuments([{ id: 100000, title: 'after import' }])
+        .waitTask();
       assert.equal(next.status, 'succeeded');
       assert.ok(next.uid > Math.max(...after.map((t) => t.uid)));
     } finally {
@@ -239,7 +353,10 @@ describe('--import-dump', () => {
   });
 
   test('a node that already holds data refuses to import (as Meilisearch)', async () => {
-    await assert.rejects(DevNode.start({ masterKey: MASTER, importDump: dumpFile, dataDir: join(tmp.dir, 'cli-data') }), /^Error: database already exists at .*cli-data, try to delete it or rename it$/);
+    await assert.rejects(
+      DevNode.start({ masterKey: MASTER, importDump: dumpFile, dataDir: join(tmp.dir, 'cli-data') }),
+      /^Error: database already exists at .*cli-data, try to delete it or rename it$/,
+    );
   });
 
   test('a dump shaped as Meilisearch writes it imports: its keys derive from the master key, its enqueued task runs', async () => {
@@ -255,15 +372,28 @@ describe('--import-dump', () => {
       const index = await c.index('kefir').getRawInfo();
       assert.equal(index.createdAt, '2025-02-04T10:14:43.560230749Z');
       assert.equal(index.primaryKey, 'id');
-      assert.deepEqual((await c.index('kefir').getSettings()).rankingRules, ['words', 'typo', 'proximity', 'attribute', 'sort', 'exactness']);
+      assert.deepEqual((await c.index('kefir').getSettings()).rankingRules, [
+        'words',
+        'typo',
+        'proximity',
+        'attribute',
+        'sort',
+        'exactness',
+      ]);
       const enqueued = await c.tasks.waitForTask(1);
       assert.equal(enqueued.status, 'succeeded');
       assert.deepEqual(enqueued.details, { receivedDocuments: 1, indexedDocuments: 1 });
-      assert.deepEqual((await c.index('kefir').getDocuments()).results, [{ id: 1, dog: 'kefir' }, { id: 3, dog: 'echo' }, { id: 2, dog: 'intel' }]);
+      assert.deepEqual((await c.index('kefir').getDocuments()).results, [
+        { id: 1, dog: 'kefir' },
+        { id: 3, dog: 'echo' },
+        { id: 2, dog: 'intel' },
+      ]);
       const created = await c.tasks.getTask(0);
       assert.equal(created.duration, 'PT0.032902186S');
       assert.equal(created.type, 'indexCreation');
-      const features = (await (await fetch(`${node.url}/experimental-features`, { headers: { authorization: `Bearer ${MASTER}` } })).json()) as Record<string, unknown>;
+      const features = (await (
+        await fetch(`${node.url}/experimental-features`, { headers: { authorization: `Bearer ${MASTER}` } })
+      ).json()) as Record<string, unknown>;
       assert.equal(features.containsFilter, true);
     } finally {
       await node.stop();
@@ -291,6 +421,9 @@ describe('--import-dump', () => {
     const junk = join(tmp.dir, 'junk.dump');
     writeFileSync(junk, 'this is not a gzip file at all');
     await assert.rejects(DevNode.start({ importDump: junk }), /The dump is invalid: it is not a gzip file/);
-    await assert.rejects(DevNode.start({ importDump: join(tmp.dir, 'nope.dump') }), (err: Error & { code?: string }) => err.code === 'dump_not_found');
+    await assert.rejects(
+      DevNode.start({ importDump: join(tmp.dir, 'nope.dump') }),
+      (err: Error & { code?: string }) => err.code === 'dump_not_found',
+    );
   });
 });

@@ -30,27 +30,47 @@ async function apiError(call: Promise<unknown>): Promise<{ status: number; code:
 before(async () => {
   node = await startDevNode({ masterKey: MASTER });
   client = new Meilisearch({ host: node.url, apiKey: MASTER });
-  await client.index('books').addDocuments([
-    { id: 1, title: 'The Little Prince', overview: 'It is a book about a prince that walks on tiny planets and meets a fox', available: true, pages: 96, series: null },
-    { id: 2, title: 'Dune', overview: 'A desert planet and its spice', available: false, pages: 412, series: 'Dune' },
-  ]).waitTask();
+  await client
+    .index('books')
+    .addDocuments([
+      {
+        id: 1,
+        title: 'The Little Prince',
+        overview: 'It is a book about a prince that walks on tiny planets and meets a fox',
+        available: true,
+        pages: 96,
+        series: null,
+      },
+      { id: 2, title: 'Dune', overview: 'A desert planet and its spice', available: false, pages: 412, series: 'Dune' },
+    ])
+    .waitTask();
   // Meilisearch's SCORE_DOCUMENTS (tests/common/mod.rs) for test_score / test_score_threshold.
-  await client.index('score').addDocuments([
-    { title: 'Batman the dark knight returns: Part 1', id: 'A' },
-    { title: 'Batman the dark knight returns: Part 2', id: 'B' },
-    { title: 'Batman Returns', id: 'C' },
-    { title: 'Batman', id: 'D' },
-    { title: 'Badman', id: 'E' },
-  ]).waitTask();
+  await client
+    .index('score')
+    .addDocuments([
+      { title: 'Batman the dark knight returns: Part 1', id: 'A' },
+      { title: 'Batman the dark knight returns: Part 2', id: 'B' },
+      { title: 'Batman Returns', id: 'C' },
+      { title: 'Batman', id: 'D' },
+      { title: 'Badman', id: 'E' },
+    ])
+    .waitTask();
 });
 after(() => node.stop());
 
 test('_formatted keeps booleans and null, turns numbers into strings (as Meilisearch)', async () => {
   const { hits } = await client.index('books').search('dune', { attributesToHighlight: ['*'] });
   assert.deepEqual(hits[0]!._formatted, {
-    id: '2', title: '<em>Dune</em>', overview: 'A desert planet and its spice', available: false, pages: '412', series: '<em>Dune</em>',
+    id: '2',
+    title: '<em>Dune</em>',
+    overview: 'A desert planet and its spice',
+    available: false,
+    pages: '412',
+    series: '<em>Dune</em>',
   });
-  const { hits: prince } = await client.index('books').search('prince', { attributesToHighlight: ['available', 'series'] });
+  const { hits: prince } = await client
+    .index('books')
+    .search('prince', { attributesToHighlight: ['available', 'series'] });
   assert.equal(prince[0]!._formatted!.available, true);
   assert.equal(prince[0]!._formatted!.series, null);
 });
@@ -62,33 +82,59 @@ test('cropLength 6 centres the window on the match, the extra word before it', a
 
 test('_formatted holds every displayed attribute when highlight/crop name *, whatever attributesToRetrieve says', async () => {
   const { hits } = await client.index('books').search('prince', {
-    attributesToRetrieve: ['id', 'title'], attributesToHighlight: ['*'], attributesToCrop: ['*'], cropLength: 6,
+    attributesToRetrieve: ['id', 'title'],
+    attributesToHighlight: ['*'],
+    attributesToCrop: ['*'],
+    cropLength: 6,
   });
   const hit = hits[0]!;
   assert.deepEqual(Object.keys(hit).sort(), ['_formatted', 'id', 'title']);
   assert.deepEqual(hit._formatted, {
-    id: '1', title: 'The Little <em>Prince</em>', overview: '…book about a <em>prince</em> that walks…', available: true, pages: '96', series: null,
+    id: '1',
+    title: 'The Little <em>Prince</em>',
+    overview: '…book about a <em>prince</em> that walks…',
+    available: true,
+    pages: '96',
+    series: null,
   });
 });
 
 test('ranking score details name wordPosition; scores match Meilisearch test_score and its threshold', async () => {
-  const res = await client.index('score').search('Badman the dark knight returns 1', { showRankingScore: true, showRankingScoreDetails: true });
-  assert.deepEqual(res.hits.map((h) => [h.id, h._rankingScore]), [
-    ['A', 0.9746605609456898],
-    ['B', 0.8055252965383685],
-    ['E', 0.16666666666666666],
-    ['C', 0.07702020202020202],
-    ['D', 0.07702020202020202],
-  ]);
+  const res = await client
+    .index('score')
+    .search('Badman the dark knight returns 1', { showRankingScore: true, showRankingScoreDetails: true });
+  assert.deepEqual(
+    res.hits.map((h) => [h.id, h._rankingScore]),
+    [
+      ['A', 0.9746605609456898],
+      ['B', 0.8055252965383685],
+      ['E', 0.16666666666666666],
+      ['C', 0.07702020202020202],
+      ['D', 0.07702020202020202],
+    ],
+  );
   const details = res.hits[0]!._rankingScoreDetails as Record<string, { order: number }>;
   assert.deepEqual(Object.keys(details), ['words', 'typo', 'proximity', 'attributeRank', 'wordPosition', 'exactness']);
-  assert.deepEqual(Object.values(details).map((d) => d.order), [0, 1, 2, 3, 4, 5]);
-  const kept = await client.index('score').search('Badman the dark knight returns 1', { showRankingScore: true, rankingScoreThreshold: 0.9 });
-  assert.deepEqual(kept.hits.map((h) => h.id), ['A']);
-  const threshold = await client.index('score').search('Badman dark returns 1', { showRankingScore: true, rankingScoreThreshold: 0 });
+  assert.deepEqual(
+    Object.values(details).map((d) => d.order),
+    [0, 1, 2, 3, 4, 5],
+  );
+  const kept = await client
+    .index('score')
+    .search('Badman the dark knight returns 1', { showRankingScore: true, rankingScoreThreshold: 0.9 });
+  assert.deepEqual(
+    kept.hits.map((h) => h.id),
+    ['A'],
+  );
+  const threshold = await client
+    .index('score')
+    .search('Badman dark returns 1', { showRankingScore: true, rankingScoreThreshold: 0 });
   // Meilisearch's snapshot says 0.93430081300813: its test client parses the body with serde_json's fast float
   // parser (no float_roundtrip), one ulp off the 114919/123000 the server sends; compare to that precision.
-  assert.deepEqual(threshold.hits.map((h) => h.id), ['A', 'B', 'E', 'C', 'D']);
+  assert.deepEqual(
+    threshold.hits.map((h) => h.id),
+    ['A', 'B', 'E', 'C', 'D'],
+  );
   const near = (a: unknown, b: number) => Math.abs((a as number) - b) <= 1e-15;
   assert.ok(near(threshold.hits[0]!._rankingScore, 0.93430081300813), String(threshold.hits[0]!._rankingScore));
   assert.equal(threshold.hits[1]!._rankingScore, 0.6685627880184332);
@@ -96,17 +142,22 @@ test('ranking score details name wordPosition; scores match Meilisearch test_sco
 
 test('foreignKeys: refused until its experimental feature is on, then a setting with its own route', async () => {
   const index = client.index('books');
-  const refused = await apiError(index.updateSettings({ foreignKeys: [{ foreignIndexUid: 'authors', fieldName: 'author' }] }));
+  const refused = await apiError(
+    index.updateSettings({ foreignKeys: [{ foreignIndexUid: 'authors', fieldName: 'author' }] }),
+  );
   assert.deepEqual(refused, {
     status: 400,
     code: 'feature_not_enabled',
-    message: 'setting `foreignKeys` in the index settings requires enabling the `foreign_keys` experimental feature. See https://github.com/orgs/meilisearch/discussions/873',
+    message:
+      'setting `foreignKeys` in the index settings requires enabling the `foreign_keys` experimental feature. See https://github.com/orgs/meilisearch/discussions/873',
   });
   assert.equal((await index.getSettings()).foreignKeys, undefined);
   await client.updateExperimentalFeatures({ foreignKeys: true });
   try {
     assert.deepEqual((await index.getSettings()).foreignKeys, []);
-    const task = await index.updateSettings({ foreignKeys: [{ foreignIndexUid: 'authors', fieldName: 'author' }] }).waitTask();
+    const task = await index
+      .updateSettings({ foreignKeys: [{ foreignIndexUid: 'authors', fieldName: 'author' }] })
+      .waitTask();
     assert.equal(task.status, 'succeeded');
     const sub = await fetch(`${node.url}/indexes/books/settings/foreign-keys`, { headers: auth() });
     assert.deepEqual(await sub.json(), [{ foreignIndexUid: 'authors', fieldName: 'author' }]);
@@ -126,11 +177,27 @@ test('skipCreation=true updates existing documents and creates none', async () =
   assert.equal(noIndex.status, 'succeeded');
   assert.equal((await index.getStats()).numberOfDocuments, 0);
   await index.addDocuments([{ id: 1, v: 'a', keep: true }]).waitTask();
-  const replaced = await index.addDocuments([{ id: 1, v: 'b' }, { id: 2, v: 'new' }], { skipCreation: true }).waitTask();
+  const replaced = await index
+    .addDocuments(
+      [
+        { id: 1, v: 'b' },
+        { id: 2, v: 'new' },
+      ],
+      { skipCreation: true },
+    )
+    .waitTask();
   assert.equal(replaced.status, 'succeeded');
   // Meilisearch counts the payload's distinct ids as indexedDocuments, skipped ones included.
   assert.deepEqual(replaced.details, { receivedDocuments: 2, indexedDocuments: 2 });
-  const updated = await index.updateDocuments([{ id: 1, w: 'c' }, { id: 3, v: 'new' }], { skipCreation: true }).waitTask();
+  const updated = await index
+    .updateDocuments(
+      [
+        { id: 1, w: 'c' },
+        { id: 3, v: 'new' },
+      ],
+      { skipCreation: true },
+    )
+    .waitTask();
   assert.equal(updated.status, 'succeeded');
   assert.deepEqual((await index.getDocuments({ sort: undefined })).results, [{ id: 1, v: 'b', w: 'c' }]);
 });
@@ -138,7 +205,11 @@ test('skipCreation=true updates existing documents and creates none', async () =
 test('an empty delete filter is refused at once: 400 invalid_document_filter, no task', async () => {
   const before = (await client.tasks.getTasks({ limit: 1 })).results[0]!.uid;
   const err = await apiError(client.index('books').deleteDocuments({ filter: '' }));
-  assert.deepEqual(err, { status: 400, code: 'invalid_document_filter', message: 'Sending an empty filter is forbidden.' });
+  assert.deepEqual(err, {
+    status: 400,
+    code: 'invalid_document_filter',
+    message: 'Sending an empty filter is forbidden.',
+  });
   assert.equal((await client.tasks.getTasks({ limit: 1 })).results[0]!.uid, before);
 });
 
@@ -164,9 +235,16 @@ test('task dates keep sub-millisecond precision: afterEnqueuedAt keeps a task of
   assert.equal(listed.length, 8);
   for (const t of listed) assert.match(String(t.enqueuedAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{4,9}Z$/);
   const first = listed.find((t) => t.uid === tasks[0]!.taskUid)!;
-  const after = await client.tasks.getTasks({ indexUids: ['dates'], afterEnqueuedAt: String(first.enqueuedAt), limit: 20 });
+  const after = await client.tasks.getTasks({
+    indexUids: ['dates'],
+    afterEnqueuedAt: String(first.enqueuedAt),
+    limit: 20,
+  });
   // Every later task comes back, even one enqueued within the same millisecond as the first.
-  assert.deepEqual(after.results.map((t) => t.uid).sort((a, b) => a - b), tasks.slice(1).map((t) => t.taskUid));
+  assert.deepEqual(
+    after.results.map((t) => t.uid).sort((a, b) => a - b),
+    tasks.slice(1).map((t) => t.taskUid),
+  );
   await client.tasks.waitForTasks(tasks.map((t) => t.taskUid));
 });
 
@@ -177,7 +255,10 @@ test('--data on an existing directory whose name contains a dot keeps its data a
   const child = await startDevNode({ masterKey: MASTER, dataDir: dir, childProcess: true });
   try {
     const c = new Meilisearch({ host: child.url, apiKey: MASTER });
-    await c.index('kept').addDocuments([{ id: 1, name: 'dot' }]).waitTask();
+    await c
+      .index('kept')
+      .addDocuments([{ id: 1, name: 'dot' }])
+      .waitTask();
     await child.stop();
     await child.restart();
     assert.deepEqual(await c.index('kept').getDocument(1), { id: 1, name: 'dot' });

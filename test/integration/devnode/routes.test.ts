@@ -14,27 +14,52 @@ const auth = () => ({ authorization: `Bearer ${MASTER}`, 'content-type': 'applic
 before(async () => {
   node = await startDevNode({ masterKey: MASTER });
   client = new Meilisearch({ host: node.url, apiKey: MASTER });
-  await client.index('shop').addDocuments(Array.from({ length: 30 }, (_, i) => ({ sku: `s${i}`, color: ['red', 'blue', 'green'][i % 3], price: i })), { primaryKey: 'sku' }).waitTask();
-  await client.index('shop').updateSettings({ filterableAttributes: ['color', 'price'], sortableAttributes: ['price'] }).waitTask();
+  await client
+    .index('shop')
+    .addDocuments(
+      Array.from({ length: 30 }, (_, i) => ({ sku: `s${i}`, color: ['red', 'blue', 'green'][i % 3], price: i })),
+      { primaryKey: 'sku' },
+    )
+    .waitTask();
+  await client
+    .index('shop')
+    .updateSettings({ filterableAttributes: ['color', 'price'], sortableAttributes: ['price'] })
+    .waitTask();
 });
 after(() => node.stop());
 
 test('documents reads: GET and POST fetch with filter, ids, sort, fields, offset/limit', async () => {
-  const page = await client.index('shop').getDocuments({ filter: 'color = red', sort: ['price:desc'], fields: ['sku', 'price'], limit: 3, offset: 1 });
-  assert.deepEqual(page.results, [{ sku: 's24', price: 24 }, { sku: 's21', price: 21 }, { sku: 's18', price: 18 }]);
+  const page = await client
+    .index('shop')
+    .getDocuments({ filter: 'color = red', sort: ['price:desc'], fields: ['sku', 'price'], limit: 3, offset: 1 });
+  assert.deepEqual(page.results, [
+    { sku: 's24', price: 24 },
+    { sku: 's21', price: 21 },
+    { sku: 's18', price: 18 },
+  ]);
   assert.equal(page.total, 10);
   const byIds = await client.index('shop').getDocuments({ ids: ['s3', 's1', 'nope'] });
-  assert.deepEqual(byIds.results.map((d) => d.sku), ['s1', 's3']);
+  assert.deepEqual(
+    byIds.results.map((d) => d.sku),
+    ['s1', 's3'],
+  );
   const get = await fetch(`${node.url}/indexes/shop/documents?filter=price%20%3C%202&fields=sku`, { headers: auth() });
   assert.deepEqual(((await get.json()) as { results: unknown[] }).results, [{ sku: 's0' }, { sku: 's1' }]);
   assert.deepEqual(await client.index('shop').getDocument('s5', { fields: ['color'] }), { color: 'green' });
-  const bad = await fetch(`${node.url}/indexes/shop/documents/fetch`, { method: 'POST', headers: auth(), body: JSON.stringify({ sort: ['sku:asc'] }) });
+  const bad = await fetch(`${node.url}/indexes/shop/documents/fetch`, {
+    method: 'POST',
+    headers: auth(),
+    body: JSON.stringify({ sort: ['sku:asc'] }),
+  });
   assert.equal(((await bad.json()) as { code: string }).code, 'invalid_document_sort');
 });
 
 test('deletes: one, batch, by filter, all — one task each with Meilisearch details', async () => {
   await client.createIndex('tmp', { primaryKey: 'id' }).waitTask();
-  await client.index('tmp').addDocuments(Array.from({ length: 10 }, (_, i) => ({ id: i, even: i % 2 === 0 }))).waitTask();
+  await client
+    .index('tmp')
+    .addDocuments(Array.from({ length: 10 }, (_, i) => ({ id: i, even: i % 2 === 0 })))
+    .waitTask();
   await client.index('tmp').updateFilterableAttributes(['even']).waitTask();
   const one = await client.index('tmp').deleteDocument(0).waitTask();
   assert.deepEqual(one.details, { providedIds: 1, deletedDocuments: 1, originalFilter: null });
@@ -52,30 +77,56 @@ test('index update sets a primary key, renames; swap exchanges two indexes', asy
   const pk = await client.index('a').update({ primaryKey: 'code' }).waitTask();
   assert.equal(pk.status, 'succeeded');
   assert.equal((await client.index('a').getRawInfo()).primaryKey, 'code');
-  await client.index('a').addDocuments([{ code: 'x', side: 'a' }]).waitTask();
-  await client.index('b').addDocuments([{ id: 1, side: 'b' }]).waitTask();
+  await client
+    .index('a')
+    .addDocuments([{ code: 'x', side: 'a' }])
+    .waitTask();
+  await client
+    .index('b')
+    .addDocuments([{ id: 1, side: 'b' }])
+    .waitTask();
   const swap = await client.swapIndexes([{ indexes: ['a', 'b'], rename: false }]).waitTask();
   assert.equal(swap.status, 'succeeded');
   assert.deepEqual((await client.index('a').search('')).hits, [{ id: 1, side: 'b' }]);
-  const rename = await client.index('b').update({ uid: 'c' } as never).waitTask();
+  const rename = await client
+    .index('b')
+    .update({ uid: 'c' } as never)
+    .waitTask();
   assert.equal(rename.status, 'succeeded');
   assert.equal((await client.index('c').getRawInfo()).primaryKey, 'code');
-  const [status, code] = await client.index('b').getRawInfo().then(() => [200, ''], (e: MeilisearchApiError) => [e.response.status, (e.cause as { code: string }).code]);
+  const [status, code] = await client
+    .index('b')
+    .getRawInfo()
+    .then(
+      () => [200, ''],
+      (e: MeilisearchApiError) => [e.response.status, (e.cause as { code: string }).code],
+    );
   assert.deepEqual([status, code], [404, 'index_not_found']);
   const deleted = await client.deleteIndex('missing-index').waitTask();
   assert.equal(deleted.error?.code, 'index_not_found');
 });
 
 test('settings sub-routes use Meilisearch verbs; reset restores defaults', async () => {
-  await client.index('shop').updateTypoTolerance({ minWordSizeForTypos: { oneTypo: 4 } }).waitTask();
+  await client
+    .index('shop')
+    .updateTypoTolerance({ minWordSizeForTypos: { oneTypo: 4 } })
+    .waitTask();
   assert.equal((await client.index('shop').getTypoTolerance())!.minWordSizeForTypos?.oneTypo, 4);
-  const wrongVerb = await fetch(`${node.url}/indexes/shop/settings/typo-tolerance`, { method: 'PUT', headers: auth(), body: '{}' });
+  const wrongVerb = await fetch(`${node.url}/indexes/shop/settings/typo-tolerance`, {
+    method: 'PUT',
+    headers: auth(),
+    body: '{}',
+  });
   assert.equal(wrongVerb.status, 405);
   await client.index('shop').updateStopWords(['the']).waitTask();
   assert.deepEqual(await client.index('shop').getStopWords(), ['the']);
   await client.index('shop').resetStopWords().waitTask();
   assert.deepEqual(await client.index('shop').getStopWords(), []);
-  const bad = await fetch(`${node.url}/indexes/shop/settings/pagination`, { method: 'PATCH', headers: auth(), body: '{"maxTotalHits":-1}' });
+  const bad = await fetch(`${node.url}/indexes/shop/settings/pagination`, {
+    method: 'PATCH',
+    headers: auth(),
+    body: '{"maxTotalHits":-1}',
+  });
   assert.equal(((await bad.json()) as { code: string }).code, 'invalid_settings_pagination');
 });
 
@@ -95,11 +146,17 @@ test('tasks: cancel enqueued tasks by filter; delete finished ones; stats', asyn
 });
 
 test('experimental features and /network as one CE node answers them', async () => {
-  const features = await fetch(`${node.url}/experimental-features`, { headers: auth() }).then((r) => r.json() as Promise<Record<string, unknown>>);
+  const features = await fetch(`${node.url}/experimental-features`, { headers: auth() }).then(
+    (r) => r.json() as Promise<Record<string, unknown>>,
+  );
   assert.equal(features.containsFilter, false);
   const net = await fetch(`${node.url}/network`, { headers: auth() });
   assert.deepEqual([net.status, ((await net.json()) as { code: string }).code], [400, 'feature_not_enabled']);
-  const patched = await fetch(`${node.url}/experimental-features`, { method: 'PATCH', headers: auth(), body: '{"containsFilter":true,"network":true}' }).then((r) => r.json() as Promise<Record<string, unknown>>);
+  const patched = await fetch(`${node.url}/experimental-features`, {
+    method: 'PATCH',
+    headers: auth(),
+    body: '{"containsFilter":true,"network":true}',
+  }).then((r) => r.json() as Promise<Record<string, unknown>>);
   assert.equal(patched.containsFilter, true);
   assert.equal((await client.index('shop').search('', { filter: 'color CONTAINS ee' })).hits.length, 10);
   assert.equal((await fetch(`${node.url}/network`, { headers: auth() })).status, 200);

@@ -113,7 +113,8 @@ describe('leader leases on a real redis-server', { skip: redisSkip() }, () => {
     const sampler = overlapSampler(pods, scopes);
     try {
       // start() tries every scope once before resolving, so each scope already has its leader.
-      for (const scope of scopes) assert.equal(leaderOf(pods, scope).length, 1, `${scope} has a leader right after start`);
+      for (const scope of scopes)
+        assert.equal(leaderOf(pods, scope).length, 1, `${scope} has a leader right after start`);
       // Several renew rounds with stable leadership.
       const first = new Map(scopes.map((s) => [s, leaderOf(pods, s)[0]!.keeper.owner]));
       await waitFor('five renew rounds', () => pods.every((p) => p.ctl.acquires >= 5 * scopes.length));
@@ -121,8 +122,13 @@ describe('leader leases on a real redis-server', { skip: redisSkip() }, () => {
         const leaders = leaderOf(pods, scope);
         assert.equal(leaders.length, 1, `${scope} keeps exactly one leader`);
         assert.equal(leaders[0]!.keeper.owner, first.get(scope), `${scope} keeps the same leader while it renews`);
-        assert.equal((await pods[0]!.keeper.currentLease(scope))?.owner, first.get(scope), 'the believer holds the store lease');
-        for (const p of pods) assert.equal(p.gauge.get(scope), p.keeper.isLeader(scope) ? 1 : 0, 'gauge follows leadership');
+        assert.equal(
+          (await pods[0]!.keeper.currentLease(scope))?.owner,
+          first.get(scope),
+          'the believer holds the store lease',
+        );
+        for (const p of pods)
+          assert.equal(p.gauge.get(scope), p.keeper.isLeader(scope) ? 1 : 0, 'gauge follows leadership');
       }
 
       const scope = scopes[0]!;
@@ -130,14 +136,19 @@ describe('leader leases on a real redis-server', { skip: redisSkip() }, () => {
       const stoppedAt = Date.now();
       await old.keeper.stop();
       assert.equal(old.keeper.isLeader(scope), false);
-      assert.deepEqual(old.changes.filter(([s]) => s === scope).at(-1), [scope, false], 'the stopped keeper reported stepping down');
+      assert.deepEqual(
+        old.changes.filter(([s]) => s === scope).at(-1),
+        [scope, false],
+        'the stopped keeper reported stepping down',
+      );
       assert.equal(old.gauge.get(scope), 0);
       const rest = pods.filter((p) => p !== old);
       await waitFor('a new leader', () => leaderOf(rest, scope).length === 1, TTL + RENEW + 500);
       const handover = Date.now() - stoppedAt;
       assert.ok(handover <= TTL + RENEW, `handover took ${handover} ms (≤ ttl + renew)`);
       assert.equal((await rest[0]!.keeper.currentLease(scope))?.owner, leaderOf(rest, scope)[0]!.keeper.owner);
-      for (const s of scopes) assert.equal(leaderOf(rest, s).length, 1, `${s} has one leader among the remaining keepers`);
+      for (const s of scopes)
+        assert.equal(leaderOf(rest, s).length, 1, `${s} has one leader among the remaining keepers`);
     } finally {
       await sampler.stop();
     }
@@ -157,7 +168,11 @@ describe('leader leases on a real redis-server', { skip: redisSkip() }, () => {
       old.ctl.broken = true; // the lease stays in Redis until its ttl runs out
       await waitFor('the cut-off leader to step down', () => !old.keeper.isLeader(scope), TTL + 200);
       assert.ok(Date.now() - brokenAt <= TTL + 100, 'stepped down within one ttl of its last renewal');
-      await waitFor('the cut-off keeper to report stepping down', () => old.changes.filter(([s]) => s === scope).at(-1)?.[1] === false, 500);
+      await waitFor(
+        'the cut-off keeper to report stepping down',
+        () => old.changes.filter(([s]) => s === scope).at(-1)?.[1] === false,
+        500,
+      );
       await waitFor('another keeper to take over', () => leaderOf(rest, scope).length === 1, TTL + RENEW + 500);
       const takeover = Date.now() - brokenAt;
       assert.ok(takeover <= TTL + RENEW + 200, `takeover took ${takeover} ms (≤ ttl + renew after the last renewal)`);
@@ -181,5 +196,8 @@ describe('leader leases on a real redis-server', { skip: redisSkip() }, () => {
 
 test('options are validated', () => {
   const store = { acquireLease: async () => true, releaseLease: async () => true, getLease: async () => null };
-  assert.throws(() => new LeaseKeeper({ store, owner: 'x', ttlMs: 1000, renewMs: 1000, scopes: ['a'] }), /below the lease ttl/);
+  assert.throws(
+    () => new LeaseKeeper({ store, owner: 'x', ttlMs: 1000, renewMs: 1000, scopes: ['a'] }),
+    /below the lease ttl/,
+  );
 });

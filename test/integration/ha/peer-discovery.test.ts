@@ -5,7 +5,12 @@
 import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
 import { after, before, test } from 'node:test';
-import { PeerDiscovery, normalizePeerUrl, podIdentity, type PeerDiscoveryOptions } from '../../../src/main/cluster/peers.js';
+import {
+  PeerDiscovery,
+  normalizePeerUrl,
+  podIdentity,
+  type PeerDiscoveryOptions,
+} from '../../../src/main/cluster/peers.js';
 import { startDnsServer, type DnsTestServer } from '../../support/dns-server.js';
 
 const SVC = 'miroir-headless.test.svc';
@@ -37,7 +42,12 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Pro
 function capture() {
   const warnings: string[] = [];
   const changes: string[][] = [];
-  const gauge = { value: -1, set(n: number) { this.value = n; } };
+  const gauge = {
+    value: -1,
+    set(n: number) {
+      this.value = n;
+    },
+  };
   const logger = { info: () => undefined, warn: (_obj: object, msg: string) => void warnings.push(msg) };
   return { warnings, changes, gauge, logger, onChange: (p: string[]) => void changes.push(p) };
 }
@@ -62,7 +72,9 @@ function discovery(opts: Partial<PeerDiscoveryOptions>, c = capture()) {
 
 const pods = (n: number) => ({
   a: Object.fromEntries(Array.from({ length: n }, (_, i) => [`miroir-${i}.${SVC}`, [`10.0.0.${10 + i}`]])),
-  srv: { [SVC]: Array.from({ length: n }, (_, i) => ({ target: `miroir-${i}.${SVC}`, port: 7700, priority: 0, weight: 10 })) },
+  srv: {
+    [SVC]: Array.from({ length: n }, (_, i) => ({ target: `miroir-${i}.${SVC}`, port: 7700, priority: 0, weight: 10 })),
+  },
 });
 
 test('dns mode: SRV records become peers, and a 3 → 2 pod change is picked up and reported', async () => {
@@ -91,13 +103,20 @@ test('dns mode: SRV records become peers, and a 3 → 2 pod change is picked up 
 });
 
 test('dns mode: SRV targets without an A record are used by name, with the SRV port', async () => {
-  dns.setRecords({ srv: { [SVC]: [{ target: 'pod-x.example', port: 7801 }, { target: '10.1.1.1', port: 7802 }] } });
+  dns.setRecords({
+    srv: {
+      [SVC]: [
+        { target: 'pod-x.example', port: 7801 },
+        { target: '10.1.1.1', port: 7802 },
+      ],
+    },
+  });
   const { d } = discovery({ self: 'http://10.0.0.10:7700/' });
   await d.start();
   assert.deepEqual(d.peers(), ['http://10.0.0.10:7700', 'http://10.1.1.1:7802', 'http://pod-x.example:7801']);
 });
 
-test('dns mode: A records on this pod\'s port when the name has no SRV records', async () => {
+test("dns mode: A records on this pod's port when the name has no SRV records", async () => {
   dns.setRecords({ a: { [SVC]: ['10.0.0.21', '10.0.0.20'] } });
   const { d, changes } = discovery({ self: 'http://10.0.0.20:7700', port: 7700 });
   await d.start();
@@ -144,11 +163,21 @@ test('static mode: normalized, sorted, deduplicated, self included, no lookups',
   const queriesBefore = dns.queries();
   const { d, changes, gauge } = discovery({
     mode: 'static',
-    peers: ['http://B.example:7700/', 'http://a.example:7700', 'http://a.example:7700//', 'https://c.example:443/base/'],
+    peers: [
+      'http://B.example:7700/',
+      'http://a.example:7700',
+      'http://a.example:7700//',
+      'https://c.example:443/base/',
+    ],
     self: 'http://me.example:80',
   });
   await d.start();
-  assert.deepEqual(d.peers(), ['http://a.example:7700', 'http://b.example:7700', 'http://me.example', 'https://c.example/base']);
+  assert.deepEqual(d.peers(), [
+    'http://a.example:7700',
+    'http://b.example:7700',
+    'http://me.example',
+    'https://c.example/base',
+  ]);
   assert.equal(d.selfId, 'http://me.example');
   assert.equal(gauge.value, 4);
   assert.deepEqual(changes, []);
@@ -163,11 +192,17 @@ test('podIdentity and normalizePeerUrl', () => {
     id: 'miroir-0',
     url: 'http://10.0.0.7:7700',
   });
-  assert.deepEqual(podIdentity({ env: {}, hostname: 'box', port: 7701, selfUrl: null }), { id: 'box:7701', url: 'http://box:7701' });
-  assert.deepEqual(podIdentity({ env: { POD_IP: '10.0.0.7' }, hostname: 'box', port: 7701, selfUrl: 'http://Pod.Example:7701/' }), {
+  assert.deepEqual(podIdentity({ env: {}, hostname: 'box', port: 7701, selfUrl: null }), {
     id: 'box:7701',
-    url: 'http://pod.example:7701',
+    url: 'http://box:7701',
   });
+  assert.deepEqual(
+    podIdentity({ env: { POD_IP: '10.0.0.7' }, hostname: 'box', port: 7701, selfUrl: 'http://Pod.Example:7701/' }),
+    {
+      id: 'box:7701',
+      url: 'http://pod.example:7701',
+    },
+  );
   assert.equal(podIdentity({ env: { POD_IP: 'fd00::1' }, hostname: 'h', port: 1 }).url, 'http://[fd00::1]:1');
   assert.equal(normalizePeerUrl('10.0.0.1:7700'), 'http://10.0.0.1:7700');
 });

@@ -37,7 +37,10 @@ describe('two pods sharing one Redis store', { skip: redisSkip() }, () => {
       },
       {},
     );
-    pods = [await startMiroir(cfg, { logger: pino({ level: 'silent' }) }), await startMiroir(cfg, { logger: pino({ level: 'silent' }) })];
+    pods = [
+      await startMiroir(cfg, { logger: pino({ level: 'silent' }) }),
+      await startMiroir(cfg, { logger: pino({ level: 'silent' }) }),
+    ];
   });
   after(async () => {
     for (const p of pods) await p.close();
@@ -47,12 +50,29 @@ describe('two pods sharing one Redis store', { skip: redisSkip() }, () => {
 
   const via = (i: number, key = master) => new Meilisearch({ host: pods[i]!.url, apiKey: key });
 
-
   test('a key created through pod A works through pod B', async () => {
     const key = await via(0).createKey({ actions: ['search', 'indexes.get'], indexes: ['*'], expiresAt: null });
-    await until(async () => (await via(1, key.key).getIndexes().then(() => true, () => false)), 'the key reaching pod B');
+    await until(
+      async () =>
+        await via(1, key.key)
+          .getIndexes()
+          .then(
+            () => true,
+            () => false,
+          ),
+      'the key reaching pod B',
+    );
     await via(0).deleteKey(key.uid);
-    await until(async () => (await via(1, key.key).getIndexes().then(() => false, () => true)), 'the deletion reaching pod B');
+    await until(
+      async () =>
+        await via(1, key.key)
+          .getIndexes()
+          .then(
+            () => false,
+            () => true,
+          ),
+      'the deletion reaching pod B',
+    );
   });
 
   test('indexes, settings and documents written through one pod are served by the other', async () => {
@@ -60,29 +80,53 @@ describe('two pods sharing one Redis store', { skip: redisSkip() }, () => {
     assert.equal((await via(1).index('shared').getRawInfo()).primaryKey, 'id');
     await via(1).index('shared').updateFilterableAttributes(['color']).waitTask();
     assert.deepEqual(await via(0).index('shared').getFilterableAttributes(), ['color']);
-    await via(0).index('shared').addDocuments(Array.from({ length: 40 }, (_, i) => ({ id: i, color: i % 2 ? 'red' : 'blue' }))).waitTask();
+    await via(0)
+      .index('shared')
+      .addDocuments(Array.from({ length: 40 }, (_, i) => ({ id: i, color: i % 2 ? 'red' : 'blue' })))
+      .waitTask();
     const r = await via(1).index('shared').search('', { filter: 'color = red', limit: 0 });
     assert.equal(r.estimatedTotalHits, 20);
   });
 
   test('task uids stay unique and increasing across pods under concurrent writes', async () => {
-    const enqueued = await Promise.all(Array.from({ length: 20 }, (_, i) => via(i % 2).index('shared').addDocuments([{ id: 1000 + i, color: 'green' }])));
+    const enqueued = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        via(i % 2)
+          .index('shared')
+          .addDocuments([{ id: 1000 + i, color: 'green' }]),
+      ),
+    );
     const uids = enqueued.map((t) => t.taskUid);
     assert.equal(new Set(uids).size, 20);
     for (const t of enqueued) assert.equal((await via(0).tasks.waitForTask(t.taskUid)).status, 'succeeded');
     const listed = await via(1).tasks.getTasks({ limit: 100 });
     const sorted = listed.results.map((t) => t.uid);
-    assert.deepEqual(sorted, [...sorted].sort((a, b) => b - a), 'newest first, one sequence');
+    assert.deepEqual(
+      sorted,
+      [...sorted].sort((a, b) => b - a),
+      'newest first, one sequence',
+    );
     assert.equal((await via(1).index('shared').getStats()).numberOfDocuments, 60);
   });
 
   test('a settings update settled by both pods at once commits one settings version (lease settings_broadcast:<index>)', async () => {
-    const version = async (i: number) => Number((await fetch(`${pods[i]!.url}/indexes/shared/settings`, { headers: { authorization: `Bearer ${master}` } })).headers.get('x-miroir-settings-version'));
+    const version = async (i: number) =>
+      Number(
+        (
+          await fetch(`${pods[i]!.url}/indexes/shared/settings`, { headers: { authorization: `Bearer ${master}` } })
+        ).headers.get('x-miroir-settings-version'),
+      );
     const before = await version(0);
     const task = await via(0).index('shared').updateSortableAttributes(['color']);
     // Both pods refresh the task concurrently, so both reach its settle step.
     await until(async () => {
-      const seen = await Promise.all([0, 1, 0, 1].map((i) => fetch(`${pods[i]!.url}/tasks/${task.taskUid}`, { headers: { authorization: `Bearer ${master}` } }).then((r) => r.json() as Promise<{ status: string }>)));
+      const seen = await Promise.all(
+        [0, 1, 0, 1].map((i) =>
+          fetch(`${pods[i]!.url}/tasks/${task.taskUid}`, { headers: { authorization: `Bearer ${master}` } }).then(
+            (r) => r.json() as Promise<{ status: string }>,
+          ),
+        ),
+      );
       return seen.every((t) => t.status === 'succeeded');
     }, 'the settings task settled through both pods');
     assert.equal(await version(1), before + 1);
@@ -94,12 +138,22 @@ describe('two pods sharing one Redis store', { skip: redisSkip() }, () => {
     for (let round = 0; round < 30; round++) {
       const field = `f${round}`;
       const [settings, docs] = await Promise.all([
-        via(0).index('race2').updateSettings({ sortableAttributes: [`s${round}`], stopWords: [`w${round}`] }),
-        via(1).index('race2').addDocuments([{ id: round, [field]: `needle${round}` }]),
+        via(0)
+          .index('race2')
+          .updateSettings({ sortableAttributes: [`s${round}`], stopWords: [`w${round}`] }),
+        via(1)
+          .index('race2')
+          .addDocuments([{ id: round, [field]: `needle${round}` }]),
       ]);
       await via(round % 2).tasks.waitForTasks([settings.taskUid, docs.taskUid]);
-      const hits = await via(1 - (round % 2)).index('race2').search(`needle${round}`, { attributesToSearchOn: [field] });
-      assert.deepEqual(hits.hits.map((h) => h.id), [round], `round ${round}: the document is searchable by its new field ${field}`);
+      const hits = await via(1 - (round % 2))
+        .index('race2')
+        .search(`needle${round}`, { attributesToSearchOn: [field] });
+      assert.deepEqual(
+        hits.hits.map((h) => h.id),
+        [round],
+        `round ${round}: the document is searchable by its new field ${field}`,
+      );
     }
   });
 });

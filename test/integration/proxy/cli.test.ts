@@ -28,7 +28,10 @@ test('serve: a bad config exits 2 with a message naming the key', async () => {
   const dir = tempDir();
   cleanups.push(dir.cleanup);
   const file = join(dir.dir, 'bad.yaml');
-  writeFileSync(file, 'shards: 16\nreplication_fator: 2\nadmin: {api_key: k}\nnodes: [{id: node-0, address: "http://127.0.0.1:1"}]\n');
+  writeFileSync(
+    file,
+    'shards: 16\nreplication_fator: 2\nadmin: {api_key: k}\nnodes: [{id: node-0, address: "http://127.0.0.1:1"}]\n',
+  );
   const p = run(['serve', '--config', file]);
   assert.equal(await p.exit, 2);
   assert.match(p.stderr(), /replication_fator: unknown key/);
@@ -45,7 +48,9 @@ test('serve: starts from YAML, answers, and exits 0 on SIGTERM', async () => {
     `miroir:\n  shards: 8\n  replication_factor: 1\n  master_key: client-master-key-01\n  node_master_key: node-key-0123456789\n  admin: {api_key: admin-key}\n  task_store: {path: ${JSON.stringify(join(dir.dir, 'store'))}}\n  server: {port: 0, bind: 127.0.0.1}\n  metrics: {port: 0, bind: 127.0.0.1}\n  log: {level: error}\n  nodes:\n    - {id: node-0, address: "${node.url}"}\n`,
   );
   const p = run(['serve', '--config', file]);
-  const started = await new Promise<{ url: string }>((resolve) => p.lines.on('line', (l) => l.includes('"listening"') && resolve(JSON.parse(l))));
+  const started = await new Promise<{ url: string }>((resolve) =>
+    p.lines.on('line', (l) => l.includes('"listening"') && resolve(JSON.parse(l))),
+  );
   const res = await fetch(`${started.url}/keys`, { headers: { authorization: 'Bearer client-master-key-01' } });
   assert.equal(res.status, 200);
   assert.equal(((await res.json()) as { total: number }).total, 4);
@@ -55,10 +60,12 @@ test('serve: starts from YAML, answers, and exits 0 on SIGTERM', async () => {
 
 test('dev: one command starts nodes and a proxy; the printed master key works; SIGINT stops it', async () => {
   const p = run(['dev', '--nodes', '2', '--shards', '8', '--port', '0', '--master-key', 'dev-master-key-123']);
-  const url = await new Promise<string>((resolve) => p.lines.on('line', (l) => {
-    const m = /URL:\s+(\S+)/.exec(l);
-    if (m) resolve(m[1]!);
-  }));
+  const url = await new Promise<string>((resolve) =>
+    p.lines.on('line', (l) => {
+      const m = /URL:\s+(\S+)/.exec(l);
+      if (m) resolve(m[1]!);
+    }),
+  );
   const res = await fetch(`${url}/keys`, { headers: { authorization: 'Bearer dev-master-key-123' } });
   assert.equal(res.status, 200);
   p.child.kill('SIGINT');

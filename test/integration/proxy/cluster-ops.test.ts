@@ -30,14 +30,22 @@ test('index update sets the primary key; rename and swap keep Miroir’s view an
   assert.equal(pk.status, 'succeeded');
   assert.equal((await client().index('a').getRawInfo()).primaryKey, 'code');
   await client().createIndex('b', { primaryKey: 'id' }).waitTask();
-  const swap = await client().swapIndexes([{ indexes: ['a', 'b'], rename: false }]).waitTask();
+  const swap = await client()
+    .swapIndexes([{ indexes: ['a', 'b'], rename: false }])
+    .waitTask();
   assert.equal(swap.status, 'succeeded');
   assert.equal(swap.indexUid, null);
   assert.equal((await client().index('a').getRawInfo()).primaryKey, 'id');
   assert.equal((await client().index('b').getRawInfo()).primaryKey, 'code');
-  const rename = await client().index('b').update({ uid: 'c' } as never).waitTask();
+  const rename = await client()
+    .index('b')
+    .update({ uid: 'c' } as never)
+    .waitTask();
   assert.equal(rename.status, 'succeeded');
-  assert.deepEqual((await client().getIndexes()).results.map((i) => i.uid), ['a', 'c']);
+  assert.deepEqual(
+    (await client().getIndexes()).results.map((i) => i.uid),
+    ['a', 'c'],
+  );
   for (const n of cluster.nodes) {
     const res = await fetch(`${n.url}/indexes/c`, { headers: { authorization: `Bearer ${cluster.nodeKey}` } });
     assert.equal(((await res.json()) as { primaryKey: string }).primaryKey, 'code');
@@ -54,7 +62,10 @@ test('task deletion forgets finished tasks; cancelation needs a filter and repor
   const canceled = await client().tasks.waitForTask(cancel.taskUid);
   assert.equal(canceled.status, 'succeeded');
   assert.equal(typeof canceled.details?.canceledTasks, 'number');
-  const res = await fetch(`${cluster.app.url}/tasks/cancel`, { method: 'POST', headers: { authorization: `Bearer ${cluster.masterKey}` } });
+  const res = await fetch(`${cluster.app.url}/tasks/cancel`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${cluster.masterKey}` },
+  });
   assert.equal(((await res.json()) as { code: string }).code, 'missing_task_filters');
 });
 
@@ -70,7 +81,11 @@ test('stats count every document once at RF=2 and hide reserved fields', async (
     }
   }
   for (const [idx, docs] of perNode) {
-    const res = await fetch(`${cluster.nodes[idx]!.url}/indexes/movies/documents`, { method: 'POST', headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' }, body: JSON.stringify(docs) });
+    const res = await fetch(`${cluster.nodes[idx]!.url}/indexes/movies/documents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(docs),
+    });
     assert.equal(res.status, 202);
     await cluster.nodes[idx]!.idle();
   }
@@ -87,11 +102,21 @@ test('a task outlives a SIGKILLed proxy: its uid and final status are readable a
   const node = await startDevNode({ masterKey: 'node-key-kill-0001' });
   cleanups.push(() => node.stop());
   const file = join(dir.dir, 'miroir.yaml');
-  writeFileSync(file, `shards: 4\nreplication_factor: 1\nmaster_key: kill-master-key\nnode_master_key: node-key-kill-0001\nadmin: {api_key: a}\ntask_store: {path: ${JSON.stringify(join(dir.dir, 'store'))}}\nserver: {port: 0, bind: 127.0.0.1}\nmetrics: {port: 0, bind: 127.0.0.1}\nlog: {level: error}\nnodes: [{id: node-0, address: "${node.url}"}]\n`);
+  writeFileSync(
+    file,
+    `shards: 4\nreplication_factor: 1\nmaster_key: kill-master-key\nnode_master_key: node-key-kill-0001\nadmin: {api_key: a}\ntask_store: {path: ${JSON.stringify(join(dir.dir, 'store'))}}\nserver: {port: 0, bind: 127.0.0.1}\nmetrics: {port: 0, bind: 127.0.0.1}\nlog: {level: error}\nnodes: [{id: node-0, address: "${node.url}"}]\n`,
+  );
   const start = async () => {
-    const child = spawn(process.execPath, [cliPath(), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [cliPath(), 'serve', '--config', file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     cleanups.push(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
-    const url = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).on('line', (l) => l.includes('"listening"') && resolve((JSON.parse(l) as { url: string }).url)));
+    const url = await new Promise<string>((resolve) =>
+      createInterface({ input: child.stdout! }).on(
+        'line',
+        (l) => l.includes('"listening"') && resolve((JSON.parse(l) as { url: string }).url),
+      ),
+    );
     return { child, url };
   };
   const first = await start();

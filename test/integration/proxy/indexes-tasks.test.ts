@@ -31,7 +31,10 @@ test('createIndex: one task that waitTask sees succeed; every node holds the ind
     const settings = await nodeGet(i, '/indexes/movies/settings');
     assert.deepEqual(settings.body.filterableAttributes, ['_miroir_shard'], `node-${i} physical settings`);
   }
-  assert.deepEqual((await client().getIndexes()).results.map((r) => r.uid), ['movies']);
+  assert.deepEqual(
+    (await client().getIndexes()).results.map((r) => r.uid),
+    ['movies'],
+  );
 });
 
 test('a second create fails the task with index_already_exists, like Meilisearch', async () => {
@@ -47,14 +50,22 @@ test('task list: filters, newest first, from/next paging and reverse, like one n
   await client().createIndex('books').waitTask();
   await client().createIndex('songs').waitTask();
   const page1 = await client().tasks.getTasks({ limit: 2 });
-  assert.deepEqual(page1.results.map((t) => t.indexUid), ['songs', 'books']);
+  assert.deepEqual(
+    page1.results.map((t) => t.indexUid),
+    ['songs', 'books'],
+  );
   assert.equal(page1.total, 4);
   const page2 = await client().tasks.getTasks({ limit: 2, from: page1.next! });
-  assert.deepEqual(page2.results.map((t) => t.indexUid), ['movies', 'movies']);
+  assert.deepEqual(
+    page2.results.map((t) => t.indexUid),
+    ['movies', 'movies'],
+  );
   assert.equal(page2.next, null);
   const oldest = await client().tasks.getTasks({ reverse: true, limit: 1 });
   assert.equal(oldest.results[0]!.uid, 0);
-  const bad = await client().tasks.getTasks({ statuses: ['nope' as never] }).catch((e: MeilisearchApiError) => (e.cause as { code: string }).code);
+  const bad = await client()
+    .tasks.getTasks({ statuses: ['nope' as never] })
+    .catch((e: MeilisearchApiError) => (e.cause as { code: string }).code);
   assert.equal(bad, 'invalid_task_statuses');
 });
 
@@ -62,7 +73,13 @@ test('deleteIndex removes it everywhere; deleting a missing index fails with ind
   const task = await client().deleteIndex('books').waitTask();
   assert.equal(task.status, 'succeeded');
   for (let i = 0; i < 3; i++) assert.equal((await nodeGet(i, '/indexes/books')).status, 404);
-  const status = await client().index('books').getRawInfo().then(() => 200, (e: MeilisearchApiError) => e.response.status);
+  const status = await client()
+    .index('books')
+    .getRawInfo()
+    .then(
+      () => 200,
+      (e: MeilisearchApiError) => e.response.status,
+    );
   assert.equal(status, 404);
   const missing = await client().deleteIndex('never-was').waitTask();
   assert.equal(missing.error?.code, 'index_not_found');
@@ -80,10 +97,15 @@ test('tasks survive a proxy restart and uids keep increasing', async () => {
 test('index creation needs every node: with one node down it is refused and nothing is left behind', async () => {
   await cluster.stopNode(2);
   try {
-    const res = await fetch(`${cluster.app.url}/indexes`, { method: 'POST', headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' }, body: '{"uid":"partial"}' });
+    const res = await fetch(`${cluster.app.url}/indexes`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' },
+      body: '{"uid":"partial"}',
+    });
     assert.equal(res.status, 503);
     assert.equal(((await res.json()) as { code: string }).code, 'miroir_no_quorum');
-    for (let i = 0; i < 2; i++) assert.equal((await nodeGet(i, '/indexes/partial')).status, 404, `node-${i} rolled back`);
+    for (let i = 0; i < 2; i++)
+      assert.equal((await nodeGet(i, '/indexes/partial')).status, 404, `node-${i} rolled back`);
   } finally {
     await cluster.startNode(2);
   }

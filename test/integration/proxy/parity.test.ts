@@ -10,7 +10,12 @@ let cluster: TestCluster;
 let single: StartedNode;
 
 before(async () => {
-  cluster = await startCluster({ nodes: 2, rf: 1, shards: 4, config: { settings_broadcast: { strategy: 'sequential' } } });
+  cluster = await startCluster({
+    nodes: 2,
+    rf: 1,
+    shards: 4,
+    config: { settings_broadcast: { strategy: 'sequential' } },
+  });
   single = await startDevNode({ masterKey: cluster.masterKey });
 });
 after(async () => {
@@ -28,8 +33,9 @@ async function script(c: Meilisearch): Promise<void> {
   await c.deleteIndex('ghost').waitTask(); // fails: index_not_found
 }
 
-const shape = (r: { results: Array<{ type: string; status: string; indexUid: string | null; error?: { code: string } | null }> }) =>
-  r.results.map((t) => `${t.type}:${t.status}:${t.indexUid}:${t.error?.code ?? ''}`);
+const shape = (r: {
+  results: Array<{ type: string; status: string; indexUid: string | null; error?: { code: string } | null }>;
+}) => r.results.map((t) => `${t.type}:${t.status}:${t.indexUid}:${t.error?.code ?? ''}`);
 
 test('the same operations give the same task list, filters and paging through Miroir and on one node', async () => {
   const viaMiroir = new Meilisearch({ host: cluster.app.url, apiKey: cluster.masterKey });
@@ -58,7 +64,9 @@ test('the sequential strategy applies settings node by node and verifies each', 
   const task = await c.index('movies').updateSortableAttributes(['year']).waitTask();
   assert.equal(task.status, 'succeeded');
   for (const n of cluster.nodes) {
-    const res = await fetch(`${n.url}/indexes/movies/settings/sortable-attributes`, { headers: { authorization: `Bearer ${cluster.nodeKey}` } });
+    const res = await fetch(`${n.url}/indexes/movies/settings/sortable-attributes`, {
+      headers: { authorization: `Bearer ${cluster.nodeKey}` },
+    });
     assert.deepEqual(await res.json(), ['year']);
   }
   assert.deepEqual(await c.index('movies').getSortableAttributes(), ['year']);

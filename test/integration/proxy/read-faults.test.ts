@@ -19,7 +19,11 @@ before(async () => {
 after(() => cluster.close());
 
 async function faults(i: number, body: object): Promise<void> {
-  await fetch(`${cluster.nodes[i]!.url}/_devnode/faults`, { method: 'POST', headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  await fetch(`${cluster.nodes[i]!.url}/_devnode/faults`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 const metric = async (name: string) => {
@@ -55,13 +59,20 @@ test('past node_timeout_ms the shards move to a replica: full answers, a counted
 test('tenant tokens: searchRules filter searches and multi-searches through Miroir', async () => {
   const m = new Meilisearch({ host: cluster.app.url, apiKey: cluster.masterKey });
   const key = (await m.getKeys()).results.find((k) => k.name === 'Default Search API Key')!;
-  const token = await generateTenantToken({ apiKey: key.key, apiKeyUid: key.uid, searchRules: { t: { filter: 'tenant = b' } } });
+  const token = await generateTenantToken({
+    apiKey: key.key,
+    apiKeyUid: key.uid,
+    searchRules: { t: { filter: 'tenant = b' } },
+  });
   const tenant = new Meilisearch({ host: cluster.app.url, apiKey: token });
   const r = await tenant.index('t').search('', { limit: 100 });
   assert.equal(r.estimatedTotalHits, 20);
   assert.ok(r.hits.every((h) => h.tenant === 'b'));
   const multi = await tenant.multiSearch({ queries: [{ indexUid: 't', q: 'item', filter: 'tenant != c' }] });
   assert.equal(multi.results[0]!.estimatedTotalHits, 20);
-  const denied = await tenant.getKeys().then(() => 200, (e: { response: Response }) => e.response.status);
+  const denied = await tenant.getKeys().then(
+    () => 200,
+    (e: { response: Response }) => e.response.status,
+  );
   assert.equal(denied, 403);
 });

@@ -16,7 +16,11 @@ const docs = Array.from({ length: 2000 }, (_, i) => ({
   price: (i * 37) % 301,
   stock: i % 11,
 }));
-const settings = { filterableAttributes: ['brand', 'color', 'price', 'stock'], sortableAttributes: ['price', 'stock'], searchableAttributes: ['title', 'brand'] };
+const settings = {
+  filterableAttributes: ['brand', 'color', 'price', 'stock'],
+  sortableAttributes: ['price', 'stock'],
+  searchableAttributes: ['title', 'brand'],
+};
 
 const texts = ['quick', 'quikc', 'fox', 'bro', 'lazy dog', 'silver moon', 'model', 'acme', 'bright', ''];
 const paramSets: Array<Record<string, unknown>> = [
@@ -39,13 +43,22 @@ before(async () => {
   // Miroir keeps `["*"]` logically but gives nodes the learned fields in first-seen order (SPEC: `_miroir_shard` is
   // never searchable), which Meilisearch weighs by position: the single node gets that same list to compare with.
   await c.index('other').updateSearchableAttributes(Object.keys(docs[0]!)).waitTask();
-  await c.index('other').addDocuments(docs.slice(0, 100).map((d) => ({ ...d, title: `other ${d.title}` }))).waitTask();
+  await c
+    .index('other')
+    .addDocuments(docs.slice(0, 100).map((d) => ({ ...d, title: `other ${d.title}` })))
+    .waitTask();
 });
 after(() => single.stop());
 
-const key = (sorted: string[] | undefined) => (h: Record<string, unknown>) => `${(h._rankingScore as number).toFixed(12)}|${sorted ? sorted.map((s) => h[s.split(':')[0]!]).join(',') : ''}`;
+const key = (sorted: string[] | undefined) => (h: Record<string, unknown>) =>
+  `${(h._rankingScore as number).toFixed(12)}|${sorted ? sorted.map((s) => h[s.split(':')[0]!]).join(',') : ''}`;
 
-for (const [rg, rf] of [[1, 1], [1, 2], [2, 1], [2, 2]] as const) {
+for (const [rg, rf] of [
+  [1, 1],
+  [1, 2],
+  [2, 1],
+  [2, 2],
+] as const) {
   describe(`RG=${rg} RF=${rf}`, () => {
     let cluster: TestCluster;
     let m: Meilisearch;
@@ -58,33 +71,68 @@ for (const [rg, rf] of [[1, 1], [1, 2], [2, 1], [2, 2]] as const) {
       await m.index('shop').updateSettings(settings).waitTask();
       await m.index('shop').addDocuments(docs).waitTask();
       await m.createIndex('other', { primaryKey: 'sku' }).waitTask();
-      await m.index('other').addDocuments(docs.slice(0, 100).map((d) => ({ ...d, title: `other ${d.title}` }))).waitTask();
+      await m
+        .index('other')
+        .addDocuments(docs.slice(0, 100).map((d) => ({ ...d, title: `other ${d.title}` })))
+        .waitTask();
     });
     after(() => cluster.close());
 
     test('50 searches answer like one node (tie-tolerant)', async () => {
       for (const [q, params] of battery) {
         const label = `${q} ${JSON.stringify(params)}`;
-        const a = (await one.index('shop').search(q, { ...params, showRankingScore: true })) as unknown as Record<string, unknown>;
-        const b = (await m.index('shop').search(q, { ...params, showRankingScore: true })) as unknown as Record<string, unknown>;
+        const a = (await one.index('shop').search(q, { ...params, showRankingScore: true })) as unknown as Record<
+          string,
+          unknown
+        >;
+        const b = (await m.index('shop').search(q, { ...params, showRankingScore: true })) as unknown as Record<
+          string,
+          unknown
+        >;
         const k = key(params.sort as string[] | undefined);
         const ha = a.hits as Array<Record<string, unknown>>;
         const hb = b.hits as Array<Record<string, unknown>>;
         if (params.distinct === undefined) assert.deepEqual(hb.map(k), ha.map(k), label);
         else assert.deepEqual(new Set(hb.map((h) => h.brand)), new Set(ha.map((h) => h.brand)), label);
-        for (const f of ['estimatedTotalHits', 'totalHits', 'totalPages', 'facetDistribution', 'facetStats']) assert.deepEqual(b[f], a[f], `${label}: ${f}`);
+        for (const f of ['estimatedTotalHits', 'totalHits', 'totalPages', 'facetDistribution', 'facetStats'])
+          assert.deepEqual(b[f], a[f], `${label}: ${f}`);
       }
     });
 
     test('documents: by id from a replica, lists with filter/sort/fields and the logical total', async () => {
       assert.deepEqual(await m.index('shop').getDocument('sku-42'), docs[42]);
       assert.deepEqual(await m.index('shop').getDocument('sku-42', { fields: ['brand'] }), { brand: docs[42]!.brand });
-      const missing = await m.index('shop').getDocument('nope').then(() => 200, (e: { response: Response }) => e.response.status);
+      const missing = await m
+        .index('shop')
+        .getDocument('nope')
+        .then(
+          () => 200,
+          (e: { response: Response }) => e.response.status,
+        );
       assert.equal(missing, 404);
-      const a = await one.index('shop').getDocuments({ filter: 'brand = acme AND stock > 5', sort: ['price:desc'], fields: ['sku', 'price'], limit: 15, offset: 5 });
-      const b = await m.index('shop').getDocuments({ filter: 'brand = acme AND stock > 5', sort: ['price:desc'], fields: ['sku', 'price'], limit: 15, offset: 5 });
+      const a = await one
+        .index('shop')
+        .getDocuments({
+          filter: 'brand = acme AND stock > 5',
+          sort: ['price:desc'],
+          fields: ['sku', 'price'],
+          limit: 15,
+          offset: 5,
+        });
+      const b = await m
+        .index('shop')
+        .getDocuments({
+          filter: 'brand = acme AND stock > 5',
+          sort: ['price:desc'],
+          fields: ['sku', 'price'],
+          limit: 15,
+          offset: 5,
+        });
       assert.equal(b.total, a.total);
-      assert.deepEqual(b.results.map((d) => d.price), a.results.map((d) => d.price));
+      assert.deepEqual(
+        b.results.map((d) => d.price),
+        a.results.map((d) => d.price),
+      );
       assert.deepEqual(Object.keys(b.results[0]!).sort(), ['price', 'sku']);
       const all = await m.index('shop').getDocuments({ limit: 2000 });
       assert.equal(new Set(all.results.map((d) => d.sku)).size, 2000, 'every document once');
@@ -92,23 +140,49 @@ for (const [rg, rf] of [[1, 1], [1, 2], [2, 1], [2, 2]] as const) {
 
     test('facet search sums counts across shards like one node', async () => {
       for (const facetQuery of ['', 'ac', 'glo', 'umbrela']) {
-        const a = await one.index('shop').searchForFacetValues({ facetName: 'brand', facetQuery, filter: 'color = blue' });
-        const b = await m.index('shop').searchForFacetValues({ facetName: 'brand', facetQuery, filter: 'color = blue' });
+        const a = await one
+          .index('shop')
+          .searchForFacetValues({ facetName: 'brand', facetQuery, filter: 'color = blue' });
+        const b = await m
+          .index('shop')
+          .searchForFacetValues({ facetName: 'brand', facetQuery, filter: 'color = blue' });
         assert.deepEqual(b.facetHits, a.facetHits, facetQuery);
       }
     });
 
     test('multi-search plain and federated answer like one node', async () => {
-      const queries = [{ indexUid: 'shop', q: 'fox', limit: 5 }, { indexUid: 'other', q: 'moon' }];
+      const queries = [
+        { indexUid: 'shop', q: 'fox', limit: 5 },
+        { indexUid: 'other', q: 'moon' },
+      ];
       const a = await one.multiSearch({ queries });
       const b = await m.multiSearch({ queries });
-      assert.deepEqual(b.results.map((r) => [r.indexUid, r.estimatedTotalHits]), a.results.map((r) => [r.indexUid, r.estimatedTotalHits]));
-      const fed = { federation: { limit: 12 }, queries: [{ indexUid: 'shop', q: 'bright star' }, { indexUid: 'other', q: 'bright', federationOptions: { weight: 2 } }] };
-      const fa = (await one.multiSearch(fed as never)) as unknown as { hits: Array<{ _federation: { indexUid: string; weightedRankingScore: number } }>; estimatedTotalHits: number };
+      assert.deepEqual(
+        b.results.map((r) => [r.indexUid, r.estimatedTotalHits]),
+        a.results.map((r) => [r.indexUid, r.estimatedTotalHits]),
+      );
+      const fed = {
+        federation: { limit: 12 },
+        queries: [
+          { indexUid: 'shop', q: 'bright star' },
+          { indexUid: 'other', q: 'bright', federationOptions: { weight: 2 } },
+        ],
+      };
+      const fa = (await one.multiSearch(fed as never)) as unknown as {
+        hits: Array<{ _federation: { indexUid: string; weightedRankingScore: number } }>;
+        estimatedTotalHits: number;
+      };
       const fb = (await m.multiSearch(fed as never)) as unknown as typeof fa;
-      assert.deepEqual(fb.hits.map((h) => h._federation.weightedRankingScore.toFixed(12)), fa.hits.map((h) => h._federation.weightedRankingScore.toFixed(12)));
+      assert.deepEqual(
+        fb.hits.map((h) => h._federation.weightedRankingScore.toFixed(12)),
+        fa.hits.map((h) => h._federation.weightedRankingScore.toFixed(12)),
+      );
       assert.equal(fb.estimatedTotalHits, fa.estimatedTotalHits);
-      const res = await fetch(`${cluster.app.url}/multi-search`, { method: 'POST', headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ queries: [{ indexUid: 'shop' }, { indexUid: 'ghost' }] }) });
+      const res = await fetch(`${cluster.app.url}/multi-search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ queries: [{ indexUid: 'shop' }, { indexUid: 'ghost' }] }),
+      });
       assert.equal(res.status, 404);
       assert.match(((await res.json()) as { message: string }).message, /^Inside `\.queries\[1\]`: /);
     });

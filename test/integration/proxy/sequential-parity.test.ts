@@ -38,7 +38,10 @@ function operations(seed: number): Array<{ name: string; run: Op }> {
     const kind = r();
     if (kind < 0.08) {
       const pk = r() < 0.5 ? 'id' : undefined;
-      ops.push({ name: `createIndex ${uid} ${pk ?? ''}`, run: (ms) => wait(ms.createIndex(uid, pk === undefined ? {} : { primaryKey: pk })) });
+      ops.push({
+        name: `createIndex ${uid} ${pk ?? ''}`,
+        run: (ms) => wait(ms.createIndex(uid, pk === undefined ? {} : { primaryKey: pk })),
+      });
     } else if (kind < 0.13) {
       ops.push({ name: `deleteIndex ${uid}`, run: (ms) => wait(ms.deleteIndex(uid)) });
     } else if (kind < 0.28) {
@@ -50,18 +53,31 @@ function operations(seed: number): Array<{ name: string; run: Op }> {
       if (r() < 0.2) settings.synonyms = { film: ['movie'] };
       if (r() < 0.2) settings.typoTolerance = { enabled: r() < 0.5 };
       if (r() < 0.15) settings.faceting = { maxValuesPerFacet: 1 + Math.floor(r() * 50) };
-      ops.push({ name: `updateSettings ${uid} ${JSON.stringify(settings)}`, run: (ms) => wait(ms.index(uid).updateSettings(settings)) });
+      ops.push({
+        name: `updateSettings ${uid} ${JSON.stringify(settings)}`,
+        run: (ms) => wait(ms.index(uid).updateSettings(settings)),
+      });
     } else if (kind < 0.32) {
       ops.push({ name: `resetSettings ${uid}`, run: (ms) => wait(ms.index(uid).resetSettings()) });
     } else if (kind < 0.62) {
       const n = 1 + Math.floor(r() * 8);
       const docs = Array.from({ length: n }, () => {
         const d: Record<string, unknown> = { id: Math.floor(r() * 40) };
-        for (const f of fields) if (r() < 0.5) d[f] = f === 'year' || f === 'rating' ? Math.floor(r() * 100) : f === 'genre' ? pick(genres) : `${f} ${Math.floor(r() * 10)}`;
+        for (const f of fields)
+          if (r() < 0.5)
+            d[f] =
+              f === 'year' || f === 'rating'
+                ? Math.floor(r() * 100)
+                : f === 'genre'
+                  ? pick(genres)
+                  : `${f} ${Math.floor(r() * 10)}`;
         return d;
       });
       const merge = r() < 0.3;
-      ops.push({ name: `${merge ? 'update' : 'add'}Documents ${uid} ${n}`, run: (ms) => wait(merge ? ms.index(uid).updateDocuments(docs) : ms.index(uid).addDocuments(docs)) });
+      ops.push({
+        name: `${merge ? 'update' : 'add'}Documents ${uid} ${n}`,
+        run: (ms) => wait(merge ? ms.index(uid).updateDocuments(docs) : ms.index(uid).addDocuments(docs)),
+      });
     } else if (kind < 0.7) {
       const id = Math.floor(r() * 40);
       ops.push({ name: `deleteDocument ${uid} ${id}`, run: (ms) => wait(ms.index(uid).deleteDocument(id)) });
@@ -70,11 +86,15 @@ function operations(seed: number): Array<{ name: string; run: Op }> {
       ops.push({ name: `deleteDocuments ${uid} ${ids}`, run: (ms) => wait(ms.index(uid).deleteDocuments(ids)) });
     } else if (kind < 0.84) {
       const g = pick(genres);
-      ops.push({ name: `deleteDocuments ${uid} filter ${g}`, run: (ms) => wait(ms.index(uid).deleteDocuments({ filter: `genre = ${g}` })) });
+      ops.push({
+        name: `deleteDocuments ${uid} filter ${g}`,
+        run: (ms) => wait(ms.index(uid).deleteDocuments({ filter: `genre = ${g}` })),
+      });
     } else if (kind < 0.88) {
       ops.push({ name: `deleteAllDocuments ${uid}`, run: (ms) => wait(ms.index(uid).deleteAllDocuments()) });
     } else if (kind < 0.94) {
-      const filter = r() < 0.5 ? { statuses: ['failed' as const] } : { types: ['documentDeletion' as const], indexUids: [uid] };
+      const filter =
+        r() < 0.5 ? { statuses: ['failed' as const] } : { types: ['documentDeletion' as const], indexUids: [uid] };
       ops.push({ name: `deleteTasks ${JSON.stringify(filter)}`, run: (ms) => wait(ms.tasks.deleteTasks(filter)) });
     } else {
       const pk = pick(['id', 'title']);
@@ -94,7 +114,13 @@ async function snapshot(ms: Meilisearch): Promise<Record<string, unknown>> {
     out[`${uid}.documents`] = docs;
   }
   const tasks = (await ms.tasks.getTasks({ limit: 1000 })).results;
-  out.tasks = tasks.map((t) => ({ indexUid: t.indexUid, status: t.status, type: t.type, details: t.details ?? null, error: t.error === null ? null : { code: t.error.code, message: t.error.message } }));
+  out.tasks = tasks.map((t) => ({
+    indexUid: t.indexUid,
+    status: t.status,
+    type: t.type,
+    details: t.details ?? null,
+    error: t.error === null ? null : { code: t.error.code, message: t.error.message },
+  }));
   return out;
 }
 
@@ -120,7 +146,11 @@ test(`a sequential client's random mix of ${OPS} operations (seed ${SEED}) ends 
       const x = t as Task;
       return { status: x.status, type: x.type, error: x.error?.code ?? null, details: x.details ?? null };
     };
-    assert.deepEqual(view(b), view(a), `op ${history.length}: ${op.name} (before it: ${history.slice(-12, -1).join(' | ')})`);
+    assert.deepEqual(
+      view(b),
+      view(a),
+      `op ${history.length}: ${op.name} (before it: ${history.slice(-12, -1).join(' | ')})`,
+    );
   }
   assert.deepEqual(await snapshot(miroir), await snapshot(single));
 });

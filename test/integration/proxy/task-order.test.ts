@@ -12,7 +12,9 @@ import { until } from '../../support/wait.js';
 const client = (c: TestCluster) => new Meilisearch({ host: c.app.url, apiKey: c.masterKey });
 
 async function nodeSettings(c: TestCluster, i: number, uid: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${c.nodes[i]!.url}/indexes/${uid}/settings`, { headers: { authorization: `Bearer ${c.nodeKey}` } });
+  const res = await fetch(`${c.nodes[i]!.url}/indexes/${uid}/settings`, {
+    headers: { authorization: `Bearer ${c.nodeKey}` },
+  });
   return (await res.json()) as Record<string, unknown>;
 }
 
@@ -28,7 +30,10 @@ async function fault(c: TestCluster, i: number, body: Record<string, unknown> | 
 async function createSettingsDocumentsSearch(c: TestCluster, uid: string): Promise<void> {
   const ms = client(c);
   void ms.createIndex(uid); // not awaited, as the client's own examples do
-  await ms.index(uid).updateSettings({ filterableAttributes: ['genre'] }).waitTask();
+  await ms
+    .index(uid)
+    .updateSettings({ filterableAttributes: ['genre'] })
+    .waitTask();
   const docs = [
     { id: 1, title: 'Carol', genre: 'drama' },
     { id: 2, title: 'Alien', genre: 'horror' },
@@ -39,7 +44,12 @@ async function createSettingsDocumentsSearch(c: TestCluster, uid: string): Promi
   const res = await ms.index(uid).search('', { filter: 'genre = drama' });
   assert.deepEqual(res.hits.map((h) => h.id).sort(), [1, 3], `${uid}: filtered search`);
   assert.deepEqual(await ms.index(uid).getFilterableAttributes(), ['genre'], `${uid}: logical settings`);
-  for (let i = 0; i < c.nodes.length; i++) assert.deepEqual((await nodeSettings(c, i, uid)).filterableAttributes, ['genre', '_miroir_shard'], `${uid}: node-${i} physical settings`);
+  for (let i = 0; i < c.nodes.length; i++)
+    assert.deepEqual(
+      (await nodeSettings(c, i, uid)).filterableAttributes,
+      ['genre', '_miroir_shard'],
+      `${uid}: node-${i} physical settings`,
+    );
 }
 
 describe('a creation not awaited, then settings, documents and a filtered search: 100 rounds per layout', () => {
@@ -57,7 +67,7 @@ describe('a creation not awaited, then settings, documents and a filtered search
     for (const c of clusters) await c.close();
   });
 
-  test('0 failures in 100 rounds at RG∈{1,2}×RF∈{1,2}; logical and every node\'s physical settings are what the user set', async () => {
+  test("0 failures in 100 rounds at RG∈{1,2}×RF∈{1,2}; logical and every node's physical settings are what the user set", async () => {
     await Promise.all(
       clusters.map(async (c) => {
         for (let round = 0; round < 100; round++) await createSettingsDocumentsSearch(c, `movies_${round}`);
@@ -84,10 +94,18 @@ describe('index state under concurrency', () => {
       ]);
       await ms.tasks.waitForTasks([settings.taskUid, docs.taskUid]);
       const hits = await ms.index('race').search(`needle${round}`, { attributesToSearchOn: [field] });
-      assert.deepEqual(hits.hits.map((h) => h.id), [round], `round ${round}: the document is searchable by its new field ${field}`);
+      assert.deepEqual(
+        hits.hits.map((h) => h.id),
+        [round],
+        `round ${round}: the document is searchable by its new field ${field}`,
+      );
     }
     const physical = await nodeSettings(cluster, 0, 'race');
-    for (let round = 0; round < 30; round++) assert.ok((physical.searchableAttributes as string[]).includes(`f${round}`), `f${round} is in the physical searchable list`);
+    for (let round = 0; round < 30; round++)
+      assert.ok(
+        (physical.searchableAttributes as string[]).includes(`f${round}`),
+        `f${round} is in the physical searchable list`,
+      );
   });
 
   test('a task deletion right after a document addition waits for it and deletes it, like Meilisearch', async () => {
@@ -96,17 +114,26 @@ describe('index state under concurrency', () => {
     const deletion = await ms.tasks.deleteTasks({ uids: [added.taskUid] }).waitTask();
     assert.equal(deletion.status, 'succeeded');
     assert.equal(deletion.details?.deletedTasks, 1);
-    const gone = await ms.tasks.getTask(added.taskUid).catch((e: MeilisearchApiError) => (e.cause as { code: string }).code);
+    const gone = await ms.tasks
+      .getTask(added.taskUid)
+      .catch((e: MeilisearchApiError) => (e.cause as { code: string }).code);
     assert.equal(gone, 'task_not_found');
     assert.equal((await ms.index('race').getDocument(1000)).title, 'later', 'the write itself was applied');
   });
 
   test('GET /tasks/{uid} answers at once while a settings verify is held by a slow node', async () => {
     const ms = client(cluster);
-    const enqueued = await ms.index('race').updateSettings({ distinctAttribute: null, rankingRules: ['words', 'typo', 'proximity', 'attribute', 'sort', 'exactness'] });
+    const enqueued = await ms
+      .index('race')
+      .updateSettings({
+        distinctAttribute: null,
+        rankingRules: ['words', 'typo', 'proximity', 'attribute', 'sort', 'exactness'],
+      });
     // The node's own task finishes, then every request to it takes 3 s: the verify (GET settings) is held.
     await until(async () => {
-      const t = await fetch(`${cluster.nodes[1]!.url}/tasks?limit=1`, { headers: { authorization: `Bearer ${cluster.nodeKey}` } });
+      const t = await fetch(`${cluster.nodes[1]!.url}/tasks?limit=1`, {
+        headers: { authorization: `Bearer ${cluster.nodeKey}` },
+      });
       return ((await t.json()) as { results: Array<{ status: string }> }).results[0]?.status === 'succeeded';
     }, 'the node task to finish');
     await fault(cluster, 1, { delay_ms: 3000 });
@@ -135,11 +162,18 @@ describe('a search whose every node failed', () => {
 
   test('answers 503 miroir_shard_unavailable, never an empty 200', async () => {
     const ms = client(cluster);
-    await ms.index('gone').addDocuments([{ id: 1, title: 'x' }]).waitTask();
+    await ms
+      .index('gone')
+      .addDocuments([{ id: 1, title: 'x' }])
+      .waitTask();
     await fault(cluster, 0, { fail_requests: 1000 });
     await fault(cluster, 1, { fail_requests: 1000 });
     try {
-      const res = await fetch(`${cluster.app.url}/indexes/gone/search`, { method: 'POST', headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' }, body: '{"q":"x"}' });
+      const res = await fetch(`${cluster.app.url}/indexes/gone/search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' },
+        body: '{"q":"x"}',
+      });
       assert.equal(res.status, 503);
       assert.equal(((await res.json()) as { code: string }).code, 'miroir_shard_unavailable');
     } finally {

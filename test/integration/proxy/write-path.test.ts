@@ -20,20 +20,35 @@ async function cluster(opts: Parameters<typeof startCluster>[0]): Promise<TestCl
 }
 
 const client = (c: TestCluster) => new Meilisearch({ host: c.app.url, apiKey: c.masterKey });
-const docs = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ id: from + i, title: `document number ${from + i}`, color: ['red', 'green', 'blue'][i % 3] }));
+const docs = (n: number, from = 0) =>
+  Array.from({ length: n }, (_, i) => ({
+    id: from + i,
+    title: `document number ${from + i}`,
+    color: ['red', 'green', 'blue'][i % 3],
+  }));
 
 async function nodeHas(c: TestCluster, i: number, index: string, id: number | string): Promise<boolean> {
-  const res = await fetch(`${c.nodes[i]!.url}/indexes/${index}/documents/${id}`, { headers: { authorization: `Bearer ${c.nodeKey}` } });
+  const res = await fetch(`${c.nodes[i]!.url}/indexes/${index}/documents/${id}`, {
+    headers: { authorization: `Bearer ${c.nodeKey}` },
+  });
   return res.status === 200;
 }
 
-async function nodeTasks(c: TestCluster, i: number, query: string): Promise<Array<{ type: string; customMetadata?: string }>> {
+async function nodeTasks(
+  c: TestCluster,
+  i: number,
+  query: string,
+): Promise<Array<{ type: string; customMetadata?: string }>> {
   const res = await fetch(`${c.nodes[i]!.url}/tasks?${query}`, { headers: { authorization: `Bearer ${c.nodeKey}` } });
   return ((await res.json()) as { results: Array<{ type: string; customMetadata?: string }> }).results;
 }
 
 function post(c: TestCluster, index: string, body: string, type = 'application/json'): Promise<Response> {
-  return fetch(`${c.app.url}/indexes/${index}/documents`, { method: 'POST', headers: { authorization: `Bearer ${c.masterKey}`, 'content-type': type }, body });
+  return fetch(`${c.app.url}/indexes/${index}/documents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${c.masterKey}`, 'content-type': type },
+    body,
+  });
 }
 
 test('1,000 documents at RF=1 are each on exactly their owner, every node holds ≥ 20%; RF=2 puts each on exactly two', async () => {
@@ -65,7 +80,11 @@ test('quorum: one group losing a shard degrades (202 + header), both groups losi
   assert.equal(degraded.status, 202);
   assert.match(String(degraded.headers.get('x-miroir-degraded')), /^groups=0;shards=[\d,]+$/);
   await c.stopNode(2);
-  const bothDown = docs(40, 200).filter((d) => assignShard(shardForKey(String(d.id), 8), ['node-0', 'node-1'], 1)[0] === 'node-0' && assignShard(shardForKey(String(d.id), 8), ['node-2', 'node-3'], 1)[0] === 'node-2');
+  const bothDown = docs(40, 200).filter(
+    (d) =>
+      assignShard(shardForKey(String(d.id), 8), ['node-0', 'node-1'], 1)[0] === 'node-0' &&
+      assignShard(shardForKey(String(d.id), 8), ['node-2', 'node-3'], 1)[0] === 'node-2',
+  );
   assert.ok(bothDown.length > 0);
   const refused = await post(c, 'q', JSON.stringify(bothDown));
   assert.equal(refused.status, 503);
@@ -93,7 +112,10 @@ test('content problems fail the task and reach no node; malformed NDJSON is refu
     [[{ id: 9, _miroir_shard: 3 }], 'miroir_reserved_field'],
   ];
   for (const [batch, code] of cases) {
-    const task = await client(c).index('v').addDocuments(batch as Array<Record<string, unknown>>).waitTask();
+    const task = await client(c)
+      .index('v')
+      .addDocuments(batch as Array<Record<string, unknown>>)
+      .waitTask();
     assert.equal(task.status, 'failed');
     assert.equal(task.error?.code, code);
   }
@@ -101,8 +123,15 @@ test('content problems fail the task and reach no node; malformed NDJSON is refu
   assert.equal(nd.status, 400);
   assert.equal(((await nd.json()) as { code: string }).code, 'malformed_payload');
   const after = await Promise.all([0, 1, 2].map((i) => nodeTasks(c, i, 'indexUids=v&types=documentAdditionOrUpdate')));
-  assert.deepEqual(after.map((l) => l.length), before.map((l) => l.length), 'no node received anything');
-  const noPk = await client(c).index('nopk').addDocuments([{ title: 'x' }]).waitTask();
+  assert.deepEqual(
+    after.map((l) => l.length),
+    before.map((l) => l.length),
+    'no node received anything',
+  );
+  const noPk = await client(c)
+    .index('nopk')
+    .addDocuments([{ title: 'x' }])
+    .waitTask();
   assert.equal(noPk.error?.code, 'index_primary_key_no_candidate_found');
 });
 
@@ -110,12 +139,18 @@ test('a node that enqueues then fails its answer ends with exactly one node task
   const c = await cluster({ nodes: 3, rf: 1, shards: 8 });
   await client(c).index('f').addDocuments(docs(3)).waitTask();
   for (let i = 0; i < 3; i++) {
-    await fetch(`${c.nodes[i]!.url}/_devnode/faults`, { method: 'POST', headers: { authorization: `Bearer ${c.nodeKey}`, 'content-type': 'application/json' }, body: '{"fail_after_enqueue":1}' });
+    await fetch(`${c.nodes[i]!.url}/_devnode/faults`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${c.nodeKey}`, 'content-type': 'application/json' },
+      body: '{"fail_after_enqueue":1}',
+    });
   }
   const task = await client(c).index('f').addDocuments(docs(60, 1000)).waitTask();
   assert.equal(task.status, 'succeeded');
   for (let i = 0; i < 3; i++) {
-    const tagged = (await nodeTasks(c, i, 'indexUids=f&types=documentAdditionOrUpdate&limit=100')).filter((t) => t.customMetadata === `miroir-task-${task.uid}`);
+    const tagged = (await nodeTasks(c, i, 'indexUids=f&types=documentAdditionOrUpdate&limit=100')).filter(
+      (t) => t.customMetadata === `miroir-task-${task.uid}`,
+    );
     assert.equal(tagged.length, 1, `node-${i} holds exactly one task for the batch`);
   }
 });
@@ -123,19 +158,41 @@ test('a node that enqueues then fails its answer ends with exactly one node task
 test('physical settings: _miroir_shard filterable, learned fields searchable, never _miroir_shard; deletes routed and broadcast', async () => {
   const c = await cluster({ nodes: 3, rf: 1, shards: 8 });
   await client(c).index('p').addDocuments(docs(30)).waitTask();
-  await client(c).index('p').addDocuments([{ id: 500, title: 'late', extra: 'new field' }]).waitTask();
+  await client(c)
+    .index('p')
+    .addDocuments([{ id: 500, title: 'late', extra: 'new field' }])
+    .waitTask();
   for (let i = 0; i < 3; i++) {
-    const s = (await (await fetch(`${c.nodes[i]!.url}/indexes/p/settings`, { headers: { authorization: `Bearer ${c.nodeKey}` } })).json()) as Record<string, string[]>;
+    const s = (await (
+      await fetch(`${c.nodes[i]!.url}/indexes/p/settings`, { headers: { authorization: `Bearer ${c.nodeKey}` } })
+    ).json()) as Record<string, string[]>;
     assert.ok(s.filterableAttributes!.includes('_miroir_shard'));
     assert.deepEqual(s.searchableAttributes, ['id', 'title', 'color', 'extra']);
-    const hits = (await (await fetch(`${c.nodes[i]!.url}/indexes/p/search`, { method: 'POST', headers: { authorization: `Bearer ${c.nodeKey}`, 'content-type': 'application/json' }, body: '{"q":"5","limit":100}' })).json()) as { hits: Array<Record<string, unknown>> };
+    const hits = (await (
+      await fetch(`${c.nodes[i]!.url}/indexes/p/search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${c.nodeKey}`, 'content-type': 'application/json' },
+        body: '{"q":"5","limit":100}',
+      })
+    ).json()) as { hits: Array<Record<string, unknown>> };
     for (const h of hits.hits) {
       const { _miroir_shard: _shard, ...content } = h;
       void _shard;
-      assert.match(JSON.stringify(content), /5/, `a search for "5" may only match real content, not the shard id (${JSON.stringify(h)})`);
+      assert.match(
+        JSON.stringify(content),
+        /5/,
+        `a search for "5" may only match real content, not the shard id (${JSON.stringify(h)})`,
+      );
     }
   }
-  assert.deepEqual(await client(c).index('p').getSettings().then((s) => s.filterableAttributes), [], 'clients see logical settings');
+  assert.deepEqual(
+    await client(c)
+      .index('p')
+      .getSettings()
+      .then((s) => s.filterableAttributes),
+    [],
+    'clients see logical settings',
+  );
   const one = await client(c).index('p').deleteDocument(3).waitTask();
   assert.deepEqual(one.details, { providedIds: 1, deletedDocuments: 1, originalFilter: null });
   const batch = await client(c).index('p').deleteDocuments([4, 5, 999]).waitTask();
@@ -143,7 +200,10 @@ test('physical settings: _miroir_shard filterable, learned fields searchable, ne
   await client(c).index('p').updateFilterableAttributes(['color']).waitTask();
   const byFilter = await client(c).index('p').deleteDocuments({ filter: 'color = red' }).waitTask();
   assert.equal(byFilter.status, 'succeeded');
-  assert.equal((await client(c).index('p').getStats()).numberOfDocuments, 31 - 3 - (byFilter.details?.deletedDocuments as number));
+  assert.equal(
+    (await client(c).index('p').getStats()).numberOfDocuments,
+    31 - 3 - (byFilter.details?.deletedDocuments as number),
+  );
   await client(c).index('p').deleteAllDocuments().waitTask();
   assert.equal((await client(c).index('p').getStats()).numberOfDocuments, 0);
 });
@@ -159,16 +219,37 @@ test('the first write to a new index needs every node (like POST /indexes): refu
   const task = await client(c).index('fresh').addDocuments(docs(5)).waitTask();
   assert.equal(task.status, 'succeeded');
   for (let i = 0; i < 3; i++) {
-    const s = (await (await fetch(`${c.nodes[i]!.url}/indexes/fresh/settings`, { headers: { authorization: `Bearer ${c.nodeKey}` } })).json()) as { filterableAttributes: string[] };
+    const s = (await (
+      await fetch(`${c.nodes[i]!.url}/indexes/fresh/settings`, { headers: { authorization: `Bearer ${c.nodeKey}` } })
+    ).json()) as { filterableAttributes: string[] };
     assert.ok(s.filterableAttributes.includes('_miroir_shard'), `node-${i} has the physical settings`);
   }
 });
 
 test('concurrent batches with different new fields: every field ends up in the physical searchable list', async () => {
   const c = await cluster({ nodes: 2, rf: 1, shards: 4 });
-  await client(c).index('mix').addDocuments([{ id: 0, a: 'x' }]).waitTask();
-  const batches = Array.from({ length: 6 }, (_, i) => client(c).index('mix').addDocuments([{ id: i + 1, [`field${i}`]: `v${i}` }]));
-  for (const t of await Promise.all(batches)) assert.equal((await client(c).tasks.waitForTask(t.taskUid)).status, 'succeeded');
-  const s = (await (await fetch(`${c.nodes[0]!.url}/indexes/mix/settings`, { headers: { authorization: `Bearer ${c.nodeKey}` } })).json()) as { searchableAttributes: string[] };
-  assert.deepEqual([...s.searchableAttributes].sort(), ['a', 'field0', 'field1', 'field2', 'field3', 'field4', 'field5', 'id']);
+  await client(c)
+    .index('mix')
+    .addDocuments([{ id: 0, a: 'x' }])
+    .waitTask();
+  const batches = Array.from({ length: 6 }, (_, i) =>
+    client(c)
+      .index('mix')
+      .addDocuments([{ id: i + 1, [`field${i}`]: `v${i}` }]),
+  );
+  for (const t of await Promise.all(batches))
+    assert.equal((await client(c).tasks.waitForTask(t.taskUid)).status, 'succeeded');
+  const s = (await (
+    await fetch(`${c.nodes[0]!.url}/indexes/mix/settings`, { headers: { authorization: `Bearer ${c.nodeKey}` } })
+  ).json()) as { searchableAttributes: string[] };
+  assert.deepEqual([...s.searchableAttributes].sort(), [
+    'a',
+    'field0',
+    'field1',
+    'field2',
+    'field3',
+    'field4',
+    'field5',
+    'id',
+  ]);
 });

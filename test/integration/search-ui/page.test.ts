@@ -20,7 +20,8 @@ if (skip !== false) console.log(`# ${skip}`);
 
 const firstHit = (page: Page) => page.locator('.hit h3').first();
 const statsText = (page: Page) => page.locator('#stats').textContent();
-const payloadOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+const payloadOf = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 
 async function typeQuery(page: Page, q: string): Promise<void> {
   await page.fill('#search-input', q);
@@ -36,7 +37,15 @@ describe('search page', { skip }, () => {
   before(async () => {
     ui = await startUiCluster({ rate_limit: { per_ip: '10000/minute' }, auth: { session_rate_limit: '10000/minute' } });
     // Per-index page config (admin API): title and page size.
-    const res = await fetch(`${ui.url}/_miroir/ui/search/movies/config`, { method: 'POST', headers: { 'x-admin-key': ui.cluster.adminKey, 'content-type': 'application/json' }, body: JSON.stringify({ title: 'Movie night', hits_per_page: 5, displayed_attributes: ['genre', 'year', 'overview'] }) });
+    const res = await fetch(`${ui.url}/_miroir/ui/search/movies/config`, {
+      method: 'POST',
+      headers: { 'x-admin-key': ui.cluster.adminKey, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        title: 'Movie night',
+        hits_per_page: 5,
+        displayed_attributes: ['genre', 'year', 'overview'],
+      }),
+    });
     assert.equal(res.status, 200);
     browser = await launchChromium();
   });
@@ -56,19 +65,30 @@ describe('search page', { skip }, () => {
 
     await typeQuery(page, 'intersteller');
     assert.equal(await firstHit(page).textContent(), 'Interstellar');
-    assert.equal(await page.locator('.hit h3 mark').first().textContent(), 'Interstellar', 'the matched title is highlighted');
+    assert.equal(
+      await page.locator('.hit h3 mark').first().textContent(),
+      'Interstellar',
+      'the matched title is highlighted',
+    );
 
     await typeQuery(page, '');
     const dramas = MOVIES.filter((m) => m.genre === 'Drama');
     await page.getByRole('group', { name: 'genre' }).getByLabel(/Drama/).check();
-    await page.waitForFunction((n) => (document.getElementById('stats')?.textContent ?? '') === `${n} results`, dramas.length);
+    await page.waitForFunction(
+      (n) => (document.getElementById('stats')?.textContent ?? '') === `${n} results`,
+      dramas.length,
+    );
     assert.equal(await page.locator('.hit').count(), 5);
     assert.equal(await page.locator('h1').textContent(), 'Movie night');
 
     await page.getByRole('button', { name: 'Page 2' }).click();
     await page.waitForFunction(() => document.querySelector('#pagination [aria-current="page"]')?.textContent === '2');
     assert.equal(await page.locator('.hit').count(), dramas.length - 5);
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'results', 'focus moves to the results after paging');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.id),
+      'results',
+      'focus moves to the results after paging',
+    );
 
     await page.selectOption('#sort-select', { label: 'year (descending)' });
     const newest = [...dramas].sort((a, b) => b.year - a.year)[0]!;
@@ -91,31 +111,74 @@ describe('search page', { skip }, () => {
         ['GET', '/keys', undefined],
         ['POST', '/indexes/other/search', '{}'],
       ] as const) {
-        const res = await fetch(`${ui.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+        const res = await fetch(`${ui.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body,
+        });
         assert.equal(res.status, 403, `${method} ${path} with the page's token`);
         assert.equal(((await res.json()) as { code: string }).code, 'miroir_jwt_scope_denied');
       }
     }
     // No secret reached the page: not the master or admin key, not any API key's value (the scoped key included).
     const keys = await ui.client.getKeys({ limit: 100 });
-    const secrets = [ui.cluster.masterKey, ui.cluster.adminKey, ui.cluster.nodeKey, ...keys.results.map((k) => k.key), ...keys.results.map((k) => deriveKeyValue(ui.cluster.masterKey, k.uid))];
-    assert.ok(keys.results.some((k) => k.name === 'Search UI: movies' && k.actions.join() === 'search' && k.indexes.join() === 'movies'), 'Miroir made a scoped search key');
-    const seen = [...bodies, ...requests.map((r) => `${r.url} ${r.auth ?? ''}`), await page.content(), await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }))].join('\n');
+    const secrets = [
+      ui.cluster.masterKey,
+      ui.cluster.adminKey,
+      ui.cluster.nodeKey,
+      ...keys.results.map((k) => k.key),
+      ...keys.results.map((k) => deriveKeyValue(ui.cluster.masterKey, k.uid)),
+    ];
+    assert.ok(
+      keys.results.some(
+        (k) => k.name === 'Search UI: movies' && k.actions.join() === 'search' && k.indexes.join() === 'movies',
+      ),
+      'Miroir made a scoped search key',
+    );
+    const seen = [
+      ...bodies,
+      ...requests.map((r) => `${r.url} ${r.auth ?? ''}`),
+      await page.content(),
+      await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })),
+    ].join('\n');
     for (const s of secrets) assert.ok(!seen.includes(s), 'a key value appeared in the page or its traffic');
-    assert.ok(requests.every((r) => r.url.startsWith(ui.url)), 'every request goes to Miroir (no CDN)');
+    assert.ok(
+      requests.every((r) => r.url.startsWith(ui.url)),
+      'every request goes to Miroir (no CDN)',
+    );
     await page.close();
   });
 
   test('an expired session token is renewed and the search succeeds', async () => {
     const page = await browser.context.newPage();
     const now = Math.floor(Date.now() / 1000);
-    const claims = { iss: 'miroir', sub: 'search-ui-session', idx: 'movies', scope: ['search', 'multi_search', 'beacon'], exp: now - 60, iat: now - 960, kid: keyId(ui.secret) };
-    const expired = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: claims.kid }).sign(new TextEncoder().encode(ui.secret));
+    const claims = {
+      iss: 'miroir',
+      sub: 'search-ui-session',
+      idx: 'movies',
+      scope: ['search', 'multi_search', 'beacon'],
+      exp: now - 60,
+      iat: now - 960,
+      kid: keyId(ui.secret),
+    };
+    const expired = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: claims.kid })
+      .sign(new TextEncoder().encode(ui.secret));
     let sessions = 0;
     await page.route('**/ui/search/movies/session', async (route) => {
       sessions++;
       // The first session answer hands out a token Miroir already considers expired (the page's clock thinks not).
-      if (sessions === 1) await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ token: expired, expires_at: new Date(Date.now() + 600_000).toISOString(), index: 'movies', rate_limit: { limit: 1, window_s: 60 } }) });
+      if (sessions === 1)
+        await route.fulfill({
+          status: 200,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            token: expired,
+            expires_at: new Date(Date.now() + 600_000).toISOString(),
+            index: 'movies',
+            rate_limit: { limit: 1, window_s: 60 },
+          }),
+        });
       else await route.continue();
     });
     const statuses: number[] = [];
@@ -127,7 +190,10 @@ describe('search page', { skip }, () => {
     assert.equal(await firstHit(page).textContent(), 'Dunkirk');
     assert.equal(sessions, 2, 'one renewal');
     assert.equal(statuses[0], 401, 'Miroir refused the expired token');
-    assert.ok(statuses.slice(1).every((s) => s === 200), `statuses ${statuses}`);
+    assert.ok(
+      statuses.slice(1).every((s) => s === 200),
+      `statuses ${statuses}`,
+    );
     assert.equal(await page.locator('#notice').textContent(), '', 'no error shown');
     await page.close();
   });
@@ -135,7 +201,9 @@ describe('search page', { skip }, () => {
   test('axe-core finds no WCAG 2.2 A/AA (or best-practice) violation with results, facets, pages, and when empty', async () => {
     const page = await browser.context.newPage();
     await page.goto(`${ui.url}/ui/search/movies`);
-    await page.waitForFunction(() => document.querySelectorAll('.hit').length > 0 && document.querySelector('#pagination nav') !== null);
+    await page.waitForFunction(
+      () => document.querySelectorAll('.hit').length > 0 && document.querySelector('#pagination nav') !== null,
+    );
     assert.deepEqual(await axeViolations(page), []);
     await page.screenshot({ path: screenshotPath('search-ui.png') });
     // Keyboard: `/` returns to the box from anywhere, Escape clears it.
@@ -173,7 +241,12 @@ describe('search page rate limit', { skip }, () => {
     await page.goto(`${ui.url}/ui/search/movies`);
     for (let i = 0; i < 10 && limited.length === 0; i++) {
       await page.fill('#search-input', `query${i}`);
-      await page.waitForFunction((q) => (document.getElementById('stats')?.textContent ?? '').includes(q) || (document.getElementById('notice')?.textContent ?? '') !== '', `query${i}`);
+      await page.waitForFunction(
+        (q) =>
+          (document.getElementById('stats')?.textContent ?? '').includes(q) ||
+          (document.getElementById('notice')?.textContent ?? '') !== '',
+        `query${i}`,
+      );
     }
     assert.ok(limited.length > 0 && limited[0]! >= 1, 'Miroir answered 429 with Retry-After');
     const notice = page.locator('#notice');
@@ -190,7 +263,10 @@ describe('search page behind an oauth proxy', { skip }, () => {
   let ui: UiCluster;
   let browser: LaunchedBrowser;
   before(async () => {
-    ui = await startUiCluster({ auth: { mode: 'oauth_proxy', oauth_proxy: { groups_filter_attribute: 'tenant' } } }, { nodes: 1 });
+    ui = await startUiCluster(
+      { auth: { mode: 'oauth_proxy', oauth_proxy: { groups_filter_attribute: 'tenant' } } },
+      { nodes: 1 },
+    );
     browser = await launchChromium();
   });
   after(async () => {
@@ -198,7 +274,7 @@ describe('search page behind an oauth proxy', { skip }, () => {
     await ui?.close();
   });
 
-  test('the group filter is ANDed in: other tenants\' documents never show; no proxy headers → sign-in message', async () => {
+  test("the group filter is ANDed in: other tenants' documents never show; no proxy headers → sign-in message", async () => {
     const page = await browser.context.newPage();
     await page.setExtraHTTPHeaders({ 'x-forwarded-user': 'alice@example.com', 'x-forwarded-groups': 'acme' });
     await page.goto(`${ui.url}/ui/search/movies`);
@@ -208,9 +284,19 @@ describe('search page behind an oauth proxy', { skip }, () => {
     assert.equal(await page.locator('.hit').count(), 0, 'Dune belongs to globex');
     await page.getByRole('button', { name: 'Page 2' }).waitFor({ state: 'detached' });
     // Even a filter the page did not choose cannot widen the session: the tenant rule is part of the token.
-    const session = (await (await fetch(`${ui.url}/ui/search/movies/session`, { headers: { 'x-forwarded-user': 'alice@example.com', 'x-forwarded-groups': 'acme' } })).json()) as { token: string };
+    const session = (await (
+      await fetch(`${ui.url}/ui/search/movies/session`, {
+        headers: { 'x-forwarded-user': 'alice@example.com', 'x-forwarded-groups': 'acme' },
+      })
+    ).json()) as { token: string };
     assert.equal(payloadOf(session.token).injected_filter, 'tenant IN ["acme"]');
-    const res = await fetch(`${ui.url}/multi-search`, { method: 'POST', headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ queries: [{ indexUid: 'movies', q: '', filter: 'tenant = globex OR tenant = acme', limit: 100 }] }) });
+    const res = await fetch(`${ui.url}/multi-search`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        queries: [{ indexUid: 'movies', q: '', filter: 'tenant = globex OR tenant = acme', limit: 100 }],
+      }),
+    });
     const body = (await res.json()) as { results: Array<{ hits: Array<{ tenant: string }> }> };
     assert.ok(body.results[0]!.hits.length > 0 && body.results[0]!.hits.every((h) => h.tenant === 'acme'));
     await page.close();

@@ -45,7 +45,12 @@ before(async () => {
         leader_election: { lease_ttl_s: 3, renew_interval_s: 1 },
         server: { port, bind: '127.0.0.1' },
         metrics: { port: 0, bind: '127.0.0.1' },
-        search_ui: { enabled: true, scoped_key_rotation_drain_s: 0, rate_limit: { per_ip: '100000/minute' }, auth: { session_rate_limit: '100000/minute' } },
+        search_ui: {
+          enabled: true,
+          scoped_key_rotation_drain_s: 0,
+          rate_limit: { per_ip: '100000/minute' },
+          auth: { session_rate_limit: '100000/minute' },
+        },
       },
       {},
     );
@@ -65,7 +70,11 @@ async function pageSearch(url: string, q: string, token?: string): Promise<{ sta
     if (s.status !== 200) return { status: s.status, token: '' };
     t = ((await s.json()) as { token: string }).token;
   }
-  const res = await fetch(`${url}/multi-search`, { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: JSON.stringify({ queries: [{ indexUid: 'movies', q, limit: 3 }] }) });
+  const res = await fetch(`${url}/multi-search`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ queries: [{ indexUid: 'movies', q, limit: 3 }] }),
+  });
   await res.arrayBuffer();
   return { status: res.status, token: t };
 }
@@ -80,9 +89,20 @@ test('a rotation with two pods: no failed page search, and the old key is revoke
   pods.push(await startMiroir(cfgFor(ports[0]!), { logger: pino({ level: 'silent' }) }));
   const a = pods[0]!;
   const auth = { authorization: `Bearer ${master}`, 'content-type': 'application/json' };
-  await fetch(`${a.url}/indexes`, { method: 'POST', headers: auth, body: JSON.stringify({ uid: 'movies', primaryKey: 'id' }) });
-  const added = (await (await fetch(`${a.url}/indexes/movies/documents`, { method: 'POST', headers: auth, body: JSON.stringify(MOVIES) })).json()) as { taskUid: number };
-  await until(async () => ((await (await fetch(`${a.url}/tasks/${added.taskUid}`, { headers: auth })).json()) as { status: string }).status === 'succeeded', 'documents indexed');
+  await fetch(`${a.url}/indexes`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ uid: 'movies', primaryKey: 'id' }),
+  });
+  const added = (await (
+    await fetch(`${a.url}/indexes/movies/documents`, { method: 'POST', headers: auth, body: JSON.stringify(MOVIES) })
+  ).json()) as { taskUid: number };
+  await until(
+    async () =>
+      ((await (await fetch(`${a.url}/tasks/${added.taskUid}`, { headers: auth })).json()) as { status: string })
+        .status === 'succeeded',
+    'documents indexed',
+  );
 
   // Background page searches on every started pod, each with a session token (renewed on every tenth search).
   const statuses: number[] = [];
@@ -103,18 +123,33 @@ test('a rotation with two pods: no failed page search, and the old key is revoke
   const first = (await probe.getScopedKey('movies'))!;
   assert.equal(first.generation, 1);
 
-  const rotated = await fetch(`${a.url}/_miroir/ui/search/movies/rotate-scoped-key`, { method: 'POST', headers: { 'x-admin-key': admin, 'content-type': 'application/json' }, body: '{"force":false}' });
+  const rotated = await fetch(`${a.url}/_miroir/ui/search/movies/rotate-scoped-key`, {
+    method: 'POST',
+    headers: { 'x-admin-key': admin, 'content-type': 'application/json' },
+    body: '{"force":false}',
+  });
   assert.equal(rotated.status, 200);
-  const result = (await rotated.json()) as { old_key_id: string; new_key_id: string; generation: number; rotated_at: string };
+  const result = (await rotated.json()) as {
+    old_key_id: string;
+    new_key_id: string;
+    generation: number;
+    rotated_at: string;
+  };
   assert.equal(result.old_key_id, first.primary_uid);
   assert.equal(result.generation, 2);
   assert.ok(!Number.isNaN(Date.parse(result.rotated_at)));
-  const again = await fetch(`${a.url}/_miroir/ui/search/movies/rotate-scoped-key`, { method: 'POST', headers: { 'x-admin-key': admin } });
+  const again = await fetch(`${a.url}/_miroir/ui/search/movies/rotate-scoped-key`, {
+    method: 'POST',
+    headers: { 'x-admin-key': admin },
+  });
   assert.equal(again.status, 409, 'a second rotation waits for the first to drain');
   assert.equal(((await again.json()) as { code: string }).code, 'miroir_rotation_in_progress');
 
   // Pod A beacons generation 2; pod B (alive, silent) has not: the old key must stay.
-  await until(async () => (await probe.getScopedKeyObserved('movies', [podUrls[0]!]))[podUrls[0]!] === 2, 'pod A beaconing generation 2');
+  await until(
+    async () => (await probe.getScopedKeyObserved('movies', [podUrls[0]!]))[podUrls[0]!] === 2,
+    'pod A beaconing generation 2',
+  );
   const countAfterBeaconA = statuses.length;
   await until(() => statuses.length >= countAfterBeaconA + 30, 'more page searches on pod A');
   assert.ok(await keyExists(result.old_key_id), 'the old key outlives a pod that has not beaconed');
@@ -126,7 +161,11 @@ test('a rotation with two pods: no failed page search, and the old key is revoke
   pods.push(await startMiroir(cfgFor(ports[1]!), { logger: pino({ level: 'silent' }) }));
   await until(async () => !(await keyExists(result.old_key_id)), 'the old key to be revoked', 20_000);
   const observed = await probe.getScopedKeyObserved('movies', podUrls);
-  assert.deepEqual(observed, { [podUrls[0]!]: 2, [podUrls[1]!]: 2 }, 'both pods beaconed generation 2 before the revocation');
+  assert.deepEqual(
+    observed,
+    { [podUrls[0]!]: 2, [podUrls[1]!]: 2 },
+    'both pods beaconed generation 2 before the revocation',
+  );
   assert.equal((await probe.getScopedKey('movies'))!.previous_uid, null);
   assert.ok(await keyExists(result.new_key_id));
 
@@ -140,7 +179,11 @@ test('a rotation with two pods: no failed page search, and the old key is revoke
   // A zero-hit page query and a click-through beacon are counted.
   const zero = await pageSearch(a.url, 'qqqqzzzz');
   assert.equal(zero.status, 200);
-  const click = await fetch(`${a.url}/ui/search/movies/beacon`, { method: 'POST', headers: { authorization: `Bearer ${zero.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'click', position: 1, query: 'dune' }) });
+  const click = await fetch(`${a.url}/ui/search/movies/beacon`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${zero.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'click', position: 1, query: 'dune' }),
+  });
   assert.equal(click.status, 204);
   const text = await (await fetch(`http://127.0.0.1:${a.metricsPort}/metrics`)).text();
   assert.match(text, /miroir_search_ui_zero_hits_total\{index="movies"\} 1\b/);

@@ -33,7 +33,9 @@ test('LMDB: everything a SIGKILLed writer awaited is there after reopening in a 
   const dir = tempDir('miroir-durable-');
   cleanups.push(dir.cleanup);
   const modulePath = fileURLToPath(new URL('../../../src/store/lmdb.js', import.meta.url));
-  const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER, modulePath, dir.dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER, modulePath, dir.dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let acked = -1;
   await new Promise<void>((resolve) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -47,7 +49,8 @@ test('LMDB: everything a SIGKILLed writer awaited is there after reopening in a 
   await new Promise((r) => child.once('exit', r));
   const store = new LmdbStore({ path: dir.dir });
   cleanups.push(() => store.close());
-  for (let uid = 0; uid <= acked; uid++) assert.deepEqual((await store.getTask(uid))?.nodeTasks.n, [uid], `task ${uid} was acknowledged`);
+  for (let uid = 0; uid <= acked; uid++)
+    assert.deepEqual((await store.getTask(uid))?.nodeTasks.n, [uid], `task ${uid} was acknowledged`);
   assert.ok((await store.nextTaskUid()) > acked, 'the sequence continues after the last acknowledged uid');
 });
 
@@ -56,7 +59,11 @@ test('LMDB: task uids come from reserved blocks, a clean close gives the rest ba
   cleanups.push(dir.cleanup);
   let store = new LmdbStore({ path: dir.dir });
   const first = await Promise.all(Array.from({ length: 100 }, () => store.nextTaskUid()));
-  assert.deepEqual(first, Array.from({ length: 100 }, (_, i) => i), 'concurrent callers across a block boundary');
+  assert.deepEqual(
+    first,
+    Array.from({ length: 100 }, (_, i) => i),
+    'concurrent callers across a block boundary',
+  );
   await store.close();
   store = new LmdbStore({ path: dir.dir });
   cleanups.push(() => store.close());

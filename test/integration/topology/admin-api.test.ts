@@ -11,7 +11,8 @@ before(async () => {
 });
 after(() => cluster.close());
 
-const call = (method: string, path: string, body?: unknown) => adminCall(cluster.app.url, cluster.adminKey, method, path, body);
+const call = (method: string, path: string, body?: unknown) =>
+  adminCall(cluster.app.url, cluster.adminKey, method, path, body);
 
 function assertError(res: { status: number; body: any }, status: number, code: string): void {
   assert.equal(res.status, status, JSON.stringify(res.body));
@@ -28,16 +29,33 @@ test('POST /_miroir/nodes refuses bad bodies and nodes that do not answer, namin
   const badAddress = await call('POST', '/_miroir/nodes', { id: 'node-9', address: 'ftp://x', replica_group: 0 });
   assertError(badAddress, 400, 'bad_request');
   assert.match(badAddress.body.message, /`address`/);
-  const badGroup = await call('POST', '/_miroir/nodes', { id: 'node-9', address: 'http://127.0.0.1:1', replica_group: -1 });
+  const badGroup = await call('POST', '/_miroir/nodes', {
+    id: 'node-9',
+    address: 'http://127.0.0.1:1',
+    replica_group: -1,
+  });
   assertError(badGroup, 400, 'bad_request');
-  const unknownField = await call('POST', '/_miroir/nodes', { id: 'node-9', address: 'http://127.0.0.1:1', replica_group: 0, weight: 2 });
+  const unknownField = await call('POST', '/_miroir/nodes', {
+    id: 'node-9',
+    address: 'http://127.0.0.1:1',
+    replica_group: 0,
+    weight: 2,
+  });
   assertError(unknownField, 400, 'bad_request');
   const down = await call('POST', '/_miroir/nodes', { id: 'node-9', address: 'http://127.0.0.1:1', replica_group: 0 });
   assertError(down, 400, 'bad_request');
   assert.match(down.body.message, /did not answer `GET \/health`/);
-  const exists = await call('POST', '/_miroir/nodes', { id: 'node-0', address: cluster.nodes[0]!.url, replica_group: 0 });
+  const exists = await call('POST', '/_miroir/nodes', {
+    id: 'node-0',
+    address: cluster.nodes[0]!.url,
+    replica_group: 0,
+  });
   assertError(exists, 409, 'miroir_node_exists');
-  const sameAddress = await call('POST', '/_miroir/nodes', { id: 'node-5', address: `${cluster.nodes[1]!.url}/`, replica_group: 0 });
+  const sameAddress = await call('POST', '/_miroir/nodes', {
+    id: 'node-5',
+    address: `${cluster.nodes[1]!.url}/`,
+    replica_group: 0,
+  });
   assertError(sameAddress, 409, 'miroir_topology_conflict');
   assert.match(sameAddress.body.message, /already node `node-1`/);
   const topo = (await call('GET', '/_miroir/topology')).body;

@@ -13,9 +13,14 @@ const run = promisify(execFile);
 let cluster: TestCluster;
 let extra: DevNode;
 
-async function ctl(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function ctl(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cliPath(), 'ctl', '--url', cluster.app.url, ...args], { env: { ...process.env, MIROIR_ADMIN_API_KEY: cluster.adminKey, ...env } });
+    const { stdout, stderr } = await run(process.execPath, [cliPath(), 'ctl', '--url', cluster.app.url, ...args], {
+      env: { ...process.env, MIROIR_ADMIN_API_KEY: cluster.adminKey, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -42,7 +47,10 @@ test('status and shards: a table for people, JSON for scripts', async () => {
   const parsed = JSON.parse(json.stdout) as { topology: { nodes: unknown[] }; rebalance: { in_progress: boolean } };
   assert.equal(parsed.topology.nodes.length, 2);
   assert.equal(parsed.rebalance.in_progress, false);
-  const shards = JSON.parse((await ctl(['--json', 'shards'])).stdout) as { shards: number; groups: Array<{ assignments: Record<string, string[]> }> };
+  const shards = JSON.parse((await ctl(['--json', 'shards'])).stdout) as {
+    shards: number;
+    groups: Array<{ assignments: Record<string, string[]> }>;
+  };
   assert.equal(Object.keys(shards.groups[0]!.assignments).length, 8);
   assert.match((await ctl(['shards'])).stdout, /group 0/);
 });
@@ -55,15 +63,22 @@ test('node add, then rebalance status --watch follows it to the end', async () =
   assert.equal(watched.code, 0, watched.stderr);
   assert.match(watched.stdout, /shards \d+\/\d+/, 'a progress bar');
   assert.match(watched.stdout, /node_add.*done/);
-  const status = JSON.parse((await ctl(['--json', 'status'])).stdout) as { topology: { nodes: Array<{ id: string; state: string }> } };
-  assert.deepEqual(status.topology.nodes.map((n) => n.state), ['active', 'active', 'active']);
+  const status = JSON.parse((await ctl(['--json', 'status'])).stdout) as {
+    topology: { nodes: Array<{ id: string; state: string }> };
+  };
+  assert.deepEqual(
+    status.topology.nodes.map((n) => n.state),
+    ['active', 'active', 'active'],
+  );
   const again = await ctl(['node', 'add', '--id', 'node-2', '--address', extra.url]);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /miroir ctl: .*miroir_node_exists/);
 });
 
 test('tasks through the client API; a wrong admin key is a clear error', async () => {
-  const list = JSON.parse((await ctl(['--json', '--api-key', cluster.masterKey, 'task', 'list', '--limit', '5'])).stdout) as { results: Array<{ uid: number }> };
+  const list = JSON.parse(
+    (await ctl(['--json', '--api-key', cluster.masterKey, 'task', 'list', '--limit', '5'])).stdout,
+  ) as { results: Array<{ uid: number }> };
   assert.ok(list.results.length > 0);
   const one = await ctl(['--api-key', cluster.masterKey, 'task', 'get', String(list.results[0]!.uid)]);
   assert.equal(one.code, 0, one.stderr);

@@ -20,7 +20,12 @@ describe('node add: 3 → 4 nodes with 10,000 documents under load', () => {
   let cluster: TestCluster;
   const extra: DevNode[] = [];
   before(async () => {
-    cluster = await startCluster({ nodes: 3, shards: 16, rf: 1, config: { health: { interval_ms: 200, unhealthy_threshold: 2, recovery_threshold: 1 } } });
+    cluster = await startCluster({
+      nodes: 3,
+      shards: 16,
+      rf: 1,
+      config: { health: { interval_ms: 200, unhealthy_threshold: 2, recovery_threshold: 1 } },
+    });
   });
   after(async () => {
     await stopAllLoads();
@@ -28,17 +33,25 @@ describe('node add: 3 → 4 nodes with 10,000 documents under load', () => {
     await cluster.close();
   });
 
-  test('moves only the new owner\'s shards, loses and duplicates nothing, fails no client request', async (t) => {
+  test("moves only the new owner's shards, loses and duplicates nothing, fails no client request", async (t) => {
     const url = cluster.app.url;
     await seed(url, cluster.masterKey, INDEX, 10_000);
     const load = startLoad({ url, key: cluster.masterKey, index: INDEX, ids: 10_000 });
     const node = await DevNode.start({ port: 0, masterKey: cluster.nodeKey });
     extra.push(node);
-    const added = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', { id: 'node-3', address: node.url, replica_group: 0 });
+    const added = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', {
+      id: 'node-3',
+      address: node.url,
+      replica_group: 0,
+    });
     assert.equal(added.status, 202, JSON.stringify(added.body));
     assert.equal(added.body.operation.kind, 'node_add');
     assert.equal(added.body.rebalance.in_progress, true, 'in progress from the moment it answers');
-    const again = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', { id: 'node-3', address: node.url, replica_group: 0 });
+    const again = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', {
+      id: 'node-3',
+      address: node.url,
+      replica_group: 0,
+    });
     assert.equal(again.status, 409);
     assert.equal(again.body.code, 'miroir_node_exists');
     const status = await waitRebalanced(url, cluster.adminKey);
@@ -52,13 +65,30 @@ describe('node add: 3 → 4 nodes with 10,000 documents under load', () => {
     assert.equal(op.kind, 'node_add');
     assert.equal(op.phase, 'done');
     const topo = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
-    assert.deepEqual(topo.nodes.map((n: { id: string; state: string }) => [n.id, n.state]), [['node-0', 'active'], ['node-1', 'active'], ['node-2', 'active'], ['node-3', 'active']]);
-    const docs = await assertPlacement(members(cluster, extra, () => 0), cluster.nodeKey, INDEX, 16, 1);
+    assert.deepEqual(
+      topo.nodes.map((n: { id: string; state: string }) => [n.id, n.state]),
+      [
+        ['node-0', 'active'],
+        ['node-1', 'active'],
+        ['node-2', 'active'],
+        ['node-3', 'active'],
+      ],
+    );
+    const docs = await assertPlacement(
+      members(cluster, extra, () => 0),
+      cluster.nodeKey,
+      INDEX,
+      16,
+      1,
+    );
     const total = 10_000 + stats.writes; // each batch inserts one new id
     assert.equal(docs.size, total, 'no document lost');
-    for (const [id, v] of stats.lastVersion) assert.equal(docs.get(id)!.v, v, `document ${id} holds its last acknowledged version`);
+    for (const [id, v] of stats.lastVersion)
+      assert.equal(docs.get(id)!.v, v, `document ${id} holds its last acknowledged version`);
     assert.ok(op.documents_copied <= (total / 4) * 1.1, `moved ${op.documents_copied} ≤ ${(total / 4) * 1.1}`);
-    t.diagnostic(`node add: ${op.shards_total} of 16 shards, ${op.documents_copied} of ${total} documents copied in ${Date.parse(op.finished_at) - Date.parse(op.started_at)} ms (incl. 2 s cleanup grace); ${stats.writes} writes and ${stats.searches} searches during the change, none failed`);
+    t.diagnostic(
+      `node add: ${op.shards_total} of 16 shards, ${op.documents_copied} of ${total} documents copied in ${Date.parse(op.finished_at) - Date.parse(op.started_at)} ms (incl. 2 s cleanup grace); ${stats.writes} writes and ${stats.searches} searches during the change, none failed`,
+    );
     assert.ok(op.shards_total > 0 && op.shards_done === op.shards_total);
   });
 
@@ -66,11 +96,26 @@ describe('node add: 3 → 4 nodes with 10,000 documents under load', () => {
     const url = cluster.app.url;
     const node = await DevNode.start({ port: 0, masterKey: cluster.nodeKey });
     extra.push(node);
-    const faults = (body: unknown) => fetch(`${node.url}/_devnode/faults`, { method: 'POST', headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const faults = (body: unknown) =>
+      fetch(`${node.url}/_devnode/faults`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     await faults({ delay_ms: 300 });
-    const added = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', { id: 'node-4', address: node.url, replica_group: 0 });
+    const added = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', {
+      id: 'node-4',
+      address: node.url,
+      replica_group: 0,
+    });
     assert.equal(added.status, 202);
-    await until(async () => (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body.nodes.some((n: { id: string; state: string }) => n.id === 'node-4' && n.state === 'joining'), 'node-4 joining');
+    await until(
+      async () =>
+        (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body.nodes.some(
+          (n: { id: string; state: string }) => n.id === 'node-4' && n.state === 'joining',
+        ),
+      'node-4 joining',
+    );
     await faults({ hang: true }); // the node stops answering in the middle of its addition
     const drain = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes/node-4/drain');
     assert.equal(drain.body.code, 'miroir_topology_conflict', 'a joining node cannot be drained');
@@ -82,16 +127,30 @@ describe('node add: 3 → 4 nodes with 10,000 documents under load', () => {
     const topo = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
     assert.equal(topo.nodes.find((n: { id: string }) => n.id === 'node-4').state, 'removed');
     assert.equal(topo.fully_covered, true);
-    const docs = await assertPlacement(members(cluster, extra.slice(0, 1), () => 0), cluster.nodeKey, INDEX, 16, 1);
+    const docs = await assertPlacement(
+      members(cluster, extra.slice(0, 1), () => 0),
+      cluster.nodeKey,
+      INDEX,
+      16,
+      1,
+    );
     assert.ok(docs.size >= 10_000);
-    await fetch(`${node.url}/_devnode/faults/reset`, { method: 'POST', headers: { authorization: `Bearer ${cluster.nodeKey}` } });
+    await fetch(`${node.url}/_devnode/faults/reset`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cluster.nodeKey}` },
+    });
   });
 });
 
 describe('drain, then remove, under load', () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startCluster({ nodes: 4, shards: 16, rf: 2, config: { health: { interval_ms: 200, unhealthy_threshold: 2, recovery_threshold: 1 } } });
+    cluster = await startCluster({
+      nodes: 4,
+      shards: 16,
+      rf: 2,
+      config: { health: { interval_ms: 200, unhealthy_threshold: 2, recovery_threshold: 1 } },
+    });
   });
   after(async () => {
     await stopAllLoads();
@@ -105,7 +164,10 @@ describe('drain, then remove, under load', () => {
     const drained = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes/node-1/drain');
     assert.equal(drained.status, 202, JSON.stringify(drained.body));
     assert.equal(drained.body.operation.kind, 'node_drain');
-    assert.equal((await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes/node-9/drain')).body.code, 'miroir_node_not_found');
+    assert.equal(
+      (await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes/node-9/drain')).body.code,
+      'miroir_node_not_found',
+    );
     // Queued behind the drain: changes run one at a time.
     const removed = await adminCall(url, cluster.adminKey, 'DELETE', '/_miroir/nodes/node-2');
     assert.equal(removed.status, 202);
@@ -120,14 +182,45 @@ describe('drain, then remove, under load', () => {
     await waitTasks(url, cluster.masterKey, stats.taskUids);
     assert.deepEqual(stats.failedWrites, []);
     assert.deepEqual(stats.failedSearches, []);
-    assert.deepEqual(status.operations.map((o: { kind: string; node_id: string; phase: string }) => [o.kind, o.node_id, o.phase]), [['node_drain', 'node-1', 'done'], ['node_remove', 'node-2', 'done'], ['node_remove', 'node-3', 'done']]);
+    assert.deepEqual(
+      status.operations.map((o: { kind: string; node_id: string; phase: string }) => [o.kind, o.node_id, o.phase]),
+      [
+        ['node_drain', 'node-1', 'done'],
+        ['node_remove', 'node-2', 'done'],
+        ['node_remove', 'node-3', 'done'],
+      ],
+    );
     const topo = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
-    assert.deepEqual(topo.nodes.map((n: { id: string; state: string }) => [n.id, n.state]), [['node-0', 'active'], ['node-1', 'removed'], ['node-2', 'removed'], ['node-3', 'removed']]);
-    const docs = await assertPlacement(members(cluster, [], () => 0, ['node-1', 'node-2', 'node-3']), cluster.nodeKey, INDEX, 16, 2);
+    assert.deepEqual(
+      topo.nodes.map((n: { id: string; state: string }) => [n.id, n.state]),
+      [
+        ['node-0', 'active'],
+        ['node-1', 'removed'],
+        ['node-2', 'removed'],
+        ['node-3', 'removed'],
+      ],
+    );
+    const docs = await assertPlacement(
+      members(cluster, [], () => 0, ['node-1', 'node-2', 'node-3']),
+      cluster.nodeKey,
+      INDEX,
+      16,
+      2,
+    );
     assert.equal(docs.size, 4000 + stats.writes);
-    for (const [id, v] of stats.lastVersion) assert.equal(docs.get(id)!.v, v, `document ${id} holds its last acknowledged version`);
-    for (const i of [1, 2, 3]) assert.equal((await nodeDocs(cluster.nodes[i]!.url, cluster.nodeKey, INDEX)).length, 0, `node-${i} was emptied after the cut-over`);
-    const reused = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', { id: 'node-1', address: cluster.nodes[1]!.url, replica_group: 0 });
+    for (const [id, v] of stats.lastVersion)
+      assert.equal(docs.get(id)!.v, v, `document ${id} holds its last acknowledged version`);
+    for (const i of [1, 2, 3])
+      assert.equal(
+        (await nodeDocs(cluster.nodes[i]!.url, cluster.nodeKey, INDEX)).length,
+        0,
+        `node-${i} was emptied after the cut-over`,
+      );
+    const reused = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', {
+      id: 'node-1',
+      address: cluster.nodes[1]!.url,
+      replica_group: 0,
+    });
     assert.equal(reused.body.code, 'miroir_node_exists', 'ids are never reused');
   });
 });
@@ -143,24 +236,45 @@ async function searchesByNode(cluster: TestCluster): Promise<Map<string, number>
 describe('a node that dies for good while it is drained', () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startCluster({ nodes: 3, shards: 16, rf: 1, config: { health: { interval_ms: 100, unhealthy_threshold: 2, recovery_threshold: 1 }, rebalancer: { max_concurrent_migrations: 1 } } });
+    cluster = await startCluster({
+      nodes: 3,
+      shards: 16,
+      rf: 1,
+      config: {
+        health: { interval_ms: 100, unhealthy_threshold: 2, recovery_threshold: 1 },
+        rebalancer: { max_concurrent_migrations: 1 },
+      },
+    });
   });
   after(() => cluster.close());
 
   test('is removed with force: the drain is planned again without it and the cluster takes every write again', async () => {
     const url = cluster.app.url;
     await seed(url, cluster.masterKey, INDEX, 3000);
-    await fetch(`${cluster.nodes[2]!.url}/_devnode/faults`, { method: 'POST', headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ delay_ms: 40 }) });
+    await fetch(`${cluster.nodes[2]!.url}/_devnode/faults`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ delay_ms: 40 }),
+    });
     assert.equal((await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes/node-2/drain')).status, 202);
-    await until(async () => {
-      const op = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body.operations.at(-1);
-      return op.phase === 'copying' && op.shards_done >= 1 && op.shards_done < op.shards_total;
-    }, 'the drain half way', 60_000, 10);
+    await until(
+      async () => {
+        const op = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body.operations.at(-1);
+        return op.phase === 'copying' && op.shards_done >= 1 && op.shards_done < op.shards_total;
+      },
+      'the drain half way',
+      60_000,
+      10,
+    );
     await cluster.stopNode(2); // gone for good
-    await until(async () => {
-      const op = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body.operations.at(-1);
-      return (op.moves_pending ?? []).some((m: { error?: string }) => m.error !== undefined);
-    }, 'a move failing on the dead node', 30_000);
+    await until(
+      async () => {
+        const op = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body.operations.at(-1);
+        return (op.moves_pending ?? []).some((m: { error?: string }) => m.error !== undefined);
+      },
+      'a move failing on the dead node',
+      30_000,
+    );
     assertBadForce(await adminCall(url, cluster.adminKey, 'DELETE', '/_miroir/nodes/node-2?force=maybe'));
     const forced = await adminCall(url, cluster.adminKey, 'DELETE', '/_miroir/nodes/node-2?force=true');
     assert.equal(forced.status, 202);
@@ -171,12 +285,25 @@ describe('a node that dies for good while it is drained', () => {
     assert.equal(topo.fully_covered, true);
     // Every shard takes writes again, on its new owner.
     const docs = Array.from({ length: 200 }, (_, i) => ({ id: 100_000 + i, title: 'after', v: 1 }));
-    const res = await fetch(`${url}/indexes/${INDEX}/documents`, { method: 'POST', headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' }, body: JSON.stringify(docs) });
+    const res = await fetch(`${url}/indexes/${INDEX}/documents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(docs),
+    });
     assert.equal(res.status, 202);
     assert.equal(res.headers.get('x-miroir-degraded'), null);
     await waitTasks(url, cluster.masterKey, [((await res.json()) as { taskUid: number }).taskUid]);
-    const placed = await assertPlacement(members(cluster, [], () => 0, ['node-2']), cluster.nodeKey, INDEX, 16, 1);
-    assert.ok(placed.size >= 200 + 1 && placed.size <= 3200, `the shards that had moved kept their documents (${placed.size})`);
+    const placed = await assertPlacement(
+      members(cluster, [], () => 0, ['node-2']),
+      cluster.nodeKey,
+      INDEX,
+      16,
+      1,
+    );
+    assert.ok(
+      placed.size >= 200 + 1 && placed.size <= 3200,
+      `the shards that had moved kept their documents (${placed.size})`,
+    );
   });
 });
 
@@ -189,7 +316,12 @@ describe('a second replica group under load', () => {
   let cluster: TestCluster;
   const extra: DevNode[] = [];
   before(async () => {
-    cluster = await startCluster({ nodes: 2, shards: 16, rf: 1, config: { health: { interval_ms: 200, unhealthy_threshold: 2, recovery_threshold: 1 } } });
+    cluster = await startCluster({
+      nodes: 2,
+      shards: 16,
+      rf: 1,
+      config: { health: { interval_ms: 200, unhealthy_threshold: 2, recovery_threshold: 1 } },
+    });
   });
   after(async () => {
     await stopAllLoads();
@@ -204,38 +336,63 @@ describe('a second replica group under load', () => {
     for (const id of ['node-2', 'node-3']) {
       const node = await DevNode.start({ port: 0, masterKey: cluster.nodeKey });
       extra.push(node);
-      const res = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', { id, address: node.url, replica_group: 1 });
+      const res = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', {
+        id,
+        address: node.url,
+        replica_group: 1,
+      });
       assert.equal(res.status, 202, JSON.stringify(res.body));
       assert.equal(res.body.operation.kind, id === 'node-2' ? 'group_add' : 'node_add');
     }
     // Sample while the change runs: no search may reach group 1 before it is active.
     let sawInitializing = false;
-    await until(async () => {
-      const topo = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
-      const group1 = topo.groups.find((g: { id: number }) => g.id === 1);
-      const searches = await searchesByNode(cluster);
-      if (group1?.state === 'initializing') {
-        sawInitializing = true;
-        assert.equal(searches.get('node-2') ?? 0, 0, 'no read reaches an initializing group');
-      }
-      return group1?.state === 'active';
-    }, 'group 1 active', 60_000, 5);
+    await until(
+      async () => {
+        const topo = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
+        const group1 = topo.groups.find((g: { id: number }) => g.id === 1);
+        const searches = await searchesByNode(cluster);
+        if (group1?.state === 'initializing') {
+          sawInitializing = true;
+          assert.equal(searches.get('node-2') ?? 0, 0, 'no read reaches an initializing group');
+        }
+        return group1?.state === 'active';
+      },
+      'group 1 active',
+      60_000,
+      5,
+    );
     assert.ok(sawInitializing, 'the group was seen initializing');
     const status = await waitRebalanced(url, cluster.adminKey);
-    assert.deepEqual(status.operations.map((o: { kind: string }) => o.kind), ['group_add', 'node_add']);
+    assert.deepEqual(
+      status.operations.map((o: { kind: string }) => o.kind),
+      ['group_add', 'node_add'],
+    );
     const before = await searchesByNode(cluster);
     for (let i = 0; i < 20; i++) {
-      const res = await fetch(`${url}/indexes/${INDEX}/search`, { method: 'POST', headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ q: 'doc' }) });
+      const res = await fetch(`${url}/indexes/${INDEX}/search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ q: 'doc' }),
+      });
       assert.equal(res.status, 200);
     }
     const afterCounts = await searchesByNode(cluster);
     const grew = (ids: string[]) => ids.reduce((n, id) => n + (afterCounts.get(id) ?? 0) - (before.get(id) ?? 0), 0);
-    assert.ok(grew(['node-0', 'node-1']) >= 10 && grew(['node-2', 'node-3']) >= 10, `reads alternate: group 0 +${grew(['node-0', 'node-1'])}, group 1 +${grew(['node-2', 'node-3'])}`);
+    assert.ok(
+      grew(['node-0', 'node-1']) >= 10 && grew(['node-2', 'node-3']) >= 10,
+      `reads alternate: group 0 +${grew(['node-0', 'node-1'])}, group 1 +${grew(['node-2', 'node-3'])}`,
+    );
     const stats = await load.stop();
     await waitTasks(url, cluster.masterKey, stats.taskUids);
     assert.deepEqual(stats.failedWrites, []);
     assert.deepEqual(stats.failedSearches, []);
-    const docs = await assertPlacement(members(cluster, extra, (i) => (i < 2 ? 0 : 1)), cluster.nodeKey, INDEX, 16, 1);
+    const docs = await assertPlacement(
+      members(cluster, extra, (i) => (i < 2 ? 0 : 1)),
+      cluster.nodeKey,
+      INDEX,
+      16,
+      1,
+    );
     assert.equal(docs.size, 3000 + stats.writes);
     for (const [id, v] of stats.lastVersion) assert.equal(docs.get(id)!.v, v);
   });
@@ -246,7 +403,15 @@ describe('a new node that restarts empty in the middle of its addition', () => {
   let node: DevNode | null = null;
   before(async () => {
     // Health checks never notice (1,000 failures needed): only the final check before the cut-over can.
-    cluster = await startCluster({ nodes: 2, shards: 32, rf: 1, config: { health: { interval_ms: 100, unhealthy_threshold: 1000, recovery_threshold: 1 }, rebalancer: { max_concurrent_migrations: 1 } } });
+    cluster = await startCluster({
+      nodes: 2,
+      shards: 32,
+      rf: 1,
+      config: {
+        health: { interval_ms: 100, unhealthy_threshold: 1000, recovery_threshold: 1 },
+        rebalancer: { max_concurrent_migrations: 1 },
+      },
+    });
   });
   after(async () => {
     await node?.stop();
@@ -258,20 +423,49 @@ describe('a new node that restarts empty in the middle of its addition', () => {
     await seed(url, cluster.masterKey, INDEX, 3000);
     node = await DevNode.start({ port: 0, masterKey: cluster.nodeKey });
     const port = node.port;
-    await fetch(`${node.url}/_devnode/faults`, { method: 'POST', headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ delay_ms: 20 }) });
-    assert.equal((await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', { id: 'node-2', address: node.url, replica_group: 0 })).status, 202);
-    await until(async () => {
-      const op = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body.operations.at(-1);
-      return op.phase === 'copying' && op.shards_done >= 2 && op.shards_done < op.shards_total;
-    }, 'two shard moves finished', 60_000, 10);
+    await fetch(`${node.url}/_devnode/faults`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ delay_ms: 20 }),
+    });
+    assert.equal(
+      (
+        await adminCall(url, cluster.adminKey, 'POST', '/_miroir/nodes', {
+          id: 'node-2',
+          address: node.url,
+          replica_group: 0,
+        })
+      ).status,
+      202,
+    );
+    await until(
+      async () => {
+        const op = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body.operations.at(-1);
+        return op.phase === 'copying' && op.shards_done >= 2 && op.shards_done < op.shards_total;
+      },
+      'two shard moves finished',
+      60_000,
+      10,
+    );
     await node.stop();
     node = await DevNode.start({ port, masterKey: cluster.nodeKey }); // same address, empty, no delay
     const status = await waitRebalanced(url, cluster.adminKey, 60_000);
     assert.equal(status.operations.at(-1).phase, 'done');
-    const docs = await assertPlacement(members(cluster, [node], () => 0), cluster.nodeKey, INDEX, 32, 1);
+    const docs = await assertPlacement(
+      members(cluster, [node], () => 0),
+      cluster.nodeKey,
+      INDEX,
+      32,
+      1,
+    );
     assert.equal(docs.size, 3000, 'every document is on its owner after the cut-over');
-    const settings = await fetch(`${node.url}/indexes/${INDEX}/settings`, { headers: { authorization: `Bearer ${cluster.nodeKey}` } });
-    assert.ok(((await settings.json()) as { filterableAttributes: string[] }).filterableAttributes.includes('_miroir_shard'), 're-provisioned');
+    const settings = await fetch(`${node.url}/indexes/${INDEX}/settings`, {
+      headers: { authorization: `Bearer ${cluster.nodeKey}` },
+    });
+    assert.ok(
+      ((await settings.json()) as { filterableAttributes: string[] }).filterableAttributes.includes('_miroir_shard'),
+      're-provisioned',
+    );
   });
 });
 
@@ -279,7 +473,12 @@ describe('a node restarted empty before any health check noticed', () => {
   let cluster: TestCluster;
   before(async () => {
     // Health checks would need 1,000 failures to notice: only the data check can find the loss.
-    cluster = await startCluster({ nodes: 2, shards: 8, rf: 2, config: { health: { interval_ms: 100, unhealthy_threshold: 1000, recovery_threshold: 1 } } });
+    cluster = await startCluster({
+      nodes: 2,
+      shards: 8,
+      rf: 2,
+      config: { health: { interval_ms: 100, unhealthy_threshold: 1000, recovery_threshold: 1 } },
+    });
   });
   after(() => cluster.close());
 
@@ -288,20 +487,42 @@ describe('a node restarted empty before any health check noticed', () => {
     await seed(url, cluster.masterKey, INDEX, 1000);
     await cluster.stopNode(1);
     await cluster.startNode(1); // same address, empty
-    await until(async () => {
-      const t = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body;
-      return t.operations.some((o: { kind: string; node_id: string; phase: string }) => o.kind === 'recovery' && o.node_id === 'node-1' && o.phase === 'done');
-    }, 'a recovery of node-1', 30_000);
-    const docs = await assertPlacement(members(cluster, [], () => 0), cluster.nodeKey, INDEX, 8, 2);
+    await until(
+      async () => {
+        const t = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body;
+        return t.operations.some(
+          (o: { kind: string; node_id: string; phase: string }) =>
+            o.kind === 'recovery' && o.node_id === 'node-1' && o.phase === 'done',
+        );
+      },
+      'a recovery of node-1',
+      30_000,
+    );
+    const docs = await assertPlacement(
+      members(cluster, [], () => 0),
+      cluster.nodeKey,
+      INDEX,
+      8,
+      2,
+    );
     assert.equal(docs.size, 1000);
-    assert.equal((await nodeDocs(cluster.nodes[1]!.url, cluster.nodeKey, INDEX)).length, 1000, 'node-1 holds every document again');
+    assert.equal(
+      (await nodeDocs(cluster.nodes[1]!.url, cluster.nodeKey, INDEX)).length,
+      1000,
+      'node-1 holds every document again',
+    );
   });
 });
 
 describe('recovery: a node down during writes comes back', () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startCluster({ nodes: 3, shards: 16, rf: 3, config: { health: { interval_ms: 100, unhealthy_threshold: 2, recovery_threshold: 1 } } });
+    cluster = await startCluster({
+      nodes: 3,
+      shards: 16,
+      rf: 3,
+      config: { health: { interval_ms: 100, unhealthy_threshold: 2, recovery_threshold: 1 } },
+    });
   });
   after(async () => {
     await stopAllLoads();
@@ -317,20 +538,42 @@ describe('recovery: a node down during writes comes back', () => {
     const topo = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
     assert.equal(topo.nodes.find((n: { id: string }) => n.id === 'node-2').catching_up, true, 'it missed writes');
     await cluster.startNode(2); // a fresh, empty node on the same address: its disk was lost
-    await until(async () => {
-      const t = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
-      return t.nodes.every((n: { health: string; catching_up?: boolean }) => n.health === 'healthy' && n.catching_up !== true);
-    }, 'node-2 caught up', 60_000);
+    await until(
+      async () => {
+        const t = (await adminCall(url, cluster.adminKey, 'GET', '/_miroir/topology')).body;
+        return t.nodes.every(
+          (n: { health: string; catching_up?: boolean }) => n.health === 'healthy' && n.catching_up !== true,
+        );
+      },
+      'node-2 caught up',
+      60_000,
+    );
     const stats = await load.stop();
     await waitTasks(url, cluster.masterKey, stats.taskUids);
     assert.deepEqual(stats.failedWrites, [], 'RF=3 keeps writes available through one loss');
-    assert.deepEqual(stats.failedSearches.filter((f) => !f.startsWith('200')), []);
+    assert.deepEqual(
+      stats.failedSearches.filter((f) => !f.startsWith('200')),
+      [],
+    );
     const status = await waitRebalanced(url, cluster.adminKey);
-    assert.ok(status.operations.some((o: { kind: string; node_id: string }) => o.kind === 'recovery' && o.node_id === 'node-2'));
-    const settings = await fetch(`${cluster.nodes[2]!.url}/indexes/${INDEX}/settings`, { headers: { authorization: `Bearer ${cluster.nodeKey}` } });
-    assert.ok(((await settings.json()) as { filterableAttributes: string[] }).filterableAttributes.includes('_miroir_shard'), 'physical settings re-provisioned');
+    assert.ok(
+      status.operations.some((o: { kind: string; node_id: string }) => o.kind === 'recovery' && o.node_id === 'node-2'),
+    );
+    const settings = await fetch(`${cluster.nodes[2]!.url}/indexes/${INDEX}/settings`, {
+      headers: { authorization: `Bearer ${cluster.nodeKey}` },
+    });
+    assert.ok(
+      ((await settings.json()) as { filterableAttributes: string[] }).filterableAttributes.includes('_miroir_shard'),
+      'physical settings re-provisioned',
+    );
     // Every copy of every document is identical on all three nodes (per-document hashes compared).
-    const docs = await assertPlacement(members(cluster, [], () => 0), cluster.nodeKey, INDEX, 16, 3);
+    const docs = await assertPlacement(
+      members(cluster, [], () => 0),
+      cluster.nodeKey,
+      INDEX,
+      16,
+      3,
+    );
     assert.equal(docs.size, 2000 + stats.writes);
     for (const [id, v] of stats.lastVersion) assert.equal(docs.get(id)!.v, v);
   });

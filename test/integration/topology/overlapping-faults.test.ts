@@ -22,7 +22,9 @@ async function fault(c: TestCluster, i: number, body: Record<string, unknown> | 
   });
 }
 
-async function topology(c: TestCluster): Promise<{ nodes: Array<{ id: string; health: string; catching_up?: boolean }> }> {
+async function topology(
+  c: TestCluster,
+): Promise<{ nodes: Array<{ id: string; health: string; catching_up?: boolean }> }> {
   return (await adminCall(c.app.url, c.adminKey, 'GET', '/_miroir/topology')).body;
 }
 
@@ -35,14 +37,17 @@ function writer(c: TestCluster, from: number): { acked: Set<number>; stop(): Pro
   const loop = (async () => {
     while (live) {
       const ids = Array.from({ length: 5 }, () => next++);
-      const res = await fetch(`${c.app.url}/indexes/${INDEX}/documents`, { method: 'POST', headers, body: JSON.stringify(ids.map((id) => ({ id, title: `doc ${id}` }))) }).catch(() => null);
+      const res = await fetch(`${c.app.url}/indexes/${INDEX}/documents`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(ids.map((id) => ({ id, title: `doc ${id}` }))),
+      }).catch(() => null);
       if (res !== null && res.status === 202) {
         for (const id of ids) {
           acked.add(id);
           allAcked.add(id);
         }
-      }
-      else await new Promise((r) => setTimeout(r, 20)); // refused (no quorum while a replica is down): try new ids
+      } else await new Promise((r) => setTimeout(r, 20)); // refused (no quorum while a replica is down): try new ids
     }
   })();
   return {
@@ -55,7 +60,12 @@ function writer(c: TestCluster, from: number): { acked: Set<number>; stop(): Pro
 }
 
 async function converged(c: TestCluster, acked: Set<number>, seeded: number): Promise<void> {
-  await until(async () => (await topology(c)).nodes.every((n) => n.health === 'healthy' && n.catching_up !== true), 'every node healthy and caught up', 90_000, 100);
+  await until(
+    async () => (await topology(c)).nodes.every((n) => n.health === 'healthy' && n.catching_up !== true),
+    'every node healthy and caught up',
+    90_000,
+    100,
+  );
   const status = await waitRebalanced(c.app.url, c.adminKey, 90_000);
   assert.equal(status.in_progress, false);
   const ms = new Meilisearch({ host: c.app.url, apiKey: c.masterKey });
@@ -68,7 +78,11 @@ async function converged(c: TestCluster, acked: Set<number>, seeded: number): Pr
   assert.equal(all.total, count, 'the documents list agrees with the stats');
   assert.equal(new Set(all.results.map((d) => d.id)).size, count, 'every document exactly once');
   const res = await ms.index(INDEX).search('', { limit: 0 });
-  assert.equal(res.estimatedTotalHits, Math.min(count, 1000), 'search total is exact (capped at maxTotalHits like one node)');
+  assert.equal(
+    res.estimatedTotalHits,
+    Math.min(count, 1000),
+    'search total is exact (capped at maxTotalHits like one node)',
+  );
   for (const id of acked) {
     const doc = await ms.index(INDEX).getDocument(id);
     assert.equal(doc.title, `doc ${id}`, `acknowledged document ${id} is readable`);
@@ -82,7 +96,10 @@ describe('overlapping faults on both replicas of a shard', () => {
       nodes: 4,
       rf: 2,
       shards: 16,
-      config: { health: { interval_ms: 100, timeout_ms: 300, unhealthy_threshold: 2, recovery_threshold: 1 }, scatter: { node_timeout_ms: 1000 } },
+      config: {
+        health: { interval_ms: 100, timeout_ms: 300, unhealthy_threshold: 2, recovery_threshold: 1 },
+        scatter: { node_timeout_ms: 1000 },
+      },
     });
   });
   after(() => cluster.close());
@@ -92,18 +109,39 @@ describe('overlapping faults on both replicas of a shard', () => {
     const w = writer(cluster, 100_000);
     try {
       await fault(cluster, 3, { hang: true });
-      await until(async () => (await topology(cluster)).nodes.find((n) => n.id === 'node-3')!.catching_up === true, 'node-3 catching up', 15_000, 50);
+      await until(
+        async () => (await topology(cluster)).nodes.find((n) => n.id === 'node-3')!.catching_up === true,
+        'node-3 catching up',
+        15_000,
+        50,
+      );
       await fault(cluster, 3, null);
       await fault(cluster, 3, { delay_ms: 15 }); // back, and slow enough that its recovery copy takes a while
-      await until(async () => {
-        const s = (await adminCall(cluster.app.url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body;
-        return s.operations.some((o: { kind: string; phase: string }) => o.kind === 'recovery' && o.phase === 'copying');
-      }, 'node-3 recovery copying', 30_000, 20);
+      await until(
+        async () => {
+          const s = (await adminCall(cluster.app.url, cluster.adminKey, 'GET', '/_miroir/rebalance/status')).body;
+          return s.operations.some(
+            (o: { kind: string; phase: string }) => o.kind === 'recovery' && o.phase === 'copying',
+          );
+        },
+        'node-3 recovery copying',
+        30_000,
+        20,
+      );
       await fault(cluster, 0, { error_rate: 1 });
-      await until(async () => (await topology(cluster)).nodes.find((n) => n.id === 'node-0')!.catching_up === true, 'node-0 catching up', 15_000, 50);
+      await until(
+        async () => (await topology(cluster)).nodes.find((n) => n.id === 'node-0')!.catching_up === true,
+        'node-0 catching up',
+        15_000,
+        50,
+      );
       // Shards whose two replicas are both catching up are still answered (degraded), not refused.
       await fault(cluster, 0, null);
-      const res = await fetch(`${cluster.app.url}/indexes/${INDEX}/search`, { method: 'POST', headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' }, body: '{"q":"","limit":0}' });
+      const res = await fetch(`${cluster.app.url}/indexes/${INDEX}/search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' },
+        body: '{"q":"","limit":0}',
+      });
       assert.equal(res.status, 200);
       await fault(cluster, 3, null);
     } finally {
@@ -120,8 +158,13 @@ describe('overlapping faults on both replicas of a shard', () => {
     let live = true;
     const searcher = (async () => {
       while (live) {
-        const res = await fetch(`${cluster.app.url}/indexes/${INDEX}/search`, { method: 'POST', headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' }, body: '{"q":"doc","limit":3}' }).catch((e: unknown) => String(e));
-        if (typeof res === 'string' || res.status !== 200) failedSearches.push(typeof res === 'string' ? res : `${res.status} ${await res.text()}`);
+        const res = await fetch(`${cluster.app.url}/indexes/${INDEX}/search`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' },
+          body: '{"q":"doc","limit":3}',
+        }).catch((e: unknown) => String(e));
+        if (typeof res === 'string' || res.status !== 200)
+          failedSearches.push(typeof res === 'string' ? res : `${res.status} ${await res.text()}`);
       }
     })();
     // Seeded schedule: at most one node faulty at a time, so every shard keeps one live copy throughout.
@@ -132,9 +175,19 @@ describe('overlapping faults on both replicas of a shard', () => {
         const node = Math.floor(next() * 4);
         const kind = next() < 0.5 ? { error_rate: 1 } : { hang: true };
         await fault(cluster, node, kind);
-        await until(async () => (await topology(cluster)).nodes.find((n) => n.id === `node-${node}`)!.health === 'unhealthy', `node-${node} unhealthy`, 15_000, 50);
+        await until(
+          async () => (await topology(cluster)).nodes.find((n) => n.id === `node-${node}`)!.health === 'unhealthy',
+          `node-${node} unhealthy`,
+          15_000,
+          50,
+        );
         await fault(cluster, node, null);
-        await until(async () => (await topology(cluster)).nodes.every((n) => n.health === 'healthy'), 'every node healthy again', 15_000, 50);
+        await until(
+          async () => (await topology(cluster)).nodes.every((n) => n.health === 'healthy'),
+          'every node healthy again',
+          15_000,
+          50,
+        );
       }
     } finally {
       live = false;

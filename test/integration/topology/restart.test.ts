@@ -42,19 +42,37 @@ test('a migration interrupted by SIGKILL resumes after restart and ends exact', 
   );
   await seed(proc.url, master, 'items', 6000);
   // Slow the new node down so the change is caught in the middle.
-  await fetch(`${nodes[3]!.url}/_devnode/faults`, { method: 'POST', headers: { authorization: `Bearer ${nodeKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ delay_ms: 15 }) });
-  const added = await adminCall(proc.url, adminKey, 'POST', '/_miroir/nodes', { id: 'node-3', address: nodes[3]!.url, replica_group: 0 });
+  await fetch(`${nodes[3]!.url}/_devnode/faults`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${nodeKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ delay_ms: 15 }),
+  });
+  const added = await adminCall(proc.url, adminKey, 'POST', '/_miroir/nodes', {
+    id: 'node-3',
+    address: nodes[3]!.url,
+    replica_group: 0,
+  });
   assert.equal(added.status, 202);
   let doneBefore = 0;
-  await until(async () => {
-    const op = (await adminCall(proc!.url, adminKey, 'GET', '/_miroir/rebalance/status')).body.operations.at(-1);
-    doneBefore = op.shards_done;
-    // The pending moves are listed with the pod running them.
-    const running = (op.moves_pending ?? []).some((m: { state: string; owner: string | null }) => m.state === 'in_progress' && m.owner === 'pod-restart');
-    return op.phase === 'copying' && op.shards_done >= 1 && op.shards_done < op.shards_total - 1 && running;
-  }, 'the migration to be half way', 60_000, 10);
+  await until(
+    async () => {
+      const op = (await adminCall(proc!.url, adminKey, 'GET', '/_miroir/rebalance/status')).body.operations.at(-1);
+      doneBefore = op.shards_done;
+      // The pending moves are listed with the pod running them.
+      const running = (op.moves_pending ?? []).some(
+        (m: { state: string; owner: string | null }) => m.state === 'in_progress' && m.owner === 'pod-restart',
+      );
+      return op.phase === 'copying' && op.shards_done >= 1 && op.shards_done < op.shards_total - 1 && running;
+    },
+    'the migration to be half way',
+    60_000,
+    10,
+  );
   await proc.kill();
-  await fetch(`${nodes[3]!.url}/_devnode/faults/reset`, { method: 'POST', headers: { authorization: `Bearer ${nodeKey}` } });
+  await fetch(`${nodes[3]!.url}/_devnode/faults/reset`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${nodeKey}` },
+  });
   await proc.restart();
   const resumed = (await adminCall(proc.url, adminKey, 'GET', '/_miroir/rebalance/status')).body;
   assert.equal(resumed.in_progress, true, 'the change is still there after the restart');
@@ -63,6 +81,12 @@ test('a migration interrupted by SIGKILL resumes after restart and ends exact', 
   const op = status.operations.at(-1);
   assert.equal(op.phase, 'done');
   assert.equal(op.shards_done, op.shards_total);
-  const docs = await assertPlacement(nodes.map((n, i) => ({ id: `node-${i}`, url: n.url, group: 0 })), nodeKey, 'items', 64, 1);
+  const docs = await assertPlacement(
+    nodes.map((n, i) => ({ id: `node-${i}`, url: n.url, group: 0 })),
+    nodeKey,
+    'items',
+    64,
+    1,
+  );
   assert.equal(docs.size, 6000, 'no document lost or duplicated');
 });

@@ -6,19 +6,30 @@ import { fileURLToPath } from 'node:url';
 import { MEILI_ERROR_CODES } from '../../../src/core/meili-error-codes.js';
 import { MIROIR_ERROR_CODES, MeiliError, errorBody, internalError } from '../../../src/core/errors.js';
 
-const repoRoot = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../../' : '../../../', import.meta.url));
+const repoRoot = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/') ? '../../../../' : '../../../', import.meta.url),
+);
 const docs = readFileSync(`${repoRoot}docs/errors.md`, 'utf8');
 
 test('every Meilisearch and Miroir code appears in docs/errors.md with its status and type', () => {
   for (const [code, [type, status]] of Object.entries({ ...MEILI_ERROR_CODES, ...MIROIR_ERROR_CODES })) {
     const row = docs.split('\n').find((l) => l.includes(`\`${code}\``));
     assert.ok(row, `docs/errors.md lacks ${code}`);
-    assert.match(row, new RegExp(`\\| ${status} \\| ${type} \\|`), `docs/errors.md row for ${code} disagrees with the table`);
+    assert.match(
+      row,
+      new RegExp(`\\| ${status} \\| ${type} \\|`),
+      `docs/errors.md row for ${code} disagrees with the table`,
+    );
   }
 });
 
 /** Refusals of who is asking (C12 auth codes; C14's CSRF and Origin checks; the console's read-only sessions). */
-const AUTH_CODES = new Set(['miroir_invalid_auth', 'miroir_csrf_token_invalid', 'miroir_origin_not_allowed', 'miroir_admin_read_only']);
+const AUTH_CODES = new Set([
+  'miroir_invalid_auth',
+  'miroir_csrf_token_invalid',
+  'miroir_origin_not_allowed',
+  'miroir_admin_read_only',
+]);
 
 test('miroir codes follow SPEC C12: auth codes are type auth, 503s are system, the rest invalid_request', () => {
   for (const [code, [type, status]] of Object.entries(MIROIR_ERROR_CODES)) {
@@ -36,7 +47,10 @@ test('error bodies have exactly message, code, type, link in that order', () => 
   assert.equal(err.status, 404);
   assert.deepEqual(Object.keys(err.toJSON()), ['message', 'code', 'type', 'link']);
   assert.equal(err.link, 'https://docs.meilisearch.com/errors#index_not_found');
-  assert.equal(JSON.stringify(errorBody('invalid_api_key', 'x')), '{"message":"x","code":"invalid_api_key","type":"auth","link":"https://docs.meilisearch.com/errors#invalid_api_key"}');
+  assert.equal(
+    JSON.stringify(errorBody('invalid_api_key', 'x')),
+    '{"message":"x","code":"invalid_api_key","type":"auth","link":"https://docs.meilisearch.com/errors#invalid_api_key"}',
+  );
   assert.match(new MeiliError('miroir_no_quorum', 'x').link, /docs\/errors\.md#miroir_no_quorum$/);
 });
 

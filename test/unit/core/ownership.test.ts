@@ -11,7 +11,10 @@ const items = (n: number): string[] => Array.from({ length: n }, (_, i) => `inde
 test('every item is owned by exactly one peer, and ownedItems partitions the items', () => {
   const all = [...items(2000), ...Array.from({ length: 256 }, (_, s) => s)];
   const parts = peers3.map((p) => ownedItems(all, p, peers3));
-  assert.equal(parts.reduce((n, p) => n + p.length, 0), all.length);
+  assert.equal(
+    parts.reduce((n, p) => n + p.length, 0),
+    all.length,
+  );
   for (const item of all) {
     const holders = peers3.filter((p) => owns(item, p, peers3));
     assert.equal(holders.length, 1, `item ${item} has exactly one owner`);
@@ -24,7 +27,7 @@ test('the owner does not depend on the order of the peer list', () => {
   for (const item of items(500)) assert.equal(ownerOf(item, reversed), ownerOf(item, peers3));
 });
 
-test('3 → 2 peers only moves the removed peer\'s items', () => {
+test("3 → 2 peers only moves the removed peer's items", () => {
   const removed = peers3[1]!;
   const peers2 = peers3.filter((p) => p !== removed);
   let moved = 0;

@@ -42,7 +42,7 @@ test('XXH64 reference outputs', () => {
 });
 
 function rng(seed: number) {
-  return () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 test('properties over 1,000 seeded topologies', () => {
@@ -60,7 +60,15 @@ test('properties over 1,000 seeded topologies', () => {
     assert.ok(new2.filter((x) => old2.includes(x)).length >= 1, 'adding a node replaces at most one of two owners');
     // removal of a non-owner changes nothing
     const nonOwner = nodes.find((x) => !old2.includes(x));
-    if (nonOwner) assert.deepEqual(assignShard(shard, nodes.filter((x) => x !== nonOwner), 2), old2);
+    if (nonOwner)
+      assert.deepEqual(
+        assignShard(
+          shard,
+          nodes.filter((x) => x !== nonOwner),
+          2,
+        ),
+        old2,
+      );
   }
 });
 
@@ -78,15 +86,25 @@ test('uniformity and movement bounds for 3 → 4 nodes at S=64', () => {
 
 function topo(n: number, rf: number, groups = 1, down: string[] = []) {
   const nodes: RouteNode[] = [];
-  for (let g = 0; g < groups; g++) for (const id of ids(n, `g${g}-`)) nodes.push({ id, replica_group: g, state: 'active', health: down.includes(id) ? 'unhealthy' : 'healthy' });
-  return new RoutingTable({ shards: 16, replication_factor: rf, groups: Array.from({ length: groups }, (_, id) => ({ id, state: 'active' as const })), nodes });
+  for (let g = 0; g < groups; g++)
+    for (const id of ids(n, `g${g}-`))
+      nodes.push({ id, replica_group: g, state: 'active', health: down.includes(id) ? 'unhealthy' : 'healthy' });
+  return new RoutingTable({
+    shards: 16,
+    replication_factor: rf,
+    groups: Array.from({ length: groups }, (_, id) => ({ id, state: 'active' as const })),
+    nodes,
+  });
 }
 
 test('covering sets cover every shard exactly once, rotate replicas, and fall back across groups', () => {
   for (let seq = 0; seq < 50; seq++) {
     const cs = topo(3, 2).coveringSet(seq);
     const all = [...cs.assignments.values()].flat().sort((a, b) => a - b);
-    assert.deepEqual(all, Array.from({ length: 16 }, (_, i) => i));
+    assert.deepEqual(
+      all,
+      Array.from({ length: 16 }, (_, i) => i),
+    );
     assert.deepEqual(cs.uncovered, []);
   }
   const a = topo(3, 2).coveringSet(0).assignments;
@@ -105,14 +123,20 @@ test('covering sets cover every shard exactly once, rotate replicas, and fall ba
   // RF=1, one group, one node down: its shards are uncovered
   const lost = topo(3, 1, 1, ['g0-2']).coveringSet(0);
   assert.ok(lost.uncovered.length > 0);
-  assert.deepEqual(lost.uncovered, Array.from({ length: 16 }, (_, s) => s).filter((s) => assignShard(s, ids(3, 'g0-'), 1)[0] === 'g0-2'));
+  assert.deepEqual(
+    lost.uncovered,
+    Array.from({ length: 16 }, (_, s) => s).filter((s) => assignShard(s, ids(3, 'g0-'), 1)[0] === 'g0-2'),
+  );
 });
 
 test('write targets: every group, unhealthy skipped, draining and joining nodes dual-written, draining groups never', () => {
   const t = new RoutingTable({
     shards: 8,
     replication_factor: 2,
-    groups: [{ id: 0, state: 'active' }, { id: 1, state: 'initializing' }],
+    groups: [
+      { id: 0, state: 'active' },
+      { id: 1, state: 'initializing' },
+    ],
     nodes: [
       { id: 'a', replica_group: 0, state: 'active', health: 'healthy' },
       { id: 'b', replica_group: 0, state: 'active', health: 'unhealthy' },
@@ -127,20 +151,28 @@ test('write targets: every group, unhealthy skipped, draining and joining nodes 
     const readOwners = assignShard(s, ['a', 'b', 'c'], 2);
     assert.deepEqual([...w.get(0)!].sort(), [...new Set([...readOwners, 'a'])].filter((id) => id !== 'b').sort());
     assert.deepEqual([...w.get(1)!].sort(), ['d', 'e']);
-    assert.deepEqual([...t.quorumOwnersOf(s).get(1)!].sort(), ['d', 'e'], 'an initializing group counts quorum on its targets');
+    assert.deepEqual(
+      [...t.quorumOwnersOf(s).get(1)!].sort(),
+      ['d', 'e'],
+      'an initializing group counts quorum on its targets',
+    );
     assert.deepEqual(t.quorumOwnersOf(s).get(0), readOwners, 'an active group counts quorum on its read owners');
   }
   assert.deepEqual(t.activeGroups, [0], 'an initializing group gets writes but no reads');
   const draining = new RoutingTable({
     shards: 4,
     replication_factor: 1,
-    groups: [{ id: 0, state: 'active' }, { id: 1, state: 'draining' }],
+    groups: [
+      { id: 0, state: 'active' },
+      { id: 1, state: 'draining' },
+    ],
     nodes: [
       { id: 'a', replica_group: 0, state: 'active', health: 'healthy' },
       { id: 'z', replica_group: 1, state: 'active', health: 'healthy' },
     ],
   });
-  for (let s = 0; s < 4; s++) assert.deepEqual([...draining.writeTargets(s).keys()], [0], 'a draining group gets no writes');
+  for (let s = 0; s < 4; s++)
+    assert.deepEqual([...draining.writeTargets(s).keys()], [0], 'a draining group gets no writes');
   const catching = new RoutingTable({
     shards: 4,
     replication_factor: 2,
@@ -150,7 +182,8 @@ test('write targets: every group, unhealthy skipped, draining and joining nodes 
       { id: 'b', replica_group: 0, state: 'active', health: 'healthy' },
     ],
   });
-  for (let seq = 0; seq < 4; seq++) assert.deepEqual([...catching.coveringSet(seq).assignments.keys()], ['b'], 'a catching-up node serves no reads');
+  for (let seq = 0; seq < 4; seq++)
+    assert.deepEqual([...catching.coveringSet(seq).assignments.keys()], ['b'], 'a catching-up node serves no reads');
   assert.deepEqual(catching.writeTargets(0).get(0)!.sort(), ['a', 'b'], 'but takes writes');
 });
 
@@ -159,7 +192,11 @@ test('shard filter composition and canonical JSON', () => {
   assert.deepEqual(withShardFilter('a = 1 OR b = 2', [3]), ['a = 1 OR b = 2', '_miroir_shard IN [3]']);
   // A client filter cannot close a parenthesis of Miroir's: each array element is parsed on its own.
   assert.deepEqual(withShardFilter('a = 1) OR (a = 1', [3]), ['a = 1) OR (a = 1', '_miroir_shard IN [3]']);
-  assert.deepEqual(withShardFilter(['a = 1', ['b = 2', 'c = 3']], [0]), ['a = 1', ['b = 2', 'c = 3'], '_miroir_shard IN [0]']);
+  assert.deepEqual(withShardFilter(['a = 1', ['b = 2', 'c = 3']], [0]), [
+    'a = 1',
+    ['b = 2', 'c = 3'],
+    '_miroir_shard IN [0]',
+  ]);
   assert.equal(withShardFilter('a = 1', null), 'a = 1');
   assert.equal(canonicalJson({ b: [1, { d: 2, c: null }], a: 'x' }), '{"a":"x","b":[1,{"c":null,"d":2}]}');
   assert.equal(settingsHash({ a: 1, b: 2 }), settingsHash({ b: 2, a: 1 }));

@@ -16,7 +16,14 @@ test('the JavaScript XXH64 equals the reference for every length class (0–31, 
 });
 
 test('batch shards equal XXH64(key ‖ 0xFF) mod S for powers of two and other shard counts, unicode keys included', () => {
-  const ids = [...Array.from({ length: 2000 }, (_, i) => String(i * 7919)), 'é', 'ключ-42', '🔑key', 'a'.repeat(100), ''];
+  const ids = [
+    ...Array.from({ length: 2000 }, (_, i) => String(i * 7919)),
+    'é',
+    'ключ-42',
+    '🔑key',
+    'a'.repeat(100),
+    '',
+  ];
   const enc = new TextEncoder();
   const parts = ids.map((s) => enc.encode(s));
   const { packed: keys, offsets } = packKeys(parts);

@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MeiliError } from '../../../src/core/errors.js';
-import { createIndexEngine, validateSettings, parseSearchQuery, federatedSearch } from '../../../src/devnode/engine/index.js';
+import {
+  createIndexEngine,
+  validateSettings,
+  parseSearchQuery,
+  federatedSearch,
+} from '../../../src/devnode/engine/index.js';
 
 const ctx = { experimentalFeatures: {} };
 function engine() {
@@ -17,7 +22,16 @@ function engine() {
     ],
     { merge: false },
   );
-  e.updateSettings(validateSettings({ filterableAttributes: ['genre', 'price'], sortableAttributes: ['price'], searchableAttributes: ['title', 'overview', 'genre'] }, null));
+  e.updateSettings(
+    validateSettings(
+      {
+        filterableAttributes: ['genre', 'price'],
+        sortableAttributes: ['price'],
+        searchableAttributes: ['title', 'overview', 'genre'],
+      },
+      null,
+    ),
+  );
   return e;
 }
 
@@ -26,13 +40,25 @@ const ids = (res: Record<string, unknown>) => (res.hits as Array<{ id: number }>
 
 test('pk inference, atomic batches, id errors', () => {
   const e = createIndexEngine('x', null, '2026-01-01T00:00:00Z', ctx);
-  assert.throws(() => e.addDocuments([{ id: 1 }, { id: 'bad id!' }], { merge: false }), (err: unknown) => err instanceof MeiliError && err.code === 'invalid_document_id');
+  assert.throws(
+    () => e.addDocuments([{ id: 1 }, { id: 'bad id!' }], { merge: false }),
+    (err: unknown) => err instanceof MeiliError && err.code === 'invalid_document_id',
+  );
   assert.equal(e.numberOfDocuments(), 0, 'nothing written');
-  assert.throws(() => e.addDocuments([{ name: 'a' }], { merge: false }), (err: unknown) => err instanceof MeiliError && err.code === 'index_primary_key_no_candidate_found');
-  assert.throws(() => e.addDocuments([{ id: 1, uid: 2 }], { merge: false }), (err: unknown) => err instanceof MeiliError && err.code === 'index_primary_key_multiple_candidates_found');
+  assert.throws(
+    () => e.addDocuments([{ name: 'a' }], { merge: false }),
+    (err: unknown) => err instanceof MeiliError && err.code === 'index_primary_key_no_candidate_found',
+  );
+  assert.throws(
+    () => e.addDocuments([{ id: 1, uid: 2 }], { merge: false }),
+    (err: unknown) => err instanceof MeiliError && err.code === 'index_primary_key_multiple_candidates_found',
+  );
   e.addDocuments([{ sku: 'a', n: 1 }], { merge: false, primaryKey: 'sku' });
   assert.equal(e.primaryKey, 'sku');
-  assert.throws(() => e.addDocuments([{ n: 2 }], { merge: false }), (err: unknown) => err instanceof MeiliError && err.code === 'missing_document_id');
+  assert.throws(
+    () => e.addDocuments([{ n: 2 }], { merge: false }),
+    (err: unknown) => err instanceof MeiliError && err.code === 'missing_document_id',
+  );
   e.addDocuments([{ sku: 'a', m: 2 }], { merge: true });
   assert.deepEqual(e.getDocument('a', null), { sku: 'a', n: 1, m: 2 });
 });
@@ -42,7 +68,11 @@ test('relevance: typo, prefix, attribute order; ranking scores ordered; quikc fi
   const r = e.search(s({ q: 'quick', showRankingScore: true }));
   assert.deepEqual(ids(r), [3, 1, 2, 4]);
   const scores = (r.hits as Array<{ _rankingScore: number }>).map((h) => h._rankingScore);
-  assert.deepEqual([...scores].sort((a, b) => b - a), scores, 'hits ordered by score');
+  assert.deepEqual(
+    [...scores].sort((a, b) => b - a),
+    scores,
+    'hits ordered by score',
+  );
   assert.ok(scores[0]! > 0.95, `exact single-word title match near 1, got ${scores[0]}`);
   assert.ok(scores[0]! - scores.at(-1)! > 0.05, 'a later attribute scores visibly lower');
   assert.deepEqual(ids(e.search(s({ q: 'quikc' }))), [3, 1, 2, 4]);
@@ -67,9 +97,18 @@ test('filters, facets with stats, sort, and both pagination modes', () => {
   const o = e.search(s({ offset: 4, limit: 10 }));
   assert.deepEqual(ids(o), [5]);
   assert.equal(o.estimatedTotalHits, 5);
-  assert.throws(() => e.search(s({ sort: ['title:asc'] })), (err: unknown) => err instanceof MeiliError && err.code === 'invalid_search_sort');
-  assert.throws(() => e.search(s({ filter: 'title = x' })), (err: unknown) => err instanceof MeiliError && err.code === 'invalid_search_filter');
-  assert.throws(() => e.search(s({ facets: ['title'] })), (err: unknown) => err instanceof MeiliError && err.code === 'invalid_search_facets');
+  assert.throws(
+    () => e.search(s({ sort: ['title:asc'] })),
+    (err: unknown) => err instanceof MeiliError && err.code === 'invalid_search_sort',
+  );
+  assert.throws(
+    () => e.search(s({ filter: 'title = x' })),
+    (err: unknown) => err instanceof MeiliError && err.code === 'invalid_search_filter',
+  );
+  assert.throws(
+    () => e.search(s({ facets: ['title'] })),
+    (err: unknown) => err instanceof MeiliError && err.code === 'invalid_search_facets',
+  );
 });
 
 test('federated search merges by weighted score with _federation', () => {
@@ -81,8 +120,15 @@ test('federated search merges by weighted score with _federation', () => {
     ],
     { limit: 3 },
   );
-  const hits = res.hits as Array<{ id: number; _federation: { queriesPosition: number; weightedRankingScore: number } }>;
+  const hits = res.hits as Array<{
+    id: number;
+    _federation: { queriesPosition: number; weightedRankingScore: number };
+  }>;
   assert.equal(hits.length, 3);
   assert.equal(hits[0]!._federation.queriesPosition, 1, 'the doubled weight wins');
-  assert.ok(hits.every((h, i) => i === 0 || hits[i - 1]!._federation.weightedRankingScore >= h._federation.weightedRankingScore));
+  assert.ok(
+    hits.every(
+      (h, i) => i === 0 || hits[i - 1]!._federation.weightedRankingScore >= h._federation.weightedRankingScore,
+    ),
+  );
 });

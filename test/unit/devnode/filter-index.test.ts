@@ -6,9 +6,28 @@ import { compileFilter, parseFilter } from '../../../src/core/filter/index.js';
 import { FilterIndex } from '../../../src/devnode/engine/filter-index.js';
 
 let seed = 11;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-const VALUES: unknown[] = [1, 2, 2.5, 0, -3, '1', 'Red', 'red ', 'Rouge', 'rôtisserie', 'rotisserie', true, false, 'true', null, [], [1, 'red'], { x: 1 }];
+const VALUES: unknown[] = [
+  1,
+  2,
+  2.5,
+  0,
+  -3,
+  '1',
+  'Red',
+  'red ',
+  'Rouge',
+  'rôtisserie',
+  'rotisserie',
+  true,
+  false,
+  'true',
+  null,
+  [],
+  [1, 'red'],
+  { x: 1 },
+];
 
 function randomDoc(id: number): Record<string, unknown> {
   const doc: Record<string, unknown> = { id };
@@ -19,7 +38,22 @@ function randomDoc(id: number): Record<string, unknown> {
   return doc;
 }
 
-const LITERALS = ['1', '2', '2.5', '1.0', '0', '-3', 'red', 'RED', 'rotisserie', 'true', 'false', '"red "', 'missing', '3'];
+const LITERALS = [
+  '1',
+  '2',
+  '2.5',
+  '1.0',
+  '0',
+  '-3',
+  'red',
+  'RED',
+  'rotisserie',
+  'true',
+  'false',
+  '"red "',
+  'missing',
+  '3',
+];
 function randomFilter(depth: number): string {
   const attr = pick(['color', 'size', 'meta.tag', 'meta.list.k', '_miroir_shard', 'absent']);
   const r = rnd();
@@ -42,11 +76,20 @@ test('filter postings match the evaluator on every filter, through updates and d
   const index = new FilterIndex(() => docs.entries());
   const scan = (filter: string): number[] => {
     const predicate = compileFilter(parseFilter(filter, 'invalid_search_filter')!);
-    return [...docs].filter(([, d]) => predicate(d)).map(([s]) => s).sort((a, b) => a - b);
+    return [...docs]
+      .filter(([, d]) => predicate(d))
+      .map(([s]) => s)
+      .sort((a, b) => a - b);
   };
   const viaIndex = (filter: string): number[] => {
     const node = parseFilter(filter, 'invalid_search_filter')!;
-    return [...index.matching({ node, options: {}, predicate: compileFilter(node) }, () => docs.keys(), (s) => docs.get(s)!)].sort((a, b) => a - b);
+    return [
+      ...index.matching(
+        { node, options: {}, predicate: compileFilter(node) },
+        () => docs.keys(),
+        (s) => docs.get(s)!,
+      ),
+    ].sort((a, b) => a - b);
   };
   for (let seq = 0; seq < 300; seq++) {
     const d = randomDoc(seq);

@@ -4,7 +4,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isoDuration } from '../../../src/core/tasks.js';
-import { dumpUidAt, keyFromDump, keyToDump, parseDumpMetadata, parseIndexMetadata, roaringBitmap, taskFromDump, taskToDump, type TaskLike } from '../../../src/dump/index.js';
+import {
+  dumpUidAt,
+  keyFromDump,
+  keyToDump,
+  parseDumpMetadata,
+  parseIndexMetadata,
+  roaringBitmap,
+  taskFromDump,
+  taskToDump,
+  type TaskLike,
+} from '../../../src/dump/index.js';
 
 function code(err: unknown): string {
   return (err as { code?: string }).code ?? String(err);
@@ -17,20 +27,34 @@ describe('dump uid and metadata', () => {
   });
 
   test('metadata.json: V6 with nanosecond dates reads; other versions are refused by name', () => {
-    assert.deepEqual(parseDumpMetadata({ dumpVersion: 'V6', dbVersion: '1.13.0', dumpDate: '2025-02-04T10:22:31.331764736Z' }), {
-      dumpVersion: 'V6',
-      dbVersion: '1.13.0',
-      dumpDate: '2025-02-04T10:22:31.331764736Z',
-    });
-    assert.throws(() => parseDumpMetadata({ dumpVersion: 'V5', dbVersion: '0.28.0', dumpDate: '2022-10-04T15:55:10.344982459Z' }), (e) => code(e) === 'malformed_payload' && /dumpVersion "V5"/.test((e as Error).message));
+    assert.deepEqual(
+      parseDumpMetadata({ dumpVersion: 'V6', dbVersion: '1.13.0', dumpDate: '2025-02-04T10:22:31.331764736Z' }),
+      {
+        dumpVersion: 'V6',
+        dbVersion: '1.13.0',
+        dumpDate: '2025-02-04T10:22:31.331764736Z',
+      },
+    );
+    assert.throws(
+      () => parseDumpMetadata({ dumpVersion: 'V5', dbVersion: '0.28.0', dumpDate: '2022-10-04T15:55:10.344982459Z' }),
+      (e) => code(e) === 'malformed_payload' && /dumpVersion "V5"/.test((e as Error).message),
+    );
     assert.throws(() => parseDumpMetadata([]), /not a JSON object/);
   });
 
   test('index metadata.json: uid, primaryKey, createdAt, updatedAt', () => {
-    const m = { uid: 'kefir', primaryKey: 'id', createdAt: '2025-02-04T10:14:43.560230749Z', updatedAt: '2025-02-04T10:15:21.391248252Z' };
+    const m = {
+      uid: 'kefir',
+      primaryKey: 'id',
+      createdAt: '2025-02-04T10:14:43.560230749Z',
+      updatedAt: '2025-02-04T10:15:21.391248252Z',
+    };
     assert.deepEqual(parseIndexMetadata(m, 'x'), m);
     assert.deepEqual(parseIndexMetadata({ ...m, primaryKey: null }, 'x').primaryKey, null);
-    assert.throws(() => parseIndexMetadata({ ...m, uid: 'bad uid' }, 'indexes/x/metadata.json'), /`indexes\/x\/metadata.json` has an invalid index `uid`/);
+    assert.throws(
+      () => parseIndexMetadata({ ...m, uid: 'bad uid' }, 'indexes/x/metadata.json'),
+      /`indexes\/x\/metadata.json` has an invalid index `uid`/,
+    );
     assert.throws(() => parseIndexMetadata({ ...m, createdAt: 'yesterday' }, 'x'), /RFC 3339/);
   });
 });
@@ -55,14 +79,33 @@ describe('keys.jsonl', () => {
   });
 
   test('a null name or description is left out, as serde skips None', () => {
-    const out = keyToDump({ uid: '11111111-1111-4111-8111-111111111111', name: null, description: null, actions: ['*'], indexes: ['movies'], expiresAt: '2099-01-01T00:00:00Z', createdAt: '2024-01-01T00:00:00Z', updatedAt: '2024-01-01T00:00:00Z' });
+    const out = keyToDump({
+      uid: '11111111-1111-4111-8111-111111111111',
+      name: null,
+      description: null,
+      actions: ['*'],
+      indexes: ['movies'],
+      expiresAt: '2099-01-01T00:00:00Z',
+      createdAt: '2024-01-01T00:00:00Z',
+      updatedAt: '2024-01-01T00:00:00Z',
+    });
     assert.deepEqual(Object.keys(out), ['uid', 'actions', 'indexes', 'expires_at', 'created_at', 'updated_at']);
   });
 
   test('malformed keys are refused with malformed_payload', () => {
     const good = JSON.parse(line) as Record<string, unknown>;
-    for (const bad of [{ ...good, uid: 'nope' }, { ...good, actions: 'search' }, { ...good, created_at: 12 }, { ...good, expires_at: 'soon' }, { ...good, name: 5 }, 'x']) {
-      assert.throws(() => keyFromDump(bad, 'keys.jsonl line 1'), (e) => code(e) === 'malformed_payload');
+    for (const bad of [
+      { ...good, uid: 'nope' },
+      { ...good, actions: 'search' },
+      { ...good, created_at: 12 },
+      { ...good, expires_at: 'soon' },
+      { ...good, name: 5 },
+      'x',
+    ]) {
+      assert.throws(
+        () => keyFromDump(bad, 'keys.jsonl line 1'),
+        (e) => code(e) === 'malformed_payload',
+      );
     }
   });
 });
@@ -70,10 +113,16 @@ describe('keys.jsonl', () => {
 describe('RoaringBitmap bytes', () => {
   test('portable format without run containers: cookie 12346, container count, keys/cardinalities, offsets, data', () => {
     assert.deepEqual(roaringBitmap([]), [58, 48, 0, 0, 0, 0, 0, 0]);
-    assert.deepEqual(roaringBitmap([2, 0, 1, 1]), [58, 48, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 16, 0, 0, 0, 0, 0, 1, 0, 2, 0]);
+    assert.deepEqual(
+      roaringBitmap([2, 0, 1, 1]),
+      [58, 48, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 16, 0, 0, 0, 0, 0, 1, 0, 2, 0],
+    );
     const two = Buffer.from(roaringBitmap([5, 65536 + 7]));
     assert.equal(two.readUInt32LE(4), 2);
-    assert.deepEqual([two.readUInt16LE(8), two.readUInt16LE(10), two.readUInt16LE(12), two.readUInt16LE(14)], [0, 0, 1, 0]);
+    assert.deepEqual(
+      [two.readUInt16LE(8), two.readUInt16LE(10), two.readUInt16LE(12), two.readUInt16LE(14)],
+      [0, 0, 1, 0],
+    );
     assert.deepEqual([two.readUInt32LE(16), two.readUInt32LE(20)], [24, 26]);
     assert.deepEqual([two.readUInt16LE(24), two.readUInt16LE(26)], [5, 7]);
   });
@@ -131,18 +180,88 @@ describe('tasks/queue.jsonl', () => {
     }
   });
 
-  const base: TaskLike = { uid: 7, batchUid: 7, indexUid: 'movies', status: 'succeeded', type: 'x', canceledBy: null, details: null, error: null, enqueuedAt: '2024-01-01T00:00:00.000Z', startedAt: '2024-01-01T00:00:00.001Z', finishedAt: '2024-01-01T00:00:00.002Z' };
+  const base: TaskLike = {
+    uid: 7,
+    batchUid: 7,
+    indexUid: 'movies',
+    status: 'succeeded',
+    type: 'x',
+    canceledBy: null,
+    details: null,
+    error: null,
+    enqueuedAt: '2024-01-01T00:00:00.000Z',
+    startedAt: '2024-01-01T00:00:00.001Z',
+    finishedAt: '2024-01-01T00:00:00.002Z',
+  };
   const cases: Array<[string, Partial<TaskLike>, unknown, unknown]> = [
-    ['deletion by ids', { type: 'documentDeletion', details: { providedIds: 2, deletedDocuments: 2, originalFilter: null } }, { documentDeletion: { documents_ids: [] } }, { DocumentDeletion: { provided_ids: 2, deleted_documents: 2 } }],
-    ['deletion by filter', { type: 'documentDeletion', details: { providedIds: 0, deletedDocuments: 4, originalFilter: '"genre = drama"' } }, { documentDeletionByFilter: { filter: 'genre = drama' } }, { DocumentDeletionByFilter: { original_filter: '"genre = drama"', deleted_documents: 4 } }],
-    ['clear', { type: 'documentDeletion', details: { deletedDocuments: 9 } }, 'documentClear', { ClearAll: { deleted_documents: 9 } }],
-    ['settings', { type: 'settingsUpdate', details: { stopWords: ['the'] } }, { settings: { settings: { stopWords: ['the'] }, is_deletion: false, allow_index_creation: true } }, { SettingsUpdate: { settings: { stopWords: ['the'] } } }],
-    ['index creation', { type: 'indexCreation', details: { primaryKey: 'id' } }, { indexCreation: { primary_key: 'id' } }, { IndexInfo: { primary_key: 'id', new_index_uid: null, old_index_uid: null } }],
-    ['index rename', { type: 'indexUpdate', details: { primaryKey: null, oldIndexUid: 'a', newIndexUid: 'b' } }, { indexUpdate: { primary_key: null, uid: 'b' } }, { IndexInfo: { primary_key: null, new_index_uid: 'b', old_index_uid: 'a' } }],
-    ['index deletion', { type: 'indexDeletion', details: { deletedDocuments: 3 } }, 'indexDeletion', { ClearAll: { deleted_documents: 3 } }],
-    ['swap', { type: 'indexSwap', indexUid: null, details: { swaps: [{ indexes: ['a', 'b'], rename: false }] } }, { indexSwap: { swaps: [{ indexes: ['a', 'b'], rename: false }] } }, { IndexSwap: { swaps: [{ indexes: ['a', 'b'], rename: false }] } }],
-    ['cancelation', { type: 'taskCancelation', indexUid: null, details: { matchedTasks: 1, canceledTasks: 1, originalFilter: '?uids=3' } }, { taskCancelation: { query: '?uids=3', tasks: [58, 48, 0, 0, 0, 0, 0, 0] } }, { TaskCancelation: { matched_tasks: 1, canceled_tasks: 1, original_filter: '?uids=3' } }],
-    ['deletion of tasks', { type: 'taskDeletion', indexUid: null, details: { matchedTasks: 2, deletedTasks: 2, originalFilter: '?statuses=failed' } }, { tasksDeletion: { query: '?statuses=failed', tasks: [58, 48, 0, 0, 0, 0, 0, 0] } }, { TaskDeletion: { matched_tasks: 2, deleted_tasks: 2, original_filter: '?statuses=failed' } }],
+    [
+      'deletion by ids',
+      { type: 'documentDeletion', details: { providedIds: 2, deletedDocuments: 2, originalFilter: null } },
+      { documentDeletion: { documents_ids: [] } },
+      { DocumentDeletion: { provided_ids: 2, deleted_documents: 2 } },
+    ],
+    [
+      'deletion by filter',
+      { type: 'documentDeletion', details: { providedIds: 0, deletedDocuments: 4, originalFilter: '"genre = drama"' } },
+      { documentDeletionByFilter: { filter: 'genre = drama' } },
+      { DocumentDeletionByFilter: { original_filter: '"genre = drama"', deleted_documents: 4 } },
+    ],
+    [
+      'clear',
+      { type: 'documentDeletion', details: { deletedDocuments: 9 } },
+      'documentClear',
+      { ClearAll: { deleted_documents: 9 } },
+    ],
+    [
+      'settings',
+      { type: 'settingsUpdate', details: { stopWords: ['the'] } },
+      { settings: { settings: { stopWords: ['the'] }, is_deletion: false, allow_index_creation: true } },
+      { SettingsUpdate: { settings: { stopWords: ['the'] } } },
+    ],
+    [
+      'index creation',
+      { type: 'indexCreation', details: { primaryKey: 'id' } },
+      { indexCreation: { primary_key: 'id' } },
+      { IndexInfo: { primary_key: 'id', new_index_uid: null, old_index_uid: null } },
+    ],
+    [
+      'index rename',
+      { type: 'indexUpdate', details: { primaryKey: null, oldIndexUid: 'a', newIndexUid: 'b' } },
+      { indexUpdate: { primary_key: null, uid: 'b' } },
+      { IndexInfo: { primary_key: null, new_index_uid: 'b', old_index_uid: 'a' } },
+    ],
+    [
+      'index deletion',
+      { type: 'indexDeletion', details: { deletedDocuments: 3 } },
+      'indexDeletion',
+      { ClearAll: { deleted_documents: 3 } },
+    ],
+    [
+      'swap',
+      { type: 'indexSwap', indexUid: null, details: { swaps: [{ indexes: ['a', 'b'], rename: false }] } },
+      { indexSwap: { swaps: [{ indexes: ['a', 'b'], rename: false }] } },
+      { IndexSwap: { swaps: [{ indexes: ['a', 'b'], rename: false }] } },
+    ],
+    [
+      'cancelation',
+      {
+        type: 'taskCancelation',
+        indexUid: null,
+        details: { matchedTasks: 1, canceledTasks: 1, originalFilter: '?uids=3' },
+      },
+      { taskCancelation: { query: '?uids=3', tasks: [58, 48, 0, 0, 0, 0, 0, 0] } },
+      { TaskCancelation: { matched_tasks: 1, canceled_tasks: 1, original_filter: '?uids=3' } },
+    ],
+    [
+      'deletion of tasks',
+      {
+        type: 'taskDeletion',
+        indexUid: null,
+        details: { matchedTasks: 2, deletedTasks: 2, originalFilter: '?statuses=failed' },
+      },
+      { tasksDeletion: { query: '?statuses=failed', tasks: [58, 48, 0, 0, 0, 0, 0, 0] } },
+      { TaskDeletion: { matched_tasks: 2, deleted_tasks: 2, original_filter: '?statuses=failed' } },
+    ],
   ];
   for (const [name, patch, type, details] of cases) {
     test(`${name}: KindDump type and Details, and back to the same view`, () => {
@@ -156,16 +275,37 @@ describe('tasks/queue.jsonl', () => {
   }
 
   test('a failed task keeps its error; a task type Meilisearch has no kind for is left out', () => {
-    const error = { message: 'Index `x` not found.', code: 'index_not_found', type: 'invalid_request', link: 'https://docs.meilisearch.com/errors#index_not_found' };
-    const out = taskToDump({ ...base, status: 'failed', type: 'indexDeletion', details: { deletedDocuments: 0 }, error });
+    const error = {
+      message: 'Index `x` not found.',
+      code: 'index_not_found',
+      type: 'invalid_request',
+      link: 'https://docs.meilisearch.com/errors#index_not_found',
+    };
+    const out = taskToDump({
+      ...base,
+      status: 'failed',
+      type: 'indexDeletion',
+      details: { deletedDocuments: 0 },
+      error,
+    });
     assert.deepEqual(out?.error, error);
     assert.equal(taskToDump({ ...base, type: 'miroirDumpImport' }), null);
   });
 
   test('malformed task lines are refused with malformed_payload', () => {
     const good = JSON.parse(addition) as Record<string, unknown>;
-    for (const bad of [{ ...good, uid: -1 }, { ...good, status: 'done' }, { ...good, enqueuedAt: 'now' }, { ...good, type: 3 }, { ...good, error: { message: 1 } }, []]) {
-      assert.throws(() => taskFromDump(bad, 'tasks/queue.jsonl line 1'), (e) => code(e) === 'malformed_payload');
+    for (const bad of [
+      { ...good, uid: -1 },
+      { ...good, status: 'done' },
+      { ...good, enqueuedAt: 'now' },
+      { ...good, type: 3 },
+      { ...good, error: { message: 1 } },
+      [],
+    ]) {
+      assert.throws(
+        () => taskFromDump(bad, 'tasks/queue.jsonl line 1'),
+        (e) => code(e) === 'malformed_payload',
+      );
     }
   });
 });

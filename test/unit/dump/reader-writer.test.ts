@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { DumpWriter, readDump, taskFromDump, type DumpHeader, type DumpIndex, type ReadDumpOptions } from '../../../src/dump/index.js';
+import {
+  DumpWriter,
+  readDump,
+  taskFromDump,
+  type DumpHeader,
+  type DumpIndex,
+  type ReadDumpOptions,
+} from '../../../src/dump/index.js';
 import { BATCH, SETTINGS, meiliOrdered, tarGz, type Item } from '../../support/dumps.js';
 
 interface Seen {
@@ -63,17 +70,37 @@ describe('reading a dump in Meilisearch tar order', () => {
     const { seen, summary } = await read(await tarGz(meiliOrdered()));
     assert.deepEqual(seen.events, ['header', 'index kefir', 'task 0', 'task 1']);
     const h = seen.header!;
-    assert.deepEqual(h.metadata, { dumpVersion: 'V6', dbVersion: '1.13.0', dumpDate: '2025-02-04T10:22:31.331764736Z' });
+    assert.deepEqual(h.metadata, {
+      dumpVersion: 'V6',
+      dbVersion: '1.13.0',
+      dumpDate: '2025-02-04T10:22:31.331764736Z',
+    });
     assert.equal(h.keys.length, 1);
     assert.equal(h.keys[0]!.uid, '42092c55-5496-4579-8a51-768ad7866998');
     assert.equal(h.keys[0]!.createdAt, '2025-02-04T10:14:11.442986832Z');
-    assert.deepEqual(h.experimentalFeatures, { metrics: false, logsRoute: false, editDocumentsByFunction: false, containsFilter: true });
-    assert.deepEqual(h.network, { self: 'ms-0', remotes: { 'ms-0': { url: 'http://localhost:7700', searchApiKey: null } } });
+    assert.deepEqual(h.experimentalFeatures, {
+      metrics: false,
+      logsRoute: false,
+      editDocumentsByFunction: false,
+      containsFilter: true,
+    });
+    assert.deepEqual(h.network, {
+      self: 'ms-0',
+      remotes: { 'ms-0': { url: 'http://localhost:7700', searchApiKey: null } },
+    });
     assert.equal(h.instanceUid, '972b0d34-a73b-4b37-9a06-eac9af32c9b3');
     const [kefir] = seen.indexes;
-    assert.deepEqual(kefir!.index.metadata, { uid: 'kefir', primaryKey: 'id', createdAt: '2025-02-04T10:14:43.560230749Z', updatedAt: '2025-02-04T10:15:21.391248252Z' });
+    assert.deepEqual(kefir!.index.metadata, {
+      uid: 'kefir',
+      primaryKey: 'id',
+      createdAt: '2025-02-04T10:14:43.560230749Z',
+      updatedAt: '2025-02-04T10:15:21.391248252Z',
+    });
     assert.deepEqual(kefir!.index.settings, JSON.parse(SETTINGS));
-    assert.deepEqual(kefir!.docs, [{ id: 1, dog: 'kefir' }, { id: 3, dog: 'echo' }]);
+    assert.deepEqual(kefir!.docs, [
+      { id: 1, dog: 'kefir' },
+      { id: 3, dog: 'echo' },
+    ]);
     assert.deepEqual(seen.tasks[0]!.update, null);
     assert.deepEqual(seen.tasks[1]!.update, [{ id: 2, dog: 'intel' }], 'the update file of the enqueued task');
     assert.equal(taskFromDump(seen.tasks[1]!.task, 'x').task.status, 'enqueued');
@@ -87,7 +114,10 @@ describe('reading a dump in Meilisearch tar order', () => {
 
   test('a header file that comes after the first index still completes the header by the end', async () => {
     const items = meiliOrdered();
-    const late = items.splice(items.findIndex(([n]) => n === './network.json'), 1);
+    const late = items.splice(
+      items.findIndex(([n]) => n === './network.json'),
+      1,
+    );
     const first = (n: string) => n.startsWith('./metadata') || n.startsWith('./keys');
     const moved: Item[] = [...items.filter(([n]) => first(n)), ...items.filter(([n]) => !first(n)), ...late];
     const { seen, summary } = await read(await tarGz(moved));
@@ -120,17 +150,45 @@ describe('writing a dump', () => {
     const chunks: Buffer[] = [];
     out.on('data', (c: Buffer) => chunks.push(c));
     const ended = new Promise((r) => out.on('end', r));
-    const w = await DumpWriter.create(out, { dumpDate: new Date('2024-01-01T12:34:56.789Z'), instanceUid: '9e15e977-f2ae-4761-943f-1eaf75fd736d' });
-    await w.keys([{ uid: '42092c55-5496-4579-8a51-768ad7866998', name: 'Default Search API Key', description: 'Use it to search from the frontend', actions: ['search'], indexes: ['*'], expiresAt: null, createdAt: '2025-02-04T10:14:11.442986832Z', updatedAt: '2025-02-04T10:14:11.442986832Z' }]);
+    const w = await DumpWriter.create(out, {
+      dumpDate: new Date('2024-01-01T12:34:56.789Z'),
+      instanceUid: '9e15e977-f2ae-4761-943f-1eaf75fd736d',
+    });
+    await w.keys([
+      {
+        uid: '42092c55-5496-4579-8a51-768ad7866998',
+        name: 'Default Search API Key',
+        description: 'Use it to search from the frontend',
+        actions: ['search'],
+        indexes: ['*'],
+        expiresAt: null,
+        createdAt: '2025-02-04T10:14:11.442986832Z',
+        updatedAt: '2025-02-04T10:14:11.442986832Z',
+      },
+    ]);
     await w.experimentalFeatures({ containsFilter: true });
-    await w.network({ self: null, remotes: {}, shards: {}, leader: null, version: '00000000-0000-0000-0000-000000000000' });
+    await w.network({
+      self: null,
+      remotes: {},
+      shards: {},
+      leader: null,
+      version: '00000000-0000-0000-0000-000000000000',
+    });
     await w.webhooks();
     await w.chatCompletionsSettings();
-    const n = await w.index({ uid: 'movies', primaryKey: 'id', createdAt: '2024-01-01T00:00:00Z', updatedAt: '2024-01-02T00:00:00Z' }, JSON.parse(SETTINGS) as Record<string, unknown>, (function* () {
-      for (let i = 0; i < 3000; i++) yield { id: i, title: `movie ${i}` };
-    })());
+    const n = await w.index(
+      { uid: 'movies', primaryKey: 'id', createdAt: '2024-01-01T00:00:00Z', updatedAt: '2024-01-02T00:00:00Z' },
+      JSON.parse(SETTINGS) as Record<string, unknown>,
+      (function* () {
+        for (let i = 0; i < 3000; i++) yield { id: i, title: `movie ${i}` };
+      })(),
+    );
     assert.equal(n, 3000);
-    await w.index({ uid: 'empty', primaryKey: null, createdAt: '2024-01-01T00:00:00Z', updatedAt: '2024-01-01T00:00:00Z' }, {}, []);
+    await w.index(
+      { uid: 'empty', primaryKey: null, createdAt: '2024-01-01T00:00:00Z', updatedAt: '2024-01-01T00:00:00Z' },
+      {},
+      [],
+    );
     await assert.rejects(w.keys([]), /keys must come before|keys written twice/);
     await w.finish();
     await ended;
@@ -171,7 +229,11 @@ describe('writing a dump', () => {
     const { seen, summary } = await read(buf, {}, false);
     assert.equal(summary.spooledBytes, 0, 'in order: nothing spooled');
     assert.deepEqual(seen.events, ['header', 'index movies', 'index empty']);
-    assert.deepEqual(seen.header!.metadata, { dumpVersion: 'V6', dbVersion: '1.50.0', dumpDate: '2024-01-01T12:34:56.789Z' });
+    assert.deepEqual(seen.header!.metadata, {
+      dumpVersion: 'V6',
+      dbVersion: '1.50.0',
+      dumpDate: '2024-01-01T12:34:56.789Z',
+    });
     assert.equal(seen.header!.instanceUid, '9e15e977-f2ae-4761-943f-1eaf75fd736d');
     assert.equal(seen.header!.keys[0]!.name, 'Default Search API Key');
     assert.deepEqual(seen.header!.webhooks, { webhooks: {} });
@@ -195,7 +257,14 @@ describe('a failing output', () => {
     const docs = function* () {
       for (let i = 0; i < 200_000; i++) yield { id: i, text: `document ${i} ${Math.random()}` };
     };
-    await assert.rejects(w.index({ uid: 'big', primaryKey: 'id', createdAt: '2024-01-01T00:00:00Z', updatedAt: '2024-01-01T00:00:00Z' }, {}, docs()), /no space left on device/);
+    await assert.rejects(
+      w.index(
+        { uid: 'big', primaryKey: 'id', createdAt: '2024-01-01T00:00:00Z', updatedAt: '2024-01-01T00:00:00Z' },
+        {},
+        docs(),
+      ),
+      /no space left on device/,
+    );
     await assert.rejects(w.finish(), /no space left on device/);
   });
 });
@@ -203,19 +272,66 @@ describe('a failing output', () => {
 describe('malformed and truncated dumps fail with malformed_payload', () => {
   const cases: Array<[string, () => Promise<Buffer>, RegExp, ReadDumpOptions?]> = [
     ['not gzip', async () => Buffer.from('definitely not a dump'), /it is not a gzip file/],
-    ['gzip of something that is not tar', async () => gzipSync(Buffer.from('x'.repeat(2000))), /it is not a tar archive/],
+    [
+      'gzip of something that is not tar',
+      async () => gzipSync(Buffer.from('x'.repeat(2000))),
+      /it is not a tar archive/,
+    ],
     ['truncated gzip', async () => (await tarGz(meiliOrdered())).subarray(0, 300), /the archive is truncated/],
     ['no metadata.json', async () => tarGz(meiliOrdered({}, ['./metadata.json'])), /`metadata.json` is missing/],
-    ['a V5 dump', async () => tarGz(meiliOrdered({ './metadata.json': '{"dumpVersion":"V5","dbVersion":"0.28.0","dumpDate":"2022-10-04T15:55:10.344982459Z"}' })), /dumpVersion "V5"/],
+    [
+      'a V5 dump',
+      async () =>
+        tarGz(
+          meiliOrdered({
+            './metadata.json': '{"dumpVersion":"V5","dbVersion":"0.28.0","dumpDate":"2022-10-04T15:55:10.344982459Z"}',
+          }),
+        ),
+      /dumpVersion "V5"/,
+    ],
     ['no keys.jsonl', async () => tarGz(meiliOrdered({}, ['./keys.jsonl'])), /`keys.jsonl` is missing/],
-    ['no tasks/queue.jsonl (cut short)', async () => tarGz(meiliOrdered({}, ['./tasks/queue.jsonl'])), /`tasks\/queue.jsonl` is missing/],
-    ['an index without settings.json', async () => tarGz(meiliOrdered({}, ['./indexes/kefir/settings.json'])), /`indexes\/kefir\/settings.json` is missing/],
-    ['a document line that is not JSON', async () => tarGz(meiliOrdered({ './indexes/kefir/documents.jsonl': '{"id":1}\n{"id":2,\n' })), /`indexes\/kefir\/documents.jsonl` line 2 is not valid JSON/],
-    ['a document that is not an object', async () => tarGz(meiliOrdered({ './indexes/kefir/documents.jsonl': '{"id":1}\n[1,2]\n' })), /line 2 is not a JSON object/],
-    ['settings.json that is not JSON', async () => tarGz(meiliOrdered({ './indexes/kefir/settings.json': '{"rankingRules":' })), /`indexes\/kefir\/settings.json` is not valid JSON/],
-    ['a key without uid', async () => tarGz(meiliOrdered({ './keys.jsonl': '{"actions":[],"indexes":[]}\n' })), /is not a UUID/],
-    ['a document line longer than the limit', async () => tarGz(meiliOrdered({ './indexes/kefir/documents.jsonl': `{"id":1,"t":"${'y'.repeat(5000)}"}\n` })), /line 1 is longer than 1024 bytes/, { maxLineBytes: 1024 }],
-    ['a small file larger than the limit', async () => tarGz(meiliOrdered({ './indexes/kefir/settings.json': `{"stopWords":["${'z'.repeat(3000)}"]}` })), /`indexes\/kefir\/settings.json` is larger than 2048 bytes/, { maxJsonBytes: 2048 }],
+    [
+      'no tasks/queue.jsonl (cut short)',
+      async () => tarGz(meiliOrdered({}, ['./tasks/queue.jsonl'])),
+      /`tasks\/queue.jsonl` is missing/,
+    ],
+    [
+      'an index without settings.json',
+      async () => tarGz(meiliOrdered({}, ['./indexes/kefir/settings.json'])),
+      /`indexes\/kefir\/settings.json` is missing/,
+    ],
+    [
+      'a document line that is not JSON',
+      async () => tarGz(meiliOrdered({ './indexes/kefir/documents.jsonl': '{"id":1}\n{"id":2,\n' })),
+      /`indexes\/kefir\/documents.jsonl` line 2 is not valid JSON/,
+    ],
+    [
+      'a document that is not an object',
+      async () => tarGz(meiliOrdered({ './indexes/kefir/documents.jsonl': '{"id":1}\n[1,2]\n' })),
+      /line 2 is not a JSON object/,
+    ],
+    [
+      'settings.json that is not JSON',
+      async () => tarGz(meiliOrdered({ './indexes/kefir/settings.json': '{"rankingRules":' })),
+      /`indexes\/kefir\/settings.json` is not valid JSON/,
+    ],
+    [
+      'a key without uid',
+      async () => tarGz(meiliOrdered({ './keys.jsonl': '{"actions":[],"indexes":[]}\n' })),
+      /is not a UUID/,
+    ],
+    [
+      'a document line longer than the limit',
+      async () => tarGz(meiliOrdered({ './indexes/kefir/documents.jsonl': `{"id":1,"t":"${'y'.repeat(5000)}"}\n` })),
+      /line 1 is longer than 1024 bytes/,
+      { maxLineBytes: 1024 },
+    ],
+    [
+      'a small file larger than the limit',
+      async () => tarGz(meiliOrdered({ './indexes/kefir/settings.json': `{"stopWords":["${'z'.repeat(3000)}"]}` })),
+      /`indexes\/kefir\/settings.json` is larger than 2048 bytes/,
+      { maxJsonBytes: 2048 },
+    ],
   ];
   for (const [name, make, message, opts] of cases) {
     test(name, async () => {

@@ -13,9 +13,21 @@ test('router matches literals before params and decodes params', () => {
   r.add('POST', '/indexes/:uid/documents/delete-batch', 'delbatch');
   assert.deepEqual(r.match('GET', '/indexes'), { kind: 'found', route: 'list', params: {} });
   assert.deepEqual(r.match('GET', '/indexes/movies/'), { kind: 'found', route: 'get', params: { uid: 'movies' } });
-  assert.deepEqual(r.match('POST', '/indexes/movies/documents/fetch'), { kind: 'found', route: 'fetch', params: { uid: 'movies' } });
-  assert.deepEqual(r.match('GET', '/indexes/a%20b/documents/x%2Fy'), { kind: 'found', route: 'doc', params: { uid: 'a b', id: 'x/y' } });
-  assert.deepEqual(r.match('GET', '/indexes/movies/documents/fetch'), { kind: 'found', route: 'doc', params: { uid: 'movies', id: 'fetch' } });
+  assert.deepEqual(r.match('POST', '/indexes/movies/documents/fetch'), {
+    kind: 'found',
+    route: 'fetch',
+    params: { uid: 'movies' },
+  });
+  assert.deepEqual(r.match('GET', '/indexes/a%20b/documents/x%2Fy'), {
+    kind: 'found',
+    route: 'doc',
+    params: { uid: 'a b', id: 'x/y' },
+  });
+  assert.deepEqual(r.match('GET', '/indexes/movies/documents/fetch'), {
+    kind: 'found',
+    route: 'doc',
+    params: { uid: 'movies', id: 'fetch' },
+  });
   assert.deepEqual(r.match('HEAD', '/indexes'), { kind: 'found', route: 'list', params: {} });
   assert.deepEqual(r.match('DELETE', '/indexes'), { kind: 'method_not_allowed', allowed: ['GET'] });
   assert.deepEqual(r.match('GET', '/nope'), { kind: 'not_found' });

@@ -10,7 +10,13 @@ import { createMetrics } from '../../../src/main/observability/metrics.js';
 import { HttpServer, type RequestContext, type RouteSpec } from '../../../src/http/server.js';
 
 const routes: Array<RouteSpec<string>> = [
-  { method: 'GET', path: '/ping', body: 'none', auth: 'public', handler: () => ({ status: 200, body: { pong: true } }) },
+  {
+    method: 'GET',
+    path: '/ping',
+    body: 'none',
+    auth: 'public',
+    handler: () => ({ status: 200, body: { pong: true } }),
+  },
   {
     method: 'POST',
     path: '/indexes/:uid/search',
@@ -67,7 +73,11 @@ info.server.server.on('connection', (socket: Socket) => {
 });
 
 async function call(base: string, method: string, path: string, body?: string) {
-  const res = await request(base + path, { method: method as 'GET', body, headers: body === undefined ? {} : { 'content-type': 'application/json' } });
+  const res = await request(base + path, {
+    method: method as 'GET',
+    body,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+  });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }
 
@@ -79,7 +89,7 @@ test('one socket write per response: status line, headers and body together', as
   assert.equal([...writes.values()].reduce((a, b) => a + b, 0) - before, 7);
 });
 
-test('reply headers win over the request-wide ones, each header once; framing headers are the server\'s', async () => {
+test("reply headers win over the request-wide ones, each header once; framing headers are the server's", async () => {
   const r = await call(infoBase, 'GET', '/typed');
   assert.equal(r.text, 'hi');
   assert.equal(r.headers['x-a'], 'from-reply');
@@ -131,9 +141,14 @@ test('request metrics: histogram and counter per method, template and status; HE
     assert.ok(text.includes(`miroir_request_duration_seconds_count{${labels}} 2`), text);
     assert.ok(text.includes(`miroir_request_duration_seconds_bucket{le="+Inf",${labels}} 2`));
     assert.match(text, new RegExp(`miroir_request_duration_seconds_sum\\{${labels}\\} [0-9.e-]+`));
-    const buckets = [...text.matchAll(new RegExp(`miroir_request_duration_seconds_bucket\\{le="([^"]+)",${labels}\\} (\\d+)`, 'g'))].map((x) => Number(x[2]));
+    const buckets = [
+      ...text.matchAll(new RegExp(`miroir_request_duration_seconds_bucket\\{le="([^"]+)",${labels}\\} (\\d+)`, 'g')),
+    ].map((x) => Number(x[2]));
     assert.equal(buckets.length, 15);
-    assert.ok(buckets.every((v, i) => i === 0 || v >= buckets[i - 1]!), 'cumulative buckets');
+    assert.ok(
+      buckets.every((v, i) => i === 0 || v >= buckets[i - 1]!),
+      'cumulative buckets',
+    );
     assert.ok(text.includes(`miroir_requests_total{${labels}} 2`));
     assert.ok(text.includes('miroir_requests_total{method="HEAD",path_template="/ping",status="200"} 1'));
     assert.ok(text.includes('miroir_requests_total{method="GET",path_template="unmatched",status="404"} 1'));

@@ -11,15 +11,48 @@ const metrics = createMetrics({ defaultMetrics: false });
 let release: (() => void) | null = null;
 const server = new HttpServer<string>({
   routes: [
-    { method: 'GET', path: '/ping', body: 'none', auth: 'public', handler: () => ({ status: 200, body: { pong: true } }) },
-    { method: 'POST', path: '/echo/:name', body: 'json', auth: 'public', handler: (ctx: RequestContext<string>) => ({ status: 201, body: { name: ctx.params.name, json: ctx.json, auth: ctx.auth } }) },
+    {
+      method: 'GET',
+      path: '/ping',
+      body: 'none',
+      auth: 'public',
+      handler: () => ({ status: 200, body: { pong: true } }),
+    },
+    {
+      method: 'POST',
+      path: '/echo/:name',
+      body: 'json',
+      auth: 'public',
+      handler: (ctx: RequestContext<string>) => ({
+        status: 201,
+        body: { name: ctx.params.name, json: ctx.json, auth: ctx.auth },
+      }),
+    },
     { method: 'GET', path: '/secret', body: 'none', auth: 'key', handler: () => ({ status: 200, body: {} }) },
-    { method: 'GET', path: '/slow', body: 'none', auth: 'public', handler: () => new Promise((r) => { release = () => r({ status: 200, body: {} }); }) },
-    { method: 'GET', path: '/crash', body: 'none', auth: 'public', handler: () => { throw new TypeError('kaboom'); } },
+    {
+      method: 'GET',
+      path: '/slow',
+      body: 'none',
+      auth: 'public',
+      handler: () =>
+        new Promise((r) => {
+          release = () => r({ status: 200, body: {} });
+        }),
+    },
+    {
+      method: 'GET',
+      path: '/crash',
+      body: 'none',
+      auth: 'public',
+      handler: () => {
+        throw new TypeError('kaboom');
+      },
+    },
   ],
   hooks: {
     authenticate(ctx, spec) {
-      if (spec === 'key' && ctx.req.headers.authorization !== 'Bearer k') throw new MeiliError('invalid_api_key', 'The provided API key is invalid.');
+      if (spec === 'key' && ctx.req.headers.authorization !== 'Bearer k')
+        throw new MeiliError('invalid_api_key', 'The provided API key is invalid.');
       return 'ok';
     },
   },
@@ -66,7 +99,9 @@ test('JSON bodies: params, parsing and Meilisearch errors', async () => {
   assert.equal(wrongType.json.code, 'invalid_content_type');
   const missingType = await call('POST', '/echo/x', '{}');
   assert.equal(missingType.json.code, 'missing_content_type');
-  const tooLarge = await call('POST', '/echo/x', JSON.stringify({ x: 'y'.repeat(100) }), { 'content-type': 'application/json' });
+  const tooLarge = await call('POST', '/echo/x', JSON.stringify({ x: 'y'.repeat(100) }), {
+    'content-type': 'application/json',
+  });
   assert.equal(tooLarge.status, 413);
   assert.equal(tooLarge.json.code, 'payload_too_large');
 });

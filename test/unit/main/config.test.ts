@@ -72,46 +72,95 @@ const badCases: Array<[string, unknown, RegExp]> = [
   ['zero shards', { ...base, shards: 0 }, /^shards: /],
   ['bad policy', { ...base, scatter: { unavailable_shard_policy: 'maybe' } }, /^scatter\.unavailable_shard_policy: /],
   ['bad node address', { ...base, nodes: [{ id: 'n', address: 'not a url' }] }, /^nodes\[0\]\.address: /],
-  ['duplicate node ids', { ...base, nodes: [...nodes3, { id: 'node-1', address: 'http://127.0.0.1:1' }] }, /^nodes\[3\]\.id: duplicate node id "node-1"/],
-  ['RF above group size', { ...base, replication_factor: 4 }, /^replication_factor: 4 exceeds the 3 node\(s\) of replica group 0/],
-  ['group id outside seed groups', { ...base, nodes: [{ ...nodes3[0], replica_group: 2 }] }, /^nodes\[0\]\.replica_group: 2 is not a seed group id/],
+  [
+    'duplicate node ids',
+    { ...base, nodes: [...nodes3, { id: 'node-1', address: 'http://127.0.0.1:1' }] },
+    /^nodes\[3\]\.id: duplicate node id "node-1"/,
+  ],
+  [
+    'RF above group size',
+    { ...base, replication_factor: 4 },
+    /^replication_factor: 4 exceeds the 3 node\(s\) of replica group 0/,
+  ],
+  [
+    'group id outside seed groups',
+    { ...base, nodes: [{ ...nodes3[0], replica_group: 2 }] },
+    /^nodes\[0\]\.replica_group: 2 is not a seed group id/,
+  ],
   ['empty seed group', { ...base, replica_groups: 2 }, /^nodes: replica group 1 has no node/],
-  ['lmdb with several pods', { ...base, peer_discovery: { peers: ['http://127.0.0.1:1', 'http://127.0.0.1:2'] } }, /^task_store\.backend: 2 Miroir pods must share the redis store/],
-  ['lmdb with dns discovery', { ...base, peer_discovery: { mode: 'dns' } }, /^task_store\.backend: peer discovery by DNS/],
+  [
+    'lmdb with several pods',
+    { ...base, peer_discovery: { peers: ['http://127.0.0.1:1', 'http://127.0.0.1:2'] } },
+    /^task_store\.backend: 2 Miroir pods must share the redis store/,
+  ],
+  [
+    'lmdb with dns discovery',
+    { ...base, peer_discovery: { mode: 'dns' } },
+    /^task_store\.backend: peer discovery by DNS/,
+  ],
   ['redis without url', { ...base, task_store: { backend: 'redis' } }, /^task_store\.url: required/],
   ['admin without key', { ...base, admin: {} }, /^admin\.api_key: required/],
-  ['metrics port clash', { ...base, server: { port: 7700 }, metrics: { port: 7700 } }, /^metrics\.port: 7700 is also server\.port/],
-  ['lease renew too slow', { ...base, leader_election: { lease_ttl_s: 3, renew_interval_s: 3 } }, /^leader_election\.renew_interval_s: /],
+  [
+    'metrics port clash',
+    { ...base, server: { port: 7700 }, metrics: { port: 7700 } },
+    /^metrics\.port: 7700 is also server\.port/,
+  ],
+  [
+    'lease renew too slow',
+    { ...base, leader_election: { lease_ttl_s: 3, renew_interval_s: 3 } },
+    /^leader_election\.renew_interval_s: /,
+  ],
   ['not a mapping', ['a'], /^\(root\): /],
 ];
 
 for (const [name, raw, expected] of badCases) {
   test(`refused: ${name}`, () => {
     const problems = problemsOf(raw);
-    assert.ok(problems.some((p) => expected.test(p)), `expected ${expected} among ${JSON.stringify(problems)}`);
+    assert.ok(
+      problems.some((p) => expected.test(p)),
+      `expected ${expected} among ${JSON.stringify(problems)}`,
+    );
   });
 }
 
 test('a bad env override is reported under its key', () => {
   const problems = problemsOf(base, { MIROIR__HEALTH__INTERVAL_MS: '"soon"' });
-  assert.ok(problems.some((p) => p.startsWith('health.interval_ms: ')), JSON.stringify(problems));
+  assert.ok(
+    problems.some((p) => p.startsWith('health.interval_ms: ')),
+    JSON.stringify(problems),
+  );
 });
 
 test('YAML files load; unreadable and invalid files are reported', () => {
   const dir = mkdtempSync(join(tmpdir(), 'miroir-config-'));
   const good = join(dir, 'good.yaml');
-  writeFileSync(good, 'miroir:\n  shards: 16\n  replication_factor: 1\n  admin: {api_key: k}\n  nodes:\n    - {id: node-0, address: "http://127.0.0.1:7701"}\n');
+  writeFileSync(
+    good,
+    'miroir:\n  shards: 16\n  replication_factor: 1\n  admin: {api_key: k}\n  nodes:\n    - {id: node-0, address: "http://127.0.0.1:7701"}\n',
+  );
   assert.equal(loadConfigFile(good, {}).shards, 16);
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, 'shards: [1,\n');
-  assert.throws(() => loadConfigFile(bad, {}), (e: unknown) => e instanceof ConfigError && /not valid YAML/.test(e.problems[0]!));
-  assert.throws(() => loadConfigFile(join(dir, 'missing.yaml'), {}), (e: unknown) => e instanceof ConfigError && /cannot read/.test(e.problems[0]!));
+  assert.throws(
+    () => loadConfigFile(bad, {}),
+    (e: unknown) => e instanceof ConfigError && /not valid YAML/.test(e.problems[0]!),
+  );
+  assert.throws(
+    () => loadConfigFile(join(dir, 'missing.yaml'), {}),
+    (e: unknown) => e instanceof ConfigError && /cannot read/.test(e.problems[0]!),
+  );
 });
 
 test('docs/configuration.md is current with the schema (npm run docs:config rewrites it)', async () => {
   const { renderConfigReference } = await import('../../../src/main/config/reference.js');
   const { readFileSync } = await import('node:fs');
   const { fileURLToPath } = await import('node:url');
-  const root = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../../' : '../../../', import.meta.url));
-  assert.equal(readFileSync(`${root}docs/configuration.md`, 'utf8'), renderConfigReference(), 'run `npm run docs:config`');
+  const root = fileURLToPath(
+    new URL(import.meta.url.includes('/dist/') ? '../../../../' : '../../../', import.meta.url),
+  );
+  assert.equal(
+    readFileSync(`${root}docs/configuration.md`, 'utf8'),
+    renderConfigReference(),
+    'run `npm run docs:config`',
+  );
 });

@@ -14,11 +14,23 @@ const observations: Array<[string, string, number]> = [
   ['node-0', 'documents_add', 0.2],
 ];
 
-test('the exposition equals prom-client\'s for the same observations', async () => {
+test("the exposition equals prom-client's for the same observations", async () => {
   const ours = new Registry();
-  const cells = new HistogramCells(ours, { name: 'x_seconds', help: 'h', labelNames: ['node_id', 'operation'], buckets, counter: { name: 'x_total', help: 'c' } });
+  const cells = new HistogramCells(ours, {
+    name: 'x_seconds',
+    help: 'h',
+    labelNames: ['node_id', 'operation'],
+    buckets,
+    counter: { name: 'x_total', help: 'c' },
+  });
   const theirs = new Registry();
-  const h = new Histogram({ name: 'x_seconds', help: 'h', labelNames: ['node_id', 'operation'], buckets, registers: [theirs] });
+  const h = new Histogram({
+    name: 'x_seconds',
+    help: 'h',
+    labelNames: ['node_id', 'operation'],
+    buckets,
+    registers: [theirs],
+  });
   const c = new Counter({ name: 'x_total', help: 'c', labelNames: ['node_id', 'operation'], registers: [theirs] });
   for (const [node, op, v] of observations) {
     cells.cell(node, op).observe(v);

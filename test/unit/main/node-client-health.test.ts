@@ -11,7 +11,13 @@ import { createMetrics } from '../../../src/main/observability/metrics.js';
 
 type Mode = 'ok' | 'fail' | 'hang';
 
-async function fakeNode(): Promise<{ url: string; port: number; server: Server; mode: { value: Mode }; seenAuth: string[] }> {
+async function fakeNode(): Promise<{
+  url: string;
+  port: number;
+  server: Server;
+  mode: { value: Mode };
+  seenAuth: string[];
+}> {
   const mode = { value: 'ok' as Mode };
   const seenAuth: string[] = [];
   const server = createServer((req, res) => {
@@ -47,7 +53,13 @@ after(async () => {
 });
 
 function client(id: string, url: string, timeoutMs = 2000, metrics = createMetrics({ defaultMetrics: false })) {
-  const c = new NodeClient(id, url, { nodeMasterKey: 'node-key', timeoutMs, maxConnections: 4, idleTimeoutMs: 1000, metrics });
+  const c = new NodeClient(id, url, {
+    nodeMasterKey: 'node-key',
+    timeoutMs,
+    maxConnections: 4,
+    idleTimeoutMs: 1000,
+    metrics,
+  });
   clients.push(c);
   return c;
 }
@@ -74,9 +86,15 @@ test('node client classifies a hang past the deadline as timeout and a closed po
   servers.push(node.server);
   node.mode.value = 'hang';
   const c = client('node-1', node.url, 150);
-  await assert.rejects(c.request({ method: 'GET', path: '/health', operation: 'health' }), (e: unknown) => e instanceof NodeRequestError && e.kind === 'timeout');
+  await assert.rejects(
+    c.request({ method: 'GET', path: '/health', operation: 'health' }),
+    (e: unknown) => e instanceof NodeRequestError && e.kind === 'timeout',
+  );
   const dead = client('node-2', `http://127.0.0.1:${await freePort()}`, 1000);
-  await assert.rejects(dead.request({ method: 'GET', path: '/health', operation: 'health' }), (e: unknown) => e instanceof NodeRequestError && e.kind === 'refused');
+  await assert.rejects(
+    dead.request({ method: 'GET', path: '/health', operation: 'health' }),
+    (e: unknown) => e instanceof NodeRequestError && e.kind === 'refused',
+  );
 });
 
 test('health checker: initial probe decides at once; thresholds decide afterwards', async () => {
@@ -109,5 +127,9 @@ test('health checker: initial probe decides at once; thresholds decide afterward
   assert.equal(checker.get('node-3').health, 'unhealthy', 'one success stays below recovery_threshold 2');
   await round();
   assert.equal(checker.get('node-3').health, 'healthy');
-  assert.deepEqual(changes, ['node-3:healthy', 'node-3:unhealthy', 'node-3:healthy'], 'the first probe reports the first state');
+  assert.deepEqual(
+    changes,
+    ['node-3:healthy', 'node-3:unhealthy', 'node-3:healthy'],
+    'the first probe reports the first state',
+  );
 });

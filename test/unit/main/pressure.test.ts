@@ -54,12 +54,23 @@ test('cgroup parsing: memory limits and throttled time in v1 and v2 formats', ()
 
 test('reading limits: v2 memory.max, v1 limit_in_bytes, unlimited and missing fall back to physical memory', async () => {
   assert.equal(await readMemoryLimit(cgroupTree({ 'memory.max': `${3 * GiB}\n` }), 16 * GiB), 3 * GiB);
-  assert.equal(await readMemoryLimit(cgroupTree({ 'memory/memory.limit_in_bytes': `${2 * GiB}\n` }), 16 * GiB), 2 * GiB);
-  assert.equal(await readMemoryLimit(cgroupTree({ 'memory/memory.limit_in_bytes': '9223372036854771712\n' }), 16 * GiB), 16 * GiB);
+  assert.equal(
+    await readMemoryLimit(cgroupTree({ 'memory/memory.limit_in_bytes': `${2 * GiB}\n` }), 16 * GiB),
+    2 * GiB,
+  );
+  assert.equal(
+    await readMemoryLimit(cgroupTree({ 'memory/memory.limit_in_bytes': '9223372036854771712\n' }), 16 * GiB),
+    16 * GiB,
+  );
   assert.equal(await readMemoryLimit(cgroupTree({ 'memory.max': 'max\n' }), 16 * GiB), 16 * GiB);
   assert.equal(await readMemoryLimit(cgroupTree({}), 16 * GiB), 16 * GiB);
   assert.equal(await readThrottledSeconds(cgroupTree({ 'cpu.stat': 'throttled_usec 4000000\n' })), 4);
-  assert.equal(await readThrottledSeconds(cgroupTree({ 'cpu.stat': 'usage_usec 1\n', 'cpu/cpu.stat': 'throttled_time 2000000000\n' })), 2);
+  assert.equal(
+    await readThrottledSeconds(
+      cgroupTree({ 'cpu.stat': 'usage_usec 1\n', 'cpu/cpu.stat': 'throttled_time 2000000000\n' }),
+    ),
+    2,
+  );
   assert.equal(await readThrottledSeconds(cgroupTree({ 'cpu,cpuacct/cpu.stat': 'throttled_time 3000000000\n' })), 3);
   assert.equal(await readThrottledSeconds(cgroupTree({})), 0);
 });
@@ -116,10 +127,22 @@ test('a fresh Registry exposes all seven metrics with values from their sources 
   assert.equal(sample(text, 'miroir_cpu_throttled_seconds_total'), 4);
   assert.equal(sample(text, 'miroir_request_queue_depth'), 0);
   assert.equal(sample(text, 'miroir_background_queue_depth{job_type="dump_import"}'), 5);
-  assert.equal(sample(text, 'miroir_background_queue_depth{job_type="reshard_backfill"}'), 0, 'a drained job type reads 0');
+  assert.equal(
+    sample(text, 'miroir_background_queue_depth{job_type="reshard_backfill"}'),
+    0,
+    'a drained job type reads 0',
+  );
 
   const failing = new Registry();
-  registerPressureMetrics(failing, { cgroupRoot: root, backgroundDepth: () => { throw new Error('store down'); }, queueDepth: () => { throw new Error('x'); } });
+  registerPressureMetrics(failing, {
+    cgroupRoot: root,
+    backgroundDepth: () => {
+      throw new Error('store down');
+    },
+    queueDepth: () => {
+      throw new Error('x');
+    },
+  });
   assert.match(await failing.metrics(), /miroir_background_queue_depth/, 'a failing source does not fail the scrape');
 });
 

@@ -101,7 +101,17 @@ test('every .Values path used by a template exists in values.yaml', () => {
 test('the chart declares every object kind operations need', () => {
   const kinds = templateFiles.flatMap((f) => kindsIn(template(f)));
   const count = (k: string) => kinds.filter((x) => x === k).length;
-  for (const k of ['Deployment', 'ConfigMap', 'Secret', 'HorizontalPodAutoscaler', 'ServiceMonitor', 'PrometheusRule', 'PodDisruptionBudget', 'StatefulSet', 'PersistentVolumeClaim']) {
+  for (const k of [
+    'Deployment',
+    'ConfigMap',
+    'Secret',
+    'HorizontalPodAutoscaler',
+    'ServiceMonitor',
+    'PrometheusRule',
+    'PodDisruptionBudget',
+    'StatefulSet',
+    'PersistentVolumeClaim',
+  ]) {
     assert.ok(count(k) >= 1, `no ${k} in ${templateFiles.join(', ')}`);
   }
   assert.ok(count('Service') >= 3, `${count('Service')} Services`);
@@ -134,7 +144,9 @@ test('the Deployment passes the env names Miroir reads, from the Secret, and POD
   const secretEnv = [...load.matchAll(/\['(MIROIR_[A-Z_]+)', \[/g)].map((m) => m[1]!);
   assert.deepEqual(secretEnv.sort(), ['MIROIR_ADMIN_API_KEY', 'MIROIR_MASTER_KEY', 'MIROIR_NODE_MASTER_KEY']);
   for (const name of secretEnv) {
-    const block = new RegExp(`- name: ${name}\\n\\s+valueFrom:\\n\\s+secretKeyRef:\\n\\s+name: \\{\\{ include "miroir\\.secretName" \\. \\}\\}`);
+    const block = new RegExp(
+      `- name: ${name}\\n\\s+valueFrom:\\n\\s+secretKeyRef:\\n\\s+name: \\{\\{ include "miroir\\.secretName" \\. \\}\\}`,
+    );
     assert.match(deployment, block, `${name} from the Secret`);
   }
   assert.match(deployment, /- name: POD_NAME\n\s+valueFrom:\n\s+fieldRef:\n\s+fieldPath: metadata\.name/);
@@ -162,7 +174,8 @@ test('every alert expression reads metrics Miroir registers or SPEC names', () =
 
 test('the allowlist holds only metric names SPEC defines', (t) => {
   if (spec === null) return t.skip(`no ${SPEC_PATH}`);
-  for (const name of SPEC_METRICS_NOT_YET_REGISTERED) assert.ok(new RegExp(`\\b${name}\\b`).test(spec), `${name} is not in SPEC`);
+  for (const name of SPEC_METRICS_NOT_YET_REGISTERED)
+    assert.ok(new RegExp(`\\b${name}\\b`).test(spec), `${name} is not in SPEC`);
 });
 
 test('the PrometheusRule carries SPEC C16 and H4 alerts with their thresholds and durations', (t) => {
@@ -179,7 +192,9 @@ test('the PrometheusRule carries SPEC C16 and H4 alerts with their thresholds an
     if (threshold !== null) {
       const op = threshold[1] === '≥' ? '>=' : threshold[1]!;
       const expr = a.expr.replace('{{ .Values.prometheusRule.searchLatencyP95Seconds }}', latency);
-      const found = [...expr.matchAll(/(>=|==|!=|>|<)\s*(\d+(?:\.\d+)?)(?![\w\]])/g)].some((m) => m[1] === op && Number(m[2]) === Number(threshold[2]));
+      const found = [...expr.matchAll(/(>=|==|!=|>|<)\s*(\d+(?:\.\d+)?)(?![\w\]])/g)].some(
+        (m) => m[1] === op && Number(m[2]) === Number(threshold[2]),
+      );
       assert.ok(found, `${name}: SPEC wants ${op} ${threshold[2]} in ${a.expr}`);
     }
   }
@@ -187,7 +202,8 @@ test('the PrometheusRule carries SPEC C16 and H4 alerts with their thresholds an
   const high = alerts.find((a) => a.name === 'MiroirHighSearchLatency')!;
   assert.match(high.expr, /histogram_quantile\(0\.95,/);
   const routes = readText('src', 'main', 'api', 'routes.ts');
-  for (const route of /path_template=~"([^"]+)"/.exec(high.expr)![1]!.split('|')) assert.ok(routes.includes(`'${route}'`), `${route} is a route`);
+  for (const route of /path_template=~"([^"]+)"/.exec(high.expr)![1]!.split('|'))
+    assert.ok(routes.includes(`'${route}'`), `${route} is a route`);
 });
 
 test('each alert links a section of docs/operations.md', () => {
@@ -206,53 +222,79 @@ const helm = helmBin !== undefined && helmBin !== '' && existsSync(helmBin) ? he
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'helm');
 
 function render(file: string | null): { status: number | null; stdout: string; stderr: string } {
-  const args = ['template', 'miroir', CHART, '--namespace', 'search', ...(file === null ? [] : ['-f', join(FIXTURES, file)])];
+  const args = [
+    'template',
+    'miroir',
+    CHART,
+    '--namespace',
+    'search',
+    ...(file === null ? [] : ['-f', join(FIXTURES, file)]),
+  ];
   const r = spawnSync(helm!, args, { encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('helm lint and template', { skip: helm === null ? 'helm not found (not a Debian package): set HELM_BIN or put helm on PATH' : false }, () => {
-  test('helm lint --strict passes', () => {
-    const r = spawnSync(helm!, ['lint', '--strict', CHART], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stdout + r.stderr);
-  });
-
-  for (const file of listFiles(FIXTURES, '.yaml').filter((f) => f.startsWith('good-'))) {
-    test(`helm template -f ${file}: the objects render and Miroir loads the rendered config`, () => {
-      const r = render(file);
-      assert.equal(r.status, 0, r.stderr);
-      const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as JsonObject | null).filter((d): d is JsonObject => d !== null);
-      const kinds = docs.map((d) => String(d['kind']));
-      for (const k of ['Deployment', 'ConfigMap', 'Service']) assert.ok(kinds.includes(k), `${k} in ${kinds.join(', ')}`);
-      const overrides = (readYaml('test', 'fixtures', 'helm', file) ?? {}) as JsonObject;
-      const hpa = isObject(overrides['autoscaling']) && overrides['autoscaling']['enabled'] === true;
-      assert.equal(kinds.includes('HorizontalPodAutoscaler'), hpa);
-      const configMap = docs.find((d) => d['kind'] === 'ConfigMap')!;
-      const rendered = readYamlText(String((configMap['data'] as JsonObject)['config.yaml']));
-      // The keys come from the Secret as env, exactly as in the pod.
-      const env = { MIROIR_MASTER_KEY: 'k'.repeat(32), MIROIR_NODE_MASTER_KEY: 'n'.repeat(32), MIROIR_ADMIN_API_KEY: 'a'.repeat(32) };
-      const cfg = resolveConfig(rendered, env);
-      assert.ok(cfg.nodes.length > 0, 'the rendered config seeds nodes');
-      const deployment = docs.find((d) => d['kind'] === 'Deployment' && (d['metadata'] as JsonObject)['name'] === 'miroir')!;
-      const container = (((deployment['spec'] as JsonObject)['template'] as JsonObject)['spec'] as JsonObject)['containers'] as JsonObject[];
-      const ports = (container[0]!['ports'] as JsonObject[]).map((p) => p['containerPort']);
-      assert.deepEqual(ports, [cfg.server.port, cfg.metrics.port]);
-      if (cfg.peer_discovery.mode === 'dns') {
-        const envNames = (container[0]!['env'] as JsonObject[]).map((e) => e['name']);
-        assert.ok(envNames.includes('MIROIR__PEER_DISCOVERY__SERVICE_NAME'), 'dns discovery is pointed at the headless Service');
-      }
-      if (cfg.task_store.backend === 'lmdb') assert.equal(((deployment['spec'] as JsonObject)['strategy'] as JsonObject)['type'], 'Recreate');
+describe(
+  'helm lint and template',
+  { skip: helm === null ? 'helm not found (not a Debian package): set HELM_BIN or put helm on PATH' : false },
+  () => {
+    test('helm lint --strict passes', () => {
+      const r = spawnSync(helm!, ['lint', '--strict', CHART], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
     });
-  }
 
-  for (const file of listFiles(FIXTURES, '.yaml').filter((f) => f.startsWith('bad-'))) {
-    test(`helm template -f ${file} is refused by the values schema`, () => {
-      const r = render(file);
-      assert.notEqual(r.status, 0, 'rendered');
-      assert.match(r.stderr, /values don't meet the specifications of the schema/);
-    });
-  }
-});
+    for (const file of listFiles(FIXTURES, '.yaml').filter((f) => f.startsWith('good-'))) {
+      test(`helm template -f ${file}: the objects render and Miroir loads the rendered config`, () => {
+        const r = render(file);
+        assert.equal(r.status, 0, r.stderr);
+        const docs = parseAllDocuments(r.stdout)
+          .map((d) => d.toJS() as JsonObject | null)
+          .filter((d): d is JsonObject => d !== null);
+        const kinds = docs.map((d) => String(d['kind']));
+        for (const k of ['Deployment', 'ConfigMap', 'Service'])
+          assert.ok(kinds.includes(k), `${k} in ${kinds.join(', ')}`);
+        const overrides = (readYaml('test', 'fixtures', 'helm', file) ?? {}) as JsonObject;
+        const hpa = isObject(overrides['autoscaling']) && overrides['autoscaling']['enabled'] === true;
+        assert.equal(kinds.includes('HorizontalPodAutoscaler'), hpa);
+        const configMap = docs.find((d) => d['kind'] === 'ConfigMap')!;
+        const rendered = readYamlText(String((configMap['data'] as JsonObject)['config.yaml']));
+        // The keys come from the Secret as env, exactly as in the pod.
+        const env = {
+          MIROIR_MASTER_KEY: 'k'.repeat(32),
+          MIROIR_NODE_MASTER_KEY: 'n'.repeat(32),
+          MIROIR_ADMIN_API_KEY: 'a'.repeat(32),
+        };
+        const cfg = resolveConfig(rendered, env);
+        assert.ok(cfg.nodes.length > 0, 'the rendered config seeds nodes');
+        const deployment = docs.find(
+          (d) => d['kind'] === 'Deployment' && (d['metadata'] as JsonObject)['name'] === 'miroir',
+        )!;
+        const container = (((deployment['spec'] as JsonObject)['template'] as JsonObject)['spec'] as JsonObject)[
+          'containers'
+        ] as JsonObject[];
+        const ports = (container[0]!['ports'] as JsonObject[]).map((p) => p['containerPort']);
+        assert.deepEqual(ports, [cfg.server.port, cfg.metrics.port]);
+        if (cfg.peer_discovery.mode === 'dns') {
+          const envNames = (container[0]!['env'] as JsonObject[]).map((e) => e['name']);
+          assert.ok(
+            envNames.includes('MIROIR__PEER_DISCOVERY__SERVICE_NAME'),
+            'dns discovery is pointed at the headless Service',
+          );
+        }
+        if (cfg.task_store.backend === 'lmdb')
+          assert.equal(((deployment['spec'] as JsonObject)['strategy'] as JsonObject)['type'], 'Recreate');
+      });
+    }
+
+    for (const file of listFiles(FIXTURES, '.yaml').filter((f) => f.startsWith('bad-'))) {
+      test(`helm template -f ${file} is refused by the values schema`, () => {
+        const r = render(file);
+        assert.notEqual(r.status, 0, 'rendered');
+        assert.match(r.stderr, /values don't meet the specifications of the schema/);
+      });
+    }
+  },
+);
 
 function readYamlText(text: string): Json {
   const docs = parseAllDocuments(text);

@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PROPOSED_METRICS, ROOT, SPEC_METRICS_NOT_YET_REGISTERED, metricsIn, readText, registeredMetricNames, unknownMetrics } from './support.js';
+import {
+  PROPOSED_METRICS,
+  ROOT,
+  SPEC_METRICS_NOT_YET_REGISTERED,
+  metricsIn,
+  readText,
+  registeredMetricNames,
+  unknownMetrics,
+} from './support.js';
 
 interface Target {
   expr?: string;
@@ -39,7 +47,9 @@ const allPanels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
 const queryPanels = allPanels.filter((p) => p.type !== 'row');
 const exprs = queryPanels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr ?? '' })));
 // Names as written, and histogram series (_bucket/_sum/_count) as their metric.
-const used = new Set(exprs.flatMap((e) => metricsIn(e.expr).flatMap((m) => [m, m.replace(/_(bucket|sum|count)$/, '')])));
+const used = new Set(
+  exprs.flatMap((e) => metricsIn(e.expr).flatMap((m) => [m, m.replace(/_(bucket|sum|count)$/, '')])),
+);
 
 test('a current Grafana dashboard with a Prometheus data-source variable', () => {
   assert.ok(dashboard.schemaVersion >= 36 && dashboard.schemaVersion <= 41, `schemaVersion ${dashboard.schemaVersion}`);
@@ -51,12 +61,18 @@ test('a current Grafana dashboard with a Prometheus data-source variable', () =>
   for (const p of queryPanels) {
     assert.equal(p.datasource?.uid, '${' + ds.name + '}', `${p.title} queries the data-source variable`);
     assert.ok((p.targets ?? []).length > 0, `${p.title} has queries`);
-    for (const t of p.targets ?? []) assert.equal(t.datasource?.uid, '${' + ds.name + '}', `${p.title} target ${t.refId}`);
+    for (const t of p.targets ?? [])
+      assert.equal(t.datasource?.uid, '${' + ds.name + '}', `${p.title} target ${t.refId}`);
   }
 });
 
 test('every variable a query uses is defined', () => {
-  const defined = new Set(['__rate_interval', '__interval', '__range', ...dashboard.templating.list.map((v) => v.name)]);
+  const defined = new Set([
+    '__rate_interval',
+    '__interval',
+    '__range',
+    ...dashboard.templating.list.map((v) => v.name),
+  ]);
   for (const { panel, expr } of exprs) {
     for (const m of expr.matchAll(/\$(\w+)/g)) assert.ok(defined.has(m[1]!), `${panel}: $${m[1]} is not defined`);
   }
@@ -75,12 +91,17 @@ test('every panel query reads metrics Miroir registers, SPEC names, or the propo
   }
   // A proposed name is never also registered or in SPEC (then it belongs to those lists instead).
   const registered = registeredMetricNames();
-  for (const name of PROPOSED_METRICS) assert.ok(!registered.has(name), `${name} is registered now: remove it from PROPOSED_METRICS`);
+  for (const name of PROPOSED_METRICS)
+    assert.ok(!registered.has(name), `${name} is registered now: remove it from PROPOSED_METRICS`);
 });
 
 test('panels cover the C16 metrics and the operations views', () => {
   // SPEC C16's metric list, from the SPEC excerpt kept in the repo.
-  const c16 = [...(/\*\*C16[\s\S]*?- \*\*M\*\* (.*)\n/.exec(readText('test', 'fixtures', 'spec-observability.md'))?.[1] ?? '').matchAll(/`(miroir_[a-z0-9_]+)/g)].map((m) => m[1]!);
+  const c16 = [
+    ...(
+      /\*\*C16[\s\S]*?- \*\*M\*\* (.*)\n/.exec(readText('test', 'fixtures', 'spec-observability.md'))?.[1] ?? ''
+    ).matchAll(/`(miroir_[a-z0-9_]+)/g),
+  ].map((m) => m[1]!);
   assert.ok(c16.length >= 9, `C16 metrics: ${c16.join(', ')}`);
   const ops = [
     'miroir_rebalance_in_progress', // rebalance progress
@@ -95,7 +116,15 @@ test('panels cover the C16 metrics and the operations views', () => {
   for (const name of [...c16, ...ops]) assert.ok(used.has(name), `no panel reads ${name}`);
   // Latency percentiles by route.
   for (const q of ['0.5', '0.95', '0.99']) {
-    assert.ok(exprs.some((e) => e.expr.includes(`histogram_quantile(${q},`) && /by \(le, path_template\)/.test(e.expr) && e.expr.includes('miroir_request_duration_seconds_bucket')), `p${q} by route`);
+    assert.ok(
+      exprs.some(
+        (e) =>
+          e.expr.includes(`histogram_quantile(${q},`) &&
+          /by \(le, path_template\)/.test(e.expr) &&
+          e.expr.includes('miroir_request_duration_seconds_bucket'),
+      ),
+      `p${q} by route`,
+    );
   }
 });
 

@@ -80,7 +80,12 @@ function dockerignore(): (path: string) => boolean {
       const pat = posix.normalize((negate ? l.slice(1) : l).replace(/^\/+/, ''));
       const re = pat
         .split('**')
-        .map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'))
+        .map((part) =>
+          part
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '[^/]*')
+            .replace(/\?/g, '[^/]'),
+        )
         .join('.*');
       return { negate, re: new RegExp(`^${re}(/.*)?$`) };
     });
@@ -110,7 +115,10 @@ test('three or more stages: a Rust Alpine stage for the addon, then Node Alpine 
   assert.ok(stages.length >= 3, `${stages.length} stages`);
   const rust = stages.filter((s) => /^rust:[^ ]*alpine/.test(s.image));
   assert.equal(rust.length, 1, stages.map((s) => s.image).join(', '));
-  assert.ok(rust[0]!.instructions.some((i) => i.op === 'RUN' && /cargo build --release/.test(i.args)), 'the rust stage runs cargo build --release');
+  assert.ok(
+    rust[0]!.instructions.some((i) => i.op === 'RUN' && /cargo build --release/.test(i.args)),
+    'the rust stage runs cargo build --release',
+  );
   const nodeStages = stages.filter((s) => s.image.startsWith('node:'));
   assert.ok(nodeStages.length >= 2);
   const engines = JSON.parse(readText('package.json')) as { engines: { node: string } };
@@ -118,7 +126,10 @@ test('three or more stages: a Rust Alpine stage for the addon, then Node Alpine 
   for (const s of nodeStages) {
     assert.match(s.image, /^node:\d+-alpine/, s.image);
     const major = Number(/^node:(\d+)/.exec(s.image)![1]);
-    assert.ok(major >= minMajor && major % 2 === 0, `${s.image}: an LTS line at or above engines.node ${engines.engines.node}`);
+    assert.ok(
+      major >= minMajor && major % 2 === 0,
+      `${s.image}: an LTS line at or above engines.node ${engines.engines.node}`,
+    );
   }
   assert.ok(final.image.startsWith('node:'), 'the runtime is a Node Alpine image');
   const names = stages.map((s) => s.name).filter((n) => n !== null);
@@ -128,10 +139,20 @@ test('three or more stages: a Rust Alpine stage for the addon, then Node Alpine 
 test('the build stage installs, compiles and drops dev dependencies', () => {
   const build = stages.find((s) => s.name === 'build');
   assert.ok(build);
-  const runs = build.instructions.filter((i) => i.op === 'RUN').map((i) => i.args).join(' && ');
+  const runs = build.instructions
+    .filter((i) => i.op === 'RUN')
+    .map((i) => i.args)
+    .join(' && ');
   const order = ['npm ci', 'npm run build', 'npm prune --omit=dev'].map((c) => runs.indexOf(c));
-  assert.ok(order.every((i) => i >= 0), runs);
-  assert.deepEqual([...order].sort((a, b) => a - b), order, 'npm ci, then build, then prune');
+  assert.ok(
+    order.every((i) => i >= 0),
+    runs,
+  );
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    order,
+    'npm ci, then build, then prune',
+  );
 });
 
 test('every COPY from the build context names a path in the repo that .dockerignore keeps', () => {
@@ -153,12 +174,28 @@ test('every COPY from the build context names a path in the repo that .dockerign
     }
   }
   assert.ok(copies >= 6, `${copies} context paths copied`);
-  for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'src', 'scripts', 'native/Cargo.toml', 'native/src']) {
-    const all = stages.flatMap((s) => s.instructions.filter((i) => i.op === 'COPY' && !i.args.includes('--from=')).flatMap((i) => copyArgs(i.args).sources));
-    assert.ok(all.some((s) => posix.normalize(s.replace(/^\.\//, '')) === needed), `${needed} is copied into the build`);
+  for (const needed of [
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'src',
+    'scripts',
+    'native/Cargo.toml',
+    'native/src',
+  ]) {
+    const all = stages.flatMap((s) =>
+      s.instructions
+        .filter((i) => i.op === 'COPY' && !i.args.includes('--from='))
+        .flatMap((i) => copyArgs(i.args).sources),
+    );
+    assert.ok(
+      all.some((s) => posix.normalize(s.replace(/^\.\//, '')) === needed),
+      `${needed} is copied into the build`,
+    );
   }
   // What the build leaves behind must not leak in from a developer's tree.
-  for (const p of ['node_modules', 'dist', 'native/target', 'native/miroir.node', '.git']) assert.ok(ignored(p), `.dockerignore drops ${p}`);
+  for (const p of ['node_modules', 'dist', 'native/target', 'native/miroir.node', '.git'])
+    assert.ok(ignored(p), `.dockerignore drops ${p}`);
 });
 
 test('--from= copies name earlier stages and the addon lands where native/index.ts loads it', () => {
@@ -174,9 +211,15 @@ test('--from= copies name earlier stages and the addon lands where native/index.
   const crate = /^\[package\][^[]*?^name\s*=\s*"([^"]+)"/ms.exec(cargo)![1]!.replace(/-/g, '_');
   assert.match(cargo, /crate-type\s*=\s*\[[^\]]*"cdylib"/, 'the addon is a cdylib');
   const rust = stages.find((s) => s.image.startsWith('rust:'))!;
-  const built = rust.instructions.filter((i) => i.op === 'RUN').map((i) => i.args).join(' ');
+  const built = rust.instructions
+    .filter((i) => i.op === 'RUN')
+    .map((i) => i.args)
+    .join(' ');
   assert.ok(built.includes(`target/release/lib${crate}.so`), `the rust stage picks up lib${crate}.so`);
-  assert.ok(rust.instructions.some((i) => i.op === 'ENV' && /-crt-static/.test(i.args)), 'musl links dynamically so a cdylib can be built');
+  assert.ok(
+    rust.instructions.some((i) => i.op === 'ENV' && /-crt-static/.test(i.args)),
+    'musl links dynamically so a cdylib can be built',
+  );
   const addonCopy = final.instructions.find((i) => i.op === 'COPY' && copyArgs(i.args).flags['from'] === rust.name);
   assert.ok(addonCopy, 'the runtime copies the addon from the rust stage');
   const expected = posix.join(workdirOf(final), relative(ROOT, addonPath()).split('\\').join('/'));
@@ -189,12 +232,22 @@ test('the runtime stage: non-root USER, the config ports exposed, a HEALTHCHECK 
   const uid = user.split(':')[0]!;
   assert.ok(uid !== 'root' && uid !== '0', `USER ${user}`);
   const values = readYaml('charts', 'miroir', 'values.yaml') as JsonObject;
-  assert.equal(String((values['podSecurityContext'] as JsonObject)['runAsUser']), uid, 'the chart runs as the image user');
+  assert.equal(
+    String((values['podSecurityContext'] as JsonObject)['runAsUser']),
+    uid,
+    'the chart runs as the image user',
+  );
 
   const defaults = configSchema.parse({});
-  const exposed = final.instructions.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).map((p) => Number(p.split('/')[0]));
+  const exposed = final.instructions
+    .filter((i) => i.op === 'EXPOSE')
+    .flatMap((i) => i.args.split(/\s+/))
+    .map((p) => Number(p.split('/')[0]));
   assert.ok(exposed.includes(7700) && exposed.includes(9090), `EXPOSE ${exposed.join(' ')}`);
-  assert.ok(exposed.includes(defaults.server.port) && exposed.includes(defaults.metrics.port), 'EXPOSE follows the config defaults');
+  assert.ok(
+    exposed.includes(defaults.server.port) && exposed.includes(defaults.metrics.port),
+    'EXPOSE follows the config defaults',
+  );
 
   const health = lastOf(final, 'HEALTHCHECK')?.args;
   assert.ok(health !== undefined, 'HEALTHCHECK is set');
@@ -219,8 +272,21 @@ test('ENTRYPOINT runs the compiled CLI of package.json bin, CMD serves /etc/miro
   assert.equal(posix.normalize(source), 'src/main/cli.ts');
   assert.ok(existsSync(join(ROOT, source)), `${source} exists`);
   const build = stages.find((s) => s.name === 'build')!;
-  assert.ok(final.instructions.some((i) => i.op === 'COPY' && copyArgs(i.args).flags['from'] === build.name && resolveIn(app, copyArgs(i.args).dest) === posix.join(app, outDir)), `${outDir}/ is copied into ${app}`);
-  assert.ok(final.instructions.some((i) => i.op === 'COPY' && resolveIn(app, copyArgs(i.args).dest) === posix.join(app, 'node_modules')), 'node_modules is copied');
+  assert.ok(
+    final.instructions.some(
+      (i) =>
+        i.op === 'COPY' &&
+        copyArgs(i.args).flags['from'] === build.name &&
+        resolveIn(app, copyArgs(i.args).dest) === posix.join(app, outDir),
+    ),
+    `${outDir}/ is copied into ${app}`,
+  );
+  assert.ok(
+    final.instructions.some(
+      (i) => i.op === 'COPY' && resolveIn(app, copyArgs(i.args).dest) === posix.join(app, 'node_modules'),
+    ),
+    'node_modules is copied',
+  );
 
   const cmd = execForm(lastOf(final, 'CMD')!.args);
   assert.deepEqual(cmd, ['serve', '--config', '/etc/miroir/config.yaml']);
@@ -230,25 +296,38 @@ test('ENTRYPOINT runs the compiled CLI of package.json bin, CMD serves /etc/miro
 });
 
 test('the runtime imports only production dependencies (the image runs after npm prune --omit=dev)', () => {
-  const pkg = JSON.parse(readText('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const pkg = JSON.parse(readText('package.json')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
   const walk = (dir: string): string[] =>
-    readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(posix.join(dir, e.name)) : e.name.endsWith('.ts') ? [posix.join(dir, e.name)] : []));
+    readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(posix.join(dir, e.name)) : e.name.endsWith('.ts') ? [posix.join(dir, e.name)] : [],
+    );
   // src/ui holds browser code bundled at build time (scripts/build-ui.mjs); the image serves the bundle, not those imports.
   const files = [...walk('src').filter((f) => !f.startsWith('src/ui/')), 'native/index.ts'];
   const imported = new Set<string>();
   for (const file of files) {
-    for (const m of readText(file).matchAll(/\b(?:from|import\()\s*'((?:@[a-z0-9-]+\/)?[a-z0-9][a-z0-9._-]*(?:\/[^']*)?|node:[a-z/_]+)'/g)) {
+    for (const m of readText(file).matchAll(
+      /\b(?:from|import\()\s*'((?:@[a-z0-9-]+\/)?[a-z0-9][a-z0-9._-]*(?:\/[^']*)?|node:[a-z/_]+)'/g,
+    )) {
       const spec = m[1]!;
       if (spec.startsWith('node:')) continue;
       imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
     }
   }
   assert.ok(imported.has('zod') && imported.has('undici') && imported.has('lmdb'), [...imported].join(', '));
-  for (const name of imported) assert.ok(name in pkg.dependencies, `src imports ${name}, which is not in dependencies${name in pkg.devDependencies ? ' (only devDependencies: npm prune --omit=dev drops it from the image)' : ''}`);
+  for (const name of imported)
+    assert.ok(
+      name in pkg.dependencies,
+      `src imports ${name}, which is not in dependencies${name in pkg.devDependencies ? ' (only devDependencies: npm prune --omit=dev drops it from the image)' : ''}`,
+    );
 });
 
 test('README documents the multi-arch build command', () => {
   const readme = readText('README.md');
-  assert.ok(readme.includes('docker buildx build --platform linux/amd64,linux/arm64 -f Dockerfile.musl -t miroir:latest .'));
+  assert.ok(
+    readme.includes('docker buildx build --platform linux/amd64,linux/arm64 -f Dockerfile.musl -t miroir:latest .'),
+  );
   assert.match(readme, /^## Container image and Helm chart$/m);
 });

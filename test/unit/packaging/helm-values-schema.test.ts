@@ -6,7 +6,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { CHART, ROOT, expectedConfigSchema, isObject, listFiles, mergeValues, readText, readYaml, type Json, type JsonObject } from './support.js';
+import {
+  CHART,
+  ROOT,
+  expectedConfigSchema,
+  isObject,
+  listFiles,
+  mergeValues,
+  readText,
+  readYaml,
+  type Json,
+  type JsonObject,
+} from './support.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'helm');
 const schema = JSON.parse(readText('charts', 'miroir', 'values.schema.json')) as JsonObject;
@@ -36,28 +47,48 @@ function ruleOf(error: ErrorObject): string | null {
 }
 
 function show(errors: ErrorObject[]): string {
-  return errors.map((e) => `${e.instancePath || '(root)'} ${e.keyword} ${e.message ?? ''} [${e.schemaPath}]`).join('\n');
+  return errors
+    .map((e) => `${e.instancePath || '(root)'} ${e.keyword} ${e.message ?? ''} [${e.schemaPath}]`)
+    .join('\n');
 }
 
 // Each bad fixture, with the error that must be among its errors: where (instancePath), which keyword failed, and
 // for the cross-field rules which allOf rule (by the name its $comment starts with).
 const BAD: Record<string, { instancePath: string; keyword: string; rule?: string }> = {
-  'bad-replicas-lmdb.yaml': { instancePath: '/config/task_store/backend', keyword: 'const', rule: 'replicas-need-redis' },
-  'bad-hpa-without-redis.yaml': { instancePath: '/config/task_store/backend', keyword: 'const', rule: 'hpa-needs-redis' },
+  'bad-replicas-lmdb.yaml': {
+    instancePath: '/config/task_store/backend',
+    keyword: 'const',
+    rule: 'replicas-need-redis',
+  },
+  'bad-hpa-without-redis.yaml': {
+    instancePath: '/config/task_store/backend',
+    keyword: 'const',
+    rule: 'hpa-needs-redis',
+  },
   'bad-hpa-min-replicas-1.yaml': { instancePath: '/autoscaling/minReplicas', keyword: 'minimum', rule: 'hpa-min-2' },
   'bad-replica-count-type.yaml': { instancePath: '/replicaCount', keyword: 'type' },
-  'bad-dns-discovery-lmdb.yaml': { instancePath: '/config/task_store/backend', keyword: 'const', rule: 'dns-discovery-needs-redis' },
+  'bad-dns-discovery-lmdb.yaml': {
+    instancePath: '/config/task_store/backend',
+    keyword: 'const',
+    rule: 'dns-discovery-needs-redis',
+  },
   'bad-redis-without-url.yaml': { instancePath: '/config/task_store', keyword: 'required', rule: 'redis-needs-url' },
   'bad-unknown-config-key.yaml': { instancePath: '/config', keyword: 'additionalProperties' },
-  'bad-ha-memory-rate-limit.yaml': { instancePath: '/config/search_ui/rate_limit/backend', keyword: 'not', rule: 'ha-rate-limit-needs-redis' },
+  'bad-ha-memory-rate-limit.yaml': {
+    instancePath: '/config/search_ui/rate_limit/backend',
+    keyword: 'not',
+    rule: 'ha-rate-limit-needs-redis',
+  },
 };
 
 test('values.schema.json declares draft-07 and compiles under ajv strict mode', () => {
   assert.equal(schema['$schema'], 'http://json-schema.org/draft-07/schema#');
   assert.equal(typeof validate, 'function');
   const rules = (schema['allOf'] as JsonObject[]).map((r) => String(r['$comment']).split(':')[0]);
-  for (const r of ['replicas-need-redis', 'hpa-needs-redis', 'hpa-min-2']) assert.ok(rules.includes(r), `allOf rule ${r} missing`);
-  for (const r of schema['allOf'] as JsonObject[]) assert.ok('if' in r && 'then' in r, 'every cross-field rule is an if/then');
+  for (const r of ['replicas-need-redis', 'hpa-needs-redis', 'hpa-min-2'])
+    assert.ok(rules.includes(r), `allOf rule ${r} missing`);
+  for (const r of schema['allOf'] as JsonObject[])
+    assert.ok('if' in r && 'then' in r, 'every cross-field rule is an if/then');
 });
 
 test('values.yaml validates and keeps the dev defaults of SPEC O1', () => {
@@ -73,7 +104,10 @@ test('values.yaml validates and keeps the dev defaults of SPEC O1', () => {
   assert.equal((d['redis'] as JsonObject)['enabled'], false);
   const meili = d['meilisearch'] as JsonObject;
   assert.equal(meili['replicas'], 3);
-  assert.equal(`${(meili['image'] as JsonObject)['repository']}:${(meili['image'] as JsonObject)['tag']}`, 'getmeili/meilisearch:v1.50');
+  assert.equal(
+    `${(meili['image'] as JsonObject)['repository']}:${(meili['image'] as JsonObject)['tag']}`,
+    'getmeili/meilisearch:v1.50',
+  );
 });
 
 test('fixtures: at least 3 good and 4 bad files, and every bad one has an expected error', () => {
@@ -108,17 +142,26 @@ test('the cross-field rules follow the values, not the fixture files', () => {
   // Several pods are fine on Redis; the lmdb default is what the rule refuses.
   assert.deepEqual(errorsFor(mergeValues(base, { replicaCount: 5, ...redis })), []);
   assert.notDeepEqual(errorsFor(mergeValues(base, { replicaCount: 5 })), []);
-  assert.notDeepEqual(errorsFor(mergeValues(base, { replicaCount: 2, config: { task_store: { backend: 'lmdb' } } })), []);
+  assert.notDeepEqual(
+    errorsFor(mergeValues(base, { replicaCount: 2, config: { task_store: { backend: 'lmdb' } } })),
+    [],
+  );
   // One pod or zero pods on LMDB are fine.
   assert.deepEqual(errorsFor(mergeValues(base, { replicaCount: 0 })), []);
   // An HPA at min 2 on Redis passes; min 1 fails even on Redis.
   assert.deepEqual(errorsFor(mergeValues(base, { autoscaling: { enabled: true, minReplicas: 2 }, ...redis })), []);
   const min1 = errorsFor(mergeValues(base, { autoscaling: { enabled: true, minReplicas: 1 }, ...redis }));
-  assert.deepEqual(min1.map((e) => e.instancePath).filter((p) => p !== ''), ['/autoscaling/minReplicas']);
+  assert.deepEqual(
+    min1.map((e) => e.instancePath).filter((p) => p !== ''),
+    ['/autoscaling/minReplicas'],
+  );
   // A disabled HPA's minReplicas is not checked against the HA minimum.
   assert.deepEqual(errorsFor(mergeValues(base, { autoscaling: { enabled: false, minReplicas: 1 } })), []);
   // The chart's Redis stands in for a URL.
-  assert.deepEqual(errorsFor(mergeValues(base, { redis: { enabled: true }, config: { task_store: { backend: 'redis' } } })), []);
+  assert.deepEqual(
+    errorsFor(mergeValues(base, { redis: { enabled: true }, config: { task_store: { backend: 'redis' } } })),
+    [],
+  );
 });
 
 test('Miroir config values are checked like Miroir checks them', () => {
@@ -140,7 +183,10 @@ test('Miroir config values are checked like Miroir checks them', () => {
   ];
   for (const [over, path, keyword] of cases) {
     const errors = errorsFor(mergeValues(base, over));
-    assert.ok(errors.some((e) => e.instancePath === path && e.keyword === keyword), `${JSON.stringify(over)}: want ${keyword} at ${path}, got\n${show(errors)}`);
+    assert.ok(
+      errors.some((e) => e.instancePath === path && e.keyword === keyword),
+      `${JSON.stringify(over)}: want ${keyword} at ${path}, got\n${show(errors)}`,
+    );
   }
 });
 
@@ -150,6 +196,11 @@ test('the chart schema of `config` is the JSON Schema of src/main/config/schema.
     const updated = { ...schema, properties: { ...(schema['properties'] as JsonObject), config: expected } };
     writeFileSync(join(CHART, 'values.schema.json'), JSON.stringify(updated, null, 2) + '\n');
   }
-  const actual = (JSON.parse(readText('charts', 'miroir', 'values.schema.json')) as { properties: JsonObject }).properties['config'];
-  assert.deepEqual(actual, expected, 'the config schema changed: rerun this test with UPDATE_HELM_SCHEMA=1 to rewrite charts/miroir/values.schema.json');
+  const actual = (JSON.parse(readText('charts', 'miroir', 'values.schema.json')) as { properties: JsonObject })
+    .properties['config'];
+  assert.deepEqual(
+    actual,
+    expected,
+    'the config schema changed: rerun this test with UPDATE_HELM_SCHEMA=1 to rewrite charts/miroir/values.schema.json',
+  );
 });

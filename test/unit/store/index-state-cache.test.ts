@@ -5,7 +5,14 @@ import { test } from 'node:test';
 import { IndexStateCache } from '../../../src/store/index-state-cache.js';
 import type { IndexRecord } from '../../../src/store/store.js';
 
-const state = (v: number): IndexRecord => ({ uid: 'movies', version: v, committed: null, fields: ['id'], shards: 16, pending: [] });
+const state = (v: number): IndexRecord => ({
+  uid: 'movies',
+  version: v,
+  committed: null,
+  fields: ['id'],
+  shards: 16,
+  pending: [],
+});
 
 test('index state cache: TTL, forget, a read racing a forget, no negative entries', async () => {
   let clock = 0;

@@ -31,8 +31,16 @@ test('the page loads only its own hashed assets, and the stylesheet nothing from
   const m = manifest();
   const html = renderConsolePage('/_miroir/admin', m.entry.js, m.entry.css);
   const refs = [...html.matchAll(/\b(?:src|href)="([^"]*)"/g)].map((x) => x[1]!);
-  assert.deepEqual(refs, ['data:,', `/_miroir/admin/assets/${m.entry.css}`, `/_miroir/admin/assets/${m.entry.js}`], 'the empty favicon (no request) and the two assets');
+  assert.deepEqual(
+    refs,
+    ['data:,', `/_miroir/admin/assets/${m.entry.css}`, `/_miroir/admin/assets/${m.entry.js}`],
+    'the empty favicon (no request) and the two assets',
+  );
   for (const css of m.files.filter((f) => f.endsWith('.css'))) {
-    assert.doesNotMatch(readFileSync(join(dir, css), 'utf8'), /@import|url\(\s*['"]?(https?:)?\/\//i, `${css} loads from elsewhere`);
+    assert.doesNotMatch(
+      readFileSync(join(dir, css), 'utf8'),
+      /@import|url\(\s*['"]?(https?:)?\/\//i,
+      `${css} loads from elsewhere`,
+    );
   }
 });

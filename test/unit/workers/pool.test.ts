@@ -9,7 +9,10 @@ import { routeBatch } from '../../../src/core/route-batch.js';
 import { WorkerPool } from '../../../src/workers/pool.js';
 import { fingerprintPage } from '../../../src/workers/tasks.js';
 
-const pool = new WorkerPool({ maxThreads: 1, thresholds: { ingestBatch: 0, mergeResults: 0, fingerprintPage: 0, canonicalHash: 0 } });
+const pool = new WorkerPool({
+  maxThreads: 1,
+  thresholds: { ingestBatch: 0, mergeResults: 0, fingerprintPage: 0, canonicalHash: 0 },
+});
 after(() => pool.close());
 
 const targets = Array.from({ length: 16 }, (_, s) => [`node-${s % 3}`, `node-${(s + 1) % 3}`]);
@@ -26,23 +29,33 @@ test('routeBatch: every document reaches its RF targets once, with _miroir_shard
       assert.equal(d._miroir_shard, shardForKey(String(d.id), 16));
       assert.ok(targets[d._miroir_shard]!.includes(node));
     }
-    assert.deepEqual(out.nodeShards[node], [...new Set(list.map((d) => d._miroir_shard))].sort((a, b) => a - b));
+    assert.deepEqual(
+      out.nodeShards[node],
+      [...new Set(list.map((d) => d._miroir_shard))].sort((a, b) => a - b),
+    );
   }
   assert.equal(total, 1000, 'RF=2 → each of 500 docs twice');
-  assert.equal(Object.values(out.shardCounts).reduce((a, b) => a + b, 0), 500);
+  assert.equal(
+    Object.values(out.shardCounts).reduce((a, b) => a + b, 0),
+    500,
+  );
 });
 
 test('routeBatch refuses the whole batch for a bad id or a reserved field, routing nothing', () => {
   const missing = routeBatch({ docs: [{ id: 1 }, { title: 'x' }], primaryKey: 'id', shards: 16, targets });
   assert.equal(missing.error?.code, 'missing_document_id');
   assert.deepEqual(missing.bodies, {});
-  assert.equal(routeBatch({ docs: [{ id: 'a b' }], primaryKey: 'id', shards: 16, targets }).error?.code, 'invalid_document_id');
+  assert.equal(
+    routeBatch({ docs: [{ id: 'a b' }], primaryKey: 'id', shards: 16, targets }).error?.code,
+    'invalid_document_id',
+  );
   const reserved = routeBatch({ docs: [{ id: 1, _miroir_shard: 3 }], primaryKey: 'id', shards: 16, targets });
   assert.equal(reserved.error?.code, 'miroir_reserved_field');
 });
 
 test('ingestBatch: refuses a malformed payload, infers or reports the primary key, lists the fields', () => {
-  const run = (text: string, primaryKey: string | null, format: 'json' | 'ndjson' | 'csv' = 'json') => ingestBatch({ body: Buffer.from(text), format, csvDelimiter: ',', primaryKey, shards: 16, targets });
+  const run = (text: string, primaryKey: string | null, format: 'json' | 'ndjson' | 'csv' = 'json') =>
+    ingestBatch({ body: Buffer.from(text), format, csvDelimiter: ',', primaryKey, shards: 16, targets });
   assert.equal(run('[{"id": 1', 'id').refused?.code, 'malformed_payload');
   assert.equal(run('', 'id').refused?.code, 'missing_payload');
   const inferred = run('[{"sku_id": "a", "title": "x"}, {"sku_id": "b", "price": 3, "_miroir_shard": 1}]', null);
@@ -55,7 +68,10 @@ test('ingestBatch: refuses a malformed payload, infers or reports the primary ke
   assert.equal(none.routed, null);
   const ndjson = run('{"id": 1}\n{"id": 2}\n', 'id', 'ndjson');
   assert.equal(ndjson.count, 2);
-  assert.equal(Object.values(ndjson.routed!.shardCounts).reduce((a, b) => a + b, 0), 2);
+  assert.equal(
+    Object.values(ndjson.routed!.shardCounts).reduce((a, b) => a + b, 0),
+    2,
+  );
   const csv = run('id,price:number\n1,3\n2,4\n', 'id', 'csv');
   assert.deepEqual(csv.fields, ['id', 'price']);
   assert.equal(run('[]', null).routed, null);
@@ -65,14 +81,21 @@ test('the pool and the inline path give identical results', async () => {
   const body = Buffer.from(JSON.stringify(docs));
   const input = { body, format: 'json' as const, csvDelimiter: ',', primaryKey: 'id', shards: 16, targets };
   const inline = ingestBatch(input);
-  assert.deepEqual(inline.routed, routeBatch({ docs, primaryKey: 'id', shards: 16, targets }), 'ingestBatch routes like routeBatch');
+  assert.deepEqual(
+    inline.routed,
+    routeBatch({ docs, primaryKey: 'id', shards: 16, targets }),
+    'ingestBatch routes like routeBatch',
+  );
   assert.ok(pool.usesPool('ingestBatch', body.length));
   assert.deepEqual(await pool.run('ingestBatch', input, body.length), inline);
   const fp = fingerprintPage({ docs, primaryKey: 'id' });
   assert.deepEqual(await pool.run('fingerprintPage', { docs, primaryKey: 'id' }, docs.length), fp);
   const shuffled = fingerprintPage({ docs: [...docs].reverse(), primaryKey: 'id' });
   assert.equal(shuffled.digest, fp.digest, 'the digest does not depend on page order');
-  const changed = fingerprintPage({ docs: docs.map((d, i) => (i === 7 ? { ...d, title: 'changed' } : d)), primaryKey: 'id' });
+  const changed = fingerprintPage({
+    docs: docs.map((d, i) => (i === 7 ? { ...d, title: 'changed' } : d)),
+    primaryKey: 'id',
+  });
   assert.notEqual(changed.digest, fp.digest);
   assert.equal(await pool.run('canonicalHash', { b: 1, a: 2 }, 1), await pool.run('canonicalHash', { a: 2, b: 1 }, 1));
 });

@@ -77,7 +77,12 @@ function computeMatches(tokens: readonly FullToken[], text: string, mw: Matching
     for (const ph of mw.phrases) {
       if (ph.words[0] !== null && ph.words[0] !== lemma) continue;
       let j = 1;
-      while (j < ph.words.length && k + j < words.length && (ph.words[j] === null || tokens[words[k + j]!.token]!.word === ph.words[j])) j++;
+      while (
+        j < ph.words.length &&
+        k + j < words.length &&
+        (ph.words[j] === null || tokens[words[k + j]!.token]!.word === ph.words[j])
+      )
+        j++;
       if (j < ph.words.length) continue;
       const last = words[k + j - 1]!;
       matches.push({
@@ -94,7 +99,8 @@ function computeMatches(tokens: readonly FullToken[], text: string, mw: Matching
     }
     if (done) continue;
     const m = matchWord(mw, lemma);
-    if (m !== null) matches.push({ chars: m.chars, ids: [m.id], firstWord: wp, lastWord: wp, firstToken: tp, lastToken: tp });
+    if (m !== null)
+      matches.push({ chars: m.chars, ids: [m.id], firstWord: wp, lastWord: wp, firstToken: tp, lastToken: tp });
   }
   return matches;
 }
@@ -156,7 +162,12 @@ function bestInterval(matches: readonly Match[], cropSize: number): [Match, Matc
 }
 
 /** The crop window [start, end) in string offsets: `cropSize` words grown around the best matches. */
-function cropBounds(text: string, tokens: readonly FullToken[], matches: readonly Match[], cropSize: number): [number, number] {
+function cropBounds(
+  text: string,
+  tokens: readonly FullToken[],
+  matches: readonly Match[],
+  cropSize: number,
+): [number, number] {
   let remaining: number;
   let forward: boolean;
   let beforeStart: number;
@@ -268,13 +279,20 @@ function formatText(f: Formatter, text: string, highlight: boolean, crop: number
   return out;
 }
 
-function matchBounds(f: Formatter, text: string, indices: number[]): Array<{ start: number; length: number; indices?: number[] }> {
+function matchBounds(
+  f: Formatter,
+  text: string,
+  indices: number[],
+): Array<{ start: number; length: number; indices?: number[] }> {
   const { tokens, matches } = analyze(f, text);
   return matches.map((m) => {
     const s = tokens[m.firstToken]!.start;
     const e = advanceChars(text, s, m.chars, tokens[m.lastToken]!.end);
     const start = byteOffset(text, s);
-    const bounds: { start: number; length: number; indices?: number[] } = { start, length: byteOffset(text, e) - start };
+    const bounds: { start: number; length: number; indices?: number[] } = {
+      start,
+      length: byteOffset(text, e) - start,
+    };
     if (indices.length > 0) bounds.indices = [...indices];
     return bounds;
   });

@@ -27,7 +27,18 @@ import type { TokenArena } from './token-arena.js';
 import type { SortCriterion } from './types.js';
 import { compareSortValues, sortValue } from './sort-values.js';
 import { TopK } from './top-k.js';
-import { bucketedPosition, costFromDistance, exactLevelTerms, exactness, exactnessRank, MAX_PAIR_COST, MAX_POSITION_COST, pairProximity, positionCost, type ExactTerm } from './rule-costs.js';
+import {
+  bucketedPosition,
+  costFromDistance,
+  exactLevelTerms,
+  exactness,
+  exactnessRank,
+  MAX_PAIR_COST,
+  MAX_POSITION_COST,
+  pairProximity,
+  positionCost,
+  type ExactTerm,
+} from './rule-costs.js';
 
 export interface PreselectTerm {
   /** The query word itself. */
@@ -46,7 +57,15 @@ export interface Preselection {
 }
 
 /** Ranking rules as rank.ts expands them; sort and custom `attr:asc|desc` rules carry their criterion. */
-export type PreselectRule = 'words' | 'typo' | 'proximity' | 'attributeRank' | 'wordPosition' | 'attribute' | 'exactness' | { sort: SortCriterion };
+export type PreselectRule =
+  | 'words'
+  | 'typo'
+  | 'proximity'
+  | 'attributeRank'
+  | 'wordPosition'
+  | 'attribute'
+  | 'exactness'
+  | { sort: SortCriterion };
 
 const NONE = 0x7fffffff;
 const NO_TYPO = 255;
@@ -116,7 +135,12 @@ class TermPositions {
 }
 
 /** proximity cost exactly as rank.ts: Σ pairProximity over consecutive kept terms adjacent in the query. */
-function proximityCost(positions: TermPositions, kept: readonly number[], terms: readonly PreselectTerm[], byAttribute: boolean): number {
+function proximityCost(
+  positions: TermPositions,
+  kept: readonly number[],
+  terms: readonly PreselectTerm[],
+  byAttribute: boolean,
+): number {
   let cost = 0;
   for (let j = 1; j < kept.length; j++) {
     const a = kept[j - 1]!;
@@ -138,7 +162,12 @@ function positionCostOf(positions: TermPositions, kept: readonly number[], terms
  * Keeps the live documents whose key is within the `want` best (whole buckets) and renumbers their keys densely
  * (0, 1, …) so the key range stays small however many rules follow. Returns the surviving documents and the range.
  */
-function cutToBuckets(keys: Float64Array, live: Int32Array, want: number, range: number): { live: Int32Array; range: number } {
+function cutToBuckets(
+  keys: Float64Array,
+  live: Int32Array,
+  want: number,
+  range: number,
+): { live: Int32Array; range: number } {
   let dense: (key: number) => number;
   let cutoff: number;
   let size: number;
@@ -321,13 +350,16 @@ export function preselect(
     cut();
     const values: unknown[] = new Array(n);
     for (const i of live) values[i] = sortValue(getValue(docOf[i]!, criterion.field), criterion.direction);
-    const cmp = (a: number, b: number): number => keys[a]! - keys[b]! || compareSortValues(values[a], values[b], criterion.direction);
+    const cmp = (a: number, b: number): number =>
+      keys[a]! - keys[b]! || compareSortValues(values[a], values[b], criterion.direction);
     // The `want` best by (key, value), then everything that ties with the worst of them.
     const top = new TopK<number>(want, cmp);
     for (const i of live) top.offer(i);
     const best = top.items;
     const worst = best[best.length - 1]!;
-    const kept = Array.from(live).filter((i) => cmp(i, worst) <= 0).sort(cmp);
+    const kept = Array.from(live)
+      .filter((i) => cmp(i, worst) <= 0)
+      .sort(cmp);
     // Ranks first, keys after: the comparison reads the keys being replaced.
     const ranks = new Int32Array(kept.length);
     let rank = 0;
@@ -361,7 +393,9 @@ export function preselect(
       }
       cut();
       const byAttribute = index.config.proximityPrecision === 'byAttribute';
-      apply(MAX_PAIR_COST * (T - 1) + 1, (i) => (keptOf[i]! < 2 ? 0 : proximityCost(open(i), keptTerms(i), terms, byAttribute)));
+      apply(MAX_PAIR_COST * (T - 1) + 1, (i) =>
+        keptOf[i]! < 2 ? 0 : proximityCost(open(i), keptTerms(i), terms, byAttribute),
+      );
     } else if (rule === 'attributeRank') {
       if (maxWeight === 0) continue;
       if (!keptFixed) {

@@ -23,7 +23,16 @@ import { tokenizeFull } from './tokenize.js';
 import { preselect, type PreselectRule } from './preselect.js';
 import { compareSortValues, compareValues, sortValue } from './sort-values.js';
 import { TopK } from './top-k.js';
-import { exactLevelTerms, exactness, exactnessRank, MAX_PAIR_COST, MAX_POSITION_COST, pairProximity, positionCost, type ExactTerm } from './rule-costs.js';
+import {
+  exactLevelTerms,
+  exactness,
+  exactnessRank,
+  MAX_PAIR_COST,
+  MAX_POSITION_COST,
+  pairProximity,
+  positionCost,
+  type ExactTerm,
+} from './rule-costs.js';
 
 interface Rank {
   rank: number;
@@ -33,8 +42,7 @@ interface Rank {
 type RuleKind = 'words' | 'typo' | 'proximity' | 'attributeRank' | 'wordPosition' | 'attribute' | 'exactness';
 
 type AppliedRule =
-  | { kind: 'relevancy'; rule: RuleKind; name: string }
-  | { kind: 'sort'; criterion: SortCriterion; name: string };
+  { kind: 'relevancy'; rule: RuleKind; name: string } | { kind: 'sort'; criterion: SortCriterion; name: string };
 
 export interface QueryTerm {
   word: string;
@@ -59,14 +67,20 @@ export interface QueryTerm {
  */
 export function queryTerms(index: TextIndex, q: string | null): QueryTerm[] {
   if (q === null) return [];
-  const tokens = tokenizeFull(q, index.config.nonSeparatorTokens, index.config.separatorTokens, index.config.dictionary);
+  const tokens = tokenizeFull(
+    q,
+    index.config.nonSeparatorTokens,
+    index.config.separatorTokens,
+    index.config.dictionary,
+  );
   const stop = new Set(index.config.stopWords.map((w) => w.toLowerCase()));
   const located: Array<{ word: string; position: number; prefix: boolean; phrase?: string[] }> = [];
   let position = -1;
   // Words between double quotes form a phrase: one term matching those words at consecutive positions.
   let phrase: { words: string[]; position: number } | null = null;
   const closePhrase = (): void => {
-    if (phrase !== null && phrase.words.length > 0) located.push({ word: phrase.words.join(' '), position: phrase.position, prefix: false, phrase: phrase.words });
+    if (phrase !== null && phrase.words.length > 0)
+      located.push({ word: phrase.words.join(' '), position: phrase.position, prefix: false, phrase: phrase.words });
     phrase = null;
   };
   tokens.forEach((t, i) => {
@@ -98,7 +112,16 @@ export function queryTerms(index: TextIndex, q: string | null): QueryTerm[] {
   closePhrase();
   const out = located.map(({ word, position, prefix, phrase: words }): QueryTerm => {
     if (words !== undefined) {
-      return { word, derivations: new Map(), synonyms: [], maxTypos: 0, maxTypoCost: 0, position, prefix: false, phrase: words.map((w) => (stop.has(w) ? null : w)) };
+      return {
+        word,
+        derivations: new Map(),
+        synonyms: [],
+        maxTypos: 0,
+        maxTypoCost: 0,
+        position,
+        prefix: false,
+        phrase: words.map((w) => (stop.has(w) ? null : w)),
+      };
     }
     const derivs = index.derivations(word, prefix, true);
     const maxTypos = index.allowedTypos(word);
@@ -128,7 +151,11 @@ export function queryTerms(index: TextIndex, q: string | null): QueryTerm[] {
 const RELEVANCY_AFTER_WORDS = new Set(['typo', 'proximity', 'attribute', 'attributeRank', 'wordPosition', 'exactness']);
 
 /** The rules milli applies for a text query, in order (see the header for `words`, `attribute` and duplicates). */
-export function expandRules(rankingRules: readonly string[], sort: readonly SortCriterion[] | null, strategy: 'last' | 'all' | 'frequency'): AppliedRule[] {
+export function expandRules(
+  rankingRules: readonly string[],
+  sort: readonly SortCriterion[] | null,
+  strategy: 'last' | 'all' | 'frequency',
+): AppliedRule[] {
   const out: AppliedRule[] = [];
   const seen = new Set<string>();
   const sorted = new Set<string>();
@@ -189,20 +216,36 @@ export class SearchOn {
 
   constructor(attrs: readonly string[]) {
     for (const a of attrs) {
-      if (a.includes('*')) this.patterns.push(new RegExp('^' + a.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$'));
+      if (a.includes('*'))
+        this.patterns.push(
+          new RegExp(
+            '^' +
+              a
+                .split('*')
+                .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+                .join('.*') +
+              '$',
+          ),
+        );
       else this.exact.add(a);
     }
   }
 
   has(attr: string): boolean {
     if (this.exact.has(attr)) return true;
-    for (let i = attr.indexOf('.'); i > 0; i = attr.indexOf('.', i + 1)) if (this.exact.has(attr.slice(0, i))) return true;
+    for (let i = attr.indexOf('.'); i > 0; i = attr.indexOf('.', i + 1))
+      if (this.exact.has(attr.slice(0, i))) return true;
     return this.patterns.some((p) => p.test(attr));
   }
 }
 
 /** Where a phrase occurs: the positions of its first word where every word follows at the next positions. */
-function phraseHit(phrase: ReadonlyArray<string | null>, entry: DocEntry, restrict: SearchOn | null, byAttribute: boolean): TermHit | null {
+function phraseHit(
+  phrase: ReadonlyArray<string | null>,
+  entry: DocEntry,
+  restrict: SearchOn | null,
+  byAttribute: boolean,
+): TermHit | null {
   const positions: number[] = [];
   entry.fields.forEach((f, fi) => {
     if (restrict !== null && !restrict.has(f.attr)) return;
@@ -228,7 +271,13 @@ function phraseHit(phrase: ReadonlyArray<string | null>, entry: DocEntry, restri
   return positions.length === 0 ? null : { typos: 0, positions };
 }
 
-function termHit(term: QueryTerm, entry: DocEntry, restrict: SearchOn | null, noTypo: ReadonlySet<string> | null, byAttribute = false): TermHit | null {
+function termHit(
+  term: QueryTerm,
+  entry: DocEntry,
+  restrict: SearchOn | null,
+  noTypo: ReadonlySet<string> | null,
+  byAttribute = false,
+): TermHit | null {
   if (term.phrase !== null) return phraseHit(term.phrase, entry, restrict, byAttribute);
   let best = Infinity;
   const positions: number[] = [];
@@ -283,17 +332,27 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
   const noTypoList = index.config.typoTolerance.disableOnAttributes;
   const noTypo = noTypoList.length === 0 ? null : new Set(noTypoList);
   const scored: Scored[] = [];
-  const ctx: ScoreContext = { maxWeight: index.maxWeight, groups: [], byAttribute: index.config.proximityPrecision === 'byAttribute', wordInIndex: (w) => index.postingsOfWord(w) !== undefined };
+  const ctx: ScoreContext = {
+    maxWeight: index.maxWeight,
+    groups: [],
+    byAttribute: index.config.proximityPrecision === 'byAttribute',
+    wordInIndex: (w) => index.postingsOfWord(w) !== undefined,
+  };
   // Set when the postings pre-selection ran: every matching document (scored holds only the contenders).
   let preMatched: Int32Array | null = null;
 
   if (terms.length === 0) {
-    const ids = req.candidates === null ? ascendingIds(index.docs.keys(), index.docs.size) : ascendingIds(req.candidates, req.candidates.size);
+    const ids =
+      req.candidates === null
+        ? ascendingIds(index.docs.keys(), index.docs.size)
+        : ascendingIds(req.candidates, req.candidates.size);
     // Every placeholder score is 1: a threshold ≤ 1 keeps every document, a higher one none.
     const all = req.rankingScoreThreshold === null || req.rankingScoreThreshold <= 1 ? ids : new Float64Array(0);
     if (req.distinct === null && rules.every((r) => r.kind === 'relevancy')) {
       // Placeholder without sort or custom rules: docId order.
-      const hits = Array.from(all.subarray(0, Math.max(0, req.limit)), (docId): RankedHit => (req.withDetails ? { docId, score: 1, details: {} } : { docId, score: 1 }));
+      const hits = Array.from(all.subarray(0, Math.max(0, req.limit)), (docId): RankedHit =>
+        req.withDetails ? { docId, score: 1, details: {} } : { docId, score: 1 },
+      );
       return { hits, totalMatches: all.length, matchedDocIds: all };
     }
     const none: null[] = rules.map(() => null);
@@ -333,7 +392,17 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
     if (canPreselect(terms, restrict, noTypo, req)) {
       // Postings decide which documents match and which can reach the top; only those are ranked in full.
       const prefix = rules.map((r): PreselectRule => (r.kind === 'sort' ? { sort: r.criterion } : r.rule));
-      const pre = preselect(index, terms, order, floorKept, req.matchingStrategy, prefix, req.candidates, req.limit, req.getValue);
+      const pre = preselect(
+        index,
+        terms,
+        order,
+        floorKept,
+        req.matchingStrategy,
+        prefix,
+        req.candidates,
+        req.limit,
+        req.getValue,
+      );
       for (const docId of pre.contenders) consider(docId);
       preMatched = pre.matched;
     } else {
@@ -341,7 +410,8 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
       const pool = new Set<number>();
       for (const d of first.derivations.values()) for (const doc of index.postingsOf(d.id)?.keys() ?? []) pool.add(doc);
       const anchor = first.phrase?.find((w) => w !== null);
-      if (anchor !== undefined && anchor !== null) for (const doc of index.postingsOfWord(anchor)?.keys() ?? []) pool.add(doc);
+      if (anchor !== undefined && anchor !== null)
+        for (const doc of index.postingsOfWord(anchor)?.keys() ?? []) pool.add(doc);
       for (const alt of first.synonyms) for (const doc of index.postingsOfWord(alt[0]!)?.keys() ?? []) pool.add(doc);
       for (const docId of pool) if (req.candidates === null || req.candidates.has(docId)) consider(docId);
     }
@@ -358,7 +428,11 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
           if (d !== 0) return d;
         }
       } else {
-        const c = compareValues(req.getValue(a.docId, r.criterion.field), req.getValue(b.docId, r.criterion.field), r.criterion.direction);
+        const c = compareValues(
+          req.getValue(a.docId, r.criterion.field),
+          req.getValue(b.docId, r.criterion.field),
+          r.criterion.direction,
+        );
         if (c !== 0) return c;
       }
     }
@@ -403,7 +477,11 @@ export function rank(index: TextIndex, req: RankRequest): RankResult {
  * document holds counting as the most frequent), and for each count of leading terms a document holds, the count it
  * keeps: terms of equal frequency are dropped together, so only group boundaries (`groups`) can be kept.
  */
-function keepOrder(index: TextIndex, terms: QueryTerm[], strategy: 'last' | 'all' | 'frequency'): { order: number[]; floorKept: number[]; groups: number[] } {
+function keepOrder(
+  index: TextIndex,
+  terms: QueryTerm[],
+  strategy: 'last' | 'all' | 'frequency',
+): { order: number[]; floorKept: number[]; groups: number[] } {
   const order = terms.map((_, i) => i);
   const T = terms.length;
   if (strategy !== 'frequency') {
@@ -442,7 +520,12 @@ function ascendingIds(source: Iterable<number>, size: number): Float64Array {
  * word groups inside one field), no attributesToSearchOn or typo-disabled attributes (they filter by field), no
  * threshold or distinct (they need every match's score or order), and at most 30 terms (one bit each).
  */
-function canPreselect(terms: QueryTerm[], restrict: SearchOn | null, noTypo: ReadonlySet<string> | null, req: RankRequest): boolean {
+function canPreselect(
+  terms: QueryTerm[],
+  restrict: SearchOn | null,
+  noTypo: ReadonlySet<string> | null,
+  req: RankRequest,
+): boolean {
   return (
     terms.length <= 30 &&
     restrict === null &&
@@ -507,8 +590,18 @@ function proximityRank(terms: QueryTerm[], hits: Array<TermHit | null>, kept: nu
 }
 
 /** exactness with phrases: a phrase stands for its words at consecutive query positions, and counts as one word. */
-function exactnessOf(entry: DocEntry, terms: QueryTerm[], kept: number[], wordInIndex: (w: string) => boolean): { level: 1 | 2 | 3; exactWords: number } {
-  if (kept.every((i) => terms[i]!.phrase === null)) return exactness(entry, exactLevelTerms(terms, kept, wordInIndex), kept.map((i) => terms[i]!.word));
+function exactnessOf(
+  entry: DocEntry,
+  terms: QueryTerm[],
+  kept: number[],
+  wordInIndex: (w: string) => boolean,
+): { level: 1 | 2 | 3; exactWords: number } {
+  if (kept.every((i) => terms[i]!.phrase === null))
+    return exactness(
+      entry,
+      exactLevelTerms(terms, kept, wordInIndex),
+      kept.map((i) => terms[i]!.word),
+    );
   const flat: ExactTerm[] = [];
   const keptFlat: number[] = [];
   const words: string[] = [];
@@ -536,7 +629,16 @@ function score(r: Rank): number {
   return r.rank / r.max;
 }
 
-function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Array<TermHit | null>, kept: number[], rules: AppliedRule[], ctx: ScoreContext, req: RankRequest): Scored {
+function scoreDoc(
+  docId: number,
+  entry: DocEntry,
+  terms: QueryTerm[],
+  hits: Array<TermHit | null>,
+  kept: number[],
+  rules: AppliedRule[],
+  ctx: ScoreContext,
+  req: RankRequest,
+): Scored {
   const ranks: Array<Rank | null> = [];
   // Details fields are only built when `_rankingScoreDetails` is requested (saves allocations per match).
   const det = req.withDetails;
@@ -558,7 +660,10 @@ function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Arra
       }
       case 'typo': {
         const maxTypos = kept.reduce((s, i) => s + terms[i]!.maxTypoCost, 0);
-        const typos = Math.min(maxTypos, kept.reduce((s, i) => s + hits[i]!.typos, 0));
+        const typos = Math.min(
+          maxTypos,
+          kept.reduce((s, i) => s + hits[i]!.typos, 0),
+        );
         const rk = { rank: maxTypos + 1 - typos, max: maxTypos + 1 };
         ranks.push(rk);
         if (det) extra.push({ typoCount: typos, maxTypoCount: maxTypos, score: score(rk) });
@@ -588,7 +693,12 @@ function scoreDoc(docId: number, entry: DocEntry, terms: QueryTerm[], hits: Arra
         const pos = positionRank(terms, hits, kept);
         const merged = { rank: (fid.rank - 1) * pos.max + pos.rank, max: fid.max * pos.max };
         ranks.push(merged);
-        if (det) extra.push({ attributeRankingOrderScore: score(fid), queryWordDistanceScore: score(pos), score: score(merged) });
+        if (det)
+          extra.push({
+            attributeRankingOrderScore: score(fid),
+            queryWordDistanceScore: score(pos),
+            score: score(merged),
+          });
         break;
       }
       case 'exactness': {

@@ -14,7 +14,13 @@ export const MAX_POSITION_COST = 10;
  * costs d − 1, right before left at distance d costs d, capped at MAX_PAIR_COST; only within one field. With
  * proximityPrecision `byAttribute` any two occurrences in one field cost 0.
  */
-export function pairProximity(a: ArrayLike<number>, na: number, b: ArrayLike<number>, nb: number, byAttribute = false): number {
+export function pairProximity(
+  a: ArrayLike<number>,
+  na: number,
+  b: ArrayLike<number>,
+  nb: number,
+  byAttribute = false,
+): number {
   let best = MAX_PAIR_COST;
   for (let x = 0; x < na; x++) {
     const xf = Math.floor(a[x]! / POS);
@@ -82,7 +88,11 @@ export interface ExactTerm {
  * some field; 2 (matchesStart) when only the field and positions hold; else 1. `exactWords` counts the kept terms
  * whose own word (no typo, no prefix) the document holds.
  */
-export function exactness(entry: DocEntry, levelTerms: readonly ExactTerm[], keptWords: readonly string[]): { level: 1 | 2 | 3; exactWords: number } {
+export function exactness(
+  entry: DocEntry,
+  levelTerms: readonly ExactTerm[],
+  keptWords: readonly string[],
+): { level: 1 | 2 | 3; exactWords: number } {
   let exactWords = 0;
   for (const w of keptWords) if (entry.fields.some((f) => f.words.includes(w))) exactWords++;
   return { level: exactAttributeLevel(entry, levelTerms), exactWords };
@@ -95,7 +105,8 @@ function exactAttributeLevel(entry: DocEntry, terms: readonly ExactTerm[]): 1 | 
     let found = false;
     for (const f of entry.fields) {
       const words = f.words;
-      for (let p = 0; p < words.length && !found; p++) if (words[p] === t.word && bucketedPosition(p) === t.position) found = true;
+      for (let p = 0; p < words.length && !found; p++)
+        if (words[p] === t.word && bucketedPosition(p) === t.position) found = true;
       if (found) break;
     }
     if (!found) return 1;
@@ -113,7 +124,11 @@ function exactAttributeLevel(entry: DocEntry, terms: readonly ExactTerm[]): 1 | 
  * The kept terms exactness checks positions and fields for: those whose word the index holds, when they start at the
  * first query term and leave no gap (otherwise none, and the level is noExactMatch). `kept` are term indexes.
  */
-export function exactLevelTerms(terms: readonly ExactTerm[], kept: readonly number[], wordInIndex: (w: string) => boolean): ExactTerm[] {
+export function exactLevelTerms(
+  terms: readonly ExactTerm[],
+  kept: readonly number[],
+  wordInIndex: (w: string) => boolean,
+): ExactTerm[] {
   const present = kept.filter((i) => wordInIndex(terms[i]!.word));
   if (present.length === 0 || present[0] !== 0) return [];
   for (let j = 1; j < present.length; j++) if (present[j]! - present[j - 1]! > 1) return [];

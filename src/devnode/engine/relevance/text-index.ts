@@ -47,7 +47,11 @@ function posting(weight: number, position: number, flags: number): number {
   return (weight * POS + Math.min(position, POS - 1)) * 4 + flags;
 }
 function mergePosting(a: number, b: number): number {
-  return posting(Math.min(postingWeight(a), postingWeight(b)), Math.min(postingMinPosition(a), postingMinPosition(b)), postingFlags(a) | postingFlags(b));
+  return posting(
+    Math.min(postingWeight(a), postingWeight(b)),
+    Math.min(postingMinPosition(a), postingMinPosition(b)),
+    postingFlags(a) | postingFlags(b),
+  );
 }
 
 /** One way a query term matches a word of the index. */
@@ -66,14 +70,19 @@ function flatten(value: unknown, prefix: string, out: Array<[string, string]>): 
     return;
   }
   if (typeof value === 'object') {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) flatten(v, prefix === '' ? k : `${prefix}.${k}`, out);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      flatten(v, prefix === '' ? k : `${prefix}.${k}`, out);
     return;
   }
   out.push([prefix, String(value)]);
 }
 
 function attrMatches(pattern: string, attr: string): boolean {
-  return pattern === attr || attr.startsWith(pattern + '.') || (pattern.endsWith('*') && attr.startsWith(pattern.slice(0, -1)));
+  return (
+    pattern === attr ||
+    attr.startsWith(pattern + '.') ||
+    (pattern.endsWith('*') && attr.startsWith(pattern.slice(0, -1)))
+  );
 }
 
 export class TextIndex {
@@ -215,7 +224,12 @@ export class TextIndex {
       }
       const start = field.last === null ? 0 : field.last + 8;
       field.last = start;
-      const tokens = tokenizeFull(text, this.config.nonSeparatorTokens, this.config.separatorTokens, this.config.dictionary);
+      const tokens = tokenizeFull(
+        text,
+        this.config.nonSeparatorTokens,
+        this.config.separatorTokens,
+        this.config.dictionary,
+      );
       const positions = wordPositions(tokens, start);
       let n = 0;
       for (const t of tokens) {
@@ -256,8 +270,13 @@ export class TextIndex {
     }
     if (docId > this.maxDocId) this.maxDocId = docId;
     fields.sort((a, b) => a.rank - b.rank);
-    this.tokens.put(docId, fields.map((f) => f.ids));
-    this.docs.set(docId, { fields: fields.map(({ attr, rank, weight, words, count }) => ({ attr, rank, weight, words, count })) });
+    this.tokens.put(
+      docId,
+      fields.map((f) => f.ids),
+    );
+    this.docs.set(docId, {
+      fields: fields.map(({ attr, rank, weight, words, count }) => ({ attr, rank, weight, words, count })),
+    });
   }
 
   /** Typos a query word may have under the typo settings. */
@@ -279,7 +298,8 @@ export class TextIndex {
       const prev = out.get(d.word);
       if (prev === undefined || d.typos < prev.typos) out.set(d.word, d);
     };
-    if (this.postingsOfWord(term) !== undefined) put({ word: term, typos: 0, prefix: false, id: this.wordIds.get(term)! });
+    if (this.postingsOfWord(term) !== undefined)
+      put({ word: term, typos: 0, prefix: false, id: this.wordIds.get(term)! });
     const allowed = this.allowedTypos(term);
     const prefix = isLast && prefixEnabled;
     const scan = (candidates: Iterable<[string, number]>, firstDiffers: boolean) => {
@@ -332,7 +352,8 @@ export class TextIndex {
     const out: Array<{ length: number; alternatives: string[][] }> = [];
     for (const [key, list] of Object.entries(this.config.synonyms)) {
       const phrase = tokenize(key).map((t) => t.word);
-      if (phrase.length < 2 || start + phrase.length > words.length || !phrase.every((w, i) => words[start + i] === w)) continue;
+      if (phrase.length < 2 || start + phrase.length > words.length || !phrase.every((w, i) => words[start + i] === w))
+        continue;
       const alternatives = list.map((alt) => tokenize(alt).map((t) => t.word)).filter((a) => a.length > 0);
       if (alternatives.length > 0) out.push({ length: phrase.length, alternatives });
     }

@@ -12,7 +12,10 @@ export interface Token {
 }
 
 export function foldWord(s: string): string {
-  return s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  return s
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase();
 }
 
 const DEFAULT_RE = /[\p{L}\p{N}]+/gu;
@@ -37,7 +40,12 @@ function wordRegex(nonSeparators: readonly string[]): RegExp {
  * Splits `text` into words. `separators` are extra separator strings; `dictionary` entries found in the text
  * (case-insensitively) become one word each, whatever separators they contain.
  */
-export function tokenize(text: string, nonSeparators: readonly string[] = [], separators: readonly string[] = [], dictionary: readonly string[] = []): Token[] {
+export function tokenize(
+  text: string,
+  nonSeparators: readonly string[] = [],
+  separators: readonly string[] = [],
+  dictionary: readonly string[] = [],
+): Token[] {
   let src = text;
   const dict: Token[] = [];
   if (dictionary.length > 0) {
@@ -79,8 +87,45 @@ export interface FullToken {
 
 /** Separators that end a context (charabia's CONTEXT_SEPARATORS, Latin and common CJK/general ones). */
 const HARD_SEPARATORS = new Set([
-  '\0', '!', '. ', ', ', ';', '?', '¡', '§', '¶', '¿', '；', '…', '‼', '‽', '⁇', '⁈', '⁉', '、', '。', '！', '，', '．', '：', '；', '？', '｡', '､',
-  '՜', '´', '՝', '՞', '։', '׃', '،', '؛', '؟', '۔', '।', '॥',
+  '\0',
+  '!',
+  '. ',
+  ', ',
+  ';',
+  '?',
+  '¡',
+  '§',
+  '¶',
+  '¿',
+  '；',
+  '…',
+  '‼',
+  '‽',
+  '⁇',
+  '⁈',
+  '⁉',
+  '、',
+  '。',
+  '！',
+  '，',
+  '．',
+  '：',
+  '；',
+  '？',
+  '｡',
+  '､',
+  '՜',
+  '´',
+  '՝',
+  '՞',
+  '։',
+  '׃',
+  '،',
+  '؛',
+  '؟',
+  '۔',
+  '।',
+  '॥',
 ]);
 
 /** Splits the text between two words into separator tokens (`. ` and `, ` are one token each, like charabia). */
@@ -96,7 +141,12 @@ function separatorTokens(text: string, from: number, to: number, out: FullToken[
 }
 
 /** Words and the separators between them, in text order (see `tokenize` for the word rules). */
-export function tokenizeFull(text: string, nonSeparators: readonly string[] = [], separators: readonly string[] = [], dictionary: readonly string[] = []): FullToken[] {
+export function tokenizeFull(
+  text: string,
+  nonSeparators: readonly string[] = [],
+  separators: readonly string[] = [],
+  dictionary: readonly string[] = [],
+): FullToken[] {
   const out: FullToken[] = [];
   let cursor = 0;
   for (const t of tokenize(text, nonSeparators, separators, dictionary)) {

@@ -11,7 +11,10 @@ export function logicalCount(topology: TopologyService, nodes: readonly NodeTask
   for (const n of nodes) {
     const main = n.tasks[n.tasks.length - 1];
     const g = topology.current.nodes.find((x) => x.id === n.nodeId)?.replica_group ?? 0;
-    byGroup.set(g, (byGroup.get(g) ?? 0) + Number((main?.details as Record<string, unknown> | undefined)?.[detail] ?? 0));
+    byGroup.set(
+      g,
+      (byGroup.get(g) ?? 0) + Number((main?.details as Record<string, unknown> | undefined)?.[detail] ?? 0),
+    );
   }
   return Math.max(0, ...[...byGroup.values()].map((v) => Math.round(v / rf)));
 }
@@ -22,12 +25,23 @@ export function documentModules(topology: TopologyService): Array<[string, Settl
       'documentAdditionOrUpdate',
       async (ctx) => {
         const d = ctx.task.details ?? {};
-        return { status: ctx.status, error: ctx.error, details: { ...d, indexedDocuments: ctx.status === 'succeeded' ? d.receivedDocuments : 0 } };
+        return {
+          status: ctx.status,
+          error: ctx.error,
+          details: { ...d, indexedDocuments: ctx.status === 'succeeded' ? d.receivedDocuments : 0 },
+        };
       },
     ],
     [
       'documentDeletion',
-      async (ctx) => ({ status: ctx.status, error: ctx.error, details: { ...(ctx.task.details ?? {}), deletedDocuments: ctx.status === 'succeeded' ? logicalCount(topology, ctx.nodes, 'deletedDocuments') : 0 } }),
+      async (ctx) => ({
+        status: ctx.status,
+        error: ctx.error,
+        details: {
+          ...(ctx.task.details ?? {}),
+          deletedDocuments: ctx.status === 'succeeded' ? logicalCount(topology, ctx.nodes, 'deletedDocuments') : 0,
+        },
+      }),
     ],
   ];
 }

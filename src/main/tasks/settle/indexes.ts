@@ -24,7 +24,13 @@ export function indexModules(topology: TopologyService, state: IndexStateService
   return [
     [
       'indexDeletion',
-      async (ctx) => ({ status: ctx.status, error: ctx.error, details: { deletedDocuments: ctx.status === 'succeeded' ? logicalCount(topology, ctx.nodes, 'deletedDocuments') : 0 } }),
+      async (ctx) => ({
+        status: ctx.status,
+        error: ctx.error,
+        details: {
+          deletedDocuments: ctx.status === 'succeeded' ? logicalCount(topology, ctx.nodes, 'deletedDocuments') : 0,
+        },
+      }),
     ],
     [
       'indexUpdate',
@@ -36,10 +42,18 @@ export function indexModules(topology: TopologyService, state: IndexStateService
         const at = new Date().toISOString();
         await state.changeMany([oldUid, newUid], (cur) => {
           const from = withoutTask(cur.get(oldUid) ?? null, ctx.task.uid);
-          if (ctx.status !== 'succeeded') return new Map([[oldUid, from], [newUid, withoutTask(cur.get(newUid) ?? null, ctx.task.uid)]]);
+          if (ctx.status !== 'succeeded')
+            return new Map([
+              [oldUid, from],
+              [newUid, withoutTask(cur.get(newUid) ?? null, ctx.task.uid)],
+            ]);
           const next = moved(newUid, from, at);
-          if (next !== null && typeof d.primaryKey === 'string') next.committed = { ...next.committed!, primaryKey: d.primaryKey };
-          return new Map([[oldUid, null], [newUid, next]]);
+          if (next !== null && typeof d.primaryKey === 'string')
+            next.committed = { ...next.committed!, primaryKey: d.primaryKey };
+          return new Map([
+            [oldUid, null],
+            [newUid, next],
+          ]);
         });
         return ctx;
       },
@@ -50,7 +64,9 @@ export function indexModules(topology: TopologyService, state: IndexStateService
         const swaps = ((ctx.task.details?.swaps ?? []) as IndexSwap[]).map((s) => s.indexes);
         const uids = ctx.task.queues;
         const at = new Date().toISOString();
-        const renames = new Set(((ctx.task.details?.swaps ?? []) as IndexSwap[]).filter((s) => s.rename).map((s) => s.indexes[0]));
+        const renames = new Set(
+          ((ctx.task.details?.swaps ?? []) as IndexSwap[]).filter((s) => s.rename).map((s) => s.indexes[0]),
+        );
         await state.changeMany(uids, (cur) => {
           const clean = new Map(uids.map((u) => [u, withoutTask(cur.get(u) ?? null, ctx.task.uid)]));
           if (ctx.status !== 'succeeded') return clean;

@@ -38,7 +38,11 @@ export function settingsModule(o: SettingsSettleOptions): SettleModule {
     const uid = ctx.task.indexUid!;
     const record = await o.state.record(uid);
     if (record === null) return ctx;
-    const patch = (record.pending.find((c) => c.taskUid === ctx.task.uid && c.kind === 'settings') as { patch: Settings } | undefined)?.patch ?? validateSettings(ctx.task.details ?? {}, null);
+    const patch =
+      (
+        record.pending.find((c) => c.taskUid === ctx.task.uid && c.kind === 'settings') as
+          { patch: Settings } | undefined
+      )?.patch ?? validateSettings(ctx.task.details ?? {}, null);
     const keys = Object.keys(patch);
     const base = record.committed?.settings ?? project(null).settings;
     const mine = physicalSettings(applySettingsPatch(base, patch), record.fields, o.facetingOverfetch);
@@ -63,10 +67,15 @@ export function settingsModule(o: SettingsSettleOptions): SettleModule {
       const without = project({ ...record, pending: record.pending.filter((c) => c.taskUid !== ctx.task.uid) });
       const back = physicalSettings(without.settings, record.fields, o.facetingOverfetch);
       await o.state.inLane(uid, async () => {
-        await Promise.allSettled(o.topology.liveClients().map((api) => api.patchSettings(uid, back, 'settings_rollback')));
+        await Promise.allSettled(
+          o.topology.liveClients().map((api) => api.patchSettings(uid, back, 'settings_rollback')),
+        );
       });
       const version = record.committed?.settingsVersion ?? 0;
-      const error = new MeiliError('internal', `Settings of \`${uid}\` could not be applied on ${failedNodes.sort().join(', ')} after ${o.maxRepairRetries} repairs; every node was rolled back to settings version ${version}.`);
+      const error = new MeiliError(
+        'internal',
+        `Settings of \`${uid}\` could not be applied on ${failedNodes.sort().join(', ')} after ${o.maxRepairRetries} repairs; every node was rolled back to settings version ${version}.`,
+      );
       return { status: 'failed', error: error.toJSON() };
     }
     const version = (record.committed?.settingsVersion ?? 0) + 1;
@@ -78,7 +87,13 @@ export function settingsModule(o: SettingsSettleOptions): SettleModule {
 }
 
 /** Drains the node, compares with the latest state, and repairs with backoff: how it ended. */
-async function verifyAfterDrain(api: NodeApi, uid: string, latest: () => Promise<Settings>, o: SettingsSettleOptions, signal: AbortSignal): Promise<'matched' | 'repaired' | false> {
+async function verifyAfterDrain(
+  api: NodeApi,
+  uid: string,
+  latest: () => Promise<Settings>,
+  o: SettingsSettleOptions,
+  signal: AbortSignal,
+): Promise<'matched' | 'repaired' | false> {
   const wait = { timeoutMs: o.verifyTimeoutMs, signal };
   await api.drain(wait).catch(() => undefined);
   for (let attempt = 0; ; attempt++) {
@@ -93,7 +108,9 @@ async function verifyAfterDrain(api: NodeApi, uid: string, latest: () => Promise
     signal.throwIfAborted();
     await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
     // The repair re-applies the index's latest state, in its write lane: no newer task of this pod overtakes it.
-    const repairUid = await o.state.inLane(uid, async () => api.patchSettings(uid, await latest(), 'settings_repair')).catch(() => null);
+    const repairUid = await o.state
+      .inLane(uid, async () => api.patchSettings(uid, await latest(), 'settings_repair'))
+      .catch(() => null);
     if (repairUid !== null) await api.waitTasks([repairUid], wait).catch(() => undefined);
   }
 }

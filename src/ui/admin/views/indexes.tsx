@@ -7,10 +7,14 @@ import type { IndexRow } from './shapes.js';
 import type { ViewProps } from './types.js';
 
 export function IndexesView(_props: ViewProps) {
-  const page = usePoll((signal) => api<{ results: IndexRow[]; total: number }>('GET', '/_miroir/indexes?limit=100', undefined, { signal }), 5000);
+  const page = usePoll(
+    (signal) => api<{ results: IndexRow[]; total: number }>('GET', '/_miroir/indexes?limit=100', undefined, { signal }),
+    5000,
+  );
   if (page.error !== null) return <p class="notice notice-error">Cannot read the indexes: {page.error}</p>;
   if (page.data === null) return <p>Loading…</p>;
-  if (page.data.total === 0) return <p>No index yet. Clients create one with their first write or with POST /indexes.</p>;
+  if (page.data.total === 0)
+    return <p>No index yet. Clients create one with their first write or with POST /indexes.</p>;
   return (
     <>
       <p>
@@ -49,7 +53,11 @@ export function IndexesView(_props: ViewProps) {
               </td>
               <td class="num">{i.shards}</td>
               <td class="num">{i.settings_version}</td>
-              <td>{i.nodes_behind.length === 0 ? 'in sync' : i.nodes_behind.map((n) => `${n.node_id} at ${n.settings_version}`).join(', ')}</td>
+              <td>
+                {i.nodes_behind.length === 0
+                  ? 'in sync'
+                  : i.nodes_behind.map((n) => `${n.node_id} at ${n.settings_version}`).join(', ')}
+              </td>
               <td class="num">{i.pending_changes}</td>
               <td>{dateTime(i.updatedAt)}</td>
             </tr>

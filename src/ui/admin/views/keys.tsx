@@ -33,7 +33,10 @@ function CreateKey({ onCreated, notify }: { onCreated(k: ApiKey): void; notify: 
             name: name.trim() === '' ? null : name.trim(),
             description: description.trim() === '' ? null : description.trim(),
             actions,
-            indexes: indexes.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+            indexes: indexes
+              .split(',')
+              .map((s) => s.trim())
+              .filter((s) => s !== ''),
             expiresAt: expires === '' ? null : new Date(expires).toISOString(),
           };
           onCreated(await api<ApiKey>('POST', '/_miroir/keys', body));
@@ -49,16 +52,38 @@ function CreateKey({ onCreated, notify }: { onCreated(k: ApiKey): void; notify: 
       <h2 id="create-key-h">Create a key</h2>
       <div class="fields">
         <Field id="key-name" label="Name">
-          <input id="key-name" name="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+          <input
+            id="key-name"
+            name="name"
+            value={name}
+            onInput={(e) => setName((e.target as HTMLInputElement).value)}
+          />
         </Field>
         <Field id="key-description" label="Description">
-          <input id="key-description" name="description" value={description} onInput={(e) => setDescription((e.target as HTMLInputElement).value)} />
+          <input
+            id="key-description"
+            name="description"
+            value={description}
+            onInput={(e) => setDescription((e.target as HTMLInputElement).value)}
+          />
         </Field>
         <Field id="key-indexes" label="Indexes (comma-separated patterns, * for all)">
-          <input id="key-indexes" name="indexes" required value={indexes} onInput={(e) => setIndexes((e.target as HTMLInputElement).value)} />
+          <input
+            id="key-indexes"
+            name="indexes"
+            required
+            value={indexes}
+            onInput={(e) => setIndexes((e.target as HTMLInputElement).value)}
+          />
         </Field>
         <Field id="key-expires" label="Expires (optional)">
-          <input id="key-expires" name="expires" type="datetime-local" value={expires} onInput={(e) => setExpires((e.target as HTMLInputElement).value)} />
+          <input
+            id="key-expires"
+            name="expires"
+            type="datetime-local"
+            value={expires}
+            onInput={(e) => setExpires((e.target as HTMLInputElement).value)}
+          />
         </Field>
       </div>
       <fieldset class="actions">
@@ -84,13 +109,22 @@ function CreatedKey({ created, onDone }: { created: ApiKey; onDone(): void }) {
       <h2 id="created-h">Key {keyName(created)} created</h2>
       <p>Copy its value now: the console does not show it again.</p>
       <Field id="created-key-value" label="Key value">
-        <input id="created-key-value" class="mono" readOnly value={created.key} onFocus={(e) => (e.target as HTMLInputElement).select()} />
+        <input
+          id="created-key-value"
+          class="mono"
+          readOnly
+          value={created.key}
+          onFocus={(e) => (e.target as HTMLInputElement).select()}
+        />
       </Field>
       <p class="buttons">
         <button
           type="button"
           onClick={async () => {
-            await navigator.clipboard?.writeText(created.key ?? '').then(() => setCopied(true), () => setCopied(false));
+            await navigator.clipboard?.writeText(created.key ?? '').then(
+              () => setCopied(true),
+              () => setCopied(false),
+            );
           }}
         >
           Copy
@@ -105,7 +139,10 @@ function CreatedKey({ created, onDone }: { created: ApiKey; onDone(): void }) {
 }
 
 export function KeysView({ session, notify, confirm }: ViewProps) {
-  const page = usePoll((signal) => api<{ results: ApiKey[]; total: number }>('GET', '/_miroir/keys?limit=1000', undefined, { signal }), 5000);
+  const page = usePoll(
+    (signal) => api<{ results: ApiKey[]; total: number }>('GET', '/_miroir/keys?limit=1000', undefined, { signal }),
+    5000,
+  );
   const [created, setCreated] = useState<ApiKey | null>(null);
   return (
     <>

@@ -28,11 +28,17 @@ export function LoginView({ onLogin, reason }: { onLogin(s: SessionInfo): void; 
           setBusy(true);
           setError(null);
           try {
-            const session = await api<SessionInfo>('POST', '/_miroir/admin/login', { admin_key: key }, { quiet401: true });
+            const session = await api<SessionInfo>(
+              'POST',
+              '/_miroir/admin/login',
+              { admin_key: key },
+              { quiet401: true },
+            );
             setKey('');
             onLogin(session);
           } catch (err) {
-            if (err instanceof ApiError && err.status === 429) setError(`${err.message}${/try again/i.test(err.message) ? '' : waitText(err.retryAfterS)}`);
+            if (err instanceof ApiError && err.status === 429)
+              setError(`${err.message}${/try again/i.test(err.message) ? '' : waitText(err.retryAfterS)}`);
             else if (err instanceof ApiError && err.status === 401) setError('That is not the admin key.');
             else setError(`Login failed: ${errorText(err)}`);
             input.current?.focus();
@@ -42,7 +48,17 @@ export function LoginView({ onLogin, reason }: { onLogin(s: SessionInfo): void; 
         }}
       >
         <label for="admin-key">Admin API key</label>
-        <input ref={input} id="admin-key" name="admin_key" type="password" autoComplete="current-password" required value={key} aria-describedby={error === null ? undefined : 'login-error'} onInput={(e) => setKey((e.target as HTMLInputElement).value)} />
+        <input
+          ref={input}
+          id="admin-key"
+          name="admin_key"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={key}
+          aria-describedby={error === null ? undefined : 'login-error'}
+          onInput={(e) => setKey((e.target as HTMLInputElement).value)}
+        />
         <button type="submit" disabled={busy}>
           Log in
         </button>

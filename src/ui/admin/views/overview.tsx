@@ -9,7 +9,10 @@ import type { ViewProps } from './types.js';
 
 export function OverviewView(_props: ViewProps) {
   const topo = usePoll((signal) => api<Topology>('GET', '/_miroir/topology', undefined, { signal }), 2000);
-  const status = usePoll((signal) => api<RebalanceStatus>('GET', '/_miroir/rebalance/status', undefined, { signal }), 2000);
+  const status = usePoll(
+    (signal) => api<RebalanceStatus>('GET', '/_miroir/rebalance/status', undefined, { signal }),
+    2000,
+  );
   const t = topo.data;
   const running = (status.data?.operations ?? []).filter((o) => o.phase !== 'done' && o.phase !== 'failed');
   return (
@@ -45,7 +48,11 @@ export function OverviewView(_props: ViewProps) {
               <dd>{t.rebalance_in_progress ? 'running' : 'none'}</dd>
             </div>
           </dl>
-          {!t.fully_covered && <p class="notice notice-error">Some shards have no healthy copy: reads miss their documents and writes to them are refused.</p>}
+          {!t.fully_covered && (
+            <p class="notice notice-error">
+              Some shards have no healthy copy: reads miss their documents and writes to them are refused.
+            </p>
+          )}
           {running.length > 0 && (
             <section aria-labelledby="running-h">
               <h2 id="running-h">Running change</h2>
@@ -53,7 +60,11 @@ export function OverviewView(_props: ViewProps) {
                 {running.map((op) => (
                   <li key={op.id}>
                     <strong>{op.kind}</strong> {operationTarget(op)} — {op.phase}{' '}
-                    <Progress done={op.shards_done ?? 0} total={op.shards_total ?? 0} label={`Shards moved by ${op.kind} ${operationTarget(op)}`} />
+                    <Progress
+                      done={op.shards_done ?? 0}
+                      total={op.shards_total ?? 0}
+                      label={`Shards moved by ${op.kind} ${operationTarget(op)}`}
+                    />
                   </li>
                 ))}
               </ul>

@@ -29,13 +29,35 @@ function AddNode({ act }: { act(label: string, method: 'POST', path: string, bod
       <p>The node must answer GET /health already. A new group id creates that replica group.</p>
       <div class="fields">
         <Field id="add-id" label="Node id (never used before)">
-          <input id="add-id" name="id" required value={id} onInput={(e) => setId((e.target as HTMLInputElement).value)} />
+          <input
+            id="add-id"
+            name="id"
+            required
+            value={id}
+            onInput={(e) => setId((e.target as HTMLInputElement).value)}
+          />
         </Field>
         <Field id="add-address" label="Address">
-          <input id="add-address" name="address" type="url" required placeholder="http://meili-3:7700" value={address} onInput={(e) => setAddress((e.target as HTMLInputElement).value)} />
+          <input
+            id="add-address"
+            name="address"
+            type="url"
+            required
+            placeholder="http://meili-3:7700"
+            value={address}
+            onInput={(e) => setAddress((e.target as HTMLInputElement).value)}
+          />
         </Field>
         <Field id="add-group" label="Replica group">
-          <input id="add-group" name="group" type="number" min={0} required value={group} onInput={(e) => setGroup((e.target as HTMLInputElement).value)} />
+          <input
+            id="add-group"
+            name="group"
+            type="number"
+            min={0}
+            required
+            value={group}
+            onInput={(e) => setGroup((e.target as HTMLInputElement).value)}
+          />
         </Field>
       </div>
       <button type="submit">Add node</button>
@@ -44,7 +66,10 @@ function AddNode({ act }: { act(label: string, method: 'POST', path: string, bod
 }
 
 export function RebalanceView({ session, notify, confirm }: ViewProps) {
-  const status = usePoll((signal) => api<RebalanceStatus>('GET', '/_miroir/rebalance/status', undefined, { signal }), 1000);
+  const status = usePoll(
+    (signal) => api<RebalanceStatus>('GET', '/_miroir/rebalance/status', undefined, { signal }),
+    1000,
+  );
   const topo = usePoll((signal) => api<Topology>('GET', '/_miroir/topology', undefined, { signal }), 2000);
   const [nodeId, setNodeId] = useState('');
   const [force, setForce] = useState(false);
@@ -52,7 +77,8 @@ export function RebalanceView({ session, notify, confirm }: ViewProps) {
   const nodes = (topo.data?.nodes ?? []).filter((n) => n.state === 'active' || n.state === 'joining');
   const groups = topo.data?.groups ?? [];
   const chosenNode = nodeId !== '' && nodes.some((n) => n.id === nodeId) ? nodeId : (nodes[0]?.id ?? '');
-  const chosenGroup = groupId !== '' && groups.some((g) => String(g.id) === groupId) ? groupId : String(groups[0]?.id ?? '');
+  const chosenGroup =
+    groupId !== '' && groups.some((g) => String(g.id) === groupId) ? groupId : String(groups[0]?.id ?? '');
 
   const act = async (label: string, method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<boolean> => {
     try {
@@ -76,7 +102,8 @@ export function RebalanceView({ session, notify, confirm }: ViewProps) {
         <section aria-labelledby="status-h">
           <h2 id="status-h">Status</h2>
           <p data-in-progress={String(s.in_progress)}>
-            {s.in_progress ? 'A change is running.' : 'Nothing is running.'} Started {dateTime(s.started_at)}, finished {dateTime(s.finished_at)}.
+            {s.in_progress ? 'A change is running.' : 'Nothing is running.'} Started {dateTime(s.started_at)}, finished{' '}
+            {dateTime(s.finished_at)}.
           </p>
           {s.last_error !== null && <p class="notice notice-error">Last error: {s.last_error}</p>}
           {s.operations.length === 0 ? (
@@ -109,7 +136,11 @@ export function RebalanceView({ session, notify, confirm }: ViewProps) {
                       {op.error ? <span class="small"> {op.error}</span> : null}
                     </td>
                     <td>
-                      <Progress done={op.shards_done ?? 0} total={op.shards_total ?? 0} label={`Shards moved by ${op.kind} ${operationTarget(op)}`} />
+                      <Progress
+                        done={op.shards_done ?? 0}
+                        total={op.shards_total ?? 0}
+                        label={`Shards moved by ${op.kind} ${operationTarget(op)}`}
+                      />
                     </td>
                     <td class="num">{count(op.documents_copied ?? 0)}</td>
                   </tr>
@@ -131,10 +162,17 @@ export function RebalanceView({ session, notify, confirm }: ViewProps) {
           <AddNode act={act} />
           <section class="panel" aria-labelledby="node-actions-h">
             <h2 id="node-actions-h">Drain or remove a node</h2>
-            <p>Draining moves the node's shards to their new owners, then retires it. Removing drains first when needed.</p>
+            <p>
+              Draining moves the node's shards to their new owners, then retires it. Removing drains first when needed.
+            </p>
             <div class="fields">
               <Field id="target-node" label="Node">
-                <select id="target-node" name="node" value={chosenNode} onChange={(e) => setNodeId((e.target as HTMLSelectElement).value)}>
+                <select
+                  id="target-node"
+                  name="node"
+                  value={chosenNode}
+                  onChange={(e) => setNodeId((e.target as HTMLSelectElement).value)}
+                >
                   {nodes.map((n) => (
                     <option key={n.id} value={n.id}>
                       {n.id} (group {n.replica_group}, {n.health})
@@ -143,7 +181,12 @@ export function RebalanceView({ session, notify, confirm }: ViewProps) {
                 </select>
               </Field>
               <label class="check">
-                <input type="checkbox" name="force" checked={force} onChange={(e) => setForce((e.target as HTMLInputElement).checked)} />
+                <input
+                  type="checkbox"
+                  name="force"
+                  checked={force}
+                  onChange={(e) => setForce((e.target as HTMLInputElement).checked)}
+                />
                 Force removal: give up the node's data (shards without another copy lose their documents)
               </label>
             </div>
@@ -158,7 +201,12 @@ export function RebalanceView({ session, notify, confirm }: ViewProps) {
                     body: `Its shards move to the other nodes of its replica group, then ${chosenNode} is retired for good (its id is never reused).`,
                     name: chosenNode,
                     action: 'Drain node',
-                    run: async () => void (await act(`Drain of ${chosenNode}`, 'POST', `/_miroir/nodes/${encodeURIComponent(chosenNode)}/drain`)),
+                    run: async () =>
+                      void (await act(
+                        `Drain of ${chosenNode}`,
+                        'POST',
+                        `/_miroir/nodes/${encodeURIComponent(chosenNode)}/drain`,
+                      )),
                   })
                 }
               >
@@ -171,10 +219,17 @@ export function RebalanceView({ session, notify, confirm }: ViewProps) {
                 onClick={() =>
                   confirm({
                     title: `Remove node ${chosenNode}?`,
-                    body: force ? `${chosenNode}'s data is given up: its shards are refilled from replicas only.` : `${chosenNode} is drained first, then removed from the cluster.`,
+                    body: force
+                      ? `${chosenNode}'s data is given up: its shards are refilled from replicas only.`
+                      : `${chosenNode} is drained first, then removed from the cluster.`,
                     name: chosenNode,
                     action: 'Remove node',
-                    run: async () => void (await act(`Removal of ${chosenNode}`, 'DELETE', `/_miroir/nodes/${encodeURIComponent(chosenNode)}${force ? '?force=true' : ''}`)),
+                    run: async () =>
+                      void (await act(
+                        `Removal of ${chosenNode}`,
+                        'DELETE',
+                        `/_miroir/nodes/${encodeURIComponent(chosenNode)}${force ? '?force=true' : ''}`,
+                      )),
                   })
                 }
               >
@@ -187,7 +242,12 @@ export function RebalanceView({ session, notify, confirm }: ViewProps) {
             <p>The group stops serving reads at once; nothing is copied (the other groups hold every shard).</p>
             <div class="fields">
               <Field id="target-group" label="Replica group">
-                <select id="target-group" name="group" value={chosenGroup} onChange={(e) => setGroupId((e.target as HTMLSelectElement).value)}>
+                <select
+                  id="target-group"
+                  name="group"
+                  value={chosenGroup}
+                  onChange={(e) => setGroupId((e.target as HTMLSelectElement).value)}
+                >
                   {groups.map((g) => (
                     <option key={g.id} value={String(g.id)}>
                       {g.id} ({g.state})
@@ -206,7 +266,12 @@ export function RebalanceView({ session, notify, confirm }: ViewProps) {
                   body: `Group ${chosenGroup} stops serving reads now and its nodes are retired.`,
                   name: chosenGroup,
                   action: 'Remove group',
-                  run: async () => void (await act(`Removal of group ${chosenGroup}`, 'DELETE', `/_miroir/groups/${encodeURIComponent(chosenGroup)}`)),
+                  run: async () =>
+                    void (await act(
+                      `Removal of group ${chosenGroup}`,
+                      'DELETE',
+                      `/_miroir/groups/${encodeURIComponent(chosenGroup)}`,
+                    )),
                 })
               }
             >

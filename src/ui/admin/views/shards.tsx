@@ -15,7 +15,8 @@ export function ShardsView(_props: ViewProps) {
   return (
     <>
       <p>
-        {v.shards} shards, {v.replication_factor} {v.replication_factor === 1 ? 'copy' : 'copies'} in every replica group. A number is the node's rank among the shard's owners (1 = first).
+        {v.shards} shards, {v.replication_factor} {v.replication_factor === 1 ? 'copy' : 'copies'} in every replica
+        group. A number is the node's rank among the shard's owners (1 = first).
       </p>
       {v.groups.map((g) => {
         const nodes = [...new Set(Object.values(g.assignments).flat())].sort();

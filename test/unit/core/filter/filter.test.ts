@@ -3,7 +3,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MeiliError } from '../../../../src/core/errors.js';
-import { compileFilter, FilterableAttributes, filterToString, parseFilter, type FilterNode } from '../../../../src/core/filter/index.js';
+import {
+  compileFilter,
+  FilterableAttributes,
+  filterToString,
+  parseFilter,
+  type FilterNode,
+} from '../../../../src/core/filter/index.js';
 
 const docs = [
   { id: 1, color: 'Red', price: 10, tags: ['a', 'b'], meta: { brand: 'Élan' }, empty: '', nul: null },
@@ -22,7 +28,11 @@ function ids(filter: unknown, opts = {}): number[] {
 test('operators and facet semantics', () => {
   assert.deepEqual(ids('color = red'), [1, 3], 'case-insensitive string equality');
   assert.deepEqual(ids('color != red'), [2, 4], '!= includes missing fields');
-  assert.deepEqual(ids('price > 10'), [2, 3], 'comparisons bound numbers and, lexicographically, strings ("30" > "10")');
+  assert.deepEqual(
+    ids('price > 10'),
+    [2, 3],
+    'comparisons bound numbers and, lexicographically, strings ("30" > "10")',
+  );
   assert.deepEqual(ids('price >= 10'), [1, 2, 3]);
   assert.deepEqual(ids('price = 30'), [3], 'a number literal matches the string "30"');
   assert.deepEqual(ids('price 5 TO 20'), [1, 2]);
@@ -41,7 +51,10 @@ test('operators and facet semantics', () => {
   assert.deepEqual(ids('flag = true'), [3]);
   assert.deepEqual(ids('color STARTS WITH "bl"'), [2]);
   assert.deepEqual(ids('color CONTAINS ed', { containsFilter: true }), [1, 3]);
-  assert.throws(() => ids('color CONTAINS ed'), (e: unknown) => e instanceof MeiliError && e.code === 'feature_not_enabled');
+  assert.throws(
+    () => ids('color CONTAINS ed'),
+    (e: unknown) => e instanceof MeiliError && e.code === 'feature_not_enabled',
+  );
 });
 
 test('precedence: OR < AND < NOT, parentheses, double NOT cancels', () => {
@@ -72,7 +85,19 @@ function err(filter: unknown): MeiliError {
 }
 
 test('syntax errors are invalid_search_filter with a position suffix', () => {
-  for (const bad of ['color =', 'color', '(color = red', 'color = "red', 'a = 1 b = 2', 'a IN [1, 2', 'AND = 1', 'a = OR', '_geo(1,2) = 3', '_geoRadius(1, 2)', 'a = 1 AND']) {
+  for (const bad of [
+    'color =',
+    'color',
+    '(color = red',
+    'color = "red',
+    'a = 1 b = 2',
+    'a IN [1, 2',
+    'AND = 1',
+    'a = OR',
+    '_geo(1,2) = 3',
+    '_geoRadius(1, 2)',
+    'a = 1 AND',
+  ]) {
     const e = err(bad);
     assert.equal(e.code, 'invalid_search_filter', bad);
     assert.match(e.message, /\n\d+:\d+ /, `position suffix for ${bad}`);
@@ -86,38 +111,67 @@ test('syntax errors are invalid_search_filter with a position suffix', () => {
 });
 
 test('filterable attributes: both setting forms, patterns, operator features', () => {
-  const fa = new FilterableAttributes(['color', 'meta.*', { attributePatterns: ['price'], features: { filter: { equality: true, comparison: false } } }]);
+  const fa = new FilterableAttributes([
+    'color',
+    'meta.*',
+    { attributePatterns: ['price'], features: { filter: { equality: true, comparison: false } } },
+  ]);
   fa.check(parseFilter('color = red AND meta.brand = x AND price = 3')!, null);
-  assert.throws(() => fa.check(parseFilter('size = 3')!, 'size = 3', 'invalid_search_filter', 'movies'), (e: unknown) => e instanceof MeiliError && /^Index `movies`: Attribute `size` is not filterable\. Available filterable attribute patterns are: `color`, `meta\.\*`, `price`\.\n2:6 "size" = "3"$/.test(e.message));
+  assert.throws(
+    () => fa.check(parseFilter('size = 3')!, 'size = 3', 'invalid_search_filter', 'movies'),
+    (e: unknown) =>
+      e instanceof MeiliError &&
+      /^Index `movies`: Attribute `size` is not filterable\. Available filterable attribute patterns are: `color`, `meta\.\*`, `price`\.\n2:6 "size" = "3"$/.test(
+        e.message,
+      ),
+  );
   // Search errors quote the filter as Meilisearch re-serializes it; the documents routes quote the text sent.
-  assert.throws(() => fa.check(parseFilter('size = 3')!, 'size = 3', 'invalid_document_filter', null, false), /is not filterable\. .*\n1:5 size = 3$/s);
-  assert.throws(() => fa.check(parseFilter('price > 3')!, 'price > 3'), /Filter operator `>` is not allowed for the attribute `price`\.\n  - Note: allowed operators: OR, AND, NOT, =, !=, IN, IS EMPTY, IS NULL, EXISTS\./);
-  assert.throws(() => new FilterableAttributes([]).check(parseFilter('a = 1')!, 'a = 1'), /does not have configured filterable attributes/);
+  assert.throws(
+    () => fa.check(parseFilter('size = 3')!, 'size = 3', 'invalid_document_filter', null, false),
+    /is not filterable\. .*\n1:5 size = 3$/s,
+  );
+  assert.throws(
+    () => fa.check(parseFilter('price > 3')!, 'price > 3'),
+    /Filter operator `>` is not allowed for the attribute `price`\.\n  - Note: allowed operators: OR, AND, NOT, =, !=, IN, IS EMPTY, IS NULL, EXISTS\./,
+  );
+  assert.throws(
+    () => new FilterableAttributes([]).check(parseFilter('a = 1')!, 'a = 1'),
+    /does not have configured filterable attributes/,
+  );
   assert.ok(fa.isFilterable('meta.brand'));
   assert.ok(!fa.isFacetSearchable('price'));
   assert.ok(fa.isFacetSearchable('color'));
 });
 
 function rng(seed: number) {
-  return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  return () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
 }
 
 function randomTree(r: () => number, depth: number): string {
   const attrs = ['a', 'b.c', 'price', '"with space"'];
   const vals = ['1', '2.5', 'red', '"x y"', "'q'", '-3'];
-  const pick = <T,>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
-  if (depth > 0 && r() < 0.4) return `(${randomTree(r, depth - 1)}) ${pick(['AND', 'OR'])} (${randomTree(r, depth - 1)})`;
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
+  if (depth > 0 && r() < 0.4)
+    return `(${randomTree(r, depth - 1)}) ${pick(['AND', 'OR'])} (${randomTree(r, depth - 1)})`;
   if (depth > 0 && r() < 0.15) return `NOT (${randomTree(r, depth - 1)})`;
   const a = pick(attrs);
   switch (Math.floor(r() * 8)) {
-    case 0: return `${a} ${pick(['=', '!=', '>', '>=', '<', '<='])} ${pick(vals)}`;
-    case 1: return `${a} ${pick(vals)} TO ${pick(vals)}`;
-    case 2: return `${a} ${pick(['IN', 'NOT IN'])} [${pick(vals)}, ${pick(vals)}]`;
-    case 3: return `${a} ${pick(['EXISTS', 'NOT EXISTS'])}`;
-    case 4: return `${a} ${pick(['IS NULL', 'IS NOT NULL', 'IS EMPTY', 'IS NOT EMPTY'])}`;
-    case 5: return `${a} ${pick(['STARTS WITH', 'NOT STARTS WITH'])} ${pick(vals)}`;
-    case 6: return `${a} ${pick(['CONTAINS', 'NOT CONTAINS'])} ${pick(vals)}`;
-    default: return `${a} = ${pick(vals)}`;
+    case 0:
+      return `${a} ${pick(['=', '!=', '>', '>=', '<', '<='])} ${pick(vals)}`;
+    case 1:
+      return `${a} ${pick(vals)} TO ${pick(vals)}`;
+    case 2:
+      return `${a} ${pick(['IN', 'NOT IN'])} [${pick(vals)}, ${pick(vals)}]`;
+    case 3:
+      return `${a} ${pick(['EXISTS', 'NOT EXISTS'])}`;
+    case 4:
+      return `${a} ${pick(['IS NULL', 'IS NOT NULL', 'IS EMPTY', 'IS NOT EMPTY'])}`;
+    case 5:
+      return `${a} ${pick(['STARTS WITH', 'NOT STARTS WITH'])} ${pick(vals)}`;
+    case 6:
+      return `${a} ${pick(['CONTAINS', 'NOT CONTAINS'])} ${pick(vals)}`;
+    default:
+      return `${a} = ${pick(vals)}`;
   }
 }
 

@@ -36,16 +36,32 @@ test('rotation is due rotate_before days before expiry; the old key is revocable
   assert.equal(revocable(g2, { 'http://a': 2, 'http://b': 1 }, pods, now, 0), false, 'pod b still uses generation 1');
   assert.equal(revocable(g2, { 'http://a': 2, 'http://b': 3 }, pods, now, 0), true);
   assert.equal(revocable(g2, { 'http://a': 2, 'http://b': 2 }, pods, now, 60_000), false, 'drain not over');
-  assert.equal(revocable({ ...g2, previous_uid: null }, { 'http://a': 2, 'http://b': 2 }, pods, now, 0), false, 'nothing to revoke');
+  assert.equal(
+    revocable({ ...g2, previous_uid: null }, { 'http://a': 2, 'http://b': 2 }, pods, now, 0),
+    false,
+    'nothing to revoke',
+  );
 });
 
 const seg = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 test('JWT-shaped bearer tokens go to the search UI unless they carry tenant-token claims; API keys never do', () => {
   assert.equal(isSessionJwtShaped(`${seg({ alg: 'HS256' })}.${seg({ iss: 'miroir' })}.sig`), true);
-  assert.equal(isSessionJwtShaped(`${seg({ alg: 'HS256' })}.${seg({ apiKeyUid: 'x', searchRules: {} })}.sig`), false, 'tenant token');
-  assert.equal(isSessionJwtShaped(`${seg({ alg: 'HS256' })}.not-json.sig`), true, 'a broken JWT is judged (and refused) as a session token');
-  assert.equal(isSessionJwtShaped('a5f0c1d2e3b4a5f0c1d2e3b4a5f0c1d2e3b4a5f0c1d2e3b4a5f0c1d2e3b4a5f0'), false, 'an API key');
+  assert.equal(
+    isSessionJwtShaped(`${seg({ alg: 'HS256' })}.${seg({ apiKeyUid: 'x', searchRules: {} })}.sig`),
+    false,
+    'tenant token',
+  );
+  assert.equal(
+    isSessionJwtShaped(`${seg({ alg: 'HS256' })}.not-json.sig`),
+    true,
+    'a broken JWT is judged (and refused) as a session token',
+  );
+  assert.equal(
+    isSessionJwtShaped('a5f0c1d2e3b4a5f0c1d2e3b4a5f0c1d2e3b4a5f0c1d2e3b4a5f0c1d2e3b4a5f0'),
+    false,
+    'an API key',
+  );
   assert.equal(isSessionJwtShaped(`${seg({ typ: 'JWT' })}.${seg({})}.sig`), false, 'no alg');
   assert.equal(scopeForRoute('POST', '/multi-search'), 'multi_search');
   assert.equal(scopeForRoute('GET', '/indexes/:uid/search'), 'search');
@@ -55,16 +71,45 @@ test('JWT-shaped bearer tokens go to the search UI unless they carry tenant-toke
 
 test('oauth_proxy filters quote values and AND the user and group rules', () => {
   assert.deepEqual(parseGroups(' acme, ,beta '), ['acme', 'beta']);
-  assert.equal(oauthFilter('al"ice', ['acme'], { userAttribute: 'owner', groupsAttribute: null }), 'owner = "al\\"ice"');
-  assert.equal(oauthFilter('alice', ['a', 'b\\c'], { userAttribute: 'owner', groupsAttribute: 'tenant' }), '(owner = "alice") AND (tenant IN ["a", "b\\\\c"])');
-  assert.equal(oauthFilter('alice', [], { userAttribute: null, groupsAttribute: 'tenant' }), 'tenant IN []', 'no group: nothing matches');
+  assert.equal(
+    oauthFilter('al"ice', ['acme'], { userAttribute: 'owner', groupsAttribute: null }),
+    'owner = "al\\"ice"',
+  );
+  assert.equal(
+    oauthFilter('alice', ['a', 'b\\c'], { userAttribute: 'owner', groupsAttribute: 'tenant' }),
+    '(owner = "alice") AND (tenant IN ["a", "b\\\\c"])',
+  );
+  assert.equal(
+    oauthFilter('alice', [], { userAttribute: null, groupsAttribute: 'tenant' }),
+    'tenant IN []',
+    'no group: nothing matches',
+  );
   assert.equal(oauthFilter('alice', ['a'], { userAttribute: null, groupsAttribute: null }), null);
 });
 
 test('the page model takes facets from filterable and sort options from sortable attributes', () => {
-  assert.deepEqual(facetAttributes(['genre', 'tags.*', { attributePatterns: ['year', '_private'] }, { attributePatterns: ['nofilter'], features: { filter: { equality: false } } }]), ['genre', 'year']);
-  assert.deepEqual(sortOptions('movies', ['year']).map((o) => o.value), ['movies', 'movies:year:asc', 'movies:year:desc']);
-  const m = pageModel({ index: 'movies', primaryKey: 'id', settings: { filterableAttributes: ['genre', 'tenant'], sortableAttributes: [] }, config: { title: 'Films', facets: ['genre', 'missing'] }, rateLimit: { limit: 1, window_s: 60 }, sessionTtlS: 900, authMode: 'public' });
+  assert.deepEqual(
+    facetAttributes([
+      'genre',
+      'tags.*',
+      { attributePatterns: ['year', '_private'] },
+      { attributePatterns: ['nofilter'], features: { filter: { equality: false } } },
+    ]),
+    ['genre', 'year'],
+  );
+  assert.deepEqual(
+    sortOptions('movies', ['year']).map((o) => o.value),
+    ['movies', 'movies:year:asc', 'movies:year:desc'],
+  );
+  const m = pageModel({
+    index: 'movies',
+    primaryKey: 'id',
+    settings: { filterableAttributes: ['genre', 'tenant'], sortableAttributes: [] },
+    config: { title: 'Films', facets: ['genre', 'missing'] },
+    rateLimit: { limit: 1, window_s: 60 },
+    sessionTtlS: 900,
+    authMode: 'public',
+  });
   assert.deepEqual([m.title, m.facets, m.hitsPerPage], ['Films', ['genre'], 10]);
 });
 
@@ -80,10 +125,27 @@ test('latency window: nearest-rank p95 over the last N samples', () => {
 test('config: off by default, A21 defaults, rotate_before below max_age, rates checked', () => {
   const d = searchUiSchema.parse(undefined);
   assert.equal(d.enabled, false);
-  assert.deepEqual([d.allowed_origins, d.scoped_key_max_age_days, d.scoped_key_rotate_before_expiry_days, d.scoped_key_rotation_drain_s], [['*'], 60, 30, 120]);
-  assert.deepEqual([d.auth.mode, d.auth.session_ttl_s, d.auth.session_rate_limit, d.auth.jwt_secret_env], ['public', 900, '10/minute', 'SEARCH_UI_JWT_SECRET']);
-  assert.deepEqual([d.rate_limit.per_ip, d.rate_limit.backend, d.rate_limit.redis_ttl_s, d.analytics.enabled], ['60/minute', 'redis', 60, false]);
-  assert.equal(searchUiSchema.safeParse({ scoped_key_max_age_days: 30, scoped_key_rotate_before_expiry_days: 30 }).success, false);
+  assert.deepEqual(
+    [
+      d.allowed_origins,
+      d.scoped_key_max_age_days,
+      d.scoped_key_rotate_before_expiry_days,
+      d.scoped_key_rotation_drain_s,
+    ],
+    [['*'], 60, 30, 120],
+  );
+  assert.deepEqual(
+    [d.auth.mode, d.auth.session_ttl_s, d.auth.session_rate_limit, d.auth.jwt_secret_env],
+    ['public', 900, '10/minute', 'SEARCH_UI_JWT_SECRET'],
+  );
+  assert.deepEqual(
+    [d.rate_limit.per_ip, d.rate_limit.backend, d.rate_limit.redis_ttl_s, d.analytics.enabled],
+    ['60/minute', 'redis', 60, false],
+  );
+  assert.equal(
+    searchUiSchema.safeParse({ scoped_key_max_age_days: 30, scoped_key_rotate_before_expiry_days: 30 }).success,
+    false,
+  );
   assert.equal(searchUiSchema.safeParse({ rate_limit: { per_ip: 'lots' } }).success, false);
 });
 
@@ -98,9 +160,16 @@ test('session signer: A21 claims; expired, foreign, unknown-kid and wrong-issuer
   assert.deepEqual(Object.keys(claims).sort(), ['exp', 'iat', 'idx', 'injected_filter', 'iss', 'kid', 'scope', 'sub']);
   assert.equal(claims.kid, keyId(primary));
   assert.deepEqual(await signer.verify(token, now + 1000), claims);
-  const code = async (t: string, at = now) => signer.verify(t, at).then(() => 'ok', (e: { code: string; message: string }) => `${e.code}: ${e.message}`);
+  const code = async (t: string, at = now) =>
+    signer.verify(t, at).then(
+      () => 'ok',
+      (e: { code: string; message: string }) => `${e.code}: ${e.message}`,
+    );
   assert.match(await code(token, now + 901_000), /miroir_jwt_invalid: .*expired/);
-  const sign = (secret: string, kid: string, over: Record<string, unknown> = {}) => new SignJWT({ ...claims, kid, ...over }).setProtectedHeader({ alg: 'HS256', kid }).sign(new TextEncoder().encode(secret));
+  const sign = (secret: string, kid: string, over: Record<string, unknown> = {}) =>
+    new SignJWT({ ...claims, kid, ...over })
+      .setProtectedHeader({ alg: 'HS256', kid })
+      .sign(new TextEncoder().encode(secret));
   assert.equal(await code(await sign(previous, keyId(previous))), 'ok', 'PREVIOUS verifies during a secret rotation');
   assert.match(await code(await sign('r'.repeat(64), keyId('r'.repeat(64)))), /unknown key/);
   assert.match(await code(await sign('r'.repeat(64), keyId(primary))), /signature/);

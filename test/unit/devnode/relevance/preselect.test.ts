@@ -3,11 +3,34 @@
 // ranking every match in full; placeholder searches with sort rules likewise.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TextIndex, defaultRelevanceConfig, rank, type RankRequest, type RelevanceConfig } from '../../../../src/devnode/engine/relevance/index.js';
+import {
+  TextIndex,
+  defaultRelevanceConfig,
+  rank,
+  type RankRequest,
+  type RelevanceConfig,
+} from '../../../../src/devnode/engine/relevance/index.js';
 
 let seed = 7;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-const VOCAB = ['quick', 'quack', 'quicker', 'brown', 'brwn', 'fox', 'foxes', 'jumps', 'lazy', 'dog', 'dogs', 'adventure', 'adventurer', 'blue', 'house', 'horse'];
+const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+const VOCAB = [
+  'quick',
+  'quack',
+  'quicker',
+  'brown',
+  'brwn',
+  'fox',
+  'foxes',
+  'jumps',
+  'lazy',
+  'dog',
+  'dogs',
+  'adventure',
+  'adventurer',
+  'blue',
+  'house',
+  'horse',
+];
 const pick = () => VOCAB[Math.floor(VOCAB.length * rnd() ** 1.5)]!;
 const phrase = (n: number) => Array.from({ length: n }, pick).join(' ');
 
@@ -19,10 +42,26 @@ const RULE_SETS: string[][] = [
   ['exactness', 'words', 'typo'],
   ['rank:asc', 'words', 'typo', 'proximity'],
 ];
-const QUERIES = [null, 'quick', 'quick brown', 'qui', 'quikc fox', 'brown fox dog', 'adventrue', 'dog lazy qu', 'horse house blue fox jumps', 'zzz', 'fox zzz'];
+const QUERIES = [
+  null,
+  'quick',
+  'quick brown',
+  'qui',
+  'quikc fox',
+  'brown fox dog',
+  'adventrue',
+  'dog lazy qu',
+  'horse house blue fox jumps',
+  'zzz',
+  'fox zzz',
+];
 
 function config(rankingRules: string[]): RelevanceConfig {
-  return defaultRelevanceConfig({ searchableAttributes: ['title', 'tags', 'body'], rankingRules, sortableAttributes: ['rank', 'multi'] });
+  return defaultRelevanceConfig({
+    searchableAttributes: ['title', 'tags', 'body'],
+    rankingRules,
+    sortableAttributes: ['rank', 'multi'],
+  });
 }
 
 test('pre-selection from postings ranks exactly like full ranking', () => {
@@ -50,7 +89,13 @@ test('pre-selection from postings ranks exactly like full ranking', () => {
             matchingStrategy,
             attributesToSearchOn: null,
             candidates,
-            sort: limit === 50 ? [{ field: 'multi', direction: 'desc' }, { field: 'rank', direction: 'asc' }] : [{ field: 'rank', direction: 'asc' }],
+            sort:
+              limit === 50
+                ? [
+                    { field: 'multi', direction: 'desc' },
+                    { field: 'rank', direction: 'asc' },
+                  ]
+                : [{ field: 'rank', direction: 'asc' }],
             getValue: get,
             distinct: null,
             limit,
@@ -64,7 +109,11 @@ test('pre-selection from postings ranks exactly like full ranking', () => {
           const where = `${rules.join(',')} q=${q} ${matchingStrategy} limit=${limit}`;
           assert.deepEqual(fast.hits, full.hits, where);
           assert.equal(fast.totalMatches, full.totalMatches, where);
-          assert.deepEqual([...fast.matchedDocIds].sort((a, b) => a - b), [...full.matchedDocIds].sort((a, b) => a - b), where);
+          assert.deepEqual(
+            [...fast.matchedDocIds].sort((a, b) => a - b),
+            [...full.matchedDocIds].sort((a, b) => a - b),
+            where,
+          );
           compared++;
         }
       }

@@ -2,7 +2,15 @@
 // matching strategies, ranking-rule order, distinct, threshold, formatting and facet-value matching.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TextIndex, defaultRelevanceConfig, facetValueMatches, formatHit, rank, type RankRequest, type RelevanceConfig } from '../../../../src/devnode/engine/relevance/index.js';
+import {
+  TextIndex,
+  defaultRelevanceConfig,
+  facetValueMatches,
+  formatHit,
+  rank,
+  type RankRequest,
+  type RelevanceConfig,
+} from '../../../../src/devnode/engine/relevance/index.js';
 
 const DEFAULT_RULES = ['words', 'typo', 'proximity', 'attributeRank', 'sort', 'wordPosition', 'exactness'];
 
@@ -13,7 +21,8 @@ function config(over: Partial<RelevanceConfig> = {}): RelevanceConfig {
 function build(docs: Array<Record<string, unknown>>, over: Partial<RelevanceConfig> = {}) {
   const idx = new TextIndex(config(over));
   docs.forEach((d, i) => idx.add(i, d));
-  const get = (id: number, field: string) => field.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], docs[id]);
+  const get = (id: number, field: string) =>
+    field.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], docs[id]);
   const search = (q: string | null, r: Partial<RankRequest> = {}) =>
     rank(idx, {
       q,
@@ -33,7 +42,8 @@ function build(docs: Array<Record<string, unknown>>, over: Partial<RelevanceConf
 
 const ids = (res: ReturnType<typeof rank>) => res.hits.map((h) => h.docId);
 const scoreOf = (res: ReturnType<typeof rank>, id: number) => res.hits.find((h) => h.docId === id)?.score;
-const close = (a: number | undefined, b: number) => assert.ok(a !== undefined && Math.abs(a - b) < 1e-9, `${a} != ${b}`);
+const close = (a: number | undefined, b: number) =>
+  assert.ok(a !== undefined && Math.abs(a - b) < 1e-9, `${a} != ${b}`);
 
 const CORPUS = [
   { title: 'quick brown fox', body: 'jumps' }, // 0: exact, first attribute, position 0, matches start
@@ -64,7 +74,13 @@ test('a typo scores visibly lower: quikc → 127/264; uqick finds nothing', () =
   close(scoreOf(res, 0), 127 / 264);
   const d = res.hits[0]!.details!;
   assert.deepEqual(d.typo, { order: 1, typoCount: 1, maxTypoCount: 1, score: 0.5 });
-  assert.deepEqual(d.exactness, { order: 5, matchType: 'noExactMatch', matchingWords: 0, maxMatchingWords: 1, score: 1 / 6 });
+  assert.deepEqual(d.exactness, {
+    order: 5,
+    matchType: 'noExactMatch',
+    matchingWords: 0,
+    maxMatchingWords: 1,
+    score: 1 / 6,
+  });
   assert.equal(search('uqick').totalMatches, 0, 'a 5-letter word may not change its first letter');
   assert.equal(search('quicj').totalMatches, 2, 'substitution is one typo');
   assert.equal(search('qick').totalMatches, 0, '4 letters: no typo allowed');
@@ -108,7 +124,13 @@ test('rankingScoreThreshold: 0.9 keeps the strong match, 0.95 drops the weaker o
   // wordPosition at position 5 costs 3 (8/11), noExactMatch but "quick" present exactly (ExactWords {2,2}):
   // ((3·11+8)−1)·6+2 = 242 over 264.
   close(all.hits[1]!.score, 242 / 264);
-  assert.deepEqual(all.hits[1]!.details!.exactness, { order: 5, matchType: 'noExactMatch', matchingWords: 1, maxMatchingWords: 1, score: 2 / 6 });
+  assert.deepEqual(all.hits[1]!.details!.exactness, {
+    order: 5,
+    matchType: 'noExactMatch',
+    matchingWords: 1,
+    maxMatchingWords: 1,
+    score: 2 / 6,
+  });
   assert.deepEqual(all.hits[0]!.details!.exactness, { order: 5, matchType: 'exactMatch', score: 1 });
   assert.equal(search('quick', { rankingScoreThreshold: 0.9 }).totalMatches, 2);
   const strict = search('quick', { rankingScoreThreshold: 0.95 });
@@ -123,11 +145,21 @@ test('details keys follow rule order, sort rules carry value and no score', () =
     { title: 'quick' },
     { title: 'quikc fox', price: 1 },
   ];
-  const { search } = build(docs, { rankingRules: ['words', 'sort', 'typo', 'attributeRank', 'exactness', 'proximity', 'wordPosition'] });
+  const { search } = build(docs, {
+    rankingRules: ['words', 'sort', 'typo', 'attributeRank', 'exactness', 'proximity', 'wordPosition'],
+  });
   const res = search('quick', { sort: [{ field: 'price', direction: 'asc' }] });
   // sort sits after words and before typo: price decides before the typo in doc 3; missing price last.
   assert.deepEqual(ids(res), [3, 1, 0, 2]);
-  assert.deepEqual(Object.keys(res.hits[0]!.details!), ['words', 'price:asc', 'typo', 'attributeRank', 'exactness', 'proximity', 'wordPosition']);
+  assert.deepEqual(Object.keys(res.hits[0]!.details!), [
+    'words',
+    'price:asc',
+    'typo',
+    'attributeRank',
+    'exactness',
+    'proximity',
+    'wordPosition',
+  ]);
   assert.deepEqual(res.hits[0]!.details!['price:asc'], { order: 1, value: 1 });
   assert.deepEqual(res.hits[3]!.details!['price:asc'], { order: 1, value: null });
   assert.deepEqual(res.hits[0]!.details!.words!.order, 0);
@@ -135,11 +167,20 @@ test('details keys follow rule order, sort rules carry value and no score', () =
 });
 
 test('custom attr:desc rule and legacy "attribute"; placeholder search keeps docId order with score 1', () => {
-  const docs = [{ title: 'a', n: 1 }, { title: 'a', n: 3 }, { title: 'a', n: 2 }];
+  const docs = [
+    { title: 'a', n: 1 },
+    { title: 'a', n: 3 },
+    { title: 'a', n: 2 },
+  ];
   const { search } = build(docs, { rankingRules: ['words', 'attribute', 'n:desc'] });
   assert.deepEqual(ids(search('a')), [1, 2, 0]);
   // legacy `attribute`: one unified rule = attributeRank merged with wordPosition
-  assert.deepEqual(search('a').hits[0]!.details!.attribute, { order: 1, attributeRankingOrderScore: 1, queryWordDistanceScore: 1, score: 1 });
+  assert.deepEqual(search('a').hits[0]!.details!.attribute, {
+    order: 1,
+    attributeRankingOrderScore: 1,
+    queryWordDistanceScore: 1,
+    score: 1,
+  });
   const ph = search(null);
   assert.deepEqual(ids(ph), [1, 2, 0], 'custom rule orders the placeholder search');
   assert.ok(ph.hits.every((h) => h.score === 1));
@@ -160,12 +201,22 @@ test('hits order equals _rankingScore order for plain relevancy', () => {
   for (const q of ['quick brown', 'quick', 'brown', 'quick bro']) {
     const res = search(q);
     const scores = res.hits.map((h) => h.score);
-    assert.deepEqual(scores, [...scores].sort((a, b) => b - a), q);
+    assert.deepEqual(
+      scores,
+      [...scores].sort((a, b) => b - a),
+      q,
+    );
   }
 });
 
 test('matching strategies: last, all, frequency', () => {
-  const docs = [{ title: 'apple banana cherry' }, { title: 'apple banana' }, { title: 'apple' }, { title: 'banana cherry' }, { title: 'cherry' }];
+  const docs = [
+    { title: 'apple banana cherry' },
+    { title: 'apple banana' },
+    { title: 'apple' },
+    { title: 'banana cherry' },
+    { title: 'cherry' },
+  ];
   const { search } = build(docs);
   assert.deepEqual(ids(search('apple banana cherry')), [0, 1, 2]);
   assert.deepEqual(ids(search('apple banana cherry', { matchingStrategy: 'all' })), [0]);
@@ -183,17 +234,31 @@ test('synonyms are directional, multi-word synonyms match; stop words are ignore
   assert.deepEqual(ids(search('nice')), [1], 'one-way synonym');
   assert.deepEqual(ids(search('nyc')), [2]);
   assert.deepEqual(ids(search('the movie')), [0]);
-  assert.deepEqual(search('the movie').hits[0]!.details!.words, { order: 0, matchingWords: 1, maxMatchingWords: 1, score: 1 });
+  assert.deepEqual(search('the movie').hits[0]!.details!.words, {
+    order: 0,
+    matchingWords: 1,
+    maxMatchingWords: 1,
+    score: 1,
+  });
 });
 
 test('a query phrase that is a multi-word synonym key matches its alternatives', () => {
-  const docs = [{ title: 'nyc pizza' }, { title: 'new york bagel' }, { title: 'york minster' }, { title: 'brand new car' }];
+  const docs = [
+    { title: 'nyc pizza' },
+    { title: 'new york bagel' },
+    { title: 'york minster' },
+    { title: 'brand new car' },
+  ];
   const { search } = build(docs, { synonyms: { 'new york': ['nyc'] } });
   const res = search('new york');
   assert.deepEqual(ids(res).slice(0, 2).sort(), [0, 1], 'the phrase finds `nyc` and `new york` first');
   assert.deepEqual(ids(res).slice(2), [3], '`last` then keeps `new` alone; a lone `york` matches nothing');
   const nyc = res.hits.find((h) => h.docId === 0)!;
-  assert.deepEqual(nyc.details!.words, { order: 0, matchingWords: 2, maxMatchingWords: 2, score: 1 }, 'the alternative stands for every word of the phrase');
+  assert.deepEqual(
+    nyc.details!.words,
+    { order: 0, matchingWords: 2, maxMatchingWords: 2, score: 1 },
+    'the alternative stands for every word of the phrase',
+  );
   assert.equal(nyc.details!.typo.typoCount, 0);
   assert.deepEqual(ids(search('nyc')), [0], 'directional: `nyc` does not become `new york`');
   assert.deepEqual(ids(search('new york', { matchingStrategy: 'all' })).sort(), [0, 1]);
@@ -201,15 +266,39 @@ test('a query phrase that is a multi-word synonym key matches its alternatives',
 
 test('typo settings: disabled, disableOnWords, disableOnNumbers, minWordSizeForTypos; diacritics fold', () => {
   const docs = [{ title: 'Crème brûlée' }, { title: 'quick' }, { title: 'code 123456' }];
-  const off = build(docs, { typoTolerance: { enabled: false, minWordSizeForTypos: { oneTypo: 5, twoTypos: 9 }, disableOnWords: [], disableOnAttributes: [], disableOnNumbers: false } });
+  const off = build(docs, {
+    typoTolerance: {
+      enabled: false,
+      minWordSizeForTypos: { oneTypo: 5, twoTypos: 9 },
+      disableOnWords: [],
+      disableOnAttributes: [],
+      disableOnNumbers: false,
+    },
+  });
   assert.equal(off.search('quikc').totalMatches, 0);
   const on = build(docs);
   assert.deepEqual(ids(on.search('creme brulee')), [0]);
   assert.deepEqual(ids(on.search('123457')), [2]);
-  const words = build(docs, { typoTolerance: { enabled: true, minWordSizeForTypos: { oneTypo: 5, twoTypos: 9 }, disableOnWords: ['quikc'], disableOnAttributes: [], disableOnNumbers: true } });
+  const words = build(docs, {
+    typoTolerance: {
+      enabled: true,
+      minWordSizeForTypos: { oneTypo: 5, twoTypos: 9 },
+      disableOnWords: ['quikc'],
+      disableOnAttributes: [],
+      disableOnNumbers: true,
+    },
+  });
   assert.equal(words.search('quikc').totalMatches, 0);
   assert.equal(words.search('123457').totalMatches, 0);
-  const small = build(docs, { typoTolerance: { enabled: true, minWordSizeForTypos: { oneTypo: 3, twoTypos: 4 }, disableOnWords: [], disableOnAttributes: [], disableOnNumbers: false } });
+  const small = build(docs, {
+    typoTolerance: {
+      enabled: true,
+      minWordSizeForTypos: { oneTypo: 3, twoTypos: 4 },
+      disableOnWords: [],
+      disableOnAttributes: [],
+      disableOnNumbers: false,
+    },
+  });
   assert.deepEqual(ids(small.search('uqick')), [1], 'with two typos allowed a first-letter swap costs both');
 });
 
@@ -223,7 +312,13 @@ test('searchableAttributes ["*"] in first-seen order with nested fields; attribu
 });
 
 test('distinct keeps the best hit per value and every doc without the attribute', () => {
-  const docs = [{ title: 'quick', g: 'a' }, { title: 'quick fox', g: 'a' }, { title: 'quick' }, { title: 'quick dog' }, { title: 'quick', g: 'b' }];
+  const docs = [
+    { title: 'quick', g: 'a' },
+    { title: 'quick fox', g: 'a' },
+    { title: 'quick' },
+    { title: 'quick dog' },
+    { title: 'quick', g: 'b' },
+  ];
   const { search } = build(docs);
   const res = search('quick', { distinct: 'g' });
   assert.deepEqual(ids(res), [0, 2, 4, 3]);
@@ -244,7 +339,10 @@ test('remove and setConfig re-index', () => {
 });
 
 test('formatHit: highlight, crop, matchesPosition with byte offsets and array indices', () => {
-  const { idx } = build([{ title: 'Crème quick', body: 'one two three quick four five six seven', tags: ['x', 'quick'], n: 5 }], { searchableAttributes: ['title', 'body', 'tags'] });
+  const { idx } = build(
+    [{ title: 'Crème quick', body: 'one two three quick four five six seven', tags: ['x', 'quick'], n: 5 }],
+    { searchableAttributes: ['title', 'body', 'tags'] },
+  );
   const doc = { title: 'Crème quick', body: 'one two three quick four five six seven', tags: ['x', 'quick'], n: 5 };
   const parts = formatHit(idx, doc, {
     q: 'quick',
@@ -277,7 +375,13 @@ test('facetValueMatches: prefix with typos', () => {
 
 test('disableOnAttributes: no typos in those fields, exact words still match', () => {
   const docs = [{ title: 'quick' }, { body: 'quick' }];
-  const typoTolerance = { enabled: true, minWordSizeForTypos: { oneTypo: 5, twoTypos: 9 }, disableOnWords: [], disableOnAttributes: ['body'], disableOnNumbers: false };
+  const typoTolerance = {
+    enabled: true,
+    minWordSizeForTypos: { oneTypo: 5, twoTypos: 9 },
+    disableOnWords: [],
+    disableOnAttributes: ['body'],
+    disableOnNumbers: false,
+  };
   const { search } = build(docs, { typoTolerance });
   assert.deepEqual(ids(search('quikc')), [0]);
   assert.deepEqual(ids(search('quick')), [0, 1]);

@@ -3,12 +3,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TokenArena } from '../../../../src/devnode/engine/relevance/token-arena.js';
 
-const read = (arena: TokenArena, doc: number): number[] => Array.from(arena.tokens.subarray(arena.start[doc]!, arena.end[doc]!));
+const read = (arena: TokenArena, doc: number): number[] =>
+  Array.from(arena.tokens.subarray(arena.start[doc]!, arena.end[doc]!));
 
 test('token arena keeps every live document exact through replacement, deletion and compaction', () => {
   const arena = new TokenArena();
   const expected = new Map<number, number[]>();
-  const fieldsOf = (doc: number, round: number) => [[doc, round, doc + round], [7, doc % 13]];
+  const fieldsOf = (doc: number, round: number) => [
+    [doc, round, doc + round],
+    [7, doc % 13],
+  ];
   const flat = (fields: number[][]) => fields.flatMap((f, fi) => [-1 - fi, ...f]);
   for (let round = 0; round < 6; round++) {
     for (let doc = 0; doc < 20_000; doc++) {

@@ -22,7 +22,7 @@ test('a sealed cookie opens only with the same key and unaltered; the store id i
   assert.match(cookie, /^[A-Za-z0-9_-]{80}$/);
   assert.notEqual(seal.seal(secret), cookie, 'a fresh IV each time');
   assert.deepEqual(seal.open(cookie), secret);
-  const flipped = (cookie[10] === 'A' ? 'B' : 'A');
+  const flipped = cookie[10] === 'A' ? 'B' : 'A';
   assert.equal(seal.open(cookie.slice(0, 10) + flipped + cookie.slice(11)), null, 'altered');
   assert.equal(seal.open('short'), null);
   assert.equal(SessionSeal.fromEnv('y'.repeat(64)).seal.open(cookie), null, 'another key');
@@ -96,7 +96,7 @@ test('sessions: opened with a CSRF token and the admin key hash, read through a 
   assert.equal(id, session.id);
   assert.deepEqual(await podB.find(id, false), session, 'another pod finds it in the store');
   await podA.revoke(id);
-  assert.equal(await podB.find(id, false), null, 'the revocation message dropped pod B\'s cached copy');
+  assert.equal(await podB.find(id, false), null, "the revocation message dropped pod B's cached copy");
   assert.equal(await podB.find(id, true), null);
   assert.equal(podA.idOf('forged'), null);
   // Expired sessions are gone, cached or not.
@@ -126,25 +126,49 @@ test('cookie: read from a Cookie header; Secure unless plain HTTP on loopback; H
   assert.equal(needsSecure(req({ local: '::ffff:127.0.0.5' })), false);
   assert.equal(needsSecure(req({ local: '10.0.0.5' })), true, 'plain HTTP elsewhere still marks it Secure');
   assert.equal(needsSecure(req({ local: '127.0.0.1', proto: 'https' })), true, 'TLS in front');
-  assert.equal(sessionCookie('v', 60, false), 'miroir_admin_session=v; Path=/_miroir; Max-Age=60; HttpOnly; SameSite=Strict');
-  assert.equal(clearedCookie(true), 'miroir_admin_session=; Path=/_miroir; Max-Age=0; HttpOnly; SameSite=Strict; Secure');
+  assert.equal(
+    sessionCookie('v', 60, false),
+    'miroir_admin_session=v; Path=/_miroir; Max-Age=60; HttpOnly; SameSite=Strict',
+  );
+  assert.equal(
+    clearedCookie(true),
+    'miroir_admin_session=; Path=/_miroir; Max-Age=0; HttpOnly; SameSite=Strict; Secure',
+  );
 });
 
 test('origin: no Origin passes; same-origin matches the Host; listed origins match exactly; anything else is refused', () => {
   const same = ['same-origin'];
   assert.equal(originAllowed(req({ host: 'miroir:7700' }), same), true);
   assert.equal(originAllowed(req({ host: 'miroir:7700', origin: 'http://miroir:7700' }), same), true);
-  assert.equal(originAllowed(req({ host: 'miroir:7700', origin: 'https://miroir:7700' }), same), true, 'TLS terminated in front');
+  assert.equal(
+    originAllowed(req({ host: 'miroir:7700', origin: 'https://miroir:7700' }), same),
+    true,
+    'TLS terminated in front',
+  );
   assert.equal(originAllowed(req({ host: 'miroir:7700', origin: 'http://evil.example' }), same), false);
   assert.equal(originAllowed(req({ host: 'miroir:7700', origin: 'null' }), same), false);
-  assert.equal(originAllowed(req({ host: 'miroir:7700', origin: 'https://ops.example.com' }), ['https://ops.example.com']), true);
-  assert.equal(originAllowed(req({ host: 'miroir:7700', origin: 'http://miroir:7700' }), ['https://ops.example.com']), false, 'same-origin only when listed');
+  assert.equal(
+    originAllowed(req({ host: 'miroir:7700', origin: 'https://ops.example.com' }), ['https://ops.example.com']),
+    true,
+  );
+  assert.equal(
+    originAllowed(req({ host: 'miroir:7700', origin: 'http://miroir:7700' }), ['https://ops.example.com']),
+    false,
+    'same-origin only when listed',
+  );
 });
 
-test('config: admin_ui is off by default with A19\'s defaults; bad values are refused naming the key', () => {
+test("config: admin_ui is off by default with A19's defaults; bad values are refused naming the key", () => {
   const base = { admin: { api_key: 'k' } };
   const cfg = resolveConfig(base, {});
-  assert.deepEqual(cfg.admin_ui, { enabled: false, path: '/_miroir/admin', auth: 'key', session_ttl_s: 3600, read_only_mode: false, allowed_origins: ['same-origin'] });
+  assert.deepEqual(cfg.admin_ui, {
+    enabled: false,
+    path: '/_miroir/admin',
+    auth: 'key',
+    session_ttl_s: 3600,
+    read_only_mode: false,
+    allowed_origins: ['same-origin'],
+  });
   const problems = (raw: unknown): string[] => {
     try {
       resolveConfig(raw, {});
@@ -154,10 +178,23 @@ test('config: admin_ui is off by default with A19\'s defaults; bad values are re
     }
     return [];
   };
-  assert.match(problems({ ...base, admin_ui: { path: '/admin' } }).join(), /admin_ui\.path: must be a path under \/_miroir\//);
-  assert.match(problems({ ...base, admin_ui: { allowed_origins: ['evil'] } }).join(), /admin_ui\.allowed_origins\[0\]: must be same-origin or an origin/);
+  assert.match(
+    problems({ ...base, admin_ui: { path: '/admin' } }).join(),
+    /admin_ui\.path: must be a path under \/_miroir\//,
+  );
+  assert.match(
+    problems({ ...base, admin_ui: { allowed_origins: ['evil'] } }).join(),
+    /admin_ui\.allowed_origins\[0\]: must be same-origin or an origin/,
+  );
   assert.match(problems({ ...base, admin_ui: { auth: 'oauth' } }).join(), /admin_ui\.auth/);
   assert.match(problems({ ...base, admin_ui: { sessions: 1 } }).join(), /admin_ui\.sessions: unknown key/);
-  assert.match(problems({ admin: { enabled: false }, admin_ui: { enabled: true } }).join(), /admin_ui\.enabled: the admin console drives the admin API, so it needs admin\.enabled/);
-  assert.equal(resolveConfig({ ...base }, { MIROIR__ADMIN_UI__ENABLED: 'true' }).admin_ui.enabled, true, 'env override');
+  assert.match(
+    problems({ admin: { enabled: false }, admin_ui: { enabled: true } }).join(),
+    /admin_ui\.enabled: the admin console drives the admin API, so it needs admin\.enabled/,
+  );
+  assert.equal(
+    resolveConfig({ ...base }, { MIROIR__ADMIN_UI__ENABLED: 'true' }).admin_ui.enabled,
+    true,
+    'env override',
+  );
 });
