@@ -88,11 +88,18 @@ export function routeBatch(input: RouteBatchInput): RouteBatchOutput {
   return out;
 }
 
-const ASCII_ID = /^[\x00-\x7f]*$/;
+/** Whether every character is ASCII (and not NUL), so the ids pack into latin1 bytes one to one. */
+function plainAscii(id: string): boolean {
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c === 0 || c > 0x7f) return false;
+  }
+  return true;
+}
 
 /** Shard ids of arbitrary ids (e.g. a delete-batch, which may name ids no document can have): batched when ASCII. */
 export function shardsForAnyIds(ids: readonly string[], shards: number): Uint32Array {
-  if (ids.every((id) => ASCII_ID.test(id))) return shardsForIds(ids, shards);
+  if (ids.every(plainAscii)) return shardsForIds(ids, shards);
   const out = new Uint32Array(ids.length);
   for (let i = 0; i < ids.length; i++) out[i] = shardForKey(ids[i]!, shards);
   return out;

@@ -180,8 +180,7 @@ function xxh64Short(b: Uint8Array, start: number, end: number): number {
   let p = start;
   let hh = 0x27d4eb2f,
     hl = (0x165667c5 + (end - start)) >>> 0; // P5 + len (no carry: len < 32)
-  let kh = 0,
-    kl = 0;
+  let kh: number, kl: number;
   while (p + 8 <= end) {
     kl = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
     kh = (b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24)) >>> 0;

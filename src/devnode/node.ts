@@ -278,7 +278,10 @@ export class DevNode {
 
   /** The state ./dumps.ts reads (dump creation) and fills (import at start). */
   private dumpHost(): DumpHost {
-    const node = this;
+    const getNetwork = () => this.network;
+    const setNetwork = (v: Record<string, unknown>) => void (this.network = v);
+    const getNext = () => this.nextTaskUid;
+    const setNext = (v: number) => void (this.nextTaskUid = v);
     return {
       indexes: this.indexes,
       tasks: this.tasks,
@@ -286,16 +289,16 @@ export class DevNode {
       ctx: this.ctx,
       store: this.store,
       get network() {
-        return node.network;
+        return getNetwork();
       },
       set network(v) {
-        node.network = v;
+        setNetwork(v);
       },
       get nextTaskUid() {
-        return node.nextTaskUid;
+        return getNext();
       },
       set nextTaskUid(v) {
-        node.nextTaskUid = v;
+        setNext(v);
       },
     };
   }
@@ -1127,7 +1130,7 @@ export class DevNode {
       if (ALL_SETTINGS_ROUTES[ctx.params.setting!] === undefined) return { status: 404 };
       const spec = this.settingRoute(ctx);
       if (spec.updateVerb !== verb) return { status: 405, headers: { allow: `GET, ${spec.updateVerb}, DELETE` } };
-      patch = validateSettings(ctx.json, ctx.params.setting!, this.indexes.get(uid)?.getSettings(), features);
+      validateSettings(ctx.json, ctx.params.setting!, this.indexes.get(uid)?.getSettings(), features);
       patch = { [spec.key]: ctx.json };
     }
     return this.enqueue(

@@ -84,7 +84,9 @@ export async function startDevNode(opts: DevNodeStartOptions = {}): Promise<Star
     ...(opts.dataDir ? ['--data', opts.dataDir] : []),
     ...(opts.faultDelayMs ? ['--fault-delay-ms', String(opts.faultDelayMs)] : []),
   ];
-  let { child, port } = await spawnNode(args(opts.port ?? 0));
+  const first = await spawnNode(args(opts.port ?? 0));
+  let child = first.child;
+  const port = first.port;
   const started: StartedNode = {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -59,7 +59,9 @@ export async function startMiroirProcess(
     child.removeAllListeners('exit');
     return { child, port: bound };
   };
-  let { child, port } = await spawnOnce(fixedPort);
+  const first = await spawnOnce(fixedPort);
+  let child = first.child;
+  const port = first.port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,

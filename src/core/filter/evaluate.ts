@@ -460,7 +460,7 @@ export class FilterableAttributes {
 }
 
 function quote(v: FilterValue): string {
-  if (!v.quoted && /^[\p{L}\p{N}_.\-]+$/u.test(v.value)) return v.value;
+  if (!v.quoted && /^[\p{L}\p{N}_.-]+$/u.test(v.value)) return v.value;
   return `"${v.value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 

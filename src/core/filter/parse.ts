@@ -58,7 +58,7 @@ export interface ParseOptions {
 }
 
 function isWordChar(ch: string): boolean {
-  return /[\p{L}\p{N}_.\-]/u.test(ch);
+  return /[\p{L}\p{N}_.-]/u.test(ch);
 }
 
 class FilterParser {

@@ -90,11 +90,12 @@ export class HealthChecker {
   private async probe(client: NodeApi, initial: boolean): Promise<void> {
     const state = this.get(client.nodeId);
     const previous = state.health;
-    let ok = false;
-    let error: string | null = null;
+    let ok: boolean;
+    let error: string | null;
     try {
       ({ ok, error } = await client.health(this.opts.timeoutMs));
     } catch (err) {
+      ok = false;
       error = String(err);
     }
     const now = (this.opts.now ?? Date.now)();

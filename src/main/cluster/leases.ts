@@ -190,7 +190,7 @@ export async function withLease<T>(
   const { store, scope, owner, ttlMs } = opts;
   const renewMs = opts.renewMs ?? Math.max(50, Math.floor(ttlMs / 3));
   const waitUntil = performance.now() + (opts.waitMs ?? 0);
-  let startedAt = performance.now();
+  let startedAt: number;
   for (;;) {
     if (opts.signal?.aborted === true) return NOT_ACQUIRED;
     startedAt = performance.now();

@@ -35,6 +35,7 @@ export function loadAssets(dir = assetDir()): SearchUiAssets {
   } catch (err) {
     throw new Error(
       `search_ui.enabled but the page bundle is missing (${dir}manifest.json: ${(err as Error).message}); run \`npm run build\``,
+      { cause: err },
     );
   }
   const files = new Map<string, Asset>();

@@ -415,7 +415,7 @@ export class IndexOperations {
     const done: Ack[] = [];
     const expected = settingsHash(expectedWhole);
     for (const n of this.nodes) {
-      let ok = false;
+      let ok: boolean;
       try {
         const taskUid = await n.patchSettings(uid, physical);
         const [t] = await n.waitTasks([taskUid], { timeoutMs: this.o.verifyTimeoutMs });

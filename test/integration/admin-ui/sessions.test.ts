@@ -9,7 +9,7 @@ import { Meilisearch } from 'meilisearch';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
 import { waitRebalanced } from '../../support/topology.js';
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 interface Res {
   status: number;

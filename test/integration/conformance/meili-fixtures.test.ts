@@ -13,7 +13,6 @@ import {
   runAll,
   type FixtureCase,
   type FreshTarget,
-  type Target,
 } from './replay.js';
 
 const fixtures = loadFixtures();

@@ -76,7 +76,7 @@ describe('two pods, one killed under load', { skip: redisSkip() }, () => {
 
   test('clients that retry once see no failure and lose no acknowledged write; the survivor takes over', async (t) => {
     await seed(pods[0]!.url, master, 'items', 1000);
-    let alive = [true, true];
+    const alive = [true, true];
     /** Sends to pod `i`, or once more to the other pod when the connection fails. */
     const send = async (i: number, path: string, init: RequestInit): Promise<Response> => {
       const order = alive[i] ? [i, 1 - i] : [1 - i];

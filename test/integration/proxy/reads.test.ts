@@ -110,24 +110,20 @@ for (const [rg, rf] of [
           (e: { response: Response }) => e.response.status,
         );
       assert.equal(missing, 404);
-      const a = await one
-        .index('shop')
-        .getDocuments({
-          filter: 'brand = acme AND stock > 5',
-          sort: ['price:desc'],
-          fields: ['sku', 'price'],
-          limit: 15,
-          offset: 5,
-        });
-      const b = await m
-        .index('shop')
-        .getDocuments({
-          filter: 'brand = acme AND stock > 5',
-          sort: ['price:desc'],
-          fields: ['sku', 'price'],
-          limit: 15,
-          offset: 5,
-        });
+      const a = await one.index('shop').getDocuments({
+        filter: 'brand = acme AND stock > 5',
+        sort: ['price:desc'],
+        fields: ['sku', 'price'],
+        limit: 15,
+        offset: 5,
+      });
+      const b = await m.index('shop').getDocuments({
+        filter: 'brand = acme AND stock > 5',
+        sort: ['price:desc'],
+        fields: ['sku', 'price'],
+        limit: 15,
+        offset: 5,
+      });
       assert.equal(b.total, a.total);
       assert.deepEqual(
         b.results.map((d) => d.price),

@@ -123,12 +123,10 @@ describe('index state under concurrency', () => {
 
   test('GET /tasks/{uid} answers at once while a settings verify is held by a slow node', async () => {
     const ms = client(cluster);
-    const enqueued = await ms
-      .index('race')
-      .updateSettings({
-        distinctAttribute: null,
-        rankingRules: ['words', 'typo', 'proximity', 'attribute', 'sort', 'exactness'],
-      });
+    const enqueued = await ms.index('race').updateSettings({
+      distinctAttribute: null,
+      rankingRules: ['words', 'typo', 'proximity', 'attribute', 'sort', 'exactness'],
+    });
     // The node's own task finishes, then every request to it takes 3 s: the verify (GET settings) is held.
     await until(async () => {
       const t = await fetch(`${cluster.nodes[1]!.url}/tasks?limit=1`, {

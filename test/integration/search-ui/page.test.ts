@@ -13,13 +13,12 @@ import { axeViolations, chromiumSkip, launchChromium, type LaunchedBrowser } fro
 import { MOVIES, startUiCluster, type UiCluster } from '../../support/search-ui.js';
 
 // Callbacks passed to page.evaluate / waitForFunction run in the browser.
-declare const document: any, localStorage: any, sessionStorage: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const document: any, localStorage: any, sessionStorage: any;
 
 const skip = chromiumSkip();
 if (skip !== false) console.log(`# ${skip}`);
 
 const firstHit = (page: Page) => page.locator('.hit h3').first();
-const statsText = (page: Page) => page.locator('#stats').textContent();
 const payloadOf = (jwt: string) =>
   JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 

@@ -2,12 +2,9 @@
 // metrics Miroir registers (or SPEC names, or the one proposed store metric), covering SPEC C16's metrics and the
 // operations panels, with a layout Grafana can place (no overlapping panels).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   PROPOSED_METRICS,
-  ROOT,
   SPEC_METRICS_NOT_YET_REGISTERED,
   metricsIn,
   readText,

@@ -132,7 +132,7 @@ test('filterable attributes: both setting forms, patterns, operator features', (
   );
   assert.throws(
     () => fa.check(parseFilter('price > 3')!, 'price > 3'),
-    /Filter operator `>` is not allowed for the attribute `price`\.\n  - Note: allowed operators: OR, AND, NOT, =, !=, IN, IS EMPTY, IS NULL, EXISTS\./,
+    /Filter operator `>` is not allowed for the attribute `price`\.\n {2}- Note: allowed operators: OR, AND, NOT, =, !=, IN, IS EMPTY, IS NULL, EXISTS\./,
   );
   assert.throws(
     () => new FilterableAttributes([]).check(parseFilter('a = 1')!, 'a = 1'),
