@@ -20,8 +20,11 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_jwt_invalid: ['auth', 401],
   miroir_jwt_scope_denied: ['auth', 403],
   miroir_invalid_auth: ['auth', 401],
-  miroir_rate_limited: ['invalid_request', 429], // search UI (issue 32)
+  miroir_rate_limited: ['invalid_request', 429], // search UI (issue 32); admin console logins (issue 31)
   miroir_rotation_in_progress: ['invalid_request', 409], // search UI (issue 32)
+  miroir_csrf_token_invalid: ['auth', 403], // admin console (issue 31)
+  miroir_origin_not_allowed: ['auth', 403], // admin console (issue 31)
+  miroir_admin_read_only: ['auth', 403], // admin console (issue 31)
 } as const satisfies Record<string, readonly [ErrorType, number]>);
 
 export type MiroirErrorCode = keyof typeof MIROIR_ERROR_CODES;

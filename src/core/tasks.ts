@@ -4,8 +4,9 @@
 import { didYouMean } from './did-you-mean.js';
 import { MeiliError, type ErrorBody, type ErrorCode } from './errors.js';
 import { parseCalendarDate, parseRfc3339 } from './rfc3339.js';
+import { TASK_STATUSES, TASK_TYPES, type TaskStatus } from './task-kinds.js';
 
-export type TaskStatus = 'enqueued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
+export { TASK_STATUSES, TASK_TYPES, type TaskStatus };
 
 export interface TaskRecord {
   uid: number;
@@ -23,37 +24,6 @@ export interface TaskRecord {
   /** Measured processing time (sub-millisecond), for `duration`. */
   durationMs?: number;
 }
-
-/** Meilisearch's statuses, in its order (the order of `stats.status` and of error messages). */
-export const TASK_STATUSES: readonly TaskStatus[] = Object.freeze([
-  'enqueued',
-  'processing',
-  'succeeded',
-  'failed',
-  'canceled',
-]);
-
-/** Meilisearch's task types (`Kind`), in its order. */
-export const TASK_TYPES: readonly string[] = Object.freeze([
-  'documentAdditionOrUpdate',
-  'documentEdition',
-  'documentDeletion',
-  'settingsUpdate',
-  'indexCreation',
-  'indexDeletion',
-  'indexUpdate',
-  'indexSwap',
-  'taskCancelation',
-  'taskDeletion',
-  'dumpCreation',
-  'snapshotCreation',
-  'export',
-  'upgradeDatabase',
-  'indexCompaction',
-  'networkTopologyChange',
-  'dsrUpdate',
-  'dsrClear',
-]);
 
 /** Types tied to exactly one index (`Kind::related_to_one_index`); the others are hidden from index-restricted keys. */
 export const SINGLE_INDEX_TYPES: ReadonlySet<string> = new Set([

@@ -34,6 +34,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { HttpServer, type RequestContext } from '../http/server.js';
 import { registerSearchUi } from './search-ui/index.js';
+import { registerAdminUi } from './admin-ui/index.js'; // admin-ui (issue 31)
 
 export interface MiroirApp {
   readonly port: number;
@@ -185,6 +186,14 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   const searchUi = cfg.search_ui.enabled
     ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger })
     : null;
+  // admin-ui (issue 31): the console's routes and its session-cookie auth extension; null unless admin_ui.enabled
+  const adminUi = await registerAdminUi(routes, {
+    config: cfg,
+    store,
+    registry: metrics.registry,
+    logger,
+    api: { store, state, topology, tasks, keys },
+  });
   const http = new HttpServer<AuthResult>({
     routes,
     hooks: {
@@ -193,6 +202,9 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
         if (guard.kind === 'public') return { kind: 'open' };
         if (guard.kind === 'admin') {
           const given = adminKeyOf(ctx);
+          // admin-ui (issue 31): without an admin key, the console's session cookie may stand in for it
+          const byCookie = given === undefined ? (adminUi?.authenticate(ctx) ?? null) : null;
+          if (byCookie !== null) return byCookie;
           if (!cfg.admin.enabled || adminKey === null || given === undefined || !constantTimeEqual(given, adminKey)) {
             throw new MeiliError(
               'miroir_invalid_auth',
@@ -301,6 +313,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     async close() {
       await http.close(cfg.server.shutdown_grace_ms);
       await searchUi?.stop();
+      await adminUi?.close(); // admin-ui (issue 31)
       await rebalancer.stop();
       await leases?.stop();
       await membership!.stop();

@@ -15,6 +15,8 @@ import {
   normalizeTaskRow,
   type IndexRecord,
   type IndexRecordDraft,
+  type AdminLoginFailures,
+  type AdminSessionRecord,
   type Job,
   type Lease,
   type LegacyIndexState,
@@ -39,6 +41,14 @@ export interface LmdbStoreOptions {
   path: string;
   now?: () => number;
   sweepIntervalMs?: number;
+}
+
+/** Console login failures from one address (key ['login', ip] of the `admin_ui` database). */
+interface AdminLoginRow {
+  failures: number;
+  /** When the failures are forgotten. */
+  failures_until: number;
+  backoff_until: number;
 }
 
 /** Task uids reserved per durable write (see nextTaskUid). */
@@ -67,6 +77,8 @@ export class LmdbStore implements Store {
   /** Beacons and rate limits only matter while this process runs (one pod), so they stay in memory. */
   private readonly observed = new Map<string, { generation: number; until: number }>();
   private readonly rateLimits: MemoryRateLimits;
+  /** Admin console records: ['session', id] → AdminSessionRecord, ['login', ip] → AdminLoginRow. */
+  private readonly adminUi: Database<AdminSessionRecord | AdminLoginRow, [string, string]>;
   private readonly events = new EventEmitter();
   private readonly indexCache = new IndexStateCache();
   /** The reserved block of task uids: next to hand out, and one past the last. */
@@ -105,6 +117,7 @@ export class LmdbStore implements Store {
     this.leases = this.root.openDB({ name: 'leader_lease' });
     this.searchUi = this.root.openDB({ name: 'search_ui' });
     this.rateLimits = new MemoryRateLimits(this.now);
+    this.adminUi = this.root.openDB({ name: 'admin_ui' });
     this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 5000).unref();
   }
 
@@ -137,6 +150,8 @@ export class LmdbStore implements Store {
     const now = this.now();
     await this.root.transaction(() => {
       for (const { key, value } of this.leases.getRange()) if (value.expiresAt <= now) this.leases.remove(key);
+      for (const { key, value } of this.adminUi.getRange())
+        if (adminRowExpired(key[0], value, now)) this.adminUi.remove(key);
     });
   }
 
@@ -572,6 +587,68 @@ export class LmdbStore implements Store {
     return this.rateLimits.hit(bucket, windowMs, idleTtlMs);
   }
 
+  async putAdminSession(session: AdminSessionRecord): Promise<void> {
+    await this.adminUi.put(['session', session.id], session);
+  }
+
+  async getAdminSession(id: string): Promise<AdminSessionRecord | null> {
+    const s = this.adminUi.get(['session', id]) as AdminSessionRecord | undefined;
+    return s === undefined || s.expires_at <= this.now() ? null : s;
+  }
+
+  async revokeAdminSession(id: string): Promise<boolean> {
+    return this.root.transaction(() => {
+      const s = this.adminUi.get(['session', id]) as AdminSessionRecord | undefined;
+      if (s === undefined || s.expires_at <= this.now()) return false;
+      this.adminUi.put(['session', id], { ...s, revoked: true });
+      return true;
+    });
+  }
+
+  /** Reads, changes and writes one address's login row in a write transaction. */
+  private changeLogin(ip: string, change: (row: AdminLoginRow, now: number) => void): Promise<AdminLoginRow> {
+    return this.root.transaction(() => {
+      const now = this.now();
+      const row = (this.adminUi.get(['login', ip]) as AdminLoginRow | undefined) ?? {
+        failures: 0,
+        failures_until: 0,
+        backoff_until: 0,
+      };
+      change(row, now);
+      this.adminUi.put(['login', ip], row);
+      return row;
+    });
+  }
+
+  async getAdminLoginFailures(ip: string): Promise<AdminLoginFailures> {
+    const row = this.adminUi.get(['login', ip]) as AdminLoginRow | undefined;
+    const now = this.now();
+    if (row === undefined) return { failures: 0, backoff_until: null };
+    return {
+      failures: row.failures_until > now ? row.failures : 0,
+      backoff_until: row.backoff_until > now ? row.backoff_until : null,
+    };
+  }
+
+  async recordAdminLoginFailure(ip: string, keepMs: number): Promise<number> {
+    const row = await this.changeLogin(ip, (r, now) => {
+      if (r.failures_until <= now) r.failures = 0;
+      r.failures++;
+      r.failures_until = Math.max(r.failures_until, now + keepMs);
+    });
+    return row.failures;
+  }
+
+  async extendAdminLoginBackoff(ip: string, untilMs: number): Promise<void> {
+    await this.changeLogin(ip, (r) => {
+      r.backoff_until = Math.max(r.backoff_until, untilMs);
+    });
+  }
+
+  async clearAdminLoginFailures(ip: string): Promise<void> {
+    await this.root.transaction(() => this.adminUi.removeSync(['login', ip]));
+  }
+
   async publish(channel: StoreChannel, message: string): Promise<void> {
     this.events.emit(channel, message);
   }
@@ -596,4 +673,11 @@ export class LmdbStore implements Store {
     }
     await this.root.close();
   }
+}
+
+/** Whether an `admin_ui` record is past every time it matters (the sweeper deletes it). */
+function adminRowExpired(kind: string, value: AdminSessionRecord | AdminLoginRow, now: number): boolean {
+  if (kind === 'session') return (value as AdminSessionRecord).expires_at <= now;
+  const row = value as AdminLoginRow;
+  return row.failures_until <= now && row.backoff_until <= now;
 }

@@ -9,6 +9,8 @@ import {
   StoreUnavailableError,
   isFinished,
   newJob,
+  type AdminLoginFailures,
+  type AdminSessionRecord,
   normalizeIndexRecord,
   normalizeTaskRow,
   type IndexRecord,
@@ -56,6 +58,8 @@ const K = {
   scopedKeyIndex: `${P}search_ui_scoped_key:_index`,
   scopedKeyObserved: (pod: string, index: string) => `${P}search_ui_scoped_key_observed:${pod}:${index}`,
   rateLimit: (bucket: string) => `${P}ratelimit:${bucket}`,
+  adminSession: (id: string) => `${P}admin_session:${id}`,
+  adminLoginBackoff: (ip: string) => `${P}ratelimit:adminlogin:backoff:${ip}`,
   channel: (c: StoreChannel) => (c === 'admin_session_revoked' ? `${P}admin_session:revoked` : `${P}events:${c}`),
 };
 
@@ -184,6 +188,27 @@ end
 count = count + 1
 redis.call('SET', KEYS[1], count .. ':' .. start, 'PX', ARGV[3])
 return {count, tostring(start)}`;
+
+// KEYS: the session hash. Revocation keeps the session (and its expiry) so every pod sees `revoked`.
+const REVOKE_ADMIN_SESSION = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'revoked', '1')
+return 1`;
+
+// KEYS: the failures hash. ARGV: ms to keep the failures after this one.
+const RECORD_ADMIN_LOGIN_FAILURE = `
+local f = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return f`;
+
+// KEYS: the failures hash. ARGV: backoff end (ms), now (ms). Keeps the later end; the hash lives at least that long.
+const EXTEND_ADMIN_LOGIN_BACKOFF = `
+local cur = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+local want = tonumber(ARGV[1])
+if want > cur then redis.call('HSET', KEYS[1], 'until', ARGV[1]) end
+local need = want - tonumber(ARGV[2])
+if need > 0 and redis.call('PTTL', KEYS[1]) < need then redis.call('PEXPIRE', KEYS[1], need) end
+return 1`;
 
 export interface RedisStoreOptions {
   url: string;
@@ -666,6 +691,59 @@ export class RedisStore implements Store {
       ),
     )) as [number, string];
     return { count: Number(res[0]), windowStart: Number(res[1]) };
+  }
+
+  async putAdminSession(session: AdminSessionRecord): Promise<void> {
+    const key = K.adminSession(session.id);
+    const fields = {
+      id: session.id,
+      csrf_token: session.csrf_token,
+      admin_key_hash: session.admin_key_hash,
+      created_at: String(session.created_at),
+      expires_at: String(session.expires_at),
+      revoked: session.revoked ? '1' : '0',
+    };
+    await this.call((r) => r.multi().del(key).hset(key, fields).pexpireat(key, session.expires_at).exec());
+  }
+
+  async getAdminSession(id: string): Promise<AdminSessionRecord | null> {
+    const h = await this.call((r) => r.hgetall(K.adminSession(id)));
+    if (h.id === undefined || Number(h.expires_at) <= this.now()) return null;
+    return {
+      id: h.id,
+      csrf_token: h.csrf_token!,
+      admin_key_hash: h.admin_key_hash!,
+      created_at: Number(h.created_at),
+      expires_at: Number(h.expires_at),
+      revoked: h.revoked === '1',
+    };
+  }
+
+  async revokeAdminSession(id: string): Promise<boolean> {
+    if ((await this.getAdminSession(id)) === null) return false;
+    return Number(await this.call((r) => r.eval(REVOKE_ADMIN_SESSION, 1, K.adminSession(id)))) === 1;
+  }
+
+  async getAdminLoginFailures(ip: string): Promise<AdminLoginFailures> {
+    const h = await this.call((r) => r.hgetall(K.adminLoginBackoff(ip)));
+    const until = Number(h.until ?? 0);
+    return { failures: Number(h.failures ?? 0), backoff_until: until > this.now() ? until : null };
+  }
+
+  async recordAdminLoginFailure(ip: string, keepMs: number): Promise<number> {
+    return Number(
+      await this.call((r) => r.eval(RECORD_ADMIN_LOGIN_FAILURE, 1, K.adminLoginBackoff(ip), String(keepMs))),
+    );
+  }
+
+  async extendAdminLoginBackoff(ip: string, untilMs: number): Promise<void> {
+    await this.call((r) =>
+      r.eval(EXTEND_ADMIN_LOGIN_BACKOFF, 1, K.adminLoginBackoff(ip), String(untilMs), String(this.now())),
+    );
+  }
+
+  async clearAdminLoginFailures(ip: string): Promise<void> {
+    await this.call((r) => r.del(K.adminLoginBackoff(ip)));
   }
 
   async publish(channel: StoreChannel, message: string): Promise<void> {

@@ -143,6 +143,27 @@ export interface Lease {
 export type StoreChannel =
   'topology' | 'settings' | 'keys' | 'tasks' | 'admin_session_revoked' | 'indexes' | 'search_ui';
 
+/** An admin console session (SPEC A19, C8 `admin_sessions`): kept until `expires_at`, revoked on logout. */
+export interface AdminSessionRecord {
+  /** HMAC of the cookie's secret (never the cookie value itself). */
+  id: string;
+  csrf_token: string;
+  /** SHA-256 of the admin key the session was opened with: a rotated admin key ends its sessions. */
+  admin_key_hash: string;
+  /** Wall-clock ms. */
+  created_at: number;
+  /** Wall-clock ms; the store forgets the session after it. */
+  expires_at: number;
+  revoked: boolean;
+}
+
+/** Consecutive failed console logins from one address and the backoff they earned. */
+export interface AdminLoginFailures {
+  failures: number;
+  /** Wall-clock ms until which logins are refused (null: no backoff in force). */
+  backoff_until: number | null;
+}
+
 export class StoreUnavailableError extends Error {
   constructor(message: string) {
     super(message);
@@ -249,6 +270,23 @@ export interface Store {
    * store counts in this process's memory (one pod); Redis counts for every pod. Idle counters go after `idleTtlMs`.
    */
   hitRateLimit(bucket: string, windowMs: number, idleTtlMs: number): Promise<WindowCounter>;
+
+  // ---- admin console sessions and login backoff (SPEC A19; C8 `admin_sessions`, `ratelimit:adminlogin:backoff`;
+  // its 10-a-minute window is a `hitRateLimit` bucket `adminlogin:<ip>`)
+  /** Writes a session; it expires at its `expires_at`. */
+  putAdminSession(session: AdminSessionRecord): Promise<void>;
+  /** The session, or null when unknown or expired (a revoked one is returned with `revoked: true`). */
+  getAdminSession(id: string): Promise<AdminSessionRecord | null>;
+  /** Marks a session revoked (kept until it expires); false when it is unknown or expired. */
+  revokeAdminSession(id: string): Promise<boolean>;
+  /** Consecutive failed logins from `ip` and the backoff in force (0 and null when none). */
+  getAdminLoginFailures(ip: string): Promise<AdminLoginFailures>;
+  /** Adds one failed login from `ip` (forgotten `keepMs` after the last one); the consecutive failures so far. */
+  recordAdminLoginFailure(ip: string, keepMs: number): Promise<number>;
+  /** Refuses logins from `ip` until `untilMs`, unless a later backoff is already in force. */
+  extendAdminLoginBackoff(ip: string, untilMs: number): Promise<void>;
+  /** A successful login: forgets the failures and the backoff of `ip`. */
+  clearAdminLoginFailures(ip: string): Promise<void>;
 
   // ---- change notification
   publish(channel: StoreChannel, message: string): Promise<void>;

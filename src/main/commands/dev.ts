@@ -50,6 +50,7 @@ export async function startDevCluster(opts: DevOptions) {
       master_key: masterKey,
       node_master_key: nodeKey,
       admin: { api_key: adminKey },
+      admin_ui: { enabled: true }, // admin-ui (issue 31): the console, logged in with the admin key
       task_store: { backend: 'lmdb', path: join(root, 'miroir') },
       server: { port: opts.port, bind: '127.0.0.1' },
       metrics: { port: 0, bind: '127.0.0.1' },
@@ -91,6 +92,7 @@ export function devCommand(): Command {
         `  master key:      ${cluster.masterKey}`,
         `  search key:      ${deriveKeyValue(cluster.masterKey, search.uid)}`,
         `  admin key:       ${cluster.adminKey}   (for /_miroir/*)`,
+        `  admin console:   ${cluster.app.url}/_miroir/admin   (log in with the admin key)`,
         `  metrics:         http://127.0.0.1:${cluster.app.metricsPort}/metrics`,
         ...cluster.nodes.map((n, i) => `  node-${i}:          ${n.url}`),
         'Press Ctrl-C to stop.',

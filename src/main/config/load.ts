@@ -115,6 +115,9 @@ export function crossKeyProblems(cfg: MiroirConfig): string[] {
   if (cfg.admin.enabled && cfg.admin.api_key === null) {
     problems.push('admin.api_key: required while admin.enabled is true (set it or MIROIR_ADMIN_API_KEY)');
   }
+  if (cfg.admin_ui.enabled && !cfg.admin.enabled) {
+    problems.push('admin_ui.enabled: the admin console drives the admin API, so it needs admin.enabled');
+  }
   if (cfg.server.port !== 0 && cfg.server.port === cfg.metrics.port && cfg.server.bind === cfg.metrics.bind) {
     problems.push(`metrics.port: ${cfg.metrics.port} is also server.port`);
   }

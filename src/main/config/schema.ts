@@ -46,6 +46,53 @@ export const configSchema = z.strictObject({
       api_key: z.string().min(1).nullable().default(null).describe('Key for /_miroir/* (env MIROIR_ADMIN_API_KEY).'),
     })
     .prefault({}),
+  admin_ui: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Serve the admin console: a single-page app over the admin API, logged in with the admin key (see docs/operations.md).',
+        ),
+      path: z
+        .string()
+        .regex(
+          /^\/_miroir(\/[a-z0-9][a-z0-9_-]*)+$/,
+          'must be a path under /_miroir/ of lowercase letters, digits, _ and - (e.g. /_miroir/admin)',
+        )
+        .default('/_miroir/admin')
+        .describe(
+          'Where the console page is served; its login and logout routes stay at /_miroir/admin/login and /_miroir/admin/logout.',
+        ),
+      auth: z
+        .enum(['key'])
+        .default('key')
+        .describe('How operators log in: key = the admin API key, exchanged for a session cookie.'),
+      session_ttl_s: positiveInt
+        .max(604800)
+        .default(3600)
+        .describe('Lifetime of a console session (cookie miroir_admin_session).'),
+      read_only_mode: z
+        .boolean()
+        .default(false)
+        .describe(
+          'The console shows no actions and its sessions may not change anything (403 miroir_admin_read_only).',
+        ),
+      allowed_origins: z
+        .array(
+          z
+            .string()
+            .regex(
+              /^(same-origin|https?:\/\/[^/\s]+)$/,
+              'must be same-origin or an origin such as https://ops.example.com',
+            ),
+        )
+        .default(['same-origin'])
+        .describe(
+          'Origins whose console requests may change state or log in (same-origin: the Host the request was sent to); others get 403.',
+        ),
+    })
+    .prefault({}),
   task_store: z
     .strictObject({
       backend: z

@@ -23,9 +23,17 @@ test('every Meilisearch and Miroir code appears in docs/errors.md with its statu
   }
 });
 
+/** Refusals of who is asking (C12 auth codes; C14's CSRF and Origin checks; the console's read-only sessions). */
+const AUTH_CODES = new Set([
+  'miroir_invalid_auth',
+  'miroir_csrf_token_invalid',
+  'miroir_origin_not_allowed',
+  'miroir_admin_read_only',
+]);
+
 test('miroir codes follow SPEC C12: auth codes are type auth, 503s are system, the rest invalid_request', () => {
   for (const [code, [type, status]] of Object.entries(MIROIR_ERROR_CODES)) {
-    if (code.includes('jwt') || code === 'miroir_invalid_auth') assert.equal(type, 'auth', code);
+    if (code.includes('jwt') || AUTH_CODES.has(code)) assert.equal(type, 'auth', code);
     else if (status === 503) assert.equal(type, 'system', code);
     else assert.equal(type, 'invalid_request', code);
   }

@@ -7,7 +7,7 @@ import { defaultKeys } from '../../../src/core/auth/keys.js';
 import { LmdbStore } from '../../../src/store/lmdb.js';
 import { RedisStore } from '../../../src/store/redis.js';
 import { defaultSettings } from '../../../src/core/settings.js';
-import type { IndexRecordDraft, Store, TaskRow } from '../../../src/store/store.js';
+import type { AdminSessionRecord, IndexRecordDraft, Store, TaskRow } from '../../../src/store/store.js';
 import { tempDir } from '../../support/devnode.js';
 import { redisSkip, startRedis, type RedisServer } from '../../support/redis.js';
 import { until } from '../../support/wait.js';
@@ -303,6 +303,70 @@ function contract(
         ['move-9'],
       );
       assert.equal(await store.claimJob('pod-c', 100, ['other_type']), null);
+    });
+
+    test('admin console sessions: round-trip, revocation kept until expiry and announced, expiry forgets them', async () => {
+      const now = Date.now();
+      const session: AdminSessionRecord = {
+        id: 'a1b2',
+        csrf_token: 'csrf-1',
+        admin_key_hash: 'hash-1',
+        created_at: now,
+        expires_at: now + 60_000,
+        revoked: false,
+      };
+      await store.putAdminSession(session);
+      assert.deepEqual(await store.getAdminSession('a1b2'), session);
+      assert.equal(await store.getAdminSession('nope'), null);
+      const other = opts.shared ? await openOther!() : store;
+      if (other !== store) stores.push(other);
+      const heard: string[] = [];
+      const unsubscribe = await other.subscribe('admin_session_revoked', (m) => heard.push(m));
+      assert.equal(await store.revokeAdminSession('a1b2'), true);
+      await store.publish('admin_session_revoked', 'a1b2');
+      assert.deepEqual(
+        await other.getAdminSession('a1b2'),
+        { ...session, revoked: true },
+        'every pod sees the revocation',
+      );
+      assert.equal(await store.revokeAdminSession('nope'), false);
+      await until(() => heard.includes('a1b2'), 'the revocation message');
+      await unsubscribe();
+      await store.putAdminSession({ ...session, id: 'short', expires_at: Date.now() + 100 });
+      assert.notEqual(await store.getAdminSession('short'), null);
+      await until(async () => (await store.getAdminSession('short')) === null, 'the session to expire');
+      assert.equal(await store.revokeAdminSession('short'), false, 'an expired session cannot be revoked');
+    });
+
+    test('admin login backoff: consecutive failures counted atomically per address, the later backoff kept, cleared by a success', async () => {
+      assert.deepEqual(await store.getAdminLoginFailures('10.0.0.1'), { failures: 0, backoff_until: null });
+      const counts = await Promise.all(
+        Array.from({ length: 20 }, () => store.recordAdminLoginFailure('10.0.0.1', 60_000)),
+      );
+      assert.deepEqual(
+        [...counts].sort((a, b) => a - b),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+        'no two failures got the same count',
+      );
+      const later = Date.now() + 60_000;
+      await store.extendAdminLoginBackoff('10.0.0.1', later);
+      await store.extendAdminLoginBackoff('10.0.0.1', later - 30_000);
+      assert.deepEqual(
+        await store.getAdminLoginFailures('10.0.0.1'),
+        { failures: 20, backoff_until: later },
+        'the later backoff wins',
+      );
+      assert.deepEqual(await store.getAdminLoginFailures('::1'), { failures: 0, backoff_until: null });
+      await store.clearAdminLoginFailures('10.0.0.1');
+      assert.deepEqual(await store.getAdminLoginFailures('10.0.0.1'), { failures: 0, backoff_until: null });
+      // Failures are forgotten once kept long enough; a backoff that ended is not reported.
+      await store.recordAdminLoginFailure('10.0.0.3', 100);
+      await store.extendAdminLoginBackoff('10.0.0.3', Date.now() + 100);
+      assert.equal((await store.getAdminLoginFailures('10.0.0.3')).failures, 1);
+      await until(async () => {
+        const f = await store.getAdminLoginFailures('10.0.0.3');
+        return f.failures === 0 && f.backoff_until === null;
+      }, 'the failures to be forgotten');
     });
 
     test('search UI records: per-index config, scoped-key compare-and-set and listing, beacons with expiry, rate-limit windows', async () => {
