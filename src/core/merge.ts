@@ -41,7 +41,6 @@ interface Ranked {
   pk: unknown;
 }
 
-
 function detailKeys(details: unknown): Ranked['keys'] {
   if (details === null || typeof details !== 'object') return null;
   const entries = Object.entries(details as Record<string, Record<string, unknown>>).sort(
@@ -64,7 +63,11 @@ function compareRanked(a: Ranked, b: Ranked): number {
       if (x.kind === 'score' && y.kind === 'score') {
         if (x.v !== y.v) return y.v - x.v;
       } else if (x.kind === 'sort' && y.kind === 'sort') {
-        const c = compareSortValues(sortValue(x.v, x.dir === 1 ? 'asc' : 'desc'), sortValue(y.v, y.dir === 1 ? 'asc' : 'desc'), x.dir === 1 ? 'asc' : 'desc');
+        const c = compareSortValues(
+          sortValue(x.v, x.dir === 1 ? 'asc' : 'desc'),
+          sortValue(y.v, y.dir === 1 ? 'asc' : 'desc'),
+          x.dir === 1 ? 'asc' : 'desc',
+        );
         if (c !== 0) return c;
       }
     }

@@ -41,9 +41,17 @@ let pageSeq = 0;
 export const SMALL_LIST = 1000;
 
 /** A node read that falls back to another readable replica of the same shard. */
-async function fromShard<T>(deps: ScatterDeps, shard: number, first: string, read: (api: NodeApi) => Promise<T>): Promise<T | null> {
+async function fromShard<T>(
+  deps: ScatterDeps,
+  shard: number,
+  first: string,
+  read: (api: NodeApi) => Promise<T>,
+): Promise<T | null> {
   const table = deps.topology.routing;
-  const candidates = [first, ...table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((id) => id !== first && table.canRead(id))];
+  const candidates = [
+    first,
+    ...table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((id) => id !== first && table.canRead(id)),
+  ];
   for (const id of candidates) {
     const api = deps.topology.client(id);
     if (api === undefined) continue;
@@ -58,7 +66,12 @@ async function fromShard<T>(deps: ScatterDeps, shard: number, first: string, rea
 }
 
 /** Per-shard document counts matching the filter: one facet answer per node, or one count per shard. */
-async function shardCounts(deps: ScatterDeps, req: DocumentPageRequest, shardNode: ReadonlyMap<number, string>, filter: unknown): Promise<Map<number, number | null>> {
+async function shardCounts(
+  deps: ScatterDeps,
+  req: DocumentPageRequest,
+  shardNode: ReadonlyMap<number, string>,
+  filter: unknown,
+): Promise<Map<number, number | null>> {
   const counts = new Map<number, number | null>();
   const byNode = new Map<string, number[]>();
   for (const [s, node] of shardNode) (byNode.get(node) ?? byNode.set(node, []).get(node)!).push(s);
@@ -66,7 +79,9 @@ async function shardCounts(deps: ScatterDeps, req: DocumentPageRequest, shardNod
   if (!perShard) {
     await Promise.all(
       [...byNode].map(async ([node, shards]) => {
-        const got = await fromShard(deps, shards[0]!, node, (api) => api.shardCounts(req.uid, SHARD_FIELD, withShardFilter(filter, shards)));
+        const got = await fromShard(deps, shards[0]!, node, (api) =>
+          api.shardCounts(req.uid, SHARD_FIELD, withShardFilter(filter, shards)),
+        );
         for (const s of shards) counts.set(s, got === null ? null : (got.get(s) ?? 0));
       }),
     );
@@ -74,7 +89,9 @@ async function shardCounts(deps: ScatterDeps, req: DocumentPageRequest, shardNod
   }
   await Promise.all(
     [...shardNode].map(async ([s, node]) => {
-      const page = await fromShard(deps, s, node, (api) => api.fetchDocuments(req.uid, { filter: withShardFilter(filter, [s]), limit: 1, fields: [req.primaryKey] }));
+      const page = await fromShard(deps, s, node, (api) =>
+        api.fetchDocuments(req.uid, { filter: withShardFilter(filter, [s]), limit: 1, fields: [req.primaryKey] }),
+      );
       counts.set(s, page === null ? null : page.total);
     }),
   );
@@ -92,7 +109,8 @@ async function shardMajor(deps: ScatterDeps, req: DocumentPageRequest): Promise<
     // so the client gets exactly the error that route gives.
     if (!(err instanceof MeiliError) || err.code !== 'invalid_search_filter') throw err;
     const [node, shards] = [...cover.assignments][0] ?? [];
-    if (node !== undefined) await fromShard(deps, shards![0]!, node, (api) => api.fetchDocuments(req.uid, { filter, limit: 1 }));
+    if (node !== undefined)
+      await fromShard(deps, shards![0]!, node, (api) => api.fetchDocuments(req.uid, { filter, limit: 1 }));
     throw new MeiliError('invalid_document_filter', err.message);
   });
   const size = [...counts.values()].reduce<number>((n, c) => n + (c ?? 0), 0);
@@ -124,13 +142,28 @@ async function shardMajor(deps: ScatterDeps, req: DocumentPageRequest): Promise<
 }
 
 /** Sorted: each covering node's first offset + limit in the sort order, merged with Meilisearch's value order. */
-async function sortedMerge(deps: ScatterDeps, req: DocumentPageRequest, sort: readonly string[], whole?: number): Promise<DocumentPage> {
+async function sortedMerge(
+  deps: ScatterDeps,
+  req: DocumentPageRequest,
+  sort: readonly string[],
+  whole?: number,
+): Promise<DocumentPage> {
   // `whole`: the list is small, every node returns all of it (so the primary-key order is exact).
   const limit = whole ?? req.offset + req.limit;
-  const { answers, missing } = await scatter(deps, req.uid, req.query.filter, () => ({ ...req.query, offset: 0, limit }), 'documents/fetch');
+  const { answers, missing } = await scatter(
+    deps,
+    req.uid,
+    req.query.filter,
+    () => ({ ...req.query, offset: 0, limit }),
+    'documents/fetch',
+  );
   const criteria = sort.map((x) => {
     const m = /^(.+):(asc|desc)$/.exec(x);
-    if (m === null) throw new MeiliError('invalid_document_sort', `Invalid syntax for the sort parameter: expected expression ending by \`:asc\` or \`:desc\`, found \`${x}\`.`);
+    if (m === null)
+      throw new MeiliError(
+        'invalid_document_sort',
+        `Invalid syntax for the sort parameter: expected expression ending by \`:asc\` or \`:desc\`, found \`${x}\`.`,
+      );
     return { field: m[1]!, dir: m[2] as 'asc' | 'desc' };
   });
   const all = answers.flatMap((a: NodeAnswer) => (a.results as Doc[] | undefined) ?? []);

@@ -43,7 +43,9 @@ function writer(c: TestCluster, from: number): { acked: Set<number>; stop(): Pro
       const ids = Array.from({ length: 5 }, () => next++);
       const body = JSON.stringify(ids.map((id) => ({ id, title: `doc ${id}` })));
       for (;;) {
-        const res = await fetch(`${c.app.url}/indexes/${INDEX}/documents`, { method: 'POST', headers, body }).catch(() => null);
+        const res = await fetch(`${c.app.url}/indexes/${INDEX}/documents`, { method: 'POST', headers, body }).catch(
+          () => null,
+        );
         if (res !== null && res.status === 202) break;
         await new Promise((r) => setTimeout(r, 20)); // refused (no quorum while a replica is down): the same batch again
       }
