@@ -40,3 +40,20 @@ export function hideReservedFields(message: string): string {
     return `This index does not have configured ${what.startsWith('sortable') ? 'sortable' : 'filterable'} attributes.`;
   });
 }
+
+const RESERVED_MEMBER = new RegExp(
+  `(,?)"(?:${RESERVED_FIELDS.map((f) => f.replace(/[^A-Za-z0-9_]/g, '')).join('|')})":(?:-?\\d+(?:\\.\\d+)?|"[^"\\\\]*")(,?)`,
+  'g',
+);
+
+/**
+ * A node's JSON answer with every reserved member (`"_miroir_shard":3`, or its formatted `"3"`) cut out, without
+ * parsing it: a `"` inside a JSON string is always escaped, so the pattern only meets object members. Used when one
+ * node's answer is passed through as it came.
+ */
+export function scrubReservedMembers(json: string): string {
+  if (!json.includes('"_miroir_')) return json;
+  return json.replace(RESERVED_MEMBER, (_m, before: string, after: string) =>
+    before !== '' && after !== '' ? ',' : '',
+  );
+}

@@ -9,6 +9,7 @@ import { checkIndexUid } from '../../core/index-requests.js';
 import { mergeSearchResults, type NodeAnswer } from '../../core/merge.js';
 import { pageWindow } from '../../core/pagination.js';
 import { parseSearchQuery } from '../../core/search-params.js';
+import { scrubReservedMembers } from '../../core/reserved.js';
 import { andFilters } from '../../core/shard-filter.js';
 import { scatter, type ScatterDeps } from '../cluster/scatter.js';
 import type { Reply, RequestContext } from '../../http/server.js';
@@ -67,6 +68,50 @@ export async function scatterSearch(
   return { answer, missing, settingsVersion: state.settingsVersion, nodeCount };
 }
 
+let directSeq = 0;
+
+/**
+ * HOT PATH. When one node answers for every shard (a one-node cluster, or a node holding every shard) and nothing
+ * needs merging — no facets (their physical over-fetch would need cutting) — the client's query goes to that node as
+ * it is (tenant rules ANDed in) and its answer comes back as it came, reserved members cut out of the bytes: no
+ * parse, no merge, no serialization. Null when that does not apply or the node did not answer 200 (the merge path
+ * then answers, with its retries and errors).
+ */
+async function passThrough(
+  deps: ReadDeps,
+  uid: string,
+  query: Record<string, unknown>,
+  auth: AuthResult,
+): Promise<{ body: Buffer; settingsVersion: number } | null> {
+  if (query.facets !== undefined && query.facets !== null) return null;
+  const table = deps.scatter.topology.routing;
+  const cover = table.coveringSet(directSeq++);
+  if (cover.assignments.size !== 1 || cover.uncovered.length > 0 || cover.stale.length > 0) return null;
+  const [nodeId, shards] = [...cover.assignments][0]!;
+  if (shards.length !== table.shards || table.heldShards(nodeId).length !== table.shards) return null;
+  const api = deps.scatter.topology.client(nodeId);
+  if (api === undefined) return null;
+  const state = await deps.state.readable(uid);
+  const body: Record<string, unknown> = { ...query };
+  const filter = andFilters(query.filter, tenantFilter(auth, uid));
+  if (filter !== undefined && filter !== null) body.filter = filter;
+  try {
+    const res = await api.request({
+      method: 'POST',
+      path: `/indexes/${encodeURIComponent(uid)}/search`,
+      body: JSON.stringify(body),
+      operation: 'search',
+    });
+    if (res.status !== 200) return null;
+    return {
+      body: Buffer.from(scrubReservedMembers(res.body.toString('utf8'))),
+      settingsVersion: state.settingsVersion,
+    };
+  } catch {
+    return null;
+  }
+}
+
 export function degradedHeader(ctx: RequestContext<unknown>, missing: readonly number[]): void {
   if (missing.length > 0) ctx.replyHeaders['x-miroir-degraded'] = `shards=${missing.join(',')}`;
 }
@@ -78,6 +123,12 @@ export async function search(
 ): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   const query = parseSearchQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
+  const direct = await passThrough(deps, uid, query, ctx.auth!);
+  if (direct !== null) {
+    ctx.replyHeaders['x-miroir-settings-version'] = String(direct.settingsVersion);
+    if (ctx.logging) ctx.logFields = { index: uid, node_count: 1, degraded: false };
+    return { status: 200, raw: direct.body };
+  }
   const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(deps, uid, query, ctx.auth!);
   answer.requestUid = randomUUID();
   degradedHeader(ctx, missing);

@@ -77,12 +77,18 @@ export class NodeClient {
   private readonly pool: Pool;
   private readonly authHeader: string | null;
   private readonly opts: NodeClientOptions;
+  private readonly durations = new Map<string, { observe(seconds: number): void }>();
+  /** Header blocks built once: with the node key, for a JSON body or none. */
+  private readonly jsonHeaders: Record<string, string>;
+  private readonly plainHeaders: Record<string, string>;
 
   constructor(nodeId: string, address: string, opts: NodeClientOptions) {
     this.nodeId = nodeId;
     this.address = address.replace(/\/+$/, '');
     this.opts = opts;
     this.authHeader = opts.nodeMasterKey ? `Bearer ${opts.nodeMasterKey}` : null;
+    this.plainHeaders = this.authHeader === null ? {} : { authorization: this.authHeader };
+    this.jsonHeaders = { ...this.plainHeaders, 'content-type': 'application/json' };
     this.pool = new Pool(this.address, {
       connections: opts.maxConnections,
       keepAliveTimeout: opts.idleTimeoutMs,
@@ -92,12 +98,27 @@ export class NodeClient {
     });
   }
 
+  /** The latency series of one operation, looked up once (no label hashing per request). */
+  private durationOf(operation: string): { observe(seconds: number): void } {
+    let series = this.durations.get(operation);
+    if (series === undefined)
+      this.durations.set(operation, (series = this.opts.metrics!.nodeRequestDuration.labels(this.nodeId, operation)));
+    return series;
+  }
+
   async request(call: NodeCall): Promise<NodeResponse> {
     const timeoutMs = call.timeoutMs ?? this.opts.timeoutMs;
     // The deadline is undici's own headers/body timers (no AbortSignal and timer per call on the hot path).
-    const headers: Record<string, string> = {};
-    if (this.authHeader !== null && call.anonymous !== true) headers['authorization'] = this.authHeader;
-    if (call.body !== undefined && call.body !== null) headers['content-type'] = call.contentType ?? 'application/json';
+    const hasBody = call.body !== undefined && call.body !== null;
+    let headers: Record<string, string>;
+    if (
+      call.anonymous === true ||
+      (hasBody && call.contentType !== undefined && call.contentType !== 'application/json')
+    ) {
+      headers = {};
+      if (this.authHeader !== null && call.anonymous !== true) headers['authorization'] = this.authHeader;
+      if (hasBody) headers['content-type'] = call.contentType ?? 'application/json';
+    } else headers = hasBody ? this.jsonHeaders : this.plainHeaders;
     const started = performance.now();
     const metrics = this.opts.metrics;
     try {
@@ -114,7 +135,7 @@ export class NodeClient {
       for await (const chunk of res.body) chunks.push(chunk as Buffer);
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       if (metrics) {
-        metrics.nodeRequestDuration.labels(this.nodeId, call.operation).observe((performance.now() - started) / 1000);
+        this.durationOf(call.operation).observe((performance.now() - started) / 1000);
         if (res.statusCode >= 500) metrics.nodeErrors.labels(this.nodeId, '5xx').inc();
         else if (res.statusCode >= 400) metrics.nodeErrors.labels(this.nodeId, '4xx').inc();
       }

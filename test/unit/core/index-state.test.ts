@@ -10,7 +10,7 @@ import {
   settleChanges,
   type IndexRecordDraft,
 } from '../../../src/core/index-state.js';
-import { hideReservedFields } from '../../../src/core/reserved.js';
+import { hideReservedFields, scrubReservedMembers } from '../../../src/core/reserved.js';
 import { applySettingsPatch, defaultSettings } from '../../../src/core/settings.js';
 
 test('projection folds pending changes over the committed state in task order', () => {
@@ -88,4 +88,23 @@ test('node error messages never name the reserved fields', () => {
     'Available facets are: `Zed`, `color`.',
   );
   assert.equal(hideReservedFields('nothing to hide'), 'nothing to hide');
+});
+
+test('reserved members are cut out of a raw JSON answer without touching strings that mention them', () => {
+  const raw = JSON.stringify({
+    hits: [
+      { _miroir_shard: 3, id: 1, note: 'a "_miroir_shard":4, in text', _formatted: { id: '1', _miroir_shard: '3' } },
+      { id: 2, _miroir_shard: 12 },
+      { _miroir_shard: 0 },
+      { id: 3, _miroir_shard: 5, title: 'x', _miroir_note: 'kept' },
+    ],
+  });
+  assert.deepEqual(JSON.parse(scrubReservedMembers(raw)), {
+    hits: [
+      { id: 1, note: 'a "_miroir_shard":4, in text', _formatted: { id: '1' } },
+      { id: 2 },
+      {},
+      { id: 3, title: 'x', _miroir_note: 'kept' },
+    ],
+  });
 });
