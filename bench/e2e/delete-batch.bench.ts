@@ -2,41 +2,18 @@
 // longest event-loop gap of the proxy process while it routes and sends the batch (goal ≤ 50 ms), and the time to
 // its 202. The nodes run as child processes so their own work never shows in the proxy's event loop. Run after
 // `npm run build`: `node dist/bench/e2e/delete-batch.bench.js` (writes bench/results/delete-batch.json).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Meilisearch } from 'meilisearch';
 import { startBenchProxy } from './proxy.js';
+import { startDevNodeProcess } from './devnode-process.js';
 
 const IDS = Number(process.env.BENCH_IDS ?? 40_000);
 const ROUNDS = 3;
 const nodeKey = 'bench-node-key-000001';
 const master = 'bench-master-key-00001';
-const cli = join(dirname(fileURLToPath(import.meta.url)), '../../src/main/cli.js');
 
-async function startNode(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [cli, 'devnode', '--port', '0', '--master-key', nodeKey], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`devnode exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const msg = JSON.parse(line) as { event?: string; port?: number };
-        if (msg.event === 'listening' && typeof msg.port === 'number') resolve(msg.port);
-      } catch {
-        /* another line */
-      }
-    });
-  });
-  child.removeAllListeners('exit');
-  return { url: `http://127.0.0.1:${port}`, child };
-}
-
-const nodes = await Promise.all([0, 1, 2].map(() => startNode()));
+const nodes = await Promise.all([0, 1, 2].map(() => startDevNodeProcess(nodeKey)));
 const { app, close } = await startBenchProxy(
   nodes.map((n) => n.url),
   master,

@@ -3,37 +3,18 @@
 // the proxy process's peak RSS for N = 50,000, 100,000 and 200,000 (goal: flat in shard size — the pass holds ids
 // and hashes of one partition at a time, never a whole shard). Run after `npm run build`:
 // `node dist/bench/e2e/verify.bench.js` (writes bench/results/verify.json).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { NodeApi } from '../../src/main/cluster/node-api.js';
 import { verifyPass } from '../../src/main/rebalance/shard-mover.js';
+import { startDevNodeProcess } from './devnode-process.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '50000,100000,200000').split(',').map(Number);
 const key = 'bench-node-key-000001';
-const cli = join(dirname(fileURLToPath(import.meta.url)), '../../src/main/cli.js');
 
 async function startNode(): Promise<{ api: NodeApi; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--max-old-space-size=4096', cli, 'devnode', '--port', '0', '--master-key', key],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`devnode exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const msg = JSON.parse(line) as { event?: string; port?: number };
-        if (msg.event === 'listening' && typeof msg.port === 'number') resolve(msg.port);
-      } catch {
-        /* another line */
-      }
-    });
-  });
-  child.removeAllListeners('exit');
-  const api = new NodeApi('node', `http://127.0.0.1:${port}`, {
+  const { url, child } = await startDevNodeProcess(key);
+  const api = new NodeApi('node', url, {
     nodeMasterKey: key,
     timeoutMs: 120_000,
     maxConnections: 4,

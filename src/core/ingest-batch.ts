@@ -7,6 +7,7 @@ import { inferPrimaryKey } from './document-id.js';
 import { MeiliError, type ErrorBody } from './errors.js';
 import { parseDocuments, type PayloadFormat } from './payload.js';
 import { routeBatch, type RouteBatchOutput } from './route-batch.js';
+import { isReservedField } from './reserved.js';
 
 export interface IngestBatchInput {
   body: Uint8Array;
@@ -65,7 +66,7 @@ export function ingestBatch(input: IngestBatchInput): IngestBatchOutput {
     for (const k in d) {
       if (!seen.has(k)) {
         seen.add(k);
-        if (!k.startsWith('_miroir_')) out.fields.push(k);
+        if (!isReservedField(k)) out.fields.push(k);
       }
     }
   }

@@ -5,6 +5,7 @@
 // stripped. Deterministic: ties fall back to the primary key.
 import { comparePrimaryKeys, compareSortValues, sortValue } from './sort-order.js';
 import { hitsInfo, pageWindow, type PageRequest } from './pagination.js';
+import { isReservedField } from './reserved.js';
 
 export type Hit = Record<string, unknown>;
 export type NodeAnswer = Record<string, unknown>;
@@ -29,8 +30,6 @@ export interface MergeSettings {
 export interface MergeOptions {
   /** Fields the proxy added to attributesToRetrieve that the client did not ask for. */
   addedFields?: readonly string[];
-  /** Field-name prefix that is always stripped from hits. */
-  reservedPrefix?: string;
 }
 
 interface Ranked {
@@ -128,6 +127,7 @@ export function mergeFacets(
   for (const dist of distributions) {
     if (dist === undefined) continue;
     for (const [attr, values] of Object.entries(dist)) {
+      if (isReservedField(attr)) continue;
       let m = sums.get(attr);
       if (m === undefined) sums.set(attr, (m = new Map()));
       for (const [value, count] of Object.entries(values)) {
@@ -163,6 +163,7 @@ function mergeStats(
   for (const stats of all) {
     if (stats === undefined) continue;
     for (const [attr, s] of Object.entries(stats)) {
+      if (isReservedField(attr)) continue;
       const prev = out[attr];
       out[attr] =
         prev === undefined
@@ -209,17 +210,16 @@ export function mergeSearchResults(
     });
     candidates -= before - merged.length;
   }
-  const reserved = opts.reservedPrefix ?? '_miroir_';
   const added = opts.addedFields ?? [];
   const hits = merged.slice(w.offset, w.offset + w.limit).map((h) => {
     const out: Hit = {};
     for (const k in h) {
       const v = h[k];
-      if (k.startsWith(reserved) || (added.length > 0 && added.includes(k))) continue;
+      if (isReservedField(k) || (added.length > 0 && added.includes(k))) continue;
       if (k === '_rankingScore' && query.showRankingScore !== true) continue;
       if (k === '_rankingScoreDetails' && query.showRankingScoreDetails !== true) continue;
       if (k === '_formatted' || k === '_matchesPosition') {
-        out[k] = stripReserved(v, reserved, added);
+        out[k] = stripReserved(v, added);
         continue;
       }
       out[k] = v;
@@ -246,10 +246,10 @@ export function mergeSearchResults(
   return res;
 }
 
-function stripReserved(v: unknown, reserved: string, added: readonly string[]): unknown {
+function stripReserved(v: unknown, added: readonly string[]): unknown {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
   const out: Record<string, unknown> = {};
   const o = v as Record<string, unknown>;
-  for (const k in o) if (!k.startsWith(reserved) && !added.includes(k)) out[k] = o[k];
+  for (const k in o) if (!isReservedField(k) && !added.includes(k)) out[k] = o[k];
   return out;
 }

@@ -1,6 +1,7 @@
 // Document payloads as Meilisearch accepts them: JSON (array or single object), NDJSON, and CSV (typed headers
 // `name:number` / `name:boolean`, `csvDelimiter`), with Meilisearch's content-type and malformed-payload errors.
 import { MeiliError } from './errors.js';
+import { jsonDepthExceeded, recursionLimitMessage } from './json-depth.js';
 
 export type PayloadFormat = 'json' | 'ndjson' | 'csv';
 
@@ -59,6 +60,10 @@ export function parseDocuments(
   csvDelimiter = ',',
 ): Array<Record<string, unknown>> {
   if (body.length === 0) throw new MeiliError('missing_payload', `A ${format} payload is missing.`);
+  if (format !== 'csv') {
+    const tooDeep = jsonDepthExceeded(body);
+    if (tooDeep !== null) throw malformed(format, recursionLimitMessage(tooDeep));
+  }
   const text = body.toString('utf8');
   if (format === 'json') {
     let v: unknown;

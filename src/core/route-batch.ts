@@ -16,8 +16,8 @@ export interface RouteBatchInput {
 }
 
 export interface RouteBatchOutput {
-  /** node id → JSON array body of that node's documents (each with `_miroir_shard`). */
-  bodies: Record<string, string>;
+  /** node id → JSON array body of that node's documents (each with `_miroir_shard`), as bytes ready to send. */
+  bodies: Record<string, Buffer>;
   /** node id → shard ids present in its body. */
   nodeShards: Record<string, number[]>;
   /** shard id → number of documents. */
@@ -82,7 +82,8 @@ export function routeBatch(input: RouteBatchInput): RouteBatchOutput {
     }
   }
   for (const [node, list] of parts) {
-    out.bodies[node] = `[${list.join(',')}]`;
+    // Bytes now: the joined text is garbage at once, and a worker can hand the bytes back without a copy.
+    out.bodies[node] = Buffer.from(`[${list.join(',')}]`);
     out.nodeShards[node] = [...nodeShards.get(node)!].sort((a, b) => a - b);
   }
   return out;

@@ -2,6 +2,7 @@
 // query string), documents fetch, facet search and multi-search, each field with its own error code. Pure; shared
 // by the dev node and the proxy.
 import { MeiliError, type ErrorCode } from './errors.js';
+import { jsonDepthExceeded } from './json-depth.js';
 import { foundValue, typeName } from './settings.js';
 
 export interface ParsedMultiSearch {
@@ -177,7 +178,7 @@ function parseQueryValue(field: string, fs: FieldSpec, raw: string): unknown {
             .filter((s) => s !== '');
     case 'filter': {
       const t = raw.trim();
-      if (t.startsWith('[') || t.startsWith('"')) {
+      if ((t.startsWith('[') || t.startsWith('"')) && jsonDepthExceeded(Buffer.from(t)) === null) {
         try {
           return JSON.parse(t);
         } catch {
@@ -309,19 +310,44 @@ export function parseFacetSearchQuery(raw: unknown): Record<string, unknown> {
   return checkSearchSemantics(q);
 }
 
-const FEDERATION_FIELDS = [
-  'offset',
-  'limit',
-  'page',
-  'hitsPerPage',
-  'facetsByIndex',
-  'mergeFacets',
-  'distinct',
-  'showPerformanceDetails',
-];
+const FEDERATION_FIELDS: Record<string, FieldSpec> = {
+  offset: spec('uint', 'invalid_search_offset'),
+  limit: spec('uint', 'invalid_search_limit'),
+  page: spec('uint', 'invalid_search_page'),
+  hitsPerPage: spec('uint', 'invalid_search_hits_per_page'),
+  facetsByIndex: spec('object', 'invalid_multi_search_facets_by_index'),
+  mergeFacets: spec('object', 'invalid_multi_search_merge_facets'),
+  distinct: spec('nullableString', 'invalid_multi_search_distinct'),
+  showPerformanceDetails: spec('bool', 'invalid_search_show_performance_details'),
+};
 
-/** Validates a /multi-search body: `{queries, federation?}`. */
-export function parseMultiSearch(raw: unknown): ParsedMultiSearch {
+/** Limits a server puts on a multi-search (Miroir's `multi_search` block); the dev node sets none. */
+export interface MultiSearchLimits {
+  maxQueries: number;
+  /** Largest federation offset + limit (page × hitsPerPage when paged). */
+  maxFederatedHits: number;
+}
+
+function checkLimits(queries: unknown[], federation: Record<string, unknown> | null, limits: MultiSearchLimits): void {
+  if (queries.length > limits.maxQueries)
+    throw new MeiliError(
+      'bad_request',
+      `Too many queries in one multi-search: ${queries.length}. This server answers at most ${limits.maxQueries} (multi_search.max_queries_per_batch); split the request.`,
+    );
+  if (federation === null) return;
+  const paged = federation.page !== undefined || federation.hitsPerPage !== undefined;
+  const hits = paged
+    ? ((federation.page as number | undefined) ?? 1) * ((federation.hitsPerPage as number | undefined) ?? 20)
+    : ((federation.offset as number | undefined) ?? 0) + ((federation.limit as number | undefined) ?? 20);
+  if (hits > limits.maxFederatedHits)
+    throw new MeiliError(
+      'invalid_search_limit',
+      `Invalid value at \`.federation\`: it asks for hits up to position ${hits}; this server serves the first ${limits.maxFederatedHits} (multi_search.max_federated_hits).`,
+    );
+}
+
+/** Validates a /multi-search body: `{queries, federation?}`, within `limits` when given. */
+export function parseMultiSearch(raw: unknown, limits: MultiSearchLimits | null = null): ParsedMultiSearch {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(raw)}`);
   }
@@ -346,23 +372,12 @@ export function parseMultiSearch(raw: unknown): ParsedMultiSearch {
     }
     federation = {};
     for (const [k, v] of Object.entries(body.federation as Record<string, unknown>)) {
-      if (!FEDERATION_FIELDS.includes(k))
-        throw new MeiliError(
-          'bad_request',
-          `Unknown field \`${k}\` inside \`.federation\`: expected one of ${FEDERATION_FIELDS.map((f) => `\`${f}\``).join(', ')}`,
-        );
-      if (
-        ['offset', 'limit', 'page', 'hitsPerPage'].includes(k) &&
-        (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
-      ) {
-        throw new MeiliError(
-          `invalid_multi_search_${k === 'hitsPerPage' ? 'hits_per_page' : k}` as ErrorCode,
-          `Invalid value type at \`.federation.${k}\`: expected a positive integer, but found ${foundValue(v)}`,
-        );
-      }
-      federation[k] = v;
+      const fs = FEDERATION_FIELDS[k];
+      if (fs === undefined) throw unknownField(k, FEDERATION_FIELDS, '.federation');
+      federation[k] = checkJsonValue(k, fs, v, `.federation.${k}`);
     }
   }
+  if (limits !== null) checkLimits(body.queries as unknown[], federation, limits);
   const queries = (body.queries as unknown[]).map((q, i) => {
     if (q === null || typeof q !== 'object' || Array.isArray(q)) {
       throw new MeiliError(

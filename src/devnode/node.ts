@@ -10,6 +10,7 @@ import {
   invalidApiKey,
   missingAuthorization,
   tenantFilter,
+  requireIndexes,
   type AuthResult,
 } from '../core/auth/authorize.js';
 import { KeyRegistry } from '../core/auth/registry.js';
@@ -932,12 +933,14 @@ export class DevNode {
 
   private postIndex(ctx: RequestContext<AuthResult>): Promise<Reply> {
     const { uid, primaryKey } = validateCreateIndex(ctx.json);
+    requireIndexes(ctx.auth!, [uid]);
     return this.enqueue('indexCreation', uid, { primaryKey }, { primaryKey });
   }
 
   private patchIndex(ctx: RequestContext<AuthResult>): Promise<Reply> {
     const uid = checkIndexUid(ctx.params.uid!);
-    const b = validateUpdateIndex(ctx.json ?? {});
+    const b = validateUpdateIndex(ctx.json);
+    if (b.uid !== undefined) requireIndexes(ctx.auth!, [b.uid]);
     const details: Record<string, unknown> = { primaryKey: b.primaryKey ?? null };
     if (b.uid !== undefined) {
       details.oldIndexUid = uid;
@@ -948,6 +951,10 @@ export class DevNode {
 
   private swapIndexes(ctx: RequestContext<AuthResult>): Promise<Reply> {
     const swaps = validateSwap(ctx.json);
+    requireIndexes(
+      ctx.auth!,
+      swaps.flatMap((s) => s.indexes),
+    );
     return this.enqueue('indexSwap', null, { swaps }, { swaps });
   }
 

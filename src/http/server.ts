@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { MeiliError, internalError } from '../core/errors.js';
+import { jsonDepthExceeded, recursionLimitMessage } from '../core/json-depth.js';
 import { Router, type RouteMethod } from './router.js';
 
 /** The request metrics the server feeds (the proxy's `miroir_request_*`; the dev node has none). */
@@ -69,6 +70,8 @@ export interface RouteSpec<A = unknown> {
   body: BodyKind;
   /** Opaque to the server; the auth hook interprets it. */
   auth: unknown;
+  /** A liveness or readiness probe: answered even past `maxConcurrentRequests`, when the pod is busiest. */
+  probe?: boolean;
   handler: (ctx: RequestContext<A>) => Promise<Reply> | Reply;
 }
 
@@ -83,6 +86,8 @@ export interface HttpServerOptions<A> {
   maxBodyBytes: number;
   maxConcurrentRequests: number;
   requestTimeoutMs: number;
+  /** Longest wait for a request's headers, counted from the connection or the previous reply; at most requestTimeoutMs. */
+  headersTimeoutMs?: number;
   keepAliveTimeoutMs: number;
   metrics?: RequestObserver | null;
   logger?: HttpLogger | null;
@@ -169,6 +174,12 @@ export function parseJsonBody(raw: Buffer | null, contentType: string | undefine
       `The Content-Type \`${type}\` is invalid. Accepted values for the Content-Type header are: \`application/json\``,
     );
   }
+  const tooDeep = jsonDepthExceeded(raw);
+  if (tooDeep !== null)
+    throw new MeiliError(
+      'malformed_payload',
+      `The json payload provided is malformed. \`${recursionLimitMessage(tooDeep)}\`.`,
+    );
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (err) {
@@ -176,13 +187,24 @@ export function parseJsonBody(raw: Buffer | null, contentType: string | undefine
   }
 }
 
+const PREALLOCATE_FROM = 256 * 1024;
+
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(payloadTooLarge(limit));
+  // A big body with a declared length is read straight into one buffer of that size: no chunk list held beside a
+  // concatenated copy (a 95 MB batch would briefly cost twice that).
+  const expected = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : -1;
+  const into = expected >= PREALLOCATE_FROM ? Buffer.allocUnsafeSlow(expected) : null;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
+      if (into !== null && size + chunk.length <= expected) {
+        chunk.copy(into, size);
+        size += chunk.length;
+        return;
+      }
       size += chunk.length;
       if (size > limit) {
         req.removeAllListeners('data');
@@ -192,7 +214,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('end', () => {
+      if (into !== null) resolve(size === expected ? into : into.subarray(0, size));
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
     req.on('error', reject);
   });
 }
@@ -232,10 +257,21 @@ export class HttpServer<A> {
         headSeries: null,
       });
     }
+    const headersTimeout = Math.min(opts.headersTimeoutMs ?? 60_000, opts.requestTimeoutMs);
     this.server = createServer(
-      { keepAliveTimeout: opts.keepAliveTimeoutMs, requestTimeout: opts.requestTimeoutMs },
+      {
+        keepAliveTimeout: opts.keepAliveTimeoutMs,
+        requestTimeout: opts.requestTimeoutMs,
+        headersTimeout,
+        // Idle and half-sent connections are found within a quarter of the headers timeout (Node checks every 30 s).
+        connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(headersTimeout / 4))),
+      },
       (req, res) => {
-        void this.handle(req, res);
+        // Whatever escapes a request (a throwing logger or metrics hook) closes that request, never the process.
+        this.handle(req, res).catch((err: unknown) => {
+          this.opts.logger?.error({ err }, 'request handling failed');
+          res.destroy();
+        });
       },
     );
     this.server.on('connection', (socket) => {
@@ -300,7 +336,7 @@ export class HttpServer<A> {
     try {
       if (this.closing)
         throw new MeiliError('too_many_search_requests', 'Miroir is shutting down; retry on another instance.');
-      if (this.inFlight > this.opts.maxConcurrentRequests) {
+      if (this.inFlight > this.opts.maxConcurrentRequests && found?.spec.probe !== true) {
         throw new MeiliError(
           'too_many_search_requests',
           `Too many requests in flight (server.max_concurrent_requests is ${this.opts.maxConcurrentRequests}). Retry shortly.`,
@@ -316,17 +352,17 @@ export class HttpServer<A> {
         logger?.error({ err, request_id: requestId, path_template: ctx.routeName }, 'request failed');
       reply = errorReply(e);
     }
-    this.send(res, ctx, reply);
+    const status = this.send(res, ctx, reply);
     this.inFlight--;
     if (this.requestMetrics !== null) this.requestMetrics.inFlight--;
     if (this.inFlight === 0 && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
     const ms = performance.now() - started;
-    if (this.requestMetrics !== null) this.seriesOf(found, method).observe(reply.status, ms / 1000);
+    if (this.requestMetrics !== null) this.seriesOf(found, method).observe(status, ms / 1000);
     if (ctx.logging) {
       const line: Record<string, unknown> = {
         method,
         path_template: ctx.routeName,
-        status: reply.status,
+        status,
         duration_ms: Math.round(ms * 100) / 100,
         request_id: requestId,
       };
@@ -362,7 +398,31 @@ export class HttpServer<A> {
    * Writes the reply: the request's headers, the reply's (which win on a clash) and the framing headers as one flat
    * list, then the body with `end`, which sends status line, headers and body in one socket write.
    */
-  private send(res: ServerResponse, ctx: RequestContext<A>, reply: Reply): void {
+  /**
+   * Writes a reply; nothing that goes wrong here (a body that does not serialize, a header value Node refuses) may
+   * end the process or leave the client hanging: it becomes a logged `internal` error answer, or a closed socket
+   * once the head is out.
+   */
+  private send(res: ServerResponse, ctx: RequestContext<A>, reply: Reply): number {
+    try {
+      this.write(res, ctx, reply);
+      return reply.status;
+    } catch (err) {
+      this.opts.logger?.error({ err, request_id: ctx.requestId, path_template: ctx.routeName }, 'reply not sent');
+      try {
+        if (res.headersSent) throw err;
+        for (const k of Object.keys(ctx.replyHeaders)) if (k !== 'x-request-id') delete ctx.replyHeaders[k];
+        const failed = errorReply(internalError(err));
+        this.write(res, ctx, { ...failed, headers: undefined });
+        return failed.status;
+      } catch {
+        res.destroy();
+        return 500;
+      }
+    }
+  }
+
+  private write(res: ServerResponse, ctx: RequestContext<A>, reply: Reply): void {
     if (res.headersSent) return;
     let payload: Buffer | string | undefined;
     if (reply.raw !== undefined) payload = reply.raw;

@@ -181,6 +181,11 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     rebalancer,
     logger,
     facetingOverfetch,
+    multiSearch: {
+      enabled: cfg.multi_search.enabled,
+      maxQueries: cfg.multi_search.max_queries_per_batch,
+      maxFederatedHits: cfg.multi_search.max_federated_hits,
+    },
     scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy },
   });
   const searchUi = cfg.search_ui.enabled
@@ -229,6 +234,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     maxBodyBytes: cfg.server.max_body_bytes,
     maxConcurrentRequests: cfg.server.max_concurrent_requests,
     requestTimeoutMs: cfg.server.request_timeout_ms,
+    headersTimeoutMs: cfg.server.headers_timeout_ms,
     keepAliveTimeoutMs: cfg.server.keep_alive_timeout_ms,
     metrics: metrics.requests,
     logger,

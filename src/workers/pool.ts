@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import * as jobs from './tasks.js';
+import type { IngestBatchOutput } from '../core/ingest-batch.js';
 
 export type JobName = 'ingestBatch' | 'canonicalHash' | 'fingerprintPage' | 'mergeResults';
 
@@ -32,6 +33,15 @@ export interface PoolOptions {
   maxThreads?: number;
   /** Override thresholds (tests force the pool with 0). */
   thresholds?: Partial<Record<JobName, number>>;
+}
+
+/** Bodies moved back from a worker arrive as plain Uint8Arrays: the same bytes as Buffers, as the inline path gives. */
+function reviveBodies(out: IngestBatchOutput): IngestBatchOutput {
+  const bodies = out.routed?.bodies;
+  if (bodies !== undefined)
+    for (const [node, b] of Object.entries(bodies) as Array<[string, Uint8Array]>)
+      if (!Buffer.isBuffer(b)) bodies[node] = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return out;
 }
 
 export class WorkerPool {
@@ -67,7 +77,8 @@ export class WorkerPool {
         return Promise.reject(err);
       }
     }
-    return this.piscina!.run(input, { name }) as Promise<T>;
+    const ran = this.piscina!.run(input, { name }) as Promise<T>;
+    return name === 'ingestBatch' ? ran.then((out) => reviveBodies(out as IngestBatchOutput) as T) : ran;
   }
 
   /** Jobs waiting for a worker thread. */

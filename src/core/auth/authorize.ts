@@ -159,6 +159,14 @@ export function authAllIndexes(auth: AuthResult): boolean {
 }
 
 /** Whether an authenticated caller may see/touch an index (used to filter listings and multi-search queries). */
+/**
+ * Every index a request names — in its path or its body (a creation's `uid`, a rename's new `uid`, both sides of
+ * each swap) — must be one the key may act on, as Meilisearch checks (else 403 invalid_api_key).
+ */
+export function requireIndexes(auth: AuthResult, uids: readonly string[]): void {
+  for (const uid of uids) if (!authAllowsIndex(auth, uid)) throw invalidApiKey();
+}
+
 export function authAllowsIndex(auth: AuthResult, indexUid: string): boolean {
   switch (auth.kind) {
     case 'open':

@@ -3,6 +3,14 @@
 // atomic: a bad document fails the whole batch and changes nothing.
 import { randomUUID } from 'node:crypto';
 import { MeiliError, type ErrorCode } from '../../core/errors.js';
+import {
+  attributeList,
+  displayedRestriction,
+  distinctNotFilterable,
+  facetNotFilterable,
+  notFacetSearchable,
+  visibleAttributeList,
+} from '../../core/attribute-errors.js';
 import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js';
 import { inferPrimaryKey, resolveDocumentId } from '../../core/document-id.js';
 import { compileFilter, FilterableAttributes, parseFilter, valuesAt } from '../../core/filter/index.js';
@@ -42,11 +50,6 @@ function firstValue(doc: Document, field: string): unknown {
   if (!Array.isArray(v)) return undefined;
   if (Object.prototype.hasOwnProperty.call(doc, field)) return doc[field];
   return v.length === 1 ? v[0] : v;
-}
-
-/** Meilisearch's list of attribute names in an error: sorted, comma-joined inside one pair of backticks. */
-function list(attrs: string[]): string {
-  return `\`${[...new Set(attrs)].sort().join(', ')}\``;
 }
 
 export class IndexEngine implements IndexEngineApi {
@@ -282,7 +285,7 @@ export class IndexEngine implements IndexEngineApi {
         const avail =
           sortable.length === 0
             ? 'This index does not have configured sortable attributes.'
-            : `Available sortable attributes are: ${requireRule ? this.visibleList(sortable) : list(sortable)}.`;
+            : `Available sortable attributes are: ${requireRule ? this.visibleList(sortable) : attributeList(sortable)}.`;
         throw new MeiliError(code, `Index \`${this.uid}\`: Attribute \`${field}\` is not sortable. ${avail}`);
       }
       out.push({ field, direction: m[2] as 'asc' | 'desc' });
@@ -338,16 +341,11 @@ export class IndexEngine implements IndexEngineApi {
    * adds `, <..hidden-attributes>`.
    */
   private visibleList(names: string[]): string {
-    const displayed = this.displayed();
-    if (displayed === null) return list(names);
-    const visible = names.filter((n) => displayed.includes(n));
-    const hidden = visible.length < new Set(names).size;
-    return `\`${[...new Set(visible)].sort().join(', ')}${hidden ? ', <..hidden-attributes>' : ''}\``;
+    return visibleAttributeList(names, this.displayed());
   }
 
   private displayed(): string[] | null {
-    const d = this.settings.displayedAttributes as string[];
-    return d.includes('*') ? null : d;
+    return displayedRestriction(this.settings.displayedAttributes);
   }
 
   private checkSearchOn(attrs: unknown): string[] | null {
@@ -377,16 +375,7 @@ export class IndexEngine implements IndexEngineApi {
         for (const p of fa.patterns) if (!p.includes('*') && !out.includes(p)) out.push(p);
         continue;
       }
-      if (!fa.isFilterable(f)) {
-        const avail =
-          fa.patterns.length === 0
-            ? 'This index does not have configured filterable attributes.'
-            : `Available filterable attributes patterns are: ${list(fa.patterns)}.`;
-        throw new MeiliError(
-          'invalid_search_facets',
-          `Invalid facet distribution: Pattern \`${f}\` is not filterable. ${avail}`,
-        );
-      }
+      if (!fa.isFilterable(f)) throw facetNotFilterable(f, fa);
       if (!out.includes(f)) out.push(f);
     }
     return out;
@@ -401,16 +390,7 @@ export class IndexEngine implements IndexEngineApi {
     let distinct = (this.settings.distinctAttribute as string | null) ?? null;
     if (typeof query.distinct === 'string') {
       const fa = this.filterable();
-      if (!fa.isFilterable(query.distinct)) {
-        const avail =
-          fa.patterns.length === 0
-            ? 'This index does not have configured filterable attributes.'
-            : `Available filterable attributes patterns are: ${this.visibleList(fa.filterablePatterns())}.`;
-        throw new MeiliError(
-          'invalid_search_distinct',
-          `Index \`${this.uid}\`: Attribute \`${query.distinct}\` is not filterable and thus, cannot be used as distinct attribute. ${avail}`,
-        );
-      }
+      if (!fa.isFilterable(query.distinct)) throw distinctNotFilterable(this.uid, query.distinct, fa, this.displayed());
       distinct = query.distinct;
     }
     const searchOn = this.checkSearchOn(query.attributesToSearchOn);
@@ -503,17 +483,7 @@ export class IndexEngine implements IndexEngineApi {
     const facetName = query.facetName as string;
     const fa = this.filterable();
     if (!fa.isFacetSearchable(facetName)) {
-      const rule = fa.ruleIndexFor(facetName);
-      const avail =
-        rule !== null
-          ? `Note: this attribute matches rule #${rule} in filterableAttributes, but this rule does not enable facetSearch.\nHint: enable facetSearch in rule #${rule} by adding \`"facetSearch": true\` to the rule.\nHint: prepend another rule matching ${facetName} with facetSearch: true before rule #${rule}`
-          : fa.facetSearchablePatterns().length === 0
-            ? 'This index does not have configured facet-searchable attributes. To make it facet-searchable add it to the `filterableAttributes` index settings.'
-            : `Available facet-searchable attributes patterns are: ${list(fa.facetSearchablePatterns())}. To make it facet-searchable add it to the \`filterableAttributes\` index settings.`;
-      throw new MeiliError(
-        'invalid_facet_search_facet_name',
-        `Attribute \`${facetName}\` is not facet-searchable. ${avail}`,
-      );
+      throw notFacetSearchable(facetName, fa);
     }
     if (this.settings.facetSearch === false) {
       throw new MeiliError('facet_search_disabled', 'The facet search is disabled for this index');

@@ -1,8 +1,8 @@
 // Index routes through the proxy (SPEC C5): `GET /indexes[/{uid}]` from Miroir's committed index state; create,
 // update (primary key, rename), delete and swap validated here and registered as tasks by the index operations.
 import { MeiliError } from '../../core/errors.js';
-import { checkIndexUid, validateCreateIndex, validateSwap } from '../../core/index-requests.js';
-import { authAllowsIndex, invalidApiKey, type AuthResult } from '../../core/auth/authorize.js';
+import { checkIndexUid, validateCreateIndex, validateSwap, validateUpdateIndex } from '../../core/index-requests.js';
+import { authAllowsIndex, requireIndexes, type AuthResult } from '../../core/auth/authorize.js';
 import type { IndexOperations } from '../state/index-ops.js';
 import { indexNotFound, type IndexStateService, type IndexView } from '../state/index-state.js';
 import { acceptedReply } from '../tasks/registry.js';
@@ -47,14 +47,6 @@ export async function getIndex(state: IndexStateService, uid: string): Promise<R
   return { status: 200, body: indexJson(s) };
 }
 
-/**
- * Every index a request names — in its path or its body (a creation's `uid`, a rename's new `uid`, both sides of
- * each swap) — must be one the key may act on, as Meilisearch checks (else 403 invalid_api_key).
- */
-function requireIndexes(auth: AuthResult, uids: readonly string[]): void {
-  for (const uid of uids) if (!authAllowsIndex(auth, uid)) throw invalidApiKey();
-}
-
 export async function createIndex(ops: IndexOperations, body: unknown, auth: AuthResult): Promise<Reply> {
   const { uid, primaryKey } = validateCreateIndex(body);
   requireIndexes(auth, [uid]);
@@ -68,26 +60,9 @@ export async function deleteIndex(ops: IndexOperations, uid: string): Promise<Re
 /** `PATCH /indexes/{uid}` ({primaryKey} and/or {uid} rename). */
 export async function updateIndex(ops: IndexOperations, uid: string, body: unknown, auth: AuthResult): Promise<Reply> {
   checkIndexUid(uid);
-  if (body === null || typeof body !== 'object' || Array.isArray(body))
-    throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${JSON.stringify(body)}`);
-  const b = body as Record<string, unknown>;
-  for (const k of Object.keys(b))
-    if (k !== 'uid' && k !== 'primaryKey')
-      throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`primaryKey\`, \`uid\``);
-  if (b.primaryKey !== undefined && b.primaryKey !== null && typeof b.primaryKey !== 'string') {
-    throw new MeiliError(
-      'invalid_index_primary_key',
-      `Invalid value type at \`.primaryKey\`: expected a string, but found ${JSON.stringify(b.primaryKey)}`,
-    );
-  }
-  if (b.uid !== undefined) checkIndexUid(String(b.uid));
-  if (typeof b.uid === 'string') requireIndexes(auth, [b.uid]);
-  return acceptedReply(
-    await ops.updateIndex(uid, {
-      primaryKey: b.primaryKey as string | null | undefined,
-      uid: typeof b.uid === 'string' ? b.uid : undefined,
-    }),
-  );
+  const b = validateUpdateIndex(body);
+  if (b.uid !== undefined) requireIndexes(auth, [b.uid]);
+  return acceptedReply(await ops.updateIndex(uid, b));
 }
 
 export async function swapIndexes(ops: IndexOperations, body: unknown, auth: AuthResult): Promise<Reply> {

@@ -10,18 +10,26 @@ import { fetchDocumentPage } from '../cluster/document-pages.js';
 import { scatter } from '../cluster/scatter.js';
 import { checkIndexUid } from '../../core/index-requests.js';
 import { mergeFacets } from '../../core/merge.js';
-import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js';
-import { parseDocumentsQuery, parseFacetSearchQuery, parseMultiSearch } from '../../core/search-params.js';
+import { federatedWindow, mergeFederated, type FederatedPart } from '../../core/federation.js';
+import {
+  parseDocumentsQuery,
+  parseFacetSearchQuery,
+  parseMultiSearch,
+  type MultiSearchLimits,
+} from '../../core/search-params.js';
 import { shardForKey } from '../../core/hash.js';
 import { andFilters } from '../../core/shard-filter.js';
+import { isReservedField } from '../../core/reserved.js';
+import { hideReservedInRead } from '../../core/reserved-reads.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import { degradedHeader, scatterSearch, type ReadDeps } from './search.js';
+import { mapLimit } from '../util/map-limit.js';
 
 let docSeq = 0;
 
 function strip(doc: Record<string, unknown>, added: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(doc)) if (!k.startsWith('_miroir_') && !added.includes(k)) out[k] = v;
+  for (const [k, v] of Object.entries(doc)) if (!isReservedField(k) && !added.includes(k)) out[k] = v;
   return out;
 }
 
@@ -78,8 +86,9 @@ export async function fetchDocuments(
   source: 'json' | 'query',
 ): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
-  const query = parseDocumentsQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
+  const params = parseDocumentsQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
   const s = await state(deps, uid);
+  const query = hideReservedInRead('documents', uid, params, s.settings);
   const pk = s.primaryKey ?? 'id';
   const offset = (query.offset as number | undefined) ?? 0;
   const limit = (query.limit as number | undefined) ?? 20;
@@ -111,7 +120,7 @@ export async function fetchDocuments(
 export async function facetSearch(deps: ReadDeps, ctx: RequestContext<AuthResult>): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   const s = await state(deps, uid);
-  const query = parseFacetSearchQuery(ctx.json ?? {});
+  const query = hideReservedInRead('facetSearch', uid, parseFacetSearchQuery(ctx.json ?? {}), s.settings);
   const filter = query.filter;
   const extra = tenantFilter(ctx.auth!, uid);
   const combined = andFilters(filter, extra);
@@ -141,9 +150,25 @@ export async function facetSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
   };
 }
 
-/** `POST /multi-search`, plain and federated. */
-export async function multiSearch(deps: ReadDeps, ctx: RequestContext<AuthResult>): Promise<Reply> {
-  const parsed = parseMultiSearch(ctx.json);
+/**
+ * Queries of one multi-search scattered at once (Meilisearch answers them one after the other): enough for the
+ * usual handful to run side by side, few enough that a 100-query request cannot flood the nodes.
+ */
+const PARALLEL_QUERIES = 8;
+
+/** The `multi_search` config block. */
+export interface MultiSearchConfig extends MultiSearchLimits {
+  enabled: boolean;
+}
+
+/** `POST /multi-search`, plain and federated, within the configured query count and federated depth. */
+export async function multiSearch(
+  deps: ReadDeps & { multiSearch: MultiSearchConfig },
+  ctx: RequestContext<AuthResult>,
+): Promise<Reply> {
+  if (!deps.multiSearch.enabled)
+    throw new MeiliError('miroir_not_supported', 'Multi-search is turned off on this server (multi_search.enabled).');
+  const parsed = parseMultiSearch(ctx.json, deps.multiSearch);
   const prefixed = (i: number, err: unknown) => {
     const m = internalError(err);
     return new MeiliError(m.code, `Inside \`.queries[${i}]\`: ${m.message}`);
@@ -154,87 +179,48 @@ export async function multiSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
   });
   const missingAll = new Set<number>();
   if (parsed.federation === null) {
-    const results = await Promise.all(
-      parsed.queries.map(async (q, i) => {
-        try {
-          const { answer, missing } = await scatterSearch(deps, q.indexUid, q.query, ctx.auth!);
-          for (const s of missing) missingAll.add(s);
-          return { indexUid: q.indexUid, ...answer, requestUid: randomUUID() };
-        } catch (err) {
-          throw prefixed(i, err);
-        }
-      }),
-    );
+    const results = await mapLimit(parsed.queries, PARALLEL_QUERIES, async (q, i) => {
+      try {
+        const { answer, missing } = await scatterSearch(deps, q.indexUid, q.query, ctx.auth!);
+        for (const s of missing) missingAll.add(s);
+        return { indexUid: q.indexUid, ...answer, requestUid: randomUUID() };
+      } catch (err) {
+        throw prefixed(i, err);
+      }
+    });
     degradedHeader(
       ctx,
       [...missingAll].sort((a, b) => a - b),
     );
     return { status: 200, body: { results } };
   }
-  const fed = parsed.federation as PageRequest & {
-    facetsByIndex?: Record<string, string[]>;
-    mergeFacets?: { maxValuesPerFacet?: number } | null;
-  };
-  const w = pageWindow(fed, Number.MAX_SAFE_INTEGER);
+  const fed = parsed.federation;
+  const { need } = federatedWindow(fed);
+  const facetsByIndex = (fed.facetsByIndex as Record<string, string[]> | null | undefined) ?? null;
   const started = performance.now();
-  const merged: Array<{ hit: Record<string, unknown>; score: number; pos: number; rank: number }> = [];
-  const byIndex: Record<
-    string,
-    { distribution: Record<string, Record<string, number>>; stats: Record<string, { min: number; max: number }> }
-  > = {};
-  let total = 0;
-  await Promise.all(
-    parsed.queries.map(async (q, i) => {
-      const facets = fed.facetsByIndex?.[q.indexUid];
-      try {
-        const { answer, missing } = await scatterSearch(
-          deps,
-          q.indexUid,
-          { ...q.query, offset: 0, limit: w.offset + w.limit, showRankingScore: true, ...(facets ? { facets } : {}) },
-          ctx.auth!,
-        );
-        for (const s of missing) missingAll.add(s);
-        total += answer.estimatedTotalHits as number;
-        if (facets && byIndex[q.indexUid] === undefined)
-          byIndex[q.indexUid] = {
-            distribution: answer.facetDistribution as Record<string, Record<string, number>>,
-            stats: (answer.facetStats as Record<string, { min: number; max: number }>) ?? {},
-          };
-        const weight = q.federationOptions?.weight ?? 1;
-        (answer.hits as Array<Record<string, unknown>>).forEach((hit, rank) => {
-          const score = (hit._rankingScore as number) * weight;
-          if (q.query.showRankingScore !== true) delete hit._rankingScore;
-          hit._federation = { indexUid: q.indexUid, queriesPosition: i, weightedRankingScore: score };
-          merged.push({ hit, score, pos: i, rank });
-        });
-      } catch (err) {
-        throw prefixed(i, err);
-      }
-    }),
-  );
-  merged.sort((a, b) => b.score - a.score || a.pos - b.pos || a.rank - b.rank);
-  const res: Record<string, unknown> = {
-    hits: merged.slice(w.offset, w.offset + w.limit).map((m) => m.hit),
-    processingTimeMs: 0,
-    ...hitsInfo(fed, w, total, Number.MAX_SAFE_INTEGER),
-  };
-  if (fed.facetsByIndex !== undefined) {
-    if (fed.mergeFacets) {
-      const stats: Record<string, { min: number; max: number }> = {};
-      for (const f of Object.values(byIndex)) {
-        for (const [attr, st] of Object.entries(f.stats))
-          stats[attr] = stats[attr]
-            ? { min: Math.min(stats[attr]!.min, st.min), max: Math.max(stats[attr]!.max, st.max) }
-            : { ...st };
-      }
-      res.facetDistribution = mergeFacets(
-        Object.values(byIndex).map((f) => f.distribution),
-        new Set(Object.keys(stats)),
-        { maxValuesPerFacet: fed.mergeFacets.maxValuesPerFacet ?? 100, sortFacetValuesBy: { '*': 'alpha' } },
+  const parts = await mapLimit(parsed.queries, PARALLEL_QUERIES, async (q, i): Promise<FederatedPart> => {
+    const facets = facetsByIndex?.[q.indexUid];
+    try {
+      const { answer, missing, primaryKey } = await scatterSearch(
+        deps,
+        q.indexUid,
+        { ...q.query, offset: 0, limit: need, showRankingScore: true, ...(facets ? { facets } : {}) },
+        ctx.auth!,
       );
-      res.facetStats = stats;
-    } else res.facetsByIndex = byIndex;
-  }
+      for (const s of missing) missingAll.add(s);
+      return {
+        indexUid: q.indexUid,
+        queryPosition: i,
+        weight: q.federationOptions?.weight ?? 1,
+        primaryKey,
+        showRankingScore: q.query.showRankingScore === true,
+        answer,
+      };
+    } catch (err) {
+      throw prefixed(i, err);
+    }
+  });
+  const res = mergeFederated(parts, fed);
   res.processingTimeMs = Math.floor(performance.now() - started);
   res.requestUid = randomUUID();
   degradedHeader(

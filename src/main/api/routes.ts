@@ -14,7 +14,7 @@ import type { IndexOperations } from '../state/index-ops.js';
 import type { DocumentWrites } from '../writes/documents.js';
 import { addNode, drainNode, removeGroup, startRebalance } from './admin.js';
 import { addDocuments, deleteAll, deleteBatch, deleteByFilter, deleteOne } from './documents.js';
-import { facetSearch, fetchDocuments, getDocument, multiSearch } from './reads.js';
+import { facetSearch, fetchDocuments, getDocument, multiSearch, type MultiSearchConfig } from './reads.js';
 import { search, type ReadDeps } from './search.js';
 import { createIndex, deleteIndex, getIndex, listIndexes, swapIndexes, updateIndex } from './indexes.js';
 import { getSettings, updateSettings } from './settings.js';
@@ -39,6 +39,7 @@ export interface ApiDeps extends ReadDeps, TaskApiDeps {
   metrics: Metrics;
   keys: KeyRegistry;
   rebalancer: Rebalancer;
+  multiSearch: MultiSearchConfig;
 }
 
 type Handler = (ctx: RequestContext<AuthResult>) => Promise<Reply> | Reply;
@@ -98,7 +99,7 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     method: HttpMethod,
     path: string,
     handler: Handler,
-    opts: { body?: 'none' | 'json' | 'raw'; tenant?: boolean; auth?: RouteAuth } = {},
+    opts: { body?: 'none' | 'json' | 'raw'; tenant?: boolean; auth?: RouteAuth; probe?: boolean } = {},
   ) => {
     const guard: RouteGuard = {
       kind: 'client',
@@ -110,6 +111,7 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
       path,
       body: opts.body ?? (method === 'GET' || method === 'DELETE' ? 'none' : 'json'),
       auth: guard,
+      probe: opts.probe === true,
       handler,
     });
   };
@@ -117,7 +119,7 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     method: HttpMethod,
     path: string,
     handler: Handler,
-    kind: 'admin' | 'public' = 'admin',
+    kind: 'admin' | 'public' | 'probe' = 'admin',
     body: 'none' | 'json' = method === 'GET' || method === 'DELETE' ? 'none' : 'json',
   ) => {
     out.push({
@@ -125,13 +127,14 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
       path,
       name: path,
       body,
-      auth: { kind, auth: PUBLIC_ROUTE, tenant: false } satisfies RouteGuard,
+      probe: kind === 'probe',
+      auth: { kind: kind === 'probe' ? 'public' : kind, auth: PUBLIC_ROUTE, tenant: false } satisfies RouteGuard,
       handler,
     });
   };
 
   // ---- served by Miroir itself
-  client('GET', '/health', () => json(200, { status: 'available' }), { auth: PUBLIC_ROUTE });
+  client('GET', '/health', () => json(200, { status: 'available' }), { auth: PUBLIC_ROUTE, probe: true });
   client('GET', '/version', () => forwardToOne(deps, 'GET', '/version', null, 'version'));
   client('GET', '/keys', (ctx) => json(200, deps.keys.list(ctx.query)));
   client('POST', '/keys', async (ctx) => {
@@ -199,14 +202,44 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('GET', '/network', () => forwardToOne(deps, 'GET', '/network', null, 'network'));
   client('PATCH', '/network', (ctx) => broadcast(deps, 'PATCH', '/network', ctx.rawBody, 'network'));
 
-  // ---- Meilisearch routes whose capability comes later (cluster operations, write path, read path)
-  // Bodies are not read: the answer is 501 whatever they hold.
-  const later: Array<[HttpMethod, string, boolean]> = [
-    ['POST', '/dumps', false],
-    ['POST', '/snapshots', false],
+  // ---- Meilisearch routes Miroir does not serve: after Meilisearch's own auth, 501 miroir_not_supported (never a
+  // bare 404 that would read as "no such index"). Bodies are not read: the answer is the same whatever they hold.
+  const unserved: Array<[HttpMethod, string]> = [
+    ['POST', '/dumps'],
+    ['POST', '/snapshots'],
+    ['GET', '/metrics'],
+    ['POST', '/indexes/:uid/documents/edit'],
+    ['GET', '/indexes/:uid/similar'],
+    ['POST', '/indexes/:uid/similar'],
+    ['POST', '/indexes/:uid/compact'],
+    ['POST', '/indexes/:uid/fields'],
+    ['POST', '/tasks/compact'],
+    ['GET', '/tasks/:taskUid/documents'],
+    ['GET', '/chats'],
+    ['GET', '/chats/:workspace'],
+    ['DELETE', '/chats/:workspace'],
+    ['GET', '/chats/:workspace/settings'],
+    ['PATCH', '/chats/:workspace/settings'],
+    ['DELETE', '/chats/:workspace/settings'],
+    ['POST', '/chats/:workspace/chat/completions'],
+    ['POST', '/export'],
+    ['POST', '/logs/stream'],
+    ['DELETE', '/logs/stream'],
+    ['POST', '/logs/stderr'],
+    ['POST', '/network/control'],
+    ['POST', '/render-template'],
+    ['GET', '/webhooks'],
+    ['POST', '/webhooks'],
+    ['GET', '/webhooks/:uuid'],
+    ['PATCH', '/webhooks/:uuid'],
+    ['DELETE', '/webhooks/:uuid'],
+    ['POST', '/dynamic-search-rules'],
+    ['DELETE', '/dynamic-search-rules'],
+    ['GET', '/dynamic-search-rules/:ruleUid'],
+    ['PATCH', '/dynamic-search-rules/:ruleUid'],
+    ['DELETE', '/dynamic-search-rules/:ruleUid'],
   ];
-  for (const [method, path, tenant] of later)
-    client(method, path, notSupported(`${method} ${path}`), { body: 'none', tenant });
+  for (const [method, path] of unserved) client(method, path, notSupported(`${method} ${path}`), { body: 'none' });
 
   // ---- admin API
   admin(
@@ -218,7 +251,7 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
         ? json(200, { status: 'ready' })
         : { status: 503, body: { status: 'not_ready', uncovered_shards: uncovered }, headers: { 'retry-after': '10' } };
     },
-    'public',
+    'probe',
   );
   admin('GET', '/_miroir/topology', () => json(200, deps.topology.topologyView()));
   admin('GET', '/_miroir/shards', () => json(200, deps.topology.shardsView()));

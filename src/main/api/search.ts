@@ -10,6 +10,7 @@ import { mergeSearchResults, type NodeAnswer } from '../../core/merge.js';
 import { pageWindow } from '../../core/pagination.js';
 import { parseSearchQuery } from '../../core/search-params.js';
 import { scrubReservedMembers } from '../../core/reserved.js';
+import { hideReservedInRead } from '../../core/reserved-reads.js';
 import { andFilters } from '../../core/shard-filter.js';
 import { scatter, type ScatterDeps } from '../cluster/scatter.js';
 import type { Reply, RequestContext } from '../../http/server.js';
@@ -28,11 +29,18 @@ export interface ReadDeps {
 export async function scatterSearch(
   deps: ReadDeps,
   uid: string,
-  query: Record<string, unknown>,
+  clientQuery: Record<string, unknown>,
   auth: AuthResult,
-): Promise<{ answer: NodeAnswer; missing: number[]; settingsVersion: number; nodeCount: number }> {
+): Promise<{
+  answer: NodeAnswer;
+  missing: number[];
+  settingsVersion: number;
+  nodeCount: number;
+  primaryKey: string | null;
+}> {
   const state = await deps.state.readable(uid);
   const logical = state.settings;
+  const query = hideReservedInRead('search', uid, clientQuery, logical);
   const pagination = logical.pagination as { maxTotalHits: number };
   const faceting = logical.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
   const w = pageWindow(query, pagination.maxTotalHits);
@@ -65,7 +73,7 @@ export async function scatterSearch(
     },
     { addedFields: added },
   );
-  return { answer, missing, settingsVersion: state.settingsVersion, nodeCount };
+  return { answer, missing, settingsVersion: state.settingsVersion, nodeCount, primaryKey: state.primaryKey };
 }
 
 let directSeq = 0;
@@ -92,8 +100,8 @@ async function passThrough(
   const api = deps.scatter.topology.client(nodeId);
   if (api === undefined) return null;
   const state = await deps.state.readable(uid);
-  const body: Record<string, unknown> = { ...query };
-  const filter = andFilters(query.filter, tenantFilter(auth, uid));
+  const body: Record<string, unknown> = { ...hideReservedInRead('search', uid, query, state.settings) };
+  const filter = andFilters(body.filter, tenantFilter(auth, uid));
   if (filter !== undefined && filter !== null) body.filter = filter;
   try {
     const res = await api.request({

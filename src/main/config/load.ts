@@ -121,9 +121,6 @@ export function crossKeyProblems(cfg: MiroirConfig): string[] {
   if (cfg.server.port !== 0 && cfg.server.port === cfg.metrics.port && cfg.server.bind === cfg.metrics.bind) {
     problems.push(`metrics.port: ${cfg.metrics.port} is also server.port`);
   }
-  if (cfg.connection_pool_per_node.max_idle > cfg.connection_pool_per_node.max_total) {
-    problems.push('connection_pool_per_node.max_idle: may not exceed connection_pool_per_node.max_total');
-  }
   if (cfg.leader_election.renew_interval_s >= cfg.leader_election.lease_ttl_s) {
     problems.push('leader_election.renew_interval_s: must be shorter than leader_election.lease_ttl_s');
   }

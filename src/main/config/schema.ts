@@ -112,6 +112,9 @@ export const configSchema = z.strictObject({
         .describe('Largest accepted request body (larger → 413 payload_too_large).'),
       max_concurrent_requests: positiveInt.default(500).describe('Requests served at once; more are refused with 503.'),
       request_timeout_ms: positiveInt.default(30000).describe('Longest time to receive a whole client request.'),
+      headers_timeout_ms: positiveInt
+        .default(10000)
+        .describe('Longest time to receive request headers; also closes connections that never send one.'),
       keep_alive_timeout_ms: positiveInt.default(65000).describe('Idle keep-alive time for client connections.'),
       shutdown_grace_ms: nonNegativeInt
         .default(10000)
@@ -151,16 +154,28 @@ export const configSchema = z.strictObject({
         .describe("Nodes keep faceting.maxValuesPerFacet × this many values so merged facet counts equal one node's."),
     })
     .prefault({}),
+  multi_search: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve POST /multi-search (false → 501 miroir_not_supported).'),
+      max_queries_per_batch: positiveInt
+        .default(100)
+        .describe('Most queries in one multi-search; more → 400 bad_request.'),
+      max_federated_hits: positiveInt
+        .default(1000)
+        .describe('Largest federation offset + limit (or page × hitsPerPage); more → 400 invalid_search_limit.'),
+    })
+    .prefault({}),
   rebalancer: z
     .strictObject({
       auto_rebalance_on_recovery: z.boolean().default(true).describe('Catch a recovered node up from its replicas.'),
       max_concurrent_migrations: positiveInt.default(4).describe('Shard moves in flight at once.'),
-      migration_timeout_s: positiveInt.default(3600).describe('A shard move running longer is failed and retried.'),
+      migration_timeout_s: positiveInt
+        .default(3600)
+        .describe('A shard move running longer is failed and resumed from its saved cursor.'),
     })
     .prefault({}),
   connection_pool_per_node: z
     .strictObject({
-      max_idle: nonNegativeInt.default(32).describe('Idle keep-alive connections kept per node.'),
       max_total: positiveInt.default(128).describe('Connections per node at most.'),
       idle_timeout_s: positiveInt.default(60).describe('Idle connections to nodes close after this.'),
     })
@@ -200,25 +215,11 @@ export const configSchema = z.strictObject({
         .describe('two_phase: push to all, verify hashes, commit; sequential: node by node with revert.'),
       verify_timeout_s: positiveInt.default(60).describe('Longest wait for every node to apply settings.'),
       max_repair_retries: nonNegativeInt.default(3).describe('Re-pushes of settings to a node whose hash differs.'),
-      freeze_writes_on_unrepairable: z
-        .boolean()
-        .default(true)
-        .describe('Refuse writes to an index whose settings could not be repaired.'),
     })
     .prefault({}),
   task_registry: z
     .strictObject({
-      cache_size: positiveInt.default(10000).describe('Task records cached in memory.'),
-      redis_pool_max: positiveInt.default(50).describe('Redis connections at most (backend redis).'),
       retention_days: positiveInt.default(7).describe('Finished tasks older than this are pruned (C7: 7 days).'),
-    })
-    .prefault({}),
-  tracing: z
-    .strictObject({
-      enabled: z.boolean().default(false).describe('Export traces over OTLP.'),
-      endpoint: z.string().default('http://tempo.monitoring.svc:4317').describe('OTLP gRPC endpoint.'),
-      service_name: z.string().default('miroir').describe('service.name of exported spans.'),
-      sample_rate: z.number().min(0).max(1).default(0.1).describe('Fraction of requests traced.'),
     })
     .prefault({}),
   errors: z

@@ -213,15 +213,8 @@ export class ChangeDriver {
     let active = 0;
     for (const j of jobs.values()) {
       if (j.state === 'queued') active++;
-      else if (j.state === 'in_progress') {
-        if (now - j.createdAt > this.o.migrationTimeoutMs && j.leaseExpiresAt !== null && j.leaseExpiresAt > now) {
-          this.o.logger?.warn(
-            { job: j.id },
-            'shard move exceeded rebalancer.migration_timeout_s; it keeps running and is watched',
-          );
-        }
-        active++;
-      } else if (j.state === 'failed') {
+      else if (j.state === 'in_progress') active++;
+      else if (j.state === 'failed') {
         await this.recordError(`shard move ${j.id}: ${j.error ?? 'failed'}`);
         const at = this.retryAt.get(j.id);
         if (at === undefined) this.retryAt.set(j.id, now + Math.min(30_000, 500 * 2 ** Math.min(j.attempts, 6)));

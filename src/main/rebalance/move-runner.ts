@@ -66,6 +66,10 @@ export class MoveRunner {
       return;
     }
     let latest: MoveCursor | null = (job.cursor as MoveCursor | null) ?? payload.resume ?? null;
+    // `rebalancer.migration_timeout_s`: a run that goes on longer stops at its next progress report and is failed;
+    // the change driver requeues it, and the next run resumes from the saved cursor.
+    const deadline = Date.now() + this.o.migrationTimeoutMs;
+    let timedOut = false;
     const beat = every(this.o.heartbeatMs, () => store.heartbeatJob(job.id, podId, jobLeaseMs, latest ?? undefined), {
       onError: () => undefined,
     });
@@ -79,8 +83,14 @@ export class MoveRunner {
       progress: async (cursor) => {
         latest = cursor;
         const held = await store.heartbeatJob(job.id, podId, jobLeaseMs, cursor);
+        if (held && Date.now() > deadline) timedOut = true;
         // Stopping: the cursor is saved; this pod (after a restart) or another resumes. A cancelled change: drop it.
-        return held && !this.stopped && (this.o.topology.current.operations ?? []).some((o) => o.id === payload.op);
+        return (
+          held &&
+          !timedOut &&
+          !this.stopped &&
+          (this.o.topology.current.operations ?? []).some((o) => o.id === payload.op)
+        );
       },
       onCopied: (n) => this.o.metrics?.rebalanceDocumentsMigrated.inc(n),
     });
@@ -89,6 +99,12 @@ export class MoveRunner {
       await store.heartbeatJob(job.id, podId, jobLeaseMs, final);
       await store.completeJob(job.id, podId);
     } catch (err) {
+      if (timedOut) {
+        const message = `ran past rebalancer.migration_timeout_s (${this.o.migrationTimeoutMs / 1000} s)`;
+        this.o.logger?.warn({ job: job.id }, `shard move ${message}; it resumes from its cursor`);
+        await store.failJob(job.id, podId, message).catch(() => undefined);
+        return;
+      }
       if (err instanceof JobLostError || this.stopped) return;
       const message = err instanceof Error ? err.message : String(err);
       this.o.logger?.warn({ job: job.id, err: message }, 'shard move failed; it will be retried');

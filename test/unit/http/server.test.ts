@@ -41,6 +41,28 @@ const server = new HttpServer<string>({
     },
     {
       method: 'GET',
+      path: '/probe',
+      body: 'none',
+      auth: 'public',
+      probe: true,
+      handler: () => ({ status: 200, body: { status: 'available' } }),
+    },
+    {
+      method: 'GET',
+      path: '/unserializable',
+      body: 'none',
+      auth: 'public',
+      handler: () => ({ status: 200, body: { n: 10n } }),
+    },
+    {
+      method: 'GET',
+      path: '/bad-header',
+      body: 'none',
+      auth: 'public',
+      handler: () => ({ status: 200, body: {}, headers: { 'x-bad': 'line\nbreak' } }),
+    },
+    {
+      method: 'GET',
       path: '/crash',
       body: 'none',
       auth: 'public',
@@ -59,6 +81,7 @@ const server = new HttpServer<string>({
   maxBodyBytes: 64,
   maxConcurrentRequests: 1,
   requestTimeoutMs: 5000,
+  headersTimeoutMs: 400,
   keepAliveTimeoutMs: 5000,
   metrics: metrics.requests,
 });
@@ -122,9 +145,83 @@ test('the concurrency limit answers 503 with Retry-After; metrics count requests
   const refused = await call('GET', '/ping');
   assert.equal(refused.status, 503);
   assert.equal(refused.headers['retry-after'], '10');
+  // Liveness and readiness probes are answered even then.
+  const probe = await call('GET', '/probe');
+  assert.equal(probe.status, 200);
   release!();
   assert.equal((await slow).status, 200);
   const text = await metrics.registry.metrics();
   assert.match(text, /miroir_requests_total\{method="POST",path_template="\/echo\/:name",status="201"\} 1/);
   assert.match(text, /miroir_requests_in_flight 0/);
+});
+
+test('a reply that does not serialize, or a header Node refuses, is an internal error and the server lives on', async () => {
+  const big = await call('GET', '/unserializable');
+  assert.equal(big.status, 500);
+  assert.equal(big.json.code, 'internal');
+  const header = await call('GET', '/bad-header');
+  assert.equal(header.status, 500);
+  assert.equal(header.json.code, 'internal');
+  assert.equal((await call('GET', '/ping')).status, 200);
+});
+
+test('JSON nested past 128 levels is a 400 malformed_payload naming where, never a stack overflow', async () => {
+  const deep = '{"x":' + '['.repeat(5000) + ']'.repeat(5000) + '}';
+  // The body limit of this server is 64 bytes; nesting is checked on any body that fits, so use a smaller one.
+  const server2 = new HttpServer<string>({
+    routes: [
+      {
+        method: 'POST',
+        path: '/echo',
+        body: 'json',
+        auth: 'public',
+        handler: (ctx) => ({ status: 200, body: ctx.json }),
+      },
+    ],
+    hooks: { authenticate: () => 'ok' },
+    maxBodyBytes: 1 << 20,
+    maxConcurrentRequests: 10,
+    requestTimeoutMs: 5000,
+    keepAliveTimeoutMs: 5000,
+  });
+  const p2 = await server2.listen(0, '127.0.0.1');
+  try {
+    const post = async (body: string) => {
+      const res = await request(`http://127.0.0.1:${p2}/echo`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
+      return { status: res.statusCode, json: (await res.body.json()) as any };
+    };
+    const refused = await post(deep);
+    assert.equal(refused.status, 400);
+    assert.equal(refused.json.code, 'malformed_payload');
+    assert.equal(
+      refused.json.message,
+      'The json payload provided is malformed. `recursion limit exceeded at line 1 column 133`.',
+    );
+    // Brackets inside strings do not count; 128 levels are fine.
+    const fine = { s: '[[[[{{{{'.repeat(100), a: JSON.parse('['.repeat(127) + ']'.repeat(127)) };
+    assert.equal((await post(JSON.stringify(fine))).status, 200);
+  } finally {
+    await server2.close(100);
+  }
+});
+
+test('connections that send nothing, or stop halfway through the headers, are closed after the headers timeout', async () => {
+  const { connect } = await import('node:net');
+  const open = (data: string | null) =>
+    new Promise<string>((resolve, reject) => {
+      let got = '';
+      const s = connect(port, '127.0.0.1', () => {
+        if (data !== null) s.write(data);
+      });
+      s.on('data', (d) => (got += String(d)));
+      s.on('error', reject);
+      s.on('close', () => resolve(got));
+    });
+  const [silent, half] = await Promise.all([open(null), open('GET /ping HTTP/1.1\r\nHost: x\r\n')]);
+  assert.match(silent, /^(HTTP\/1\.1 408|$)/);
+  assert.match(half, /^HTTP\/1\.1 408/);
 });

@@ -175,7 +175,11 @@ test('Miroir config values are checked like Miroir checks them', () => {
     [{ config: { nodes: [{ id: 'node-0' }] } }, '/config/nodes/0', 'required'],
     [{ config: { scatter: { unavailable_shard_policy: 'drop' } } }, '/config/scatter/unavailable_shard_policy', 'enum'],
     [{ config: { log: { level: 'verbose' } } }, '/config/log/level', 'enum'],
-    [{ config: { tracing: { sample_rate: 2 } } }, '/config/tracing/sample_rate', 'maximum'],
+    [
+      { config: { multi_search: { max_queries_per_batch: 0 } } },
+      '/config/multi_search/max_queries_per_batch',
+      'minimum',
+    ],
     [{ config: { health: { interval: 5 } } }, '/config/health', 'additionalProperties'],
     [{ replicas: 2 }, '', 'additionalProperties'],
     [{ image: { repository: '' } }, '/image/repository', 'minLength'],

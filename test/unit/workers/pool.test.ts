@@ -23,7 +23,7 @@ test('routeBatch: every document reaches its RF targets once, with _miroir_shard
   assert.equal(out.error, null);
   let total = 0;
   for (const [node, body] of Object.entries(out.bodies)) {
-    const list = JSON.parse(body) as Array<{ id: string | number; _miroir_shard: number }>;
+    const list = JSON.parse(body.toString()) as Array<{ id: string | number; _miroir_shard: number }>;
     total += list.length;
     for (const d of list) {
       assert.equal(d._miroir_shard, shardForKey(String(d.id), 16));

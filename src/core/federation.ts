@@ -1,0 +1,94 @@
+// Federated multi-search merge, one rule for the dev node and the proxy: every query's answer (asked with offset 0,
+// enough hits and `showRankingScore`) is merged by weighted ranking score (score × federationOptions.weight; ties by
+// query position, then each query's own order); a document several queries found appears once, where it ranks best;
+// the result is paged with the federation's offset/limit or page/hitsPerPage, each hit carries `_federation`, and
+// facets come back per index (`facetsByIndex`) or merged (`mergeFacets`). Pure.
+import { mergeFacets } from './merge.js';
+import { hitsInfo, pageWindow, type PageRequest } from './pagination.js';
+
+type Hit = Record<string, unknown>;
+
+/** One query's part of a federated search. */
+export interface FederatedPart {
+  indexUid: string;
+  queryPosition: number;
+  weight: number;
+  /** The index's primary key (null: documents are compared whole). */
+  primaryKey: string | null;
+  /** Whether the client asked this query for `_rankingScore`. */
+  showRankingScore: boolean;
+  /** The query's answer: hits with `_rankingScore`, its estimate, and facets when asked. */
+  answer: Record<string, unknown>;
+}
+
+export interface FederatedFacets {
+  distribution: Record<string, Record<string, number>>;
+  stats: Record<string, { min: number; max: number }>;
+}
+
+/** The window of merged hits the client asked for, and how many hits each query must return for it. */
+export function federatedWindow(federation: Record<string, unknown>): { offset: number; limit: number; need: number } {
+  const w = pageWindow(federation as PageRequest, Number.MAX_SAFE_INTEGER);
+  return { ...w, need: w.offset + w.limit };
+}
+
+/** Merges the parts into one federated answer (without processingTimeMs and requestUid, which the caller adds). */
+export function mergeFederated(
+  parts: readonly FederatedPart[],
+  federation: Record<string, unknown>,
+): Record<string, unknown> {
+  const page = federation as PageRequest;
+  const { offset, limit } = federatedWindow(federation);
+  const merged: Array<{ hit: Hit; score: number; pos: number; rank: number; key: string }> = [];
+  let total = 0;
+  const byIndex: Record<string, FederatedFacets> = {};
+  for (const p of parts) {
+    total += (p.answer.estimatedTotalHits as number | undefined) ?? 0;
+    if (p.answer.facetDistribution !== undefined && byIndex[p.indexUid] === undefined)
+      byIndex[p.indexUid] = {
+        distribution: p.answer.facetDistribution as FederatedFacets['distribution'],
+        stats: (p.answer.facetStats as FederatedFacets['stats'] | undefined) ?? {},
+      };
+    ((p.answer.hits as Hit[] | undefined) ?? []).forEach((source, rank) => {
+      const { _rankingScore: raw, ...doc } = source;
+      const score = ((raw as number | undefined) ?? 0) * p.weight;
+      const id = p.primaryKey !== null && doc[p.primaryKey] !== undefined ? doc[p.primaryKey] : doc;
+      const hit: Hit = doc;
+      hit._federation = { indexUid: p.indexUid, queriesPosition: p.queryPosition, weightedRankingScore: score };
+      if (p.showRankingScore) hit._rankingScore = raw;
+      merged.push({ hit, score, pos: p.queryPosition, rank, key: `${p.indexUid}\u0000${JSON.stringify(id)}` });
+    });
+  }
+  merged.sort((a, b) => b.score - a.score || a.pos - b.pos || a.rank - b.rank);
+  const seen = new Set<string>();
+  const unique = merged.filter((m) => {
+    if (seen.has(m.key)) return false;
+    seen.add(m.key);
+    return true;
+  });
+  // When a query matched more than it returned, its own estimate stands in for what was not seen.
+  const counted = Math.max(unique.length, total - (merged.length - unique.length));
+  const res: Record<string, unknown> = {
+    hits: unique.slice(offset, offset + limit).map((m) => m.hit),
+    processingTimeMs: 0,
+    ...hitsInfo(page, pageWindow(page, Number.MAX_SAFE_INTEGER), counted, Number.MAX_SAFE_INTEGER),
+  };
+  if (federation.facetsByIndex !== undefined && federation.facetsByIndex !== null) {
+    const merge = federation.mergeFacets as { maxValuesPerFacet?: number } | null | undefined;
+    if (merge) {
+      const stats: FederatedFacets['stats'] = {};
+      for (const f of Object.values(byIndex))
+        for (const [attr, s] of Object.entries(f.stats)) {
+          const prev = stats[attr];
+          stats[attr] = prev ? { min: Math.min(prev.min, s.min), max: Math.max(prev.max, s.max) } : { ...s };
+        }
+      res.facetDistribution = mergeFacets(
+        Object.values(byIndex).map((f) => f.distribution),
+        new Set(Object.keys(stats)),
+        { maxValuesPerFacet: merge.maxValuesPerFacet ?? 100, sortFacetValuesBy: { '*': 'alpha' } },
+      );
+      res.facetStats = stats;
+    } else res.facetsByIndex = byIndex;
+  }
+  return res;
+}
