@@ -89,6 +89,67 @@ export function routeBatch(input: RouteBatchInput): RouteBatchOutput {
   return out;
 }
 
+/**
+ * Per-node bodies from documents given as byte spans of `bytes` (core/json-spans.ts): each document's bytes as the
+ * client sent them, `_miroir_shard` added before its closing brace (`empty[i]`: document i has no field, so no
+ * comma). Every body is sized first and written once: no per-document strings, no joined copy.
+ */
+export function assembleSpans(
+  bytes: Uint8Array,
+  spans: Uint32Array,
+  empty: Uint8Array,
+  shardOf: Uint32Array,
+  targets: ReadonlyArray<readonly string[]>,
+): Pick<RouteBatchOutput, 'bodies' | 'nodeShards' | 'shardCounts'> {
+  const count = shardOf.length;
+  const sizes = new Map<string, number>();
+  const nodeShards = new Map<string, Set<number>>();
+  const shardCounts: Record<number, number> = {};
+  const members: string[] = [];
+  for (let s = 0; s < targets.length; s++) members.push(shardMember(s));
+  for (let i = 0; i < count; i++) {
+    const shard = shardOf[i]!;
+    shardCounts[shard] = (shardCounts[shard] ?? 0) + 1;
+    // The document without its `}`, a comma unless empty, the member, `}`, and a separating comma.
+    const size = spans[2 * i + 1]! - spans[2 * i]! - 1 + (empty[i] ? 0 : 1) + members[shard]!.length + 2;
+    for (const node of targets[shard] ?? []) {
+      sizes.set(node, (sizes.get(node) ?? 1) + size);
+      let set = nodeShards.get(node);
+      if (set === undefined) nodeShards.set(node, (set = new Set()));
+      set.add(shard);
+    }
+  }
+  const bodies: Record<string, Buffer> = {};
+  const at = new Map<string, number>();
+  for (const [node, size] of sizes) {
+    // `[` + documents each followed by `,` — the last comma becomes `]`: exactly `size` bytes.
+    const buf = Buffer.allocUnsafeSlow(size);
+    buf[0] = 0x5b;
+    bodies[node] = buf;
+    at.set(node, 1);
+  }
+  for (let i = 0; i < count; i++) {
+    const shard = shardOf[i]!;
+    const start = spans[2 * i]!;
+    const end = spans[2 * i + 1]! - 1;
+    for (const node of targets[shard] ?? []) {
+      const buf = bodies[node]!;
+      let pos = at.get(node)!;
+      buf.set(bytes.subarray(start, end), pos);
+      pos += end - start;
+      if (!empty[i]) buf[pos++] = 0x2c;
+      pos += buf.write(members[shard]!, pos, 'latin1');
+      buf[pos++] = 0x7d;
+      buf[pos++] = 0x2c;
+      at.set(node, pos);
+    }
+  }
+  for (const buf of Object.values(bodies)) buf[buf.length - 1] = 0x5d;
+  const shardsOf: Record<string, number[]> = {};
+  for (const [node, set] of nodeShards) shardsOf[node] = [...set].sort((a, b) => a - b);
+  return { bodies, nodeShards: shardsOf, shardCounts };
+}
+
 /** Whether every character is ASCII (and not NUL), so the ids pack into latin1 bytes one to one. */
 function plainAscii(id: string): boolean {
   for (let i = 0; i < id.length; i++) {

@@ -54,18 +54,35 @@ export function mergeResults(input: {
   return mergeSearchResults(input.answers, input.query, input.settings, input.options);
 }
 
+/** Whether a byte view spans its whole memory, so that memory can move between threads (a small Buffer shares
+ * Node's pool slab, which must stay where it is). */
+export function ownsMemory(b: Uint8Array): boolean {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer;
+}
+
+/** What the worker gives back for a batch: the routing, and the client's body when it was moved in. */
+export interface IngestBatchReturn extends IngestBatchOutput {
+  movedBody?: Uint8Array;
+}
+
 /**
  * A batch parsed and routed in the worker; its per-node bodies go back to the main thread moved, not copied (a 95 MB
- * batch would otherwise be serialized once more on each side). Only buffers that own their whole memory move: a
- * small Buffer shares Node's pool slab, which must stay here.
+ * batch would otherwise be serialized once more on each side), and so does the client's body when the pool moved it
+ * in (`movedBody`), so the caller has it again.
  */
-export function ingestBatch(input: IngestBatchInput): IngestBatchOutput | Transferred<IngestBatchOutput> {
-  const out = ingestCore(input);
+export function ingestBatch(
+  input: IngestBatchInput & { moved?: boolean },
+): IngestBatchReturn | Transferred<IngestBatchReturn> {
+  const out: IngestBatchReturn = ingestCore(input);
   if (isMainThread) return out; // the pool's inline path
   const moved = new Set<ArrayBuffer>();
   for (const body of Object.values(out.routed?.bodies ?? {}))
-    if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength) moved.add(body.buffer as ArrayBuffer);
-  return moved.size === 0 ? out : (move(new Transferred(out, [...moved])) as Transferred<IngestBatchOutput>);
+    if (ownsMemory(body)) moved.add(body.buffer as ArrayBuffer);
+  if (input.moved === true) {
+    out.movedBody = input.body;
+    moved.add(input.body.buffer as ArrayBuffer);
+  }
+  return moved.size === 0 ? out : (move(new Transferred(out, [...moved])) as Transferred<IngestBatchReturn>);
 }
 
 class Transferred<T> {

@@ -11,6 +11,7 @@ import type { RoutingTable } from '../../core/rendezvous.js';
 import { shardsForAnyIds } from '../../core/route-batch.js';
 import type { TaskRow } from '../../store/store.js';
 import type { WorkerPool } from '../../workers/pool.js';
+import type { IngestBatchReturn } from '../../workers/tasks.js';
 import type { NodeApi } from '../cluster/node-api.js';
 import { replicatedWrite, type Ack, type ReplicatedWriteDeps } from '../cluster/replicated-write.js';
 import type { TopologyService } from '../cluster/topology.js';
@@ -35,6 +36,8 @@ export interface DocumentWritesOptions {
 }
 
 export interface AddDocuments {
+  /** The client's bytes. Routing may move them to a worker thread and back into a new Buffer set here: read the
+   * body from this field after `add`, never from the request (its Buffer is then empty). */
   body: Buffer;
   format: PayloadFormat;
   csvDelimiter: string;
@@ -75,9 +78,13 @@ export class DocumentWrites {
     // Alone on the loop, inline is faster (the worker hop adds ~1.4 ms per 64 KB and nothing else needs the loop) —
     // up to a size whose parse would stall a probe or a search arriving meanwhile (~15 ms at 1 MiB).
     const contended = (this.o.otherRequestsInFlight?.() ?? true) || input.body.length > ALONE_INLINE_MAX_BYTES;
-    return this.o.pool !== null && contended
-      ? this.o.pool.run<IngestBatchOutput>('ingestBatch', job, input.body.length)
-      : Promise.resolve(ingestBatch(job));
+    if (this.o.pool === null || !contended) return Promise.resolve(ingestBatch(job));
+    // The pool may move the body to its worker: it comes back as `movedBody`, and the batch keeps it.
+    return this.o.pool.run<IngestBatchReturn>('ingestBatch', job, input.body.length).then((out) => {
+      if (out.movedBody !== undefined) input.body = out.movedBody as Buffer;
+      delete out.movedBody;
+      return out;
+    });
   }
 
   /** `POST|PUT /indexes/{uid}/documents`. */

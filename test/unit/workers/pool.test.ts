@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { shardForKey } from '../../../src/core/hash.js';
-import { ingestBatch } from '../../../src/core/ingest-batch.js';
-import { routeBatch } from '../../../src/core/route-batch.js';
+import { ingestBatch, ingestParsed } from '../../../src/core/ingest-batch.js';
+import { routeBatch, type RouteBatchOutput } from '../../../src/core/route-batch.js';
 import { WorkerPool } from '../../../src/workers/pool.js';
-import { fingerprintPage } from '../../../src/workers/tasks.js';
+import { fingerprintPage, type IngestBatchReturn } from '../../../src/workers/tasks.js';
 
 const pool = new WorkerPool({
   maxThreads: 1,
@@ -81,13 +81,14 @@ test('the pool and the inline path give identical results', async () => {
   const body = Buffer.from(JSON.stringify(docs));
   const input = { body, format: 'json' as const, csvDelimiter: ',', primaryKey: 'id', shards: 16, targets };
   const inline = ingestBatch(input);
-  assert.deepEqual(
-    inline.routed,
-    routeBatch({ docs, primaryKey: 'id', shards: 16, targets }),
-    'ingestBatch routes like routeBatch',
-  );
+  assert.deepEqual(decoded(inline.routed), decoded(routeBatch({ docs, primaryKey: 'id', shards: 16, targets })));
   assert.ok(pool.usesPool('ingestBatch', body.length));
-  assert.deepEqual(await pool.run('ingestBatch', input, body.length), inline);
+  const sent = Buffer.from(body);
+  const { movedBody, ...pooled } = await pool.run<IngestBatchReturn>('ingestBatch', input, body.length);
+  assert.deepEqual(pooled, inline);
+  // The body moved to the worker (no copy on the event loop) and came back whole.
+  assert.equal(body.byteLength, 0, 'the sent buffer is detached');
+  assert.deepEqual(movedBody, sent);
   const fp = fingerprintPage({ docs, primaryKey: 'id' });
   assert.deepEqual(await pool.run('fingerprintPage', { docs, primaryKey: 'id' }, docs.length), fp);
   const shuffled = fingerprintPage({ docs: [...docs].reverse(), primaryKey: 'id' });
@@ -98,4 +99,46 @@ test('the pool and the inline path give identical results', async () => {
   });
   assert.notEqual(changed.digest, fp.digest);
   assert.equal(await pool.run('canonicalHash', { b: 1, a: 2 }, 1), await pool.run('canonicalHash', { a: 2, b: 1 }, 1));
+});
+
+/** A routed batch with its bodies parsed: byte-for-byte bodies differ between paths (spans keep the client's bytes). */
+function decoded(r: RouteBatchOutput | null) {
+  if (r === null) return null;
+  return { ...r, bodies: Object.fromEntries(Object.entries(r.bodies).map(([n, b]) => [n, JSON.parse(b.toString())])) };
+}
+
+test('a JSON or NDJSON batch read document by document routes exactly like the whole payload parsed', () => {
+  const payloads: Array<[string, 'json' | 'ndjson', string | null]> = [
+    ['[{"id": 1, "t": "a \\" } { ["}, {"id":"x-2","nested":{"a":[1,{"b":"]"}]}} ,{}]', 'json', 'id'],
+    ['  [ ]  ', 'json', 'id'],
+    ['[{"id": 1, "t": "ends with a backslash \\\\"}, {"id": 2}]', 'json', 'id'],
+    ['[]', 'json', null],
+    ['{"sku_id": "a", "title": "é ü 日本"}', 'json', null],
+    ['[{"sku_id": 1, "title": "x"}, {"sku_id": "b", "_miroir_shard": 1}, {"sku_id": "bad id"}]', 'json', null],
+    ['[{"id": 1}, {"id": "bad id"}, {"id": 3, "_miroir_shard": 2}]', 'json', 'id'],
+    ['[{"id": 1}, {"title": "no id"}]', 'json', 'id'],
+    ['[{"a_id": 1, "b_id": 2}]', 'json', null],
+    ['[{"title": "none"}]', 'json', null],
+    ['{"id": 1}\r\n\n  {"id": 2, "x": [1, 2]}\n{}\n', 'ndjson', 'id'],
+    ['[{"id": 1}, 2]', 'json', 'id'],
+    ['[{"id": 1}, {"id": 2]', 'json', 'id'],
+    ['[{"id": 1}] trailing', 'json', 'id'],
+    ['{"id": 1}\n[1]\n', 'ndjson', 'id'],
+    ['[{"id": tru}]', 'json', 'id'],
+    [`[{"id": 1, "deep": ${'['.repeat(200)}${']'.repeat(200)}}]`, 'json', 'id'],
+  ];
+  const many = Array.from({ length: 300 }, (_, i) => ({ id: i, text: `doc "${i}" {x}`, tags: [i, { k: '}' }] }));
+  payloads.push(
+    [JSON.stringify(many, null, 2), 'json', 'id'],
+    [many.map((d) => JSON.stringify(d)).join('\n'), 'ndjson', null],
+  );
+  for (const [text, format, primaryKey] of payloads) {
+    const input = { body: Buffer.from(text), format, csvDelimiter: ',', primaryKey, shards: 16, targets };
+    const got = ingestBatch(input);
+    // The reference: the whole payload parsed, then routed.
+    const whole = ingestParsed(input);
+    const expected = whole.refused !== null ? whole : { ...whole, routed: decoded(whole.routed) };
+    const actual = got.refused !== null ? got : { ...got, routed: decoded(got.routed) };
+    assert.deepEqual(actual, expected, text.slice(0, 80));
+  }
 });
