@@ -111,6 +111,39 @@ export function validateSwap(body: unknown): IndexSwap[] {
 }
 
 /** Validates a `PATCH /indexes/{uid}` body: `{primaryKey?, uid?}` (createdAt/updatedAt are immutable). */
+/**
+ * Why a swap cannot run against the indexes that exist now (Meilisearch's checks and messages, in its order), or
+ * null: every missing index is named at once (sorted; a rename's target must not exist, so it is not required),
+ * then renames onto an existing index.
+ */
+export function swapConflict(swaps: readonly IndexSwap[], exists: (uid: string) => boolean): MeiliError | null {
+  const missing = [
+    ...new Set(swaps.flatMap((s) => (s.rename ? [s.indexes[0]] : s.indexes)).filter((u) => !exists(u))),
+  ].sort();
+  if (missing.length === 1) return new MeiliError('index_not_found', `Index \`${missing[0]}\` not found.`);
+  if (missing.length > 1)
+    return new MeiliError('index_not_found', `Indexes ${missing.map((u) => `\`${u}\``).join(', ')} not found.`);
+  const taken = swaps.filter((s) => s.rename && exists(s.indexes[1]));
+  if (taken.length > 1) {
+    const names = [...new Set(taken.map((s) => s.indexes[1]))]
+      .sort()
+      .map((u) => `\`${u}\``)
+      .join(', ');
+    return new MeiliError(
+      'index_already_exists',
+      `The following indexes are being renamed but cannot because their new name conflicts with an already existing index: ${names}. Renaming doesn't overwrite the other index name.`,
+    );
+  }
+  if (taken.length === 1) {
+    const [a, b] = taken[0]!.indexes;
+    return new MeiliError(
+      'index_already_exists',
+      `Cannot rename \`${a}\` to \`${b}\` as the index already exists. Hint: You can remove \`${b}\` first and then do your remove.`,
+    );
+  }
+  return null;
+}
+
 export function validateUpdateIndex(body: unknown): { primaryKey: string | null | undefined; uid: string | undefined } {
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(body)}`);

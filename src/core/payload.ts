@@ -40,6 +40,14 @@ export function writeFormat(contentType: string | undefined, csvDelimiterRaw: st
   return format;
 }
 
+/** `skipCreation`: `true`/`false` in any case (Meilisearch's rule), else 400 invalid_skip_creation. */
+export function parseSkipCreation(raw: string | null): boolean {
+  if (raw === null) return false;
+  const lower = raw.toLowerCase();
+  if (lower === 'true' || lower === 'false') return lower === 'true';
+  throw new MeiliError('invalid_skip_creation', `skipCreation must be either \`true\` or \`false\`. Found: \`${raw}\``);
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -35,7 +35,11 @@ const AVAILABLE_LIST = /Available ([A-Za-z -]+?) are: ((?:`[^`]*`(?:, )?)+)\./g;
 export function hideReservedFields(message: string): string {
   if (!message.includes('_miroir_')) return message;
   return message.replace(AVAILABLE_LIST, (_whole, what: string, list: string) => {
-    const items = list.split(', ').filter((item) => !RESERVED.has(item.slice(1, -1)));
+    // Two shapes: each name in its own backticks (`a`, `b`), or one backticked list (`a, b`).
+    const grouped = list.startsWith('`') && list.endsWith('`') && list.indexOf('`', 1) === list.length - 1;
+    const names = grouped ? list.slice(1, -1).split(', ') : list.split(', ').map((item) => item.slice(1, -1));
+    const kept = names.filter((name) => !RESERVED.has(name));
+    const items = grouped ? (kept.length > 0 ? [`\`${kept.join(', ')}\``] : []) : kept.map((name) => `\`${name}\``);
     if (items.length > 0) return `Available ${what} are: ${items.join(', ')}.`;
     return `This index does not have configured ${what.startsWith('sortable') ? 'sortable' : 'filterable'} attributes.`;
   });

@@ -499,6 +499,13 @@ export function validateSettings(
 }
 
 /** Setting (not resetting) an experimental setting needs its feature: 400 feature_not_enabled as Meilisearch. */
+/** Whether an update (whole settings body, or one route's value) sets an experimental setting to a value. */
+export function touchesExperimentalSetting(body: unknown, route: string | null): boolean {
+  if (route !== null) return ALL_SETTINGS_ROUTES[route]?.key in EXPERIMENTAL_SETTINGS && body !== null;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+  return Object.entries(body).some(([k, v]) => k in EXPERIMENTAL_SETTINGS && v !== null);
+}
+
 function checkFeature(key: string, value: unknown, features: SettingsFeatures): void {
   const e = EXPERIMENTAL_SETTINGS[key];
   if (e === undefined || value === null || features[e.feature] === true) return;

@@ -20,10 +20,12 @@ import { andFilters } from '../core/shard-filter.js';
 import {
   checkIndexUid,
   parseDocumentIds,
+  swapConflict,
   validateCreateIndex,
   validateDeleteByFilter,
   validateSwap,
   validateUpdateIndex,
+  type IndexSwap,
 } from '../core/index-requests.js';
 import { HttpServer, type Reply, type RequestContext, type RouteSpec } from '../http/server.js';
 import type { HttpMethod } from '../http/router.js';
@@ -40,7 +42,7 @@ import {
   type EngineContext,
   type IndexEngineApi,
 } from './engine/index.js';
-import { csvDelimiter, parseDocuments, writeFormat } from '../core/payload.js';
+import { csvDelimiter, parseDocuments, parseSkipCreation, writeFormat } from '../core/payload.js';
 import { ALL_SETTINGS_ROUTES, settingsView, settingValue } from '../core/settings.js';
 import { DevNodeStore } from './persistence.js';
 import { now } from './clock.js';
@@ -155,14 +157,6 @@ interface RouteDef {
   write?: boolean;
   tenant?: boolean;
   handler: Handler;
-}
-
-/** `skipCreation`: `true`/`false` in any case (Meilisearch's rule), else 400 invalid_skip_creation. */
-function parseSkipCreation(raw: string | null): boolean {
-  if (raw === null) return false;
-  const lower = raw.toLowerCase();
-  if (lower === 'true' || lower === 'false') return lower === 'true';
-  throw new MeiliError('invalid_skip_creation', `skipCreation must be either \`true\` or \`false\`. Found: \`${raw}\``);
 }
 
 function indexNotFound(uid: string): MeiliError {
@@ -587,35 +581,13 @@ export class DevNode {
         return;
       }
       case 'indexSwap': {
-        const swaps = input.swaps as Array<{ indexes: [string, string]; rename: boolean }>;
-        // Every missing index is named at once (a rename's target must not exist, so it is not required).
-        const missing = [
-          ...new Set(swaps.flatMap((s) => (s.rename ? [s.indexes[0]] : s.indexes)).filter((u) => !this.indexes.has(u))),
-        ].sort();
-        if (missing.length === 1) throw indexNotFound(missing[0]!);
-        if (missing.length > 1)
-          throw new MeiliError('index_not_found', `Indexes ${missing.map((u) => `\`${u}\``).join(', ')} not found.`);
-        const taken = swaps.filter((s) => s.rename && this.indexes.has(s.indexes[1]));
-        if (taken.length > 1) {
-          const names = [...new Set(taken.map((s) => s.indexes[1]))]
-            .sort()
-            .map((u) => `\`${u}\``)
-            .join(', ');
-          throw new MeiliError(
-            'index_already_exists',
-            `The following indexes are being renamed but cannot because their new name conflicts with an already existing index: ${names}. Renaming doesn't overwrite the other index name.`,
-          );
-        }
+        const swaps = input.swaps as IndexSwap[];
+        const conflict = swapConflict(swaps, (u) => this.indexes.has(u));
+        if (conflict !== null) throw conflict;
         for (const s of swaps) {
           const [a, b] = s.indexes;
           const ia = this.index(a);
           if (s.rename) {
-            if (this.indexes.has(b)) {
-              throw new MeiliError(
-                'index_already_exists',
-                `Cannot rename \`${a}\` to \`${b}\` as the index already exists. Hint: You can remove \`${b}\` first and then do your remove.`,
-              );
-            }
             this.indexes.delete(a);
             ia.rename(b);
             this.indexes.set(b, ia);

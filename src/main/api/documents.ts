@@ -2,7 +2,7 @@
 // here, synchronous like Meilisearch's; everything else is the document writes service's (tasks, quorum, routing).
 import { MeiliError } from '../../core/errors.js';
 import { checkIndexUid, parseDocumentIds, validateDeleteByFilter } from '../../core/index-requests.js';
-import { csvDelimiter, payloadFormat } from '../../core/payload.js';
+import { csvDelimiter, parseSkipCreation, writeFormat } from '../../core/payload.js';
 import type { DocumentWrites, Written } from '../writes/documents.js';
 import { acceptedReply } from '../tasks/registry.js';
 import type { Reply, RequestContext } from '../../http/server.js';
@@ -25,21 +25,19 @@ export async function addDocuments(
         'bad_request',
         `Unknown parameter \`${k}\`: expected one of ${DOC_PARAMS.map((p) => `\`${p}\``).join(', ')}`,
       );
-  const format = payloadFormat(ctx.req.headers['content-type']);
+  // Query parameters first, then the content type (Meilisearch's order of checks, as the dev node does).
   const delimiterRaw = ctx.query.get('csvDelimiter');
-  if (delimiterRaw !== null && format !== 'csv')
-    throw new MeiliError(
-      'invalid_document_csv_delimiter',
-      'The `csvDelimiter` parameter is only allowed for `text/csv` payloads.',
-    );
+  const delimiter = csvDelimiter(delimiterRaw);
+  const skipCreation = parseSkipCreation(ctx.query.get('skipCreation'));
+  const format = writeFormat(ctx.req.headers['content-type'], delimiterRaw);
   return replied(
     await writes.add(uid, {
       body: ctx.rawBody ?? Buffer.alloc(0),
       format,
-      csvDelimiter: csvDelimiter(delimiterRaw),
+      csvDelimiter: delimiter,
       primaryKey: ctx.query.get('primaryKey'),
       customMetadata: ctx.query.get('customMetadata'),
-      skipCreation: ctx.query.get('skipCreation') === 'true',
+      skipCreation,
       merge,
     }),
   );

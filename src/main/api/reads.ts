@@ -86,7 +86,7 @@ export async function fetchDocuments(
   source: 'json' | 'query',
 ): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
-  const params = parseDocumentsQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
+  const params = parseDocumentsQuery(source === 'json' ? ctx.json : Object.fromEntries(ctx.query), source);
   const s = await state(deps, uid);
   const query = hideReservedInRead('documents', uid, params, s.settings);
   const pk = s.primaryKey ?? 'id';
@@ -171,7 +171,9 @@ export async function multiSearch(
   const parsed = parseMultiSearch(ctx.json, deps.multiSearch);
   const prefixed = (i: number, err: unknown) => {
     const m = internalError(err);
-    return new MeiliError(m.code, `Inside \`.queries[${i}]\`: ${m.message}`);
+    // Inside a multi-search a missing index is the request's fault: Meilisearch answers it with 400, not 404.
+    const status = m.code === 'index_not_found' ? 400 : m.status;
+    return new MeiliError(m.code, `Inside \`.queries[${i}]\`: ${m.message}`, { status, type: m.type, link: m.link });
   };
   parsed.queries.forEach((q, i) => {
     if (!authAllowsIndex(ctx.auth!, q.indexUid))

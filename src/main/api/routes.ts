@@ -4,6 +4,7 @@
 import type { AuthResult } from '../../core/auth/authorize.js';
 import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../../core/auth/route-actions.js';
 import { MeiliError } from '../../core/errors.js';
+import type { SettingsFeatures } from '../../core/settings.js';
 import type { KeyRegistry } from '../../core/auth/registry.js';
 import type { Store } from '../../store/store.js';
 import { NodeRequestError } from '../cluster/node-api.js';
@@ -93,8 +94,16 @@ async function broadcast(
   return { status: ok.value.status, raw: ok.value.body.length > 0 ? ok.value.body : undefined };
 }
 
+/** The nodes' experimental features, as one healthy node reports them (they are node-wide, broadcast to all). */
+async function nodeFeatures(deps: ApiDeps): Promise<SettingsFeatures> {
+  const reply = await forwardToOne(deps, 'GET', '/experimental-features', null, 'experimental_features');
+  if (reply.status !== 200 || reply.raw === undefined) return {};
+  return JSON.parse(reply.raw.toString()) as SettingsFeatures;
+}
+
 export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   const out: Array<RouteSpec<AuthResult>> = [];
+  const features = () => nodeFeatures(deps);
   const client = (
     method: HttpMethod,
     path: string,
@@ -163,18 +172,22 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('GET', '/tasks/:taskUid', async (ctx) => json(200, await getTask(deps, ctx.params.taskUid!, ctx.auth!)));
   client('POST', '/tasks/cancel', (ctx) => cancelTasks(deps, ctx.query, ctx.req.url, ctx.auth!), { body: 'none' });
   client('DELETE', '/tasks', (ctx) => deleteTasks(deps, ctx.query, ctx.req.url, ctx.auth!));
-  client('GET', '/indexes/:uid/settings', (ctx) => getSettings(deps.state, ctx));
-  client('GET', '/indexes/:uid/settings/:setting', (ctx) => getSettings(deps.state, ctx));
-  client('PATCH', '/indexes/:uid/settings', (ctx) => updateSettings(deps.ops, ctx, { route: null, verb: 'PATCH' }));
-  client('DELETE', '/indexes/:uid/settings', (ctx) => updateSettings(deps.ops, ctx, { route: null, verb: 'DELETE' }));
+  client('GET', '/indexes/:uid/settings', (ctx) => getSettings(deps.state, ctx, features));
+  client('GET', '/indexes/:uid/settings/:setting', (ctx) => getSettings(deps.state, ctx, features));
+  client('PATCH', '/indexes/:uid/settings', (ctx) =>
+    updateSettings(deps.ops, ctx, { route: null, verb: 'PATCH' }, features),
+  );
+  client('DELETE', '/indexes/:uid/settings', (ctx) =>
+    updateSettings(deps.ops, ctx, { route: null, verb: 'DELETE' }, features),
+  );
   client('PUT', '/indexes/:uid/settings/:setting', (ctx) =>
-    updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'PUT' }),
+    updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'PUT' }, features),
   );
   client('PATCH', '/indexes/:uid/settings/:setting', (ctx) =>
-    updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'PATCH' }),
+    updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'PATCH' }, features),
   );
   client('DELETE', '/indexes/:uid/settings/:setting', (ctx) =>
-    updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'DELETE' }),
+    updateSettings(deps.ops, ctx, { route: ctx.params.setting!, verb: 'DELETE' }, features),
   );
   client('GET', '/indexes/:uid/stats', async (ctx) => json(200, await indexStats(deps, ctx.params.uid!)));
   client('GET', '/stats', async (ctx) => json(200, await globalStats(deps, ctx.auth!)));

@@ -14,14 +14,15 @@ import {
   type PendingChange,
   type ProjectedIndex,
 } from '../../core/index-state.js';
-import type { IndexSwap } from '../../core/index-requests.js';
+import { swapConflict, type IndexSwap } from '../../core/index-requests.js';
 import {
   applySettingsPatch,
   defaultSettings,
+  ALL_SETTINGS_ROUTES,
   resetAllDetails,
-  SETTINGS_ROUTES,
   validateSettings,
   type Settings,
+  type SettingsFeatures,
 } from '../../core/settings.js';
 import type { TaskRow } from '../../store/store.js';
 import { NodeResponseError, type NodeApi } from '../cluster/node-api.js';
@@ -294,35 +295,8 @@ export class IndexOperations {
     return this.register(uids, async (taskUid, recorded) => {
       const states = new Map<string, ProjectedIndex>();
       for (const u of uids) states.set(u, await this.o.state.projected(u));
-      const missing = swaps
-        .flatMap((s) => (s.rename ? [s.indexes[0]] : s.indexes))
-        .filter((u) => !states.get(u)!.exists);
-      if (missing.length > 0) {
-        const msg =
-          missing.length === 1
-            ? `Index \`${missing[0]}\` not found.`
-            : `Indexes ${missing.map((u) => `\`${u}\``).join(', ')} not found.`;
-        return this.decided(
-          taskUid,
-          'indexSwap',
-          null,
-          uids,
-          details,
-          new MeiliError('index_not_found', msg),
-          recorded,
-        );
-      }
-      const taken = swaps.filter((s) => s.rename && states.get(s.indexes[1])!.exists).map((s) => s.indexes[1]);
-      if (taken.length > 0)
-        return this.decided(
-          taskUid,
-          'indexSwap',
-          null,
-          uids,
-          details,
-          new MeiliError('index_already_exists', `Index \`${taken[0]}\` already exists.`),
-          recorded,
-        );
+      const conflict = swapConflict(swaps, (u) => states.get(u)!.exists);
+      if (conflict !== null) return this.decided(taskUid, 'indexSwap', null, uids, details, conflict, recorded);
       for (const u of uids) await this.o.state.addPending(u, [{ taskUid, kind: 'barrier' }]);
       const { acks, failures } = await broadcastWrite(this.nodes, (n) => n.swapIndexes(swaps));
       if (failures.length > 0) {
@@ -346,7 +320,13 @@ export class IndexOperations {
    * `PATCH /settings` (route null), `PUT|PATCH /settings/{route}`, `DELETE /settings[/{route}]` (reset). The body is
    * validated against the projected settings; nodes receive only the changed keys, physical.
    */
-  updateSettings(uid: string, body: unknown, route: string | null, verb: 'PUT' | 'PATCH' | 'DELETE'): Promise<TaskRow> {
+  updateSettings(
+    uid: string,
+    body: unknown,
+    route: string | null,
+    verb: 'PUT' | 'PATCH' | 'DELETE',
+    features: SettingsFeatures = {},
+  ): Promise<TaskRow> {
     return this.register([uid], async (taskUid, recorded) => {
       const record = await this.o.state.record(uid);
       const p = project(record);
@@ -356,11 +336,14 @@ export class IndexOperations {
         patch =
           route === null
             ? Object.fromEntries(Object.keys(defaultSettings()).map((k) => [k, null]))
-            : { [SETTINGS_ROUTES[route]!.key]: null };
+            : { [ALL_SETTINGS_ROUTES[route]!.key]: null };
         details = route === null ? resetAllDetails() : patch;
+        // Resetting settings of an index that does not exist fails (Meilisearch does not create it for that).
+        if (!p.exists)
+          return this.decided(taskUid, 'settingsUpdate', uid, [uid], details, indexNotFound(uid), recorded);
       } else {
-        patch = validateSettings(body, route, p.settings);
-        details = route === null ? (body as Settings) : { [SETTINGS_ROUTES[route]!.key]: body };
+        patch = validateSettings(body, route, p.settings, features);
+        details = route === null ? (body as Settings) : { [ALL_SETTINGS_ROUTES[route]!.key]: body };
       }
       const after = applySettingsPatch(p.settings, patch);
       const changes: PendingChange[] = [];

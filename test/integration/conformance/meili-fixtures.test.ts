@@ -46,6 +46,7 @@ function suite(name: 'devnode' | 'miroir', start: FreshTarget): void {
             passed++;
             if (listed[c.source] !== undefined) fixed.push(c.source);
           } else if (listed[c.source] === undefined) failing.push(`${c.source}\n    ${diff}`);
+          else if (process.env.CONFORMANCE_VERBOSE) process.stdout.write(`known ${name} ${c.source}: ${diff}\n`);
         }
         process.stdout.write(`conformance ${name} ${f.area}: ${passed}/${f.cases.length} cases pass\n`);
         if (fixed.length > 0)

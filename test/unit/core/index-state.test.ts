@@ -87,6 +87,14 @@ test('node error messages never name the reserved fields', () => {
     hideReservedFields('Available facets are: `Zed`, `_miroir_shard`, `color`.'),
     'Available facets are: `Zed`, `color`.',
   );
+  assert.equal(
+    hideReservedFields('Available filterable attributes patterns are: `_miroir_shard, genres, title`.'),
+    'Available filterable attributes patterns are: `genres, title`.',
+  );
+  assert.equal(
+    hideReservedFields('Available facet-searchable attributes patterns are: `_miroir_shard`. To make it'),
+    'This index does not have configured filterable attributes. To make it',
+  );
   assert.equal(hideReservedFields('nothing to hide'), 'nothing to hide');
 });
 
