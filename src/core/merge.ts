@@ -17,6 +17,8 @@ export interface MergeQuery extends PageRequest {
   distinct?: string | null;
   showRankingScore?: boolean;
   showRankingScoreDetails?: boolean;
+  attributesToHighlight?: string[] | null;
+  attributesToCrop?: string[] | null;
 }
 
 export interface MergeSettings {
@@ -211,6 +213,13 @@ export function mergeSearchResults(
     candidates -= before - merged.length;
   }
   const added = opts.addedFields ?? [];
+  // `_formatted` holds every attribute the client asked to highlight or crop too ("*": every displayed one), so a
+  // field Miroir added to attributesToRetrieve stays there when the client's formatting names it.
+  const formats = [
+    ...(query.attributesToHighlight ?? []),
+    ...(query.attributesToCrop ?? []).map((a) => a.replace(/:\d+$/, '')),
+  ];
+  const addedToFormatted = formats.includes('*') ? [] : added.filter((f) => !formats.includes(f));
   const hits = merged.slice(w.offset, w.offset + w.limit).map((h) => {
     const out: Hit = {};
     for (const k in h) {
@@ -219,7 +228,7 @@ export function mergeSearchResults(
       if (k === '_rankingScore' && query.showRankingScore !== true) continue;
       if (k === '_rankingScoreDetails' && query.showRankingScoreDetails !== true) continue;
       if (k === '_formatted' || k === '_matchesPosition') {
-        out[k] = stripReserved(v, added);
+        out[k] = stripReserved(v, k === '_formatted' ? addedToFormatted : added);
         continue;
       }
       out[k] = v;
