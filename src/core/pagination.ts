@@ -2,6 +2,8 @@
 // both clamped by `pagination.maxTotalHits`, and the hits-info block of the response. Shared by the dev node and
 // the proxy's merger so both answer exactly like one node.
 
+import { MeiliError, type ErrorCode } from './errors.js';
+
 export interface PageRequest {
   offset?: number;
   limit?: number;
@@ -53,4 +55,16 @@ export function hitsInfo(
     };
   }
   return { limit: q.limit ?? 20, offset: q.offset ?? 0, estimatedTotalHits: total };
+}
+
+/**
+ * A list route's `offset`/`limit` query parameter (`GET /indexes`, `GET /keys`): decimal digits, else a 400 with
+ * the route's own code and Meilisearch's message; absent gives the default.
+ */
+export function uintQueryParam(q: URLSearchParams, name: string, dflt: number, code: ErrorCode): number {
+  const raw = q.get(name);
+  if (raw === null) return dflt;
+  if (!/^\d+$/.test(raw))
+    throw new MeiliError(code, `Invalid value in parameter \`${name}\`: could not parse \`${raw}\` as a positive integer`);
+  return Number(raw);
 }

@@ -27,6 +27,7 @@ import {
   validateUpdateIndex,
   type IndexSwap,
 } from '../core/index-requests.js';
+import { uintQueryParam } from '../core/pagination.js';
 import { HttpServer, type Reply, type RequestContext, type RouteSpec } from '../http/server.js';
 import type { HttpMethod } from '../http/router.js';
 import {
@@ -871,8 +872,8 @@ export class DevNode {
   }
 
   private listIndexes(ctx: RequestContext<AuthResult>): Reply {
-    const offset = this.uintParam(ctx.query, 'offset', 0, 'invalid_index_offset');
-    const limit = this.uintParam(ctx.query, 'limit', 20, 'invalid_index_limit');
+    const offset = uintQueryParam(ctx.query, 'offset', 0, 'invalid_index_offset');
+    const limit = uintQueryParam(ctx.query, 'limit', 20, 'invalid_index_limit');
     for (const k of ctx.query.keys())
       if (k !== 'offset' && k !== 'limit')
         throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`offset\`, \`limit\``);
@@ -885,22 +886,6 @@ export class DevNode {
       limit,
       total: all.length,
     });
-  }
-
-  private uintParam(
-    q: URLSearchParams,
-    name: string,
-    dflt: number,
-    code: 'invalid_index_offset' | 'invalid_index_limit',
-  ): number {
-    const raw = q.get(name);
-    if (raw === null) return dflt;
-    if (!/^\d+$/.test(raw))
-      throw new MeiliError(
-        code,
-        `Invalid value in parameter \`${name}\`: could not parse \`${raw}\` as a positive integer`,
-      );
-    return Number(raw);
   }
 
   private postIndex(ctx: RequestContext<AuthResult>): Promise<Reply> {

@@ -2,6 +2,7 @@
 // create/update/delete semantics and errors. Persistence is the caller's (a save/delete sink): the dev node keeps
 // keys in its LMDB data dir, the proxy in its store, so both answer `/keys` identically.
 import { MeiliError } from '../errors.js';
+import { uintQueryParam } from '../pagination.js';
 import type { KeyLookup } from './authorize.js';
 import {
   applyKeyUpdate,
@@ -16,18 +17,6 @@ import {
 export interface KeySink {
   save(record: ApiKeyRecord): Promise<void> | void;
   remove(uid: string): Promise<unknown> | void;
-}
-
-function uintParam(q: URLSearchParams, name: 'offset' | 'limit', dflt: number): number {
-  const raw = q.get(name);
-  if (raw === null) return dflt;
-  if (!/^\d+$/.test(raw)) {
-    throw new MeiliError(
-      name === 'offset' ? 'invalid_api_key_offset' : 'invalid_api_key_limit',
-      `Invalid value in parameter \`${name}\`: could not parse \`${raw}\` as a positive integer`,
-    );
-  }
-  return Number(raw);
 }
 
 export class KeyRegistry implements KeyLookup {
@@ -98,8 +87,8 @@ export class KeyRegistry implements KeyLookup {
 
   list(query: URLSearchParams): { results: ApiKeyObject[]; offset: number; limit: number; total: number } {
     const master = this.requireMasterKey();
-    const offset = uintParam(query, 'offset', 0);
-    const limit = uintParam(query, 'limit', 20);
+    const offset = uintQueryParam(query, 'offset', 0, 'invalid_api_key_offset');
+    const limit = uintQueryParam(query, 'limit', 20, 'invalid_api_key_limit');
     const all = [...this.records.values()].sort((a, b) =>
       a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.uid < b.uid ? -1 : 1,
     );

@@ -1,6 +1,7 @@
 // Index routes through the proxy (SPEC C5): `GET /indexes[/{uid}]` from Miroir's committed index state; create,
 // update (primary key, rename), delete and swap validated here and registered as tasks by the index operations.
 import { MeiliError } from '../../core/errors.js';
+import { uintQueryParam } from '../../core/pagination.js';
 import { checkIndexUid, validateCreateIndex, validateSwap, validateUpdateIndex } from '../../core/index-requests.js';
 import { authAllowsIndex, requireIndexes, type AuthResult } from '../../core/auth/authorize.js';
 import type { IndexOperations } from '../state/index-ops.js';
@@ -12,28 +13,12 @@ function indexJson(s: IndexView): Record<string, unknown> {
   return { uid: s.uid, createdAt: s.createdAt, updatedAt: s.updatedAt, primaryKey: s.primaryKey };
 }
 
-function uint(
-  q: URLSearchParams,
-  name: string,
-  dflt: number,
-  code: 'invalid_index_offset' | 'invalid_index_limit',
-): number {
-  const raw = q.get(name);
-  if (raw === null) return dflt;
-  if (!/^\d+$/.test(raw))
-    throw new MeiliError(
-      code,
-      `Invalid value in parameter \`${name}\`: could not parse \`${raw}\` as a positive integer`,
-    );
-  return Number(raw);
-}
-
 export async function listIndexes(state: IndexStateService, query: URLSearchParams, auth: AuthResult): Promise<Reply> {
   for (const k of query.keys())
     if (k !== 'offset' && k !== 'limit')
       throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`offset\`, \`limit\``);
-  const offset = uint(query, 'offset', 0, 'invalid_index_offset');
-  const limit = uint(query, 'limit', 20, 'invalid_index_limit');
+  const offset = uintQueryParam(query, 'offset', 0, 'invalid_index_offset');
+  const limit = uintQueryParam(query, 'limit', 20, 'invalid_index_limit');
   const all = (await state.list()).filter((i) => authAllowsIndex(auth, i.uid));
   return {
     status: 200,
