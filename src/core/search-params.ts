@@ -22,8 +22,8 @@ interface FieldSpec {
   code: ErrorCode;
 }
 
-function spec(kind: Kind, code: string): FieldSpec {
-  return { kind, code: code as ErrorCode };
+function spec(kind: Kind, code: ErrorCode): FieldSpec {
+  return { kind, code };
 }
 
 const SEARCH_FIELDS: Record<string, FieldSpec> = {
@@ -70,7 +70,7 @@ const DOCUMENTS_FIELDS: Record<string, FieldSpec> = {
 
 const FACET_SEARCH_FIELDS: Record<string, FieldSpec> = {
   facetName: spec('string', 'invalid_facet_search_facet_name'),
-  facetQuery: spec('nullableString', 'invalid_facet_search_facet_query'),
+  facetQuery: spec('nullableString', 'invalid_facet_search_query'),
   q: spec('nullableString', 'invalid_search_q'),
   filter: spec('filter', 'invalid_search_filter'),
   matchingStrategy: spec('string', 'invalid_search_matching_strategy'),
