@@ -126,6 +126,11 @@ export function errorBody(code: ErrorCode, message: string): ErrorBody {
   return { message, code, type: errorType(code), link: errorLink(code) };
 }
 
+/** A thrown value's message (an Error's own, anything else as text). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** An unexpected failure, shaped as Meilisearch's `internal` error (never a stack trace on the wire). */
 export function internalError(err: unknown): MeiliError {
   if (err instanceof MeiliError) return err;

@@ -1,6 +1,6 @@
 // Document payloads as Meilisearch accepts them: JSON (array or single object), NDJSON, and CSV (typed headers
 // `name:number` / `name:boolean`, `csvDelimiter`), with Meilisearch's content-type and malformed-payload errors.
-import { MeiliError } from './errors.js';
+import { MeiliError, errorMessage } from './errors.js';
 import { jsonDepthExceeded, recursionLimitMessage } from './json-depth.js';
 
 export type PayloadFormat = 'json' | 'ndjson' | 'csv';
@@ -78,7 +78,7 @@ export function parseDocuments(
     try {
       v = JSON.parse(text);
     } catch (err) {
-      throw malformed('json', (err as Error).message);
+      throw malformed('json', errorMessage(err));
     }
     if (isObject(v)) return [v];
     if (!Array.isArray(v) || v.some((d) => !isObject(d)))
@@ -94,7 +94,7 @@ export function parseDocuments(
       try {
         v = JSON.parse(line);
       } catch (err) {
-        throw malformed('ndjson', `${(err as Error).message} at line ${i + 1}`);
+        throw malformed('ndjson', `${errorMessage(err)} at line ${i + 1}`);
       }
       if (!isObject(v)) throw malformed('ndjson', `invalid type: expected a map at line ${i + 1}`);
       out.push(v);

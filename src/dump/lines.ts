@@ -1,6 +1,7 @@
 // JSON Lines out of a byte stream, memory bounded: splits chunks on `\n` (a line may span chunks, up to
 // `maxLineBytes`), parses each line and yields the values parsed from one chunk together. Errors name the file
 // and line number.
+import { errorMessage } from '../core/errors.js';
 import { invalidDump } from './format.js';
 
 export interface JsonLinesOptions {
@@ -20,7 +21,7 @@ function parseLine(line: Buffer, lineNo: number, opts: JsonLinesOptions, out: un
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw invalidDump(`\`${opts.where}\` line ${lineNo} is not valid JSON (${(err as Error).message}).`);
+    throw invalidDump(`\`${opts.where}\` line ${lineNo} is not valid JSON (${errorMessage(err)}).`);
   }
   if (opts.objects === true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
     throw invalidDump(`\`${opts.where}\` line ${lineNo} is not a JSON object.`);

@@ -13,7 +13,7 @@ import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
-import { MeiliError } from '../core/errors.js';
+import { MeiliError, errorMessage } from '../core/errors.js';
 import {
   DUMP_PATHS,
   invalidDump,
@@ -422,7 +422,7 @@ class DumpReadState {
     try {
       return JSON.parse(text) as unknown;
     } catch (err) {
-      throw invalidDump(`\`${name}\` is not valid JSON (${(err as Error).message}).`);
+      throw invalidDump(`\`${name}\` is not valid JSON (${errorMessage(err)}).`);
     }
   }
 

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { MeiliError, internalError } from '../core/errors.js';
+import { MeiliError, internalError, errorMessage } from '../core/errors.js';
 import { jsonDepthExceeded, recursionLimitMessage } from '../core/json-depth.js';
 import { Router, type RouteMethod } from './router.js';
 
@@ -183,7 +183,7 @@ export function parseJsonBody(raw: Buffer | null, contentType: string | undefine
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new MeiliError('malformed_payload', `The json payload provided is malformed. \`${(err as Error).message}\`.`);
+    throw new MeiliError('malformed_payload', `The json payload provided is malformed. \`${errorMessage(err)}\`.`);
   }
 }
 

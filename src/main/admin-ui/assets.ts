@@ -2,6 +2,7 @@
 // in manifest.json, read by the search UI's loader), gzipped once at start and served from memory, and the HTML page
 // naming it under `admin_ui.path`. Its Content-Security-Policy allows nothing but Miroir's own origin (no CDN, no
 // network).
+import { errorMessage } from '../../core/errors.js';
 import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -79,7 +80,7 @@ export function loadConsoleAssets(dir: string, basePath: string): ConsoleAssets 
     bundle = loadAssets(dir.endsWith('/') ? dir : `${dir}/`);
   } catch (err) {
     throw new Error(
-      `admin_ui.enabled but the console is not built (${(err as Error).message.replace(/^search_ui\.enabled but the page bundle is missing \(/, '(')}`,
+      `admin_ui.enabled but the console is not built (${errorMessage(err).replace(/^search_ui\.enabled but the page bundle is missing \(/, '(')}`,
       { cause: err },
     );
   }

@@ -1,6 +1,7 @@
 // HOT PATH. The proxy's HTTP client to one Meilisearch node: an undici Pool (connection_pool_per_node.*), a per-call
 // deadline (scatter.node_timeout_ms unless the caller gives one), the node master key, per-node metrics, and
 // errors classified as timeout | refused | network | 5xx | 4xx. Any HTTP status is returned, never thrown.
+import { errorMessage } from '../../core/errors.js';
 import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { Metrics } from '../observability/metrics.js';
@@ -159,7 +160,7 @@ export class NodeClient {
       if (call.signal?.aborted) throw err; // the caller gave up (e.g. a hedge won): not a node error
       const kind = classify(err, false);
       metrics?.nodeErrors.labels(this.nodeId, kind).inc();
-      const detail = kind === 'timeout' ? `no answer within ${timeoutMs} ms` : (err as Error).message;
+      const detail = kind === 'timeout' ? `no answer within ${timeoutMs} ms` : errorMessage(err);
       throw new NodeRequestError(
         this.nodeId,
         kind,

@@ -2,6 +2,7 @@
 // `MIROIR_ADMIN_API_KEY`, URL from `--url` or `MIROIR_URL`; tables for people, `--json` for scripts. Task commands use
 // the client API with `--api-key` (or `MIROIR_API_KEY` / `MIROIR_MASTER_KEY`). cli-table3 draws the tables and
 // cli-progress the `rebalance status --watch` bar (well-kept libraries; not our core).
+import { errorMessage } from '../../core/errors.js';
 import { SingleBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
 import { Command } from 'commander';
@@ -43,7 +44,7 @@ async function call(
     });
   } catch (err) {
     throw new CtlError(
-      `cannot reach ${opts.url}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
+      `cannot reach ${opts.url}: ${errorMessage(err instanceof Error && err.cause instanceof Error ? err.cause : err)}`,
     );
   }
   const text = await res.text();

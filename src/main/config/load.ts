@@ -1,6 +1,7 @@
 // Loads the proxy config once at start: YAML file (root keys, or under a `miroir:` wrapper) → env overrides
 // (MIROIR_MASTER_KEY, MIROIR_NODE_MASTER_KEY, MIROIR_ADMIN_API_KEY, MIROIR__SECTION__KEY) → schema defaults and
 // validation → cross-key checks → deep-frozen config. Every problem is reported, each naming its key.
+import { errorMessage } from '../../core/errors.js';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
@@ -154,13 +155,13 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([`(file): cannot read ${file}: ${(err as Error).message}`]);
+    throw new ConfigError([`(file): cannot read ${file}: ${errorMessage(err)}`]);
   }
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw new ConfigError([`(file): ${file} is not valid YAML: ${(err as Error).message}`]);
+    throw new ConfigError([`(file): ${file} is not valid YAML: ${errorMessage(err)}`]);
   }
   return resolveConfig(raw, env);
 }

@@ -1,6 +1,7 @@
 // The search page's static side: the bundle `npm run build` writes to dist/ui/search/ (scripts/build-ui.mjs,
 // content-hashed names listed in manifest.json), loaded once at start, and the HTML shell each page load renders
 // around the page model (embedded as JSON; the bundle reads it). No CDN: everything is served by Miroir.
+import { errorMessage } from '../../core/errors.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { PageModel } from '../../core/search-ui/page-model.js';
@@ -34,7 +35,7 @@ export function loadAssets(dir = assetDir()): SearchUiAssets {
     manifest = JSON.parse(readFileSync(`${dir}manifest.json`, 'utf8')) as typeof manifest;
   } catch (err) {
     throw new Error(
-      `search_ui.enabled but the page bundle is missing (${dir}manifest.json: ${(err as Error).message}); run \`npm run build\``,
+      `search_ui.enabled but the page bundle is missing (${dir}manifest.json: ${errorMessage(err)}); run \`npm run build\``,
       { cause: err },
     );
   }

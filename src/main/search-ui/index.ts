@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { authorize, constantTimeEqual, type AuthResult } from '../../core/auth/authorize.js';
 import { deriveKeyValue } from '../../core/auth/keys.js';
 import type { KeyRegistry } from '../../core/auth/registry.js';
-import { MeiliError } from '../../core/errors.js';
+import { MeiliError, errorMessage } from '../../core/errors.js';
 import { checkIndexUid } from '../../core/index-requests.js';
 import { SEARCH_UI_LOCALES } from '../../core/search-ui/locale.js';
 import { pageModel, type SearchUiIndexConfig } from '../../core/search-ui/page-model.js';
@@ -242,7 +242,7 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
       } catch (err) {
         throw new MeiliError(
           'malformed_payload',
-          `The json payload provided is malformed. \`${(err as Error).message}\`.`,
+          `The json payload provided is malformed. \`${errorMessage(err)}\`.`,
         );
       }
       const f = (body as { force?: unknown } | null)?.force;
