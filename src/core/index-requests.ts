@@ -3,6 +3,7 @@
 import { MeiliError } from './errors.js';
 import { parseFilter, type ParseOptions } from './filter/index.js';
 import { foundValue } from './settings.js';
+import { isObject, stringOf } from './types.js';
 
 const INDEX_UID_RE = /^[A-Za-z0-9_-]{1,400}$/;
 
@@ -18,9 +19,9 @@ export function checkIndexUid(uid: string, where = ''): string {
 }
 
 export function validateCreateIndex(body: unknown): { uid: string; primaryKey: string | null } {
-  if (body === null || typeof body !== 'object' || Array.isArray(body))
+  if (!isObject(body))
     throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(body)}`);
-  const b = body as Record<string, unknown>;
+  const b = body;
   for (const k of Object.keys(b))
     if (k !== 'uid' && k !== 'primaryKey')
       throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`uid\`, \`primaryKey\``);
@@ -37,7 +38,7 @@ export function validateCreateIndex(body: unknown): { uid: string; primaryKey: s
       `Invalid value type at \`.primaryKey\`: expected a string, but found ${foundValue(b.primaryKey)}`,
     );
   }
-  return { uid: b.uid, primaryKey: (b.primaryKey as string | undefined) ?? null };
+  return { uid: b.uid, primaryKey: stringOf(b.primaryKey) ?? null };
 }
 
 export interface IndexSwap {
@@ -50,12 +51,12 @@ export function validateSwap(body: unknown): IndexSwap[] {
   if (!Array.isArray(body))
     throw new MeiliError('bad_request', `Invalid value type: expected an array, but found ${foundValue(body)}`);
   const swaps = body.map((s, i) => {
-    if (s === null || typeof s !== 'object' || Array.isArray(s))
+    if (!isObject(s))
       throw new MeiliError(
         'bad_request',
         `Invalid value type at \`[${i}]\`: expected an object, but found ${foundValue(s)}`,
       );
-    const o = s as Record<string, unknown>;
+    const o = s;
     for (const k of Object.keys(o))
       if (k !== 'indexes' && k !== 'rename')
         throw new MeiliError(
@@ -69,29 +70,32 @@ export function validateSwap(body: unknown): IndexSwap[] {
         'invalid_swap_indexes',
         `Invalid value type at \`[${i}].indexes\`: expected an array, but found ${foundValue(o.indexes)}`,
       );
-    o.indexes.forEach((x, j) => {
+    const indexes = o.indexes.map((x: unknown, j) => {
       if (typeof x !== 'string')
         throw new MeiliError(
           'invalid_swap_indexes',
           `Invalid value type at \`[${i}].indexes[${j}]\`: expected a string, but found ${foundValue(x)}`,
         );
-      checkIndexUid(x, `Invalid value at \`[${i}].indexes[${j}]\`: `);
+      return checkIndexUid(x, `Invalid value at \`[${i}].indexes[${j}]\`: `);
     });
     if (o.rename !== undefined && typeof o.rename !== 'boolean')
       throw new MeiliError(
         'invalid_swap_rename',
         `Invalid value type at \`[${i}].rename\`: expected a boolean, but found ${foundValue(o.rename)}`,
       );
-    return { indexes: o.indexes as string[], rename: o.rename === true };
+    return { indexes, rename: o.rename === true };
   });
   // Then the whole request: two indexes per swap, each index in at most one swap.
+  const pairs: IndexSwap[] = [];
   for (const s of swaps) {
-    if (s.indexes.length !== 2) {
+    const [a, b] = s.indexes;
+    if (s.indexes.length !== 2 || a === undefined || b === undefined) {
       throw new MeiliError(
         'invalid_swap_indexes',
         `Two indexes must be given for each swap. The list \`[${s.indexes.map((x) => JSON.stringify(x)).join(', ')}]\` contains ${s.indexes.length} indexes.`,
       );
     }
+    pairs.push({ indexes: [a, b], rename: s.rename });
   }
   const seen = new Set<string>();
   const dup: string[] = [];
@@ -107,7 +111,7 @@ export function validateSwap(body: unknown): IndexSwap[] {
       `Indexes must be declared only once during a swap. ${[...new Set(dup)].map((u) => `\`${u}\``).join(', ')} ${dup.length === 1 ? 'was' : 'were'} specified several times.`,
     );
   }
-  return swaps.map((s) => ({ indexes: s.indexes as [string, string], rename: s.rename }));
+  return pairs;
 }
 
 /** Validates a `PATCH /indexes/{uid}` body: `{primaryKey?, uid?}` (createdAt/updatedAt are immutable). */
@@ -145,9 +149,9 @@ export function swapConflict(swaps: readonly IndexSwap[], exists: (uid: string) 
 }
 
 export function validateUpdateIndex(body: unknown): { primaryKey: string | null | undefined; uid: string | undefined } {
-  if (body === null || typeof body !== 'object' || Array.isArray(body))
+  if (!isObject(body))
     throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(body)}`);
-  const b = body as Record<string, unknown>;
+  const b = body;
   for (const k of Object.keys(b)) {
     if (k === 'createdAt' || k === 'updatedAt') {
       throw new MeiliError(
@@ -172,7 +176,7 @@ export function validateUpdateIndex(body: unknown): { primaryKey: string | null 
       );
     checkIndexUid(b.uid, 'Invalid value at `.uid`: ');
   }
-  return { primaryKey: b.primaryKey as string | null | undefined, uid: b.uid as string | undefined };
+  return { primaryKey: b.primaryKey === null ? null : stringOf(b.primaryKey), uid: stringOf(b.uid) };
 }
 
 /** Validates a `POST /documents/delete-batch` body: document ids as strings or integers. */
@@ -191,9 +195,9 @@ export function parseDocumentIds(body: unknown): string[] {
 
 /** Validates a `POST /documents/delete` body (`{filter}` with a well-formed, non-empty filter); returns the filter. */
 export function validateDeleteByFilter(body: unknown, opts: ParseOptions = {}): unknown {
-  if (body === null || typeof body !== 'object' || Array.isArray(body))
+  if (!isObject(body))
     throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(body)}`);
-  const b = body as Record<string, unknown>;
+  const b = body;
   for (const k of Object.keys(b))
     if (k !== 'filter') throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`filter\``);
   if (b.filter === undefined || b.filter === null)

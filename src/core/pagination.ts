@@ -65,6 +65,9 @@ export function uintQueryParam(q: URLSearchParams, name: string, dflt: number, c
   const raw = q.get(name);
   if (raw === null) return dflt;
   if (!/^\d+$/.test(raw))
-    throw new MeiliError(code, `Invalid value in parameter \`${name}\`: could not parse \`${raw}\` as a positive integer`);
+    throw new MeiliError(
+      code,
+      `Invalid value in parameter \`${name}\`: could not parse \`${raw}\` as a positive integer`,
+    );
   return Number(raw);
 }

@@ -1,6 +1,14 @@
 // Request parameters of the read routes, validated the way Meilisearch does (deserr): search (POST body and GET
 // query string), documents fetch, facet search and multi-search, each field with its own error code. Pure; shared
 // by the dev node and the proxy.
+import {
+  isObject,
+  membersOf,
+  numberOf,
+  type DocumentsQuery,
+  type FacetSearchQuery,
+  type SearchQuery,
+} from './types.js';
 import { MeiliError, type ErrorCode } from './errors.js';
 import { jsonDepthExceeded } from './json-depth.js';
 import { foundValue, typeName } from './settings.js';
@@ -217,20 +225,19 @@ function parseGeneric(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (source === 'query') {
-    const params = raw as Record<string, string>;
-    for (const [key, value] of Object.entries(params)) {
+    for (const [key, value] of Object.entries(membersOf(raw))) {
       const field = rename[key] ?? key;
       const fs = fields[field];
       if (fs === undefined) throw unknownField(key, fields);
-      out[field] = parseQueryValue(field, fs, value);
+      out[field] = parseQueryValue(field, fs, String(value));
     }
     return out;
   }
   if (raw === undefined) return out;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+  if (!isObject(raw)) {
     throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(raw)}`);
   }
-  for (const [field, value] of Object.entries(raw as Record<string, unknown>)) {
+  for (const [field, value] of Object.entries(raw)) {
     const fs = fields[field];
     if (fs === undefined) throw unknownField(field, fields);
     out[field] = checkJsonValue(field, fs, value, `.${field}`);
@@ -239,7 +246,8 @@ function parseGeneric(
 }
 
 function checkSearchSemantics(q: Record<string, unknown>, source: 'json' | 'query' = 'json'): Record<string, unknown> {
-  if (q.matchingStrategy !== undefined && !['last', 'all', 'frequency'].includes(q.matchingStrategy as string)) {
+  const strategy = q.matchingStrategy;
+  if (strategy !== undefined && !(typeof strategy === 'string' && ['last', 'all', 'frequency'].includes(strategy))) {
     const where = source === 'query' ? 'for parameter `matchingStrategy`' : 'at `.matchingStrategy`';
     throw new MeiliError(
       'invalid_search_matching_strategy',
@@ -271,13 +279,13 @@ function checkSearchSemantics(q: Record<string, unknown>, source: 'json' | 'quer
 }
 
 /** Validates search parameters; `query` = GET string parameters (object of strings). */
-export function parseSearchQuery(raw: unknown, source: 'json' | 'query'): Record<string, unknown> {
+export function parseSearchQuery(raw: unknown, source: 'json' | 'query'): SearchQuery {
   const renamed: Record<string, string> =
     source === 'query' ? { hybridEmbedder: 'hybrid', hybridSemanticRatio: 'hybrid' } : {};
   return checkSearchSemantics(parseGeneric(raw, source, SEARCH_FIELDS, renamed), source);
 }
 
-export function parseDocumentsQuery(raw: unknown, source: 'json' | 'query'): Record<string, unknown> {
+export function parseDocumentsQuery(raw: unknown, source: 'json' | 'query'): DocumentsQuery {
   const q = parseGeneric(raw, source, DOCUMENTS_FIELDS);
   if (q.ids !== undefined && q.ids !== null) {
     let ids = q.ids;
@@ -292,22 +300,25 @@ export function parseDocumentsQuery(raw: unknown, source: 'json' | 'query'): Rec
         `Invalid value type at \`.ids\`: expected an array, but found ${foundValue(ids)}`,
       );
     }
-    q.ids = ids.map((id) => (typeof id === 'number' ? String(id) : id));
-    for (const id of q.ids as unknown[]) {
+    q.ids = ids.map((id: unknown) => {
+      if (typeof id === 'number') return String(id);
       if (typeof id !== 'string')
         throw new MeiliError(
           'invalid_document_ids',
           `Invalid value type at \`.ids\`: expected a string or an integer, but found ${typeName(id)}`,
         );
-    }
+      return id;
+    });
   }
   return q;
 }
 
-export function parseFacetSearchQuery(raw: unknown): Record<string, unknown> {
+export function parseFacetSearchQuery(raw: unknown): FacetSearchQuery {
   const q = parseGeneric(raw, 'json', FACET_SEARCH_FIELDS);
-  if (q.facetName === undefined) throw new MeiliError('missing_facet_search_facet_name', 'Missing field `facetName`');
-  return checkSearchSemantics(q);
+  const facetName = q.facetName;
+  if (typeof facetName !== 'string')
+    throw new MeiliError('missing_facet_search_facet_name', 'Missing field `facetName`');
+  return { ...checkSearchSemantics(q), facetName };
 }
 
 const FEDERATION_FIELDS: Record<string, FieldSpec> = {
@@ -337,8 +348,8 @@ function checkLimits(queries: unknown[], federation: Record<string, unknown> | n
   if (federation === null) return;
   const paged = federation.page !== undefined || federation.hitsPerPage !== undefined;
   const hits = paged
-    ? ((federation.page as number | undefined) ?? 1) * ((federation.hitsPerPage as number | undefined) ?? 20)
-    : ((federation.offset as number | undefined) ?? 0) + ((federation.limit as number | undefined) ?? 20);
+    ? (numberOf(federation.page) ?? 1) * (numberOf(federation.hitsPerPage) ?? 20)
+    : (numberOf(federation.offset) ?? 0) + (numberOf(federation.limit) ?? 20);
   if (hits > limits.maxFederatedHits)
     throw new MeiliError(
       'invalid_search_limit',
@@ -348,44 +359,45 @@ function checkLimits(queries: unknown[], federation: Record<string, unknown> | n
 
 /** Validates a /multi-search body: `{queries, federation?}`, within `limits` when given. */
 export function parseMultiSearch(raw: unknown, limits: MultiSearchLimits | null = null): ParsedMultiSearch {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+  if (!isObject(raw)) {
     throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(raw)}`);
   }
-  const body = raw as Record<string, unknown>;
+  const body = raw;
   for (const k of Object.keys(body))
     if (k !== 'queries' && k !== 'federation')
       throw new MeiliError('bad_request', `Unknown field \`${k}\`: expected one of \`queries\`, \`federation\``);
   if (body.queries === undefined) throw new MeiliError('bad_request', 'Missing field `queries`');
-  if (!Array.isArray(body.queries)) {
+  const rawQueries: unknown = body.queries;
+  if (!Array.isArray(rawQueries)) {
     throw new MeiliError(
       'bad_request',
-      `Invalid value type at \`.queries\`: expected an array, but found ${foundValue(body.queries)}`,
+      `Invalid value type at \`.queries\`: expected an array, but found ${foundValue(rawQueries)}`,
     );
   }
   let federation: Record<string, unknown> | null = null;
   if (body.federation !== undefined && body.federation !== null) {
-    if (typeof body.federation !== 'object' || Array.isArray(body.federation)) {
+    if (!isObject(body.federation)) {
       throw new MeiliError(
         'invalid_multi_search_federated',
         `Invalid value type at \`.federation\`: expected an object, but found ${foundValue(body.federation)}`,
       );
     }
     federation = {};
-    for (const [k, v] of Object.entries(body.federation as Record<string, unknown>)) {
+    for (const [k, v] of Object.entries(body.federation)) {
       const fs = FEDERATION_FIELDS[k];
       if (fs === undefined) throw unknownField(k, FEDERATION_FIELDS, '.federation');
       federation[k] = checkJsonValue(k, fs, v, `.federation.${k}`);
     }
   }
-  if (limits !== null) checkLimits(body.queries as unknown[], federation, limits);
-  const queries = (body.queries as unknown[]).map((q, i) => {
-    if (q === null || typeof q !== 'object' || Array.isArray(q)) {
+  if (limits !== null) checkLimits(rawQueries, federation, limits);
+  const queries = rawQueries.map((q: unknown, i) => {
+    if (!isObject(q)) {
       throw new MeiliError(
         'bad_request',
         `Invalid value type at \`.queries[${i}]\`: expected an object, but found ${foundValue(q)}`,
       );
     }
-    const { indexUid, federationOptions, ...rest } = q as Record<string, unknown>;
+    const { indexUid, federationOptions, ...rest } = q;
     if (indexUid === undefined)
       throw new MeiliError('missing_index_uid', `Missing field \`indexUid\` inside \`.queries[${i}]\``);
     if (typeof indexUid !== 'string' || !/^[A-Za-z0-9_-]{1,400}$/.test(indexUid)) {
@@ -402,8 +414,7 @@ export function parseMultiSearch(raw: unknown, limits: MultiSearchLimits | null 
           `Inside \`.queries[${i}]\`: Using \`federationOptions\` is not allowed in a non-federated search.\n - Hint: remove \`federationOptions\` from the query or add \`federation\` to the request.`,
         );
       }
-      const o = federationOptions as Record<string, unknown>;
-      const weight = o.weight ?? 1;
+      const weight = membersOf(federationOptions).weight ?? 1;
       if (typeof weight !== 'number' || weight < 0) {
         throw new MeiliError(
           'invalid_multi_search_weight',
@@ -428,7 +439,7 @@ export function parseMultiSearch(raw: unknown, limits: MultiSearchLimits | null 
         );
       }
       if (Array.isArray(rest.facets) && rest.facets.length > 0) {
-        const list = `[${(rest.facets as unknown[]).map((f) => JSON.stringify(f)).join(', ')}]`;
+        const list = `[${rest.facets.map((f: unknown) => JSON.stringify(f)).join(', ')}]`;
         throw new MeiliError(
           'invalid_multi_search_query_facets',
           `Inside \`.queries[${i}]\`: Using facet options is not allowed in federated queries.\n - Hint: remove \`facets\` from the query or remove \`federation\` from the request\n - Hint: pass \`federation.facetsByIndex.${indexUid}: ${list}\` for facets in federated search`,

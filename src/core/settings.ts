@@ -2,6 +2,7 @@
 // settings behind experimental features (`foreignKeys`, `chat`), and validation of a settings body (whole object or
 // one sub-route) with the `invalid_settings_*` codes. Pure; the dev node applies settings, the proxy validates and
 // stores logical settings with it.
+import { booleanOf, isObject, membersOf, numberOf, type JsonObject } from './types.js';
 import { MeiliError, type ErrorCode } from './errors.js';
 
 export type Settings = Record<string, unknown>;
@@ -189,15 +190,17 @@ function wrongType(key: string, path: string, expected: string, v: unknown): Mei
 
 function stringArray(key: string, v: unknown, path = `.${key}`): string[] {
   if (!Array.isArray(v)) throw wrongType(key, path, 'an array', v);
-  v.forEach((x, i) => {
+  const out = new Set<string>();
+  v.forEach((x: unknown, i) => {
     if (typeof x !== 'string') throw wrongType(key, `${path}[${i}]`, 'a string', x);
+    out.add(x);
   });
-  return [...new Set(v as string[])];
+  return [...out];
 }
 
-function objectOf(key: string, v: unknown, path: string): Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw wrongType(key, path, 'an object', v);
-  return v as Record<string, unknown>;
+function objectOf(key: string, v: unknown, path: string): JsonObject {
+  if (!isObject(v)) throw wrongType(key, path, 'an object', v);
+  return v;
 }
 
 function unknownField(key: string, path: string, field: string, expected: string[]): MeiliError {
@@ -268,8 +271,8 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
           features: {
             facetSearch: features.facetSearch ?? false,
             filter: {
-              equality: (filter.equality as boolean | undefined) ?? true,
-              comparison: (filter.comparison as boolean | undefined) ?? false,
+              equality: booleanOf(filter.equality) ?? true,
+              comparison: booleanOf(filter.comparison) ?? false,
             },
           },
         };
@@ -312,13 +315,13 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
       return v;
     case 'typoTolerance': {
       const o = objectOf(key, v, path);
-      const cur = current.typoTolerance as Record<string, unknown>;
+      const cur = membersOf(current.typoTolerance);
       const out: Record<string, unknown> = { ...cur };
       const fields = ['enabled', 'minWordSizeForTypos', 'disableOnWords', 'disableOnAttributes', 'disableOnNumbers'];
       for (const [f, fv] of Object.entries(o)) {
         if (!fields.includes(f)) throw unknownField(key, path, f, fields);
         if (fv === null) {
-          out[f] = (defaultSettings().typoTolerance as Record<string, unknown>)[f];
+          out[f] = membersOf(defaultSettings().typoTolerance)[f];
           continue;
         }
         if (f === 'enabled' || f === 'disableOnNumbers') {
@@ -328,7 +331,8 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
           out[f] = stringArray(key, fv, `${path}.${f}`);
         } else {
           const m = objectOf(key, fv, `${path}.${f}`);
-          const sizes = { ...(cur.minWordSizeForTypos as { oneTypo: number; twoTypos: number }) };
+          const min = membersOf(cur.minWordSizeForTypos);
+          const sizes = { oneTypo: numberOf(min.oneTypo) ?? 5, twoTypos: numberOf(min.twoTypos) ?? 9 };
           for (const [sk, sv] of Object.entries(m)) {
             if (sk !== 'oneTypo' && sk !== 'twoTypos')
               throw unknownField(key, `${path}.${f}`, sk, ['oneTypo', 'twoTypos']);
@@ -351,7 +355,7 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
     }
     case 'faceting': {
       const o = objectOf(key, v, path);
-      const cur = current.faceting as Record<string, unknown>;
+      const cur = membersOf(current.faceting);
       const out: Record<string, unknown> = { ...cur };
       for (const [f, fv] of Object.entries(o)) {
         if (f === 'maxValuesPerFacet') out[f] = fv === null ? 100 : uintOrNull(key, fv, `${path}.${f}`);
@@ -377,7 +381,7 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
     }
     case 'pagination': {
       const o = objectOf(key, v, path);
-      const out: Record<string, unknown> = { ...(current.pagination as Record<string, unknown>) };
+      const out: JsonObject = { ...membersOf(current.pagination) };
       for (const [f, fv] of Object.entries(o)) {
         if (f !== 'maxTotalHits') throw unknownField(key, path, f, ['maxTotalHits']);
         out[f] = fv === null ? 1000 : uintOrNull(key, fv, `${path}.${f}`);
@@ -439,17 +443,17 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
     }
     case 'chat': {
       const o = objectOf('indexChat', v, path);
-      const cur = (current.chat ?? EXPERIMENTAL_SETTINGS.chat!.defaultValue()) as Record<string, unknown>;
+      const cur = membersOf(current.chat ?? EXPERIMENTAL_SETTINGS.chat!.defaultValue());
       const out: Record<string, unknown> = { ...cur };
       const fields = ['description', 'documentTemplate', 'documentTemplateMaxBytes', 'searchParameters'];
       for (const [f, fv] of Object.entries(o)) {
         if (!fields.includes(f)) throw unknownField('indexChat', path, f, fields);
-        const dflt = (EXPERIMENTAL_SETTINGS.chat!.defaultValue() as Record<string, unknown>)[f];
+        const dflt = membersOf(EXPERIMENTAL_SETTINGS.chat!.defaultValue())[f];
         if (fv === null) out[f] = dflt;
         else if (f === 'documentTemplateMaxBytes') out[f] = uintOrNull('indexChat', fv, `${path}.${f}`);
         else if (f === 'searchParameters')
           out[f] = {
-            ...(cur.searchParameters as Record<string, unknown>),
+            ...membersOf(cur.searchParameters),
             ...objectOf('indexChat', fv, `${path}.${f}`),
           };
         else {
@@ -481,11 +485,11 @@ export function validateSettings(
     checkFeature(spec.key, value, features);
     return { [spec.key]: value };
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+  if (!isObject(body)) {
     throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${foundValue(body)}`);
   }
   const out: Settings = {};
-  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+  for (const [key, value] of Object.entries(body)) {
     if (!ALL_SETTING_KEYS.includes(key)) {
       throw new MeiliError(
         'bad_request',
