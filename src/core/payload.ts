@@ -1,5 +1,6 @@
 // Document payloads as Meilisearch accepts them: JSON (array or single object), NDJSON, and CSV (typed headers
 // `name:number` / `name:boolean`, `csvDelimiter`), with Meilisearch's content-type and malformed-payload errors.
+import { isObject } from './types.js';
 import { MeiliError, errorMessage } from './errors.js';
 import { jsonDepthExceeded, recursionLimitMessage } from './json-depth.js';
 
@@ -46,10 +47,6 @@ export function parseSkipCreation(raw: string | null): boolean {
   const lower = raw.toLowerCase();
   if (lower === 'true' || lower === 'false') return lower === 'true';
   throw new MeiliError('invalid_skip_creation', `skipCreation must be either \`true\` or \`false\`. Found: \`${raw}\``);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function malformed(kind: string, detail: string): MeiliError {

@@ -2,6 +2,7 @@
 // setting, document, key and task into the dump directory as `{dumpUid}.dump`; `--import-dump FILE` loads one at
 // start, as Meilisearch does (keys keep their uids, so the same master key gives the same key values). The format
 // itself is src/dump's.
+import { isObject, membersOf, stringOf } from '../core/types.js';
 import { createWriteStream } from 'node:fs';
 import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -87,21 +88,21 @@ function inFieldOrder(doc: Document, order: readonly string[]): Document {
 
 /** What the dump's task `type` needs from a dev-node task still holding its input. */
 function contentOf(t: DevTask): { content: TaskContent; updateFile: Document[] | null } {
-  const input = t.input as Record<string, unknown> | undefined;
-  if (input === undefined) return { content: {}, updateFile: null };
+  if (!isObject(t.input)) return { content: {}, updateFile: null };
+  const input = t.input;
+  const list = (v: unknown) => (Array.isArray(v) ? v : []);
   switch (t.type) {
     case 'documentAdditionOrUpdate':
       return {
         content: {
-          primaryKey: (input.primaryKey as string | null | undefined) ?? null,
+          primaryKey: stringOf(input.primaryKey) ?? null,
           method: input.merge === true ? 'UpdateDocuments' : 'ReplaceDocuments',
           allowIndexCreation: input.skipCreation !== true,
         },
-        updateFile: t.status === 'enqueued' ? ((input.documents as Document[] | undefined) ?? []) : null,
+        updateFile: t.status === 'enqueued' ? list(input.documents) : null,
       };
     case 'documentDeletion':
-      if (input.mode === 'ids')
-        return { content: { documentIds: (input.ids as unknown[]).map(String) }, updateFile: null };
+      if (input.mode === 'ids') return { content: { documentIds: list(input.ids).map(String) }, updateFile: null };
       if (input.mode === 'filter') return { content: { filter: input.filter }, updateFile: null };
       return { content: {}, updateFile: null };
     case 'settingsUpdate': {
@@ -110,26 +111,26 @@ function contentOf(t: DevTask): { content: TaskContent; updateFile: Document[] |
           content: { settings: Object.fromEntries([...SETTING_KEYS].map((k) => [k, null])), isDeletion: true },
           updateFile: null,
         };
-      const patch = (input.patch ?? {}) as Record<string, unknown>;
+      const patch = membersOf(input.patch);
       return {
         content: { settings: patch, isDeletion: Object.values(patch).every((v) => v === null) },
         updateFile: null,
       };
     }
     case 'indexCreation':
-      return { content: { primaryKey: (input.primaryKey as string | null | undefined) ?? null }, updateFile: null };
+      return { content: { primaryKey: stringOf(input.primaryKey) ?? null }, updateFile: null };
     case 'indexUpdate':
       return {
         content: {
-          primaryKey: (input.primaryKey as string | null | undefined) ?? null,
-          newIndexUid: (input.newUid as string | null | undefined) ?? null,
+          primaryKey: stringOf(input.primaryKey) ?? null,
+          newIndexUid: stringOf(input.newUid) ?? null,
         },
         updateFile: null,
       };
     case 'indexSwap':
-      return { content: { swaps: input.swaps as unknown[] }, updateFile: null };
+      return { content: { swaps: list(input.swaps) }, updateFile: null };
     case 'dumpCreation':
-      return { content: { keys: (input.keys as ApiKeyRecord[] | undefined) ?? [] }, updateFile: null };
+      return { content: { keys: list(input.keys) }, updateFile: null };
   }
   return { content: {}, updateFile: null };
 }
@@ -254,7 +255,8 @@ export class DevNodeDumps {
     let writer: DumpWriter | null = null;
     try {
       writer = await DumpWriter.create(createWriteStream(partial), { dumpDate: new Date(), tmpDir: dir });
-      await writer.keys((task.input as { keys?: ApiKeyRecord[] } | undefined)?.keys ?? h.keys.all());
+      const listed = membersOf(task.input).keys;
+      await writer.keys(Array.isArray(listed) ? listed : h.keys.all());
       await writer.experimentalFeatures({ ...h.ctx.experimentalFeatures });
       await writer.network(structuredClone(h.network));
       await writer.webhooks();

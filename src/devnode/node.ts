@@ -1,6 +1,7 @@
 // The dev node: one Meilisearch v1.50 CE node over real HTTP, for tests, benchmarks and `miroir dev`. Owns the
 // index registry, the task queue and its processor, API keys and auth, experimental features, optional LMDB
 // persistence and fault injection; the engine (./engine) answers per-index work.
+import { isObject, membersOf, stringOf, stringsOf } from '../core/types.js';
 import { randomUUID } from 'node:crypto';
 import {
   authAllIndexes,
@@ -487,7 +488,7 @@ export class DevNode {
       enqueuedTotal++;
       if (t.indexUid !== null && t.indexUid === task.indexUid) enqueuedForIndex++;
     }
-    const pk = (task.input as { primaryKey?: unknown } | undefined)?.primaryKey;
+    const pk = membersOf(task.input).primaryKey;
     return loneTaskBatchStrategy(task, {
       enqueuedTotal,
       enqueuedForIndex,
@@ -552,13 +553,13 @@ export class DevNode {
   }
 
   private async run(task: TaskRecord): Promise<void> {
-    const input = task.input as Record<string, unknown>;
+    const input = membersOf(task.input);
     const uid = task.indexUid!;
     const d = task.details ?? {};
     switch (task.type) {
       case 'indexCreation': {
         if (this.indexes.has(uid)) throw new MeiliError('index_already_exists', `Index \`${uid}\` already exists.`);
-        await this.createIndex(uid, (input.primaryKey as string | null) ?? null);
+        await this.createIndex(uid, stringOf(input.primaryKey) ?? null);
         return;
       }
       case 'indexUpdate': {
@@ -632,8 +633,8 @@ export class DevNode {
       case 'documentAdditionOrUpdate': {
         // Like Meilisearch, the index is created even with skipCreation (which only skips documents that do not exist).
         const idx = this.indexes.get(uid) ?? (await this.createIndex(uid, null));
-        const res = idx.addDocuments(input.documents as Array<Record<string, unknown>>, {
-          primaryKey: (input.primaryKey as string | null) ?? null,
+        const res = idx.addDocuments(Array.isArray(input.documents) ? input.documents : [], {
+          primaryKey: stringOf(input.primaryKey) ?? null,
           merge: input.merge === true,
           skipCreation: input.skipCreation === true,
         });
@@ -644,7 +645,7 @@ export class DevNode {
       case 'documentDeletion': {
         const idx = this.index(uid);
         let res;
-        if (input.mode === 'ids') res = idx.deleteDocuments(input.ids as string[]);
+        if (input.mode === 'ids') res = idx.deleteDocuments(stringsOf(input.ids) ?? []);
         else if (input.mode === 'filter') res = idx.deleteByFilter(input.filter);
         else res = idx.clearDocuments();
         d.deletedDocuments = res.deletedDocuments;
@@ -1147,7 +1148,7 @@ export class DevNode {
   }
 
   private matchedAtEnqueue(input: Record<string, unknown>): number[] {
-    return Array.isArray(input.uids) ? (input.uids as number[]) : [];
+    return Array.isArray(input.uids) ? input.uids.filter((u): u is number => typeof u === 'number') : [];
   }
 
   private runningBatch(): BatchRecord | null {
@@ -1187,10 +1188,10 @@ export class DevNode {
 
   private async patchExperimental(ctx: RequestContext<AuthResult>): Promise<Reply> {
     const body = ctx.json;
-    if (body === null || typeof body !== 'object' || Array.isArray(body))
+    if (!isObject(body))
       throw new MeiliError('bad_request', `Invalid value type: expected an object, but found ${JSON.stringify(body)}`);
     const next = { ...this.ctx.experimentalFeatures };
-    for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+    for (const [k, v] of Object.entries(body)) {
       if (!(k in EXPERIMENTAL_DEFAULTS))
         throw new MeiliError(
           'bad_request',
@@ -1203,7 +1204,7 @@ export class DevNode {
           'bad_request',
           `Invalid value type at \`.${k}\`: expected a boolean, but found ${JSON.stringify(v)}`,
         );
-      next[k] = v as boolean | null;
+      next[k] = v;
     }
     Object.assign(this.ctx.experimentalFeatures, next);
     await this.store?.putMisc('experimental', this.ctx.experimentalFeatures);
@@ -1226,9 +1227,8 @@ export class DevNode {
 
   private async patchNetwork(ctx: RequestContext<AuthResult>): Promise<Reply> {
     this.requireNetwork();
-    const body = ctx.json as Record<string, unknown>;
-    if (body === null || typeof body !== 'object' || Array.isArray(body))
-      throw new MeiliError('bad_request', 'Invalid value type: expected an object');
+    const body = ctx.json;
+    if (!isObject(body)) throw new MeiliError('bad_request', 'Invalid value type: expected an object');
     for (const [k, v] of Object.entries(body)) {
       if (!['self', 'leader', 'remotes', 'shards'].includes(k))
         throw new MeiliError(

@@ -1,6 +1,7 @@
 // Meilisearch's v6 `.dump` format as data: archive paths, the shapes of metadata.json, indexes/{uid}/metadata.json
 // and keys.jsonl (snake_case dates, absent name/description), the dump uid, and the one "invalid dump" error. Pure;
 // the streaming writer (writer.ts) and reader (reader.ts) and their users share it.
+import { isObject, stringOf } from '../core/types.js';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import { MeiliError } from '../core/errors.js';
 
@@ -83,10 +84,6 @@ export function isIndexUid(v: unknown): v is string {
   return typeof v === 'string' && INDEX_UID_RE.test(v);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Meilisearch's dump uid: the UTC start time as `YYYYMMDD-HHMMSSmmm` (e.g. `20240101-123456789`). */
 export function dumpUidAt(date: Date): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -119,7 +116,7 @@ export function parseIndexMetadata(v: unknown, where: string): DumpIndexMetadata
     throw invalidDump(`\`${where}\` needs RFC 3339 \`createdAt\` and \`updatedAt\`.`);
   return {
     uid: v.uid,
-    primaryKey: (v.primaryKey as string | null | undefined) ?? null,
+    primaryKey: stringOf(v.primaryKey) ?? null,
     createdAt: v.createdAt,
     updatedAt: v.updatedAt,
   };
@@ -161,11 +158,11 @@ export function keyFromDump(v: unknown, where: string): ApiKeyRecord {
     throw invalidDump(`${where}: API key \`${v.uid}\` needs RFC 3339 \`created_at\` and \`updated_at\`.`);
   return {
     uid: v.uid.toLowerCase(),
-    name: (v.name as string | null | undefined) ?? null,
-    description: (v.description as string | null | undefined) ?? null,
+    name: stringOf(v.name) ?? null,
+    description: stringOf(v.description) ?? null,
     actions: v.actions,
     indexes: v.indexes,
-    expiresAt: (v.expires_at as string | null | undefined) ?? null,
+    expiresAt: stringOf(v.expires_at) ?? null,
     createdAt: v.created_at,
     updatedAt: v.updated_at,
   };

@@ -3,6 +3,7 @@
 // the other small top-level files) first, then each index with its metadata and settings before its documents,
 // then batches and tasks. Parts that arrive too early (Meilisearch's tar order follows its file system) are spooled
 // to temporary files; a dump this module wrote arrives in order and streams straight through.
+import { isObject } from '../core/types.js';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -105,10 +106,6 @@ function entryName(raw: string): string | null {
   name = name.replace(/^\/+/, '');
   if (name === '' || name === '.' || name.split('/').some((seg) => seg === '..')) return null;
   return name;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** An archive-level failure (gzip or tar) in Meilisearch's shape. */
@@ -420,7 +417,7 @@ class DumpReadState {
   private async readJson(entry: Entry, name: string): Promise<unknown> {
     const text = (await this.readSmall(entry, name)).toString('utf8');
     try {
-      return JSON.parse(text) as unknown;
+      return JSON.parse(text);
     } catch (err) {
       throw invalidDump(`\`${name}\` is not valid JSON (${errorMessage(err)}).`);
     }

@@ -2,6 +2,7 @@
 // `type` is its `KindDump` — camelCase variants, snake_case fields — and `details` its internal `Details` enum, e.g.
 // `{"DocumentAdditionOrUpdate":{"received_documents":1,"indexed_documents":1}}`), batches/queue.jsonl records, and
 // the RoaringBitmap bytes of cancel/delete tasks. Pure.
+import { isObject } from '../core/types.js';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import type { ErrorBody } from '../core/errors.js';
 import { invalidDump, isRfc3339, keyFromDump, keyToDump } from './format.js';
@@ -112,7 +113,7 @@ function strOrNull(v: unknown): string | null {
 function parseJsonOr(text: unknown): unknown {
   if (typeof text !== 'string') return null;
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(text);
   } catch {
     return text;
   }
@@ -324,10 +325,6 @@ const KIND_TYPES: Readonly<Record<string, string>> = Object.freeze({
 });
 
 const STATUSES = new Set(['enqueued', 'processing', 'succeeded', 'failed', 'canceled']);
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** An externally tagged serde enum value: `"unit"` or `{"variant": content}`. */
 function variant(v: unknown, where: string): [string, Record<string, unknown>] {

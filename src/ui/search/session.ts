@@ -20,7 +20,7 @@ async function readBody(res: Response): Promise<unknown> {
   const text = await res.text();
   if (text === '') return undefined;
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
