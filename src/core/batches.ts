@@ -102,13 +102,12 @@ const DOUBLE_OPTION = new Set([...NULLABLE_SUM, ...NULLABLE_FIRST, 'originalFilt
 function mergeDetail(key: string, left: unknown, right: unknown): unknown {
   if (left === undefined) return right;
   if (right === undefined) return left;
-  if (SUM.has(key)) return (left as number) + (right as number);
-  if (NULLABLE_SUM.has(key))
-    return left === null ? right : right === null ? left : (left as number) + (right as number);
+  if (SUM.has(key)) return Number(left) + Number(right);
+  if (NULLABLE_SUM.has(key)) return left === null ? right : right === null ? left : Number(left) + Number(right);
   if (NULLABLE_FIRST.has(key)) return left === null ? right : left;
   if (key === 'originalFilter')
     return left === null ? right : right === null ? left : `${String(left)}&${String(right)}`;
-  if (key === 'swaps') return [...(left as unknown[]), ...(right as unknown[])];
+  if (key === 'swaps') return [...(Array.isArray(left) ? left : []), ...(Array.isArray(right) ? right : [])];
   if (key === 'upgradeTo') return right;
   if (key === 'rule') return undefined;
   if (KNOWN.has(key)) return left;

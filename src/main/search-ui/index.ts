@@ -4,6 +4,7 @@
 // as a request made with the index's scoped ["search"] key (its `injected_filter` ANDed in like a tenant token's
 // search rule), on the routes its scopes name. Page searches go through Miroir's own search routes; their handlers
 // are wrapped once here to count the A21 metrics for session requests only.
+import { membersOf, numberOf } from '../../core/types.js';
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { authorize, constantTimeEqual, type AuthResult } from '../../core/auth/authorize.js';
@@ -207,11 +208,7 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
   const beacon: Handler = (ctx) => {
     const claims = sessions.get(ctx.req);
     if (claims === undefined) throw scopeDenied('Beacons are sent with a search session token.');
-    const body = (typeof ctx.json === 'object' && ctx.json !== null ? ctx.json : {}) as {
-      type?: unknown;
-      position?: unknown;
-      query?: unknown;
-    };
+    const body = membersOf(ctx.json);
     if (body.type !== 'click')
       throw new MeiliError(
         'bad_request',
@@ -240,12 +237,9 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
       try {
         body = JSON.parse(ctx.rawBody.toString('utf8'));
       } catch (err) {
-        throw new MeiliError(
-          'malformed_payload',
-          `The json payload provided is malformed. \`${errorMessage(err)}\`.`,
-        );
+        throw new MeiliError('malformed_payload', `The json payload provided is malformed. \`${errorMessage(err)}\`.`);
       }
-      const f = (body as { force?: unknown } | null)?.force;
+      const f = membersOf(body).force;
       if (
         typeof body !== 'object' ||
         body === null ||
@@ -346,28 +340,25 @@ export function registerSearchUi(routes: Array<RouteSpec<AuthResult>>, deps: Sea
       if (claims === undefined) return inner(ctx);
       let query: unknown = null;
       if (kind === 'multi') {
-        const queries = (ctx.json as { queries?: unknown } | undefined)?.queries;
+        const queries = membersOf(ctx.json).queries;
         if (Array.isArray(queries)) {
           queries.forEach((q: unknown, i) => {
-            const uid = (q as { indexUid?: unknown } | null)?.indexUid;
+            const uid = membersOf(q).indexUid;
             if (typeof uid === 'string' && uid !== claims.idx)
               throw scopeDenied(
                 `Inside \`.queries[${i}]\`: this search session is for index \`${claims.idx}\`, not \`${uid}\`.`,
               );
           });
-          query = (queries[0] as { q?: unknown } | undefined)?.q ?? null;
+          query = membersOf(queries[0]).q ?? null;
         }
-      } else query = ctx.method === 'GET' ? ctx.query.get('q') : ((ctx.json as { q?: unknown } | undefined)?.q ?? null);
+      } else query = ctx.method === 'GET' ? ctx.query.get('q') : (membersOf(ctx.json).q ?? null);
       const started = performance.now();
       const reply = await inner(ctx);
       const ms = performance.now() - started;
-      const body = reply.body as
-        { results?: Array<Record<string, unknown>>; estimatedTotalHits?: number; totalHits?: number } | undefined;
-      const first = kind === 'multi' ? (body?.results?.[0] ?? body) : body;
-      const hits =
-        (first as { estimatedTotalHits?: number; totalHits?: number } | undefined)?.totalHits ??
-        (first as { estimatedTotalHits?: number } | undefined)?.estimatedTotalHits ??
-        null;
+      const body = membersOf(reply.body);
+      const results = body.results;
+      const first = kind === 'multi' && Array.isArray(results) && results.length > 0 ? membersOf(results[0]) : body;
+      const hits = numberOf(first.totalHits) ?? numberOf(first.estimatedTotalHits) ?? null;
       metrics.queries.inc({ index: claims.idx });
       metrics.latency(claims.idx, ms);
       if (hits === 0) metrics.zeroHits.inc({ index: claims.idx });

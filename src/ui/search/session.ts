@@ -2,6 +2,7 @@
 // it expires and once more when Miroir calls it invalid (401 miroir_jwt_invalid), and is the only credential the
 // page ever holds — a token that can search this one index and nothing else. Also the HTTP client
 // instant-meilisearch sends the page's searches with (Authorization: Bearer <session token>).
+import { membersOf } from '../../core/types.js';
 
 /** An answer of Miroir the page must show a message for. */
 export class UiError extends Error {
@@ -27,7 +28,7 @@ async function readBody(res: Response): Promise<unknown> {
 }
 
 function errorOf(res: Response, body: unknown): UiError {
-  const b = (body ?? {}) as { code?: unknown; message?: unknown };
+  const b = membersOf(body);
   const retry = Number(res.headers.get('retry-after'));
   return new UiError(
     res.status,
@@ -69,7 +70,9 @@ export class Session {
     const res = await fetch(this.url, { headers, cache: 'no-store', credentials: 'same-origin' });
     const body = await readBody(res);
     if (!res.ok) throw errorOf(res, body);
-    const { token, expires_at } = body as { token: string; expires_at: string };
+    const { token, expires_at } = membersOf(body);
+    if (typeof token !== 'string' || typeof expires_at !== 'string')
+      throw new UiError(res.status, null, 'The search session answer has no token.', null);
     this.token = token;
     this.expiresAt = Date.parse(expires_at);
     return token;

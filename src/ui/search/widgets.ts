@@ -9,6 +9,7 @@ import connectSearchBox from 'instantsearch.js/es/connectors/search-box/connectS
 import connectSortBy from 'instantsearch.js/es/connectors/sort-by/connectSortBy.js';
 import connectStats from 'instantsearch.js/es/connectors/stats/connectStats.js';
 import type { PageModel } from '../../core/search-ui/page-model.js';
+import { membersOf } from '../../core/types.js';
 import { fill, h, highlighted, patch } from './dom.js';
 
 export type Words = Readonly<Record<string, string>>;
@@ -98,12 +99,12 @@ function displayValue(value: unknown, hl: unknown): Node | string {
     const frag = document.createDocumentFragment();
     hl.forEach((part, i) => {
       if (i > 0) frag.append(', ');
-      const v = (part as { value?: unknown } | null)?.value;
+      const v = membersOf(part).value;
       frag.append(typeof v === 'string' ? highlighted(v) : String(v ?? ''));
     });
     return frag;
   }
-  const v = (hl as { value?: unknown } | undefined)?.value;
+  const v = membersOf(hl).value;
   if (typeof v === 'string') return highlighted(v);
   if (value === null || value === undefined) return '';
   if (typeof value === 'object') return JSON.stringify(value).slice(0, 300);
@@ -139,7 +140,7 @@ export function hits(t: Words, model: PageModel, onOpen: (position: number, quer
     const list = h('ol', { class: 'hits', start: results.page * results.hitsPerPage + 1 });
     items.forEach((hit, i) => {
       const rec = hit as unknown as Record<string, unknown>;
-      const hl = (rec._highlightResult ?? {}) as Record<string, unknown>;
+      const hl = membersOf(rec._highlightResult);
       const id = String(rec.objectID ?? i);
       const position = results.page * results.hitsPerPage + i + 1;
       const fields = (
