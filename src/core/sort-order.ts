@@ -6,10 +6,9 @@
 
 /** Numbers before strings (booleans as strings), numbers numerically, strings case-insensitively. */
 export function cmpScalar(x: unknown, y: unknown): number {
+  if (typeof x === 'number' && typeof y === 'number') return x - y;
   const xn = typeof x === 'number';
-  const yn = typeof y === 'number';
-  if (xn && yn) return (x as number) - (y as number);
-  if (xn !== yn) return xn ? -1 : 1;
+  if (xn !== (typeof y === 'number')) return xn ? -1 : 1;
   const xs = String(x).toLowerCase();
   const ys = String(y).toLowerCase();
   return xs < ys ? -1 : xs > ys ? 1 : 0;
@@ -43,10 +42,9 @@ export function compareValues(a: unknown, b: unknown, dir: 'asc' | 'desc'): numb
  * (a total order, so a merge is deterministic whatever the nodes answer).
  */
 export function comparePrimaryKeys(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
   const an = typeof a === 'number';
-  const bn = typeof b === 'number';
-  if (an && bn) return (a as number) - (b as number);
-  if (an !== bn) return an ? -1 : 1;
+  if (an !== (typeof b === 'number')) return an ? -1 : 1;
   const x = String(a ?? '');
   const y = String(b ?? '');
   return x < y ? -1 : x > y ? 1 : 0;

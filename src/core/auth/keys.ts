@@ -1,5 +1,6 @@
 // Meilisearch API keys as data: the stored record, the derived key value (hex HMAC-SHA256(master key, uid)),
 // the four default keys, the public key object, and validation of POST/PATCH /keys bodies with Meilisearch's codes.
+import { isObject, stringsOf } from '../types.js';
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { MeiliError } from '../errors.js';
 import { GLOBAL_ACTIONS, isKeyAction } from './actions.js';
@@ -147,13 +148,13 @@ function parseExpiresAt(v: unknown, now: Date): string | null {
 
 /** Validates a POST /keys body; returns the record to store. */
 export function validateCreateKey(body: unknown, now: Date): ApiKeyRecord {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+  if (!isObject(body)) {
     throw new MeiliError(
       'bad_request',
       `Invalid value type: expected an object, but found ${typeName(body)}: \`${JSON.stringify(body)}\``,
     );
   }
-  const b = body as Record<string, unknown>;
+  const b = body;
   for (const field of Object.keys(b)) if (!CREATE_FIELDS.includes(field)) throw unknownField(field, CREATE_FIELDS);
   if (b.actions === undefined) throw new MeiliError('missing_api_key_actions', 'Missing field `actions`');
   if (b.indexes === undefined) throw new MeiliError('missing_api_key_indexes', 'Missing field `indexes`');
@@ -197,8 +198,8 @@ export function validateCreateKey(body: unknown, now: Date): ApiKeyRecord {
       );
     }
   });
-  const actions = b.actions as string[];
-  const indexes = b.indexes as string[];
+  const actions = stringsOf(b.actions) ?? [];
+  const indexes = stringsOf(b.indexes) ?? [];
   if (!indexes.includes('*')) {
     const global = actions.find((a) => GLOBAL_ACTIONS.has(a));
     if (global !== undefined) {
@@ -223,13 +224,13 @@ export function validateCreateKey(body: unknown, now: Date): ApiKeyRecord {
 
 /** Validates a PATCH /keys/:key body (only name and description may change); returns the updated record. */
 export function applyKeyUpdate(record: ApiKeyRecord, body: unknown, now: Date): ApiKeyRecord {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+  if (!isObject(body)) {
     throw new MeiliError(
       'bad_request',
       `Invalid value type: expected an object, but found ${typeName(body)}: \`${JSON.stringify(body)}\``,
     );
   }
-  const b = body as Record<string, unknown>;
+  const b = body;
   for (const field of Object.keys(b)) {
     const immutable = IMMUTABLE[field];
     if (immutable !== undefined)
