@@ -15,13 +15,15 @@ import {
   emptyRecord,
   jobPrefix,
   LEASE_SCOPE,
+  movedDocuments,
+  movePayload,
   RECENT_KEPT,
   SHARD_MOVE,
   startChange,
   type RebalancerOptions,
 } from './changes.js';
 import { provisionIndex } from './provision.js';
-import { settle, shardCounts, type MoveCursor, type MoveJobPayload } from './shard-mover.js';
+import { settle, shardCounts, type MoveJobPayload } from './shard-mover.js';
 
 /** Jobs of cancelled changes are looked for this often (their runners already stop at their next progress report). */
 const SWEEP_EVERY_MS = 10_000;
@@ -104,7 +106,7 @@ export class ChangeDriver {
     const live = new Set((t.operations ?? []).map((o) => o.id));
     const now = Date.now();
     for (const j of await this.o.store.listJobs()) {
-      if (j.type !== SHARD_MOVE || live.has((j.payload as MoveJobPayload).op)) continue;
+      if (j.type !== SHARD_MOVE || live.has(movePayload(j).op)) continue;
       if (j.state !== 'in_progress' || (j.leaseExpiresAt ?? 0) <= now) await this.o.store.deleteJob(j.id);
     }
   }
@@ -167,7 +169,7 @@ export class ChangeDriver {
           cur.deletes = obsoleteCopies(t, next);
           cur.shards_total = (cur.plan ?? []).length;
           cur.shards_done = jobs.filter((j) => j.state === 'completed').length;
-          cur.documents_copied = jobs.reduce((n, j) => n + ((j.cursor as MoveCursor | null)?.copied ?? 0), 0);
+          cur.documents_copied = jobs.reduce((n, j) => n + movedDocuments(j), 0);
           cur.cleanup_after = now + this.o.cleanupGraceMs;
           cur.phase = 'cleanup';
           t.groups = next.groups;
@@ -220,7 +222,7 @@ export class ChangeDriver {
         if (at === undefined) this.retryAt.set(j.id, now + Math.min(30_000, 500 * 2 ** Math.min(j.attempts, 6)));
         else if (now >= at) {
           this.retryAt.delete(j.id);
-          const payload = j.payload as MoveJobPayload;
+          const payload = movePayload(j);
           await this.o.store.deleteJob(j.id);
           jobs.set(
             j.id,
@@ -259,7 +261,7 @@ export class ChangeDriver {
     for (const s of redo) {
       const id = `${op.id}:${s}`;
       this.rechecks.set(id, (this.rechecks.get(id) ?? 0) + 1);
-      const payload = jobs.get(id)!.payload as MoveJobPayload;
+      const payload = movePayload(jobs.get(id)!);
       await this.o.store.deleteJob(id);
       await this.o.store.enqueueJob({
         id,

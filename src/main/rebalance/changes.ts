@@ -12,6 +12,16 @@ export const SHARD_MOVE = 'shard_move';
 export const LEASE_SCOPE = 'rebalance';
 export const RECENT_KEPT = 10;
 
+/** A shard-move job's payload (jobs are stored untyped; the change driver writes this shape and nothing else). */
+export function movePayload(j: Job): MoveJobPayload {
+  return j.payload as MoveJobPayload;
+}
+
+/** Documents a shard-move job has copied so far (from its cursor; none before its first report). */
+export function movedDocuments(j: Job): number {
+  return (j.cursor as MoveCursor | null)?.copied ?? 0;
+}
+
 export interface RebalancerOptions {
   store: Store;
   state: IndexStateService;
@@ -82,21 +92,19 @@ export function operationView(op: TopologyOperation, jobs: readonly Job[]): Reco
   if (op.group_id !== undefined) view.group_id = op.group_id;
   view.shards_total = op.plan?.length ?? op.shards_total ?? 0;
   view.shards_done = live ? mine.filter((j) => j.state === 'completed').length : (op.shards_done ?? 0);
-  view.documents_copied = live
-    ? mine.reduce((n, j) => n + ((j.cursor as MoveCursor | null)?.copied ?? 0), 0)
-    : (op.documents_copied ?? 0);
+  view.documents_copied = live ? mine.reduce((n, j) => n + movedDocuments(j), 0) : (op.documents_copied ?? 0);
   view.phase = op.phase;
   if (live) {
     // The moves not finished yet, for an operator looking at a slow or stuck change: who runs them, how far, why not.
     view.moves_pending = mine
       .filter((j) => j.state !== 'completed')
-      .sort((a, b) => (a.payload as MoveJobPayload).shard - (b.payload as MoveJobPayload).shard)
+      .sort((a, b) => movePayload(a).shard - movePayload(b).shard)
       .map((j) => ({
-        shard: (j.payload as MoveJobPayload).shard,
+        shard: movePayload(j).shard,
         state: j.state,
         owner: j.owner,
         attempts: j.attempts,
-        documents_copied: (j.cursor as MoveCursor | null)?.copied ?? 0,
+        documents_copied: movedDocuments(j),
         ...(j.error === null ? {} : { error: j.error }),
       }));
   }
