@@ -1,6 +1,7 @@
 // The console's own routes (SPEC A19, C10 `GET admin`, `POST admin/login|logout`): login exchanges the admin key
 // for a session cookie and a CSRF token (limited per address, see login-limit.ts; constant-time compare); logout
 // revokes the session; `GET /_miroir/admin/session` gives a reloaded page its CSRF token and what it may show.
+import { isObject } from '../../core/types.js';
 import type { AuthResult } from '../../core/auth/authorize.js';
 import { constantTimeEqual } from '../../core/auth/authorize.js';
 import { errorBody, MeiliError } from '../../core/errors.js';
@@ -40,16 +41,10 @@ function sessionBody(o: LoginOptions, s: AdminSessionRecord | undefined): Record
 }
 
 function adminKeyFrom(body: unknown): string {
-  if (
-    typeof body !== 'object' ||
-    body === null ||
-    Array.isArray(body) ||
-    Object.keys(body).some((k) => k !== 'admin_key') ||
-    typeof (body as { admin_key?: unknown }).admin_key !== 'string'
-  ) {
+  const key = isObject(body) && Object.keys(body).every((k) => k === 'admin_key') ? body.admin_key : undefined;
+  if (typeof key !== 'string')
     throw new MeiliError('bad_request', 'Expected a JSON object `{"admin_key": "<the admin API key>"}`.');
-  }
-  return (body as { admin_key: string }).admin_key;
+  return key;
 }
 
 export async function login(o: LoginOptions, ctx: Ctx): Promise<Reply> {

@@ -1,6 +1,7 @@
 // HOT PATH. The proxy's HTTP client to one Meilisearch node: an undici Pool (connection_pool_per_node.*), a per-call
 // deadline (scatter.node_timeout_ms unless the caller gives one), the node master key, per-node metrics, and
 // errors classified as timeout | refused | network | 5xx | 4xx. Any HTTP status is returned, never thrown.
+import { membersOf, stringOf } from '../../core/types.js';
 import { errorMessage } from '../../core/errors.js';
 import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
@@ -64,8 +65,7 @@ const CONNECT_REFUSED = new Set([
 
 function classify(err: unknown, timedOut: boolean): NodeErrorKind {
   if (timedOut) return 'timeout';
-  const code =
-    (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  const code = stringOf(membersOf(err).code) ?? stringOf(membersOf(membersOf(err).cause).code);
   if (code === 'ECONNREFUSED') return 'refused';
   if (code !== undefined && CONNECT_REFUSED.has(code))
     return code === 'UND_ERR_CONNECT_TIMEOUT' ? 'timeout' : 'network';

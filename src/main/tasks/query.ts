@@ -1,6 +1,7 @@
 // `GET /tasks` over the store without loading every task: the parameters validated with Meilisearch's errors, the
 // candidates streamed in uid order (only the named indexes' listings when `indexUids` is given), filtered, one page
 // kept, the rest only counted for `total`. Also the matching of `DELETE /tasks` and `POST /tasks/cancel`.
+import { numberOf } from '../../core/types.js';
 import { matches, parseCancelOrDeleteFilter, parseTasksQuery, taskView, type TaskFilter } from '../../core/tasks.js';
 import type { Store, TaskRow } from '../../store/store.js';
 import { batchMatches, batchView, type BatchRecord } from '../../core/batches.js';
@@ -72,7 +73,7 @@ export async function queryTasks(
     }
   }
   if (countOnly) total = await store.countTasks();
-  return { results, total, limit, from: (results[0]?.uid as number | undefined) ?? null, next };
+  return { results, total, limit, from: numberOf(results[0]?.uid) ?? null, next };
 }
 
 /** The tasks `POST /tasks/cancel` or `DELETE /tasks` matches right now (uids, ascending). */
@@ -117,5 +118,5 @@ export async function queryBatches(
     if (results.length < limit) results.push(batchView(batch));
     else if (next === null) next = row.uid;
   }
-  return { results, total, limit, from: (results[0]?.uid as number | undefined) ?? null, next };
+  return { results, total, limit, from: numberOf(results[0]?.uid) ?? null, next };
 }
