@@ -100,3 +100,9 @@ test('multi-search and federated search narrow too, with the same answers', asyn
   });
   assert.deepEqual(ids(fed.hits), ['70', '80']);
 });
+
+test('explain warns that hedging is off when hedging.enabled is false', async () => {
+  const { warnings, plan } = await explain({ filter: 'id = 1' });
+  assert.equal(plan.hedging_armed, false);
+  assert.ok(warnings.some((w) => w.type === 'hedging_disabled'));
+});
