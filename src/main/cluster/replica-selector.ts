@@ -22,8 +22,8 @@ export interface ReplicaSelectionConfig {
 /** How many times the fleet median latency excludes a node from ordinary picks (SPEC A3). */
 export const EXCLUDE_FACTOR = 5;
 /** Scores within best × BAND_RATIO + BAND_MS count as equal (the query's rotation picks among them). */
-const BAND_RATIO = 1.25;
-const BAND_MS = 2;
+const BAND_RATIO = 1.1;
+const BAND_MS = 1;
 /** The fleet median and the score gauges are refreshed at most this often. */
 const REFRESH_MS = 100;
 /** Fleet read samples kept for the hedge trigger's p95; it is recomputed every RING_EVERY samples. */
@@ -55,6 +55,9 @@ export class ReplicaSelector implements ReplicaChooser {
   private readonly stats = new Map<string, NodeStat>();
   private readonly adaptive: boolean;
   private exploring = false;
+  /** While exploring: a random number that ranks the nodes the same way for every shard of the covering set. */
+  private exploreKey = 0;
+  private readonly idHashes = new Map<string, number>();
   private refreshedAt = -Infinity;
   private median = 0;
   private readonly ring = new Float64Array(RING);
@@ -88,7 +91,10 @@ export class ReplicaSelector implements ReplicaChooser {
   /** Starts one covering set: decides whether its picks explore. */
   begin(): void {
     this.exploring = this.cfg.exploration_epsilon > 0 && this.random() < this.cfg.exploration_epsilon;
-    if (this.exploring) this.metrics?.replicaExploration.inc();
+    if (this.exploring) {
+      this.exploreKey = Math.floor(this.random() * 0x7fffffff);
+      this.metrics?.replicaExploration.inc();
+    }
     const t = this.now();
     if (t - this.refreshedAt >= REFRESH_MS) this.refresh(t);
   }
@@ -142,7 +148,19 @@ export class ReplicaSelector implements ReplicaChooser {
   choose(candidates: readonly string[], seq: number, strict: boolean): string | null {
     const n = candidates.length;
     if (n === 0) return null;
-    if (this.exploring) return candidates[Math.floor(this.random() * n)]!;
+    if (this.exploring) {
+      // A random node order shared by every shard of this covering set, so exploring keeps it small.
+      let pick = candidates[0]!;
+      let low = Infinity;
+      for (let i = 0; i < n; i++) {
+        const rank = (this.idHash(candidates[i]!) ^ this.exploreKey) >>> 0;
+        if (rank < low) {
+          low = rank;
+          pick = candidates[i]!;
+        }
+      }
+      return pick;
+    }
     let best = Infinity;
     let fallback: string | null = null;
     let fallbackScore = Infinity;
@@ -163,6 +181,16 @@ export class ReplicaSelector implements ReplicaChooser {
       if (!this.isExcluded(id) && this.score(id) <= band) return id;
     }
     return null; // unreachable: the best one is in the band
+  }
+
+  private idHash(id: string): number {
+    let h = this.idHashes.get(id);
+    if (h === undefined) {
+      h = 0x811c9dc5;
+      for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+      this.idHashes.set(id, h);
+    }
+    return h;
   }
 
   /** A read to a node starts. */

@@ -52,7 +52,7 @@ function nodeReads(): number {
 async function faults(i: number, body: object): Promise<void> {
   await fetch(`${cluster.nodes[i]!.url}/_devnode/faults`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${cluster.nodeKey}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
 }
