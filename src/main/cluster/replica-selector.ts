@@ -40,6 +40,8 @@ class NodeStat {
   last = 0;
   samples = 0;
   excluded = false;
+  /** The score, kept current on every change (picks only read it). */
+  score = 0;
 }
 
 export interface NodeView {
@@ -49,6 +51,16 @@ export interface NodeView {
   in_flight: number;
   error_rate: number;
   excluded: boolean;
+}
+
+/** A 32-bit finalizer (murmur3's): every input bit moves every output bit, so ranks are close to uniform. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 export class ReplicaSelector implements ReplicaChooser {
@@ -92,7 +104,7 @@ export class ReplicaSelector implements ReplicaChooser {
   begin(): void {
     this.exploring = this.cfg.exploration_epsilon > 0 && this.random() < this.cfg.exploration_epsilon;
     if (this.exploring) {
-      this.exploreKey = Math.floor(this.random() * 0x7fffffff);
+      this.exploreKey = Math.floor(this.random() * 0x1_0000_0000) >>> 0;
       this.metrics?.replicaExploration.inc();
     }
     const t = this.now();
@@ -109,13 +121,14 @@ export class ReplicaSelector implements ReplicaChooser {
   }
 
   score(id: string): number {
-    const s = this.stats.get(id);
-    if (s === undefined) return 0;
-    return (
+    return this.stats.get(id)?.score ?? 0;
+  }
+
+  private rescore(s: NodeStat): void {
+    s.score =
       this.cfg.latency_weight * this.p95Of(s) +
       this.cfg.inflight_weight * s.inflight +
-      this.cfg.error_weight * s.errorRate * 100
-    );
+      this.cfg.error_weight * s.errorRate * 100;
   }
 
   /** Fleet median of the node latency averages, exclusions and score gauges. */
@@ -153,7 +166,7 @@ export class ReplicaSelector implements ReplicaChooser {
       let pick = candidates[0]!;
       let low = Infinity;
       for (let i = 0; i < n; i++) {
-        const rank = (this.idHash(candidates[i]!) ^ this.exploreKey) >>> 0;
+        const rank = mix(this.idHash(candidates[i]!) ^ this.exploreKey);
         if (rank < low) {
           low = rank;
           pick = candidates[i]!;
@@ -166,8 +179,9 @@ export class ReplicaSelector implements ReplicaChooser {
     let fallbackScore = Infinity;
     for (let i = 0; i < n; i++) {
       const id = candidates[i]!;
-      const sc = this.score(id);
-      if (this.isExcluded(id)) {
+      const st = this.stats.get(id);
+      const sc = st === undefined ? 0 : st.score;
+      if (st !== undefined && st.excluded) {
         if (sc < fallbackScore) {
           fallbackScore = sc;
           fallback = id;
@@ -178,7 +192,8 @@ export class ReplicaSelector implements ReplicaChooser {
     const band = best * BAND_RATIO + BAND_MS;
     for (let i = 0; i < n; i++) {
       const id = candidates[(seq + i) % n]!;
-      if (!this.isExcluded(id) && this.score(id) <= band) return id;
+      const st = this.stats.get(id);
+      if (st === undefined || (!st.excluded && st.score <= band)) return id;
     }
     return null; // unreachable: the best one is in the band
   }
@@ -195,14 +210,19 @@ export class ReplicaSelector implements ReplicaChooser {
 
   /** A read to a node starts. */
   started(id: string): void {
-    this.stat(id).inflight++;
+    const s = this.stat(id);
+    s.inflight++;
+    this.rescore(s);
   }
 
   /** A read to a node ended: its latency (ms) and whether it failed; `abandoned` (a lost hedge) records no sample. */
   finished(id: string, ms: number, failed: boolean, abandoned = false): void {
     const s = this.stat(id);
     s.inflight = Math.max(0, s.inflight - 1);
-    if (abandoned) return;
+    if (abandoned) {
+      this.rescore(s);
+      return;
+    }
     const t = this.now();
     if (s.samples === 0) {
       s.mean = ms;
@@ -219,6 +239,7 @@ export class ReplicaSelector implements ReplicaChooser {
     }
     s.last = t;
     s.samples++;
+    this.rescore(s);
     if (!failed) {
       this.ring[this.ringAt] = ms;
       this.ringAt = (this.ringAt + 1) % RING;
