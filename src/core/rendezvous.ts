@@ -59,6 +59,17 @@ export interface CoveringSet {
   stale: number[];
 }
 
+/**
+ * Picks one shard's replica among readable candidates (adaptive replica selection lives in the proxy); null when
+ * `strict` and every candidate is to be avoided, so the caller may look in another group.
+ */
+export interface ReplicaChooser {
+  /** Called once before a covering set's picks, and `end` after them. */
+  begin(): void;
+  end(): void;
+  choose(candidates: readonly string[], seq: number, strict: boolean): string | null;
+}
+
 const READ_STATES: ReadonlySet<NodeState> = new Set(['active', 'draining']);
 const TARGET_STATES: ReadonlySet<NodeState> = new Set(['active', 'joining']);
 
@@ -152,9 +163,23 @@ export class RoutingTable {
     return out;
   }
 
-  private pick(shard: number, group: number, seq: number): string | null {
+  private readonly scratch: string[] = [];
+
+  private pick(
+    shard: number,
+    group: number,
+    seq: number,
+    chooser: ReplicaChooser | null,
+    strict = true,
+  ): string | null {
     const owners = this.owners(shard, group);
     if (owners.length === 0) return null;
+    if (chooser !== null) {
+      const readable = this.scratch;
+      readable.length = 0;
+      for (const id of owners) if (this.canRead(id)) readable.push(id);
+      return chooser.choose(readable, seq, strict);
+    }
     for (let i = 0; i < owners.length; i++) {
       const id = owners[(seq + i) % owners.length]!;
       if (this.canRead(id)) return id;
@@ -163,27 +188,33 @@ export class RoutingTable {
   }
 
   /**
-   * One replica per shard in the query's group (rotating by `seq`), each chosen node mapped to the shards it
-   * answers for; shards the group cannot serve fall back to the other active groups in ascending id order.
+   * One replica per shard in the query's group (rotating by `seq`, or as `chooser` decides), each chosen node mapped
+   * to the shards it answers for; shards the group cannot serve (or whose replicas the chooser avoids) fall back to
+   * the other active groups in ascending id order. `only`: the shards to cover (ascending; default every shard).
    */
-  coveringSet(seq: number): CoveringSet {
+  coveringSet(seq: number, only: readonly number[] | null = null, chooser: ReplicaChooser | null = null): CoveringSet {
     const group = this.activeGroups.length === 0 ? -1 : queryGroup(seq, this.activeGroups);
     const assignments = new Map<string, number[]>();
     const uncovered: number[] = [];
     const fallback: number[] = [];
     const stale: number[] = [];
-    for (let s = 0; s < this.shards; s++) {
-      let node = group < 0 ? null : this.pick(s, group, seq);
+    chooser?.begin();
+    const count = only === null ? this.shards : only.length;
+    for (let i = 0; i < count; i++) {
+      const s = only === null ? i : only[i]!;
+      let node = group < 0 ? null : this.pick(s, group, seq, chooser);
       if (node === null) {
         for (const g of this.activeGroups) {
           if (g === group) continue;
-          node = this.pick(s, g, seq);
+          node = this.pick(s, g, seq, chooser);
           if (node !== null) {
             fallback.push(s);
             break;
           }
         }
       }
+      // Every readable replica is avoided by the chooser: the best of the query's group after all.
+      if (node === null && chooser !== null && group >= 0) node = this.pick(s, group, seq, chooser, false);
       if (node === null) {
         node = this.stalePick(s, group);
         if (node !== null) stale.push(s);
@@ -196,6 +227,7 @@ export class RoutingTable {
       if (list === undefined) assignments.set(node, (list = []));
       list.push(s);
     }
+    chooser?.end();
     return { group, assignments, uncovered, fallback, stale };
   }
 

@@ -120,6 +120,8 @@ export interface DevNodeOptions {
 
 export interface Faults {
   delay_ms: number;
+  /** Share of requests (0..1) that wait `delay_ms`; 1 = every request. */
+  delay_probability: number;
   error_rate: number;
   hang: boolean;
   /** Writes that enqueue their task and then answer 500 (or hang when `hang`): a count, or true for every write. */
@@ -189,6 +191,8 @@ export class DevNode {
     shards: {},
   };
   faults: Faults;
+  /** Requests served per route (`METHOD /path/template`), for tests that count what a proxy sent. */
+  readonly requestCounts = new Map<string, number>();
   private readonly baseDelay: number;
   private readonly store: DevNodeStore | null;
   private readonly dumps: DevNodeDumps;
@@ -203,7 +207,14 @@ export class DevNode {
   private constructor(opts: DevNodeOptions) {
     this.masterKey = opts.masterKey ?? null;
     this.baseDelay = opts.faultDelayMs ?? 0;
-    this.faults = { delay_ms: this.baseDelay, error_rate: 0, hang: false, fail_after_enqueue: 0, fail_requests: 0 };
+    this.faults = {
+      delay_ms: this.baseDelay,
+      delay_probability: 1,
+      error_rate: 0,
+      hang: false,
+      fail_after_enqueue: 0,
+      fail_requests: 0,
+    };
     this.store = opts.dataDir ? new DevNodeStore(opts.dataDir) : null;
     const store = this.store;
     this.keys = new KeyRegistry(this.masterKey, {
@@ -329,7 +340,10 @@ export class DevNode {
     run: () => Promise<Reply> | Reply,
   ): Promise<Reply> {
     const f = this.faults;
-    if (f.delay_ms > 0) await new Promise((r) => setTimeout(r, f.delay_ms));
+    const key = `${route.method} ${route.path}`;
+    this.requestCounts.set(key, (this.requestCounts.get(key) ?? 0) + 1);
+    if (f.delay_ms > 0 && (f.delay_probability >= 1 || Math.random() < f.delay_probability))
+      await new Promise((r) => setTimeout(r, f.delay_ms));
     if (f.hang && !route.write) return new Promise<Reply>(() => undefined);
     if (f.fail_requests > 0 && route.path !== '/health') {
       f.fail_requests--;
@@ -834,6 +848,7 @@ export class DevNode {
     r('GET', '/_devnode/faults', () => json(200, this.faults), { auth: PUBLIC_ROUTE });
     r('POST', '/_devnode/faults', (ctx) => this.setFaults(ctx.json), { auth: PUBLIC_ROUTE });
     r('POST', '/_devnode/faults/reset', () => this.setFaults(null), { auth: PUBLIC_ROUTE, body: 'none' });
+    r('GET', '/_devnode/requests', () => json(200, Object.fromEntries(this.requestCounts)), { auth: PUBLIC_ROUTE });
     return defs.map((def) => ({
       method: def.method,
       path: def.path,
@@ -846,7 +861,14 @@ export class DevNode {
 
   private setFaults(body: unknown): Reply {
     if (body === null) {
-      this.faults = { delay_ms: this.baseDelay, error_rate: 0, hang: false, fail_after_enqueue: 0, fail_requests: 0 };
+      this.faults = {
+        delay_ms: this.baseDelay,
+        delay_probability: 1,
+        error_rate: 0,
+        hang: false,
+        fail_after_enqueue: 0,
+        fail_requests: 0,
+      };
       return json(200, this.faults);
     }
     if (typeof body !== 'object' || Array.isArray(body))
@@ -854,6 +876,7 @@ export class DevNode {
     const next = { ...this.faults };
     for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
       if (k === 'delay_ms' && typeof v === 'number' && v >= 0) next.delay_ms = v;
+      else if (k === 'delay_probability' && typeof v === 'number' && v >= 0 && v <= 1) next.delay_probability = v;
       else if (k === 'error_rate' && typeof v === 'number' && v >= 0 && v <= 1) next.error_rate = v;
       else if (k === 'hang' && typeof v === 'boolean') next.hang = v;
       else if (k === 'fail_requests' && typeof v === 'number' && Number.isInteger(v) && v >= 0) next.fail_requests = v;

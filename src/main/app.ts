@@ -27,6 +27,7 @@ import { PodMembership } from './cluster/membership.js';
 import { LeaseKeeper } from './cluster/leases.js';
 import { PeerDiscovery, podIdentity } from './cluster/peers.js';
 import { TopologyService } from './cluster/topology.js';
+import { ReplicaSelector } from './cluster/replica-selector.js';
 import { registerPressureMetrics } from './observability/pressure.js';
 import { LEASE_SCOPE, Rebalancer } from './rebalance/rebalancer.js';
 import type { MiroirConfig } from './config/schema.js';
@@ -186,7 +187,16 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       maxQueries: cfg.multi_search.max_queries_per_batch,
       maxFederatedHits: cfg.multi_search.max_federated_hits,
     },
-    scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy },
+    scatter: {
+      topology,
+      metrics,
+      unavailablePolicy: cfg.scatter.unavailable_shard_policy,
+      selector: new ReplicaSelector(cfg.replica_selection, metrics),
+      planner: cfg.query_planner,
+      hedging: cfg.hedging,
+      logger,
+    },
+    explain: cfg.explain,
   });
   const searchUi = cfg.search_ui.enabled
     ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger })

@@ -31,6 +31,8 @@ export const ROUTE_AUTH: Readonly<Record<string, RouteAuth>> = Object.freeze({
   'GET /indexes/:uid/search': A(['search']),
   'POST /indexes/:uid/facet-search': A(['search']),
   'POST /multi-search': A(['search']),
+  // Miroir's own (SPEC A20): explain needs what search needs.
+  'POST /indexes/:uid/explain': A(['search']),
   'POST /indexes/:uid/documents': A(['documents.add']),
   'PUT /indexes/:uid/documents': A(['documents.add']),
   'GET /indexes/:uid/documents': A(['documents.get']),

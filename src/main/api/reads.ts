@@ -5,9 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { authAllowsIndex, tenantFilter, type AuthResult } from '../../core/auth/authorize.js';
 import { MeiliError, internalError } from '../../core/errors.js';
-import { NodeRequestError, NodeResponseError } from '../cluster/node-api.js';
 import { fetchDocumentPage } from '../cluster/document-pages.js';
-import { scatter } from '../cluster/scatter.js';
+import { planRead, readOne, scatter } from '../cluster/scatter.js';
 import { checkIndexUid } from '../../core/index-requests.js';
 import { mergeFacets } from '../../core/merge.js';
 import { federatedWindow, mergeFederated, type FederatedPart } from '../../core/federation.js';
@@ -24,8 +23,6 @@ import { hideReservedInRead } from '../../core/reserved-reads.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import { degradedHeader, scatterSearch, type ReadDeps } from './search.js';
 import { mapLimit } from '../util/map-limit.js';
-
-let docSeq = 0;
 
 function strip(doc: Record<string, unknown>, added: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -51,7 +48,6 @@ export async function getDocument(deps: ReadDeps, ctx: RequestContext<AuthResult
   }
   if (replicas.length === 0)
     throw new MeiliError('miroir_shard_unavailable', `Shard ${shard} has no healthy replica in any active group.`);
-  const start = docSeq++;
   const fields = ctx.query.get('fields');
   const qs = new URLSearchParams();
   if (fields !== null) qs.set('fields', fields);
@@ -62,18 +58,11 @@ export async function getDocument(deps: ReadDeps, ctx: RequestContext<AuthResult
         'bad_request',
         `Unknown parameter \`${k}\`: expected one of \`fields\`, \`retrieveVectors\``,
       );
-  for (let i = 0; i < replicas.length; i++) {
-    const api = deps.scatter.topology.client(replicas[(start + i) % replicas.length]!);
-    if (api === undefined) continue;
-    try {
-      return { status: 200, body: strip(await api.getDocument(uid, id, qs.toString()), []) };
-    } catch (err) {
-      // Any replica's 404 is the answer (every readable replica holds the same documents).
-      if (err instanceof NodeResponseError && err.status < 500) throw err.toMeiliError();
-      if (!(err instanceof NodeResponseError) && !(err instanceof NodeRequestError)) throw err;
-    }
-  }
-  throw new MeiliError('miroir_shard_unavailable', `No replica of shard ${shard} answered.`);
+  const query = qs.toString();
+  // Any replica's 404 is the answer (every readable replica holds the same documents); hedged past the trigger.
+  const doc = await readOne(deps.scatter, replicas, (api, signal) => api.getDocument(uid, id, query, signal));
+  if (doc === null) throw new MeiliError('miroir_shard_unavailable', `No replica of shard ${shard} answered.`);
+  return { status: 200, body: strip(doc, []) };
 }
 
 /**
@@ -125,7 +114,8 @@ export async function facetSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
   const extra = tenantFilter(ctx.auth!, uid);
   const combined = andFilters(filter, extra);
   const started = performance.now();
-  const { answers, missing } = await scatter(deps.scatter, uid, combined, () => ({ ...query }), 'facet-search');
+  const plan = planRead(deps.scatter, uid, combined, s.primaryKey);
+  const { answers, missing } = await scatter(deps.scatter, uid, combined, () => ({ ...query }), 'facet-search', plan);
   const faceting = s.settings.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
   const facetName = query.facetName as string;
   const dist = answers.map((a) => ({

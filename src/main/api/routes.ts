@@ -17,6 +17,7 @@ import { addNode, drainNode, removeGroup, startRebalance } from './admin.js';
 import { addDocuments, deleteAll, deleteBatch, deleteByFilter, deleteOne } from './documents.js';
 import { facetSearch, fetchDocuments, getDocument, multiSearch, type MultiSearchConfig } from './reads.js';
 import { search, type ReadDeps } from './search.js';
+import { explain, type ExplainConfig } from './explain.js';
 import { createIndex, deleteIndex, getIndex, listIndexes, swapIndexes, updateIndex } from './indexes.js';
 import { getSettings, updateSettings } from './settings.js';
 import { globalStats, indexStats } from './stats.js';
@@ -41,6 +42,7 @@ export interface ApiDeps extends ReadDeps, TaskApiDeps {
   keys: KeyRegistry;
   rebalancer: Rebalancer;
   multiSearch: MultiSearchConfig;
+  explain: ExplainConfig;
 }
 
 type Handler = (ctx: RequestContext<AuthResult>) => Promise<Reply> | Reply;
@@ -201,6 +203,7 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('GET', '/indexes/:uid/search', (ctx) => search(deps, ctx, 'query'), { tenant: true });
   client('POST', '/indexes/:uid/facet-search', (ctx) => facetSearch(deps, ctx), { tenant: true });
   client('POST', '/multi-search', (ctx) => multiSearch(deps, ctx), { tenant: true });
+  client('POST', '/indexes/:uid/explain', (ctx) => explain(deps, ctx), { tenant: true });
   client('GET', '/indexes/:uid/documents', (ctx) => fetchDocuments(deps, ctx, 'query'));
   client('POST', '/indexes/:uid/documents/fetch', (ctx) => fetchDocuments(deps, ctx, 'json'));
   client('GET', '/indexes/:uid/documents/:id', (ctx) => getDocument(deps, ctx));

@@ -12,7 +12,7 @@ import { parseSearchQuery } from '../../core/search-params.js';
 import { scrubReservedMembers } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import { andFilters } from '../../core/shard-filter.js';
-import { scatter, type ScatterDeps } from '../cluster/scatter.js';
+import { planRead, scatter, type ScatterDeps } from '../cluster/scatter.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import type { Logger } from '../observability/logger.js';
 import type { IndexStateService } from '../state/index-state.js';
@@ -60,7 +60,15 @@ export async function scatterSearch(
   delete nodeBase.hitsPerPage;
   if (sort !== null && sort.length > 0) nodeBase.showRankingScoreDetails = true;
   if (added.length > 0) nodeBase.attributesToRetrieve = [...retrieve!, ...added];
-  const { answers, missing, nodeCount } = await scatter(deps.scatter, uid, filter, () => ({ ...nodeBase }), 'search');
+  const plan = planRead(deps.scatter, uid, filter, state.primaryKey);
+  const { answers, missing, nodeCount } = await scatter(
+    deps.scatter,
+    uid,
+    filter,
+    () => ({ ...nodeBase }),
+    'search',
+    plan,
+  );
   const answer = mergeSearchResults(
     answers,
     { ...query, sort, distinct: (query.distinct as string | undefined) ?? null },
@@ -93,7 +101,8 @@ async function passThrough(
 ): Promise<{ body: Buffer; settingsVersion: number } | null> {
   if (query.facets !== undefined && query.facets !== null) return null;
   const table = deps.scatter.topology.routing;
-  const cover = table.coveringSet(directSeq++);
+  const selector = deps.scatter.selector ?? null;
+  const cover = table.coveringSet(directSeq++, null, selector !== null && selector.active ? selector : null);
   if (cover.assignments.size !== 1 || cover.uncovered.length > 0 || cover.stale.length > 0) return null;
   const [nodeId, shards] = [...cover.assignments][0]!;
   if (shards.length !== table.shards || table.heldShards(nodeId).length !== table.shards) return null;
@@ -103,6 +112,9 @@ async function passThrough(
   const body: Record<string, unknown> = { ...hideReservedInRead('search', uid, query, state.settings) };
   const filter = andFilters(body.filter, tenantFilter(auth, uid));
   if (filter !== undefined && filter !== null) body.filter = filter;
+  selector?.started(nodeId);
+  const started = performance.now();
+  let failed = true;
   try {
     const res = await api.request({
       method: 'POST',
@@ -110,6 +122,7 @@ async function passThrough(
       body: JSON.stringify(body),
       operation: 'search',
     });
+    failed = res.status >= 500;
     if (res.status !== 200) return null;
     return {
       body: Buffer.from(scrubReservedMembers(res.body.toString('utf8'))),
@@ -117,6 +130,8 @@ async function passThrough(
     };
   } catch {
     return null;
+  } finally {
+    selector?.finished(nodeId, performance.now() - started, failed);
   }
 }
 

@@ -11,7 +11,7 @@ import { comparePrimaryKeys, compareValues } from '../../core/sort-order.js';
 import { SHARD_FIELD, withShardFilter } from '../../core/shard-filter.js';
 import type { NodeAnswer } from '../../core/merge.js';
 import { NodeRequestError, NodeResponseError, type NodeApi } from './node-api.js';
-import { scatter, type ScatterDeps } from './scatter.js';
+import { planRead, scatter, type ReadPlan, type ScatterDeps } from './scatter.js';
 
 type Doc = Record<string, unknown>;
 
@@ -34,8 +34,6 @@ export interface DocumentPage {
   /** Shards no replica could read (reported as degraded). */
   missing: number[];
 }
-
-let pageSeq = 0;
 
 /** Lists up to this many documents are read whole and ordered by primary key. */
 export const SMALL_LIST = 1000;
@@ -99,8 +97,8 @@ async function shardCounts(
 }
 
 /** Unsorted: shard by shard, each document once, only the shards the page falls in read. */
-async function shardMajor(deps: ScatterDeps, req: DocumentPageRequest): Promise<DocumentPage> {
-  const cover = deps.topology.routing.coveringSet(pageSeq++);
+async function shardMajor(deps: ScatterDeps, req: DocumentPageRequest, plan: ReadPlan): Promise<DocumentPage> {
+  const cover = plan.cover;
   const shardNode = new Map<number, string>();
   for (const [node, shards] of cover.assignments) for (const s of shards) shardNode.set(s, node);
   const filter = req.query.filter;
@@ -114,7 +112,7 @@ async function shardMajor(deps: ScatterDeps, req: DocumentPageRequest): Promise<
     throw new MeiliError('invalid_document_filter', err.message);
   });
   const size = [...counts.values()].reduce<number>((n, c) => n + (c ?? 0), 0);
-  if (size <= SMALL_LIST) return sortedMerge(deps, { ...req }, [], size);
+  if (size <= SMALL_LIST) return sortedMerge(deps, { ...req }, [], plan, size);
   const missing = [...cover.uncovered, ...[...counts].filter(([, c]) => c === null).map(([s]) => s)];
   const results: Doc[] = [];
   let before = 0;
@@ -146,6 +144,7 @@ async function sortedMerge(
   deps: ScatterDeps,
   req: DocumentPageRequest,
   sort: readonly string[],
+  plan: ReadPlan,
   whole?: number,
 ): Promise<DocumentPage> {
   // `whole`: the list is small, every node returns all of it (so the primary-key order is exact).
@@ -156,6 +155,7 @@ async function sortedMerge(
     req.query.filter,
     () => ({ ...req.query, offset: 0, limit }),
     'documents/fetch',
+    plan,
   );
   const criteria = sort.map((x) => {
     const m = /^(.+):(asc|desc)$/.exec(x);
@@ -180,7 +180,10 @@ async function sortedMerge(
 
 export function fetchDocumentPage(deps: ScatterDeps, req: DocumentPageRequest): Promise<DocumentPage> {
   const sort = req.query.sort as string[] | undefined;
+  // A filter pinning the primary key reads only the shards that can hold its documents (SPEC A4).
+  const plan = planRead(deps, req.uid, req.query.filter, req.primaryKey);
   // An `ids` list names few documents: every covering node answers for its own, merged in primary-key order.
-  if ((sort !== undefined && sort.length > 0) || req.query.ids !== undefined) return sortedMerge(deps, req, sort ?? []);
-  return shardMajor(deps, req);
+  if ((sort !== undefined && sort.length > 0) || req.query.ids !== undefined)
+    return sortedMerge(deps, req, sort ?? [], plan);
+  return shardMajor(deps, req, plan);
 }

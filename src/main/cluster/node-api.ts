@@ -313,11 +313,12 @@ export class NodeApi extends NodeClient {
   }
 
   /** One document; NodeResponseError (404 document_not_found / index_not_found) when the node does not hold it. */
-  async getDocument(uid: string, id: string, query: string): Promise<Answer> {
+  async getDocument(uid: string, id: string, query: string, signal?: AbortSignal): Promise<Answer> {
     const res = await this.request({
       method: 'GET',
       path: `${index(uid)}/documents/${encodeURIComponent(id)}${query === '' ? '' : `?${query}`}`,
       operation: 'document_get',
+      signal,
     });
     if (res.status === 200) return NodeClient.json<Answer>(res);
     throw new NodeResponseError(this.nodeId, res.status, bodyOf(res), 'GET document');

@@ -154,6 +154,68 @@ export const configSchema = z.strictObject({
         .describe("Nodes keep faceting.maxValuesPerFacet × this many values so merged facet counts equal one node's."),
     })
     .prefault({}),
+  query_planner: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Narrow reads whose filter pins the primary key to the shards that can hold the matches (A4).'),
+      max_pk_literals_narrowable: positiveInt
+        .max(100000)
+        .default(128)
+        .describe('Most primary-key values (case spellings included) a filter may pin and still be narrowed.'),
+      log_plans: z.boolean().default(false).describe('Log every read plan (narrowed or not, why, shards, nodes).'),
+    })
+    .prefault({}),
+  replica_selection: z
+    .strictObject({
+      strategy: z
+        .enum(['adaptive', 'round_robin'])
+        .default('adaptive')
+        .describe('adaptive: each shard read goes to the replica with the lowest score (A3); round_robin: rotate.'),
+      latency_weight: z.number().min(0).default(1.0).describe('Score weight of the node latency p95 estimate (ms).'),
+      inflight_weight: z.number().min(0).default(2.0).describe('Score weight of the node requests in flight.'),
+      error_weight: z.number().min(0).default(10.0).describe('Score weight of the node error rate (percent).'),
+      ewma_half_life_ms: positiveInt
+        .default(5000)
+        .describe('Half-life of the latency and error averages (older samples weigh half as much per half-life).'),
+      exploration_epsilon: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.05)
+        .describe('Share of reads that pick replicas at random (slow nodes included) so recovery is noticed.'),
+    })
+    .prefault({}),
+  hedging: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Duplicate a slow node read (search, facet search, documents fetch, document GET) (A2).'),
+      p95_trigger_multiplier: z
+        .number()
+        .min(1)
+        .default(1.2)
+        .describe('A read is hedged once it runs longer than the node-read p95 times this.'),
+      min_trigger_ms: positiveInt.default(15).describe('Never hedge a read younger than this.'),
+      max_hedges_per_query: nonNegativeInt.max(64).default(2).describe('Hedges one client read may fire.'),
+      cross_group_fallback: z
+        .boolean()
+        .default(true)
+        .describe('A hedge may go to a replica in another replica group when its own group has none.'),
+    })
+    .prefault({}),
+  explain: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve POST /indexes/{uid}/explain (A20).'),
+      max_warnings: positiveInt.max(1000).default(20).describe('Most warnings one explain answer lists.'),
+      allow_execute_parameter: z
+        .boolean()
+        .default(true)
+        .describe('Allow ?execute=true (run the search and add its result).'),
+    })
+    .prefault({}),
   multi_search: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Serve POST /multi-search (false → 501 miroir_not_supported).'),

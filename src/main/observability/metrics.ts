@@ -72,6 +72,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Writes refused with 503 miroir_no_quorum',
       registers: r,
     }),
+    ...planMetrics(r),
     fanOut: new Histogram({
       name: 'miroir_scatter_fan_out_size',
       help: 'Nodes asked per scattered read',
@@ -125,3 +126,76 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The metrics of SPEC A2 (hedged reads), A3 (replica selection), A4 (query planner) and A20 (explain). */
+function planMetrics(r: Registry[]) {
+  const narrowable = new Counter({
+    name: 'miroir_query_plan_narrowable_total',
+    help: 'Read plans by whether the primary-key planner narrowed the fan-out',
+    labelNames: ['narrowed'] as const,
+    registers: r,
+  });
+  const hedges = new Counter({
+    name: 'miroir_hedge_fired_total',
+    help: 'Hedged node reads by outcome (won: the hedge answered first; lost: the original did; failed: neither)',
+    labelNames: ['outcome'] as const,
+    registers: r,
+  });
+  return {
+    planNarrowed: narrowable.labels('true'),
+    planNotNarrowed: narrowable.labels('false'),
+    planFanout: new Histogram({
+      name: 'miroir_query_plan_fanout_size',
+      help: 'Nodes a read plan asks',
+      buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
+      registers: r,
+    }),
+    planNarrowingRatio: new Histogram({
+      name: 'miroir_query_plan_narrowing_ratio',
+      help: "Shards a read plan asks over the index's shards (1 = every shard)",
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.99, 1],
+      registers: r,
+    }),
+    hedgeWon: hedges.labels('won'),
+    hedgeLost: hedges.labels('lost'),
+    hedgeFailed: hedges.labels('failed'),
+    hedgeSavings: new Histogram({
+      name: 'miroir_hedge_latency_savings_seconds',
+      help: "For a hedge that won: the original node's p95 estimate minus the read's actual latency (≥ 0)",
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: r,
+    }),
+    hedgeBudgetExhausted: new Counter({
+      name: 'miroir_hedge_budget_exhausted_total',
+      help: 'Reads that had more slow node requests than max_hedges_per_query allowed to hedge',
+      registers: r,
+    }),
+    replicaScore: new Gauge({
+      name: 'miroir_replica_selection_score',
+      help: 'Adaptive replica selection score per node (lower is preferred)',
+      labelNames: ['node_id'] as const,
+      registers: r,
+    }),
+    replicaExploration: new Counter({
+      name: 'miroir_replica_selection_exploration_total',
+      help: 'Covering sets whose replicas were picked at random (exploration_epsilon), slow nodes included',
+      registers: r,
+    }),
+    explainRequests: new Counter({
+      name: 'miroir_explain_requests_total',
+      help: 'POST /indexes/{uid}/explain requests answered',
+      registers: r,
+    }),
+    explainWarnings: new Counter({
+      name: 'miroir_explain_warnings_total',
+      help: 'Warnings explain answers carried, by type',
+      labelNames: ['warning_type'] as const,
+      registers: r,
+    }),
+    explainExecute: new Counter({
+      name: 'miroir_explain_execute_total',
+      help: 'Explain requests that ran the search (?execute=true)',
+      registers: r,
+    }),
+  };
+}
