@@ -2,6 +2,7 @@
 // zod so every failure names its key; unknown keys are errors. docs/configuration.md is generated from it.
 import { z } from 'zod';
 import { searchUiSchema } from '../search-ui/config.js'; // search UI block (issue 32)
+import { canaryRunnerSchema } from '../canaries/config.js'; // canaries (issue 30)
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().min(1);
@@ -239,6 +240,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   search_ui: searchUiSchema, // search UI (issue 32, SPEC A21)
+  canary_runner: canaryRunnerSchema, // canaries (issue 30, SPEC A18)
 });
 
 export type MiroirConfig = z.infer<typeof configSchema>;
