@@ -36,6 +36,7 @@ import { HttpServer, type RequestContext } from '../http/server.js';
 import { registerSearchUi } from './search-ui/index.js';
 import { registerAdminUi } from './admin-ui/index.js'; // admin-ui (issue 31)
 import { registerCanaries } from './canaries/index.js'; // canaries (issue 30)
+import { registerShadow } from './shadow/index.js'; // traffic shadow (issue 30)
 
 export interface MiroirApp {
   readonly port: number;
@@ -195,6 +196,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   const canaries = cfg.canary_runner.enabled
     ? registerCanaries(routes, { config: cfg, store, read: readDeps, metrics, logger })
     : null;
+  // traffic shadow (issue 30): reads teed after their answer; null (routes untouched) unless shadow.enabled
+  const shadow = cfg.shadow.enabled ? registerShadow(routes, { config: cfg, state, metrics, logger }) : null;
   const searchUi = cfg.search_ui.enabled
     ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger })
     : null;
@@ -327,6 +330,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     async close() {
       await http.close(cfg.server.shutdown_grace_ms);
       await canaries?.stop();
+      await shadow?.close();
       await searchUi?.stop();
       await adminUi?.close(); // admin-ui (issue 31)
       await rebalancer.stop();
