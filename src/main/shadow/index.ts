@@ -89,7 +89,7 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
 
   const record = (
     target: ShadowTarget,
-    read: TeedRead,
+
     index: string,
     query: unknown,
     d: Omit<ShadowDiff, 'id' | 'at' | 'target' | 'index' | 'query'>,
@@ -101,7 +101,6 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
   /** Compares one pair of sides and records a diff or an identical answer. */
   const compare = (
     target: ShadowTarget,
-    read: TeedRead,
     index: string,
     query: unknown,
     primary: ShadowSide,
@@ -115,7 +114,7 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
       return;
     }
     if (c.kind === 'error') m.errors.inc({ target: target.name, side: 'shadow' });
-    record(target, read, index, query, {
+    record(target, index, query, {
       kind: c.kind,
       kendall_tau: c.kendall_tau,
       missing_ids: c.missing_ids,
@@ -130,7 +129,7 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
     const deltaMs = answer.ms - read.primary.ms;
     if ('error' in answer) {
       m.errors.inc({ target: target.name, side: 'shadow' });
-      record(target, read, read.index, read.query, {
+      record(target, read.index, read.query, {
         kind: 'error',
         kendall_tau: null,
         missing_ids: [],
@@ -161,7 +160,6 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
       const pk = await pkOf(read.index);
       compare(
         target,
-        read,
         read.index,
         read.query,
         { status: 200, ids: hitIdsOf(primaryBody.hits, pk) },
@@ -174,7 +172,6 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
       const missing = answer.status === 404 && (shadowBody as { code?: unknown } | null)?.code === 'document_not_found';
       compare(
         target,
-        read,
         read.index,
         read.query,
         { status: 200, ids: [id], content: canonicalJson(primaryBody) },
@@ -194,7 +191,6 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
           const other = theirs?.[i] as Record<string, unknown> | undefined;
           compare(
             target,
-            read,
             uid,
             queries[i] ?? null,
             { status: 200, ids: hitIdsOf(mine[i]!.hits, pk) },
@@ -217,7 +213,6 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
         };
         compare(
           target,
-          read,
           read.index,
           read.query,
           { status: 200, ids: await ids(primaryBody.hits) },
