@@ -1,10 +1,14 @@
 // Canaries (SPEC A18, issue 30) through a real proxy over dev nodes: validation errors named like Meilisearch's,
 // CRUD and status, capture of recent real searches into golden assertions that pass, and a top_hit_id canary that
-// fails on its first run after the top document changed, reporting the observed id; metrics for a failing canary.
+// fails on its first run after the top document changed, reporting the observed id; metrics for a failing canary;
+// `miroir ctl canary status`.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { Meilisearch } from 'meilisearch';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
+import { cliPath } from '../../support/devnode.js';
 import { until } from '../../support/wait.js';
 
 interface Status {
@@ -169,5 +173,15 @@ describe('canaries', () => {
     // The other captured canaries keep passing.
     for (const s of (await status()).filter((x) => x.name.startsWith('golden-') && x.name !== space.name))
       assert.equal(s.state, 'passing', s.name);
+  });
+
+  test('miroir ctl canary status shows the failure with what was observed', async () => {
+    const run = promisify(execFile);
+    const env = { ...process.env, MIROIR_ADMIN_API_KEY: c.adminKey };
+    const ctl = (args: string[]) => run(process.execPath, [cliPath(), 'ctl', '--url', c.app.url, ...args], { env });
+    const table = (await ctl(['canary', 'status'])).stdout;
+    assert.match(table, /golden-\d+ .*failing.*top_hit_id: \d+ → \d+/);
+    const json = JSON.parse((await ctl(['--json', 'canary', 'status'])).stdout) as Status[];
+    assert.equal(json.filter((s) => s.state === 'failing').length, 1);
   });
 });

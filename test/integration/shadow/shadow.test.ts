@@ -4,13 +4,16 @@
 // GET /_miroir/shadow/diff, writes never teed; the hung target never delays a client answer and its queue stays
 // bounded while the shed counter grows.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { Meilisearch } from 'meilisearch';
 import { DevNode } from '../../../src/devnode/node.js';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
+import { cliPath } from '../../support/devnode.js';
 import { until } from '../../support/wait.js';
 
 interface Diff {
@@ -171,6 +174,12 @@ describe('traffic shadow', () => {
       (await diffs(`?target=single&since_id=${first}&limit=1`)).map((d) => d.id),
       [all[1]!.id],
     );
+    const ctl = await promisify(execFile)(
+      process.execPath,
+      [cliPath(), 'ctl', '--url', c.app.url, 'shadow', 'diff', '--kind', 'order_differs'],
+      { env: { ...process.env, MIROIR_ADMIN_API_KEY: c.adminKey } },
+    );
+    assert.match(ctl.stdout, /single .*order_differs .*-1/);
     const bad = await admin('/_miroir/shadow/diff?kind=nope');
     assert.equal(bad.status, 400);
     assert.equal(bad.body.code, 'miroir_invalid_shadow_filter');
