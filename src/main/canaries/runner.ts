@@ -107,7 +107,9 @@ export class CanaryRunner {
 
   /** Runs one canary now, records the run and its metrics, and answers it. */
   async runOnce(def: CanaryDefinition): Promise<CanaryRun> {
-    const history = await this.d.store.getCanaryRuns(def.name, this.d.historyPerCanary);
+    // The p95 window is the canary's recent history, read only when an assertion needs it.
+    const needsHistory = def.assertions.some((a) => a.type === 'max_p95_ms');
+    const history = needsHistory ? await this.d.store.getCanaryRuns(def.name, this.d.historyPerCanary) : [];
     const started = performance.now();
     let failures: CanaryFailure[];
     let settingsVersion: number | null = null;

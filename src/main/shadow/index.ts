@@ -1,8 +1,9 @@
 // Traffic shadow (SPEC A16, issue 30): `registerShadow` wraps the read routes once — search (POST/GET),
 // multi-search, GET one document; never a write — so that after a read answered 200, each target samples it
-// (`sample_rate`) into its bounded queue; the target's answer is compared with the client's (core/shadow-diff.ts)
-// and every difference goes to a ring buffer of `diff_buffer_size` served by `GET /_miroir/shadow/diff`; identical
-// answers are only counted. Called only when `shadow.enabled`; otherwise the routes are not wrapped at all.
+// (`sample_rate`) into its bounded queue (tenant-token reads are not teed: the target would not apply their rules);
+// the target's answer is compared with the client's (core/shadow-diff.ts) and every difference goes to a ring
+// buffer of `diff_buffer_size` served by `GET /_miroir/shadow/diff`; identical answers are only counted. Called
+// only when `shadow.enabled`; otherwise the routes are not wrapped at all.
 import type { AuthResult } from '../../core/auth/authorize.js';
 import { PUBLIC_ROUTE } from '../../core/auth/route-actions.js';
 import { canonicalJson } from '../../core/canonical-json.js';
@@ -250,7 +251,8 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
     spec.handler = async (ctx) => {
       const started = performance.now();
       const reply = await inner(ctx);
-      if (reply.status !== 200) return reply;
+      // Tenant-token reads carry search rules the target's own key would not apply: their diffs would be noise.
+      if (reply.status !== 200 || ctx.auth?.kind === 'tenant') return reply;
       let read: TeedRead | null = null;
       for (const t of wanted) {
         if (Math.random() >= t.cfg.sample_rate) continue;
