@@ -48,6 +48,16 @@ export const shadowSchema = z
       .default(250)
       .describe('Same hits but the target slower (or faster) by more than this: a `latency` diff.'),
   })
+  .superRefine((v, ctx) => {
+    if (v.enabled && v.targets.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['targets'], message: 'shadow.enabled needs at least one target' });
+    const seen = new Set<string>();
+    v.targets.forEach((t, i) => {
+      if (seen.has(t.name))
+        ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name "${t.name}"` });
+      seen.add(t.name);
+    });
+  })
   .prefault({});
 
 export type ShadowConfig = z.infer<typeof shadowSchema>;
