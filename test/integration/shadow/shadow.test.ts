@@ -203,6 +203,23 @@ describe('traffic shadow', () => {
     }
   });
 
+  test('a federated multi-search is compared as one merged list of index/id hits', async () => {
+    const last = (await diffs('?target=single')).at(-1)?.id ?? 0;
+    await ms.multiSearch({
+      federation: {},
+      queries: [
+        { indexUid: 'movies', q: 'alien' },
+        { indexUid: 'movies', q: 'heat' },
+      ],
+    });
+    await until(async () => (await diffs(`?target=single&since_id=${last}`)).length === 1, 'the federated diff');
+    const d = (await diffs(`?target=single&since_id=${last}`))[0]!;
+    assert.equal(d.kind, 'hits_differ');
+    assert.equal(d.index, 'movies');
+    assert.deepEqual(d.missing_ids, ['movies/2']);
+    assert.deepEqual(d.extra_ids, []);
+  });
+
   test('writes are never teed', async () => {
     const task = await ms
       .index('movies')
