@@ -17,7 +17,7 @@ export async function startBenchProxy(
   addresses: readonly string[],
   masterKey: string,
   nodeMasterKey: string | null,
-  opts: { logLevel?: 'silent' | 'info' } = {},
+  opts: { logLevel?: 'silent' | 'info'; config?: Record<string, unknown> } = {},
 ): Promise<{ app: MiroirApp; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'miroir-bench-'));
   const app = await startMiroir(
@@ -32,6 +32,7 @@ export async function startBenchProxy(
         task_store: { path: dir },
         server: { port: 0, bind: '127.0.0.1' },
         metrics: { port: 0, bind: '127.0.0.1' },
+        ...opts.config,
       },
       {},
     ),
@@ -71,13 +72,18 @@ export interface ProxyProcess {
   stop(): Promise<void>;
 }
 
-/** One Miroir in a child process over `addresses`, knowing index `uid`; logs at info to a discarded stdout. */
+/**
+ * One Miroir in a child process over `addresses`, knowing index `uid`; logs at info to a discarded stdout. `config`
+ * is merged over the bench config (e.g. a capability block).
+ */
 export async function forkBenchProxy(
   addresses: readonly string[],
   masterKey: string,
   uid: string,
+  config: Record<string, unknown> = {},
 ): Promise<ProxyProcess> {
-  const child = fork(fileURLToPath(import.meta.url), ['miroir', JSON.stringify(addresses), masterKey, uid], {
+  const args = ['miroir', JSON.stringify(addresses), masterKey, uid, JSON.stringify(config)];
+  const child = fork(fileURLToPath(import.meta.url), args, {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -99,6 +105,7 @@ export async function forkBenchProxy(
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'miroir') {
   const { app, close } = await startBenchProxy(JSON.parse(process.argv[3]!) as string[], process.argv[4]!, null, {
     logLevel: 'info',
+    config: JSON.parse(process.argv[6] ?? '{}') as Record<string, unknown>,
   });
   await knowIndex(app, process.argv[5]!);
   process.send!(app.url);

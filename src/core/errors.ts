@@ -25,6 +25,9 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_csrf_token_invalid: ['auth', 403], // admin console (issue 31)
   miroir_origin_not_allowed: ['auth', 403], // admin console (issue 31)
   miroir_admin_read_only: ['auth', 403], // admin console (issue 31)
+  miroir_invalid_canary: ['invalid_request', 400], // canaries (issue 30)
+  miroir_canary_not_found: ['invalid_request', 404], // canaries (issue 30)
+  miroir_invalid_shadow_filter: ['invalid_request', 400], // traffic shadow (issue 30)
 } as const satisfies Record<string, readonly [ErrorType, number]>);
 
 export type MiroirErrorCode = keyof typeof MIROIR_ERROR_CODES;

@@ -36,6 +36,8 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { HttpServer, type RequestContext } from '../http/server.js';
 import { registerSearchUi } from './search-ui/index.js';
 import { registerAdminUi } from './admin-ui/index.js'; // admin-ui (issue 31)
+import { registerCanaries } from './canaries/index.js'; // canaries (issue 30)
+import { registerShadow } from './shadow/index.js'; // traffic shadow (issue 30)
 
 export interface MiroirApp {
   readonly port: number;
@@ -170,6 +172,15 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   });
 
   const adminKey = cfg.admin.api_key;
+  const scatterDeps = {
+    topology,
+    metrics,
+    unavailablePolicy: cfg.scatter.unavailable_shard_policy,
+    selector: new ReplicaSelector(cfg.replica_selection, metrics),
+    planner: cfg.query_planner,
+    hedging: cfg.hedging,
+    logger,
+  };
   const routes = buildRoutes({
     store,
     topology,
@@ -187,17 +198,16 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       maxQueries: cfg.multi_search.max_queries_per_batch,
       maxFederatedHits: cfg.multi_search.max_federated_hits,
     },
-    scatter: {
-      topology,
-      metrics,
-      unavailablePolicy: cfg.scatter.unavailable_shard_policy,
-      selector: new ReplicaSelector(cfg.replica_selection, metrics),
-      planner: cfg.query_planner,
-      hedging: cfg.hedging,
-      logger,
-    },
+    scatter: scatterDeps,
     explain: cfg.explain,
   });
+  const readDeps = { state, scatter: scatterDeps, logger, facetingOverfetch };
+  // canaries (issue 30): routes, search sampling and the Mode A runner; null unless canary_runner.enabled
+  const canaries = cfg.canary_runner.enabled
+    ? registerCanaries(routes, { config: cfg, store, read: readDeps, metrics, logger })
+    : null;
+  // traffic shadow (issue 30): reads teed after their answer; null (routes untouched) unless shadow.enabled
+  const shadow = cfg.shadow.enabled ? registerShadow(routes, { config: cfg, state, metrics, logger }) : null;
   const searchUi = cfg.search_ui.enabled
     ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger })
     : null;
@@ -310,6 +320,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   rebalancer.podId = podId;
   rebalancer.leadership = leases === null ? () => true : () => leases.isLeader(LEASE_SCOPE);
   rebalancer.start();
+  await canaries?.start((item) => membership!.owns(item));
   logger.info(
     { port, metrics_port: metricsPort, native, nodes: topology.current.nodes.length, shards: topology.current.shards },
     'miroir listening',
@@ -328,6 +339,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     leases,
     async close() {
       await http.close(cfg.server.shutdown_grace_ms);
+      await canaries?.stop();
+      await shadow?.close();
       await searchUi?.stop();
       await adminUi?.close(); // admin-ui (issue 31)
       await rebalancer.stop();

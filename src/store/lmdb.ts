@@ -17,6 +17,8 @@ import {
   type IndexRecordDraft,
   type AdminLoginFailures,
   type AdminSessionRecord,
+  type CanaryDefinition,
+  type CanaryRun,
   type Job,
   type Lease,
   type LegacyIndexState,
@@ -79,6 +81,8 @@ export class LmdbStore implements Store {
   private readonly rateLimits: MemoryRateLimits;
   /** Admin console records: ['session', id] → AdminSessionRecord, ['login', ip] → AdminLoginRow. */
   private readonly adminUi: Database<AdminSessionRecord | AdminLoginRow, [string, string]>;
+  /** Canaries (issue 30): ['def', name] → CanaryDefinition, ['runs', name] → CanaryRun[] (newest first). */
+  private readonly canaries: Database<CanaryDefinition | CanaryRun[], [string, string]>;
   private readonly events = new EventEmitter();
   private readonly indexCache = new IndexStateCache();
   /** The reserved block of task uids: next to hand out, and one past the last. */
@@ -118,6 +122,7 @@ export class LmdbStore implements Store {
     this.searchUi = this.root.openDB({ name: 'search_ui' });
     this.rateLimits = new MemoryRateLimits(this.now);
     this.adminUi = this.root.openDB({ name: 'admin_ui' });
+    this.canaries = this.root.openDB({ name: 'canaries' });
     this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 5000).unref();
   }
 
@@ -647,6 +652,41 @@ export class LmdbStore implements Store {
 
   async clearAdminLoginFailures(ip: string): Promise<void> {
     await this.root.transaction(() => this.adminUi.removeSync(['login', ip]));
+  }
+
+  async putCanary(def: CanaryDefinition): Promise<void> {
+    await this.canaries.put(['def', def.name], def);
+  }
+
+  async getCanary(name: string): Promise<CanaryDefinition | null> {
+    return (this.canaries.get(['def', name]) as CanaryDefinition | undefined) ?? null;
+  }
+
+  async listCanaries(): Promise<CanaryDefinition[]> {
+    const out: CanaryDefinition[] = [];
+    for (const { value } of this.canaries.getRange({ start: ['def'], end: ['def', '\uffff'] }))
+      out.push(value as CanaryDefinition);
+    return out;
+  }
+
+  async deleteCanary(name: string): Promise<boolean> {
+    return this.root.transaction(() => {
+      const existed = this.canaries.get(['def', name]) !== undefined;
+      this.canaries.removeSync(['def', name]);
+      this.canaries.removeSync(['runs', name]);
+      return existed;
+    });
+  }
+
+  async appendCanaryRun(name: string, run: CanaryRun, keep: number): Promise<void> {
+    await this.root.transaction(() => {
+      const runs = (this.canaries.get(['runs', name]) as CanaryRun[] | undefined) ?? [];
+      this.canaries.putSync(['runs', name], [run, ...runs].slice(0, Math.max(1, keep)));
+    });
+  }
+
+  async getCanaryRuns(name: string, limit: number): Promise<CanaryRun[]> {
+    return ((this.canaries.get(['runs', name]) as CanaryRun[] | undefined) ?? []).slice(0, limit);
   }
 
   async publish(channel: StoreChannel, message: string): Promise<void> {

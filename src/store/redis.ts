@@ -11,6 +11,8 @@ import {
   newJob,
   type AdminLoginFailures,
   type AdminSessionRecord,
+  type CanaryDefinition,
+  type CanaryRun,
   normalizeIndexRecord,
   normalizeTaskRow,
   type IndexRecord,
@@ -59,6 +61,9 @@ const K = {
   scopedKeyObserved: (pod: string, index: string) => `${P}search_ui_scoped_key_observed:${pod}:${index}`,
   rateLimit: (bucket: string) => `${P}ratelimit:${bucket}`,
   adminSession: (id: string) => `${P}admin_session:${id}`,
+  canary: (name: string) => `${P}canaries:${name}`,
+  canaryIndex: `${P}canaries:_index`,
+  canaryRuns: (name: string) => `${P}canary_runs:${name}`,
   adminLoginBackoff: (ip: string) => `${P}ratelimit:adminlogin:backoff:${ip}`,
   channel: (c: StoreChannel) => (c === 'admin_session_revoked' ? `${P}admin_session:revoked` : `${P}events:${c}`),
 };
@@ -744,6 +749,46 @@ export class RedisStore implements Store {
 
   async clearAdminLoginFailures(ip: string): Promise<void> {
     await this.call((r) => r.del(K.adminLoginBackoff(ip)));
+  }
+
+  async putCanary(def: CanaryDefinition): Promise<void> {
+    await this.call((r) => r.multi().set(K.canary(def.name), JSON.stringify(def)).sadd(K.canaryIndex, def.name).exec());
+  }
+
+  async getCanary(name: string): Promise<CanaryDefinition | null> {
+    const raw = await this.call((r) => r.get(K.canary(name)));
+    return raw === null ? null : (JSON.parse(raw) as CanaryDefinition);
+  }
+
+  async listCanaries(): Promise<CanaryDefinition[]> {
+    const names = (await this.call((r) => r.smembers(K.canaryIndex))).sort();
+    if (names.length === 0) return [];
+    const raws = await this.call((r) => r.mget(names.map(K.canary)));
+    return raws.filter((x): x is string => x !== null).map((x) => JSON.parse(x) as CanaryDefinition);
+  }
+
+  async deleteCanary(name: string): Promise<boolean> {
+    const res = await this.call((r) =>
+      r.multi().del(K.canary(name)).del(K.canaryRuns(name)).srem(K.canaryIndex, name).exec(),
+    );
+    return Number(res?.[0]?.[1] ?? 0) === 1;
+  }
+
+  async appendCanaryRun(name: string, run: CanaryRun, keep: number): Promise<void> {
+    const key = K.canaryRuns(name);
+    await this.call((r) =>
+      r
+        .multi()
+        .lpush(key, JSON.stringify(run))
+        .ltrim(key, 0, Math.max(1, keep) - 1)
+        .exec(),
+    );
+  }
+
+  async getCanaryRuns(name: string, limit: number): Promise<CanaryRun[]> {
+    if (limit <= 0) return [];
+    const raws = await this.call((r) => r.lrange(K.canaryRuns(name), 0, limit - 1));
+    return raws.map((x) => JSON.parse(x) as CanaryRun);
   }
 
   async publish(channel: StoreChannel, message: string): Promise<void> {

@@ -9,11 +9,13 @@ import type { ShardMove } from '../core/topology-plan.js';
 import type { SearchUiIndexConfig } from '../core/search-ui/page-model.js';
 import type { WindowCounter } from '../core/search-ui/rate.js';
 import type { ScopedKeyRecord } from '../core/search-ui/rotation.js';
+import type { CanaryDefinition, CanaryRun } from '../core/canary.js';
 
 export type { IndexRecord, IndexRecordDraft } from '../core/index-state.js';
 export type { SearchUiIndexConfig } from '../core/search-ui/page-model.js';
 export type { WindowCounter } from '../core/search-ui/rate.js';
 export type { ScopedKeyRecord } from '../core/search-ui/rotation.js';
+export type { CanaryDefinition, CanaryRun } from '../core/canary.js';
 
 export type TaskStatus = 'enqueued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 
@@ -141,7 +143,7 @@ export interface Lease {
 }
 
 export type StoreChannel =
-  'topology' | 'settings' | 'keys' | 'tasks' | 'admin_session_revoked' | 'indexes' | 'search_ui';
+  'topology' | 'settings' | 'keys' | 'tasks' | 'admin_session_revoked' | 'indexes' | 'search_ui' | 'canaries';
 
 /** An admin console session (SPEC A19, C8 `admin_sessions`): kept until `expires_at`, revoked on logout. */
 export interface AdminSessionRecord {
@@ -287,6 +289,19 @@ export interface Store {
   extendAdminLoginBackoff(ip: string, untilMs: number): Promise<void>;
   /** A successful login: forgets the failures and the backoff of `ip`. */
   clearAdminLoginFailures(ip: string): Promise<void>;
+
+  // ---- canaries (SPEC A18, C8 `canaries`): definitions every pod sees, and each canary's bounded run history
+  /** Creates or replaces a canary definition. */
+  putCanary(def: CanaryDefinition): Promise<void>;
+  getCanary(name: string): Promise<CanaryDefinition | null>;
+  /** Every canary, by name. */
+  listCanaries(): Promise<CanaryDefinition[]>;
+  /** Deletes a canary and its history; false when it did not exist. */
+  deleteCanary(name: string): Promise<boolean>;
+  /** Adds a run to the canary's history, keeping the newest `keep`. */
+  appendCanaryRun(name: string, run: CanaryRun, keep: number): Promise<void>;
+  /** The canary's newest runs, newest first (at most `limit`). */
+  getCanaryRuns(name: string, limit: number): Promise<CanaryRun[]>;
 
   // ---- change notification
   publish(channel: StoreChannel, message: string): Promise<void>;

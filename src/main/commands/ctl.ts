@@ -320,5 +320,102 @@ export function ctlCommand(): Command {
         ),
       );
     });
+  // Canaries and the traffic shadow (issue 30), when their blocks are enabled on the server.
+  const canary = ctl.command('canary').description('canary status, capture and removal (canary_runner)');
+  canary
+    .command('status')
+    .description('every canary: state, last run and what its failed assertions observed')
+    .action(async () => {
+      const list = (await call(opts(), 'GET', '/_miroir/canaries/status')) as Json[];
+      print(opts(), list, () =>
+        list.length === 0
+          ? 'no canaries'
+          : table(
+              ['canary', 'index', 'state', 'last run', 'latency ms', 'failures (expected → observed)'],
+              list.map((c) => [
+                c.name,
+                c.index,
+                c.state,
+                c.last_run,
+                c.latency_ms,
+                (c.failures as Json[])
+                  .map((f) => `${f.type}: ${JSON.stringify(f.expected)} → ${JSON.stringify(f.observed)}`)
+                  .join('; '),
+              ]),
+            ),
+      );
+    });
+  canary
+    .command('capture <index>')
+    .description("turn the current answers of this pod's most frequent recent searches of an index into canaries")
+    .option('--count <n>', 'how many searches', '10')
+    .option('--prefix <p>', 'canary name prefix (default <index>-captured-)')
+    .option('--interval <s>', 'seconds between runs', '60')
+    .option('--k <n>', 'top hits each canary guards', '3')
+    .action(async (index: string, a: { count: string; prefix?: string; interval: string; k: string }) => {
+      const int = (name: string, v: string) => {
+        if (!/^\d+$/.test(v)) throw new CtlError(`--${name} must be an integer, got \`${v}\``);
+        return Number(v);
+      };
+      const res = await call(opts(), 'POST', '/_miroir/canaries/capture', {
+        index,
+        count: int('count', a.count),
+        interval_s: int('interval', a.interval),
+        k: int('k', a.k),
+        ...(a.prefix === undefined ? {} : { name_prefix: a.prefix }),
+      });
+      print(
+        opts(),
+        res,
+        () =>
+          `${res.canaries.length} canaries captured${res.skipped > 0 ? ` (${res.skipped} searches without hits skipped)` : ''}\n` +
+          table(
+            ['canary', 'query', 'assertions'],
+            (res.canaries as Json[]).map((c) => [c.name, JSON.stringify(c.query), c.assertions.length]),
+          ),
+      );
+    });
+  canary
+    .command('delete <name>')
+    .description('remove a canary and its history')
+    .action(async (name: string) => {
+      await call(opts(), 'DELETE', `/_miroir/canaries/${encodeURIComponent(name)}`);
+      print(opts(), { deleted: name }, () => `canary ${name} deleted`);
+    });
+
+  const shadow = ctl.command('shadow').description('traffic shadow diffs (shadow)');
+  shadow
+    .command('diff')
+    .description('how shadow targets answered differently from the client answers')
+    .option('--target <name>', 'only this target')
+    .option('--index <uid>', 'only this index')
+    .option('--kind <kind>', 'hits_differ, order_differs, error or latency')
+    .option('--limit <n>', 'how many (the newest)', '20')
+    .action(async (a: { target?: string; index?: string; kind?: string; limit: string }) => {
+      const q = new URLSearchParams({ limit: a.limit });
+      if (a.target) q.set('target', a.target);
+      if (a.index) q.set('index', a.index);
+      if (a.kind) q.set('kind', a.kind);
+      const res = await call(opts(), 'GET', `/_miroir/shadow/diff?${q}`);
+      print(opts(), res, () =>
+        res.diffs.length === 0
+          ? 'no diffs'
+          : table(
+              ['id', 'at', 'target', 'index', 'kind', 'tau', 'missing', 'extra', 'Δ ms', 'query'],
+              (res.diffs as Json[]).map((d) => [
+                d.id,
+                d.at,
+                d.target,
+                d.index,
+                d.kind,
+                d.kendall_tau,
+                d.missing_ids.join(', '),
+                d.extra_ids.join(', '),
+                d.latency_delta_ms,
+                JSON.stringify(d.query),
+              ]),
+            ),
+      );
+    });
   return ctl;
 }

@@ -2,6 +2,8 @@
 // zod so every failure names its key; unknown keys are errors. docs/configuration.md is generated from it.
 import { z } from 'zod';
 import { searchUiSchema } from '../search-ui/config.js'; // search UI block (issue 32)
+import { canaryRunnerSchema } from '../canaries/config.js'; // canaries (issue 30)
+import { shadowSchema } from '../shadow/config.js'; // traffic shadow (issue 30)
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().min(1);
@@ -301,6 +303,8 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   search_ui: searchUiSchema, // search UI (issue 32, SPEC A21)
+  canary_runner: canaryRunnerSchema, // canaries (issue 30, SPEC A18)
+  shadow: shadowSchema, // traffic shadow (issue 30, SPEC A16)
 });
 
 export type MiroirConfig = z.infer<typeof configSchema>;

@@ -67,6 +67,31 @@ test('env overrides: secrets and MIROIR__SECTION__KEY with JSON values', () => {
 
 const badCases: Array<[string, unknown, RegExp]> = [
   ['unknown root key', { ...base, shardz: 3 }, /^shardz: unknown key/],
+  [
+    'shadow sample rate above 1',
+    { ...base, shadow: { targets: [{ name: 't', url: 'http://127.0.0.1:1', sample_rate: 2 }] } },
+    /^shadow\.targets\[0\]\.sample_rate: /,
+  ],
+  ['shadow target without url', { ...base, shadow: { targets: [{ name: 't' }] } }, /^shadow\.targets\[0\]\.url: /],
+  ['shadow enabled without targets', { ...base, shadow: { enabled: true } }, /^shadow\.targets: shadow\.enabled needs/],
+  [
+    'duplicate shadow target names',
+    {
+      ...base,
+      shadow: {
+        targets: [
+          { name: 't', url: 'http://127.0.0.1:1' },
+          { name: 't', url: 'http://127.0.0.1:2' },
+        ],
+      },
+    },
+    /^shadow\.targets\[1\]\.name: duplicate target name "t"/,
+  ],
+  [
+    'no concurrent canaries',
+    { ...base, canary_runner: { max_concurrent_canaries: 0 } },
+    /^canary_runner\.max_concurrent_canaries: /,
+  ],
   ['unknown nested key', { ...base, server: { prot: 1 } }, /^server\.prot: unknown key/],
   ['wrong type', { ...base, shards: 'many' }, /^shards: /],
   ['zero shards', { ...base, shards: 0 }, /^shards: /],

@@ -369,6 +369,52 @@ function contract(
       }, 'the failures to be forgotten');
     });
 
+    test('canaries: definitions listed by name, replaced, deleted with their history; runs kept newest first and bounded', async () => {
+      const def = (name: string, interval: number) => ({
+        name,
+        index: 'movies',
+        interval_s: interval,
+        query: { q: 'alien' },
+        assertions: [{ type: 'top_hit_id' as const, id: 1 }],
+        created_at: '2026-01-01T00:00:00.000Z',
+      });
+      assert.equal(await store.getCanary('b'), null);
+      await store.putCanary(def('b', 5));
+      await store.putCanary(def('a', 1));
+      await store.putCanary(def('b', 7));
+      assert.deepEqual(
+        (await store.listCanaries()).map((c) => [c.name, c.interval_s]),
+        [
+          ['a', 1],
+          ['b', 7],
+        ],
+      );
+      assert.deepEqual(await store.getCanary('a'), def('a', 1));
+      const run = (i: number) => ({
+        at: `2026-01-01T00:00:0${i}.000Z`,
+        passed: i % 2 === 0,
+        latency_ms: i,
+        settings_version: 1,
+        failures: [],
+      });
+      for (let i = 0; i < 5; i++) await store.appendCanaryRun('a', run(i), 3);
+      assert.deepEqual(
+        (await store.getCanaryRuns('a', 10)).map((r) => r.latency_ms),
+        [4, 3, 2],
+      );
+      assert.deepEqual(
+        (await store.getCanaryRuns('a', 1)).map((r) => r.latency_ms),
+        [4],
+      );
+      assert.equal(await store.deleteCanary('a'), true);
+      assert.equal(await store.deleteCanary('a'), false);
+      assert.deepEqual(await store.getCanaryRuns('a', 10), []);
+      assert.deepEqual(
+        (await store.listCanaries()).map((c) => c.name),
+        ['b'],
+      );
+    });
+
     test('search UI records: per-index config, scoped-key compare-and-set and listing, beacons with expiry, rate-limit windows', async () => {
       assert.equal(await store.getSearchUiConfig('movies'), null);
       await store.putSearchUiConfig('movies', { title: 'Films', displayed_attributes: ['genre'] });
