@@ -25,6 +25,7 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_csrf_token_invalid: ['auth', 403], // admin console (issue 31)
   miroir_origin_not_allowed: ['auth', 403], // admin console (issue 31)
   miroir_admin_read_only: ['auth', 403], // admin console (issue 31)
+  miroir_store_unavailable: ['system', 503], // the shared store (Redis) or its master is unreachable (issue 23)
 } as const satisfies Record<string, readonly [ErrorType, number]>);
 
 export type MiroirErrorCode = keyof typeof MIROIR_ERROR_CODES;
@@ -129,6 +130,12 @@ export function errorBody(code: ErrorCode, message: string): ErrorBody {
 /** An unexpected failure, shaped as Meilisearch's `internal` error (never a stack trace on the wire). */
 export function internalError(err: unknown): MeiliError {
   if (err instanceof MeiliError) return err;
+  // src/store's StoreUnavailableError (matched by name: core does not import the store).
+  if (err instanceof Error && err.name === 'StoreUnavailableError')
+    return new MeiliError(
+      'miroir_store_unavailable',
+      `The task store is unavailable; retry shortly. \`${err.message}\`.`,
+    );
   const msg = err instanceof Error ? err.message : String(err);
   return new MeiliError('internal', `An internal error has occurred. \`${msg}\`.`);
 }

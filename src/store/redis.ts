@@ -462,7 +462,11 @@ export class RedisStore implements Store {
       );
       return this.getIndex(uid);
     }
-    return this.indexCache.get(uid, () => this.getIndex(uid));
+    return this.indexCache.get(
+      uid,
+      () => this.getIndex(uid),
+      (err) => err instanceof StoreUnavailableError,
+    );
   }
 
   async listIndexes(): Promise<IndexRecord[]> {
