@@ -20,8 +20,11 @@ import { until } from '../../support/wait.js';
 
 const run = promisify(execFile);
 const password = `pw-${randomBytes(6).toString('hex')}`;
-/** An ACL user that may do everything Miroir needs; the default user is off. */
-const aclArgs = ['--user', 'miroir', 'on', `>${password}`, '~*', '&*', '+@all', '--user', 'default', 'off'];
+/** An ACL user limited to Miroir's keys and channels (docs/operations.md); the default user is off. */
+const aclArgs = [
+  ...['--user', 'miroir', 'on', `>${password}`, '~miroir:*', '~{miroir:*', '&miroir:*', '+@all'],
+  ...['--user', 'default', 'off'],
+];
 
 /** A CA and a server certificate for 127.0.0.1 signed by it, in `dir`. */
 async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
