@@ -4,8 +4,11 @@
 // One node, Sentinel or Cluster (redis-connect.ts). While Redis (or its master) is away every call fails fast with
 // StoreUnavailableError instead of queueing, so nothing half-applies; writes whose loss a failover must not cause
 // wait for `wait_replicas` replicas (Redis WAIT) before they are acknowledged.
+import { randomUUID } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import { connectRedis, duplicateForSubscribe, type RedisClient, type RedisTarget } from './redis-connect.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
+import { migrateLayout } from './redis-migrate.js';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import { INDEX_STATE_TTL_MS, IndexStateCache } from './index-state-cache.js';
 import {
@@ -233,7 +236,19 @@ export class RedisStore implements Store {
   }
 
   static async open(opts: RedisStoreOptions): Promise<RedisStore> {
-    return new RedisStore(await connectRedis(opts), opts);
+    const redis = await connectRedis(opts);
+    // Only a single node or Sentinel master can hold the pre-hash-tag layout, always under the `miroir:` prefix.
+    if (!(redis instanceof Cluster) && (opts.keyPrefix ?? 'miroir:') === 'miroir:') {
+      try {
+        await migrateLayout(redis, randomUUID(), opts.connectTimeoutMs ?? 5000);
+      } catch (err) {
+        redis.disconnect();
+        throw new StoreUnavailableError(
+          `Redis: moving the keys to the current layout failed: ${(err as Error).message}`,
+        );
+      }
+    }
+    return new RedisStore(redis, opts);
   }
 
   private async call<T>(fn: (r: RedisClient) => Promise<T>): Promise<T> {
