@@ -28,6 +28,7 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_invalid_canary: ['invalid_request', 400], // canaries (issue 30)
   miroir_canary_not_found: ['invalid_request', 404], // canaries (issue 30)
   miroir_invalid_shadow_filter: ['invalid_request', 400], // traffic shadow (issue 30)
+  miroir_store_unavailable: ['system', 503], // the shared store (Redis) or its master is unreachable (issue 23)
 } as const satisfies Record<string, readonly [ErrorType, number]>);
 
 export type MiroirErrorCode = keyof typeof MIROIR_ERROR_CODES;
@@ -137,6 +138,12 @@ export function errorMessage(err: unknown): string {
 /** An unexpected failure, shaped as Meilisearch's `internal` error (never a stack trace on the wire). */
 export function internalError(err: unknown): MeiliError {
   if (err instanceof MeiliError) return err;
+  // src/store's StoreUnavailableError (matched by name: core does not import the store).
+  if (err instanceof Error && err.name === 'StoreUnavailableError')
+    return new MeiliError(
+      'miroir_store_unavailable',
+      `The task store is unavailable; retry shortly. \`${err.message}\`.`,
+    );
   const msg = err instanceof Error ? err.message : String(err);
   return new MeiliError('internal', `An internal error has occurred. \`${msg}\`.`);
 }

@@ -2,7 +2,8 @@
 // get + decode, or a Redis round trip) for its index's primary key and settings. Entries live `ttlMs`; a store
 // drops an entry as soon as its own write of that index completes, and on other pods when the `indexes` message
 // arrives, so the TTL only bounds staleness when a message is lost. Missing indexes are not cached (a new index is
-// visible at once). A read that raced with a forget is not cached (it may have read the old value).
+// visible at once). A read that raced with a forget is not cached (it may have read the old value). While the store
+// cannot be read (`staleOk` says which failures), an expired entry is served: nobody can change an index state then.
 import type { IndexRecord } from './store.js';
 
 export const INDEX_STATE_TTL_MS = 1000;
@@ -17,11 +18,22 @@ export class IndexStateCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async get(uid: string, load: () => Promise<IndexRecord | null>): Promise<IndexRecord | null> {
+  async get(
+    uid: string,
+    load: () => Promise<IndexRecord | null>,
+    staleOk: (err: unknown) => boolean = () => false,
+  ): Promise<IndexRecord | null> {
     const hit = this.entries.get(uid);
     if (hit !== undefined && hit.expiresAt > this.now()) return hit.state;
     const epoch = this.epoch;
-    const state = await load();
+    let state: IndexRecord | null;
+    try {
+      state = await load();
+    } catch (err) {
+      const stale = this.entries.get(uid);
+      if (stale !== undefined && staleOk(err)) return stale.state;
+      throw err;
+    }
     if (state === null) this.entries.delete(uid);
     else if (epoch === this.epoch) this.entries.set(uid, { state, expiresAt: this.now() + this.ttlMs });
     return state;

@@ -1,8 +1,14 @@
-// The shared store on Redis (`task_store.backend: redis`) for several Miroir pods: SPEC C8 key patterns with
-// `_index` sets for listings (no SCAN), Lua for every compare-and-set (sequence, claims, leases, topology),
-// pub/sub for change notification. Reconnects with backoff; while Redis is down every call fails fast with
-// StoreUnavailableError instead of queueing, so nothing half-applies.
-import { Redis } from 'ioredis';
+// The shared store on Redis (`task_store.backend: redis`) for several Miroir pods: SPEC C8 records under the key
+// layout of redis-keys.ts (hash tags keep what one script touches in one Cluster slot), `#index` sets for listings
+// (no SCAN), Lua for every compare-and-set (sequence, claims, leases, topology), pub/sub for change notification.
+// One node, Sentinel or Cluster (redis-connect.ts). While Redis (or its master) is away every call fails fast with
+// StoreUnavailableError instead of queueing, so nothing half-applies; writes whose loss a failover must not cause
+// wait for `wait_replicas` replicas (Redis WAIT) before they are acknowledged.
+import { randomUUID } from 'node:crypto';
+import { Cluster } from 'ioredis';
+import { connectRedis, duplicateForSubscribe, type RedisClient, type RedisTarget } from './redis-connect.js';
+import { redisKeys, type RedisKeys } from './redis-keys.js';
+import { migrateLayout } from './redis-migrate.js';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import { INDEX_STATE_TTL_MS, IndexStateCache } from './index-state-cache.js';
 import {
@@ -33,40 +39,6 @@ import {
 
 /** Tasks read per round trip when scanning. */
 const SCAN_CHUNK = 256;
-
-const P = 'miroir:';
-const K = {
-  taskSeq: `${P}tasks:_seq`,
-  task: (uid: number) => `${P}tasks:${uid}`,
-  taskIndex: `${P}tasks:_index`,
-  tasksOf: (index: string) => `${P}tasks:_by_index:${index}`,
-  queue: (name: string) => `${P}task_queue:${name}`,
-  queueIndex: `${P}task_queue:_index`,
-  queueOwner: `${P}task_queue:_owner`,
-  indexVersionSeq: `${P}indexes:_version_seq`,
-  key: (uid: string) => `${P}keys:${uid}`,
-  keyIndex: `${P}keys:_index`,
-  index: (uid: string) => `${P}indexes:${uid}`,
-  indexIndex: `${P}indexes:_index`,
-  nodeVersion: (index: string, node: string) => `${P}node_settings_version:${index}:${node}`,
-  nodeVersionIndex: (index: string) => `${P}node_settings_version:${index}:_index`,
-  topology: `${P}topology`,
-  job: (id: string) => `${P}jobs:${id}`,
-  jobQueued: `${P}jobs:_queued`,
-  jobIndex: `${P}jobs:_index`,
-  lease: (scope: string) => `${P}lease:${scope}`,
-  searchUiConfig: (index: string) => `${P}search_ui_config:${index}`,
-  scopedKey: (index: string) => `${P}search_ui_scoped_key:${index}`,
-  scopedKeyIndex: `${P}search_ui_scoped_key:_index`,
-  scopedKeyObserved: (pod: string, index: string) => `${P}search_ui_scoped_key_observed:${pod}:${index}`,
-  rateLimit: (bucket: string) => `${P}ratelimit:${bucket}`,
-  adminSession: (id: string) => `${P}admin_session:${id}`,
-  canary: (name: string) => `${P}canaries:${name}`,
-  canaryIndex: `${P}canaries:_index`,
-  canaryRuns: (name: string) => `${P}canary_runs:${name}`,
-  adminLoginBackoff: (ip: string) => `${P}ratelimit:adminlogin:backoff:${ip}`,
-  channel: (c: StoreChannel) => (c === 'admin_session_revoked' ? `${P}admin_session:revoked` : `${P}events:${c}`),
-};
 
 const CAS_TOPOLOGY = `
 local cur = redis.call('GET', KEYS[1])
@@ -215,10 +187,13 @@ local need = want - tonumber(ARGV[2])
 if need > 0 and redis.call('PTTL', KEYS[1]) < need then redis.call('PEXPIRE', KEYS[1], need) end
 return 1`;
 
-export interface RedisStoreOptions {
-  url: string;
+export interface RedisStoreOptions extends RedisTarget {
   now?: () => number;
-  connectTimeoutMs?: number;
+  /** Prefix of every key and channel (task_store.redis.key_prefix). */
+  keyPrefix?: string;
+  /** Replicas that must confirm a durable write (Redis WAIT) before it is acknowledged; 0 = none. */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
   /** How long a cached index state may be served without an `indexes` message (INDEX_STATE_TTL_MS). */
   indexStateTtlMs?: number;
 }
@@ -242,46 +217,52 @@ function jobFromHash(h: Record<string, string>): Job | null {
 
 export class RedisStore implements Store {
   readonly backend = 'redis' as const;
-  private readonly redis: Redis;
-  private subscriber: Redis | null = null;
+  private readonly redis: RedisClient;
+  private readonly K: RedisKeys;
+  private subscriber: RedisClient | null = null;
   private readonly indexCache: IndexStateCache;
   private indexWatch: Promise<unknown> | null = null;
   private indexWatched = false;
   private readonly handlers = new Map<string, Set<(m: string) => void>>();
   private readonly now: () => number;
+  private readonly waitReplicas: number;
+  private readonly waitTimeoutMs: number;
 
-  private constructor(redis: Redis, now: () => number, indexStateTtlMs: number) {
+  private constructor(redis: RedisClient, opts: RedisStoreOptions) {
     this.redis = redis;
-    this.now = now;
-    this.indexCache = new IndexStateCache(indexStateTtlMs, now);
+    this.K = redisKeys(opts.keyPrefix ?? 'miroir:');
+    this.now = opts.now ?? Date.now;
+    this.indexCache = new IndexStateCache(opts.indexStateTtlMs ?? INDEX_STATE_TTL_MS, this.now);
+    this.waitReplicas = opts.waitReplicas ?? 0;
+    this.waitTimeoutMs = opts.waitTimeoutMs ?? 1000;
   }
 
   static async open(opts: RedisStoreOptions): Promise<RedisStore> {
-    const redis = new Redis(opts.url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: opts.connectTimeoutMs ?? 5000,
-      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-      lazyConnect: true,
-    });
-    redis.on('error', () => undefined); // reported per call as StoreUnavailableError; reconnects continue
-    try {
-      await redis.connect();
-    } catch (err) {
-      redis.disconnect();
-      throw new StoreUnavailableError(`task_store.url ${opts.url}: cannot connect to Redis: ${(err as Error).message}`);
+    const redis = await connectRedis(opts);
+    // Only a single node or Sentinel master can hold the pre-hash-tag layout, always under the `miroir:` prefix.
+    if (!(redis instanceof Cluster) && (opts.keyPrefix ?? 'miroir:') === 'miroir:') {
+      try {
+        await migrateLayout(redis, randomUUID(), opts.connectTimeoutMs ?? 5000);
+      } catch (err) {
+        redis.disconnect();
+        throw new StoreUnavailableError(
+          `Redis: moving the keys to the current layout failed: ${(err as Error).message}`,
+        );
+      }
     }
-    return new RedisStore(redis, opts.now ?? Date.now, opts.indexStateTtlMs ?? INDEX_STATE_TTL_MS);
+    return new RedisStore(redis, opts);
   }
 
-  private async call<T>(fn: (r: Redis) => Promise<T>): Promise<T> {
+  private async call<T>(fn: (r: RedisClient) => Promise<T>): Promise<T> {
     if (this.redis.status !== 'ready') throw new StoreUnavailableError(`Redis is unavailable (${this.redis.status})`);
     try {
       return await fn(this.redis);
     } catch (err) {
       if (
         this.redis.status !== 'ready' ||
-        /Connection|Stream isn't writeable|ECONNREFUSED|ECONNRESET/i.test((err as Error).message)
+        /Connection|Stream isn't writeable|ECONNREFUSED|ECONNRESET|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|LOADING|Command timed out/i.test(
+          (err as Error).message,
+        )
       ) {
         throw new StoreUnavailableError(`Redis is unavailable: ${(err as Error).message}`);
       }
@@ -289,57 +270,85 @@ export class RedisStore implements Store {
     }
   }
 
+  /**
+   * A write that must survive a failover: `fn`, then WAIT on the connection of the node holding `slotKey` until
+   * `waitReplicas` replicas have everything written so far. Fewer in time → StoreUnavailableError (the write may or
+   * may not survive, so it is not acknowledged).
+   */
+  private async durable<T>(slotKey: string, fn: (r: RedisClient) => Promise<T>): Promise<T> {
+    const out = await this.call(fn);
+    if (this.waitReplicas > 0) {
+      const res = await this.call((r) =>
+        r.pipeline().exists(slotKey).wait(this.waitReplicas, this.waitTimeoutMs).exec(),
+      );
+      const [err, acked] = res?.[1] ?? [new Error('no reply to WAIT'), 0];
+      if (err !== null || Number(acked) < this.waitReplicas)
+        throw new StoreUnavailableError(
+          `Redis confirmed a write on ${Number(acked)} of ${this.waitReplicas} replicas within ${this.waitTimeoutMs} ms${err === null ? '' : `: ${err.message}`}`,
+        );
+    }
+    return out;
+  }
+
   async nextTaskUid(): Promise<number> {
-    return (await this.call((r) => r.incr(K.taskSeq))) - 1;
+    return (await this.durable(this.K.taskSeq, (r) => r.incr(this.K.taskSeq))) - 1;
   }
 
   async enqueueTask(queues: readonly string[], owner: string): Promise<number> {
-    const keys = [K.taskSeq, K.queueIndex, K.queueOwner, ...queues.map(K.queue)];
-    return Number(await this.call((r) => r.eval(ENQUEUE_TASK, keys.length, ...keys, owner, ...queues)));
+    const keys = [this.K.taskSeq, this.K.queueIndex, this.K.queueOwner, ...queues.map(this.K.queue)];
+    return Number(
+      await this.durable(this.K.taskSeq, (r) => r.eval(ENQUEUE_TASK, keys.length, ...keys, owner, ...queues)),
+    );
   }
 
   async taskOwner(uid: number): Promise<string | null> {
-    return this.call((r) => r.hget(K.queueOwner, String(uid)));
+    return this.call((r) => r.hget(this.K.queueOwner, String(uid)));
   }
 
   async queuedTasks(queue: string): Promise<number[]> {
-    return (await this.call((r) => r.zrange(K.queue(queue), 0, -1))).map(Number);
+    return (await this.call((r) => r.zrange(this.K.queue(queue), 0, -1))).map(Number);
   }
 
   async activeQueues(): Promise<string[]> {
-    return this.call((r) => r.smembers(K.queueIndex));
+    return this.call((r) => r.smembers(this.K.queueIndex));
   }
 
   async dequeueTask(queues: readonly string[], uid: number): Promise<void> {
-    const keys = [K.queueIndex, K.queueOwner, ...queues.map(K.queue)];
-    await this.call((r) => r.eval(DEQUEUE_TASK, keys.length, ...keys, String(uid), ...queues));
+    const keys = [this.K.queueIndex, this.K.queueOwner, ...queues.map(this.K.queue)];
+    await this.durable(this.K.taskSeq, (r) => r.eval(DEQUEUE_TASK, keys.length, ...keys, String(uid), ...queues));
   }
 
   async finishTask(task: TaskRow): Promise<void> {
-    const keys = [K.queueIndex, K.queueOwner, ...task.queues.map(K.queue)];
-    await this.call((r) => {
-      const m = r.multi().set(K.task(task.uid), JSON.stringify(task)).zadd(K.taskIndex, task.uid, String(task.uid));
-      if (task.indexUid !== null) m.zadd(K.tasksOf(task.indexUid), task.uid, String(task.uid));
+    const keys = [this.K.queueIndex, this.K.queueOwner, ...task.queues.map(this.K.queue)];
+    await this.durable(this.K.taskSeq, (r) => {
+      const m = r
+        .multi()
+        .set(this.K.task(task.uid), JSON.stringify(task))
+        .zadd(this.K.taskIndex, task.uid, String(task.uid));
+      if (task.indexUid !== null) m.zadd(this.K.tasksOf(task.indexUid), task.uid, String(task.uid));
       return m.eval(DEQUEUE_TASK, keys.length, ...keys, String(task.uid), ...task.queues).exec();
     });
   }
 
   async putTask(task: TaskRow): Promise<void> {
-    await this.call((r) => {
-      const m = r.multi().set(K.task(task.uid), JSON.stringify(task)).zadd(K.taskIndex, task.uid, String(task.uid));
-      if (task.indexUid !== null) m.zadd(K.tasksOf(task.indexUid), task.uid, String(task.uid));
+    await this.durable(this.K.taskSeq, (r) => {
+      const m = r
+        .multi()
+        .set(this.K.task(task.uid), JSON.stringify(task))
+        .zadd(this.K.taskIndex, task.uid, String(task.uid));
+      if (task.indexUid !== null) m.zadd(this.K.tasksOf(task.indexUid), task.uid, String(task.uid));
       return m.exec();
     });
   }
 
   async getTask(uid: number): Promise<TaskRow | null> {
-    const raw = await this.call((r) => r.get(K.task(uid)));
+    const raw = await this.call((r) => r.get(this.K.task(uid)));
     return raw === null ? null : normalizeTaskRow(JSON.parse(raw) as TaskRow);
   }
 
   async getTasks(uids: readonly number[]): Promise<Array<TaskRow | null>> {
     if (uids.length === 0) return [];
-    const raws = await this.call((r) => r.mget(uids.map(K.task)));
+    const raws = await this.call((r) => r.mget(uids.map(this.K.task)));
     return raws.map((x) => (x === null ? null : normalizeTaskRow(JSON.parse(x) as TaskRow)));
   }
 
@@ -361,7 +370,7 @@ export class RedisStore implements Store {
   async *scanTasks(scan: TaskScan): AsyncIterable<TaskRow> {
     const reverse = scan.reverse === true;
     const sources =
-      scan.indexUids === undefined || scan.indexUids === null ? [K.taskIndex] : scan.indexUids.map(K.tasksOf);
+      scan.indexUids === undefined || scan.indexUids === null ? [this.K.taskIndex] : scan.indexUids.map(this.K.tasksOf);
     const cursors = sources.map((k) => this.zsetUids(k, scan.from ?? null, reverse)[Symbol.asyncIterator]());
     const heads = await Promise.all(cursors.map((c) => c.next()));
     const batch: number[] = [];
@@ -386,8 +395,8 @@ export class RedisStore implements Store {
   }
 
   async countTasks(indexUids?: readonly string[] | null): Promise<number> {
-    if (indexUids === undefined || indexUids === null) return this.call((r) => r.zcard(K.taskIndex));
-    const counts = await Promise.all(indexUids.map((i) => this.call((r) => r.zcard(K.tasksOf(i)))));
+    if (indexUids === undefined || indexUids === null) return this.call((r) => r.zcard(this.K.taskIndex));
+    const counts = await Promise.all(indexUids.map((i) => this.call((r) => r.zcard(this.K.tasksOf(i)))));
     return counts.reduce((a, b) => a + b, 0);
   }
 
@@ -396,12 +405,12 @@ export class RedisStore implements Store {
     const rows = await this.getTasks(uids);
     const m = this.redis
       .multi()
-      .del(...uids.map(K.task))
-      .zrem(K.taskIndex, ...uids.map(String));
+      .del(...uids.map(this.K.task))
+      .zrem(this.K.taskIndex, ...uids.map(String));
     rows.forEach((row) => {
-      if (row !== null && row.indexUid !== null) m.zrem(K.tasksOf(row.indexUid), String(row.uid));
+      if (row !== null && row.indexUid !== null) m.zrem(this.K.tasksOf(row.indexUid), String(row.uid));
     });
-    const res = await this.call(() => m.exec());
+    const res = await this.durable(this.K.taskSeq, () => m.exec());
     return Number(res?.[0]?.[1] ?? 0);
   }
 
@@ -419,23 +428,27 @@ export class RedisStore implements Store {
   }
 
   async putKey(key: ApiKeyRecord): Promise<void> {
-    await this.call((r) => r.multi().set(K.key(key.uid), JSON.stringify(key)).sadd(K.keyIndex, key.uid).exec());
+    await this.durable(this.K.keyIndex, (r) =>
+      r.multi().set(this.K.key(key.uid), JSON.stringify(key)).sadd(this.K.keyIndex, key.uid).exec(),
+    );
   }
 
   async getKey(uid: string): Promise<ApiKeyRecord | null> {
-    const raw = await this.call((r) => r.get(K.key(uid)));
+    const raw = await this.call((r) => r.get(this.K.key(uid)));
     return raw === null ? null : (JSON.parse(raw) as ApiKeyRecord);
   }
 
   async listKeys(): Promise<ApiKeyRecord[]> {
-    const uids = await this.call((r) => r.smembers(K.keyIndex));
+    const uids = await this.call((r) => r.smembers(this.K.keyIndex));
     if (uids.length === 0) return [];
-    const raws = await this.call((r) => r.mget(uids.map(K.key)));
+    const raws = await this.call((r) => r.mget(uids.map(this.K.key)));
     return raws.filter((x): x is string => x !== null).map((x) => JSON.parse(x) as ApiKeyRecord);
   }
 
   async deleteKey(uid: string): Promise<boolean> {
-    const res = await this.call((r) => r.multi().del(K.key(uid)).srem(K.keyIndex, uid).exec());
+    const res = await this.durable(this.K.keyIndex, (r) =>
+      r.multi().del(this.K.key(uid)).srem(this.K.keyIndex, uid).exec(),
+    );
     return Number(res?.[0]?.[1] ?? 0) > 0;
   }
 
@@ -447,7 +460,7 @@ export class RedisStore implements Store {
   }
 
   async getIndex(uid: string): Promise<IndexRecord | null> {
-    const raw = await this.call((r) => r.get(K.index(uid)));
+    const raw = await this.call((r) => r.get(this.K.index(uid)));
     return raw === null ? null : this.parseIndex(raw);
   }
 
@@ -466,20 +479,24 @@ export class RedisStore implements Store {
       );
       return this.getIndex(uid);
     }
-    return this.indexCache.get(uid, () => this.getIndex(uid));
+    return this.indexCache.get(
+      uid,
+      () => this.getIndex(uid),
+      (err) => err instanceof StoreUnavailableError,
+    );
   }
 
   async listIndexes(): Promise<IndexRecord[]> {
-    const uids = await this.call((r) => r.smembers(K.indexIndex));
+    const uids = await this.call((r) => r.smembers(this.K.indexIndex));
     if (uids.length === 0) return [];
-    const raws = await this.call((r) => r.mget(uids.map(K.index)));
+    const raws = await this.call((r) => r.mget(uids.map(this.K.index)));
     return Promise.all(raws.filter((x): x is string => x !== null).map((x) => this.parseIndex(x)));
   }
 
   async casIndexes(
     changes: ReadonlyArray<{ uid: string; expected: number; next: IndexRecordDraft | null }>,
   ): Promise<IndexRecord[] | null> {
-    const keys = [K.indexVersionSeq, K.indexIndex, ...changes.map((c) => K.index(c.uid))];
+    const keys = [this.K.indexVersionSeq, this.K.indexIndex, ...changes.map((c) => this.K.index(c.uid))];
     const args: string[] = [];
     for (const c of changes)
       args.push(
@@ -487,7 +504,9 @@ export class RedisStore implements Store {
         String(c.expected),
         c.next === null ? '' : JSON.stringify({ version: 0, ...c.next, uid: c.uid }),
       );
-    const versions = (await this.call((r) => r.eval(CAS_INDEXES, keys.length, ...keys, ...args))) as number[] | null;
+    const versions = (await this.durable(this.K.indexIndex, (r) =>
+      r.eval(CAS_INDEXES, keys.length, ...keys, ...args),
+    )) as number[] | null;
     if (versions === null) return null;
     const out: IndexRecord[] = [];
     for (let i = 0; i < changes.length; i++) {
@@ -500,10 +519,10 @@ export class RedisStore implements Store {
   }
 
   private async dropNodeVersions(uid: string): Promise<void> {
-    const nodes = await this.call((r) => r.smembers(K.nodeVersionIndex(uid)));
-    const m = this.redis.multi().del(K.nodeVersionIndex(uid));
-    for (const n of nodes) m.del(K.nodeVersion(uid, n));
-    await this.call(() => m.exec());
+    const nodes = await this.call((r) => r.smembers(this.K.nodeVersionIndex(uid)));
+    const m = this.redis.multi().del(this.K.nodeVersionIndex(uid));
+    for (const n of nodes) m.del(this.K.nodeVersion(uid, n));
+    await this.durable(this.K.nodeVersionIndex(uid), () => m.exec());
   }
 
   /** After a write of an index state: drop this pod's cached copy, tell the other pods. */
@@ -513,15 +532,19 @@ export class RedisStore implements Store {
   }
 
   async setNodeSettingsVersion(indexUid: string, nodeId: string, version: number): Promise<void> {
-    await this.call((r) =>
-      r.multi().set(K.nodeVersion(indexUid, nodeId), String(version)).sadd(K.nodeVersionIndex(indexUid), nodeId).exec(),
+    await this.durable(this.K.nodeVersionIndex(indexUid), (r) =>
+      r
+        .multi()
+        .set(this.K.nodeVersion(indexUid, nodeId), String(version))
+        .sadd(this.K.nodeVersionIndex(indexUid), nodeId)
+        .exec(),
     );
   }
 
   async getNodeSettingsVersions(indexUid: string): Promise<Record<string, number>> {
-    const nodes = await this.call((r) => r.smembers(K.nodeVersionIndex(indexUid)));
+    const nodes = await this.call((r) => r.smembers(this.K.nodeVersionIndex(indexUid)));
     if (nodes.length === 0) return {};
-    const vals = await this.call((r) => r.mget(nodes.map((n) => K.nodeVersion(indexUid, n))));
+    const vals = await this.call((r) => r.mget(nodes.map((n) => this.K.nodeVersion(indexUid, n))));
     const out: Record<string, number> = {};
     nodes.forEach((n, i) => {
       if (vals[i] !== null) out[n] = Number(vals[i]);
@@ -530,14 +553,14 @@ export class RedisStore implements Store {
   }
 
   async getTopology(): Promise<StoredTopology | null> {
-    const raw = await this.call((r) => r.get(K.topology));
+    const raw = await this.call((r) => r.get(this.K.topology));
     return raw === null ? null : (JSON.parse(raw) as StoredTopology);
   }
 
   async casTopology(expectedVersion: number, next: Omit<StoredTopology, 'version'>): Promise<StoredTopology | null> {
     const value: StoredTopology = { ...next, version: expectedVersion + 1 };
-    const ok = await this.call((r) =>
-      r.eval(CAS_TOPOLOGY, 1, K.topology, String(expectedVersion), JSON.stringify(value)),
+    const ok = await this.durable(this.K.topology, (r) =>
+      r.eval(CAS_TOPOLOGY, 1, this.K.topology, String(expectedVersion), JSON.stringify(value)),
     );
     if (ok === null) return null;
     await this.publish('topology', String(value.version));
@@ -546,10 +569,10 @@ export class RedisStore implements Store {
 
   async enqueueJob(job: { id: string; type: string; payload: unknown }): Promise<Job> {
     const value = newJob(job, this.now());
-    await this.call((r) =>
+    await this.durable(this.K.jobIndex, (r) =>
       r
         .multi()
-        .hset(K.job(job.id), {
+        .hset(this.K.job(job.id), {
           id: value.id,
           type: value.type,
           payload: JSON.stringify(value.payload ?? null),
@@ -562,24 +585,24 @@ export class RedisStore implements Store {
           createdAt: String(value.createdAt),
           updatedAt: String(value.updatedAt),
         })
-        .zadd(K.jobQueued, value.createdAt, job.id)
-        .sadd(K.jobIndex, job.id)
+        .zadd(this.K.jobQueued, value.createdAt, job.id)
+        .sadd(this.K.jobIndex, job.id)
         .exec(),
     );
     return value;
   }
 
   async claimJob(owner: string, leaseMs: number, types?: readonly string[]): Promise<Job | null> {
-    const id = await this.call((r) =>
+    const id = await this.durable(this.K.jobIndex, (r) =>
       r.eval(
         CLAIM_JOB,
         1,
-        K.jobQueued,
+        this.K.jobQueued,
         String(this.now()),
         owner,
         String(leaseMs),
         JSON.stringify(types ?? []),
-        `${P}jobs:`,
+        this.K.jobPrefix,
       ),
     );
     return id === null ? null : this.getJob(String(id));
@@ -592,8 +615,19 @@ export class RedisStore implements Store {
     leaseMs: number,
     extra: string,
   ): Promise<boolean> {
-    const res = await this.call((r) =>
-      r.eval(UPDATE_OWNED_JOB, 2, K.job(id), K.jobQueued, owner, mode, String(this.now()), String(leaseMs), extra, id),
+    const res = await this.durable(this.K.jobIndex, (r) =>
+      r.eval(
+        UPDATE_OWNED_JOB,
+        2,
+        this.K.job(id),
+        this.K.jobQueued,
+        owner,
+        mode,
+        String(this.now()),
+        String(leaseMs),
+        extra,
+        id,
+      ),
     );
     return Number(res) === 1;
   }
@@ -611,51 +645,63 @@ export class RedisStore implements Store {
   }
 
   async getJob(id: string): Promise<Job | null> {
-    return jobFromHash(await this.call((r) => r.hgetall(K.job(id))));
+    return jobFromHash(await this.call((r) => r.hgetall(this.K.job(id))));
   }
 
   async listJobs(): Promise<Job[]> {
-    const ids = await this.call((r) => r.smembers(K.jobIndex));
+    const ids = await this.call((r) => r.smembers(this.K.jobIndex));
     const jobs = await Promise.all(ids.map((id) => this.getJob(id)));
     return jobs.filter((j): j is Job => j !== null).sort((a, b) => a.createdAt - b.createdAt);
   }
 
   async deleteJob(id: string): Promise<boolean> {
-    const res = await this.call((r) => r.multi().del(K.job(id)).zrem(K.jobQueued, id).srem(K.jobIndex, id).exec());
+    const res = await this.durable(this.K.jobIndex, (r) =>
+      r.multi().del(this.K.job(id)).zrem(this.K.jobQueued, id).srem(this.K.jobIndex, id).exec(),
+    );
     return Number(res?.[0]?.[1] ?? 0) === 1;
   }
 
   async acquireLease(scope: string, owner: string, ttlMs: number): Promise<boolean> {
-    return Number(await this.call((r) => r.eval(ACQUIRE_LEASE, 1, K.lease(scope), owner, String(ttlMs)))) === 1;
+    return (
+      Number(
+        await this.durable(this.K.lease(scope), (r) =>
+          r.eval(ACQUIRE_LEASE, 1, this.K.lease(scope), owner, String(ttlMs)),
+        ),
+      ) === 1
+    );
   }
 
   async releaseLease(scope: string, owner: string): Promise<boolean> {
-    return Number(await this.call((r) => r.eval(RELEASE_LEASE, 1, K.lease(scope), owner))) === 1;
+    return (
+      Number(await this.durable(this.K.lease(scope), (r) => r.eval(RELEASE_LEASE, 1, this.K.lease(scope), owner))) === 1
+    );
   }
 
   async getLease(scope: string): Promise<Lease | null> {
-    const [owner, ttl] = await this.call((r) => Promise.all([r.get(K.lease(scope)), r.pttl(K.lease(scope))]));
+    const [owner, ttl] = await this.call((r) => Promise.all([r.get(this.K.lease(scope)), r.pttl(this.K.lease(scope))]));
     return owner === null || ttl < 0 ? null : { scope, owner, expiresAt: this.now() + ttl };
   }
 
   async getSearchUiConfig(index: string): Promise<SearchUiIndexConfig | null> {
-    const raw = await this.call((r) => r.get(K.searchUiConfig(index)));
+    const raw = await this.call((r) => r.get(this.K.searchUiConfig(index)));
     return raw === null ? null : (JSON.parse(raw) as SearchUiIndexConfig);
   }
 
   async putSearchUiConfig(index: string, config: SearchUiIndexConfig): Promise<void> {
-    await this.call((r) => r.set(K.searchUiConfig(index), JSON.stringify(config)));
+    await this.durable(this.K.searchUiConfig(index), (r) =>
+      r.set(this.K.searchUiConfig(index), JSON.stringify(config)),
+    );
   }
 
   async getScopedKey(index: string): Promise<ScopedKeyRecord | null> {
-    const raw = await this.call((r) => r.get(K.scopedKey(index)));
+    const raw = await this.call((r) => r.get(this.K.scopedKey(index)));
     return raw === null ? null : (JSON.parse(raw) as ScopedKeyRecord);
   }
 
   async listScopedKeys(): Promise<Array<{ index: string; record: ScopedKeyRecord }>> {
-    const indexes = (await this.call((r) => r.smembers(K.scopedKeyIndex))).sort();
+    const indexes = (await this.call((r) => r.smembers(this.K.scopedKeyIndex))).sort();
     if (indexes.length === 0) return [];
-    const raws = await this.call((r) => r.mget(indexes.map(K.scopedKey)));
+    const raws = await this.call((r) => r.mget(indexes.map(this.K.scopedKey)));
     const out: Array<{ index: string; record: ScopedKeyRecord }> = [];
     indexes.forEach((index, i) => {
       if (raws[i] !== null) out.push({ index, record: JSON.parse(raws[i]!) as ScopedKeyRecord });
@@ -666,17 +712,21 @@ export class RedisStore implements Store {
   async casScopedKey(index: string, expected: ScopedKeyRecord | null, next: ScopedKeyRecord | null): Promise<boolean> {
     const args = [expected === null ? '' : scopedKeyJson(expected), next === null ? '' : scopedKeyJson(next), index];
     return (
-      Number(await this.call((r) => r.eval(CAS_SCOPED_KEY, 2, K.scopedKey(index), K.scopedKeyIndex, ...args))) === 1
+      Number(
+        await this.durable(this.K.scopedKeyIndex, (r) =>
+          r.eval(CAS_SCOPED_KEY, 2, this.K.scopedKey(index), this.K.scopedKeyIndex, ...args),
+        ),
+      ) === 1
     );
   }
 
   async putScopedKeyObserved(pod: string, index: string, generation: number, ttlMs: number): Promise<void> {
-    await this.call((r) => r.set(K.scopedKeyObserved(pod, index), String(generation), 'PX', ttlMs));
+    await this.call((r) => r.set(this.K.scopedKeyObserved(pod, index), String(generation), 'PX', ttlMs));
   }
 
   async getScopedKeyObserved(index: string, pods: readonly string[]): Promise<Record<string, number>> {
     if (pods.length === 0) return {};
-    const raws = await this.call((r) => r.mget(pods.map((p) => K.scopedKeyObserved(p, index))));
+    const raws = await this.call((r) => r.mget(pods.map((p) => this.K.scopedKeyObserved(p, index))));
     const out: Record<string, number> = {};
     pods.forEach((pod, i) => {
       if (raws[i] !== null) out[pod] = Number(raws[i]);
@@ -689,7 +739,7 @@ export class RedisStore implements Store {
       r.eval(
         HIT_RATE_LIMIT,
         1,
-        K.rateLimit(bucket),
+        this.K.rateLimit(bucket),
         String(this.now()),
         String(windowMs),
         String(Math.max(windowMs, idleTtlMs)),
@@ -699,7 +749,7 @@ export class RedisStore implements Store {
   }
 
   async putAdminSession(session: AdminSessionRecord): Promise<void> {
-    const key = K.adminSession(session.id);
+    const key = this.K.adminSession(session.id);
     const fields = {
       id: session.id,
       csrf_token: session.csrf_token,
@@ -708,11 +758,11 @@ export class RedisStore implements Store {
       expires_at: String(session.expires_at),
       revoked: session.revoked ? '1' : '0',
     };
-    await this.call((r) => r.multi().del(key).hset(key, fields).pexpireat(key, session.expires_at).exec());
+    await this.durable(key, (r) => r.multi().del(key).hset(key, fields).pexpireat(key, session.expires_at).exec());
   }
 
   async getAdminSession(id: string): Promise<AdminSessionRecord | null> {
-    const h = await this.call((r) => r.hgetall(K.adminSession(id)));
+    const h = await this.call((r) => r.hgetall(this.K.adminSession(id)));
     if (h.id === undefined || Number(h.expires_at) <= this.now()) return null;
     return {
       id: h.id,
@@ -726,56 +776,60 @@ export class RedisStore implements Store {
 
   async revokeAdminSession(id: string): Promise<boolean> {
     if ((await this.getAdminSession(id)) === null) return false;
-    return Number(await this.call((r) => r.eval(REVOKE_ADMIN_SESSION, 1, K.adminSession(id)))) === 1;
+    return (
+      Number(
+        await this.durable(this.K.adminSession(id), (r) => r.eval(REVOKE_ADMIN_SESSION, 1, this.K.adminSession(id))),
+      ) === 1
+    );
   }
 
   async getAdminLoginFailures(ip: string): Promise<AdminLoginFailures> {
-    const h = await this.call((r) => r.hgetall(K.adminLoginBackoff(ip)));
+    const h = await this.call((r) => r.hgetall(this.K.adminLoginBackoff(ip)));
     const until = Number(h.until ?? 0);
     return { failures: Number(h.failures ?? 0), backoff_until: until > this.now() ? until : null };
   }
 
   async recordAdminLoginFailure(ip: string, keepMs: number): Promise<number> {
     return Number(
-      await this.call((r) => r.eval(RECORD_ADMIN_LOGIN_FAILURE, 1, K.adminLoginBackoff(ip), String(keepMs))),
+      await this.call((r) => r.eval(RECORD_ADMIN_LOGIN_FAILURE, 1, this.K.adminLoginBackoff(ip), String(keepMs))),
     );
   }
 
   async extendAdminLoginBackoff(ip: string, untilMs: number): Promise<void> {
     await this.call((r) =>
-      r.eval(EXTEND_ADMIN_LOGIN_BACKOFF, 1, K.adminLoginBackoff(ip), String(untilMs), String(this.now())),
+      r.eval(EXTEND_ADMIN_LOGIN_BACKOFF, 1, this.K.adminLoginBackoff(ip), String(untilMs), String(this.now())),
     );
   }
 
   async clearAdminLoginFailures(ip: string): Promise<void> {
-    await this.call((r) => r.del(K.adminLoginBackoff(ip)));
+    await this.call((r) => r.del(this.K.adminLoginBackoff(ip)));
   }
 
   async putCanary(def: CanaryDefinition): Promise<void> {
-    await this.call((r) => r.multi().set(K.canary(def.name), JSON.stringify(def)).sadd(K.canaryIndex, def.name).exec());
+    await this.call((r) => r.multi().set(this.K.canary(def.name), JSON.stringify(def)).sadd(this.K.canaryIndex, def.name).exec());
   }
 
   async getCanary(name: string): Promise<CanaryDefinition | null> {
-    const raw = await this.call((r) => r.get(K.canary(name)));
+    const raw = await this.call((r) => r.get(this.K.canary(name)));
     return raw === null ? null : (JSON.parse(raw) as CanaryDefinition);
   }
 
   async listCanaries(): Promise<CanaryDefinition[]> {
-    const names = (await this.call((r) => r.smembers(K.canaryIndex))).sort();
+    const names = (await this.call((r) => r.smembers(this.K.canaryIndex))).sort();
     if (names.length === 0) return [];
-    const raws = await this.call((r) => r.mget(names.map(K.canary)));
+    const raws = await this.call((r) => r.mget(names.map(this.K.canary)));
     return raws.filter((x): x is string => x !== null).map((x) => JSON.parse(x) as CanaryDefinition);
   }
 
   async deleteCanary(name: string): Promise<boolean> {
     const res = await this.call((r) =>
-      r.multi().del(K.canary(name)).del(K.canaryRuns(name)).srem(K.canaryIndex, name).exec(),
+      r.multi().del(this.K.canary(name)).del(this.K.canaryRuns(name)).srem(this.K.canaryIndex, name).exec(),
     );
     return Number(res?.[0]?.[1] ?? 0) === 1;
   }
 
   async appendCanaryRun(name: string, run: CanaryRun, keep: number): Promise<void> {
-    const key = K.canaryRuns(name);
+    const key = this.K.canaryRuns(name);
     await this.call((r) =>
       r
         .multi()
@@ -787,23 +841,23 @@ export class RedisStore implements Store {
 
   async getCanaryRuns(name: string, limit: number): Promise<CanaryRun[]> {
     if (limit <= 0) return [];
-    const raws = await this.call((r) => r.lrange(K.canaryRuns(name), 0, limit - 1));
+    const raws = await this.call((r) => r.lrange(this.K.canaryRuns(name), 0, limit - 1));
     return raws.map((x) => JSON.parse(x) as CanaryRun);
   }
 
   async publish(channel: StoreChannel, message: string): Promise<void> {
-    await this.call((r) => r.publish(K.channel(channel), message));
+    await this.call((r) => r.publish(this.K.channel(channel), message));
   }
 
   async subscribe(channel: StoreChannel, handler: (message: string) => void): Promise<() => Promise<void>> {
     if (this.subscriber === null) {
-      this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, lazyConnect: false });
+      this.subscriber = duplicateForSubscribe(this.redis);
       this.subscriber.on('error', () => undefined);
       this.subscriber.on('message', (ch: string, msg: string) => {
         for (const h of this.handlers.get(ch) ?? []) h(msg);
       });
     }
-    const name = K.channel(channel);
+    const name = this.K.channel(channel);
     let set = this.handlers.get(name);
     if (set === undefined) {
       this.handlers.set(name, (set = new Set()));

@@ -36,7 +36,17 @@ export function serveCommand(): Command {
         }
         throw err;
       }
-      const app = await startMiroir(cfg);
+      let app;
+      try {
+        app = await startMiroir(cfg);
+      } catch (err) {
+        // The store cannot be reached or refuses us (a wrong password, a certificate): one clear line, no stack.
+        if (err instanceof Error && err.name === 'StoreUnavailableError') {
+          process.stderr.write(`miroir: cannot start: ${err.message}\n`);
+          process.exit(1);
+        }
+        throw err;
+      }
       process.stdout.write(
         JSON.stringify({
           event: 'listening',

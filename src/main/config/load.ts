@@ -1,6 +1,6 @@
 // Loads the proxy config once at start: YAML file (root keys, or under a `miroir:` wrapper) → env overrides
-// (MIROIR_MASTER_KEY, MIROIR_NODE_MASTER_KEY, MIROIR_ADMIN_API_KEY, MIROIR__SECTION__KEY) → schema defaults and
-// validation → cross-key checks → deep-frozen config. Every problem is reported, each naming its key.
+// (MIROIR_MASTER_KEY, MIROIR_NODE_MASTER_KEY, MIROIR_ADMIN_API_KEY, MIROIR_REDIS_PASSWORD, MIROIR__SECTION__KEY) →
+// schema defaults and validation → cross-key checks → deep-frozen config. Every problem is reported, each naming its key.
 import { errorMessage } from '../../core/errors.js';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -21,6 +21,7 @@ const SECRET_ENV: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['MIROIR_MASTER_KEY', ['master_key']],
   ['MIROIR_NODE_MASTER_KEY', ['node_master_key']],
   ['MIROIR_ADMIN_API_KEY', ['admin', 'api_key']],
+  ['MIROIR_REDIS_PASSWORD', ['task_store', 'redis', 'password']],
 ];
 
 type Obj = Record<string, unknown>;
@@ -110,9 +111,6 @@ export function crossKeyProblems(cfg: MiroirConfig): string[] {
   const pods = cfg.peer_discovery.mode === 'dns' ? Infinity : cfg.peer_discovery.peers.length;
   const storeProblem = storeProblemForPods(cfg.task_store.backend, pods);
   if (storeProblem !== null) problems.push(storeProblem);
-  if (cfg.task_store.backend === 'redis' && cfg.task_store.url === '') {
-    problems.push('task_store.url: required when task_store.backend is redis (e.g. redis://127.0.0.1:6379)');
-  }
   if (cfg.admin.enabled && cfg.admin.api_key === null) {
     problems.push('admin.api_key: required while admin.enabled is true (set it or MIROIR_ADMIN_API_KEY)');
   }

@@ -20,6 +20,113 @@ export const nodeSchema = z.strictObject({
   replica_group: nonNegativeInt.default(0).describe('Replica group id (integer ≥ 0).'),
 });
 
+const redisUrl = z
+  .string()
+  .regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL (e.g. redis://redis:6379/0)');
+
+/** `task_store.redis`: how to reach a production Redis (one node, Sentinel or Cluster), its credentials and TLS. */
+export const redisStoreSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^(|rediss?:\/\/[^\s]+)$/, 'must be a redis:// or rediss:// URL (e.g. redis://redis:6379/0)')
+      .default('')
+      .describe('One Redis node: redis://[user:password@]host:port[/db], or rediss:// for TLS.'),
+    sentinels: z
+      .array(
+        z.strictObject({
+          host: z.string().min(1).describe('Sentinel host name or address.'),
+          port: port.min(1).describe('Sentinel port (usually 26379).'),
+        }),
+      )
+      .default([])
+      .describe('Redis Sentinels [{host, port}] that name the master of group `name` (instead of url).'),
+    name: z.string().default('').describe('The Sentinel master group name (with sentinels).'),
+    cluster: z
+      .array(redisUrl)
+      .default([])
+      .describe('Seed nodes of a Redis Cluster, e.g. [redis://redis-0:6379, redis://redis-1:6379] (instead of url).'),
+    username: z.string().min(1).nullable().default(null).describe('Redis ACL user (null: the default user).'),
+    password: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe(
+        'Password of the ACL user on the Redis nodes; Sentinels are asked without one (env MIROIR_REDIS_PASSWORD).',
+      ),
+    tls: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe('Connect with TLS (on by itself for rediss:// URLs; needed for sentinels).'),
+        ca: z
+          .string()
+          .min(1)
+          .nullable()
+          .default(null)
+          .describe('PEM file of the CA that signed the Redis certificate.'),
+        cert: z.string().min(1).nullable().default(null).describe('PEM client certificate file (with key).'),
+        key: z.string().min(1).nullable().default(null).describe('PEM client private key file (with cert).'),
+        reject_unauthorized: z
+          .boolean()
+          .default(true)
+          .describe('Refuse a Redis certificate the CA does not vouch for (false only for tests).'),
+      })
+      .prefault({}),
+    key_prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]+$/, 'may only hold letters, digits, and _ . : - (no braces: keys carry hash tags)')
+      .default('miroir:')
+      .describe('Prefix of every key and channel, so several Miroir clusters can share one Redis.'),
+    connect_timeout_ms: positiveInt
+      .default(5000)
+      .describe('Longest wait for Redis at start-up and for each reconnection attempt; then start-up fails.'),
+    wait_replicas: nonNegativeInt
+      .nullable()
+      .default(null)
+      .describe(
+        'Replicas that must confirm a task, index-state, topology, job or lease write (Redis WAIT) before it is acknowledged; null: 1 with sentinels, else 0.',
+      ),
+    wait_timeout_ms: positiveInt
+      .default(1000)
+      .describe('Longest WAIT for wait_replicas; a write not confirmed in time fails with the store unavailable.'),
+  })
+  .prefault({});
+
+/** Combinations of task_store keys that cannot work, each reported at the key to change. */
+function redisStoreProblems(
+  v: { backend: 'lmdb' | 'redis'; url: string; redis: z.infer<typeof redisStoreSchema> },
+  ctx: z.RefinementCtx,
+): void {
+  const r = v.redis;
+  const problem = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (v.url !== '' && r.url !== '') problem(['url'], 'the short form of task_store.redis.url: set only one of them');
+  const url = v.url !== '' ? v.url : r.url;
+  const ways = [url !== '', r.sentinels.length > 0, r.cluster.length > 0].filter(Boolean).length;
+  if (ways > 1) problem(['redis'], 'url, sentinels and cluster are alternatives: set exactly one');
+  if (r.sentinels.length > 0 && r.name === '') problem(['redis', 'name'], 'required with sentinels (the master group)');
+  if (r.sentinels.length === 0 && r.name !== '')
+    problem(['redis', 'name'], 'only used with task_store.redis.sentinels');
+  if (v.backend === 'redis' && ways === 0)
+    problem(
+      ['url'],
+      'required when task_store.backend is redis (e.g. redis://127.0.0.1:6379), or task_store.redis.sentinels or .cluster',
+    );
+  const schemes = new Set([url, ...r.cluster].filter((u) => u !== '').map((u) => u.split(':')[0]));
+  if (schemes.size > 1) problem(['redis', 'cluster'], 'mixes redis:// and rediss:// URLs');
+  const tlsOn = r.tls.enabled || schemes.has('rediss');
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    if (r.tls[k] !== null && !tlsOn)
+      problem(['redis', 'tls', k], 'set but TLS is off (set tls.enabled or use rediss://)');
+  }
+  if ((r.tls.cert === null) !== (r.tls.key === null))
+    problem(['redis', 'tls', r.tls.cert === null ? 'cert' : 'key'], 'a client certificate needs both cert and key');
+  if (r.tls.enabled && schemes.has('redis'))
+    problem(['redis', 'tls', 'enabled'], 'TLS is on but the URL says redis://; use rediss://');
+}
+
 export const configSchema = z.strictObject({
   shards: positiveInt.max(65536).default(64).describe('Logical shards per index (fixed at index creation).'),
   replication_factor: positiveInt.max(16).default(2).describe('Copies of each shard inside every replica group.'),
@@ -102,8 +209,13 @@ export const configSchema = z.strictObject({
         .default('lmdb')
         .describe('lmdb: embedded, one pod. redis: shared by several pods (required for HA).'),
       path: z.string().min(1).default('./miroir-data').describe('LMDB directory (relative to the working directory).'),
-      url: z.string().default('').describe('Redis URL, e.g. redis://redis:6379/0 (backend redis).'),
+      url: z
+        .string()
+        .default('')
+        .describe('Redis URL, e.g. redis://redis:6379/0 (backend redis); the short form of task_store.redis.url.'),
+      redis: redisStoreSchema,
     })
+    .superRefine(redisStoreProblems)
     .prefault({}),
   server: z
     .strictObject({

@@ -8,6 +8,7 @@ import { summarizedTask, taskView, type TaskRecord } from '../../core/tasks.js';
 import { isFinished, type Store, type TaskRow } from '../../store/store.js';
 import type { Logger } from '../observability/logger.js';
 import { every, type Periodic } from '../util/periodic.js';
+import { UnrecordedUids } from './unrecorded.js';
 
 /** Told about new and read tasks, so settlement starts at once instead of at the next poll. */
 export interface TaskWaker {
@@ -98,9 +99,11 @@ export function nodeTaskMap(acks: ReadonlyArray<{ nodeId: string; taskUid: numbe
 export class TaskRegistry {
   private readonly opts: TaskRegistryOptions;
   private pruner: Periodic | null = null;
+  private readonly unrecorded: UnrecordedUids;
 
   constructor(opts: TaskRegistryOptions) {
     this.opts = opts;
+    this.unrecorded = new UnrecordedUids(opts.store, opts.incarnation, opts.logger ?? null);
   }
 
   private now(): number {
@@ -109,7 +112,7 @@ export class TaskRegistry {
 
   /** A new task uid, already waiting in `queues` (settled after every earlier task of each). */
   allocate(queues: readonly string[]): Promise<number> {
-    return this.opts.store.enqueueTask(queues, this.opts.incarnation);
+    return this.unrecorded.allocate(() => this.opts.store.enqueueTask(queues, this.opts.incarnation));
   }
 
   /** The uids waiting to settle in a queue, ascending. */
@@ -118,8 +121,14 @@ export class TaskRegistry {
   }
 
   /** Gives an allocated uid up (its request failed before anything was sent): nothing waits for it. */
-  release(queues: readonly string[], uid: number): Promise<void> {
-    return this.opts.store.dequeueTask(queues, uid);
+  async release(queues: readonly string[], uid: number): Promise<void> {
+    this.unrecorded.done(uid);
+    try {
+      await this.opts.store.dequeueTask(queues, uid);
+    } catch (err) {
+      this.unrecorded.failed(); // swept once the store is back
+      throw err;
+    }
   }
 
   /** Records a new enqueued task; durable when it resolves, so the caller may answer 202. */
@@ -141,7 +150,14 @@ export class TaskRegistry {
     if (t.customMetadata !== undefined && t.customMetadata !== null) task.customMetadata = t.customMetadata;
     if (t.outcome !== undefined) task.outcome = t.outcome;
     if (t.matched !== undefined) task.matched = t.matched;
-    await this.opts.store.putTask(task);
+    try {
+      await this.opts.store.putTask(task);
+    } catch (err) {
+      this.unrecorded.failed();
+      throw err;
+    } finally {
+      this.unrecorded.done(task.uid);
+    }
     this.opts.waker.wake(task.queues);
     return task;
   }
@@ -174,6 +190,7 @@ export class TaskRegistry {
   }
 
   async stop(): Promise<void> {
+    this.unrecorded.stop();
     await this.pruner?.stop();
     this.pruner = null;
   }

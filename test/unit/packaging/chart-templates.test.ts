@@ -142,7 +142,12 @@ test('the Deployment passes the env names Miroir reads, from the Secret, and POD
   const deployment = template('deployment.yaml');
   const load = readText('src', 'main', 'config', 'load.ts');
   const secretEnv = [...load.matchAll(/\['(MIROIR_[A-Z_]+)', \[/g)].map((m) => m[1]!);
-  assert.deepEqual(secretEnv.sort(), ['MIROIR_ADMIN_API_KEY', 'MIROIR_MASTER_KEY', 'MIROIR_NODE_MASTER_KEY']);
+  assert.deepEqual(secretEnv.sort(), [
+    'MIROIR_ADMIN_API_KEY',
+    'MIROIR_MASTER_KEY',
+    'MIROIR_NODE_MASTER_KEY',
+    'MIROIR_REDIS_PASSWORD',
+  ]);
   for (const name of secretEnv) {
     const block = new RegExp(
       `- name: ${name}\\n\\s+valueFrom:\\n\\s+secretKeyRef:\\n\\s+name: \\{\\{ include "miroir\\.secretName" \\. \\}\\}`,

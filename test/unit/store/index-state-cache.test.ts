@@ -45,3 +45,20 @@ test('index state cache: TTL, forget, a read racing a forget, no negative entrie
   stored = state(4);
   assert.equal((await cache.get('movies', load))?.version, 4, 'the raced read was not cached');
 });
+
+test('while the store cannot be read an expired entry is served; other failures and forgotten entries are not', async () => {
+  let clock = 0;
+  const cache = new IndexStateCache(1000, () => clock);
+  const down = new Error('Redis is unavailable');
+  const unavailable = (err: unknown) => err === down;
+  assert.equal((await cache.get('movies', async () => state(1), unavailable))?.version, 1);
+  clock = 5000;
+  const failing = async (): Promise<IndexRecord | null> => {
+    throw down;
+  };
+  assert.equal((await cache.get('movies', failing, unavailable))?.version, 1, 'the last known state');
+  await assert.rejects(cache.get('movies', failing), /unavailable/, 'only failures staleOk accepts');
+  await assert.rejects(cache.get('books', failing, unavailable), /unavailable/, 'nothing known: the failure');
+  cache.forget('movies');
+  await assert.rejects(cache.get('movies', failing, unavailable), /unavailable/, 'a forgotten state is not served');
+});

@@ -1,0 +1,175 @@
+// The store contract (test/support/store-contract.ts) on production Redis shapes, all real processes on loopback:
+// a 3-master Redis Cluster (every script and MULTI stays in one slot; pub/sub crosses nodes) and a primary + 2
+// replicas + 3 Sentinels with WAIT for one replica on durable writes, through a failover.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { RedisStore } from '../../../src/store/redis.js';
+import { StoreUnavailableError, type TaskRow } from '../../../src/store/store.js';
+import {
+  redisClusterSkip,
+  redisCli,
+  redisSentinelSkip,
+  startRedisCluster,
+  startRedisSentinel,
+  type RedisClusterProcs,
+  type RedisSentinelProcs,
+} from '../../support/redis.js';
+import { contract } from '../../support/store-contract.js';
+import { until } from '../../support/wait.js';
+
+describe('on a 3-master Redis Cluster', { skip: redisClusterSkip() }, () => {
+  let cluster: RedisClusterProcs;
+  before(async () => {
+    cluster = await startRedisCluster();
+  });
+  after(() => cluster.stop());
+  contract(
+    'redis cluster store',
+    async () => RedisStore.open({ cluster: cluster.urls }),
+    { shared: true },
+    async () => RedisStore.open({ cluster: cluster.urls, indexStateTtlMs: 3_600_000 }),
+  );
+
+  test('the record families spread over the masters (the slots are not all on one node)', async () => {
+    const store = await RedisStore.open({ cluster: cluster.urls });
+    try {
+      const counts = await Promise.all(cluster.ports.map(async (p) => Number((await redisCli(p, 'dbsize')).trim())));
+      assert.ok(counts.filter((n) => n > 0).length >= 2, `keys per master: ${counts.join(', ')}`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a message published through one master reaches a subscriber connected to another', async () => {
+    const a = await RedisStore.open({ cluster: [cluster.urls[0]!] });
+    const b = await RedisStore.open({ cluster: [cluster.urls[2]!] });
+    try {
+      const heard: string[] = [];
+      const off = await b.subscribe('topology', (m) => heard.push(m));
+      await a.publish('topology', 'hello');
+      await until(() => heard.includes('hello'), 'the message across the cluster');
+      await off();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+describe('on a primary + 2 replicas + 3 Sentinels', { skip: redisSentinelSkip() }, () => {
+  let sentinel: RedisSentinelProcs;
+  before(async () => {
+    sentinel = await startRedisSentinel({ replicas: 2 });
+  });
+  after(() => sentinel.stop());
+  const open = (indexStateTtlMs?: number) =>
+    RedisStore.open({ sentinels: sentinel.sentinels, name: sentinel.name, waitReplicas: 1, indexStateTtlMs });
+  contract(
+    'redis sentinel store',
+    () => open(),
+    { shared: true },
+    () => open(3_600_000),
+  );
+
+  test('a durable write is on the replica when it is acknowledged', async () => {
+    const store = await open();
+    try {
+      const uid = await store.enqueueTask(['wait-check'], 'proc-1');
+      const replica = sentinel.servers[1]!.port;
+      const seq = await redisCli(replica, 'get', '{miroir:tasks}#seq');
+      assert.ok(Number(seq) > uid, `the replica holds the sequence past ${uid} (${seq.trim()})`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a write no replica set can confirm in time is not acknowledged', async () => {
+    const store = await RedisStore.open({
+      sentinels: sentinel.sentinels,
+      name: sentinel.name,
+      waitReplicas: 3,
+      waitTimeoutMs: 100,
+    });
+    try {
+      await assert.rejects(store.enqueueTask(['wait-check'], 'proc-1'), (err: Error) => {
+        assert.ok(err instanceof StoreUnavailableError, String(err));
+        assert.match(err.message, /confirmed a write on 2 of 3 replicas within 100 ms/);
+        return true;
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
+  // Last: it leaves the replica as the master.
+  test('failover: calls fail fast while no master is known, then the promoted replica has every acknowledged write', async () => {
+    const store = await open();
+    try {
+      const acked: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const uid = await store.enqueueTask(['failover'], 'proc-1');
+        await store.putTask(row(uid));
+        acked.push(uid);
+      }
+      assert.equal(await store.acquireLease('rebalance', 'pod-a', 60_000), true);
+      const oldMaster = await sentinel.masterPort();
+      const killedAt = Date.now();
+      await sentinel.servers.find((s) => s.port === oldMaster)!.kill();
+      let failures = 0;
+      let slowest = 0;
+      let next = -1;
+      await until(
+        async () => {
+          const t0 = Date.now();
+          try {
+            next = await store.enqueueTask(['failover'], 'proc-1');
+            return true;
+          } catch (err) {
+            assert.ok(err instanceof StoreUnavailableError, `not a StoreUnavailableError: ${String(err)}`);
+            failures++;
+            slowest = Math.max(slowest, Date.now() - t0);
+            return false;
+          }
+        },
+        'the store to work again after the failover',
+        30_000,
+        25,
+      );
+      const gap = Date.now() - killedAt;
+      process.stdout.write(
+        `# store failover gap ${gap} ms (${failures} calls refused meanwhile, slowest refusal ${slowest} ms)\n`,
+      );
+      assert.notEqual(await sentinel.masterPort(), oldMaster, 'the Sentinels elected the replica');
+      assert.ok(failures > 0, 'calls failed while there was no master');
+      assert.ok(slowest < 2_000, `a refused call took ${slowest} ms (fail fast, not hang)`);
+      assert.ok(next > Math.max(...acked), `the sequence went on (${next} after ${Math.max(...acked)})`);
+      assert.deepEqual(
+        (await store.getTasks(acked)).map((t) => t?.uid ?? null),
+        acked,
+        'no acknowledged task record was lost',
+      );
+      assert.deepEqual(await store.queuedTasks('failover'), [...acked, next]);
+      assert.equal((await store.getLease('rebalance'))?.owner, 'pod-a', 'the lease survived');
+      assert.equal(await store.acquireLease('rebalance', 'pod-b', 60_000), false, 'and still excludes others');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+function row(uid: number): TaskRow {
+  return {
+    uid,
+    indexUid: 'failover',
+    type: 'documentAdditionOrUpdate',
+    status: 'enqueued',
+    nodeTasks: {},
+    details: null,
+    error: null,
+    canceledBy: null,
+    enqueuedAt: new Date().toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    queues: ['failover'],
+  };
+}
