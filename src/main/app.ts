@@ -35,6 +35,11 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { HttpServer, type RequestContext } from '../http/server.js';
 import { registerSearchUi } from './search-ui/index.js';
 import { registerAdminUi } from './admin-ui/index.js'; // admin-ui (issue 31)
+import { EXPIRES_FIELD } from '../core/reserved.js';
+import { AntiEntropy } from './integrity/anti-entropy.js';
+import { expiryFilter } from './integrity/expiry-reads.js';
+import { registerIntegrityRoutes } from './integrity/routes.js';
+import { TtlSweeper } from './integrity/ttl-sweeper.js';
 
 export interface MiroirApp {
   readonly port: number;
@@ -87,7 +92,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   });
   await topology.start();
   const pool = new WorkerPool();
-  const state = new IndexStateService(store, () => topology.current.shards);
+  const state = new IndexStateService(store, () => topology.current.shards, cfg.ttl.enabled ? [EXPIRES_FIELD] : []);
   const verifyTimeoutMs = cfg.settings_broadcast.verify_timeout_s * 1000;
   const facetingOverfetch = cfg.scatter.faceting_overfetch;
   const modules = new Map<string, SettleModule>([
@@ -150,7 +155,29 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     retryOnTimeout: cfg.scatter.retry_on_timeout,
     // Whether other requests are being served alongside a write (pool or inline): the server counts them there.
     otherRequestsInFlight: () => metrics.requests.inFlight > 1,
+    antiEntropy: cfg.anti_entropy.enabled,
+    ttl: cfg.ttl.enabled,
+    // Anti-entropy on: every delete leaves its tombstone before its node writes are sent.
+    tombstone: cfg.anti_entropy.enabled ? (t) => store.putTombstone({ ...t, at: Date.now() }) : undefined,
   });
+  // Integrity over time (SPEC A8, A14): Mode A work on the shards this pod owns among its live peers.
+  const owns = (item: string | number) => membership?.owns(item) ?? true;
+  const antiEntropy = cfg.anti_entropy.enabled
+    ? new AntiEntropy({
+        store,
+        state,
+        topology,
+        metrics,
+        logger,
+        config: cfg.anti_entropy,
+        ttl: cfg.ttl.enabled,
+        owns,
+        taskTimeoutMs: verifyTimeoutMs,
+      })
+    : null;
+  const ttlSweeper = cfg.ttl.enabled
+    ? new TtlSweeper({ store, state, topology, metrics, logger, config: cfg.ttl, owns, taskTimeoutMs: verifyTimeoutMs })
+    : null;
   tasks.start();
 
   // The pod id owns leases and job claims; the port is only known once bound, so it is set after listen().
@@ -186,8 +213,14 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       maxQueries: cfg.multi_search.max_queries_per_batch,
       maxFederatedHits: cfg.multi_search.max_federated_hits,
     },
-    scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy },
+    scatter: {
+      topology,
+      metrics,
+      unavailablePolicy: cfg.scatter.unavailable_shard_policy,
+      expiryFilter: cfg.ttl.enabled ? expiryFilter(store) : undefined,
+    },
   });
+  registerIntegrityRoutes(routes, { store, state, antiEntropy, ttl: ttlSweeper });
   const searchUi = cfg.search_ui.enabled
     ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger })
     : null;
@@ -300,6 +333,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   rebalancer.podId = podId;
   rebalancer.leadership = leases === null ? () => true : () => leases.isLeader(LEASE_SCOPE);
   rebalancer.start();
+  antiEntropy?.start();
+  ttlSweeper?.start();
   logger.info(
     { port, metrics_port: metricsPort, native, nodes: topology.current.nodes.length, shards: topology.current.shards },
     'miroir listening',
@@ -320,6 +355,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       await http.close(cfg.server.shutdown_grace_ms);
       await searchUi?.stop();
       await adminUi?.close(); // admin-ui (issue 31)
+      await antiEntropy?.stop();
+      await ttlSweeper?.stop();
       await rebalancer.stop();
       await leases?.stop();
       await membership!.stop();

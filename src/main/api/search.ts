@@ -12,7 +12,7 @@ import { parseSearchQuery } from '../../core/search-params.js';
 import { scrubReservedMembers } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import { andFilters } from '../../core/shard-filter.js';
-import { scatter, type ScatterDeps } from '../cluster/scatter.js';
+import { hideExpired, scatter, type ScatterDeps } from '../cluster/scatter.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import type { Logger } from '../observability/logger.js';
 import type { IndexStateService } from '../state/index-state.js';
@@ -101,7 +101,7 @@ async function passThrough(
   if (api === undefined) return null;
   const state = await deps.state.readable(uid);
   const body: Record<string, unknown> = { ...hideReservedInRead('search', uid, query, state.settings) };
-  const filter = andFilters(body.filter, tenantFilter(auth, uid));
+  const filter = await hideExpired(deps.scatter, uid, andFilters(body.filter, tenantFilter(auth, uid)));
   if (filter !== undefined && filter !== null) body.filter = filter;
   try {
     const res = await api.request({

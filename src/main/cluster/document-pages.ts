@@ -11,7 +11,7 @@ import { comparePrimaryKeys, compareValues } from '../../core/sort-order.js';
 import { SHARD_FIELD, withShardFilter } from '../../core/shard-filter.js';
 import type { NodeAnswer } from '../../core/merge.js';
 import { NodeRequestError, NodeResponseError, type NodeApi } from './node-api.js';
-import { scatter, type ScatterDeps } from './scatter.js';
+import { hideExpired, scatter, type ScatterDeps } from './scatter.js';
 
 type Doc = Record<string, unknown>;
 
@@ -178,7 +178,9 @@ async function sortedMerge(
   return { results: all.slice(req.offset, req.offset + req.limit), total, missing };
 }
 
-export function fetchDocumentPage(deps: ScatterDeps, req: DocumentPageRequest): Promise<DocumentPage> {
+export async function fetchDocumentPage(deps: ScatterDeps, req: DocumentPageRequest): Promise<DocumentPage> {
+  if (deps.expiryFilter !== undefined)
+    req = { ...req, query: { ...req.query, filter: await hideExpired(deps, req.uid, req.query.filter) } };
   const sort = req.query.sort as string[] | undefined;
   // An `ids` list names few documents: every covering node answers for its own, merged in primary-key order.
   if ((sort !== undefined && sort.length > 0) || req.query.ids !== undefined) return sortedMerge(deps, req, sort ?? []);

@@ -6,7 +6,7 @@
 // the query itself (4xx) is the client's error, passed through as the node gave it.
 import { MeiliError } from '../../core/errors.js';
 import type { NodeAnswer } from '../../core/merge.js';
-import { withShardFilter } from '../../core/shard-filter.js';
+import { andFilters, withShardFilter } from '../../core/shard-filter.js';
 import type { Metrics } from '../observability/metrics.js';
 import { NodeRequestError, NodeResponseError, type NodeApi } from './node-api.js';
 import type { TopologyService } from './topology.js';
@@ -15,6 +15,14 @@ export interface ScatterDeps {
   topology: TopologyService;
   metrics: Metrics;
   unavailablePolicy: 'partial' | 'error';
+  /** TTL on: the extra node filter hiding the index's expired documents (null when it has none to hide). */
+  expiryFilter?: (uid: string) => Promise<string | null>;
+}
+
+/** The client's filter with the index's expiry filter ANDed in (TTL on), else as it is. */
+export async function hideExpired(deps: ScatterDeps, uid: string, filter: unknown): Promise<unknown> {
+  if (deps.expiryFilter === undefined) return filter;
+  return andFilters(filter, await deps.expiryFilter(uid));
 }
 
 export type ScatterRoute = 'search' | 'facet-search' | 'documents/fetch';
@@ -68,6 +76,7 @@ export async function scatter(
   build: () => Record<string, unknown>,
   route: ScatterRoute,
 ): Promise<Scattered> {
+  filter = await hideExpired(deps, uid, filter);
   const table = deps.topology.routing;
   const cover = table.coveringSet(querySeq++);
   const parts = [...cover.assignments];

@@ -15,6 +15,7 @@ import {
   type ProjectedIndex,
 } from '../../core/index-state.js';
 import type { IndexSwap } from '../../core/index-requests.js';
+import { EXPIRES_FIELD } from '../../core/reserved.js';
 import {
   applySettingsPatch,
   defaultSettings,
@@ -188,7 +189,12 @@ export class IndexOperations {
       const acks = await this.createEverywhere(
         uid,
         primaryKey,
-        physicalSettings(defaultSettings(), record?.fields ?? [], this.o.facetingOverfetch),
+        physicalSettings(
+          defaultSettings(),
+          record?.fields ?? [],
+          this.o.facetingOverfetch,
+          this.o.state.physicalFilterable,
+        ),
       );
       recorded();
       return this.o.tasks.create({ uid: taskUid, type: 'indexCreation', indexUid: uid, queues: [uid], details, acks });
@@ -374,17 +380,17 @@ export class IndexOperations {
           ...(await this.createEverywhere(
             uid,
             null,
-            physicalSettings(defaultSettings(), fields, this.o.facetingOverfetch),
+            physicalSettings(defaultSettings(), fields, this.o.facetingOverfetch, this.o.state.physicalFilterable),
           )),
         );
-      const physical = physicalPatch(patch, after, fields, this.o.facetingOverfetch);
+      const physical = physicalPatch(patch, after, fields, this.o.facetingOverfetch, this.o.state.physicalFilterable);
       if (this.o.strategy === 'sequential')
         acks.push(
           ...(await this.sequential(
             uid,
             physical,
-            physicalPatch(patch, p.settings, fields, this.o.facetingOverfetch),
-            physicalSettings(after, fields, this.o.facetingOverfetch),
+            physicalPatch(patch, p.settings, fields, this.o.facetingOverfetch, this.o.state.physicalFilterable),
+            physicalSettings(after, fields, this.o.facetingOverfetch, this.o.state.physicalFilterable),
           )),
         );
       else {
@@ -461,7 +467,7 @@ export class IndexOperations {
       return this.createEverywhere(
         uid,
         primaryKey,
-        physicalSettings(defaultSettings(), known, this.o.facetingOverfetch),
+        physicalSettings(defaultSettings(), known, this.o.facetingOverfetch, this.o.state.physicalFilterable),
       );
     }
     const learned = await this.o.state.learnFields(uid, fields);
@@ -476,9 +482,19 @@ export class IndexOperations {
     const searchable = p.settings.searchableAttributes as string[];
     if (learned.added.length > 0 && searchable.length === 1 && searchable[0] === '*') {
       // Node queues run in order: the searchable list is in place before the documents that bring the fields.
-      const physical = physicalSettings(p.settings, known, this.o.facetingOverfetch);
+      const physical = physicalSettings(p.settings, known, this.o.facetingOverfetch, this.o.state.physicalFilterable);
       const sent = await broadcastWrite(this.nodes, (n) =>
         n.patchSettings(uid, { searchableAttributes: physical.searchableAttributes }),
+      );
+      this.missed(sent.failures);
+      acks.push(...sent.acks);
+    }
+    if (learned.added.includes(EXPIRES_FIELD) && this.o.state.filtersOn(EXPIRES_FIELD)) {
+      // TTL on: the first documents with an expiry make it filterable on nodes of an index created before (reads
+      // hide expired documents with a node filter from then on).
+      const physical = physicalSettings(p.settings, known, this.o.facetingOverfetch, this.o.state.physicalFilterable);
+      const sent = await broadcastWrite(this.nodes, (n) =>
+        n.patchSettings(uid, { filterableAttributes: physical.filterableAttributes }),
       );
       this.missed(sent.failures);
       acks.push(...sent.acks);

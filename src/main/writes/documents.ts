@@ -33,6 +33,18 @@ export interface DocumentWritesOptions {
   retryOnTimeout: boolean;
   /** Whether this request shares the event loop with others right now (absent: assume it does). */
   otherRequestsInFlight?: () => boolean;
+  /** `anti_entropy.enabled`: stamp `_miroir_version` on every routed document and keep tombstones of deletes. */
+  antiEntropy?: boolean;
+  /** `ttl.enabled`: check `_miroir_expires_at` (integer ms or RFC 3339, stored as ms). */
+  ttl?: boolean;
+  /** Records the tombstone of a delete (anti-entropy on) before its node writes are sent. */
+  tombstone?: (t: {
+    index: string;
+    taskUid: number;
+    kind: 'ids' | 'filter' | 'all';
+    ids?: string[];
+    filter?: unknown;
+  }) => Promise<void>;
 }
 
 export interface AddDocuments {
@@ -65,7 +77,12 @@ export class DocumentWrites {
   }
 
   /** Parses, keys and routes a batch on `table` (inline, or in the pool while other requests share the loop). */
-  private route(input: AddDocuments, primaryKey: string | null, table: RoutingTable): Promise<IngestBatchOutput> {
+  private route(
+    input: AddDocuments,
+    primaryKey: string | null,
+    table: RoutingTable,
+    version: number | null = null,
+  ): Promise<IngestBatchOutput> {
     const targets = Array.from({ length: table.shards }, (_, s) => [...table.writeTargets(s).values()].flat());
     const job = {
       body: input.body,
@@ -74,6 +91,8 @@ export class DocumentWrites {
       primaryKey,
       shards: table.shards,
       targets,
+      version,
+      checkExpiry: this.o.ttl === true,
     };
     // Alone on the loop, inline is faster (the worker hop adds ~1.4 ms per 64 KB and nothing else needs the loop) —
     // up to a size whose parse would stall a probe or a search arriving meanwhile (~15 ms at 1 MiB).
@@ -99,9 +118,11 @@ export class DocumentWrites {
     return this.o.ops.register([uid], async (taskUid, recorded) => {
       const p = await this.o.state.projected(uid);
       const statePk = p.exists ? p.primaryKey : null;
-      if ((statePk ?? input.primaryKey) !== routedWith) {
+      // Stamping needs the task uid, known only now: the batch is routed again with it.
+      const version = this.o.antiEntropy === true ? taskUid : null;
+      if ((statePk ?? input.primaryKey) !== routedWith || version !== null) {
         routedWith = statePk ?? input.primaryKey;
-        batch = await this.route(input, routedWith, table);
+        batch = await this.route(input, routedWith, table, version);
       }
       const base = { uid: taskUid, type, indexUid: uid, queues: [uid], customMetadata: input.customMetadata };
       const failed = (err: MeiliError) => {
@@ -133,7 +154,7 @@ export class DocumentWrites {
       // document goes to its current owners and never to a node that left.
       while (this.o.topology.routing !== table) {
         table = this.o.topology.routing;
-        batch = await this.route(input, pk, table);
+        batch = await this.route(input, pk, table, version);
       }
       const routed = batch.routed!;
       const extra = input.skipCreation ? '&skipCreation=true' : '';
@@ -237,6 +258,7 @@ export class DocumentWrites {
       }
       const bodies = new Map<string, string>();
       for (const [n, list] of perNode) bodies.set(n, JSON.stringify(list));
+      await this.o.tombstone?.({ index: uid, taskUid, kind: 'ids', ids: [...ids] });
       const sent = await replicatedWrite(this.write, {
         indexUid: uid,
         taskUid,
@@ -281,6 +303,11 @@ export class DocumentWrites {
       const bodies = new Map<string, string>();
       for (const c of this.o.topology.liveClients())
         if (this.o.topology.health.isHealthy(c.nodeId)) bodies.set(c.nodeId, body);
+      await this.o.tombstone?.(
+        how === 'all'
+          ? { index: uid, taskUid, kind: 'all' }
+          : { index: uid, taskUid, kind: 'filter', filter: how.filter },
+      );
       const sent = await replicatedWrite(this.write, {
         indexUid: uid,
         taskUid,
