@@ -16,7 +16,7 @@ type Doc = Record<string, unknown>;
 
 export interface Fingerprint {
   id: string;
-  /** `_miroir_version` (0 when absent: written behind Miroir's back or before stamping). */
+  /** `_miroir_version` (-1 when absent: written behind Miroir's back or before stamping; task uids start at 0). */
   version: number;
   /** The `updated_at_field` value (0 when absent or not a number); null when no such field is configured. */
   updatedAt: number | null;
@@ -42,7 +42,7 @@ export function fingerprint(doc: Doc, primaryKey: string, updatedAtField: string
   const exp = doc[EXPIRES_FIELD];
   return {
     id: String(doc[primaryKey]),
-    version: numberOr0(doc[VERSION_FIELD]),
+    version: typeof doc[VERSION_FIELD] === 'number' ? doc[VERSION_FIELD] : -1,
     updatedAt: updatedAtField === null ? null : numberOr0(doc[updatedAtField]),
     hash: documentHash(doc),
     expiresAt: typeof exp === 'number' && Number.isFinite(exp) ? exp : null,

@@ -1,0 +1,215 @@
+// Anti-entropy (issue 27, SPEC A8): at RF=2, four kinds of divergence made behind Miroir's back on one node — a
+// document changed (its `_miroir_version` dropped), one deleted, a stray one added with a valid `_miroir_shard`, an
+// older version of another restored — are all found by one pass; a report-only pass changes nothing; a repairing
+// pass brings every copy back to the last acknowledged version (equal content hashes) and copies the stray to its
+// other owner; the next pass finds nothing. A document deleted through Miroir while one of its owners missed the
+// delete is gone from every copy after a pass (its tombstone is newer than the copy). `_miroir_version` stays hidden.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Meilisearch } from 'meilisearch';
+import { documentHash } from '../../../src/core/canonical-json.js';
+import { shardForKey } from '../../../src/core/hash.js';
+import { startCluster, type TestCluster } from '../../support/cluster.js';
+import { until } from '../../support/wait.js';
+
+type Doc = Record<string, unknown>;
+
+async function node(
+  c: TestCluster,
+  i: number,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${c.nodes[i]!.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${c.nodeKey}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+}
+
+/** A write straight to one node, behind Miroir's back, waited for. */
+async function behindBack(c: TestCluster, i: number, method: string, path: string, body?: unknown): Promise<void> {
+  const res = await node(c, i, method, path, body);
+  assert.equal(res.status, 202, JSON.stringify(res.json));
+  const uid = res.json.taskUid as number;
+  await until(
+    async () => (await node(c, i, 'GET', `/tasks/${uid}`)).json.status === 'succeeded',
+    `node task ${uid} on node-${i}`,
+  );
+}
+
+async function nodeDoc(c: TestCluster, i: number, uid: string, id: string): Promise<Doc | null> {
+  const res = await node(c, i, 'GET', `/indexes/${uid}/documents/${id}`);
+  return res.status === 200 ? res.json : null;
+}
+
+function index(c: TestCluster, id: string): number {
+  return Number(id.replace('node-', ''));
+}
+
+/** The node positions holding a document's shard (group 0, rank order). */
+function owners(c: TestCluster, id: string): number[] {
+  const table = c.app.topology.routing;
+  return table.owners(shardForKey(id, table.shards), 0).map((n) => index(c, n));
+}
+
+async function run(c: TestCluster, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const res = await fetch(`${c.app.url}/_miroir/antientropy/run`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${c.adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  assert.equal(res.status, 200, JSON.stringify(json));
+  return json;
+}
+
+describe('anti-entropy at RF=2: four divergences made behind Miroir’s back', () => {
+  let c: TestCluster;
+  const uid = 'ae-books';
+  before(async () => {
+    c = await startCluster({
+      nodes: 3,
+      rf: 2,
+      shards: 8,
+      config: { anti_entropy: { enabled: true, schedule: 'every 1d', max_pages_per_second: 0 } },
+    });
+  });
+  after(() => c.close());
+
+  test('one pass finds all four; report-only changes nothing; repair restores every copy', async () => {
+    const ms = new Meilisearch({ host: c.app.url, apiKey: c.masterKey });
+    const docs = Array.from({ length: 60 }, (_, i) => ({ id: `b${i}`, title: `Book ${i}`, n: i }));
+    assert.equal((await ms.index(uid).addDocuments(docs, { primaryKey: 'id' }).waitTask()).status, 'succeeded');
+    const updated = await ms
+      .index(uid)
+      .updateDocuments([{ id: 'b3', title: 'Book 3, second edition' }])
+      .waitTask();
+    assert.equal(updated.status, 'succeeded');
+
+    // Every copy carries the version of the task that wrote it; clients never see it.
+    const [o3] = owners(c, 'b3');
+    const b3 = (await nodeDoc(c, o3!, uid, 'b3'))!;
+    assert.equal(b3._miroir_version, updated.uid);
+    const seen = await ms.index(uid).getDocument('b3');
+    assert.equal(seen._miroir_version, undefined);
+    assert.equal(seen._miroir_shard, undefined);
+    const hits = await ms.index(uid).search('second');
+    assert.equal((hits.hits[0] as Record<string, unknown>)._miroir_version, undefined);
+
+    // 1. b1 changed on one owner, its version dropped.
+    const [a0] = owners(c, 'b1');
+    const b1 = (await nodeDoc(c, a0!, uid, 'b1'))!;
+    const tampered: Doc = { ...b1, title: 'tampered' };
+    delete tampered._miroir_version;
+    await behindBack(c, a0!, 'POST', `/indexes/${uid}/documents`, [tampered]);
+    // 2. b2 deleted on one owner.
+    const [d0] = owners(c, 'b2');
+    await behindBack(c, d0!, 'POST', `/indexes/${uid}/documents/delete-batch`, ['b2']);
+    // 3. a stray document with a valid shard on one owner of that shard.
+    const strayShard = shardForKey('stray-1', 8);
+    const [s0, s1] = owners(c, 'stray-1');
+    await behindBack(c, s0!, 'POST', `/indexes/${uid}/documents`, [
+      { id: 'stray-1', title: 'Stray', n: -1, _miroir_shard: strayShard },
+    ]);
+    // 4. b3 restored to its first version (older task uid) on its second owner.
+    const [, r1] = owners(c, 'b3');
+    const older = { ...(await nodeDoc(c, r1!, uid, 'b3'))!, title: 'Book 3', _miroir_version: updated.uid - 1 };
+    await behindBack(c, r1!, 'POST', `/indexes/${uid}/documents`, [older]);
+
+    const report = await run(c, { index: uid, repair: false });
+    assert.equal(report.mismatches, 4, JSON.stringify(report));
+    assert.equal(report.repaired, 0);
+    assert.deepEqual(report.by_kind, { stale: 2, missing: 2 });
+    const found = (report.results as Array<{ samples: Array<{ id: string; action: string }> }>)
+      .flatMap((r) => r.samples)
+      .map((s) => s.id)
+      .sort();
+    assert.deepEqual(found, ['b1', 'b2', 'b3', 'stray-1']);
+    // Nothing changed.
+    assert.equal((await nodeDoc(c, a0!, uid, 'b1'))!.title, 'tampered');
+    assert.equal(await nodeDoc(c, d0!, uid, 'b2'), null);
+    assert.equal(await nodeDoc(c, s1!, uid, 'stray-1'), null);
+    assert.equal((await nodeDoc(c, r1!, uid, 'b3'))!.title, 'Book 3');
+
+    const repaired = await run(c, { index: uid });
+    assert.equal(repaired.mismatches, 4, JSON.stringify(repaired));
+    assert.equal(repaired.repaired, 4);
+    for (const id of ['b1', 'b2', 'b3', 'stray-1']) {
+      const copies = await Promise.all(owners(c, id).map((i) => nodeDoc(c, i, uid, id)));
+      assert.ok(
+        copies.every((d) => d !== null),
+        `${id} on every owner`,
+      );
+      const hashes = new Set(copies.map((d) => documentHash(d)));
+      assert.equal(hashes.size, 1, `${id}: equal content on every copy`);
+    }
+    assert.equal((await nodeDoc(c, a0!, uid, 'b1'))!.title, 'Book 1');
+    assert.equal((await nodeDoc(c, d0!, uid, 'b2'))!.title, 'Book 2');
+    assert.equal((await nodeDoc(c, r1!, uid, 'b3'))!.title, 'Book 3, second edition');
+    assert.equal((await nodeDoc(c, s1!, uid, 'stray-1'))!.title, 'Stray');
+
+    const clean = await run(c, { index: uid });
+    assert.equal(clean.mismatches, 0, JSON.stringify(clean));
+
+    const status = await fetch(`${c.app.url}/_miroir/antientropy/status`, {
+      headers: { authorization: `Bearer ${c.adminKey}` },
+    }).then((r) => r.json() as Promise<{ shards: Array<{ index: string; consecutive_with_mismatches: number }> }>);
+    assert.equal(status.shards.filter((s) => s.index === uid).length, 8);
+    assert.ok(status.shards.every((s) => s.consecutive_with_mismatches === 0));
+    const metrics = await fetch(`${c.app.url}/_miroir/metrics`, {
+      headers: { authorization: `Bearer ${c.adminKey}` },
+    }).then((r) => r.text());
+    assert.match(metrics, /miroir_antientropy_docs_repaired_total 4/);
+    assert.match(metrics, /miroir_antientropy_mismatches_found_total\{kind="missing"\} 4/);
+  });
+});
+
+describe('anti-entropy: a delete one owner missed', () => {
+  let c: TestCluster;
+  const uid = 'ae-missed';
+  before(async () => {
+    c = await startCluster({
+      nodes: 1,
+      replicaGroups: 2,
+      rf: 1,
+      shards: 4,
+      config: {
+        anti_entropy: { enabled: true, schedule: 'every 1d', max_pages_per_second: 0 },
+        rebalancer: { auto_rebalance_on_recovery: false },
+      },
+    });
+  });
+  after(() => c.close());
+
+  test('is applied to every copy by the next pass (the tombstone is newer than the copy)', async () => {
+    const ms = new Meilisearch({ host: c.app.url, apiKey: c.masterKey });
+    const docs = Array.from({ length: 10 }, (_, i) => ({ id: i, color: i % 2 === 0 ? 'red' : 'blue' }));
+    assert.equal((await ms.index(uid).addDocuments(docs, { primaryKey: 'id' }).waitTask()).status, 'succeeded');
+    assert.equal((await ms.index(uid).updateFilterableAttributes(['id']).waitTask()).status, 'succeeded');
+    // node-1 (group 1) refuses every request but health probes while two deletes go through Miroir.
+    await node(c, 1, 'POST', '/_devnode/faults', { fail_requests: 1_000_000 });
+    const byId = await fetch(`${c.app.url}/indexes/${uid}/documents/4`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${c.masterKey}` },
+    });
+    assert.equal(byId.status, 202);
+    assert.match(byId.headers.get('x-miroir-degraded') ?? '', /groups=1/);
+    const byFilter = await ms.index(uid).deleteDocuments({ filter: 'id > 7' });
+    await node(c, 1, 'POST', '/_devnode/faults/reset');
+    await ms.tasks.waitForTask(byFilter.taskUid);
+    assert.ok((await nodeDoc(c, 1, uid, '4')) !== null, 'node-1 still holds document 4');
+    assert.ok((await nodeDoc(c, 1, uid, '9')) !== null, 'node-1 still holds document 9');
+
+    const pass = await run(c, { index: uid });
+    assert.equal(pass.mismatches, 3, JSON.stringify(pass));
+    assert.deepEqual(pass.by_kind, { deleted: 3 });
+    for (const id of ['4', '8', '9'])
+      for (const i of [0, 1]) assert.equal(await nodeDoc(c, i, uid, id), null, `${id} gone from node-${i}`);
+    assert.ok((await nodeDoc(c, 1, uid, '5')) !== null, 'other documents stay');
+    assert.equal((await run(c, { index: uid })).mismatches, 0);
+  });
+});
