@@ -46,12 +46,26 @@ function off(what: string, key: string): never {
 
 export function registerIntegrityRoutes(routes: Array<RouteSpec<AuthResult>>, deps: IntegrityRouteDeps): void {
   const guard: RouteGuard = { kind: 'admin', auth: PUBLIC_ROUTE, tenant: false };
-  const add = (method: 'GET' | 'POST', path: string, handler: (ctx: RequestContext<AuthResult>) => Promise<Reply>) =>
-    routes.push({ method, path, name: path, body: method === 'GET' ? 'none' : 'json', auth: guard, handler });
+  const add = (
+    method: 'GET' | 'POST',
+    path: string,
+    handler: (ctx: RequestContext<AuthResult>) => Promise<Reply>,
+    body: 'none' | 'raw' = method === 'GET' ? 'none' : 'raw',
+  ) => routes.push({ method, path, name: path, body, auth: guard, handler });
+  /** A JSON object body, or {} when none was sent. */
+  const jsonOf = (ctx: RequestContext<AuthResult>): unknown => {
+    const raw = ctx.rawBody;
+    if (raw === null || raw.length === 0) return {};
+    try {
+      return JSON.parse(raw.toString('utf8')) as unknown;
+    } catch {
+      throw new MeiliError('malformed_payload', 'The body is not valid JSON.');
+    }
+  };
 
   add('POST', '/_miroir/antientropy/run', async (ctx) => {
     if (deps.antiEntropy === null) off('Anti-entropy', 'anti_entropy.enabled');
-    const req = parse(runSchema, ctx.json, 'anti-entropy run');
+    const req = parse(runSchema, jsonOf(ctx), 'anti-entropy run');
     return { status: 200, body: await deps.antiEntropy.run(req) };
   });
   add('GET', '/_miroir/antientropy/status', async () => {
@@ -68,7 +82,7 @@ export function registerIntegrityRoutes(routes: Array<RouteSpec<AuthResult>>, de
   add('POST', '/_miroir/indexes/:uid/ttl-policy', async (ctx) => {
     if (deps.ttl === null) off('Document TTL', 'ttl.enabled');
     const uid = await existing(ctx.params.uid!);
-    const policy = parse(policySchema, ctx.json, 'TTL policy');
+    const policy = parse(policySchema, jsonOf(ctx), 'TTL policy');
     const stored = (await deps.store.listTtlPolicies())[uid] ?? {};
     await deps.store.putTtlPolicy(uid, { ...stored, ...policy });
     return { status: 200, body: { indexUid: uid, ...(await deps.ttl.policy(uid)) } };
@@ -78,9 +92,14 @@ export function registerIntegrityRoutes(routes: Array<RouteSpec<AuthResult>>, de
     const uid = await existing(ctx.params.uid!);
     return { status: 200, body: { indexUid: uid, ...(await deps.ttl.policy(uid)) } };
   });
-  add('POST', '/_miroir/indexes/:uid/ttl-sweep', async (ctx) => {
-    if (deps.ttl === null) off('Document TTL', 'ttl.enabled');
-    const uid = await existing(ctx.params.uid!);
-    return { status: 200, body: await deps.ttl.sweep(uid, undefined, true) };
-  });
+  add(
+    'POST',
+    '/_miroir/indexes/:uid/ttl-sweep',
+    async (ctx) => {
+      if (deps.ttl === null) off('Document TTL', 'ttl.enabled');
+      const uid = await existing(ctx.params.uid!);
+      return { status: 200, body: await deps.ttl.sweep(uid, undefined, true) };
+    },
+    'none',
+  );
 }

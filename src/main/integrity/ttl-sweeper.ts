@@ -46,6 +46,8 @@ export class TtlSweeper {
   private readonly o: TtlSweeperOptions;
   private loop: Periodic | null = null;
   private readonly lastSweep = new Map<string, number>();
+  /** An index is first swept one interval after start (reads hide expired documents meanwhile). */
+  private readonly startedAt = Date.now();
 
   constructor(opts: TtlSweeperOptions) {
     this.o = opts;
@@ -81,7 +83,7 @@ export class TtlSweeper {
     for (const uid of await this.indexesWithExpiry()) {
       const p = await this.policy(uid, stored);
       if (!p.enabled) continue;
-      if (now - (this.lastSweep.get(uid) ?? 0) < p.sweep_interval_s * 1000) continue;
+      if (now - (this.lastSweep.get(uid) ?? this.startedAt) < p.sweep_interval_s * 1000) continue;
       this.lastSweep.set(uid, now);
       await this.sweep(uid, p, false);
     }
