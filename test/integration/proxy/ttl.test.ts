@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Meilisearch, MeilisearchApiError } from 'meilisearch';
+import { DevNode } from '../../../src/devnode/node.js';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
+import { adminCall, nodeDocs, waitRebalanced } from '../../support/topology.js';
 import { until } from '../../support/wait.js';
 
 type Doc = Record<string, unknown>;
@@ -186,5 +188,31 @@ describe('document TTL', () => {
       headers: { authorization: `Bearer ${c.adminKey}` },
     }).then((r) => r.text());
     assert.match(metrics, /miroir_ttl_documents_expired_total\{index="ttl-offers"\} \d+/);
+  });
+
+  test('a shard move never copies an expired document to the new owner', async () => {
+    const docs = Array.from({ length: 12 }, (_, k) => ({ id: 400 + k, title: 'hidden', _miroir_expires_at: past }));
+    await ms.index(uid).addDocuments(docs).waitTask();
+    const node = await DevNode.start({ port: 0, masterKey: c.nodeKey });
+    try {
+      const added = await adminCall(c.app.url, c.adminKey, 'POST', '/_miroir/nodes', {
+        id: 'node-3',
+        address: node.url,
+        replica_group: 0,
+      });
+      assert.equal(added.status, 202, JSON.stringify(added.body));
+      await waitRebalanced(c.app.url, c.adminKey);
+      const all = await nodeDocs(node.url, c.nodeKey, uid);
+      assert.ok(all.length > 0, 'the new owner received its shards');
+      assert.ok(
+        all.every((d) => typeof d._miroir_expires_at !== 'number' || d._miroir_expires_at > Date.now()),
+        'no expired document on the new owner',
+      );
+      assert.equal((await ms.index(uid).search('hidden')).hits.length, 0);
+    } finally {
+      await adminCall(c.app.url, c.adminKey, 'DELETE', '/_miroir/nodes/node-3').catch(() => undefined);
+      await waitRebalanced(c.app.url, c.adminKey).catch(() => undefined);
+      await node.stop();
+    }
   });
 });
