@@ -9,10 +9,14 @@ import { after, before, describe, test } from 'node:test';
 import { Meilisearch } from 'meilisearch';
 import { documentHash } from '../../../src/core/canonical-json.js';
 import { shardForKey } from '../../../src/core/hash.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
+import { cliPath } from '../../support/devnode.js';
 import { until } from '../../support/wait.js';
 
 type Doc = Record<string, unknown>;
+const run = promisify(execFile);
 
 async function node(
   c: TestCluster,
@@ -56,7 +60,7 @@ function owners(c: TestCluster, id: string): number[] {
   return table.owners(shardForKey(id, table.shards), 0).map((n) => index(c, n));
 }
 
-async function run(c: TestCluster, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function runPass(c: TestCluster, body: Record<string, unknown>): Promise<Record<string, unknown>> {
   const res = await fetch(`${c.app.url}/_miroir/antientropy/run`, {
     method: 'POST',
     headers: { authorization: `Bearer ${c.adminKey}`, 'content-type': 'application/json' },
@@ -120,7 +124,7 @@ describe('anti-entropy at RF=2: four divergences made behind Miroir’s back', (
     const older = { ...(await nodeDoc(c, r1!, uid, 'b3'))!, title: 'Book 3', _miroir_version: updated.uid - 1 };
     await behindBack(c, r1!, 'POST', `/indexes/${uid}/documents`, [older]);
 
-    const report = await run(c, { index: uid, repair: false });
+    const report = await runPass(c, { index: uid, repair: false });
     assert.equal(report.mismatches, 4, JSON.stringify(report));
     assert.equal(report.repaired, 0);
     assert.deepEqual(report.by_kind, { stale: 2, missing: 2 });
@@ -135,7 +139,7 @@ describe('anti-entropy at RF=2: four divergences made behind Miroir’s back', (
     assert.equal(await nodeDoc(c, s1!, uid, 'stray-1'), null);
     assert.equal((await nodeDoc(c, r1!, uid, 'b3'))!.title, 'Book 3');
 
-    const repaired = await run(c, { index: uid });
+    const repaired = await runPass(c, { index: uid });
     assert.equal(repaired.mismatches, 4, JSON.stringify(repaired));
     assert.equal(repaired.repaired, 4);
     for (const id of ['b1', 'b2', 'b3', 'stray-1']) {
@@ -152,7 +156,7 @@ describe('anti-entropy at RF=2: four divergences made behind Miroir’s back', (
     assert.equal((await nodeDoc(c, r1!, uid, 'b3'))!.title, 'Book 3, second edition');
     assert.equal((await nodeDoc(c, s1!, uid, 'stray-1'))!.title, 'Stray');
 
-    const clean = await run(c, { index: uid });
+    const clean = await runPass(c, { index: uid });
     assert.equal(clean.mismatches, 0, JSON.stringify(clean));
 
     const status = await fetch(`${c.app.url}/_miroir/antientropy/status`, {
@@ -165,6 +169,43 @@ describe('anti-entropy at RF=2: four divergences made behind Miroir’s back', (
     }).then((r) => r.text());
     assert.match(metrics, /miroir_antientropy_docs_repaired_total 4/);
     assert.match(metrics, /miroir_antientropy_mismatches_found_total\{kind="missing"\} 4/);
+  });
+});
+
+describe('miroir ctl antientropy', () => {
+  let c: TestCluster;
+  before(async () => {
+    c = await startCluster({
+      nodes: 2,
+      rf: 2,
+      shards: 4,
+      config: { anti_entropy: { enabled: true, schedule: 'every 1d', max_pages_per_second: 0 } },
+    });
+  });
+  after(() => c.close());
+
+  test('run --report-only and status, as tables and JSON', async () => {
+    const ms = new Meilisearch({ host: c.app.url, apiKey: c.masterKey });
+    await ms
+      .index('ctl-ae')
+      .addDocuments([{ id: 1 }, { id: 2 }], { primaryKey: 'id' })
+      .waitTask();
+    await behindBack(c, 1, 'POST', '/indexes/ctl-ae/documents/delete-batch', [2]);
+    const ctl = async (args: string[]) =>
+      run(process.execPath, [cliPath(), 'ctl', '--url', c.app.url, ...args], {
+        env: { ...process.env, MIROIR_ADMIN_API_KEY: c.adminKey },
+      });
+    const report = JSON.parse((await ctl(['--json', 'antientropy', 'run', '--report-only'])).stdout) as {
+      mismatches: number;
+      repair: boolean;
+    };
+    assert.deepEqual([report.mismatches, report.repair], [1, false]);
+    const table = (await ctl(['antientropy', 'status'])).stdout;
+    assert.match(table, /most passes in a row with mismatches: 1/);
+    assert.match(table, /ctl-ae/);
+    const fixed = (await ctl(['antientropy', 'run', '--index', 'ctl-ae'])).stdout;
+    assert.match(fixed, /mismatches: 1, repaired: 1/);
+    assert.notEqual(await nodeDoc(c, 1, 'ctl-ae', '2'), null);
   });
 });
 
@@ -204,12 +245,12 @@ describe('anti-entropy: a delete one owner missed', () => {
     assert.ok((await nodeDoc(c, 1, uid, '4')) !== null, 'node-1 still holds document 4');
     assert.ok((await nodeDoc(c, 1, uid, '9')) !== null, 'node-1 still holds document 9');
 
-    const pass = await run(c, { index: uid });
+    const pass = await runPass(c, { index: uid });
     assert.equal(pass.mismatches, 3, JSON.stringify(pass));
     assert.deepEqual(pass.by_kind, { deleted: 3 });
     for (const id of ['4', '8', '9'])
       for (const i of [0, 1]) assert.equal(await nodeDoc(c, i, uid, id), null, `${id} gone from node-${i}`);
     assert.ok((await nodeDoc(c, 1, uid, '5')) !== null, 'other documents stay');
-    assert.equal((await run(c, { index: uid })).mismatches, 0);
+    assert.equal((await runPass(c, { index: uid })).mismatches, 0);
   });
 });
