@@ -209,6 +209,44 @@ describe('miroir ctl antientropy', () => {
   });
 });
 
+describe('scheduled anti-entropy', () => {
+  let c: TestCluster;
+  before(async () => {
+    c = await startCluster({
+      nodes: 2,
+      rf: 2,
+      shards: 4,
+      config: {
+        anti_entropy: {
+          enabled: true,
+          schedule: 'every 1s',
+          shards_per_pass: 2,
+          tombstone_retention_s: 1,
+          max_pages_per_second: 0,
+        },
+      },
+    });
+  });
+  after(() => c.close());
+
+  test('passes walk the shards two at a time, repair on their own and prune old tombstones', async () => {
+    const ms = new Meilisearch({ host: c.app.url, apiKey: c.masterKey });
+    const docs = Array.from({ length: 20 }, (_, i) => ({ id: i }));
+    await ms.index('sched').addDocuments(docs, { primaryKey: 'id' }).waitTask();
+    await ms.index('sched').deleteDocument(19).waitTask();
+    assert.equal((await c.app.store.listTombstones('sched')).length, 1);
+    await behindBack(c, 0, 'POST', '/indexes/sched/documents/delete-batch', [3, 7]);
+    await until(
+      async () => (await nodeDoc(c, 0, 'sched', '3')) !== null && (await nodeDoc(c, 0, 'sched', '7')) !== null,
+      'scheduled passes to repair node-0',
+      15_000,
+    );
+    const shards = (await c.app.store.listAntiEntropyStatus()).filter((s) => s.index === 'sched');
+    assert.equal(shards.length, 4);
+    await until(async () => (await c.app.store.listTombstones('sched')).length === 0, 'tombstone pruning', 10_000);
+  });
+});
+
 describe('anti-entropy: a delete one owner missed', () => {
   let c: TestCluster;
   const uid = 'ae-missed';
