@@ -98,7 +98,7 @@ describe('document TTL', () => {
     assert.equal(typeof live._miroir_expires_at, 'number');
   });
 
-  test('expired documents are never returned: search, facets, fetch, get by id — before any sweep', async () => {
+  test('expired documents are never returned: search, facets, fetch, get by id, stats — before any sweep', async () => {
     const nowish = Date.now();
     for (let i = 0; i < 3; i++) assert.ok((await expiredOnNode(c, i, uid, nowish)) > 0, `node-${i} still holds them`);
     const res = await ms.index(uid).search('', { limit: 100, facets: ['color'] });
@@ -127,6 +127,7 @@ describe('document TTL', () => {
     }
     const shown = await ms.index(uid).getDocument(9, { fields: ['title'] });
     assert.deepEqual(shown, { title: 'offer 9' });
+    assert.equal((await ms.index(uid).getStats()).numberOfDocuments, 22);
     const facets = await ms.index(uid).searchForFacetValues({ facetName: 'color', facetQuery: '' });
     assert.equal(
       facets.facetHits.reduce((n, h) => n + h.count, 0),
