@@ -217,3 +217,37 @@ describe('document TTL', () => {
     }
   });
 });
+
+describe('scheduled TTL sweeps', () => {
+  let c: TestCluster;
+  before(async () => {
+    c = await startCluster({
+      nodes: 2,
+      rf: 1,
+      shards: 4,
+      config: { ttl: { enabled: true, sweep_interval_s: 1, per_index_overrides: { kept: { enabled: false } } } },
+    });
+  });
+  after(() => c.close());
+
+  test('sweep every interval; a policy with enabled: false (config override or API) is left alone', async () => {
+    const ms = new Meilisearch({ host: c.app.url, apiKey: c.masterKey });
+    const past = Date.now() - 1000;
+    const docs = Array.from({ length: 10 }, (_, i) => ({ id: i, _miroir_expires_at: i < 5 ? past : null }));
+    for (const uid of ['swept', 'kept', 'paused'])
+      assert.equal((await ms.index(uid).addDocuments(docs, { primaryKey: 'id' }).waitTask()).status, 'succeeded');
+    await admin(c, 'POST', '/_miroir/indexes/paused/ttl-policy', { enabled: false });
+    const onNodes = async (uid: string) => {
+      let n = 0;
+      for (let i = 0; i < 2; i++) n += await expiredOnNode(c, i, uid, Date.now());
+      return n;
+    };
+    await until(async () => (await onNodes('swept')) === 0, 'scheduled sweeps of `swept`', 15_000);
+    assert.equal(await onNodes('kept'), 5);
+    assert.equal(await onNodes('paused'), 5);
+    // Hidden all the same.
+    for (const uid of ['swept', 'kept', 'paused'])
+      assert.equal((await ms.index(uid).search('', { limit: 100 })).hits.length, 5);
+    assert.equal((await admin(c, 'GET', '/_miroir/indexes/kept/ttl-policy')).enabled, false);
+  });
+});
