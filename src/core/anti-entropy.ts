@@ -99,12 +99,17 @@ export interface CoveringTombstone {
   covers(id: string, doc: Doc): boolean;
 }
 
-/** Compiles stored tombstones; a filter that no longer parses covers nothing. */
+/**
+ * Compiles stored tombstones; a filter that no longer parses covers nothing. Tombstones older than the index's last
+ * `epoch` (a swap or rename brought it other documents) are about documents it no longer holds: left out.
+ */
 export function compileTombstones(
-  list: ReadonlyArray<{ taskUid: number; kind: 'ids' | 'filter' | 'all'; ids?: string[]; filter?: unknown }>,
+  list: ReadonlyArray<{ taskUid: number; kind: 'ids' | 'filter' | 'all' | 'epoch'; ids?: string[]; filter?: unknown }>,
 ): CoveringTombstone[] {
   const out: CoveringTombstone[] = [];
+  const epoch = list.reduce((m, t) => (t.kind === 'epoch' && t.taskUid > m ? t.taskUid : m), -1);
   for (const t of list) {
+    if (t.kind === 'epoch' || t.taskUid < epoch) continue;
     if (t.kind === 'all') out.push({ taskUid: t.taskUid, covers: () => true });
     else if (t.kind === 'ids') {
       const ids = new Set(t.ids ?? []);

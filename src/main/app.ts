@@ -144,6 +144,11 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     facetingOverfetch,
     strategy: cfg.settings_broadcast.strategy,
     verifyTimeoutMs,
+    swapped: cfg.anti_entropy.enabled
+      ? async (uids, taskUid) => {
+          for (const index of uids) await store.putTombstone({ index, taskUid, kind: 'epoch', at: Date.now() });
+        }
+      : undefined,
   });
   const writes = new DocumentWrites({
     ops,

@@ -172,7 +172,9 @@ export interface AdminLoginFailures {
 export interface Tombstone {
   index: string;
   taskUid: number;
-  kind: 'ids' | 'filter' | 'all';
+  /** `epoch`: the index's documents were swapped with another index's (or renamed) by this task — the
+   * index's earlier tombstones are about documents it no longer holds. */
+  kind: 'ids' | 'filter' | 'all' | 'epoch';
   ids?: string[];
   filter?: unknown;
   /** Wall-clock ms when the delete was registered. */

@@ -41,6 +41,8 @@ export interface IndexOpsOptions {
   strategy: 'two_phase' | 'sequential';
   /** `settings_broadcast.verify_timeout_s` in ms: the longest wait for node tasks inside a request. */
   verifyTimeoutMs: number;
+  /** Anti-entropy on: a swap or rename gives these indexes other documents (their tombstones' epoch ends). */
+  swapped?: (uids: readonly string[], taskUid: number) => Promise<void>;
 }
 
 /** Called in the lane with the new task uid; `recorded` says the task record was written (nothing to undo). */
@@ -277,6 +279,7 @@ export class IndexOperations {
       else if (typeof body.primaryKey === 'string')
         changes.push({ taskUid, kind: 'primaryKey', primaryKey: body.primaryKey });
       for (const u of uids) await this.o.state.addPending(u, changes);
+      if (uids.length > 1) await this.o.swapped?.(uids, taskUid);
       const nodeBody: Record<string, unknown> = {};
       if (body.primaryKey !== undefined) nodeBody.primaryKey = body.primaryKey;
       if (newUid !== undefined) nodeBody.uid = newUid;
@@ -330,6 +333,7 @@ export class IndexOperations {
           recorded,
         );
       for (const u of uids) await this.o.state.addPending(u, [{ taskUid, kind: 'barrier' }]);
+      await this.o.swapped?.(uids, taskUid);
       const { acks, failures } = await broadcastWrite(this.nodes, (n) => n.swapIndexes(swaps));
       if (failures.length > 0) {
         // A swap half-applied across nodes would mix two indexes: every node must take it (those that did keep it

@@ -261,6 +261,12 @@ describe('anti-entropy: a delete one owner missed', () => {
         rebalancer: { auto_rebalance_on_recovery: false },
       },
     });
+    // An index whose document 4 is older than the delete of document 4 below (for the swap test).
+    const ms = new Meilisearch({ host: c.app.url, apiKey: c.masterKey });
+    await ms
+      .index('ae-swap')
+      .addDocuments([{ id: 4, from: 'ae-swap' }], { primaryKey: 'id' })
+      .waitTask();
   });
   after(() => c.close());
 
@@ -290,5 +296,16 @@ describe('anti-entropy: a delete one owner missed', () => {
       for (const i of [0, 1]) assert.equal(await nodeDoc(c, i, uid, id), null, `${id} gone from node-${i}`);
     assert.ok((await nodeDoc(c, 1, uid, '5')) !== null, 'other documents stay');
     assert.equal((await runPass(c, { index: uid })).mismatches, 0);
+  });
+
+  test('after a swap, the index’s older tombstones no longer cover the documents it received', async () => {
+    const ms = new Meilisearch({ host: c.app.url, apiKey: c.masterKey });
+    const swap = await ms.swapIndexes([{ indexes: [uid, 'ae-swap'], rename: false }]).waitTask();
+    assert.equal(swap.status, 'succeeded', JSON.stringify(swap.error));
+    assert.equal((await nodeDoc(c, 1, uid, '4'))?.from, 'ae-swap');
+    await behindBack(c, 1, 'POST', `/indexes/${uid}/documents/delete-batch`, [4]);
+    const pass = await runPass(c, { index: uid });
+    assert.deepEqual(pass.by_kind, { missing: 1 }, JSON.stringify(pass));
+    assert.equal((await nodeDoc(c, 1, uid, '4'))?.from, 'ae-swap');
   });
 });

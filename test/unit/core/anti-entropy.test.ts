@@ -91,6 +91,17 @@ describe('repair decisions', () => {
     assert.equal(decideRepair([null, copy(v('a', 3, { color: 'blue' }))], byFilter, null)!.kind, 'missing');
     const all = compileTombstones([{ taskUid: 10, kind: 'all' }]);
     assert.equal(decideRepair([copy(v('a', 3)), copy(v('a', 4))], all, null)!.kind, 'deleted');
+    // A swap or rename (epoch 20) ends the index's earlier tombstones: they were about other documents.
+    const swapped = compileTombstones([
+      { taskUid: 10, kind: 'all' },
+      { taskUid: 20, kind: 'epoch' },
+      { taskUid: 30, kind: 'ids', ids: ['b'] },
+    ]);
+    assert.deepEqual(
+      swapped.map((t) => t.taskUid),
+      [30],
+    );
+    assert.equal(decideRepair([null, copy(v('a', 3))], swapped, null)!.kind, 'missing');
     const broken = compileTombstones([{ taskUid: 10, kind: 'filter', filter: 'color = (' }]);
     assert.equal(broken.length, 0);
   });
