@@ -293,14 +293,17 @@ export function ctlCommand(): Command {
     .option('--index <uid>', 'only this index')
     .option('--shard <n>', 'only this shard')
     .option('--report-only', 'find and report, change nothing')
-    .action(async (a: { index?: string; shard?: string; reportOnly?: boolean }) => {
+    .option('--repair', 'repair even when anti_entropy.auto_repair is false')
+    .action(async (a: { index?: string; shard?: string; reportOnly?: boolean; repair?: boolean }) => {
       const body: Record<string, unknown> = {};
       if (a.index !== undefined) body.index = a.index;
       if (a.shard !== undefined) {
         if (!/^\d+$/.test(a.shard)) throw new CtlError(`a shard is an integer, got \`${a.shard}\``);
         body.shard = Number(a.shard);
       }
+      if (a.reportOnly && a.repair) throw new CtlError('--report-only and --repair exclude each other');
       if (a.reportOnly) body.repair = false;
+      if (a.repair) body.repair = true;
       const r = await call(opts(), 'POST', '/_miroir/antientropy/run', body);
       print(opts(), r, () =>
         [

@@ -179,12 +179,12 @@ describe('miroir ctl antientropy', () => {
       nodes: 2,
       rf: 2,
       shards: 4,
-      config: { anti_entropy: { enabled: true, schedule: 'every 1d', max_pages_per_second: 0 } },
+      config: { anti_entropy: { enabled: true, schedule: 'every 1d', auto_repair: false, max_pages_per_second: 0 } },
     });
   });
   after(() => c.close());
 
-  test('run --report-only and status, as tables and JSON', async () => {
+  test('with auto_repair: false a pass only reports; run --repair repairs; status as a table', async () => {
     const ms = new Meilisearch({ host: c.app.url, apiKey: c.masterKey });
     await ms
       .index('ctl-ae')
@@ -195,7 +195,7 @@ describe('miroir ctl antientropy', () => {
       run(process.execPath, [cliPath(), 'ctl', '--url', c.app.url, ...args], {
         env: { ...process.env, MIROIR_ADMIN_API_KEY: c.adminKey },
       });
-    const report = JSON.parse((await ctl(['--json', 'antientropy', 'run', '--report-only'])).stdout) as {
+    const report = JSON.parse((await ctl(['--json', 'antientropy', 'run'])).stdout) as {
       mismatches: number;
       repair: boolean;
     };
@@ -203,7 +203,8 @@ describe('miroir ctl antientropy', () => {
     const table = (await ctl(['antientropy', 'status'])).stdout;
     assert.match(table, /most passes in a row with mismatches: 1/);
     assert.match(table, /ctl-ae/);
-    const fixed = (await ctl(['antientropy', 'run', '--index', 'ctl-ae'])).stdout;
+    assert.equal(await nodeDoc(c, 1, 'ctl-ae', '2'), null, 'a report-only pass changes nothing');
+    const fixed = (await ctl(['antientropy', 'run', '--index', 'ctl-ae', '--repair'])).stdout;
     assert.match(fixed, /mismatches: 1, repaired: 1/);
     assert.notEqual(await nodeDoc(c, 1, 'ctl-ae', '2'), null);
   });
