@@ -12,8 +12,9 @@ export class ReadLimiter {
   ) {}
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
+    // A finishing read hands its slot straight to the next waiter (so a newcomer cannot slip in between).
     if (this.active >= this.concurrency) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
+    else this.active++;
     try {
       if (this.perSecond > 0) {
         const now = Date.now();
@@ -23,8 +24,9 @@ export class ReadLimiter {
       }
       return await fn();
     } finally {
-      this.active--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next === undefined) this.active--;
+      else next();
     }
   }
 }
