@@ -26,8 +26,9 @@ export interface IngestBatchInput {
   shards: number;
   /** Per shard, the node ids that must receive its documents. */
   targets: ReadonlyArray<readonly string[]>;
-  /** The Miroir task uid to stamp as `_miroir_version` (anti-entropy on), or null/absent. */
-  version?: number | null;
+  /** The Miroir task uid to stamp as `_miroir_version` (anti-entropy on), `reserve` for a placeholder
+   * (route-batch.ts stampVersion), or null/absent. */
+  version?: number | 'reserve' | null;
   /** TTL on: check `_miroir_expires_at` (and store RFC 3339 values as integer ms). */
   checkExpiry?: boolean;
 }

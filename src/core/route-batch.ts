@@ -15,8 +15,9 @@ export interface RouteBatchInput {
   shards: number;
   /** Per shard, the node ids that must receive its documents (every group's write targets). */
   targets: ReadonlyArray<readonly string[]>;
-  /** The Miroir task uid stamped as `_miroir_version` (anti-entropy on), or null/absent. */
-  version?: number | null;
+  /** The Miroir task uid stamped as `_miroir_version` (anti-entropy on), or null/absent; `reserve` leaves room
+   * for it (VERSION_PLACEHOLDER), filled in later by stampVersion once the task uid is known. */
+  version?: number | 'reserve' | null;
   /** TTL on: check `_miroir_expires_at` and store it as integer ms. */
   checkExpiry?: boolean;
 }
@@ -54,9 +55,29 @@ function shardMember(shard: number): string {
   return SHARD_MEMBER_PREFIX + shard;
 }
 
+const VERSION_MEMBER = `,${JSON.stringify(VERSION_FIELD)}:`;
+/** Room for a version: 15 spaces (JSON whitespace) and a 0 — 16 bytes any task uid fits in, right-aligned. */
+const VERSION_ROOM = 16;
+export const VERSION_PLACEHOLDER = `${VERSION_MEMBER}${' '.repeat(VERSION_ROOM - 1)}0`;
+const PLACEHOLDER_BYTES = Buffer.from(VERSION_PLACEHOLDER, 'latin1');
+
 /** What follows the shard member in every document: `,"_miroir_version":N` when stamping, else nothing. */
-export function versionSuffix(version: number | null | undefined): string {
-  return version === null || version === undefined ? '' : `,${JSON.stringify(VERSION_FIELD)}:${version}`;
+export function versionSuffix(version: number | 'reserve' | null | undefined): string {
+  if (version === null || version === undefined) return '';
+  return version === 'reserve' ? VERSION_PLACEHOLDER : `${VERSION_MEMBER}${version}`;
+}
+
+/**
+ * Writes the task uid into every version placeholder of a routed body, in place (right-aligned, spaces before it):
+ * routing can run before the task uid exists, without routing the batch again. The placeholder's quoted member name
+ * cannot occur inside a JSON string (its quotes would be escaped), and clients cannot send the top-level field.
+ */
+export function stampVersion(body: Buffer, version: number): void {
+  const digits = Buffer.from(String(version).padStart(VERSION_ROOM, ' '), 'latin1');
+  if (digits.length > VERSION_ROOM) throw new RangeError(`version ${version} does not fit the placeholder`);
+  const at = PLACEHOLDER_BYTES.length - VERSION_ROOM;
+  for (let i = body.indexOf(PLACEHOLDER_BYTES); i !== -1; i = body.indexOf(PLACEHOLDER_BYTES, i + at + VERSION_ROOM))
+    digits.copy(body, i + at);
 }
 
 /** Checks every expiry and turns RFC 3339 values into integer ms in place; throws for the first invalid one. */

@@ -8,7 +8,7 @@ import { MeiliError } from '../../core/errors.js';
 import { ingestBatch, type IngestBatchOutput } from '../../core/ingest-batch.js';
 import type { PayloadFormat } from '../../core/payload.js';
 import type { RoutingTable } from '../../core/rendezvous.js';
-import { shardsForAnyIds } from '../../core/route-batch.js';
+import { shardsForAnyIds, stampVersion } from '../../core/route-batch.js';
 import type { TaskRow } from '../../store/store.js';
 import type { WorkerPool } from '../../workers/pool.js';
 import type { IngestBatchReturn } from '../../workers/tasks.js';
@@ -81,7 +81,7 @@ export class DocumentWrites {
     input: AddDocuments,
     primaryKey: string | null,
     table: RoutingTable,
-    version: number | null = null,
+    version: 'reserve' | null = this.o.antiEntropy === true ? 'reserve' : null,
   ): Promise<IngestBatchOutput> {
     const targets = Array.from({ length: table.shards }, (_, s) => [...table.writeTargets(s).values()].flat());
     const job = {
@@ -118,11 +118,9 @@ export class DocumentWrites {
     return this.o.ops.register([uid], async (taskUid, recorded) => {
       const p = await this.o.state.projected(uid);
       const statePk = p.exists ? p.primaryKey : null;
-      // Stamping needs the task uid, known only now: the batch is routed again with it.
-      const version = this.o.antiEntropy === true ? taskUid : null;
-      if ((statePk ?? input.primaryKey) !== routedWith || version !== null) {
+      if ((statePk ?? input.primaryKey) !== routedWith) {
         routedWith = statePk ?? input.primaryKey;
-        batch = await this.route(input, routedWith, table, version);
+        batch = await this.route(input, routedWith, table);
       }
       const base = { uid: taskUid, type, indexUid: uid, queues: [uid], customMetadata: input.customMetadata };
       const failed = (err: MeiliError) => {
@@ -154,9 +152,11 @@ export class DocumentWrites {
       // document goes to its current owners and never to a node that left.
       while (this.o.topology.routing !== table) {
         table = this.o.topology.routing;
-        batch = await this.route(input, pk, table, version);
+        batch = await this.route(input, pk, table);
       }
       const routed = batch.routed!;
+      // Anti-entropy on: the task uid, known only now, goes into the room routing left for `_miroir_version`.
+      if (this.o.antiEntropy === true) for (const body of Object.values(routed.bodies)) stampVersion(body, taskUid);
       const extra = input.skipCreation ? '&skipCreation=true' : '';
       const operation = input.merge ? 'documents_update' : 'documents_add';
       const sent = await this.sendOrRecord(

@@ -14,7 +14,7 @@ import {
   ShardDigest,
 } from '../../../src/core/anti-entropy.js';
 import { ingestBatch } from '../../../src/core/ingest-batch.js';
-import { routeBatch } from '../../../src/core/route-batch.js';
+import { routeBatch, stampVersion } from '../../../src/core/route-batch.js';
 
 type Doc = Record<string, unknown>;
 const copy = (doc: Doc | null, updatedAt: string | null = null) =>
@@ -145,6 +145,25 @@ describe('stamping and expiry on the write path', () => {
     );
     const plain = ingestBatch({ body, format: 'json', csvDelimiter: ',', primaryKey: 'id', shards: 4, targets });
     assert.ok(!plain.routed!.bodies['node-0']!.toString().includes('_miroir_version'));
+  });
+
+  test('routing before the task uid exists leaves room that stampVersion fills in place, on both paths', () => {
+    const docs = [{ id: 'a', meta: { _miroir_version: 7 } }, { id: 'b' }, {}];
+    const body = Buffer.from(JSON.stringify(docs.slice(0, 2)));
+    for (const out of [
+      ingestBatch({ body, format: 'json', csvDelimiter: ',', primaryKey: 'id', shards: 4, targets, version: 'reserve' })
+        .routed!,
+      routeBatch({ docs: docs.slice(0, 2), primaryKey: 'id', shards: 4, targets, version: 'reserve' }),
+    ]) {
+      const sent = out.bodies['node-0']!;
+      stampVersion(sent, 123456789012);
+      const parsed = JSON.parse(sent.toString()) as Doc[];
+      assert.deepEqual(
+        parsed.map((d) => d._miroir_version),
+        [123456789012, 123456789012],
+      );
+      assert.deepEqual(parsed[0]!.meta, { _miroir_version: 7 }, 'a nested client field is left alone');
+    }
   });
 
   test('a client `_miroir_version` is refused like `_miroir_shard`', () => {
