@@ -11,8 +11,12 @@ import { documentHash } from '../../../src/core/canonical-json.js';
 import { shardForKey } from '../../../src/core/hash.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import pino from 'pino';
+import { DevNode } from '../../../src/devnode/node.js';
+import { startMiroir, type MiroirApp } from '../../../src/main/app.js';
+import { resolveConfig } from '../../../src/main/config/load.js';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
-import { cliPath } from '../../support/devnode.js';
+import { cliPath, tempDir } from '../../support/devnode.js';
 import { until } from '../../support/wait.js';
 
 type Doc = Record<string, unknown>;
@@ -308,5 +312,77 @@ describe('anti-entropy: a delete one owner missed', () => {
     const pass = await runPass(c, { index: uid });
     assert.deepEqual(pass.by_kind, { missing: 1 }, JSON.stringify(pass));
     assert.equal((await nodeDoc(c, 1, uid, '4'))?.from, 'ae-swap');
+  });
+});
+
+describe('anti-entropy: a delete made while an owner was down (stopped, restarted with its disk)', () => {
+  const nodeKey = 'ae-down-node-key';
+  const master = 'ae-down-master';
+  const admin = 'ae-down-admin';
+  const dirs = [tempDir('miroir-ae-node-'), tempDir('miroir-ae-node-'), tempDir('miroir-ae-store-')];
+  let nodes: DevNode[] = [];
+  let app: MiroirApp;
+  before(async () => {
+    nodes = [
+      await DevNode.start({ port: 0, masterKey: nodeKey, dataDir: dirs[0]!.dir }),
+      await DevNode.start({ port: 0, masterKey: nodeKey, dataDir: dirs[1]!.dir }),
+    ];
+    app = await startMiroir(
+      resolveConfig(
+        {
+          shards: 4,
+          replication_factor: 1,
+          replica_groups: 2,
+          nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url, replica_group: i })),
+          master_key: master,
+          node_master_key: nodeKey,
+          admin: { api_key: admin },
+          task_store: { path: dirs[2]!.dir },
+          server: { port: 0, bind: '127.0.0.1' },
+          metrics: { port: 0, bind: '127.0.0.1' },
+          health: { interval_ms: 100, unhealthy_threshold: 1, recovery_threshold: 1 },
+          rebalancer: { auto_rebalance_on_recovery: false },
+          anti_entropy: { enabled: true, schedule: 'every 1d', max_pages_per_second: 0 },
+        },
+        {},
+      ),
+      { logger: pino({ level: 'silent' }) },
+    );
+  });
+  after(async () => {
+    await app.close();
+    for (const n of nodes) await n.stop();
+    for (const d of dirs) d.cleanup();
+  });
+
+  test('is gone from every copy after the owner returns and a pass runs', async () => {
+    const ms = new Meilisearch({ host: app.url, apiKey: master });
+    const docs = Array.from({ length: 8 }, (_, i) => ({ id: i, title: `t${i}` }));
+    assert.equal((await ms.index('down').addDocuments(docs, { primaryKey: 'id' }).waitTask()).status, 'succeeded');
+    const port = Number(new URL(nodes[1]!.url).port);
+    await nodes[1]!.stop();
+    await until(() => !app.topology.health.isHealthy('node-1'), 'node-1 seen down');
+    const del = await fetch(`${app.url}/indexes/down/documents/3`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${master}` },
+    });
+    assert.equal(del.status, 202);
+    await ms.tasks.waitForTask(((await del.json()) as { taskUid: number }).taskUid);
+    nodes[1] = await DevNode.start({ port, masterKey: nodeKey, dataDir: dirs[1]!.dir });
+    await until(() => app.topology.health.isHealthy('node-1'), 'node-1 back');
+    const direct = await fetch(`${nodes[1]!.url}/indexes/down/documents/3`, {
+      headers: { authorization: `Bearer ${nodeKey}` },
+    });
+    assert.equal(direct.status, 200, 'node-1 came back with document 3');
+    const res = await fetch(`${app.url}/_miroir/antientropy/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    const pass = (await res.json()) as { by_kind: Record<string, number> };
+    assert.deepEqual(pass.by_kind, { deleted: 1 }, JSON.stringify(pass));
+    for (const n of nodes) {
+      const r = await fetch(`${n.url}/indexes/down/documents/3`, { headers: { authorization: `Bearer ${nodeKey}` } });
+      assert.equal(r.status, 404);
+    }
   });
 });
