@@ -15,7 +15,6 @@ import {
   mismatchedBuckets,
   ShardDigest,
   type Fingerprint,
-  type MismatchKind,
   type RepairDecision,
 } from '../../core/anti-entropy.js';
 import { MeiliError } from '../../core/errors.js';
@@ -392,5 +391,3 @@ export class AntiEntropy {
 function actionOf(d: RepairDecision): string {
   return d.winner < 0 ? 'deleted' : 'copied';
 }
-
-export type { MismatchKind };
