@@ -101,7 +101,8 @@ async function passThrough(
   if (api === undefined) return null;
   const state = await deps.state.readable(uid);
   const body: Record<string, unknown> = { ...hideReservedInRead('search', uid, query, state.settings) };
-  const filter = await hideExpired(deps.scatter, uid, andFilters(body.filter, tenantFilter(auth, uid)));
+  let filter = andFilters(body.filter, tenantFilter(auth, uid));
+  if (deps.scatter.expiryFilter !== undefined) filter = await hideExpired(deps.scatter, uid, filter);
   if (filter !== undefined && filter !== null) body.filter = filter;
   try {
     const res = await api.request({

@@ -76,7 +76,7 @@ export async function scatter(
   build: () => Record<string, unknown>,
   route: ScatterRoute,
 ): Promise<Scattered> {
-  filter = await hideExpired(deps, uid, filter);
+  if (deps.expiryFilter !== undefined) filter = await hideExpired(deps, uid, filter);
   const table = deps.topology.routing;
   const cover = table.coveringSet(querySeq++);
   const parts = [...cover.assignments];
