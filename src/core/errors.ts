@@ -9,6 +9,7 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_no_quorum: ['system', 503],
   miroir_shard_unavailable: ['system', 503],
   miroir_reserved_field: ['invalid_request', 400],
+  miroir_invalid_document_expiry: ['invalid_request', 400],
   miroir_node_exists: ['invalid_request', 409],
   miroir_node_not_found: ['invalid_request', 404],
   miroir_group_not_found: ['invalid_request', 404],

@@ -175,11 +175,20 @@ function physicalSearchable(logical: unknown, fields: readonly string[]): unknow
   return logical;
 }
 
-/** Whole physical settings for a node: logical plus `_miroir_shard` filterable, facet over-fetch, learned fields. */
-export function physicalSettings(logical: Settings, fields: readonly string[], overfetch: number): Settings {
+/**
+ * Whole physical settings for a node: logical plus `_miroir_shard` filterable (and `extraFilterable`: Miroir's other
+ * physical filters, e.g. `_miroir_expires_at` with TTL on), facet over-fetch, learned fields.
+ */
+export function physicalSettings(
+  logical: Settings,
+  fields: readonly string[],
+  overfetch: number,
+  extraFilterable: readonly string[] = [],
+): Settings {
   const p: Settings = structuredClone({ ...defaultSettings(), ...logical });
   const filterable = p.filterableAttributes as unknown[];
-  if (!filterable.includes(SHARD_FIELD)) p.filterableAttributes = [...filterable, SHARD_FIELD];
+  const add = [SHARD_FIELD, ...extraFilterable].filter((f) => !filterable.includes(f));
+  if (add.length > 0) p.filterableAttributes = [...filterable, ...add];
   const faceting = p.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
   p.faceting = { ...faceting, maxValuesPerFacet: faceting.maxValuesPerFacet * overfetch };
   p.searchableAttributes = physicalSearchable(p.searchableAttributes, fields);
@@ -197,8 +206,9 @@ export function physicalPatch(
   after: Settings,
   fields: readonly string[],
   overfetch: number,
+  extraFilterable: readonly string[] = [],
 ): Settings {
-  const whole = physicalSettings(after, fields, overfetch);
+  const whole = physicalSettings(after, fields, overfetch, extraFilterable);
   const out: Settings = {};
   for (const key of Object.keys(patch)) out[key] = whole[key];
   return out;

@@ -7,8 +7,15 @@ import { inferPrimaryKey, resolveDocumentId } from './document-id.js';
 import { MeiliError, type ErrorBody } from './errors.js';
 import { documentSpans } from './json-spans.js';
 import { parseDocuments, type PayloadFormat } from './payload.js';
-import { assembleSpans, routeBatch, shardsForIds, type RouteBatchOutput } from './route-batch.js';
-import { isReservedField, RESERVED_FIELDS, reservedFieldError } from './reserved.js';
+import { assembleSpans, routeBatch, shardsForIds, versionSuffix, type RouteBatchOutput } from './route-batch.js';
+import {
+  EXPIRES_FIELD,
+  expiryOf,
+  invalidExpiryError,
+  isReservedField,
+  RESERVED_FIELDS,
+  reservedFieldError,
+} from './reserved.js';
 
 export interface IngestBatchInput {
   body: Uint8Array;
@@ -19,6 +26,11 @@ export interface IngestBatchInput {
   shards: number;
   /** Per shard, the node ids that must receive its documents. */
   targets: ReadonlyArray<readonly string[]>;
+  /** The Miroir task uid to stamp as `_miroir_version` (anti-entropy on), `reserve` for a placeholder
+   * (route-batch.ts stampVersion), or null/absent. */
+  version?: number | 'reserve' | null;
+  /** TTL on: check `_miroir_expires_at` (and store RFC 3339 values as integer ms). */
+  checkExpiry?: boolean;
 }
 
 export interface IngestBatchOutput {
@@ -73,6 +85,7 @@ function ingestSpans(input: IngestBatchInput, format: 'json' | 'ndjson'): Ingest
   const ids: string[] = [];
   let refusal: MeiliError | null = null; // the first reserved field, else the first bad id (routeBatch's order)
   let reservedSeen = false;
+  let expiryError: MeiliError | null = null;
   for (let i = 0; i < count; i++) {
     let doc: Record<string, unknown>;
     try {
@@ -111,7 +124,17 @@ function ingestSpans(input: IngestBatchInput, format: 'json' | 'ndjson'): Ingest
         refusal = err;
       }
     }
+    if (
+      input.checkExpiry === true &&
+      expiryError === null &&
+      Object.prototype.hasOwnProperty.call(doc, EXPIRES_FIELD)
+    ) {
+      const value = doc[EXPIRES_FIELD];
+      if (expiryOf(value) === undefined) expiryError = invalidExpiryError(i, value);
+      else if (typeof value === 'string') return null; // stored as integer ms: the documents are rewritten
+    }
   }
+  refusal ??= expiryError;
   if (out.keyError !== null) {
     out.primaryKey = null;
     return out;
@@ -122,7 +145,10 @@ function ingestSpans(input: IngestBatchInput, format: 'json' | 'ndjson'): Ingest
     return out;
   }
   const shardOf = shardsForIds(ids, input.shards);
-  out.routed = { ...assembleSpans(bytes, spans, empty, shardOf, input.targets), error: null };
+  out.routed = {
+    ...assembleSpans(bytes, spans, empty, shardOf, input.targets, versionSuffix(input.version)),
+    error: null,
+  };
   return out;
 }
 
@@ -166,6 +192,13 @@ export function ingestParsed(input: IngestBatchInput): IngestBatchOutput {
     }
   }
   if (out.primaryKey === null) return out;
-  out.routed = routeBatch({ docs, primaryKey: out.primaryKey, shards: input.shards, targets: input.targets });
+  out.routed = routeBatch({
+    docs,
+    primaryKey: out.primaryKey,
+    shards: input.shards,
+    targets: input.targets,
+    version: input.version,
+    checkExpiry: input.checkExpiry,
+  });
   return out;
 }

@@ -1,9 +1,17 @@
-// Miroir's reserved document fields (SPEC Decisions): only `_miroir_shard` for now — rejected on client writes
-// (as a failed task, `miroir_reserved_field`) and always stripped from answers.
+// Miroir's reserved document fields (SPEC Decisions, Round 2 "Reserved fields"): `_miroir_shard` and
+// `_miroir_version` (the task uid that wrote the document, stamped when anti-entropy is on) — rejected on client
+// writes (as a failed task, `miroir_reserved_field`) and always stripped from answers. `_miroir_expires_at` stays a
+// client field; with TTL on its value is checked and normalized here (expiryOf).
 import { MeiliError } from './errors.js';
+import { parseRfc3339 } from './rfc3339.js';
 import { SHARD_FIELD } from './shard-filter.js';
 
-export const RESERVED_FIELDS: readonly string[] = Object.freeze([SHARD_FIELD]);
+/** The Miroir task uid that last wrote a document (anti-entropy's last-writer-wins). */
+export const VERSION_FIELD = '_miroir_version';
+/** The client field holding a document's expiry (ms since the epoch or RFC 3339), acted on when TTL is on. */
+export const EXPIRES_FIELD = '_miroir_expires_at';
+
+export const RESERVED_FIELDS: readonly string[] = Object.freeze([SHARD_FIELD, VERSION_FIELD]);
 const RESERVED = new Set(RESERVED_FIELDS);
 
 /** Whether a field is one of Miroir's own (hidden from clients, never searchable); other `_miroir_*` names are client data. */
@@ -24,6 +32,32 @@ export function checkReservedFields(docs: ReadonlyArray<Record<string, unknown>>
     for (const f of RESERVED_FIELDS)
       if (Object.prototype.hasOwnProperty.call(docs[i], f)) throw reservedFieldError(f, i);
   }
+}
+
+/**
+ * A document's expiry in ms since the epoch: null when it has none (absent or null), undefined when the value is
+ * neither an integer nor an RFC 3339 date-time.
+ */
+export function expiryOf(value: unknown): number | null | undefined {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+  if (typeof value === 'string') {
+    const ms = parseRfc3339(value);
+    return ms === null ? undefined : Math.floor(ms);
+  }
+  return undefined;
+}
+
+/** The node filter that hides documents expired at `now` (TTL on): a document without an expiry passes. */
+export function notExpiredClause(now: number): string {
+  return `NOT ${EXPIRES_FIELD} <= ${Math.floor(now)}`;
+}
+
+export function invalidExpiryError(index: number, value: unknown): MeiliError {
+  return new MeiliError(
+    'miroir_invalid_document_expiry',
+    `Document at index ${index} has an invalid \`${EXPIRES_FIELD}\`: ${JSON.stringify(value)}. Expected an integer (milliseconds since the epoch) or an RFC 3339 date-time.`,
+  );
 }
 
 const AVAILABLE_LIST = /Available ([A-Za-z -]+?) are: ((?:`[^`]*`(?:, )?)+)\./g;

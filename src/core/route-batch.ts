@@ -1,10 +1,12 @@
 // HOT PATH (inline below the pool threshold, in a worker above it). Routes one batch of documents: resolve and
 // validate every id (Meilisearch's errors), refuse reserved fields, compute every shard in one batched hash call,
-// inject `_miroir_shard`, and group the documents per target node as ready-to-send JSON bodies.
+// inject `_miroir_shard` (and `_miroir_version`, the writing task's uid, when anti-entropy is on), and group the
+// documents per target node as ready-to-send JSON bodies. With TTL on, `_miroir_expires_at` is checked and an RFC 3339
+// value stored as its integer ms (so nodes can filter on it).
 import { resolveDocumentId } from './document-id.js';
 import { MeiliError, type ErrorBody } from './errors.js';
 import { hashBackend, shardForKey } from './hash.js';
-import { checkReservedFields } from './reserved.js';
+import { checkReservedFields, EXPIRES_FIELD, expiryOf, invalidExpiryError, VERSION_FIELD } from './reserved.js';
 import { SHARD_FIELD } from './shard-filter.js';
 
 export interface RouteBatchInput {
@@ -13,6 +15,11 @@ export interface RouteBatchInput {
   shards: number;
   /** Per shard, the node ids that must receive its documents (every group's write targets). */
   targets: ReadonlyArray<readonly string[]>;
+  /** The Miroir task uid stamped as `_miroir_version` (anti-entropy on), or null/absent; `reserve` leaves room
+   * for it (VERSION_PLACEHOLDER), filled in later by stampVersion once the task uid is known. */
+  version?: number | 'reserve' | null;
+  /** TTL on: check `_miroir_expires_at` and store it as integer ms. */
+  checkExpiry?: boolean;
 }
 
 export interface RouteBatchOutput {
@@ -48,12 +55,49 @@ function shardMember(shard: number): string {
   return SHARD_MEMBER_PREFIX + shard;
 }
 
+const VERSION_MEMBER = `,${JSON.stringify(VERSION_FIELD)}:`;
+/** Room for a version: 15 spaces (JSON whitespace) and a 0 — 16 bytes any task uid fits in, right-aligned. */
+const VERSION_ROOM = 16;
+export const VERSION_PLACEHOLDER = `${VERSION_MEMBER}${' '.repeat(VERSION_ROOM - 1)}0`;
+const PLACEHOLDER_BYTES = Buffer.from(VERSION_PLACEHOLDER, 'latin1');
+
+/** What follows the shard member in every document: `,"_miroir_version":N` when stamping, else nothing. */
+export function versionSuffix(version: number | 'reserve' | null | undefined): string {
+  if (version === null || version === undefined) return '';
+  return version === 'reserve' ? VERSION_PLACEHOLDER : `${VERSION_MEMBER}${version}`;
+}
+
+/**
+ * Writes the task uid into every version placeholder of a routed body, in place (right-aligned, spaces before it):
+ * routing can run before the task uid exists, without routing the batch again. The placeholder's quoted member name
+ * cannot occur inside a JSON string (its quotes would be escaped), and clients cannot send the top-level field.
+ */
+export function stampVersion(body: Buffer, version: number): void {
+  const digits = Buffer.from(String(version).padStart(VERSION_ROOM, ' '), 'latin1');
+  if (digits.length > VERSION_ROOM) throw new RangeError(`version ${version} does not fit the placeholder`);
+  const at = PLACEHOLDER_BYTES.length - VERSION_ROOM;
+  for (let i = body.indexOf(PLACEHOLDER_BYTES); i !== -1; i = body.indexOf(PLACEHOLDER_BYTES, i + at + VERSION_ROOM))
+    digits.copy(body, i + at);
+}
+
+/** Checks every expiry and turns RFC 3339 values into integer ms in place; throws for the first invalid one. */
+export function normalizeExpiries(docs: Array<Record<string, unknown>>): void {
+  for (let i = 0; i < docs.length; i++) {
+    const d = docs[i]!;
+    if (!Object.prototype.hasOwnProperty.call(d, EXPIRES_FIELD)) continue;
+    const ms = expiryOf(d[EXPIRES_FIELD]);
+    if (ms === undefined) throw invalidExpiryError(i, d[EXPIRES_FIELD]);
+    if (typeof d[EXPIRES_FIELD] === 'string') d[EXPIRES_FIELD] = ms;
+  }
+}
+
 export function routeBatch(input: RouteBatchInput): RouteBatchOutput {
   const out: RouteBatchOutput = { bodies: {}, nodeShards: {}, shardCounts: {}, error: null };
   let ids: string[];
   try {
     checkReservedFields(input.docs);
     ids = input.docs.map((d) => resolveDocumentId(d, input.primaryKey));
+    if (input.checkExpiry === true) normalizeExpiries(input.docs);
   } catch (err) {
     if (err instanceof MeiliError) {
       out.error = err.toJSON();
@@ -62,6 +106,7 @@ export function routeBatch(input: RouteBatchInput): RouteBatchOutput {
     throw err;
   }
   const shardOf = shardsForIds(ids, input.shards);
+  const suffix = versionSuffix(input.version);
   const parts = new Map<string, string[]>();
   const nodeShards = new Map<string, Set<number>>();
   for (let i = 0; i < input.docs.length; i++) {
@@ -70,7 +115,8 @@ export function routeBatch(input: RouteBatchInput): RouteBatchOutput {
     // Stringify as is and append the shard field textually: no copy of the document (reserved fields were refused,
     // so the key cannot repeat). `{}` has no field to put a comma after.
     const plain = JSON.stringify(input.docs[i]);
-    const json = plain.length === 2 ? `{${shardMember(shard)}}` : `${plain.slice(0, -1)},${shardMember(shard)}}`;
+    const member = shardMember(shard) + suffix;
+    const json = plain.length === 2 ? `{${member}}` : `${plain.slice(0, -1)},${member}}`;
     for (const node of input.targets[shard] ?? []) {
       let list = parts.get(node);
       if (list === undefined) {
@@ -100,13 +146,14 @@ export function assembleSpans(
   empty: Uint8Array,
   shardOf: Uint32Array,
   targets: ReadonlyArray<readonly string[]>,
+  suffix = '',
 ): Pick<RouteBatchOutput, 'bodies' | 'nodeShards' | 'shardCounts'> {
   const count = shardOf.length;
   const sizes = new Map<string, number>();
   const nodeShards = new Map<string, Set<number>>();
   const shardCounts: Record<number, number> = {};
   const members: string[] = [];
-  for (let s = 0; s < targets.length; s++) members.push(shardMember(s));
+  for (let s = 0; s < targets.length; s++) members.push(shardMember(s) + suffix);
   for (let i = 0; i < count; i++) {
     const shard = shardOf[i]!;
     shardCounts[shard] = (shardCounts[shard] ?? 0) + 1;

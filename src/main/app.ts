@@ -38,6 +38,11 @@ import { registerSearchUi } from './search-ui/index.js';
 import { registerAdminUi } from './admin-ui/index.js'; // admin-ui (issue 31)
 import { registerCanaries } from './canaries/index.js'; // canaries (issue 30)
 import { registerShadow } from './shadow/index.js'; // traffic shadow (issue 30)
+import { EXPIRES_FIELD } from '../core/reserved.js';
+import { AntiEntropy } from './integrity/anti-entropy.js';
+import { expiryFilter } from './integrity/expiry-reads.js';
+import { registerIntegrityRoutes } from './integrity/routes.js';
+import { TtlSweeper } from './integrity/ttl-sweeper.js';
 
 export interface MiroirApp {
   readonly port: number;
@@ -90,7 +95,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   });
   await topology.start();
   const pool = new WorkerPool();
-  const state = new IndexStateService(store, () => topology.current.shards);
+  const state = new IndexStateService(store, () => topology.current.shards, cfg.ttl.enabled ? [EXPIRES_FIELD] : []);
   const verifyTimeoutMs = cfg.settings_broadcast.verify_timeout_s * 1000;
   const facetingOverfetch = cfg.scatter.faceting_overfetch;
   const modules = new Map<string, SettleModule>([
@@ -142,6 +147,11 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     facetingOverfetch,
     strategy: cfg.settings_broadcast.strategy,
     verifyTimeoutMs,
+    swapped: cfg.anti_entropy.enabled
+      ? async (uids, taskUid) => {
+          for (const index of uids) await store.putTombstone({ index, taskUid, kind: 'epoch', at: Date.now() });
+        }
+      : undefined,
   });
   const writes = new DocumentWrites({
     ops,
@@ -153,7 +163,29 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     retryOnTimeout: cfg.scatter.retry_on_timeout,
     // Whether other requests are being served alongside a write (pool or inline): the server counts them there.
     otherRequestsInFlight: () => metrics.requests.inFlight > 1,
+    antiEntropy: cfg.anti_entropy.enabled,
+    ttl: cfg.ttl.enabled,
+    // Anti-entropy on: every delete leaves its tombstone before its node writes are sent.
+    tombstone: cfg.anti_entropy.enabled ? (t) => store.putTombstone({ ...t, at: Date.now() }) : undefined,
   });
+  // Integrity over time (SPEC A8, A14): Mode A work on the shards this pod owns among its live peers.
+  const owns = (item: string | number) => membership?.owns(item) ?? true;
+  const antiEntropy = cfg.anti_entropy.enabled
+    ? new AntiEntropy({
+        store,
+        state,
+        topology,
+        metrics,
+        logger,
+        config: cfg.anti_entropy,
+        ttl: cfg.ttl.enabled,
+        owns,
+        taskTimeoutMs: verifyTimeoutMs,
+      })
+    : null;
+  const ttlSweeper = cfg.ttl.enabled
+    ? new TtlSweeper({ store, state, topology, metrics, logger, config: cfg.ttl, owns, taskTimeoutMs: verifyTimeoutMs })
+    : null;
   tasks.start();
 
   // The pod id owns leases and job claims; the port is only known once bound, so it is set after listen().
@@ -180,6 +212,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     planner: cfg.query_planner,
     hedging: cfg.hedging,
     logger,
+    expiryFilter: cfg.ttl.enabled ? expiryFilter(store) : undefined,
   };
   const routes = buildRoutes({
     store,
@@ -201,6 +234,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     scatter: scatterDeps,
     explain: cfg.explain,
   });
+  registerIntegrityRoutes(routes, { store, state, antiEntropy, ttl: ttlSweeper });
   const readDeps = { state, scatter: scatterDeps, logger, facetingOverfetch };
   // canaries (issue 30): routes, search sampling and the Mode A runner; null unless canary_runner.enabled
   const canaries = cfg.canary_runner.enabled
@@ -321,6 +355,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   rebalancer.leadership = leases === null ? () => true : () => leases.isLeader(LEASE_SCOPE);
   rebalancer.start();
   await canaries?.start((item) => membership!.owns(item));
+  antiEntropy?.start();
+  ttlSweeper?.start();
   logger.info(
     { port, metrics_port: metricsPort, native, nodes: topology.current.nodes.length, shards: topology.current.shards },
     'miroir listening',
@@ -343,6 +379,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       await shadow?.close();
       await searchUi?.stop();
       await adminUi?.close(); // admin-ui (issue 31)
+      await antiEntropy?.stop();
+      await ttlSweeper?.stop();
       await rebalancer.stop();
       await leases?.stop();
       await membership!.stop();

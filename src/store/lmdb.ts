@@ -30,6 +30,9 @@ import {
   type TaskRow,
   type TaskScan,
   type WindowCounter,
+  type Tombstone,
+  type TtlPolicy,
+  type AntiEntropyShardStatus,
   scopedKeyJson,
 } from './store.js';
 
@@ -83,6 +86,8 @@ export class LmdbStore implements Store {
   private readonly adminUi: Database<AdminSessionRecord | AdminLoginRow, [string, string]>;
   /** Canaries (issue 30): ['def', name] → CanaryDefinition, ['runs', name] → CanaryRun[] (newest first). */
   private readonly canaries: Database<CanaryDefinition | CanaryRun[], [string, string]>;
+  /** ['tomb', index, taskUid] → Tombstone, ['ttl', index, 0] → TtlPolicy, ['ae', index, shard] → pass status. */
+  private readonly integrity: Database<unknown, [string, string, number]>;
   private readonly events = new EventEmitter();
   private readonly indexCache = new IndexStateCache();
   /** The reserved block of task uids: next to hand out, and one past the last. */
@@ -123,6 +128,7 @@ export class LmdbStore implements Store {
     this.rateLimits = new MemoryRateLimits(this.now);
     this.adminUi = this.root.openDB({ name: 'admin_ui' });
     this.canaries = this.root.openDB({ name: 'canaries' });
+    this.integrity = this.root.openDB({ name: 'integrity' });
     this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 5000).unref();
   }
 
@@ -542,6 +548,52 @@ export class LmdbStore implements Store {
   async getLease(scope: string): Promise<Lease | null> {
     const cur = this.leases.get(scope);
     return cur === undefined || cur.expiresAt <= this.now() ? null : cur;
+  }
+
+  async putTombstone(t: Tombstone): Promise<void> {
+    await this.integrity.put(['tomb', t.index, t.taskUid], t);
+  }
+
+  async listTombstones(index: string): Promise<Tombstone[]> {
+    const out: Tombstone[] = [];
+    for (const { value } of this.integrity.getRange({ start: ['tomb', index, 0], end: ['tomb', index, Infinity] }))
+      out.push(value as Tombstone);
+    return out;
+  }
+
+  async pruneTombstones(beforeMs: number): Promise<number> {
+    const old: Array<[string, string, number]> = [];
+    for (const { key, value } of this.integrity.getRange({ start: ['tomb'], end: ['tomb', '\uffff'] }))
+      if ((value as Tombstone).at < beforeMs) old.push(key);
+    if (old.length > 0) await this.integrity.transaction(() => old.forEach((k) => this.integrity.remove(k)));
+    return old.length;
+  }
+
+  async putTtlPolicy(index: string, policy: TtlPolicy | null): Promise<void> {
+    if (policy === null) await this.integrity.remove(['ttl', index, 0]);
+    else await this.integrity.put(['ttl', index, 0], policy);
+  }
+
+  async listTtlPolicies(): Promise<Record<string, TtlPolicy>> {
+    const out: Record<string, TtlPolicy> = {};
+    for (const { key, value } of this.integrity.getRange({ start: ['ttl'], end: ['ttl', '\uffff'] }))
+      out[key[1]] = value as TtlPolicy;
+    return out;
+  }
+
+  async putAntiEntropyStatus(status: AntiEntropyShardStatus): Promise<void> {
+    await this.integrity.put(['ae', status.index, status.shard], status);
+  }
+
+  async getAntiEntropyStatus(index: string, shard: number): Promise<AntiEntropyShardStatus | null> {
+    return (this.integrity.get(['ae', index, shard]) as AntiEntropyShardStatus | undefined) ?? null;
+  }
+
+  async listAntiEntropyStatus(): Promise<AntiEntropyShardStatus[]> {
+    const out: AntiEntropyShardStatus[] = [];
+    for (const { value } of this.integrity.getRange({ start: ['ae'], end: ['ae', '\uffff'] }))
+      out.push(value as AntiEntropyShardStatus);
+    return out;
   }
 
   async getSearchUiConfig(index: string): Promise<SearchUiIndexConfig | null> {

@@ -14,6 +14,7 @@ export function redisKeys(prefix: string) {
   const jobs = tag('jobs');
   const scoped = tag('search_ui_scoped_key');
   const canaries = tag('canaries');
+  const tombstones = tag('tombstones');
   return {
     /** Every key of this layout (for tests and tools that clear one Miroir's keys). */
     pattern: `*${prefix}*`,
@@ -45,7 +46,12 @@ export function redisKeys(prefix: string) {
     canary: (name: string) => `${canaries}:${name}`,
     canaryIndex: `${canaries}#index`,
     canaryRuns: (name: string) => `${canaries}#runs:${name}`,
+    // Tombstones per index and the listing of indexes holding some: one MULTI writes both.
+    tombstones: (index: string) => `${tombstones}:${index}`,
+    tombstoneIndex: `${tombstones}#index`,
     // Records a single command reads or writes need no tag.
+    ttlPolicies: `${prefix}ttl_policies`,
+    antiEntropy: `${prefix}antientropy_status`,
     topology: `${prefix}topology`,
     lease: (scope: string) => `${prefix}lease:${scope}`,
     searchUiConfig: (index: string) => `${prefix}search_ui_config:${index}`,

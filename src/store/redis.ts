@@ -34,6 +34,9 @@ import {
   type TaskRow,
   type TaskScan,
   type WindowCounter,
+  type Tombstone,
+  type TtlPolicy,
+  type AntiEntropyShardStatus,
   scopedKeyJson,
 } from './store.js';
 
@@ -680,6 +683,59 @@ export class RedisStore implements Store {
   async getLease(scope: string): Promise<Lease | null> {
     const [owner, ttl] = await this.call((r) => Promise.all([r.get(this.K.lease(scope)), r.pttl(this.K.lease(scope))]));
     return owner === null || ttl < 0 ? null : { scope, owner, expiresAt: this.now() + ttl };
+  }
+
+  async putTombstone(t: Tombstone): Promise<void> {
+    await this.call((r) =>
+      r
+        .multi()
+        .hset(this.K.tombstones(t.index), String(t.taskUid), JSON.stringify(t))
+        .sadd(this.K.tombstoneIndex, t.index)
+        .exec(),
+    );
+  }
+
+  async listTombstones(index: string): Promise<Tombstone[]> {
+    const all = await this.call((r) => r.hvals(this.K.tombstones(index)));
+    return all.map((v) => JSON.parse(v) as Tombstone).sort((a, b) => a.taskUid - b.taskUid);
+  }
+
+  async pruneTombstones(beforeMs: number): Promise<number> {
+    let pruned = 0;
+    for (const index of await this.call((r) => r.smembers(this.K.tombstoneIndex))) {
+      const old = (await this.listTombstones(index)).filter((t) => t.at < beforeMs).map((t) => String(t.taskUid));
+      if (old.length > 0) pruned += await this.call((r) => r.hdel(this.K.tombstones(index), ...old));
+    }
+    return pruned;
+  }
+
+  async putTtlPolicy(index: string, policy: TtlPolicy | null): Promise<void> {
+    await this.call((r) =>
+      policy === null ? r.hdel(this.K.ttlPolicies, index) : r.hset(this.K.ttlPolicies, index, JSON.stringify(policy)),
+    );
+  }
+
+  async listTtlPolicies(): Promise<Record<string, TtlPolicy>> {
+    const all = await this.call((r) => r.hgetall(this.K.ttlPolicies));
+    const out: Record<string, TtlPolicy> = {};
+    for (const [k, v] of Object.entries(all)) out[k] = JSON.parse(v) as TtlPolicy;
+    return out;
+  }
+
+  async putAntiEntropyStatus(status: AntiEntropyShardStatus): Promise<void> {
+    await this.call((r) => r.hset(this.K.antiEntropy, `${status.index}\u0000${status.shard}`, JSON.stringify(status)));
+  }
+
+  async getAntiEntropyStatus(index: string, shard: number): Promise<AntiEntropyShardStatus | null> {
+    const raw = await this.call((r) => r.hget(this.K.antiEntropy, `${index}\u0000${shard}`));
+    return raw === null ? null : (JSON.parse(raw) as AntiEntropyShardStatus);
+  }
+
+  async listAntiEntropyStatus(): Promise<AntiEntropyShardStatus[]> {
+    const all = await this.call((r) => r.hvals(this.K.antiEntropy));
+    return all
+      .map((v) => JSON.parse(v) as AntiEntropyShardStatus)
+      .sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : a.shard - b.shard));
   }
 
   async getSearchUiConfig(index: string): Promise<SearchUiIndexConfig | null> {

@@ -166,6 +166,52 @@ export interface AdminLoginFailures {
   backoff_until: number | null;
 }
 
+/**
+ * A delete through Miroir (SPEC A8 tombstones): which documents the task `taskUid` deleted — by ids (the primary
+ * keys), by filter (the filter as the client sent it) or all of them — kept `anti_entropy.tombstone_retention_s`, so
+ * anti-entropy deletes a copy it covers instead of copying it back.
+ */
+export interface Tombstone {
+  index: string;
+  taskUid: number;
+  /** `epoch`: the index's documents were swapped with another index's (or renamed) by this task — the
+   * index's earlier tombstones are about documents it no longer holds. */
+  kind: 'ids' | 'filter' | 'all' | 'epoch';
+  ids?: string[];
+  filter?: unknown;
+  /** Wall-clock ms when the delete was registered. */
+  at: number;
+}
+
+/** A per-index TTL policy (`POST /_miroir/indexes/{uid}/ttl-policy`); absent members take the `ttl` config. */
+export interface TtlPolicy {
+  enabled?: boolean;
+  sweep_interval_s?: number;
+  max_deletes_per_sweep?: number;
+}
+
+/** The last anti-entropy pass over one shard of one index (`GET /_miroir/antientropy/status`). */
+export interface AntiEntropyShardStatus {
+  index: string;
+  shard: number;
+  /** Wall-clock ms. */
+  finished_at: number;
+  duration_ms: number;
+  documents: number;
+  mismatched_buckets: number;
+  mismatches: number;
+  repaired: number;
+  /** Whether repairs were applied (auto_repair) or only reported. */
+  repair: boolean;
+  /** Passes in a row that found mismatches (the runbook's "3 in a row"). */
+  consecutive_with_mismatches: number;
+  /** Replicas that could not be read. */
+  skipped_nodes: string[];
+  /** Up to 20 of the mismatches found: primary key, what differed, what was done. */
+  samples: Array<{ id: string; kind: string; action: string }>;
+  error: string | null;
+}
+
 export class StoreUnavailableError extends Error {
   constructor(message: string) {
     super(message);
@@ -302,6 +348,18 @@ export interface Store {
   appendCanaryRun(name: string, run: CanaryRun, keep: number): Promise<void>;
   /** The canary's newest runs, newest first (at most `limit`). */
   getCanaryRuns(name: string, limit: number): Promise<CanaryRun[]>;
+  // ---- integrity over time (SPEC A8 anti-entropy tombstones and pass status, A14 TTL policies)
+  putTombstone(t: Tombstone): Promise<void>;
+  /** The index's tombstones, oldest task first. */
+  listTombstones(index: string): Promise<Tombstone[]>;
+  /** Forgets tombstones registered before `beforeMs`; returns how many. */
+  pruneTombstones(beforeMs: number): Promise<number>;
+  /** Sets (null: removes) an index's TTL policy. */
+  putTtlPolicy(index: string, policy: TtlPolicy | null): Promise<void>;
+  listTtlPolicies(): Promise<Record<string, TtlPolicy>>;
+  putAntiEntropyStatus(status: AntiEntropyShardStatus): Promise<void>;
+  getAntiEntropyStatus(index: string, shard: number): Promise<AntiEntropyShardStatus | null>;
+  listAntiEntropyStatus(): Promise<AntiEntropyShardStatus[]>;
 
   // ---- change notification
   publish(channel: StoreChannel, message: string): Promise<void>;

@@ -483,6 +483,51 @@ export function contract(
       );
     });
 
+    test('integrity records: tombstones per index in task order and pruned by age, TTL policies, pass status', async () => {
+      store = await fresh();
+      const idx = `tomb-${Math.random().toString(36).slice(2)}`;
+      await store.putTombstone({ index: idx, taskUid: 12, kind: 'ids', ids: ['a', 'b'], at: 2000 });
+      await store.putTombstone({ index: idx, taskUid: 3, kind: 'filter', filter: 'x = 1', at: 1000 });
+      await store.putTombstone({ index: `${idx}-other`, taskUid: 5, kind: 'all', at: 1000 });
+      assert.deepEqual(
+        (await store.listTombstones(idx)).map((t) => [t.taskUid, t.kind]),
+        [
+          [3, 'filter'],
+          [12, 'ids'],
+        ],
+      );
+      assert.deepEqual((await store.listTombstones(idx))[1]!.ids, ['a', 'b']);
+      assert.ok((await store.pruneTombstones(1500)) >= 2);
+      assert.deepEqual(
+        (await store.listTombstones(idx)).map((t) => t.taskUid),
+        [12],
+      );
+      assert.deepEqual(await store.listTombstones(`${idx}-other`), []);
+      await store.putTtlPolicy(idx, { enabled: false, max_deletes_per_sweep: 5 });
+      assert.deepEqual((await store.listTtlPolicies())[idx], { enabled: false, max_deletes_per_sweep: 5 });
+      await store.putTtlPolicy(idx, null);
+      assert.equal((await store.listTtlPolicies())[idx], undefined);
+      const status = {
+        index: idx,
+        shard: 7,
+        finished_at: 1,
+        duration_ms: 2,
+        documents: 3,
+        mismatched_buckets: 1,
+        mismatches: 1,
+        repaired: 1,
+        repair: true,
+        consecutive_with_mismatches: 1,
+        skipped_nodes: [],
+        samples: [{ id: 'a', kind: 'missing', action: 'copied' }],
+        error: null,
+      };
+      await store.putAntiEntropyStatus(status);
+      assert.deepEqual(await store.getAntiEntropyStatus(idx, 7), status);
+      assert.equal(await store.getAntiEntropyStatus(idx, 8), null);
+      assert.ok((await store.listAntiEntropyStatus()).some((s) => s.index === idx && s.shard === 7));
+    });
+
     test('leases: one holder, renewal by the holder, expiry and takeover, release', async () => {
       assert.equal(await store.acquireLease('rebalance', 'pod-a', 150), true);
       assert.equal(await store.acquireLease('rebalance', 'pod-b', 150), false);

@@ -18,7 +18,7 @@ import {
 } from '../../core/search-params.js';
 import { shardForKey } from '../../core/hash.js';
 import { andFilters } from '../../core/shard-filter.js';
-import { isReservedField } from '../../core/reserved.js';
+import { EXPIRES_FIELD, isReservedField } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import { degradedHeader, scatterSearch, type ReadDeps } from './search.js';
@@ -50,7 +50,12 @@ export async function getDocument(deps: ReadDeps, ctx: RequestContext<AuthResult
     throw new MeiliError('miroir_shard_unavailable', `Shard ${shard} has no healthy replica in any active group.`);
   const fields = ctx.query.get('fields');
   const qs = new URLSearchParams();
-  if (fields !== null) qs.set('fields', fields);
+  // TTL on: the expiry is read too (and cut out again when the client did not ask for it), so an expired document
+  // answers 404 like a deleted one.
+  const hiding = deps.scatter.expiryFilter !== undefined && (await deps.scatter.expiryFilter(uid)) !== null;
+  const list = fields === null ? null : fields.split(',').map((f) => f.trim());
+  const addExpiry = hiding && list !== null && !list.includes('*') && !list.includes(EXPIRES_FIELD);
+  if (fields !== null) qs.set('fields', addExpiry ? `${fields},${EXPIRES_FIELD}` : fields);
   if (ctx.query.get('retrieveVectors') !== null) qs.set('retrieveVectors', ctx.query.get('retrieveVectors')!);
   for (const k of ctx.query.keys())
     if (k !== 'fields' && k !== 'retrieveVectors')
@@ -62,7 +67,12 @@ export async function getDocument(deps: ReadDeps, ctx: RequestContext<AuthResult
   // Any replica's 404 is the answer (every readable replica holds the same documents); hedged past the trigger.
   const doc = await readOne(deps.scatter, replicas, (api, signal) => api.getDocument(uid, id, query, signal));
   if (doc === null) throw new MeiliError('miroir_shard_unavailable', `No replica of shard ${shard} answered.`);
-  return { status: 200, body: strip(doc, []) };
+  if (hiding) {
+    const exp = doc[EXPIRES_FIELD];
+    if (typeof exp === 'number' && exp <= Date.now())
+      throw new MeiliError('document_not_found', `Document \`${id}\` not found.`);
+  }
+  return { status: 200, body: strip(doc, addExpiry ? [EXPIRES_FIELD] : []) };
 }
 
 /**

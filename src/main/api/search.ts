@@ -12,7 +12,7 @@ import { parseSearchQuery } from '../../core/search-params.js';
 import { scrubReservedMembers } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import { andFilters } from '../../core/shard-filter.js';
-import { planRead, scatter, type ScatterDeps } from '../cluster/scatter.js';
+import { hideExpired, planRead, scatter, type ScatterDeps } from '../cluster/scatter.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import type { Logger } from '../observability/logger.js';
 import type { IndexStateService } from '../state/index-state.js';
@@ -110,7 +110,8 @@ async function passThrough(
   if (api === undefined) return null;
   const state = await deps.state.readable(uid);
   const body: Record<string, unknown> = { ...hideReservedInRead('search', uid, query, state.settings) };
-  const filter = andFilters(body.filter, tenantFilter(auth, uid));
+  let filter = andFilters(body.filter, tenantFilter(auth, uid));
+  if (deps.scatter.expiryFilter !== undefined) filter = await hideExpired(deps.scatter, uid, filter);
   if (filter !== undefined && filter !== null) body.filter = filter;
   selector?.started(nodeId);
   const started = performance.now();

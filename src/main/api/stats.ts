@@ -5,7 +5,8 @@
 import { MeiliError } from '../../core/errors.js';
 import { checkIndexUid } from '../../core/index-requests.js';
 import { isReservedField } from '../../core/reserved.js';
-import { withShardFilter } from '../../core/shard-filter.js';
+import { andFilters, withShardFilter } from '../../core/shard-filter.js';
+import type { ScatterDeps } from '../cluster/scatter.js';
 import { authAllowsIndex, type AuthResult } from '../../core/auth/authorize.js';
 import { NodeRequestError, NodeResponseError, type NodeApi } from '../cluster/node-api.js';
 import type { TopologyService } from '../cluster/topology.js';
@@ -14,6 +15,8 @@ import { indexNotFound, type IndexStateService } from '../state/index-state.js';
 export interface StatsDeps {
   state: IndexStateService;
   topology: TopologyService;
+  /** TTL on: expired documents are not counted (the read path's expiry filter). */
+  scatter?: Pick<ScatterDeps, 'expiryFilter'>;
 }
 
 export interface IndexStats {
@@ -51,13 +54,14 @@ export async function indexStats(deps: StatsDeps, uid: string): Promise<IndexSta
       'miroir_shard_unavailable',
       `Shards ${cover.uncovered.join(', ')} have no healthy node; logical counts are unavailable.`,
     );
+  const hidden = deps.scatter?.expiryFilter === undefined ? null : await deps.scatter.expiryFilter(uid);
   const counts = await Promise.all(
     [...cover.assignments].map(async ([nodeId, shards]) => {
       const api = deps.topology.client(nodeId)!;
       const page = await nodeRead(api, () =>
         api.fetchDocuments(
           uid,
-          { filter: withShardFilter(undefined, shards), limit: 1, fields: [] },
+          { filter: andFilters(withShardFilter(undefined, shards), hidden), limit: 1, fields: [] },
           { operation: 'stats_count' },
         ),
       );

@@ -11,7 +11,7 @@ import { comparePrimaryKeys, compareValues } from '../../core/sort-order.js';
 import { SHARD_FIELD, withShardFilter } from '../../core/shard-filter.js';
 import type { NodeAnswer } from '../../core/merge.js';
 import { NodeRequestError, NodeResponseError, type NodeApi } from './node-api.js';
-import { planRead, scatter, type ReadPlan, type ScatterDeps } from './scatter.js';
+import { hideExpired, planRead, scatter, type ReadPlan, type ScatterDeps } from './scatter.js';
 
 type Doc = Record<string, unknown>;
 
@@ -178,7 +178,9 @@ async function sortedMerge(
   return { results: all.slice(req.offset, req.offset + req.limit), total, missing };
 }
 
-export function fetchDocumentPage(deps: ScatterDeps, req: DocumentPageRequest): Promise<DocumentPage> {
+export async function fetchDocumentPage(deps: ScatterDeps, req: DocumentPageRequest): Promise<DocumentPage> {
+  if (deps.expiryFilter !== undefined)
+    req = { ...req, query: { ...req.query, filter: await hideExpired(deps, req.uid, req.query.filter) } };
   const sort = req.query.sort as string[] | undefined;
   // A filter pinning the primary key reads only the shards that can hold its documents (SPEC A4).
   const plan = planRead(deps, req.uid, req.query.filter, req.primaryKey);

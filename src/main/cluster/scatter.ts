@@ -12,7 +12,7 @@ import { MeiliError } from '../../core/errors.js';
 import type { NodeAnswer } from '../../core/merge.js';
 import { planPkFilter, PLAN_REASON_TEXT, type PkPlan } from '../../core/query-plan.js';
 import type { CoveringSet, RoutingTable } from '../../core/rendezvous.js';
-import { withShardFilter } from '../../core/shard-filter.js';
+import { andFilters, withShardFilter } from '../../core/shard-filter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { NodeRequestError, NodeResponseError, type NodeApi } from './node-api.js';
@@ -44,6 +44,14 @@ export interface ScatterDeps {
   planner?: PlannerConfig;
   hedging?: HedgingConfig;
   logger?: Logger | null;
+  /** TTL on: the extra node filter hiding the index's expired documents (null when it has none to hide). */
+  expiryFilter?: (uid: string) => Promise<string | null>;
+}
+
+/** The client's filter with the index's expiry filter ANDed in (TTL on), else as it is. */
+export async function hideExpired(deps: ScatterDeps, uid: string, filter: unknown): Promise<unknown> {
+  if (deps.expiryFilter === undefined) return filter;
+  return andFilters(filter, await deps.expiryFilter(uid));
 }
 
 export type ScatterRoute = 'search' | 'facet-search' | 'documents/fetch';
@@ -298,6 +306,7 @@ export async function scatter(
   route: ScatterRoute,
   plan?: ReadPlan,
 ): Promise<Scattered> {
+  if (deps.expiryFilter !== undefined) filter = await hideExpired(deps, uid, filter);
   const { cover, table } = plan ?? planRead(deps, uid, filter, null);
   deps.metrics.fanOut.observe(cover.assignments.size);
   const bodyFor = (nodeId: string, shards: readonly number[]): Record<string, unknown> => {

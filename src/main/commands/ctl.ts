@@ -288,6 +288,69 @@ export function ctlCommand(): Command {
       print(opts(), s, () => rebalanceSummary(s));
     });
 
+  const ae = ctl.command('antientropy').description('anti-entropy passes: run one now, read the last results');
+  ae.command('run')
+    .description('compare the replicas of every shard now (and repair, unless --report-only)')
+    .option('--index <uid>', 'only this index')
+    .option('--shard <n>', 'only this shard')
+    .option('--report-only', 'find and report, change nothing')
+    .option('--repair', 'repair even when anti_entropy.auto_repair is false')
+    .action(async (a: { index?: string; shard?: string; reportOnly?: boolean; repair?: boolean }) => {
+      const body: Record<string, unknown> = {};
+      if (a.index !== undefined) body.index = a.index;
+      if (a.shard !== undefined) {
+        if (!/^\d+$/.test(a.shard)) throw new CtlError(`a shard is an integer, got \`${a.shard}\``);
+        body.shard = Number(a.shard);
+      }
+      if (a.reportOnly && a.repair) throw new CtlError('--report-only and --repair exclude each other');
+      if (a.reportOnly) body.repair = false;
+      if (a.repair) body.repair = true;
+      const r = await call(opts(), 'POST', '/_miroir/antientropy/run', body);
+      print(opts(), r, () =>
+        [
+          `shards: ${r.shards}, documents: ${r.documents}, mismatches: ${r.mismatches}, repaired: ${r.repaired}` +
+            ` (${r.repair ? 'repair' : 'report only'}, ${r.duration_ms} ms)`,
+          table(
+            ['index', 'shard', 'mismatches', 'repaired', 'in a row', 'samples', 'error'],
+            (r.results as Json[]).map((x) => [
+              x.index,
+              x.shard,
+              x.mismatches,
+              x.repaired,
+              x.consecutive_with_mismatches,
+              (x.samples as Json[]).map((s) => `${s.id}:${s.kind}`).join(' '),
+              x.error ?? '',
+            ]),
+          ),
+        ].join('\n'),
+      );
+    });
+  ae.command('status')
+    .description('the last pass of every shard; shards with mismatches first')
+    .action(async () => {
+      const s = await call(opts(), 'GET', '/_miroir/antientropy/status');
+      print(opts(), s, () => {
+        if (s.enabled === false) return 'anti-entropy is off (anti_entropy.enabled: false)';
+        const rows = [...(s.shards as Json[])].sort((a, b) => b.mismatches - a.mismatches);
+        return [
+          `last pass: ${s.last_completed_at ?? 'never'}; shards with mismatches: ${s.shards_with_mismatches};` +
+            ` most passes in a row with mismatches: ${s.max_consecutive_with_mismatches}`,
+          table(
+            ['index', 'shard', 'finished', 'documents', 'mismatches', 'repaired', 'in a row'],
+            rows.map((x) => [
+              x.index,
+              x.shard,
+              x.finished_at,
+              x.documents,
+              x.mismatches,
+              x.repaired,
+              x.consecutive_with_mismatches,
+            ]),
+          ),
+        ].join('\n');
+      });
+    });
+
   const task = ctl.command('task').description('read Miroir tasks');
   task
     .command('get <uid>')

@@ -398,6 +398,75 @@ export const configSchema = z.strictObject({
       retention_days: positiveInt.default(7).describe('Finished tasks older than this are pruned (C7: 7 days).'),
     })
     .prefault({}),
+  anti_entropy: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Stamp every routed document with `_miroir_version` (its task uid), keep tombstones of deletes and run anti-entropy passes (SPEC A8).',
+        ),
+      schedule: z
+        .string()
+        .regex(/^every [1-9][0-9]*(s|m|h|d)$/, 'must read `every <n><s|m|h|d>`, e.g. `every 6h`')
+        .default('every 6h')
+        .describe('How often a pass runs over the shards this pod owns (`every 30m`, `every 6h`, ...).'),
+      shards_per_pass: nonNegativeInt
+        .default(0)
+        .describe('Shards (of every index) one scheduled pass covers, continuing where the last stopped; 0 = all.'),
+      auto_repair: z
+        .boolean()
+        .default(true)
+        .describe('Repair what a pass finds; false = report only (status and metrics, nothing written).'),
+      updated_at_field: z
+        .string()
+        .min(1)
+        .nullable()
+        .default(null)
+        .describe(
+          'A client field (number) that decides first between two copies: greater wins, `_miroir_version` breaks ties.',
+        ),
+      tombstone_retention_s: positiveInt
+        .default(604800)
+        .describe('How long the tombstone of a delete through Miroir is kept (a delete older than this is forgotten).'),
+      fingerprint_batch_size: positiveInt
+        .max(10000)
+        .default(1000)
+        .describe('Documents read per page when fingerprinting a replica.'),
+      max_read_concurrency: positiveInt
+        .max(64)
+        .default(2)
+        .describe('Replica pages read at once by one pass (bounds the load on nodes).'),
+      max_pages_per_second: nonNegativeInt
+        .default(20)
+        .describe('Pass rate limit: pages read per second by one pod at most; 0 = unlimited.'),
+    })
+    .prefault({}),
+  ttl: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Document expiry (SPEC A14): `_miroir_expires_at` (ms since the epoch or RFC 3339) is filterable on nodes, expired documents are hidden from every read and deleted by the sweeper.',
+        ),
+      sweep_interval_s: positiveInt.default(300).describe('Time between sweeps of each index.'),
+      max_deletes_per_sweep: positiveInt
+        .default(10000)
+        .describe('Expired documents one sweep deletes per index at most (the rest wait for the next sweep).'),
+      per_index_overrides: z
+        .record(
+          z.string(),
+          z.strictObject({
+            enabled: z.boolean().optional(),
+            sweep_interval_s: positiveInt.optional(),
+            max_deletes_per_sweep: positiveInt.optional(),
+          }),
+        )
+        .default({})
+        .describe('Per index uid: a policy used until `POST /_miroir/indexes/{uid}/ttl-policy` sets one.'),
+    })
+    .prefault({}),
   errors: z
     .strictObject({
       link_base: z

@@ -117,6 +117,63 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Age of the oldest task still waiting to settle (0 when none)',
       registers: r,
     }),
+    // ---- anti-entropy (SPEC A8) and document TTL (A14)
+    antiEntropyShardsScanned: new Counter({
+      name: 'miroir_antientropy_shards_scanned_total',
+      help: 'Shards (of one index) an anti-entropy pass compared across their replicas',
+      registers: r,
+    }),
+    antiEntropyMismatches: new Counter({
+      name: 'miroir_antientropy_mismatches_found_total',
+      help: 'Documents whose replicas disagreed, by kind (missing, stale, conflict, deleted, expired)',
+      labelNames: ['kind'] as const,
+      registers: r,
+    }),
+    antiEntropyRepaired: new Counter({
+      name: 'miroir_antientropy_docs_repaired_total',
+      help: 'Documents anti-entropy repaired (copied to or deleted from replicas)',
+      registers: r,
+    }),
+    antiEntropyLastScan: new Gauge({
+      name: 'miroir_antientropy_last_scan_completed_seconds',
+      help: 'Unix time the last anti-entropy pass of this pod completed',
+      registers: r,
+    }),
+    antiEntropyPassDuration: new Histogram({
+      name: 'miroir_antientropy_pass_duration_seconds',
+      help: 'Duration of anti-entropy passes (every shard the pass covered)',
+      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+      registers: r,
+    }),
+    antiEntropyPagesRead: new Counter({
+      name: 'miroir_antientropy_pages_read_total',
+      help: 'Document pages anti-entropy read from nodes (the load a pass puts on them)',
+      registers: r,
+    }),
+    antiEntropyConsecutive: new Gauge({
+      name: 'miroir_antientropy_consecutive_mismatch_passes',
+      help: 'Most passes in a row that found mismatches on one shard of one index (3 or more: investigate)',
+      registers: r,
+    }),
+    ttlExpired: new Counter({
+      name: 'miroir_ttl_documents_expired_total',
+      help: 'Expired documents the TTL sweeper deleted, by index',
+      labelNames: ['index'] as const,
+      registers: r,
+    }),
+    ttlSweepDuration: new Histogram({
+      name: 'miroir_ttl_sweep_duration_seconds',
+      help: 'Duration of one TTL sweep of one index',
+      labelNames: ['index'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+      registers: r,
+    }),
+    ttlPending: new Gauge({
+      name: 'miroir_ttl_pending_estimate',
+      help: 'Expired documents still waiting for a sweep after the last one, by index',
+      labelNames: ['index'] as const,
+      registers: r,
+    }),
     nativeEnabled: new Gauge({
       name: 'miroir_native_enabled',
       help: '1 when the Rust addon serves hashing and routing, 0 for the TypeScript fallback',

@@ -33,7 +33,12 @@ export async function provisionIndex(api: NodeApi, uid: string, opts: ProvisionO
     if (onNode === null) await wait(await api.createIndex(uid, p.primaryKey), true);
     else if (p.primaryKey !== null && onNode.primaryKey === null)
       await wait(await api.updateIndex(uid, { primaryKey: p.primaryKey }), false);
-    const physical = physicalSettings(p.settings, record?.fields ?? [], opts.facetingOverfetch);
+    const physical = physicalSettings(
+      p.settings,
+      record?.fields ?? [],
+      opts.facetingOverfetch,
+      opts.state.physicalFilterable,
+    );
     const current = await api.settings(uid);
     if (current !== null && settingsHash(current) === settingsHash(physical)) return;
     await wait(await api.patchSettings(uid, physical, 'settings_provision'), false);

@@ -1,12 +1,14 @@
 // Runs one shard move (a Mode C `shard_move` job) for every index: copy the shard onto each target by paging
 // `_miroir_shard = s` from a readable, healthy source, then the verify pass — compare per-document content hashes on
 // source and target (after both have processed what they had queued), re-copy every mismatch from the source and
-// delete what the source does not hold, until equal. Progress is reported as a cursor the job resumes from.
+// delete what the source does not hold, until equal. Progress is reported as a cursor the job resumes from. With TTL
+// on, expired documents are left out of both (a move never copies one anywhere; the target drops its own).
 import { documentHash } from '../../core/canonical-json.js';
 import { shardForKey } from '../../core/hash.js';
 import { MeiliError } from '../../core/errors.js';
 import type { ShardCopy } from '../../core/topology-plan.js';
 import { project } from '../../core/index-state.js';
+import { EXPIRES_FIELD, notExpiredClause } from '../../core/reserved.js';
 import type { NodeApi } from '../cluster/node-api.js';
 import type { TopologyService } from '../cluster/topology.js';
 import type { IndexStateService } from '../state/index-state.js';
@@ -56,12 +58,10 @@ async function fetchPage(
   shard: number,
   offset: number,
   limit: number,
+  expiring = false,
 ): Promise<Doc[] | null> {
-  const page = await api.fetchDocuments(
-    uid,
-    { filter: shardFilter(shard), offset, limit },
-    { operation: 'shard_copy', timeoutMs: 30_000 },
-  );
+  const filter = expiring ? [shardFilter(shard), notExpiredClause(Date.now())] : shardFilter(shard);
+  const page = await api.fetchDocuments(uid, { filter, offset, limit }, { operation: 'shard_copy', timeoutMs: 30_000 });
   return page === null ? null : page.results;
 }
 
@@ -72,9 +72,10 @@ async function eachPage(
   shard: number,
   pageSize: number,
   each: (docs: Doc[]) => void,
+  expiring = false,
 ): Promise<boolean> {
   for (let offset = 0; ; offset += pageSize) {
-    const page = await fetchPage(api, uid, shard, offset, pageSize);
+    const page = await fetchPage(api, uid, shard, offset, pageSize, expiring);
     if (page === null) return offset > 0;
     each(page);
     if (page.length < pageSize) return true;
@@ -122,7 +123,7 @@ export async function verifyPass(
   uid: string,
   primaryKey: string,
   shard: number,
-  opts: { pageSize: number; taskTimeoutMs: number },
+  opts: { pageSize: number; taskTimeoutMs: number; expiring?: boolean },
 ): Promise<{ repaired: number; copied: number } | null> {
   const [sourceCount, targetCount] = await Promise.all([shardCounts(source, uid), shardCounts(target, uid)]);
   if (sourceCount === null) return null;
@@ -134,26 +135,40 @@ export async function verifyPass(
   let copied = 0;
   for (let part = 0; part < parts; part++) {
     const want = new Map<string, bigint>();
-    await eachPage(source, uid, shard, opts.pageSize, (docs) => {
-      for (const d of docs) {
-        const id = String(d[primaryKey]);
-        if (partOf(id, parts) === part) want.set(id, documentHash(d));
-      }
-    });
+    await eachPage(
+      source,
+      uid,
+      shard,
+      opts.pageSize,
+      (docs) => {
+        for (const d of docs) {
+          const id = String(d[primaryKey]);
+          if (partOf(id, parts) === part) want.set(id, documentHash(d));
+        }
+      },
+      opts.expiring,
+    );
     const recopy: string[] = [];
     const extra: string[] = [];
-    await eachPage(target, uid, shard, opts.pageSize, (docs) => {
-      for (const d of docs) {
-        const id = String(d[primaryKey]);
-        if (partOf(id, parts) !== part) continue;
-        const h = want.get(id);
-        if (h === undefined) extra.push(id);
-        else {
-          want.delete(id);
-          if (h !== documentHash(d)) recopy.push(id);
+    await eachPage(
+      target,
+      uid,
+      shard,
+      opts.pageSize,
+      (docs) => {
+        for (const d of docs) {
+          const id = String(d[primaryKey]);
+          if (partOf(id, parts) !== part) continue;
+          const h = want.get(id);
+          if (h === undefined) extra.push(id);
+          else {
+            want.delete(id);
+            if (h !== documentHash(d)) recopy.push(id);
+          }
         }
-      }
-    });
+      },
+      opts.expiring,
+    );
     for (const id of want.keys()) recopy.push(id);
     if (recopy.length === 0 && extra.length === 0) continue;
     copied += await repairShard(source, target, uid, recopy, extra, opts);
@@ -236,7 +251,13 @@ export class ShardMover {
   async run(payload: MoveJobPayload, resume: MoveCursor | null): Promise<MoveCursor> {
     const cursor: MoveCursor = resume ?? { copy: 0, uid: null, offset: 0, copied: 0 };
     const indexes = (await this.deps.state.records())
-      .map((r) => ({ uid: r.uid, primaryKey: project(r).primaryKey, exists: project(r).exists }))
+      .map((r) => ({
+        uid: r.uid,
+        primaryKey: project(r).primaryKey,
+        exists: project(r).exists,
+        // TTL on and the index holds expiries: expired documents are not moved.
+        expiring: this.deps.state.filtersOn(EXPIRES_FIELD) && r.fields.includes(EXPIRES_FIELD),
+      }))
       .filter((r) => r.exists)
       .sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
     for (; cursor.copy < payload.copies.length; cursor.copy++, cursor.uid = null, cursor.offset = 0) {
@@ -254,8 +275,8 @@ export class ShardMover {
           facetingOverfetch: this.deps.facetingOverfetch,
           taskTimeoutMs: this.deps.taskTimeoutMs,
         });
-        if (cursor.offset >= 0) await this.copy(copy, index.uid, payload.shard, cursor);
-        await this.verify(copy, index.uid, index.primaryKey, payload.shard, cursor);
+        if (cursor.offset >= 0) await this.copy(copy, index.uid, payload.shard, cursor, index.expiring);
+        await this.verify(copy, index.uid, index.primaryKey, payload.shard, cursor, index.expiring);
         cursor.offset = 0;
         cursor.uid = `${index.uid}\u0000`; // past this index
         await this.report(cursor);
@@ -268,12 +289,18 @@ export class ShardMover {
     if (!(await this.deps.progress({ ...cursor }))) throw new JobLostError('the job was claimed by another pod');
   }
 
-  private async copy(copy: ShardCopy, uid: string, shard: number, cursor: MoveCursor): Promise<void> {
+  private async copy(
+    copy: ShardCopy,
+    uid: string,
+    shard: number,
+    cursor: MoveCursor,
+    expiring: boolean,
+  ): Promise<void> {
     const source = this.source(copy);
     const target = this.target(copy);
     const acks: number[] = [];
     for (;;) {
-      const page = await fetchPage(source, uid, shard, cursor.offset, this.deps.pageSize);
+      const page = await fetchPage(source, uid, shard, cursor.offset, this.deps.pageSize, expiring);
       if (page === null || page.length === 0) break;
       acks.push(await target.addDocuments(uid, JSON.stringify(page), { operation: 'shard_copy', timeoutMs: 30_000 }));
       cursor.offset += page.length;
@@ -294,6 +321,7 @@ export class ShardMover {
     primaryKey: string,
     shard: number,
     cursor: MoveCursor,
+    expiring: boolean,
   ): Promise<void> {
     for (let round = 0; round < this.deps.verifyRounds; round++) {
       const source = this.source(copy);
@@ -302,6 +330,7 @@ export class ShardMover {
       const pass = await verifyPass(source, target, uid, primaryKey, shard, {
         pageSize: this.deps.pageSize,
         taskTimeoutMs: this.deps.taskTimeoutMs,
+        expiring,
       });
       if (pass === null || pass.repaired === 0) return; // equal (or the index is gone on the source)
       cursor.copied += pass.copied;

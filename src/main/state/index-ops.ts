@@ -15,6 +15,7 @@ import {
   type ProjectedIndex,
 } from '../../core/index-state.js';
 import { swapConflict, type IndexSwap } from '../../core/index-requests.js';
+import { EXPIRES_FIELD } from '../../core/reserved.js';
 import {
   applySettingsPatch,
   defaultSettings,
@@ -41,6 +42,8 @@ export interface IndexOpsOptions {
   strategy: 'two_phase' | 'sequential';
   /** `settings_broadcast.verify_timeout_s` in ms: the longest wait for node tasks inside a request. */
   verifyTimeoutMs: number;
+  /** Anti-entropy on: a swap or rename gives these indexes other documents (their tombstones' epoch ends). */
+  swapped?: (uids: readonly string[], taskUid: number) => Promise<void>;
 }
 
 /** Called in the lane with the new task uid; `recorded` says the task record was written (nothing to undo). */
@@ -189,7 +192,12 @@ export class IndexOperations {
       const acks = await this.createEverywhere(
         uid,
         primaryKey,
-        physicalSettings(defaultSettings(), record?.fields ?? [], this.o.facetingOverfetch),
+        physicalSettings(
+          defaultSettings(),
+          record?.fields ?? [],
+          this.o.facetingOverfetch,
+          this.o.state.physicalFilterable,
+        ),
       );
       recorded();
       return this.o.tasks.create({ uid: taskUid, type: 'indexCreation', indexUid: uid, queues: [uid], details, acks });
@@ -272,6 +280,7 @@ export class IndexOperations {
       else if (typeof body.primaryKey === 'string')
         changes.push({ taskUid, kind: 'primaryKey', primaryKey: body.primaryKey });
       for (const u of uids) await this.o.state.addPending(u, changes);
+      if (uids.length > 1) await this.o.swapped?.(uids, taskUid);
       const nodeBody: Record<string, unknown> = {};
       if (body.primaryKey !== undefined) nodeBody.primaryKey = body.primaryKey;
       if (newUid !== undefined) nodeBody.uid = newUid;
@@ -298,6 +307,7 @@ export class IndexOperations {
       const conflict = swapConflict(swaps, (u) => states.get(u)!.exists);
       if (conflict !== null) return this.decided(taskUid, 'indexSwap', null, uids, details, conflict, recorded);
       for (const u of uids) await this.o.state.addPending(u, [{ taskUid, kind: 'barrier' }]);
+      await this.o.swapped?.(uids, taskUid);
       const { acks, failures } = await broadcastWrite(this.nodes, (n) => n.swapIndexes(swaps));
       if (failures.length > 0) {
         // A swap half-applied across nodes would mix two indexes: every node must take it (those that did keep it
@@ -357,17 +367,17 @@ export class IndexOperations {
           ...(await this.createEverywhere(
             uid,
             null,
-            physicalSettings(defaultSettings(), fields, this.o.facetingOverfetch),
+            physicalSettings(defaultSettings(), fields, this.o.facetingOverfetch, this.o.state.physicalFilterable),
           )),
         );
-      const physical = physicalPatch(patch, after, fields, this.o.facetingOverfetch);
+      const physical = physicalPatch(patch, after, fields, this.o.facetingOverfetch, this.o.state.physicalFilterable);
       if (this.o.strategy === 'sequential')
         acks.push(
           ...(await this.sequential(
             uid,
             physical,
-            physicalPatch(patch, p.settings, fields, this.o.facetingOverfetch),
-            physicalSettings(after, fields, this.o.facetingOverfetch),
+            physicalPatch(patch, p.settings, fields, this.o.facetingOverfetch, this.o.state.physicalFilterable),
+            physicalSettings(after, fields, this.o.facetingOverfetch, this.o.state.physicalFilterable),
           )),
         );
       else {
@@ -444,7 +454,7 @@ export class IndexOperations {
       return this.createEverywhere(
         uid,
         primaryKey,
-        physicalSettings(defaultSettings(), known, this.o.facetingOverfetch),
+        physicalSettings(defaultSettings(), known, this.o.facetingOverfetch, this.o.state.physicalFilterable),
       );
     }
     const learned = await this.o.state.learnFields(uid, fields);
@@ -459,9 +469,19 @@ export class IndexOperations {
     const searchable = p.settings.searchableAttributes as string[];
     if (learned.added.length > 0 && searchable.length === 1 && searchable[0] === '*') {
       // Node queues run in order: the searchable list is in place before the documents that bring the fields.
-      const physical = physicalSettings(p.settings, known, this.o.facetingOverfetch);
+      const physical = physicalSettings(p.settings, known, this.o.facetingOverfetch, this.o.state.physicalFilterable);
       const sent = await broadcastWrite(this.nodes, (n) =>
         n.patchSettings(uid, { searchableAttributes: physical.searchableAttributes }),
+      );
+      this.missed(sent.failures);
+      acks.push(...sent.acks);
+    }
+    if (learned.added.includes(EXPIRES_FIELD) && this.o.state.filtersOn(EXPIRES_FIELD)) {
+      // TTL on: the first documents with an expiry make it filterable on nodes of an index created before (reads
+      // hide expired documents with a node filter from then on).
+      const physical = physicalSettings(p.settings, known, this.o.facetingOverfetch, this.o.state.physicalFilterable);
+      const sent = await broadcastWrite(this.nodes, (n) =>
+        n.patchSettings(uid, { filterableAttributes: physical.filterableAttributes }),
       );
       this.missed(sent.failures);
       acks.push(...sent.acks);

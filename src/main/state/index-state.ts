@@ -43,7 +43,14 @@ export class IndexStateService {
     private readonly store: Store,
     /** The cluster's shard count, which a new index takes. */
     private readonly defaultShards: () => number,
+    /** Fields Miroir itself filters on besides `_miroir_shard` (`_miroir_expires_at` with TTL on). */
+    readonly physicalFilterable: readonly string[] = [],
   ) {}
+
+  /** Whether Miroir filters on `field` physically (so it is filterable on every node of every index). */
+  filtersOn(field: string): boolean {
+    return this.physicalFilterable.includes(field);
+  }
 
   // ---------------------------------------------------------------- reads
 

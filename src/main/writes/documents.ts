@@ -8,7 +8,7 @@ import { MeiliError } from '../../core/errors.js';
 import { ingestBatch, type IngestBatchOutput } from '../../core/ingest-batch.js';
 import type { PayloadFormat } from '../../core/payload.js';
 import type { RoutingTable } from '../../core/rendezvous.js';
-import { shardsForAnyIds } from '../../core/route-batch.js';
+import { shardsForAnyIds, stampVersion } from '../../core/route-batch.js';
 import type { TaskRow } from '../../store/store.js';
 import type { WorkerPool } from '../../workers/pool.js';
 import type { IngestBatchReturn } from '../../workers/tasks.js';
@@ -33,6 +33,18 @@ export interface DocumentWritesOptions {
   retryOnTimeout: boolean;
   /** Whether this request shares the event loop with others right now (absent: assume it does). */
   otherRequestsInFlight?: () => boolean;
+  /** `anti_entropy.enabled`: stamp `_miroir_version` on every routed document and keep tombstones of deletes. */
+  antiEntropy?: boolean;
+  /** `ttl.enabled`: check `_miroir_expires_at` (integer ms or RFC 3339, stored as ms). */
+  ttl?: boolean;
+  /** Records the tombstone of a delete (anti-entropy on) before its node writes are sent. */
+  tombstone?: (t: {
+    index: string;
+    taskUid: number;
+    kind: 'ids' | 'filter' | 'all';
+    ids?: string[];
+    filter?: unknown;
+  }) => Promise<void>;
 }
 
 export interface AddDocuments {
@@ -65,7 +77,12 @@ export class DocumentWrites {
   }
 
   /** Parses, keys and routes a batch on `table` (inline, or in the pool while other requests share the loop). */
-  private route(input: AddDocuments, primaryKey: string | null, table: RoutingTable): Promise<IngestBatchOutput> {
+  private route(
+    input: AddDocuments,
+    primaryKey: string | null,
+    table: RoutingTable,
+    version: 'reserve' | null = this.o.antiEntropy === true ? 'reserve' : null,
+  ): Promise<IngestBatchOutput> {
     const targets = Array.from({ length: table.shards }, (_, s) => [...table.writeTargets(s).values()].flat());
     const job = {
       body: input.body,
@@ -74,6 +91,8 @@ export class DocumentWrites {
       primaryKey,
       shards: table.shards,
       targets,
+      version,
+      checkExpiry: this.o.ttl === true,
     };
     // Alone on the loop, inline is faster (the worker hop adds ~1.4 ms per 64 KB and nothing else needs the loop) —
     // up to a size whose parse would stall a probe or a search arriving meanwhile (~15 ms at 1 MiB).
@@ -136,6 +155,8 @@ export class DocumentWrites {
         batch = await this.route(input, pk, table);
       }
       const routed = batch.routed!;
+      // Anti-entropy on: the task uid, known only now, goes into the room routing left for `_miroir_version`.
+      if (this.o.antiEntropy === true) for (const body of Object.values(routed.bodies)) stampVersion(body, taskUid);
       const extra = input.skipCreation ? '&skipCreation=true' : '';
       const operation = input.merge ? 'documents_update' : 'documents_add';
       const sent = await this.sendOrRecord(
@@ -237,6 +258,7 @@ export class DocumentWrites {
       }
       const bodies = new Map<string, string>();
       for (const [n, list] of perNode) bodies.set(n, JSON.stringify(list));
+      await this.o.tombstone?.({ index: uid, taskUid, kind: 'ids', ids: [...ids] });
       const sent = await replicatedWrite(this.write, {
         indexUid: uid,
         taskUid,
@@ -281,6 +303,11 @@ export class DocumentWrites {
       const bodies = new Map<string, string>();
       for (const c of this.o.topology.liveClients())
         if (this.o.topology.health.isHealthy(c.nodeId)) bodies.set(c.nodeId, body);
+      await this.o.tombstone?.(
+        how === 'all'
+          ? { index: uid, taskUid, kind: 'all' }
+          : { index: uid, taskUid, kind: 'filter', filter: how.filter },
+      );
       const sent = await replicatedWrite(this.write, {
         indexUid: uid,
         taskUid,

@@ -45,10 +45,15 @@ export function settingsModule(o: SettingsSettleOptions): SettleModule {
       )?.patch ?? validateSettings(ctx.task.details ?? {}, null);
     const keys = Object.keys(patch);
     const base = record.committed?.settings ?? project(null).settings;
-    const mine = physicalSettings(applySettingsPatch(base, patch), record.fields, o.facetingOverfetch);
+    const mine = physicalSettings(
+      applySettingsPatch(base, patch),
+      record.fields,
+      o.facetingOverfetch,
+      o.state.physicalFilterable,
+    );
     const latest = async () => {
       const r = await o.state.record(uid);
-      return physicalSettings(project(r).settings, r?.fields ?? [], o.facetingOverfetch);
+      return physicalSettings(project(r).settings, r?.fields ?? [], o.facetingOverfetch, o.state.physicalFilterable);
     };
     const failedNodes: string[] = [];
     const repaired: string[] = [];
@@ -65,7 +70,7 @@ export function settingsModule(o: SettingsSettleOptions): SettleModule {
     if (failedNodes.length > 0) {
       // Roll back: every node gets the index's latest state without this task (the repair of the latest state).
       const without = project({ ...record, pending: record.pending.filter((c) => c.taskUid !== ctx.task.uid) });
-      const back = physicalSettings(without.settings, record.fields, o.facetingOverfetch);
+      const back = physicalSettings(without.settings, record.fields, o.facetingOverfetch, o.state.physicalFilterable);
       await o.state.inLane(uid, async () => {
         await Promise.allSettled(
           o.topology.liveClients().map((api) => api.patchSettings(uid, back, 'settings_rollback')),
