@@ -8,6 +8,9 @@ import { setHashBackend, typescriptBackend } from '../src/core/hash.js';
 import { mergeSearchResults } from '../src/core/merge.js';
 import { routeBatch } from '../src/core/route-batch.js';
 import { parseDocuments } from '../src/core/payload.js';
+import { planPkFilter } from '../src/core/query-plan.js';
+import { RoutingTable } from '../src/core/rendezvous.js';
+import { ReplicaSelector } from '../src/main/cluster/replica-selector.js';
 import { bigBody, documents, shardAnswers, SHARDS, TARGETS } from './core/fixtures.js';
 
 interface Row {
@@ -93,6 +96,61 @@ async function main(): Promise<void> {
     },
     1,
     0.25,
+  );
+  add(
+    'PK plan: `id IN [3 ids] AND color = red` (parse + narrow)',
+    () => {
+      planPkFilter('id IN [12, 4711, 99] AND color = red', 'id', SHARDS, 128);
+    },
+    null,
+    0.01,
+  );
+  add(
+    'PK plan: filter without the key (text check only)',
+    () => {
+      planPkFilter('color = red AND price > 10', 'sku', SHARDS, 128);
+    },
+    null,
+    0.001,
+  );
+  const table = new RoutingTable({
+    shards: SHARDS,
+    replication_factor: 2,
+    groups: [{ id: 0, state: 'active' }],
+    nodes: ['node-0', 'node-1', 'node-2'].map((id) => ({ id, replica_group: 0, state: 'active', health: 'healthy' })),
+  });
+  const selector = new ReplicaSelector(
+    {
+      strategy: 'adaptive',
+      latency_weight: 1,
+      inflight_weight: 2,
+      error_weight: 10,
+      ewma_half_life_ms: 5000,
+      exploration_epsilon: 0.05,
+    },
+    null,
+  );
+  for (let i = 0; i < 50; i++)
+    for (const id of ['node-0', 'node-1', 'node-2']) {
+      selector.started(id);
+      selector.finished(id, id === 'node-0' ? 40 : 4 + (i % 3), false);
+    }
+  let seq = 0;
+  add(
+    `covering set of ${SHARDS} shards, RF=2: round-robin rotation`,
+    () => {
+      table.coveringSet(seq++);
+    },
+    null,
+    null,
+  );
+  add(
+    `covering set of ${SHARDS} shards, RF=2, adaptive replica selection`,
+    () => {
+      table.coveringSet(seq++, null, selector);
+    },
+    null,
+    0.02,
   );
   add(
     'canonical JSON of a 100 KB body',

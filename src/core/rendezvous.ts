@@ -86,6 +86,8 @@ export class RoutingTable {
   private readonly quorumOwners = new Map<number, string[][]>();
   private readonly health = new Map<string, Health>();
   private readonly unreadable = new Set<string>();
+  /** node id → healthy and not catching up (one lookup per read pick). */
+  private readonly readable = new Map<string, boolean>();
   /** node id → shards it holds as a read owner in its group (ascending). */
   private readonly held = new Map<string, number[]>();
 
@@ -100,6 +102,7 @@ export class RoutingTable {
       this.health.set(n.id, n.health);
       if (n.readable === false) this.unreadable.add(n.id);
     }
+    for (const n of topology.nodes) this.readable.set(n.id, n.health === 'healthy' && n.readable !== false);
     for (const g of topology.groups) {
       const members = topology.nodes.filter((n) => n.replica_group === g.id);
       const readIds = members.filter((n) => READ_STATES.has(n.state)).map((n) => n.id);
@@ -163,8 +166,6 @@ export class RoutingTable {
     return out;
   }
 
-  private readonly scratch: string[] = [];
-
   private pick(
     shard: number,
     group: number,
@@ -175,9 +176,13 @@ export class RoutingTable {
     const owners = this.owners(shard, group);
     if (owners.length === 0) return null;
     if (chooser !== null) {
-      const readable = this.scratch;
-      readable.length = 0;
-      for (const id of owners) if (this.canRead(id)) readable.push(id);
+      // Usually every owner is readable: the owners list itself goes to the chooser, no copy.
+      let readable: readonly string[] = owners;
+      for (let i = 0; i < owners.length; i++)
+        if (!this.canRead(owners[i]!)) {
+          readable = owners.filter((id) => this.canRead(id));
+          break;
+        }
       return chooser.choose(readable, seq, strict);
     }
     for (let i = 0; i < owners.length; i++) {
@@ -247,7 +252,7 @@ export class RoutingTable {
 
   /** Whether reads may go to this node: healthy and not catching up on missed writes. */
   canRead(nodeId: string): boolean {
-    return this.health.get(nodeId) === 'healthy' && !this.unreadable.has(nodeId);
+    return this.readable.get(nodeId) === true;
   }
 
   /** The shards a node holds as a read owner in its group (ascending). */
