@@ -25,6 +25,10 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_csrf_token_invalid: ['auth', 403], // admin console (issue 31)
   miroir_origin_not_allowed: ['auth', 403], // admin console (issue 31)
   miroir_admin_read_only: ['auth', 403], // admin console (issue 31)
+  miroir_invalid_idempotency_key: ['invalid_request', 400], // consistency (issue 24)
+  miroir_settings_frozen: ['system', 503], // consistency (issue 24)
+  miroir_invalid_session: ['invalid_request', 400], // consistency (issue 24)
+  miroir_invalid_settings_version: ['invalid_request', 400], // consistency (issue 24)
 } as const satisfies Record<string, readonly [ErrorType, number]>);
 
 export type MiroirErrorCode = keyof typeof MIROIR_ERROR_CODES;

@@ -22,6 +22,7 @@ import { indexModules } from './tasks/settle/indexes.js';
 import { settingsModule } from './tasks/settle/settings.js';
 import { DocumentWrites } from './writes/documents.js';
 import { buildRoutes, type RouteGuard } from './api/routes.js';
+import { Idempotency } from './consistency/idempotency.js';
 import { TaskRegistry } from './tasks/registry.js';
 import { PodMembership } from './cluster/membership.js';
 import { LeaseKeeper } from './cluster/leases.js';
@@ -187,6 +188,9 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       maxFederatedHits: cfg.multi_search.max_federated_hits,
     },
     scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy },
+    idempotency: cfg.idempotency.enabled
+      ? new Idempotency({ store, metrics, ttlMs: cfg.idempotency.ttl_seconds * 1000 })
+      : null,
   });
   const searchUi = cfg.search_ui.enabled
     ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger })

@@ -17,6 +17,7 @@ import {
   type IndexRecordDraft,
   type AdminLoginFailures,
   type AdminSessionRecord,
+  type ExpiringKind,
   type Job,
   type Lease,
   type LegacyIndexState,
@@ -79,6 +80,8 @@ export class LmdbStore implements Store {
   private readonly rateLimits: MemoryRateLimits;
   /** Admin console records: ['session', id] → AdminSessionRecord, ['login', ip] → AdminLoginRow. */
   private readonly adminUi: Database<AdminSessionRecord | AdminLoginRow, [string, string]>;
+  /** [kind, key] → value and expiry (idempotency keys, sessions). */
+  private readonly expiring: Database<ExpiringRow, [string, string]>;
   private readonly events = new EventEmitter();
   private readonly indexCache = new IndexStateCache();
   /** The reserved block of task uids: next to hand out, and one past the last. */
@@ -118,6 +121,7 @@ export class LmdbStore implements Store {
     this.searchUi = this.root.openDB({ name: 'search_ui' });
     this.rateLimits = new MemoryRateLimits(this.now);
     this.adminUi = this.root.openDB({ name: 'admin_ui' });
+    this.expiring = this.root.openDB({ name: 'expiring' });
     this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 5000).unref();
   }
 
@@ -152,6 +156,7 @@ export class LmdbStore implements Store {
       for (const { key, value } of this.leases.getRange()) if (value.expiresAt <= now) this.leases.remove(key);
       for (const { key, value } of this.adminUi.getRange())
         if (adminRowExpired(key[0], value, now)) this.adminUi.remove(key);
+      for (const { key, value } of this.expiring.getRange()) if (value.expires_at <= now) this.expiring.remove(key);
     });
   }
 
@@ -649,6 +654,37 @@ export class LmdbStore implements Store {
     await this.root.transaction(() => this.adminUi.removeSync(['login', ip]));
   }
 
+  async getExpiring(kind: ExpiringKind, key: string): Promise<string | null> {
+    const row = this.expiring.get([kind, key]);
+    return row === undefined || row.expires_at <= this.now() ? null : row.value;
+  }
+
+  async casExpiring(
+    kind: ExpiringKind,
+    key: string,
+    expected: string | null,
+    next: string | null,
+    ttlMs: number,
+  ): Promise<boolean> {
+    return this.root.transaction(() => {
+      const now = this.now();
+      const row = this.expiring.get([kind, key]);
+      const live = row === undefined || row.expires_at <= now ? null : row.value;
+      if (live !== expected) return false;
+      if (next === null) this.expiring.removeSync([kind, key]);
+      else this.expiring.putSync([kind, key], { value: next, expires_at: now + ttlMs });
+      return true;
+    });
+  }
+
+  async countExpiring(kind: ExpiringKind): Promise<number> {
+    const now = this.now();
+    let n = 0;
+    for (const { value } of this.expiring.getRange({ start: [kind], end: [kind + '\u0000'] }))
+      if (value.expires_at > now) n++;
+    return n;
+  }
+
   async publish(channel: StoreChannel, message: string): Promise<void> {
     this.events.emit(channel, message);
   }
@@ -673,6 +709,12 @@ export class LmdbStore implements Store {
     }
     await this.root.close();
   }
+}
+
+interface ExpiringRow {
+  value: string;
+  /** Wall-clock ms. */
+  expires_at: number;
 }
 
 /** Whether an `admin_ui` record is past every time it matters (the sweeper deletes it). */

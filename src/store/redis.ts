@@ -11,6 +11,7 @@ import {
   newJob,
   type AdminLoginFailures,
   type AdminSessionRecord,
+  type ExpiringKind,
   normalizeIndexRecord,
   normalizeTaskRow,
   type IndexRecord,
@@ -60,8 +61,24 @@ const K = {
   rateLimit: (bucket: string) => `${P}ratelimit:${bucket}`,
   adminSession: (id: string) => `${P}admin_session:${id}`,
   adminLoginBackoff: (ip: string) => `${P}ratelimit:adminlogin:backoff:${ip}`,
+  expiring: (kind: ExpiringKind, key: string) => `${P}${kind}:${key}`,
+  expiringIndex: (kind: ExpiringKind) => `${P}${kind}:_index`,
   channel: (c: StoreChannel) => (c === 'admin_session_revoked' ? `${P}admin_session:revoked` : `${P}events:${c}`),
 };
+
+// Compare-and-set on an expiring record, listed in a zset scored by expiry (counts without a SCAN). KEYS: record,
+// index. ARGV: expected ('' = none), next ('' = delete), ttl ms, member, now ms.
+const CAS_EXPIRING = `
+local cur = redis.call('GET', KEYS[1])
+if (cur or '') ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[4])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[5]) + tonumber(ARGV[3]), ARGV[4])
+end
+return 1`;
 
 const CAS_TOPOLOGY = `
 local cur = redis.call('GET', KEYS[1])
@@ -744,6 +761,28 @@ export class RedisStore implements Store {
 
   async clearAdminLoginFailures(ip: string): Promise<void> {
     await this.call((r) => r.del(K.adminLoginBackoff(ip)));
+  }
+
+  async getExpiring(kind: ExpiringKind, key: string): Promise<string | null> {
+    return this.call((r) => r.get(K.expiring(kind, key)));
+  }
+
+  async casExpiring(
+    kind: ExpiringKind,
+    key: string,
+    expected: string | null,
+    next: string | null,
+    ttlMs: number,
+  ): Promise<boolean> {
+    const args = [expected ?? '', next ?? '', String(Math.max(1, Math.ceil(ttlMs))), key, String(this.now())];
+    const keys = [K.expiring(kind, key), K.expiringIndex(kind)];
+    return Number(await this.call((r) => r.eval(CAS_EXPIRING, 2, ...keys, ...args))) === 1;
+  }
+
+  async countExpiring(kind: ExpiringKind): Promise<number> {
+    const idx = K.expiringIndex(kind);
+    const res = await this.call((r) => r.multi().zremrangebyscore(idx, '-inf', this.now()).zcard(idx).exec());
+    return Number(res?.[1]?.[1] ?? 0);
   }
 
   async publish(channel: StoreChannel, message: string): Promise<void> {

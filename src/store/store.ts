@@ -164,6 +164,10 @@ export interface AdminLoginFailures {
   backoff_until: number | null;
 }
 
+/** Kinds of record that expire by themselves (SPEC C8 tables 4 and 5): `idemp` → `miroir:idemp:<key>`, `session` →
+ * `miroir:session:<id>`. Values are opaque strings (the owners serialize them). */
+export type ExpiringKind = 'idemp' | 'session';
+
 export class StoreUnavailableError extends Error {
   constructor(message: string) {
     super(message);
@@ -287,6 +291,23 @@ export interface Store {
   extendAdminLoginBackoff(ip: string, untilMs: number): Promise<void>;
   /** A successful login: forgets the failures and the backoff of `ip`. */
   clearAdminLoginFailures(ip: string): Promise<void>;
+
+  // ---- records that expire (idempotency keys, read-your-writes sessions)
+  /** The live value under `kind`/`key`, or null when there is none or it expired. */
+  getExpiring(kind: ExpiringKind, key: string): Promise<string | null>;
+  /**
+   * Compare-and-set: writes `next` (null deletes) with a lifetime of `ttlMs` only if the live value equals `expected`
+   * (null = none or expired). True when written.
+   */
+  casExpiring(
+    kind: ExpiringKind,
+    key: string,
+    expected: string | null,
+    next: string | null,
+    ttlMs: number,
+  ): Promise<boolean>;
+  /** How many live records of `kind` exist (expired ones are evicted on the way). */
+  countExpiring(kind: ExpiringKind): Promise<number>;
 
   // ---- change notification
   publish(channel: StoreChannel, message: string): Promise<void>;

@@ -11,6 +11,7 @@ import type { TopologyService } from '../cluster/topology.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Rebalancer } from '../rebalance/rebalancer.js';
 import type { IndexOperations } from '../state/index-ops.js';
+import type { Idempotency } from '../consistency/idempotency.js';
 import type { DocumentWrites } from '../writes/documents.js';
 import { addNode, drainNode, removeGroup, startRebalance } from './admin.js';
 import { addDocuments, deleteAll, deleteBatch, deleteByFilter, deleteOne } from './documents.js';
@@ -40,6 +41,8 @@ export interface ApiDeps extends ReadDeps, TaskApiDeps {
   keys: KeyRegistry;
   rebalancer: Rebalancer;
   multiSearch: MultiSearchConfig;
+  /** `Idempotency-Key` handling on every write route (null when `idempotency.enabled` is false). */
+  idempotency: Idempotency | null;
 }
 
 type Handler = (ctx: RequestContext<AuthResult>) => Promise<Reply> | Reply;
@@ -99,7 +102,14 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     method: HttpMethod,
     path: string,
     handler: Handler,
-    opts: { body?: 'none' | 'json' | 'raw'; tenant?: boolean; auth?: RouteAuth; probe?: boolean } = {},
+    opts: {
+      body?: 'none' | 'json' | 'raw';
+      tenant?: boolean;
+      auth?: RouteAuth;
+      probe?: boolean;
+      /** A write (every non-GET route unless it says false): `Idempotency-Key` applies. */
+      write?: boolean;
+    } = {},
   ) => {
     const guard: RouteGuard = {
       kind: 'client',
@@ -112,7 +122,7 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
       body: opts.body ?? (method === 'GET' || method === 'DELETE' ? 'none' : 'json'),
       auth: guard,
       probe: opts.probe === true,
-      handler,
+      handler: deps.idempotency !== null && (opts.write ?? method !== 'GET') ? deps.idempotency.wrap(handler) : handler,
     });
   };
   const admin = (
@@ -184,12 +194,12 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('POST', '/indexes/:uid/documents/delete-batch', (ctx) => deleteBatch(deps.writes, ctx));
   client('POST', '/indexes/:uid/documents/delete', (ctx) => deleteByFilter(deps.writes, ctx));
   client('DELETE', '/indexes/:uid/documents', (ctx) => deleteAll(deps.writes, ctx));
-  client('POST', '/indexes/:uid/search', (ctx) => search(deps, ctx, 'json'), { tenant: true });
+  client('POST', '/indexes/:uid/search', (ctx) => search(deps, ctx, 'json'), { tenant: true, write: false });
   client('GET', '/indexes/:uid/search', (ctx) => search(deps, ctx, 'query'), { tenant: true });
-  client('POST', '/indexes/:uid/facet-search', (ctx) => facetSearch(deps, ctx), { tenant: true });
-  client('POST', '/multi-search', (ctx) => multiSearch(deps, ctx), { tenant: true });
+  client('POST', '/indexes/:uid/facet-search', (ctx) => facetSearch(deps, ctx), { tenant: true, write: false });
+  client('POST', '/multi-search', (ctx) => multiSearch(deps, ctx), { tenant: true, write: false });
   client('GET', '/indexes/:uid/documents', (ctx) => fetchDocuments(deps, ctx, 'query'));
-  client('POST', '/indexes/:uid/documents/fetch', (ctx) => fetchDocuments(deps, ctx, 'json'));
+  client('POST', '/indexes/:uid/documents/fetch', (ctx) => fetchDocuments(deps, ctx, 'json'), { write: false });
   client('GET', '/indexes/:uid/documents/:id', (ctx) => getDocument(deps, ctx));
   client('GET', '/batches', async (ctx) => json(200, await listBatches(deps, ctx.query, ctx.auth!)));
   client('GET', '/batches/:batchUid', async (ctx) => json(200, await getBatch(deps, ctx.params.batchUid!, ctx.auth!)));
@@ -239,7 +249,8 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     ['PATCH', '/dynamic-search-rules/:ruleUid'],
     ['DELETE', '/dynamic-search-rules/:ruleUid'],
   ];
-  for (const [method, path] of unserved) client(method, path, notSupported(`${method} ${path}`), { body: 'none' });
+  for (const [method, path] of unserved)
+    client(method, path, notSupported(`${method} ${path}`), { body: 'none', write: false });
 
   // ---- admin API
   admin(

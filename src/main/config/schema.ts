@@ -217,6 +217,17 @@ export const configSchema = z.strictObject({
       max_repair_retries: nonNegativeInt.default(3).describe('Re-pushes of settings to a node whose hash differs.'),
     })
     .prefault({}),
+  idempotency: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Honour `Idempotency-Key` on every write route: a repeat gets the first answer (`Idempotent-Replayed: true`), another request under the same key 409.',
+        ),
+      ttl_seconds: positiveInt.default(86400).describe('How long a key and its answer are kept (in the task store).'),
+    })
+    .prefault({}),
   task_registry: z
     .strictObject({
       retention_days: positiveInt.default(7).describe('Finished tasks older than this are pruned (C7: 7 days).'),
