@@ -62,6 +62,14 @@ export interface CoveringSet {
 const READ_STATES: ReadonlySet<NodeState> = new Set(['active', 'draining']);
 const TARGET_STATES: ReadonlySet<NodeState> = new Set(['active', 'joining']);
 
+/** A read's consistency options (sessions, minimum settings version); null for a plain read. */
+export interface ReadPolicy {
+  /** The group to read from (a session's pin), when it is active; null: the rotating group. */
+  group: number | null;
+  /** Nodes the read must not use. */
+  exclude: ReadonlySet<string> | null;
+}
+
 /** Precomputed per-topology routing: owners per (group, shard) for reads, targets and writes. */
 export class RoutingTable {
   readonly shards: number;
@@ -152,12 +160,12 @@ export class RoutingTable {
     return out;
   }
 
-  private pick(shard: number, group: number, seq: number): string | null {
+  private pick(shard: number, group: number, seq: number, exclude: ReadonlySet<string> | null = null): string | null {
     const owners = this.owners(shard, group);
     if (owners.length === 0) return null;
     for (let i = 0; i < owners.length; i++) {
       const id = owners[(seq + i) % owners.length]!;
-      if (this.canRead(id)) return id;
+      if (this.canRead(id) && (exclude === null || !exclude.has(id))) return id;
     }
     return null;
   }
@@ -165,19 +173,28 @@ export class RoutingTable {
   /**
    * One replica per shard in the query's group (rotating by `seq`), each chosen node mapped to the shards it
    * answers for; shards the group cannot serve fall back to the other active groups in ascending id order.
+   * `policy` (a read's consistency options): `group` replaces the rotating group when it is active (a session's
+   * pin), `exclude` names nodes the read must not use (below a requested settings version).
    */
-  coveringSet(seq: number): CoveringSet {
-    const group = this.activeGroups.length === 0 ? -1 : queryGroup(seq, this.activeGroups);
+  coveringSet(seq: number, policy: ReadPolicy | null = null): CoveringSet {
+    const pinned = policy?.group ?? null;
+    const exclude = policy?.exclude ?? null;
+    const group =
+      this.activeGroups.length === 0
+        ? -1
+        : pinned !== null && this.activeGroups.includes(pinned)
+          ? pinned
+          : queryGroup(seq, this.activeGroups);
     const assignments = new Map<string, number[]>();
     const uncovered: number[] = [];
     const fallback: number[] = [];
     const stale: number[] = [];
     for (let s = 0; s < this.shards; s++) {
-      let node = group < 0 ? null : this.pick(s, group, seq);
+      let node = group < 0 ? null : this.pick(s, group, seq, exclude);
       if (node === null) {
         for (const g of this.activeGroups) {
           if (g === group) continue;
-          node = this.pick(s, g, seq);
+          node = this.pick(s, g, seq, exclude);
           if (node !== null) {
             fallback.push(s);
             break;
@@ -185,7 +202,7 @@ export class RoutingTable {
         }
       }
       if (node === null) {
-        node = this.stalePick(s, group);
+        node = this.stalePick(s, group, exclude);
         if (node !== null) stale.push(s);
       }
       if (node === null) {
@@ -200,11 +217,12 @@ export class RoutingTable {
   }
 
   /** A healthy replica that is catching up (the query's group first), for a shard no readable replica serves. */
-  stalePick(shard: number, group: number): string | null {
+  stalePick(shard: number, group: number, exclude: ReadonlySet<string> | null = null): string | null {
     const groups = [group, ...this.activeGroups.filter((g) => g !== group)];
     for (const g of groups)
       for (const id of this.owners(shard, g))
-        if (this.health.get(id) === 'healthy' && this.unreadable.has(id)) return id;
+        if (this.health.get(id) === 'healthy' && this.unreadable.has(id) && (exclude === null || !exclude.has(id)))
+          return id;
     return null;
   }
 

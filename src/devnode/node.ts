@@ -122,6 +122,8 @@ export interface Faults {
   fail_after_enqueue: number | boolean;
   /** The next N requests (any route but /health) answer 500 before doing anything. */
   fail_requests: number;
+  /** A task is not processed before this many ms after it was enqueued (replication lag; answers are not delayed). */
+  task_delay_ms: number;
 }
 
 const EXPERIMENTAL_DEFAULTS: Record<string, boolean | null> = {
@@ -207,7 +209,14 @@ export class DevNode {
   private constructor(opts: DevNodeOptions) {
     this.masterKey = opts.masterKey ?? null;
     this.baseDelay = opts.faultDelayMs ?? 0;
-    this.faults = { delay_ms: this.baseDelay, error_rate: 0, hang: false, fail_after_enqueue: 0, fail_requests: 0 };
+    this.faults = {
+      delay_ms: this.baseDelay,
+      error_rate: 0,
+      hang: false,
+      fail_after_enqueue: 0,
+      fail_requests: 0,
+      task_delay_ms: 0,
+    };
     this.store = opts.dataDir ? new DevNodeStore(opts.dataDir) : null;
     const store = this.store;
     this.keys = new KeyRegistry(this.masterKey, {
@@ -424,6 +433,9 @@ export class DevNode {
   /** Each task runs as its own batch (a cancelation's batch also holds the tasks it cancels), like Meilisearch
    * with `--experimental-max-number-of-batched-tasks 1`. */
   private async process(task: TaskRecord): Promise<void> {
+    if (task.status !== 'enqueued') return;
+    const lag = this.faults.task_delay_ms - (Date.now() - Date.parse(task.enqueuedAt));
+    if (lag > 0) await new Promise((r) => setTimeout(r, lag));
     if (task.status !== 'enqueued') return;
     const startedAt = now();
     const batch: RunningBatch = {
@@ -872,7 +884,14 @@ export class DevNode {
 
   private setFaults(body: unknown): Reply {
     if (body === null) {
-      this.faults = { delay_ms: this.baseDelay, error_rate: 0, hang: false, fail_after_enqueue: 0, fail_requests: 0 };
+      this.faults = {
+        delay_ms: this.baseDelay,
+        error_rate: 0,
+        hang: false,
+        fail_after_enqueue: 0,
+        fail_requests: 0,
+        task_delay_ms: 0,
+      };
       return json(200, this.faults);
     }
     if (typeof body !== 'object' || Array.isArray(body))
@@ -883,6 +902,7 @@ export class DevNode {
       else if (k === 'error_rate' && typeof v === 'number' && v >= 0 && v <= 1) next.error_rate = v;
       else if (k === 'hang' && typeof v === 'boolean') next.hang = v;
       else if (k === 'fail_requests' && typeof v === 'number' && Number.isInteger(v) && v >= 0) next.fail_requests = v;
+      else if (k === 'task_delay_ms' && typeof v === 'number' && v >= 0) next.task_delay_ms = v;
       else if (
         k === 'fail_after_enqueue' &&
         (typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v) && v >= 0))

@@ -23,6 +23,10 @@ import { settingsModule } from './tasks/settle/settings.js';
 import { DocumentWrites } from './writes/documents.js';
 import { buildRoutes, type RouteGuard } from './api/routes.js';
 import { Idempotency } from './consistency/idempotency.js';
+import { ReadConsistency } from './consistency/read-policy.js';
+import { Sessions } from './consistency/sessions.js';
+import { SettingsDriftCheck } from './consistency/settings-drift.js';
+import { WriteHooks } from './consistency/write-hooks.js';
 import { TaskRegistry } from './tasks/registry.js';
 import { PodMembership } from './cluster/membership.js';
 import { LeaseKeeper } from './cluster/leases.js';
@@ -169,6 +173,34 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     taskTimeoutMs: verifyTimeoutMs,
   });
 
+  // Consistency (issue 24): settings drift, idempotent writes, read-your-writes sessions.
+  const drift = new SettingsDriftCheck({
+    store,
+    state,
+    topology,
+    metrics,
+    logger,
+    facetingOverfetch,
+    intervalMs: cfg.settings_drift_check.interval_s * 1000,
+    autoRepair: cfg.settings_drift_check.auto_repair,
+    maxRepairRetries: cfg.settings_broadcast.max_repair_retries,
+    freezeWrites: cfg.settings_broadcast.freeze_writes_on_unrepairable,
+    taskTimeoutMs: verifyTimeoutMs,
+    owns: (item) => membership?.owns(item) ?? true,
+  });
+  const sessions = cfg.session_pinning.enabled
+    ? new Sessions({
+        store,
+        topology,
+        metrics,
+        ttlMs: cfg.session_pinning.ttl_seconds * 1000,
+        strategy: cfg.session_pinning.wait_strategy,
+        maxWaitMs: cfg.session_pinning.max_wait_ms,
+      })
+    : null;
+  const idempotency = cfg.idempotency.enabled
+    ? new Idempotency({ store, metrics, ttlMs: cfg.idempotency.ttl_seconds * 1000 })
+    : null;
   const adminKey = cfg.admin.api_key;
   const routes = buildRoutes({
     store,
@@ -188,9 +220,12 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       maxFederatedHits: cfg.multi_search.max_federated_hits,
     },
     scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy },
-    idempotency: cfg.idempotency.enabled
-      ? new Idempotency({ store, metrics, ttlMs: cfg.idempotency.ttl_seconds * 1000 })
-      : null,
+    writeHooks: new WriteHooks({
+      idempotency,
+      drift: cfg.settings_drift_check.interval_s > 0 ? drift : null,
+      sessions,
+    }),
+    consistency: new ReadConsistency({ store, topology, sessions }),
   });
   const searchUi = cfg.search_ui.enabled
     ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger })
@@ -295,6 +330,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     logger,
   });
   await membership.start();
+  drift.start();
   await searchUi?.start({ url: discovery.selfId, livePods: () => membership!.peers() });
   // Mode B: leader-only work runs on the holder of its scope's lease (TTL lease_ttl_s, renewed every renew_interval_s).
   const leases = cfg.leader_election.enabled
@@ -325,6 +361,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       await searchUi?.stop();
       await adminUi?.close(); // admin-ui (issue 31)
       await rebalancer.stop();
+      await drift.stop();
       await leases?.stop();
       await membership!.stop();
       await discovery.stop();

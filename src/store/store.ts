@@ -165,8 +165,9 @@ export interface AdminLoginFailures {
 }
 
 /** Kinds of record that expire by themselves (SPEC C8 tables 4 and 5): `idemp` → `miroir:idemp:<key>`, `session` →
- * `miroir:session:<id>`. Values are opaque strings (the owners serialize them). */
-export type ExpiringKind = 'idemp' | 'session';
+ * `miroir:session:<id>`, `settings_frozen` → `miroir:settings_frozen:<key>` (indexes whose writes are frozen). Values
+ * are opaque strings (the owners serialize them); keys never equal `_index` (the Redis listing's name). */
+export type ExpiringKind = 'idemp' | 'session' | 'settings_frozen';
 
 export class StoreUnavailableError extends Error {
   constructor(message: string) {

@@ -11,7 +11,7 @@ import type { TopologyService } from '../cluster/topology.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Rebalancer } from '../rebalance/rebalancer.js';
 import type { IndexOperations } from '../state/index-ops.js';
-import type { Idempotency } from '../consistency/idempotency.js';
+import type { WriteHooks } from '../consistency/write-hooks.js';
 import type { DocumentWrites } from '../writes/documents.js';
 import { addNode, drainNode, removeGroup, startRebalance } from './admin.js';
 import { addDocuments, deleteAll, deleteBatch, deleteByFilter, deleteOne } from './documents.js';
@@ -41,8 +41,8 @@ export interface ApiDeps extends ReadDeps, TaskApiDeps {
   keys: KeyRegistry;
   rebalancer: Rebalancer;
   multiSearch: MultiSearchConfig;
-  /** `Idempotency-Key` handling on every write route (null when `idempotency.enabled` is false). */
-  idempotency: Idempotency | null;
+  /** What every write route goes through (settings freeze, `Idempotency-Key`, `X-Miroir-Session`). */
+  writeHooks: WriteHooks;
 }
 
 type Handler = (ctx: RequestContext<AuthResult>) => Promise<Reply> | Reply;
@@ -122,7 +122,7 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
       body: opts.body ?? (method === 'GET' || method === 'DELETE' ? 'none' : 'json'),
       auth: guard,
       probe: opts.probe === true,
-      handler: deps.idempotency !== null && (opts.write ?? method !== 'GET') ? deps.idempotency.wrap(handler) : handler,
+      handler: (opts.write ?? method !== 'GET') ? deps.writeHooks.wrap(handler) : handler,
     });
   };
   const admin = (

@@ -12,7 +12,9 @@ import { parseSearchQuery } from '../../core/search-params.js';
 import { scrubReservedMembers } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import { andFilters } from '../../core/shard-filter.js';
+import type { ReadPolicy } from '../../core/rendezvous.js';
 import { scatter, type ScatterDeps } from '../cluster/scatter.js';
+import type { ReadConsistency } from '../consistency/read-policy.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import type { Logger } from '../observability/logger.js';
 import type { IndexStateService } from '../state/index-state.js';
@@ -23,6 +25,13 @@ export interface ReadDeps {
   logger: Logger | null;
   /** `scatter.faceting_overfetch`: nodes keep this many times a facet's values. */
   facetingOverfetch: number;
+  /** Session pins, minimum settings versions, the settings-inconsistent header. */
+  consistency: ReadConsistency;
+}
+
+/** The scatter dependencies of one read under its policy. */
+export function scatterWith(deps: ReadDeps, policy: ReadPolicy | null): ScatterDeps {
+  return policy === null ? deps.scatter : { ...deps.scatter, policy };
 }
 
 /** One index's search over a covering set, merged; `missing` lists shards no replica could answer. */
@@ -31,6 +40,7 @@ export async function scatterSearch(
   uid: string,
   clientQuery: Record<string, unknown>,
   auth: AuthResult,
+  policy: ReadPolicy | null = null,
 ): Promise<{
   answer: NodeAnswer;
   missing: number[];
@@ -60,7 +70,13 @@ export async function scatterSearch(
   delete nodeBase.hitsPerPage;
   if (sort !== null && sort.length > 0) nodeBase.showRankingScoreDetails = true;
   if (added.length > 0) nodeBase.attributesToRetrieve = [...retrieve!, ...added];
-  const { answers, missing, nodeCount } = await scatter(deps.scatter, uid, filter, () => ({ ...nodeBase }), 'search');
+  const { answers, missing, nodeCount } = await scatter(
+    scatterWith(deps, policy),
+    uid,
+    filter,
+    () => ({ ...nodeBase }),
+    'search',
+  );
   const answer = mergeSearchResults(
     answers,
     { ...query, sort, distinct: (query.distinct as string | undefined) ?? null },
@@ -90,10 +106,11 @@ async function passThrough(
   uid: string,
   query: Record<string, unknown>,
   auth: AuthResult,
+  policy: ReadPolicy | null,
 ): Promise<{ body: Buffer; settingsVersion: number } | null> {
   if (query.facets !== undefined && query.facets !== null) return null;
   const table = deps.scatter.topology.routing;
-  const cover = table.coveringSet(directSeq++);
+  const cover = table.coveringSet(directSeq++, policy);
   if (cover.assignments.size !== 1 || cover.uncovered.length > 0 || cover.stale.length > 0) return null;
   const [nodeId, shards] = [...cover.assignments][0]!;
   if (shards.length !== table.shards || table.heldShards(nodeId).length !== table.shards) return null;
@@ -131,13 +148,14 @@ export async function search(
 ): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   const query = parseSearchQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
-  const direct = await passThrough(deps, uid, query, ctx.auth!);
+  const policy = await deps.consistency.forIndex(ctx, uid);
+  const direct = await passThrough(deps, uid, query, ctx.auth!, policy);
   if (direct !== null) {
     ctx.replyHeaders['x-miroir-settings-version'] = String(direct.settingsVersion);
     if (ctx.logging) ctx.logFields = { index: uid, node_count: 1, degraded: false };
     return { status: 200, raw: direct.body };
   }
-  const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(deps, uid, query, ctx.auth!);
+  const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(deps, uid, query, ctx.auth!, policy);
   answer.requestUid = randomUUID();
   degradedHeader(ctx, missing);
   ctx.replyHeaders['x-miroir-settings-version'] = String(settingsVersion);

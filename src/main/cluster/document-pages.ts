@@ -11,7 +11,7 @@ import { comparePrimaryKeys, compareValues } from '../../core/sort-order.js';
 import { SHARD_FIELD, withShardFilter } from '../../core/shard-filter.js';
 import type { NodeAnswer } from '../../core/merge.js';
 import { NodeRequestError, NodeResponseError, type NodeApi } from './node-api.js';
-import { scatter, type ScatterDeps } from './scatter.js';
+import { scatter, settingsVersionStale, type ScatterDeps } from './scatter.js';
 
 type Doc = Record<string, unknown>;
 
@@ -50,7 +50,9 @@ async function fromShard<T>(
   const table = deps.topology.routing;
   const candidates = [
     first,
-    ...table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((id) => id !== first && table.canRead(id)),
+    ...table.activeGroups
+      .flatMap((g) => [...table.owners(shard, g)])
+      .filter((id) => id !== first && table.canRead(id) && deps.policy?.exclude?.has(id) !== true),
   ];
   for (const id of candidates) {
     const api = deps.topology.client(id);
@@ -100,7 +102,9 @@ async function shardCounts(
 
 /** Unsorted: shard by shard, each document once, only the shards the page falls in read. */
 async function shardMajor(deps: ScatterDeps, req: DocumentPageRequest): Promise<DocumentPage> {
-  const cover = deps.topology.routing.coveringSet(pageSeq++);
+  const cover = deps.topology.routing.coveringSet(pageSeq++, deps.policy ?? null);
+  if (deps.policy?.exclude != null && deps.policy.exclude.size > 0 && cover.uncovered.length > 0)
+    throw settingsVersionStale();
   const shardNode = new Map<number, string>();
   for (const [node, shards] of cover.assignments) for (const s of shards) shardNode.set(s, node);
   const filter = req.query.filter;

@@ -6,6 +6,7 @@
 // the query itself (4xx) is the client's error, passed through as the node gave it.
 import { MeiliError } from '../../core/errors.js';
 import type { NodeAnswer } from '../../core/merge.js';
+import type { ReadPolicy } from '../../core/rendezvous.js';
 import { withShardFilter } from '../../core/shard-filter.js';
 import type { Metrics } from '../observability/metrics.js';
 import { NodeRequestError, NodeResponseError, type NodeApi } from './node-api.js';
@@ -15,6 +16,16 @@ export interface ScatterDeps {
   topology: TopologyService;
   metrics: Metrics;
   unavailablePolicy: 'partial' | 'error';
+  /** This read's consistency options (session pin, nodes below a requested settings version); absent: none. */
+  policy?: ReadPolicy | null;
+}
+
+/** 503 miroir_settings_version_stale: the nodes a read may use cannot answer for every shard. */
+export function settingsVersionStale(): MeiliError {
+  return new MeiliError(
+    'miroir_settings_version_stale',
+    'No node holding the requested settings version (`X-Miroir-Min-Settings-Version`) can answer for every shard.',
+  );
 }
 
 export type ScatterRoute = 'search' | 'facet-search' | 'documents/fetch';
@@ -69,7 +80,9 @@ export async function scatter(
   route: ScatterRoute,
 ): Promise<Scattered> {
   const table = deps.topology.routing;
-  const cover = table.coveringSet(querySeq++);
+  const policy = deps.policy ?? null;
+  const cover = table.coveringSet(querySeq++, policy);
+  if (policy?.exclude != null && policy.exclude.size > 0 && cover.uncovered.length > 0) throw settingsVersionStale();
   const parts = [...cover.assignments];
   deps.metrics.fanOut.observe(parts.length);
   const bodyFor = (nodeId: string, shards: readonly number[]): Record<string, unknown> => {
@@ -97,7 +110,7 @@ export async function scatter(
       for (const s of shards) {
         const other = table.activeGroups
           .flatMap((g) => [...table.owners(s, g)])
-          .find((id) => id !== nodeId && table.canRead(id));
+          .find((id) => id !== nodeId && table.canRead(id) && policy?.exclude?.has(id) !== true);
         if (other === undefined) missing.push(s);
         else (alt.get(other) ?? alt.set(other, []).get(other)!).push(s);
       }

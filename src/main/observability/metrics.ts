@@ -28,6 +28,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['outcome'] as const,
       registers: r,
     }),
+    settingsHashMismatch: new Counter({
+      name: 'miroir_settings_hash_mismatch_total',
+      help: "Nodes found holding physical settings other than the index's committed ones (drift check)",
+      registers: r,
+    }),
     nodeHealthy: new Gauge({
       name: 'miroir_node_healthy',
       help: '1 when the node passes health checks, else 0',
