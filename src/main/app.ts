@@ -22,6 +22,7 @@ import { indexModules } from './tasks/settle/indexes.js';
 import { settingsModule } from './tasks/settle/settings.js';
 import { DocumentWrites } from './writes/documents.js';
 import { buildRoutes, type RouteGuard } from './api/routes.js';
+import { Coalescer } from './consistency/coalescing.js';
 import { Idempotency } from './consistency/idempotency.js';
 import { ReadConsistency } from './consistency/read-policy.js';
 import { Sessions } from './consistency/sessions.js';
@@ -226,6 +227,9 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       sessions,
     }),
     consistency: new ReadConsistency({ store, topology, sessions }),
+    coalescer: cfg.query_coalescing.enabled
+      ? new Coalescer({ metrics, windowMs: cfg.query_coalescing.window_ms })
+      : null,
   });
   const searchUi = cfg.search_ui.enabled
     ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger })

@@ -14,6 +14,7 @@ import { hideReservedInRead } from '../../core/reserved-reads.js';
 import { andFilters } from '../../core/shard-filter.js';
 import type { ReadPolicy } from '../../core/rendezvous.js';
 import { scatter, type ScatterDeps } from '../cluster/scatter.js';
+import type { Coalescer } from '../consistency/coalescing.js';
 import type { ReadConsistency } from '../consistency/read-policy.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import type { Logger } from '../observability/logger.js';
@@ -27,6 +28,8 @@ export interface ReadDeps {
   facetingOverfetch: number;
   /** Session pins, minimum settings versions, the settings-inconsistent header. */
   consistency: ReadConsistency;
+  /** Query coalescing (null when `query_coalescing.enabled` is false). */
+  coalescer: Coalescer | null;
 }
 
 /** The scatter dependencies of one read under its policy. */
@@ -141,6 +144,24 @@ export function degradedHeader(ctx: RequestContext<unknown>, missing: readonly n
   if (missing.length > 0) ctx.replyHeaders['x-miroir-degraded'] = `shards=${missing.join(',')}`;
 }
 
+type SearchOutcome =
+  | { kind: 'direct'; body: Buffer; settingsVersion: number }
+  | { kind: 'merged'; answer: NodeAnswer; missing: number[]; settingsVersion: number; nodeCount: number };
+
+/** One search's node work and merge: what coalesced searches share. */
+async function searchOnce(
+  deps: ReadDeps,
+  uid: string,
+  query: Record<string, unknown>,
+  auth: AuthResult,
+  policy: ReadPolicy | null,
+): Promise<SearchOutcome> {
+  const direct = await passThrough(deps, uid, query, auth, policy);
+  if (direct !== null) return { kind: 'direct', ...direct };
+  const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(deps, uid, query, auth, policy);
+  return { kind: 'merged', answer, missing, settingsVersion, nodeCount };
+}
+
 export async function search(
   deps: ReadDeps,
   ctx: RequestContext<AuthResult>,
@@ -149,22 +170,27 @@ export async function search(
   const uid = checkIndexUid(ctx.params.uid!);
   const query = parseSearchQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
   const policy = await deps.consistency.forIndex(ctx, uid);
-  const direct = await passThrough(deps, uid, query, ctx.auth!, policy);
-  if (direct !== null) {
-    ctx.replyHeaders['x-miroir-settings-version'] = String(direct.settingsVersion);
+  const auth = ctx.auth!;
+  let out: SearchOutcome;
+  if (deps.coalescer !== null && policy === null) {
+    const version = (await deps.state.readable(uid)).settingsVersion;
+    const key = deps.coalescer.key(uid, version, query, auth, ctx.req.headers.authorization);
+    out = await deps.coalescer.run(key, () => searchOnce(deps, uid, query, auth, null));
+  } else out = await searchOnce(deps, uid, query, auth, policy);
+  ctx.replyHeaders['x-miroir-settings-version'] = String(out.settingsVersion);
+  if (out.kind === 'direct') {
     if (ctx.logging) ctx.logFields = { index: uid, node_count: 1, degraded: false };
-    return { status: 200, raw: direct.body };
+    return { status: 200, raw: out.body };
   }
-  const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(deps, uid, query, ctx.auth!, policy);
-  answer.requestUid = randomUUID();
-  degradedHeader(ctx, missing);
-  ctx.replyHeaders['x-miroir-settings-version'] = String(settingsVersion);
+  // The merged answer may be shared with coalesced searches: this request's own parts go on a copy.
+  const answer: NodeAnswer = { ...out.answer, requestUid: randomUUID() };
+  degradedHeader(ctx, out.missing);
   if (ctx.logging)
     ctx.logFields = {
       index: uid,
-      node_count: nodeCount,
+      node_count: out.nodeCount,
       estimated_hits: answer.estimatedTotalHits ?? answer.totalHits,
-      degraded: missing.length > 0,
+      degraded: out.missing.length > 0,
     };
   return { status: 200, body: answer };
 }

@@ -236,6 +236,20 @@ export const configSchema = z.strictObject({
         .describe('Re-apply the committed physical settings to a node found drifted (else only count and log it).'),
     })
     .prefault({}),
+  query_coalescing: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Identical searches (index, settings version, body, search rules) within window_ms share one scatter, per pod.',
+        ),
+      window_ms: positiveInt
+        .max(10000)
+        .default(50)
+        .describe("How long after a search's scatter started an identical one joins it."),
+    })
+    .prefault({}),
   session_pinning: z
     .strictObject({
       enabled: z
