@@ -227,6 +227,15 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       sessions,
     }),
     consistency: new ReadConsistency({ store, topology, sessions }),
+    consistencyStatus: async () => ({
+      idempotency: { enabled: idempotency !== null, keys: await store.countExpiring('idemp') },
+      session_pinning: { enabled: sessions !== null, sessions: await store.countExpiring('session') },
+      settings_drift_check: {
+        interval_s: cfg.settings_drift_check.interval_s,
+        frozen_indexes: await drift.frozenCount(),
+      },
+      query_coalescing: { enabled: cfg.query_coalescing.enabled },
+    }),
     coalescer: cfg.query_coalescing.enabled
       ? new Coalescer({ metrics, windowMs: cfg.query_coalescing.window_ms })
       : null,

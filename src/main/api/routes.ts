@@ -43,6 +43,8 @@ export interface ApiDeps extends ReadDeps, TaskApiDeps {
   multiSearch: MultiSearchConfig;
   /** What every write route goes through (settings freeze, `Idempotency-Key`, `X-Miroir-Session`). */
   writeHooks: WriteHooks;
+  /** `GET /_miroir/consistency`: idempotency keys, sessions and frozen indexes kept in the store. */
+  consistencyStatus: () => Promise<Record<string, unknown>>;
 }
 
 type Handler = (ctx: RequestContext<AuthResult>) => Promise<Reply> | Reply;
@@ -272,6 +274,7 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   admin('DELETE', '/_miroir/groups/:id', (ctx) => removeGroup(deps, ctx.params.id!));
   admin('POST', '/_miroir/rebalance', () => startRebalance(deps), 'admin', 'none');
   admin('GET', '/_miroir/rebalance/status', async () => json(200, await deps.rebalancer.status()));
+  admin('GET', '/_miroir/consistency', async () => json(200, await deps.consistencyStatus()));
   admin('GET', '/_miroir/metrics', async () => ({
     status: 200,
     raw: await deps.metrics.registry.metrics(),
