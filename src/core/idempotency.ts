@@ -37,9 +37,9 @@ export interface FingerprintInput {
 export function requestFingerprint(r: FingerprintInput): string {
   const h = createHash('sha256');
   h.update(`${r.method}\n${r.path}\n${r.query}\n${r.contentType ?? ''}\n`);
-  if (r.body === null || r.body.length === 0) return h.digest('hex');
   let canonical: string | null = null;
   if (r.json !== undefined) canonical = canonicalJson(r.json);
+  else if (r.body === null || r.body.length === 0) return h.digest('hex');
   else if (r.contentType === 'application/json' && r.body.length <= CANONICAL_JSON_MAX_BYTES) {
     try {
       canonical = canonicalJson(JSON.parse(r.body.toString('utf8')));
@@ -48,6 +48,6 @@ export function requestFingerprint(r: FingerprintInput): string {
     }
   }
   if (canonical !== null) h.update('json\n').update(canonical);
-  else h.update('bytes\n').update(r.body);
+  else if (r.body !== null) h.update('bytes\n').update(r.body);
   return h.digest('hex');
 }
