@@ -107,7 +107,12 @@ export class SettingsDriftCheck {
     if ((await store.queuedTasks(uid)).length > 0) return null;
     const version = record.committed.settingsVersion;
     const expected = physicalSettings(record.committed.settings, record.fields, this.o.facetingOverfetch);
-    const nodes = topology.liveClients().filter((n) => topology.health.isHealthy(n.nodeId));
+    // Active, healthy nodes that are not being caught up: a node joining or catching up gets its settings from the
+    // rebalancer's provisioning, which this check must not race.
+    const settled = new Set(
+      topology.current.nodes.filter((n) => n.state === 'active' && n.catching_up !== true).map((n) => n.id),
+    );
+    const nodes = topology.liveClients().filter((n) => settled.has(n.nodeId) && topology.health.isHealthy(n.nodeId));
     const stamped = await store.getNodeSettingsVersions(uid);
     const drifted: string[] = [];
     const repaired: string[] = [];
@@ -120,6 +125,7 @@ export class SettingsDriftCheck {
         } catch {
           return; // an unreachable node is the health checker's business
         }
+        if (got === null) return; // the index is missing there: recovery's business (its documents are missing too)
         if (same(got, expected)) {
           if (stamped[api.nodeId] !== version) await store.setNodeSettingsVersion(uid, api.nodeId, version);
           return;
