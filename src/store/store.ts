@@ -38,6 +38,8 @@ export interface TaskRow {
   outcome?: { status: 'succeeded' | 'failed'; error: ErrorBody | null };
   /** taskDeletion / taskCancelation: the tasks the filter matched when the task was registered. */
   matched?: number[];
+  /** Document writes with several replica groups: the group that reached write quorum first (sessions pin it). */
+  pinGroup?: number;
 }
 
 /** Queue of `taskCancelation` / `taskDeletion` (a name no index uid can take). */

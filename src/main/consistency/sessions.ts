@@ -1,6 +1,6 @@
 // Read-your-writes sessions (SPEC A6, Round 2 "Sessions"): a write sent with `X-Miroir-Session` is remembered in the
 // session (in the store, `session_pinning.ttl_seconds`, so any pod honours it) with the replica group it pins — the
-// lowest-id group whose nodes all took the write. A read of the same index while such a write is still pending goes to
+// first group to reach write quorum (ties → lowest id; broadcasts: the lowest-id group that took it). A read of the same index while such a write is still pending goes to
 // that group: `block` first waits until the write's node tasks on that group are finished (polling from 25 ms,
 // doubling, at most `max_wait_ms`; past it the read is answered from the group with `X-Miroir-Session-Stale: true`),
 // `route_pin` does not wait. A finished write, or a pinned group that has no readable node left, clears the pin.
@@ -107,10 +107,11 @@ export class Sessions {
     }
   }
 
-  /** The lowest-id group every node of which (of those the write went to) took the task. */
+  /** The group the write reached quorum in first; for other writes the lowest-id group whose nodes took it. */
   private async pinGroup(task: number): Promise<number | null> {
     const row = await this.o.store.getTask(task);
     if (row === null) return null;
+    if (row.pinGroup !== undefined) return row.pinGroup;
     const groupOf = new Map(this.o.topology.current.nodes.map((n) => [n.id, n.replica_group]));
     const groups = [...new Set(Object.keys(row.nodeTasks).map((n) => groupOf.get(n)))].filter(
       (g): g is number => g !== undefined,
