@@ -267,6 +267,7 @@ describe('Idempotency-Key through two pods sharing Redis', { skip: redisSkip() }
         node_master_key: nodeKey,
         admin: { api_key: 'admin' },
         task_store: { backend: 'redis', url: redis.url },
+        session_pinning: { enabled: true },
         server: { port: 0, bind: '127.0.0.1' },
         metrics: { port: 0, bind: '127.0.0.1' },
       },
@@ -298,5 +299,28 @@ describe('Idempotency-Key through two pods sharing Redis', { skip: redisSkip() }
     const other = await send(pods[1]!.url, master, 'POST', '/indexes/ha/documents', [{ id: 7 }], 'k-ha');
     assert.equal(other.status, 409);
     assert.equal(other.body.code, 'miroir_idempotency_key_reused');
+  });
+
+  test('a session written through one pod is known to the other (the store keeps it)', async () => {
+    const status = async (i: number) =>
+      (await (
+        await fetch(`${pods[i]!.url}/_miroir/consistency`, { headers: { authorization: 'Bearer admin' } })
+      ).json()) as { session_pinning: { sessions: number }; idempotency: { keys: number } };
+    const before = (await status(1)).session_pinning.sessions;
+    const res = await fetch(`${pods[0]!.url}/indexes/ha/documents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json', 'x-miroir-session': 's-ha' },
+      body: JSON.stringify([{ id: 50, title: 'pinned' }]),
+    });
+    assert.equal(res.status, 202);
+    const after = await status(1);
+    assert.equal(after.session_pinning.sessions, before + 1);
+    assert.ok(after.idempotency.keys >= 1);
+    const read = await fetch(`${pods[1]!.url}/indexes/ha/search`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json', 'x-miroir-session': 's-ha' },
+      body: JSON.stringify({ q: 'pinned' }),
+    });
+    assert.equal(((await read.json()) as { hits: unknown[] }).hits.length, 1, 'the other pod waited for the write');
   });
 });
