@@ -80,8 +80,10 @@ export class LmdbStore implements Store {
   private readonly rateLimits: MemoryRateLimits;
   /** Admin console records: ['session', id] → AdminSessionRecord, ['login', ip] → AdminLoginRow. */
   private readonly adminUi: Database<AdminSessionRecord | AdminLoginRow, [string, string]>;
-  /** [kind, key] → value and expiry (idempotency keys, sessions). */
+  /** [kind, key] → value and expiry (idempotency keys, sessions, frozen indexes). */
   private readonly expiring: Database<ExpiringRow, [string, string]>;
+  /** [expires_at, kind, key] → 1: the sweep reads only what expired (never every record). */
+  private readonly expiringByTime: Database<number, [number, string, string]>;
   private readonly events = new EventEmitter();
   private readonly indexCache = new IndexStateCache();
   /** The reserved block of task uids: next to hand out, and one past the last. */
@@ -122,6 +124,7 @@ export class LmdbStore implements Store {
     this.rateLimits = new MemoryRateLimits(this.now);
     this.adminUi = this.root.openDB({ name: 'admin_ui' });
     this.expiring = this.root.openDB({ name: 'expiring' });
+    this.expiringByTime = this.root.openDB({ name: 'expiring_by_time' });
     this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 5000).unref();
   }
 
@@ -156,7 +159,7 @@ export class LmdbStore implements Store {
       for (const { key, value } of this.leases.getRange()) if (value.expiresAt <= now) this.leases.remove(key);
       for (const { key, value } of this.adminUi.getRange())
         if (adminRowExpired(key[0], value, now)) this.adminUi.remove(key);
-      for (const { key, value } of this.expiring.getRange()) if (value.expires_at <= now) this.expiring.remove(key);
+      this.sweepExpiring(now);
     });
   }
 
@@ -671,18 +674,44 @@ export class LmdbStore implements Store {
       const row = this.expiring.get([kind, key]);
       const live = row === undefined || row.expires_at <= now ? null : row.value;
       if (live !== expected) return false;
-      if (next === null) this.expiring.removeSync([kind, key]);
-      else this.expiring.putSync([kind, key], { value: next, expires_at: now + ttlMs });
+      if (row !== undefined) this.expiringByTime.removeSync([row.expires_at, kind, key]);
+      if (next === null) {
+        if (row !== undefined) {
+          this.expiring.removeSync([kind, key]);
+          this.countExpiringRows(kind, -1);
+        }
+      } else {
+        if (row === undefined) this.countExpiringRows(kind, 1);
+        this.expiring.putSync([kind, key], { value: next, expires_at: now + ttlMs });
+        this.expiringByTime.putSync([now + ttlMs, kind, key], 1);
+      }
       return true;
     });
   }
 
   async countExpiring(kind: ExpiringKind): Promise<number> {
     const now = this.now();
-    let n = 0;
-    for (const { value } of this.expiring.getRange({ start: [kind], end: [kind + '\u0000'] }))
-      if (value.expires_at > now) n++;
-    return n;
+    await this.root.transaction(() => this.sweepExpiring(now));
+    return (this.meta.get(`expiring_count:${kind}`) as number | undefined) ?? 0;
+  }
+
+  /** Adds `delta` to the stored row count of a kind (inside a write transaction). */
+  private countExpiringRows(kind: string, delta: number): void {
+    const k = `expiring_count:${kind}`;
+    this.meta.putSync(k, Math.max(0, ((this.meta.get(k) as number | undefined) ?? 0) + delta));
+  }
+
+  /** Deletes every record that expired by `now` (inside a write transaction): reads only the expired part. */
+  private sweepExpiring(now: number): void {
+    for (const { key } of this.expiringByTime.getRange({ end: [now + 1] })) {
+      const [at, kind, k] = key;
+      this.expiringByTime.removeSync(key);
+      const row = this.expiring.get([kind, k]);
+      if (row !== undefined && row.expires_at === at) {
+        this.expiring.removeSync([kind, k]);
+        this.countExpiringRows(kind, -1);
+      }
+    }
   }
 
   async publish(channel: StoreChannel, message: string): Promise<void> {
