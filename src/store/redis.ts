@@ -66,11 +66,13 @@ const K = {
   channel: (c: StoreChannel) => (c === 'admin_session_revoked' ? `${P}admin_session:revoked` : `${P}events:${c}`),
 };
 
-// Compare-and-set on an expiring record, listed in a zset scored by expiry (counts without a SCAN). KEYS: record,
-// index. ARGV: expected ('' = none), next ('' = delete), ttl ms, member, now ms.
+// Compare-and-set on an expiring record, listed in a zset scored by expiry (counts without a SCAN; each write drops
+// the members that expired, so the listing stays as large as the live records). KEYS: record, index. ARGV: expected
+// ('' = none), next ('' = delete), ttl ms, member, now ms.
 const CAS_EXPIRING = `
 local cur = redis.call('GET', KEYS[1])
 if (cur or '') ~= ARGV[1] then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[4])
