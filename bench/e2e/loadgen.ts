@@ -20,6 +20,8 @@ export interface LoadResult {
   done: number;
   errors: number;
   elapsedMs: number;
+  /** `load` only: the median request latency in ms. */
+  p50Ms?: number;
 }
 
 type Command =
@@ -126,14 +128,20 @@ async function run(c: Command): Promise<number[][] | LoadResult> {
   const count = (status: number) => (status === 200 ? counts.done++ : counts.errors++);
   if (c.cmd === 'load') {
     const conns = Array.from({ length: c.connections }, () => new Connection(port, bytes));
+    const lat: number[] = [];
     await Promise.all(
       conns.map(async (conn) => {
-        while (performance.now() < stopAt) count(await conn.send());
+        while (performance.now() < stopAt) {
+          const t0 = performance.now();
+          count(await conn.send());
+          lat.push(performance.now() - t0);
+        }
       }),
     );
     const elapsedMs = performance.now() - started;
     for (const conn of conns) conn.close();
-    return { ...counts, elapsedMs };
+    lat.sort((a, b) => a - b);
+    return { ...counts, elapsedMs, p50Ms: lat[Math.floor(lat.length / 2)] ?? 0 };
   }
   // 'rate': a batch every 10 ms, each request on a free connection (new ones opened as needed).
   const idle: Connection[] = [];

@@ -30,6 +30,10 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_canary_not_found: ['invalid_request', 404], // canaries (issue 30)
   miroir_invalid_shadow_filter: ['invalid_request', 400], // traffic shadow (issue 30)
   miroir_store_unavailable: ['system', 503], // the shared store (Redis) or its master is unreachable (issue 23)
+  miroir_invalid_idempotency_key: ['invalid_request', 400], // consistency (issue 24)
+  miroir_settings_frozen: ['system', 503], // consistency (issue 24)
+  miroir_invalid_session: ['invalid_request', 400], // consistency (issue 24)
+  miroir_invalid_settings_version: ['invalid_request', 400], // consistency (issue 24)
 } as const satisfies Record<string, readonly [ErrorType, number]>);
 
 export type MiroirErrorCode = keyof typeof MIROIR_ERROR_CODES;

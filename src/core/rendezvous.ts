@@ -73,6 +73,14 @@ export interface ReplicaChooser {
 const READ_STATES: ReadonlySet<NodeState> = new Set(['active', 'draining']);
 const TARGET_STATES: ReadonlySet<NodeState> = new Set(['active', 'joining']);
 
+/** A read's consistency options (sessions, minimum settings version); null for a plain read. */
+export interface ReadPolicy {
+  /** The group to read from (a session's pin), when it is active; null: the rotating group. */
+  group: number | null;
+  /** Nodes the read must not use. */
+  exclude: ReadonlySet<string> | null;
+}
+
 /** Precomputed per-topology routing: owners per (group, shard) for reads, targets and writes. */
 export class RoutingTable {
   readonly shards: number;
@@ -172,22 +180,24 @@ export class RoutingTable {
     seq: number,
     chooser: ReplicaChooser | null,
     strict = true,
+    exclude: ReadonlySet<string> | null = null,
   ): string | null {
     const owners = this.owners(shard, group);
     if (owners.length === 0) return null;
+    const usable = (id: string) => this.canRead(id) && (exclude === null || !exclude.has(id));
     if (chooser !== null) {
-      // Usually every owner is readable: the owners list itself goes to the chooser, no copy.
+      // Usually every owner is usable: the owners list itself goes to the chooser, no copy.
       let readable: readonly string[] = owners;
       for (let i = 0; i < owners.length; i++)
-        if (!this.canRead(owners[i]!)) {
-          readable = owners.filter((id) => this.canRead(id));
+        if (!usable(owners[i]!)) {
+          readable = owners.filter(usable);
           break;
         }
-      return chooser.choose(readable, seq, strict);
+      return readable.length === 0 ? null : chooser.choose(readable, seq, strict);
     }
     for (let i = 0; i < owners.length; i++) {
       const id = owners[(seq + i) % owners.length]!;
-      if (this.canRead(id)) return id;
+      if (usable(id)) return id;
     }
     return null;
   }
@@ -196,9 +206,23 @@ export class RoutingTable {
    * One replica per shard in the query's group (rotating by `seq`, or as `chooser` decides), each chosen node mapped
    * to the shards it answers for; shards the group cannot serve (or whose replicas the chooser avoids) fall back to
    * the other active groups in ascending id order. `only`: the shards to cover (ascending; default every shard).
+   * `policy` (a read's consistency options): `group` replaces the rotating group when it is active (a session's
+   * pin), `exclude` names nodes the read must not use (below a requested settings version).
    */
-  coveringSet(seq: number, only: readonly number[] | null = null, chooser: ReplicaChooser | null = null): CoveringSet {
-    const group = this.activeGroups.length === 0 ? -1 : queryGroup(seq, this.activeGroups);
+  coveringSet(
+    seq: number,
+    only: readonly number[] | null = null,
+    chooser: ReplicaChooser | null = null,
+    policy: ReadPolicy | null = null,
+  ): CoveringSet {
+    const pinned = policy?.group ?? null;
+    const exclude = policy?.exclude ?? null;
+    const group =
+      this.activeGroups.length === 0
+        ? -1
+        : pinned !== null && this.activeGroups.includes(pinned)
+          ? pinned
+          : queryGroup(seq, this.activeGroups);
     const assignments = new Map<string, number[]>();
     const uncovered: number[] = [];
     const fallback: number[] = [];
@@ -207,11 +231,11 @@ export class RoutingTable {
     const count = only === null ? this.shards : only.length;
     for (let i = 0; i < count; i++) {
       const s = only === null ? i : only[i]!;
-      let node = group < 0 ? null : this.pick(s, group, seq, chooser);
+      let node = group < 0 ? null : this.pick(s, group, seq, chooser, true, exclude);
       if (node === null) {
         for (const g of this.activeGroups) {
           if (g === group) continue;
-          node = this.pick(s, g, seq, chooser);
+          node = this.pick(s, g, seq, chooser, true, exclude);
           if (node !== null) {
             fallback.push(s);
             break;
@@ -219,9 +243,9 @@ export class RoutingTable {
         }
       }
       // Every readable replica is avoided by the chooser: the best of the query's group after all.
-      if (node === null && chooser !== null && group >= 0) node = this.pick(s, group, seq, chooser, false);
+      if (node === null && chooser !== null && group >= 0) node = this.pick(s, group, seq, chooser, false, exclude);
       if (node === null) {
-        node = this.stalePick(s, group);
+        node = this.stalePick(s, group, exclude);
         if (node !== null) stale.push(s);
       }
       if (node === null) {
@@ -237,11 +261,12 @@ export class RoutingTable {
   }
 
   /** A healthy replica that is catching up (the query's group first), for a shard no readable replica serves. */
-  stalePick(shard: number, group: number): string | null {
+  stalePick(shard: number, group: number, exclude: ReadonlySet<string> | null = null): string | null {
     const groups = [group, ...this.activeGroups.filter((g) => g !== group)];
     for (const g of groups)
       for (const id of this.owners(shard, g))
-        if (this.health.get(id) === 'healthy' && this.unreadable.has(id)) return id;
+        if (this.health.get(id) === 'healthy' && this.unreadable.has(id) && (exclude === null || !exclude.has(id)))
+          return id;
     return null;
   }
 

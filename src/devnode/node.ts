@@ -128,6 +128,8 @@ export interface Faults {
   fail_after_enqueue: number | boolean;
   /** The next N requests (any route but /health) answer 500 before doing anything. */
   fail_requests: number;
+  /** A task is not processed before this many ms after it was enqueued (replication lag; answers are not delayed). */
+  task_delay_ms: number;
 }
 
 const EXPERIMENTAL_DEFAULTS: Record<string, boolean | null> = {
@@ -214,6 +216,7 @@ export class DevNode {
       hang: false,
       fail_after_enqueue: 0,
       fail_requests: 0,
+      task_delay_ms: 0,
     };
     this.store = opts.dataDir ? new DevNodeStore(opts.dataDir) : null;
     const store = this.store;
@@ -434,6 +437,9 @@ export class DevNode {
   /** Each task runs as its own batch (a cancelation's batch also holds the tasks it cancels), like Meilisearch
    * with `--experimental-max-number-of-batched-tasks 1`. */
   private async process(task: TaskRecord): Promise<void> {
+    if (task.status !== 'enqueued') return;
+    const lag = this.faults.task_delay_ms - (Date.now() - Date.parse(task.enqueuedAt));
+    if (lag > 0) await new Promise((r) => setTimeout(r, lag));
     if (task.status !== 'enqueued') return;
     const startedAt = now();
     const batch: RunningBatch = {
@@ -868,6 +874,7 @@ export class DevNode {
         hang: false,
         fail_after_enqueue: 0,
         fail_requests: 0,
+        task_delay_ms: 0,
       };
       return json(200, this.faults);
     }
@@ -880,6 +887,7 @@ export class DevNode {
       else if (k === 'error_rate' && typeof v === 'number' && v >= 0 && v <= 1) next.error_rate = v;
       else if (k === 'hang' && typeof v === 'boolean') next.hang = v;
       else if (k === 'fail_requests' && typeof v === 'number' && Number.isInteger(v) && v >= 0) next.fail_requests = v;
+      else if (k === 'task_delay_ms' && typeof v === 'number' && v >= 0) next.task_delay_ms = v;
       else if (
         k === 'fail_after_enqueue' &&
         (typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v) && v >= 0))

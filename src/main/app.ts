@@ -22,6 +22,12 @@ import { indexModules } from './tasks/settle/indexes.js';
 import { settingsModule } from './tasks/settle/settings.js';
 import { DocumentWrites } from './writes/documents.js';
 import { buildRoutes, type RouteGuard } from './api/routes.js';
+import { Coalescer } from './consistency/coalescing.js';
+import { Idempotency } from './consistency/idempotency.js';
+import { ReadConsistency } from './consistency/read-policy.js';
+import { Sessions } from './consistency/sessions.js';
+import { SettingsDriftCheck } from './consistency/settings-drift.js';
+import { WriteHooks } from './consistency/write-hooks.js';
 import { TaskRegistry } from './tasks/registry.js';
 import { PodMembership } from './cluster/membership.js';
 import { LeaseKeeper } from './cluster/leases.js';
@@ -203,6 +209,34 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     taskTimeoutMs: verifyTimeoutMs,
   });
 
+  // Consistency (issue 24): settings drift, idempotent writes, read-your-writes sessions.
+  const drift = new SettingsDriftCheck({
+    store,
+    state,
+    topology,
+    metrics,
+    logger,
+    facetingOverfetch,
+    intervalMs: cfg.settings_drift_check.interval_s * 1000,
+    autoRepair: cfg.settings_drift_check.auto_repair,
+    maxRepairRetries: cfg.settings_broadcast.max_repair_retries,
+    freezeWrites: cfg.settings_broadcast.freeze_writes_on_unrepairable,
+    taskTimeoutMs: verifyTimeoutMs,
+    owns: (item) => membership?.owns(item) ?? true,
+  });
+  const sessions = cfg.session_pinning.enabled
+    ? new Sessions({
+        store,
+        topology,
+        metrics,
+        ttlMs: cfg.session_pinning.ttl_seconds * 1000,
+        strategy: cfg.session_pinning.wait_strategy,
+        maxWaitMs: cfg.session_pinning.max_wait_ms,
+      })
+    : null;
+  const idempotency = cfg.idempotency.enabled
+    ? new Idempotency({ store, metrics, ttlMs: cfg.idempotency.ttl_seconds * 1000 })
+    : null;
   const adminKey = cfg.admin.api_key;
   const scatterDeps = {
     topology,
@@ -214,6 +248,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     logger,
     expiryFilter: cfg.ttl.enabled ? expiryFilter(store) : undefined,
   };
+  const consistency = new ReadConsistency({ store, topology, sessions });
   const routes = buildRoutes({
     store,
     topology,
@@ -233,9 +268,27 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     },
     scatter: scatterDeps,
     explain: cfg.explain,
+    writeHooks: new WriteHooks({
+      idempotency,
+      drift: cfg.settings_drift_check.interval_s > 0 ? drift : null,
+      sessions,
+    }),
+    consistency,
+    consistencyStatus: async () => ({
+      idempotency: { enabled: idempotency !== null, keys: await store.countExpiring('idemp') },
+      session_pinning: { enabled: sessions !== null, sessions: await store.countExpiring('session') },
+      settings_drift_check: {
+        interval_s: cfg.settings_drift_check.interval_s,
+        frozen_indexes: await drift.frozenCount(),
+      },
+      query_coalescing: { enabled: cfg.query_coalescing.enabled },
+    }),
+    coalescer: cfg.query_coalescing.enabled
+      ? new Coalescer({ metrics, windowMs: cfg.query_coalescing.window_ms })
+      : null,
   });
   registerIntegrityRoutes(routes, { store, state, antiEntropy, ttl: ttlSweeper });
-  const readDeps = { state, scatter: scatterDeps, logger, facetingOverfetch };
+  const readDeps = { state, scatter: scatterDeps, logger, facetingOverfetch, consistency, coalescer: null };
   // canaries (issue 30): routes, search sampling and the Mode A runner; null unless canary_runner.enabled
   const canaries = cfg.canary_runner.enabled
     ? registerCanaries(routes, { config: cfg, store, read: readDeps, metrics, logger })
@@ -345,6 +398,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     logger,
   });
   await membership.start();
+  drift.start();
   await searchUi?.start({ url: discovery.selfId, livePods: () => membership!.peers() });
   // Mode B: leader-only work runs on the holder of its scope's lease (TTL lease_ttl_s, renewed every renew_interval_s).
   const leases = cfg.leader_election.enabled
@@ -382,6 +436,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       await antiEntropy?.stop();
       await ttlSweeper?.stop();
       await rebalancer.stop();
+      await drift.stop();
       await leases?.stop();
       await membership!.stop();
       await discovery.stop();

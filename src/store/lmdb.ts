@@ -19,6 +19,7 @@ import {
   type AdminSessionRecord,
   type CanaryDefinition,
   type CanaryRun,
+  type ExpiringKind,
   type Job,
   type Lease,
   type LegacyIndexState,
@@ -88,6 +89,10 @@ export class LmdbStore implements Store {
   private readonly canaries: Database<CanaryDefinition | CanaryRun[], [string, string]>;
   /** ['tomb', index, taskUid] → Tombstone, ['ttl', index, 0] → TtlPolicy, ['ae', index, shard] → pass status. */
   private readonly integrity: Database<unknown, [string, string, number]>;
+  /** [kind, key] → value and expiry (idempotency keys, sessions, frozen indexes). */
+  private readonly expiring: Database<ExpiringRow, [string, string]>;
+  /** [expires_at, kind, key] → 1: the sweep reads only what expired (never every record). */
+  private readonly expiringByTime: Database<number, [number, string, string]>;
   private readonly events = new EventEmitter();
   private readonly indexCache = new IndexStateCache();
   /** The reserved block of task uids: next to hand out, and one past the last. */
@@ -129,6 +134,8 @@ export class LmdbStore implements Store {
     this.adminUi = this.root.openDB({ name: 'admin_ui' });
     this.canaries = this.root.openDB({ name: 'canaries' });
     this.integrity = this.root.openDB({ name: 'integrity' });
+    this.expiring = this.root.openDB({ name: 'expiring' });
+    this.expiringByTime = this.root.openDB({ name: 'expiring_by_time' });
     this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 5000).unref();
   }
 
@@ -163,6 +170,7 @@ export class LmdbStore implements Store {
       for (const { key, value } of this.leases.getRange()) if (value.expiresAt <= now) this.leases.remove(key);
       for (const { key, value } of this.adminUi.getRange())
         if (adminRowExpired(key[0], value, now)) this.adminUi.remove(key);
+      this.sweepExpiring(now);
     });
   }
 
@@ -741,6 +749,63 @@ export class LmdbStore implements Store {
     return ((this.canaries.get(['runs', name]) as CanaryRun[] | undefined) ?? []).slice(0, limit);
   }
 
+  async getExpiring(kind: ExpiringKind, key: string): Promise<string | null> {
+    const row = this.expiring.get([kind, key]);
+    return row === undefined || row.expires_at <= this.now() ? null : row.value;
+  }
+
+  async casExpiring(
+    kind: ExpiringKind,
+    key: string,
+    expected: string | null,
+    next: string | null,
+    ttlMs: number,
+  ): Promise<boolean> {
+    return this.root.transaction(() => {
+      const now = this.now();
+      const row = this.expiring.get([kind, key]);
+      const live = row === undefined || row.expires_at <= now ? null : row.value;
+      if (live !== expected) return false;
+      if (row !== undefined) this.expiringByTime.removeSync([row.expires_at, kind, key]);
+      if (next === null) {
+        if (row !== undefined) {
+          this.expiring.removeSync([kind, key]);
+          this.countExpiringRows(kind, -1);
+        }
+      } else {
+        if (row === undefined) this.countExpiringRows(kind, 1);
+        this.expiring.putSync([kind, key], { value: next, expires_at: now + ttlMs });
+        this.expiringByTime.putSync([now + ttlMs, kind, key], 1);
+      }
+      return true;
+    });
+  }
+
+  async countExpiring(kind: ExpiringKind): Promise<number> {
+    const now = this.now();
+    await this.root.transaction(() => this.sweepExpiring(now));
+    return (this.meta.get(`expiring_count:${kind}`) as number | undefined) ?? 0;
+  }
+
+  /** Adds `delta` to the stored row count of a kind (inside a write transaction). */
+  private countExpiringRows(kind: string, delta: number): void {
+    const k = `expiring_count:${kind}`;
+    this.meta.putSync(k, Math.max(0, ((this.meta.get(k) as number | undefined) ?? 0) + delta));
+  }
+
+  /** Deletes every record that expired by `now` (inside a write transaction): reads only the expired part. */
+  private sweepExpiring(now: number): void {
+    for (const { key } of this.expiringByTime.getRange({ end: [now + 1] })) {
+      const [at, kind, k] = key;
+      this.expiringByTime.removeSync(key);
+      const row = this.expiring.get([kind, k]);
+      if (row !== undefined && row.expires_at === at) {
+        this.expiring.removeSync([kind, k]);
+        this.countExpiringRows(kind, -1);
+      }
+    }
+  }
+
   async publish(channel: StoreChannel, message: string): Promise<void> {
     this.events.emit(channel, message);
   }
@@ -765,6 +830,12 @@ export class LmdbStore implements Store {
     }
     await this.root.close();
   }
+}
+
+interface ExpiringRow {
+  value: string;
+  /** Wall-clock ms. */
+  expires_at: number;
 }
 
 /** Whether an `admin_ui` record is past every time it matters (the sweeper deletes it). */

@@ -2,7 +2,7 @@
 // `task_store.redis.key_prefix`; the records one Lua script or MULTI touches together share a hash tag `{…}`, so on
 // a Redis Cluster they sit in one slot. Bookkeeping keys of a family follow the tag with `#`, records with `:`, so
 // no record id (an index uid may be `_index`) can collide with them.
-import type { StoreChannel } from './store.js';
+import type { ExpiringKind, StoreChannel } from './store.js';
 
 export type RedisKeys = ReturnType<typeof redisKeys>;
 
@@ -49,6 +49,10 @@ export function redisKeys(prefix: string) {
     // Tombstones per index and the listing of indexes holding some: one MULTI writes both.
     tombstones: (index: string) => `${tombstones}:${index}`,
     tombstoneIndex: `${tombstones}#index`,
+    // Expiring records of one kind (idempotency keys, sessions, frozen indexes) and their expiry listing: one script
+    // changes both.
+    expiring: (kind: ExpiringKind, key: string) => `${tag(kind)}:${key}`,
+    expiringIndex: (kind: ExpiringKind) => `${tag(kind)}#index`,
     // Records a single command reads or writes need no tag.
     ttlPolicies: `${prefix}ttl_policies`,
     antiEntropy: `${prefix}antientropy_status`,

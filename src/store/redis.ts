@@ -19,6 +19,7 @@ import {
   type AdminSessionRecord,
   type CanaryDefinition,
   type CanaryRun,
+  type ExpiringKind,
   normalizeIndexRecord,
   normalizeTaskRow,
   type IndexRecord,
@@ -42,6 +43,22 @@ import {
 
 /** Tasks read per round trip when scanning. */
 const SCAN_CHUNK = 256;
+
+// Compare-and-set on an expiring record, listed in a zset scored by expiry (counts without a SCAN; each write drops
+// the members that expired, so the listing stays as large as the live records). KEYS: record, index. ARGV: expected
+// ('' = none), next ('' = delete), ttl ms, member, now ms.
+const CAS_EXPIRING = `
+local cur = redis.call('GET', KEYS[1])
+if (cur or '') ~= ARGV[1] then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[4])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[5]) + tonumber(ARGV[3]), ARGV[4])
+end
+return 1`;
 
 const CAS_TOPOLOGY = `
 local cur = redis.call('GET', KEYS[1])
@@ -862,7 +879,9 @@ export class RedisStore implements Store {
   }
 
   async putCanary(def: CanaryDefinition): Promise<void> {
-    await this.call((r) => r.multi().set(this.K.canary(def.name), JSON.stringify(def)).sadd(this.K.canaryIndex, def.name).exec());
+    await this.call((r) =>
+      r.multi().set(this.K.canary(def.name), JSON.stringify(def)).sadd(this.K.canaryIndex, def.name).exec(),
+    );
   }
 
   async getCanary(name: string): Promise<CanaryDefinition | null> {
@@ -899,6 +918,28 @@ export class RedisStore implements Store {
     if (limit <= 0) return [];
     const raws = await this.call((r) => r.lrange(this.K.canaryRuns(name), 0, limit - 1));
     return raws.map((x) => JSON.parse(x) as CanaryRun);
+  }
+
+  async getExpiring(kind: ExpiringKind, key: string): Promise<string | null> {
+    return this.call((r) => r.get(this.K.expiring(kind, key)));
+  }
+
+  async casExpiring(
+    kind: ExpiringKind,
+    key: string,
+    expected: string | null,
+    next: string | null,
+    ttlMs: number,
+  ): Promise<boolean> {
+    const args = [expected ?? '', next ?? '', String(Math.max(1, Math.ceil(ttlMs))), key, String(this.now())];
+    const keys = [this.K.expiring(kind, key), this.K.expiringIndex(kind)];
+    return Number(await this.call((r) => r.eval(CAS_EXPIRING, 2, ...keys, ...args))) === 1;
+  }
+
+  async countExpiring(kind: ExpiringKind): Promise<number> {
+    const idx = this.K.expiringIndex(kind);
+    const res = await this.call((r) => r.multi().zremrangebyscore(idx, '-inf', this.now()).zcard(idx).exec());
+    return Number(res?.[1]?.[1] ?? 0);
   }
 
   async publish(channel: StoreChannel, message: string): Promise<void> {

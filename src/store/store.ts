@@ -40,6 +40,8 @@ export interface TaskRow {
   outcome?: { status: 'succeeded' | 'failed'; error: ErrorBody | null };
   /** taskDeletion / taskCancelation: the tasks the filter matched when the task was registered. */
   matched?: number[];
+  /** Document writes with several replica groups: the group that reached write quorum first (sessions pin it). */
+  pinGroup?: number;
 }
 
 /** Queue of `taskCancelation` / `taskDeletion` (a name no index uid can take). */
@@ -212,6 +214,11 @@ export interface AntiEntropyShardStatus {
   error: string | null;
 }
 
+/** Kinds of record that expire by themselves (SPEC C8 tables 4 and 5): `idemp` → `miroir:idemp:<key>`, `session` →
+ * `miroir:session:<id>`, `settings_frozen` → `miroir:settings_frozen:<key>` (indexes whose writes are frozen). Values
+ * are opaque strings (the owners serialize them); keys never equal `_index` (the Redis listing's name). */
+export type ExpiringKind = 'idemp' | 'session' | 'settings_frozen';
+
 export class StoreUnavailableError extends Error {
   constructor(message: string) {
     super(message);
@@ -360,6 +367,22 @@ export interface Store {
   putAntiEntropyStatus(status: AntiEntropyShardStatus): Promise<void>;
   getAntiEntropyStatus(index: string, shard: number): Promise<AntiEntropyShardStatus | null>;
   listAntiEntropyStatus(): Promise<AntiEntropyShardStatus[]>;
+  // ---- records that expire (idempotency keys, read-your-writes sessions)
+  /** The live value under `kind`/`key`, or null when there is none or it expired. */
+  getExpiring(kind: ExpiringKind, key: string): Promise<string | null>;
+  /**
+   * Compare-and-set: writes `next` (null deletes) with a lifetime of `ttlMs` only if the live value equals `expected`
+   * (null = none or expired). True when written.
+   */
+  casExpiring(
+    kind: ExpiringKind,
+    key: string,
+    expected: string | null,
+    next: string | null,
+    ttlMs: number,
+  ): Promise<boolean>;
+  /** How many live records of `kind` exist (expired ones are evicted on the way). */
+  countExpiring(kind: ExpiringKind): Promise<number>;
 
   // ---- change notification
   publish(channel: StoreChannel, message: string): Promise<void>;

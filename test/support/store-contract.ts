@@ -412,6 +412,29 @@ export function contract(
       );
     });
 
+    test('expiring records: compare-and-set, one of two creators wins, expiry, counts per kind', async () => {
+      assert.equal(await store.getExpiring('idemp', 'k:1'), null);
+      assert.equal(await store.casExpiring('idemp', 'k:1', 'x', 'y', 60_000), false, 'nothing stored yet');
+      const firsts = await Promise.all([
+        store.casExpiring('idemp', 'k:1', null, 'a', 60_000),
+        store.casExpiring('idemp', 'k:1', null, 'b', 60_000),
+      ]);
+      assert.equal(firsts.filter(Boolean).length, 1, 'one of two creators wins');
+      const cur = (await store.getExpiring('idemp', 'k:1'))!;
+      assert.equal(await store.casExpiring('idemp', 'k:1', 'stale', 'c', 60_000), false);
+      assert.equal(await store.casExpiring('idemp', 'k:1', cur, 'c', 60_000), true);
+      assert.equal(await store.getExpiring('idemp', 'k:1'), 'c');
+      await store.casExpiring('idemp', 'k:2', null, 'short', 50);
+      await store.casExpiring('session', 's:1', null, 'v', 60_000);
+      assert.equal(await store.countExpiring('session'), 1);
+      await until(async () => (await store.getExpiring('idemp', 'k:2')) === null, 'the short record expires');
+      assert.equal(await store.countExpiring('idemp'), 1, 'expired records are not counted');
+      assert.equal(await store.casExpiring('idemp', 'k:2', null, 'again', 60_000), true, 'an expired key is free');
+      assert.equal(await store.casExpiring('idemp', 'k:1', 'c', null, 0), true, 'deleted');
+      assert.equal(await store.getExpiring('idemp', 'k:1'), null);
+      assert.equal(await store.countExpiring('idemp'), 1);
+    });
+
     test('search UI records: per-index config, scoped-key compare-and-set and listing, beacons with expiry, rate-limit windows', async () => {
       assert.equal(await store.getSearchUiConfig('movies'), null);
       await store.putSearchUiConfig('movies', { title: 'Films', displayed_attributes: ['genre'] });

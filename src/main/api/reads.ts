@@ -21,7 +21,8 @@ import { andFilters } from '../../core/shard-filter.js';
 import { EXPIRES_FIELD, isReservedField } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import type { Reply, RequestContext } from '../../http/server.js';
-import { degradedHeader, scatterSearch, type ReadDeps } from './search.js';
+import { degradedHeader, scatterSearch, scatterWith, type ReadDeps } from './search.js';
+import { settingsVersionStale } from '../cluster/scatter.js';
 import { mapLimit } from '../util/map-limit.js';
 
 function strip(doc: Record<string, unknown>, added: readonly string[]): Record<string, unknown> {
@@ -37,10 +38,20 @@ function state(deps: ReadDeps, uid: string) {
 export async function getDocument(deps: ReadDeps, ctx: RequestContext<AuthResult>): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   await state(deps, uid);
+  const policy = await deps.consistency.forIndex(ctx, uid);
   const id = ctx.params.id!;
   const table = deps.scatter.topology.routing;
   const shard = shardForKey(id, table.shards);
-  let replicas = table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((n) => table.canRead(n));
+  // A session's pinned group first (only it, while its nodes can answer), then the other groups.
+  const groups =
+    policy?.group != null && table.activeGroups.includes(policy.group) ? [policy.group] : table.activeGroups;
+  const allowed = (n: string) => policy?.exclude?.has(n) !== true;
+  let replicas = groups.flatMap((g) => [...table.owners(shard, g)]).filter((n) => table.canRead(n) && allowed(n));
+  if (replicas.length === 0 && policy !== null)
+    replicas = table.activeGroups
+      .flatMap((g) => [...table.owners(shard, g)])
+      .filter((n) => table.canRead(n) && allowed(n));
+  if (replicas.length === 0 && policy?.exclude != null && policy.exclude.size > 0) throw settingsVersionStale();
   if (replicas.length === 0) {
     // Every replica is catching up on missed writes: the healthy ones still answer, reported as degraded.
     replicas = table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((n) => table.isHealthy(n));
@@ -87,6 +98,7 @@ export async function fetchDocuments(
   const uid = checkIndexUid(ctx.params.uid!);
   const params = parseDocumentsQuery(source === 'json' ? ctx.json : Object.fromEntries(ctx.query), source);
   const s = await state(deps, uid);
+  const policy = await deps.consistency.forIndex(ctx, uid);
   const query = hideReservedInRead('documents', uid, params, s.settings);
   const pk = s.primaryKey ?? 'id';
   const offset = (query.offset as number | undefined) ?? 0;
@@ -102,7 +114,7 @@ export async function fetchDocuments(
   const { offset: _o, limit: _l, ...rest } = query;
   if (added.length > 0) rest.fields = [...fields!, ...added];
   const faceting = s.settings.faceting as { maxValuesPerFacet: number };
-  const page = await fetchDocumentPage(deps.scatter, {
+  const page = await fetchDocumentPage(scatterWith(deps, policy), {
     uid,
     primaryKey: pk,
     query: rest,
@@ -119,13 +131,15 @@ export async function fetchDocuments(
 export async function facetSearch(deps: ReadDeps, ctx: RequestContext<AuthResult>): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   const s = await state(deps, uid);
+  const policy = await deps.consistency.forIndex(ctx, uid);
   const query = hideReservedInRead('facetSearch', uid, parseFacetSearchQuery(ctx.json ?? {}), s.settings);
   const filter = query.filter;
   const extra = tenantFilter(ctx.auth!, uid);
   const combined = andFilters(filter, extra);
   const started = performance.now();
-  const plan = planRead(deps.scatter, uid, combined, s.primaryKey);
-  const { answers, missing } = await scatter(deps.scatter, uid, combined, () => ({ ...query }), 'facet-search', plan);
+  const scoped = scatterWith(deps, policy);
+  const plan = planRead(scoped, uid, combined, s.primaryKey);
+  const { answers, missing } = await scatter(scoped, uid, combined, () => ({ ...query }), 'facet-search', plan);
   const faceting = s.settings.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
   const facetName = query.facetName as string;
   const dist = answers.map((a) => ({
@@ -183,7 +197,8 @@ export async function multiSearch(
   if (parsed.federation === null) {
     const results = await mapLimit(parsed.queries, PARALLEL_QUERIES, async (q, i) => {
       try {
-        const { answer, missing } = await scatterSearch(deps, q.indexUid, q.query, ctx.auth!);
+        const policy = await deps.consistency.forIndex(ctx, q.indexUid);
+        const { answer, missing } = await scatterSearch(deps, q.indexUid, q.query, ctx.auth!, policy);
         for (const s of missing) missingAll.add(s);
         return { indexUid: q.indexUid, ...answer, requestUid: randomUUID() };
       } catch (err) {
@@ -203,11 +218,13 @@ export async function multiSearch(
   const parts = await mapLimit(parsed.queries, PARALLEL_QUERIES, async (q, i): Promise<FederatedPart> => {
     const facets = facetsByIndex?.[q.indexUid];
     try {
+      const policy = await deps.consistency.forIndex(ctx, q.indexUid);
       const { answer, missing, primaryKey } = await scatterSearch(
         deps,
         q.indexUid,
         { ...q.query, offset: 0, limit: need, showRankingScore: true, ...(facets ? { facets } : {}) },
         ctx.auth!,
+        policy,
       );
       for (const s of missing) missingAll.add(s);
       return {

@@ -12,6 +12,7 @@ import type { TopologyService } from '../cluster/topology.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Rebalancer } from '../rebalance/rebalancer.js';
 import type { IndexOperations } from '../state/index-ops.js';
+import type { WriteHooks } from '../consistency/write-hooks.js';
 import type { DocumentWrites } from '../writes/documents.js';
 import { addNode, drainNode, removeGroup, startRebalance } from './admin.js';
 import { addDocuments, deleteAll, deleteBatch, deleteByFilter, deleteOne } from './documents.js';
@@ -43,6 +44,10 @@ export interface ApiDeps extends ReadDeps, TaskApiDeps {
   rebalancer: Rebalancer;
   multiSearch: MultiSearchConfig;
   explain: ExplainConfig;
+  /** What every write route goes through (settings freeze, `Idempotency-Key`, `X-Miroir-Session`). */
+  writeHooks: WriteHooks;
+  /** `GET /_miroir/consistency`: idempotency keys, sessions and frozen indexes kept in the store. */
+  consistencyStatus: () => Promise<Record<string, unknown>>;
 }
 
 type Handler = (ctx: RequestContext<AuthResult>) => Promise<Reply> | Reply;
@@ -110,7 +115,14 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     method: HttpMethod,
     path: string,
     handler: Handler,
-    opts: { body?: 'none' | 'json' | 'raw'; tenant?: boolean; auth?: RouteAuth; probe?: boolean } = {},
+    opts: {
+      body?: 'none' | 'json' | 'raw';
+      tenant?: boolean;
+      auth?: RouteAuth;
+      probe?: boolean;
+      /** A write (every non-GET route unless it says false): `Idempotency-Key` applies. */
+      write?: boolean;
+    } = {},
   ) => {
     const guard: RouteGuard = {
       kind: 'client',
@@ -123,7 +135,7 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
       body: opts.body ?? (method === 'GET' || method === 'DELETE' ? 'none' : 'json'),
       auth: guard,
       probe: opts.probe === true,
-      handler,
+      handler: (opts.write ?? method !== 'GET') ? deps.writeHooks.wrap(handler) : handler,
     });
   };
   const admin = (
@@ -199,13 +211,13 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   client('POST', '/indexes/:uid/documents/delete-batch', (ctx) => deleteBatch(deps.writes, ctx));
   client('POST', '/indexes/:uid/documents/delete', (ctx) => deleteByFilter(deps.writes, ctx));
   client('DELETE', '/indexes/:uid/documents', (ctx) => deleteAll(deps.writes, ctx));
-  client('POST', '/indexes/:uid/search', (ctx) => search(deps, ctx, 'json'), { tenant: true });
+  client('POST', '/indexes/:uid/search', (ctx) => search(deps, ctx, 'json'), { tenant: true, write: false });
   client('GET', '/indexes/:uid/search', (ctx) => search(deps, ctx, 'query'), { tenant: true });
-  client('POST', '/indexes/:uid/facet-search', (ctx) => facetSearch(deps, ctx), { tenant: true });
-  client('POST', '/multi-search', (ctx) => multiSearch(deps, ctx), { tenant: true });
-  client('POST', '/indexes/:uid/explain', (ctx) => explain(deps, ctx), { tenant: true });
+  client('POST', '/indexes/:uid/facet-search', (ctx) => facetSearch(deps, ctx), { tenant: true, write: false });
+  client('POST', '/multi-search', (ctx) => multiSearch(deps, ctx), { tenant: true, write: false });
+  client('POST', '/indexes/:uid/explain', (ctx) => explain(deps, ctx), { tenant: true, write: false });
   client('GET', '/indexes/:uid/documents', (ctx) => fetchDocuments(deps, ctx, 'query'));
-  client('POST', '/indexes/:uid/documents/fetch', (ctx) => fetchDocuments(deps, ctx, 'json'));
+  client('POST', '/indexes/:uid/documents/fetch', (ctx) => fetchDocuments(deps, ctx, 'json'), { write: false });
   client('GET', '/indexes/:uid/documents/:id', (ctx) => getDocument(deps, ctx));
   client('GET', '/batches', async (ctx) => json(200, await listBatches(deps, ctx.query, ctx.auth!)));
   client('GET', '/batches/:batchUid', async (ctx) => json(200, await getBatch(deps, ctx.params.batchUid!, ctx.auth!)));
@@ -255,7 +267,8 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
     ['PATCH', '/dynamic-search-rules/:ruleUid'],
     ['DELETE', '/dynamic-search-rules/:ruleUid'],
   ];
-  for (const [method, path] of unserved) client(method, path, notSupported(`${method} ${path}`), { body: 'none' });
+  for (const [method, path] of unserved)
+    client(method, path, notSupported(`${method} ${path}`), { body: 'none', write: false });
 
   // ---- admin API
   admin(
@@ -277,6 +290,7 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   admin('DELETE', '/_miroir/groups/:id', (ctx) => removeGroup(deps, ctx.params.id!));
   admin('POST', '/_miroir/rebalance', () => startRebalance(deps), 'admin', 'none');
   admin('GET', '/_miroir/rebalance/status', async () => json(200, await deps.rebalancer.status()));
+  admin('GET', '/_miroir/consistency', async () => json(200, await deps.consistencyStatus()));
   admin('GET', '/_miroir/metrics', async () => ({
     status: 200,
     raw: await deps.metrics.registry.metrics(),

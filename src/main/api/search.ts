@@ -12,7 +12,10 @@ import { parseSearchQuery } from '../../core/search-params.js';
 import { scrubReservedMembers } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import { andFilters } from '../../core/shard-filter.js';
+import type { ReadPolicy } from '../../core/rendezvous.js';
 import { hideExpired, planRead, scatter, type ScatterDeps } from '../cluster/scatter.js';
+import type { Coalescer } from '../consistency/coalescing.js';
+import type { ReadConsistency } from '../consistency/read-policy.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import type { Logger } from '../observability/logger.js';
 import type { IndexStateService } from '../state/index-state.js';
@@ -23,6 +26,15 @@ export interface ReadDeps {
   logger: Logger | null;
   /** `scatter.faceting_overfetch`: nodes keep this many times a facet's values. */
   facetingOverfetch: number;
+  /** Session pins, minimum settings versions, the settings-inconsistent header. */
+  consistency: ReadConsistency;
+  /** Query coalescing (null when `query_coalescing.enabled` is false). */
+  coalescer: Coalescer | null;
+}
+
+/** The scatter dependencies of one read under its policy. */
+export function scatterWith(deps: ReadDeps, policy: ReadPolicy | null): ScatterDeps {
+  return policy === null ? deps.scatter : { ...deps.scatter, policy };
 }
 
 /** One index's search over a covering set, merged; `missing` lists shards no replica could answer. */
@@ -31,6 +43,7 @@ export async function scatterSearch(
   uid: string,
   clientQuery: Record<string, unknown>,
   auth: AuthResult,
+  policy: ReadPolicy | null = null,
 ): Promise<{
   answer: NodeAnswer;
   missing: number[];
@@ -60,15 +73,9 @@ export async function scatterSearch(
   delete nodeBase.hitsPerPage;
   if (sort !== null && sort.length > 0) nodeBase.showRankingScoreDetails = true;
   if (added.length > 0) nodeBase.attributesToRetrieve = [...retrieve!, ...added];
-  const plan = planRead(deps.scatter, uid, filter, state.primaryKey);
-  const { answers, missing, nodeCount } = await scatter(
-    deps.scatter,
-    uid,
-    filter,
-    () => ({ ...nodeBase }),
-    'search',
-    plan,
-  );
+  const scoped = scatterWith(deps, policy);
+  const plan = planRead(scoped, uid, filter, state.primaryKey);
+  const { answers, missing, nodeCount } = await scatter(scoped, uid, filter, () => ({ ...nodeBase }), 'search', plan);
   const answer = mergeSearchResults(
     answers,
     { ...query, sort, distinct: (query.distinct as string | undefined) ?? null },
@@ -98,11 +105,12 @@ async function passThrough(
   uid: string,
   query: Record<string, unknown>,
   auth: AuthResult,
+  policy: ReadPolicy | null,
 ): Promise<{ body: Buffer; settingsVersion: number } | null> {
   if (query.facets !== undefined && query.facets !== null) return null;
   const table = deps.scatter.topology.routing;
   const selector = deps.scatter.selector ?? null;
-  const cover = table.coveringSet(directSeq++, null, selector !== null && selector.active ? selector : null);
+  const cover = table.coveringSet(directSeq++, null, selector !== null && selector.active ? selector : null, policy);
   if (cover.assignments.size !== 1 || cover.uncovered.length > 0 || cover.stale.length > 0) return null;
   const [nodeId, shards] = [...cover.assignments][0]!;
   if (shards.length !== table.shards || table.heldShards(nodeId).length !== table.shards) return null;
@@ -140,6 +148,24 @@ export function degradedHeader(ctx: RequestContext<unknown>, missing: readonly n
   if (missing.length > 0) ctx.replyHeaders['x-miroir-degraded'] = `shards=${missing.join(',')}`;
 }
 
+type SearchOutcome =
+  | { kind: 'direct'; body: Buffer; settingsVersion: number }
+  | { kind: 'merged'; answer: NodeAnswer; missing: number[]; settingsVersion: number; nodeCount: number };
+
+/** One search's node work and merge: what coalesced searches share. */
+async function searchOnce(
+  deps: ReadDeps,
+  uid: string,
+  query: Record<string, unknown>,
+  auth: AuthResult,
+  policy: ReadPolicy | null,
+): Promise<SearchOutcome> {
+  const direct = await passThrough(deps, uid, query, auth, policy);
+  if (direct !== null) return { kind: 'direct', ...direct };
+  const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(deps, uid, query, auth, policy);
+  return { kind: 'merged', answer, missing, settingsVersion, nodeCount };
+}
+
 export async function search(
   deps: ReadDeps,
   ctx: RequestContext<AuthResult>,
@@ -147,22 +173,28 @@ export async function search(
 ): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   const query = parseSearchQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
-  const direct = await passThrough(deps, uid, query, ctx.auth!);
-  if (direct !== null) {
-    ctx.replyHeaders['x-miroir-settings-version'] = String(direct.settingsVersion);
+  const policy = await deps.consistency.forIndex(ctx, uid);
+  const auth = ctx.auth!;
+  let out: SearchOutcome;
+  if (deps.coalescer !== null && policy === null) {
+    const version = (await deps.state.readable(uid)).settingsVersion;
+    const key = deps.coalescer.key(uid, version, query, auth, ctx.req.headers.authorization);
+    out = await deps.coalescer.run(key, () => searchOnce(deps, uid, query, auth, null));
+  } else out = await searchOnce(deps, uid, query, auth, policy);
+  ctx.replyHeaders['x-miroir-settings-version'] = String(out.settingsVersion);
+  if (out.kind === 'direct') {
     if (ctx.logging) ctx.logFields = { index: uid, node_count: 1, degraded: false };
-    return { status: 200, raw: direct.body };
+    return { status: 200, raw: out.body };
   }
-  const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(deps, uid, query, ctx.auth!);
-  answer.requestUid = randomUUID();
-  degradedHeader(ctx, missing);
-  ctx.replyHeaders['x-miroir-settings-version'] = String(settingsVersion);
+  // The merged answer may be shared with coalesced searches: this request's own parts go on a copy.
+  const answer: NodeAnswer = { ...out.answer, requestUid: randomUUID() };
+  degradedHeader(ctx, out.missing);
   if (ctx.logging)
     ctx.logFields = {
       index: uid,
-      node_count: nodeCount,
+      node_count: out.nodeCount,
       estimated_hits: answer.estimatedTotalHits ?? answer.totalHits,
-      degraded: missing.length > 0,
+      degraded: out.missing.length > 0,
     };
   return { status: 200, body: answer };
 }

@@ -48,7 +48,9 @@ async function fromShard<T>(
   const table = deps.topology.routing;
   const candidates = [
     first,
-    ...table.activeGroups.flatMap((g) => [...table.owners(shard, g)]).filter((id) => id !== first && table.canRead(id)),
+    ...table.activeGroups
+      .flatMap((g) => [...table.owners(shard, g)])
+      .filter((id) => id !== first && table.canRead(id) && deps.policy?.exclude?.has(id) !== true),
   ];
   for (const id of candidates) {
     const api = deps.topology.client(id);

@@ -101,6 +101,44 @@ export interface ReplicatedWrite {
 export interface ReplicatedWriteResult {
   acks: Ack[];
   headers: Record<string, string>;
+  /** The replica group that reached write quorum on every shard first (ties → lowest id); read-your-writes
+   * sessions pin it. Null when no group passed every shard. */
+  firstGroup: number | null;
+}
+
+/**
+ * The group whose nodes reached quorum on every shard of the write first, from the order the ACKs arrived: a group
+ * passes a shard at the need-th ACK among its owners and passes the write at the latest of its shards.
+ */
+export function firstQuorumGroup(
+  table: RoutingTable,
+  replicationFactor: number,
+  shards: Iterable<number>,
+  arrival: readonly string[],
+): number | null {
+  const need = Math.floor(replicationFactor / 2) + 1;
+  const at = new Map<string, number>();
+  arrival.forEach((id, i) => at.set(id, i));
+  const reached = new Map<number, number>();
+  for (const s of shards) {
+    for (const [g, owners] of table.quorumOwnersOf(s)) {
+      const times = owners
+        .map((id) => at.get(id))
+        .filter((t): t is number => t !== undefined)
+        .sort((a, b) => a - b);
+      const k = Math.min(need, Math.max(owners.length, 1));
+      const t = times.length >= k ? times[k - 1]! : Infinity;
+      reached.set(g, Math.max(reached.get(g) ?? -1, t));
+    }
+  }
+  let best: number | null = null;
+  let bestAt = Infinity;
+  for (const [g, t] of [...reached].sort((a, b) => a[0] - b[0]))
+    if (t < bestAt) {
+      best = g;
+      bestAt = t;
+    }
+  return best;
 }
 
 /**
@@ -111,12 +149,21 @@ export async function replicatedWrite(deps: ReplicatedWriteDeps, w: ReplicatedWr
   precheckQuorum(deps, w.shards, new Set(w.bodies.keys()));
   const tag = `miroir-task-${w.taskUid}`;
   const sends: Array<Promise<Ack | null>> = [];
-  for (const [nodeId, body] of w.bodies) sends.push(sendTagged(deps, deps.topology.client(nodeId), body, tag, w));
+  const arrival: string[] = [];
+  for (const [nodeId, body] of w.bodies)
+    sends.push(
+      sendTagged(deps, deps.topology.client(nodeId), body, tag, w).then((a) => {
+        if (a !== null) arrival.push(a.nodeId);
+        return a;
+      }),
+    );
   const acks = (await Promise.all(sends)).filter((a): a is Ack => a !== null);
-  const q = quorum(w.table, deps.topology.current.replication_factor, w.shards, new Set(acks.map((a) => a.nodeId)));
+  const rf = deps.topology.current.replication_factor;
+  const q = quorum(w.table, rf, w.shards, new Set(acks.map((a) => a.nodeId)));
   if (q.missing.length > 0) throw noQuorum(deps, q.missing, false);
   if (q.degradedShards.length > 0) deps.metrics.degradedWrites.inc();
-  return { acks, headers: degradedWriteHeaders(q) };
+  const firstGroup = w.table.activeGroups.length > 1 ? firstQuorumGroup(w.table, rf, w.shards, arrival) : null;
+  return { acks, headers: degradedWriteHeaders(q), firstGroup };
 }
 
 /**

@@ -11,7 +11,7 @@
 import { MeiliError } from '../../core/errors.js';
 import type { NodeAnswer } from '../../core/merge.js';
 import { planPkFilter, PLAN_REASON_TEXT, type PkPlan } from '../../core/query-plan.js';
-import type { CoveringSet, RoutingTable } from '../../core/rendezvous.js';
+import type { CoveringSet, ReadPolicy, RoutingTable } from '../../core/rendezvous.js';
 import { andFilters, withShardFilter } from '../../core/shard-filter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -46,12 +46,22 @@ export interface ScatterDeps {
   logger?: Logger | null;
   /** TTL on: the extra node filter hiding the index's expired documents (null when it has none to hide). */
   expiryFilter?: (uid: string) => Promise<string | null>;
+  /** This read's consistency options (session pin, nodes below a requested settings version); absent: none. */
+  policy?: ReadPolicy | null;
 }
 
 /** The client's filter with the index's expiry filter ANDed in (TTL on), else as it is. */
 export async function hideExpired(deps: ScatterDeps, uid: string, filter: unknown): Promise<unknown> {
   if (deps.expiryFilter === undefined) return filter;
   return andFilters(filter, await deps.expiryFilter(uid));
+}
+
+/** 503 miroir_settings_version_stale: the nodes a read may use cannot answer for every shard. */
+export function settingsVersionStale(): MeiliError {
+  return new MeiliError(
+    'miroir_settings_version_stale',
+    'No node holding the requested settings version (`X-Miroir-Min-Settings-Version`) can answer for every shard.',
+  );
 }
 
 export type ScatterRoute = 'search' | 'facet-search' | 'documents/fetch';
@@ -100,7 +110,14 @@ export function planRead(
         ? DISABLED
         : planPkFilter(filter, primaryKey, table.shards, planner.max_pk_literals_narrowable);
   const selector = deps.selector ?? null;
-  const cover = table.coveringSet(querySeq++, pk.shards, selector !== null && selector.active ? selector : null);
+  const policy = deps.policy ?? null;
+  const cover = table.coveringSet(
+    querySeq++,
+    pk.shards,
+    selector !== null && selector.active ? selector : null,
+    policy,
+  );
+  if (policy?.exclude != null && policy.exclude.size > 0 && cover.uncovered.length > 0) throw settingsVersionStale();
   if (record && primaryKey !== null) {
     const m = deps.metrics;
     (pk.narrowed ? m.planNarrowed : m.planNotNarrowed).inc();
@@ -169,12 +186,20 @@ async function askNode(
 }
 
 /** Readable replicas of `shard` other than `avoid`: the group's own first, then (when allowed) other groups. */
-function alternatives(table: RoutingTable, shard: number, group: number, avoid: string, crossGroup: boolean): string[] {
+function alternatives(
+  table: RoutingTable,
+  shard: number,
+  group: number,
+  avoid: string,
+  crossGroup: boolean,
+  exclude: ReadonlySet<string> | null,
+): string[] {
+  const usable = (id: string) => id !== avoid && table.canRead(id) && (exclude === null || !exclude.has(id));
   const out: string[] = [];
-  for (const id of table.owners(shard, group)) if (id !== avoid && table.canRead(id)) out.push(id);
+  for (const id of table.owners(shard, group)) if (usable(id)) out.push(id);
   if (out.length === 0 && crossGroup)
     for (const g of table.activeGroups)
-      if (g !== group) for (const id of table.owners(shard, g)) if (id !== avoid && table.canRead(id)) out.push(id);
+      if (g !== group) for (const id of table.owners(shard, g)) if (usable(id)) out.push(id);
   return out;
 }
 
@@ -269,6 +294,9 @@ interface Query {
 function fireHedges(q: Query, parts: Part[], cover: CoveringSet, table: RoutingTable): void {
   const h = q.deps.hedging!;
   const selector = q.deps.selector!;
+  // A session's pinned group stays the read's group; nodes below a requested settings version are never asked.
+  const policy = q.deps.policy ?? null;
+  const crossGroup = h.cross_group_fallback && (policy?.group ?? null) === null;
   const open = parts.filter((p) => !p.settled && !p.hedged);
   if (open.length === 0) return;
   open.sort((a, b) => selector.score(b.nodeId) - selector.score(a.nodeId));
@@ -281,7 +309,7 @@ function fireHedges(q: Query, parts: Part[], cover: CoveringSet, table: RoutingT
     const byNode = new Map<string, number[]>();
     let possible = true;
     for (const s of part.shards) {
-      const alt = alternatives(table, s, cover.group, part.nodeId, h.cross_group_fallback);
+      const alt = alternatives(table, s, cover.group, part.nodeId, crossGroup, policy?.exclude ?? null);
       const id = selector.choose(alt, s, false);
       if (id === null) {
         possible = false;
@@ -309,6 +337,7 @@ export async function scatter(
   if (deps.expiryFilter !== undefined) filter = await hideExpired(deps, uid, filter);
   const { cover, table } = plan ?? planRead(deps, uid, filter, null);
   deps.metrics.fanOut.observe(cover.assignments.size);
+  const policy = deps.policy ?? null;
   const bodyFor = (nodeId: string, shards: readonly number[]): Record<string, unknown> => {
     const held = table.heldShards(nodeId);
     const exact = held.length === shards.length && held.every((s, i) => s === shards[i]);
@@ -339,7 +368,7 @@ export async function scatter(
         for (const s of part.shards) {
           const other = table.activeGroups
             .flatMap((g) => [...table.owners(s, g)])
-            .find((id) => id !== part.nodeId && table.canRead(id));
+            .find((id) => id !== part.nodeId && table.canRead(id) && policy?.exclude?.has(id) !== true);
           if (other === undefined) missing.push(s);
           else (alt.get(other) ?? alt.set(other, []).get(other)!).push(s);
         }

@@ -117,11 +117,12 @@ function rebalanceSummary(status: Json): string {
 }
 
 async function status(opts: CtlOptions): Promise<void> {
-  const [topology, rebalance] = await Promise.all([
+  const [topology, rebalance, consistency] = await Promise.all([
     call(opts, 'GET', '/_miroir/topology'),
     call(opts, 'GET', '/_miroir/rebalance/status'),
+    call(opts, 'GET', '/_miroir/consistency'),
   ]);
-  print(opts, { topology, rebalance }, () =>
+  print(opts, { topology, rebalance, consistency }, () =>
     [
       `shards ${topology.shards}, replication factor ${topology.replication_factor}, groups ${topology.groups.map((g: Json) => `${g.id} (${g.state})`).join(', ')}; fully covered: ${topology.fully_covered ? 'yes' : 'NO'}`,
       table(
@@ -137,6 +138,7 @@ async function status(opts: CtlOptions): Promise<void> {
         ]),
       ),
       rebalanceSummary(rebalance),
+      `idempotency keys: ${consistency.idempotency.enabled ? consistency.idempotency.keys : 'off'}; sessions: ${consistency.session_pinning.enabled ? consistency.session_pinning.sessions : 'off'}; indexes with frozen writes: ${consistency.settings_drift_check.frozen_indexes}`,
     ].join('\n'),
   );
 }

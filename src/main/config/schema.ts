@@ -391,6 +391,69 @@ export const configSchema = z.strictObject({
         .describe('two_phase: push to all, verify hashes, commit; sequential: node by node with revert.'),
       verify_timeout_s: positiveInt.default(60).describe('Longest wait for every node to apply settings.'),
       max_repair_retries: nonNegativeInt.default(3).describe('Re-pushes of settings to a node whose hash differs.'),
+      freeze_writes_on_unrepairable: z
+        .boolean()
+        .default(true)
+        .describe(
+          'When a drift check cannot repair a node, refuse writes to the index (503 miroir_settings_frozen) until a later check finds every node right.',
+        ),
+    })
+    .prefault({}),
+  settings_drift_check: z
+    .strictObject({
+      interval_s: nonNegativeInt
+        .default(300)
+        .describe(
+          "Time between checks of every node's physical settings against each index's committed ones (0 = no check).",
+        ),
+      auto_repair: z
+        .boolean()
+        .default(true)
+        .describe('Re-apply the committed physical settings to a node found drifted (else only count and log it).'),
+    })
+    .prefault({}),
+  query_coalescing: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Identical searches (index, settings version, body, search rules) within window_ms share one scatter, per pod.',
+        ),
+      window_ms: positiveInt
+        .max(10000)
+        .default(50)
+        .describe("How long after a search's scatter started an identical one joins it."),
+    })
+    .prefault({}),
+  session_pinning: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe('Honour `X-Miroir-Session`: reads of a session see its own writes (read-your-writes).'),
+      ttl_seconds: positiveInt.default(900).describe('How long a session is kept after its last write (task store).'),
+      wait_strategy: z
+        .enum(['block', 'route_pin'])
+        .default('block')
+        .describe(
+          "block: a read waits until the session's pending writes finished on the pinned group; route_pin: it only reads from that group.",
+        ),
+      max_wait_ms: positiveInt
+        .max(60000)
+        .default(5000)
+        .describe('Longest block wait; then the read is answered with `X-Miroir-Session-Stale: true`.'),
+    })
+    .prefault({}),
+  idempotency: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Honour `Idempotency-Key` on every write route: a repeat gets the first answer (`Idempotent-Replayed: true`), another request under the same key 409.',
+        ),
+      ttl_seconds: positiveInt.default(86400).describe('How long a key and its answer are kept (in the task store).'),
     })
     .prefault({}),
   task_registry: z

@@ -22,6 +22,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
         this.set(requests.inFlight);
       },
     }),
+    idempotencyHits: new Counter({
+      name: 'miroir_idempotency_hits_total',
+      help: 'Writes sent with an Idempotency-Key, by outcome (new, replayed, waited = replayed after waiting for the first, conflict)',
+      labelNames: ['outcome'] as const,
+      registers: r,
+    }),
+    settingsHashMismatch: new Counter({
+      name: 'miroir_settings_hash_mismatch_total',
+      help: "Nodes found holding physical settings other than the index's committed ones (drift check)",
+      registers: r,
+    }),
     nodeHealthy: new Gauge({
       name: 'miroir_node_healthy',
       help: '1 when the node passes health checks, else 0',

@@ -36,6 +36,8 @@ export interface NewTask {
   /** Node tasks that ACKed, in the order they were enqueued (several per node when a task needed several writes). */
   acks?: ReadonlyArray<{ nodeId: string; taskUid: number }>;
   customMetadata?: string | null;
+  /** The group that reached write quorum first (read-your-writes sessions pin it). */
+  pinGroup?: number | null;
   outcome?: TaskRow['outcome'];
   matched?: number[];
 }
@@ -149,6 +151,7 @@ export class TaskRegistry {
     };
     if (t.customMetadata !== undefined && t.customMetadata !== null) task.customMetadata = t.customMetadata;
     if (t.outcome !== undefined) task.outcome = t.outcome;
+    if (t.pinGroup !== undefined && t.pinGroup !== null) task.pinGroup = t.pinGroup;
     if (t.matched !== undefined) task.matched = t.matched;
     try {
       await this.opts.store.putTask(task);

@@ -13,7 +13,12 @@ import type { TaskRow } from '../../store/store.js';
 import type { WorkerPool } from '../../workers/pool.js';
 import type { IngestBatchReturn } from '../../workers/tasks.js';
 import type { NodeApi } from '../cluster/node-api.js';
-import { replicatedWrite, type Ack, type ReplicatedWriteDeps } from '../cluster/replicated-write.js';
+import {
+  replicatedWrite,
+  type Ack,
+  type ReplicatedWriteDeps,
+  type ReplicatedWriteResult,
+} from '../cluster/replicated-write.js';
 import type { TopologyService } from '../cluster/topology.js';
 import type { Metrics } from '../observability/metrics.js';
 import { indexNotFound, type IndexStateService } from '../state/index-state.js';
@@ -187,6 +192,7 @@ export class DocumentWrites {
         ...base,
         details: { receivedDocuments: batch.count, indexedDocuments: null },
         acks: [...aux, ...sent.acks],
+        pinGroup: sent.firstGroup,
       });
       return { task, headers: sent.headers };
     });
@@ -202,8 +208,8 @@ export class DocumentWrites {
     base: { uid: number; type: string; indexUid: string; queues: string[]; customMetadata: string | null },
     failedDetails: Record<string, unknown>,
     recorded: () => void,
-    send: () => Promise<{ acks: Ack[]; headers: Record<string, string> }>,
-  ): Promise<{ acks: Ack[]; headers: Record<string, string> }> {
+    send: () => Promise<ReplicatedWriteResult>,
+  ): Promise<ReplicatedWriteResult> {
     try {
       return await send();
     } catch (err) {
@@ -275,7 +281,10 @@ export class DocumentWrites {
           }),
       });
       recorded();
-      return { task: await this.o.tasks.create({ ...base, details, acks: sent.acks }), headers: sent.headers };
+      return {
+        task: await this.o.tasks.create({ ...base, details, acks: sent.acks, pinGroup: sent.firstGroup }),
+        headers: sent.headers,
+      };
     });
   }
 
@@ -325,7 +334,10 @@ export class DocumentWrites {
               }),
       });
       recorded();
-      return { task: await this.o.tasks.create({ ...base, details, acks: sent.acks }), headers: sent.headers };
+      return {
+        task: await this.o.tasks.create({ ...base, details, acks: sent.acks, pinGroup: sent.firstGroup }),
+        headers: sent.headers,
+      };
     });
   }
 }

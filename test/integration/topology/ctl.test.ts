@@ -43,10 +43,16 @@ test('status and shards: a table for people, JSON for scripts', async () => {
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /node-0.*active.*healthy/);
   assert.match(table.stdout, /fully covered: yes/);
+  assert.match(table.stdout, /idempotency keys: \d+; sessions: off; indexes with frozen writes: 0/);
   const json = await ctl(['--json', 'status']);
-  const parsed = JSON.parse(json.stdout) as { topology: { nodes: unknown[] }; rebalance: { in_progress: boolean } };
+  const parsed = JSON.parse(json.stdout) as {
+    topology: { nodes: unknown[] };
+    rebalance: { in_progress: boolean };
+    consistency: { idempotency: { enabled: boolean; keys: number } };
+  };
   assert.equal(parsed.topology.nodes.length, 2);
   assert.equal(parsed.rebalance.in_progress, false);
+  assert.equal(parsed.consistency.idempotency.enabled, true);
   const shards = JSON.parse((await ctl(['--json', 'shards'])).stdout) as {
     shards: number;
     groups: Array<{ assignments: Record<string, string[]> }>;

@@ -201,3 +201,26 @@ test('shard filter composition and canonical JSON', () => {
   assert.equal(canonicalJson({ b: [1, { d: 2, c: null }], a: 'x' }), '{"a":"x","b":[1,{"c":null,"d":2}]}');
   assert.equal(settingsHash({ a: 1, b: 2 }), settingsHash({ b: 2, a: 1 }));
 });
+
+test('a read policy pins the group (while it is active) and keeps excluded nodes out', () => {
+  for (let seq = 0; seq < 6; seq++) {
+    const pinned = topo(3, 1, 2).coveringSet(seq, null, null, { group: 1, exclude: null });
+    assert.equal(pinned.group, 1, 'the pin wins over the rotation');
+    assert.ok([...pinned.assignments.keys()].every((id) => id.startsWith('g1-')));
+  }
+  assert.equal(
+    topo(3, 1, 2).coveringSet(0, null, null, { group: 7, exclude: null }).group,
+    0,
+    'an unknown group is no pin',
+  );
+  // RF 2: excluding one node leaves its replicas to answer; excluding every owner of a shard leaves it uncovered.
+  const one = topo(3, 2).coveringSet(0, null, null, { group: null, exclude: new Set(['g0-1']) });
+  assert.ok(!one.assignments.has('g0-1'));
+  assert.deepEqual(one.uncovered, []);
+  const all = topo(3, 2).coveringSet(0, null, null, { group: null, exclude: new Set(['g0-0', 'g0-1', 'g0-2']) });
+  assert.equal(all.uncovered.length, 16);
+  // Excluded nodes of the pinned group are replaced from the other group.
+  const across = topo(3, 1, 2).coveringSet(0, null, null, { group: 0, exclude: new Set(['g0-0']) });
+  assert.deepEqual(across.uncovered, []);
+  assert.ok([...across.assignments.keys()].some((id) => id.startsWith('g1-')));
+});
