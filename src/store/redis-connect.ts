@@ -33,20 +33,23 @@ export interface RedisTarget {
 
 const RETRY = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000);
 
+const AUTH = /WRONGPASS|NOAUTH|invalid username-password|AUTH.*failed|invalid password/i;
+const TLS = /certificate|self.signed|SSL|TLS|EPROTO|handshake/i;
+const KEYED = new RegExp(`${AUTH.source}|${TLS.source}|NOPERM`, 'i');
+
 /** The config key a start-up failure points at, and what to say. */
 function explain(t: RedisTarget, err: Error | null): string {
   const where =
     t.cluster !== undefined && t.cluster.length > 0
-      ? `task_store.redis.cluster ${t.cluster.join(', ')}`
+      ? `task_store.redis.cluster ${t.cluster.map(redact).join(', ')}`
       : t.sentinels !== undefined && t.sentinels.length > 0
         ? `task_store.redis.sentinels ${t.sentinels.map((s) => `${s.host}:${s.port}`).join(', ')} (master group ${t.name})`
         : `task_store.redis.url ${redact(t.url ?? '')}`;
   const msg = err?.message ?? 'no answer';
-  if (/WRONGPASS|NOAUTH|invalid username-password|AUTH.*failed|invalid password/i.test(msg))
+  if (AUTH.test(msg))
     return `task_store.redis.password: Redis refused the credentials of user ${t.username ?? 'default'} at ${where}: ${msg}`;
   if (/NOPERM/i.test(msg)) return `task_store.redis.username: the ACL user may not run Miroir's commands: ${msg}`;
-  if (/certificate|self.signed|SSL|TLS|EPROTO|handshake/i.test(msg))
-    return `task_store.redis.tls: the TLS connection to ${where} failed: ${msg}`;
+  if (TLS.test(msg)) return `task_store.redis.tls: the TLS connection to ${where} failed: ${msg}`;
   return `${where}: cannot connect to Redis: ${msg}`;
 }
 
@@ -130,8 +133,13 @@ function create(t: RedisTarget): RedisClient {
 export async function connectRedis(t: RedisTarget): Promise<RedisClient> {
   const client = create(t);
   let lastError: Error | null = null;
-  // Failures are reported per call as StoreUnavailableError; reconnection continues in the background.
-  client.on('error', (err: Error) => (lastError = err));
+  // Failures are reported per call as StoreUnavailableError; reconnection continues in the background. A refused
+  // login or certificate is kept over later, vaguer errors (a Cluster then reports only that no node answered).
+  const note = (err: Error) => {
+    if (lastError === null || !KEYED.test(lastError.message)) lastError = err;
+  };
+  client.on('error', note);
+  if (client instanceof Cluster) client.on('node error', note);
   const timeoutMs = t.connectTimeoutMs ?? 5000;
   let timer: NodeJS.Timeout | undefined;
   try {

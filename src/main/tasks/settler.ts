@@ -109,6 +109,8 @@ export class Settler implements TaskWaker {
   private stopped = false;
   private readonly stop$ = new AbortController();
   private readonly origin = randomUUID();
+  /** Owner → when its `alive:` lease was first seen missing (see abandoned). */
+  private readonly ownerMissingSince = new Map<string, number>();
   private owner = '';
 
   constructor(opts: SettlerOptions) {
@@ -326,11 +328,24 @@ export class Settler implements TaskWaker {
     return true;
   }
 
-  /** A queued uid without a record whose allocating process is gone (it died while sending): never recorded. */
+  /**
+   * A queued uid without a record whose allocating process is gone (it died while sending): never recorded. An
+   * `alive:` lease also lapses while the store is away (a Redis failover longer than its TTL) though its process
+   * lives on, so the owner counts as gone only once its lease stayed missing for a whole lease time here.
+   */
   private async abandoned(uid: number): Promise<boolean> {
     const owner = await this.o.store.taskOwner(uid);
     if (owner === this.o.incarnation) return false; // this process is still sending it
-    if (owner !== null && (await this.o.store.getLease(`alive:${owner}`)) !== null) return false;
+    if (owner !== null) {
+      if ((await this.o.store.getLease(`alive:${owner}`)) !== null) {
+        this.ownerMissingSince.delete(owner);
+        return false;
+      }
+      const now = Date.now();
+      const since = this.ownerMissingSince.get(owner) ?? now;
+      this.ownerMissingSince.set(owner, since);
+      if (now - since < this.o.aliveTtlMs) return false;
+    }
     this.o.logger?.warn(
       { task_uid: uid },
       'a task uid was allocated but never recorded (its process stopped while sending); skipping it',

@@ -54,6 +54,28 @@ describe('on a 3-master Redis Cluster', { skip: redisClusterSkip() }, () => {
       await b.close();
     }
   });
+  // Last: it leaves the cluster asking for a password.
+  test('a password-protected cluster: the right password (in the config or the seed URLs) connects, a wrong one is a clear start-up error', async () => {
+    for (const p of cluster.ports) await redisCli(p, 'config', 'set', 'requirepass', 'cluster-pw');
+    const started = Date.now();
+    await assert.rejects(RedisStore.open({ cluster: cluster.urls, password: 'wrong' }), (err: Error) => {
+      assert.ok(err instanceof StoreUnavailableError, String(err));
+      assert.match(err.message, /^task_store\.redis\.password: Redis refused the credentials of user default/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 3_000, `refused within ${Date.now() - started} ms`);
+    for (const opts of [
+      { cluster: cluster.urls, password: 'cluster-pw' },
+      { cluster: cluster.urls.map((u) => u.replace('redis://', 'redis://:cluster-pw@')) },
+    ]) {
+      const store = await RedisStore.open(opts);
+      try {
+        assert.ok((await store.nextTaskUid()) >= 0);
+      } finally {
+        await store.close();
+      }
+    }
+  });
 });
 
 describe('on a primary + 2 replicas + 3 Sentinels', { skip: redisSentinelSkip() }, () => {
@@ -143,14 +165,37 @@ describe('on a primary + 2 replicas + 3 Sentinels', { skip: redisSentinelSkip() 
       assert.ok(failures > 0, 'calls failed while there was no master');
       assert.ok(slowest < 2_000, `a refused call took ${slowest} ms (fail fast, not hang)`);
       assert.ok(next > Math.max(...acked), `the sequence went on (${next} after ${Math.max(...acked)})`);
+      // The client may reconnect once more when the Sentinels announce the new master: retry like a client would.
+      const retried = async <T>(fn: () => Promise<T>): Promise<T> => {
+        let out: T;
+        await until(
+          async () => {
+            try {
+              out = await fn();
+              return true;
+            } catch (err) {
+              if (err instanceof StoreUnavailableError) return false;
+              throw err;
+            }
+          },
+          'the store to answer',
+          10_000,
+          25,
+        );
+        return out!;
+      };
       assert.deepEqual(
-        (await store.getTasks(acked)).map((t) => t?.uid ?? null),
+        (await retried(() => store.getTasks(acked))).map((t) => t?.uid ?? null),
         acked,
         'no acknowledged task record was lost',
       );
-      assert.deepEqual(await store.queuedTasks('failover'), [...acked, next]);
-      assert.equal((await store.getLease('rebalance'))?.owner, 'pod-a', 'the lease survived');
-      assert.equal(await store.acquireLease('rebalance', 'pod-b', 60_000), false, 'and still excludes others');
+      assert.deepEqual(await retried(() => store.queuedTasks('failover')), [...acked, next]);
+      assert.equal((await retried(() => store.getLease('rebalance')))?.owner, 'pod-a', 'the lease survived');
+      assert.equal(
+        await retried(() => store.acquireLease('rebalance', 'pod-b', 60_000)),
+        false,
+        'and still excludes others',
+      );
     } finally {
       await store.close();
     }
