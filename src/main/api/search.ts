@@ -12,7 +12,8 @@ import { parseSearchQuery } from '../../core/search-params.js';
 import { scrubReservedMembers } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import { andFilters } from '../../core/shard-filter.js';
-import { planRead, scatter, type ScatterDeps } from '../cluster/scatter.js';
+import { NodeResponseError } from '../cluster/node-api.js';
+import { hedgeTrigger, planRead, readOne, scatter, type ScatterDeps } from '../cluster/scatter.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import type { Logger } from '../observability/logger.js';
 import type { IndexStateService } from '../state/index-state.js';
@@ -112,14 +113,38 @@ async function passThrough(
   const body: Record<string, unknown> = { ...hideReservedInRead('search', uid, query, state.settings) };
   const filter = andFilters(body.filter, tenantFilter(auth, uid));
   if (filter !== undefined && filter !== null) body.filter = filter;
+  const path = `/indexes/${encodeURIComponent(uid)}/search`;
+  const json = JSON.stringify(body);
+  // Another node holding every shard: the read may be hedged to it past the trigger (first answer wins).
+  const holders = [nodeId];
+  if (hedgeTrigger(deps.scatter) !== null)
+    for (const g of table.activeGroups)
+      for (const id of table.owners(0, g))
+        if (id !== nodeId && table.canRead(id) && table.heldShards(id).length === table.shards) holders.push(id);
+  if (holders.length > 1) {
+    try {
+      const res = await readOne(deps.scatter, holders, async (node, signal) => {
+        const r = await node.request({ method: 'POST', path, body: json, operation: 'search', signal });
+        if (r.status !== 200) throw new NodeResponseError(node.nodeId, r.status, {}, 'search');
+        return r;
+      });
+      if (res === null) return null;
+      return {
+        body: Buffer.from(scrubReservedMembers(res.body.toString('utf8'))),
+        settingsVersion: state.settingsVersion,
+      };
+    } catch {
+      return null; // the merge path answers, with its own retries and errors
+    }
+  }
   selector?.started(nodeId);
   const started = performance.now();
   let failed = true;
   try {
     const res = await api.request({
       method: 'POST',
-      path: `/indexes/${encodeURIComponent(uid)}/search`,
-      body: JSON.stringify(body),
+      path,
+      body: json,
       operation: 'search',
     });
     failed = res.status >= 500;
