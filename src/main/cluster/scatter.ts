@@ -92,7 +92,11 @@ export function planRead(
         ? DISABLED
         : planPkFilter(filter, primaryKey, table.shards, planner.max_pk_literals_narrowable);
   const selector = deps.selector ?? null;
-  const cover = table.coveringSet(querySeq++, pk.shards, selector !== null && selector.active ? selector : null);
+  const chooser = selector !== null && selector.active ? selector : null;
+  const cover =
+    record || chooser === null
+      ? table.coveringSet(querySeq++, pk.shards, chooser)
+      : chooser.withoutExploration(() => table.coveringSet(querySeq++, pk.shards, chooser));
   if (record && primaryKey !== null) {
     const m = deps.metrics;
     (pk.narrowed ? m.planNarrowed : m.planNotNarrowed).inc();
