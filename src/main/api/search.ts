@@ -13,7 +13,8 @@ import { scrubReservedMembers } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import { andFilters } from '../../core/shard-filter.js';
 import type { ReadPolicy } from '../../core/rendezvous.js';
-import { hideExpired, planRead, scatter, type ScatterDeps } from '../cluster/scatter.js';
+import { NodeResponseError } from '../cluster/node-api.js';
+import { hedgeTrigger, hideExpired, planRead, readOne, scatter, type ScatterDeps } from '../cluster/scatter.js';
 import type { Coalescer } from '../consistency/coalescing.js';
 import type { ReadConsistency } from '../consistency/read-policy.js';
 import type { Reply, RequestContext } from '../../http/server.js';
@@ -121,14 +122,47 @@ async function passThrough(
   let filter = andFilters(body.filter, tenantFilter(auth, uid));
   if (deps.scatter.expiryFilter !== undefined) filter = await hideExpired(deps.scatter, uid, filter);
   if (filter !== undefined && filter !== null) body.filter = filter;
+  const path = `/indexes/${encodeURIComponent(uid)}/search`;
+  const json = JSON.stringify(body);
+  // Another node holding every shard: the read may be hedged to it past the trigger (first answer wins).
+  const holders = [nodeId];
+  // (Never outside a session's pinned group, nor to a node below a requested settings version.)
+  if (hedgeTrigger(deps.scatter) !== null)
+    for (const g of table.activeGroups) {
+      if (policy?.group != null && g !== policy.group && table.activeGroups.includes(policy.group)) continue;
+      for (const id of table.owners(0, g))
+        if (
+          id !== nodeId &&
+          table.canRead(id) &&
+          policy?.exclude?.has(id) !== true &&
+          table.heldShards(id).length === table.shards
+        )
+          holders.push(id);
+    }
+  if (holders.length > 1) {
+    try {
+      const res = await readOne(deps.scatter, holders, async (node, signal) => {
+        const r = await node.request({ method: 'POST', path, body: json, operation: 'search', signal });
+        if (r.status !== 200) throw new NodeResponseError(node.nodeId, r.status, {}, 'search');
+        return r;
+      });
+      if (res === null) return null;
+      return {
+        body: Buffer.from(scrubReservedMembers(res.body.toString('utf8'))),
+        settingsVersion: state.settingsVersion,
+      };
+    } catch {
+      return null; // the merge path answers, with its own retries and errors
+    }
+  }
   selector?.started(nodeId);
   const started = performance.now();
   let failed = true;
   try {
     const res = await api.request({
       method: 'POST',
-      path: `/indexes/${encodeURIComponent(uid)}/search`,
-      body: JSON.stringify(body),
+      path,
+      body: json,
       operation: 'search',
     });
     failed = res.status >= 500;

@@ -100,9 +100,21 @@ export class ReplicaSelector implements ReplicaChooser {
     return s;
   }
 
+  private quiet = false;
+
+  /** Runs `fn` (a plan for explain) with ordinary picks only: no exploration, nothing counted. */
+  withoutExploration<T>(fn: () => T): T {
+    this.quiet = true;
+    try {
+      return fn();
+    } finally {
+      this.quiet = false;
+    }
+  }
+
   /** Starts one covering set: decides whether its picks explore. */
   begin(): void {
-    this.exploring = this.cfg.exploration_epsilon > 0 && this.random() < this.cfg.exploration_epsilon;
+    this.exploring = !this.quiet && this.cfg.exploration_epsilon > 0 && this.random() < this.cfg.exploration_epsilon;
     if (this.exploring) {
       this.exploreKey = Math.floor(this.random() * 0x1_0000_0000) >>> 0;
       this.metrics?.replicaExploration.inc();

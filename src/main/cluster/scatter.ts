@@ -111,12 +111,11 @@ export function planRead(
         : planPkFilter(filter, primaryKey, table.shards, planner.max_pk_literals_narrowable);
   const selector = deps.selector ?? null;
   const policy = deps.policy ?? null;
-  const cover = table.coveringSet(
-    querySeq++,
-    pk.shards,
-    selector !== null && selector.active ? selector : null,
-    policy,
-  );
+  const chooser = selector !== null && selector.active ? selector : null;
+  const cover =
+    record || chooser === null
+      ? table.coveringSet(querySeq++, pk.shards, chooser, policy)
+      : chooser.withoutExploration(() => table.coveringSet(querySeq++, pk.shards, chooser, policy));
   if (policy?.exclude != null && policy.exclude.size > 0 && cover.uncovered.length > 0) throw settingsVersionStale();
   if (record && primaryKey !== null) {
     const m = deps.metrics;

@@ -90,3 +90,35 @@ test('writes are never hedged: each node gets each write once, even with a stall
     await faults(0, { delay_ms: 0 });
   }
 });
+
+test('the one-node pass-through is hedged to another node holding every shard', async () => {
+  const two = await startCluster({
+    nodes: 2,
+    rf: 2,
+    shards: 8,
+    config: { replica_selection: { strategy: 'round_robin' } },
+  });
+  try {
+    const m = new Meilisearch({ host: two.app.url, apiKey: two.masterKey });
+    await m.createIndex('p', { primaryKey: 'id' }).waitTask();
+    await m
+      .index('p')
+      .addDocuments(Array.from({ length: 30 }, (_, i) => ({ id: i, title: `doc ${i}` })))
+      .waitTask();
+    for (let i = 0; i < 25; i++) await m.index('p').search('doc'); // arm the trigger
+    const won = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${two.app.metricsPort}/metrics`)).text();
+      return Number(/^miroir_hedge_fired_total\{outcome="won"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await won();
+    await fetch(`${two.nodes[0]!.url}/_devnode/faults`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${two.nodeKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ delay_ms: 2000 }),
+    });
+    for (let i = 0; i < 4; i++) assert.equal((await m.index('p').search('doc', { limit: 50 })).hits.length, 30);
+    assert.ok((await won()) > before, 'hedges won on the pass-through');
+  } finally {
+    await two.close();
+  }
+});
