@@ -179,8 +179,11 @@ for (const [rg, rf] of [
         headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ queries: [{ indexUid: 'shop' }, { indexUid: 'ghost' }] }),
       });
-      assert.equal(res.status, 404);
-      assert.match(((await res.json()) as { message: string }).message, /^Inside `\.queries\[1\]`: /);
+      // Inside a multi-search a missing index is a 400 (Meilisearch's search/multi/mod.rs::search_one_index_doesnt_exist).
+      assert.equal(res.status, 400);
+      const body = (await res.json()) as { message: string; code: string };
+      assert.equal(body.code, 'index_not_found');
+      assert.match(body.message, /^Inside `\.queries\[1\]`: /);
     });
   });
 }
