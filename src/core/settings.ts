@@ -3,6 +3,7 @@
 // one sub-route) with the `invalid_settings_*` codes. Pure; the dev node applies settings, the proxy validates and
 // stores logical settings with it.
 import { MeiliError, type ErrorCode } from './errors.js';
+import { validateEmbedders } from './vectors.js';
 
 export type Settings = Record<string, unknown>;
 
@@ -390,16 +391,8 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
       }
       return out;
     }
-    case 'embedders': {
-      const o = objectOf(key, v, path);
-      if (Object.keys(o).length > 0) {
-        throw new MeiliError(
-          'invalid_settings_embedders',
-          'The dev node has no embedder support: `embedders` may only be set to `{}` or `null`.',
-        );
-      }
-      return {};
-    }
+    case 'embedders':
+      return validateEmbedders(v, current.embedders, path);
     case 'searchCutoffMs':
       return uintOrNull(key, v, path);
     case 'localizedAttributes': {
