@@ -70,7 +70,14 @@ export function mergeFederated(
       hit._federation = { indexUid: p.indexUid, queriesPosition: p.queryPosition, weightedRankingScore: score };
       if (p.showRankingScore) hit._rankingScore = raw;
       if (p.showRankingScoreDetails === true && details !== undefined) hit._rankingScoreDetails = details;
-      merged.push({ hit, score, pos: p.queryPosition, rank, key: `${p.indexUid}\u0000${JSON.stringify(id)}`, semantic });
+      merged.push({
+        hit,
+        score,
+        pos: p.queryPosition,
+        rank,
+        key: `${p.indexUid}\u0000${JSON.stringify(id)}`,
+        semantic,
+      });
     });
   }
   merged.sort((a, b) => b.score - a.score || a.pos - b.pos || a.rank - b.rank);

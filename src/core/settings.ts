@@ -3,7 +3,7 @@
 // one sub-route) with the `invalid_settings_*` codes. Pure; the dev node applies settings, the proxy validates and
 // stores logical settings with it.
 import { MeiliError, type ErrorCode } from './errors.js';
-import { validateEmbedders } from './vectors.js';
+import { applyEmbeddersPatch, validateEmbedders } from './vectors.js';
 
 export type Settings = Record<string, unknown>;
 
@@ -514,6 +514,7 @@ export function applySettingsPatch(current: Settings, patch: Settings): Settings
   const next: Settings = { ...current };
   for (const [key, value] of Object.entries(patch)) {
     if (key in EXPERIMENTAL_SETTINGS && value === null) delete next[key];
+    else if (key === 'embedders' && value !== null) next[key] = applyEmbeddersPatch(current.embedders, value);
     else next[key] = value === null ? defaults[key] : value;
   }
   return next;

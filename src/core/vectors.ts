@@ -76,23 +76,37 @@ function validateEmbedder(v: unknown, path: string, current: EmbedderConfig | un
   const bq = o.binaryQuantized === undefined ? current?.binaryQuantized : o.binaryQuantized;
   if (bq !== undefined && bq !== null) {
     if (typeof bq !== 'boolean')
-      throw embedderError(`Invalid value type at \`${path}.binaryQuantized\`: expected a boolean, but found ${found(bq)}`);
+      throw embedderError(
+        `Invalid value type at \`${path}.binaryQuantized\`: expected a boolean, but found ${found(bq)}`,
+      );
     out.binaryQuantized = bq;
   }
   return out;
 }
 
 /**
- * The `embedders` setting after a PATCH: each named embedder is set (fields merged into the current one), or removed
- * with `null`. `path` is `.embedders` for the whole settings body, `` for the sub-route.
+ * An `embedders` PATCH, checked: each named embedder's full config (its fields merged into the current one), or
+ * `null` to remove it. `path` is `.embedders` for the whole settings body, `` for the sub-route. The patch form (with
+ * its nulls) is what task details show and what nodes are sent; `applyEmbeddersPatch` folds it into the settings.
  */
-export function validateEmbedders(v: unknown, current: unknown, path: string): Record<string, EmbedderConfig> {
+export function validateEmbedders(v: unknown, current: unknown, path: string): Record<string, EmbedderConfig | null> {
   if (v === null || typeof v !== 'object' || Array.isArray(v))
-    throw embedderError(`Invalid value type${path === '' ? '' : ` at \`${path}\``}: expected an object, but found ${found(v)}`);
+    throw embedderError(
+      `Invalid value type${path === '' ? '' : ` at \`${path}\``}: expected an object, but found ${found(v)}`,
+    );
+  const cur = (current ?? {}) as Record<string, EmbedderConfig>;
+  const out: Record<string, EmbedderConfig | null> = {};
+  for (const [name, cfg] of Object.entries(v as Record<string, unknown>))
+    out[name] = cfg === null ? null : validateEmbedder(cfg, `${path}.${name}`, cur[name]);
+  return out;
+}
+
+/** The embedders after a checked patch: named configs replaced, nulls removed. */
+export function applyEmbeddersPatch(current: unknown, patch: unknown): Record<string, EmbedderConfig> {
   const out: Record<string, EmbedderConfig> = { ...((current ?? {}) as Record<string, EmbedderConfig>) };
-  for (const [name, cfg] of Object.entries(v as Record<string, unknown>)) {
+  for (const [name, cfg] of Object.entries((patch ?? {}) as Record<string, EmbedderConfig | null>)) {
     if (cfg === null) delete out[name];
-    else out[name] = validateEmbedder(cfg, `${path}.${name}`, out[name]);
+    else out[name] = cfg;
   }
   return out;
 }
@@ -120,7 +134,11 @@ function readEmbeddings(uid: string, docId: string, raw: unknown[], at: string):
   if (raw.length === 0) return [];
   const nested = Array.isArray(raw[0]);
   if (!nested && typeof raw[0] !== 'number')
-    throw badVectors(uid, docId, `Invalid value type at \`${at}[0]\`: expected a number or an array, but found ${found(raw[0])}`);
+    throw badVectors(
+      uid,
+      docId,
+      `Invalid value type at \`${at}[0]\`: expected a number or an array, but found ${found(raw[0])}`,
+    );
   if (!nested) {
     raw.forEach((x, i) => {
       if (typeof x !== 'number')
@@ -130,10 +148,18 @@ function readEmbeddings(uid: string, docId: string, raw: unknown[], at: string):
   }
   return raw.map((inner, i) => {
     if (!Array.isArray(inner))
-      throw badVectors(uid, docId, `Invalid value type at \`${at}[${i}]\`: expected an array, but found ${found(inner)}`);
+      throw badVectors(
+        uid,
+        docId,
+        `Invalid value type at \`${at}[${i}]\`: expected an array, but found ${found(inner)}`,
+      );
     inner.forEach((x, j) => {
       if (typeof x !== 'number')
-        throw badVectors(uid, docId, `Invalid value type at \`${at}[${i}][${j}]\`: expected a number, but found ${found(x)}`);
+        throw badVectors(
+          uid,
+          docId,
+          `Invalid value type at \`${at}[${i}][${j}]\`: expected a number, but found ${found(x)}`,
+        );
     });
     return Float32Array.from(inner as number[]);
   });
@@ -181,7 +207,11 @@ export function documentEmbeddings(
       const e = o.embeddings;
       if (e === undefined || e === null) list = null;
       else if (!Array.isArray(e))
-        throw badVectors(uid, docId, `Invalid value type at \`${at}.embeddings\`: expected null or an array, but found ${found(e)}`);
+        throw badVectors(
+          uid,
+          docId,
+          `Invalid value type at \`${at}.embeddings\`: expected null or an array, but found ${found(e)}`,
+        );
       else list = readEmbeddings(uid, docId, e, `${at}.embeddings`);
     } else
       throw badVectors(

@@ -187,6 +187,13 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       maxFederatedHits: cfg.multi_search.max_federated_hits,
     },
     scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy },
+    vectorSearch: {
+      enabled: cfg.vector_search.enabled,
+      overFetchFactor: cfg.vector_search.over_fetch_factor,
+      mergeStrategy: cfg.vector_search.merge_strategy,
+      hybridAlphaDefault: cfg.vector_search.hybrid_alpha_default,
+      rrfK: cfg.vector_search.rrf_k,
+    },
   });
   const searchUi = cfg.search_ui.enabled
     ? registerSearchUi(routes, { config: cfg, store, keys, state, metrics, logger })

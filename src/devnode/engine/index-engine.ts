@@ -537,7 +537,10 @@ export class IndexEngine implements IndexEngineApi {
           const vec = this.vectorRank(semantic.embedder, semantic.vector, candidates, distinct, need, threshold);
           const merged = this.hybridMerge(vec, kw, ratio, kwRatio, distinct, need);
           ranked = merged.ranked;
-          semanticHitCount = merged.semanticSeqs.size === 0 ? 0 : ranked.hits.slice(offset, need).filter((h) => merged.semanticSeqs.has(h.docId)).length;
+          semanticHitCount =
+            merged.semanticSeqs.size === 0
+              ? 0
+              : ranked.hits.slice(offset, need).filter((h) => merged.semanticSeqs.has(h.docId)).length;
         }
       }
     }
@@ -847,7 +850,14 @@ function mergeDocument(prev: Document, doc: Document): Document {
   const out = { ...prev, ...doc };
   const a = prev._vectors;
   const b = doc._vectors;
-  if (a !== null && typeof a === 'object' && !Array.isArray(a) && b !== null && typeof b === 'object' && !Array.isArray(b))
+  if (
+    a !== null &&
+    typeof a === 'object' &&
+    !Array.isArray(a) &&
+    b !== null &&
+    typeof b === 'object' &&
+    !Array.isArray(b)
+  )
     out._vectors = { ...(a as object), ...(b as object) };
   return out;
 }

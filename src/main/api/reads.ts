@@ -22,7 +22,7 @@ import { andFilters } from '../../core/shard-filter.js';
 import { isReservedField } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import type { Reply, RequestContext } from '../../http/server.js';
-import { degradedHeader, scatterSearch, type ReadDeps } from './search.js';
+import { degradedHeader, overFetchHeader, scatterSearch, type ReadDeps } from './search.js';
 import { mapLimit } from '../util/map-limit.js';
 
 let docSeq = 0;
@@ -180,10 +180,11 @@ export async function multiSearch(
       throw prefixed(i, new MeiliError('invalid_api_key', 'The provided API key is invalid.'));
   });
   const missingAll = new Set<number>();
+  const overFetch = overFetchHeader(ctx);
   if (parsed.federation === null) {
     const results = await mapLimit(parsed.queries, PARALLEL_QUERIES, async (q, i) => {
       try {
-        const { answer, missing } = await scatterSearch(deps, q.indexUid, q.query, ctx.auth!);
+        const { answer, missing } = await scatterSearch(deps, q.indexUid, q.query, ctx.auth!, overFetch);
         for (const s of missing) missingAll.add(s);
         return { indexUid: q.indexUid, ...answer, requestUid: randomUUID() };
       } catch (err) {
@@ -206,8 +207,17 @@ export async function multiSearch(
       const { answer, missing, primaryKey } = await scatterSearch(
         deps,
         q.indexUid,
-        { ...q.query, offset: 0, limit: need, showRankingScore: true, ...(facets ? { facets } : {}) },
+        {
+          ...q.query,
+          offset: 0,
+          limit: need,
+          showRankingScore: true,
+          // a semantic hit is told from its details (`vectorSort`)
+          ...(q.query.hybrid !== undefined && q.query.hybrid !== null ? { showRankingScoreDetails: true } : {}),
+          ...(facets ? { facets } : {}),
+        },
         ctx.auth!,
+        overFetch,
       );
       for (const s of missing) missingAll.add(s);
       return {
@@ -216,6 +226,8 @@ export async function multiSearch(
         weight: q.federationOptions?.weight ?? 1,
         primaryKey,
         showRankingScore: q.query.showRankingScore === true,
+        showRankingScoreDetails: q.query.showRankingScoreDetails === true,
+        retrieveVectors: q.query.retrieveVectors === true,
         answer,
       };
     } catch (err) {

@@ -6,12 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { tenantFilter, type AuthResult } from '../../core/auth/authorize.js';
 import { checkIndexUid } from '../../core/index-requests.js';
-import { mergeSearchResults, type NodeAnswer } from '../../core/merge.js';
+import { mergeHybridResults, mergeSearchResults, type NodeAnswer } from '../../core/merge.js';
 import { pageWindow } from '../../core/pagination.js';
 import { parseSearchQuery } from '../../core/search-params.js';
 import { scrubReservedMembers } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import { andFilters } from '../../core/shard-filter.js';
+import { MeiliError } from '../../core/errors.js';
+import { searchKind } from '../../core/vectors.js';
 import { scatter, type ScatterDeps } from '../cluster/scatter.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import type { Logger } from '../observability/logger.js';
@@ -23,6 +25,41 @@ export interface ReadDeps {
   logger: Logger | null;
   /** `scatter.faceting_overfetch`: nodes keep this many times a facet's values. */
   facetingOverfetch: number;
+  /** The `vector_search` block (A12). */
+  vectorSearch: VectorSearchConfig;
+}
+
+export interface VectorSearchConfig {
+  enabled: boolean;
+  overFetchFactor: number;
+  mergeStrategy: 'convex' | 'rrf';
+  hybridAlphaDefault: number;
+  rrfK: number;
+}
+
+/** `X-Miroir-Over-Fetch`: a positive integer ≤ 100 overriding `vector_search.over_fetch_factor` for one search. */
+export function overFetchHeader(ctx: RequestContext<unknown>): number | null {
+  const raw = ctx.req.headers['x-miroir-over-fetch'];
+  if (raw === undefined) return null;
+  const v = Array.isArray(raw) ? raw[0]! : raw;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > 100)
+    throw new MeiliError(
+      'bad_request',
+      `Invalid value in header \`X-Miroir-Over-Fetch\`: expected an integer from 1 to 100, found \`${v}\`.`,
+    );
+  return n;
+}
+
+/** The search kind of a query as the merge needs it (a query nodes will refuse counts as keyword). */
+function kindOf(query: Record<string, unknown>): 'keyword' | 'semantic' | 'hybrid' {
+  if ((query.hybrid === undefined || query.hybrid === null) && (query.vector === undefined || query.vector === null))
+    return 'keyword';
+  try {
+    return searchKind(query);
+  } catch {
+    return 'keyword';
+  }
 }
 
 /** One index's search over a covering set, merged; `missing` lists shards no replica could answer. */
@@ -31,6 +68,7 @@ export async function scatterSearch(
   uid: string,
   clientQuery: Record<string, unknown>,
   auth: AuthResult,
+  overFetch: number | null = null,
 ): Promise<{
   answer: NodeAnswer;
   missing: number[];
@@ -41,6 +79,11 @@ export async function scatterSearch(
   const state = await deps.state.readable(uid);
   const logical = state.settings;
   const query = hideReservedInRead('search', uid, clientQuery, logical);
+  const vs = deps.vectorSearch;
+  const hybrid = query.hybrid as Record<string, unknown> | null | undefined;
+  if (vs.enabled && hybrid !== undefined && hybrid !== null && hybrid.semanticRatio === undefined)
+    query.hybrid = { ...hybrid, semanticRatio: vs.hybridAlphaDefault };
+  const kind = kindOf(query);
   const pagination = logical.pagination as { maxTotalHits: number };
   const faceting = logical.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
   const w = pageWindow(query, pagination.maxTotalHits);
@@ -59,21 +102,73 @@ export async function scatterSearch(
   delete nodeBase.page;
   delete nodeBase.hitsPerPage;
   if (sort !== null && sort.length > 0) nodeBase.showRankingScoreDetails = true;
+  if (kind !== 'keyword') {
+    // A semantic hit is told from a keyword one by its details; over-fetching gives approximate nodes room.
+    nodeBase.showRankingScoreDetails = true;
+    const factor = overFetch ?? (vs.enabled ? vs.overFetchFactor : 1);
+    if (factor > 1) {
+      nodeBase.limit = Math.min((w.offset + w.limit) * factor, Math.max(pagination.maxTotalHits, w.offset + w.limit));
+      deps.scatter.metrics.vectorOverFetched.inc();
+    }
+    if (kind === 'hybrid') deps.scatter.metrics.vectorMergeStrategy.inc({ strategy: vs.mergeStrategy });
+  }
   if (added.length > 0) nodeBase.attributesToRetrieve = [...retrieve!, ...added];
+  const settings = {
+    primaryKey,
+    maxTotalHits: pagination.maxTotalHits,
+    maxValuesPerFacet: faceting.maxValuesPerFacet,
+    sortFacetValuesBy: faceting.sortFacetValuesBy,
+    distinctAttribute: logical.distinctAttribute as string | null,
+  };
+  const mergeQuery = { ...query, sort, distinct: (query.distinct as string | undefined) ?? null };
+  if (kind === 'hybrid') {
+    // Both sides over the whole covering set, then Meilisearch's hybrid merge once over every shard's hits: the
+    // same keyword and semantic lists one index holding every document would merge.
+    const h = query.hybrid as Record<string, unknown>;
+    const side = (ratio: number): Record<string, unknown> => {
+      const q: Record<string, unknown> = {
+        ...mergeQuery,
+        hybrid: { ...h, semanticRatio: ratio },
+        offset: 0,
+        limit: w.offset + w.limit,
+        showRankingScore: true,
+        showRankingScoreDetails: true,
+      };
+      delete q.page;
+      delete q.hitsPerPage;
+      return q;
+    };
+    const ask = (ratio: number) =>
+      scatter(deps.scatter, uid, filter, () => ({ ...nodeBase, hybrid: { ...h, semanticRatio: ratio } }), 'search');
+    const hasVector = query.vector !== undefined && query.vector !== null;
+    const [kw, sem] = await Promise.all([ask(0), hasVector ? ask(1) : Promise.resolve(null)]);
+    const answer = mergeHybridResults(
+      mergeSearchResults(kw.answers, side(0), settings),
+      sem === null ? null : mergeSearchResults(sem.answers, side(1), settings),
+      mergeQuery,
+      settings,
+      { addedFields: added, hybridMerge: { strategy: vs.mergeStrategy, rrfK: vs.rrfK } },
+    );
+    if (sem !== null) noteDrift(deps, sem.answers);
+    const missing = [...new Set([...kw.missing, ...(sem?.missing ?? [])])].sort((a, b) => a - b);
+    return {
+      answer,
+      missing,
+      settingsVersion: state.settingsVersion,
+      nodeCount: kw.nodeCount,
+      primaryKey: state.primaryKey,
+    };
+  }
   const { answers, missing, nodeCount } = await scatter(deps.scatter, uid, filter, () => ({ ...nodeBase }), 'search');
-  const answer = mergeSearchResults(
-    answers,
-    { ...query, sort, distinct: (query.distinct as string | undefined) ?? null },
-    {
-      primaryKey,
-      maxTotalHits: pagination.maxTotalHits,
-      maxValuesPerFacet: faceting.maxValuesPerFacet,
-      sortFacetValuesBy: faceting.sortFacetValuesBy,
-      distinctAttribute: logical.distinctAttribute as string | null,
-    },
-    { addedFields: added },
-  );
+  const answer = mergeSearchResults(answers, mergeQuery, settings, { addedFields: added });
+  if (kind !== 'keyword') noteDrift(deps, answers);
   return { answer, missing, settingsVersion: state.settingsVersion, nodeCount, primaryKey: state.primaryKey };
+}
+
+/** Nodes that echoed different query vectors for one search: their embedder settings drifted. */
+function noteDrift(deps: ReadDeps, answers: readonly NodeAnswer[]): void {
+  const seen = new Set(answers.filter((a) => a.queryVector !== undefined).map((a) => JSON.stringify(a.queryVector)));
+  if (seen.size > 1) deps.scatter.metrics.vectorEmbedderDrift.inc();
 }
 
 let directSeq = 0;
@@ -131,13 +226,15 @@ export async function search(
 ): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   const query = parseSearchQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
-  const direct = await passThrough(deps, uid, query, ctx.auth!);
+  const overFetch = overFetchHeader(ctx);
+  const tuned = overFetch !== null || (deps.vectorSearch.enabled && kindOf(query) !== 'keyword');
+  const direct = tuned ? null : await passThrough(deps, uid, query, ctx.auth!);
   if (direct !== null) {
     ctx.replyHeaders['x-miroir-settings-version'] = String(direct.settingsVersion);
     if (ctx.logging) ctx.logFields = { index: uid, node_count: 1, degraded: false };
     return { status: 200, raw: direct.body };
   }
-  const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(deps, uid, query, ctx.auth!);
+  const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(deps, uid, query, ctx.auth!, overFetch);
   answer.requestUid = randomUUID();
   degradedHeader(ctx, missing);
   ctx.replyHeaders['x-miroir-settings-version'] = String(settingsVersion);

@@ -154,6 +154,29 @@ export const configSchema = z.strictObject({
         .describe("Nodes keep faceting.maxValuesPerFacet × this many values so merged facet counts equal one node's."),
     })
     .prefault({}),
+  vector_search: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe('Tune vector/hybrid search over shards (off: nodes asked for exactly the page, convex merge).'),
+      over_fetch_factor: positiveInt
+        .max(100)
+        .default(3)
+        .describe('Each node is asked for (offset + limit) × this many hits of a vector or hybrid search.'),
+      merge_strategy: z
+        .enum(['convex', 'rrf'])
+        .default('convex')
+        .describe("Hybrid merge over shards: convex = Meilisearch's weighted scores; rrf = reciprocal rank fusion."),
+      hybrid_alpha_default: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.5)
+        .describe('semanticRatio of a hybrid search that names none.'),
+      rrf_k: positiveInt.default(60).describe('k of reciprocal rank fusion: a hit scores 1 / (k + its rank).'),
+    })
+    .prefault({}),
   multi_search: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Serve POST /multi-search (false → 501 miroir_not_supported).'),

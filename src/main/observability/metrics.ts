@@ -88,6 +88,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Node reads retried on another replica after an error or timeout',
       registers: r,
     }),
+    vectorOverFetched: new Counter({
+      name: 'miroir_vector_search_over_fetched_total',
+      help: 'Vector or hybrid searches whose nodes were asked for more hits than the page needs (over_fetch_factor)',
+      registers: r,
+    }),
+    vectorMergeStrategy: new Counter({
+      name: 'miroir_vector_merge_strategy',
+      help: 'Hybrid searches merged over shards, by merge strategy (convex or rrf)',
+      labelNames: ['strategy'] as const,
+      registers: r,
+    }),
+    vectorEmbedderDrift: new Counter({
+      name: 'miroir_vector_embedder_drift_total',
+      help: 'Vector searches where nodes disagreed on the query vector they used (embedder settings drift)',
+      registers: r,
+    }),
     rebalanceInProgress: new Gauge({
       name: 'miroir_rebalance_in_progress',
       help: '1 while a topology change (node add/drain/remove, group add/remove, recovery) is running or queued',
