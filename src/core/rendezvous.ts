@@ -165,9 +165,16 @@ export class RoutingTable {
   /**
    * One replica per shard in the query's group (rotating by `seq`), each chosen node mapped to the shards it
    * answers for; shards the group cannot serve fall back to the other active groups in ascending id order.
+   * `placement` (tenant affinity): the group pinned (null: rotate) and the groups rotation and fallback may use.
    */
-  coveringSet(seq: number): CoveringSet {
-    const group = this.activeGroups.length === 0 ? -1 : queryGroup(seq, this.activeGroups);
+  coveringSet(seq: number, placement?: { group: number | null; groups: readonly number[] }): CoveringSet {
+    const groups = placement === undefined || placement.groups.length === 0 ? this.activeGroups : placement.groups;
+    const group =
+      placement?.group !== null && placement?.group !== undefined
+        ? placement.group
+        : groups.length === 0
+          ? -1
+          : queryGroup(seq, groups);
     const assignments = new Map<string, number[]>();
     const uncovered: number[] = [];
     const fallback: number[] = [];
@@ -175,7 +182,7 @@ export class RoutingTable {
     for (let s = 0; s < this.shards; s++) {
       let node = group < 0 ? null : this.pick(s, group, seq);
       if (node === null) {
-        for (const g of this.activeGroups) {
+        for (const g of groups) {
           if (g === group) continue;
           node = this.pick(s, g, seq);
           if (node !== null) {
@@ -206,6 +213,12 @@ export class RoutingTable {
       for (const id of this.owners(shard, g))
         if (this.health.get(id) === 'healthy' && this.unreadable.has(id)) return id;
     return null;
+  }
+
+  /** Whether a group has a readable replica of every shard (a pinned read stays in it while this holds). */
+  canServe(group: number): boolean {
+    for (let s = 0; s < this.shards; s++) if (!this.owners(s, group).some((id) => this.canRead(id))) return false;
+    return true;
   }
 
   /** Whether a node answers `/health` (readable or still catching up). */

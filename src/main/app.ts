@@ -1,6 +1,7 @@
 // Assembles one Miroir process from a validated config: store, keys, topology and health, the client listener
 // with its route table and auth hook, and the Prometheus listener. `start` probes every node before listening;
 // `close` stops accepting, drains in-flight requests, then closes pools and the store.
+import { TenantRouter } from './tenancy/affinity.js';
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -187,6 +188,19 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       maxFederatedHits: cfg.multi_search.max_federated_hits,
     },
     scatter: { topology, metrics, unavailablePolicy: cfg.scatter.unavailable_shard_policy },
+    tenants: cfg.tenant_affinity.enabled
+      ? new TenantRouter(
+          {
+            mode: cfg.tenant_affinity.mode,
+            headerName: cfg.tenant_affinity.header_name,
+            fallback: cfg.tenant_affinity.fallback,
+            staticMap: cfg.tenant_affinity.static_map,
+            dedicatedGroups: cfg.tenant_affinity.dedicated_groups,
+          },
+          topology,
+          metrics,
+        )
+      : null,
     vectorSearch: {
       enabled: cfg.vector_search.enabled,
       overFetchFactor: cfg.vector_search.over_fetch_factor,

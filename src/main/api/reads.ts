@@ -125,7 +125,14 @@ export async function facetSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
   const extra = tenantFilter(ctx.auth!, uid);
   const combined = andFilters(filter, extra);
   const started = performance.now();
-  const { answers, missing } = await scatter(deps.scatter, uid, combined, () => ({ ...query }), 'facet-search');
+  const { answers, missing } = await scatter(
+    deps.scatter,
+    uid,
+    combined,
+    () => ({ ...query }),
+    'facet-search',
+    deps.tenants?.place(ctx),
+  );
   const faceting = s.settings.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
   const facetName = query.facetName as string;
   const dist = answers.map((a) => ({
@@ -181,10 +188,11 @@ export async function multiSearch(
   });
   const missingAll = new Set<number>();
   const overFetch = overFetchHeader(ctx);
+  const placement = deps.tenants?.place(ctx);
   if (parsed.federation === null) {
     const results = await mapLimit(parsed.queries, PARALLEL_QUERIES, async (q, i) => {
       try {
-        const { answer, missing } = await scatterSearch(deps, q.indexUid, q.query, ctx.auth!, overFetch);
+        const { answer, missing } = await scatterSearch(deps, q.indexUid, q.query, ctx.auth!, overFetch, placement);
         for (const s of missing) missingAll.add(s);
         return { indexUid: q.indexUid, ...answer, requestUid: randomUUID() };
       } catch (err) {
@@ -218,6 +226,7 @@ export async function multiSearch(
         },
         ctx.auth!,
         overFetch,
+        placement,
       );
       for (const s of missing) missingAll.add(s);
       return {

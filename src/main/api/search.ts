@@ -18,6 +18,8 @@ import { scatter, type ScatterDeps } from '../cluster/scatter.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import type { Logger } from '../observability/logger.js';
 import type { IndexStateService } from '../state/index-state.js';
+import type { TenantRouter } from '../tenancy/affinity.js';
+import type { ReadPlacement } from '../../core/tenant-affinity.js';
 
 export interface ReadDeps {
   state: IndexStateService;
@@ -27,6 +29,8 @@ export interface ReadDeps {
   facetingOverfetch: number;
   /** The `vector_search` block (A12). */
   vectorSearch: VectorSearchConfig;
+  /** Tenant affinity (A15); null when `tenant_affinity` is disabled. */
+  tenants: TenantRouter | null;
 }
 
 export interface VectorSearchConfig {
@@ -69,6 +73,7 @@ export async function scatterSearch(
   clientQuery: Record<string, unknown>,
   auth: AuthResult,
   overFetch: number | null = null,
+  placement?: ReadPlacement,
 ): Promise<{
   answer: NodeAnswer;
   missing: number[];
@@ -84,6 +89,7 @@ export async function scatterSearch(
   if (vs.enabled && hybrid !== undefined && hybrid !== null && hybrid.semanticRatio === undefined)
     query.hybrid = { ...hybrid, semanticRatio: vs.hybridAlphaDefault };
   const kind = kindOf(query);
+  const strategy = vs.enabled ? vs.mergeStrategy : 'convex';
   const pagination = logical.pagination as { maxTotalHits: number };
   const faceting = logical.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
   const w = pageWindow(query, pagination.maxTotalHits);
@@ -110,7 +116,7 @@ export async function scatterSearch(
       nodeBase.limit = Math.min((w.offset + w.limit) * factor, Math.max(pagination.maxTotalHits, w.offset + w.limit));
       deps.scatter.metrics.vectorOverFetched.inc();
     }
-    if (kind === 'hybrid') deps.scatter.metrics.vectorMergeStrategy.inc({ strategy: vs.mergeStrategy });
+    if (kind === 'hybrid') deps.scatter.metrics.vectorMergeStrategy.inc({ strategy });
   }
   if (added.length > 0) nodeBase.attributesToRetrieve = [...retrieve!, ...added];
   const settings = {
@@ -139,7 +145,14 @@ export async function scatterSearch(
       return q;
     };
     const ask = (ratio: number) =>
-      scatter(deps.scatter, uid, filter, () => ({ ...nodeBase, hybrid: { ...h, semanticRatio: ratio } }), 'search');
+      scatter(
+        deps.scatter,
+        uid,
+        filter,
+        () => ({ ...nodeBase, hybrid: { ...h, semanticRatio: ratio } }),
+        'search',
+        placement,
+      );
     const hasVector = query.vector !== undefined && query.vector !== null;
     const [kw, sem] = await Promise.all([ask(0), hasVector ? ask(1) : Promise.resolve(null)]);
     const answer = mergeHybridResults(
@@ -147,7 +160,7 @@ export async function scatterSearch(
       sem === null ? null : mergeSearchResults(sem.answers, side(1), settings),
       mergeQuery,
       settings,
-      { addedFields: added, hybridMerge: { strategy: vs.mergeStrategy, rrfK: vs.rrfK } },
+      { addedFields: added, hybridMerge: { strategy, rrfK: vs.rrfK } },
     );
     if (sem !== null) noteDrift(deps, sem.answers);
     const missing = [...new Set([...kw.missing, ...(sem?.missing ?? [])])].sort((a, b) => a - b);
@@ -159,7 +172,14 @@ export async function scatterSearch(
       primaryKey: state.primaryKey,
     };
   }
-  const { answers, missing, nodeCount } = await scatter(deps.scatter, uid, filter, () => ({ ...nodeBase }), 'search');
+  const { answers, missing, nodeCount } = await scatter(
+    deps.scatter,
+    uid,
+    filter,
+    () => ({ ...nodeBase }),
+    'search',
+    placement,
+  );
   const answer = mergeSearchResults(answers, mergeQuery, settings, { addedFields: added });
   if (kind !== 'keyword') noteDrift(deps, answers);
   return { answer, missing, settingsVersion: state.settingsVersion, nodeCount, primaryKey: state.primaryKey };
@@ -185,10 +205,11 @@ async function passThrough(
   uid: string,
   query: Record<string, unknown>,
   auth: AuthResult,
+  placement?: ReadPlacement,
 ): Promise<{ body: Buffer; settingsVersion: number } | null> {
   if (query.facets !== undefined && query.facets !== null) return null;
   const table = deps.scatter.topology.routing;
-  const cover = table.coveringSet(directSeq++);
+  const cover = table.coveringSet(directSeq++, placement);
   if (cover.assignments.size !== 1 || cover.uncovered.length > 0 || cover.stale.length > 0) return null;
   const [nodeId, shards] = [...cover.assignments][0]!;
   if (shards.length !== table.shards || table.heldShards(nodeId).length !== table.shards) return null;
@@ -228,13 +249,21 @@ export async function search(
   const query = parseSearchQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
   const overFetch = overFetchHeader(ctx);
   const tuned = overFetch !== null || (deps.vectorSearch.enabled && kindOf(query) !== 'keyword');
-  const direct = tuned ? null : await passThrough(deps, uid, query, ctx.auth!);
+  const placement = deps.tenants?.place(ctx);
+  const direct = tuned ? null : await passThrough(deps, uid, query, ctx.auth!, placement);
   if (direct !== null) {
     ctx.replyHeaders['x-miroir-settings-version'] = String(direct.settingsVersion);
     if (ctx.logging) ctx.logFields = { index: uid, node_count: 1, degraded: false };
     return { status: 200, raw: direct.body };
   }
-  const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(deps, uid, query, ctx.auth!, overFetch);
+  const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(
+    deps,
+    uid,
+    query,
+    ctx.auth!,
+    overFetch,
+    placement,
+  );
   answer.requestUid = randomUUID();
   degradedHeader(ctx, missing);
   ctx.replyHeaders['x-miroir-settings-version'] = String(settingsVersion);

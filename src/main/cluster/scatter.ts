@@ -10,6 +10,7 @@ import { withShardFilter } from '../../core/shard-filter.js';
 import type { Metrics } from '../observability/metrics.js';
 import { NodeRequestError, NodeResponseError, type NodeApi } from './node-api.js';
 import type { TopologyService } from './topology.js';
+import type { ReadPlacement } from '../../core/tenant-affinity.js';
 
 export interface ScatterDeps {
   topology: TopologyService;
@@ -67,9 +68,13 @@ export async function scatter(
   filter: unknown,
   build: () => Record<string, unknown>,
   route: ScatterRoute,
+  placement?: ReadPlacement,
 ): Promise<Scattered> {
   const table = deps.topology.routing;
-  const cover = table.coveringSet(querySeq++);
+  const cover = table.coveringSet(querySeq++, placement);
+  // Tenant affinity: retries stay in the read's group first, and never reach a group the read may not use.
+  const retryGroups =
+    placement === undefined ? table.activeGroups : [cover.group, ...placement.groups.filter((g) => g !== cover.group)];
   const parts = [...cover.assignments];
   deps.metrics.fanOut.observe(parts.length);
   const bodyFor = (nodeId: string, shards: readonly number[]): Record<string, unknown> => {
@@ -95,7 +100,7 @@ export async function scatter(
       deps.metrics.scatterRetries.inc();
       const alt = new Map<string, number[]>();
       for (const s of shards) {
-        const other = table.activeGroups
+        const other = retryGroups
           .flatMap((g) => [...table.owners(s, g)])
           .find((id) => id !== nodeId && table.canRead(id));
         if (other === undefined) missing.push(s);

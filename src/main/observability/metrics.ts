@@ -104,6 +104,24 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Vector searches where nodes disagreed on the query vector they used (embedder settings drift)',
       registers: r,
     }),
+    tenantQueries: new Counter({
+      name: 'miroir_tenant_queries_total',
+      help: 'Reads of a tenant (tenant affinity), by tenant and the group that served them (rotate: not pinned)',
+      labelNames: ['tenant', 'group'] as const,
+      registers: r,
+    }),
+    tenantPinnedGroups: new Gauge({
+      name: 'miroir_tenant_pinned_groups',
+      help: "The replica group a tenant's reads are pinned to",
+      labelNames: ['tenant'] as const,
+      registers: r,
+    }),
+    tenantFallback: new Counter({
+      name: 'miroir_tenant_fallback_total',
+      help: "Tenant reads not served by the tenant's own group, by reason (unknown_tenant, group_unavailable, no_shared_group)",
+      labelNames: ['reason'] as const,
+      registers: r,
+    }),
     rebalanceInProgress: new Gauge({
       name: 'miroir_rebalance_in_progress',
       help: '1 while a topology change (node add/drain/remove, group add/remove, recovery) is running or queued',

@@ -198,6 +198,40 @@ describe('vector and hybrid search over shards equal one dev node', () => {
     }
   });
 
+  test('X-Miroir-Over-Fetch asks nodes for more and answers the same; a bad value is a 400', async () => {
+    const c = clusters[3]!;
+    const q = {
+      q: 'w3 w7',
+      vector: vector(5),
+      hybrid: { embedder: 'emb', semanticRatio: 0.5 },
+      showRankingScore: true,
+    };
+    const want = await call(reference.url, null, '/indexes/vecs/search', q);
+    const before = (await c.app.metrics.vectorOverFetched.get()).values[0]?.value ?? 0;
+    const res = await fetch(`${c.app.url}/indexes/vecs/search`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${c.masterKey}`,
+        'x-miroir-over-fetch': '3',
+      },
+      body: JSON.stringify(q),
+    });
+    assert.equal(res.status, 200);
+    assertSameAnswer((await res.json()) as Record<string, unknown>, want, 'over-fetched');
+    assert.equal((await c.app.metrics.vectorOverFetched.get()).values[0]?.value, before + 1);
+    const bad = await fetch(`${c.app.url}/indexes/vecs/search`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${c.masterKey}`,
+        'x-miroir-over-fetch': '0',
+      },
+      body: JSON.stringify(q),
+    });
+    assert.equal(bad.status, 400);
+  });
+
   test('federated and plain multi-search with vector queries answer like one node', async () => {
     const body = {
       federation: { limit: 25 },
