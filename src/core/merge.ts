@@ -283,6 +283,17 @@ function vectorKind(query: MergeQuery): 'keyword' | 'semantic' | 'hybrid' {
 }
 
 /**
+ * Meilisearch's shortcut of a hybrid search: the keyword side answers alone when it fills the window and every hit's
+ * score × (1 − semanticRatio) is at least 0.45 (the semantic side is then not searched at all).
+ */
+export function keywordGoodEnough(keyword: NodeAnswer, query: MergeQuery, maxTotalHits: number): boolean {
+  const w = pageWindow(query, maxTotalHits);
+  const { keyword: kwRatio } = hybridRatios(hybridParam(query as Record<string, unknown>)!.semanticRatio);
+  const kw = (keyword.hits as Hit[] | undefined) ?? [];
+  return kw.length >= w.offset + w.limit && kw.every((h) => rankingScore(h) * kwRatio >= 0.45);
+}
+
+/**
  * A hybrid search over shards, merged like Meilisearch merges it on one index: the keyword side and the semantic
  * side (each already merged over the covering set, offset 0, limit offset + limit, scores and details kept) are
  * combined — unless every keyword hit is good enough (score × (1 − ratio) ≥ 0.45 over a full window), when the
@@ -304,7 +315,7 @@ export function mergeHybridResults(
     hybridParam(query as Record<string, unknown>)!.semanticRatio,
   );
   const kw = (keyword.hits as Hit[] | undefined) ?? [];
-  const goodEnough = kw.length >= need && kw.every((h) => rankingScore(h) * kwRatio >= 0.45);
+  const goodEnough = keywordGoodEnough(keyword, query, settings.maxTotalHits);
   const useSemantic = semantic !== null && !goodEnough;
   const sem = useSemantic ? ((semantic.hits as Hit[] | undefined) ?? []) : [];
   const how = opts.hybridMerge ?? { strategy: 'convex', rrfK: 60 };

@@ -519,11 +519,12 @@ export class IndexEngine implements IndexEngineApi {
     let queryVector: number[] | null = null;
     if (semantic === null) ranked = keyword(showDetails);
     else {
-      if (semantic.vector !== null && query.retrieveVectors === true) queryVector = semantic.vector;
+      const showVector = query.retrieveVectors === true;
       const need = offset + limit;
       if (kind === 'semantic') {
         if (semantic.vector === null) throw this.cannotEmbed(q);
         ranked = this.vectorRank(semantic.embedder, semantic.vector, candidates, distinct, need, threshold);
+        if (showVector) queryVector = semantic.vector;
         semanticHitCount = Math.max(0, Math.min(ranked.hits.length - offset, limit));
       } else {
         const kw = keyword(true);
@@ -535,6 +536,7 @@ export class IndexEngine implements IndexEngineApi {
           semanticHitCount = 0;
         } else {
           const vec = this.vectorRank(semantic.embedder, semantic.vector, candidates, distinct, need, threshold);
+          if (showVector) queryVector = semantic.vector;
           const merged = this.hybridMerge(vec, kw, ratio, kwRatio, distinct, need);
           ranked = merged.ranked;
           semanticHitCount =
@@ -628,7 +630,10 @@ export class IndexEngine implements IndexEngineApi {
     need: number,
     threshold: number | null,
   ): ReturnType<typeof rank> {
-    const all = this.vectors.nearest(embedder, vector, candidates ?? this.bySeq.keys());
+    // Without distinct or a threshold, the page is the first `need` hits and every candidate counts.
+    const exhaustive = distinct !== null || threshold !== null;
+    const universe = candidates ?? this.bySeq.keys();
+    const all = this.vectors.nearest(embedder, vector, universe, exhaustive ? Infinity : need);
     const seen = new Set<string>();
     const hits: RankedHit[] = [];
     let total = 0;
@@ -646,6 +651,10 @@ export class IndexEngine implements IndexEngineApi {
       total++;
       if (hits.length < need)
         hits.push({ docId: v.seq, score, details: { vectorSort: { order: 0, similarity: v.similarity } } });
+    }
+    if (!exhaustive) {
+      const matched = candidates ?? new Set(this.bySeq.keys());
+      return { hits, totalMatches: matched.size, matchedDocIds: matched };
     }
     return { hits, totalMatches: total, matchedDocIds: all.map((v) => v.seq) };
   }

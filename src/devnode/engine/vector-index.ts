@@ -55,15 +55,19 @@ export class VectorIndex {
   }
 
   /**
-   * Every candidate ordered like Meilisearch's vector sort: by similarity desc (ties in insertion order), then the
-   * candidates without an embedding (similarity null) in insertion order.
+   * The first `k` candidates in Meilisearch's vector-sort order: by similarity desc (ties in insertion order), then
+   * the candidates without an embedding (similarity null) in insertion order. `k` = Infinity: every candidate.
+   * Selection keeps a bounded sorted window, so a page of a large index costs a scan, not a sort.
    */
-  nearest(embedder: string, query: readonly number[], candidates: Iterable<number>): VectorHit[] {
+  nearest(embedder: string, query: readonly number[], candidates: Iterable<number>, k = Infinity): VectorHit[] {
     const q = Float32Array.from(query);
     const qn = normF32(q);
     const m = this.byEmbedder.get(embedder);
-    const scored: VectorHit[] = [];
+    // Best first; `top` holds at most k entries while k is finite.
+    const top: VectorHit[] = [];
     const rest: number[] = [];
+    const before = (a: VectorHit, b: VectorHit) =>
+      a.similarity! > b.similarity! || (a.similarity === b.similarity && a.seq < b.seq);
     for (const seq of candidates) {
       const s = m?.get(seq);
       if (s === undefined || s === null || s.vectors.length === 0) {
@@ -75,11 +79,26 @@ export class VectorIndex {
         const sim = similarityF32(q, qn, s.vectors[i]!, s.norms[i]!);
         if (sim > best) best = sim;
       }
-      scored.push({ seq, similarity: best });
+      const hit = { seq, similarity: best };
+      if (top.length >= k && !before(hit, top[top.length - 1]!)) continue;
+      // Insert in order (binary search); drop the last past k.
+      let lo = 0;
+      let hi = top.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (before(top[mid]!, hit)) lo = mid + 1;
+        else hi = mid;
+      }
+      top.splice(lo, 0, hit);
+      if (top.length > k) top.pop();
     }
-    scored.sort((a, b) => b.similarity! - a.similarity! || a.seq - b.seq);
-    rest.sort((a, b) => a - b);
-    for (const seq of rest) scored.push({ seq, similarity: null });
-    return scored;
+    if (top.length < k) {
+      rest.sort((a, b) => a - b);
+      for (const seq of rest) {
+        if (top.length >= k) break;
+        top.push({ seq, similarity: null });
+      }
+    }
+    return top;
   }
 }

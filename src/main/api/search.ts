@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { tenantFilter, type AuthResult } from '../../core/auth/authorize.js';
 import { checkIndexUid } from '../../core/index-requests.js';
-import { mergeHybridResults, mergeSearchResults, type NodeAnswer } from '../../core/merge.js';
+import { keywordGoodEnough, mergeHybridResults, mergeSearchResults, type NodeAnswer } from '../../core/merge.js';
 import { pageWindow } from '../../core/pagination.js';
 import { parseSearchQuery } from '../../core/search-params.js';
 import { scrubReservedMembers } from '../../core/reserved.js';
@@ -153,10 +153,13 @@ export async function scatterSearch(
         'search',
         placement,
       );
+    // Like one node: the keyword side first; the semantic side only when the keyword hits are not good enough.
     const hasVector = query.vector !== undefined && query.vector !== null;
-    const [kw, sem] = await Promise.all([ask(0), hasVector ? ask(1) : Promise.resolve(null)]);
+    const kw = await ask(0);
+    const kwAnswer = mergeSearchResults(kw.answers, side(0), settings);
+    const sem = hasVector && !keywordGoodEnough(kwAnswer, mergeQuery, settings.maxTotalHits) ? await ask(1) : null;
     const answer = mergeHybridResults(
-      mergeSearchResults(kw.answers, side(0), settings),
+      kwAnswer,
       sem === null ? null : mergeSearchResults(sem.answers, side(1), settings),
       mergeQuery,
       settings,
