@@ -1,7 +1,8 @@
 // Vector search latency (issue 29): p50/p99 of semantic searches (hybrid semanticRatio 1, a 16-dimension query
 // vector, limit 10) and hybrid searches (semanticRatio 0.5 with a keyword query) through Miroir over 3 dev nodes
 // (S=16, RF=1) ÷ the same searches straight to one dev node holding all 50,000 vectors. The dev node's nearest
-// neighbours are exact (a scan), so each node scans a third of the vectors. Requests come from a forked load process.
+// neighbours are exact (a scan), so each node scans a third of the vectors; the nodes run in this one process, so
+// their scans do not overlap as they would on separate machines. Requests come from a forked load process.
 // Run after `npm run build`: `node dist/bench/e2e/vector-search.bench.js` (writes bench/results/vector-search.json).
 // `BENCH_VECTORS` sizes the corpus (default 50,000).
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -80,7 +81,10 @@ try {
     await c.createIndex('bench', { primaryKey: 'id' }).waitTask();
     await c
       .index('bench')
-      .updateSettings({ embedders: { emb: { source: 'userProvided', dimensions: DIMS } } } as never)
+      .updateSettings({
+        searchableAttributes: ['title'],
+        embedders: { emb: { source: 'userProvided', dimensions: DIMS } },
+      } as never)
       .waitTask();
     for (let i = 0; i < docs.length; i += 10_000)
       await c
