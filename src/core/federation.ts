@@ -5,6 +5,7 @@
 // facets come back per index (`facetsByIndex`) or merged (`mergeFacets`). Pure.
 import { mergeFacets } from './merge.js';
 import { hitsInfo, pageWindow, type PageRequest } from './pagination.js';
+import { isSemanticHit } from './vectors.js';
 
 type Hit = Record<string, unknown>;
 
@@ -17,6 +18,10 @@ export interface FederatedPart {
   primaryKey: string | null;
   /** Whether the client asked this query for `_rankingScore`. */
   showRankingScore: boolean;
+  /** Whether the client asked this query for `_rankingScoreDetails` (a semantic query is always asked for them). */
+  showRankingScoreDetails?: boolean;
+  /** Whether the client asked this query for `retrieveVectors` (its `queryVector` is then shown). */
+  retrieveVectors?: boolean;
   /** The query's answer: hits with `_rankingScore`, its estimate, and facets when asked. */
   answer: Record<string, unknown>;
 }
@@ -37,9 +42,14 @@ export function mergeFederated(
   parts: readonly FederatedPart[],
   federation: Record<string, unknown>,
 ): Record<string, unknown> {
-  const page = federation as PageRequest;
+  const pageReq = federation as PageRequest;
   const { offset, limit } = federatedWindow(federation);
-  const merged: Array<{ hit: Hit; score: number; pos: number; rank: number; key: string }> = [];
+  const merged: Array<{ hit: Hit; score: number; pos: number; rank: number; key: string; semantic: boolean }> = [];
+  // Meilisearch counts the page's semantic hits when a query is semantic or hybrid, and shows query vectors when a
+  // query retrieves vectors.
+  const anySemantic = parts.some((p) => p.answer.semanticHitCount !== undefined);
+  const anyVectors = parts.some((p) => p.retrieveVectors === true);
+  const queryVectors: Record<string, unknown> = {};
   let total = 0;
   const byIndex: Record<string, FederatedFacets> = {};
   for (const p of parts) {
@@ -49,14 +59,25 @@ export function mergeFederated(
         distribution: p.answer.facetDistribution as FederatedFacets['distribution'],
         stats: (p.answer.facetStats as FederatedFacets['stats'] | undefined) ?? {},
       };
+    if (p.retrieveVectors === true && p.answer.queryVector !== undefined)
+      queryVectors[String(p.queryPosition)] = p.answer.queryVector;
     ((p.answer.hits as Hit[] | undefined) ?? []).forEach((source, rank) => {
-      const { _rankingScore: raw, ...doc } = source;
+      const { _rankingScore: raw, _rankingScoreDetails: details, ...doc } = source;
+      const semantic = isSemanticHit(details);
       const score = ((raw as number | undefined) ?? 0) * p.weight;
       const id = p.primaryKey !== null && doc[p.primaryKey] !== undefined ? doc[p.primaryKey] : doc;
       const hit: Hit = doc;
       hit._federation = { indexUid: p.indexUid, queriesPosition: p.queryPosition, weightedRankingScore: score };
       if (p.showRankingScore) hit._rankingScore = raw;
-      merged.push({ hit, score, pos: p.queryPosition, rank, key: `${p.indexUid}\u0000${JSON.stringify(id)}` });
+      if (p.showRankingScoreDetails === true && details !== undefined) hit._rankingScoreDetails = details;
+      merged.push({
+        hit,
+        score,
+        pos: p.queryPosition,
+        rank,
+        key: `${p.indexUid}\u0000${JSON.stringify(id)}`,
+        semantic,
+      });
     });
   }
   merged.sort((a, b) => b.score - a.score || a.pos - b.pos || a.rank - b.rank);
@@ -68,11 +89,14 @@ export function mergeFederated(
   });
   // When a query matched more than it returned, its own estimate stands in for what was not seen.
   const counted = Math.max(unique.length, total - (merged.length - unique.length));
+  const page = unique.slice(offset, offset + limit);
   const res: Record<string, unknown> = {
-    hits: unique.slice(offset, offset + limit).map((m) => m.hit),
+    hits: page.map((m) => m.hit),
+    ...(anyVectors ? { queryVectors } : {}),
     processingTimeMs: 0,
-    ...hitsInfo(page, pageWindow(page, Number.MAX_SAFE_INTEGER), counted, Number.MAX_SAFE_INTEGER),
+    ...hitsInfo(pageReq, pageWindow(pageReq, Number.MAX_SAFE_INTEGER), counted, Number.MAX_SAFE_INTEGER),
   };
+  if (anySemantic) res.semanticHitCount = page.filter((m) => m.semantic).length;
   if (federation.facetsByIndex !== undefined && federation.facetsByIndex !== null) {
     const merge = federation.mergeFacets as { maxValuesPerFacet?: number } | null | undefined;
     if (merge) {

@@ -210,7 +210,8 @@ export function physicalPatch(
 ): Settings {
   const whole = physicalSettings(after, fields, overfetch, extraFilterable);
   const out: Settings = {};
-  for (const key of Object.keys(patch)) out[key] = whole[key];
+  // An embedders patch goes as sent (its nulls remove embedders on the nodes too); it has no physical form.
+  for (const key of Object.keys(patch)) out[key] = key === 'embedders' && patch[key] !== null ? patch[key] : whole[key];
   return out;
 }
 

@@ -6,6 +6,7 @@
 import { comparePrimaryKeys, compareSortValues, sortValue } from './sort-order.js';
 import { hitsInfo, pageWindow, type PageRequest } from './pagination.js';
 import { isReservedField } from './reserved.js';
+import { compareHybrid, hybridParam, hybridRatios, isSemanticHit, searchKind } from './vectors.js';
 
 export type Hit = Record<string, unknown>;
 export type NodeAnswer = Record<string, unknown>;
@@ -19,6 +20,8 @@ export interface MergeQuery extends PageRequest {
   showRankingScoreDetails?: boolean;
   attributesToHighlight?: string[] | null;
   attributesToCrop?: string[] | null;
+  hybrid?: Record<string, unknown> | null;
+  vector?: number[] | null;
 }
 
 export interface MergeSettings {
@@ -32,6 +35,8 @@ export interface MergeSettings {
 export interface MergeOptions {
   /** Fields the proxy added to attributesToRetrieve that the client did not ask for. */
   addedFields?: readonly string[];
+  /** How hybrid hits of several nodes are merged: convex (Meilisearch's weighted scores, default) or rrf. */
+  hybridMerge?: { strategy: 'convex' | 'rrf'; rrfK: number };
 }
 
 interface Ranked {
@@ -77,18 +82,28 @@ function compareRanked(a: Ranked, b: Ranked): number {
   return comparePrimaryKeys(a.pk, b.pk);
 }
 
-function toRanked(hit: Hit, pk: string, useDetails: boolean): Ranked {
+type ScoreOf = (hit: Hit) => number;
+
+const rankingScore: ScoreOf = (hit) => (typeof hit._rankingScore === 'number' ? hit._rankingScore : 0);
+
+function toRanked(hit: Hit, pk: string, useDetails: boolean, scoreOf: ScoreOf): Ranked {
   return {
     hit,
-    score: typeof hit._rankingScore === 'number' ? hit._rankingScore : 0,
+    score: scoreOf(hit),
     keys: useDetails ? detailKeys(hit._rankingScoreDetails) : null,
     pk: hit[pk],
   };
 }
 
 /** K-way merge of per-node hit lists that are each already in ranking order. */
-export function mergeHitLists(lists: readonly Hit[][], pk: string, useDetails: boolean, take: number): Hit[] {
-  const heads = lists.map((l) => (l.length > 0 ? toRanked(l[0]!, pk, useDetails) : null));
+export function mergeHitLists(
+  lists: readonly Hit[][],
+  pk: string,
+  useDetails: boolean,
+  take: number,
+  scoreOf: ScoreOf = rankingScore,
+): Hit[] {
+  const heads = lists.map((l) => (l.length > 0 ? toRanked(l[0]!, pk, useDetails, scoreOf) : null));
   const pos = lists.map(() => 0);
   const out: Hit[] = [];
   while (out.length < take) {
@@ -100,7 +115,7 @@ export function mergeHitLists(lists: readonly Hit[][], pk: string, useDetails: b
     if (best < 0) break;
     out.push(heads[best]!.hit);
     const next = ++pos[best]!;
-    heads[best] = next < lists[best]!.length ? toRanked(lists[best]![next]!, pk, useDetails) : null;
+    heads[best] = next < lists[best]!.length ? toRanked(lists[best]![next]!, pk, useDetails, scoreOf) : null;
   }
   return out;
 }
@@ -188,16 +203,13 @@ export function mergeSearchResults(
   opts: MergeOptions = {},
 ): NodeAnswer {
   const w = pageWindow(query, settings.maxTotalHits);
-  const useDetails = Array.isArray(query.sort) && query.sort.length > 0;
+  const kind = vectorKind(query);
+  const useDetails = kind === 'keyword' && Array.isArray(query.sort) && query.sort.length > 0;
   const distinct = query.distinct ?? settings.distinctAttribute;
   const lists = answers.map((a) => (a.hits as Hit[] | undefined) ?? []);
   const need = w.offset + w.limit;
-  let merged = mergeHitLists(
-    lists,
-    settings.primaryKey,
-    useDetails,
-    distinct === null ? need : Number.MAX_SAFE_INTEGER,
-  );
+  const take = distinct === null ? need : Number.MAX_SAFE_INTEGER;
+  let merged = mergeHitLists(lists, settings.primaryKey, useDetails, take);
   let candidates = 0;
   for (const a of answers) candidates += (a.estimatedTotalHits ?? a.totalHits ?? 0) as number;
   if (distinct !== null) {
@@ -235,11 +247,10 @@ export function mergeSearchResults(
     }
     return out;
   });
-  const res: NodeAnswer = {
-    hits,
-    query: query.q ?? '',
-    processingTimeMs: Math.max(0, ...answers.map((a) => (a.processingTimeMs as number) ?? 0)),
-  };
+  const res: NodeAnswer = { hits, query: query.q ?? '' };
+  const queryVector = answers.find((a) => a.queryVector !== undefined)?.queryVector;
+  if (queryVector !== undefined) res.queryVector = queryVector;
+  res.processingTimeMs = Math.max(0, ...answers.map((a) => (a.processingTimeMs as number) ?? 0));
   Object.assign(res, hitsInfo(query, w, candidates, settings.maxTotalHits));
   if (query.facets !== undefined && query.facets !== null) {
     const stats = mergeStats(
@@ -252,6 +263,132 @@ export function mergeSearchResults(
     );
     res.facetStats = stats;
   }
+  if (answers.some((a) => a.semanticHitCount !== undefined)) {
+    const page = merged.slice(w.offset, w.offset + w.limit);
+    res.semanticHitCount =
+      kind === 'semantic' ? page.length : page.filter((h) => isSemanticHit(h._rankingScoreDetails)).length;
+  }
+  return res;
+}
+
+/** The kind of search a query is (keyword, semantic, hybrid); a query nodes refused never reaches the merge. */
+function vectorKind(query: MergeQuery): 'keyword' | 'semantic' | 'hybrid' {
+  if ((query.hybrid === undefined || query.hybrid === null) && (query.vector === undefined || query.vector === null))
+    return 'keyword';
+  try {
+    return searchKind(query as Record<string, unknown>);
+  } catch {
+    return 'keyword';
+  }
+}
+
+/**
+ * Meilisearch's shortcut of a hybrid search: the keyword side answers alone when it fills the window and every hit's
+ * score × (1 − semanticRatio) is at least 0.45 (the semantic side is then not searched at all).
+ */
+export function keywordGoodEnough(keyword: NodeAnswer, query: MergeQuery, maxTotalHits: number): boolean {
+  const w = pageWindow(query, maxTotalHits);
+  const { keyword: kwRatio } = hybridRatios(hybridParam(query as Record<string, unknown>)!.semanticRatio);
+  const kw = (keyword.hits as Hit[] | undefined) ?? [];
+  return kw.length >= w.offset + w.limit && kw.every((h) => rankingScore(h) * kwRatio >= 0.45);
+}
+
+/**
+ * A hybrid search over shards, merged like Meilisearch merges it on one index: the keyword side and the semantic
+ * side (each already merged over the covering set, offset 0, limit offset + limit, scores and details kept) are
+ * combined — unless every keyword hit is good enough (score × (1 − ratio) ≥ 0.45 over a full window), when the
+ * keyword side answers alone. convex: semantic scores × ratio against keyword scores × (1 − ratio), equal → the
+ * semantic hit first; rrf: a hit scores 1 / (k + its rank on its side). A document once, distinct re-applied, then
+ * the page. Candidates: the semantic side's (every filtered document), facets from it too.
+ */
+export function mergeHybridResults(
+  keyword: NodeAnswer,
+  semantic: NodeAnswer | null,
+  query: MergeQuery,
+  settings: MergeSettings,
+  opts: MergeOptions = {},
+): NodeAnswer {
+  const w = pageWindow(query, settings.maxTotalHits);
+  const need = w.offset + w.limit;
+  const pk = settings.primaryKey;
+  const { semantic: ratio, keyword: kwRatio } = hybridRatios(
+    hybridParam(query as Record<string, unknown>)!.semanticRatio,
+  );
+  const kw = (keyword.hits as Hit[] | undefined) ?? [];
+  const goodEnough = keywordGoodEnough(keyword, query, settings.maxTotalHits);
+  const useSemantic = semantic !== null && !goodEnough;
+  const sem = useSemantic ? ((semantic.hits as Hit[] | undefined) ?? []) : [];
+  const how = opts.hybridMerge ?? { strategy: 'convex', rrfK: 60 };
+  const order: Array<{ hit: Hit; sem: boolean }> = [];
+  if (how.strategy === 'convex') {
+    let i = 0;
+    let j = 0;
+    while (i < sem.length || j < kw.length) {
+      const takeSem =
+        j >= kw.length ||
+        (i < sem.length && compareHybrid(rankingScore(sem[i]!) * ratio, rankingScore(kw[j]!) * kwRatio) <= 0);
+      order.push(takeSem ? { hit: sem[i++]!, sem: true } : { hit: kw[j++]!, sem: false });
+    }
+  } else {
+    const fused = [
+      ...sem.map((hit, r) => ({ hit, sem: true, rrf: 1 / (how.rrfK + r + 1) })),
+      ...kw.map((hit, r) => ({ hit, sem: false, rrf: 1 / (how.rrfK + r + 1) })),
+    ];
+    fused.sort((a, b) => b.rrf - a.rrf || (a.sem === b.sem ? 0 : a.sem ? -1 : 1));
+    order.push(...fused);
+  }
+  const distinct = query.distinct ?? settings.distinctAttribute;
+  const seen = new Set<string>();
+  const seenDistinct = new Set<string>();
+  const merged: Array<{ hit: Hit; sem: boolean }> = [];
+  for (const o of order) {
+    const id = JSON.stringify(o.hit[pk]);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (distinct !== null) {
+      const k = valueKey(o.hit[distinct]);
+      if (k !== null) {
+        if (seenDistinct.has(k)) continue;
+        seenDistinct.add(k);
+      }
+    }
+    merged.push(o);
+    if (merged.length >= need) break;
+  }
+  const page = merged.slice(w.offset, need);
+  const added = opts.addedFields ?? [];
+  const hits = page.map(({ hit }) => {
+    const out: Hit = {};
+    for (const k in hit) {
+      if (added.includes(k)) continue;
+      if (k === '_rankingScore' && query.showRankingScore !== true) continue;
+      if (k === '_rankingScoreDetails' && query.showRankingScoreDetails !== true) continue;
+      if ((k === '_formatted' || k === '_matchesPosition') && added.length > 0) {
+        out[k] = stripReserved(hit[k], added);
+        continue;
+      }
+      out[k] = hit[k];
+    }
+    return out;
+  });
+  const base = useSemantic ? semantic : keyword;
+  const candidates = Math.max(
+    (keyword.estimatedTotalHits ?? keyword.totalHits ?? 0) as number,
+    useSemantic ? ((semantic.estimatedTotalHits ?? semantic.totalHits ?? 0) as number) : 0,
+  );
+  const res: NodeAnswer = { hits, query: query.q ?? '' };
+  const queryVector = semantic?.queryVector;
+  if (queryVector !== undefined) res.queryVector = queryVector;
+  res.processingTimeMs = Math.max(
+    (keyword.processingTimeMs as number) ?? 0,
+    (semantic?.processingTimeMs as number) ?? 0,
+  );
+  Object.assign(res, hitsInfo(query, w, candidates, settings.maxTotalHits));
+  if (base.facetDistribution !== undefined) {
+    res.facetDistribution = base.facetDistribution;
+    res.facetStats = base.facetStats;
+  }
+  res.semanticHitCount = page.filter((p) => p.sem).length;
   return res;
 }
 

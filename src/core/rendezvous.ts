@@ -5,6 +5,7 @@
 // *target* owners (over active/joining nodes) differ; writes go to both (the shard-move protocol's dual-write) and
 // skip unhealthy nodes; draining groups get no writes. Pure; every pod computes the same answer from one topology.
 import { rendezvousScore } from './hash.js';
+import type { ReadPlacement } from './tenant-affinity.js';
 
 export type NodeState = 'joining' | 'active' | 'draining' | 'removed';
 export type GroupState = 'initializing' | 'active' | 'draining';
@@ -205,24 +206,29 @@ export class RoutingTable {
   /**
    * One replica per shard in the query's group (rotating by `seq`, or as `chooser` decides), each chosen node mapped
    * to the shards it answers for; shards the group cannot serve (or whose replicas the chooser avoids) fall back to
-   * the other active groups in ascending id order. `only`: the shards to cover (ascending; default every shard).
+   * the other usable groups in ascending id order. `only`: the shards to cover (ascending; default every shard).
    * `policy` (a read's consistency options): `group` replaces the rotating group when it is active (a session's
-   * pin), `exclude` names nodes the read must not use (below a requested settings version).
+   * pin), `exclude` names nodes the read must not use (below a requested settings version). `placement` (tenant
+   * affinity): the tenant's group (null: rotate) and the groups rotation and fallback may use; a session's pin wins.
    */
   coveringSet(
     seq: number,
     only: readonly number[] | null = null,
     chooser: ReplicaChooser | null = null,
     policy: ReadPolicy | null = null,
+    placement?: ReadPlacement,
   ): CoveringSet {
-    const pinned = policy?.group ?? null;
+    const groups = placement === undefined || placement.groups.length === 0 ? this.activeGroups : placement.groups;
+    const pinned = policy?.group ?? placement?.group ?? null;
     const exclude = policy?.exclude ?? null;
     const group =
       this.activeGroups.length === 0
         ? -1
         : pinned !== null && this.activeGroups.includes(pinned)
           ? pinned
-          : queryGroup(seq, this.activeGroups);
+          : groups.length === 0
+            ? -1
+            : queryGroup(seq, groups);
     const assignments = new Map<string, number[]>();
     const uncovered: number[] = [];
     const fallback: number[] = [];
@@ -233,7 +239,7 @@ export class RoutingTable {
       const s = only === null ? i : only[i]!;
       let node = group < 0 ? null : this.pick(s, group, seq, chooser, true, exclude);
       if (node === null) {
-        for (const g of this.activeGroups) {
+        for (const g of groups) {
           if (g === group) continue;
           node = this.pick(s, g, seq, chooser, true, exclude);
           if (node !== null) {
@@ -268,6 +274,12 @@ export class RoutingTable {
         if (this.health.get(id) === 'healthy' && this.unreadable.has(id) && (exclude === null || !exclude.has(id)))
           return id;
     return null;
+  }
+
+  /** Whether a group has a readable replica of every shard (a pinned read stays in it while this holds). */
+  canServe(group: number): boolean {
+    for (let s = 0; s < this.shards; s++) if (!this.owners(s, group).some((id) => this.canRead(id))) return false;
+    return true;
   }
 
   /** Whether a node answers `/health` (readable or still catching up). */

@@ -260,15 +260,8 @@ function checkSearchSemantics(q: Record<string, unknown>, source: 'json' | 'quer
       'reranking search results requires enabling the `personalization` experimental feature. See https://github.com/orgs/meilisearch/discussions/866',
     );
   }
-  if (q.hybrid !== undefined && q.hybrid !== null) {
-    throw new MeiliError('invalid_search_embedder', 'Cannot find embedder with name `default`.');
-  }
-  if (q.vector !== undefined && q.vector !== null) {
-    throw new MeiliError(
-      'invalid_search_vector',
-      'Passing `vector` as a parameter requires the `hybrid` parameter as well.',
-    );
-  }
+  if (q.hybrid !== undefined && q.hybrid !== null) q.hybrid = checkHybrid(q.hybrid);
+  if (q.vector !== undefined && q.vector !== null) q.vector = checkVector(q.vector);
   if (q.media !== undefined && q.media !== null) {
     throw new MeiliError(
       'feature_not_enabled',
@@ -280,9 +273,104 @@ function checkSearchSemantics(q: Record<string, unknown>, source: 'json' | 'quer
 
 /** Validates search parameters; `query` = GET string parameters (object of strings). */
 export function parseSearchQuery(raw: unknown, source: 'json' | 'query'): SearchQuery {
-  const renamed: Record<string, string> =
-    source === 'query' ? { hybridEmbedder: 'hybrid', hybridSemanticRatio: 'hybrid' } : {};
-  return checkSearchSemantics(parseGeneric(raw, source, SEARCH_FIELDS, renamed), source);
+  if (source === 'json') return checkSearchSemantics(parseGeneric(raw, source, SEARCH_FIELDS), source);
+  // GET: `hybridEmbedder` + `hybridSemanticRatio` form `hybrid`, `vector` is a comma-separated list of floats.
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(membersOf(raw))) params[k] = String(v);
+  const embedder = params.hybridEmbedder;
+  const ratio = params.hybridSemanticRatio;
+  const vector = params.vector;
+  delete params.hybridEmbedder;
+  delete params.hybridSemanticRatio;
+  delete params.vector;
+  const q = parseGeneric(params, source, SEARCH_FIELDS);
+  if (ratio !== undefined) {
+    const n = Number(ratio);
+    if (ratio.trim() === '' || !Number.isFinite(n))
+      throw new MeiliError(
+        'invalid_search_semantic_ratio',
+        `Invalid value in parameter \`hybridSemanticRatio\`: could not parse \`${ratio}\` as a float`,
+      );
+    if (n < 0 || n > 1)
+      throw new MeiliError(
+        'invalid_search_semantic_ratio',
+        'Invalid value in parameter `hybridSemanticRatio`: the value of `semanticRatio` is invalid, expected a float between `0.0` and `1.0`.',
+      );
+  }
+  if (embedder !== undefined || ratio !== undefined) {
+    if (embedder === undefined)
+      throw new MeiliError(
+        'missing_search_hybrid',
+        '`hybridEmbedder` is mandatory when `hybridSemanticRatio` is present',
+      );
+    q.hybrid = { embedder, ...(ratio !== undefined ? { semanticRatio: Number(ratio) } : {}) };
+  }
+  if (vector !== undefined) {
+    const parts = vector.split(',').map((s) => s.trim());
+    q.vector = parts.map((p) => {
+      const n = Number(p);
+      if (p === '' || !Number.isFinite(n))
+        throw new MeiliError(
+          'invalid_search_vector',
+          `Invalid value in parameter \`vector\`: could not parse \`${vector}\` as a list of floats`,
+        );
+      return n;
+    });
+  }
+  return checkSearchSemantics(q, source);
+}
+
+/** `hybrid`: `{embedder (required), semanticRatio (0..1, default 0.5)}`, with Meilisearch's codes. */
+function checkHybrid(v: unknown): Record<string, unknown> {
+  if (!isObject(v))
+    throw new MeiliError(
+      'invalid_search_hybrid_query',
+      `Invalid value type at \`.hybrid\`: expected an object, but found ${foundValue(v)}`,
+    );
+  const o = v;
+  for (const k of Object.keys(o))
+    if (k !== 'semanticRatio' && k !== 'embedder')
+      throw new MeiliError(
+        'invalid_search_hybrid_query',
+        `Unknown field \`${k}\` inside \`.hybrid\`: expected one of \`semanticRatio\`, \`embedder\``,
+      );
+  if (o.semanticRatio !== undefined) {
+    if (typeof o.semanticRatio !== 'number')
+      throw new MeiliError(
+        'invalid_search_semantic_ratio',
+        `Invalid value type at \`.hybrid.semanticRatio\`: expected a number, but found ${foundValue(o.semanticRatio)}`,
+      );
+    if (o.semanticRatio < 0 || o.semanticRatio > 1)
+      throw new MeiliError(
+        'invalid_search_semantic_ratio',
+        'Invalid value at `.hybrid.semanticRatio`: the value of `semanticRatio` is invalid, expected a float between `0.0` and `1.0`.',
+      );
+  }
+  if (o.embedder === undefined)
+    throw new MeiliError('invalid_search_hybrid_query', 'Missing field `embedder` inside `.hybrid`');
+  if (typeof o.embedder !== 'string')
+    throw new MeiliError(
+      'invalid_search_embedder',
+      `Invalid value type at \`.hybrid.embedder\`: expected a string, but found ${foundValue(o.embedder)}`,
+    );
+  return o;
+}
+
+/** `vector`: an array of numbers. */
+function checkVector(v: unknown): number[] {
+  if (!Array.isArray(v))
+    throw new MeiliError(
+      'invalid_search_vector',
+      `Invalid value type at \`.vector\`: expected an array, but found ${foundValue(v)}`,
+    );
+  return v.map((x: unknown, i) => {
+    if (typeof x !== 'number')
+      throw new MeiliError(
+        'invalid_search_vector',
+        `Invalid value type at \`.vector[${i}]\`: expected a number, but found ${foundValue(x)}`,
+      );
+    return x;
+  });
 }
 
 export function parseDocumentsQuery(raw: unknown, source: 'json' | 'query'): DocumentsQuery {

@@ -4,6 +4,7 @@
 // stores logical settings with it.
 import { booleanOf, isObject, membersOf, numberOf, type JsonObject } from './types.js';
 import { MeiliError, type ErrorCode } from './errors.js';
+import { applyEmbeddersPatch, validateEmbedders } from './vectors.js';
 
 export type Settings = Record<string, unknown>;
 
@@ -394,16 +395,8 @@ function validateOne(key: string, v: unknown, current: Settings, path = `.${key}
       }
       return out;
     }
-    case 'embedders': {
-      const o = objectOf(key, v, path);
-      if (Object.keys(o).length > 0) {
-        throw new MeiliError(
-          'invalid_settings_embedders',
-          'The dev node has no embedder support: `embedders` may only be set to `{}` or `null`.',
-        );
-      }
-      return {};
-    }
+    case 'embedders':
+      return validateEmbedders(v, current.embedders, path);
     case 'searchCutoffMs':
       return uintOrNull(key, v, path);
     case 'localizedAttributes': {
@@ -525,6 +518,7 @@ export function applySettingsPatch(current: Settings, patch: Settings): Settings
   const next: Settings = { ...current };
   for (const [key, value] of Object.entries(patch)) {
     if (key in EXPERIMENTAL_SETTINGS && value === null) delete next[key];
+    else if (key === 'embedders' && value !== null) next[key] = applyEmbeddersPatch(current.embedders, value);
     else next[key] = value === null ? defaults[key] : value;
   }
   return next;

@@ -1,6 +1,7 @@
 // Assembles one Miroir process from a validated config: store, keys, topology and health, the client listener
 // with its route table and auth hook, and the Prometheus listener. `start` probes every node before listening;
 // `close` stops accepting, drains in-flight requests, then closes pools and the store.
+import { TenantRouter } from './tenancy/affinity.js';
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -249,6 +250,26 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     expiryFilter: cfg.ttl.enabled ? expiryFilter(store) : undefined,
   };
   const consistency = new ReadConsistency({ store, topology, sessions });
+  const tenants = cfg.tenant_affinity.enabled
+    ? new TenantRouter(
+        {
+          mode: cfg.tenant_affinity.mode,
+          headerName: cfg.tenant_affinity.header_name,
+          fallback: cfg.tenant_affinity.fallback,
+          staticMap: cfg.tenant_affinity.static_map,
+          dedicatedGroups: cfg.tenant_affinity.dedicated_groups,
+        },
+        topology,
+        metrics,
+      )
+    : null;
+  const vectorSearch = {
+    enabled: cfg.vector_search.enabled,
+    overFetchFactor: cfg.vector_search.over_fetch_factor,
+    mergeStrategy: cfg.vector_search.merge_strategy,
+    hybridAlphaDefault: cfg.vector_search.hybrid_alpha_default,
+    rrfK: cfg.vector_search.rrf_k,
+  };
   const routes = buildRoutes({
     store,
     topology,
@@ -286,9 +307,20 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     coalescer: cfg.query_coalescing.enabled
       ? new Coalescer({ metrics, windowMs: cfg.query_coalescing.window_ms })
       : null,
+    tenants,
+    vectorSearch,
   });
   registerIntegrityRoutes(routes, { store, state, antiEntropy, ttl: ttlSweeper });
-  const readDeps = { state, scatter: scatterDeps, logger, facetingOverfetch, consistency, coalescer: null };
+  const readDeps = {
+    state,
+    scatter: scatterDeps,
+    logger,
+    facetingOverfetch,
+    consistency,
+    coalescer: null,
+    tenants,
+    vectorSearch,
+  };
   // canaries (issue 30): routes, search sampling and the Mode A runner; null unless canary_runner.enabled
   const canaries = cfg.canary_runner.enabled
     ? registerCanaries(routes, { config: cfg, store, read: readDeps, metrics, logger })

@@ -26,11 +26,15 @@ export function federatedSearch(entries: Entry[], federation: Record<string, unk
         weight: e.weight,
         primaryKey: e.index.primaryKey,
         showRankingScore: e.query.showRankingScore === true,
+        showRankingScoreDetails: e.query.showRankingScoreDetails === true,
+        retrieveVectors: e.query.retrieveVectors === true,
         answer: e.index.search({
           ...e.query,
           offset: 0,
           limit: Math.max(need, 1000),
           showRankingScore: true,
+          // a semantic hit is told from its details (`vectorSort`)
+          ...(e.query.hybrid !== undefined && e.query.hybrid !== null ? { showRankingScoreDetails: true } : {}),
           ...(facets ? { facets } : {}),
         }),
       };

@@ -13,7 +13,26 @@ import {
 } from '../../core/attribute-errors.js';
 import { hitsInfo, pageWindow, type PageRequest } from '../../core/pagination.js';
 import { inferPrimaryKey, resolveDocumentId } from '../../core/document-id.js';
-import { compileFilter, FilterableAttributes, parseFilter, valuesAt } from '../../core/filter/index.js';
+import {
+  compileFilter,
+  filterAttributes,
+  FilterableAttributes,
+  parseFilter,
+  valuesAt,
+} from '../../core/filter/index.js';
+import {
+  documentEmbeddings,
+  embeddersOf,
+  hybridParam,
+  hybridRatios,
+  compareHybrid,
+  missingVectorsError,
+  searchKind,
+  type DocEmbeddings,
+  type EmbedderConfig,
+} from '../../core/vectors.js';
+import { VectorIndex } from './vector-index.js';
+import type { RankedHit } from './relevance/types.js';
 import { FilterIndex, type CompiledFilter } from './filter-index.js';
 import type {
   AddDocumentsResult,
@@ -67,6 +86,7 @@ export class IndexEngine implements IndexEngineApi {
   private text: TextIndex;
   private readonly ctx: EngineContext;
   private readonly filterIndex = new FilterIndex(() => this.seqDocs());
+  private readonly vectors = new VectorIndex();
 
   constructor(
     uid: string,
@@ -104,7 +124,7 @@ export class IndexEngine implements IndexEngineApi {
     }
   }
 
-  private put(id: string, seq: number, doc: Document): void {
+  private put(id: string, seq: number, doc: Document, embeddings?: Map<string, DocEmbeddings>): void {
     const prev = this.byId.get(id);
     if (prev !== undefined) {
       this.bySeq.delete(prev.seq);
@@ -115,6 +135,27 @@ export class IndexEngine implements IndexEngineApi {
     for (const k of Object.keys(doc)) this.noteField(k);
     this.text.add(seq, doc);
     this.filterIndex.add(seq, doc);
+    this.vectors.set(seq, embeddings ?? this.lenientEmbeddings(id, doc));
+  }
+
+  /** A stored document's embeddings, its bad `_vectors` entries skipped (restore, or embedders changed). */
+  private lenientEmbeddings(id: string, doc: Document): Map<string, DocEmbeddings> {
+    const embedders = embeddersOf(this.settings);
+    const out = new Map<string, DocEmbeddings>();
+    for (const [name, cfg] of Object.entries(embedders)) {
+      try {
+        for (const [k, v] of documentEmbeddings(this.uid, id, doc._vectors, { [name]: cfg })) out.set(k, v);
+      } catch {
+        // a document whose vectors do not fit the new embedder has none for it
+      }
+    }
+    return out;
+  }
+
+  /** Re-reads every document's embeddings after the embedders setting changed. */
+  private reindexVectors(): void {
+    this.vectors.clear();
+    for (const [id, slot] of this.byId) this.vectors.set(slot.seq, this.lenientEmbeddings(id, slot.doc));
   }
 
   private drop(id: string): boolean {
@@ -124,6 +165,7 @@ export class IndexEngine implements IndexEngineApi {
     this.bySeq.delete(slot.seq);
     this.text.remove(slot.seq);
     this.filterIndex.remove(slot.seq, slot.doc);
+    this.vectors.remove(slot.seq);
     return true;
   }
 
@@ -151,16 +193,39 @@ export class IndexEngine implements IndexEngineApi {
     this.primaryKey = pk;
     const upserted: StoredDocument[] = [];
     const touched = new Map<string, StoredDocument>();
+    // Every document is read and checked (vectors included) before any is written: a bad one fails the batch.
+    const embedders = embeddersOf(this.settings);
+    const names = Object.keys(embedders);
+    const planned: Array<{ id: string; body: Document; embeddings: Map<string, DocEmbeddings> } | null> = [];
+    const latest = new Map<string, Document>();
+    const missing = new Map<string, Array<{ id: string; vectors: unknown; hasVectorTypo: boolean }>>();
     docs.forEach((doc, i) => {
       const id = ids[i]!;
-      const prev = this.byId.get(id);
+      const before = latest.get(id) ?? this.byId.get(id)?.doc;
       // skipCreation: only documents that already exist are written.
-      if (prev === undefined && opts.skipCreation === true) return;
-      const body = opts.merge && prev !== undefined ? { ...prev.doc, ...doc } : doc;
-      const seq = prev !== undefined ? prev.seq : this.nextSeq++;
-      this.put(id, seq, body);
-      touched.set(id, { id, seq, doc: body });
+      if (before === undefined && opts.skipCreation === true) return planned.push(null);
+      const body = opts.merge && before !== undefined ? mergeDocument(before, doc) : doc;
+      latest.set(id, body);
+      const embeddings = names.length === 0 ? new Map() : documentEmbeddings(this.uid, id, body._vectors, embedders);
+      for (const name of names)
+        if (!embeddings.has(name)) {
+          let list = missing.get(name);
+          if (list === undefined) missing.set(name, (list = []));
+          list.push({ id, vectors: body._vectors, hasVectorTypo: '_vector' in body });
+        }
+      planned.push({ id, body, embeddings });
     });
+    for (const name of names) {
+      const err = missingVectorsError(this.uid, name, missing.get(name) ?? []);
+      if (err !== null) throw err;
+    }
+    for (const p of planned) {
+      if (p === null) continue;
+      const prev = this.byId.get(p.id);
+      const seq = prev !== undefined ? prev.seq : this.nextSeq++;
+      this.put(p.id, seq, p.body, p.embeddings);
+      touched.set(p.id, { id: p.id, seq, doc: p.body });
+    }
     upserted.push(...touched.values());
     this.touch();
     return { indexedDocuments: docs.length, upserted, deleted: [] };
@@ -199,14 +264,17 @@ export class IndexEngine implements IndexEngineApi {
   }
 
   updateSettings(patch: Record<string, unknown>): void {
+    const before = JSON.stringify(this.settings.embedders ?? {});
     this.settings = applySettingsPatch(this.settings, patch);
     this.text.setConfig(relevanceConfig(this.settings));
+    if (JSON.stringify(this.settings.embedders ?? {}) !== before) this.reindexVectors();
     this.touch();
   }
 
   resetSettings(): void {
     this.settings = defaultSettings();
     this.text.setConfig(relevanceConfig(this.settings));
+    this.reindexVectors();
     this.touch();
   }
 
@@ -228,7 +296,7 @@ export class IndexEngine implements IndexEngineApi {
   getDocument(id: string, fields: string[] | null, retrieveVectors = false): Document {
     const slot = this.byId.get(id);
     if (slot === undefined) throw new MeiliError('document_not_found', `Document \`${id}\` not found.`);
-    return selectValues(this.readable(slot.doc, retrieveVectors), fields);
+    return selectValues(this.readable(slot.doc, retrieveVectors, slot.seq), fields);
   }
 
   private filterable(): FilterableAttributes {
@@ -243,6 +311,18 @@ export class IndexEngine implements IndexEngineApi {
   private compile(filter: unknown, code: ErrorCode, nameIndex = true): CompiledFilter | null {
     const node = parseFilter(filter, code, { containsFilter: this.ctx.experimentalFeatures.containsFilter === true });
     if (node === null) return null;
+    if (this.ctx.experimentalFeatures.multimodal !== true) {
+      const vec = filterAttributes(node).find(
+        ({ attr }) => attr.value === '_vectors' || attr.value.startsWith('_vectors.'),
+      );
+      if (vec !== undefined)
+        throw new MeiliError(
+          'feature_not_enabled',
+          `using a vector filter requires enabling the \`multimodal\` experimental feature. See https://github.com/orgs/meilisearch/discussions/846${
+            typeof filter === 'string' ? `\n${vec.attr.start + 1}:${vec.attr.end + 1} ${filter}` : ''
+          }`,
+        );
+    }
     this.filterable().check(
       node,
       typeof filter === 'string' ? filter : null,
@@ -307,7 +387,7 @@ export class IndexEngine implements IndexEngineApi {
    * A stored document as Meilisearch returns it: top-level fields in the index's field order (the order field ids
    * were assigned in), `_vectors` only when asked for.
    */
-  private readable(doc: Document, retrieveVectors: boolean): Document {
+  private readable(doc: Document, retrieveVectors: boolean, seq = -1): Document {
     const keys = Object.keys(doc);
     const order = this.fieldRank;
     let sorted = true;
@@ -318,7 +398,25 @@ export class IndexEngine implements IndexEngineApi {
       if (k === '_vectors') continue;
       out[k] = doc[k];
     }
-    if (retrieveVectors) out._vectors = vectorsView(doc._vectors);
+    if (retrieveVectors) out._vectors = this.vectorsView(doc, seq);
+    return out;
+  }
+
+  /**
+   * A document's `_vectors` as Meilisearch shows them with retrieveVectors: entries naming no embedder as sent, then
+   * each embedder's `{embeddings (f32), regenerate: false}`.
+   */
+  private vectorsView(doc: Document, seq: number): Record<string, unknown> {
+    const embedders = embeddersOf(this.settings);
+    const raw = doc._vectors;
+    const out: Record<string, unknown> = {};
+    if (raw !== null && typeof raw === 'object' && !Array.isArray(raw))
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) if (!(k in embedders)) out[k] = v;
+    for (const name of Object.keys(embedders)) {
+      const e = seq < 0 ? undefined : this.vectors.get(name, seq);
+      if (e === undefined && (raw === null || typeof raw !== 'object' || !(name in (raw as object)))) continue;
+      out[name] = { embeddings: (e ?? []).map((v) => Array.from(v)), regenerate: false };
+    }
     return out;
   }
 
@@ -400,18 +498,54 @@ export class IndexEngine implements IndexEngineApi {
     const showScore = query.showRankingScore === true;
     const showDetails = query.showRankingScoreDetails === true;
     const threshold = typeof query.rankingScoreThreshold === 'number' ? query.rankingScoreThreshold : null;
-    const ranked = rank(this.text, {
-      q,
-      matchingStrategy: (query.matchingStrategy as 'last' | 'all' | 'frequency' | undefined) ?? 'last',
-      attributesToSearchOn: searchOn,
-      candidates: this.filteredSeqs(filter),
-      sort,
-      getValue: (seq, field) => firstValue(this.docOfSeq(seq), field),
-      distinct,
-      limit: offset + limit,
-      rankingScoreThreshold: threshold,
-      withDetails: showDetails,
-    });
+    const kind = searchKind(query);
+    const semantic = kind === 'keyword' ? null : this.semanticTarget(query);
+    const candidates = this.filteredSeqs(filter);
+    const keyword = (withDetails: boolean): ReturnType<typeof rank> =>
+      rank(this.text, {
+        q,
+        matchingStrategy: (query.matchingStrategy as 'last' | 'all' | 'frequency' | undefined) ?? 'last',
+        attributesToSearchOn: searchOn,
+        candidates,
+        sort,
+        getValue: (seq, field) => firstValue(this.docOfSeq(seq), field),
+        distinct,
+        limit: offset + limit,
+        rankingScoreThreshold: threshold,
+        withDetails,
+      });
+    let ranked: ReturnType<typeof rank>;
+    let semanticHitCount: number | null = null;
+    let queryVector: number[] | null = null;
+    if (semantic === null) ranked = keyword(showDetails);
+    else {
+      const showVector = query.retrieveVectors === true;
+      const need = offset + limit;
+      if (kind === 'semantic') {
+        if (semantic.vector === null) throw this.cannotEmbed(q);
+        ranked = this.vectorRank(semantic.embedder, semantic.vector, candidates, distinct, need, threshold);
+        if (showVector) queryVector = semantic.vector;
+        semanticHitCount = Math.max(0, Math.min(ranked.hits.length - offset, limit));
+      } else {
+        const kw = keyword(true);
+        const { semantic: ratio, keyword: kwRatio } = hybridRatios(hybridParam(query)!.semanticRatio);
+        // Meilisearch skips the semantic side when every keyword hit is good enough, or when q cannot be embedded.
+        const goodEnough = kw.hits.length >= need && kw.hits.every((h) => h.score * kwRatio >= 0.45);
+        if (goodEnough || semantic.vector === null) {
+          ranked = kw;
+          semanticHitCount = 0;
+        } else {
+          const vec = this.vectorRank(semantic.embedder, semantic.vector, candidates, distinct, need, threshold);
+          if (showVector) queryVector = semantic.vector;
+          const merged = this.hybridMerge(vec, kw, ratio, kwRatio, distinct, need);
+          ranked = merged.ranked;
+          semanticHitCount =
+            merged.semanticSeqs.size === 0
+              ? 0
+              : ranked.hits.slice(offset, need).filter((h) => merged.semanticSeqs.has(h.docId)).length;
+        }
+      }
+    }
     const displayed = this.displayed();
     const asked = (query.attributesToRetrieve as string[] | undefined) ?? null;
     // attributesToRetrieve ∩ displayedAttributes (null: every displayed attribute).
@@ -424,7 +558,7 @@ export class IndexEngine implements IndexEngineApi {
       const doc = this.readable(this.docOfSeq(h.docId), false);
       const hit: Record<string, unknown> = selectValues(doc, retrieve);
       if (retrieveVectors && (displayed === null || displayed.includes('_vectors')))
-        hit._vectors = vectorsView(this.docOfSeq(h.docId)._vectors);
+        hit._vectors = this.vectorsView(this.docOfSeq(h.docId), h.docId);
       const parts = formatHit(this.text, doc, {
         q,
         attributesToHighlight: (query.attributesToHighlight as string[] | undefined) ?? null,
@@ -446,6 +580,7 @@ export class IndexEngine implements IndexEngineApi {
     const res: Record<string, unknown> = {
       hits,
       query: q ?? '',
+      ...(queryVector !== null ? { queryVector } : {}),
       processingTimeMs: 0,
       ...hitsInfo(page, pageWindow(page, maxTotalHits), ranked.totalMatches, maxTotalHits),
     };
@@ -457,7 +592,117 @@ export class IndexEngine implements IndexEngineApi {
     }
     res.processingTimeMs = Math.floor(performance.now() - started);
     res.requestUid = randomUUID();
+    if (semanticHitCount !== null) res.semanticHitCount = semanticHitCount;
     return res;
+  }
+
+  /** The embedder and query vector of a semantic or hybrid search, checked like Meilisearch. */
+  private semanticTarget(query: Record<string, unknown>): { embedder: string; vector: number[] | null } {
+    const h = hybridParam(query)!;
+    const cfg: EmbedderConfig | undefined = embeddersOf(this.settings)[h.embedder];
+    if (cfg === undefined)
+      throw new MeiliError('invalid_search_embedder', `Cannot find embedder with name \`${h.embedder}\`.`);
+    const vector = (query.vector as number[] | undefined | null) ?? null;
+    if (vector !== null && vector.length !== cfg.dimensions)
+      throw new MeiliError(
+        'invalid_vector_dimensions',
+        `Invalid vector dimensions: expected: \`${cfg.dimensions}\`, found: \`${vector.length}\`.`,
+      );
+    return { embedder: h.embedder, vector };
+  }
+
+  private cannotEmbed(q: string | null): MeiliError {
+    return new MeiliError(
+      'vector_embedding_error',
+      `Index \`${this.uid}\`: Error while generating embeddings: user error: attempt to embed the following text in a configuration where embeddings must be user provided:\n  - \`${q ?? ''}\``,
+    );
+  }
+
+  /**
+   * A semantic search: every candidate by similarity (those without an embedding last, scored 0), distinct applied,
+   * the first `need` kept; details `{vectorSort: {order, similarity}}`.
+   */
+  private vectorRank(
+    embedder: string,
+    vector: number[],
+    candidates: Set<number> | null,
+    distinct: string | null,
+    need: number,
+    threshold: number | null,
+  ): ReturnType<typeof rank> {
+    // Without distinct or a threshold, the page is the first `need` hits and every candidate counts.
+    const exhaustive = distinct !== null || threshold !== null;
+    const universe = candidates ?? this.bySeq.keys();
+    const all = this.vectors.nearest(embedder, vector, universe, exhaustive ? Infinity : need);
+    const seen = new Set<string>();
+    const hits: RankedHit[] = [];
+    let total = 0;
+    for (const v of all) {
+      const score = v.similarity ?? 0;
+      if (threshold !== null && score < threshold) continue;
+      if (distinct !== null) {
+        const d = firstValue(this.docOfSeq(v.seq), distinct);
+        if (d !== undefined && d !== null) {
+          const key = JSON.stringify(d);
+          if (seen.has(key)) continue;
+          seen.add(key);
+        }
+      }
+      total++;
+      if (hits.length < need)
+        hits.push({ docId: v.seq, score, details: { vectorSort: { order: 0, similarity: v.similarity } } });
+    }
+    if (!exhaustive) {
+      const matched = candidates ?? new Set(this.bySeq.keys());
+      return { hits, totalMatches: matched.size, matchedDocIds: matched };
+    }
+    return { hits, totalMatches: total, matchedDocIds: all.map((v) => v.seq) };
+  }
+
+  /**
+   * Meilisearch's hybrid merge: both lists by weighted score (semantic × ratio, keyword × (1 − ratio); equal within
+   * epsilon → the semantic hit first), a document once, distinct applied, the first `need` kept. Candidates: both
+   * sides' union.
+   */
+  private hybridMerge(
+    vec: ReturnType<typeof rank>,
+    kw: ReturnType<typeof rank>,
+    ratio: number,
+    kwRatio: number,
+    distinct: string | null,
+    need: number,
+  ): { ranked: ReturnType<typeof rank>; semanticSeqs: Set<number> } {
+    const hits: RankedHit[] = [];
+    const semanticSeqs = new Set<number>();
+    const seenDocs = new Set<number>();
+    const seenDistinct = new Set<string>();
+    let i = 0;
+    let j = 0;
+    while (hits.length < need && (i < vec.hits.length || j < kw.hits.length)) {
+      let fromVec: boolean;
+      if (i >= vec.hits.length) fromVec = false;
+      else if (j >= kw.hits.length) fromVec = true;
+      else fromVec = compareHybrid(vec.hits[i]!.score * ratio, kw.hits[j]!.score * kwRatio) <= 0;
+      const h = fromVec ? vec.hits[i++]! : kw.hits[j++]!;
+      if (seenDocs.has(h.docId)) continue;
+      seenDocs.add(h.docId);
+      if (distinct !== null) {
+        const d = firstValue(this.docOfSeq(h.docId), distinct);
+        if (d !== undefined && d !== null) {
+          const key = JSON.stringify(d);
+          if (seenDistinct.has(key)) continue;
+          seenDistinct.add(key);
+        }
+      }
+      if (fromVec) semanticSeqs.add(h.docId);
+      hits.push(h);
+    }
+    const matched = new Set<number>(vec.matchedDocIds);
+    for (const s of kw.matchedDocIds) matched.add(s);
+    return {
+      ranked: { hits, totalMatches: matched.size, matchedDocIds: matched },
+      semanticSeqs,
+    };
   }
 
   private facetDistribution(
@@ -559,7 +804,7 @@ export class IndexEngine implements IndexEngineApi {
     const limit = (query.limit as number | undefined) ?? 20;
     const fields = (query.fields as string[] | undefined) ?? null;
     const results = slots.slice(offset, offset + limit).map((s) => {
-      return selectValues(this.readable(s.doc, query.retrieveVectors === true), fields);
+      return selectValues(this.readable(s.doc, query.retrieveVectors === true, s.seq), fields);
     });
     return { results, offset, limit, total: slots.length };
   }
@@ -575,13 +820,14 @@ export class IndexEngine implements IndexEngineApi {
     const dist: Record<string, number> = {};
     for (const k of [...counts.keys()].sort()) dist[k] = counts.get(k)!;
     const n = this.byId.size;
+    const vc = this.vectors.counts();
     return {
       numberOfDocuments: n,
       rawDocumentDbSize: size,
       avgDocumentSize: n === 0 ? 0 : Math.round(size / n),
       isIndexing: false,
-      numberOfEmbeddings: 0,
-      numberOfEmbeddedDocuments: 0,
+      numberOfEmbeddings: vc.embeddings,
+      numberOfEmbeddedDocuments: vc.documents,
       fieldDistribution: dist,
     };
   }
@@ -608,19 +854,19 @@ function inferPrimaryKeyFor(_uid: string, doc: Document | undefined): string {
   return inferPrimaryKey(doc);
 }
 
-/** A document's `_vectors` as Meilisearch shows them with retrieveVectors: `{name: {embeddings, regenerate}}`. */
-function vectorsView(v: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return out;
-  for (const [name, value] of Object.entries(v as Record<string, unknown>)) {
-    if (value === null) out[name] = { embeddings: [], regenerate: false };
-    else if (Array.isArray(value))
-      out[name] = { embeddings: value.length > 0 && Array.isArray(value[0]) ? value : [value], regenerate: false };
-    else if (typeof value === 'object') {
-      const o = value as { embeddings?: unknown; regenerate?: unknown };
-      const e = Array.isArray(o.embeddings) ? o.embeddings : [];
-      out[name] = { embeddings: e.length > 0 && !Array.isArray(e[0]) ? [e] : e, regenerate: o.regenerate === true };
-    }
-  }
+/** A partial update: top-level fields replaced, `_vectors` merged embedder by embedder. */
+function mergeDocument(prev: Document, doc: Document): Document {
+  const out = { ...prev, ...doc };
+  const a = prev._vectors;
+  const b = doc._vectors;
+  if (
+    a !== null &&
+    typeof a === 'object' &&
+    !Array.isArray(a) &&
+    b !== null &&
+    typeof b === 'object' &&
+    !Array.isArray(b)
+  )
+    out._vectors = { ...(a as object), ...(b as object) };
   return out;
 }

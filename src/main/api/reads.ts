@@ -21,7 +21,7 @@ import { andFilters } from '../../core/shard-filter.js';
 import { EXPIRES_FIELD, isReservedField } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import type { Reply, RequestContext } from '../../http/server.js';
-import { degradedHeader, scatterSearch, scatterWith, type ReadDeps } from './search.js';
+import { degradedHeader, overFetchHeader, scatterSearch, scatterWith, type ReadDeps } from './search.js';
 import { settingsVersionStale } from '../cluster/scatter.js';
 import { mapLimit } from '../util/map-limit.js';
 
@@ -138,7 +138,7 @@ export async function facetSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
   const combined = andFilters(filter, extra);
   const started = performance.now();
   const scoped = scatterWith(deps, policy);
-  const plan = planRead(scoped, uid, combined, s.primaryKey);
+  const plan = planRead(scoped, uid, combined, s.primaryKey, true, deps.tenants?.place(ctx));
   const { answers, missing } = await scatter(scoped, uid, combined, () => ({ ...query }), 'facet-search', plan);
   const faceting = s.settings.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
   const facetName = query.facetName as string;
@@ -194,11 +194,21 @@ export async function multiSearch(
       throw prefixed(i, new MeiliError('invalid_api_key', 'The provided API key is invalid.'));
   });
   const missingAll = new Set<number>();
+  const overFetch = overFetchHeader(ctx);
+  const placement = deps.tenants?.place(ctx);
   if (parsed.federation === null) {
     const results = await mapLimit(parsed.queries, PARALLEL_QUERIES, async (q, i) => {
       try {
         const policy = await deps.consistency.forIndex(ctx, q.indexUid);
-        const { answer, missing } = await scatterSearch(deps, q.indexUid, q.query, ctx.auth!, policy);
+        const { answer, missing } = await scatterSearch(
+          deps,
+          q.indexUid,
+          q.query,
+          ctx.auth!,
+          policy,
+          overFetch,
+          placement,
+        );
         for (const s of missing) missingAll.add(s);
         return { indexUid: q.indexUid, ...answer, requestUid: randomUUID() };
       } catch (err) {
@@ -222,9 +232,19 @@ export async function multiSearch(
       const { answer, missing, primaryKey } = await scatterSearch(
         deps,
         q.indexUid,
-        { ...q.query, offset: 0, limit: need, showRankingScore: true, ...(facets ? { facets } : {}) },
+        {
+          ...q.query,
+          offset: 0,
+          limit: need,
+          showRankingScore: true,
+          // a semantic hit is told from its details (`vectorSort`)
+          ...(q.query.hybrid !== undefined && q.query.hybrid !== null ? { showRankingScoreDetails: true } : {}),
+          ...(facets ? { facets } : {}),
+        },
         ctx.auth!,
         policy,
+        overFetch,
+        placement,
       );
       for (const s of missing) missingAll.add(s);
       return {
@@ -233,6 +253,8 @@ export async function multiSearch(
         weight: q.federationOptions?.weight ?? 1,
         primaryKey,
         showRankingScore: q.query.showRankingScore === true,
+        showRankingScoreDetails: q.query.showRankingScoreDetails === true,
+        retrieveVectors: q.query.retrieveVectors === true,
         answer,
       };
     } catch (err) {

@@ -6,13 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import { tenantFilter, type AuthResult } from '../../core/auth/authorize.js';
 import { checkIndexUid } from '../../core/index-requests.js';
-import { mergeSearchResults, type NodeAnswer } from '../../core/merge.js';
+import { keywordGoodEnough, mergeHybridResults, mergeSearchResults, type NodeAnswer } from '../../core/merge.js';
 import { pageWindow } from '../../core/pagination.js';
 import { parseSearchQuery } from '../../core/search-params.js';
 import { scrubReservedMembers } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import { andFilters } from '../../core/shard-filter.js';
+import { MeiliError } from '../../core/errors.js';
 import type { ReadPolicy } from '../../core/rendezvous.js';
+import { searchKind } from '../../core/vectors.js';
 import { NodeResponseError } from '../cluster/node-api.js';
 import { hedgeTrigger, hideExpired, planRead, readOne, scatter, type ScatterDeps } from '../cluster/scatter.js';
 import type { Coalescer } from '../consistency/coalescing.js';
@@ -20,6 +22,8 @@ import type { ReadConsistency } from '../consistency/read-policy.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import type { Logger } from '../observability/logger.js';
 import type { IndexStateService } from '../state/index-state.js';
+import type { TenantRouter } from '../tenancy/affinity.js';
+import type { ReadPlacement } from '../../core/tenant-affinity.js';
 
 export interface ReadDeps {
   state: IndexStateService;
@@ -31,6 +35,43 @@ export interface ReadDeps {
   consistency: ReadConsistency;
   /** Query coalescing (null when `query_coalescing.enabled` is false). */
   coalescer: Coalescer | null;
+  /** The `vector_search` block (A12). */
+  vectorSearch: VectorSearchConfig;
+  /** Tenant affinity (A15); null when `tenant_affinity` is disabled. */
+  tenants: TenantRouter | null;
+}
+
+export interface VectorSearchConfig {
+  enabled: boolean;
+  overFetchFactor: number;
+  mergeStrategy: 'convex' | 'rrf';
+  hybridAlphaDefault: number;
+  rrfK: number;
+}
+
+/** `X-Miroir-Over-Fetch`: a positive integer ≤ 100 overriding `vector_search.over_fetch_factor` for one search. */
+export function overFetchHeader(ctx: RequestContext<unknown>): number | null {
+  const raw = ctx.req.headers['x-miroir-over-fetch'];
+  if (raw === undefined) return null;
+  const v = Array.isArray(raw) ? raw[0]! : raw;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > 100)
+    throw new MeiliError(
+      'bad_request',
+      `Invalid value in header \`X-Miroir-Over-Fetch\`: expected an integer from 1 to 100, found \`${v}\`.`,
+    );
+  return n;
+}
+
+/** The search kind of a query as the merge needs it (a query nodes will refuse counts as keyword). */
+function kindOf(query: Record<string, unknown>): 'keyword' | 'semantic' | 'hybrid' {
+  if ((query.hybrid === undefined || query.hybrid === null) && (query.vector === undefined || query.vector === null))
+    return 'keyword';
+  try {
+    return searchKind(query);
+  } catch {
+    return 'keyword';
+  }
 }
 
 /** The scatter dependencies of one read under its policy. */
@@ -45,6 +86,8 @@ export async function scatterSearch(
   clientQuery: Record<string, unknown>,
   auth: AuthResult,
   policy: ReadPolicy | null = null,
+  overFetch: number | null = null,
+  placement?: ReadPlacement,
 ): Promise<{
   answer: NodeAnswer;
   missing: number[];
@@ -55,6 +98,12 @@ export async function scatterSearch(
   const state = await deps.state.readable(uid);
   const logical = state.settings;
   const query = hideReservedInRead('search', uid, clientQuery, logical);
+  const vs = deps.vectorSearch;
+  const hybrid = query.hybrid as Record<string, unknown> | null | undefined;
+  if (vs.enabled && hybrid !== undefined && hybrid !== null && hybrid.semanticRatio === undefined)
+    query.hybrid = { ...hybrid, semanticRatio: vs.hybridAlphaDefault };
+  const kind = kindOf(query);
+  const strategy = vs.enabled ? vs.mergeStrategy : 'convex';
   const pagination = logical.pagination as { maxTotalHits: number };
   const faceting = logical.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
   const w = pageWindow(query, pagination.maxTotalHits);
@@ -73,23 +122,78 @@ export async function scatterSearch(
   delete nodeBase.page;
   delete nodeBase.hitsPerPage;
   if (sort !== null && sort.length > 0) nodeBase.showRankingScoreDetails = true;
+  if (kind !== 'keyword') {
+    // A semantic hit is told from a keyword one by its details; over-fetching gives approximate nodes room.
+    nodeBase.showRankingScoreDetails = true;
+    const factor = overFetch ?? (vs.enabled ? vs.overFetchFactor : 1);
+    if (factor > 1) {
+      nodeBase.limit = Math.min((w.offset + w.limit) * factor, Math.max(pagination.maxTotalHits, w.offset + w.limit));
+      deps.scatter.metrics.vectorOverFetched.inc();
+    }
+    if (kind === 'hybrid') deps.scatter.metrics.vectorMergeStrategy.inc({ strategy });
+  }
   if (added.length > 0) nodeBase.attributesToRetrieve = [...retrieve!, ...added];
   const scoped = scatterWith(deps, policy);
-  const plan = planRead(scoped, uid, filter, state.primaryKey);
+  const plan = planRead(scoped, uid, filter, state.primaryKey, true, placement);
+  const settings = {
+    primaryKey,
+    maxTotalHits: pagination.maxTotalHits,
+    maxValuesPerFacet: faceting.maxValuesPerFacet,
+    sortFacetValuesBy: faceting.sortFacetValuesBy,
+    distinctAttribute: logical.distinctAttribute as string | null,
+  };
+  const mergeQuery = { ...query, sort, distinct: (query.distinct as string | undefined) ?? null };
+  if (kind === 'hybrid') {
+    // Both sides over the whole covering set, then Meilisearch's hybrid merge once over every shard's hits: the
+    // same keyword and semantic lists one index holding every document would merge.
+    const h = query.hybrid as Record<string, unknown>;
+    const side = (ratio: number): Record<string, unknown> => {
+      const q: Record<string, unknown> = {
+        ...mergeQuery,
+        hybrid: { ...h, semanticRatio: ratio },
+        offset: 0,
+        limit: w.offset + w.limit,
+        showRankingScore: true,
+        showRankingScoreDetails: true,
+      };
+      delete q.page;
+      delete q.hitsPerPage;
+      return q;
+    };
+    const ask = (ratio: number) =>
+      scatter(scoped, uid, filter, () => ({ ...nodeBase, hybrid: { ...h, semanticRatio: ratio } }), 'search', plan);
+    // Like one node: the keyword side first; the semantic side only when the keyword hits are not good enough.
+    const hasVector = query.vector !== undefined && query.vector !== null;
+    const kw = await ask(0);
+    const kwAnswer = mergeSearchResults(kw.answers, side(0), settings);
+    const sem = hasVector && !keywordGoodEnough(kwAnswer, mergeQuery, settings.maxTotalHits) ? await ask(1) : null;
+    const answer = mergeHybridResults(
+      kwAnswer,
+      sem === null ? null : mergeSearchResults(sem.answers, side(1), settings),
+      mergeQuery,
+      settings,
+      { addedFields: added, hybridMerge: { strategy, rrfK: vs.rrfK } },
+    );
+    if (sem !== null) noteDrift(deps, sem.answers);
+    const missing = [...new Set([...kw.missing, ...(sem?.missing ?? [])])].sort((a, b) => a - b);
+    return {
+      answer,
+      missing,
+      settingsVersion: state.settingsVersion,
+      nodeCount: kw.nodeCount,
+      primaryKey: state.primaryKey,
+    };
+  }
   const { answers, missing, nodeCount } = await scatter(scoped, uid, filter, () => ({ ...nodeBase }), 'search', plan);
-  const answer = mergeSearchResults(
-    answers,
-    { ...query, sort, distinct: (query.distinct as string | undefined) ?? null },
-    {
-      primaryKey,
-      maxTotalHits: pagination.maxTotalHits,
-      maxValuesPerFacet: faceting.maxValuesPerFacet,
-      sortFacetValuesBy: faceting.sortFacetValuesBy,
-      distinctAttribute: logical.distinctAttribute as string | null,
-    },
-    { addedFields: added },
-  );
+  const answer = mergeSearchResults(answers, mergeQuery, settings, { addedFields: added });
+  if (kind !== 'keyword') noteDrift(deps, answers);
   return { answer, missing, settingsVersion: state.settingsVersion, nodeCount, primaryKey: state.primaryKey };
+}
+
+/** Nodes that echoed different query vectors for one search: their embedder settings drifted. */
+function noteDrift(deps: ReadDeps, answers: readonly NodeAnswer[]): void {
+  const seen = new Set(answers.filter((a) => a.queryVector !== undefined).map((a) => JSON.stringify(a.queryVector)));
+  if (seen.size > 1) deps.scatter.metrics.vectorEmbedderDrift.inc();
 }
 
 let directSeq = 0;
@@ -107,11 +211,13 @@ async function passThrough(
   query: Record<string, unknown>,
   auth: AuthResult,
   policy: ReadPolicy | null,
+  placement?: ReadPlacement,
 ): Promise<{ body: Buffer; settingsVersion: number } | null> {
   if (query.facets !== undefined && query.facets !== null) return null;
   const table = deps.scatter.topology.routing;
   const selector = deps.scatter.selector ?? null;
-  const cover = table.coveringSet(directSeq++, null, selector !== null && selector.active ? selector : null, policy);
+  const chooser = selector !== null && selector.active ? selector : null;
+  const cover = table.coveringSet(directSeq++, null, chooser, policy, placement);
   if (cover.assignments.size !== 1 || cover.uncovered.length > 0 || cover.stale.length > 0) return null;
   const [nodeId, shards] = [...cover.assignments][0]!;
   if (shards.length !== table.shards || table.heldShards(nodeId).length !== table.shards) return null;
@@ -130,6 +236,7 @@ async function passThrough(
   if (hedgeTrigger(deps.scatter) !== null)
     for (const g of table.activeGroups) {
       if (policy?.group != null && g !== policy.group && table.activeGroups.includes(policy.group)) continue;
+      if (placement !== undefined && placement.groups.length > 0 && !placement.groups.includes(g)) continue;
       for (const id of table.owners(0, g))
         if (
           id !== nodeId &&
@@ -186,6 +293,13 @@ type SearchOutcome =
   | { kind: 'direct'; body: Buffer; settingsVersion: number }
   | { kind: 'merged'; answer: NodeAnswer; missing: number[]; settingsVersion: number; nodeCount: number };
 
+/** How one search runs: vector over-fetch, its tenant placement, and whether the one-node pass-through may answer. */
+interface SearchPlan {
+  overFetch: number | null;
+  placement: ReadPlacement | undefined;
+  direct: boolean;
+}
+
 /** One search's node work and merge: what coalesced searches share. */
 async function searchOnce(
   deps: ReadDeps,
@@ -193,10 +307,19 @@ async function searchOnce(
   query: Record<string, unknown>,
   auth: AuthResult,
   policy: ReadPolicy | null,
+  plan: SearchPlan,
 ): Promise<SearchOutcome> {
-  const direct = await passThrough(deps, uid, query, auth, policy);
+  const direct = plan.direct ? await passThrough(deps, uid, query, auth, policy, plan.placement) : null;
   if (direct !== null) return { kind: 'direct', ...direct };
-  const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(deps, uid, query, auth, policy);
+  const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(
+    deps,
+    uid,
+    query,
+    auth,
+    policy,
+    plan.overFetch,
+    plan.placement,
+  );
   return { kind: 'merged', answer, missing, settingsVersion, nodeCount };
 }
 
@@ -209,12 +332,17 @@ export async function search(
   const query = parseSearchQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
   const policy = await deps.consistency.forIndex(ctx, uid);
   const auth = ctx.auth!;
+  const overFetch = overFetchHeader(ctx);
+  // Vector tuning (over-fetch, merge strategy) needs the merge path; a tenant's read keeps to its groups.
+  const tuned = overFetch !== null || (deps.vectorSearch.enabled && kindOf(query) !== 'keyword');
+  const placement = deps.tenants?.place(ctx);
+  const plan: SearchPlan = { overFetch, placement, direct: !tuned };
   let out: SearchOutcome;
-  if (deps.coalescer !== null && policy === null) {
+  if (deps.coalescer !== null && policy === null && placement === undefined && overFetch === null) {
     const version = (await deps.state.readable(uid)).settingsVersion;
     const key = deps.coalescer.key(uid, version, query, auth, ctx.req.headers.authorization);
-    out = await deps.coalescer.run(key, () => searchOnce(deps, uid, query, auth, null));
-  } else out = await searchOnce(deps, uid, query, auth, policy);
+    out = await deps.coalescer.run(key, () => searchOnce(deps, uid, query, auth, null, plan));
+  } else out = await searchOnce(deps, uid, query, auth, policy, plan);
   ctx.replyHeaders['x-miroir-settings-version'] = String(out.settingsVersion);
   if (out.kind === 'direct') {
     if (ctx.logging) ctx.logFields = { index: uid, node_count: 1, degraded: false };

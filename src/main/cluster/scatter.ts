@@ -18,6 +18,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { NodeRequestError, NodeResponseError, type NodeApi } from './node-api.js';
 import type { ReplicaSelector } from './replica-selector.js';
 import type { TopologyService } from './topology.js';
+import type { ReadPlacement } from '../../core/tenant-affinity.js';
 
 /** The `query_planner` config block. */
 export interface PlannerConfig {
@@ -78,6 +79,8 @@ export interface ReadPlan {
   pk: PkPlan;
   cover: CoveringSet;
   table: RoutingTable;
+  /** Groups a retry may use, the read's own first (tenant affinity keeps retries inside the tenant's groups). */
+  retryGroups: readonly number[];
 }
 
 let querySeq = 0;
@@ -100,6 +103,7 @@ export function planRead(
   filter: unknown,
   primaryKey: string | null,
   record = true,
+  placement?: ReadPlacement,
 ): ReadPlan {
   const table = deps.topology.routing;
   const planner = deps.planner;
@@ -114,8 +118,8 @@ export function planRead(
   const chooser = selector !== null && selector.active ? selector : null;
   const cover =
     record || chooser === null
-      ? table.coveringSet(querySeq++, pk.shards, chooser, policy)
-      : chooser.withoutExploration(() => table.coveringSet(querySeq++, pk.shards, chooser, policy));
+      ? table.coveringSet(querySeq++, pk.shards, chooser, policy, placement)
+      : chooser.withoutExploration(() => table.coveringSet(querySeq++, pk.shards, chooser, policy, placement));
   if (policy?.exclude != null && policy.exclude.size > 0 && cover.uncovered.length > 0) throw settingsVersionStale();
   if (record && primaryKey !== null) {
     const m = deps.metrics;
@@ -136,7 +140,9 @@ export function planRead(
         'read plan',
       );
   }
-  return { pk, cover, table };
+  const retryGroups =
+    placement === undefined ? table.activeGroups : [cover.group, ...placement.groups.filter((g) => g !== cover.group)];
+  return { pk, cover, table, retryGroups };
 }
 
 /** A request that lost to its hedge (or the other way round) and was aborted. */
@@ -190,15 +196,14 @@ function alternatives(
   shard: number,
   group: number,
   avoid: string,
-  crossGroup: boolean,
+  otherGroups: readonly number[],
   exclude: ReadonlySet<string> | null,
 ): string[] {
   const usable = (id: string) => id !== avoid && table.canRead(id) && (exclude === null || !exclude.has(id));
   const out: string[] = [];
   for (const id of table.owners(shard, group)) if (usable(id)) out.push(id);
-  if (out.length === 0 && crossGroup)
-    for (const g of table.activeGroups)
-      if (g !== group) for (const id of table.owners(shard, g)) if (usable(id)) out.push(id);
+  if (out.length === 0)
+    for (const g of otherGroups) if (g !== group) for (const id of table.owners(shard, g)) if (usable(id)) out.push(id);
   return out;
 }
 
@@ -287,6 +292,8 @@ interface Query {
   route: ScatterRoute;
   bodyFor: (nodeId: string, shards: readonly number[]) => Record<string, unknown>;
   trigger: number | null;
+  /** Groups the read may use (its own first): a tenant's or a session's read hedges inside them only. */
+  groups: readonly number[];
 }
 
 /** Fires the query's hedges: the outstanding parts with the worst scores first, within the budget. */
@@ -295,7 +302,7 @@ function fireHedges(q: Query, parts: Part[], cover: CoveringSet, table: RoutingT
   const selector = q.deps.selector!;
   // A session's pinned group stays the read's group; nodes below a requested settings version are never asked.
   const policy = q.deps.policy ?? null;
-  const crossGroup = h.cross_group_fallback && (policy?.group ?? null) === null;
+  const crossGroup = h.cross_group_fallback && (policy?.group ?? null) === null && q.groups.length > 1;
   const open = parts.filter((p) => !p.settled && !p.hedged);
   if (open.length === 0) return;
   open.sort((a, b) => selector.score(b.nodeId) - selector.score(a.nodeId));
@@ -308,7 +315,7 @@ function fireHedges(q: Query, parts: Part[], cover: CoveringSet, table: RoutingT
     const byNode = new Map<string, number[]>();
     let possible = true;
     for (const s of part.shards) {
-      const alt = alternatives(table, s, cover.group, part.nodeId, crossGroup, policy?.exclude ?? null);
+      const alt = alternatives(table, s, cover.group, part.nodeId, crossGroup ? q.groups : [], policy?.exclude ?? null);
       const id = selector.choose(alt, s, false);
       if (id === null) {
         possible = false;
@@ -334,7 +341,7 @@ export async function scatter(
   plan?: ReadPlan,
 ): Promise<Scattered> {
   if (deps.expiryFilter !== undefined) filter = await hideExpired(deps, uid, filter);
-  const { cover, table } = plan ?? planRead(deps, uid, filter, null);
+  const { cover, table, retryGroups } = plan ?? planRead(deps, uid, filter, null);
   deps.metrics.fanOut.observe(cover.assignments.size);
   const policy = deps.policy ?? null;
   const bodyFor = (nodeId: string, shards: readonly number[]): Record<string, unknown> => {
@@ -346,7 +353,7 @@ export async function scatter(
     else body.filter = f;
     return body;
   };
-  const q: Query = { deps, uid, route, bodyFor, trigger: hedgeTrigger(deps) };
+  const q: Query = { deps, uid, route, bodyFor, trigger: hedgeTrigger(deps), groups: retryGroups };
   const parts: Part[] = [];
   for (const [nodeId, shards] of cover.assignments) parts.push(new Part(q, nodeId, shards));
   const timer = q.trigger === null ? null : setTimeout(() => fireHedges(q, parts, cover, table), Math.ceil(q.trigger));
@@ -365,7 +372,7 @@ export async function scatter(
         deps.metrics.scatterRetries.inc();
         const alt = new Map<string, number[]>();
         for (const s of part.shards) {
-          const other = table.activeGroups
+          const other = retryGroups
             .flatMap((g) => [...table.owners(s, g)])
             .find((id) => id !== part.nodeId && table.canRead(id) && policy?.exclude?.has(id) !== true);
           if (other === undefined) missing.push(s);

@@ -330,6 +330,62 @@ export const configSchema = z.strictObject({
         .describe('Allow ?execute=true (run the search and add its result).'),
     })
     .prefault({}),
+  vector_search: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe('Tune vector/hybrid search over shards (off: nodes asked for exactly the page, convex merge).'),
+      over_fetch_factor: positiveInt
+        .max(100)
+        .default(3)
+        .describe('Each node is asked for (offset + limit) × this many hits of a vector or hybrid search.'),
+      merge_strategy: z
+        .enum(['convex', 'rrf'])
+        .default('convex')
+        .describe("Hybrid merge over shards: convex = Meilisearch's weighted scores; rrf = reciprocal rank fusion."),
+      hybrid_alpha_default: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.5)
+        .describe('semanticRatio of a hybrid search that names none.'),
+      rrf_k: positiveInt.default(60).describe('k of reciprocal rank fusion: a hit scores 1 / (k + its rank).'),
+    })
+    .prefault({}),
+  tenant_affinity: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe("Pin each tenant's reads to one replica group (writes still reach every group)."),
+      mode: z
+        .enum(['header', 'api_key', 'explicit'])
+        .default('header')
+        .describe(
+          'header: the tenant is header_name, its group hash(tenant) % shared groups; api_key: the tenant is the API key uid; explicit: static_map only.',
+        ),
+      header_name: z
+        .string()
+        .min(1)
+        .default('X-Miroir-Tenant')
+        .describe('Request header naming the tenant (header and explicit modes).'),
+      fallback: z
+        .enum(['hash', 'rotate'])
+        .default('hash')
+        .describe(
+          'A tenant without a group (explicit mode) or whose group cannot answer: hash = hashed over the shared groups that can, rotate = read like a request without a tenant.',
+        ),
+      static_map: z
+        .record(z.string(), z.number().int().min(0))
+        .default({})
+        .describe('tenant → replica group id (every mode; the only map in explicit mode).'),
+      dedicated_groups: z
+        .record(z.string().regex(/^\d+$/), z.array(z.string().min(1)))
+        .default({})
+        .describe('replica group id → the tenants it serves alone (other reads never use it).'),
+    })
+    .prefault({}),
   multi_search: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Serve POST /multi-search (false → 501 miroir_not_supported).'),

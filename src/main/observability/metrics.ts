@@ -100,6 +100,40 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Node reads retried on another replica after an error or timeout',
       registers: r,
     }),
+    vectorOverFetched: new Counter({
+      name: 'miroir_vector_search_over_fetched_total',
+      help: 'Vector or hybrid searches whose nodes were asked for more hits than the page needs (over_fetch_factor)',
+      registers: r,
+    }),
+    vectorMergeStrategy: new Counter({
+      name: 'miroir_vector_merge_strategy',
+      help: 'Hybrid searches merged over shards, by merge strategy (convex or rrf)',
+      labelNames: ['strategy'] as const,
+      registers: r,
+    }),
+    vectorEmbedderDrift: new Counter({
+      name: 'miroir_vector_embedder_drift_total',
+      help: 'Vector searches where nodes disagreed on the query vector they used (embedder settings drift)',
+      registers: r,
+    }),
+    tenantQueries: new Counter({
+      name: 'miroir_tenant_queries_total',
+      help: 'Reads of a tenant (tenant affinity), by tenant and the group that served them (rotate: not pinned)',
+      labelNames: ['tenant', 'group'] as const,
+      registers: r,
+    }),
+    tenantPinnedGroups: new Gauge({
+      name: 'miroir_tenant_pinned_groups',
+      help: "The replica group a tenant's reads are pinned to",
+      labelNames: ['tenant'] as const,
+      registers: r,
+    }),
+    tenantFallback: new Counter({
+      name: 'miroir_tenant_fallback_total',
+      help: "Tenant reads not served by the tenant's own group, by reason (unknown_tenant, group_unavailable, no_shared_group)",
+      labelNames: ['reason'] as const,
+      registers: r,
+    }),
     rebalanceInProgress: new Gauge({
       name: 'miroir_rebalance_in_progress',
       help: '1 while a topology change (node add/drain/remove, group add/remove, recovery) is running or queued',
