@@ -209,15 +209,7 @@ export class DevNode {
   private constructor(opts: DevNodeOptions) {
     this.masterKey = opts.masterKey ?? null;
     this.baseDelay = opts.faultDelayMs ?? 0;
-    this.faults = {
-      delay_ms: this.baseDelay,
-      delay_probability: 1,
-      error_rate: 0,
-      hang: false,
-      fail_after_enqueue: 0,
-      fail_requests: 0,
-      task_delay_ms: 0,
-    };
+    this.faults = this.noFaults();
     this.store = opts.dataDir ? new DevNodeStore(opts.dataDir) : null;
     const store = this.store;
     this.keys = new KeyRegistry(this.masterKey, {
@@ -865,17 +857,22 @@ export class DevNode {
     }));
   }
 
+  /** The faults of a node started without any (the start-up delay aside). */
+  private noFaults(): Faults {
+    return {
+      delay_ms: this.baseDelay,
+      delay_probability: 1,
+      error_rate: 0,
+      hang: false,
+      fail_after_enqueue: 0,
+      fail_requests: 0,
+      task_delay_ms: 0,
+    };
+  }
+
   private setFaults(body: unknown): Reply {
     if (body === null) {
-      this.faults = {
-        delay_ms: this.baseDelay,
-        delay_probability: 1,
-        error_rate: 0,
-        hang: false,
-        fail_after_enqueue: 0,
-        fail_requests: 0,
-        task_delay_ms: 0,
-      };
+      this.faults = this.noFaults();
       return json(200, this.faults);
     }
     if (typeof body !== 'object' || Array.isArray(body))
