@@ -121,7 +121,7 @@ const SETTINGS_WRONG_TYPE: Array<[string, unknown, string, string]> = [
     'embedders',
     42,
     'invalid_settings_embedders',
-    'Invalid value type at `.embedders`: expected an object, but found a positive integer: `42`',
+    'Invalid value type at `.embedders`: expected an object, but found a number: `42`',
   ],
   [
     'searchCutoffMs',
