@@ -185,22 +185,26 @@ export class RoutingTable {
   ): string | null {
     const owners = this.owners(shard, group);
     if (owners.length === 0) return null;
-    const usable = (id: string) => this.canRead(id) && (exclude === null || !exclude.has(id));
     if (chooser !== null) {
       // Usually every owner is usable: the owners list itself goes to the chooser, no copy.
       let readable: readonly string[] = owners;
       for (let i = 0; i < owners.length; i++)
-        if (!usable(owners[i]!)) {
-          readable = owners.filter(usable);
+        if (!this.usable(owners[i]!, exclude)) {
+          readable = owners.filter((id) => this.usable(id, exclude));
           break;
         }
       return readable.length === 0 ? null : chooser.choose(readable, seq, strict);
     }
     for (let i = 0; i < owners.length; i++) {
       const id = owners[(seq + i) % owners.length]!;
-      if (usable(id)) return id;
+      if (this.usable(id, exclude)) return id;
     }
     return null;
+  }
+
+  /** Whether a read may use the node: readable, and not one the read's policy excludes. */
+  private usable(id: string, exclude: ReadonlySet<string> | null): boolean {
+    return this.canRead(id) && (exclude === null || !exclude.has(id));
   }
 
   /**

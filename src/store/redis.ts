@@ -5,7 +5,7 @@
 // StoreUnavailableError instead of queueing, so nothing half-applies; writes whose loss a failover must not cause
 // wait for `wait_replicas` replicas (Redis WAIT) before they are acknowledged.
 import { randomUUID } from 'node:crypto';
-import { Cluster } from 'ioredis';
+import { Cluster, type ChainableCommander } from 'ioredis';
 import { connectRedis, duplicateForSubscribe, type RedisClient, type RedisTarget } from './redis-connect.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { migrateLayout } from './redis-migrate.js';
@@ -340,25 +340,22 @@ export class RedisStore implements Store {
 
   async finishTask(task: TaskRow): Promise<void> {
     const keys = [this.K.queueIndex, this.K.queueOwner, ...task.queues.map(this.K.queue)];
-    await this.durable(this.K.taskSeq, (r) => {
-      const m = r
-        .multi()
-        .set(this.K.task(task.uid), JSON.stringify(task))
-        .zadd(this.K.taskIndex, task.uid, String(task.uid));
-      if (task.indexUid !== null) m.zadd(this.K.tasksOf(task.indexUid), task.uid, String(task.uid));
-      return m.eval(DEQUEUE_TASK, keys.length, ...keys, String(task.uid), ...task.queues).exec();
-    });
+    await this.durable(this.K.taskSeq, (r) =>
+      this.recordTask(r.multi(), task)
+        .eval(DEQUEUE_TASK, keys.length, ...keys, String(task.uid), ...task.queues)
+        .exec(),
+    );
   }
 
   async putTask(task: TaskRow): Promise<void> {
-    await this.durable(this.K.taskSeq, (r) => {
-      const m = r
-        .multi()
-        .set(this.K.task(task.uid), JSON.stringify(task))
-        .zadd(this.K.taskIndex, task.uid, String(task.uid));
-      if (task.indexUid !== null) m.zadd(this.K.tasksOf(task.indexUid), task.uid, String(task.uid));
-      return m.exec();
-    });
+    await this.durable(this.K.taskSeq, (r) => this.recordTask(r.multi(), task).exec());
+  }
+
+  /** Adds a task record and its listings (all tasks, its index's tasks) to a MULTI. */
+  private recordTask(m: ChainableCommander, task: TaskRow): ChainableCommander {
+    m.set(this.K.task(task.uid), JSON.stringify(task)).zadd(this.K.taskIndex, task.uid, String(task.uid));
+    if (task.indexUid !== null) m.zadd(this.K.tasksOf(task.indexUid), task.uid, String(task.uid));
+    return m;
   }
 
   async getTask(uid: number): Promise<TaskRow | null> {

@@ -5,6 +5,7 @@ import type { AuthResult } from '../../core/auth/authorize.js';
 import { PUBLIC_ROUTE, routeAuth, type RouteAuth } from '../../core/auth/route-actions.js';
 import { MeiliError } from '../../core/errors.js';
 import type { SettingsFeatures } from '../../core/settings.js';
+import { membersOf } from '../../core/types.js';
 import type { KeyRegistry } from '../../core/auth/registry.js';
 import type { Store } from '../../store/store.js';
 import { NodeRequestError } from '../cluster/node-api.js';
@@ -105,7 +106,10 @@ async function broadcast(
 async function nodeFeatures(deps: ApiDeps): Promise<SettingsFeatures> {
   const reply = await forwardToOne(deps, 'GET', '/experimental-features', null, 'experimental_features');
   if (reply.status !== 200 || reply.raw === undefined) return {};
-  return JSON.parse(reply.raw.toString()) as SettingsFeatures;
+  const features: Record<string, boolean | null> = {};
+  for (const [name, on] of Object.entries(membersOf(JSON.parse(reply.raw.toString()))))
+    if (typeof on === 'boolean' || on === null) features[name] = on;
+  return features;
 }
 
 export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {

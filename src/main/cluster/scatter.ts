@@ -302,7 +302,7 @@ function fireHedges(q: Query, parts: Part[], cover: CoveringSet, table: RoutingT
   const selector = q.deps.selector!;
   // A session's pinned group stays the read's group; nodes below a requested settings version are never asked.
   const policy = q.deps.policy ?? null;
-  const crossGroup = h.cross_group_fallback && (policy?.group ?? null) === null && q.groups.length > 1;
+  const crossGroup = h.cross_group_fallback && (policy?.group ?? null) === null;
   const open = parts.filter((p) => !p.settled && !p.hedged);
   if (open.length === 0) return;
   open.sort((a, b) => selector.score(b.nodeId) - selector.score(a.nodeId));
