@@ -238,23 +238,18 @@ describe('traffic shadow', () => {
         (t) => (t as unknown as { name: string }).name === 'hung',
       )!;
     const before = await target();
-    let slowest = 0;
     for (let round = 0; round < 4; round++) {
-      const times = await Promise.all(
-        Array.from({ length: 10 }, async (_, i) => {
-          const t0 = performance.now();
-          await ms.index('movies').search(i % 2 === 0 ? 'alien' : 'heat');
-          return performance.now() - t0;
-        }),
+      await Promise.all(
+        Array.from({ length: 10 }, async (_, i) => ms.index('movies').search(i % 2 === 0 ? 'alien' : 'heat')),
       );
-      slowest = Math.max(slowest, ...times);
       const t = await target();
       assert.ok(t.queued! <= 5, `queued ${t.queued}`);
       assert.ok(t.in_flight! <= 2, `in flight ${t.in_flight}`);
     }
-    // The target holds its requests for 60 s: any wait on it would show; answers stay far below that.
-    assert.ok(slowest < 5000, `slowest client answer ${slowest} ms`);
+    // Order, not time: the target holds its requests for 60 s, and every client answer came back while it still
+    // held them, so no client answer waited on it.
     const after = await target();
+    assert.ok(after.in_flight! >= 1, `the hung target still holds ${after.in_flight} requests`);
     assert.ok(after.shed! - before.shed! >= 40 - 7, `shed ${after.shed! - before.shed!} of 40`);
     const metrics = await (await fetch(`http://127.0.0.1:${c.app.metricsPort}/metrics`)).text();
     assert.match(metrics, /miroir_shadow_shed_total\{target="hung"\} [1-9]/);
