@@ -10,7 +10,7 @@ import { enableNative } from '../../native/index.js';
 import { authorize, constantTimeEqual, type AuthResult } from '../core/auth/authorize.js';
 import { KeyRegistry } from '../core/auth/registry.js';
 import { MeiliError, setMiroirErrorLinkBase } from '../core/errors.js';
-import { openStore } from '../store/open.js';
+import { openStore } from './config/open-store.js';
 import type { Store } from '../store/store.js';
 import { WorkerPool } from '../workers/pool.js';
 import { every } from './util/periodic.js';

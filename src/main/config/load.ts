@@ -5,7 +5,7 @@ import { errorMessage } from '../../core/errors.js';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { storeProblemForPods } from '../../store/open.js';
+import { storeProblemForPods } from './open-store.js';
 import { configSchema, type MiroirConfig } from './schema.js';
 
 export class ConfigError extends Error {

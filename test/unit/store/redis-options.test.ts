@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, resolveConfig } from '../../../src/main/config/load.js';
-import { redisOptionsOf } from '../../../src/store/open.js';
+import { redisOptionsOf } from '../../../src/main/config/open-store.js';
 import { redisKeys } from '../../../src/store/redis-keys.js';
 
 const base = {

@@ -1,10 +1,10 @@
-// Opens the configured store (`task_store.backend`, `path`, `url` / `redis`) and checks the store choice against the
+// Config → store: opens the configured store (`task_store.backend`, `path`, `url` / `redis`) and checks the store choice against the
 // pod count: several Miroir pods must share the Redis store.
 import type { z } from 'zod';
-import type { redisStoreSchema } from '../main/config/schema.js';
-import { LmdbStore } from './lmdb.js';
-import { RedisStore, type RedisStoreOptions } from './redis.js';
-import type { Store } from './store.js';
+import type { redisStoreSchema } from './schema.js';
+import { LmdbStore } from '../../store/lmdb.js';
+import { RedisStore, type RedisStoreOptions } from '../../store/redis.js';
+import type { Store } from '../../store/store.js';
 
 export interface StoreConfig {
   backend: 'lmdb' | 'redis';
