@@ -5,23 +5,11 @@
 import { isObject } from '../core/types.js';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import type { ErrorBody } from '../core/errors.js';
+import type { TaskRecord } from '../core/tasks.js';
 import { invalidDump, isRfc3339, keyFromDump, keyToDump } from './format.js';
 
-/** A task as the API shows it (the `TaskRecord` of src/core/tasks.ts has this shape). */
-export interface TaskLike {
-  uid: number;
-  batchUid: number | null;
-  indexUid: string | null;
-  status: 'enqueued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
-  type: string;
-  canceledBy: number | null;
-  details: Record<string, unknown> | null;
-  error: ErrorBody | null;
-  enqueuedAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  customMetadata?: string;
-}
+/** A task as the API shows it. */
+export type TaskLike = Omit<TaskRecord, 'durationMs'>;
 
 /**
  * What only the task's request knew, for the content of the dump's `type` (Meilisearch needs it to run a task still
