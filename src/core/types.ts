@@ -82,6 +82,11 @@ export function stringsOf(v: unknown): string[] | undefined {
   return isStringArray(v) ? v : undefined;
 }
 
+/** An array of numbers, or undefined when absent or of another type. */
+export function numbersOf(v: unknown): number[] | undefined {
+  return Array.isArray(v) && v.every((x) => typeof x === 'number') ? v : undefined;
+}
+
 /** An object's members, or none when the value is not an object. */
 export function membersOf(v: unknown): JsonObject {
   return isObject(v) ? v : {};
