@@ -4,7 +4,8 @@
 // the result is paged with the federation's offset/limit or page/hitsPerPage, each hit carries `_federation`, and
 // facets come back per index (`facetsByIndex`) or merged (`mergeFacets`). Pure.
 import { mergeFacets } from './merge.js';
-import { hitsInfo, pageWindow, type PageRequest } from './pagination.js';
+import { hitsInfo, pageRequestOf, pageWindow } from './pagination.js';
+import { isObject, isObjectArray, membersOf, numberOf } from './types.js';
 import { isSemanticHit } from './vectors.js';
 
 type Hit = Record<string, unknown>;
@@ -33,7 +34,7 @@ export interface FederatedFacets {
 
 /** The window of merged hits the client asked for, and how many hits each query must return for it. */
 export function federatedWindow(federation: Record<string, unknown>): { offset: number; limit: number; need: number } {
-  const w = pageWindow(federation as PageRequest, Number.MAX_SAFE_INTEGER);
+  const w = pageWindow(pageRequestOf(federation), Number.MAX_SAFE_INTEGER);
   return { ...w, need: w.offset + w.limit };
 }
 
@@ -42,7 +43,7 @@ export function mergeFederated(
   parts: readonly FederatedPart[],
   federation: Record<string, unknown>,
 ): Record<string, unknown> {
-  const pageReq = federation as PageRequest;
+  const pageReq = pageRequestOf(federation);
   const { offset, limit } = federatedWindow(federation);
   const merged: Array<{ hit: Hit; score: number; pos: number; rank: number; key: string; semantic: boolean }> = [];
   // Meilisearch counts the page's semantic hits when a query is semantic or hybrid, and shows query vectors when a
@@ -53,18 +54,18 @@ export function mergeFederated(
   let total = 0;
   const byIndex: Record<string, FederatedFacets> = {};
   for (const p of parts) {
-    total += (p.answer.estimatedTotalHits as number | undefined) ?? 0;
-    if (p.answer.facetDistribution !== undefined && byIndex[p.indexUid] === undefined)
-      byIndex[p.indexUid] = {
-        distribution: p.answer.facetDistribution as FederatedFacets['distribution'],
-        stats: (p.answer.facetStats as FederatedFacets['stats'] | undefined) ?? {},
-      };
+    total += numberOf(p.answer.estimatedTotalHits) ?? 0;
+    const distribution = p.answer.facetDistribution;
+    const stats = p.answer.facetStats;
+    if (isFacetDistribution(distribution) && byIndex[p.indexUid] === undefined)
+      byIndex[p.indexUid] = { distribution, stats: isFacetStats(stats) ? stats : {} };
     if (p.retrieveVectors === true && p.answer.queryVector !== undefined)
       queryVectors[String(p.queryPosition)] = p.answer.queryVector;
-    ((p.answer.hits as Hit[] | undefined) ?? []).forEach((source, rank) => {
+    const hits = p.answer.hits;
+    (isObjectArray(hits) ? hits : []).forEach((source, rank) => {
       const { _rankingScore: raw, _rankingScoreDetails: details, ...doc } = source;
       const semantic = isSemanticHit(details);
-      const score = ((raw as number | undefined) ?? 0) * p.weight;
+      const score = (numberOf(raw) ?? 0) * p.weight;
       const id = p.primaryKey !== null && doc[p.primaryKey] !== undefined ? doc[p.primaryKey] : doc;
       const hit: Hit = doc;
       hit._federation = { indexUid: p.indexUid, queriesPosition: p.queryPosition, weightedRankingScore: score };
@@ -98,8 +99,8 @@ export function mergeFederated(
   };
   if (anySemantic) res.semanticHitCount = page.filter((m) => m.semantic).length;
   if (federation.facetsByIndex !== undefined && federation.facetsByIndex !== null) {
-    const merge = federation.mergeFacets as { maxValuesPerFacet?: number } | null | undefined;
-    if (merge) {
+    const merge = federation.mergeFacets;
+    if (isObject(merge)) {
       const stats: FederatedFacets['stats'] = {};
       for (const f of Object.values(byIndex))
         for (const [attr, s] of Object.entries(f.stats)) {
@@ -109,10 +110,30 @@ export function mergeFederated(
       res.facetDistribution = mergeFacets(
         Object.values(byIndex).map((f) => f.distribution),
         new Set(Object.keys(stats)),
-        { maxValuesPerFacet: merge.maxValuesPerFacet ?? 100, sortFacetValuesBy: { '*': 'alpha' } },
+        { maxValuesPerFacet: numberOf(merge.maxValuesPerFacet) ?? 100, sortFacetValuesBy: { '*': 'alpha' } },
       );
       res.facetStats = stats;
     } else res.facetsByIndex = byIndex;
   }
   return res;
+}
+
+/** A search answer's `facetDistribution`: attribute → value → count. */
+function isFacetDistribution(v: unknown): v is FederatedFacets['distribution'] {
+  return isObject(v) && Object.values(v).every((values) => isObject(values) && Object.values(values).every(isNumber));
+}
+
+/** A search answer's `facetStats`: attribute → {min, max}. */
+function isFacetStats(v: unknown): v is FederatedFacets['stats'] {
+  return (
+    isObject(v) &&
+    Object.values(v).every((s) => {
+      const m = membersOf(s);
+      return typeof m.min === 'number' && typeof m.max === 'number';
+    })
+  );
+}
+
+function isNumber(v: unknown): v is number {
+  return typeof v === 'number';
 }

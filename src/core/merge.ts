@@ -7,6 +7,7 @@ import { comparePrimaryKeys, compareSortValues, sortValue } from './sort-order.j
 import { hitsInfo, pageWindow, type PageRequest } from './pagination.js';
 import { isReservedField } from './reserved.js';
 import { compareHybrid, hybridParam, hybridRatios, isSemanticHit, searchKind } from './vectors.js';
+import { isObject, isObjectArray, membersOf, numberOf } from './types.js';
 
 export type Hit = Record<string, unknown>;
 export type NodeAnswer = Record<string, unknown>;
@@ -49,10 +50,11 @@ interface Ranked {
 
 function detailKeys(details: unknown): Ranked['keys'] {
   if (details === null || typeof details !== 'object') return null;
-  const entries = Object.entries(details as Record<string, Record<string, unknown>>).sort(
-    (a, b) => (a[1].order as number) - (b[1].order as number),
+  const entries = Object.entries(membersOf(details)).sort(
+    (a, b) => (numberOf(membersOf(a[1]).order) ?? 0) - (numberOf(membersOf(b[1]).order) ?? 0),
   );
-  return entries.map(([name, d]) => {
+  return entries.map(([name, raw]) => {
+    const d = membersOf(raw);
     const m = /:(asc|desc)$/.exec(name);
     if (m !== null && !('score' in d))
       return { kind: 'sort' as const, v: d.value, dir: m[1] === 'asc' ? (1 as const) : (-1 as const) };
@@ -134,20 +136,34 @@ function facetAlpha(a: FacetValue, b: FacetValue): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Sums facet distributions and re-sorts/cuts them per facet like one node. */
+/** A node answer's hits (none when absent). */
+function hitsOf(answer: NodeAnswer): Hit[] {
+  const hits = answer.hits;
+  return isObjectArray(hits) ? hits : [];
+}
+
+/** A node answer's candidate count: `estimatedTotalHits` or `totalHits`. */
+function totalOf(answer: NodeAnswer): number {
+  return numberOf(answer.estimatedTotalHits ?? answer.totalHits) ?? 0;
+}
+
+/** Sums facet distributions (nodes' `facetDistribution`, absent ones skipped) and re-sorts/cuts them per facet like
+ * one node. */
 export function mergeFacets(
-  distributions: ReadonlyArray<Record<string, Record<string, number>> | undefined>,
+  distributions: readonly unknown[],
   numericAttrs: ReadonlySet<string>,
   settings: Pick<MergeSettings, 'maxValuesPerFacet' | 'sortFacetValuesBy'>,
 ): Record<string, Record<string, number>> {
   const sums = new Map<string, Map<string, FacetValue>>();
   for (const dist of distributions) {
-    if (dist === undefined) continue;
+    if (!isObject(dist)) continue;
     for (const [attr, values] of Object.entries(dist)) {
       if (isReservedField(attr)) continue;
       let m = sums.get(attr);
       if (m === undefined) sums.set(attr, (m = new Map()));
-      for (const [value, count] of Object.entries(values)) {
+      for (const [value, raw] of Object.entries(membersOf(values))) {
+        const count = numberOf(raw);
+        if (count === undefined) continue;
         const key = value.toLowerCase();
         const prev = m.get(key);
         if (prev !== undefined) prev.count += count;
@@ -173,14 +189,18 @@ export function mergeFacets(
   return out;
 }
 
-function mergeStats(
-  all: ReadonlyArray<Record<string, { min: number; max: number }> | undefined>,
-): Record<string, { min: number; max: number }> {
+/** Nodes' `facetStats` (absent ones skipped): min of mins, max of maxes per attribute. */
+function mergeStats(all: readonly unknown[]): Record<string, { min: number; max: number }> {
   const out: Record<string, { min: number; max: number }> = {};
   for (const stats of all) {
-    if (stats === undefined) continue;
-    for (const [attr, s] of Object.entries(stats)) {
+    if (!isObject(stats)) continue;
+    for (const [attr, raw] of Object.entries(stats)) {
       if (isReservedField(attr)) continue;
+      const m = membersOf(raw);
+      const min = numberOf(m.min);
+      const max = numberOf(m.max);
+      if (min === undefined || max === undefined) continue;
+      const s = { min, max };
       const prev = out[attr];
       out[attr] =
         prev === undefined
@@ -206,12 +226,12 @@ export function mergeSearchResults(
   const kind = vectorKind(query);
   const useDetails = kind === 'keyword' && Array.isArray(query.sort) && query.sort.length > 0;
   const distinct = query.distinct ?? settings.distinctAttribute;
-  const lists = answers.map((a) => (a.hits as Hit[] | undefined) ?? []);
+  const lists = answers.map((a) => hitsOf(a));
   const need = w.offset + w.limit;
   const take = distinct === null ? need : Number.MAX_SAFE_INTEGER;
   let merged = mergeHitLists(lists, settings.primaryKey, useDetails, take);
   let candidates = 0;
-  for (const a of answers) candidates += (a.estimatedTotalHits ?? a.totalHits ?? 0) as number;
+  for (const a of answers) candidates += totalOf(a);
   if (distinct !== null) {
     const seen = new Set<string>();
     const before = merged.length;
@@ -250,14 +270,12 @@ export function mergeSearchResults(
   const res: NodeAnswer = { hits, query: query.q ?? '' };
   const queryVector = answers.find((a) => a.queryVector !== undefined)?.queryVector;
   if (queryVector !== undefined) res.queryVector = queryVector;
-  res.processingTimeMs = Math.max(0, ...answers.map((a) => (a.processingTimeMs as number) ?? 0));
+  res.processingTimeMs = Math.max(0, ...answers.map((a) => numberOf(a.processingTimeMs) ?? 0));
   Object.assign(res, hitsInfo(query, w, candidates, settings.maxTotalHits));
   if (query.facets !== undefined && query.facets !== null) {
-    const stats = mergeStats(
-      answers.map((a) => a.facetStats as Record<string, { min: number; max: number }> | undefined),
-    );
+    const stats = mergeStats(answers.map((a) => a.facetStats));
     res.facetDistribution = mergeFacets(
-      answers.map((a) => a.facetDistribution as Record<string, Record<string, number>> | undefined),
+      answers.map((a) => a.facetDistribution),
       new Set(Object.keys(stats)),
       settings,
     );
@@ -276,7 +294,7 @@ function vectorKind(query: MergeQuery): 'keyword' | 'semantic' | 'hybrid' {
   if ((query.hybrid === undefined || query.hybrid === null) && (query.vector === undefined || query.vector === null))
     return 'keyword';
   try {
-    return searchKind(query as Record<string, unknown>);
+    return searchKind(query);
   } catch {
     return 'keyword';
   }
@@ -288,8 +306,8 @@ function vectorKind(query: MergeQuery): 'keyword' | 'semantic' | 'hybrid' {
  */
 export function keywordGoodEnough(keyword: NodeAnswer, query: MergeQuery, maxTotalHits: number): boolean {
   const w = pageWindow(query, maxTotalHits);
-  const { keyword: kwRatio } = hybridRatios(hybridParam(query as Record<string, unknown>)!.semanticRatio);
-  const kw = (keyword.hits as Hit[] | undefined) ?? [];
+  const { keyword: kwRatio } = hybridRatios(hybridParam(query)!.semanticRatio);
+  const kw = hitsOf(keyword);
   return kw.length >= w.offset + w.limit && kw.every((h) => rankingScore(h) * kwRatio >= 0.45);
 }
 
@@ -311,13 +329,11 @@ export function mergeHybridResults(
   const w = pageWindow(query, settings.maxTotalHits);
   const need = w.offset + w.limit;
   const pk = settings.primaryKey;
-  const { semantic: ratio, keyword: kwRatio } = hybridRatios(
-    hybridParam(query as Record<string, unknown>)!.semanticRatio,
-  );
-  const kw = (keyword.hits as Hit[] | undefined) ?? [];
+  const { semantic: ratio, keyword: kwRatio } = hybridRatios(hybridParam(query)!.semanticRatio);
+  const kw = hitsOf(keyword);
   const goodEnough = keywordGoodEnough(keyword, query, settings.maxTotalHits);
   const useSemantic = semantic !== null && !goodEnough;
-  const sem = useSemantic ? ((semantic.hits as Hit[] | undefined) ?? []) : [];
+  const sem = useSemantic ? hitsOf(semantic) : [];
   const how = opts.hybridMerge ?? { strategy: 'convex', rrfK: 60 };
   const order: Array<{ hit: Hit; sem: boolean }> = [];
   if (how.strategy === 'convex') {
@@ -372,17 +388,11 @@ export function mergeHybridResults(
     return out;
   });
   const base = useSemantic ? semantic : keyword;
-  const candidates = Math.max(
-    (keyword.estimatedTotalHits ?? keyword.totalHits ?? 0) as number,
-    useSemantic ? ((semantic.estimatedTotalHits ?? semantic.totalHits ?? 0) as number) : 0,
-  );
+  const candidates = Math.max(totalOf(keyword), useSemantic ? totalOf(semantic) : 0);
   const res: NodeAnswer = { hits, query: query.q ?? '' };
   const queryVector = semantic?.queryVector;
   if (queryVector !== undefined) res.queryVector = queryVector;
-  res.processingTimeMs = Math.max(
-    (keyword.processingTimeMs as number) ?? 0,
-    (semantic?.processingTimeMs as number) ?? 0,
-  );
+  res.processingTimeMs = Math.max(numberOf(keyword.processingTimeMs) ?? 0, numberOf(semantic?.processingTimeMs) ?? 0);
   Object.assign(res, hitsInfo(query, w, candidates, settings.maxTotalHits));
   if (base.facetDistribution !== undefined) {
     res.facetDistribution = base.facetDistribution;
@@ -393,9 +403,9 @@ export function mergeHybridResults(
 }
 
 function stripReserved(v: unknown, added: readonly string[]): unknown {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  if (!isObject(v)) return v;
   const out: Record<string, unknown> = {};
-  const o = v as Record<string, unknown>;
+  const o = v;
   for (const k in o) if (!isReservedField(k) && !added.includes(k)) out[k] = o[k];
   return out;
 }

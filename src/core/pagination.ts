@@ -3,6 +3,7 @@
 // the proxy's merger so both answer exactly like one node.
 
 import { MeiliError, type ErrorCode } from './errors.js';
+import { numberOf } from './types.js';
 
 export interface PageRequest {
   offset?: number;
@@ -18,6 +19,16 @@ export interface PageWindow {
   limit: number;
   hitsPerPage: number;
   page: number;
+}
+
+/** The paging members of a validated body (federation, query): each a number or absent. */
+export function pageRequestOf(o: Record<string, unknown>): PageRequest {
+  return {
+    offset: numberOf(o.offset),
+    limit: numberOf(o.limit),
+    page: numberOf(o.page),
+    hitsPerPage: numberOf(o.hitsPerPage),
+  };
 }
 
 export function pageWindow(q: PageRequest, maxTotalHits: number): PageWindow {

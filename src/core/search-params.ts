@@ -18,7 +18,7 @@ export interface ParsedMultiSearch {
   federation: Record<string, unknown> | null;
   queries: Array<{
     indexUid: string;
-    query: Record<string, unknown>;
+    query: SearchQuery;
     federationOptions: { weight: number; queryPosition?: number } | null;
   }>;
 }
@@ -534,7 +534,7 @@ export function parseMultiSearch(raw: unknown, limits: MultiSearchLimits | null 
         );
       }
     }
-    let query: Record<string, unknown>;
+    let query: SearchQuery;
     try {
       query = parseSearchQuery(rest, 'json');
     } catch (err) {

@@ -82,6 +82,20 @@ export function stringsOf(v: unknown): string[] | undefined {
   return isStringArray(v) ? v : undefined;
 }
 
+export function isNumberArray(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'number');
+}
+
+/** An array of objects (e.g. a search answer's hits). */
+export function isObjectArray(v: unknown): v is JsonObject[] {
+  return Array.isArray(v) && v.every(isObject);
+}
+
+/** An array of numbers, or undefined when absent or of another type. */
+export function numbersOf(v: unknown): number[] | undefined {
+  return isNumberArray(v) ? v : undefined;
+}
+
 /** An object's members, or none when the value is not an object. */
 export function membersOf(v: unknown): JsonObject {
   return isObject(v) ? v : {};

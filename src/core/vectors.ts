@@ -3,6 +3,7 @@
 // messages, cosine similarity in f32 exactly as its vector store computes it (score = 1 − (1 − cos) / 2), and the
 // hybrid merge key (a hit's score × the semantic ratio for semantic hits, × 1 − ratio for keyword hits). Pure.
 import { MeiliError } from './errors.js';
+import { isNumberArray, isObject, membersOf, stringOf } from './types.js';
 
 export interface EmbedderConfig {
   source: 'userProvided';
@@ -33,9 +34,8 @@ function embedderError(message: string): MeiliError {
 
 /** One embedder's settings, checked; `path` is `.embedders.NAME` (or `.NAME` on the sub-route). */
 function validateEmbedder(v: unknown, path: string, current: EmbedderConfig | undefined): EmbedderConfig {
-  if (v === null || typeof v !== 'object' || Array.isArray(v))
-    throw embedderError(`Invalid value type at \`${path}\`: expected an object, but found ${found(v)}`);
-  const o = v as Record<string, unknown>;
+  if (!isObject(v)) throw embedderError(`Invalid value type at \`${path}\`: expected an object, but found ${found(v)}`);
+  const o = v;
   const source = o.source ?? current?.source;
   if (source === undefined)
     throw embedderError(`\`${path}\`: Missing field \`source\`.\n  - note: this field is mandatory`);
@@ -66,8 +66,8 @@ function validateEmbedder(v: unknown, path: string, current: EmbedderConfig | un
   const out: EmbedderConfig = { source: 'userProvided', dimensions };
   const distribution = o.distribution === undefined ? current?.distribution : o.distribution;
   if (distribution !== undefined && distribution !== null) {
-    const d = distribution as Record<string, unknown>;
-    if (typeof d !== 'object' || typeof d.mean !== 'number' || typeof d.sigma !== 'number')
+    const d = membersOf(distribution);
+    if (typeof distribution !== 'object' || typeof d.mean !== 'number' || typeof d.sigma !== 'number')
       throw embedderError(
         `Invalid value type at \`${path}.distribution\`: expected an object with \`mean\` and \`sigma\`, but found ${found(distribution)}`,
       );
@@ -94,27 +94,36 @@ export function validateEmbedders(v: unknown, current: unknown, path: string): R
     throw embedderError(
       `Invalid value type${path === '' ? '' : ` at \`${path}\``}: expected an object, but found ${found(v)}`,
     );
-  const cur = (current ?? {}) as Record<string, EmbedderConfig>;
+  const cur = membersOf(current);
   const out: Record<string, EmbedderConfig | null> = {};
-  for (const [name, cfg] of Object.entries(v as Record<string, unknown>))
-    out[name] = cfg === null ? null : validateEmbedder(cfg, `${path}.${name}`, cur[name]);
+  for (const [name, cfg] of Object.entries(v)) {
+    const prev = cur[name];
+    out[name] =
+      cfg === null ? null : validateEmbedder(cfg, `${path}.${name}`, isEmbedderConfig(prev) ? prev : undefined);
+  }
   return out;
 }
 
 /** The embedders after a checked patch: named configs replaced, nulls removed. */
 export function applyEmbeddersPatch(current: unknown, patch: unknown): Record<string, EmbedderConfig> {
-  const out: Record<string, EmbedderConfig> = { ...((current ?? {}) as Record<string, EmbedderConfig>) };
-  for (const [name, cfg] of Object.entries((patch ?? {}) as Record<string, EmbedderConfig | null>)) {
+  const out: Record<string, EmbedderConfig> = embeddersOf({ embedders: current });
+  for (const [name, cfg] of Object.entries(membersOf(patch))) {
     if (cfg === null) delete out[name];
-    else out[name] = cfg;
+    else if (isEmbedderConfig(cfg)) out[name] = cfg;
   }
   return out;
 }
 
+/** A checked embedder config (validateEmbedder's output). */
+function isEmbedderConfig(v: unknown): v is EmbedderConfig {
+  return isObject(v) && v.source === 'userProvided' && typeof v.dimensions === 'number';
+}
+
 /** Embedder names → configs of an index's settings (empty when none). */
 export function embeddersOf(settings: Record<string, unknown>): Record<string, EmbedderConfig> {
-  const e = settings.embedders;
-  return e !== null && typeof e === 'object' ? (e as Record<string, EmbedderConfig>) : {};
+  const out: Record<string, EmbedderConfig> = {};
+  for (const [name, cfg] of Object.entries(membersOf(settings.embedders))) if (isEmbedderConfig(cfg)) out[name] = cfg;
+  return out;
 }
 
 // ---------------------------------------------------------------- documents
@@ -140,11 +149,15 @@ function readEmbeddings(uid: string, docId: string, raw: unknown[], at: string):
       `Invalid value type at \`${at}[0]\`: expected a number or an array, but found ${found(raw[0])}`,
     );
   if (!nested) {
-    raw.forEach((x, i) => {
-      if (typeof x !== 'number')
-        throw badVectors(uid, docId, `Invalid value type at \`${at}[${i}]\`: expected a number, but found ${found(x)}`);
-    });
-    return [Float32Array.from(raw as number[])];
+    if (!isNumberArray(raw)) {
+      const i = raw.findIndex((x) => typeof x !== 'number');
+      throw badVectors(
+        uid,
+        docId,
+        `Invalid value type at \`${at}[${i}]\`: expected a number, but found ${found(raw[i])}`,
+      );
+    }
+    return [Float32Array.from(raw)];
   }
   return raw.map((inner, i) => {
     if (!Array.isArray(inner))
@@ -153,15 +166,15 @@ function readEmbeddings(uid: string, docId: string, raw: unknown[], at: string):
         docId,
         `Invalid value type at \`${at}[${i}]\`: expected an array, but found ${found(inner)}`,
       );
-    inner.forEach((x, j) => {
-      if (typeof x !== 'number')
-        throw badVectors(
-          uid,
-          docId,
-          `Invalid value type at \`${at}[${i}][${j}]\`: expected a number, but found ${found(x)}`,
-        );
-    });
-    return Float32Array.from(inner as number[]);
+    if (!isNumberArray(inner)) {
+      const j = inner.findIndex((x) => typeof x !== 'number');
+      throw badVectors(
+        uid,
+        docId,
+        `Invalid value type at \`${at}[${i}][${j}]\`: expected a number, but found ${found(inner[j])}`,
+      );
+    }
+    return Float32Array.from(inner);
   });
 }
 
@@ -178,20 +191,20 @@ export function documentEmbeddings(
 ): Map<string, DocEmbeddings> {
   const out = new Map<string, DocEmbeddings>();
   if (vectors === undefined || vectors === null) return out;
-  if (typeof vectors !== 'object' || Array.isArray(vectors))
+  if (!isObject(vectors))
     throw new MeiliError(
       'invalid_vectors_type',
       `Index \`${uid}\`: Invalid type for the \`_vectors\` field in the document with id: \`${docId}\`. Expected an object, but found ${found(vectors)}.`,
     );
   for (const [name, cfg] of Object.entries(embedders)) {
     if (!Object.prototype.hasOwnProperty.call(vectors, name)) continue;
-    const v = (vectors as Record<string, unknown>)[name];
+    const v = vectors[name];
     const at = `._vectors.${name}`;
     let list: Float32Array[] | null;
     if (v === null) list = null;
     else if (Array.isArray(v)) list = readEmbeddings(uid, docId, v, at);
-    else if (typeof v === 'object') {
-      const o = v as Record<string, unknown>;
+    else if (isObject(v)) {
+      const o = v;
       if (!('regenerate' in o))
         throw badVectors(
           uid,
@@ -247,12 +260,12 @@ export function missingVectorsError(
   const more = missing.length > 1 ? ` and at least ${missing.length - 1} other document(s)` : '';
   const typo = missing.filter((m) => m.hasVectorTypo).length;
   const otherKeys = missing.filter(
-    (m) => m.vectors !== null && typeof m.vectors === 'object' && Object.keys(m.vectors as object).length > 0,
+    (m) => m.vectors !== null && typeof m.vectors === 'object' && Object.keys(m.vectors).length > 0,
   );
   let hint = `- Hint: opt-out for a document with \`_vectors.${embedder}: null\``;
   if (typo > 0) hint = `- Hint: try replacing \`_vector\` by \`_vectors\` in ${typo} document(s).`;
   else if (otherKeys.length > 0) {
-    const key = Object.keys(otherKeys[0]!.vectors as object)[0]!;
+    const key = Object.keys(membersOf(otherKeys[0]!.vectors))[0]!;
     hint = `- Hint: try replacing \`_vectors.${key}\` by \`_vectors.${embedder}\` in ${otherKeys.length} document(s).`;
   }
   return new MeiliError(
@@ -310,7 +323,7 @@ export function compareHybrid(a: number, b: number): number {
 
 /** Whether a hit's `_rankingScoreDetails` came from the semantic side (it has a `vectorSort` rule). */
 export function isSemanticHit(details: unknown): boolean {
-  return details !== null && typeof details === 'object' && 'vectorSort' in (details as object);
+  return details !== null && typeof details === 'object' && 'vectorSort' in details;
 }
 
 /** The parsed `hybrid` parameter: which embedder and ratio, null when the search has none. */
@@ -319,11 +332,11 @@ export interface HybridParam {
   semanticRatio: number;
 }
 
-export function hybridParam(query: Record<string, unknown>): HybridParam | null {
-  const h = query.hybrid as Record<string, unknown> | undefined | null;
-  if (h === undefined || h === null) return null;
+export function hybridParam(query: { hybrid?: unknown }): HybridParam | null {
+  if (query.hybrid === undefined || query.hybrid === null) return null;
+  const h = membersOf(query.hybrid);
   return {
-    embedder: h.embedder as string,
+    embedder: stringOf(h.embedder) ?? '',
     semanticRatio: typeof h.semanticRatio === 'number' ? h.semanticRatio : 0.5,
   };
 }
@@ -332,7 +345,11 @@ export function hybridParam(query: Record<string, unknown>): HybridParam | null 
  * What kind of search Meilisearch runs (its `search_kind`, in its order): vector without hybrid → 400; ratio 0 →
  * keyword; no q and no vector → keyword (placeholder); ratio 1 → semantic; q → hybrid; no q → semantic.
  */
-export function searchKind(query: Record<string, unknown>): 'keyword' | 'semantic' | 'hybrid' {
+export function searchKind(query: {
+  q?: unknown;
+  vector?: unknown;
+  hybrid?: unknown;
+}): 'keyword' | 'semantic' | 'hybrid' {
   const q = typeof query.q === 'string' ? query.q : null;
   const nonPlaceholder = q !== null && q.trim() !== '';
   const hasVector = query.vector !== undefined && query.vector !== null;

@@ -1,7 +1,7 @@
 // The dev node: one Meilisearch v1.50 CE node over real HTTP, for tests, benchmarks and `miroir dev`. Owns the
 // index registry, the task queue and its processor, API keys and auth, experimental features, optional LMDB
 // persistence and fault injection; the engine (./engine) answers per-index work.
-import { isObject, membersOf, stringOf, stringsOf } from '../core/types.js';
+import { isObject, membersOf, stringOf, stringsOf, type SearchQuery } from '../core/types.js';
 import { randomUUID } from 'node:crypto';
 import {
   authAllIndexes,
@@ -956,7 +956,7 @@ export class DevNode {
     return json(200, { databaseSize: size, usedDatabaseSize: size, lastUpdate: this.lastUpdate, indexes });
   }
 
-  private search(ctx: RequestContext<AuthResult>, query: Record<string, unknown>): Reply {
+  private search(ctx: RequestContext<AuthResult>, query: SearchQuery): Reply {
     const uid = checkIndexUid(ctx.params.uid!);
     const idx = this.index(uid);
     const extra = tenantFilter(ctx.auth!, uid);

@@ -63,7 +63,9 @@ const UID_BLOCK = 64;
 export class LmdbStore implements Store {
   readonly backend = 'lmdb' as const;
   private readonly root: RootDatabase;
-  private readonly meta: Database<unknown, string>;
+  /** The numeric entries of `meta` (schema version, sequences, counts); the topology record has a view of its own. */
+  private readonly meta: Database<number, string>;
+  private readonly topologyRecord: Database<StoredTopology, string>;
   private readonly tasks: Database<TaskRow, number>;
   private readonly keys: Database<ApiKeyRecord, string>;
   private readonly indexes: Database<IndexRecord | LegacyIndexState, string>;
@@ -78,17 +80,22 @@ export class LmdbStore implements Store {
   private readonly nodeVersions: Database<number, [string, string]>;
   private readonly jobs: Database<Job, string>;
   private readonly leases: Database<Lease, string>;
-  /** Search UI records: ['config', index] → SearchUiIndexConfig, ['scoped_key', index] → ScopedKeyRecord. */
-  private readonly searchUi: Database<unknown, [string, string]>;
+  /** Search UI records (views over the `search_ui` database): ['config', index] and ['scoped_key', index]. */
+  private readonly searchUiConfigs: Database<SearchUiIndexConfig, [string, string]>;
+  private readonly scopedKeys: Database<ScopedKeyRecord, [string, string]>;
   /** Beacons and rate limits only matter while this process runs (one pod), so they stay in memory. */
   private readonly observed = new Map<string, { generation: number; until: number }>();
   private readonly rateLimits: MemoryRateLimits;
-  /** Admin console records: ['session', id] → AdminSessionRecord, ['login', ip] → AdminLoginRow. */
-  private readonly adminUi: Database<AdminSessionRecord | AdminLoginRow, [string, string]>;
-  /** Canaries (issue 30): ['def', name] → CanaryDefinition, ['runs', name] → CanaryRun[] (newest first). */
-  private readonly canaries: Database<CanaryDefinition | CanaryRun[], [string, string]>;
-  /** ['tomb', index, taskUid] → Tombstone, ['ttl', index, 0] → TtlPolicy, ['ae', index, shard] → pass status. */
-  private readonly integrity: Database<unknown, [string, string, number]>;
+  /** Admin console records (views over the `admin_ui` database): ['session', id] and ['login', ip]. */
+  private readonly adminSessions: Database<AdminSessionRecord, [string, string]>;
+  private readonly adminLogins: Database<AdminLoginRow, [string, string]>;
+  /** Canaries (issue 30; views over the `canaries` database): ['def', name] and ['runs', name] (newest first). */
+  private readonly canaryDefs: Database<CanaryDefinition, [string, string]>;
+  private readonly canaryRuns: Database<CanaryRun[], [string, string]>;
+  /** Views over the `integrity` database: ['tomb', index, taskUid], ['ttl', index, 0], ['ae', index, shard]. */
+  private readonly tombstones: Database<Tombstone, [string, string, number]>;
+  private readonly ttlPolicies: Database<TtlPolicy, [string, string, number]>;
+  private readonly antiEntropy: Database<AntiEntropyShardStatus, [string, string, number]>;
   /** [kind, key] → value and expiry (idempotency keys, sessions, frozen indexes). */
   private readonly expiring: Database<ExpiringRow, [string, string]>;
   /** [expires_at, kind, key] → 1: the sweep reads only what expired (never every record). */
@@ -110,8 +117,11 @@ export class LmdbStore implements Store {
     mkdirSync(opts.path, { recursive: true });
     this.now = opts.now ?? Date.now;
     this.root = open({ path: opts.path, compression: false, maxDbs: 64 }); // maxDbs: room for more record kinds (search UI, issue 32)
+    // One record kind per key prefix of a named database: each kind is read through its own typed handle (lmdb
+    // opens the same database again; the on-disk layout is unchanged).
     this.meta = this.root.openDB({ name: 'meta' });
-    const version = this.meta.get('schema_version') as number | undefined;
+    this.topologyRecord = this.root.openDB({ name: 'meta' });
+    const version = this.meta.get('schema_version');
     if (version !== undefined && version > LMDB_SCHEMA_VERSION) {
       void this.root.close();
       throw new Error(
@@ -129,11 +139,16 @@ export class LmdbStore implements Store {
     this.nodeVersions = this.root.openDB({ name: 'node_settings_version' });
     this.jobs = this.root.openDB({ name: 'jobs' });
     this.leases = this.root.openDB({ name: 'leader_lease' });
-    this.searchUi = this.root.openDB({ name: 'search_ui' });
+    this.searchUiConfigs = this.root.openDB({ name: 'search_ui' });
+    this.scopedKeys = this.root.openDB({ name: 'search_ui' });
     this.rateLimits = new MemoryRateLimits(this.now);
-    this.adminUi = this.root.openDB({ name: 'admin_ui' });
-    this.canaries = this.root.openDB({ name: 'canaries' });
-    this.integrity = this.root.openDB({ name: 'integrity' });
+    this.adminSessions = this.root.openDB({ name: 'admin_ui' });
+    this.adminLogins = this.root.openDB({ name: 'admin_ui' });
+    this.canaryDefs = this.root.openDB({ name: 'canaries' });
+    this.canaryRuns = this.root.openDB({ name: 'canaries' });
+    this.tombstones = this.root.openDB({ name: 'integrity' });
+    this.ttlPolicies = this.root.openDB({ name: 'integrity' });
+    this.antiEntropy = this.root.openDB({ name: 'integrity' });
     this.expiring = this.root.openDB({ name: 'expiring' });
     this.expiringByTime = this.root.openDB({ name: 'expiring_by_time' });
     this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 5000).unref();
@@ -143,7 +158,7 @@ export class LmdbStore implements Store {
   private migrate(from: number | null): void {
     this.root.transactionSync(() => {
       if (from !== null && from < 2) {
-        const shards = (this.meta.get('topology') as StoredTopology | undefined)?.shards ?? 64;
+        const shards = this.topologyRecord.get('topology')?.shards ?? 64;
         for (const { key, value } of this.indexes.getRange())
           this.indexes.putSync(key, normalizeIndexRecord(value, shards));
         for (const { key, value } of this.tasks.getRange()) {
@@ -168,8 +183,10 @@ export class LmdbStore implements Store {
     const now = this.now();
     await this.root.transaction(() => {
       for (const { key, value } of this.leases.getRange()) if (value.expiresAt <= now) this.leases.remove(key);
-      for (const { key, value } of this.adminUi.getRange())
-        if (adminRowExpired(key[0], value, now)) this.adminUi.remove(key);
+      for (const { key, value } of this.adminSessions.getRange({ start: ['session'], end: ['session', '\uffff'] }))
+        if (value.expires_at <= now) this.adminSessions.remove(key);
+      for (const { key, value } of this.adminLogins.getRange({ start: ['login'], end: ['login', '\uffff'] }))
+        if (value.failures_until <= now && value.backoff_until <= now) this.adminLogins.remove(key);
       this.sweepExpiring(now);
     });
   }
@@ -192,7 +209,7 @@ export class LmdbStore implements Store {
 
   private async reserveUids(): Promise<void> {
     const start = await this.root.transaction(() => {
-      const next = (this.meta.get('task_seq') as number | undefined) ?? 0;
+      const next = this.meta.get('task_seq') ?? 0;
       this.meta.put('task_seq', next + UID_BLOCK);
       return next;
     });
@@ -310,18 +327,20 @@ export class LmdbStore implements Store {
     }
     // Merge the per-index listings in uid order, a chunk of uids at a time.
     const cursors = scan.indexUids.map((index) => this.indexUids(index, scan.from ?? null, reverse)[Symbol.iterator]());
-    const heads = cursors.map((c) => c.next());
+    const heads = cursors.map((c) => headOf(c.next()));
     for (;;) {
       let best = -1;
+      let uid = 0;
       for (let i = 0; i < heads.length; i++) {
-        const h = heads[i]!;
-        if (h.done === true) continue;
-        if (best < 0 || (reverse ? h.value < (heads[best]!.value as number) : h.value > (heads[best]!.value as number)))
+        const h = heads[i] ?? null;
+        if (h === null) continue;
+        if (best < 0 || (reverse ? h < uid : h > uid)) {
           best = i;
+          uid = h;
+        }
       }
       if (best < 0) return;
-      const uid = heads[best]!.value as number;
-      heads[best] = cursors[best]!.next();
+      heads[best] = headOf(cursors[best]!.next());
       const row = this.tasks.get(uid);
       if (row !== undefined) yield normalizeTaskRow(row);
     }
@@ -399,9 +418,7 @@ export class LmdbStore implements Store {
 
   private readIndex(uid: string): IndexRecord | null {
     const raw = this.indexes.get(uid);
-    return raw === undefined
-      ? null
-      : normalizeIndexRecord(raw, (this.meta.get('topology') as StoredTopology | undefined)?.shards ?? 64);
+    return raw === undefined ? null : normalizeIndexRecord(raw, this.topologyRecord.get('topology')?.shards ?? 64);
   }
 
   async getIndex(uid: string): Promise<IndexRecord | null> {
@@ -423,7 +440,7 @@ export class LmdbStore implements Store {
       for (const c of changes) if ((this.readIndex(c.uid)?.version ?? 0) !== c.expected) return null;
       const out: IndexRecord[] = [];
       // Versions come from one store-wide sequence, so a deleted and re-created record never repeats a version.
-      let seq = (this.meta.get('index_version_seq') as number | undefined) ?? 0;
+      let seq = this.meta.get('index_version_seq') ?? 0;
       for (const c of changes) {
         if (c.next === null) {
           this.indexes.removeSync(c.uid);
@@ -454,15 +471,15 @@ export class LmdbStore implements Store {
   }
 
   async getTopology(): Promise<StoredTopology | null> {
-    return (this.meta.get('topology') as StoredTopology | undefined) ?? null;
+    return this.topologyRecord.get('topology') ?? null;
   }
 
   async casTopology(expectedVersion: number, next: Omit<StoredTopology, 'version'>): Promise<StoredTopology | null> {
     const written = await this.root.transaction(() => {
-      const cur = this.meta.get('topology') as StoredTopology | undefined;
+      const cur = this.topologyRecord.get('topology');
       if ((cur?.version ?? 0) !== expectedVersion) return null;
       const value: StoredTopology = { ...next, version: expectedVersion + 1 };
-      this.meta.put('topology', value);
+      this.topologyRecord.put('topology', value);
       return value;
     });
     if (written !== null) this.events.emit('topology', String(written.version));
@@ -559,77 +576,82 @@ export class LmdbStore implements Store {
   }
 
   async putTombstone(t: Tombstone): Promise<void> {
-    await this.integrity.put(['tomb', t.index, t.taskUid], t);
+    await this.tombstones.put(['tomb', t.index, t.taskUid], t);
   }
 
   async listTombstones(index: string): Promise<Tombstone[]> {
     const out: Tombstone[] = [];
-    for (const { value } of this.integrity.getRange({ start: ['tomb', index, 0], end: ['tomb', index, Infinity] }))
-      out.push(value as Tombstone);
+    for (const { value } of this.tombstones.getRange({ start: ['tomb', index, 0], end: ['tomb', index, Infinity] }))
+      out.push(value);
     return out;
   }
 
   async pruneTombstones(beforeMs: number): Promise<number> {
     const old: Array<[string, string, number]> = [];
-    for (const { key, value } of this.integrity.getRange({ start: ['tomb'], end: ['tomb', '\uffff'] }))
-      if ((value as Tombstone).at < beforeMs) old.push(key);
-    if (old.length > 0) await this.integrity.transaction(() => old.forEach((k) => this.integrity.remove(k)));
+    for (const { key, value } of this.tombstones.getRange({ start: ['tomb'], end: ['tomb', '\uffff'] }))
+      if (value.at < beforeMs) old.push(key);
+    if (old.length > 0) await this.tombstones.transaction(() => old.forEach((k) => this.tombstones.remove(k)));
     return old.length;
   }
 
   async putTtlPolicy(index: string, policy: TtlPolicy | null): Promise<void> {
-    if (policy === null) await this.integrity.remove(['ttl', index, 0]);
-    else await this.integrity.put(['ttl', index, 0], policy);
+    if (policy === null) await this.ttlPolicies.remove(['ttl', index, 0]);
+    else await this.ttlPolicies.put(['ttl', index, 0], policy);
   }
 
   async listTtlPolicies(): Promise<Record<string, TtlPolicy>> {
     const out: Record<string, TtlPolicy> = {};
-    for (const { key, value } of this.integrity.getRange({ start: ['ttl'], end: ['ttl', '\uffff'] }))
-      out[key[1]] = value as TtlPolicy;
+    for (const { key, value } of this.ttlPolicies.getRange({ start: ['ttl'], end: ['ttl', '\uffff'] }))
+      out[key[1]] = value;
     return out;
   }
 
   async putAntiEntropyStatus(status: AntiEntropyShardStatus): Promise<void> {
-    await this.integrity.put(['ae', status.index, status.shard], status);
+    await this.antiEntropy.put(['ae', status.index, status.shard], status);
   }
 
   async getAntiEntropyStatus(index: string, shard: number): Promise<AntiEntropyShardStatus | null> {
-    return (this.integrity.get(['ae', index, shard]) as AntiEntropyShardStatus | undefined) ?? null;
+    return this.antiEntropy.get(['ae', index, shard]) ?? null;
   }
 
   async listAntiEntropyStatus(): Promise<AntiEntropyShardStatus[]> {
     const out: AntiEntropyShardStatus[] = [];
-    for (const { value } of this.integrity.getRange({ start: ['ae'], end: ['ae', '\uffff'] }))
-      out.push(value as AntiEntropyShardStatus);
+    for (const { value } of this.antiEntropy.getRange({ start: ['ae'], end: ['ae', '\uffff'] })) out.push(value);
     return out;
   }
 
   async getSearchUiConfig(index: string): Promise<SearchUiIndexConfig | null> {
-    return (this.searchUi.get(['config', index]) as SearchUiIndexConfig | undefined) ?? null;
+    return this.searchUiConfigs.get(['config', index]) ?? null;
   }
 
   async putSearchUiConfig(index: string, config: SearchUiIndexConfig): Promise<void> {
-    await this.searchUi.put(['config', index], config);
+    await this.searchUiConfigs.put(['config', index], config);
   }
 
   async getScopedKey(index: string): Promise<ScopedKeyRecord | null> {
-    return (this.searchUi.get(['scoped_key', index]) as ScopedKeyRecord | undefined) ?? null;
+    return this.scopedKeys.get(['scoped_key', index]) ?? null;
   }
 
   async listScopedKeys(): Promise<Array<{ index: string; record: ScopedKeyRecord }>> {
     const out: Array<{ index: string; record: ScopedKeyRecord }> = [];
-    for (const { key, value } of this.searchUi.getRange({ start: ['scoped_key'], end: ['scoped_key', '\uffff'] }))
-      out.push({ index: key[1], record: value as ScopedKeyRecord });
+    for (const { key, value } of this.scopedKeys.getRange({ start: ['scoped_key'], end: ['scoped_key', '\uffff'] }))
+      out.push({ index: key[1], record: value });
     return out;
   }
 
   async casScopedKey(index: string, expected: ScopedKeyRecord | null, next: ScopedKeyRecord | null): Promise<boolean> {
     return this.root.transaction(() => {
-      const cur = this.searchUi.get(['scoped_key', index]) as ScopedKeyRecord | undefined;
+      const cur = this.scopedKeys.get(['scoped_key', index]);
       if ((cur === undefined ? null : scopedKeyJson(cur)) !== (expected === null ? null : scopedKeyJson(expected)))
         return false;
-      if (next === null) this.searchUi.removeSync(['scoped_key', index]);
-      else this.searchUi.putSync(['scoped_key', index], JSON.parse(scopedKeyJson(next)) as ScopedKeyRecord);
+      if (next === null) this.scopedKeys.removeSync(['scoped_key', index]);
+      else
+        this.scopedKeys.putSync(['scoped_key', index], {
+          primary_uid: next.primary_uid,
+          previous_uid: next.previous_uid,
+          rotated_at: next.rotated_at,
+          generation: next.generation,
+        });
       return true;
     });
   }
@@ -653,19 +675,19 @@ export class LmdbStore implements Store {
   }
 
   async putAdminSession(session: AdminSessionRecord): Promise<void> {
-    await this.adminUi.put(['session', session.id], session);
+    await this.adminSessions.put(['session', session.id], session);
   }
 
   async getAdminSession(id: string): Promise<AdminSessionRecord | null> {
-    const s = this.adminUi.get(['session', id]) as AdminSessionRecord | undefined;
+    const s = this.adminSessions.get(['session', id]);
     return s === undefined || s.expires_at <= this.now() ? null : s;
   }
 
   async revokeAdminSession(id: string): Promise<boolean> {
     return this.root.transaction(() => {
-      const s = this.adminUi.get(['session', id]) as AdminSessionRecord | undefined;
+      const s = this.adminSessions.get(['session', id]);
       if (s === undefined || s.expires_at <= this.now()) return false;
-      this.adminUi.put(['session', id], { ...s, revoked: true });
+      this.adminSessions.put(['session', id], { ...s, revoked: true });
       return true;
     });
   }
@@ -674,19 +696,19 @@ export class LmdbStore implements Store {
   private changeLogin(ip: string, change: (row: AdminLoginRow, now: number) => void): Promise<AdminLoginRow> {
     return this.root.transaction(() => {
       const now = this.now();
-      const row = (this.adminUi.get(['login', ip]) as AdminLoginRow | undefined) ?? {
+      const row = this.adminLogins.get(['login', ip]) ?? {
         failures: 0,
         failures_until: 0,
         backoff_until: 0,
       };
       change(row, now);
-      this.adminUi.put(['login', ip], row);
+      this.adminLogins.put(['login', ip], row);
       return row;
     });
   }
 
   async getAdminLoginFailures(ip: string): Promise<AdminLoginFailures> {
-    const row = this.adminUi.get(['login', ip]) as AdminLoginRow | undefined;
+    const row = this.adminLogins.get(['login', ip]);
     const now = this.now();
     if (row === undefined) return { failures: 0, backoff_until: null };
     return {
@@ -711,42 +733,41 @@ export class LmdbStore implements Store {
   }
 
   async clearAdminLoginFailures(ip: string): Promise<void> {
-    await this.root.transaction(() => this.adminUi.removeSync(['login', ip]));
+    await this.root.transaction(() => this.adminLogins.removeSync(['login', ip]));
   }
 
   async putCanary(def: CanaryDefinition): Promise<void> {
-    await this.canaries.put(['def', def.name], def);
+    await this.canaryDefs.put(['def', def.name], def);
   }
 
   async getCanary(name: string): Promise<CanaryDefinition | null> {
-    return (this.canaries.get(['def', name]) as CanaryDefinition | undefined) ?? null;
+    return this.canaryDefs.get(['def', name]) ?? null;
   }
 
   async listCanaries(): Promise<CanaryDefinition[]> {
     const out: CanaryDefinition[] = [];
-    for (const { value } of this.canaries.getRange({ start: ['def'], end: ['def', '\uffff'] }))
-      out.push(value as CanaryDefinition);
+    for (const { value } of this.canaryDefs.getRange({ start: ['def'], end: ['def', '\uffff'] })) out.push(value);
     return out;
   }
 
   async deleteCanary(name: string): Promise<boolean> {
     return this.root.transaction(() => {
-      const existed = this.canaries.get(['def', name]) !== undefined;
-      this.canaries.removeSync(['def', name]);
-      this.canaries.removeSync(['runs', name]);
+      const existed = this.canaryDefs.get(['def', name]) !== undefined;
+      this.canaryDefs.removeSync(['def', name]);
+      this.canaryRuns.removeSync(['runs', name]);
       return existed;
     });
   }
 
   async appendCanaryRun(name: string, run: CanaryRun, keep: number): Promise<void> {
     await this.root.transaction(() => {
-      const runs = (this.canaries.get(['runs', name]) as CanaryRun[] | undefined) ?? [];
-      this.canaries.putSync(['runs', name], [run, ...runs].slice(0, Math.max(1, keep)));
+      const runs = this.canaryRuns.get(['runs', name]) ?? [];
+      this.canaryRuns.putSync(['runs', name], [run, ...runs].slice(0, Math.max(1, keep)));
     });
   }
 
   async getCanaryRuns(name: string, limit: number): Promise<CanaryRun[]> {
-    return ((this.canaries.get(['runs', name]) as CanaryRun[] | undefined) ?? []).slice(0, limit);
+    return (this.canaryRuns.get(['runs', name]) ?? []).slice(0, limit);
   }
 
   async getExpiring(kind: ExpiringKind, key: string): Promise<string | null> {
@@ -784,13 +805,13 @@ export class LmdbStore implements Store {
   async countExpiring(kind: ExpiringKind): Promise<number> {
     const now = this.now();
     await this.root.transaction(() => this.sweepExpiring(now));
-    return (this.meta.get(`expiring_count:${kind}`) as number | undefined) ?? 0;
+    return this.meta.get(`expiring_count:${kind}`) ?? 0;
   }
 
   /** Adds `delta` to the stored row count of a kind (inside a write transaction). */
   private countExpiringRows(kind: string, delta: number): void {
     const k = `expiring_count:${kind}`;
-    this.meta.putSync(k, Math.max(0, ((this.meta.get(k) as number | undefined) ?? 0) + delta));
+    this.meta.putSync(k, Math.max(0, (this.meta.get(k) ?? 0) + delta));
   }
 
   /** Deletes every record that expired by `now` (inside a write transaction): reads only the expired part. */
@@ -838,9 +859,7 @@ interface ExpiringRow {
   expires_at: number;
 }
 
-/** Whether an `admin_ui` record is past every time it matters (the sweeper deletes it). */
-function adminRowExpired(kind: string, value: AdminSessionRecord | AdminLoginRow, now: number): boolean {
-  if (kind === 'session') return (value as AdminSessionRecord).expires_at <= now;
-  const row = value as AdminLoginRow;
-  return row.failures_until <= now && row.backoff_until <= now;
+/** The value of an iterator step, or null once it is done. */
+function headOf(step: IteratorResult<number>): number | null {
+  return step.done === true ? null : step.value;
 }

@@ -152,7 +152,7 @@ export async function connectRedis(t: RedisTarget): Promise<RedisClient> {
     if (client instanceof Cluster) await client.ping(); // the slot map is known and a master answers
   } catch (err) {
     client.disconnect();
-    throw new StoreUnavailableError(explain(t, lastError ?? (err as Error)));
+    throw new StoreUnavailableError(explain(t, lastError ?? (err instanceof Error ? err : new Error(String(err)))));
   } finally {
     clearTimeout(timer);
   }

@@ -9,7 +9,23 @@ import { Cluster, type ChainableCommander } from 'ioredis';
 import { connectRedis, duplicateForSubscribe, type RedisClient, type RedisTarget } from './redis-connect.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { migrateLayout } from './redis-migrate.js';
+import {
+  decodeRecord,
+  isAntiEntropyShardStatus,
+  isApiKeyRecord,
+  isCanaryDefinition,
+  isCanaryRun,
+  isJobState,
+  isScopedKeyRecord,
+  isSearchUiIndexConfig,
+  isStoredIndex,
+  isStoredTaskRow,
+  isStoredTopology,
+  isTombstone,
+  isTtlPolicy,
+} from './records.js';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
+import { errorMessage } from '../core/errors.js';
 import { INDEX_STATE_TTL_MS, IndexStateCache } from './index-state-cache.js';
 import {
   StoreUnavailableError,
@@ -26,7 +42,6 @@ import {
   type IndexRecordDraft,
   type Job,
   type Lease,
-  type LegacyIndexState,
   type ScopedKeyRecord,
   type SearchUiIndexConfig,
   type Store,
@@ -220,11 +235,13 @@ export interface RedisStoreOptions extends RedisTarget {
 
 function jobFromHash(h: Record<string, string>): Job | null {
   if (h.id === undefined) return null;
+  const state = h.state;
+  if (!isJobState(state)) throw new Error(`the store holds job ${h.id} in an unknown state ${String(state)}`);
   return {
     id: h.id,
     type: h.type!,
     payload: JSON.parse(h.payload ?? 'null'),
-    state: h.state as Job['state'],
+    state,
     owner: h.owner === '' || h.owner === undefined ? null : h.owner,
     leaseExpiresAt: h.leaseExpiresAt === '' || h.leaseExpiresAt === undefined ? null : Number(h.leaseExpiresAt),
     cursor: JSON.parse(h.cursor ?? 'null'),
@@ -265,9 +282,7 @@ export class RedisStore implements Store {
         await migrateLayout(redis, randomUUID(), opts.connectTimeoutMs ?? 5000);
       } catch (err) {
         redis.disconnect();
-        throw new StoreUnavailableError(
-          `Redis: moving the keys to the current layout failed: ${(err as Error).message}`,
-        );
+        throw new StoreUnavailableError(`Redis: moving the keys to the current layout failed: ${errorMessage(err)}`);
       }
     }
     return new RedisStore(redis, opts);
@@ -281,10 +296,10 @@ export class RedisStore implements Store {
       if (
         this.redis.status !== 'ready' ||
         /Connection|Stream isn't writeable|ECONNREFUSED|ECONNRESET|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|LOADING|Command timed out/i.test(
-          (err as Error).message,
+          errorMessage(err),
         )
       ) {
-        throw new StoreUnavailableError(`Redis is unavailable: ${(err as Error).message}`);
+        throw new StoreUnavailableError(`Redis is unavailable: ${errorMessage(err)}`);
       }
       throw err;
     }
@@ -360,13 +375,13 @@ export class RedisStore implements Store {
 
   async getTask(uid: number): Promise<TaskRow | null> {
     const raw = await this.call((r) => r.get(this.K.task(uid)));
-    return raw === null ? null : normalizeTaskRow(JSON.parse(raw) as TaskRow);
+    return raw === null ? null : normalizeTaskRow(decodeRecord(raw, isStoredTaskRow, 'task'));
   }
 
   async getTasks(uids: readonly number[]): Promise<Array<TaskRow | null>> {
     if (uids.length === 0) return [];
     const raws = await this.call((r) => r.mget(uids.map(this.K.task)));
-    return raws.map((x) => (x === null ? null : normalizeTaskRow(JSON.parse(x) as TaskRow)));
+    return raws.map((x) => (x === null ? null : normalizeTaskRow(decodeRecord(x, isStoredTaskRow, 'task'))));
   }
 
   /** uids of one sorted set in scan order, a chunk per round trip. */
@@ -389,7 +404,7 @@ export class RedisStore implements Store {
     const sources =
       scan.indexUids === undefined || scan.indexUids === null ? [this.K.taskIndex] : scan.indexUids.map(this.K.tasksOf);
     const cursors = sources.map((k) => this.zsetUids(k, scan.from ?? null, reverse)[Symbol.asyncIterator]());
-    const heads = await Promise.all(cursors.map((c) => c.next()));
+    const heads = (await Promise.all(cursors.map((c) => c.next()))).map(headOf);
     const batch: number[] = [];
     const flush = async function* (this: RedisStore): AsyncIterable<TaskRow> {
       const rows = await this.getTasks(batch.splice(0));
@@ -397,15 +412,18 @@ export class RedisStore implements Store {
     };
     for (;;) {
       let best = -1;
+      let uid = 0;
       for (let i = 0; i < heads.length; i++) {
-        const h = heads[i]!;
-        if (h.done === true) continue;
-        if (best < 0 || (reverse ? h.value < (heads[best]!.value as number) : h.value > (heads[best]!.value as number)))
+        const h = heads[i] ?? null;
+        if (h === null) continue;
+        if (best < 0 || (reverse ? h < uid : h > uid)) {
           best = i;
+          uid = h;
+        }
       }
       if (best < 0) break;
-      batch.push(heads[best]!.value as number);
-      heads[best] = await cursors[best]!.next();
+      batch.push(uid);
+      heads[best] = headOf(await cursors[best]!.next());
       if (batch.length >= SCAN_CHUNK) yield* flush.call(this);
     }
     if (batch.length > 0) yield* flush.call(this);
@@ -452,14 +470,14 @@ export class RedisStore implements Store {
 
   async getKey(uid: string): Promise<ApiKeyRecord | null> {
     const raw = await this.call((r) => r.get(this.K.key(uid)));
-    return raw === null ? null : (JSON.parse(raw) as ApiKeyRecord);
+    return raw === null ? null : decodeRecord(raw, isApiKeyRecord, 'API key');
   }
 
   async listKeys(): Promise<ApiKeyRecord[]> {
     const uids = await this.call((r) => r.smembers(this.K.keyIndex));
     if (uids.length === 0) return [];
     const raws = await this.call((r) => r.mget(uids.map(this.K.key)));
-    return raws.filter((x): x is string => x !== null).map((x) => JSON.parse(x) as ApiKeyRecord);
+    return raws.filter((x): x is string => x !== null).map((x) => decodeRecord(x, isApiKeyRecord, 'API key'));
   }
 
   async deleteKey(uid: string): Promise<boolean> {
@@ -471,7 +489,7 @@ export class RedisStore implements Store {
 
   /** A stored record in today's shape (a round-1 record takes the cluster's shard count). */
   private async parseIndex(raw: string): Promise<IndexRecord> {
-    const parsed = JSON.parse(raw) as IndexRecord | LegacyIndexState;
+    const parsed = decodeRecord(raw, isStoredIndex, 'index');
     if ('pending' in parsed) return parsed;
     return normalizeIndexRecord(parsed, (await this.getTopology())?.shards ?? 64);
   }
@@ -521,10 +539,9 @@ export class RedisStore implements Store {
         String(c.expected),
         c.next === null ? '' : JSON.stringify({ version: 0, ...c.next, uid: c.uid }),
       );
-    const versions = (await this.durable(this.K.indexIndex, (r) =>
-      r.eval(CAS_INDEXES, keys.length, ...keys, ...args),
-    )) as number[] | null;
+    const versions = await this.durable(this.K.indexIndex, (r) => r.eval(CAS_INDEXES, keys.length, ...keys, ...args));
     if (versions === null) return null;
+    if (!Array.isArray(versions)) throw new Error(`CAS_INDEXES answered ${String(versions)}`);
     const out: IndexRecord[] = [];
     for (let i = 0; i < changes.length; i++) {
       const c = changes[i]!;
@@ -571,7 +588,7 @@ export class RedisStore implements Store {
 
   async getTopology(): Promise<StoredTopology | null> {
     const raw = await this.call((r) => r.get(this.K.topology));
-    return raw === null ? null : (JSON.parse(raw) as StoredTopology);
+    return raw === null ? null : decodeRecord(raw, isStoredTopology, 'topology');
   }
 
   async casTopology(expectedVersion: number, next: Omit<StoredTopology, 'version'>): Promise<StoredTopology | null> {
@@ -711,7 +728,7 @@ export class RedisStore implements Store {
 
   async listTombstones(index: string): Promise<Tombstone[]> {
     const all = await this.call((r) => r.hvals(this.K.tombstones(index)));
-    return all.map((v) => JSON.parse(v) as Tombstone).sort((a, b) => a.taskUid - b.taskUid);
+    return all.map((v) => decodeRecord(v, isTombstone, 'tombstone')).sort((a, b) => a.taskUid - b.taskUid);
   }
 
   async pruneTombstones(beforeMs: number): Promise<number> {
@@ -732,7 +749,7 @@ export class RedisStore implements Store {
   async listTtlPolicies(): Promise<Record<string, TtlPolicy>> {
     const all = await this.call((r) => r.hgetall(this.K.ttlPolicies));
     const out: Record<string, TtlPolicy> = {};
-    for (const [k, v] of Object.entries(all)) out[k] = JSON.parse(v) as TtlPolicy;
+    for (const [k, v] of Object.entries(all)) out[k] = decodeRecord(v, isTtlPolicy, 'TTL policy');
     return out;
   }
 
@@ -742,19 +759,19 @@ export class RedisStore implements Store {
 
   async getAntiEntropyStatus(index: string, shard: number): Promise<AntiEntropyShardStatus | null> {
     const raw = await this.call((r) => r.hget(this.K.antiEntropy, `${index}\u0000${shard}`));
-    return raw === null ? null : (JSON.parse(raw) as AntiEntropyShardStatus);
+    return raw === null ? null : decodeRecord(raw, isAntiEntropyShardStatus, 'anti-entropy status');
   }
 
   async listAntiEntropyStatus(): Promise<AntiEntropyShardStatus[]> {
     const all = await this.call((r) => r.hvals(this.K.antiEntropy));
     return all
-      .map((v) => JSON.parse(v) as AntiEntropyShardStatus)
+      .map((v) => decodeRecord(v, isAntiEntropyShardStatus, 'anti-entropy status'))
       .sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : a.shard - b.shard));
   }
 
   async getSearchUiConfig(index: string): Promise<SearchUiIndexConfig | null> {
     const raw = await this.call((r) => r.get(this.K.searchUiConfig(index)));
-    return raw === null ? null : (JSON.parse(raw) as SearchUiIndexConfig);
+    return raw === null ? null : decodeRecord(raw, isSearchUiIndexConfig, 'search UI config');
   }
 
   async putSearchUiConfig(index: string, config: SearchUiIndexConfig): Promise<void> {
@@ -765,7 +782,7 @@ export class RedisStore implements Store {
 
   async getScopedKey(index: string): Promise<ScopedKeyRecord | null> {
     const raw = await this.call((r) => r.get(this.K.scopedKey(index)));
-    return raw === null ? null : (JSON.parse(raw) as ScopedKeyRecord);
+    return raw === null ? null : decodeRecord(raw, isScopedKeyRecord, 'scoped key');
   }
 
   async listScopedKeys(): Promise<Array<{ index: string; record: ScopedKeyRecord }>> {
@@ -774,7 +791,7 @@ export class RedisStore implements Store {
     const raws = await this.call((r) => r.mget(indexes.map(this.K.scopedKey)));
     const out: Array<{ index: string; record: ScopedKeyRecord }> = [];
     indexes.forEach((index, i) => {
-      if (raws[i] !== null) out.push({ index, record: JSON.parse(raws[i]!) as ScopedKeyRecord });
+      if (raws[i] !== null) out.push({ index, record: decodeRecord(raws[i]!, isScopedKeyRecord, 'scoped key') });
     });
     return out;
   }
@@ -805,7 +822,7 @@ export class RedisStore implements Store {
   }
 
   async hitRateLimit(bucket: string, windowMs: number, idleTtlMs: number): Promise<WindowCounter> {
-    const res = (await this.call((r) =>
+    const res = await this.call((r) =>
       r.eval(
         HIT_RATE_LIMIT,
         1,
@@ -814,7 +831,8 @@ export class RedisStore implements Store {
         String(windowMs),
         String(Math.max(windowMs, idleTtlMs)),
       ),
-    )) as [number, string];
+    );
+    if (!Array.isArray(res)) throw new Error(`HIT_RATE_LIMIT answered ${String(res)}`);
     return { count: Number(res[0]), windowStart: Number(res[1]) };
   }
 
@@ -883,14 +901,14 @@ export class RedisStore implements Store {
 
   async getCanary(name: string): Promise<CanaryDefinition | null> {
     const raw = await this.call((r) => r.get(this.K.canary(name)));
-    return raw === null ? null : (JSON.parse(raw) as CanaryDefinition);
+    return raw === null ? null : decodeRecord(raw, isCanaryDefinition, 'canary');
   }
 
   async listCanaries(): Promise<CanaryDefinition[]> {
     const names = (await this.call((r) => r.smembers(this.K.canaryIndex))).sort();
     if (names.length === 0) return [];
     const raws = await this.call((r) => r.mget(names.map(this.K.canary)));
-    return raws.filter((x): x is string => x !== null).map((x) => JSON.parse(x) as CanaryDefinition);
+    return raws.filter((x): x is string => x !== null).map((x) => decodeRecord(x, isCanaryDefinition, 'canary'));
   }
 
   async deleteCanary(name: string): Promise<boolean> {
@@ -914,7 +932,7 @@ export class RedisStore implements Store {
   async getCanaryRuns(name: string, limit: number): Promise<CanaryRun[]> {
     if (limit <= 0) return [];
     const raws = await this.call((r) => r.lrange(this.K.canaryRuns(name), 0, limit - 1));
-    return raws.map((x) => JSON.parse(x) as CanaryRun);
+    return raws.map((x) => decodeRecord(x, isCanaryRun, 'canary run'));
   }
 
   async getExpiring(kind: ExpiringKind, key: string): Promise<string | null> {
@@ -971,4 +989,9 @@ export class RedisStore implements Store {
     this.subscriber?.disconnect();
     this.redis.disconnect();
   }
+}
+
+/** The value of an iterator step, or null once it is done. */
+function headOf(step: IteratorResult<number>): number | null {
+  return step.done === true ? null : step.value;
 }

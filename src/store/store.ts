@@ -429,13 +429,21 @@ export function isFinished(task: TaskRow): boolean {
 }
 
 /** A task record as stored by any version of Miroir (round 1 kept one node task per node and no queues). */
-export function normalizeTaskRow(raw: TaskRow): TaskRow {
-  const nodeTasks = raw.nodeTasks as Record<string, number | number[]>;
-  let legacy = false;
-  for (const v of Object.values(nodeTasks)) if (typeof v === 'number') legacy = true;
-  if (!legacy && Array.isArray(raw.queues)) return raw;
+export type StoredTaskRow = Omit<TaskRow, 'nodeTasks' | 'queues'> & {
+  nodeTasks: Record<string, number | number[]>;
+  queues?: string[];
+};
+
+function isCurrentTaskRow(raw: StoredTaskRow): raw is TaskRow {
+  if (!Array.isArray(raw.queues)) return false;
+  for (const v of Object.values(raw.nodeTasks)) if (typeof v === 'number') return false;
+  return true;
+}
+
+export function normalizeTaskRow(raw: StoredTaskRow): TaskRow {
+  if (isCurrentTaskRow(raw)) return raw;
   const fixed: Record<string, number[]> = {};
-  for (const [node, v] of Object.entries(nodeTasks)) fixed[node] = typeof v === 'number' ? [v] : v;
+  for (const [node, v] of Object.entries(raw.nodeTasks)) fixed[node] = typeof v === 'number' ? [v] : v;
   return {
     ...raw,
     nodeTasks: fixed,
@@ -443,10 +451,14 @@ export function normalizeTaskRow(raw: TaskRow): TaskRow {
   };
 }
 
+function isCurrentIndexRecord(raw: IndexRecord | LegacyIndexState): raw is IndexRecord {
+  return 'pending' in raw && Array.isArray(raw.pending);
+}
+
 /** An index record as stored by any version of Miroir (round 1 kept the committed fields at the top level). */
 export function normalizeIndexRecord(raw: IndexRecord | LegacyIndexState, shards: number): IndexRecord {
-  if ('pending' in raw && Array.isArray(raw.pending)) return raw;
-  const old = raw as LegacyIndexState;
+  if (isCurrentIndexRecord(raw)) return raw;
+  const old = raw;
   return {
     uid: old.uid,
     version: 1,

@@ -2,6 +2,7 @@
 // what one index can do, in types only. The engine implements it in index-engine.ts; the HTTP layer owns
 // the registry of indexes, the task queue, auth and persistence, and calls these methods.
 // Every method throws MeiliError (src/core/errors.ts) with Meilisearch's code on bad input.
+import type { DocumentsQuery, FacetSearchQuery, SearchQuery } from '../../core/types.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type Document = Record<string, unknown>;
@@ -79,10 +80,10 @@ export interface IndexEngineApi {
   getSettings(): Record<string, unknown>;
   getDocument(id: string, fields: string[] | null, retrieveVectors?: boolean): Document;
   /** Validated documents query (GET /documents or POST /documents/fetch). */
-  fetchDocuments(query: Record<string, unknown>): { results: Document[]; offset: number; limit: number; total: number };
+  fetchDocuments(query: DocumentsQuery): { results: Document[]; offset: number; limit: number; total: number };
   /** Validated search query (see parseSearchQuery); answers the full search response minus nothing. */
-  search(query: Record<string, unknown>): Record<string, unknown>;
-  facetSearch(query: Record<string, unknown>): Record<string, unknown>;
+  search(query: SearchQuery): Record<string, unknown>;
+  facetSearch(query: FacetSearchQuery): Record<string, unknown>;
   stats(): IndexStats;
   numberOfDocuments(): number;
 

@@ -5,10 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { MeiliError } from '../../core/errors.js';
 import { federatedWindow, mergeFederated, type FederatedPart } from '../../core/federation.js';
 import type { IndexEngineApi } from './api.js';
+import { membersOf, stringsOf, type SearchQuery } from '../../core/types.js';
 
 interface Entry {
   index: IndexEngineApi;
-  query: Record<string, unknown>;
+  query: SearchQuery;
   weight: number;
   queryPosition: number;
 }
@@ -16,9 +17,9 @@ interface Entry {
 export function federatedSearch(entries: Entry[], federation: Record<string, unknown>): Record<string, unknown> {
   const started = performance.now();
   const { need } = federatedWindow(federation);
-  const facetsByIndex = (federation.facetsByIndex as Record<string, string[]> | undefined) ?? null;
+  const facetsByIndex = membersOf(federation.facetsByIndex);
   const parts: FederatedPart[] = entries.map((e) => {
-    const facets = facetsByIndex?.[e.index.uid];
+    const facets = stringsOf(facetsByIndex[e.index.uid]);
     try {
       return {
         indexUid: e.index.uid,

@@ -53,11 +53,20 @@ import {
   rank,
   relevanceConfig,
   type SortCriterion,
-  type TypoToleranceConfig,
 } from './relevance/index.js';
 import { applySettingsPatch, defaultSettings, type Settings } from '../../core/settings.js';
 import { selectValues } from './select.js';
 import { now } from '../clock.js';
+import {
+  isObject,
+  membersOf,
+  numberOf,
+  numbersOf,
+  stringOf,
+  type DocumentsQuery,
+  type FacetSearchQuery,
+  type SearchQuery,
+} from '../../core/types.js';
 
 interface Slot {
   seq: number;
@@ -334,11 +343,11 @@ export class IndexEngine implements IndexEngineApi {
     return { node, options, predicate: compileFilter(node, options) };
   }
 
-  private parseSort(sort: unknown, code: ErrorCode, requireRule: boolean): SortCriterion[] | null {
+  private parseSort(sort: string[] | null | undefined, code: ErrorCode, requireRule: boolean): SortCriterion[] | null {
     if (sort === undefined || sort === null) return null;
     const out: SortCriterion[] = [];
-    const sortable = this.settings.sortableAttributes as string[];
-    for (const s of sort as string[]) {
+    const sortable = this.text.config.sortableAttributes;
+    for (const s of sort) {
       const m = /^(.+):(asc|desc)$/.exec(s.trim());
       if (m === null) {
         throw new MeiliError(
@@ -368,9 +377,9 @@ export class IndexEngine implements IndexEngineApi {
             : `Available sortable attributes are: ${requireRule ? this.visibleList(sortable) : attributeList(sortable)}.`;
         throw new MeiliError(code, `Index \`${this.uid}\`: Attribute \`${field}\` is not sortable. ${avail}`);
       }
-      out.push({ field, direction: m[2] as 'asc' | 'desc' });
+      out.push({ field, direction: m[2] === 'desc' ? 'desc' : 'asc' });
     }
-    if (requireRule && out.length > 0 && !(this.settings.rankingRules as string[]).includes('sort')) {
+    if (requireRule && out.length > 0 && !this.text.config.rankingRules.includes('sort')) {
       throw new MeiliError(
         code,
         `Index \`${this.uid}\`: You must specify where \`sort\` is listed in the rankingRules setting to use the sort parameter at search time.`,
@@ -410,11 +419,10 @@ export class IndexEngine implements IndexEngineApi {
     const embedders = embeddersOf(this.settings);
     const raw = doc._vectors;
     const out: Record<string, unknown> = {};
-    if (raw !== null && typeof raw === 'object' && !Array.isArray(raw))
-      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) if (!(k in embedders)) out[k] = v;
+    if (isObject(raw)) for (const [k, v] of Object.entries(raw)) if (!(k in embedders)) out[k] = v;
     for (const name of Object.keys(embedders)) {
       const e = seq < 0 ? undefined : this.vectors.get(name, seq);
-      if (e === undefined && (raw === null || typeof raw !== 'object' || !(name in (raw as object)))) continue;
+      if (e === undefined && (raw === null || typeof raw !== 'object' || !(name in raw))) continue;
       out[name] = { embeddings: (e ?? []).map((v) => Array.from(v)), regenerate: false };
     }
     return out;
@@ -438,7 +446,7 @@ export class IndexEngine implements IndexEngineApi {
    * `list` of the names a user may see: with displayedAttributes restricted, the others are hidden and Meilisearch
    * adds `, <..hidden-attributes>`.
    */
-  private visibleList(names: string[]): string {
+  private visibleList(names: readonly string[]): string {
     return visibleAttributeList(names, this.displayed());
   }
 
@@ -446,10 +454,10 @@ export class IndexEngine implements IndexEngineApi {
     return displayedRestriction(this.settings.displayedAttributes);
   }
 
-  private checkSearchOn(attrs: unknown): string[] | null {
+  private checkSearchOn(attrs: string[] | null | undefined): string[] | null {
     if (attrs === undefined || attrs === null) return null;
-    const searchable = this.settings.searchableAttributes as string[];
-    const list2 = attrs as string[];
+    const searchable = this.text.config.searchableAttributes;
+    const list2 = attrs;
     if (!searchable.includes('*')) {
       for (const a of list2) {
         // Wildcard patterns are not checked; a plain attribute must be searchable (or nested under one).
@@ -464,11 +472,11 @@ export class IndexEngine implements IndexEngineApi {
     return list2.includes('*') ? null : list2;
   }
 
-  private facetAttributes(facets: unknown): string[] {
+  private facetAttributes(facets: string[] | null | undefined): string[] {
     if (facets === undefined || facets === null) return [];
     const fa = this.filterable();
     const out: string[] = [];
-    for (const f of facets as string[]) {
+    for (const f of facets) {
       if (f === '*') {
         for (const p of fa.patterns) if (!p.includes('*') && !out.includes(p)) out.push(p);
         continue;
@@ -479,21 +487,21 @@ export class IndexEngine implements IndexEngineApi {
     return out;
   }
 
-  search(query: Record<string, unknown>): Record<string, unknown> {
+  search(query: SearchQuery): Record<string, unknown> {
     const started = performance.now();
     const q = typeof query.q === 'string' ? query.q : null;
     const filter = this.compile(query.filter, 'invalid_search_filter');
     const sort = this.parseSort(query.sort, 'invalid_search_sort', true);
     const facets = this.facetAttributes(query.facets);
-    let distinct = (this.settings.distinctAttribute as string | null) ?? null;
+    let distinct = stringOf(this.settings.distinctAttribute) ?? null;
     if (typeof query.distinct === 'string') {
       const fa = this.filterable();
       if (!fa.isFilterable(query.distinct)) throw distinctNotFilterable(this.uid, query.distinct, fa, this.displayed());
       distinct = query.distinct;
     }
     const searchOn = this.checkSearchOn(query.attributesToSearchOn);
-    const maxTotalHits = (this.settings.pagination as { maxTotalHits: number }).maxTotalHits;
-    const page = query as PageRequest;
+    const maxTotalHits = this.maxTotalHits();
+    const page: PageRequest = query;
     const { offset, limit } = pageWindow(page, maxTotalHits);
     const showScore = query.showRankingScore === true;
     const showDetails = query.showRankingScoreDetails === true;
@@ -504,7 +512,7 @@ export class IndexEngine implements IndexEngineApi {
     const keyword = (withDetails: boolean): ReturnType<typeof rank> =>
       rank(this.text, {
         q,
-        matchingStrategy: (query.matchingStrategy as 'last' | 'all' | 'frequency' | undefined) ?? 'last',
+        matchingStrategy: matchingStrategyOf(query.matchingStrategy),
         attributesToSearchOn: searchOn,
         candidates,
         sort,
@@ -547,7 +555,7 @@ export class IndexEngine implements IndexEngineApi {
       }
     }
     const displayed = this.displayed();
-    const asked = (query.attributesToRetrieve as string[] | undefined) ?? null;
+    const asked = query.attributesToRetrieve ?? null;
     // attributesToRetrieve ∩ displayedAttributes (null: every displayed attribute).
     const retrieve =
       asked === null || asked.includes('*')
@@ -561,12 +569,12 @@ export class IndexEngine implements IndexEngineApi {
         hit._vectors = this.vectorsView(this.docOfSeq(h.docId), h.docId);
       const parts = formatHit(this.text, doc, {
         q,
-        attributesToHighlight: (query.attributesToHighlight as string[] | undefined) ?? null,
-        attributesToCrop: (query.attributesToCrop as string[] | undefined) ?? null,
-        cropLength: (query.cropLength as number | undefined) ?? 10,
-        cropMarker: (query.cropMarker as string | undefined) ?? '…',
-        highlightPreTag: (query.highlightPreTag as string | undefined) ?? '<em>',
-        highlightPostTag: (query.highlightPostTag as string | undefined) ?? '</em>',
+        attributesToHighlight: query.attributesToHighlight ?? null,
+        attributesToCrop: query.attributesToCrop ?? null,
+        cropLength: query.cropLength ?? 10,
+        cropMarker: query.cropMarker ?? '…',
+        highlightPreTag: query.highlightPreTag ?? '<em>',
+        highlightPostTag: query.highlightPostTag ?? '</em>',
         showMatchesPosition: query.showMatchesPosition === true,
         displayed,
         retrieve,
@@ -597,12 +605,12 @@ export class IndexEngine implements IndexEngineApi {
   }
 
   /** The embedder and query vector of a semantic or hybrid search, checked like Meilisearch. */
-  private semanticTarget(query: Record<string, unknown>): { embedder: string; vector: number[] | null } {
+  private semanticTarget(query: SearchQuery): { embedder: string; vector: number[] | null } {
     const h = hybridParam(query)!;
     const cfg: EmbedderConfig | undefined = embeddersOf(this.settings)[h.embedder];
     if (cfg === undefined)
       throw new MeiliError('invalid_search_embedder', `Cannot find embedder with name \`${h.embedder}\`.`);
-    const vector = (query.vector as number[] | undefined | null) ?? null;
+    const vector = numbersOf(query.vector) ?? null;
     if (vector !== null && vector.length !== cfg.dimensions)
       throw new MeiliError(
         'invalid_vector_dimensions',
@@ -709,7 +717,7 @@ export class IndexEngine implements IndexEngineApi {
     docs: Document[],
     facets: string[],
   ): { distribution: Record<string, Record<string, number>>; stats: Record<string, { min: number; max: number }> } {
-    const faceting = this.settings.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
+    const faceting = this.faceting();
     const distribution: Record<string, Record<string, number>> = {};
     const stats: Record<string, { min: number; max: number }> = {};
     for (const attr of facets) {
@@ -723,9 +731,9 @@ export class IndexEngine implements IndexEngineApi {
     return { distribution, stats };
   }
 
-  facetSearch(query: Record<string, unknown>): Record<string, unknown> {
+  facetSearch(query: FacetSearchQuery): Record<string, unknown> {
     const started = performance.now();
-    const facetName = query.facetName as string;
+    const facetName = query.facetName;
     const fa = this.filterable();
     if (!fa.isFacetSearchable(facetName)) {
       throw notFacetSearchable(facetName, fa);
@@ -736,7 +744,7 @@ export class IndexEngine implements IndexEngineApi {
     const filter = this.compile(query.filter, 'invalid_search_filter');
     const ranked = rank(this.text, {
       q: typeof query.q === 'string' ? query.q : null,
-      matchingStrategy: (query.matchingStrategy as 'last' | 'all' | 'frequency' | undefined) ?? 'last',
+      matchingStrategy: matchingStrategyOf(query.matchingStrategy),
       attributesToSearchOn: this.checkSearchOn(query.attributesToSearchOn),
       candidates: this.filteredSeqs(filter),
       sort: null,
@@ -747,9 +755,9 @@ export class IndexEngine implements IndexEngineApi {
       withDetails: false,
     });
     const docs = [...ranked.matchedDocIds].map((s) => this.docOfSeq(s));
-    const faceting = this.settings.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
+    const faceting = this.faceting();
     const fq = typeof query.facetQuery === 'string' ? query.facetQuery : '';
-    const typo = this.settings.typoTolerance as TypoToleranceConfig;
+    const typo = this.text.config.typoTolerance;
     const counts = countFacet(docs, facetName).counts.filter((c) => facetValueMatches(fq, c.value, typo));
     const facetHits = sortFacetCounts(
       counts,
@@ -763,7 +771,7 @@ export class IndexEngine implements IndexEngineApi {
     };
   }
 
-  fetchDocuments(query: Record<string, unknown>): {
+  fetchDocuments(query: DocumentsQuery): {
     results: Document[];
     offset: number;
     limit: number;
@@ -771,7 +779,7 @@ export class IndexEngine implements IndexEngineApi {
   } {
     const filter = this.compile(query.filter, 'invalid_document_filter', false);
     const sort = this.parseSort(query.sort, 'invalid_document_sort', false);
-    const ids = (query.ids as string[] | undefined) ?? null;
+    const ids = query.ids ?? null;
     let slots: Slot[];
     if (ids !== null) {
       slots = ids.map((id) => this.byId.get(id)).filter((s): s is Slot => s !== undefined);
@@ -800,13 +808,27 @@ export class IndexEngine implements IndexEngineApi {
         return a.seq - b.seq;
       });
     }
-    const offset = (query.offset as number | undefined) ?? 0;
-    const limit = (query.limit as number | undefined) ?? 20;
-    const fields = (query.fields as string[] | undefined) ?? null;
+    const offset = query.offset ?? 0;
+    const limit = query.limit ?? 20;
+    const fields = query.fields ?? null;
     const results = slots.slice(offset, offset + limit).map((s) => {
       return selectValues(this.readable(s.doc, query.retrieveVectors === true, s.seq), fields);
     });
     return { results, offset, limit, total: slots.length };
+  }
+
+  /** `pagination.maxTotalHits` of the settings. */
+  private maxTotalHits(): number {
+    return numberOf(membersOf(this.settings.pagination).maxTotalHits) ?? 1000;
+  }
+
+  /** The `faceting` setting, read through guards. */
+  private faceting(): { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> } {
+    const f = membersOf(this.settings.faceting);
+    const sortFacetValuesBy: Record<string, string> = {};
+    for (const [k, v] of Object.entries(membersOf(f.sortFacetValuesBy)))
+      if (typeof v === 'string') sortFacetValuesBy[k] = v;
+    return { maxValuesPerFacet: numberOf(f.maxValuesPerFacet) ?? 100, sortFacetValuesBy };
   }
 
   stats(): IndexStats {
@@ -849,6 +871,14 @@ export class IndexEngine implements IndexEngineApi {
   }
 }
 
+const MATCHING_STRATEGIES = ['last', 'all', 'frequency'] as const;
+type MatchingStrategy = (typeof MATCHING_STRATEGIES)[number];
+
+/** A validated `matchingStrategy` (default `last`). */
+function matchingStrategyOf(s: string | undefined): MatchingStrategy {
+  return MATCHING_STRATEGIES.find((m) => m === s) ?? 'last';
+}
+
 /** Meilisearch's primary-key inference; its errors do not name the index. */
 function inferPrimaryKeyFor(_uid: string, doc: Document | undefined): string {
   return inferPrimaryKey(doc);
@@ -859,14 +889,6 @@ function mergeDocument(prev: Document, doc: Document): Document {
   const out = { ...prev, ...doc };
   const a = prev._vectors;
   const b = doc._vectors;
-  if (
-    a !== null &&
-    typeof a === 'object' &&
-    !Array.isArray(a) &&
-    b !== null &&
-    typeof b === 'object' &&
-    !Array.isArray(b)
-  )
-    out._vectors = { ...(a as object), ...(b as object) };
+  if (isObject(a) && isObject(b)) out._vectors = { ...a, ...b };
   return out;
 }
