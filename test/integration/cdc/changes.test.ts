@@ -3,7 +3,8 @@
 // webhook receiver (signed, retried) and at a NATS JetStream consumer, at least once and in task order per index; a
 // shard move (node addition) logs nothing (it is counted as suppressed).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { connect, JSONCodec, AckPolicy, DeliverPolicy, type NatsConnection } from 'nats';
 import { DevNode } from '../../../src/devnode/node.js';
 import { findBinary, requireBinary } from '../../support/binaries.js';
-import { tempDir } from '../../support/devnode.js';
+import { cliPath, tempDir } from '../../support/devnode.js';
 import { startMiroirProcess, type MiroirProcess } from '../../support/miroir-process.js';
 import { freePort } from '../../support/redis.js';
 import { adminCall, waitRebalanced } from '../../support/topology.js';
@@ -291,5 +292,28 @@ describe('CDC across two SIGKILLs', { skip }, () => {
     assert.ok(page.events.every((e) => e.index === 'books'));
     const denied = await fetch(`${p.url}/_miroir/changes`, { headers: { authorization: `Bearer ${searcher}` } });
     assert.equal(denied.status, 403);
+    // `miroir ctl changes tail` follows the same stream.
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      cliPath(),
+      'ctl',
+      '--url',
+      p.url,
+      '--api-key',
+      reader,
+      '--json',
+      'changes',
+      'tail',
+      '--index',
+      'films',
+      '--count',
+      '3',
+    ]);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Event);
+    assert.equal(lines.length, 3);
+    assert.ok(lines.every((e) => e.index === 'films' && e.operation === 'document_add'));
+    assert.ok(lines[0]!.event_id < lines[1]!.event_id && lines[1]!.event_id < lines[2]!.event_id);
   });
 });
