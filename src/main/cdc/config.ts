@@ -49,7 +49,7 @@ export const cdcSchema = z
       .describe(
         'Change data capture (SPEC A13): every accepted write is appended to a durable change log in the store before its 202, served by `GET /_miroir/changes` and delivered to the sinks at least once.',
       ),
-    emit_ttl_deletes: z.boolean().default(false).describe('Log the TTL sweeper\'s deletes (origin `ttl_expire`).'),
+    emit_ttl_deletes: z.boolean().default(false).describe("Log the TTL sweeper's deletes (origin `ttl_expire`)."),
     emit_internal_writes: z
       .boolean()
       .default(false)

@@ -86,9 +86,10 @@ export class ChangeLog implements ChangeRecorder, InternalChanges {
     this.wake();
   }
 
-  /** Appends the events of a client task (none for a task that failed at once or changes no index). */
+  /** Appends the events of a client task (none for a task Miroir decided at once — nothing reached a node — or one
+   * that changes no index). */
   async record(task: TaskRow, facts?: ChangeFacts): Promise<void> {
-    if (task.outcome?.status === 'failed') return;
+    if (task.outcome !== undefined) return;
     const operation = facts?.operation ?? operationOf(task.type);
     if (operation === null) return;
     const indexes = task.queues.filter((q) => q !== CONTROL_QUEUE);

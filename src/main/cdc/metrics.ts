@@ -12,7 +12,7 @@ export function cdcMetrics(registry: Registry) {
     }),
     lag: new Gauge({
       name: 'miroir_cdc_lag_seconds',
-      help: "Age of the oldest event a sink has not delivered yet (0 when it is caught up), on the pod delivering it",
+      help: 'Age of the oldest event a sink has not delivered yet (0 when it is caught up), on the pod delivering it',
       labelNames: ['sink'] as const,
       registers: r,
     }),

@@ -42,6 +42,8 @@ const IDLE_WAIT_MS = 1000;
 /** Delivers one sink's events in log order from its persisted cursor, while this pod leads it. */
 export class SinkRunner {
   private stopped = false;
+  private wakeStop: (() => void) | null = null;
+  private readonly stopping = new Promise<void>((r) => (this.wakeStop = r));
   private loop: Promise<void> | null = null;
   /** The cursor as this pod last read or saved it while leading (null: read it from the store first). */
   private cursor: number | null = null;
@@ -57,6 +59,7 @@ export class SinkRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wakeStop?.();
     await this.loop;
     await this.target.close().catch(() => undefined);
   }
@@ -78,6 +81,13 @@ export class SinkRunner {
         await this.o.log.waitForAppend(IDLE_WAIT_MS);
       }
     }
+  }
+
+  /** Waits `ms`, or less when the runner stops. */
+  private async sleep(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.stopping, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
   }
 
   private async step(): Promise<void> {
@@ -113,7 +123,7 @@ export class SinkRunner {
         break;
       } catch (err) {
         this.o.logger?.warn({ err, sink, attempt }, 'CDC sink delivery failed; retrying');
-        await new Promise((r) => setTimeout(r, retryDelayMs(attempt)));
+        await this.sleep(retryDelayMs(attempt));
         if (this.stopped || !this.o.leading()) {
           this.o.metrics.bufferBytes.set({ sink }, 0);
           return;
