@@ -34,6 +34,7 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_settings_frozen: ['system', 503], // consistency (issue 24)
   miroir_invalid_session: ['invalid_request', 400], // consistency (issue 24)
   miroir_invalid_settings_version: ['invalid_request', 400], // consistency (issue 24)
+  miroir_invalid_changes_query: ['invalid_request', 400], // change data capture (issue 28)
 } as const satisfies Record<string, readonly [ErrorType, number]>);
 
 export type MiroirErrorCode = keyof typeof MIROIR_ERROR_CODES;

@@ -45,6 +45,7 @@ import { registerSearchUi } from './search-ui/index.js';
 import { registerAdminUi } from './admin-ui/index.js'; // admin-ui (issue 31)
 import { registerCanaries } from './canaries/index.js'; // canaries (issue 30)
 import { registerShadow } from './shadow/index.js'; // traffic shadow (issue 30)
+import { createCdc } from './cdc/index.js'; // change data capture (issue 28)
 import { EXPIRES_FIELD } from '../core/reserved.js';
 import { AntiEntropy } from './integrity/anti-entropy.js';
 import { expiryFilter } from './integrity/expiry-reads.js';
@@ -139,6 +140,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   });
   // Mode A: task pruning is partitioned over the live pods (membership starts once the port is known).
   let membership: PodMembership | null = null;
+  // change data capture (issue 28): the change log tasks append to before their 202; null unless cdc.enabled
+  const cdc = cfg.cdc.enabled ? createCdc({ config: cfg, store, metrics, logger }) : null;
   const tasks = new TaskRegistry({
     store,
     waker: settler,
@@ -146,6 +149,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     logger,
     retentionDays: cfg.task_registry.retention_days,
     owns: (item) => membership?.owns(item) ?? true,
+    changes: cdc?.log ?? null,
   });
   const ops = new IndexOperations({
     state,
@@ -174,6 +178,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     ttl: cfg.ttl.enabled,
     // Anti-entropy on: every delete leaves its tombstone before its node writes are sent.
     tombstone: cfg.anti_entropy.enabled ? (t) => store.putTombstone({ ...t, at: Date.now() }) : undefined,
+    changes: cdc?.log ?? null,
   });
   // Integrity over time (SPEC A8, A14): Mode A work on the shards this pod owns among its live peers.
   const owns = (item: string | number) => membership?.owns(item) ?? true;
@@ -188,10 +193,21 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
         ttl: cfg.ttl.enabled,
         owns,
         taskTimeoutMs: verifyTimeoutMs,
+        changes: cdc?.log ?? null,
       })
     : null;
   const ttlSweeper = cfg.ttl.enabled
-    ? new TtlSweeper({ store, state, topology, metrics, logger, config: cfg.ttl, owns, taskTimeoutMs: verifyTimeoutMs })
+    ? new TtlSweeper({
+        store,
+        state,
+        topology,
+        metrics,
+        logger,
+        config: cfg.ttl,
+        owns,
+        taskTimeoutMs: verifyTimeoutMs,
+        changes: cdc?.log ?? null,
+      })
     : null;
   tasks.start();
 
@@ -208,6 +224,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     leaseTtlMs: cfg.leader_election.lease_ttl_s * 1000,
     facetingOverfetch,
     taskTimeoutMs: verifyTimeoutMs,
+    changes: cdc?.log ?? null,
   });
 
   // Consistency (issue 24): settings drift, idempotent writes, read-your-writes sessions.
@@ -311,6 +328,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     vectorSearch,
   });
   registerIntegrityRoutes(routes, { store, state, antiEntropy, ttl: ttlSweeper });
+  cdc?.addRoutes(routes);
   const readDeps = {
     state,
     scatter: scatterDeps,
@@ -344,6 +362,10 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       authenticate: async (ctx, spec) => {
         const guard = spec as RouteGuard;
         if (guard.kind === 'public') return { kind: 'open' };
+        if (guard.adminKey === true && cfg.admin.enabled && adminKey !== null) {
+          const given = adminKeyOf(ctx);
+          if (given !== undefined && constantTimeEqual(given, adminKey)) return { kind: 'master' };
+        }
         if (guard.kind === 'admin') {
           const given = adminKeyOf(ctx);
           // admin-ui (issue 31): without an admin key, the console's session cookie may stand in for it
@@ -443,6 +465,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   await canaries?.start((item) => membership!.owns(item));
   antiEntropy?.start();
   ttlSweeper?.start();
+  await cdc?.start(podId, (item) => membership!.owns(item));
   logger.info(
     { port, metrics_port: metricsPort, native, nodes: topology.current.nodes.length, shards: topology.current.shards },
     'miroir listening',
@@ -467,6 +490,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       await adminUi?.close(); // admin-ui (issue 31)
       await antiEntropy?.stop();
       await ttlSweeper?.stop();
+      await cdc?.stop();
       await rebalancer.stop();
       await drift.stop();
       await leases?.stop();

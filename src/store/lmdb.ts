@@ -34,6 +34,8 @@ import {
   type Tombstone,
   type TtlPolicy,
   type AntiEntropyShardStatus,
+  type CdcEvent,
+  type CdcEventDraft,
   scopedKeyJson,
 } from './store.js';
 
@@ -100,6 +102,10 @@ export class LmdbStore implements Store {
   private readonly expiring: Database<ExpiringRow, [string, string]>;
   /** [expires_at, kind, key] → 1: the sweep reads only what expired (never every record). */
   private readonly expiringByTime: Database<number, [number, string, string]>;
+  /** The change log: event id → event (ids from meta `cdc_seq`). */
+  private readonly changes: Database<CdcEvent, number>;
+  /** Sink name → the last event id it delivered. */
+  private readonly changeCursors: Database<number, string>;
   private readonly events = new EventEmitter();
   private readonly indexCache = new IndexStateCache();
   /** The reserved block of task uids: next to hand out, and one past the last. */
@@ -151,6 +157,8 @@ export class LmdbStore implements Store {
     this.antiEntropy = this.root.openDB({ name: 'integrity' });
     this.expiring = this.root.openDB({ name: 'expiring' });
     this.expiringByTime = this.root.openDB({ name: 'expiring_by_time' });
+    this.changes = this.root.openDB({ name: 'cdc_log' });
+    this.changeCursors = this.root.openDB({ name: 'cdc_cursors' });
     this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 5000).unref();
   }
 
@@ -825,6 +833,69 @@ export class LmdbStore implements Store {
         this.countExpiringRows(kind, -1);
       }
     }
+  }
+
+  async appendChanges(events: readonly CdcEventDraft[]): Promise<number[]> {
+    if (events.length === 0) return [];
+    return this.root.transaction(() => {
+      const seq = Number(this.meta.get('cdc_seq') ?? 0);
+      const ids = events.map((e, i) => {
+        const id = seq + i + 1;
+        void this.changes.put(id, { event_id: id, ...e });
+        return id;
+      });
+      void this.meta.put('cdc_seq', seq + events.length);
+      return ids;
+    });
+  }
+
+  async readChanges(
+    since: number,
+    limit: number,
+    index?: string | null,
+  ): Promise<{ events: CdcEvent[]; scannedTo: number }> {
+    const out: CdcEvent[] = [];
+    let scannedTo = since;
+    for (const { key, value } of this.changes.getRange({ start: since + 1 })) {
+      scannedTo = key;
+      if (index === undefined || index === null || value.index === index) out.push(value);
+      if (out.length >= limit) break;
+    }
+    return { events: out, scannedTo };
+  }
+
+  async changesBounds(): Promise<{ first: number | null; last: number }> {
+    let first: number | null = null;
+    for (const key of this.changes.getKeys({ limit: 1 })) first = key;
+    return { first, last: Number(this.meta.get('cdc_seq') ?? 0) };
+  }
+
+  async trimChanges(maxEvents: number, beforeMs: number): Promise<number> {
+    const last = Number(this.meta.get('cdc_seq') ?? 0);
+    const keepFrom = last - maxEvents + 1;
+    let removed = 0;
+    for (;;) {
+      // Bounded write transactions, so a large trim never holds the writer for long.
+      const n = await this.root.transaction(() => {
+        let k = 0;
+        for (const { key, value } of this.changes.getRange({ limit: SCAN_CHUNK })) {
+          if (key >= keepFrom && Date.parse(value.timestamp) >= beforeMs) break;
+          void this.changes.remove(key);
+          k++;
+        }
+        return k;
+      });
+      removed += n;
+      if (n < SCAN_CHUNK) return removed;
+    }
+  }
+
+  async getChangeCursor(sink: string): Promise<number> {
+    return this.changeCursors.get(sink) ?? 0;
+  }
+
+  async putChangeCursor(sink: string, eventId: number): Promise<void> {
+    await this.changeCursors.put(sink, eventId);
   }
 
   async publish(channel: StoreChannel, message: string): Promise<void> {

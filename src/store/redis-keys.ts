@@ -15,6 +15,7 @@ export function redisKeys(prefix: string) {
   const scoped = tag('search_ui_scoped_key');
   const canaries = tag('canaries');
   const tombstones = tag('tombstones');
+  const cdc = tag('cdc');
   return {
     /** Every key of this layout (for tests and tools that clear one Miroir's keys). */
     pattern: `*${prefix}*`,
@@ -49,6 +50,10 @@ export function redisKeys(prefix: string) {
     // Tombstones per index and the listing of indexes holding some: one MULTI writes both.
     tombstones: (index: string) => `${tombstones}:${index}`,
     tombstoneIndex: `${tombstones}#index`,
+    // The change log (a Stream with ids `0-<event id>`), its sequence and the sinks' cursors: one script appends.
+    cdcSeq: `${cdc}#seq`,
+    cdcLog: `${cdc}#log`,
+    cdcCursors: `${cdc}#cursors`,
     // Expiring records of one kind (idempotency keys, sessions, frozen indexes) and their expiry listing: one script
     // changes both.
     expiring: (kind: ExpiringKind, key: string) => `${tag(kind)}:${key}`,

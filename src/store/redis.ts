@@ -27,6 +27,7 @@ import {
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import { errorMessage } from '../core/errors.js';
 import { INDEX_STATE_TTL_MS, IndexStateCache } from './index-state-cache.js';
+import { isCdcEventDraft } from '../core/cdc.js';
 import {
   StoreUnavailableError,
   isFinished,
@@ -53,6 +54,8 @@ import {
   type Tombstone,
   type TtlPolicy,
   type AntiEntropyShardStatus,
+  type CdcEvent,
+  type CdcEventDraft,
   scopedKeyJson,
 } from './store.js';
 
@@ -74,6 +77,36 @@ else
   redis.call('ZADD', KEYS[2], tonumber(ARGV[5]) + tonumber(ARGV[3]), ARGV[4])
 end
 return 1`;
+
+// KEYS: sequence, stream. ARGV: pairs of (event JSON without its id, timestamp ms). Returns the last id given.
+const APPEND_CHANGES = `
+local n = #ARGV / 2
+local seq = redis.call('INCRBY', KEYS[1], n) - n
+for i = 1, #ARGV, 2 do
+  seq = seq + 1
+  redis.call('XADD', KEYS[2], '0-' .. seq, 'e', ARGV[i], 't', ARGV[i + 1])
+end
+return seq`;
+
+/** Stream entries read per round trip by the change-log reads and trims. */
+const CHANGES_CHUNK = 512;
+
+type StreamEntry = [string, string[]];
+
+function entryId(e: StreamEntry): number {
+  return Number(e[0].slice(e[0].indexOf('-') + 1));
+}
+
+function entryField(e: StreamEntry, name: string): string {
+  const f = e[1];
+  for (let i = 0; i + 1 < f.length; i += 2) if (f[i] === name) return f[i + 1]!;
+  return '';
+}
+
+function entryEvent(e: StreamEntry): CdcEvent | null {
+  const draft: unknown = JSON.parse(entryField(e, 'e'));
+  return isCdcEventDraft(draft) ? { event_id: entryId(e), ...draft } : null;
+}
 
 const CAS_TOPOLOGY = `
 local cur = redis.call('GET', KEYS[1])
@@ -738,6 +771,67 @@ export class RedisStore implements Store {
       if (old.length > 0) pruned += await this.call((r) => r.hdel(this.K.tombstones(index), ...old));
     }
     return pruned;
+  }
+
+  async appendChanges(events: readonly CdcEventDraft[]): Promise<number[]> {
+    if (events.length === 0) return [];
+    const args: string[] = [];
+    for (const e of events) args.push(JSON.stringify(e), String(Date.parse(e.timestamp) || this.now()));
+    const last = Number(
+      await this.durable(this.K.cdcSeq, (r) => r.eval(APPEND_CHANGES, 2, this.K.cdcSeq, this.K.cdcLog, ...args)),
+    );
+    return events.map((_, i) => last - events.length + 1 + i);
+  }
+
+  async readChanges(
+    since: number,
+    limit: number,
+    index?: string | null,
+  ): Promise<{ events: CdcEvent[]; scannedTo: number }> {
+    const out: CdcEvent[] = [];
+    let scannedTo = since;
+    // A filtered read looks at a bounded number of entries per call (scannedTo says how far it got).
+    for (let round = 0; round < 16 && out.length < limit; round++) {
+      const chunk = index === undefined || index === null ? limit - out.length : CHANGES_CHUNK;
+      const entries = await this.call((r) => r.xrange(this.K.cdcLog, `0-${scannedTo + 1}`, '+', 'COUNT', chunk));
+      for (const e of entries) {
+        const ev = entryEvent(e);
+        scannedTo = entryId(e);
+        if (ev !== null && (index === undefined || index === null || ev.index === index)) out.push(ev);
+        if (out.length >= limit) break;
+      }
+      if (entries.length < chunk) break;
+    }
+    return { events: out, scannedTo };
+  }
+
+  async changesBounds(): Promise<{ first: number | null; last: number }> {
+    const [first, last] = await this.call((r) =>
+      Promise.all([r.xrange(this.K.cdcLog, '-', '+', 'COUNT', 1), r.get(this.K.cdcSeq)]),
+    );
+    return { first: first.length > 0 ? entryId(first[0]!) : null, last: Number(last ?? 0) };
+  }
+
+  async trimChanges(maxEvents: number, beforeMs: number): Promise<number> {
+    let removed = Number(await this.call((r) => r.xtrim(this.K.cdcLog, 'MAXLEN', maxEvents)));
+    for (;;) {
+      const entries = await this.call((r) => r.xrange(this.K.cdcLog, '-', '+', 'COUNT', CHANGES_CHUNK));
+      const keep = entries.find((e) => Number(entryField(e, 't')) >= beforeMs);
+      const minId =
+        keep !== undefined ? entryId(keep) : entries.length > 0 ? entryId(entries[entries.length - 1]!) + 1 : 0;
+      if (minId === 0) return removed;
+      const n = Number(await this.call((r) => r.xtrim(this.K.cdcLog, 'MINID', `0-${minId}`)));
+      removed += n;
+      if (keep !== undefined || n === 0) return removed;
+    }
+  }
+
+  async getChangeCursor(sink: string): Promise<number> {
+    return Number((await this.call((r) => r.hget(this.K.cdcCursors, sink))) ?? 0);
+  }
+
+  async putChangeCursor(sink: string, eventId: number): Promise<void> {
+    await this.call((r) => r.hset(this.K.cdcCursors, sink, String(eventId)));
   }
 
   async putTtlPolicy(index: string, policy: TtlPolicy | null): Promise<void> {

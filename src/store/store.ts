@@ -10,12 +10,14 @@ import type { SearchUiIndexConfig } from '../core/search-ui/page-model.js';
 import type { WindowCounter } from '../core/search-ui/rate.js';
 import type { ScopedKeyRecord } from '../core/search-ui/rotation.js';
 import type { CanaryDefinition, CanaryRun } from '../core/canary.js';
+import type { CdcEvent, CdcEventDraft } from '../core/cdc.js';
 
 export type { IndexRecord, IndexRecordDraft } from '../core/index-state.js';
 export type { SearchUiIndexConfig } from '../core/search-ui/page-model.js';
 export type { WindowCounter } from '../core/search-ui/rate.js';
 export type { ScopedKeyRecord } from '../core/search-ui/rotation.js';
 export type { CanaryDefinition, CanaryRun } from '../core/canary.js';
+export type { CdcEvent, CdcEventDraft } from '../core/cdc.js';
 
 export type TaskStatus = 'enqueued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 
@@ -145,7 +147,15 @@ export interface Lease {
 }
 
 export type StoreChannel =
-  'topology' | 'settings' | 'keys' | 'tasks' | 'admin_session_revoked' | 'indexes' | 'search_ui' | 'canaries';
+  | 'topology'
+  | 'settings'
+  | 'keys'
+  | 'tasks'
+  | 'admin_session_revoked'
+  | 'indexes'
+  | 'search_ui'
+  | 'canaries'
+  | 'changes';
 
 /** An admin console session (SPEC A19, C8 `admin_sessions`): kept until `expires_at`, revoked on logout. */
 export interface AdminSessionRecord {
@@ -383,6 +393,20 @@ export interface Store {
   ): Promise<boolean>;
   /** How many live records of `kind` exist (expired ones are evicted on the way). */
   countExpiring(kind: ExpiringKind): Promise<number>;
+
+  // ---- change data capture (SPEC A13, Round 2 "CDC"): an ordered log whose positions are the event ids
+  /** Appends events in order, durable when it resolves; their ids (1, 2, ... across the log's life, never reused). */
+  appendChanges(events: readonly CdcEventDraft[]): Promise<number[]>;
+  /** Up to `limit` events with id > `since`, ascending (of `index` only when given); `scannedTo` is the last id
+   * looked at (a filtered read may skip past events of other indexes). */
+  readChanges(since: number, limit: number, index?: string | null): Promise<{ events: CdcEvent[]; scannedTo: number }>;
+  /** The first kept and the last appended id (null when the log is empty / never written). */
+  changesBounds(): Promise<{ first: number | null; last: number }>;
+  /** Retention: keeps at most `maxEvents` (the newest) and removes events timestamped before `beforeMs`. */
+  trimChanges(maxEvents: number, beforeMs: number): Promise<number>;
+  /** A sink's delivery cursor: the last event id it delivered (0 when none). */
+  getChangeCursor(sink: string): Promise<number>;
+  putChangeCursor(sink: string, eventId: number): Promise<void>;
 
   // ---- change notification
   publish(channel: StoreChannel, message: string): Promise<void>;

@@ -551,6 +551,62 @@ export function contract(
       assert.ok((await store.listAntiEntropyStatus()).some((s) => s.index === idx && s.shard === 7));
     });
 
+    test('change log: ids from 1 in append order, reads after an id (filtered by index), bounds, trims, cursors', async () => {
+      const at = (ms: number) => new Date(ms).toISOString();
+      const ev = (index: string, ms: number, task: number) => ({
+        mtask_id: task,
+        index,
+        operation: 'document_add' as const,
+        primary_keys: [`k${task}`],
+        shard_ids: [0],
+        settings_version: 1,
+        timestamp: at(ms),
+      });
+      assert.deepEqual(await store.changesBounds(), { first: null, last: 0 });
+      assert.deepEqual(await store.appendChanges([ev('a', 1000, 1), ev('b', 1000, 2)]), [1, 2]);
+      const concurrent = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.appendChanges([ev(i % 2 === 0 ? 'a' : 'b', 2000 + i, 10 + i)])),
+      );
+      assert.deepEqual(
+        concurrent.flat().sort((x, y) => x - y),
+        [3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+      );
+      assert.deepEqual(await store.appendChanges([]), []);
+      const all = await store.readChanges(0, 100);
+      assert.deepEqual(
+        all.events.map((e) => e.event_id),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+      );
+      assert.equal(all.scannedTo, 12);
+      assert.deepEqual(all.events[0], { event_id: 1, ...ev('a', 1000, 1) });
+      const page = await store.readChanges(2, 3);
+      assert.deepEqual(
+        page.events.map((e) => e.event_id),
+        [3, 4, 5],
+      );
+      const onlyB = await store.readChanges(0, 100, 'b');
+      assert.ok(onlyB.events.every((e) => e.index === 'b'));
+      assert.equal(onlyB.events.length, 6);
+      assert.deepEqual(await store.readChanges(12, 10), { events: [], scannedTo: 12 });
+      assert.deepEqual(await store.changesBounds(), { first: 1, last: 12 });
+      // Age: the two events of 1000 ms go; count: then only the newest 8 stay.
+      assert.equal(await store.trimChanges(1000, 1500), 2);
+      assert.deepEqual(await store.changesBounds(), { first: 3, last: 12 });
+      assert.equal(await store.trimChanges(8, 0), 2);
+      assert.deepEqual(await store.changesBounds(), { first: 5, last: 12 });
+      assert.deepEqual(
+        (await store.readChanges(0, 1)).events.map((e) => e.event_id),
+        [5],
+      );
+      // Ids are never reused after a trim.
+      assert.deepEqual(await store.appendChanges([ev('a', 3000, 30)]), [13]);
+      assert.equal(await store.getChangeCursor('webhook'), 0);
+      await store.putChangeCursor('webhook', 7);
+      await store.putChangeCursor('nats', 3);
+      assert.equal(await store.getChangeCursor('webhook'), 7);
+      assert.equal(await store.getChangeCursor('nats'), 3);
+    });
+
     test('leases: one holder, renewal by the holder, expiry and takeover, release', async () => {
       assert.equal(await store.acquireLease('rebalance', 'pod-a', 150), true);
       assert.equal(await store.acquireLease('rebalance', 'pod-b', 150), false);

@@ -60,6 +60,8 @@ export const KEY_ACTIONS = Object.freeze([
   'dynamicSearchRules.create',
   'dynamicSearchRules.update',
   'dynamicSearchRules.delete',
+  // Miroir's own: read the change stream (`GET /_miroir/changes`, SPEC A13).
+  'changes.get',
 ] as const);
 
 export type KeyAction = (typeof KEY_ACTIONS)[number];

@@ -32,6 +32,8 @@ export interface RouteGuard {
   kind: 'client' | 'admin' | 'public';
   auth: RouteAuth;
   tenant: boolean;
+  /** A client route the admin key opens too (`GET /_miroir/changes`). */
+  adminKey?: boolean;
 }
 
 /** The services the routes call (each handler takes only the ones it needs). */

@@ -482,5 +482,38 @@ export function ctlCommand(): Command {
             ),
       );
     });
+  // Change data capture (issue 28), when `cdc.enabled` on the server.
+  const changes = ctl.command('changes').description('the change stream (cdc)');
+  changes
+    .command('tail')
+    .description('follow GET /_miroir/changes: one line per event (JSON lines with --json) until interrupted')
+    .option('--index <uid>', 'only this index')
+    .option('--since <id>', 'start after this event id (0: the oldest kept)', '0')
+    .option('--count <n>', 'stop after this many events')
+    .option('--timeout <ms>', 'long-poll wait per request', '30000')
+    .action(async (a: { index?: string; since: string; count?: string; timeout: string }) => {
+      if (!/^\d+$/.test(a.since)) throw new CtlError(`--since is an event id, got \`${a.since}\``);
+      const o = opts();
+      const key = o.adminKey !== undefined && o.adminKey !== '' ? 'admin' : 'api';
+      const limit = a.count === undefined ? Infinity : Number(a.count);
+      let since = Number(a.since);
+      for (let shown = 0; shown < limit;) {
+        const q = new URLSearchParams({ since: String(since), timeout_ms: a.timeout, limit: '500' });
+        if (a.index) q.set('index', a.index);
+        const page = await call(o, 'GET', `/_miroir/changes?${q}`, undefined, key);
+        for (const e of page.events as Json[]) {
+          if (shown >= limit) break;
+          shown++;
+          process.stdout.write(
+            o.json
+              ? `${JSON.stringify(e)}\n`
+              : `${e.event_id}\t${e.timestamp}\t${e.index}\t${e.operation}\ttask ${e.mtask_id ?? '-'}\t${
+                  e.primary_keys === null ? '(keys not known)' : e.primary_keys.join(',')
+                }\n`,
+          );
+        }
+        since = page.next;
+      }
+    });
   return ctl;
 }

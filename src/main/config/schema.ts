@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { searchUiSchema } from '../search-ui/config.js'; // search UI block (issue 32)
 import { canaryRunnerSchema } from '../canaries/config.js'; // canaries (issue 30)
 import { shadowSchema } from '../shadow/config.js'; // traffic shadow (issue 30)
+import { cdcSchema } from '../cdc/config.js'; // change data capture (issue 28)
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().min(1);
@@ -605,6 +606,7 @@ export const configSchema = z.strictObject({
   search_ui: searchUiSchema, // search UI (issue 32, SPEC A21)
   canary_runner: canaryRunnerSchema, // canaries (issue 30, SPEC A18)
   shadow: shadowSchema, // traffic shadow (issue 30, SPEC A16)
+  cdc: cdcSchema, // change data capture (issue 28, SPEC A13)
 });
 
 export type MiroirConfig = z.infer<typeof configSchema>;

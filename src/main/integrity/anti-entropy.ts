@@ -20,6 +20,7 @@ import {
 import { MeiliError } from '../../core/errors.js';
 import { project } from '../../core/index-state.js';
 import type { AntiEntropyShardStatus, Store } from '../../store/store.js';
+import type { InternalChanges } from '../cdc/log.js';
 import type { NodeApi } from '../cluster/node-api.js';
 import type { TopologyService } from '../cluster/topology.js';
 import type { MiroirConfig } from '../config/schema.js';
@@ -44,6 +45,8 @@ export interface AntiEntropyOptions {
   owns: (item: string | number) => boolean;
   /** Longest wait for a node to apply repairs or drain its queue. */
   taskTimeoutMs: number;
+  /** CDC on: told about each repair (logged with `cdc.emit_internal_writes`, else counted as suppressed). */
+  changes?: InternalChanges | null;
 }
 
 export interface PassRequest {
@@ -382,6 +385,23 @@ export class AntiEntropy {
         if (acks.length > 0) await r.api.waitTasks(acks, { timeoutMs: this.o.taskTimeoutMs });
       }),
     );
+    const copied = decisions.filter((d) => d.winner >= 0);
+    const removed = decisions.filter((d) => d.winner < 0).map((d) => d.id);
+    if (copied.length > 0)
+      await this.o.changes?.internal('antientropy', {
+        index: uid,
+        operation: 'document_update',
+        shard_ids: [shard],
+        primary_keys: copied.map((d) => d.id),
+        documents: copied.map((d) => fresh[d.winner]!.get(d.id)!),
+      });
+    if (removed.length > 0)
+      await this.o.changes?.internal('antientropy', {
+        index: uid,
+        operation: 'document_delete',
+        shard_ids: [shard],
+        primary_keys: removed,
+      });
     status.repaired = decisions.length;
     this.o.metrics.antiEntropyRepaired.inc(decisions.length);
     status.samples = decisions.slice(0, SAMPLES).map((d) => ({ id: d.id, kind: d.kind, action: actionOf(d) }));

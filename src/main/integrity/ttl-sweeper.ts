@@ -7,6 +7,7 @@
 import { EXPIRES_FIELD } from '../../core/reserved.js';
 import { project } from '../../core/index-state.js';
 import type { Store, TtlPolicy } from '../../store/store.js';
+import type { InternalChanges } from '../cdc/log.js';
 import type { NodeApi } from '../cluster/node-api.js';
 import type { TopologyService } from '../cluster/topology.js';
 import type { MiroirConfig } from '../config/schema.js';
@@ -24,6 +25,8 @@ export interface TtlSweeperOptions {
   config: MiroirConfig['ttl'];
   owns: (shard: number) => boolean;
   taskTimeoutMs: number;
+  /** CDC on: told about each sweep delete (logged with `cdc.emit_ttl_deletes`, else counted as suppressed). */
+  changes?: InternalChanges | null;
 }
 
 export interface ResolvedTtlPolicy {
@@ -180,5 +183,12 @@ export class TtlSweeper {
         }
       }),
     );
+    await this.o.changes?.internal('ttl_expire', {
+      index: uid,
+      operation: 'document_delete_by_filter',
+      shard_ids: [shard],
+      primary_keys: null,
+      filter,
+    });
   }
 }

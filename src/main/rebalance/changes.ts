@@ -1,5 +1,6 @@
 // What the rebalancer's parts share: the rebalancer options, the queued-change request shape, the rebalance record,
 // the job ids of a change's shard moves, the state change that starts an operation, and the status view of one.
+import type { InternalChanges } from '../cdc/log.js';
 import type { Job, RebalanceRecord, StoredTopology, TopologyOperation } from '../../store/store.js';
 import type { Store } from '../../store/store.js';
 import type { TopologyService } from '../cluster/topology.js';
@@ -41,6 +42,8 @@ export interface RebalancerOptions {
   jobLeaseMs?: number;
   heartbeatMs?: number;
   pageSize?: number;
+  /** CDC on: told about shard copies (logged with `cdc.emit_internal_writes`, else counted as suppressed). */
+  changes?: InternalChanges | null;
 }
 
 export type OperationRequest = Pick<TopologyOperation, 'kind' | 'node_id' | 'group_id' | 'node'>;

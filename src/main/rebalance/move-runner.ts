@@ -93,6 +93,7 @@ export class MoveRunner {
         );
       },
       onCopied: (n) => this.o.metrics?.rebalanceDocumentsMigrated.inc(n),
+      changes: this.o.changes ?? null,
     });
     try {
       const final = await mover.run(payload, latest);

@@ -19,7 +19,15 @@ export class Rebalancer {
   private stopped = false;
 
   constructor(opts: RebalancerOptions) {
-    this.o = { tickMs: 250, cleanupGraceMs: 2000, jobLeaseMs: 30_000, heartbeatMs: 10_000, pageSize: 1000, ...opts };
+    this.o = {
+      tickMs: 250,
+      cleanupGraceMs: 2000,
+      jobLeaseMs: 30_000,
+      heartbeatMs: 10_000,
+      pageSize: 1000,
+      changes: null,
+      ...opts,
+    };
     this.queue = new ChangeQueue(this.o, () => {
       if (!this.stopped) setImmediate(() => void this.driver.tick().catch(() => undefined));
     });

@@ -6,6 +6,7 @@
 import { documentHash } from '../../core/canonical-json.js';
 import { shardForKey } from '../../core/hash.js';
 import { MeiliError } from '../../core/errors.js';
+import type { InternalChanges } from '../cdc/log.js';
 import type { ShardCopy } from '../../core/topology-plan.js';
 import { project } from '../../core/index-state.js';
 import { EXPIRES_FIELD, notExpiredClause } from '../../core/reserved.js';
@@ -41,6 +42,8 @@ export interface ShardMoverDeps {
   /** Persists progress; false when this pod lost the job (stop at once). */
   progress(cursor: MoveCursor): Promise<boolean>;
   onCopied?(documents: number): void;
+  /** CDC on: told about each page copied (origin `shard_move`). */
+  changes?: InternalChanges | null;
 }
 
 export class JobLostError extends Error {}
@@ -303,6 +306,12 @@ export class ShardMover {
       const page = await fetchPage(source, uid, shard, cursor.offset, this.deps.pageSize, expiring);
       if (page === null || page.length === 0) break;
       acks.push(await target.addDocuments(uid, JSON.stringify(page), { operation: 'shard_copy', timeoutMs: 30_000 }));
+      await this.deps.changes?.internal('shard_move', {
+        index: uid,
+        operation: 'document_add',
+        shard_ids: [shard],
+        documents: page,
+      });
       cursor.offset += page.length;
       cursor.copied += page.length;
       this.deps.onCopied?.(page.length);

@@ -5,7 +5,9 @@
 import { MeiliError, type ErrorBody } from '../../core/errors.js';
 import { formatStepDuration, loneTaskBatchStrategy, summarizeBatch, type BatchRecord } from '../../core/batches.js';
 import { summarizedTask, taskView, type TaskRecord } from '../../core/tasks.js';
+import type { ChangeFacts } from '../../core/cdc.js';
 import { isFinished, type Store, type TaskRow } from '../../store/store.js';
+import type { ChangeRecorder } from '../cdc/log.js';
 import type { Logger } from '../observability/logger.js';
 import { every, type Periodic } from '../util/periodic.js';
 import { UnrecordedUids } from './unrecorded.js';
@@ -25,6 +27,8 @@ export interface TaskRegistryOptions {
   now?: () => number;
   /** Mode A: whether this pod prunes (`task_pruner`); absent → this pod does. */
   owns?: (item: string) => boolean;
+  /** `cdc.enabled`: the change log every new task's events are appended to before its 202 (null: CDC off). */
+  changes?: ChangeRecorder | null;
 }
 
 export interface NewTask {
@@ -40,6 +44,8 @@ export interface NewTask {
   pinGroup?: number | null;
   outcome?: TaskRow['outcome'];
   matched?: number[];
+  /** CDC: what the write knows of its change (keys, shards, filter, documents); only read when CDC is on. */
+  change?: ChangeFacts;
 }
 
 /**
@@ -154,7 +160,10 @@ export class TaskRegistry {
     if (t.pinGroup !== undefined && t.pinGroup !== null) task.pinGroup = t.pinGroup;
     if (t.matched !== undefined) task.matched = t.matched;
     try {
-      await this.opts.store.putTask(task);
+      // CDC on: the task's events go to the change log alongside its record (one commit on LMDB), both before the 202.
+      const changes = this.opts.changes ?? null;
+      if (changes === null) await this.opts.store.putTask(task);
+      else await Promise.all([this.opts.store.putTask(task), changes.record(task, t.change)]);
     } catch (err) {
       this.unrecorded.failed();
       throw err;

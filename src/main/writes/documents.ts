@@ -4,6 +4,7 @@
 // created / given its inferred primary key / taught new fields first, and the documents go out through the one
 // replicated write. Deletes by id (routed, linear in the ids), by filter and of everything (every node) take the
 // same path. Every write answers 202 with one Miroir task, or 503 miroir_no_quorum.
+import { routedDocuments, type ChangeFacts } from '../../core/cdc.js';
 import { MeiliError } from '../../core/errors.js';
 import { ingestBatch, type IngestBatchOutput } from '../../core/ingest-batch.js';
 import type { PayloadFormat } from '../../core/payload.js';
@@ -50,6 +51,8 @@ export interface DocumentWritesOptions {
     ids?: string[];
     filter?: unknown;
   }) => Promise<void>;
+  /** `cdc.enabled`: each task then says what it changed (keys, shards; documents when `withBodies`). */
+  changes?: { readonly withBodies: boolean } | null;
 }
 
 export interface AddDocuments {
@@ -68,6 +71,10 @@ export interface AddDocuments {
 export interface Written {
   task: TaskRow;
   headers: Record<string, string>;
+}
+
+function allShards(n: number): number[] {
+  return Array.from({ length: n }, (_, s) => s);
 }
 
 function path(uid: string, rest: string, tagQuery: string, extra = ''): string {
@@ -193,9 +200,28 @@ export class DocumentWrites {
         details: { receivedDocuments: batch.count, indexedDocuments: null },
         acks: [...aux, ...sent.acks],
         pinGroup: sent.firstGroup,
+        change: this.documentChange(routed, pk, input.merge),
       });
       return { task, headers: sent.headers };
     });
+  }
+
+  /** CDC on: the keys, shards and (when a sink wants them) documents of a routed batch; undefined when CDC is off. */
+  private documentChange(
+    routed: { bodies: Record<string, Uint8Array>; nodeShards: Record<string, number[]> },
+    pk: string,
+    merge: boolean,
+  ): ChangeFacts | undefined {
+    const changes = this.o.changes ?? null;
+    if (changes === null) return undefined;
+    const docs = routedDocuments(routed.bodies, routed.nodeShards, pk, changes.withBodies);
+    const facts: ChangeFacts = {
+      operation: merge ? 'document_update' : 'document_add',
+      primary_keys: docs.primary_keys,
+      shard_ids: docs.shard_ids,
+    };
+    if (docs.documents !== null) facts.document = docs.documents;
+    return facts;
   }
 
   /**
@@ -282,7 +308,16 @@ export class DocumentWrites {
       });
       recorded();
       return {
-        task: await this.o.tasks.create({ ...base, details, acks: sent.acks, pinGroup: sent.firstGroup }),
+        task: await this.o.tasks.create({
+          ...base,
+          details,
+          acks: sent.acks,
+          pinGroup: sent.firstGroup,
+          change:
+            (this.o.changes ?? null) === null
+              ? undefined
+              : { operation: 'document_delete', primary_keys: [...ids], shard_ids: [...shards].sort((a, b) => a - b) },
+        }),
         headers: sent.headers,
       };
     });
@@ -335,7 +370,23 @@ export class DocumentWrites {
       });
       recorded();
       return {
-        task: await this.o.tasks.create({ ...base, details, acks: sent.acks, pinGroup: sent.firstGroup }),
+        task: await this.o.tasks.create({
+          ...base,
+          details,
+          acks: sent.acks,
+          pinGroup: sent.firstGroup,
+          change:
+            (this.o.changes ?? null) === null
+              ? undefined
+              : how === 'all'
+                ? { operation: 'document_delete_all', primary_keys: null, shard_ids: allShards(table.shards) }
+                : {
+                    operation: 'document_delete_by_filter',
+                    primary_keys: null,
+                    shard_ids: allShards(table.shards),
+                    filter: how.filter,
+                  },
+        }),
         headers: sent.headers,
       };
     });
