@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Counts type casts in src/ on the TypeScript syntax tree: every `x as T` except `as const`, and every
 // `<T>x` type assertion. Prints the total and the files with the most casts.
-// Usage: node scripts/count-casts.mjs [--top N] [--all] [dir...]   (default dir: src)
+// Usage: node scripts/count-casts.mjs [--top N] [--all] [dir or file...]   (default: src)
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
@@ -18,6 +18,10 @@ for (let i = 0; i < args.length; i++) {
 if (dirs.length === 0) dirs.push('src');
 
 function* files(dir) {
+  if (!statSync(dir).isDirectory()) {
+    yield dir;
+    return;
+  }
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) yield* files(path);

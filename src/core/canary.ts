@@ -4,6 +4,7 @@
 import { MeiliError } from './errors.js';
 import { checkIndexUid } from './index-requests.js';
 import { parseSearchQuery } from './search-params.js';
+import { isObject, membersOf } from './types.js';
 
 export type DocumentIdValue = string | number;
 
@@ -103,9 +104,8 @@ function onlyKeys(a: Record<string, unknown>, keys: readonly string[], at: strin
 
 /** Checks one assertion; `at` names it in messages (e.g. `assertions[2]`). */
 export function parseAssertion(raw: unknown, at: string): CanaryAssertion {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-    throw invalid(`Invalid value at \`${at}\`: expected an object with a \`type\`.`);
-  const a = raw as Record<string, unknown>;
+  if (!isObject(raw)) throw invalid(`Invalid value at \`${at}\`: expected an object with a \`type\`.`);
+  const a = raw;
   switch (a.type) {
     case 'top_hit_id':
       onlyKeys(a, ['type', 'id'], at);
@@ -121,7 +121,7 @@ export function parseAssertion(raw: unknown, at: string): CanaryAssertion {
         throw invalid(`Invalid value at \`${at}.ids\`: expected 1 to ${MAX_IDS} document ids (strings or integers).`);
       if (ids.length > k)
         throw invalid(`Invalid value at \`${at}.ids\`: ${ids.length} ids can never all be in the top ${k}.`);
-      return { type: 'top_k_contains', k, ids: ids as DocumentIdValue[] };
+      return { type: 'top_k_contains', k, ids };
     }
     case 'min_hits':
       onlyKeys(a, ['type', 'n'], at);
@@ -141,9 +141,9 @@ export function parseAssertion(raw: unknown, at: string): CanaryAssertion {
 
 /** Validates a `POST /_miroir/canaries` body into a definition (the query checked as a search body would be). */
 export function parseCanary(raw: unknown, nowIso: string): CanaryDefinition {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+  if (!isObject(raw))
     throw invalid('A canary must be an object `{"name", "index", "interval_s", "query", "assertions"}`.');
-  const b = raw as Record<string, unknown>;
+  const b = raw;
   onlyKeys(b, ['name', 'index', 'interval_s', 'query', 'assertions'], 'body');
   if (typeof b.name !== 'string' || !CANARY_NAME_RE.test(b.name))
     throw invalid(
@@ -166,10 +166,11 @@ export function parseCanary(raw: unknown, nowIso: string): CanaryDefinition {
     throw invalid(
       `Invalid value at \`interval_s\`: expected an integer from 1 to ${MAX_INTERVAL_S}, got \`${JSON.stringify(interval)}\`.`,
     );
-  if (b.query === null || typeof b.query !== 'object' || Array.isArray(b.query))
+  const query = b.query;
+  if (!isObject(query))
     throw invalid('Invalid value at `query`: expected a search body (an object such as `{"q": "shoes"}`).');
   try {
-    parseSearchQuery(b.query, 'json');
+    parseSearchQuery(query, 'json');
   } catch (err) {
     if (err instanceof MeiliError) throw invalid(`Invalid value at \`query\`: ${err.message}`);
     throw err;
@@ -181,7 +182,7 @@ export function parseCanary(raw: unknown, nowIso: string): CanaryDefinition {
     name: b.name,
     index,
     interval_s: interval,
-    query: b.query as Record<string, unknown>,
+    query,
     assertions,
     created_at: nowIso,
   };
@@ -252,7 +253,7 @@ export function hitIdsOf(hits: unknown, primaryKey: string): DocumentIdValue[] {
   if (!Array.isArray(hits)) return [];
   const out: DocumentIdValue[] = [];
   for (const h of hits) {
-    const v = (h as Record<string, unknown> | null)?.[primaryKey];
+    const v = membersOf(h)[primaryKey];
     if (typeof v === 'string' || typeof v === 'number') out.push(v);
   }
   return out;

@@ -49,7 +49,7 @@ export function setMiroirErrorLinkBase(base: string): void {
   miroirLinkBase = base;
 }
 
-const TABLE: Readonly<Record<string, readonly [string, number]>> = Object.freeze({
+const TABLE: Readonly<Record<string, readonly [ErrorType, number]>> = Object.freeze({
   ...MEILI_ERROR_CODES,
   ...MIROIR_ERROR_CODES,
 });
@@ -64,7 +64,7 @@ export function errorStatus(code: ErrorCode): number {
 }
 
 export function errorType(code: ErrorCode): ErrorType {
-  return TABLE[code]![0] as ErrorType;
+  return TABLE[code]![0];
 }
 
 export function errorLink(code: ErrorCode): string {
@@ -102,7 +102,7 @@ export class MeiliError extends Error {
 
   /** Holds across worker threads and duplicate module copies. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kMeiliError] === true;
+    return typeof value === 'object' && value !== null && kMeiliError in value && value[kMeiliError] === true;
   }
 
   toJSON(): ErrorBody {

@@ -7,6 +7,7 @@
 import { applySettingsPatch, defaultSettings, type Settings } from './settings.js';
 import { isReservedField } from './reserved.js';
 import { SHARD_FIELD } from './shard-filter.js';
+import { membersOf, numberOf } from './types.js';
 
 export type PendingChange =
   /** `sticky`: sent on its own by a write (implicit creation), so it stands even when the rest of the task failed. */
@@ -57,7 +58,7 @@ const ABSENT: ProjectedIndex = Object.freeze({
   primaryKey: null,
   settings: Object.freeze(defaultSettings()),
   barrier: false,
-}) as ProjectedIndex;
+});
 
 export function project(record: IndexRecord | IndexRecordDraft | null): ProjectedIndex {
   if (record === null) return ABSENT;
@@ -169,8 +170,7 @@ function clientField(f: string): boolean {
 
 /** The physical searchableAttributes for a logical value: an explicit learned list stands in for `["*"]`. */
 function physicalSearchable(logical: unknown, fields: readonly string[]): unknown {
-  const list = logical as string[];
-  if (Array.isArray(list) && list.length === 1 && list[0] === '*' && fields.length > 0)
+  if (Array.isArray(logical) && logical.length === 1 && logical[0] === '*' && fields.length > 0)
     return fields.filter(clientField);
   return logical;
 }
@@ -186,11 +186,11 @@ export function physicalSettings(
   extraFilterable: readonly string[] = [],
 ): Settings {
   const p: Settings = structuredClone({ ...defaultSettings(), ...logical });
-  const filterable = p.filterableAttributes as unknown[];
+  const filterable: unknown[] = Array.isArray(p.filterableAttributes) ? p.filterableAttributes : [];
   const add = [SHARD_FIELD, ...extraFilterable].filter((f) => !filterable.includes(f));
   if (add.length > 0) p.filterableAttributes = [...filterable, ...add];
-  const faceting = p.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
-  p.faceting = { ...faceting, maxValuesPerFacet: faceting.maxValuesPerFacet * overfetch };
+  const faceting = membersOf(p.faceting);
+  p.faceting = { ...faceting, maxValuesPerFacet: (numberOf(faceting.maxValuesPerFacet) ?? 100) * overfetch };
   p.searchableAttributes = physicalSearchable(p.searchableAttributes, fields);
   return p;
 }

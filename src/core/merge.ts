@@ -22,7 +22,7 @@ export interface MergeQuery extends PageRequest {
   attributesToHighlight?: string[] | null;
   attributesToCrop?: string[] | null;
   hybrid?: Record<string, unknown> | null;
-  vector?: number[] | null;
+  vector?: unknown;
 }
 
 export interface MergeSettings {

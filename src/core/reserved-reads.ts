@@ -18,6 +18,7 @@ import {
   type FilterNode,
 } from './filter/index.js';
 import { isReservedField, RESERVED_FIELDS } from './reserved.js';
+import { stringsOf } from './types.js';
 
 export type ReservedReadKind = 'search' | 'facetSearch' | 'documents';
 
@@ -62,16 +63,23 @@ function rewriteFilter(
   return filterToString(node);
 }
 
+/** The members of a validated read query this module may rewrite (each keeps its type). */
+interface ReadQuery {
+  filter?: unknown;
+  sort?: string[] | null;
+  [member: string]: unknown;
+}
+
 /**
  * The query to send for a read on `uid` whose logical settings are `logical`: the same object when it names no
  * reserved field, a rewritten copy when a wildcard lets it name one; throws Meilisearch's error otherwise.
  */
-export function hideReservedInRead(
+export function hideReservedInRead<Q extends ReadQuery>(
   kind: ReservedReadKind,
   uid: string,
-  query: Record<string, unknown>,
+  query: Q,
   logical: Record<string, unknown>,
-): Record<string, unknown> {
+): Q {
   const { filter, facets, distinct, sort, facetName } = query;
   if (
     !mentionsReserved(filter) &&
@@ -83,13 +91,12 @@ export function hideReservedInRead(
     return query;
   let rules: FilterableAttributes | null = null;
   const fa = () => (rules ??= new FilterableAttributes(logical.filterableAttributes));
-  const out: Record<string, unknown> = { ...query };
+  const out: { filter?: unknown; distinct?: string; facetName?: string; sort?: string[] } = {};
   const rewritten = rewriteFilter(kind, uid, filter, fa);
   if (rewritten !== undefined) out.filter = rewritten;
-  if (kind === 'search' && Array.isArray(facets)) {
-    for (const f of facets as string[])
+  if (kind === 'search')
+    for (const f of stringsOf(facets) ?? [])
       if (isReservedField(f) && !fa().isFilterable(f)) throw facetNotFilterable(f, fa());
-  }
   if (kind === 'search' && typeof distinct === 'string' && isReservedField(distinct)) {
     if (!fa().isFilterable(distinct))
       throw distinctNotFilterable(uid, distinct, fa(), displayedRestriction(logical.displayedAttributes));
@@ -102,13 +109,12 @@ export function hideReservedInRead(
   if (Array.isArray(sort)) {
     // A sort the logical settings refuse is refused by the node with the same message (its sortable list is the
     // logical one); one a wildcard allows sorts on nothing.
-    const sortable = Array.isArray(logical.sortableAttributes) ? (logical.sortableAttributes as string[]) : [];
-    out.sort = (sort as unknown[]).map((s) => {
-      if (typeof s !== 'string') return s;
+    const sortable = stringsOf(logical.sortableAttributes) ?? [];
+    out.sort = sort.map((s) => {
       const m = /^(.+):(asc|desc)$/.exec(s.trim());
       if (m === null || !isReservedField(m[1]!) || !sortable.some((p) => attributePatternMatches(p, m[1]!))) return s;
       return `${absent(m[1]!)}:${m[2]}`;
     });
   }
-  return out;
+  return { ...query, ...out };
 }

@@ -2,7 +2,7 @@
 // settings behind experimental features (`foreignKeys`, `chat`), and validation of a settings body (whole object or
 // one sub-route) with the `invalid_settings_*` codes. Pure; the dev node applies settings, the proxy validates and
 // stores logical settings with it.
-import { booleanOf, isObject, membersOf, numberOf, type JsonObject } from './types.js';
+import { booleanOf, isObject, membersOf, numberOf, stringOf, type JsonObject } from './types.js';
 import { MeiliError, type ErrorCode } from './errors.js';
 import { applyEmbeddersPatch, validateEmbedders } from './vectors.js';
 
@@ -554,4 +554,26 @@ export function resetAllDetails(): Settings {
     'chat',
   ];
   return Object.fromEntries(keys.map((k) => [k, null]));
+}
+
+/** `pagination.maxTotalHits` of an index's settings (Meilisearch's default when absent). */
+export function maxTotalHitsOf(settings: Settings): number {
+  return numberOf(membersOf(settings.pagination).maxTotalHits) ?? 1000;
+}
+
+/** The `faceting` setting of an index's settings, read through guards (defaults where absent). */
+export function facetingOf(settings: Settings): {
+  maxValuesPerFacet: number;
+  sortFacetValuesBy: Record<string, string>;
+} {
+  const f = membersOf(settings.faceting);
+  const sortFacetValuesBy: Record<string, string> = {};
+  for (const [k, v] of Object.entries(membersOf(f.sortFacetValuesBy)))
+    if (typeof v === 'string') sortFacetValuesBy[k] = v;
+  return { maxValuesPerFacet: numberOf(f.maxValuesPerFacet) ?? 100, sortFacetValuesBy };
+}
+
+/** `distinctAttribute` of an index's settings (null when unset). */
+export function distinctAttributeOf(settings: Settings): string | null {
+  return stringOf(settings.distinctAttribute) ?? null;
 }

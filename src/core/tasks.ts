@@ -121,6 +121,10 @@ const DATE_PARAMS = [
 ] as const;
 type DateParam = (typeof DATE_PARAMS)[number];
 
+function isDateParam(name: string): name is DateParam {
+  return DATE_PARAMS.some((p) => p === name);
+}
+
 /** `GET /tasks` and `GET /batches` parameters, in Meilisearch's order (the order its "expected one of" lists). */
 export const TASKS_QUERY_PARAMS: readonly string[] = Object.freeze([
   'limit',
@@ -248,7 +252,7 @@ function parseType(item: string): Parsed<string> {
 
 function parseStatus(item: string): Parsed<string> {
   const lower = item.toLowerCase();
-  if ((TASK_STATUSES as readonly string[]).includes(lower)) return { ok: lower };
+  if (TASK_STATUSES.some((s) => s === lower)) return { ok: lower };
   return {
     error: `\`${item}\` is not a valid task status. Available statuses are ${TASK_STATUSES.map((s) => `\`${s}\``).join(', ')}.`,
   };
@@ -267,7 +271,8 @@ function parseDate(name: DateParam, raw: string): TaskDateFilter | null {
   if (raw === '*') return null;
   const m = /^(before|after)(Enqueued|Started|Finished)At$/.exec(name)!;
   const before = m[1] === 'before';
-  const field = `${m[2]!.toLowerCase()}At` as TaskDateFilter['field'];
+  const field: TaskDateFilter['field'] =
+    m[2] === 'Enqueued' ? 'enqueuedAt' : m[2] === 'Started' ? 'startedAt' : 'finishedAt';
   const at = parseRfc3339(raw);
   if (at !== null) return { field, before, at };
   const day = parseCalendarDate(raw);
@@ -348,8 +353,8 @@ function readQuery(params: URLSearchParams, accepted: readonly string[]): TasksQ
         break;
       }
       default: {
-        if (!(DATE_PARAMS as readonly string[]).includes(name)) continue; // an extra name the caller allowed
-        const d = parseDate(name as DateParam, raw);
+        if (!isDateParam(name)) continue; // an extra name the caller allowed
+        const d = parseDate(name, raw);
         if (d !== null) f.dates.push(d);
       }
     }

@@ -3,7 +3,7 @@
 // the other small top-level files) first, then each index with its metadata and settings before its documents,
 // then batches and tasks. Parts that arrive too early (Meilisearch's tar order follows its file system) are spooled
 // to temporary files; a dump this module wrote arrives in order and streams straight through.
-import { isObject } from '../core/types.js';
+import { isObject, isObjectArray, membersOf, stringOf } from '../core/types.js';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -111,12 +111,12 @@ function entryName(raw: string): string | null {
 /** An archive-level failure (gzip or tar) in Meilisearch's shape. */
 function archiveError(err: unknown): Error {
   if (err instanceof MeiliError) return err;
-  const e = err as NodeJS.ErrnoException;
-  const msg = e?.message ?? String(err);
-  if (e?.code === 'Z_BUF_ERROR' || /unexpected end/i.test(msg))
-    return invalidDump(`the archive is truncated (${msg}).`);
+  const e = membersOf(err);
+  const msg = stringOf(e.message) ?? String(err);
+  const code = stringOf(e.code);
+  if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(msg)) return invalidDump(`the archive is truncated (${msg}).`);
   if (/header check/i.test(msg)) return invalidDump(`it is not a gzip file (${msg}).`);
-  if (typeof e?.code === 'string' && e.code.startsWith('Z_')) return invalidDump(`the archive is corrupted (${msg}).`);
+  if (code !== undefined && code.startsWith('Z_')) return invalidDump(`the archive is corrupted (${msg}).`);
   if (/tar header|Invalid header|Header exceeds/i.test(msg)) return invalidDump(`it is not a tar archive (${msg}).`);
   return err instanceof Error ? err : new Error(msg);
 }
@@ -147,7 +147,7 @@ class DumpReadState {
   private features: Record<string, unknown> | null = null;
   private network: Record<string, unknown> | null = null;
   private webhooks: Record<string, unknown> | null = null;
-  private readonly chat: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  private readonly chat: Record<string, unknown> = Object.create(null);
   private readonly indexes = new Map<string, IndexParts>();
   private readonly delivered: Array<{ uid: string; documents: number }> = [];
   private readonly uids = new Set<string>();
@@ -327,7 +327,8 @@ class DumpReadState {
     const gen = (async function* (maxLineBytes: number) {
       for await (const batch of jsonLines(source, { where, maxLineBytes, objects: true })) {
         count += batch.length;
-        yield batch as Document[];
+        if (!isObjectArray(batch)) throw new Error(`jsonLines yielded a value that is not an object in ${where}`);
+        yield batch;
       }
     })(this.maxLine);
     await visit(unclosable(gen));
@@ -512,10 +513,10 @@ export async function readDumpFile(
     await once(input, 'open');
   } catch (err) {
     input.destroy();
-    const e = err as NodeJS.ErrnoException;
+    const e = membersOf(err);
     throw new MeiliError(
       'dump_not_found',
-      `Dump \`${path}\` cannot be read: ${e.code === 'ENOENT' ? 'no such file' : e.message}.`,
+      `Dump \`${path}\` cannot be read: ${e.code === 'ENOENT' ? 'no such file' : String(e.message)}.`,
     );
   }
   try {

@@ -73,7 +73,7 @@ export class DumpWriter {
     // The tar stream is a streamx Readable: fed to the pipeline as an async iterable, not as a Node stream.
     this.done = pipeline(
       async function* () {
-        for await (const chunk of pack as AsyncIterable<Buffer>) yield chunk;
+        for await (const chunk of pack) yield chunk;
       },
       gzip,
       out,
@@ -92,7 +92,7 @@ export class DumpWriter {
       if (opts.instanceUid !== undefined && opts.instanceUid !== null)
         await w.small(DUMP_PATHS.instanceUid, Buffer.from(opts.instanceUid));
     } catch (err) {
-      await w.abort(err as Error);
+      await w.abort(err instanceof Error ? err : undefined);
       throw err;
     }
     return w;
@@ -193,7 +193,7 @@ export class DumpWriter {
     );
     entryDone.catch(() => undefined); // awaited below; a failure while streaming surfaces there or from drained()
     for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) {
-      if (!sink.write(chunk as Buffer)) await this.drained(sink as unknown as NodeJS.EventEmitter);
+      if (!sink.write(chunk)) await this.drained(sink as unknown as NodeJS.EventEmitter);
     }
     sink.end(null);
     await entryDone;
@@ -287,7 +287,7 @@ export class DumpWriter {
       this.pack.finalize();
       await this.done;
     } catch (err) {
-      await this.abort(err as Error);
+      await this.abort(err instanceof Error ? err : undefined);
       throw err;
     } finally {
       await this.cleanup();

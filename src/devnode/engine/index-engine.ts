@@ -54,19 +54,17 @@ import {
   relevanceConfig,
   type SortCriterion,
 } from './relevance/index.js';
-import { applySettingsPatch, defaultSettings, type Settings } from '../../core/settings.js';
+import {
+  applySettingsPatch,
+  defaultSettings,
+  distinctAttributeOf,
+  facetingOf,
+  maxTotalHitsOf,
+  type Settings,
+} from '../../core/settings.js';
 import { selectValues } from './select.js';
 import { now } from '../clock.js';
-import {
-  isObject,
-  membersOf,
-  numberOf,
-  numbersOf,
-  stringOf,
-  type DocumentsQuery,
-  type FacetSearchQuery,
-  type SearchQuery,
-} from '../../core/types.js';
+import { isObject, numbersOf, type DocumentsQuery, type FacetSearchQuery, type SearchQuery } from '../../core/types.js';
 
 interface Slot {
   seq: number;
@@ -493,14 +491,14 @@ export class IndexEngine implements IndexEngineApi {
     const filter = this.compile(query.filter, 'invalid_search_filter');
     const sort = this.parseSort(query.sort, 'invalid_search_sort', true);
     const facets = this.facetAttributes(query.facets);
-    let distinct = stringOf(this.settings.distinctAttribute) ?? null;
+    let distinct = distinctAttributeOf(this.settings);
     if (typeof query.distinct === 'string') {
       const fa = this.filterable();
       if (!fa.isFilterable(query.distinct)) throw distinctNotFilterable(this.uid, query.distinct, fa, this.displayed());
       distinct = query.distinct;
     }
     const searchOn = this.checkSearchOn(query.attributesToSearchOn);
-    const maxTotalHits = this.maxTotalHits();
+    const maxTotalHits = maxTotalHitsOf(this.settings);
     const page: PageRequest = query;
     const { offset, limit } = pageWindow(page, maxTotalHits);
     const showScore = query.showRankingScore === true;
@@ -717,7 +715,7 @@ export class IndexEngine implements IndexEngineApi {
     docs: Document[],
     facets: string[],
   ): { distribution: Record<string, Record<string, number>>; stats: Record<string, { min: number; max: number }> } {
-    const faceting = this.faceting();
+    const faceting = facetingOf(this.settings);
     const distribution: Record<string, Record<string, number>> = {};
     const stats: Record<string, { min: number; max: number }> = {};
     for (const attr of facets) {
@@ -755,7 +753,7 @@ export class IndexEngine implements IndexEngineApi {
       withDetails: false,
     });
     const docs = [...ranked.matchedDocIds].map((s) => this.docOfSeq(s));
-    const faceting = this.faceting();
+    const faceting = facetingOf(this.settings);
     const fq = typeof query.facetQuery === 'string' ? query.facetQuery : '';
     const typo = this.text.config.typoTolerance;
     const counts = countFacet(docs, facetName).counts.filter((c) => facetValueMatches(fq, c.value, typo));
@@ -815,20 +813,6 @@ export class IndexEngine implements IndexEngineApi {
       return selectValues(this.readable(s.doc, query.retrieveVectors === true, s.seq), fields);
     });
     return { results, offset, limit, total: slots.length };
-  }
-
-  /** `pagination.maxTotalHits` of the settings. */
-  private maxTotalHits(): number {
-    return numberOf(membersOf(this.settings.pagination).maxTotalHits) ?? 1000;
-  }
-
-  /** The `faceting` setting, read through guards. */
-  private faceting(): { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> } {
-    const f = membersOf(this.settings.faceting);
-    const sortFacetValuesBy: Record<string, string> = {};
-    for (const [k, v] of Object.entries(membersOf(f.sortFacetValuesBy)))
-      if (typeof v === 'string') sortFacetValuesBy[k] = v;
-    return { maxValuesPerFacet: numberOf(f.maxValuesPerFacet) ?? 100, sortFacetValuesBy };
   }
 
   stats(): IndexStats {

@@ -2,6 +2,7 @@
 // keeps the whole field, `a.b` keeps `b` inside `a` (inside every object of an array), and the relations between a
 // selector and a field path used to decide which options apply to a leaf.
 import type { Document } from './api.js';
+import { isObject } from '../../core/types.js';
 
 /** Whether `selector` designates `key` or something inside it (`a.b.c` is contained in `a` and `a.b`). */
 export function containedIn(selector: string, key: string): boolean {
@@ -27,7 +28,7 @@ function selectIn(doc: Document, selectors: Set<string>): Document {
     for (const s of pending) if (s !== key && containedIn(s, key)) sub.add(s.slice(key.length + 1));
     if (sub.size > 0) {
       if (Array.isArray(value)) out[key] = selectInArray(value, sub);
-      else if (value !== null && typeof value === 'object') out[key] = selectIn(value as Document, sub);
+      else if (isObject(value)) out[key] = selectIn(value, sub);
     } else if (pending.has(key)) out[key] = value;
   }
   return out;
@@ -37,8 +38,8 @@ function selectInArray(values: unknown[], selectors: Set<string>): unknown[] {
   const out: unknown[] = [];
   for (const v of values) {
     if (Array.isArray(v)) out.push(selectInArray(v, selectors));
-    else if (v !== null && typeof v === 'object') {
-      const o = selectIn(v as Document, selectors);
+    else if (isObject(v)) {
+      const o = selectIn(v, selectors);
       if (Object.keys(o).length > 0) out.push(o);
     }
   }
@@ -79,8 +80,8 @@ function mapValue(
   visit: (key: string, indices: number[], value: unknown) => unknown,
 ): unknown {
   if (Array.isArray(v)) return v.map((x, i) => mapValue(x, selectors, key, [...indices, i], visit));
-  if (v !== null && typeof v === 'object') {
-    const copy = { ...(v as Document) };
+  if (isObject(v)) {
+    const copy = { ...v };
     mapInObject(copy, selectors, key, indices, visit);
     return copy;
   }

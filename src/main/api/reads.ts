@@ -20,6 +20,8 @@ import { shardForKey } from '../../core/hash.js';
 import { andFilters } from '../../core/shard-filter.js';
 import { EXPIRES_FIELD, isReservedField } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
+import { facetingOf } from '../../core/settings.js';
+import { membersOf, stringsOf } from '../../core/types.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import { degradedHeader, overFetchHeader, scatterSearch, scatterWith, type ReadDeps } from './search.js';
 import { settingsVersionStale } from '../cluster/scatter.js';
@@ -101,10 +103,10 @@ export async function fetchDocuments(
   const policy = await deps.consistency.forIndex(ctx, uid);
   const query = hideReservedInRead('documents', uid, params, s.settings);
   const pk = s.primaryKey ?? 'id';
-  const offset = (query.offset as number | undefined) ?? 0;
-  const limit = (query.limit as number | undefined) ?? 20;
-  const fields = (query.fields as string[] | undefined) ?? null;
-  const sort = (query.sort as string[] | undefined) ?? null;
+  const offset = query.offset ?? 0;
+  const limit = query.limit ?? 20;
+  const fields = query.fields ?? null;
+  const sort = query.sort ?? null;
   // A merge needs the primary key and the sort fields even when the client did not ask for them.
   const added: string[] = [];
   if (fields !== null && !fields.includes('*')) {
@@ -113,7 +115,7 @@ export async function fetchDocuments(
   }
   const { offset: _o, limit: _l, ...rest } = query;
   if (added.length > 0) rest.fields = [...fields!, ...added];
-  const faceting = s.settings.faceting as { maxValuesPerFacet: number };
+  const faceting = facetingOf(s.settings);
   const page = await fetchDocumentPage(scatterWith(deps, policy), {
     uid,
     primaryKey: pk,
@@ -140,28 +142,33 @@ export async function facetSearch(deps: ReadDeps, ctx: RequestContext<AuthResult
   const scoped = scatterWith(deps, policy);
   const plan = planRead(scoped, uid, combined, s.primaryKey, true, deps.tenants?.place(ctx));
   const { answers, missing } = await scatter(scoped, uid, combined, () => ({ ...query }), 'facet-search', plan);
-  const faceting = s.settings.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
-  const facetName = query.facetName as string;
-  const dist = answers.map((a) => ({
-    [facetName]: Object.fromEntries(
-      ((a.facetHits as Array<{ value: string; count: number }>) ?? []).map((h) => [h.value, h.count]),
-    ),
-  }));
-  const numeric = answers.some((a) =>
-    ((a.facetHits as Array<{ value: string }>) ?? []).some(
-      (h) => h.value.trim() !== '' && Number.isFinite(Number(h.value)),
-    ),
-  );
+  const faceting = facetingOf(s.settings);
+  const facetName = query.facetName;
+  const hitLists = answers.map(facetHitsOf);
+  const dist = hitLists.map((hits) => ({ [facetName]: Object.fromEntries(hits.map((h) => [h.value, h.count])) }));
+  const numeric = hitLists.some((hits) => hits.some((h) => h.value.trim() !== '' && Number.isFinite(Number(h.value))));
   const merged = mergeFacets(dist, numeric ? new Set([facetName]) : new Set(), faceting)[facetName] ?? {};
   degradedHeader(ctx, missing);
   return {
     status: 200,
     body: {
       facetHits: Object.entries(merged).map(([value, count]) => ({ value, count })),
-      facetQuery: (query.facetQuery as string | undefined) ?? null,
+      facetQuery: query.facetQuery ?? null,
       processingTimeMs: Math.floor(performance.now() - started),
     },
   };
+}
+
+/** A node's facet-search hits: `{value, count}` pairs. */
+function facetHitsOf(answer: Record<string, unknown>): Array<{ value: string; count: number }> {
+  const out: Array<{ value: string; count: number }> = [];
+  const hits = answer.facetHits;
+  if (Array.isArray(hits))
+    for (const h of hits) {
+      const m = membersOf(h);
+      if (typeof m.value === 'string' && typeof m.count === 'number') out.push({ value: m.value, count: m.count });
+    }
+  return out;
 }
 
 /**
@@ -223,10 +230,10 @@ export async function multiSearch(
   }
   const fed = parsed.federation;
   const { need } = federatedWindow(fed);
-  const facetsByIndex = (fed.facetsByIndex as Record<string, string[]> | null | undefined) ?? null;
+  const facetsByIndex = membersOf(fed.facetsByIndex);
   const started = performance.now();
   const parts = await mapLimit(parsed.queries, PARALLEL_QUERIES, async (q, i): Promise<FederatedPart> => {
-    const facets = facetsByIndex?.[q.indexUid];
+    const facets = stringsOf(facetsByIndex[q.indexUid]);
     try {
       const policy = await deps.consistency.forIndex(ctx, q.indexUid);
       const { answer, missing, primaryKey } = await scatterSearch(

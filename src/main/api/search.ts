@@ -12,6 +12,8 @@ import { parseSearchQuery } from '../../core/search-params.js';
 import { scrubReservedMembers } from '../../core/reserved.js';
 import { hideReservedInRead } from '../../core/reserved-reads.js';
 import { andFilters } from '../../core/shard-filter.js';
+import { distinctAttributeOf, facetingOf, maxTotalHitsOf } from '../../core/settings.js';
+import { isObject, membersOf, type SearchQuery } from '../../core/types.js';
 import { MeiliError } from '../../core/errors.js';
 import type { ReadPolicy } from '../../core/rendezvous.js';
 import { searchKind } from '../../core/vectors.js';
@@ -83,7 +85,7 @@ export function scatterWith(deps: ReadDeps, policy: ReadPolicy | null): ScatterD
 export async function scatterSearch(
   deps: ReadDeps,
   uid: string,
-  clientQuery: Record<string, unknown>,
+  clientQuery: SearchQuery,
   auth: AuthResult,
   policy: ReadPolicy | null = null,
   overFetch: number | null = null,
@@ -99,20 +101,20 @@ export async function scatterSearch(
   const logical = state.settings;
   const query = hideReservedInRead('search', uid, clientQuery, logical);
   const vs = deps.vectorSearch;
-  const hybrid = query.hybrid as Record<string, unknown> | null | undefined;
-  if (vs.enabled && hybrid !== undefined && hybrid !== null && hybrid.semanticRatio === undefined)
+  const hybrid = query.hybrid;
+  if (vs.enabled && isObject(hybrid) && hybrid.semanticRatio === undefined)
     query.hybrid = { ...hybrid, semanticRatio: vs.hybridAlphaDefault };
   const kind = kindOf(query);
   const strategy = vs.enabled ? vs.mergeStrategy : 'convex';
-  const pagination = logical.pagination as { maxTotalHits: number };
-  const faceting = logical.faceting as { maxValuesPerFacet: number; sortFacetValuesBy: Record<string, string> };
-  const w = pageWindow(query, pagination.maxTotalHits);
+  const maxTotalHits = maxTotalHitsOf(logical);
+  const faceting = facetingOf(logical);
+  const w = pageWindow(query, maxTotalHits);
   const primaryKey = state.primaryKey ?? 'id';
-  const sort = (query.sort as string[] | undefined) ?? null;
-  const distinct = (query.distinct as string | undefined) ?? (logical.distinctAttribute as string | null);
+  const sort = query.sort ?? null;
+  const distinct = query.distinct ?? distinctAttributeOf(logical);
   // Fields the merge needs that the client may not have asked for.
   let added: string[] = [];
-  const retrieve = query.attributesToRetrieve as string[] | undefined;
+  const retrieve = query.attributesToRetrieve;
   if (retrieve !== undefined && retrieve !== null && !retrieve.includes('*')) {
     const needed = [primaryKey, ...(distinct ? [distinct] : [])];
     added = needed.filter((f) => !retrieve.includes(f));
@@ -127,7 +129,7 @@ export async function scatterSearch(
     nodeBase.showRankingScoreDetails = true;
     const factor = overFetch ?? (vs.enabled ? vs.overFetchFactor : 1);
     if (factor > 1) {
-      nodeBase.limit = Math.min((w.offset + w.limit) * factor, Math.max(pagination.maxTotalHits, w.offset + w.limit));
+      nodeBase.limit = Math.min((w.offset + w.limit) * factor, Math.max(maxTotalHits, w.offset + w.limit));
       deps.scatter.metrics.vectorOverFetched.inc();
     }
     if (kind === 'hybrid') deps.scatter.metrics.vectorMergeStrategy.inc({ strategy });
@@ -137,16 +139,16 @@ export async function scatterSearch(
   const plan = planRead(scoped, uid, filter, state.primaryKey, true, placement);
   const settings = {
     primaryKey,
-    maxTotalHits: pagination.maxTotalHits,
+    maxTotalHits,
     maxValuesPerFacet: faceting.maxValuesPerFacet,
     sortFacetValuesBy: faceting.sortFacetValuesBy,
-    distinctAttribute: logical.distinctAttribute as string | null,
+    distinctAttribute: distinctAttributeOf(logical),
   };
-  const mergeQuery = { ...query, sort, distinct: (query.distinct as string | undefined) ?? null };
+  const mergeQuery = { ...query, sort, distinct: query.distinct ?? null };
   if (kind === 'hybrid') {
     // Both sides over the whole covering set, then Meilisearch's hybrid merge once over every shard's hits: the
     // same keyword and semantic lists one index holding every document would merge.
-    const h = query.hybrid as Record<string, unknown>;
+    const h = membersOf(query.hybrid);
     const side = (ratio: number): Record<string, unknown> => {
       const q: Record<string, unknown> = {
         ...mergeQuery,
@@ -208,7 +210,7 @@ let directSeq = 0;
 async function passThrough(
   deps: ReadDeps,
   uid: string,
-  query: Record<string, unknown>,
+  query: SearchQuery,
   auth: AuthResult,
   policy: ReadPolicy | null,
   placement?: ReadPlacement,
@@ -304,7 +306,7 @@ interface SearchPlan {
 async function searchOnce(
   deps: ReadDeps,
   uid: string,
-  query: Record<string, unknown>,
+  query: SearchQuery,
   auth: AuthResult,
   policy: ReadPolicy | null,
   plan: SearchPlan,

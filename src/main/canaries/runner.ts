@@ -19,6 +19,7 @@ import { scatterSearch } from '../api/search.js';
 import type { Logger } from '../observability/logger.js';
 import { every, type Periodic } from '../util/periodic.js';
 import { dropCanarySeries, type CanaryMetrics } from './metrics.js';
+import { numberOf } from '../../core/types.js';
 
 /** How often due canaries are looked for (an interval of 1 s is met within this much). */
 const TICK_MS = 200;
@@ -121,10 +122,9 @@ export class CanaryRunner {
       latency = performance.now() - started;
       settingsVersion = res.settingsVersion;
       const a = res.answer;
-      const hits = a.hits as unknown[] | undefined;
       failures = evaluateCanary(def.assertions, {
-        hitIds: hitIdsOf(hits, res.primaryKey ?? 'id'),
-        totalHits: (a.totalHits as number | undefined) ?? (a.estimatedTotalHits as number | undefined) ?? 0,
+        hitIds: hitIdsOf(a.hits, res.primaryKey ?? 'id'),
+        totalHits: numberOf(a.totalHits) ?? numberOf(a.estimatedTotalHits) ?? 0,
         latencyMs: latency,
         p95Ms: p95([latency, ...history.map((r) => r.latency_ms)]),
         settingsVersion: res.settingsVersion,

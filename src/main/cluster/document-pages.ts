@@ -12,6 +12,7 @@ import { SHARD_FIELD, withShardFilter } from '../../core/shard-filter.js';
 import type { NodeAnswer } from '../../core/merge.js';
 import { NodeRequestError, NodeResponseError, type NodeApi } from './node-api.js';
 import { hideExpired, planRead, scatter, type ReadPlan, type ScatterDeps } from './scatter.js';
+import { isObjectArray, numberOf, stringsOf } from '../../core/types.js';
 
 type Doc = Record<string, unknown>;
 
@@ -166,9 +167,9 @@ async function sortedMerge(
         'invalid_document_sort',
         `Invalid syntax for the sort parameter: expected expression ending by \`:asc\` or \`:desc\`, found \`${x}\`.`,
       );
-    return { field: m[1]!, dir: m[2] as 'asc' | 'desc' };
+    return { field: m[1]!, dir: m[2] === 'desc' ? ('desc' as const) : ('asc' as const) };
   });
-  const all = answers.flatMap((a: NodeAnswer) => (a.results as Doc[] | undefined) ?? []);
+  const all = answers.flatMap((a: NodeAnswer) => (isObjectArray(a.results) ? a.results : []));
   all.sort((a, b) => {
     for (const c of criteria) {
       const d = compareValues(a[c.field], b[c.field], c.dir);
@@ -176,14 +177,14 @@ async function sortedMerge(
     }
     return comparePrimaryKeys(a[req.primaryKey], b[req.primaryKey]);
   });
-  const total = answers.reduce((n, a) => n + ((a.total as number | undefined) ?? 0), 0);
+  const total = answers.reduce((n, a) => n + (numberOf(a.total) ?? 0), 0);
   return { results: all.slice(req.offset, req.offset + req.limit), total, missing };
 }
 
 export async function fetchDocumentPage(deps: ScatterDeps, req: DocumentPageRequest): Promise<DocumentPage> {
   if (deps.expiryFilter !== undefined)
     req = { ...req, query: { ...req.query, filter: await hideExpired(deps, req.uid, req.query.filter) } };
-  const sort = req.query.sort as string[] | undefined;
+  const sort = stringsOf(req.query.sort);
   // A filter pinning the primary key reads only the shards that can hold its documents (SPEC A4).
   const plan = planRead(deps, req.uid, req.query.filter, req.primaryKey);
   // An `ids` list names few documents: every covering node answers for its own, merged in primary-key order.

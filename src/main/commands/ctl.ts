@@ -18,6 +18,11 @@ export class CtlError extends Error {}
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** A list member of an admin answer (none when absent). */
+function listOf(v: Json): Json[] {
+  return Array.isArray(v) ? v : [];
+}
+
 async function call(
   opts: CtlOptions,
   method: string,
@@ -70,7 +75,7 @@ function table(head: string[], rows: unknown[][]): string {
 }
 
 function operationsTable(status: Json): string {
-  const ops = (status.operations ?? []) as Json[];
+  const ops = listOf(status.operations);
   if (ops.length === 0) return 'no topology changes yet';
   return table(
     ['operation', 'kind', 'target', 'phase', 'shards', 'documents copied'],
@@ -86,8 +91,8 @@ function operationsTable(status: Json): string {
 }
 
 function movesTable(status: Json): string {
-  const moves = ((status.operations ?? []) as Json[]).flatMap((o) =>
-    ((o.moves_pending ?? []) as Json[]).map((m) => [
+  const moves = listOf(status.operations).flatMap((o) =>
+    listOf(o.moves_pending).map((m) => [
       o.id,
       m.shard,
       m.state,
@@ -183,7 +188,7 @@ async function watch(opts: CtlOptions, intervalMs: number): Promise<void> {
   let started = false;
   for (;;) {
     const s = await call(opts, 'GET', '/_miroir/rebalance/status');
-    const live = (s.operations as Json[]).filter((o) => o.phase !== 'done');
+    const live = listOf(s.operations).filter((o) => o.phase !== 'done');
     const total = live.reduce((n, o) => n + o.shards_total, 0);
     const done = live.reduce((n, o) => n + o.shards_done, 0);
     const payload = {
@@ -314,13 +319,15 @@ export function ctlCommand(): Command {
             ` (${r.repair ? 'repair' : 'report only'}, ${r.duration_ms} ms)`,
           table(
             ['index', 'shard', 'mismatches', 'repaired', 'in a row', 'samples', 'error'],
-            (r.results as Json[]).map((x) => [
+            listOf(r.results).map((x) => [
               x.index,
               x.shard,
               x.mismatches,
               x.repaired,
               x.consecutive_with_mismatches,
-              (x.samples as Json[]).map((s) => `${s.id}:${s.kind}`).join(' '),
+              listOf(x.samples)
+                .map((s) => `${s.id}:${s.kind}`)
+                .join(' '),
               x.error ?? '',
             ]),
           ),
@@ -333,7 +340,7 @@ export function ctlCommand(): Command {
       const s = await call(opts(), 'GET', '/_miroir/antientropy/status');
       print(opts(), s, () => {
         if (s.enabled === false) return 'anti-entropy is off (anti_entropy.enabled: false)';
-        const rows = [...(s.shards as Json[])].sort((a, b) => b.mismatches - a.mismatches);
+        const rows = [...listOf(s.shards)].sort((a, b) => b.mismatches - a.mismatches);
         return [
           `last pass: ${s.last_completed_at ?? 'never'}; shards with mismatches: ${s.shards_with_mismatches};` +
             ` most passes in a row with mismatches: ${s.max_consecutive_with_mismatches}`,
@@ -391,7 +398,7 @@ export function ctlCommand(): Command {
     .command('status')
     .description('every canary: state, last run and what its failed assertions observed')
     .action(async () => {
-      const list = (await call(opts(), 'GET', '/_miroir/canaries/status')) as Json[];
+      const list = listOf(await call(opts(), 'GET', '/_miroir/canaries/status'));
       print(opts(), list, () =>
         list.length === 0
           ? 'no canaries'
@@ -403,7 +410,7 @@ export function ctlCommand(): Command {
                 c.state,
                 c.last_run,
                 c.latency_ms,
-                (c.failures as Json[])
+                listOf(c.failures)
                   .map((f) => `${f.type}: ${JSON.stringify(f.expected)} → ${JSON.stringify(f.observed)}`)
                   .join('; '),
               ]),
@@ -436,7 +443,7 @@ export function ctlCommand(): Command {
           `${res.canaries.length} canaries captured${res.skipped > 0 ? ` (${res.skipped} searches without hits skipped)` : ''}\n` +
           table(
             ['canary', 'query', 'assertions'],
-            (res.canaries as Json[]).map((c) => [c.name, JSON.stringify(c.query), c.assertions.length]),
+            listOf(res.canaries).map((c) => [c.name, JSON.stringify(c.query), c.assertions.length]),
           ),
       );
     });
@@ -467,7 +474,7 @@ export function ctlCommand(): Command {
           ? 'no diffs'
           : table(
               ['id', 'at', 'target', 'index', 'kind', 'tau', 'missing', 'extra', 'Δ ms', 'query'],
-              (res.diffs as Json[]).map((d) => [
+              listOf(res.diffs).map((d) => [
                 d.id,
                 d.at,
                 d.target,

@@ -75,7 +75,8 @@ const SAMPLES = 20;
 export function scheduleMs(schedule: string): number {
   const m = /^every ([1-9][0-9]*)(s|m|h|d)$/.exec(schedule);
   if (m === null) throw new Error(`anti_entropy.schedule: cannot read \`${schedule}\``);
-  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const unit = m[2];
+  return Number(m[1]) * (unit === 's' ? 1000 : unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000);
 }
 
 interface Replica {
@@ -364,8 +365,8 @@ export class AntiEntropy {
       return;
     }
     // 4. Repairs: per replica, the winners it should hold and the documents it should not.
-    const writes = replicas.map(() => [] as Doc[]);
-    const deletes = replicas.map(() => [] as string[]);
+    const writes = replicas.map((): Doc[] => []);
+    const deletes = replicas.map((): string[] => []);
     for (const d of decisions) {
       for (const i of d.deleteOn) deletes[i]!.push(d.id);
       if (d.winner >= 0) for (const i of d.copyTo) writes[i]!.push(fresh[d.winner]!.get(d.id)!);

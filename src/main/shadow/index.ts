@@ -10,6 +10,7 @@ import { canonicalJson } from '../../core/canonical-json.js';
 import { hitIdsOf } from '../../core/canary.js';
 import { MeiliError } from '../../core/errors.js';
 import { SHADOW_DIFF_KINDS, compareShadow, type ShadowDiffKind, type ShadowSide } from '../../core/shadow-diff.js';
+import { isObject, membersOf } from '../../core/types.js';
 import type { Reply, RequestContext, RouteSpec } from '../../http/server.js';
 import type { RouteGuard } from '../api/routes.js';
 import type { MiroirConfig } from '../config/schema.js';
@@ -55,7 +56,7 @@ const ADMIN: RouteGuard = { kind: 'admin', auth: PUBLIC_ROUTE, tenant: false };
 const MAX_LIMIT = 1000;
 
 /** The read routes teed, and the operation each one is. */
-const TEED: ReadonlyArray<[string, string, ShadowOperation]> = [
+const TEED: ReadonlyArray<['GET' | 'POST', string, ShadowOperation]> = [
   ['POST', '/indexes/:uid/search', 'search'],
   ['GET', '/indexes/:uid/search', 'search'],
   ['POST', '/multi-search', 'multi_search'],
@@ -75,6 +76,12 @@ function intFilter(q: URLSearchParams, key: string, min: number, max: number): n
       `Invalid value in parameter \`${key}\`: expected an integer from ${min} to ${max}, got \`${raw}\`.`,
     );
   return v;
+}
+
+/** The `queries` of a multi-search body (none when absent). */
+function queriesOf(body: unknown): unknown[] {
+  const queries = membersOf(body).queries;
+  return Array.isArray(queries) ? queries : [];
 }
 
 function parseBody(b: Buffer | string | undefined, body: unknown): unknown {
@@ -145,14 +152,15 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
     m.latencyDelta.observe({ target: target.name }, deltaMs / 1000);
     let primaryBody: Record<string, unknown>;
     try {
-      primaryBody = parseBody(read.primary.raw, read.primary.body) as Record<string, unknown>;
+      primaryBody = membersOf(parseBody(read.primary.raw, read.primary.body));
     } catch {
       m.errors.inc({ target: target.name, side: 'primary' });
       return;
     }
     let shadowBody: Record<string, unknown> | null;
     try {
-      shadowBody = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
+      const parsed: unknown = JSON.parse(answer.body.toString('utf8'));
+      shadowBody = isObject(parsed) ? parsed : null;
     } catch {
       shadowBody = null;
     }
@@ -169,8 +177,8 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
       );
     } else if (read.operation === 'documents') {
       // A document the target does not have is a missing hit, not an error.
-      const id = (read.query as { id: string }).id;
-      const missing = answer.status === 404 && (shadowBody as { code?: unknown } | null)?.code === 'document_not_found';
+      const id = String(membersOf(read.query).id);
+      const missing = answer.status === 404 && shadowBody?.code === 'document_not_found';
       compare(
         target,
         read.index,
@@ -182,14 +190,18 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
         deltaMs,
       );
     } else {
-      const queries = ((read.query as { queries?: unknown[] }).queries ?? []) as Array<Record<string, unknown>>;
-      if (Array.isArray(primaryBody.results)) {
-        const theirs = ok && Array.isArray(shadowBody!.results) ? (shadowBody!.results as unknown[]) : null;
-        const mine = primaryBody.results as Array<Record<string, unknown>>;
+      const asked = membersOf(read.query).queries;
+      const queries: unknown[] = Array.isArray(asked) ? asked : [];
+      const results = primaryBody.results;
+      if (Array.isArray(results)) {
+        const shadowResults = shadowBody?.results;
+        const theirs: unknown[] | null = ok && Array.isArray(shadowResults) ? shadowResults : null;
+        const mine = results.map(membersOf);
         for (let i = 0; i < mine.length; i++) {
           const uid = String(mine[i]!.indexUid);
           const pk = await pkOf(uid);
-          const other = theirs?.[i] as Record<string, unknown> | undefined;
+          const theirsAt = theirs?.[i];
+          const other = theirsAt === undefined ? undefined : membersOf(theirsAt);
           compare(
             target,
             uid,
@@ -206,8 +218,8 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
         // Federated: one merged list; hits are told apart by their index and primary key.
         const ids = async (hits: unknown): Promise<string[]> => {
           const out: string[] = [];
-          for (const h of Array.isArray(hits) ? (hits as Array<Record<string, unknown>>) : []) {
-            const uid = String((h._federation as { indexUid?: unknown } | undefined)?.indexUid ?? '');
+          for (const h of Array.isArray(hits) ? hits.map(membersOf) : []) {
+            const uid = String(membersOf(h._federation).indexUid ?? '');
             out.push(`${uid}/${String(h[await pkOf(uid).catch(() => 'id')])}`);
           }
           return out;
@@ -256,7 +268,7 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
       let read: TeedRead | null = null;
       for (const t of wanted) {
         if (Math.random() >= t.cfg.sample_rate) continue;
-        read ??= teed(ctx, op, method as 'GET' | 'POST', reply, performance.now() - started);
+        read ??= teed(ctx, op, method, reply, performance.now() - started);
         t.offer(read);
       }
       return reply;
@@ -274,7 +286,7 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
           `Unknown parameter \`${k}\`: expected one of \`target\`, \`index\`, \`kind\`, \`limit\`, \`since_id\`.`,
         );
     const kind = q.get('kind');
-    if (kind !== null && !SHADOW_DIFF_KINDS.includes(kind as ShadowDiffKind))
+    if (kind !== null && !SHADOW_DIFF_KINDS.some((k) => k === kind))
       throw badFilter(
         `Invalid value in parameter \`kind\`: expected one of ${SHADOW_DIFF_KINDS.map((k) => `\`${k}\``).join(', ')}, got \`${kind}\`.`,
       );
@@ -332,15 +344,7 @@ export function registerShadow(routes: Array<RouteSpec<AuthResult>>, deps: Shado
         : method === 'GET'
           ? Object.fromEntries(ctx.query)
           : ctx.json;
-    const index =
-      uid ??
-      [
-        ...new Set(
-          (((ctx.json as { queries?: unknown[] } | undefined)?.queries ?? []) as Array<{ indexUid?: unknown }>).map(
-            (q) => String(q.indexUid),
-          ),
-        ),
-      ].join(',');
+    const index = uid ?? [...new Set(queriesOf(ctx.json).map((q) => String(membersOf(q).indexUid)))].join(',');
     return {
       operation: op,
       method,
