@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { enableNative } from '../../native/index.js';
 import { authorize, constantTimeEqual, type AuthResult } from '../core/auth/authorize.js';
 import { KeyRegistry } from '../core/auth/registry.js';
+import { MIROIR_KEY_ACTIONS } from '../core/auth/actions.js';
 import { MeiliError, setMiroirErrorLinkBase } from '../core/errors.js';
 import { openStore } from './config/open-store.js';
 import type { Store } from '../store/store.js';
@@ -83,7 +84,11 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   const metrics = createMetrics();
   metrics.nativeEnabled.set(native ? 1 : 0);
   const store = await openStore(cfg.task_store);
-  const keys = new KeyRegistry(cfg.master_key, { save: (k) => store.putKey(k), remove: (uid) => store.deleteKey(uid) });
+  const keys = new KeyRegistry(
+    cfg.master_key,
+    { save: (k) => store.putKey(k), remove: (uid) => store.deleteKey(uid) },
+    { extraActions: MIROIR_KEY_ACTIONS },
+  );
   keys.load(await store.listKeys());
   await keys.seedDefaults(new Date().toISOString());
   const reloadKeys = () =>

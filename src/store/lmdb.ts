@@ -856,7 +856,8 @@ export class LmdbStore implements Store {
   ): Promise<{ events: CdcEvent[]; scannedTo: number }> {
     const out: CdcEvent[] = [];
     let scannedTo = since;
-    for (const { key, value } of this.changes.getRange({ start: since + 1 })) {
+    // A filtered read looks at a bounded number of events per call (scannedTo says how far it got).
+    for (const { key, value } of this.changes.getRange({ start: since + 1, limit: Math.max(limit, 16 * 512) })) {
       scannedTo = key;
       if (index === undefined || index === null || value.index === index) out.push(value);
       if (out.length >= limit) break;

@@ -60,9 +60,11 @@ export const KEY_ACTIONS = Object.freeze([
   'dynamicSearchRules.create',
   'dynamicSearchRules.update',
   'dynamicSearchRules.delete',
-  // Miroir's own: read the change stream (`GET /_miroir/changes`, SPEC A13).
-  'changes.get',
 ] as const);
+
+/** Miroir's own actions, accepted by Miroir's `/keys` only (the dev node answers like Meilisearch):
+ * `changes.get` reads the change stream (`GET /_miroir/changes`, SPEC A13). */
+export const MIROIR_KEY_ACTIONS = Object.freeze(['changes.get'] as const);
 
 export type KeyAction = (typeof KEY_ACTIONS)[number];
 

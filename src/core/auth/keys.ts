@@ -83,6 +83,8 @@ export function defaultKeys(now: string): ApiKeyRecord[] {
 }
 
 const INDEX_PATTERN_RE = /^[A-Za-z0-9_-]{1,400}\*?$|^\*$/;
+const NO_EXTRA_ACTIONS: ReadonlySet<string> = new Set();
+
 const CREATE_FIELDS = ['uid', 'name', 'description', 'actions', 'indexes', 'expiresAt'];
 const IMMUTABLE: Record<
   string,
@@ -147,7 +149,11 @@ function parseExpiresAt(v: unknown, now: Date): string | null {
 }
 
 /** Validates a POST /keys body; returns the record to store. */
-export function validateCreateKey(body: unknown, now: Date): ApiKeyRecord {
+export function validateCreateKey(
+  body: unknown,
+  now: Date,
+  extraActions: ReadonlySet<string> = NO_EXTRA_ACTIONS,
+): ApiKeyRecord {
   if (!isObject(body)) {
     throw new MeiliError(
       'bad_request',
@@ -177,7 +183,7 @@ export function validateCreateKey(body: unknown, now: Date): ApiKeyRecord {
     );
   }
   b.actions.forEach((a, i) => {
-    if (!isKeyAction(a)) {
+    if (!isKeyAction(a) && !(typeof a === 'string' && extraActions.has(a))) {
       throw new MeiliError(
         'invalid_api_key_actions',
         `Unknown value \`${String(a)}\` at \`.actions[${i}]\`: expected one of \`search\`, \`documents.add\`, \`documents.get\`, \`documents.delete\`, \`documents.*\`, \`indexes.create\`, \`indexes.get\`, \`indexes.update\`, \`indexes.delete\`, \`indexes.swap\`, \`indexes.*\`, \`tasks.cancel\`, \`tasks.delete\`, \`tasks.get\`, \`tasks.*\`, \`settings.get\`, \`settings.update\`, \`settings.*\`, \`stats.get\`, \`stats.*\`, \`metrics.get\`, \`metrics.*\`, \`dumps.create\`, \`dumps.*\`, \`snapshots.create\`, \`snapshots.*\`, \`version\`, \`keys.create\`, \`keys.get\`, \`keys.update\`, \`keys.delete\`, \`experimental.get\`, \`experimental.update\`, \`network.get\`, \`network.update\`, \`*.get\`, \`*\``,

@@ -24,10 +24,13 @@ export class KeyRegistry implements KeyLookup {
   private readonly records = new Map<string, ApiKeyRecord>();
   private byValueMap = new Map<string, string>();
   private readonly sink: KeySink;
+  /** Actions accepted beyond Meilisearch's (Miroir's own, e.g. `changes.get`). */
+  private readonly extraActions: ReadonlySet<string>;
 
-  constructor(masterKey: string | null, sink: KeySink) {
+  constructor(masterKey: string | null, sink: KeySink, opts: { extraActions?: readonly string[] } = {}) {
     this.masterKey = masterKey;
     this.sink = sink;
+    this.extraActions = new Set(opts.extraActions ?? []);
   }
 
   /** Replaces the in-memory view with stored records (start-up, or a change notification from another pod). */
@@ -106,7 +109,7 @@ export class KeyRegistry implements KeyLookup {
 
   async create(body: unknown, now: Date): Promise<ApiKeyObject> {
     const master = this.requireMasterKey();
-    const record = validateCreateKey(body, now);
+    const record = validateCreateKey(body, now, this.extraActions);
     if (this.records.has(record.uid))
       throw new MeiliError(
         'api_key_already_exists',

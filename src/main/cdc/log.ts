@@ -107,7 +107,9 @@ export class ChangeLog implements ChangeRecorder, InternalChanges {
         timestamp,
       };
       if (facts?.filter !== undefined) draft.filter = facts.filter;
-      if (this.withBodies && facts?.document !== undefined) draft.document = facts.document;
+      // The body: a write's documents, or a settings task's settings as its details name them.
+      const body = facts?.document ?? (operation === 'settings_update' ? task.details : undefined);
+      if (this.withBodies && body !== undefined && body !== null) draft.document = body;
       drafts.push(draft);
     }
     await this.append(drafts);

@@ -282,6 +282,14 @@ describe('CDC across two SIGKILLs', { skip }, () => {
       return ((await res.json()) as { key: string }).key;
     };
     const reader = await key(['changes.get']);
+    // `changes.get` is Miroir's own: a dev node answers like Meilisearch (unknown action).
+    const onNode = await fetch(`${nodes[0]!.url}/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${nodeKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ actions: ['changes.get'], indexes: ['*'], expiresAt: null }),
+    });
+    assert.equal(onNode.status, 400);
+    assert.equal(((await onNode.json()) as { code: string }).code, 'invalid_api_key_actions');
     const searcher = await key(['search']);
     const ok = await fetch(`${p.url}/_miroir/changes?index=books&limit=2`, {
       headers: { authorization: `Bearer ${reader}` },

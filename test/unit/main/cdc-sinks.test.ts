@@ -173,3 +173,20 @@ test('the long-poll waits for an append and answers the events after since', asy
   assert.deepEqual(empty, { events: [], next: 2 });
   await s.close();
 });
+
+test('with a sink asking for bodies, the log keeps documents and a settings task its settings', async () => {
+  const s = await setup({ sinks: { webhook: { url: 'http://127.0.0.1:9/', include_body: true } } });
+  assert.equal(s.log.withBodies, true);
+  await s.log.record(task(1, 'a'), { primary_keys: ['1'], document: [{ id: 1, t: 'x' }] });
+  await s.log.record({ ...task(2, 'a'), type: 'settingsUpdate', details: { rankingRules: ['words'] } });
+  await s.log.record({ ...task(3, 'a'), outcome: { status: 'failed', error: null } });
+  const events = (await s.store.readChanges(0, 10)).events;
+  assert.deepEqual(
+    events.map((e) => [e.operation, e.document]),
+    [
+      ['document_add', [{ id: 1, t: 'x' }]],
+      ['settings_update', { rankingRules: ['words'] }],
+    ],
+  );
+  await s.close();
+});

@@ -1,7 +1,7 @@
 // API keys: the list (values are never listed), creation — the new key's value shown once, to copy — and deletion
 // with the key's name retyped. Actions and index patterns follow Meilisearch's /keys.
 import { useState } from 'preact/hooks';
-import { KEY_ACTIONS } from '../../../core/auth/actions.js';
+import { KEY_ACTIONS, MIROIR_KEY_ACTIONS } from '../../../core/auth/actions.js';
 import { api, errorText } from '../api.js';
 import { Field } from '../components.js';
 import { dateTime } from '../format.js';
@@ -88,7 +88,7 @@ function CreateKey({ onCreated, notify }: { onCreated(k: ApiKey): void; notify: 
       </div>
       <fieldset class="actions">
         <legend>Actions</legend>
-        {KEY_ACTIONS.map((a) => (
+        {[...KEY_ACTIONS, ...MIROIR_KEY_ACTIONS].map((a) => (
           <label key={a} class="check">
             <input type="checkbox" name="actions" value={a} checked={actions.includes(a)} onChange={() => toggle(a)} />
             {a}
