@@ -50,6 +50,8 @@ import { AntiEntropy } from './integrity/anti-entropy.js';
 import { expiryFilter } from './integrity/expiry-reads.js';
 import { registerIntegrityRoutes } from './integrity/routes.js';
 import { TtlSweeper } from './integrity/ttl-sweeper.js';
+import { AliasService, aliasMetrics } from './state/aliases.js'; // aliases (issue 26)
+import { registerAliases } from './api/aliases.js'; // aliases (issue 26)
 
 export interface MiroirApp {
   readonly port: number;
@@ -64,6 +66,8 @@ export interface MiroirApp {
   readonly selfUrl: string;
   readonly membership: PodMembership;
   readonly leases: LeaseKeeper | null;
+  /** The alias table's owner (issue 26); null unless `aliases.enabled`. */
+  readonly aliases: AliasService | null;
   close(): Promise<void>;
 }
 
@@ -321,6 +325,24 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     tenants,
     vectorSearch,
   };
+  // aliases (issue 26): the alias table's owner and the resolution of every index route; null unless aliases.enabled
+  const aliases = cfg.aliases.enabled
+    ? new AliasService({
+        store,
+        config: {
+          historyRetention: cfg.aliases.history_retention,
+          requireTargetExists: cfg.aliases.require_target_exists,
+          resyncIntervalMs: cfg.aliases.resync_interval_s * 1000,
+        },
+        metrics: aliasMetrics(metrics.registry),
+        indexExists: async (uid) => (await state.get(uid)) !== null,
+        logger,
+      })
+    : null;
+  if (aliases !== null) {
+    await aliases.start();
+    registerAliases(routes, { aliases, read: readDeps });
+  }
   // canaries (issue 30): routes, search sampling and the Mode A runner; null unless canary_runner.enabled
   const canaries = cfg.canary_runner.enabled
     ? registerCanaries(routes, { config: cfg, store, read: readDeps, metrics, logger })
@@ -459,8 +481,10 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     selfUrl: discovery.selfId,
     membership,
     leases,
+    aliases,
     async close() {
       await http.close(cfg.server.shutdown_grace_ms);
+      await aliases?.stop();
       await canaries?.stop();
       await shadow?.close();
       await searchUi?.stop();
