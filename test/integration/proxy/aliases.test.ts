@@ -3,10 +3,13 @@
 // search answers like one index; names collide both ways (409); API keys match the alias name; explain shows the
 // resolution; the admin API's answers (201/200/204, history).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Meilisearch } from 'meilisearch';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
 import { until } from '../../support/wait.js';
+import { cliPath } from '../../support/devnode.js';
 
 let cluster: TestCluster;
 let client: Meilisearch;
@@ -184,4 +187,19 @@ test('an alias flipped 50 times while searches run: every answer wholly from one
   const metrics = await (await fetch(`http://127.0.0.1:${cluster.app.metricsPort}/metrics`)).text();
   assert.match(metrics, /miroir_alias_flips_total\{alias="live"\} 51/);
   assert.match(metrics, /miroir_alias_resolutions_total\{alias="live"\} \d+/);
+});
+
+test('miroir ctl alias create, set, get, list, delete', async () => {
+  const ctl = async (...args: string[]) =>
+    (
+      await promisify(execFile)(process.execPath, [cliPath(), 'ctl', '--url', cluster.app.url, ...args], {
+        env: { ...process.env, MIROIR_ADMIN_API_KEY: cluster.adminKey },
+      })
+    ).stdout;
+  assert.match(await ctl('alias', 'create', 'cli', 'books_a'), /alias cli → books_a/);
+  assert.match(await ctl('alias', 'set', 'cli', 'books_a', 'books_b'), /alias cli → books_a, books_b/);
+  assert.match(await ctl('alias', 'list'), /cli .*multi .*books_a, books_b/);
+  const got = JSON.parse(await ctl('--json', 'alias', 'get', 'cli'));
+  assert.deepEqual(got.history[0].targets, ['books_a']);
+  assert.match(await ctl('alias', 'delete', 'cli'), /alias cli deleted/);
 });
