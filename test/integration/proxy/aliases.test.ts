@@ -149,6 +149,12 @@ test('multi-target alias: search merged like one index, writes → 409 miroir_mu
   assert.equal(multi.results[0]!.estimatedTotalHits, 60);
   assert.equal(multi.results[1]!.indexUid, 'shelf');
   assert.equal(multi.results[1]!.hits[0]!.tag, 'A');
+  const fed = await call('POST', '/multi-search', {
+    federation: { limit: 100 },
+    queries: [{ indexUid: 'both', q: 'doc' }],
+  });
+  assert.equal(fed.status, 200, JSON.stringify(fed.body));
+  assert.equal(fed.body.hits.length, 60, 'a federated query over a multi-target alias spans its targets');
 });
 
 test('an alias flipped 50 times while searches run: every answer wholly from one target, never an error', async () => {
