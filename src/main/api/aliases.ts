@@ -162,73 +162,61 @@ function resolvingMultiSearch(deps: AliasRouteDeps, inner: Handler): Handler {
     const queries = Array.isArray(body.queries) ? body.queries : null;
     if (queries === null) return inner(ctx);
     const federated = body.federation !== undefined && body.federation !== null;
-    const names: Array<string | null> = [];
-    let any = false;
-    const rewritten: unknown[] = [];
-    let auth = ctx.auth;
-    for (const q of queries) {
-      const m = membersOf(q);
-      const name = stringOf(m.indexUid);
+    // Each query resolved once; the request keeps these answers.
+    const resolved = queries.map((q) => {
+      const name = stringOf(membersOf(q).indexUid);
       const r = name === undefined ? null : deps.aliases.resolve(name);
-      if (r === null || r.alias === null || name === undefined) {
-        names.push(null);
-        rewritten.push(q);
-        continue;
-      }
-      any = true;
-      if (auth !== null && auth.kind !== 'open' && auth.kind !== 'master')
-        auth = mergeAuth(auth, authForTargets(auth, name, r.uids), r.uids);
-      if (r.uids.length > 1 && !federated) {
-        // Answered below as one index; a placeholder keeps the positions.
-        names.push(name);
-        rewritten.push({ ...m, indexUid: r.uids[0] });
-        continue;
-      }
-      names.push(name);
-      for (const uid of r.uids) rewritten.push({ ...m, indexUid: uid });
-    }
-    if (!any) return inner(ctx);
+      return r === null || r.alias === null || name === undefined ? null : { name, uids: r.uids };
+    });
+    if (resolved.every((r) => r === null)) return inner(ctx);
+    let auth = ctx.auth;
+    for (const r of resolved)
+      if (r !== null && auth !== null && auth.kind !== 'open' && auth.kind !== 'master')
+        auth = mergeAuth(auth, authForTargets(auth, r.name, r.uids), r.uids);
+    ctx.auth = auth;
     if (federated) {
-      ctx.json = { ...body, queries: rewritten };
-      ctx.auth = auth;
+      // A federated query over an alias becomes one query per target (a multi-target alias spans them all).
+      ctx.json = {
+        ...body,
+        queries: queries.flatMap((q, i) => {
+          const r = resolved[i];
+          return r === null || r === undefined ? [q] : r.uids.map((uid) => ({ ...membersOf(q), indexUid: uid }));
+        }),
+      };
       return inner(ctx);
     }
-    // Not federated: single-target aliases are rewritten in place; multi-target ones are searched here.
-    const singles: unknown[] = [];
-    const multiAt = new Map<number, { name: string; uids: string[]; query: Record<string, unknown> }>();
-    queries.forEach((q, i) => {
-      const name = names[i];
-      const r = name === null || name === undefined ? null : deps.aliases.resolve(name);
-      if (r !== null && r.uids.length > 1) {
-        const m = { ...membersOf(q) };
-        delete m.indexUid;
-        delete m.federationOptions;
-        multiAt.set(i, { name: name!, uids: r.uids, query: m });
-        singles.push(rewritten[i]);
-      } else singles.push(rewritten[i]);
-    });
-    ctx.json = { ...body, queries: singles };
-    ctx.auth = auth;
+    // Not federated: single-target aliases are rewritten in place; a multi-target one keeps its position with a
+    // cheap placeholder (limit 0 on its first target) and is answered by the merge below.
+    ctx.json = {
+      ...body,
+      queries: queries.map((q, i) => {
+        const r = resolved[i];
+        if (r === null || r === undefined) return q;
+        return r.uids.length === 1
+          ? { ...membersOf(q), indexUid: r.uids[0] }
+          : { indexUid: r.uids[0], q: '', limit: 0 };
+      }),
+    };
     const reply = await inner(ctx);
     const given = membersOf(reply.body).results;
     const results: unknown[] = Array.isArray(given) ? given : [];
     const out = await Promise.all(
       results.map(async (res, i) => {
-        const multi = multiAt.get(i);
-        if (multi !== undefined)
-          return {
-            indexUid: multi.name,
-            ...(await searchTargets(
-              deps.read,
-              ctx,
-              multi.name,
-              multi.uids,
-              parseSearchQuery(multi.query, 'json'),
-              auth ?? { kind: 'open' },
-            )),
-          };
-        const name = names[i];
-        return name === null || name === undefined ? res : { ...membersOf(res), indexUid: name };
+        const r = resolved[i];
+        if (r === null || r === undefined) return res;
+        if (r.uids.length === 1) return { ...membersOf(res), indexUid: r.name };
+        const query = { ...membersOf(queries[i]) };
+        delete query.indexUid;
+        delete query.federationOptions;
+        const merged = await searchTargets(
+          deps.read,
+          ctx,
+          r.name,
+          r.uids,
+          parseSearchQuery(query, 'json'),
+          auth ?? { kind: 'open' },
+        );
+        return { indexUid: r.name, ...merged };
       }),
     );
     return { ...reply, body: { ...membersOf(reply.body), results: out } };
@@ -257,7 +245,10 @@ export function registerAliases(routes: Array<RouteSpec<AuthResult>>, deps: Alia
       const inner = spec.handler;
       spec.handler = (ctx) => {
         const uid = stringOf(membersOf(ctx.json).uid);
-        if (uid !== undefined && deps.aliases.isAlias(uid)) throw aliasConflict(uid, 'alias');
+        // An internal alias (a resharded index) keeps its uid's index: creating it again is Meilisearch's
+        // index_already_exists, which the index operations answer.
+        if (uid !== undefined && deps.aliases.isAlias(uid) && !deps.aliases.isInternal(uid))
+          throw aliasConflict(uid, 'alias');
         return inner(ctx);
       };
     }

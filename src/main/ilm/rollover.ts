@@ -81,6 +81,7 @@ function policyNotFound(name: string): MeiliError {
 
 export class IlmService {
   private loop: Periodic | null = null;
+  private running: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly d: IlmDeps) {}
 
@@ -94,14 +95,26 @@ export class IlmService {
     await this.loop?.stop();
   }
 
-  /** Runs `fn` under the `ilm` lease (Mode B); null when another pod holds it for the whole wait. */
-  private async leader<T>(fn: () => Promise<T>, waitMs: number): Promise<T | null> {
-    if (this.d.lease === null) return fn();
-    const out = await withLease(
-      { store: this.d.store, scope: ILM_LEASE_SCOPE, owner: this.d.lease.owner(), ttlMs: this.d.lease.ttlMs, waitMs },
-      () => fn(),
+  /**
+   * Runs `fn` under the `ilm` lease (Mode B) and, within this pod, after any ILM work already running (the check loop
+   * and the rollover route never interleave); null when another pod holds the lease for the whole wait.
+   */
+  private leader<T>(fn: () => Promise<T>, waitMs: number): Promise<T | null> {
+    const lease = this.d.lease;
+    const run = async (): Promise<T | null> => {
+      if (lease === null) return fn();
+      const out = await withLease(
+        { store: this.d.store, scope: ILM_LEASE_SCOPE, owner: lease.owner(), ttlMs: lease.ttlMs, waitMs },
+        () => fn(),
+      );
+      return out === NOT_ACQUIRED ? null : out;
+    };
+    const next = this.running.then(run, run);
+    this.running = next.then(
+      () => undefined,
+      () => undefined,
     );
-    return out === NOT_ACQUIRED ? null : out;
+    return next;
   }
 
   list(): Promise<IlmPolicyRecord[]> {
@@ -120,11 +133,8 @@ export class IlmService {
     if ((await this.d.store.getIlmPolicy(policy.name)) !== null)
       throw new MeiliError('miroir_invalid_ilm_policy', `ILM policy \`${policy.name}\` exists already.`);
     for (const a of [policy.write_alias, policy.read_alias])
-      if (await this.d.indexExists(a))
-        throw new MeiliError(
-          'miroir_alias_conflict',
-          `\`${a}\` is already an index uid; an alias cannot take its name.`,
-        );
+      if ((await this.d.indexExists(a)) || this.d.aliases.isAlias(a))
+        throw new MeiliError('miroir_alias_conflict', `\`${a}\` is already an index uid or an alias.`);
     for (const other of await this.d.store.listIlmPolicies())
       if ([other.write_alias, other.read_alias].some((a) => a === policy.write_alias || a === policy.read_alias))
         throw new MeiliError(

@@ -160,7 +160,8 @@ export class AliasService {
         throw new MeiliError('miroir_alias_not_found', `Alias target \`${t}\` is not an existing index.`);
   }
 
-  private isInternal(name: string): boolean {
+  /** Whether `name` is an internal alias (an index resharded behind its uid). */
+  isInternal(name: string): boolean {
     const a = Object.hasOwn(this.table.aliases, name) ? this.table.aliases[name] : undefined;
     return a?.internal === true;
   }
