@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Meilisearch } from 'meilisearch';
+import { generateTenantToken } from 'meilisearch/token';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
 import { until } from '../../support/wait.js';
 import { cliPath } from '../../support/devnode.js';
@@ -121,6 +122,19 @@ test('API keys match the alias name the client used', async () => {
   const res = await keyed.index('shelf').search('doc', { limit: 3 });
   assert.equal(res.hits.length, 3);
   await assert.rejects(keyed.index('books_b').search('doc'), /cannot acces|invalid/i);
+  // a tenant token's rule for the alias name filters the target's search
+  const token = await generateTenantToken({
+    apiKey: key.key,
+    apiKeyUid: key.uid,
+    searchRules: { shelf: { filter: 'tag = B' } },
+  });
+  const tenant = new Meilisearch({ host: cluster.app.url, apiKey: token });
+  assert.equal((await tenant.index('shelf').search('doc')).hits.length, 0, 'books_a holds no tag B');
+  const open = await generateTenantToken({ apiKey: key.key, apiKeyUid: key.uid, searchRules: { shelf: null } });
+  assert.equal(
+    (await new Meilisearch({ host: cluster.app.url, apiKey: open }).index('shelf').search('doc')).hits.length,
+    20,
+  );
 });
 
 test('multi-target alias: search merged like one index, writes → 409 miroir_multi_alias_not_writable', async () => {
