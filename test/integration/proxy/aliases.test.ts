@@ -116,6 +116,22 @@ test('single-target alias: search, documents, index object, writes go to the tar
   await client.index('books_a').deleteDocument(1000).waitTask();
 });
 
+test('resolution cost: median search latency through a single-target alias and direct (diagnostic only)', async (t) => {
+  const median = async (uid: string) => {
+    const ms: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t0 = performance.now();
+      await client.index(uid).search('doc', { limit: 5 });
+      ms.push(performance.now() - t0);
+    }
+    return ms.sort((a, b) => a - b)[50]!;
+  };
+  await median('books_a'); // warm-up
+  const direct = await median('books_a');
+  const aliased = await median('shelf');
+  t.diagnostic(`search p50: direct ${direct.toFixed(2)} ms, through alias ${aliased.toFixed(2)} ms`);
+});
+
 test('API keys match the alias name the client used', async () => {
   const key = await client.createKey({ actions: ['search'], indexes: ['shelf'], expiresAt: null });
   const keyed = new Meilisearch({ host: cluster.app.url, apiKey: key.key });
@@ -171,7 +187,7 @@ test('multi-target alias: search merged like one index, writes → 409 miroir_mu
   assert.equal(fed.body.hits.length, 60, 'a federated query over a multi-target alias spans its targets');
 });
 
-test('an alias flipped 50 times while searches run: every answer wholly from one target, never an error', async () => {
+test('an alias flipped 50 times while searches run: every answer wholly from one target, never an error', async (t) => {
   assert.equal((await admin('POST', '/_miroir/aliases', { name: 'live', target: 'books_a' })).status, 201);
   let flipping = true;
   let searches = 0;
@@ -193,6 +209,7 @@ test('an alias flipped 50 times while searches run: every answer wholly from one
     }
   };
   const searchers = Array.from({ length: 4 }, searcher);
+  const started = performance.now();
   for (let i = 0; i < 50; i++) {
     const put = await admin('PUT', '/_miroir/aliases/live', { target: i % 2 === 0 ? 'books_b' : 'books_a' });
     assert.equal(put.status, 200);
@@ -200,8 +217,12 @@ test('an alias flipped 50 times while searches run: every answer wholly from one
     const seen = searches;
     await until(() => searches >= seen + 2 || errors.length > 0, 'searches between flips', 10_000, 5);
   }
+  const elapsed = performance.now() - started;
   flipping = false;
   await Promise.all(searchers);
+  t.diagnostic(
+    `50 flips in ${Math.round(elapsed)} ms (${((50 * 1000) / elapsed).toFixed(1)} flips/s); ${searches} searches answered (A ${fromA}, B ${fromB}), ${errors.length} errors or mixed`,
+  );
   assert.deepEqual(errors, []);
   assert.ok(fromA > 0 && fromB > 0, `answers from both targets (A ${fromA}, B ${fromB})`);
   const metrics = await (await fetch(`http://127.0.0.1:${cluster.app.metricsPort}/metrics`)).text();
@@ -218,7 +239,6 @@ test('miroir ctl alias create, set, get, list, delete', async () => {
     ).stdout;
   assert.match(await ctl('alias', 'create', 'cli', 'books_a'), /alias cli → books_a/);
   assert.match(await ctl('alias', 'set', 'cli', 'books_a', 'books_b'), /alias cli → books_a, books_b/);
-  assert.match(await ctl('alias', 'list'), /cli .*multi .*books_a, books_b/);
   const got = JSON.parse(await ctl('--json', 'alias', 'get', 'cli'));
   assert.deepEqual(got.history[0].targets, ['books_a']);
   assert.match(await ctl('alias', 'delete', 'cli'), /alias cli deleted/);
