@@ -162,6 +162,15 @@ test('multi-target alias: search merged like one index, writes → 409 miroir_mu
   assert.equal(res.estimatedTotalHits, 60);
   assert.equal(res.hits.length, 60);
   assert.deepEqual(res.facetDistribution, { tag: { A: 30, B: 30 } });
+  const fs = await call('POST', '/indexes/both/facet-search', { facetName: 'tag' });
+  assert.equal(fs.status, 200, JSON.stringify(fs.body));
+  assert.deepEqual(
+    fs.body.facetHits.sort((a: { value: string }, b: { value: string }) => a.value.localeCompare(b.value)),
+    [
+      { value: 'A', count: 30 },
+      { value: 'B', count: 30 },
+    ],
+  );
   const page = await client.index('both').search('doc', { limit: 10, offset: 5 });
   assert.equal(page.hits.length, 10);
   const write = await call('POST', '/indexes/both/documents', [{ id: 1, title: 'x' }]);
