@@ -35,6 +35,11 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_invalid_session: ['invalid_request', 400], // consistency (issue 24)
   miroir_invalid_settings_version: ['invalid_request', 400], // consistency (issue 24)
   miroir_invalid_changes_query: ['invalid_request', 400], // change data capture (issue 28)
+  miroir_alias_conflict: ['invalid_request', 409], // aliases (issue 26)
+  miroir_alias_not_found: ['invalid_request', 404], // aliases (issue 26)
+  miroir_invalid_alias: ['invalid_request', 400], // aliases (issue 26)
+  miroir_invalid_ilm_policy: ['invalid_request', 400], // ILM rollover (issue 26)
+  miroir_ilm_policy_not_found: ['invalid_request', 404], // ILM rollover (issue 26)
 } as const satisfies Record<string, readonly [ErrorType, number]>);
 
 export type MiroirErrorCode = keyof typeof MIROIR_ERROR_CODES;

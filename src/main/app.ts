@@ -52,6 +52,11 @@ import { AntiEntropy } from './integrity/anti-entropy.js';
 import { expiryFilter } from './integrity/expiry-reads.js';
 import { registerIntegrityRoutes } from './integrity/routes.js';
 import { TtlSweeper } from './integrity/ttl-sweeper.js';
+import { AliasService, aliasMetrics } from './state/aliases.js'; // aliases (issue 26)
+import { registerAliases } from './api/aliases.js'; // aliases (issue 26)
+import { IlmService, ilmMetrics } from './ilm/rollover.js'; // ILM rollover (issue 26)
+import { registerIlmRoutes } from './ilm/index.js'; // ILM rollover (issue 26)
+import { indexStats } from './api/stats.js';
 
 export interface MiroirApp {
   readonly port: number;
@@ -66,6 +71,8 @@ export interface MiroirApp {
   readonly selfUrl: string;
   readonly membership: PodMembership;
   readonly leases: LeaseKeeper | null;
+  /** The alias table's owner (issue 26); null unless `aliases.enabled`. */
+  readonly aliases: AliasService | null;
   close(): Promise<void>;
 }
 
@@ -344,6 +351,53 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     tenants,
     vectorSearch,
   };
+  // aliases (issue 26): the alias table's owner and the resolution of every index route; null unless aliases.enabled
+  const aliases = cfg.aliases.enabled
+    ? new AliasService({
+        store,
+        config: {
+          historyRetention: cfg.aliases.history_retention,
+          requireTargetExists: cfg.aliases.require_target_exists,
+          resyncIntervalMs: cfg.aliases.resync_interval_s * 1000,
+        },
+        metrics: aliasMetrics(metrics.registry),
+        indexExists: async (uid) => (await state.get(uid)) !== null,
+        logger,
+      })
+    : null;
+  if (aliases !== null) {
+    await aliases.start();
+    registerAliases(routes, { aliases, read: readDeps });
+  }
+  // ILM rollover (issue 26): policies, the Mode B check loop (lease `ilm`) and its routes; needs aliases
+  let podIdForIlm = '';
+  const ilm =
+    cfg.ilm.enabled && aliases !== null
+      ? new IlmService({
+          store,
+          aliases,
+          ops,
+          tasks,
+          stats: async (uid) => {
+            const s = await indexStats({ state, topology, scatter: scatterDeps }, uid);
+            return { documents: s.numberOfDocuments, sizeBytes: s.rawDocumentDbSize };
+          },
+          indexExists: async (uid) => (await state.get(uid)) !== null,
+          metrics: ilmMetrics(metrics.registry),
+          config: {
+            checkIntervalMs: cfg.ilm.check_interval_s * 1000,
+            safetyLockMs: cfg.ilm.safety_lock_older_than_days * 86_400_000,
+            maxRolloversPerCheck: cfg.ilm.max_rollovers_per_check,
+          },
+          historyRetention: cfg.aliases.history_retention,
+          logger,
+          lease: cfg.leader_election.enabled
+            ? { owner: () => podIdForIlm, ttlMs: cfg.leader_election.lease_ttl_s * 1000 }
+            : null,
+        })
+      : null;
+  if (cfg.ilm.enabled && aliases === null) logger.warn('ilm.enabled needs aliases.enabled: ILM rollover is off');
+  if (ilm !== null) registerIlmRoutes(routes, ilm);
   // canaries (issue 30): routes, search sampling and the Mode A runner; null unless canary_runner.enabled
   const canaries = cfg.canary_runner.enabled
     ? registerCanaries(routes, { config: cfg, store, read: readDeps, metrics, logger })
@@ -465,6 +519,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     : null;
   await leases?.start();
   rebalancer.podId = podId;
+  podIdForIlm = podId;
+  ilm?.start();
   rebalancer.leadership = leases === null ? () => true : () => leases.isLeader(LEASE_SCOPE);
   rebalancer.start();
   await canaries?.start((item) => membership!.owns(item));
@@ -487,8 +543,11 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     selfUrl: discovery.selfId,
     membership,
     leases,
+    aliases,
     async close() {
       await http.close(cfg.server.shutdown_grace_ms);
+      await ilm?.stop();
+      await aliases?.stop();
       await canaries?.stop();
       await shadow?.close();
       await searchUi?.stop();

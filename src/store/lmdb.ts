@@ -5,6 +5,8 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
+import { normalizeAliasTable, type AliasTable } from '../core/aliases.js';
+import { isPolicyRecord, type IlmPolicyRecord } from '../core/ilm.js';
 import { IndexStateCache } from './index-state-cache.js';
 import { MemoryRateLimits } from './memory-rate-limit.js';
 import {
@@ -68,6 +70,9 @@ export class LmdbStore implements Store {
   /** The numeric entries of `meta` (schema version, sequences, counts); the topology record has a view of its own. */
   private readonly meta: Database<number, string>;
   private readonly topologyRecord: Database<StoredTopology, string>;
+  /** Views of `meta` for the alias table (`aliases`) and the ILM policies (`ilm:<name>`). */
+  private readonly aliasTable: Database<AliasTable, string>;
+  private readonly ilmPolicies: Database<IlmPolicyRecord, string>;
   private readonly tasks: Database<TaskRow, number>;
   private readonly keys: Database<ApiKeyRecord, string>;
   private readonly indexes: Database<IndexRecord | LegacyIndexState, string>;
@@ -127,6 +132,8 @@ export class LmdbStore implements Store {
     // opens the same database again; the on-disk layout is unchanged).
     this.meta = this.root.openDB({ name: 'meta' });
     this.topologyRecord = this.root.openDB({ name: 'meta' });
+    this.aliasTable = this.root.openDB({ name: 'meta' });
+    this.ilmPolicies = this.root.openDB({ name: 'meta' });
     const version = this.meta.get('schema_version');
     if (version !== undefined && version > LMDB_SCHEMA_VERSION) {
       void this.root.close();
@@ -492,6 +499,45 @@ export class LmdbStore implements Store {
     });
     if (written !== null) this.events.emit('topology', String(written.version));
     return written;
+  }
+
+  async getAliases(): Promise<AliasTable> {
+    return normalizeAliasTable(this.aliasTable.get('aliases'));
+  }
+
+  async casAliases(expectedVersion: number, next: Omit<AliasTable, 'version'>): Promise<AliasTable | null> {
+    const written = await this.root.transaction(() => {
+      if (normalizeAliasTable(this.aliasTable.get('aliases')).version !== expectedVersion) return null;
+      const value: AliasTable = { ...next, version: expectedVersion + 1 };
+      this.aliasTable.put('aliases', value);
+      return value;
+    });
+    if (written !== null) this.events.emit('aliases', String(written.version));
+    return written;
+  }
+
+  async listIlmPolicies(): Promise<IlmPolicyRecord[]> {
+    const out: IlmPolicyRecord[] = [];
+    for (const { value } of this.ilmPolicies.getRange({ start: 'ilm:', end: 'ilm:\uffff' }))
+      if (isPolicyRecord(value)) out.push(value);
+    return out;
+  }
+
+  async getIlmPolicy(name: string): Promise<IlmPolicyRecord | null> {
+    const v: unknown = this.ilmPolicies.get(`ilm:${name}`);
+    return isPolicyRecord(v) ? v : null;
+  }
+
+  async putIlmPolicy(policy: IlmPolicyRecord): Promise<void> {
+    await this.ilmPolicies.put(`ilm:${policy.name}`, policy);
+  }
+
+  async deleteIlmPolicy(name: string): Promise<boolean> {
+    return this.root.transaction(() => {
+      const existed = this.ilmPolicies.get(`ilm:${name}`) !== undefined;
+      if (existed) this.ilmPolicies.removeSync(`ilm:${name}`);
+      return existed;
+    });
   }
 
   async enqueueJob(job: { id: string; type: string; payload: unknown }): Promise<Job> {

@@ -11,6 +11,8 @@ import type { WindowCounter } from '../core/search-ui/rate.js';
 import type { ScopedKeyRecord } from '../core/search-ui/rotation.js';
 import type { CanaryDefinition, CanaryRun } from '../core/canary.js';
 import type { CdcEvent, CdcEventDraft } from '../core/cdc.js';
+import type { AliasTable } from '../core/aliases.js';
+import type { IlmPolicyRecord } from '../core/ilm.js';
 
 export type { IndexRecord, IndexRecordDraft } from '../core/index-state.js';
 export type { SearchUiIndexConfig } from '../core/search-ui/page-model.js';
@@ -155,7 +157,8 @@ export type StoreChannel =
   | 'indexes'
   | 'search_ui'
   | 'canaries'
-  | 'changes';
+  | 'changes'
+  | 'aliases';
 
 /** An admin console session (SPEC A19, C8 `admin_sessions`): kept until `expires_at`, revoked on logout. */
 export interface AdminSessionRecord {
@@ -300,6 +303,17 @@ export interface Store {
   getTopology(): Promise<StoredTopology | null>;
   /** Writes `next` (with version = expected + 1) only if the stored version is `expectedVersion` (0 = none yet). */
   casTopology(expectedVersion: number, next: Omit<StoredTopology, 'version'>): Promise<StoredTopology | null>;
+
+  // ---- aliases (SPEC A7): one table, changed whole by compare-and-set; each change is published on `aliases`
+  getAliases(): Promise<AliasTable>;
+  /** Writes `next` (version = expected + 1) only if the stored version is `expectedVersion` (0 = none yet). */
+  casAliases(expectedVersion: number, next: Omit<AliasTable, 'version'>): Promise<AliasTable | null>;
+
+  // ---- ILM rollover policies (SPEC A17), by name; `null` deletes
+  listIlmPolicies(): Promise<IlmPolicyRecord[]>;
+  getIlmPolicy(name: string): Promise<IlmPolicyRecord | null>;
+  putIlmPolicy(policy: IlmPolicyRecord): Promise<void>;
+  deleteIlmPolicy(name: string): Promise<boolean>;
 
   // ---- jobs (Mode C)
   enqueueJob(job: { id: string; type: string; payload: unknown }): Promise<Job>;
