@@ -256,7 +256,7 @@ export class NodeClient {
   private durationOf(operation: string): { observe(seconds: number): void } {
     let series = this.durations.get(operation);
     if (series === undefined)
-      this.durations.set(operation, (series = this.opts.metrics!.nodeRequestDuration.labels(this.nodeId, operation)));
+      this.durations.set(operation, (series = this.opts.metrics!.nodeRequestDuration.cell(this.nodeId, operation)));
     return series;
   }
 
