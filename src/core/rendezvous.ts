@@ -99,6 +99,8 @@ export class RoutingTable {
   private readonly readable = new Map<string, boolean>();
   /** node id → shards it holds as a read owner in its group (ascending). */
   private readonly held = new Map<string, number[]>();
+  /** Whether some node holds every shard as a read owner (only then can one node answer a whole read). */
+  readonly hasFullHolder: boolean;
 
   constructor(topology: RoutingTopology) {
     this.shards = topology.shards;
@@ -138,6 +140,7 @@ export class RoutingTable {
         this.quorumOwners.set(g.id, g.state === 'initializing' ? targets : reads);
       }
     }
+    this.hasFullHolder = [...this.held.values()].some((list) => list.length === this.shards);
   }
 
   /** The RF owners (rank order) a shard has in a group once the running change completes. */

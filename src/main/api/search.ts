@@ -217,6 +217,8 @@ async function passThrough(
 ): Promise<{ body: Buffer; settingsVersion: number } | null> {
   if (query.facets !== undefined && query.facets !== null) return null;
   const table = deps.scatter.topology.routing;
+  // No node holds every shard (the usual multi-node cluster): no covering set to try (nor a replica pick drawn).
+  if (!table.hasFullHolder) return null;
   const selector = deps.scatter.selector ?? null;
   const chooser = selector !== null && selector.active ? selector : null;
   const cover = table.coveringSet(directSeq++, null, chooser, policy, placement);

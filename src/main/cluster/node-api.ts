@@ -9,6 +9,7 @@ import type { Settings } from '../../core/settings.js';
 import {
   NodeClient,
   NodeRequestError,
+  type CallSignal,
   type NodeCall,
   type NodeClientOptions,
   type NodeResponse,
@@ -313,7 +314,7 @@ export class NodeApi extends NodeClient {
   }
 
   /** One document; NodeResponseError (404 document_not_found / index_not_found) when the node does not hold it. */
-  async getDocument(uid: string, id: string, query: string, signal?: AbortSignal): Promise<Answer> {
+  async getDocument(uid: string, id: string, query: string, signal?: CallSignal): Promise<Answer> {
     const res = await this.request({
       method: 'GET',
       path: `${index(uid)}/documents/${encodeURIComponent(id)}${query === '' ? '' : `?${query}`}`,

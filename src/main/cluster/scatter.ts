@@ -16,6 +16,7 @@ import { andFilters, withShardFilter } from '../../core/shard-filter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { NodeRequestError, NodeResponseError, type NodeApi } from './node-api.js';
+import { CallAbort, type CallSignal } from './node-client.js';
 import type { ReplicaSelector } from './replica-selector.js';
 import type { TopologyService } from './topology.js';
 import type { ReadPlacement } from '../../core/tenant-affinity.js';
@@ -156,7 +157,7 @@ async function askNode(
   uid: string,
   route: ScatterRoute,
   body: Record<string, unknown>,
-  signal?: AbortSignal,
+  signal?: CallSignal,
 ): Promise<Outcome> {
   const api = deps.topology.client(nodeId);
   if (api === undefined)
@@ -222,7 +223,7 @@ class Part {
   settled = false;
   hedged = false;
   private pending = 0;
-  private readonly controllers: AbortController[] = [];
+  private readonly controllers: CallAbort[] = [];
   readonly started = performance.now();
   readonly done: Promise<NodeAnswer[] | MeiliError>;
   private resolve!: (r: NodeAnswer[] | MeiliError) => void;
@@ -237,13 +238,13 @@ class Part {
   }
 
   launch(targets: Targets, isHedge: boolean): void {
-    const ctrl = this.q.trigger === null ? null : new AbortController();
+    const ctrl = this.q.trigger === null ? null : new CallAbort();
     if (ctrl !== null) this.controllers.push(ctrl);
     this.pending++;
     const started = performance.now();
     void Promise.all(
       targets.map(([id, shards]) =>
-        askNode(this.q.deps, id, this.q.uid, this.q.route, this.q.bodyFor(id, shards), ctrl?.signal),
+        askNode(this.q.deps, id, this.q.uid, this.q.route, this.q.bodyFor(id, shards), ctrl ?? undefined),
       ),
     ).then(
       (results) => this.settle(results, isHedge, ctrl, started),
@@ -257,7 +258,7 @@ class Part {
     );
   }
 
-  private settle(results: Outcome[], isHedge: boolean, ctrl: AbortController | null, started: number): void {
+  private settle(results: Outcome[], isHedge: boolean, ctrl: CallAbort | null, started: number): void {
     this.pending--;
     if (this.settled) return;
     let failure: MeiliError | null = null;
@@ -421,7 +422,7 @@ let oneSeq = 0;
 export async function readOne<T>(
   deps: ScatterDeps,
   replicas: readonly string[],
-  read: (api: NodeApi, signal: AbortSignal | undefined) => Promise<T>,
+  read: (api: NodeApi, signal: CallSignal | undefined) => Promise<T>,
 ): Promise<T | null> {
   const selector = deps.selector ?? null;
   const seq = oneSeq++;
@@ -436,7 +437,7 @@ export async function readOne<T>(
       if (id !== first) order.push(id);
     }
   } else order = replicas.map((_, i) => replicas[(seq + i) % replicas.length]!);
-  const attempt = async (id: string, signal?: AbortSignal): Promise<{ ok: T } | { err: unknown } | null> => {
+  const attempt = async (id: string, signal?: CallSignal): Promise<{ ok: T } | { err: unknown } | null> => {
     const api = deps.topology.client(id);
     if (api === undefined) return null;
     selector?.started(id);
@@ -458,15 +459,15 @@ export async function readOne<T>(
   let i = 0;
   if (trigger !== null) {
     // The first two replicas race once the first is past the trigger; the loser is aborted.
-    const a = new AbortController();
-    const b = new AbortController();
-    const primary = attempt(order[0]!, a.signal);
+    const a = new CallAbort();
+    const b = new CallAbort();
+    const primary = attempt(order[0]!, a);
     let hedged = false;
     let timer: NodeJS.Timeout | null = null;
     const hedge = new Promise<{ ok: T } | { err: unknown } | null>((resolve, reject) => {
       timer = setTimeout(() => {
         hedged = true;
-        attempt(order[1]!, b.signal).then(resolve, reject);
+        attempt(order[1]!, b).then(resolve, reject);
       }, Math.ceil(trigger));
     });
     void primary.catch(() => undefined);

@@ -36,6 +36,14 @@ export interface HistogramCellsOptions {
   counter?: { name: string; help: string };
 }
 
+/** One exported sample, in prom-client's `get()` shape. */
+export interface CellValue {
+  value: number;
+  metricName: string;
+  labels: Record<string, string | number>;
+  exemplar?: null;
+}
+
 export class HistogramCells {
   private readonly all = new Map<string, HistogramCell>();
   private readonly bounds: Float64Array;
@@ -80,6 +88,14 @@ export class HistogramCells {
     return c;
   }
 
+  /** Every live cell's samples, as prom-client's `Histogram.get()` gives them (tests and callers reading values). */
+  async get(): Promise<{ name: string; type: 'histogram'; values: CellValue[] }> {
+    await Promise.resolve();
+    const values: CellValue[] = [];
+    for (const c of this.all.values()) if (c.count > 0) values.push(...this.exported(c));
+    return { name: this.opts.name, type: 'histogram', values };
+  }
+
   /** Zeroes every cell (callers keep the cells they hold); zeroed cells are not exported. */
   reset(): void {
     for (const c of this.all.values()) {
@@ -89,9 +105,9 @@ export class HistogramCells {
     }
   }
 
-  private exported(c: HistogramCell): object[] {
+  private exported(c: HistogramCell): CellValue[] {
     const name = this.opts.name;
-    const out: object[] = [];
+    const out: CellValue[] = [];
     let acc = 0;
     for (let i = 0; i < this.bounds.length; i++) {
       acc += c.counts[i]!;

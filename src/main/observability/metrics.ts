@@ -1,6 +1,7 @@
 // The proxy's one metrics registry (prom-client): every metric of SPEC C16 declared once, per proxy instance
 // (tests run several proxies in one process). Labels are path templates and node ids, never raw ids or keys.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { HistogramCells } from './cells.js';
 import { RequestMetrics } from './request-metrics.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -39,12 +40,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['node_id'] as const,
       registers: r,
     }),
-    nodeRequestDuration: new Histogram({
+    /** Cells (one per node and operation, kept by each node client): no label hashing per node request. */
+    nodeRequestDuration: new HistogramCells(registry, {
       name: 'miroir_node_request_duration_seconds',
       help: 'Latency of requests Miroir sends to nodes, by node and operation',
-      labelNames: ['node_id', 'operation'] as const,
+      labelNames: ['node_id', 'operation'],
       buckets: LATENCY_BUCKETS,
-      registers: r,
     }),
     nodeErrors: new Counter({
       name: 'miroir_node_errors_total',
@@ -84,12 +85,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       registers: r,
     }),
     ...planMetrics(r),
-    fanOut: new Histogram({
+    fanOut: new HistogramCells(registry, {
       name: 'miroir_scatter_fan_out_size',
       help: 'Nodes asked per scattered read',
+      labelNames: [],
       buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
-      registers: r,
-    }),
+    }).cell(),
     partialResponses: new Counter({
       name: 'miroir_scatter_partial_responses_total',
       help: 'Reads answered without some shards (X-Miroir-Degraded) or refused by the error policy',
@@ -246,18 +247,18 @@ function planMetrics(r: Registry[]) {
   return {
     planNarrowed: narrowable.labels('true'),
     planNotNarrowed: narrowable.labels('false'),
-    planFanout: new Histogram({
+    planFanout: new HistogramCells(r[0]!, {
       name: 'miroir_query_plan_fanout_size',
       help: 'Nodes a read plan asks',
+      labelNames: [],
       buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
-      registers: r,
-    }),
-    planNarrowingRatio: new Histogram({
+    }).cell(),
+    planNarrowingRatio: new HistogramCells(r[0]!, {
       name: 'miroir_query_plan_narrowing_ratio',
       help: "Shards a read plan asks over the index's shards (1 = every shard)",
+      labelNames: [],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.99, 1],
-      registers: r,
-    }),
+    }).cell(),
     hedgeWon: hedges.labels('won'),
     hedgeLost: hedges.labels('lost'),
     hedgeFailed: hedges.labels('failed'),
