@@ -82,6 +82,11 @@ export interface ReadPlan {
   table: RoutingTable;
   /** Groups a retry may use, the read's own first (tenant affinity keeps retries inside the tenant's groups). */
   retryGroups: readonly number[];
+  /**
+   * Groups a hedge may use, the read's own first: a tenant's read is pinned to its group, so its hedges stay there
+   * (only a failed node sends it to the tenant's other groups, as a retry).
+   */
+  hedgeGroups: readonly number[];
 }
 
 let querySeq = 0;
@@ -143,7 +148,8 @@ export function planRead(
   }
   const retryGroups =
     placement === undefined ? table.activeGroups : [cover.group, ...placement.groups.filter((g) => g !== cover.group)];
-  return { pk, cover, table, retryGroups };
+  const hedgeGroups = placement === undefined ? table.activeGroups : [cover.group];
+  return { pk, cover, table, retryGroups, hedgeGroups };
 }
 
 /** A request that lost to its hedge (or the other way round) and was aborted. */
@@ -342,7 +348,7 @@ export async function scatter(
   plan?: ReadPlan,
 ): Promise<Scattered> {
   if (deps.expiryFilter !== undefined) filter = await hideExpired(deps, uid, filter);
-  const { cover, table, retryGroups } = plan ?? planRead(deps, uid, filter, null);
+  const { cover, table, retryGroups, hedgeGroups } = plan ?? planRead(deps, uid, filter, null);
   deps.metrics.fanOut.observe(cover.assignments.size);
   const policy = deps.policy ?? null;
   const bodyFor = (nodeId: string, shards: readonly number[]): Record<string, unknown> => {
@@ -354,7 +360,7 @@ export async function scatter(
     else body.filter = f;
     return body;
   };
-  const q: Query = { deps, uid, route, bodyFor, trigger: hedgeTrigger(deps), groups: retryGroups };
+  const q: Query = { deps, uid, route, bodyFor, trigger: hedgeTrigger(deps), groups: hedgeGroups };
   const parts: Part[] = [];
   for (const [nodeId, shards] of cover.assignments) parts.push(new Part(q, nodeId, shards));
   const timer = q.trigger === null ? null : setTimeout(() => fireHedges(q, parts, cover, table), Math.ceil(q.trigger));
