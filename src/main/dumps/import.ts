@@ -452,8 +452,8 @@ export class DumpImports {
       await save();
     }
     phase('documents');
-    const { batch_size: batchSize, parallel_target_writes: slots, memory_buffer_bytes: memory } = this.d.config;
-    const window = new Window(slots, memory);
+    const batchSize = this.d.config.batch_size;
+    const window = new Window(this.d.config.parallel_target_writes, this.d.config.memory_buffer_bytes);
     // Acknowledged batches advance the cursor only as a contiguous prefix (a resume never skips an unsent batch).
     const pending: Array<{ count: number; done: boolean }> = [];
     let failure: unknown = null;
