@@ -15,11 +15,17 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { AuthResult } from '../../core/auth/authorize.js';
 import type { KeyRegistry } from '../../core/auth/registry.js';
-import { canonicalJson } from '../../core/canonical-json.js';
 import { MeiliError, errorMessage, internalError, type ErrorBody } from '../../core/errors.js';
-import { defaultSettings, type Settings, type SettingsFeatures } from '../../core/settings.js';
+import type { SettingsFeatures } from '../../core/settings.js';
 import { booleanOf, isObject, numberOf, stringOf, stringsOf } from '../../core/types.js';
-import { invalidDump, readDumpFile, type Document, type DocumentBatches, type DumpIndex } from '../../dump/index.js';
+import {
+  invalidDump,
+  readDumpFile,
+  settingsPatch,
+  type Document,
+  type DocumentBatches,
+  type DumpIndex,
+} from '../../dump/index.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import { isFinished, type Job, type Store, type TaskRow } from '../../store/store.js';
 import type { MiroirConfig } from '../config/schema.js';
@@ -70,6 +76,7 @@ interface ImportCursor {
   createdKeys: string[];
   /** Miroir tasks the import registered (creation, settings, document batches): all must succeed. */
   tasks: number[];
+  /** Documents of the indexes in `done` (those of the current index are `offset`). */
   documents: number;
   keys: number;
 }
@@ -115,18 +122,6 @@ function cursorOf(v: unknown): ImportCursor {
 
 /** The job was taken over (its claim lapsed) or this pod is stopping: leave it to the next claim. */
 class Interrupted extends Error {}
-
-/** settings.json → the patch an import sends: the settings Miroir knows whose value is not the default. */
-export function settingsPatch(raw: Record<string, unknown>): Settings {
-  const defaults = defaultSettings();
-  const out: Settings = {};
-  for (const [k, v] of Object.entries(raw)) {
-    if (!(k in defaults) || v === null || v === undefined) continue;
-    if (canonicalJson(v) === canonicalJson(defaults[k])) continue;
-    out[k] = v;
-  }
-  return out;
-}
 
 /** Admission of routed batches: at most `slots` in flight and `bytes` held (one batch always goes through). */
 class Window {
@@ -487,7 +482,6 @@ export class DumpImports {
           if (task.outcome?.status === 'failed') throw failedBatch(uid, task.outcome.error);
           slot.done = true;
           advance();
-          cursor.documents += docs.length;
           progress.documentsThisRun += docs.length;
           this.d.metrics.documentsRouted.inc(docs.length);
           sinceSave += body.length;
@@ -527,6 +521,7 @@ export class DumpImports {
     }
     if (failure !== null) throw failure;
     cursor.done.push(uid);
+    cursor.documents += cursor.offset;
     cursor.index = null;
     cursor.offset = 0;
     await save();
@@ -597,7 +592,7 @@ function detailsOf(head: Record<string, unknown>, cursor: ImportCursor, rate: nu
     importedKeys: cursor.keys,
     indexesDone: cursor.done.length,
     currentIndex: cursor.index,
-    routedDocuments: cursor.documents,
+    routedDocuments: cursor.documents + (cursor.index === null ? 0 : cursor.offset),
     rateDocsPerSec: rate,
   };
 }
