@@ -191,7 +191,17 @@ describe('dumps through Miroir', () => {
   });
 
   test("Miroir's own dump imported into a fresh dev node answers the same again (round trip)", async () => {
-    const task = await miroir.createDump().waitTask({ timeout: 120_000 });
+    const { deriveKeyValue } = await import('../../../src/core/auth/keys.js');
+    const refused = await fetch(`${c.app.url}/dumps`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${deriveKeyValue(MASTER, KEY_SPECS[3]!.uid)}` },
+    });
+    assert.equal(refused.status, 403, 'an imported key without dumps.create');
+    const enqueued = await new Meilisearch({
+      host: c.app.url,
+      apiKey: deriveKeyValue(MASTER, KEY_SPECS[4]!.uid),
+    }).createDump();
+    const task = await miroir.tasks.waitForTask(enqueued.taskUid, { timeout: 120_000 });
     assert.equal(task.status, 'succeeded', JSON.stringify(task.error));
     const dumpUid = (task.details as { dumpUid: string }).dumpUid;
     assert.match(dumpUid, /^\d{8}-\d{9}$/);
