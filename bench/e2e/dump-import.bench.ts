@@ -6,6 +6,7 @@
 // bench/results/dump-import.json).
 import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Meilisearch } from 'meilisearch';
@@ -20,6 +21,13 @@ const SIZES = (process.env.BENCH_DUMP_SIZES ?? '50000,200000').split(',').map(Nu
 function kib(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m === null ? 0 : Number(m[1]);
+}
+
+/** CPU seconds (user + system, all threads) a process used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function stopNode(n: DevNodeProcess): Promise<void> {
@@ -49,6 +57,8 @@ async function run(docs: number, tmp: string): Promise<Record<string, number>> {
   });
   try {
     const idle = kib(proxy.pid, 'VmRSS');
+    const cpu0 = cpuSeconds(proxy.pid);
+    const nodeCpu0 = nodes.reduce((a, n) => a + cpuSeconds(n.child.pid!), 0);
     const started = performance.now();
     const res = await fetch(`${proxy.url}/_miroir/dumps/import`, {
       method: 'POST',
@@ -76,8 +86,20 @@ async function run(docs: number, tmp: string): Promise<Record<string, number>> {
     const task = await client.tasks.waitForTask(taskUid, { timeout: 3_600_000, interval: 250 });
     clearInterval(watch);
     const seconds = (performance.now() - started) / 1000;
+    const proxyCpu = cpuSeconds(proxy.pid) - cpu0;
+    const nodeCpu = nodes.reduce((a, n) => a + cpuSeconds(n.child.pid!), 0) - nodeCpu0;
     if (task.status !== 'succeeded') throw new Error(`import ${task.status}: ${JSON.stringify(task.error)}`);
-    const stats = await client.index('generated').getStats();
+    // Checked after the clock stopped; a node slow to answer under load is asked again.
+    let stats: { numberOfDocuments: number } | null = null;
+    for (let i = 0; stats === null; i++) {
+      stats = await client
+        .index('generated')
+        .getStats()
+        .catch((err: unknown) => {
+          if (i >= 10) throw err;
+          return null;
+        });
+    }
     if (stats.numberOfDocuments !== docs) throw new Error(`${stats.numberOfDocuments} documents, not ${docs}`);
     return {
       documents: docs,
@@ -87,6 +109,9 @@ async function run(docs: number, tmp: string): Promise<Record<string, number>> {
       docs_per_sec: Math.round(docs / seconds),
       routed_seconds: Math.round(routedMs / 100) / 10,
       routed_docs_per_sec: routedMs === 0 ? 0 : Math.round(docs / (routedMs / 1000)),
+      proxy_cpu_seconds: Math.round(proxyCpu * 10) / 10,
+      nodes_cpu_seconds: Math.round(nodeCpu * 10) / 10,
+      load_average: Math.round(loadavg()[0]! * 10) / 10,
       proxy_rss_idle_mib: Math.round(idle / 1024),
       proxy_peak_rss_mib: Math.round(kib(proxy.pid, 'VmHWM') / 1024),
     };

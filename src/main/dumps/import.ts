@@ -43,6 +43,8 @@ export const DUMP_IMPORT_TYPE = 'miroirDumpImport';
 const LEASE_MS = 30_000;
 const HEARTBEAT_MS = 10_000;
 const CLAIM_EVERY_MS = 5_000;
+/** Claims of a job whose spooled upload no pod had before its task fails with `dump_not_found`. */
+const MAX_MISSING_ATTEMPTS = 20;
 
 export interface DumpImportDeps {
   config: MiroirConfig['dump_import'];
@@ -302,6 +304,21 @@ export class DumpImports {
     if (row === null || isFinished(row)) {
       await store.completeJob(job.id, this.podId);
       await rm(payload.file, { force: true });
+      return;
+    }
+    if (
+      !(await stat(payload.file).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      // The upload was spooled on another pod (a `spool_dir` not shared between pods): its claim lapses and the pod
+      // that holds the file (or one sharing the directory) takes it.
+      this.d.logger?.warn({ job: job.id, file: payload.file }, 'dump import: the spooled upload is not on this pod');
+      if (job.attempts < MAX_MISSING_ATTEMPTS) return;
+      const error = new MeiliError('dump_not_found', `The uploaded dump of task ${payload.taskUid} is gone.`);
+      await store.finishTask({ ...row, status: 'failed', error: error.toJSON(), finishedAt: new Date().toISOString() });
+      await store.failJob(job.id, this.podId, error.message);
       return;
     }
     const cursor = cursorOf(job.cursor);
