@@ -191,11 +191,13 @@ export class DumpImports {
   // ---------------------------------------------------------------- POST /_miroir/dumps/import
 
   async upload(ctx: RequestContext<AuthResult>): Promise<Reply> {
-    if (!this.d.config.enabled)
+    if (!this.d.config.enabled) {
+      ctx.req.resume();
       throw new MeiliError(
         'miroir_not_supported',
         'Dump import is off: set `dump_import.enabled: true` in the config.',
       );
+    }
     const type = (ctx.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== '' && !['application/gzip', 'application/x-gzip', 'application/octet-stream'].includes(type)) {
       ctx.req.resume();
