@@ -10,16 +10,17 @@ import type { KeyRegistry } from '../../core/auth/registry.js';
 import { MeiliError, internalError } from '../../core/errors.js';
 import { RESERVED_FIELDS } from '../../core/reserved.js';
 import { settingsView, type SettingsFeatures } from '../../core/settings.js';
-import { numberOf } from '../../core/types.js';
+import { membersOf, numberOf } from '../../core/types.js';
 import { DumpWriter, dumpUidAt, taskToDump, type Document, type TaskEntry } from '../../dump/index.js';
 import type { Reply } from '../../http/server.js';
-import { isFinished, type Store, type TaskRow } from '../../store/store.js';
+import { isFinished, type Job, type Store, type TaskRow } from '../../store/store.js';
 import { fetchDocumentPage } from '../cluster/document-pages.js';
 import type { ScatterDeps } from '../cluster/scatter.js';
 import type { MiroirConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { IndexStateService, IndexView } from '../state/index-state.js';
 import { acceptedReply, meiliTask, type TaskRegistry } from '../tasks/registry.js';
+import { every, type Periodic } from '../util/periodic.js';
 
 /** Documents read per covering-set page. */
 const PAGE = 1000;
@@ -52,8 +53,21 @@ function logical(doc: Record<string, unknown>): Document {
   return out;
 }
 
+export const DUMP_CREATION_JOB = 'dump_creation';
+const LEASE_MS = 30_000;
+const HEARTBEAT_MS = 10_000;
+const CLAIM_EVERY_MS = 5_000;
+
+/**
+ * Each dump is a Mode C job (`dump_creation`, no cursor): a pod that dies while writing one leaves the job to the
+ * next claim (at once when it restarts under the same pod id), which writes the dump again from the start.
+ */
 export class DumpCreations {
-  private readonly running = new Set<Promise<void>>();
+  private podId = '';
+  private loop: Periodic | null = null;
+  private claiming = false;
+  private stopped = false;
+  private readonly running = new Map<string, Promise<void>>();
 
   constructor(private readonly d: DumpCreationDeps) {}
 
@@ -66,15 +80,72 @@ export class DumpCreations {
       queues: [],
       details: { dumpUid: null },
     });
-    const run = this.run(task)
-      .catch((err: unknown) => this.d.logger?.error({ err, task: uid }, 'dump creation failed'))
-      .finally(() => this.running.delete(run));
-    this.running.add(run);
+    await this.d.store.enqueueJob({
+      id: `${DUMP_CREATION_JOB}:${uid}`,
+      type: DUMP_CREATION_JOB,
+      payload: { taskUid: uid },
+    });
+    void this.tick().catch((err: unknown) => this.d.logger?.warn({ err }, 'dump creation claim failed'));
     return acceptedReply(task);
   }
 
+  start(podId: string): void {
+    this.podId = podId;
+    this.loop = every(CLAIM_EVERY_MS, () => this.tick(), {
+      firstAfterMs: 0,
+      onError: (err) => this.d.logger?.warn({ err }, 'dump creation claim failed'),
+    });
+  }
+
   async stop(): Promise<void> {
-    await Promise.allSettled(this.running);
+    this.stopped = true;
+    await this.loop?.stop();
+    await Promise.allSettled(this.running.values());
+  }
+
+  private async tick(): Promise<void> {
+    if (this.claiming || this.stopped || this.podId === '') return;
+    this.claiming = true;
+    const { store } = this.d;
+    try {
+      for (const j of await store.listJobs()) {
+        if (j.type !== DUMP_CREATION_JOB || j.state !== 'in_progress' || j.owner !== this.podId) continue;
+        if (!this.running.has(j.id) && (await store.heartbeatJob(j.id, this.podId, LEASE_MS))) this.runJob(j);
+      }
+      while (this.running.size === 0 && !this.stopped) {
+        const job = await store.claimJob(this.podId, LEASE_MS, [DUMP_CREATION_JOB]);
+        if (job === null) break;
+        this.runJob(job);
+      }
+    } finally {
+      this.claiming = false;
+    }
+  }
+
+  private runJob(job: Job): void {
+    const p = this.execute(job)
+      .catch((err: unknown) => this.d.logger?.error({ err, job: job.id }, 'dump creation failed'))
+      .finally(() => this.running.delete(job.id));
+    this.running.set(job.id, p);
+  }
+
+  private async execute(job: Job): Promise<void> {
+    const { store } = this.d;
+    const uid = numberOf(membersOf(job.payload).taskUid);
+    const task = uid === undefined ? null : await store.getTask(uid);
+    if (task === null || isFinished(task)) {
+      await store.completeJob(job.id, this.podId);
+      return;
+    }
+    const beat = every(HEARTBEAT_MS, () => store.heartbeatJob(job.id, this.podId, LEASE_MS), {
+      onError: (err) => this.d.logger?.warn({ err }, 'dump creation heartbeat failed'),
+    });
+    try {
+      await this.run(task);
+    } finally {
+      await beat.stop();
+    }
+    await store.completeJob(job.id, this.podId);
   }
 
   /** Waits until no task older than `uid` is still waiting in any index's queue (the dump includes them). */

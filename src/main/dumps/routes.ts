@@ -70,7 +70,10 @@ export function registerDumps(
   return {
     imports,
     creations,
-    start: (podId) => imports.start(podId),
+    start: (podId) => {
+      imports.start(podId);
+      creations.start(podId);
+    },
     async stop() {
       await imports.stop();
       await creations.stop();

@@ -1,9 +1,10 @@
 // A dump import survives a proxy crash: Miroir (a child process) is SIGKILLed mid-import and restarted on the same
 // port; the `dump_import` job resumes from its saved cursor (index + document offset) and the import task ends
-// succeeded with every document of the dump in the index exactly once.
+// succeeded with every document of the dump in the index exactly once. A dump being written when the proxy dies is
+// written again by the restarted proxy.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
@@ -36,6 +37,7 @@ before(async () => {
     admin: { api_key: adminKey },
     task_store: { backend: 'lmdb', path: join(tmp.dir, 'store') },
     leader_election: { lease_ttl_s: 3, renew_interval_s: 1 },
+    dumps: { dir: join(tmp.dir, 'dumps') },
     dump_import: {
       spool_dir: join(tmp.dir, 'spool'),
       batch_size: 500,
@@ -95,4 +97,16 @@ test('SIGKILL mid-import: the restarted proxy resumes the job from its cursor an
   }
   assert.equal(onNodes, DOCS, 'no document twice across the nodes (RF=1)');
   for (const id of [0, 4_999, 20_000, DOCS - 1]) assert.equal((await client.index('generated').getDocument(id)).id, id);
+});
+
+test('SIGKILL while a dump is written: the restarted proxy writes it again and the task succeeds', async () => {
+  const client = new Meilisearch({ host: proxy.url, apiKey: masterKey });
+  const { taskUid } = await client.createDump();
+  await until(async () => (await client.tasks.getTask(taskUid)).status !== 'enqueued', 'the dump started', 30_000, 20);
+  await proxy.kill();
+  await proxy.restart();
+  const task = await client.tasks.waitForTask(taskUid, { timeout: 120_000, interval: 200 });
+  assert.equal(task.status, 'succeeded', JSON.stringify(task.error));
+  const dumpUid = (task.details as { dumpUid: string }).dumpUid;
+  assert.ok(existsSync(join(tmp.dir, 'dumps', `${dumpUid}.dump`)));
 });
