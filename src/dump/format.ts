@@ -4,6 +4,8 @@
 import { isObject, stringOf } from '../core/types.js';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import { MeiliError } from '../core/errors.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { defaultSettings, type Settings } from '../core/settings.js';
 
 /** The Meilisearch version a dump written here claims (`dbVersion`): the one the dev node and Miroir speak. */
 export const DUMP_DB_VERSION = '1.50.0';
@@ -166,4 +168,19 @@ export function keyFromDump(v: unknown, where: string): ApiKeyRecord {
     createdAt: v.created_at,
     updatedAt: v.updated_at,
   };
+}
+
+/**
+ * settings.json → the settings patch that recreates them elsewhere: the settings Meilisearch's defaults know whose
+ * value is not the default (unknown, null and default values left out, so a dump of a newer Meilisearch imports).
+ */
+export function settingsPatch(raw: Record<string, unknown>): Settings {
+  const defaults = defaultSettings();
+  const out: Settings = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!(k in defaults) || v === null || v === undefined) continue;
+    if (canonicalJson(v) === canonicalJson(defaults[k])) continue;
+    out[k] = v;
+  }
+  return out;
 }

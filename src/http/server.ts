@@ -38,7 +38,8 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
-export type BodyKind = 'none' | 'json' | 'raw';
+/** `stream`: the body is left unread on `ctx.req` for the handler to consume (no size limit; the handler bounds it). */
+export type BodyKind = 'none' | 'json' | 'raw' | 'stream';
 
 export interface RequestContext<A = unknown> {
   readonly req: IncomingMessage;
@@ -252,7 +253,7 @@ export class HttpServer<A> {
       this.router.add(spec.method, spec.path, {
         spec,
         name: spec.name ?? spec.path,
-        readsBody: spec.body !== 'none' && spec.method !== 'GET',
+        readsBody: spec.body !== 'none' && spec.body !== 'stream' && spec.method !== 'GET',
         series: null,
         headSeries: null,
       });
@@ -388,7 +389,7 @@ export class HttpServer<A> {
     if (route.readsBody) {
       ctx.rawBody = await readBody(ctx.req, this.opts.maxBodyBytes);
       if (route.spec.body === 'json') ctx.json = parseJsonBody(ctx.rawBody, ctx.req.headers['content-type']);
-    } else if (ctx.req.readable) {
+    } else if (ctx.req.readable && route.spec.body !== 'stream') {
       ctx.req.resume();
     }
     return route.spec.handler(ctx);

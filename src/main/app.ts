@@ -1,6 +1,8 @@
 // Assembles one Miroir process from a validated config: store, keys, topology and health, the client listener
 // with its route table and auth hook, and the Prometheus listener. `start` probes every node before listening;
 // `close` stops accepting, drains in-flight requests, then closes pools and the store.
+import { registerDumps } from './dumps/routes.js';
+import { dumpMetrics } from './dumps/metrics.js';
 import { TenantRouter } from './tenancy/affinity.js';
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -341,6 +343,22 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   });
   registerIntegrityRoutes(routes, { store, state, antiEntropy, ttl: ttlSweeper });
   cdc?.addRoutes(routes);
+  // dumps (issue 28): POST /dumps, the streaming import and its Mode C job
+  const dumps = registerDumps(routes, {
+    config: cfg.dump_import,
+    dumps: cfg.dumps,
+    store,
+    tasks,
+    ops,
+    writes,
+    state,
+    keys,
+    topology,
+    scatter: scatterDeps,
+    facetingOverfetch,
+    metrics: dumpMetrics(metrics.registry),
+    logger,
+  });
   const readDeps = {
     state,
     scatter: scatterDeps,
@@ -523,6 +541,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   ilm?.start();
   rebalancer.leadership = leases === null ? () => true : () => leases.isLeader(LEASE_SCOPE);
   rebalancer.start();
+  dumps.start(podId);
   await canaries?.start((item) => membership!.owns(item));
   antiEntropy?.start();
   ttlSweeper?.start();
@@ -556,6 +575,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       await ttlSweeper?.stop();
       await cdc?.stop();
       await rebalancer.stop();
+      await dumps.stop();
       await drift.stop();
       await leases?.stop();
       await membership!.stop();

@@ -66,3 +66,39 @@ export function meiliOrdered(overrides: Partial<Record<string, string | null>> =
   ];
   return items.filter(([n]) => !drop.includes(n)).map(([n, b]) => [n, n in overrides ? overrides[n]! : b]);
 }
+
+/**
+ * Writes a generated v6 dump (streamed: memory flat in `docsPerIndex`) with `indexes` indexes of `docsPerIndex`
+ * documents each (`id`, `title`, `genre`, `year`, `body`), `genre`/`year` filterable; returns the file's size.
+ */
+export async function writeGeneratedDump(
+  path: string,
+  opts: { indexes?: string[]; docsPerIndex: number },
+): Promise<number> {
+  const { createWriteStream } = await import('node:fs');
+  const { stat } = await import('node:fs/promises');
+  const { dirname } = await import('node:path');
+  const { DumpWriter } = await import('../../src/dump/index.js');
+  const words = ['river', 'night', 'star', 'garden', 'machine', 'winter', 'ocean', 'shadow', 'city', 'dream'];
+  const writer = await DumpWriter.create(createWriteStream(path), { dumpDate: new Date(), tmpDir: dirname(path) });
+  const now = new Date().toISOString();
+  await writer.keys([]);
+  for (const uid of opts.indexes ?? ['generated']) {
+    await writer.index(
+      { uid, primaryKey: 'id', createdAt: now, updatedAt: now },
+      { filterableAttributes: ['genre', 'year'], sortableAttributes: ['year'] },
+      (function* () {
+        for (let i = 0; i < opts.docsPerIndex; i++)
+          yield {
+            id: i,
+            title: `${words[i % 10]} ${words[(i * 7) % 10]} ${i}`,
+            genre: words[(i * 3) % 10],
+            year: 1950 + (i % 70),
+            body: `${words[(i * 11) % 10]} ${words[(i * 13) % 10]} ${words[(i * 17) % 10]} number ${i * 31}`,
+          };
+      })(),
+    );
+  }
+  await writer.finish();
+  return (await stat(path)).size;
+}

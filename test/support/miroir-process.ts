@@ -10,6 +10,8 @@ import { cliPath, tempDir } from './devnode.js';
 export interface MiroirProcess {
   readonly url: string;
   readonly port: number;
+  /** The running process's id (changes on restart). */
+  readonly pid: number;
   /** Graceful stop (SIGTERM). */
   stop(): Promise<void>;
   kill(): Promise<void>;
@@ -66,6 +68,9 @@ export async function startMiroirProcess(
     url: `http://127.0.0.1:${port}`,
     port,
     output,
+    get pid() {
+      return child.pid ?? 0;
+    },
     async stop() {
       child.kill('SIGTERM');
       await exited(child);

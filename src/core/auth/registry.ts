@@ -121,6 +121,13 @@ export class KeyRegistry implements KeyLookup {
     return toKeyObject(record, master);
   }
 
+  /** Installs a key record as it is, uid and dates included (a dump import); its value derives from uid + master key. */
+  async restore(record: ApiKeyRecord): Promise<void> {
+    await this.sink.save(record);
+    this.records.set(record.uid, record);
+    this.reindex();
+  }
+
   async update(keyOrUid: string, body: unknown, now: Date): Promise<ApiKeyObject> {
     const master = this.requireMasterKey();
     const record = applyKeyUpdate(this.find(keyOrUid), body, now);

@@ -239,7 +239,6 @@ export function buildRoutes(deps: ApiDeps): Array<RouteSpec<AuthResult>> {
   // ---- Meilisearch routes Miroir does not serve: after Meilisearch's own auth, 501 miroir_not_supported (never a
   // bare 404 that would read as "no such index"). Bodies are not read: the answer is the same whatever they hold.
   const unserved: Array<[HttpMethod, string]> = [
-    ['POST', '/dumps'],
     ['POST', '/snapshots'],
     ['GET', '/metrics'],
     ['POST', '/indexes/:uid/documents/edit'],

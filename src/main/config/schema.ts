@@ -513,6 +513,42 @@ export const configSchema = z.strictObject({
       ttl_seconds: positiveInt.default(86400).describe('How long a key and its answer are kept (in the task store).'),
     })
     .prefault({}),
+  dump_import: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Serve `POST /_miroir/dumps/import` (a Meilisearch v6 `.dump` as the raw body; SPEC A9). Acts only when called.',
+        ),
+      mode: z
+        .enum(['streaming'])
+        .default('streaming')
+        .describe('`streaming`: documents routed by shard as the dump is read (the legacy `broadcast` is not served).'),
+      batch_size: positiveInt.default(1000).describe('Documents per routed write (one Miroir write task each).'),
+      parallel_target_writes: positiveInt.default(8).describe('Routed writes in flight at once.'),
+      memory_buffer_bytes: positiveInt
+        .default(134217728)
+        .describe('Most bytes of routed batches held in memory at once, whatever the dump size.'),
+      chunk_size_bytes: positiveInt
+        .default(268435456)
+        .describe(
+          'Resume granularity (Mode C): the cursor (index + document offset) is saved at least every this many document bytes (and every heartbeat).',
+        ),
+      spool_dir: z
+        .string()
+        .min(1)
+        .default('./miroir-dumps/imports')
+        .describe(
+          'Where uploads are spooled before the import reads them (what makes a resume after a crash possible).',
+        ),
+    })
+    .prefault({}),
+  dumps: z
+    .strictObject({
+      dir: z.string().min(1).default('./miroir-dumps').describe('Where `POST /dumps` writes `{dumpUid}.dump`.'),
+    })
+    .prefault({}),
   task_registry: z
     .strictObject({
       retention_days: positiveInt.default(7).describe('Finished tasks older than this are pruned (C7: 7 days).'),

@@ -121,7 +121,7 @@ describe('errors', () => {
   });
 
   test('routes not built yet answer 501 miroir_not_supported after auth, with the documented link', async () => {
-    const res = await fetch(`${cluster.app.url}/dumps`, {
+    const res = await fetch(`${cluster.app.url}/snapshots`, {
       method: 'POST',
       headers: { authorization: `Bearer ${cluster.masterKey}` },
     });
@@ -130,7 +130,7 @@ describe('errors', () => {
     assert.equal(body.code, 'miroir_not_supported');
     assert.equal(body.type, 'invalid_request');
     assert.match(body.link, /docs\/errors\.md#miroir_not_supported$/);
-    assert.equal((await fetch(`${cluster.app.url}/dumps`, { method: 'POST' })).status, 401);
+    assert.equal((await fetch(`${cluster.app.url}/snapshots`, { method: 'POST' })).status, 401);
   });
 });
 

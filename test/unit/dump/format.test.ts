@@ -309,3 +309,22 @@ describe('tasks/queue.jsonl', () => {
     }
   });
 });
+
+describe('settingsPatch', () => {
+  test('keeps only known settings whose value is not the default', async () => {
+    const { settingsPatch } = await import('../../../src/dump/format.js');
+    const { defaultSettings } = await import('../../../src/core/settings.js');
+    const full: Record<string, unknown> = defaultSettings();
+    assert.deepEqual(settingsPatch(full), {}, 'default settings patch nothing');
+    assert.deepEqual(
+      settingsPatch({
+        ...full,
+        filterableAttributes: ['genre'],
+        synonyms: { a: ['b'] },
+        chat: { description: 'unknown to Miroir' },
+        distinctAttribute: null,
+      }),
+      { filterableAttributes: ['genre'], synonyms: { a: ['b'] } },
+    );
+  });
+});

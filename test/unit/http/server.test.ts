@@ -40,6 +40,17 @@ const server = new HttpServer<string>({
         }),
     },
     {
+      method: 'POST',
+      path: '/stream',
+      body: 'stream',
+      auth: 'public',
+      handler: async (ctx: RequestContext<string>) => {
+        let bytes = 0;
+        for await (const chunk of ctx.req) bytes += Buffer.byteLength(chunk);
+        return { status: 200, body: { bytes, rawBody: ctx.rawBody } };
+      },
+    },
+    {
       method: 'GET',
       path: '/probe',
       body: 'none',
@@ -101,6 +112,12 @@ test('request id: generated as 8 hex, or kept when the client sent one', async (
   assert.match(String(a.headers['x-request-id']), /^[0-9a-f]{8}$/);
   const b = await call('GET', '/ping', undefined, { 'x-request-id': 'client-id-1' });
   assert.equal(b.headers['x-request-id'], 'client-id-1');
+});
+
+test('a `stream` route hands the unread body to its handler, past maxBodyBytes (the handler bounds it)', async () => {
+  const res = await request(`${base}/stream`, { method: 'POST', body: Buffer.alloc(100_000, 1) });
+  assert.equal(res.statusCode, 200);
+  assert.deepEqual(await res.body.json(), { bytes: 100_000, rawBody: null });
 });
 
 test('unknown route → 404, wrong method → 405 with Allow', async () => {
