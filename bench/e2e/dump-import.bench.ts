@@ -18,7 +18,7 @@ import { startDevNodeProcess, type DevNodeProcess } from './devnode-process.js';
 
 const SIZES = (process.env.BENCH_DUMP_SIZES ?? '50000,200000').split(',').map(Number);
 
-function kib(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+function kib(pid: number, field: 'VmHWM' | 'VmRSS' | 'RssAnon' | 'RssFile'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m === null ? 0 : Number(m[1]);
 }
@@ -72,7 +72,12 @@ async function run(docs: number, tmp: string): Promise<Record<string, number>> {
     const client = new Meilisearch({ host: proxy.url, apiKey: masterKey });
     // When every document was routed (phase `waiting`: the nodes are still indexing the last batches).
     let routedMs = 0;
+    // Anonymous memory (heap, buffers) apart from file-backed pages (the LMDB store's memory map, code).
+    let peakAnon = 0;
+    let peakFile = 0;
     const watch = setInterval(() => {
+      peakAnon = Math.max(peakAnon, kib(proxy.pid, 'RssAnon'));
+      peakFile = Math.max(peakFile, kib(proxy.pid, 'RssFile'));
       void fetch(`${proxy.url}/_miroir/dumps/import/${taskUid}/status`, {
         headers: { authorization: `Bearer ${adminKey}` },
       })
@@ -114,6 +119,8 @@ async function run(docs: number, tmp: string): Promise<Record<string, number>> {
       load_average: Math.round(loadavg()[0]! * 10) / 10,
       proxy_rss_idle_mib: Math.round(idle / 1024),
       proxy_peak_rss_mib: Math.round(kib(proxy.pid, 'VmHWM') / 1024),
+      proxy_peak_anon_mib: Math.round(peakAnon / 1024),
+      proxy_peak_file_mib: Math.round(peakFile / 1024),
     };
   } finally {
     await proxy.stop();

@@ -478,9 +478,18 @@ export class DumpImports {
     const advance = () => {
       while (pending.length > 0 && pending[0]!.done) cursor.offset += pending.shift()!.count;
     };
+    // Backpressure from the nodes: the nodes index slower than the proxy routes, so at most `maxUnsettled` batches
+    // are accepted but not finished at a time (what the proxy and the nodes hold stays flat whatever the dump size).
+    const maxUnsettled = Math.max(4, this.d.config.parallel_target_writes * 4);
+    let settled = 0; // cursor.tasks[0, settled) are known to be finished
     const send = async (docs: Document[]) => {
       if (failure !== null) throw failure;
       check();
+      if (cursor.tasks.length - settled > maxUnsettled) {
+        const upTo = cursor.tasks.length - maxUnsettled;
+        await this.waitForTasks(cursor.tasks.slice(settled, upTo), check);
+        settled = upTo;
+      }
       const body = Buffer.from(JSON.stringify(docs));
       await window.acquire(body.length);
       const slot = { count: docs.length, done: false };
