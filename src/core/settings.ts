@@ -301,7 +301,7 @@ const emptyList = (): unknown[] => [];
 /** A string list inside an object: absent or null is empty. */
 const OPTIONAL_STRINGS: Spec = { kind: 'strings', default: emptyList, nullable: true };
 
-/** Every setting's spec, and the key its error codes are named after when it differs (`chat` → `indexChat`). */
+/** Every setting's spec (the walk's input; `walk` is the one interpreter). */
 const SETTINGS_SPEC: Readonly<Record<string, Spec>> = {
   displayedAttributes: STRINGS,
   searchableAttributes: STRINGS,
@@ -424,6 +424,7 @@ const SETTINGS_SPEC: Readonly<Record<string, Spec>> = {
     },
   },
 };
+/** The key a setting's error codes are named after when it differs from the setting (`chat` → `indexChat`). */
 const CODE_KEYS: Readonly<Record<string, string>> = { chat: 'indexChat' };
 
 function fieldOf(fields: Readonly<Record<string, Spec>>, f: string): Spec | undefined {
