@@ -2,7 +2,7 @@
 // settings behind experimental features (`foreignKeys`, `chat`), and validation of a settings body (whole object or
 // one sub-route) with the `invalid_settings_*` codes. Pure; the dev node applies settings, the proxy validates and
 // stores logical settings with it.
-import { booleanOf, isObject, membersOf, numberOf, stringOf, type JsonObject } from './types.js';
+import { isObject, membersOf, numberOf, stringOf, stringsOf, type JsonObject } from './types.js';
 import { MeiliError, type ErrorCode } from './errors.js';
 import { applyEmbeddersPatch, validateEmbedders } from './vectors.js';
 
@@ -189,37 +189,61 @@ function wrongType(key: string, path: string, expected: string, v: unknown): Mei
   );
 }
 
-function stringArray(key: string, v: unknown, path = `.${key}`): string[] {
-  if (!Array.isArray(v)) throw wrongType(key, path, 'an array', v);
-  const out = new Set<string>();
-  v.forEach((x: unknown, i) => {
-    if (typeof x !== 'string') throw wrongType(key, `${path}[${i}]`, 'a string', x);
-    out.add(x);
-  });
-  return [...out];
-}
-
-function objectOf(key: string, v: unknown, path: string): JsonObject {
-  if (!isObject(v)) throw wrongType(key, path, 'an object', v);
+function objectOf(code: string, v: unknown, path: string): JsonObject {
+  if (!isObject(v)) throw wrongType(code, path, 'an object', v);
   return v;
 }
 
-function unknownField(key: string, path: string, field: string, expected: string[]): MeiliError {
+function unknownField(code: string, path: string, field: string, expected: string[]): MeiliError {
   const inside = path === '' ? '' : ` inside \`${path}\``;
   return new MeiliError(
-    codeFor(key),
+    codeFor(code),
     `Unknown field \`${field}\`${inside}: expected one of ${expected.map((e) => `\`${e}\``).join(', ')}`,
   );
 }
 
-/** Settings Meilisearch keeps as sorted sets. */
-const SORTED_SETTINGS = new Set([
-  'sortableAttributes',
-  'stopWords',
-  'nonSeparatorTokens',
-  'separatorTokens',
-  'dictionary',
-]);
+// ---- The declarative settings validator: a spec per setting, one interpreter (`walk`) -----------------------------
+
+/** A named cross-field rule: the error message for a valid-typed value Meilisearch still refuses, if any. */
+type Rule = (value: unknown, path: string) => string | undefined;
+
+/** How a PATCH-style object starts before the body's fields are applied. */
+type Base =
+  | 'current' // the current value's fields (Meilisearch merges nested settings)
+  | 'currentOrDefault' // the current value, or the default when there is none
+  | 'currentNumbers' // each field: the current value when a number, else the field's default
+  | 'defaults'; // each field's default
+
+interface Common {
+  /** Output when the field is absent (item objects) or null (when `nullable`). */
+  default?: () => unknown;
+  /** `null` resets the field to its default (otherwise null is a wrong type). */
+  nullable?: true;
+  check?: Rule;
+}
+
+type Spec = Common &
+  (
+    | { kind: 'string' }
+    | { kind: 'boolean' }
+    | { kind: 'uint' }
+    | { kind: 'enum'; values: readonly string[] }
+    /** An array of strings, deduplicated in first-seen order; `sorted` for the settings Meilisearch keeps sorted. */
+    | { kind: 'strings'; sorted?: true }
+    /** An object of free keys, each value of `of`, applied over `base`. */
+    | { kind: 'record'; of: Spec; base: () => JsonObject }
+    | { kind: 'array'; of: Spec }
+    | { kind: 'stringOr'; object: Spec }
+    /** A PATCH-style object: the body's fields in its order, each applied over `base`. */
+    | { kind: 'patch'; fields: Readonly<Record<string, Spec>>; base: Base; unknown: 'reject' | 'keep' }
+    /**
+     * A whole object (an array item): unknown fields first, then each field in spec order (absent → its default,
+     * or a missing-field error); `keys` orders the output when it differs.
+     */
+    | { kind: 'item'; fields: Readonly<Record<string, Spec>>; unknown: 'reject' | 'ignore'; keys?: readonly string[] }
+    | { kind: 'custom'; validate: (v: unknown, current: unknown, path: string) => unknown }
+  );
+
 const RULE_RE = /^([^:\s]+):(asc|desc)$/;
 const BUILTIN_RULES = new Set([
   'words',
@@ -232,232 +256,304 @@ const BUILTIN_RULES = new Set([
   'exactness',
 ]);
 
-function uintOrNull(key: string, v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw wrongType(key, path, 'a positive integer', v);
-  return v;
+/** Ranking rules: `attribute` alone or `attributeRank`/`wordPosition`, and each rule built-in or `field:asc|desc`. */
+const rankingRuleSyntax: Rule = (v, path) => {
+  const rules = stringsOf(v) ?? [];
+  if (rules.includes('attribute') && (rules.includes('attributeRank') || rules.includes('wordPosition')))
+    return 'Mixed usage of the attribute, attributeRank, and wordPosition ranking rules. You must either use the attribute ranking rule alone or the attributeRank and wordPosition ranking rules.';
+  const i = rules.findIndex((r) => !BUILTIN_RULES.has(r) && !RULE_RE.test(r));
+  if (i >= 0)
+    return `Invalid value at \`${path}[${i}]\`: \`${rules[i]}\` ranking rule is invalid. Valid ranking rules are words, typo, sort, proximity, attribute, exactness and custom ranking rules.`;
+  return undefined;
+};
+
+/** `minWordSizeForTypos`: `oneTypo` ≤ `twoTypos`. */
+const typoSizesOrdered: Rule = (v) => {
+  const m = membersOf(v);
+  const one = numberOf(m.oneTypo) ?? 0;
+  const two = numberOf(m.twoTypos) ?? 0;
+  if (one <= two) return undefined;
+  return (
+    '`minWordSizeForTypos` setting is invalid. `oneTypo` and `twoTypos` fields should be between `0` and `255`, and `twoTypos` should be greater or equals to `oneTypo` but found `oneTypo: ' +
+    one +
+    '` and twoTypos: `' +
+    two +
+    '`.'
+  );
+};
+
+/** `pagination.maxTotalHits` is a non-zero integer. */
+const nonZero: Rule = (v, path) =>
+  v === 0
+    ? `Invalid value at \`${path}\`: a non-zero integer value lower than \`18446744073709551615\` was expected, but found a zero`
+    : undefined;
+
+/** A field of a default settings object (fresh on each call). */
+function defaultOf(get: () => unknown, field: string): () => unknown {
+  return () => membersOf(get())[field];
+}
+const typoDefault = (f: string): (() => unknown) => defaultOf(() => defaultSettings().typoTolerance, f);
+const chatDefault = (f: string): (() => unknown) => defaultOf(() => EXPERIMENTAL_SETTINGS.chat?.defaultValue(), f);
+
+const STRINGS: Spec = { kind: 'strings' };
+const SORTED: Spec = { kind: 'strings', sorted: true };
+const emptyList = (): unknown[] => [];
+/** A string list inside an object: absent or null is empty. */
+const OPTIONAL_STRINGS: Spec = { kind: 'strings', default: emptyList, nullable: true };
+
+/** Every setting's spec (the walk's input; `walk` is the one interpreter). */
+const SETTINGS_SPEC: Readonly<Record<string, Spec>> = {
+  displayedAttributes: STRINGS,
+  searchableAttributes: STRINGS,
+  filterableAttributes: {
+    kind: 'array',
+    of: {
+      kind: 'stringOr',
+      object: {
+        kind: 'item',
+        unknown: 'reject',
+        fields: {
+          attributePatterns: OPTIONAL_STRINGS,
+          features: {
+            kind: 'item',
+            unknown: 'ignore',
+            keys: ['facetSearch', 'filter'],
+            fields: {
+              filter: {
+                kind: 'patch',
+                base: 'defaults',
+                unknown: 'reject',
+                fields: {
+                  equality: { kind: 'boolean', default: () => true },
+                  comparison: { kind: 'boolean', default: () => false },
+                },
+              },
+              facetSearch: { kind: 'boolean', default: () => false },
+            },
+          },
+        },
+      },
+    },
+  },
+  sortableAttributes: SORTED,
+  rankingRules: { kind: 'strings', check: rankingRuleSyntax },
+  stopWords: SORTED,
+  nonSeparatorTokens: SORTED,
+  separatorTokens: SORTED,
+  dictionary: SORTED,
+  synonyms: { kind: 'record', of: STRINGS, base: () => ({}) },
+  distinctAttribute: { kind: 'string' },
+  proximityPrecision: { kind: 'enum', values: ['byWord', 'byAttribute'] },
+  typoTolerance: {
+    kind: 'patch',
+    base: 'current',
+    unknown: 'reject',
+    fields: {
+      enabled: { kind: 'boolean', nullable: true, default: typoDefault('enabled') },
+      minWordSizeForTypos: {
+        kind: 'patch',
+        base: 'currentNumbers',
+        unknown: 'reject',
+        nullable: true,
+        default: typoDefault('minWordSizeForTypos'),
+        check: typoSizesOrdered,
+        fields: {
+          oneTypo: { kind: 'uint', nullable: true, default: () => 5 },
+          twoTypos: { kind: 'uint', nullable: true, default: () => 9 },
+        },
+      },
+      disableOnWords: { kind: 'strings', nullable: true, default: typoDefault('disableOnWords') },
+      disableOnAttributes: { kind: 'strings', nullable: true, default: typoDefault('disableOnAttributes') },
+      disableOnNumbers: { kind: 'boolean', nullable: true, default: typoDefault('disableOnNumbers') },
+    },
+  },
+  faceting: {
+    kind: 'patch',
+    base: 'current',
+    unknown: 'reject',
+    fields: {
+      maxValuesPerFacet: { kind: 'uint', nullable: true, default: () => 100 },
+      sortFacetValuesBy: {
+        kind: 'record',
+        of: { kind: 'enum', values: ['alpha', 'count'] },
+        base: () => ({ '*': 'alpha' }),
+        nullable: true,
+        default: () => ({ '*': 'alpha' }),
+      },
+    },
+  },
+  pagination: {
+    kind: 'patch',
+    base: 'current',
+    unknown: 'reject',
+    fields: { maxTotalHits: { kind: 'uint', nullable: true, default: () => 1000, check: nonZero } },
+  },
+  embedders: { kind: 'custom', validate: (v, current, path) => validateEmbedders(v, current, path) },
+  searchCutoffMs: { kind: 'uint' },
+  localizedAttributes: {
+    kind: 'array',
+    of: { kind: 'item', unknown: 'ignore', fields: { attributePatterns: OPTIONAL_STRINGS, locales: OPTIONAL_STRINGS } },
+  },
+  facetSearch: { kind: 'boolean' },
+  prefixSearch: { kind: 'enum', values: ['indexingTime', 'disabled'] },
+  foreignKeys: {
+    kind: 'array',
+    of: {
+      kind: 'item',
+      unknown: 'reject',
+      fields: { foreignIndexUid: { kind: 'string' }, fieldName: { kind: 'string' } },
+    },
+  },
+  chat: {
+    kind: 'patch',
+    base: 'currentOrDefault',
+    unknown: 'reject',
+    default: () => EXPERIMENTAL_SETTINGS.chat?.defaultValue(),
+    fields: {
+      description: { kind: 'string', nullable: true, default: chatDefault('description') },
+      documentTemplate: { kind: 'string', nullable: true, default: chatDefault('documentTemplate') },
+      documentTemplateMaxBytes: { kind: 'uint', nullable: true, default: chatDefault('documentTemplateMaxBytes') },
+      searchParameters: {
+        kind: 'patch',
+        base: 'current',
+        unknown: 'keep',
+        fields: {},
+        nullable: true,
+        default: chatDefault('searchParameters'),
+      },
+    },
+  },
+};
+/** The key a setting's error codes are named after when it differs from the setting (`chat` → `indexChat`). */
+const CODE_KEYS: Readonly<Record<string, string>> = { chat: 'indexChat' };
+
+function fieldOf(fields: Readonly<Record<string, Spec>>, f: string): Spec | undefined {
+  return Object.hasOwn(fields, f) ? fields[f] : undefined;
+}
+
+/** A spec's default output: its own, or an object of its fields' defaults (undefined when one has none). */
+function specDefault(spec: Spec): unknown {
+  if (spec.default !== undefined) return spec.default();
+  if (spec.kind !== 'item' && spec.kind !== 'patch') return undefined;
+  const keys = (spec.kind === 'item' ? spec.keys : undefined) ?? Object.keys(spec.fields);
+  const out: JsonObject = {};
+  for (const k of keys) {
+    const field = fieldOf(spec.fields, k);
+    const d = field === undefined ? undefined : specDefault(field);
+    if (d === undefined) return undefined;
+    out[k] = d;
+  }
+  return out;
+}
+
+function patchBase(spec: Spec & { kind: 'patch' }, current: unknown): JsonObject {
+  switch (spec.base) {
+    case 'current':
+      return { ...membersOf(current) };
+    case 'currentOrDefault':
+      return { ...membersOf(current ?? specDefault(spec)) };
+    case 'currentNumbers':
+    case 'defaults': {
+      const cur = membersOf(current);
+      const out: JsonObject = {};
+      for (const [f, field] of Object.entries(spec.fields))
+        out[f] = (spec.base === 'currentNumbers' ? numberOf(cur[f]) : undefined) ?? specDefault(field);
+      return out;
+    }
+  }
+}
+
+/**
+ * The interpreter: validates `v` against `spec` at `path` (errors carry `code`'s `invalid_settings_*` code) and
+ * returns the stored value. `current` is the value it replaces, the base of PATCH-style objects.
+ */
+function walk(spec: Spec, v: unknown, current: unknown, path: string, code: string): unknown {
+  const out = walkKind(spec, v, current, path, code);
+  const message = spec.check?.(out, path);
+  if (message !== undefined) throw new MeiliError(codeFor(code), message);
+  return out;
+}
+
+function walkKind(spec: Spec, v: unknown, current: unknown, path: string, code: string): unknown {
+  switch (spec.kind) {
+    case 'string':
+    case 'boolean':
+      if (typeof v !== spec.kind) throw wrongType(code, path, `a ${spec.kind}`, v);
+      return v;
+    case 'uint':
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw wrongType(code, path, 'a positive integer', v);
+      return v;
+    case 'enum':
+      if (typeof v !== 'string' || !spec.values.includes(v)) {
+        throw new MeiliError(
+          codeFor(code),
+          `Unknown value \`${String(v)}\`${atPath(path)}: expected one of ${spec.values.map((x) => `\`${x}\``).join(', ')}`,
+        );
+      }
+      return v;
+    case 'strings': {
+      if (!Array.isArray(v)) throw wrongType(code, path, 'an array', v);
+      const out = new Set<string>();
+      v.forEach((x: unknown, i) => {
+        if (typeof x !== 'string') throw wrongType(code, `${path}[${i}]`, 'a string', x);
+        out.add(x);
+      });
+      return spec.sorted === true ? [...out].sort() : [...out];
+    }
+    case 'record': {
+      const o = objectOf(code, v, path);
+      const out = spec.base();
+      for (const [k, x] of Object.entries(o)) out[k] = walk(spec.of, x, undefined, `${path}.${k}`, code);
+      return out;
+    }
+    case 'array':
+      if (!Array.isArray(v)) throw wrongType(code, path, 'an array', v);
+      return v.map((x: unknown, i) => walk(spec.of, x, undefined, `${path}[${i}]`, code));
+    case 'stringOr':
+      return typeof v === 'string' ? v : walk(spec.object, v, undefined, path, code);
+    case 'patch': {
+      const o = objectOf(code, v, path);
+      const out = patchBase(spec, current);
+      for (const [f, x] of Object.entries(o)) {
+        const field = fieldOf(spec.fields, f);
+        if (field === undefined) {
+          if (spec.unknown === 'reject') throw unknownField(code, path, f, Object.keys(spec.fields));
+          out[f] = x;
+        } else
+          out[f] =
+            x === null && field.nullable === true ? specDefault(field) : walk(field, x, out[f], `${path}.${f}`, code);
+      }
+      return out;
+    }
+    case 'item': {
+      const o = objectOf(code, v, path);
+      if (spec.unknown === 'reject')
+        for (const f of Object.keys(o))
+          if (fieldOf(spec.fields, f) === undefined) throw unknownField(code, path, f, Object.keys(spec.fields));
+      const values: JsonObject = {};
+      for (const [f, field] of Object.entries(spec.fields)) {
+        const x = o[f];
+        if (x === undefined || (x === null && field.nullable === true)) {
+          const d = specDefault(field);
+          if (d === undefined) throw new MeiliError(codeFor(code), `Missing field \`${f}\` inside \`${path}\``);
+          values[f] = d;
+        } else values[f] = walk(field, x, undefined, `${path}.${f}`, code);
+      }
+      if (spec.keys === undefined) return values;
+      const out: JsonObject = {};
+      for (const k of spec.keys) out[k] = values[k];
+      return out;
+    }
+    case 'custom':
+      return spec.validate(v, current, path);
+  }
 }
 
 /** Validates one setting's new value (never null: null means reset and is handled by the caller). */
 function validateOne(key: string, v: unknown, current: Settings, path = `.${key}`): unknown {
-  switch (key) {
-    case 'displayedAttributes':
-    case 'searchableAttributes':
-    case 'sortableAttributes':
-    case 'stopWords':
-    case 'nonSeparatorTokens':
-    case 'separatorTokens':
-    case 'dictionary':
-      return SORTED_SETTINGS.has(key) ? stringArray(key, v, path).sort() : stringArray(key, v, path);
-    case 'filterableAttributes': {
-      if (!Array.isArray(v)) throw wrongType(key, path, 'an array', v);
-      return v.map((x, i) => {
-        if (typeof x === 'string') return x;
-        const o = objectOf(key, x, `${path}[${i}]`);
-        for (const f of Object.keys(o))
-          if (f !== 'attributePatterns' && f !== 'features')
-            throw unknownField(key, `${path}[${i}]`, f, ['attributePatterns', 'features']);
-        const patterns = stringArray(key, o.attributePatterns ?? [], `${path}[${i}].attributePatterns`);
-        const features = o.features === undefined ? {} : objectOf(key, o.features, `${path}[${i}].features`);
-        const filter =
-          features.filter === undefined ? {} : objectOf(key, features.filter, `${path}[${i}].features.filter`);
-        for (const [fk, fv] of Object.entries(filter)) {
-          if (fk !== 'equality' && fk !== 'comparison')
-            throw unknownField(key, `${path}[${i}].features.filter`, fk, ['equality', 'comparison']);
-          if (typeof fv !== 'boolean') throw wrongType(key, `${path}[${i}].features.filter.${fk}`, 'a boolean', fv);
-        }
-        if (features.facetSearch !== undefined && typeof features.facetSearch !== 'boolean')
-          throw wrongType(key, `${path}[${i}].features.facetSearch`, 'a boolean', features.facetSearch);
-        return {
-          attributePatterns: patterns,
-          features: {
-            facetSearch: features.facetSearch ?? false,
-            filter: {
-              equality: booleanOf(filter.equality) ?? true,
-              comparison: booleanOf(filter.comparison) ?? false,
-            },
-          },
-        };
-      });
-    }
-    case 'rankingRules': {
-      const rules = stringArray(key, v, path);
-      if (rules.includes('attribute') && (rules.includes('attributeRank') || rules.includes('wordPosition'))) {
-        throw new MeiliError(
-          codeFor(key),
-          'Mixed usage of the attribute, attributeRank, and wordPosition ranking rules. You must either use the attribute ranking rule alone or the attributeRank and wordPosition ranking rules.',
-        );
-      }
-      rules.forEach((r, i) => {
-        if (!BUILTIN_RULES.has(r) && !RULE_RE.test(r)) {
-          throw new MeiliError(
-            codeFor(key),
-            `Invalid value at \`${path}[${i}]\`: \`${r}\` ranking rule is invalid. Valid ranking rules are words, typo, sort, proximity, attribute, exactness and custom ranking rules.`,
-          );
-        }
-      });
-      return rules;
-    }
-    case 'synonyms': {
-      const o = objectOf(key, v, path);
-      const out: Record<string, string[]> = {};
-      for (const [k, list] of Object.entries(o)) out[k] = stringArray(key, list, `${path}.${k}`);
-      return out;
-    }
-    case 'distinctAttribute':
-      if (typeof v !== 'string') throw wrongType(key, path, 'a string', v);
-      return v;
-    case 'proximityPrecision':
-      if (v !== 'byWord' && v !== 'byAttribute') {
-        throw new MeiliError(
-          codeFor(key),
-          `Unknown value \`${String(v)}\`${atPath(path)}: expected one of \`byWord\`, \`byAttribute\``,
-        );
-      }
-      return v;
-    case 'typoTolerance': {
-      const o = objectOf(key, v, path);
-      const cur = membersOf(current.typoTolerance);
-      const out: Record<string, unknown> = { ...cur };
-      const fields = ['enabled', 'minWordSizeForTypos', 'disableOnWords', 'disableOnAttributes', 'disableOnNumbers'];
-      for (const [f, fv] of Object.entries(o)) {
-        if (!fields.includes(f)) throw unknownField(key, path, f, fields);
-        if (fv === null) {
-          out[f] = membersOf(defaultSettings().typoTolerance)[f];
-          continue;
-        }
-        if (f === 'enabled' || f === 'disableOnNumbers') {
-          if (typeof fv !== 'boolean') throw wrongType(key, `${path}.${f}`, 'a boolean', fv);
-          out[f] = fv;
-        } else if (f === 'disableOnWords' || f === 'disableOnAttributes') {
-          out[f] = stringArray(key, fv, `${path}.${f}`);
-        } else {
-          const m = objectOf(key, fv, `${path}.${f}`);
-          const min = membersOf(cur.minWordSizeForTypos);
-          const sizes = { oneTypo: numberOf(min.oneTypo) ?? 5, twoTypos: numberOf(min.twoTypos) ?? 9 };
-          for (const [sk, sv] of Object.entries(m)) {
-            if (sk !== 'oneTypo' && sk !== 'twoTypos')
-              throw unknownField(key, `${path}.${f}`, sk, ['oneTypo', 'twoTypos']);
-            sizes[sk] = sv === null ? (sk === 'oneTypo' ? 5 : 9) : uintOrNull(key, sv, `${path}.${f}.${sk}`);
-          }
-          if (sizes.oneTypo > sizes.twoTypos) {
-            throw new MeiliError(
-              codeFor(key),
-              '`minWordSizeForTypos` setting is invalid. `oneTypo` and `twoTypos` fields should be between `0` and `255`, and `twoTypos` should be greater or equals to `oneTypo` but found `oneTypo: ' +
-                sizes.oneTypo +
-                '` and twoTypos: `' +
-                sizes.twoTypos +
-                '`.',
-            );
-          }
-          out[f] = sizes;
-        }
-      }
-      return out;
-    }
-    case 'faceting': {
-      const o = objectOf(key, v, path);
-      const cur = membersOf(current.faceting);
-      const out: Record<string, unknown> = { ...cur };
-      for (const [f, fv] of Object.entries(o)) {
-        if (f === 'maxValuesPerFacet') out[f] = fv === null ? 100 : uintOrNull(key, fv, `${path}.${f}`);
-        else if (f === 'sortFacetValuesBy') {
-          if (fv === null) {
-            out[f] = { '*': 'alpha' };
-            continue;
-          }
-          const m = objectOf(key, fv, `${path}.${f}`);
-          const merged: Record<string, string> = { '*': 'alpha' };
-          for (const [fk, order] of Object.entries(m)) {
-            if (order !== 'alpha' && order !== 'count')
-              throw new MeiliError(
-                codeFor(key),
-                `Unknown value \`${String(order)}\` at \`${path}.${f}.${fk}\`: expected one of \`alpha\`, \`count\``,
-              );
-            merged[fk] = order;
-          }
-          out[f] = merged;
-        } else throw unknownField(key, path, f, ['maxValuesPerFacet', 'sortFacetValuesBy']);
-      }
-      return out;
-    }
-    case 'pagination': {
-      const o = objectOf(key, v, path);
-      const out: JsonObject = { ...membersOf(current.pagination) };
-      for (const [f, fv] of Object.entries(o)) {
-        if (f !== 'maxTotalHits') throw unknownField(key, path, f, ['maxTotalHits']);
-        out[f] = fv === null ? 1000 : uintOrNull(key, fv, `${path}.${f}`);
-        if (out[f] === 0) {
-          throw new MeiliError(
-            codeFor(key),
-            `Invalid value at \`${path}.${f}\`: a non-zero integer value lower than \`18446744073709551615\` was expected, but found a zero`,
-          );
-        }
-      }
-      return out;
-    }
-    case 'embedders':
-      return validateEmbedders(v, current.embedders, path);
-    case 'searchCutoffMs':
-      return uintOrNull(key, v, path);
-    case 'localizedAttributes': {
-      if (!Array.isArray(v)) throw wrongType(key, path, 'an array', v);
-      return v.map((x, i) => {
-        const o = objectOf(key, x, `${path}[${i}]`);
-        return {
-          attributePatterns: stringArray(key, o.attributePatterns ?? [], `${path}[${i}].attributePatterns`),
-          locales: stringArray(key, o.locales ?? [], `${path}[${i}].locales`),
-        };
-      });
-    }
-    case 'facetSearch':
-      if (typeof v !== 'boolean') throw wrongType(key, path, 'a boolean', v);
-      return v;
-    case 'prefixSearch':
-      if (v !== 'indexingTime' && v !== 'disabled') {
-        throw new MeiliError(
-          codeFor(key),
-          `Unknown value \`${String(v)}\`${atPath(path)}: expected one of \`indexingTime\`, \`disabled\``,
-        );
-      }
-      return v;
-    case 'foreignKeys': {
-      if (!Array.isArray(v)) throw wrongType(key, path, 'an array', v);
-      return v.map((x, i) => {
-        const at = `${path}[${i}]`;
-        const o = objectOf(key, x, at);
-        const fields = ['foreignIndexUid', 'fieldName'];
-        for (const f of Object.keys(o)) if (!fields.includes(f)) throw unknownField(key, at, f, fields);
-        for (const f of fields) {
-          if (o[f] === undefined) throw new MeiliError(codeFor(key), `Missing field \`${f}\` inside \`${at}\``);
-          if (typeof o[f] !== 'string') throw wrongType(key, `${at}.${f}`, 'a string', o[f]);
-        }
-        return { foreignIndexUid: o.foreignIndexUid, fieldName: o.fieldName };
-      });
-    }
-    case 'chat': {
-      const o = objectOf('indexChat', v, path);
-      const cur = membersOf(current.chat ?? EXPERIMENTAL_SETTINGS.chat!.defaultValue());
-      const out: Record<string, unknown> = { ...cur };
-      const fields = ['description', 'documentTemplate', 'documentTemplateMaxBytes', 'searchParameters'];
-      for (const [f, fv] of Object.entries(o)) {
-        if (!fields.includes(f)) throw unknownField('indexChat', path, f, fields);
-        const dflt = membersOf(EXPERIMENTAL_SETTINGS.chat!.defaultValue())[f];
-        if (fv === null) out[f] = dflt;
-        else if (f === 'documentTemplateMaxBytes') out[f] = uintOrNull('indexChat', fv, `${path}.${f}`);
-        else if (f === 'searchParameters')
-          out[f] = {
-            ...membersOf(cur.searchParameters),
-            ...objectOf('indexChat', fv, `${path}.${f}`),
-          };
-        else {
-          if (typeof fv !== 'string') throw wrongType('indexChat', `${path}.${f}`, 'a string', fv);
-          out[f] = fv;
-        }
-      }
-      return out;
-    }
-  }
-  throw new MeiliError('bad_request', `Unknown field \`${key}\``);
+  const spec = fieldOf(SETTINGS_SPEC, key);
+  if (spec === undefined) throw new MeiliError('bad_request', `Unknown field \`${key}\``);
+  return walk(spec, v, current[key], path, CODE_KEYS[key] ?? key);
 }
 
 /**
