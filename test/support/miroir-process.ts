@@ -40,7 +40,9 @@ export async function startMiroirProcess(
       file,
       JSON.stringify({ ...config, server, metrics: { port: 0, bind: '127.0.0.1' }, log: { level: 'warn' } }),
     );
-    const child = spawn(process.execPath, [cliPath(), 'serve', '--config', file], {
+    // MIROIR_PROCESS_NODE_ARGS: V8/Node flags for the proxy process only (a bench's heap cap, a profiler).
+    const nodeArgs = (process.env.MIROIR_PROCESS_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const child = spawn(process.execPath, [...nodeArgs, cliPath(), 'serve', '--config', file], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });
