@@ -34,6 +34,9 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_settings_frozen: ['system', 503], // consistency (issue 24)
   miroir_invalid_session: ['invalid_request', 400], // consistency (issue 24)
   miroir_invalid_settings_version: ['invalid_request', 400], // consistency (issue 24)
+  miroir_invalid_reshard: ['invalid_request', 400], // online reshard (issue 26)
+  miroir_reshard_conflict: ['invalid_request', 409], // online reshard (issue 26)
+  miroir_reshard_not_found: ['invalid_request', 404], // online reshard (issue 26)
 } as const satisfies Record<string, readonly [ErrorType, number]>);
 
 export type MiroirErrorCode = keyof typeof MIROIR_ERROR_CODES;

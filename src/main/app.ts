@@ -1,6 +1,9 @@
 // Assembles one Miroir process from a validated config: store, keys, topology and health, the client listener
 // with its route table and auth hook, and the Prometheus listener. `start` probes every node before listening;
 // `close` stops accepting, drains in-flight requests, then closes pools and the store.
+import { reshardMetrics } from './reshard/metrics.js';
+import { registerReshard } from './reshard/routes.js';
+import { ReshardService } from './reshard/service.js';
 import { TenantRouter } from './tenancy/affinity.js';
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -311,6 +314,23 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     vectorSearch,
   });
   registerIntegrityRoutes(routes, { store, state, antiEntropy, ttl: ttlSweeper });
+  // online reshard (issue 26): the service mirrors writes and resolves uids whenever a reshard record exists
+  const reshard = new ReshardService({
+    store,
+    state,
+    ops,
+    tasks,
+    topology,
+    writes,
+    metrics: reshardMetrics(metrics.registry),
+    logger,
+    config: cfg.resharding,
+    jobLeaseMs: leaseTtlMs * 3,
+    taskTimeoutMs: verifyTimeoutMs,
+  });
+  registerReshard(routes, { service: reshard, state });
+  // before the first request: writes must be mirrored and uids resolved from the start
+  await reshard.refresh();
   const readDeps = {
     state,
     scatter: scatterDeps,
@@ -440,6 +460,9 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   rebalancer.podId = podId;
   rebalancer.leadership = leases === null ? () => true : () => leases.isLeader(LEASE_SCOPE);
   rebalancer.start();
+  reshard.podId = podId;
+  reshard.leadership = leases === null ? () => true : () => leases.isLeader(LEASE_SCOPE);
+  await reshard.start();
   await canaries?.start((item) => membership!.owns(item));
   antiEntropy?.start();
   ttlSweeper?.start();
@@ -468,6 +491,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       await antiEntropy?.stop();
       await ttlSweeper?.stop();
       await rebalancer.stop();
+      await reshard.stop();
       await drift.stop();
       await leases?.stop();
       await membership!.stop();

@@ -33,6 +33,7 @@ import {
   type WindowCounter,
   type Tombstone,
   type TtlPolicy,
+  type ReshardRecord,
   type AntiEntropyShardStatus,
   scopedKeyJson,
 } from './store.js';
@@ -586,6 +587,18 @@ export class LmdbStore implements Store {
     const out: Record<string, TtlPolicy> = {};
     for (const { key, value } of this.integrity.getRange({ start: ['ttl'], end: ['ttl', '\uffff'] }))
       out[key[1]] = value as TtlPolicy;
+    return out;
+  }
+
+  async putReshard(index: string, record: ReshardRecord | null): Promise<void> {
+    if (record === null) await this.integrity.remove(['reshard', index, 0]);
+    else await this.integrity.put(['reshard', index, 0], record);
+  }
+
+  async listReshards(): Promise<ReshardRecord[]> {
+    const out: ReshardRecord[] = [];
+    for (const { value } of this.integrity.getRange({ start: ['reshard'], end: ['reshard', '\uffff'] }))
+      out.push(value as ReshardRecord);
     return out;
   }
 

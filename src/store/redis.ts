@@ -37,6 +37,7 @@ import {
   type WindowCounter,
   type Tombstone,
   type TtlPolicy,
+  type ReshardRecord,
   type AntiEntropyShardStatus,
   scopedKeyJson,
 } from './store.js';
@@ -734,6 +735,19 @@ export class RedisStore implements Store {
     const out: Record<string, TtlPolicy> = {};
     for (const [k, v] of Object.entries(all)) out[k] = JSON.parse(v) as TtlPolicy;
     return out;
+  }
+
+  async putReshard(index: string, record: ReshardRecord | null): Promise<void> {
+    await this.call((r) =>
+      record === null ? r.hdel(this.K.reshards, index) : r.hset(this.K.reshards, index, JSON.stringify(record)),
+    );
+  }
+
+  async listReshards(): Promise<ReshardRecord[]> {
+    const all = await this.call((r) => r.hgetall(this.K.reshards));
+    return Object.values(all)
+      .map((v) => JSON.parse(v) as ReshardRecord)
+      .sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
   }
 
   async putAntiEntropyStatus(status: AntiEntropyShardStatus): Promise<void> {

@@ -214,7 +214,7 @@ async function passThrough(
   placement?: ReadPlacement,
 ): Promise<{ body: Buffer; settingsVersion: number } | null> {
   if (query.facets !== undefined && query.facets !== null) return null;
-  const table = deps.scatter.topology.routing;
+  const table = deps.scatter.topology.routingFor(uid);
   const selector = deps.scatter.selector ?? null;
   const chooser = selector !== null && selector.active ? selector : null;
   const cover = table.coveringSet(directSeq++, null, chooser, policy, placement);
