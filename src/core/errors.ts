@@ -37,6 +37,11 @@ export const MIROIR_ERROR_CODES = Object.freeze({
   miroir_invalid_reshard: ['invalid_request', 400], // online reshard (issue 26)
   miroir_reshard_conflict: ['invalid_request', 409], // online reshard (issue 26)
   miroir_reshard_not_found: ['invalid_request', 404], // online reshard (issue 26)
+  miroir_alias_conflict: ['invalid_request', 409], // aliases (issue 26)
+  miroir_alias_not_found: ['invalid_request', 404], // aliases (issue 26)
+  miroir_invalid_alias: ['invalid_request', 400], // aliases (issue 26)
+  miroir_invalid_ilm_policy: ['invalid_request', 400], // ILM rollover (issue 26)
+  miroir_ilm_policy_not_found: ['invalid_request', 404], // ILM rollover (issue 26)
 } as const satisfies Record<string, readonly [ErrorType, number]>);
 
 export type MiroirErrorCode = keyof typeof MIROIR_ERROR_CODES;

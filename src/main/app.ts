@@ -3,7 +3,7 @@
 // `close` stops accepting, drains in-flight requests, then closes pools and the store.
 import { reshardMetrics } from './reshard/metrics.js';
 import { registerReshard } from './reshard/routes.js';
-import { ReshardService } from './reshard/service.js';
+import { ReshardService, TableAliases } from './reshard/service.js';
 import { TenantRouter } from './tenancy/affinity.js';
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -53,6 +53,11 @@ import { AntiEntropy } from './integrity/anti-entropy.js';
 import { expiryFilter } from './integrity/expiry-reads.js';
 import { registerIntegrityRoutes } from './integrity/routes.js';
 import { TtlSweeper } from './integrity/ttl-sweeper.js';
+import { AliasService, aliasMetrics } from './state/aliases.js'; // aliases (issue 26)
+import { registerAliases } from './api/aliases.js'; // aliases (issue 26)
+import { IlmService, ilmMetrics } from './ilm/rollover.js'; // ILM rollover (issue 26)
+import { registerIlmRoutes } from './ilm/index.js'; // ILM rollover (issue 26)
+import { indexStats } from './api/stats.js';
 
 export interface MiroirApp {
   readonly port: number;
@@ -67,6 +72,8 @@ export interface MiroirApp {
   readonly selfUrl: string;
   readonly membership: PodMembership;
   readonly leases: LeaseKeeper | null;
+  /** The alias table's owner (issue 26); null unless `aliases.enabled`. */
+  readonly aliases: AliasService | null;
   close(): Promise<void>;
 }
 
@@ -328,9 +335,6 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     jobLeaseMs: leaseTtlMs * 3,
     taskTimeoutMs: verifyTimeoutMs,
   });
-  registerReshard(routes, { service: reshard, state });
-  // before the first request: writes must be mirrored and uids resolved from the start
-  await reshard.refresh();
   const readDeps = {
     state,
     scatter: scatterDeps,
@@ -341,6 +345,60 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     tenants,
     vectorSearch,
   };
+  // aliases (issue 26): the alias table's owner and the resolution of every index route; null unless aliases.enabled
+  // online reshard flips through an internal alias: the table is kept when either capability is on
+  const aliases =
+    cfg.aliases.enabled || cfg.resharding.enabled
+      ? new AliasService({
+          store,
+          config: {
+            historyRetention: cfg.aliases.history_retention,
+            requireTargetExists: cfg.aliases.require_target_exists,
+            resyncIntervalMs: cfg.aliases.resync_interval_s * 1000,
+          },
+          metrics: aliasMetrics(metrics.registry),
+          indexExists: async (uid) => (await state.get(uid)) !== null,
+          logger,
+        })
+      : null;
+  if (aliases !== null) {
+    await aliases.start();
+    registerAliases(routes, { aliases, read: readDeps });
+  }
+  // online reshard (issue 26): flips through the alias table; answers name the client's uid (registered after the
+  // aliases so its display rules wrap theirs); before the first request, writes are mirrored and uids resolved
+  if (aliases !== null) reshard.aliases = new TableAliases(aliases);
+  registerReshard(routes, { service: reshard, state });
+  await reshard.refresh();
+  // ILM rollover (issue 26): policies, the Mode B check loop (lease `ilm`) and its routes; needs aliases
+  let podIdForIlm = '';
+  const ilm =
+    cfg.ilm.enabled && aliases !== null
+      ? new IlmService({
+          store,
+          aliases,
+          ops,
+          tasks,
+          stats: async (uid) => {
+            const s = await indexStats({ state, topology, scatter: scatterDeps }, uid);
+            return { documents: s.numberOfDocuments, sizeBytes: s.rawDocumentDbSize };
+          },
+          indexExists: async (uid) => (await state.get(uid)) !== null,
+          metrics: ilmMetrics(metrics.registry),
+          config: {
+            checkIntervalMs: cfg.ilm.check_interval_s * 1000,
+            safetyLockMs: cfg.ilm.safety_lock_older_than_days * 86_400_000,
+            maxRolloversPerCheck: cfg.ilm.max_rollovers_per_check,
+          },
+          historyRetention: cfg.aliases.history_retention,
+          logger,
+          lease: cfg.leader_election.enabled
+            ? { owner: () => podIdForIlm, ttlMs: cfg.leader_election.lease_ttl_s * 1000 }
+            : null,
+        })
+      : null;
+  if (cfg.ilm.enabled && aliases === null) logger.warn('ilm.enabled needs aliases.enabled: ILM rollover is off');
+  if (ilm !== null) registerIlmRoutes(routes, ilm);
   // canaries (issue 30): routes, search sampling and the Mode A runner; null unless canary_runner.enabled
   const canaries = cfg.canary_runner.enabled
     ? registerCanaries(routes, { config: cfg, store, read: readDeps, metrics, logger })
@@ -458,6 +516,8 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     : null;
   await leases?.start();
   rebalancer.podId = podId;
+  podIdForIlm = podId;
+  ilm?.start();
   rebalancer.leadership = leases === null ? () => true : () => leases.isLeader(LEASE_SCOPE);
   rebalancer.start();
   reshard.podId = podId;
@@ -482,8 +542,11 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     selfUrl: discovery.selfId,
     membership,
     leases,
+    aliases,
     async close() {
       await http.close(cfg.server.shutdown_grace_ms);
+      await ilm?.stop();
+      await aliases?.stop();
       await canaries?.stop();
       await shadow?.close();
       await searchUi?.stop();

@@ -5,6 +5,8 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
+import { normalizeAliasTable, type AliasTable } from '../core/aliases.js';
+import { isPolicyRecord, type IlmPolicyRecord } from '../core/ilm.js';
 import { IndexStateCache } from './index-state-cache.js';
 import { MemoryRateLimits } from './memory-rate-limit.js';
 import {
@@ -468,6 +470,45 @@ export class LmdbStore implements Store {
     });
     if (written !== null) this.events.emit('topology', String(written.version));
     return written;
+  }
+
+  async getAliases(): Promise<AliasTable> {
+    return normalizeAliasTable(this.meta.get('aliases'));
+  }
+
+  async casAliases(expectedVersion: number, next: Omit<AliasTable, 'version'>): Promise<AliasTable | null> {
+    const written = await this.root.transaction(() => {
+      if (normalizeAliasTable(this.meta.get('aliases')).version !== expectedVersion) return null;
+      const value: AliasTable = { ...next, version: expectedVersion + 1 };
+      this.meta.put('aliases', value);
+      return value;
+    });
+    if (written !== null) this.events.emit('aliases', String(written.version));
+    return written;
+  }
+
+  async listIlmPolicies(): Promise<IlmPolicyRecord[]> {
+    const out: IlmPolicyRecord[] = [];
+    for (const { value } of this.meta.getRange({ start: 'ilm:', end: 'ilm:\uffff' }))
+      if (isPolicyRecord(value)) out.push(value);
+    return out;
+  }
+
+  async getIlmPolicy(name: string): Promise<IlmPolicyRecord | null> {
+    const v: unknown = this.meta.get(`ilm:${name}`);
+    return isPolicyRecord(v) ? v : null;
+  }
+
+  async putIlmPolicy(policy: IlmPolicyRecord): Promise<void> {
+    await this.meta.put(`ilm:${policy.name}`, policy);
+  }
+
+  async deleteIlmPolicy(name: string): Promise<boolean> {
+    return this.root.transaction(() => {
+      const existed = this.meta.get(`ilm:${name}`) !== undefined;
+      if (existed) this.meta.removeSync(`ilm:${name}`);
+      return existed;
+    });
   }
 
   async enqueueJob(job: { id: string; type: string; payload: unknown }): Promise<Job> {

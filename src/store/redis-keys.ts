@@ -58,6 +58,8 @@ export function redisKeys(prefix: string) {
     reshards: `${prefix}reshards`,
     antiEntropy: `${prefix}antientropy_status`,
     topology: `${prefix}topology`,
+    aliases: `${prefix}aliases`,
+    ilmPolicies: `${prefix}ilm_policies`,
     lease: (scope: string) => `${prefix}lease:${scope}`,
     searchUiConfig: (index: string) => `${prefix}search_ui_config:${index}`,
     rateLimit: (bucket: string) => `${prefix}ratelimit:${bucket}`,

@@ -10,6 +10,8 @@ import { connectRedis, duplicateForSubscribe, type RedisClient, type RedisTarget
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { migrateLayout } from './redis-migrate.js';
 import type { ApiKeyRecord } from '../core/auth/keys.js';
+import { normalizeAliasTable, type AliasTable } from '../core/aliases.js';
+import { isPolicyRecord, type IlmPolicyRecord } from '../core/ilm.js';
 import { INDEX_STATE_TTL_MS, IndexStateCache } from './index-state-cache.js';
 import {
   StoreUnavailableError,
@@ -583,6 +585,46 @@ export class RedisStore implements Store {
     if (ok === null) return null;
     await this.publish('topology', String(value.version));
     return value;
+  }
+
+  async getAliases(): Promise<AliasTable> {
+    const raw = await this.call((r) => r.get(this.K.aliases));
+    return normalizeAliasTable(raw === null ? null : JSON.parse(raw));
+  }
+
+  async casAliases(expectedVersion: number, next: Omit<AliasTable, 'version'>): Promise<AliasTable | null> {
+    const value: AliasTable = { ...next, version: expectedVersion + 1 };
+    const ok = await this.durable(this.K.aliases, (r) =>
+      r.eval(CAS_TOPOLOGY, 1, this.K.aliases, String(expectedVersion), JSON.stringify(value)),
+    );
+    if (ok === null) return null;
+    await this.publish('aliases', String(value.version));
+    return value;
+  }
+
+  async listIlmPolicies(): Promise<IlmPolicyRecord[]> {
+    const all = await this.call((r) => r.hgetall(this.K.ilmPolicies));
+    const out: IlmPolicyRecord[] = [];
+    for (const raw of Object.values(all)) {
+      const v: unknown = JSON.parse(raw);
+      if (isPolicyRecord(v)) out.push(v);
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async getIlmPolicy(name: string): Promise<IlmPolicyRecord | null> {
+    const raw = await this.call((r) => r.hget(this.K.ilmPolicies, name));
+    const v: unknown = raw === null ? null : JSON.parse(raw);
+    return isPolicyRecord(v) ? v : null;
+  }
+
+  async putIlmPolicy(policy: IlmPolicyRecord): Promise<void> {
+    await this.durable(this.K.ilmPolicies, (r) => r.hset(this.K.ilmPolicies, policy.name, JSON.stringify(policy)));
+  }
+
+  async deleteIlmPolicy(name: string): Promise<boolean> {
+    const n = await this.durable(this.K.ilmPolicies, (r) => r.hdel(this.K.ilmPolicies, name));
+    return n > 0;
   }
 
   async enqueueJob(job: { id: string; type: string; payload: unknown }): Promise<Job> {

@@ -11,6 +11,8 @@ import type { WindowCounter } from '../core/search-ui/rate.js';
 import type { ScopedKeyRecord } from '../core/search-ui/rotation.js';
 import type { CanaryDefinition, CanaryRun } from '../core/canary.js';
 import type { ReshardRecord } from '../core/reshard.js';
+import type { AliasTable } from '../core/aliases.js';
+import type { IlmPolicyRecord } from '../core/ilm.js';
 
 export type { IndexRecord, IndexRecordDraft } from '../core/index-state.js';
 export type { SearchUiIndexConfig } from '../core/search-ui/page-model.js';
@@ -147,7 +149,15 @@ export interface Lease {
 }
 
 export type StoreChannel =
-  'topology' | 'settings' | 'keys' | 'tasks' | 'admin_session_revoked' | 'indexes' | 'search_ui' | 'canaries';
+  | 'topology'
+  | 'settings'
+  | 'keys'
+  | 'tasks'
+  | 'admin_session_revoked'
+  | 'indexes'
+  | 'search_ui'
+  | 'canaries'
+  | 'aliases';
 
 /** An admin console session (SPEC A19, C8 `admin_sessions`): kept until `expires_at`, revoked on logout. */
 export interface AdminSessionRecord {
@@ -292,6 +302,17 @@ export interface Store {
   getTopology(): Promise<StoredTopology | null>;
   /** Writes `next` (with version = expected + 1) only if the stored version is `expectedVersion` (0 = none yet). */
   casTopology(expectedVersion: number, next: Omit<StoredTopology, 'version'>): Promise<StoredTopology | null>;
+
+  // ---- aliases (SPEC A7): one table, changed whole by compare-and-set; each change is published on `aliases`
+  getAliases(): Promise<AliasTable>;
+  /** Writes `next` (version = expected + 1) only if the stored version is `expectedVersion` (0 = none yet). */
+  casAliases(expectedVersion: number, next: Omit<AliasTable, 'version'>): Promise<AliasTable | null>;
+
+  // ---- ILM rollover policies (SPEC A17), by name; `null` deletes
+  listIlmPolicies(): Promise<IlmPolicyRecord[]>;
+  getIlmPolicy(name: string): Promise<IlmPolicyRecord | null>;
+  putIlmPolicy(policy: IlmPolicyRecord): Promise<void>;
+  deleteIlmPolicy(name: string): Promise<boolean>;
 
   // ---- jobs (Mode C)
   enqueueJob(job: { id: string; type: string; payload: unknown }): Promise<Job>;

@@ -260,6 +260,59 @@ export function contract(
       await unsubscribe();
     });
 
+    test('alias table compare-and-set: one of two flips at the same version wins, subscribers hear each change', async () => {
+      const heard: string[] = [];
+      const unsubscribe = await store.subscribe('aliases', (m) => heard.push(m));
+      const empty = await store.getAliases();
+      assert.deepEqual(empty, { version: 0, aliases: {} });
+      const rec = (targets: string[]) => ({
+        name: 'books',
+        targets,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        updatedAt: '2026-01-01T00:00:00.000Z',
+        history: [],
+      });
+      const first = await store.casAliases(0, { aliases: { books: rec(['books_v1']) } });
+      assert.equal(first?.version, 1);
+      const [a, b] = await Promise.all([
+        store.casAliases(1, { aliases: { books: rec(['books_v2']) } }),
+        store.casAliases(1, { aliases: { books: rec(['books_v3']) } }),
+      ]);
+      assert.equal([a, b].filter((x) => x !== null).length, 1);
+      const now = await store.getAliases();
+      assert.equal(now.version, 2);
+      assert.deepEqual(now.aliases.books?.targets, (a ?? b)?.aliases.books?.targets);
+      assert.equal(await store.casAliases(0, { aliases: {} }), null, 'a stale version writes nothing');
+      await until(() => heard.length >= 2, 'alias notifications');
+      await unsubscribe();
+    });
+
+    test('ILM policies: put, get, list, delete', async () => {
+      const policy = {
+        name: 'logs',
+        write_alias: 'logs_write',
+        read_alias: 'logs',
+        index_template: { uid_prefix: 'logs', primaryKey: 'id', settings: null },
+        triggers: { max_docs: 1000, max_age: null, max_size_gb: null },
+        retention: { keep_indexes: 3 },
+        indexes: [{ uid: 'logs-000001', createdAt: 1 }],
+        next_generation: 2,
+        created_at: 1,
+        last_action_at: null,
+      };
+      await store.putIlmPolicy(policy);
+      assert.deepEqual(await store.getIlmPolicy('logs'), policy);
+      await store.putIlmPolicy({ ...policy, name: 'metrics' });
+      assert.deepEqual((await store.listIlmPolicies()).map((p) => p.name).sort(), ['logs', 'metrics']);
+      assert.equal(await store.deleteIlmPolicy('logs'), true);
+      assert.equal(await store.deleteIlmPolicy('logs'), false);
+      assert.equal(await store.getIlmPolicy('logs'), null);
+      assert.deepEqual(
+        (await store.listIlmPolicies()).map((p) => p.name),
+        ['metrics'],
+      );
+    });
+
     test('20 concurrent claimers of one job: exactly one winner; heartbeat, cursor, completion', async () => {
       await store.enqueueJob({ id: 'move-7', type: 'shard_move', payload: { shard: 7, to: 'node-3' } });
       const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claimJob(`pod-${i}`, 60_000)));

@@ -13,6 +13,7 @@ import { andFilters } from '../../core/shard-filter.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import { hedgeTrigger, planRead } from '../cluster/scatter.js';
 import { search, type ReadDeps } from './search.js';
+import { aliasResolutionOf } from './aliases.js';
 
 export interface ExplainConfig {
   enabled: boolean;
@@ -106,7 +107,7 @@ export async function explain(
   const body: Record<string, unknown> = {
     resolved_uid: uid,
     plan: {
-      alias_resolution: null,
+      alias_resolution: aliasView(aliasResolutionOf(ctx)),
       narrowed: plan.pk.narrowed,
       narrowing_reason: plan.pk.reason,
       target_shards: shards,
@@ -131,6 +132,18 @@ export async function explain(
     body.result = ran.raw !== undefined ? JSON.parse(ran.raw.toString('utf8')) : ran.body;
   }
   return { status: 200, body };
+}
+
+/** `alias_resolution`: the alias the client named and what it resolved to, or null when it named an index. */
+function aliasView(r: ReturnType<typeof aliasResolutionOf>): Record<string, unknown> | null {
+  return r === null || r.alias === null
+    ? null
+    : {
+        alias: r.alias,
+        kind: r.uids.length === 1 ? 'single' : 'multi',
+        targets: r.uids,
+        ...(r.internal ? { internal: true } : {}),
+      };
 }
 
 function allReplicas(deps: ReadDeps, shards: readonly number[]): Set<string> {

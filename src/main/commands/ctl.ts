@@ -448,6 +448,92 @@ export function ctlCommand(): Command {
       print(opts(), { deleted: name }, () => `canary ${name} deleted`);
     });
 
+  // Aliases and ILM rollover (issue 26), when `aliases` / `ilm` are enabled on the server.
+  const aliasRows = (list: Json[]) =>
+    table(
+      ['alias', 'kind', 'targets', 'updated', 'history'],
+      list.map((a) => [a.name, a.kind, a.targets.join(', '), a.updatedAt, a.history.length]),
+    );
+  const alias = ctl.command('alias').description('index aliases (aliases)');
+  alias
+    .command('list')
+    .description('every alias and its targets')
+    .action(async () => {
+      const res = await call(opts(), 'GET', '/_miroir/aliases');
+      print(opts(), res, () => (res.results.length === 0 ? 'no aliases' : aliasRows(res.results)));
+    });
+  alias
+    .command('get <name>')
+    .description('one alias with its history (newest first)')
+    .action(async (name: string) => {
+      const a = await call(opts(), 'GET', `/_miroir/aliases/${encodeURIComponent(name)}`);
+      print(opts(), a, () =>
+        [
+          aliasRows([a]),
+          a.history.length === 0
+            ? 'no earlier targets'
+            : table(
+                ['until', 'targets'],
+                (a.history as Json[]).map((h) => [h.at, h.targets.join(', ')]),
+              ),
+        ].join('\n'),
+      );
+    });
+  alias
+    .command('create <name> <targets...>')
+    .description('a new alias over one index (read-write) or several (read-only, searches merged)')
+    .action(async (name: string, targets: string[]) => {
+      const a = await call(opts(), 'POST', '/_miroir/aliases', { name, targets });
+      print(opts(), a, () => `alias ${a.name} → ${a.targets.join(', ')}`);
+    });
+  alias
+    .command('set <name> <targets...>')
+    .description('flip an alias to new targets (one atomic change for every pod)')
+    .action(async (name: string, targets: string[]) => {
+      const a = await call(opts(), 'PUT', `/_miroir/aliases/${encodeURIComponent(name)}`, { targets });
+      print(opts(), a, () => `alias ${a.name} → ${a.targets.join(', ')}`);
+    });
+  alias
+    .command('delete <name>')
+    .description('remove an alias (its targets stay)')
+    .action(async (name: string) => {
+      await call(opts(), 'DELETE', `/_miroir/aliases/${encodeURIComponent(name)}`);
+      print(opts(), { deleted: name }, () => `alias ${name} deleted`);
+    });
+  const ilm = ctl.command('ilm').description('ILM rollover policies (ilm)');
+  ilm
+    .command('list')
+    .description('every policy: aliases, write index, kept indexes')
+    .action(async () => {
+      const res = await call(opts(), 'GET', '/_miroir/ilm/policies');
+      print(opts(), res, () =>
+        res.results.length === 0
+          ? 'no policies'
+          : table(
+              ['policy', 'write alias', 'read alias', 'write index', 'indexes', 'last action'],
+              (res.results as Json[]).map((p) => [
+                p.name,
+                p.write_alias,
+                p.read_alias,
+                p.write_index,
+                p.indexes.length,
+                p.last_action_at,
+              ]),
+            ),
+      );
+    });
+  ilm
+    .command('rollover <policy>')
+    .description('roll a policy over now, whatever its triggers')
+    .action(async (name: string) => {
+      const p = await call(opts(), 'POST', `/_miroir/ilm/policies/${encodeURIComponent(name)}/rollover`);
+      print(
+        opts(),
+        p,
+        () => `policy ${p.name}: writes now go to ${p.write_index}; reads span ${p.indexes.length} indexes`,
+      );
+    });
+
   const shadow = ctl.command('shadow').description('traffic shadow diffs (shadow)');
   shadow
     .command('diff')

@@ -586,13 +586,54 @@ export const configSchema = z.strictObject({
         .describe('Per index uid: a policy used until `POST /_miroir/indexes/{uid}/ttl-policy` sets one.'),
     })
     .prefault({}),
+  aliases: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Index aliases (SPEC A7): `/_miroir/aliases`, and every index route, multi-search and explain resolve an alias name to its target(s) first.',
+        ),
+      history_retention: nonNegativeInt.default(10).describe('Earlier target lists kept per alias (newest first).'),
+      require_target_exists: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Refuse an alias (create, put) whose target is not an existing index (404 `miroir_alias_not_found`).',
+        ),
+      resync_interval_s: positiveInt
+        .default(5)
+        .describe(
+          'Each pod rereads the alias table this often besides the `aliases` change message (a lost message heals).',
+        ),
+    })
+    .prefault({}),
+  ilm: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe(
+          'ILM rollover policies (SPEC A17); needs `aliases.enabled`. The checks run on the `ilm` lease holder.',
+        ),
+      check_interval_s: positiveInt.default(3600).describe('Time between trigger checks of every policy.'),
+      safety_lock_older_than_days: z
+        .number()
+        .nonnegative()
+        .default(7)
+        .describe('Retention never deletes an index of a policy younger than this many days.'),
+      max_rollovers_per_check: positiveInt
+        .default(10)
+        .describe('Rollovers one check performs at most (over all policies).'),
+    })
+    .prefault({}),
   resharding: z
     .strictObject({
       enabled: z
         .boolean()
         .default(false)
         .describe(
-          'Online reshard (SPEC A1): `POST /_miroir/indexes/{uid}/reshard` builds a copy with a new shard count under dual writes and flips the uid to it.',
+          'Online reshard (SPEC A1): `POST /_miroir/indexes/{uid}/reshard` builds a copy with a new shard count under dual writes and flips the uid to it (an internal alias).',
         ),
       throttle_docs_per_sec: nonNegativeInt
         .default(0)

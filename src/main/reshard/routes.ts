@@ -38,6 +38,7 @@ export function registerReshard(
   // Listings show clients' uids: a copy an internal alias points at under the alias's name, other copies and the
   // old copies hidden behind an alias not at all.
   deps.state.clientView = (views: IndexView[]): IndexView[] => {
+    if (!svc.active) return views;
     const out: IndexView[] = [];
     for (const v of views) {
       const n = name(v.uid);
@@ -51,20 +52,24 @@ export function registerReshard(
     if (!isRouteGuard(spec.auth) || spec.auth.kind !== 'client') continue;
     const inner = spec.handler;
     if (spec.path.startsWith('/indexes/:uid')) {
+      // Resolution runs here too (an internal alias only, idempotent with the alias wrapper's), so the uid keeps
+      // serving whether or not user aliases are on; answers name the client's uid, never a copy's.
       spec.handler = async (ctx: Ctx) => {
+        if (!svc.active) return inner(ctx);
         const given = ctx.params.uid!;
         const physical = svc.aliases.resolve(given);
-        if (physical === given) return inner(ctx);
-        ctx.params.uid = physical;
+        if (physical !== given) ctx.params.uid = physical;
         const reply = await inner(ctx);
         if (isObject(reply.body)) {
-          if (reply.body.uid === physical) reply.body.uid = given;
-          if (reply.body.indexUid === physical) reply.body.indexUid = given;
+          if (typeof reply.body.uid === 'string') reply.body.uid = name(reply.body.uid) ?? reply.body.uid;
+          if (typeof reply.body.indexUid === 'string')
+            reply.body.indexUid = name(reply.body.indexUid) ?? reply.body.indexUid;
         }
         return reply;
       };
     } else if (spec.path === '/tasks' || spec.path === '/tasks/:taskUid') {
       spec.handler = async (ctx: Ctx) => {
+        if (!svc.active) return inner(ctx);
         const uids = ctx.query.get('indexUids');
         if (uids !== null && uids !== '*') {
           const names = uids.split(',').map((u) => u.trim());

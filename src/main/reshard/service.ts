@@ -27,6 +27,7 @@ import type { NodeApi } from '../cluster/node-api.js';
 import type { TopologyService } from '../cluster/topology.js';
 import type { Logger } from '../observability/logger.js';
 import type { IndexOperations } from '../state/index-ops.js';
+import type { AliasService } from '../state/aliases.js';
 import type { IndexStateService } from '../state/index-state.js';
 import type { TaskRegistry } from '../tasks/registry.js';
 import { every, type Periodic } from '../util/periodic.js';
@@ -34,6 +35,9 @@ import type { DocumentWrites, MirrorTarget } from '../writes/documents.js';
 import type { ReshardMetrics } from './metrics.js';
 
 export const RESHARD_BACKFILL = 'reshard_backfill';
+
+/** The shortest time the old copy is kept after the flip, whatever `retain_old_index_hours` says. */
+export const FLIP_GRACE_MS = 5_000;
 
 export interface ReshardConfig {
   enabled: boolean;
@@ -136,6 +140,29 @@ export class RecordAliases implements InternalAliases {
   }
 }
 
+/** The flip on the alias table (SPEC A7): one compare-and-set of an internal alias, seen by every pod at once. */
+export class TableAliases implements InternalAliases {
+  constructor(private readonly aliases: AliasService) {}
+
+  resolve(uid: string): string {
+    const table = this.aliases.current().aliases;
+    const a = Object.hasOwn(table, uid) ? table[uid] : undefined;
+    return a?.internal === true && a.targets.length === 1 ? a.targets[0]! : uid;
+  }
+
+  clientName(physical: string): string | null {
+    for (const a of Object.values(this.aliases.current().aliases))
+      if (a.internal === true && a.targets.length === 1 && a.targets[0] === physical) return a.name;
+    return null;
+  }
+
+  async flip(name: string, target: string | null): Promise<void> {
+    if (target !== null) await this.aliases.flip(name, [target], { internal: true });
+    else if (this.aliases.current().aliases[name]?.internal === true)
+      await this.aliases.delete(name, { internal: true });
+  }
+}
+
 export class ReshardService {
   /** This pod's id (job claims); set before start. */
   podId = '';
@@ -179,6 +206,11 @@ export class ReshardService {
     await this.refresh();
     if (this.leadership()) for (const r of [...this.records.values()]) await this.drive(r);
     await this.claim();
+  }
+
+  /** Whether any reshard was ever recorded (the client routes skip the display rules otherwise). */
+  get active(): boolean {
+    return this.records.size > 0;
   }
 
   /** Reloads the records: mirrors, resolution and per-index shard counts follow them. */
@@ -397,7 +429,9 @@ export class ReshardService {
       ...r,
       phase: 'flipped',
       flipped_at: now,
-      drop_at: now + this.o.config.retain_old_index_hours * 3_600_000,
+      // a write that resolved the uid just before the flip may still be on its way to the old copy: never drop it
+      // sooner than FLIP_GRACE_MS after the flip (it is mirrored to the shadow until then)
+      drop_at: now + Math.max(FLIP_GRACE_MS, this.o.config.retain_old_index_hours * 3_600_000),
     });
     this.o.logger?.info({ index: r.index, shadow: r.shadow, shards: r.new_shards }, 'reshard flipped');
   }

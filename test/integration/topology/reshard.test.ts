@@ -69,7 +69,7 @@ test('reshard 16 → 32 under writes and searches, SIGKILL mid-backfill: nothing
       resharding: {
         enabled: true,
         retain_old_index_hours: 0,
-        backfill_batch_size: 500,
+        backfill_batch_size: 1000,
         backfill_concurrency: 4,
       },
     },
@@ -153,7 +153,7 @@ test('reshard 16 → 32 under writes and searches, SIGKILL mid-backfill: nothing
       const s = (await adminCall(proc!.url, adminKey, 'GET', `/_miroir/indexes/${INDEX}/reshard/status`)).body;
       before = s.documents_backfilled;
       if (process.env.RESHARD_DEBUG) console.log(JSON.stringify(s), proc!.output.slice(-3).join('\n'));
-      return s.phase === 'backfilling' && before >= 6000;
+      return s.phase === 'backfilling' && before >= 8000;
     },
     'the backfill to be under way',
     60_000,
@@ -186,7 +186,7 @@ test('reshard 16 → 32 under writes and searches, SIGKILL mid-backfill: nothing
   assert.ok(searches > 0 && acked.length > 0);
   assert.equal(status.old_shards, 16);
   assert.equal(status.new_shards, 32);
-  assert.ok(status.documents_backfilled <= SEEDED + 2_000 + 4 * 500, `backfilled ${status.documents_backfilled}`);
+  assert.ok(status.documents_backfilled <= SEEDED + 2_000 + 4 * 1000, `backfilled ${status.documents_backfilled}`);
   await waitTasks(proc.url, master, acked, 60_000).catch(async (err: unknown) => {
     const failedTasks = await call('GET', '/tasks?statuses=failed&limit=5');
     throw new Error(`${String(err)}: ${JSON.stringify(failedTasks.body)}`);
@@ -284,7 +284,7 @@ test('reshard 16 → 32 under writes and searches, SIGKILL mid-backfill: nothing
   // job again).
   const copiedHere = Number(/^miroir_reshard_documents_backfilled_total\{index="items"\} (\d+)$/m.exec(metrics)?.[1]);
   assert.ok(
-    copiedHere > 0 && copiedHere <= status.documents_backfilled - before + 4 * 500,
+    copiedHere > 0 && copiedHere <= status.documents_backfilled - before + 4 * 1000,
     `copied after restart ${copiedHere}`,
   );
 });

@@ -1,0 +1,105 @@
+// Two Miroir pods sharing one Redis store: an alias flipped through pod A is seen by pod B (the store's `aliases`
+// message; the periodic resync is set far out so only the message can carry it), searches through pod B during 20
+// flips are answered wholly from one target, never an error; a name taken on one pod collides on the other.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import pino from 'pino';
+import { Meilisearch } from 'meilisearch';
+import { DevNode } from '../../../src/devnode/node.js';
+import { startMiroir, type MiroirApp } from '../../../src/main/app.js';
+import { resolveConfig } from '../../../src/main/config/load.js';
+import { redisSkip, startRedis, type RedisServer } from '../../support/redis.js';
+import { until } from '../../support/wait.js';
+
+describe('aliases across two pods on one Redis store', { skip: redisSkip() }, () => {
+  let redis: RedisServer;
+  let nodes: DevNode[];
+  let pods: MiroirApp[];
+  const master = `master-${randomBytes(6).toString('hex')}`;
+
+  before(async () => {
+    redis = await startRedis();
+    const nodeKey = randomBytes(8).toString('hex');
+    nodes = await Promise.all([0, 1].map(() => DevNode.start({ port: 0, masterKey: nodeKey })));
+    const cfg = resolveConfig(
+      {
+        shards: 4,
+        replication_factor: 1,
+        nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url })),
+        master_key: master,
+        node_master_key: nodeKey,
+        admin: { api_key: 'admin' },
+        task_store: { backend: 'redis', url: redis.url },
+        peer_discovery: { peers: ['http://127.0.0.1:7700', 'http://127.0.0.1:7701'] },
+        server: { port: 0, bind: '127.0.0.1' },
+        metrics: { port: 0, bind: '127.0.0.1' },
+        aliases: { enabled: true, resync_interval_s: 3600 },
+      },
+      {},
+    );
+    pods = [
+      await startMiroir(cfg, { logger: pino({ level: 'silent' }) }),
+      await startMiroir(cfg, { logger: pino({ level: 'silent' }) }),
+    ];
+    const c = new Meilisearch({ host: pods[0]!.url, apiKey: master });
+    for (const tag of ['A', 'B']) {
+      const uid = `t_${tag}`;
+      await c.createIndex(uid, { primaryKey: 'id' }).waitTask();
+      await c
+        .index(uid)
+        .addDocuments(Array.from({ length: 20 }, (_, i) => ({ id: i, title: `doc ${i}`, tag })))
+        .waitTask();
+    }
+  });
+  after(async () => {
+    for (const p of pods) await p.close();
+    await Promise.all(nodes.map((n) => n.stop()));
+    await redis.stop();
+  });
+
+  const admin = async (i: number, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${pods[i]!.url}${path}`, {
+      method,
+      headers: { authorization: 'Bearer admin', 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, unknown> | null };
+  };
+  const tagVia = async (i: number): Promise<string> => {
+    const res = await new Meilisearch({ host: pods[i]!.url, apiKey: master }).index('cur').search('doc', { limit: 20 });
+    const tags = new Set(res.hits.map((h) => String(h.tag)));
+    assert.equal(tags.size, 1, `one target per answer, got ${[...tags].join(',')}`);
+    assert.equal(res.hits.length, 20);
+    return [...tags][0]!;
+  };
+
+  test('a flip through pod A reaches pod B; searches on B never mix targets', async () => {
+    assert.equal((await admin(0, 'POST', '/_miroir/aliases', { name: 'cur', target: 't_A' })).status, 201);
+    await until(async () => (await tagVia(1).catch(() => '')) === 'A', 'pod B resolving the new alias');
+    const collide = await admin(1, 'POST', '/_miroir/aliases', { name: 'cur', target: 't_B' });
+    assert.equal(collide.status, 409);
+    let flipping = true;
+    const errors: unknown[] = [];
+    let searches = 0;
+    const searcher = (async () => {
+      while (flipping) {
+        try {
+          await tagVia(1);
+          searches++;
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+    })();
+    for (let i = 0; i < 20; i++) {
+      const target = i % 2 === 0 ? 't_B' : 't_A';
+      assert.equal((await admin(0, 'PUT', '/_miroir/aliases/cur', { target })).status, 200);
+      await until(async () => (await tagVia(1)) === target.slice(2), `pod B seeing flip ${i}`);
+    }
+    flipping = false;
+    await searcher;
+    assert.deepEqual(errors, []);
+    assert.ok(searches > 0);
+  });
+});
