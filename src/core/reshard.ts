@@ -34,6 +34,8 @@ export interface ReshardRecord {
   throttle_docs_per_sec: number;
   /** Sum of the jobs' cursors (documents written to the shadow by backfill). */
   documents_backfilled: number;
+  /** The live copy's document count when the backfill started (the progress bar's total). */
+  documents_total?: number;
   /** Documents the verify pass found different and copied again from the live copy. */
   documents_repaired: number;
   error: string | null;

@@ -288,6 +288,7 @@ export class ReshardService {
       old_shards: r.old_shards,
       new_shards: r.new_shards,
       documents_backfilled: r.documents_backfilled,
+      documents_total: r.documents_total ?? null,
       documents_repaired: r.documents_repaired,
       throttle_docs_per_sec: r.throttle_docs_per_sec,
       error: r.error,
@@ -384,7 +385,22 @@ export class ReshardService {
       }
       jobs.push(id);
     }
-    await this.put({ ...r, phase: 'backfilling', jobs });
+    await this.put({ ...r, phase: 'backfilling', jobs, documents_total: await this.countDocuments(r.live) });
+  }
+
+  /** The documents of an index (every node's count over the copies each document has). */
+  private async countDocuments(uid: string): Promise<number> {
+    const counts = await Promise.all(
+      this.o.topology.liveClients().map((api) =>
+        api.stats(uid).then(
+          (st) => numberOf(st.numberOfDocuments) ?? 0,
+          () => 0,
+        ),
+      ),
+    );
+    const table = this.o.topology.routingFor(uid);
+    const copies = this.o.topology.current.replication_factor * Math.max(table.activeGroups.length, 1);
+    return Math.round(counts.reduce((a, b) => a + b, 0) / copies);
   }
 
   private async followBackfill(r: ReshardRecord): Promise<void> {
