@@ -4,6 +4,7 @@
 // objects, listings, task views) name the client's uid and never the copy.
 import type { AuthResult } from '../../core/auth/authorize.js';
 import { PUBLIC_ROUTE } from '../../core/auth/route-actions.js';
+import { MeiliError } from '../../core/errors.js';
 import { checkIndexUid } from '../../core/index-requests.js';
 import { isShadowUid } from '../../core/reshard.js';
 import { isObject } from '../../core/types.js';
@@ -51,6 +52,9 @@ export function registerReshard(
   for (const spec of routes) {
     if (!isRouteGuard(spec.auth) || spec.auth.kind !== 'client') continue;
     const inner = spec.handler;
+    // While an index is copied, changes the copy would not get (settings, primary key, rename, deletion) wait.
+    const changesIndex =
+      spec.method !== 'GET' && (spec.path.startsWith('/indexes/:uid/settings') || spec.path === '/indexes/:uid');
     if (spec.path.startsWith('/indexes/:uid')) {
       // Resolution runs here too (an internal alias only, idempotent with the alias wrapper's), so the uid keeps
       // serving whether or not user aliases are on; answers name the client's uid, never a copy's.
@@ -59,6 +63,12 @@ export function registerReshard(
         const given = ctx.params.uid!;
         const physical = svc.aliases.resolve(given);
         if (physical !== given) ctx.params.uid = physical;
+        const busy = changesIndex ? svc.copying(physical) : null;
+        if (busy !== null)
+          throw new MeiliError(
+            'miroir_reshard_conflict',
+            `Index \`${given}\` is being resharded (phase \`${busy.phase}\`): settings, primary key and deletion wait until the flip.`,
+          );
         const reply = await inner(ctx);
         if (isObject(reply.body)) {
           if (typeof reply.body.uid === 'string') reply.body.uid = name(reply.body.uid) ?? reply.body.uid;

@@ -213,6 +213,14 @@ export class ReshardService {
     return this.records.size > 0;
   }
 
+  /** Whether an index is being copied (its settings, primary key and existence must not change until the flip). */
+  copying(physical: string): ReshardRecord | null {
+    for (const r of this.records.values())
+      if (r.live === physical && (r.phase === 'preparing' || r.phase === 'backfilling' || r.phase === 'verifying'))
+        return r;
+    return null;
+  }
+
   /** Reloads the records: mirrors, resolution and per-index shard counts follow them. */
   async refresh(): Promise<void> {
     const list = await this.o.store.listReshards();

@@ -128,6 +128,9 @@ test('a reshard reverted before its flip deletes its copy and leaves the index a
   );
   const busy = await adminCall(url, key, 'POST', '/_miroir/indexes/films/reshard', { new_shards: 2 });
   assert.equal(busy.status, 409);
+  const settings = await call('PATCH', '/indexes/films/settings', { sortableAttributes: ['id'] });
+  assert.equal(settings.status, 409, 'settings wait until the flip');
+  assert.equal(settings.body.code, 'miroir_reshard_conflict');
   const reverted = await adminCall(url, key, 'POST', '/_miroir/indexes/films/reshard/revert');
   assert.equal(reverted.status, 200);
   assert.equal(reverted.body.phase, 'failed');
