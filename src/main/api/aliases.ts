@@ -17,7 +17,8 @@ import {
 } from '../../core/aliases.js';
 import { mergeFederated, type FederatedPart } from '../../core/federation.js';
 import { parseSearchQuery } from '../../core/search-params.js';
-import { isObject, membersOf, stringOf } from '../../core/types.js';
+import { isObject, membersOf, numberOf, stringOf } from '../../core/types.js';
+import { mergeFacets } from '../../core/merge.js';
 import { PUBLIC_ROUTE } from '../../core/auth/route-actions.js';
 import type { Reply, RequestContext, RouteSpec } from '../../http/server.js';
 import type { AliasService } from '../state/aliases.js';
@@ -131,6 +132,46 @@ function resolving(deps: AliasRouteDeps, spec: RouteSpec<AuthResult>, inner: Han
         return {
           status: 200,
           body: await searchTargets(deps.read, ctx, name, r.uids, { ...query }, auth ?? { kind: 'open' }),
+        };
+      }
+      // Facet search: each target's counts summed per value, then sorted and cut like one index.
+      if (spec.path === '/indexes/:uid/facet-search') {
+        const started = performance.now();
+        const parts: Array<Record<string, Record<string, number>>> = [];
+        let facetQuery: unknown = null;
+        let numeric = false;
+        for (const uid of r.uids) {
+          ctx.params.uid = uid;
+          ctx.auth = auth;
+          const b = membersOf((await inner(ctx)).body);
+          facetQuery = b.facetQuery ?? null;
+          const counts: Record<string, number> = {};
+          for (const h of Array.isArray(b.facetHits) ? b.facetHits : []) {
+            const value = stringOf(membersOf(h).value);
+            const count = numberOf(membersOf(h).count);
+            if (value === undefined || count === undefined) continue;
+            counts[value] = count;
+            if (value.trim() !== '' && Number.isFinite(Number(value))) numeric = true;
+          }
+          parts.push({ f: counts });
+        }
+        // sorted and cut by the newest target's faceting settings
+        const faceting = membersOf((await deps.read.state.readable(r.uids[r.uids.length - 1]!)).settings.faceting);
+        const order = membersOf(faceting.sortFacetValuesBy);
+        const merged =
+          mergeFacets(parts, numeric ? new Set(['f']) : new Set(), {
+            maxValuesPerFacet: numberOf(faceting.maxValuesPerFacet) ?? 100,
+            sortFacetValuesBy: {
+              '*': stringOf(order[stringOf(membersOf(ctx.json).facetName) ?? '*'] ?? order['*']) ?? 'alpha',
+            },
+          }).f ?? {};
+        return {
+          status: 200,
+          body: {
+            facetHits: Object.entries(merged).map(([value, count]) => ({ value, count })),
+            facetQuery,
+            processingTimeMs: Math.floor(performance.now() - started),
+          },
         };
       }
       // Other reads of a multi-target alias: a document by id from whichever index holds it, the rest from the

@@ -527,7 +527,7 @@ export function ctlCommand(): Command {
             ? 'no earlier targets'
             : table(
                 ['until', 'targets'],
-                (a.history as Json[]).map((h) => [h.at, h.targets.join(', ')]),
+                a.history.map((h: Json) => [h.at, h.targets.join(', ')]),
               ),
         ].join('\n'),
       );
@@ -564,7 +564,7 @@ export function ctlCommand(): Command {
           ? 'no policies'
           : table(
               ['policy', 'write alias', 'read alias', 'write index', 'indexes', 'last action'],
-              (res.results as Json[]).map((p) => [
+              res.results.map((p: Json) => [
                 p.name,
                 p.write_alias,
                 p.read_alias,

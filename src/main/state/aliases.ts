@@ -175,6 +175,11 @@ export class AliasService {
       if (Object.hasOwn(table.aliases, name)) throw aliasConflict(name, 'alias');
       return withAlias(table, name, targets, new Date(), this.deps.config.historyRetention);
     });
+    // An index of this name created meanwhile (its check ran before this CAS) wins: the alias is taken back.
+    if (await this.deps.indexExists(name)) {
+      await this.mutate((table) => (Object.hasOwn(table.aliases, name) ? withoutAlias(table, name) : null));
+      throw aliasConflict(name, 'index');
+    }
     return t.aliases[name]!;
   }
 

@@ -35,6 +35,7 @@ describe('aliases across two pods on one Redis store', { skip: redisSkip() }, ()
         server: { port: 0, bind: '127.0.0.1' },
         metrics: { port: 0, bind: '127.0.0.1' },
         aliases: { enabled: true, resync_interval_s: 3600 },
+        ilm: { enabled: true, check_interval_s: 1, safety_lock_older_than_days: 0 },
       },
       {},
     );
@@ -101,5 +102,49 @@ describe('aliases across two pods on one Redis store', { skip: redisSkip() }, ()
     await searcher;
     assert.deepEqual(errors, []);
     assert.ok(searches > 0);
+  });
+
+  test('ILM on two pods: one rollover per trigger (lease ilm), both pods write to the new index', async () => {
+    const created = await admin(0, 'POST', '/_miroir/ilm/policies', {
+      name: 'ev',
+      write_alias: 'ev_w',
+      read_alias: 'ev',
+      index_template: { uid_prefix: 'ev', primaryKey: 'id' },
+      triggers: { max_docs: 100, max_age: null, max_size_gb: null },
+      retention: { keep_indexes: 3 },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const docs = Array.from({ length: 100 }, (_, i) => ({ id: i, tag: 'e' }));
+    await until(
+      async () =>
+        await new Meilisearch({ host: pods[1]!.url, apiKey: master })
+          .index('ev_w')
+          .addDocuments(docs)
+          .waitTask()
+          .then(
+            (t) => t.status === 'succeeded' && t.indexUid === 'ev-000001',
+            () => false,
+          ),
+      'pod B writing through the write alias',
+    );
+    await until(
+      async () => (await admin(1, 'GET', '/_miroir/ilm/policies/ev')).body?.write_index === 'ev-000002',
+      'rollover',
+    );
+    // a few more checks pass on both pods: the empty new index triggers nothing, nothing rolls over twice
+    await until(async () => {
+      const m = await (await fetch(`http://127.0.0.1:${pods[0]!.metricsPort}/metrics`)).text();
+      const n = await (await fetch(`http://127.0.0.1:${pods[1]!.metricsPort}/metrics`)).text();
+      return /miroir_rollover_active_indexes\{alias="ev"\} 2/.test(m + n);
+    }, 'the rollover metric');
+    const task = await new Meilisearch({ host: pods[0]!.url, apiKey: master })
+      .index('ev_w')
+      .addDocuments([{ id: 1000, tag: 'e' }])
+      .waitTask();
+    assert.equal(task.indexUid, 'ev-000002');
+    const p = (await admin(0, 'GET', '/_miroir/ilm/policies/ev')).body!;
+    assert.equal(p.next_generation, 3, 'exactly one rollover');
+    const res = await new Meilisearch({ host: pods[1]!.url, apiKey: master }).index('ev').search('', { limit: 0 });
+    assert.equal(res.estimatedTotalHits, 101);
   });
 });
