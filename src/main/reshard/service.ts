@@ -181,7 +181,8 @@ export class ReshardService {
 
   constructor(private readonly o: ReshardServiceOptions) {
     this.now = o.now ?? Date.now;
-    this.refreshMs = o.refreshMs ?? 500;
+    // off: records are still followed (a flipped reshard keeps resolving), just less often
+    this.refreshMs = o.refreshMs ?? (o.config.enabled ? 500 : 5_000);
     this.aliases = new RecordAliases(() => this.records.values());
     o.writes.mirrorOf = (uid) => (this.records.size === 0 ? null : mirrorOf(this.records.values(), uid));
     o.writes.mirrorFailed = (uid, mirror, err) => this.mirrorFailed(uid, mirror, err);
