@@ -3,6 +3,9 @@
 // `close` stops accepting, drains in-flight requests, then closes pools and the store.
 import { registerDumps } from './dumps/routes.js';
 import { dumpMetrics } from './dumps/metrics.js';
+import { reshardMetrics } from './reshard/metrics.js';
+import { registerReshard } from './reshard/routes.js';
+import { ReshardService, TableAliases } from './reshard/service.js';
 import { TenantRouter } from './tenancy/affinity.js';
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -359,6 +362,20 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     metrics: dumpMetrics(metrics.registry),
     logger,
   });
+  // online reshard (issue 26): the service mirrors writes and resolves uids whenever a reshard record exists
+  const reshard = new ReshardService({
+    store,
+    state,
+    ops,
+    tasks,
+    topology,
+    writes,
+    metrics: reshardMetrics(metrics.registry),
+    logger,
+    config: cfg.resharding,
+    jobLeaseMs: leaseTtlMs * 3,
+    taskTimeoutMs: verifyTimeoutMs,
+  });
   const readDeps = {
     state,
     scatter: scatterDeps,
@@ -370,23 +387,30 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     vectorSearch,
   };
   // aliases (issue 26): the alias table's owner and the resolution of every index route; null unless aliases.enabled
-  const aliases = cfg.aliases.enabled
-    ? new AliasService({
-        store,
-        config: {
-          historyRetention: cfg.aliases.history_retention,
-          requireTargetExists: cfg.aliases.require_target_exists,
-          resyncIntervalMs: cfg.aliases.resync_interval_s * 1000,
-        },
-        metrics: aliasMetrics(metrics.registry),
-        indexExists: async (uid) => (await state.get(uid)) !== null,
-        logger,
-      })
-    : null;
+  // online reshard flips through an internal alias: the table is kept when either capability is on
+  const aliases =
+    cfg.aliases.enabled || cfg.resharding.enabled
+      ? new AliasService({
+          store,
+          config: {
+            historyRetention: cfg.aliases.history_retention,
+            requireTargetExists: cfg.aliases.require_target_exists,
+            resyncIntervalMs: cfg.aliases.resync_interval_s * 1000,
+          },
+          metrics: aliasMetrics(metrics.registry),
+          indexExists: async (uid) => (await state.get(uid)) !== null,
+          logger,
+        })
+      : null;
   if (aliases !== null) {
     await aliases.start();
     registerAliases(routes, { aliases, read: readDeps });
   }
+  // online reshard (issue 26): flips through the alias table; answers name the client's uid (registered after the
+  // aliases so its display rules wrap theirs); before the first request, writes are mirrored and uids resolved
+  if (aliases !== null) reshard.aliases = new TableAliases(aliases);
+  registerReshard(routes, { service: reshard, state });
+  await reshard.refresh();
   // ILM rollover (issue 26): policies, the Mode B check loop (lease `ilm`) and its routes; needs aliases
   let podIdForIlm = '';
   const ilm =
@@ -542,6 +566,9 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
   rebalancer.leadership = leases === null ? () => true : () => leases.isLeader(LEASE_SCOPE);
   rebalancer.start();
   dumps.start(podId);
+  reshard.podId = podId;
+  reshard.leadership = leases === null ? () => true : () => leases.isLeader(LEASE_SCOPE);
+  await reshard.start();
   await canaries?.start((item) => membership!.owns(item));
   antiEntropy?.start();
   ttlSweeper?.start();
@@ -576,6 +603,7 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
       await cdc?.stop();
       await rebalancer.stop();
       await dumps.stop();
+      await reshard.stop();
       await drift.stop();
       await leases?.stop();
       await membership!.stop();

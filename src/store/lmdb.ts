@@ -35,6 +35,7 @@ import {
   type WindowCounter,
   type Tombstone,
   type TtlPolicy,
+  type ReshardRecord,
   type AntiEntropyShardStatus,
   type CdcEvent,
   type CdcEventDraft,
@@ -103,6 +104,7 @@ export class LmdbStore implements Store {
   private readonly tombstones: Database<Tombstone, [string, string, number]>;
   private readonly ttlPolicies: Database<TtlPolicy, [string, string, number]>;
   private readonly antiEntropy: Database<AntiEntropyShardStatus, [string, string, number]>;
+  private readonly reshards: Database<ReshardRecord, [string, string, number]>;
   /** [kind, key] → value and expiry (idempotency keys, sessions, frozen indexes). */
   private readonly expiring: Database<ExpiringRow, [string, string]>;
   /** [expires_at, kind, key] → 1: the sweep reads only what expired (never every record). */
@@ -162,6 +164,7 @@ export class LmdbStore implements Store {
     this.tombstones = this.root.openDB({ name: 'integrity' });
     this.ttlPolicies = this.root.openDB({ name: 'integrity' });
     this.antiEntropy = this.root.openDB({ name: 'integrity' });
+    this.reshards = this.root.openDB({ name: 'integrity' });
     this.expiring = this.root.openDB({ name: 'expiring' });
     this.expiringByTime = this.root.openDB({ name: 'expiring_by_time' });
     this.changes = this.root.openDB({ name: 'cdc_log' });
@@ -657,6 +660,18 @@ export class LmdbStore implements Store {
     const out: Record<string, TtlPolicy> = {};
     for (const { key, value } of this.ttlPolicies.getRange({ start: ['ttl'], end: ['ttl', '\uffff'] }))
       out[key[1]] = value;
+    return out;
+  }
+
+  async putReshard(index: string, record: ReshardRecord | null): Promise<void> {
+    if (record === null) await this.reshards.remove(['reshard', index, 0]);
+    else await this.reshards.put(['reshard', index, 0], record);
+  }
+
+  async listReshards(): Promise<ReshardRecord[]> {
+    const out: ReshardRecord[] = [];
+    for (const { value } of this.reshards.getRange({ start: ['reshard'], end: ['reshard', '\uffff'] }))
+      out.push(value);
     return out;
   }
 

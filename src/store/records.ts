@@ -4,6 +4,7 @@
 import type { ApiKeyRecord } from '../core/auth/keys.js';
 import type { CanaryDefinition, CanaryRun } from '../core/canary.js';
 import type { IndexRecord } from '../core/index-state.js';
+import type { ReshardRecord } from '../core/reshard.js';
 import type { SearchUiIndexConfig } from '../core/search-ui/page-model.js';
 import type { ScopedKeyRecord } from '../core/search-ui/rotation.js';
 import { isObject, isStringArray } from '../core/types.js';
@@ -196,6 +197,18 @@ export function isCanaryRun(v: unknown): v is CanaryRun {
     optional(v.latency_ms, isNumber) &&
     optional(v.settings_version, numberOrNull) &&
     optional(v.failures, Array.isArray)
+  );
+}
+
+export function isReshardRecord(v: unknown): v is ReshardRecord {
+  return (
+    isObject(v) &&
+    isString(v.index) &&
+    isString(v.live) &&
+    isString(v.shadow) &&
+    optional(v.old_shards, isNumber) &&
+    optional(v.new_shards, isNumber) &&
+    optional(v.phase, isString)
   );
 }
 

@@ -60,6 +60,7 @@ export function redisKeys(prefix: string) {
     expiringIndex: (kind: ExpiringKind) => `${tag(kind)}#index`,
     // Records a single command reads or writes need no tag.
     ttlPolicies: `${prefix}ttl_policies`,
+    reshards: `${prefix}reshards`,
     antiEntropy: `${prefix}antientropy_status`,
     topology: `${prefix}topology`,
     aliases: `${prefix}aliases`,

@@ -11,6 +11,7 @@ import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { migrateLayout } from './redis-migrate.js';
 import {
   decodeRecord,
+  isReshardRecord,
   isAntiEntropyShardStatus,
   isApiKeyRecord,
   isCanaryDefinition,
@@ -55,6 +56,7 @@ import {
   type WindowCounter,
   type Tombstone,
   type TtlPolicy,
+  type ReshardRecord,
   type AntiEntropyShardStatus,
   type CdcEvent,
   type CdcEventDraft,
@@ -887,6 +889,19 @@ export class RedisStore implements Store {
     const out: Record<string, TtlPolicy> = {};
     for (const [k, v] of Object.entries(all)) out[k] = decodeRecord(v, isTtlPolicy, 'TTL policy');
     return out;
+  }
+
+  async putReshard(index: string, record: ReshardRecord | null): Promise<void> {
+    await this.call((r) =>
+      record === null ? r.hdel(this.K.reshards, index) : r.hset(this.K.reshards, index, JSON.stringify(record)),
+    );
+  }
+
+  async listReshards(): Promise<ReshardRecord[]> {
+    const all = await this.call((r) => r.hgetall(this.K.reshards));
+    return Object.values(all)
+      .map((v) => decodeRecord(v, isReshardRecord, 'reshard'))
+      .sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
   }
 
   async putAntiEntropyStatus(status: AntiEntropyShardStatus): Promise<void> {

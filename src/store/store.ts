@@ -11,6 +11,7 @@ import type { WindowCounter } from '../core/search-ui/rate.js';
 import type { ScopedKeyRecord } from '../core/search-ui/rotation.js';
 import type { CanaryDefinition, CanaryRun } from '../core/canary.js';
 import type { CdcEvent, CdcEventDraft } from '../core/cdc.js';
+import type { ReshardRecord } from '../core/reshard.js';
 import type { AliasTable } from '../core/aliases.js';
 import type { IlmPolicyRecord } from '../core/ilm.js';
 
@@ -20,6 +21,7 @@ export type { WindowCounter } from '../core/search-ui/rate.js';
 export type { ScopedKeyRecord } from '../core/search-ui/rotation.js';
 export type { CanaryDefinition, CanaryRun } from '../core/canary.js';
 export type { CdcEvent, CdcEventDraft } from '../core/cdc.js';
+export type { ReshardRecord } from '../core/reshard.js';
 
 export type TaskStatus = 'enqueued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 
@@ -388,6 +390,9 @@ export interface Store {
   /** Sets (null: removes) an index's TTL policy. */
   putTtlPolicy(index: string, policy: TtlPolicy | null): Promise<void>;
   listTtlPolicies(): Promise<Record<string, TtlPolicy>>;
+  /** Online reshard (issue 26): one record per index, written by the leader and the start route; null removes. */
+  putReshard(index: string, record: ReshardRecord | null): Promise<void>;
+  listReshards(): Promise<ReshardRecord[]>;
   putAntiEntropyStatus(status: AntiEntropyShardStatus): Promise<void>;
   getAntiEntropyStatus(index: string, shard: number): Promise<AntiEntropyShardStatus | null>;
   listAntiEntropyStatus(): Promise<AntiEntropyShardStatus[]>;

@@ -583,6 +583,38 @@ export function contract(
       assert.deepEqual((await store.listTtlPolicies())[idx], { enabled: false, max_deletes_per_sweep: 5 });
       await store.putTtlPolicy(idx, null);
       assert.equal((await store.listTtlPolicies())[idx], undefined);
+      const reshard = {
+        index: idx,
+        live: idx,
+        shadow: `${idx}__reshard_8`,
+        old_shards: 4,
+        new_shards: 8,
+        phase: 'backfilling' as const,
+        throttle_docs_per_sec: 0,
+        documents_backfilled: 12,
+        documents_repaired: 0,
+        error: null,
+        dual_writes: true,
+        backfill_after: 1,
+        jobs: ['a', 'b'],
+        started_at: 1,
+        updated_at: 2,
+        flipped_at: null,
+        drop_at: null,
+        reverted: false,
+      };
+      await store.putReshard(idx, reshard);
+      assert.deepEqual(
+        (await store.listReshards()).find((r) => r.index === idx),
+        reshard,
+      );
+      await store.putReshard(idx, { ...reshard, phase: 'flipped' });
+      assert.equal((await store.listReshards()).find((r) => r.index === idx)?.phase, 'flipped');
+      await store.putReshard(idx, null);
+      assert.equal(
+        (await store.listReshards()).find((r) => r.index === idx),
+        undefined,
+      );
       const status = {
         index: idx,
         shard: 7,

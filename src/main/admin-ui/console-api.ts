@@ -36,7 +36,7 @@ function pageParam(query: URLSearchParams, name: 'offset' | 'limit', dflt: numbe
 async function indexOverview(deps: ConsoleApiDeps, query: URLSearchParams): Promise<Reply> {
   const offset = pageParam(query, 'offset', 0, Number.MAX_SAFE_INTEGER);
   const limit = pageParam(query, 'limit', 20, 100);
-  const all = await deps.state.list();
+  const all = await deps.state.listForClients();
   const live = new Set(deps.topology.current.nodes.filter((n) => n.state !== 'removed').map((n) => n.id));
   const results = await Promise.all(
     all.slice(offset, offset + limit).map(async (index) => {

@@ -19,7 +19,7 @@ export async function listIndexes(state: IndexStateService, query: URLSearchPara
       throw new MeiliError('bad_request', `Unknown parameter \`${k}\`: expected one of \`offset\`, \`limit\``);
   const offset = uintQueryParam(query, 'offset', 0, 'invalid_index_offset');
   const limit = uintQueryParam(query, 'limit', 20, 'invalid_index_limit');
-  const all = (await state.list()).filter((i) => authAllowsIndex(auth, i.uid));
+  const all = (await state.listForClients()).filter((i) => authAllowsIndex(auth, i.uid));
   return {
     status: 200,
     body: { results: all.slice(offset, offset + limit).map(indexJson), offset, limit, total: all.length },

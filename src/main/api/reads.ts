@@ -42,7 +42,7 @@ export async function getDocument(deps: ReadDeps, ctx: RequestContext<AuthResult
   await state(deps, uid);
   const policy = await deps.consistency.forIndex(ctx, uid);
   const id = ctx.params.id!;
-  const table = deps.scatter.topology.routing;
+  const table = deps.scatter.topology.routingFor(uid);
   const shard = shardForKey(id, table.shards);
   // A session's pinned group first (only it, while its nodes can answer), then the other groups.
   const groups =

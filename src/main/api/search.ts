@@ -216,7 +216,7 @@ async function passThrough(
   placement?: ReadPlacement,
 ): Promise<{ body: Buffer; settingsVersion: number } | null> {
   if (query.facets !== undefined && query.facets !== null) return null;
-  const table = deps.scatter.topology.routing;
+  const table = deps.scatter.topology.routingFor(uid);
   // No node holds every shard (the usual multi-node cluster): no covering set to try (nor a replica pick drawn).
   if (!table.hasFullHolder) return null;
   const selector = deps.scatter.selector ?? null;

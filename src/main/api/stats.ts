@@ -47,7 +47,7 @@ async function nodeRead<T>(api: NodeApi, read: () => Promise<T>): Promise<T> {
 export async function indexStats(deps: StatsDeps, uid: string): Promise<IndexStats> {
   checkIndexUid(uid);
   if ((await deps.state.get(uid)) === null) throw indexNotFound(uid);
-  const table = deps.topology.routing;
+  const table = deps.topology.routingFor(uid);
   const cover = table.coveringSet(0);
   if (cover.uncovered.length > 0)
     throw new MeiliError(
@@ -104,11 +104,11 @@ export async function indexStats(deps: StatsDeps, uid: string): Promise<IndexSta
 }
 
 export async function globalStats(deps: StatsDeps, auth: AuthResult): Promise<Record<string, unknown>> {
-  const states = (await deps.state.list()).filter((s) => authAllowsIndex(auth, s.uid));
+  const states = (await deps.state.listForClients()).filter((s) => authAllowsIndex(auth, s.uid));
   const indexes: Record<string, IndexStats> = {};
   let size = 0;
   for (const s of states) {
-    indexes[s.uid] = await indexStats(deps, s.uid);
+    indexes[s.uid] = await indexStats(deps, s.physical ?? s.uid);
     size += indexes[s.uid]!.rawDocumentDbSize;
   }
   const lastUpdate =

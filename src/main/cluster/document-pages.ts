@@ -42,11 +42,12 @@ export const SMALL_LIST = 1000;
 /** A node read that falls back to another readable replica of the same shard. */
 async function fromShard<T>(
   deps: ScatterDeps,
+  uid: string,
   shard: number,
   first: string,
   read: (api: NodeApi) => Promise<T>,
 ): Promise<T | null> {
-  const table = deps.topology.routing;
+  const table = deps.topology.routingFor(uid);
   const candidates = [
     first,
     ...table.activeGroups
@@ -80,7 +81,7 @@ async function shardCounts(
   if (!perShard) {
     await Promise.all(
       [...byNode].map(async ([node, shards]) => {
-        const got = await fromShard(deps, shards[0]!, node, (api) =>
+        const got = await fromShard(deps, req.uid, shards[0]!, node, (api) =>
           api.shardCounts(req.uid, SHARD_FIELD, withShardFilter(filter, shards)),
         );
         for (const s of shards) counts.set(s, got === null ? null : (got.get(s) ?? 0));
@@ -90,7 +91,7 @@ async function shardCounts(
   }
   await Promise.all(
     [...shardNode].map(async ([s, node]) => {
-      const page = await fromShard(deps, s, node, (api) =>
+      const page = await fromShard(deps, req.uid, s, node, (api) =>
         api.fetchDocuments(req.uid, { filter: withShardFilter(filter, [s]), limit: 1, fields: [req.primaryKey] }),
       );
       counts.set(s, page === null ? null : page.total);
@@ -111,7 +112,7 @@ async function shardMajor(deps: ScatterDeps, req: DocumentPageRequest, plan: Rea
     if (!(err instanceof MeiliError) || err.code !== 'invalid_search_filter') throw err;
     const [node, shards] = [...cover.assignments][0] ?? [];
     if (node !== undefined)
-      await fromShard(deps, shards![0]!, node, (api) => api.fetchDocuments(req.uid, { filter, limit: 1 }));
+      await fromShard(deps, req.uid, shards![0]!, node, (api) => api.fetchDocuments(req.uid, { filter, limit: 1 }));
     throw new MeiliError('invalid_document_filter', err.message);
   });
   const size = [...counts.values()].reduce<number>((n, c) => n + (c ?? 0), 0);
@@ -134,7 +135,7 @@ async function shardMajor(deps: ScatterDeps, req: DocumentPageRequest, plan: Rea
     const limit = Math.min(count - offset, req.limit - results.length);
     before += count;
     const body = { ...req.query, filter: withShardFilter(filter, [s]), offset, limit };
-    const page = await fromShard(deps, s, shardNode.get(s)!, (api) => api.fetchDocuments(req.uid, body));
+    const page = await fromShard(deps, req.uid, s, shardNode.get(s)!, (api) => api.fetchDocuments(req.uid, body));
     if (page === null) missing.push(s);
     else results.push(...page.results);
   }

@@ -78,9 +78,9 @@ export function precheckQuorum(
   deps: ReplicatedWriteDeps,
   shards: Iterable<number>,
   targets: ReadonlySet<string>,
+  table: RoutingTable = deps.topology.routing,
 ): void {
-  const t = deps.topology;
-  const q = quorum(t.routing, t.current.replication_factor, shards, targets);
+  const q = quorum(table, deps.topology.current.replication_factor, shards, targets);
   if (q.missing.length > 0) throw noQuorum(deps, q.missing, true);
 }
 
@@ -146,7 +146,7 @@ export function firstQuorumGroup(
  * when no group passed some shard (replicas that took it keep it; the same request retried converges them).
  */
 export async function replicatedWrite(deps: ReplicatedWriteDeps, w: ReplicatedWrite): Promise<ReplicatedWriteResult> {
-  precheckQuorum(deps, w.shards, new Set(w.bodies.keys()));
+  precheckQuorum(deps, w.shards, new Set(w.bodies.keys()), w.table);
   const tag = `miroir-task-${w.taskUid}`;
   const sends: Array<Promise<Ack | null>> = [];
   const arrival: string[] = [];

@@ -111,7 +111,7 @@ export function planRead(
   record = true,
   placement?: ReadPlacement,
 ): ReadPlan {
-  const table = deps.topology.routing;
+  const table = deps.topology.routingFor(uid);
   const planner = deps.planner;
   const pk =
     planner === undefined || primaryKey === null

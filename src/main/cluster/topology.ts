@@ -33,6 +33,9 @@ export class TopologyService {
   private readonly clients = new Map<string, NodeApi>();
   readonly health: HealthChecker;
   private table: RoutingTable;
+  /** Index uid → its own shard count, and the tables built for those counts (dropped when the topology changes). */
+  private indexShards = new Map<string, number>();
+  private readonly tables = new Map<number, RoutingTable>();
   private readonly cfg: Readonly<MiroirConfig>;
   private readonly metrics: Metrics | null;
   private readonly logger: Logger | null;
@@ -104,6 +107,24 @@ export class TopologyService {
 
   get routing(): RoutingTable {
     return this.table;
+  }
+
+  /**
+   * HOT PATH. The routing table of one index: the cluster's, unless the index has its own shard count (a reshard
+   * copy, SPEC Round 2 "Per-index shard count"); tables of other counts are built once per topology change.
+   */
+  routingFor(uid: string): RoutingTable {
+    if (this.indexShards.size === 0) return this.table;
+    const n = this.indexShards.get(uid);
+    if (n === undefined || n === this.topology.shards) return this.table;
+    let t = this.tables.get(n);
+    if (t === undefined) this.tables.set(n, (t = this.buildTable(n)));
+    return t;
+  }
+
+  /** The indexes whose shard count differs from the cluster's (kept by the reshard service from its records). */
+  setIndexShards(counts: ReadonlyMap<string, number>): void {
+    this.indexShards = new Map(counts);
   }
 
   client(nodeId: string): NodeApi | undefined {
@@ -220,7 +241,7 @@ export class TopologyService {
     });
   }
 
-  private buildTable(): RoutingTable {
+  private buildTable(shards = this.topology.shards): RoutingTable {
     const nodes: RouteNode[] = this.topology.nodes.map((n) => ({
       id: n.id,
       replica_group: n.replica_group,
@@ -229,7 +250,7 @@ export class TopologyService {
       readable: n.catching_up !== true,
     }));
     return new RoutingTable({
-      shards: this.topology.shards,
+      shards,
       replication_factor: this.topology.replication_factor,
       groups: this.topology.groups,
       nodes,
@@ -238,6 +259,7 @@ export class TopologyService {
 
   private rebuild(): void {
     this.table = this.buildTable();
+    this.tables.clear();
     if (this.metrics === null) return;
     this.metrics.rebalanceInProgress.set((this.topology.operations ?? []).length > 0 ? 1 : 0);
     const coverage = this.coverage();

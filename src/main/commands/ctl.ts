@@ -215,6 +215,59 @@ async function watch(opts: CtlOptions, intervalMs: number): Promise<void> {
   }
 }
 
+function reshardSummary(s: Json): string {
+  const head = `${s.index}: ${s.old_shards} → ${s.new_shards} shards, ${s.phase}, ${s.documents_backfilled} documents backfilled`;
+  const extra = [
+    s.documents_repaired > 0 ? `${s.documents_repaired} repaired by verify` : null,
+    s.flipped_at ? `flipped ${s.flipped_at}` : null,
+    s.drop_old_at ? `old copy dropped at ${s.drop_old_at}` : null,
+    s.reverted ? 'reverted' : null,
+    s.error ? `error: ${s.error}` : null,
+  ].filter((x) => x !== null);
+  return extra.length === 0 ? head : `${head} (${extra.join('; ')})`;
+}
+
+/** Follows a reshard with a progress bar (documents backfilled of the index's count) until flipped, done or failed. */
+async function watchReshard(opts: CtlOptions, uid: string, intervalMs: number): Promise<void> {
+  const path = `/_miroir/indexes/${encodeURIComponent(uid)}/reshard/status`;
+  const bar = opts.json
+    ? null
+    : new SingleBar(
+        {
+          format: '{bar} {percentage}% | {value}/{total} documents backfilled | {phase}',
+          hideCursor: true,
+          clearOnComplete: false,
+          stream: process.stdout,
+          noTTYOutput: true,
+          notTTYSchedule: intervalMs,
+        },
+        Presets.shades_classic,
+      );
+  let started = false;
+  for (;;) {
+    const s = await call(opts, 'GET', path);
+    const total = Math.max(s.documents_total ?? s.documents_backfilled, s.documents_backfilled, 1);
+    if (opts.json) process.stdout.write(`${JSON.stringify(s)}\n`);
+    else if (!started) {
+      bar!.start(total, s.documents_backfilled, { phase: s.phase });
+      started = true;
+    } else {
+      bar!.setTotal(total);
+      bar!.update(s.documents_backfilled, { phase: s.phase });
+    }
+    if (s.phase === 'flipped' || s.phase === 'done' || s.phase === 'failed') {
+      if (bar !== null) {
+        if (s.phase !== 'failed') bar.update(bar.getTotal(), { phase: s.phase });
+        bar.stop();
+        process.stdout.write(`${reshardSummary(s)}\n`);
+      }
+      if (s.phase === 'failed') throw new CtlError(`reshard of ${uid} failed: ${s.error}`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 export function ctlCommand(): Command {
   const ctl = new Command('ctl')
     .description('operate a Miroir cluster through its admin API')
@@ -607,6 +660,47 @@ export function ctlCommand(): Command {
         }
         since = page.next;
       }
+    });
+  // Online reshard (issue 26), when `resharding.enabled` on the server.
+  const index = ctl.command('index').description('index operations: online reshard');
+  index
+    .command('reshard <uid>')
+    .description('reshard an index online to a new shard count; --watch follows it with a progress bar')
+    .requiredOption('--shards <n>', 'the new shard count')
+    .option(
+      '--throttle <docs>',
+      'backfill documents per second (0 = unthrottled; default: resharding.throttle_docs_per_sec)',
+    )
+    .option('--watch', 'follow until flipped, done or failed')
+    .option('--interval <ms>', 'poll interval with --watch', '1000')
+    .action(async (uid: string, o: { shards: string; throttle?: string; watch?: boolean; interval: string }) => {
+      const body: Record<string, number> = { new_shards: Number(o.shards) };
+      if (o.throttle !== undefined) body.throttle_docs_per_sec = Number(o.throttle);
+      const res = await call(opts(), 'POST', `/_miroir/indexes/${encodeURIComponent(uid)}/reshard`, body);
+      if (o.watch === true) return watchReshard(opts(), uid, Number(o.interval));
+      print(
+        opts(),
+        res,
+        () =>
+          `reshard of ${uid} to ${res.new_shards} shards started; follow it with \`miroir ctl index reshard-status ${uid} --watch\``,
+      );
+    });
+  index
+    .command('reshard-status <uid>')
+    .description('the reshard status of an index; --watch follows it with a progress bar')
+    .option('--watch', 'follow until flipped, done or failed')
+    .option('--interval <ms>', 'poll interval with --watch', '1000')
+    .action(async (uid: string, o: { watch?: boolean; interval: string }) => {
+      if (o.watch === true) return watchReshard(opts(), uid, Number(o.interval));
+      const s = await call(opts(), 'GET', `/_miroir/indexes/${encodeURIComponent(uid)}/reshard/status`);
+      print(opts(), s, () => reshardSummary(s));
+    });
+  index
+    .command('reshard-revert <uid>')
+    .description('before the flip: stop the reshard and delete the copy; after it: serve the old copy again')
+    .action(async (uid: string) => {
+      const s = await call(opts(), 'POST', `/_miroir/indexes/${encodeURIComponent(uid)}/reshard/revert`);
+      print(opts(), s, () => reshardSummary(s));
     });
   return ctl;
 }

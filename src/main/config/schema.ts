@@ -664,6 +664,33 @@ export const configSchema = z.strictObject({
         .describe('Rollovers one check performs at most (over all policies).'),
     })
     .prefault({}),
+  resharding: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Online reshard (SPEC A1): `POST /_miroir/indexes/{uid}/reshard` builds a copy with a new shard count under dual writes and flips the uid to it (an internal alias).',
+        ),
+      throttle_docs_per_sec: nonNegativeInt
+        .default(0)
+        .describe('Backfill rate per reshard when the request names none (documents per second); 0 = unthrottled.'),
+      verify_before_swap: z
+        .boolean()
+        .default(true)
+        .describe('Compare primary-key sets and per-document content hashes of both copies before the flip.'),
+      retain_old_index_hours: z
+        .number()
+        .min(0)
+        .default(48)
+        .describe('How long the old copy is kept after the flip (a reverse flip stays possible until then).'),
+      backfill_batch_size: positiveInt.max(10000).default(1000).describe('Documents per backfill page.'),
+      backfill_concurrency: positiveInt
+        .max(64)
+        .default(4)
+        .describe('Backfill jobs (one per old shard) one pod runs at once.'),
+    })
+    .prefault({}),
   errors: z
     .strictObject({
       link_base: z

@@ -204,6 +204,48 @@ export class IndexOperations {
     });
   }
 
+  // ---------------------------------------------------------------- online reshard (issue 26)
+
+  /**
+   * Creates `copy`, a copy of `source` with its own shard count: the source's projected primary key and logical
+   * settings, its learned fields, one `indexCreation` task in the copy's lane. The documents come later (dual writes
+   * and backfill).
+   */
+  createCopy(source: string, copy: string, shards: number): Promise<TaskRow> {
+    return this.register([copy], async (taskUid, recorded) => {
+      const src = await this.o.state.record(source);
+      if (src === null || src.committed === null) throw indexNotFound(source);
+      if ((await this.o.state.projected(copy)).exists)
+        throw new MeiliError('index_already_exists', `Index \`${copy}\` already exists.`);
+      const { primaryKey, settings } = project(src);
+      const fields = [...src.fields];
+      await this.o.state.change(copy, () => ({
+        uid: copy,
+        committed: null,
+        fields,
+        shards,
+        pending: [
+          { taskUid, kind: 'create', primaryKey },
+          { taskUid, kind: 'settings', patch: settings },
+        ],
+      }));
+      const acks = await this.createEverywhere(
+        copy,
+        primaryKey,
+        physicalSettings(settings, fields, this.o.facetingOverfetch, this.o.state.physicalFilterable),
+      );
+      recorded();
+      return this.o.tasks.create({
+        uid: taskUid,
+        type: 'indexCreation',
+        indexUid: copy,
+        queues: [copy],
+        details: { primaryKey },
+        acks,
+      });
+    });
+  }
+
   // ---------------------------------------------------------------- DELETE /indexes/{uid}
 
   deleteIndex(uid: string): Promise<TaskRow> {

@@ -24,6 +24,8 @@ export type Change = (current: IndexRecordDraft | null) => IndexRecordDraft | nu
 export interface IndexView extends CommittedIndex {
   uid: string;
   shards: number;
+  /** Set when clients know the index under another uid (a reshard copy behind an internal alias). */
+  physical?: string;
 }
 
 export function indexNotFound(uid: string): MeiliError {
@@ -80,6 +82,18 @@ export class IndexStateService {
       .map(view)
       .filter((v): v is IndexView => v !== null)
       .sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+  }
+
+  /**
+   * What clients are shown of the index list (online reshard: copies behind an internal alias appear under the
+   * client's uid, other copies not at all); null shows every committed index.
+   */
+  clientView: ((views: IndexView[]) => IndexView[]) | null = null;
+
+  /** Every committed index as clients see it (`GET /indexes`, `GET /stats`). */
+  async listForClients(): Promise<IndexView[]> {
+    const all = await this.list();
+    return this.clientView === null ? all : this.clientView(all);
   }
 
   /** Every record, pending-only ones included (provisioning, moves). */

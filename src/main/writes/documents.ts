@@ -55,6 +55,12 @@ export interface DocumentWritesOptions {
   changes?: { readonly withBodies: boolean } | null;
 }
 
+/** Where a write to an index is mirrored while it is resharded (the other copy and its shard count). */
+export interface MirrorTarget {
+  uid: string;
+  shards: number;
+}
+
 export interface AddDocuments {
   /** The client's bytes. Routing may move them to a worker thread and back into a new Buffer set here: read the
    * body from this field after `add`, never from the request (its Buffer is then empty). */
@@ -83,6 +89,14 @@ function path(uid: string, rest: string, tagQuery: string, extra = ''): string {
 
 export class DocumentWrites {
   private readonly write: ReplicatedWriteDeps;
+  /**
+   * Online reshard (issue 26): the copy a write to an index is mirrored to (null: none). Set once by the reshard
+   * service; the mirror write goes out in the same lane right after the write itself, before the 202, and its node
+   * tasks are part of the same Miroir task — an acknowledged write is on both copies.
+   */
+  mirrorOf: ((uid: string) => MirrorTarget | null) | null = null;
+  /** Told when a mirror write could not reach quorum (the reshard then fails before its flip). */
+  mirrorFailed: ((uid: string, mirror: MirrorTarget, err: unknown) => void) | null = null;
 
   constructor(private readonly o: DocumentWritesOptions) {
     this.write = { topology: o.topology, metrics: o.metrics, retryOnTimeout: o.retryOnTimeout };
@@ -122,7 +136,7 @@ export class DocumentWrites {
   async add(uid: string, input: AddDocuments): Promise<Written> {
     // The CPU work happens before the lane, on the primary key known now; the lane re-routes if it changed.
     const before = await this.o.state.projected(uid);
-    let table = this.o.topology.routing;
+    let table = this.o.topology.routingFor(uid);
     let routedWith = before.primaryKey ?? input.primaryKey;
     let batch = await this.route(input, routedWith, table);
     if (batch.refused !== null) throw MeiliError.fromBody(batch.refused);
@@ -162,8 +176,8 @@ export class DocumentWrites {
       const aux = await this.o.ops.prepareDocuments(uid, taskUid, p, pk, batch.fields);
       // The topology may have changed while this request waited: route again with the current table, so every
       // document goes to its current owners and never to a node that left.
-      while (this.o.topology.routing !== table) {
-        table = this.o.topology.routing;
+      while (this.o.topology.routingFor(uid) !== table) {
+        table = this.o.topology.routingFor(uid);
         batch = await this.route(input, pk, table);
       }
       const routed = batch.routed!;
@@ -193,12 +207,42 @@ export class DocumentWrites {
               }),
           }),
       );
+      const mirror = this.mirrorOf === null ? null : this.mirrorOf(uid);
+      const mirrored =
+        mirror === null
+          ? []
+          : await this.mirrored(uid, mirror, async () => {
+              const mTable = this.o.topology.routingFor(mirror.uid);
+              const mb = await this.route(input, pk, mTable);
+              if (mb.routed === null || mb.routed.error !== null) return [];
+              const pm = await this.o.state.projected(mirror.uid);
+              if (!pm.exists) return [];
+              const mAux = await this.o.ops.prepareDocuments(mirror.uid, taskUid, pm, pk, mb.fields);
+              const mRouted = mb.routed;
+              if (this.o.antiEntropy === true)
+                for (const body of Object.values(mRouted.bodies)) stampVersion(body, taskUid);
+              const mSent = await replicatedWrite(this.write, {
+                indexUid: mirror.uid,
+                taskUid,
+                table: mTable,
+                bodies: new Map(Object.entries(mRouted.bodies)),
+                shards: Object.keys(mRouted.shardCounts).map(Number),
+                send: (api: NodeApi, body, tag) =>
+                  api.enqueue({
+                    method: input.merge ? 'PUT' : 'POST',
+                    path: path(mirror.uid, '/documents', tag, extra),
+                    body,
+                    operation,
+                  }),
+              });
+              return [...mAux, ...mSent.acks];
+            });
       this.o.metrics.documentsRouted.inc(batch.count);
       recorded();
       const task = await this.o.tasks.create({
         ...base,
         details: { receivedDocuments: batch.count, indexedDocuments: null },
-        acks: [...aux, ...sent.acks],
+        acks: [...aux, ...sent.acks, ...mirrored],
         pinGroup: sent.firstGroup,
         change: this.documentChange(routed, pk, input.merge),
       });
@@ -222,6 +266,59 @@ export class DocumentWrites {
     };
     if (docs.documents !== null) facts.document = docs.documents;
     return facts;
+  }
+
+  /** Runs a mirror write; a failure is reported (the reshard fails) and the client's write stands as sent. */
+  private async mirrored(uid: string, mirror: MirrorTarget, send: () => Promise<Ack[]>): Promise<Ack[]> {
+    try {
+      return await send();
+    } catch (err) {
+      this.mirrorFailed?.(uid, mirror, err);
+      return [];
+    }
+  }
+
+  /** The same delete-by-id sent to the mirror copy, routed by its own shard count. */
+  private mirrorDeleteIds(mirror: MirrorTarget, taskUid: number, ids: readonly string[]): Promise<Ack[]> {
+    const table = this.o.topology.routingFor(mirror.uid);
+    const { bodies, shards } = this.deleteBodies(table, ids);
+    return replicatedWrite(this.write, {
+      indexUid: mirror.uid,
+      taskUid,
+      table,
+      bodies,
+      shards,
+      send: (api, body, tag) =>
+        api.enqueue({
+          method: 'POST',
+          path: path(mirror.uid, '/documents/delete-batch', tag),
+          body,
+          operation: 'documents_delete',
+          timeoutMs: 30_000,
+        }),
+    }).then((r) => r.acks);
+  }
+
+  /** Each id to its shard's owners in every group: node id → JSON array of its ids, and the shards touched. */
+  private deleteBodies(table: RoutingTable, ids: readonly string[]): { bodies: Map<string, string>; shards: number[] } {
+    const shardOf = shardsForAnyIds(ids, table.shards);
+    const perNode = new Map<string, string[]>();
+    const shards = new Set<number>();
+    const targets = new Map<number, string[]>();
+    for (let i = 0; i < ids.length; i++) {
+      const s = shardOf[i]!;
+      shards.add(s);
+      let nodes = targets.get(s);
+      if (nodes === undefined) targets.set(s, (nodes = [...table.writeTargets(s).values()].flat()));
+      for (const n of nodes) {
+        let list = perNode.get(n);
+        if (list === undefined) perNode.set(n, (list = []));
+        list.push(ids[i]!);
+      }
+    }
+    const bodies = new Map<string, string>();
+    for (const [n, list] of perNode) bodies.set(n, JSON.stringify(list));
+    return { bodies, shards: [...shards] };
   }
 
   /**
@@ -272,31 +369,15 @@ export class DocumentWrites {
           headers: {},
         };
       }
-      const table = this.o.topology.routing;
-      const shardOf = shardsForAnyIds(ids, table.shards);
-      const perNode = new Map<string, string[]>();
-      const shards = new Set<number>();
-      const targets = new Map<number, string[]>();
-      for (let i = 0; i < ids.length; i++) {
-        const s = shardOf[i]!;
-        shards.add(s);
-        let nodes = targets.get(s);
-        if (nodes === undefined) targets.set(s, (nodes = [...table.writeTargets(s).values()].flat()));
-        for (const n of nodes) {
-          let list = perNode.get(n);
-          if (list === undefined) perNode.set(n, (list = []));
-          list.push(ids[i]!);
-        }
-      }
-      const bodies = new Map<string, string>();
-      for (const [n, list] of perNode) bodies.set(n, JSON.stringify(list));
+      const table = this.o.topology.routingFor(uid);
+      const { bodies, shards } = this.deleteBodies(table, ids);
       await this.o.tombstone?.({ index: uid, taskUid, kind: 'ids', ids: [...ids] });
       const sent = await replicatedWrite(this.write, {
         indexUid: uid,
         taskUid,
         table,
         bodies,
-        shards: [...shards],
+        shards,
         send: (api, body, tag) =>
           api.enqueue({
             method: 'POST',
@@ -306,12 +387,15 @@ export class DocumentWrites {
             timeoutMs: 30_000,
           }),
       });
+      const mirror = this.mirrorOf === null ? null : this.mirrorOf(uid);
+      const mirrored =
+        mirror === null ? [] : await this.mirrored(uid, mirror, () => this.mirrorDeleteIds(mirror, taskUid, ids));
       recorded();
       return {
         task: await this.o.tasks.create({
           ...base,
           details,
-          acks: sent.acks,
+          acks: [...sent.acks, ...mirrored],
           pinGroup: sent.firstGroup,
           change:
             (this.o.changes ?? null) === null
@@ -342,7 +426,7 @@ export class DocumentWrites {
           headers: {},
         };
       }
-      const table = this.o.topology.routing;
+      const table = this.o.topology.routingFor(uid);
       const body = how === 'all' ? '' : JSON.stringify({ filter: how.filter });
       const bodies = new Map<string, string>();
       for (const c of this.o.topology.liveClients())
@@ -352,28 +436,39 @@ export class DocumentWrites {
           ? { index: uid, taskUid, kind: 'all' }
           : { index: uid, taskUid, kind: 'filter', filter: how.filter },
       );
-      const sent = await replicatedWrite(this.write, {
-        indexUid: uid,
-        taskUid,
-        table,
-        bodies,
-        shards: Array.from({ length: table.shards }, (_, s) => s),
-        send: (api, b, tag) =>
-          how === 'all'
-            ? api.enqueue({ method: 'DELETE', path: path(uid, '/documents', tag), operation: 'documents_delete' })
-            : api.enqueue({
-                method: 'POST',
-                path: path(uid, '/documents/delete', tag),
-                body: b,
-                operation: 'documents_delete',
-              }),
-      });
+      const everywhere = (target: string, t: RoutingTable) =>
+        replicatedWrite(this.write, {
+          indexUid: target,
+          taskUid,
+          table: t,
+          bodies,
+          shards: Array.from({ length: t.shards }, (_, s) => s),
+          send: (api, b, tag) =>
+            how === 'all'
+              ? api.enqueue({ method: 'DELETE', path: path(target, '/documents', tag), operation: 'documents_delete' })
+              : api.enqueue({
+                  method: 'POST',
+                  path: path(target, '/documents/delete', tag),
+                  body: b,
+                  operation: 'documents_delete',
+                }),
+        });
+      const sent = await everywhere(uid, table);
+      const mirror = this.mirrorOf === null ? null : this.mirrorOf(uid);
+      const mirrored =
+        mirror === null
+          ? []
+          : await this.mirrored(
+              uid,
+              mirror,
+              async () => (await everywhere(mirror.uid, this.o.topology.routingFor(mirror.uid))).acks,
+            );
       recorded();
       return {
         task: await this.o.tasks.create({
           ...base,
           details,
-          acks: sent.acks,
+          acks: [...sent.acks, ...mirrored],
           pinGroup: sent.firstGroup,
           change:
             (this.o.changes ?? null) === null

@@ -18,7 +18,7 @@ const table = new RoutingTable({
 
 function deps(enabled: boolean, lines: unknown[]): ScatterDeps {
   return {
-    topology: { routing: table } as unknown as TopologyService,
+    topology: { routing: table, routingFor: () => table } as unknown as TopologyService,
     metrics: createMetrics({ defaultMetrics: false }),
     unavailablePolicy: 'partial',
     planner: { enabled, max_pk_literals_narrowable: 128, log_plans: true },
