@@ -83,7 +83,8 @@ export function servedByShadow(r: ReshardRecord): boolean {
  */
 export function mirrorOf(records: Iterable<ReshardRecord>, uid: string): { uid: string; shards: number } | null {
   for (const r of records) {
-    const flipped = r.phase === 'flipped' && !r.reverted;
+    // After the flip the old copy is mirrored until its drop begins (`dual_writes` off: nothing new is sent to it).
+    const flipped = r.phase === 'flipped' && !r.reverted && r.dual_writes;
     if (r.live === uid && (flipped || mirrorsToShadow(r))) return { uid: r.shadow, shards: r.new_shards };
     if (r.shadow === uid && (flipped || (r.phase === 'failed' && r.reverted)))
       return { uid: r.live, shards: r.old_shards };

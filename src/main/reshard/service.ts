@@ -324,6 +324,11 @@ export class ReshardService {
           ? `The reshard of \`${uid}\` is done and its old copy was dropped: nothing to revert to.`
           : `The reshard of \`${uid}\` already failed or was reverted.`,
       );
+    if (r.phase === 'flipped' && !r.dual_writes)
+      throw new MeiliError(
+        'miroir_reshard_conflict',
+        `The old copy of \`${uid}\` is being dropped (it no longer receives writes): nothing to revert to.`,
+      );
     if (r.phase === 'flipped') {
       await this.aliases.flip(uid, r.live === uid ? null : r.live);
       await this.fail({ ...r, reverted: true }, 'reverted on request: clients are served by the old copy again');
@@ -461,8 +466,19 @@ export class ReshardService {
     this.o.logger?.info({ index: r.index, shadow: r.shadow, shards: r.new_shards }, 'reshard flipped');
   }
 
+  /**
+   * The drop of the old copy, in two ticks. First the mirror stops (`dual_writes` off) and every pod is given the
+   * record's refresh period to see it. Then this pod's writes already past their mirror decision drain (the shadow's
+   * write lane) before the deletion is enqueued, so no mirrored write reaches the old copy after it: a late addition
+   * would create it again on the nodes, a late deletion would fail the client's task.
+   */
   private async dropOld(r: ReshardRecord): Promise<void> {
     this.o.metrics.phase.labels(r.index).set(PHASE_GAUGE.cleanup);
+    if (r.dual_writes) {
+      await this.put({ ...r, dual_writes: false, drop_at: this.now() + 3 * this.refreshMs + 500 });
+      return;
+    }
+    await this.o.state.inLane(r.shadow, async () => undefined);
     if ((await this.o.state.get(r.live)) !== null) await this.waitTask(await this.o.ops.deleteIndex(r.live));
     await this.put({ ...r, phase: 'done', drop_at: null });
     this.o.logger?.info({ index: r.index, dropped: r.live }, 'reshard done: old copy dropped');

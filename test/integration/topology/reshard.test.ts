@@ -187,7 +187,8 @@ test('reshard 16 → 32 under writes and searches, SIGKILL mid-backfill: nothing
   assert.ok(status.documents_backfilled <= SEEDED + 2_000 + 4 * 1000, `backfilled ${status.documents_backfilled}`);
   await waitTasks(proc.url, master, acked, 60_000).catch(async (err: unknown) => {
     const failedTasks = await call('GET', '/tasks?statuses=failed&limit=5');
-    throw new Error(`${String(err)}: ${JSON.stringify(failedTasks.body)}`);
+    const reshard = await adminCall(proc!.url, adminKey, 'GET', `/_miroir/indexes/${INDEX}/reshard/status`);
+    throw new Error(`${String(err)}: ${JSON.stringify(failedTasks.body)}; reshard ${JSON.stringify(reshard.body)}`);
   });
 
   // Clients still see `items`, now served by the copy; the copy itself is hidden.
