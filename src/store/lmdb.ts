@@ -670,8 +670,7 @@ export class LmdbStore implements Store {
 
   async listReshards(): Promise<ReshardRecord[]> {
     const out: ReshardRecord[] = [];
-    for (const { value } of this.reshards.getRange({ start: ['reshard'], end: ['reshard', '\uffff'] }))
-      out.push(value);
+    for (const { value } of this.reshards.getRange({ start: ['reshard'], end: ['reshard', '\uffff'] })) out.push(value);
     return out;
   }
 

@@ -170,21 +170,28 @@ function accepted(opts: CtlOptions, res: Json): void {
   );
 }
 
+/** The `--watch` progress bar (none with --json); also drawn when stdout is not a terminal: a line per update. */
+function progressBar(opts: CtlOptions, format: string, intervalMs: number): SingleBar | null {
+  if (opts.json) return null;
+  return new SingleBar(
+    {
+      format,
+      hideCursor: true,
+      clearOnComplete: false,
+      stream: process.stdout,
+      noTTYOutput: true,
+      notTTYSchedule: intervalMs,
+    },
+    Presets.shades_classic,
+  );
+}
+
 async function watch(opts: CtlOptions, intervalMs: number): Promise<void> {
-  const bar = opts.json
-    ? null
-    : new SingleBar(
-        // Also drawn when stdout is not a terminal (CI logs, pipes): one line per update there.
-        {
-          format: '{bar} {percentage}% | shards {value}/{total} | {docs} documents copied | {phase}',
-          hideCursor: true,
-          clearOnComplete: false,
-          stream: process.stdout,
-          noTTYOutput: true,
-          notTTYSchedule: intervalMs,
-        },
-        Presets.shades_classic,
-      );
+  const bar = progressBar(
+    opts,
+    '{bar} {percentage}% | shards {value}/{total} | {docs} documents copied | {phase}',
+    intervalMs,
+  );
   let started = false;
   for (;;) {
     const s = await call(opts, 'GET', '/_miroir/rebalance/status');
@@ -230,19 +237,7 @@ function reshardSummary(s: Json): string {
 /** Follows a reshard with a progress bar (documents backfilled of the index's count) until flipped, done or failed. */
 async function watchReshard(opts: CtlOptions, uid: string, intervalMs: number): Promise<void> {
   const path = `/_miroir/indexes/${encodeURIComponent(uid)}/reshard/status`;
-  const bar = opts.json
-    ? null
-    : new SingleBar(
-        {
-          format: '{bar} {percentage}% | {value}/{total} documents backfilled | {phase}',
-          hideCursor: true,
-          clearOnComplete: false,
-          stream: process.stdout,
-          noTTYOutput: true,
-          notTTYSchedule: intervalMs,
-        },
-        Presets.shades_classic,
-      );
+  const bar = progressBar(opts, '{bar} {percentage}% | {value}/{total} documents backfilled | {phase}', intervalMs);
   let started = false;
   for (;;) {
     const s = await call(opts, 'GET', path);
