@@ -12,6 +12,7 @@ import { parseSearchQuery } from '../../core/search-params.js';
 import { andFilters } from '../../core/shard-filter.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import { hedgeTrigger, planRead } from '../cluster/scatter.js';
+import type { RoutingTable } from '../../core/rendezvous.js';
 import { search, type ReadDeps } from './search.js';
 import { aliasResolutionOf } from './aliases.js';
 
@@ -91,7 +92,7 @@ export async function explain(
       message: `Shards ${plan.cover.uncovered.join(', ')} have no healthy replica in any active group.`,
     });
   if (ctx.auth?.kind === 'master')
-    for (const v of selector?.view(allReplicas(deps, shards)) ?? [])
+    for (const v of selector?.view(allReplicas(plan.table, shards)) ?? [])
       if (v.excluded)
         warnings.push({
           type: 'slow_node_excluded',
@@ -146,8 +147,8 @@ function aliasView(r: ReturnType<typeof aliasResolutionOf>): Record<string, unkn
       };
 }
 
-function allReplicas(deps: ReadDeps, shards: readonly number[]): Set<string> {
-  const table = deps.scatter.topology.routing;
+/** Every active group's owners of the read's shards, on the index's own routing table (its shard count). */
+function allReplicas(table: RoutingTable, shards: readonly number[]): Set<string> {
   const out = new Set<string>();
   for (const s of shards) for (const g of table.activeGroups) for (const id of table.owners(s, g)) out.add(id);
   return out;

@@ -115,7 +115,7 @@ export class AntiEntropy {
       await this.o.store.pruneTombstones(Date.now() - this.o.config.tombstone_retention_s * 1000);
     const all: Array<[string, number]> = [];
     for (const { uid } of await this.indexes())
-      for (let s = 0; s < this.o.topology.routing.shards; s++) if (this.o.owns(s)) all.push([uid, s]);
+      for (let s = 0; s < this.o.topology.routingFor(uid).shards; s++) if (this.o.owns(s)) all.push([uid, s]);
     if (all.length === 0) return;
     const n = this.o.config.shards_per_pass === 0 ? all.length : Math.min(this.o.config.shards_per_pass, all.length);
     const pick: Array<[string, number]> = [];
@@ -127,7 +127,12 @@ export class AntiEntropy {
   /** `POST /_miroir/antientropy/run`: a pass now over what the request names (every shard of every index by default). */
   async run(req: PassRequest): Promise<PassSummary> {
     const indexes = await this.indexes();
-    const shards = this.o.topology.routing.shards;
+    // Each index has its own shard count (a resharded one differs from the cluster's): the request's bound is the
+    // largest, and each index is scanned over its own.
+    const shards = Math.max(
+      this.o.topology.routing.shards,
+      ...indexes.map((i) => this.o.topology.routingFor(i.uid).shards),
+    );
     if (req.index !== undefined && !indexes.some((i) => i.uid === req.index))
       throw new MeiliError('index_not_found', `Index \`${req.index}\` not found.`);
     if (req.shard !== undefined && (!Number.isInteger(req.shard) || req.shard < 0 || req.shard >= shards))
@@ -135,7 +140,8 @@ export class AntiEntropy {
     const pick: Array<[string, number]> = [];
     for (const { uid } of indexes) {
       if (req.index !== undefined && uid !== req.index) continue;
-      for (let s = 0; s < shards; s++) if (req.shard === undefined || s === req.shard) pick.push([uid, s]);
+      const own = this.o.topology.routingFor(uid).shards;
+      for (let s = 0; s < own; s++) if (req.shard === undefined || s === req.shard) pick.push([uid, s]);
     }
     return this.serial(() => this.pass(pick, req.repair ?? this.o.config.auto_repair));
   }
@@ -209,8 +215,8 @@ export class AntiEntropy {
   }
 
   /** The shard's healthy replicas in owner order (groups ascending, rank order), readable ones first. */
-  private replicas(shard: number): { replicas: Replica[]; skipped: string[] } {
-    const table = this.o.topology.routing;
+  private replicas(uid: string, shard: number): { replicas: Replica[]; skipped: string[] } {
+    const table = this.o.topology.routingFor(uid);
     const readable: Replica[] = [];
     const catching: Replica[] = [];
     const skipped: string[] = [];
@@ -250,7 +256,7 @@ export class AntiEntropy {
   ): Promise<AntiEntropyShardStatus> {
     const started = Date.now();
     const updatedAt = this.o.config.updated_at_field;
-    const { replicas: all, skipped } = this.replicas(shard);
+    const { replicas: all, skipped } = this.replicas(uid, shard);
     const status: AntiEntropyShardStatus = {
       index: uid,
       shard,

@@ -105,13 +105,13 @@ export class TtlSweeper {
     const p = policy ?? (await this.policy(uid));
     const started = Date.now();
     const cutoffNow = started;
-    const table = this.o.topology.routing;
+    const table = this.o.topology.routingFor(uid);
     const shards = Array.from({ length: table.shards }, (_, s) => s).filter((s) => all || this.o.owns(s));
     let budget = p.max_deletes_per_sweep;
     let deleted = 0;
     let pending = 0;
     for (const s of shards) {
-      const reader = this.reader(s);
+      const reader = this.reader(uid, s);
       if (reader === null) continue;
       const expired = `_miroir_shard = ${s} AND ${EXPIRES_FIELD} <= ${cutoffNow}`;
       const page = await reader.fetchDocuments(uid, { filter: expired, limit: 1, fields: [EXPIRES_FIELD] });
@@ -156,8 +156,8 @@ export class TtlSweeper {
     return below.length === 0 ? over - 1 : below[below.length - 1]!;
   }
 
-  private reader(shard: number): NodeApi | null {
-    const table = this.o.topology.routing;
+  private reader(uid: string, shard: number): NodeApi | null {
+    const table = this.o.topology.routingFor(uid);
     for (const g of table.activeGroups)
       for (const id of table.owners(shard, g))
         if (table.canRead(id)) {
@@ -169,7 +169,7 @@ export class TtlSweeper {
 
   private async deleteEverywhere(uid: string, shard: number, cutoff: number): Promise<void> {
     const filter = `_miroir_shard = ${shard} AND ${EXPIRES_FIELD} <= ${cutoff}`;
-    const nodes = [...this.o.topology.routing.writeTargets(shard).values()].flat();
+    const nodes = [...this.o.topology.routingFor(uid).writeTargets(shard).values()].flat();
     await Promise.all(
       nodes.map(async (id) => {
         const api = this.o.topology.client(id);

@@ -111,6 +111,17 @@ export class ChangeDriver {
     }
   }
 
+  /**
+   * The shard ids a change must move: every index's own count (a resharded index has more shards than the cluster
+   * default). A shard's owners do not depend on the count, so one plan over the largest covers every index; an index
+   * with fewer shards simply has nothing under the ids beyond its count.
+   */
+  private async shardSpan(clusterShards: number): Promise<number> {
+    let span = clusterShards;
+    for (const r of await this.o.store.listIndexes()) span = Math.max(span, r.shards);
+    return span;
+  }
+
   /** Changes the running operation (and the rebalance record) in the stored topology, if it is still `op`. */
   private async updateOp(
     op: TopologyOperation,
@@ -150,7 +161,7 @@ export class ChangeDriver {
         const catchUp = t.nodes
           .filter((n) => n.catching_up === true && n.state !== 'removed' && this.o.topology.health.isHealthy(n.id))
           .map((n) => n.id);
-        const plan = planMoves(t, catchUp);
+        const plan = planMoves({ ...t, shards: await this.shardSpan(t.shards) }, catchUp);
         await this.provision([...new Set(plan.flatMap((m) => m.copies.map((c) => c.target)))]);
         await this.updateOp(op, (_t, cur) => {
           cur.plan = plan;
@@ -164,9 +175,10 @@ export class ChangeDriver {
         return this.copying(op, now);
       case 'cutover': {
         const jobs = (await this.o.store.listJobs()).filter((j) => j.id.startsWith(jobPrefix(op)));
+        const span = await this.shardSpan(this.o.topology.current.shards);
         await this.updateOp(op, (t, cur) => {
           const next = cutover(t, cur.catch_up_nodes ?? []);
-          cur.deletes = obsoleteCopies(t, next);
+          cur.deletes = obsoleteCopies({ ...t, shards: span }, { ...next, shards: span });
           cur.shards_total = (cur.plan ?? []).length;
           cur.shards_done = jobs.filter((j) => j.state === 'completed').length;
           cur.documents_copied = jobs.reduce((n, j) => n + movedDocuments(j), 0);
