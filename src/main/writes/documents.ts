@@ -278,12 +278,19 @@ export class DocumentWrites {
     }
   }
 
-  /** The same delete-by-id sent to the mirror copy, routed by its own shard count. */
-  private mirrorDeleteIds(mirror: MirrorTarget, taskUid: number, ids: readonly string[]): Promise<Ack[]> {
-    const table = this.o.topology.routingFor(mirror.uid);
+  /**
+   * A delete-by-id to `target`'s owners of each id's shard, routed by `table` (the index's own shard count): the
+   * client's index, or the mirror copy of a reshard. Also says which shards it touched.
+   */
+  private async sendDeleteIds(
+    target: string,
+    taskUid: number,
+    table: RoutingTable,
+    ids: readonly string[],
+  ): Promise<ReplicatedWriteResult & { shards: number[] }> {
     const { bodies, shards } = this.deleteBodies(table, ids);
-    return replicatedWrite(this.write, {
-      indexUid: mirror.uid,
+    const sent = await replicatedWrite(this.write, {
+      indexUid: target,
       taskUid,
       table,
       bodies,
@@ -291,12 +298,27 @@ export class DocumentWrites {
       send: (api, body, tag) =>
         api.enqueue({
           method: 'POST',
-          path: path(mirror.uid, '/documents/delete-batch', tag),
+          path: path(target, '/documents/delete-batch', tag),
           body,
           operation: 'documents_delete',
           timeoutMs: 30_000,
         }),
-    }).then((r) => r.acks);
+    });
+    return { ...sent, shards };
+  }
+
+  /** A deletion on an index that does not exist: decided at once, Meilisearch's `index_not_found`. */
+  private async missingIndex(
+    base: { uid: number; type: string; indexUid: string; queues: string[]; customMetadata: string | null },
+    details: Record<string, unknown>,
+  ): Promise<Written> {
+    return {
+      task: await this.o.tasks.decided(
+        { ...base, details: { ...details, deletedDocuments: 0 } },
+        indexNotFound(base.indexUid),
+      ),
+      headers: {},
+    };
   }
 
   /** Each id to its shard's owners in every group: node id → JSON array of its ids, and the shards touched. */
@@ -361,35 +383,18 @@ export class DocumentWrites {
       const base = { uid: taskUid, type: 'documentDeletion', indexUid: uid, queues: [uid], customMetadata };
       if (!(await this.o.state.projected(uid)).exists) {
         recorded();
-        return {
-          task: await this.o.tasks.decided(
-            { ...base, details: { ...details, deletedDocuments: 0 } },
-            indexNotFound(uid),
-          ),
-          headers: {},
-        };
+        return this.missingIndex(base, details);
       }
-      const table = this.o.topology.routingFor(uid);
-      const { bodies, shards } = this.deleteBodies(table, ids);
       await this.o.tombstone?.({ index: uid, taskUid, kind: 'ids', ids: [...ids] });
-      const sent = await replicatedWrite(this.write, {
-        indexUid: uid,
-        taskUid,
-        table,
-        bodies,
-        shards,
-        send: (api, body, tag) =>
-          api.enqueue({
-            method: 'POST',
-            path: path(uid, '/documents/delete-batch', tag),
-            body,
-            operation: 'documents_delete',
-            timeoutMs: 30_000,
-          }),
-      });
+      const sent = await this.sendDeleteIds(uid, taskUid, this.o.topology.routingFor(uid), ids);
       const mirror = this.mirrorOf === null ? null : this.mirrorOf(uid);
       const mirrored =
-        mirror === null ? [] : await this.mirrored(uid, mirror, () => this.mirrorDeleteIds(mirror, taskUid, ids));
+        mirror === null
+          ? []
+          : await this.mirrored(uid, mirror, async () => {
+              const table = this.o.topology.routingFor(mirror.uid);
+              return (await this.sendDeleteIds(mirror.uid, taskUid, table, ids)).acks;
+            });
       recorded();
       return {
         task: await this.o.tasks.create({
@@ -400,7 +405,11 @@ export class DocumentWrites {
           change:
             (this.o.changes ?? null) === null
               ? undefined
-              : { operation: 'document_delete', primary_keys: [...ids], shard_ids: [...shards].sort((a, b) => a - b) },
+              : {
+                  operation: 'document_delete',
+                  primary_keys: [...ids],
+                  shard_ids: [...sent.shards].sort((a, b) => a - b),
+                },
         }),
         headers: sent.headers,
       };
@@ -418,13 +427,7 @@ export class DocumentWrites {
       const base = { uid: taskUid, type: 'documentDeletion', indexUid: uid, queues: [uid], customMetadata };
       if (!(await this.o.state.projected(uid)).exists) {
         recorded();
-        return {
-          task: await this.o.tasks.decided(
-            { ...base, details: { ...details, deletedDocuments: 0 } },
-            indexNotFound(uid),
-          ),
-          headers: {},
-        };
+        return this.missingIndex(base, details);
       }
       const table = this.o.topology.routingFor(uid);
       const body = how === 'all' ? '' : JSON.stringify({ filter: how.filter });
@@ -442,7 +445,7 @@ export class DocumentWrites {
           taskUid,
           table: t,
           bodies,
-          shards: Array.from({ length: t.shards }, (_, s) => s),
+          shards: allShards(t.shards),
           send: (api, b, tag) =>
             how === 'all'
               ? api.enqueue({ method: 'DELETE', path: path(target, '/documents', tag), operation: 'documents_delete' })
