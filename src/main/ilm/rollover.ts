@@ -193,14 +193,8 @@ export class IlmService {
     );
   }
 
-  private async waitTask(row: TaskRow): Promise<TaskRow> {
-    const deadline = Date.now() + TASK_WAIT_MS;
-    for (;;) {
-      const t = await this.d.tasks.get(row.uid);
-      if (t !== null && (t.status === 'succeeded' || t.status === 'failed' || t.status === 'canceled')) return t;
-      if (Date.now() > deadline) throw new Error(`ILM: task ${row.uid} did not finish within ${TASK_WAIT_MS} ms`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+  private waitTask(row: TaskRow): Promise<TaskRow> {
+    return this.d.tasks.waitFinished(row.uid, TASK_WAIT_MS);
   }
 
   /** Creates the policy's next index, flips both aliases in one CAS, then applies retention. */

@@ -501,15 +501,9 @@ export class ReshardService {
   }
 
   private async waitTask(task: TaskRow): Promise<void> {
-    const deadline = this.now() + this.o.taskTimeoutMs;
-    for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
-      const t = await this.o.tasks.get(task.uid);
-      if (t?.status === 'succeeded') return;
-      if (t?.status === 'failed' || t?.status === 'canceled')
-        throw new Error(`task ${task.uid} (${task.type} of ${task.indexUid}) ${t.status}: ${t.error?.message ?? ''}`);
-      if (this.now() > deadline) throw new Error(`task ${task.uid} did not finish in time`);
-      await new Promise((res) => setTimeout(res, delay));
-    }
+    const t = await this.o.tasks.waitFinished(task.uid, this.o.taskTimeoutMs);
+    if (t.status !== 'succeeded')
+      throw new Error(`task ${task.uid} (${task.type} of ${task.indexUid}) ${t.status}: ${t.error?.message ?? ''}`);
   }
 
   // ---------------------------------------------------------------- node reads and writes

@@ -188,6 +188,21 @@ export class TaskRegistry {
     return task;
   }
 
+  /**
+   * Waits until the task is finished (succeeded, failed or canceled) and returns it; reading it wakes the settler.
+   * Throws when it is unknown or still unfinished after `timeoutMs`. For background work (reshard, rollover), never a
+   * client request: clients poll `GET /tasks/{uid}` themselves.
+   */
+  async waitFinished(uid: number, timeoutMs: number): Promise<TaskRow> {
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+      const t = await this.get(uid);
+      if (t !== null && isFinished(t)) return t;
+      if (Date.now() > deadline) throw new Error(`task ${uid} did not finish within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
   /** Prunes finished tasks older than `task_registry.retention_days`, hourly. */
   start(): void {
     this.pruner = every(3_600_000, () => this.prune(), {
