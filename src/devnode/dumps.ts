@@ -4,7 +4,7 @@
 // itself is src/dump's.
 import { isObject, membersOf, stringOf } from '../core/types.js';
 import { createWriteStream } from 'node:fs';
-import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultKeys, type ApiKeyRecord } from '../core/auth/keys.js';
@@ -16,7 +16,7 @@ import type { TaskRecord } from '../core/tasks.js';
 import {
   DumpWriter,
   batchOfOneTask,
-  dumpUidAt,
+  freeDumpUid,
   invalidDump,
   readDumpFile,
   taskFromDump,
@@ -67,15 +67,6 @@ const SETTING_KEYS = new Set(Object.keys(defaultSettings()));
 
 function now(): string {
   return new Date().toISOString();
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A document with its top-level fields in the index's field order, as Meilisearch writes them (field-id order). */
@@ -247,9 +238,7 @@ export class DevNodeDumps {
     const dir = await this.directory();
     await mkdir(dir, { recursive: true });
     const started = task.startedAt !== null ? new Date(task.startedAt) : new Date();
-    let dumpUid = dumpUidAt(started);
-    for (let bump = 1; await exists(join(dir, `${dumpUid}.dump`)); bump++)
-      dumpUid = dumpUidAt(new Date(started.getTime() + bump));
+    const dumpUid = await freeDumpUid(dir, started);
     const final = join(dir, `${dumpUid}.dump`);
     const partial = `${final}.partial`;
     let writer: DumpWriter | null = null;

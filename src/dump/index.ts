@@ -2,7 +2,7 @@
 // streaming writer (writer.ts) and the streaming reader (reader.ts).
 export * from './format.js';
 export * from './tasks.js';
-export { DumpWriter, type DumpWriterOptions, type TaskEntry } from './writer.js';
+export { DumpWriter, freeDumpUid, type DumpWriterOptions, type TaskEntry } from './writer.js';
 export {
   readDump,
   readDumpFile,

@@ -4,7 +4,7 @@
 // the dump size: a JSON Lines file is written to a spool file first (tar needs its size up front), then streamed in.
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { access, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -15,6 +15,7 @@ import type { ApiKeyRecord } from '../core/auth/keys.js';
 import {
   DUMP_PATHS,
   dumpMetadata,
+  dumpUidAt,
   indexPath,
   keyToDump,
   updateFilePath,
@@ -22,6 +23,21 @@ import {
   type DumpIndexMetadata,
 } from './format.js';
 import type { TaskDump } from './tasks.js';
+
+/**
+ * The uid of a dump started at `at` whose `{uid}.dump` is not in `dir` yet: Meilisearch's time-based uid, moved on by a
+ * millisecond while the name is taken (two dumps started in the same millisecond).
+ */
+export async function freeDumpUid(dir: string, at: Date): Promise<string> {
+  const taken = (uid: string) =>
+    access(join(dir, `${uid}.dump`)).then(
+      () => true,
+      () => false,
+    );
+  let uid = dumpUidAt(at);
+  for (let bump = 1; await taken(uid); bump++) uid = dumpUidAt(new Date(at.getTime() + bump));
+  return uid;
+}
 
 export interface DumpWriterOptions {
   /** `dumpDate` in metadata.json and the entries' mtime (default: now). */

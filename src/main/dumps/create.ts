@@ -4,14 +4,14 @@
 // settings, its documents read over a covering set page by page (never all in memory, `_miroir_shard` and
 // `_miroir_version` left out) and the finished tasks. A single Meilisearch (or dev node) imports it as it is.
 import { createWriteStream } from 'node:fs';
-import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyRegistry } from '../../core/auth/registry.js';
 import { MeiliError, internalError } from '../../core/errors.js';
 import { RESERVED_FIELDS } from '../../core/reserved.js';
 import { settingsView, type SettingsFeatures } from '../../core/settings.js';
 import { membersOf, numberOf } from '../../core/types.js';
-import { DumpWriter, dumpUidAt, taskToDump, type Document, type TaskEntry } from '../../dump/index.js';
+import { DumpWriter, freeDumpUid, taskToDump, type Document, type TaskEntry } from '../../dump/index.js';
 import type { Reply } from '../../http/server.js';
 import { isFinished, type Job, type Store, type TaskRow } from '../../store/store.js';
 import { fetchDocumentPage } from '../cluster/document-pages.js';
@@ -35,15 +35,6 @@ export interface DumpCreationDeps {
   facetingOverfetch: number;
   features: () => Promise<SettingsFeatures>;
   logger?: Logger | null;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A node's document without Miroir's reserved fields. */
@@ -167,9 +158,7 @@ export class DumpCreations {
     let partial: string | null = null;
     try {
       await mkdir(dir, { recursive: true });
-      let dumpUid = dumpUidAt(startedAt);
-      for (let bump = 1; await exists(join(dir, `${dumpUid}.dump`)); bump++)
-        dumpUid = dumpUidAt(new Date(startedAt.getTime() + bump));
+      const dumpUid = await freeDumpUid(dir, startedAt);
       const final = join(dir, `${dumpUid}.dump`);
       partial = `${final}.partial`;
       const features = await this.d.features().catch(() => ({}));
