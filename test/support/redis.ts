@@ -335,3 +335,33 @@ export async function startRedisSentinel(
     stop,
   };
 }
+
+/** A Redis store for Miroir pods to share: the `task_store` keys that reach it, and how to stop it. */
+export interface SharedRedis {
+  taskStore: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+/** The Redis layouts a multi-pod suite runs on: one redis-server and a 3-master Cluster (each skips when missing). */
+export const REDIS_SHAPES: ReadonlyArray<{
+  name: string;
+  skip: () => false | string;
+  start: () => Promise<SharedRedis>;
+}> = [
+  {
+    name: 'one redis-server',
+    skip: redisSkip,
+    start: async () => {
+      const r = await startRedis();
+      return { taskStore: { url: r.url }, stop: () => r.stop() };
+    },
+  },
+  {
+    name: 'a 3-master Redis Cluster',
+    skip: redisClusterSkip,
+    start: async () => {
+      const c = await startRedisCluster();
+      return { taskStore: { redis: { cluster: c.urls } }, stop: () => c.stop() };
+    },
+  },
+];

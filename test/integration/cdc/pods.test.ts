@@ -10,7 +10,7 @@ import pino from 'pino';
 import { DevNode } from '../../../src/devnode/node.js';
 import { startMiroir, type MiroirApp } from '../../../src/main/app.js';
 import { resolveConfig } from '../../../src/main/config/load.js';
-import { redisClusterSkip, redisSkip, startRedis, startRedisCluster } from '../../support/redis.js';
+import { REDIS_SHAPES, type SharedRedis } from '../../support/redis.js';
 import { until } from '../../support/wait.js';
 
 interface Event {
@@ -20,28 +20,9 @@ interface Event {
   primary_keys: string[];
 }
 
-const shapes = [
-  {
-    name: 'one redis-server',
-    skip: redisSkip,
-    start: async () => {
-      const r = await startRedis();
-      return { taskStore: { url: r.url }, stop: () => r.stop() };
-    },
-  },
-  {
-    name: 'a 3-master Redis Cluster',
-    skip: redisClusterSkip,
-    start: async () => {
-      const c = await startRedisCluster();
-      return { taskStore: { redis: { cluster: c.urls } }, stop: () => c.stop() };
-    },
-  },
-];
-
-for (const shape of shapes)
+for (const shape of REDIS_SHAPES)
   describe(`CDC with two pods on one Redis store (${shape.name})`, { skip: shape.skip() }, () => {
-    let redis: { taskStore: Record<string, unknown>; stop(): Promise<void> };
+    let redis: SharedRedis;
     let nodes: DevNode[];
     const pods: MiroirApp[] = [];
     const open = new Set<MiroirApp>();
