@@ -5,42 +5,21 @@
 // duration, pages read, and each node's CPU share during the pass (CPU seconds / wall seconds, from /proc; 1.0 = one
 // core busy). Run after `npm run build`: `node dist/bench/e2e/antientropy.bench.js` (BENCH_DOCS to change N; writes
 // bench/results/antientropy.json).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startMiroir, type MiroirApp } from '../../src/main/app.js';
 import { resolveConfig } from '../../src/main/config/load.js';
 import { startDevNodeProcess } from './devnode-process.js';
+import { cpuMs } from './proc.js';
+import { json, waitTask } from './api.js';
 
 const N = Number(process.env.BENCH_DOCS ?? 100_000);
 const nodeKey = 'bench-node-key-000001';
 const master = 'bench-master-key-00001';
 const admin = 'bench-admin-key';
 const INDEX = 'ae';
-const TICKS = 100; // USER_HZ
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime
-}
-
-async function json(url: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
-  const res = await fetch(url, init);
-  const body = (await res.json()) as Record<string, unknown>;
-  if (res.status >= 400) throw new Error(`${url}: ${res.status} ${JSON.stringify(body)}`);
-  return body;
-}
-
-async function waitTask(app: MiroirApp, uid: number): Promise<void> {
-  for (;;) {
-    const t = await json(`${app.url}/tasks/${uid}`, { headers: { authorization: `Bearer ${master}` } });
-    if (t.status === 'succeeded') return;
-    if (t.status === 'failed' || t.status === 'canceled') throw new Error(JSON.stringify(t));
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const nodes = await Promise.all([0, 1].map(() => startDevNodeProcess(nodeKey, 8192)));
 const dir = mkdtempSync(join(tmpdir(), 'miroir-bench-ae-'));
@@ -74,12 +53,12 @@ try {
       headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' },
       body: JSON.stringify(docs),
     });
-    await waitTask(app, task.taskUid as number);
+    await waitTask(app.url, master, task.taskUid as number, 200);
   }
   console.log(`loaded ${N} documents × RF=2 in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const pass = async (label: string, a: MiroirApp): Promise<void> => {
-    const cpu0 = nodes.map((n) => cpuSeconds(n.child.pid!));
+    const cpu0 = nodes.map((n) => cpuMs(n.child.pid!) / 1000);
     const pages0 = (await a.metrics.antiEntropyPagesRead.get()).values[0]?.value ?? 0;
     const t = performance.now();
     const summary = await json(`${a.url}/_miroir/antientropy/run`, {
@@ -88,7 +67,7 @@ try {
       body: '{}',
     });
     const wall = (performance.now() - t) / 1000;
-    const shares = nodes.map((n, i) => (cpuSeconds(n.child.pid!) - cpu0[i]!) / wall);
+    const shares = nodes.map((n, i) => (cpuMs(n.child.pid!) / 1000 - cpu0[i]!) / wall);
     const pages = ((await a.metrics.antiEntropyPagesRead.get()).values[0]?.value ?? 0) - pages0;
     const row = {
       pass: label,

@@ -4,18 +4,14 @@
 // memory from /proc (peak above the idle baseline, and that peak as a multiple of the batch size). Goals: /health
 // never waits more than 100 ms; peak memory ≤ 4× the batch. Run after `npm run build`:
 // `node dist/bench/e2e/big-batch.bench.js` (writes bench/results/big-batch.json; BENCH_MB=20,50 to choose sizes).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { startDevNodeProcess } from './devnode-process.js';
 import { forkBenchProxy } from './proxy.js';
+import { statusKib } from './proc.js';
 
 const SIZES_MB = (process.env.BENCH_MB ?? '20,50,95').split(',').map(Number);
 const master = 'bench-master-key-00001';
 const INDEX = 'big';
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m === null ? 0 : Number(m[1]) * 1024;
-}
 
 /** A JSON array of ~1 KB documents adding up to about `mb` megabytes. */
 function batch(mb: number, round: number): Buffer {
@@ -43,7 +39,7 @@ try {
   for (const mb of SIZES_MB) {
     const body = batch(mb, round++);
     await new Promise((r) => setTimeout(r, 500)); // let the proxy's heap settle after the previous round
-    const baseline = rssBytes(proxy.pid);
+    const baseline = statusKib(proxy.pid, 'VmRSS') * 1024;
     let peak = baseline;
     let worstHealthMs = 0;
     let sampling = true;
@@ -52,7 +48,7 @@ try {
         const t = performance.now();
         await fetch(`${proxy.url}/health`);
         worstHealthMs = Math.max(worstHealthMs, performance.now() - t);
-        peak = Math.max(peak, rssBytes(proxy.pid));
+        peak = Math.max(peak, statusKib(proxy.pid, 'VmRSS') * 1024);
         await new Promise((r) => setTimeout(r, 10));
       }
     })();

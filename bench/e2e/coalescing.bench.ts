@@ -4,8 +4,8 @@
 // processes of their own, the load from a third (`loadgen.ts`). Medians over `BENCH_ROUNDS` (default 3) rounds, the
 // side that goes first alternating. Run after `npm run build`: `node dist/bench/e2e/coalescing.bench.js`
 // (writes bench/results/coalescing.json).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Meilisearch } from 'meilisearch';
 import { startDevNodeProcess, type DevNodeProcess } from './devnode-process.js';
 import { forkLoadGen, type Target } from './loadgen.js';
+import { cpuMs } from './proc.js';
 
 const MASTER = 'coalesce-master-key-01';
 const NODE_KEY = 'coalesce-node-key-0001';
@@ -22,20 +23,6 @@ const DURATION_MS = 3000;
 const CONNECTIONS = 32;
 const DOCS = 5000;
 const cli = join(dirname(fileURLToPath(import.meta.url)), '../../src/main/cli.js');
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
 
 interface Proxy {
   url: string;

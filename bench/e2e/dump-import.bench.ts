@@ -5,7 +5,7 @@
 // size) — the goal: peak RSS flat in the dump size. `node dist/bench/e2e/dump-import.bench.js` (writes
 // bench/results/dump-import.json).
 import { randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -15,20 +15,9 @@ import { tempDir } from '../../test/support/devnode.js';
 import { writeGeneratedDump } from '../../test/support/dumps.js';
 import { startMiroirProcess } from '../../test/support/miroir-process.js';
 import { startDevNodeProcess, type DevNodeProcess } from './devnode-process.js';
+import { cpuMs, statusKib } from './proc.js';
 
 const SIZES = (process.env.BENCH_DUMP_SIZES ?? '50000,200000').split(',').map(Number);
-
-function kib(pid: number, field: 'VmHWM' | 'VmRSS' | 'RssAnon' | 'RssFile'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m === null ? 0 : Number(m[1]);
-}
-
-/** CPU seconds (user + system, all threads) a process used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 async function stopNode(n: DevNodeProcess): Promise<void> {
   if (n.child.exitCode !== null) return;
@@ -56,9 +45,9 @@ async function run(docs: number, tmp: string): Promise<Record<string, number>> {
     dump_import: { spool_dir: join(tmp, `spool-${docs}`) },
   });
   try {
-    const idle = kib(proxy.pid, 'VmRSS');
-    const cpu0 = cpuSeconds(proxy.pid);
-    const nodeCpu0 = nodes.reduce((a, n) => a + cpuSeconds(n.child.pid!), 0);
+    const idle = statusKib(proxy.pid, 'VmRSS');
+    const cpu0 = cpuMs(proxy.pid) / 1000;
+    const nodeCpu0 = nodes.reduce((a, n) => a + cpuMs(n.child.pid!) / 1000, 0);
     const started = performance.now();
     const res = await fetch(`${proxy.url}/_miroir/dumps/import`, {
       method: 'POST',
@@ -76,8 +65,8 @@ async function run(docs: number, tmp: string): Promise<Record<string, number>> {
     let peakAnon = 0;
     let peakFile = 0;
     const watch = setInterval(() => {
-      peakAnon = Math.max(peakAnon, kib(proxy.pid, 'RssAnon'));
-      peakFile = Math.max(peakFile, kib(proxy.pid, 'RssFile'));
+      peakAnon = Math.max(peakAnon, statusKib(proxy.pid, 'RssAnon'));
+      peakFile = Math.max(peakFile, statusKib(proxy.pid, 'RssFile'));
       void fetch(`${proxy.url}/_miroir/dumps/import/${taskUid}/status`, {
         headers: { authorization: `Bearer ${adminKey}` },
       })
@@ -91,8 +80,8 @@ async function run(docs: number, tmp: string): Promise<Record<string, number>> {
     const task = await client.tasks.waitForTask(taskUid, { timeout: 3_600_000, interval: 250 });
     clearInterval(watch);
     const seconds = (performance.now() - started) / 1000;
-    const proxyCpu = cpuSeconds(proxy.pid) - cpu0;
-    const nodeCpu = nodes.reduce((a, n) => a + cpuSeconds(n.child.pid!), 0) - nodeCpu0;
+    const proxyCpu = cpuMs(proxy.pid) / 1000 - cpu0;
+    const nodeCpu = nodes.reduce((a, n) => a + cpuMs(n.child.pid!) / 1000, 0) - nodeCpu0;
     if (task.status !== 'succeeded') throw new Error(`import ${task.status}: ${JSON.stringify(task.error)}`);
     // Checked after the clock stopped; a node slow to answer under load is asked again.
     let stats: { numberOfDocuments: number } | null = null;
@@ -118,7 +107,7 @@ async function run(docs: number, tmp: string): Promise<Record<string, number>> {
       nodes_cpu_seconds: Math.round(nodeCpu * 10) / 10,
       load_average: Math.round(loadavg()[0]! * 10) / 10,
       proxy_rss_idle_mib: Math.round(idle / 1024),
-      proxy_peak_rss_mib: Math.round(kib(proxy.pid, 'VmHWM') / 1024),
+      proxy_peak_rss_mib: Math.round(statusKib(proxy.pid, 'VmHWM') / 1024),
       proxy_peak_anon_mib: Math.round(peakAnon / 1024),
       proxy_peak_file_mib: Math.round(peakFile / 1024),
     };

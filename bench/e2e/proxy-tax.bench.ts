@@ -6,7 +6,7 @@
 // during the c32 phase) and requests/s at 32 connections; medians over BENCH_ROUNDS rounds (default 3), the order
 // of the paths rotating each round. Writes bench/results/proxy-tax.{json,svg} and the table in bench/README.md.
 // Run after `npm run build`: `node dist/bench/e2e/proxy-tax.bench.js`.
-import { execFileSync, fork, spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
@@ -19,6 +19,7 @@ import { barsSvg } from '../chart.js';
 import { forkLoadGen, type Target } from './loadgen.js';
 import { forkBenchProxy } from './proxy.js';
 import { forkStubs, STUB_INDEX } from './stubs.js';
+import { cpuMs } from './proc.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SEQUENTIAL = 2000;
@@ -36,21 +37,6 @@ interface Path {
   url: string;
   pid: number;
   stop(): Promise<void>;
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU time (user + system, every thread) a process has used so far, in ms. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
 function untilListening(port: number, child: { exitCode: number | null }): Promise<void> {

@@ -11,28 +11,13 @@ import pino from 'pino';
 import { startMiroir, type MiroirApp } from '../../src/main/app.js';
 import { resolveConfig } from '../../src/main/config/load.js';
 import { startDevNodeProcess } from './devnode-process.js';
+import { json, waitTask } from './api.js';
 
 const N = Number(process.env.BENCH_DOCS ?? 20_000);
 const THROTTLE = Number(process.env.BENCH_THROTTLE ?? 2_000);
 const nodeKey = 'bench-node-key-000001';
 const master = 'bench-master-key-00001';
 const admin = 'bench-admin-key';
-
-async function json(url: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
-  const res = await fetch(url, init);
-  const body = (await res.json()) as Record<string, unknown>;
-  if (res.status >= 400) throw new Error(`${url}: ${res.status} ${JSON.stringify(body)}`);
-  return body;
-}
-
-async function waitTask(app: MiroirApp, uid: number): Promise<void> {
-  for (;;) {
-    const t = await json(`${app.url}/tasks/${uid}`, { headers: { authorization: `Bearer ${master}` } });
-    if (t.status === 'succeeded') return;
-    if (t.status === 'failed' || t.status === 'canceled') throw new Error(JSON.stringify(t));
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function load(app: MiroirApp, index: string): Promise<void> {
   for (let from = 0; from < N; from += 5_000) {
@@ -44,7 +29,7 @@ async function load(app: MiroirApp, index: string): Promise<void> {
       headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' },
       body: JSON.stringify(docs),
     });
-    await waitTask(app, task.taskUid as number);
+    await waitTask(app.url, master, task.taskUid as number, 100);
   }
 }
 
