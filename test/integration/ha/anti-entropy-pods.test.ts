@@ -94,9 +94,10 @@ describe('anti-entropy over two pods sharing one Redis store', { skip: redisSkip
     const scanned = await Promise.all(
       pods.map(async (p) => (await p.metrics.antiEntropyShardsScanned.get()).values[0]?.value ?? 0),
     );
+    // Pod ids carry random ports: in about one run of 128 all eight shards land on one pod, which then scans alone.
     assert.ok(
-      scanned.every((n) => n > 0),
-      `both pods scan: ${scanned.join(', ')}`,
+      pods.every((p, i) => scanned[i]! > 0 || ![0, 1, 2, 3, 4, 5, 6, 7].some((s) => p.membership.owns(s))),
+      `every pod owning a shard scans: ${scanned.join(', ')}`,
     );
     await until(
       async () => (await pods[0]!.store.listAntiEntropyStatus()).filter((s) => s.index === 'pods').length === 8,
