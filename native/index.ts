@@ -1,16 +1,18 @@
 // Loads the optional Rust addon (native/miroir.node, built by `npm install` when cargo exists) and, unless
-// MIROIR_NATIVE=0, routes XXH64, XXH3-64 and batch shard routing through it. Same signatures and results as the
+// MIROIR_NATIVE=0, routes XXH64, XXH3-64, batch shard routing and the scan of node search answers through it. Same signatures and results as the
 // TypeScript paths in src/core/hash.ts.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { setHashBackend, typescriptBackend, type HashBackend } from '../src/core/hash.js';
+import { setNativeAnswerScanner } from '../src/core/answer-spans.js';
 
 export interface NativeAddon {
   xxh64(data: Uint8Array, seed: bigint): bigint;
   xxh3_64(data: Uint8Array): bigint;
   shardsForKeys(keys: Uint8Array, offsets: Uint32Array, shards: number): Uint32Array;
+  scanAnswer(bytes: Uint8Array, out: Uint32Array): number;
 }
 
 /** Where the built addon lives: `native/miroir.node` at the package root (from source or from dist/native). */
@@ -45,9 +47,11 @@ export function nativeBackend(a: NativeAddon): HashBackend {
   };
 }
 
-/** Installs the native hash backend when available; returns whether native paths are active. */
+/** Installs the native hash backend and answer scan when available; returns whether native paths are active. */
 export function enableNative(): boolean {
   const a = loadAddon();
   setHashBackend(a === null ? typescriptBackend : nativeBackend(a));
+  // An addon built before the scan existed has no scanAnswer: answers are then parsed whole.
+  setNativeAnswerScanner(a === null || typeof a.scanAnswer !== 'function' ? null : (b, out) => a.scanAnswer(b, out));
   return a !== null;
 }

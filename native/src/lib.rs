@@ -1,7 +1,10 @@
 //! Miroir's optional Node-API addon. Zero crates: the Node-API functions it needs are declared below and resolve
 //! when Node loads the `.node` file. It exports `xxh64(buf, seed)`, `xxh3_64(buf)` and `shardsForKeys(keys, offsets, shards)`
-//! (the batch router of SPEC C2: XXH64 seed 0 over `key ‖ 0xFF`, mod S). The glue is `#[cfg(not(test))]` so
+//! (the batch router of SPEC C2: XXH64 seed 0 over `key ‖ 0xFF`, mod S), and `scanAnswer(buf, out)` (the spans of a node's
+//! search answer, answer_scan.rs). The glue is `#[cfg(not(test))]` so
 //! `cargo test` links without Node and checks the hash and the SPEC vectors.
+
+mod answer_scan;
 
 const P1: u64 = 0x9E37_79B1_85EB_CA87;
 const P2: u64 = 0xC2B2_AE3D_27D4_EB4F;
@@ -280,6 +283,7 @@ mod napi {
         fn napi_create_arraybuffer(env: NapiEnv, byte_length: usize, data: *mut *mut c_void, result: *mut NapiValue) -> NapiStatus;
         fn napi_create_typedarray(env: NapiEnv, kind: i32, length: usize, arraybuffer: NapiValue, offset: usize, result: *mut NapiValue) -> NapiStatus;
         fn napi_throw_type_error(env: NapiEnv, code: *const c_char, msg: *const c_char) -> NapiStatus;
+        fn napi_create_int64(env: NapiEnv, value: i64, result: *mut NapiValue) -> NapiStatus;
     }
 
     unsafe fn throw(env: NapiEnv, msg: &'static [u8]) -> NapiValue {
@@ -361,6 +365,20 @@ mod napi {
         result
     }
 
+    unsafe extern "C" fn js_scan_answer(env: NapiEnv, info: NapiCallbackInfo) -> NapiValue {
+        let Some([buf, out]) = args::<2>(env, info) else { return throw(env, b"scanAnswer(buf, out) needs 2 arguments\0") };
+        let Some(data) = bytes(env, buf) else { return throw(env, b"scanAnswer: buf must be a Uint8Array\0") };
+        let (mut kind, mut len, mut ptr_out, mut off) = (0i32, 0usize, ptr::null_mut(), 0usize);
+        let mut ab = ptr::null_mut();
+        if napi_get_typedarray_info(env, out, &mut kind, &mut len, &mut ptr_out, &mut ab, &mut off) != NAPI_OK || kind != NAPI_UINT32_ARRAY {
+            return throw(env, b"scanAnswer: out must be a Uint32Array\0");
+        }
+        let spans: &mut [u32] = if len == 0 { &mut [] } else { std::slice::from_raw_parts_mut(ptr_out as *mut u32, len) };
+        let mut result = ptr::null_mut();
+        napi_create_int64(env, super::answer_scan::scan_answer(data, spans), &mut result);
+        result
+    }
+
     unsafe fn export(env: NapiEnv, exports: NapiValue, name: &'static [u8], f: NapiCallback) {
         let mut func = ptr::null_mut();
         napi_create_function(env, name.as_ptr() as *const c_char, name.len() - 1, f, ptr::null_mut(), &mut func);
@@ -372,6 +390,7 @@ mod napi {
         export(env, exports, b"xxh64\0", js_xxh64);
         export(env, exports, b"xxh3_64\0", js_xxh3_64);
         export(env, exports, b"shardsForKeys\0", js_shards_for_keys);
+        export(env, exports, b"scanAnswer\0", js_scan_answer);
         exports
     }
 }

@@ -40,15 +40,18 @@ export interface MergeOptions {
   hybridMerge?: { strategy: 'convex' | 'rrf'; rrfK: number };
 }
 
+/** A hit's ranking rules in order, from its `_rankingScoreDetails` (null when it has none). */
+export type RankKeys = Array<{ kind: 'score'; v: number } | { kind: 'sort'; v: unknown; dir: 1 | -1 }> | null;
+
 interface Ranked {
   hit: Hit;
   score: number;
-  keys: Array<{ kind: 'score'; v: number } | { kind: 'sort'; v: unknown; dir: 1 | -1 }> | null;
+  keys: RankKeys;
   /** The primary-key value; compared (numbers before strings) only on a full tie. */
   pk: unknown;
 }
 
-function detailKeys(details: unknown): Ranked['keys'] {
+export function detailKeys(details: unknown): RankKeys {
   if (details === null || typeof details !== 'object') return null;
   const entries = Object.entries(membersOf(details)).sort(
     (a, b) => (numberOf(membersOf(a[1]).order) ?? 0) - (numberOf(membersOf(b[1]).order) ?? 0),
@@ -63,11 +66,19 @@ function detailKeys(details: unknown): Ranked['keys'] {
 }
 
 function compareRanked(a: Ranked, b: Ranked): number {
-  if (a.keys !== null && b.keys !== null) {
-    const n = Math.min(a.keys.length, b.keys.length);
+  const c = compareRankKeys(a.keys, b.keys);
+  if (c !== 0) return c;
+  if (a.score !== b.score) return b.score - a.score;
+  return comparePrimaryKeys(a.pk, b.pk);
+}
+
+/** Rule by rule over two hits' ranking details: 0 when either has none, or they tie on every rule both have. */
+export function compareRankKeys(a: RankKeys, b: RankKeys): number {
+  if (a !== null && b !== null) {
+    const n = Math.min(a.length, b.length);
     for (let i = 0; i < n; i++) {
-      const x = a.keys[i]!;
-      const y = b.keys[i]!;
+      const x = a[i]!;
+      const y = b[i]!;
       if (x.kind === 'score' && y.kind === 'score') {
         if (x.v !== y.v) return y.v - x.v;
       } else if (x.kind === 'sort' && y.kind === 'sort') {
@@ -80,8 +91,7 @@ function compareRanked(a: Ranked, b: Ranked): number {
       }
     }
   }
-  if (a.score !== b.score) return b.score - a.score;
-  return comparePrimaryKeys(a.pk, b.pk);
+  return 0;
 }
 
 type ScoreOf = (hit: Hit) => number;
@@ -211,8 +221,36 @@ function mergeStats(all: readonly unknown[]): Record<string, { min: number; max:
   return out;
 }
 
-function valueKey(v: unknown): string | null {
+/** A distinct attribute's value as a set key (null: the hit has none and is always kept). */
+export function valueKey(v: unknown): string | null {
   return v === undefined || v === null ? null : JSON.stringify(v);
+}
+
+/** `facetDistribution` and `facetStats` of a merged answer, from every node answer's. */
+export function mergeFacetMembers(
+  res: NodeAnswer,
+  answers: readonly NodeAnswer[],
+  settings: Pick<MergeSettings, 'maxValuesPerFacet' | 'sortFacetValuesBy'>,
+): void {
+  const stats = mergeStats(answers.map((a) => a.facetStats));
+  res.facetDistribution = mergeFacets(
+    answers.map((a) => a.facetDistribution),
+    new Set(Object.keys(stats)),
+    settings,
+  );
+  res.facetStats = stats;
+}
+
+/**
+ * Fields Miroir added to attributesToRetrieve that `_formatted` must not show: `_formatted` holds every attribute
+ * the client asked to highlight or crop too ("*": every displayed one), so an added field named there stays.
+ */
+export function addedToFormatted(query: MergeQuery, added: readonly string[]): readonly string[] {
+  const formats = [
+    ...(query.attributesToHighlight ?? []),
+    ...(query.attributesToCrop ?? []).map((a) => a.replace(/:\d+$/, '')),
+  ];
+  return formats.includes('*') ? [] : added.filter((f) => !formats.includes(f));
 }
 
 /** One node's search answer from the answers of a covering set (each node asked for offset 0, limit offset+limit). */
@@ -245,13 +283,7 @@ export function mergeSearchResults(
     candidates -= before - merged.length;
   }
   const added = opts.addedFields ?? [];
-  // `_formatted` holds every attribute the client asked to highlight or crop too ("*": every displayed one), so a
-  // field Miroir added to attributesToRetrieve stays there when the client's formatting names it.
-  const formats = [
-    ...(query.attributesToHighlight ?? []),
-    ...(query.attributesToCrop ?? []).map((a) => a.replace(/:\d+$/, '')),
-  ];
-  const addedToFormatted = formats.includes('*') ? [] : added.filter((f) => !formats.includes(f));
+  const formattedAdded = addedToFormatted(query, added);
   const hits = merged.slice(w.offset, w.offset + w.limit).map((h) => {
     const out: Hit = {};
     for (const k in h) {
@@ -260,7 +292,7 @@ export function mergeSearchResults(
       if (k === '_rankingScore' && query.showRankingScore !== true) continue;
       if (k === '_rankingScoreDetails' && query.showRankingScoreDetails !== true) continue;
       if (k === '_formatted' || k === '_matchesPosition') {
-        out[k] = stripReserved(v, k === '_formatted' ? addedToFormatted : added);
+        out[k] = stripReserved(v, k === '_formatted' ? formattedAdded : added);
         continue;
       }
       out[k] = v;
@@ -272,15 +304,7 @@ export function mergeSearchResults(
   if (queryVector !== undefined) res.queryVector = queryVector;
   res.processingTimeMs = Math.max(0, ...answers.map((a) => numberOf(a.processingTimeMs) ?? 0));
   Object.assign(res, hitsInfo(query, w, candidates, settings.maxTotalHits));
-  if (query.facets !== undefined && query.facets !== null) {
-    const stats = mergeStats(answers.map((a) => a.facetStats));
-    res.facetDistribution = mergeFacets(
-      answers.map((a) => a.facetDistribution),
-      new Set(Object.keys(stats)),
-      settings,
-    );
-    res.facetStats = stats;
-  }
+  if (query.facets !== undefined && query.facets !== null) mergeFacetMembers(res, answers, settings);
   if (answers.some((a) => a.semanticHitCount !== undefined)) {
     const page = merged.slice(w.offset, w.offset + w.limit);
     res.semanticHitCount =
@@ -290,7 +314,7 @@ export function mergeSearchResults(
 }
 
 /** The kind of search a query is (keyword, semantic, hybrid); a query nodes refused never reaches the merge. */
-function vectorKind(query: MergeQuery): 'keyword' | 'semantic' | 'hybrid' {
+export function vectorKind(query: MergeQuery): 'keyword' | 'semantic' | 'hybrid' {
   if ((query.hybrid === undefined || query.hybrid === null) && (query.vector === undefined || query.vector === null))
     return 'keyword';
   try {
@@ -402,7 +426,8 @@ export function mergeHybridResults(
   return res;
 }
 
-function stripReserved(v: unknown, added: readonly string[]): unknown {
+/** A `_formatted` / `_matchesPosition` object without reserved fields and the fields Miroir added. */
+export function stripReserved(v: unknown, added: readonly string[]): unknown {
   if (!isObject(v)) return v;
   const out: Record<string, unknown> = {};
   const o = v;

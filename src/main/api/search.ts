@@ -6,7 +6,16 @@
 import { randomUUID } from 'node:crypto';
 import { tenantFilter, type AuthResult } from '../../core/auth/authorize.js';
 import { checkIndexUid } from '../../core/index-requests.js';
-import { keywordGoodEnough, mergeHybridResults, mergeSearchResults, type NodeAnswer } from '../../core/merge.js';
+import { nativeAnswerScanner, scanAnswer, ScannedAnswer, type AnswerScanner } from '../../core/answer-spans.js';
+import {
+  keywordGoodEnough,
+  mergeHybridResults,
+  mergeSearchResults,
+  type MergeQuery,
+  type MergeSettings,
+  type NodeAnswer,
+} from '../../core/merge.js';
+import { mergeScannedResults, scannedMergeBody, type ScannedMerge } from '../../core/merge-scanned.js';
 import { pageWindow } from '../../core/pagination.js';
 import { parseSearchQuery } from '../../core/search-params.js';
 import { scrubReservedMembers } from '../../core/reserved.js';
@@ -81,22 +90,33 @@ export function scatterWith(deps: ReadDeps, policy: ReadPolicy | null): ScatterD
   return policy === null ? deps.scatter : { ...deps.scatter, policy };
 }
 
-/** One index's search over a covering set, merged; `missing` lists shards no replica could answer. */
-export async function scatterSearch(
+/** What one index's search sends and how its answers merge, before any node is asked. */
+interface PreparedSearch {
+  state: Awaited<ReturnType<IndexStateService['readable']>>;
+  query: SearchQuery;
+  kind: 'keyword' | 'semantic' | 'hybrid';
+  strategy: 'convex' | 'rrf';
+  w: ReturnType<typeof pageWindow>;
+  /** Fields the merge needs that the client did not ask for. */
+  added: string[];
+  filter: unknown;
+  /** The node query but its filter. */
+  nodeBase: Record<string, unknown>;
+  scoped: ScatterDeps;
+  plan: ReturnType<typeof planRead>;
+  settings: MergeSettings;
+  mergeQuery: MergeQuery & Omit<SearchQuery, keyof MergeQuery>;
+}
+
+async function prepareSearch(
   deps: ReadDeps,
   uid: string,
   clientQuery: SearchQuery,
   auth: AuthResult,
-  policy: ReadPolicy | null = null,
-  overFetch: number | null = null,
-  placement?: ReadPlacement,
-): Promise<{
-  answer: NodeAnswer;
-  missing: number[];
-  settingsVersion: number;
-  nodeCount: number;
-  primaryKey: string | null;
-}> {
+  policy: ReadPolicy | null,
+  overFetch: number | null,
+  placement: ReadPlacement | undefined,
+): Promise<PreparedSearch> {
   const state = await deps.state.readable(uid);
   const logical = state.settings;
   const query = hideReservedInRead('search', uid, clientQuery, logical);
@@ -112,7 +132,6 @@ export async function scatterSearch(
   const primaryKey = state.primaryKey ?? 'id';
   const sort = query.sort ?? null;
   const distinct = query.distinct ?? distinctAttributeOf(logical);
-  // Fields the merge needs that the client may not have asked for.
   let added: string[] = [];
   const retrieve = query.attributesToRetrieve;
   if (retrieve !== undefined && retrieve !== null && !retrieve.includes('*')) {
@@ -137,7 +156,7 @@ export async function scatterSearch(
   if (added.length > 0) nodeBase.attributesToRetrieve = [...retrieve!, ...added];
   const scoped = scatterWith(deps, policy);
   const plan = planRead(scoped, uid, filter, state.primaryKey, true, placement);
-  const settings = {
+  const settings: MergeSettings = {
     primaryKey,
     maxTotalHits,
     maxValuesPerFacet: faceting.maxValuesPerFacet,
@@ -145,6 +164,42 @@ export async function scatterSearch(
     distinctAttribute: distinctAttributeOf(logical),
   };
   const mergeQuery = { ...query, sort, distinct: query.distinct ?? null };
+  return { state, query, kind, strategy, w, added, filter, nodeBase, scoped, plan, settings, mergeQuery };
+}
+
+/** One index's search over a covering set, merged; `missing` lists shards no replica could answer. */
+export async function scatterSearch(
+  deps: ReadDeps,
+  uid: string,
+  clientQuery: SearchQuery,
+  auth: AuthResult,
+  policy: ReadPolicy | null = null,
+  overFetch: number | null = null,
+  placement?: ReadPlacement,
+): Promise<{
+  answer: NodeAnswer;
+  missing: number[];
+  settingsVersion: number;
+  nodeCount: number;
+  primaryKey: string | null;
+}> {
+  return finishSearch(deps, uid, await prepareSearch(deps, uid, clientQuery, auth, policy, overFetch, placement));
+}
+
+/** A prepared search asked of its covering set and merged as objects. */
+async function finishSearch(
+  deps: ReadDeps,
+  uid: string,
+  prepared: PreparedSearch,
+): Promise<{
+  answer: NodeAnswer;
+  missing: number[];
+  settingsVersion: number;
+  nodeCount: number;
+  primaryKey: string | null;
+}> {
+  const { state, query, kind, strategy, w, added, filter, nodeBase, scoped, plan, settings, mergeQuery } = prepared;
+  const vs = deps.vectorSearch;
   if (kind === 'hybrid') {
     // Both sides over the whole covering set, then Meilisearch's hybrid merge once over every shard's hits: the
     // same keyword and semantic lists one index holding every document would merge.
@@ -295,7 +350,44 @@ export function degradedHeader(ctx: RequestContext<unknown>, missing: readonly n
 
 type SearchOutcome =
   | { kind: 'direct'; body: Buffer; settingsVersion: number }
-  | { kind: 'merged'; answer: NodeAnswer; missing: number[]; settingsVersion: number; nodeCount: number };
+  | { kind: 'merged'; answer: NodeAnswer; missing: number[]; settingsVersion: number; nodeCount: number }
+  | { kind: 'bytes'; merge: ScannedMerge; missing: number[]; settingsVersion: number; nodeCount: number };
+
+/**
+ * HOT PATH. A keyword search whose node answers are scanned (the addon's scan) and merged as bytes: no parse of the
+ * hits, no serialization of the merged answer. An answer the scan refuses is parsed, and then all are merged as
+ * objects (the same answer).
+ */
+async function scannedSearch(
+  deps: ReadDeps,
+  uid: string,
+  p: PreparedSearch,
+  scanner: AnswerScanner,
+): Promise<SearchOutcome> {
+  const read = (body: Buffer): ScannedAnswer | NodeAnswer =>
+    scanAnswer(body, scanner) ?? membersOf(JSON.parse(body.toString('utf8')));
+  const { answers, missing, nodeCount } = await scatter(
+    p.scoped,
+    uid,
+    p.filter,
+    () => ({ ...p.nodeBase }),
+    'search',
+    p.plan,
+    read,
+  );
+  const settingsVersion = p.state.settingsVersion;
+  if (answers.every((a): a is ScannedAnswer => a instanceof ScannedAnswer))
+    return {
+      kind: 'bytes',
+      merge: mergeScannedResults(answers, p.mergeQuery, p.settings, { addedFields: p.added }),
+      missing,
+      settingsVersion,
+      nodeCount,
+    };
+  const parsed = answers.map((a) => (a instanceof ScannedAnswer ? membersOf(JSON.parse(a.bytes.toString('utf8'))) : a));
+  const answer = mergeSearchResults(parsed, p.mergeQuery, p.settings, { addedFields: p.added });
+  return { kind: 'merged', answer, missing, settingsVersion, nodeCount };
+}
 
 /** How one search runs: vector over-fetch, its tenant placement, and whether the one-node pass-through may answer. */
 interface SearchPlan {
@@ -315,15 +407,10 @@ async function searchOnce(
 ): Promise<SearchOutcome> {
   const direct = plan.direct ? await passThrough(deps, uid, query, auth, policy, plan.placement) : null;
   if (direct !== null) return { kind: 'direct', ...direct };
-  const { answer, missing, settingsVersion, nodeCount } = await scatterSearch(
-    deps,
-    uid,
-    query,
-    auth,
-    policy,
-    plan.overFetch,
-    plan.placement,
-  );
+  const prepared = await prepareSearch(deps, uid, query, auth, policy, plan.overFetch, plan.placement);
+  const scanner = nativeAnswerScanner();
+  if (scanner !== null && prepared.kind === 'keyword') return scannedSearch(deps, uid, prepared, scanner);
+  const { answer, missing, settingsVersion, nodeCount } = await finishSearch(deps, uid, prepared);
   return { kind: 'merged', answer, missing, settingsVersion, nodeCount };
 }
 
@@ -351,6 +438,17 @@ export async function search(
   if (out.kind === 'direct') {
     if (ctx.logging) ctx.logFields = { index: uid, node_count: 1, degraded: false };
     return { status: 200, raw: out.body };
+  }
+  if (out.kind === 'bytes') {
+    degradedHeader(ctx, out.missing);
+    if (ctx.logging)
+      ctx.logFields = {
+        index: uid,
+        node_count: out.nodeCount,
+        estimated_hits: out.merge.tail.estimatedTotalHits ?? out.merge.tail.totalHits,
+        degraded: out.missing.length > 0,
+      };
+    return { status: 200, raw: scannedMergeBody(out.merge, { requestUid: randomUUID() }) };
   }
   // The merged answer may be shared with coalesced searches: this request's own parts go on a copy.
   const answer: NodeAnswer = { ...out.answer, requestUid: randomUUID() };

@@ -96,6 +96,14 @@ export class NodeApi extends NodeClient {
     return NodeClient.json<T>(res);
   }
 
+  /** A request that must answer `ok` (200 by default): the answer's body as it came, or NodeResponseError. */
+  async callBody(call: NodeCall, ok = 200): Promise<Buffer> {
+    const res = await this.request(call);
+    if (res.status !== ok)
+      throw new NodeResponseError(this.nodeId, res.status, bodyOf(res), `${call.method} ${call.path}`);
+    return res.body;
+  }
+
   /** A read where 404 means "not there" (null). */
   private async maybe<T>(call: NodeCall): Promise<T | null> {
     const res = await this.request(call);

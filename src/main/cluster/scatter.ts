@@ -16,7 +16,7 @@ import { andFilters, withShardFilter } from '../../core/shard-filter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { NodeRequestError, NodeResponseError, type NodeApi } from './node-api.js';
-import { CallAbort, type CallSignal } from './node-client.js';
+import { CallAbort, type CallSignal, type NodeCall } from './node-client.js';
 import type { ReplicaSelector } from './replica-selector.js';
 import type { TopologyService } from './topology.js';
 import type { ReadPlacement } from '../../core/tenant-affinity.js';
@@ -68,8 +68,8 @@ export function settingsVersionStale(): MeiliError {
 
 export type ScatterRoute = 'search' | 'facet-search' | 'documents/fetch';
 
-export interface Scattered {
-  answers: NodeAnswer[];
+export interface Scattered<T = NodeAnswer> {
+  answers: T[];
   /** Shards no replica could answer, or only a replica still catching up on missed writes (ascending). */
   missing: number[];
   nodeCount: number;
@@ -154,17 +154,21 @@ export function planRead(
 
 /** A request that lost to its hedge (or the other way round) and was aborted. */
 const ABORTED = Symbol('aborted');
-type Outcome = NodeAnswer | MeiliError | typeof ABORTED;
+type Outcome<T> = T | MeiliError | typeof ABORTED;
+
+/** How a node's answer body becomes what the scatter hands back (null: parsed as JSON). */
+export type ReadAnswer<T> = ((body: Buffer) => T) | null;
 
 /** One node's answer, or the error that decides what happens next (client error, or retry elsewhere). */
-async function askNode(
+async function askNode<T>(
   deps: ScatterDeps,
   nodeId: string,
   uid: string,
   route: ScatterRoute,
   body: Record<string, unknown>,
+  read: ReadAnswer<T>,
   signal?: CallSignal,
-): Promise<Outcome> {
+): Promise<Outcome<T>> {
   const api = deps.topology.client(nodeId);
   if (api === undefined)
     return new MeiliError('miroir_shard_unavailable', 'A node left the topology while the read was in flight.');
@@ -173,13 +177,14 @@ async function askNode(
   const started = performance.now();
   let failed = false;
   try {
-    return await api.call<NodeAnswer>({
+    const call: NodeCall = {
       method: 'POST',
       path: `/indexes/${encodeURIComponent(uid)}/${route}`,
       body: JSON.stringify(body),
       operation: OPERATION[route],
       signal,
-    });
+    };
+    return read === null ? await api.call<T>(call) : read(await api.callBody(call));
   } catch (err) {
     if (signal?.aborted === true) return ABORTED;
     if (err instanceof NodeResponseError) {
@@ -225,17 +230,17 @@ export function hedgeTrigger(deps: ScatterDeps): number | null {
 type Targets = Array<[string, readonly number[]]>;
 
 /** One covering-set node's share of a query, with its possible hedge: settles with the first complete answer. */
-class Part {
+class Part<T> {
   settled = false;
   hedged = false;
   private pending = 0;
   private readonly controllers: CallAbort[] = [];
   readonly started = performance.now();
-  readonly done: Promise<NodeAnswer[] | MeiliError>;
-  private resolve!: (r: NodeAnswer[] | MeiliError) => void;
+  readonly done: Promise<T[] | MeiliError>;
+  private resolve!: (r: T[] | MeiliError) => void;
 
   constructor(
-    private readonly q: Query,
+    private readonly q: Query<T>,
     readonly nodeId: string,
     readonly shards: readonly number[],
   ) {
@@ -250,7 +255,7 @@ class Part {
     const started = performance.now();
     void Promise.all(
       targets.map(([id, shards]) =>
-        askNode(this.q.deps, id, this.q.uid, this.q.route, this.q.bodyFor(id, shards), ctrl ?? undefined),
+        askNode(this.q.deps, id, this.q.uid, this.q.route, this.q.bodyFor(id, shards), this.q.read, ctrl ?? undefined),
       ),
     ).then(
       (results) => this.settle(results, isHedge, ctrl, started),
@@ -264,7 +269,7 @@ class Part {
     );
   }
 
-  private settle(results: Outcome[], isHedge: boolean, ctrl: CallAbort | null, started: number): void {
+  private settle(results: Array<Outcome<T>>, isHedge: boolean, ctrl: CallAbort | null, started: number): void {
     this.pending--;
     if (this.settled) return;
     let failure: MeiliError | null = null;
@@ -289,14 +294,15 @@ class Part {
       } else m.hedgeLost.inc();
     }
     void started;
-    this.resolve(failure ?? (results as NodeAnswer[]));
+    this.resolve(failure ?? (results as T[]));
   }
 }
 
-interface Query {
+interface Query<T> {
   deps: ScatterDeps;
   uid: string;
   route: ScatterRoute;
+  read: ReadAnswer<T>;
   bodyFor: (nodeId: string, shards: readonly number[]) => Record<string, unknown>;
   trigger: number | null;
   /** Groups the read may use (its own first): a tenant's or a session's read hedges inside them only. */
@@ -304,7 +310,7 @@ interface Query {
 }
 
 /** Fires the query's hedges: the outstanding parts with the worst scores first, within the budget. */
-function fireHedges(q: Query, parts: Part[], cover: CoveringSet, table: RoutingTable): void {
+function fireHedges<T>(q: Query<T>, parts: Array<Part<T>>, cover: CoveringSet, table: RoutingTable): void {
   const h = q.deps.hedging!;
   const selector = q.deps.selector!;
   // A session's pinned group stays the read's group; nodes below a requested settings version are never asked.
@@ -339,14 +345,15 @@ function fireHedges(q: Query, parts: Part[], cover: CoveringSet, table: RoutingT
   }
 }
 
-export async function scatter(
+export async function scatter<T = NodeAnswer>(
   deps: ScatterDeps,
   uid: string,
   filter: unknown,
   build: () => Record<string, unknown>,
   route: ScatterRoute,
   plan?: ReadPlan,
-): Promise<Scattered> {
+  read: ReadAnswer<T> = null,
+): Promise<Scattered<T>> {
   if (deps.expiryFilter !== undefined) filter = await hideExpired(deps, uid, filter);
   const { cover, table, retryGroups, hedgeGroups } = plan ?? planRead(deps, uid, filter, null);
   deps.metrics.fanOut.observe(cover.assignments.size);
@@ -360,11 +367,11 @@ export async function scatter(
     else body.filter = f;
     return body;
   };
-  const q: Query = { deps, uid, route, bodyFor, trigger: hedgeTrigger(deps), groups: hedgeGroups };
-  const parts: Part[] = [];
+  const q: Query<T> = { deps, uid, route, read, bodyFor, trigger: hedgeTrigger(deps), groups: hedgeGroups };
+  const parts: Array<Part<T>> = [];
   for (const [nodeId, shards] of cover.assignments) parts.push(new Part(q, nodeId, shards));
   const timer = q.trigger === null ? null : setTimeout(() => fireHedges(q, parts, cover, table), Math.ceil(q.trigger));
-  const answers: NodeAnswer[] = [];
+  const answers: T[] = [];
   const missing: number[] = [...cover.uncovered];
   try {
     await Promise.all(
@@ -387,9 +394,10 @@ export async function scatter(
         }
         await Promise.all(
           [...alt].map(async ([otherId, list]) => {
-            const again = await askNode(deps, otherId, uid, route, bodyFor(otherId, list));
-            if (again === ABORTED || again instanceof MeiliError) {
-              if (again !== ABORTED && again.status < 500) throw again;
+            const again = await askNode(deps, otherId, uid, route, bodyFor(otherId, list), read);
+            if (again === ABORTED) missing.push(...list);
+            else if (again instanceof MeiliError) {
+              if (again.status < 500) throw again;
               missing.push(...list);
             } else answers.push(again);
           }),

@@ -1,0 +1,453 @@
+// Spans of a node's search answer: one strict JSON scan of the bytes (RFC 8259 grammar, nesting at most MAX_DEPTH)
+// that reports where each top-level member and each member of each `hits` object sits, so the proxy merges hits
+// without parsing them into objects. The layout (u32s) is the one src/core/answer-spans.ts documents and its
+// TypeScript scanner produces; any text that is not a JSON object with exactly one `hits` member holding an array of
+// objects gives NOT_SCANNABLE, and the caller parses it whole. Spans go into the caller's reusable Uint32Array (no
+// allocation per answer: a fresh ArrayBuffer per call cost more than the scan of a 4 KB answer).
+
+/// The text is not an answer this scan reads; the caller parses it whole.
+pub const NOT_SCANNABLE: i64 = -1;
+/// The output array is too small for the spans; the caller grows it and scans again.
+pub const OUT_TOO_SMALL: i64 = -2;
+
+/// MAX_JSON_DEPTH of src/core/json-depth.ts.
+const MAX_DEPTH: u32 = 128;
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of `w` is below `n` (n ≤ 128).
+#[inline(always)]
+fn any_below(w: u64, n: u8) -> bool {
+    w.wrapping_sub(ONES * n as u64) & !w & HIGHS != 0
+}
+
+/// Whether any byte of `w` equals `c`.
+#[inline(always)]
+fn any_equal(w: u64, c: u8) -> bool {
+    any_below(w ^ (ONES * c as u64), 1)
+}
+
+/// Index of the first byte from `i` that ends a string's plain run (a quote, a backslash or a control byte), or the
+/// text's length: eight bytes at a time, then byte by byte inside the word that holds one.
+#[inline(always)]
+fn plain_run(b: &[u8], mut i: usize) -> usize {
+    while i + 8 <= b.len() {
+        let w = u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+        if any_equal(w, b'"') || any_equal(w, b'\\') || any_below(w, 0x20) {
+            break;
+        }
+        i += 8;
+    }
+    while i < b.len() {
+        let c = b[i];
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Spans written into the caller's array; `overflow` once it is full.
+struct Out<'o> {
+    buf: &'o mut [u32],
+    pos: usize,
+    overflow: bool,
+}
+
+impl<'o> Out<'o> {
+    #[inline(always)]
+    fn push(&mut self, v: u32) {
+        if self.pos < self.buf.len() {
+            self.buf[self.pos] = v;
+            self.pos += 1;
+        } else {
+            self.overflow = true;
+        }
+    }
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+    /// Whether the last string scanned held an escape.
+    escaped: bool,
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(c) = self.peek() {
+            if c == b' ' || c == b'\t' || c == b'\n' || c == b'\r' {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// At a quote: past the string's closing quote.
+    fn string(&mut self) -> bool {
+        self.i += 1;
+        self.escaped = false;
+        loop {
+            self.i = plain_run(self.b, self.i);
+            let Some(c) = self.peek() else { return false };
+            match c {
+                b'"' => {
+                    self.i += 1;
+                    return true;
+                }
+                b'\\' => {
+                    self.i += 1;
+                    self.escaped = true;
+                    match self.peek() {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
+                        Some(b'u') => {
+                            if self.i + 4 >= self.b.len() {
+                                return false;
+                            }
+                            if !self.b[self.i + 1..self.i + 5].iter().all(|h| h.is_ascii_hexdigit()) {
+                                return false;
+                            }
+                            self.i += 5;
+                        }
+                        _ => return false,
+                    }
+                }
+                0..=0x1f => return false,
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    fn number(&mut self) -> bool {
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return false,
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return false;
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn literal(&mut self, lit: &[u8]) -> bool {
+        if self.b[self.i..].starts_with(lit) {
+            self.i += lit.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Any value, skipped.
+    fn value(&mut self, depth: u32) -> bool {
+        match self.peek() {
+            Some(b'"') => self.string(),
+            Some(b'{') => self.object(depth + 1, None),
+            Some(b'[') => self.array(depth + 1),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            _ => false,
+        }
+    }
+
+    fn array(&mut self, depth: u32) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return true;
+        }
+        loop {
+            if !self.value(depth) {
+                return false;
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b']') => {
+                    self.i += 1;
+                    return true;
+                }
+                _ => return false,
+            }
+        }
+    }
+
+    /// At `{`: past the object; with `spans`, each member's key start, key end, value start, value end written.
+    fn object(&mut self, depth: u32, mut spans: Option<&mut Out>) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return true;
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return false;
+            }
+            let key_start = self.i;
+            if !self.string() || (spans.is_some() && self.escaped) {
+                return false;
+            }
+            let key_end = self.i;
+            self.ws();
+            if self.peek() != Some(b':') {
+                return false;
+            }
+            self.i += 1;
+            self.ws();
+            let value_start = self.i;
+            if !self.value(depth) {
+                return false;
+            }
+            if let Some(out) = spans.as_deref_mut() {
+                out.push(key_start as u32);
+                out.push(key_end as u32);
+                out.push(value_start as u32);
+                out.push(self.i as u32);
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b'}') => {
+                    self.i += 1;
+                    return true;
+                }
+                _ => return false,
+            }
+        }
+    }
+
+    /// At the `[` of `hits`: each object's start, end, member count and member spans written; the hit count.
+    fn hits(&mut self, out: &mut Out) -> Option<u32> {
+        self.i += 1;
+        self.ws();
+        let mut count = 0u32;
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Some(0);
+        }
+        loop {
+            if self.peek() != Some(b'{') {
+                return None;
+            }
+            let at = out.pos;
+            out.push(self.i as u32);
+            out.push(0);
+            out.push(0);
+            if !self.object(2, Some(out)) {
+                return None;
+            }
+            if !out.overflow {
+                out.buf[at + 1] = self.i as u32;
+                out.buf[at + 2] = ((out.pos - at - 3) / 4) as u32;
+            }
+            count += 1;
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b']') => {
+                    self.i += 1;
+                    return Some(count);
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Writes `[H, H × (start, end, M, M × (keyStart, keyEnd, valueStart, valueEnd)), T, T × (keyStart, keyEnd,
+/// valueStart, valueEnd)]` into `out` — the hits, then the top-level members in order (the `hits` one included) —
+/// and returns how many u32s it wrote; NOT_SCANNABLE when the text is not an object with exactly one `"hits"` member
+/// (written without escapes) that is an array of objects, or a key of the answer or of a hit holds an escape; OUT_TOO_SMALL when `out` cannot hold the spans.
+pub fn scan_answer(b: &[u8], out: &mut [u32]) -> i64 {
+    if b.len() >= u32::MAX as usize {
+        return NOT_SCANNABLE;
+    }
+    let mut s = Scanner { b, i: 0, escaped: false };
+    let mut o = Out { buf: out, pos: 1, overflow: false };
+    let mut top: Vec<u32> = Vec::with_capacity(32);
+    let mut hit_count: Option<u32> = None;
+    s.ws();
+    if s.peek() != Some(b'{') {
+        return NOT_SCANNABLE;
+    }
+    s.i += 1;
+    s.ws();
+    if s.peek() == Some(b'}') {
+        return NOT_SCANNABLE; // no hits member
+    }
+    loop {
+        if s.peek() != Some(b'"') {
+            return NOT_SCANNABLE;
+        }
+        let key_start = s.i;
+        if !s.string() || s.escaped {
+            return NOT_SCANNABLE;
+        }
+        let key_end = s.i;
+        s.ws();
+        if s.peek() != Some(b':') {
+            return NOT_SCANNABLE;
+        }
+        s.i += 1;
+        s.ws();
+        let value_start = s.i;
+        if &b[key_start..key_end] == b"\"hits\"" {
+            if hit_count.is_some() || s.peek() != Some(b'[') {
+                return NOT_SCANNABLE;
+            }
+            match s.hits(&mut o) {
+                Some(n) => hit_count = Some(n),
+                None => return NOT_SCANNABLE,
+            }
+        } else if !s.value(1) {
+            return NOT_SCANNABLE;
+        }
+        top.extend_from_slice(&[key_start as u32, key_end as u32, value_start as u32, s.i as u32]);
+        s.ws();
+        match s.peek() {
+            Some(b',') => {
+                s.i += 1;
+                s.ws();
+            }
+            Some(b'}') => {
+                s.i += 1;
+                break;
+            }
+            _ => return NOT_SCANNABLE,
+        }
+    }
+    s.ws();
+    let Some(h) = hit_count else { return NOT_SCANNABLE };
+    if s.i != b.len() {
+        return NOT_SCANNABLE;
+    }
+    o.push((top.len() / 4) as u32);
+    for v in top {
+        o.push(v);
+    }
+    if o.overflow || o.buf.is_empty() {
+        return OUT_TOO_SMALL;
+    }
+    o.buf[0] = h;
+    o.pos as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{scan_answer, NOT_SCANNABLE, OUT_TOO_SMALL};
+
+    fn scan(t: &[u8]) -> Option<Vec<u32>> {
+        let mut out = vec![0u32; 4096];
+        let n = scan_answer(t, &mut out);
+        if n < 0 {
+            return None;
+        }
+        out.truncate(n as usize);
+        Some(out)
+    }
+
+    #[test]
+    fn spans_of_a_small_answer() {
+        let t = br#"{"hits":[{"id":1,"_rankingScore":0.5},{}],"query":"a"}"#;
+        let out = scan(t).unwrap();
+        assert_eq!(out[0], 2);
+        assert_eq!(&t[out[1] as usize..out[2] as usize], br#"{"id":1,"_rankingScore":0.5}"#);
+        assert_eq!(out[3], 2);
+        assert_eq!(&t[out[8] as usize..out[9] as usize], b"\"_rankingScore\"");
+        assert_eq!(&t[out[10] as usize..out[11] as usize], b"0.5");
+        assert_eq!(&t[out[12] as usize..out[13] as usize], b"{}");
+        assert_eq!(out[14], 0);
+        assert_eq!(out[15], 2);
+        assert_eq!(&t[out[16] as usize..out[17] as usize], b"\"hits\"");
+        assert_eq!(&t[out[20] as usize..out[21] as usize], b"\"query\"");
+        assert_eq!(out.len(), 24);
+        assert_eq!(scan_answer(t, &mut [0u32; 10]), OUT_TOO_SMALL);
+    }
+
+    #[test]
+    fn refuses_what_json_refuses_or_the_merge_cannot_use() {
+        for t in [
+            &br#"{"hits":[1]}"#[..],
+            br#"{"hits":[{"a":01}]}"#,
+            br#"{"hits":[{"a":tru}]}"#,
+            br#"{"hits":[],"hits":[]}"#,
+            br#"{"query":"a"}"#,
+            br#"{"hits":[{"a":"\x"}]}"#,
+            br#"{"hits":[{"a":1,}]}"#,
+            br#"{"hits":[{"\u0061":1}]}"#,
+            br#"{"q\n":1,"hits":[]}"#,
+            br#"{"hits":[]} x"#,
+            b"{\"hits\":[{\"a\":\"\x01\"}]}",
+        ] {
+            assert_eq!(scan_answer(t, &mut [0u32; 64]), NOT_SCANNABLE, "{}", String::from_utf8_lossy(t));
+        }
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    #[test]
+    #[ignore]
+    fn timing() {
+        let b = std::fs::read("/tmp/stub-answer.json").unwrap();
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        let mut out = vec![0u32; 65536];
+        for _ in 0..100_000 {
+            n += super::scan_answer(&b, &mut out);
+        }
+        eprintln!("{:?} per scan ({n})", t.elapsed() / 100_000);
+    }
+}
