@@ -392,9 +392,16 @@ export class ScannedAnswer {
   ) {}
 }
 
-/** A key as JSON text with its quotes, for `ScannedHit.keyIs` / `find`. */
+const quotedKeys = new Map<string, Buffer>();
+
+/** A key as JSON text with its quotes, for `ScannedHit.keyIs` / `find` (kept: an index has few such names). */
 export function quotedKey(name: string): Buffer {
-  return Buffer.from(JSON.stringify(name));
+  let quoted = quotedKeys.get(name);
+  if (quoted === undefined) {
+    quoted = Buffer.from(JSON.stringify(name));
+    if (quotedKeys.size < 1_000) quotedKeys.set(name, quoted);
+  }
+  return quoted;
 }
 
 // Spans are written straight into a shared slab and each answer keeps its own view of it: a typed array of its own

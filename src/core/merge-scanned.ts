@@ -39,7 +39,7 @@ export interface ScannedMerge {
 export function scannedMergeBody(merge: ScannedMerge, extra: NodeAnswer = {}): Buffer {
   const rest = JSON.stringify({ ...merge.tail, ...extra });
   const tail = Buffer.from(rest.length > 2 ? `,${rest.slice(1)}` : '}');
-  return Buffer.concat([...merge.head, tail]);
+  return Buffer.concat(merge.head.concat(tail));
 }
 
 interface ScannedRanked {

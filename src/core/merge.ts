@@ -246,6 +246,7 @@ export function mergeFacetMembers(
  * the client asked to highlight or crop too ("*": every displayed one), so an added field named there stays.
  */
 export function addedToFormatted(query: MergeQuery, added: readonly string[]): readonly string[] {
+  if (added.length === 0) return added;
   const formats = [
     ...(query.attributesToHighlight ?? []),
     ...(query.attributesToCrop ?? []).map((a) => a.replace(/:\d+$/, '')),

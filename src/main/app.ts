@@ -387,9 +387,17 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     vectorSearch,
   };
   // aliases (issue 26): the alias table's owner and the resolution of every index route; null unless aliases.enabled
-  // online reshard flips through an internal alias: the table is kept when either capability is on
+  // online reshard flips through an internal alias: the table is kept when either capability is on, and whenever
+  // the store holds aliases (a resharded index's uid, or aliases clients use) — turning a capability off must not
+  // leave a uid without its index
+  const storedAliases = Object.keys((await store.getAliases()).aliases).length;
+  if (storedAliases > 0 && !cfg.aliases.enabled && !cfg.resharding.enabled)
+    logger.warn(
+      { aliases: storedAliases },
+      'aliases and resharding are off, but the store holds aliases: they keep resolving (resharded indexes among them)',
+    );
   const aliases =
-    cfg.aliases.enabled || cfg.resharding.enabled
+    cfg.aliases.enabled || cfg.resharding.enabled || storedAliases > 0
       ? new AliasService({
           store,
           config: {

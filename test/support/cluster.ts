@@ -1,5 +1,5 @@
 // Starts a test cluster: dev nodes (in-process, guarded by a node master key) behind a Miroir proxy on ephemeral
-// ports, with an LMDB store in a temp dir. `restartProxy` reopens the same store; `close` stops everything.
+// ports, with an LMDB store in a temp dir. `restartProxy` reopens the same store (with another config when asked); `close` stops everything.
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { DevNode } from '../../src/devnode/node.js';
@@ -19,7 +19,8 @@ export interface TestCluster {
   stopNode(i: number): Promise<void>;
   /** Starts node i again on the same port. */
   startNode(i: number): Promise<void>;
-  restartProxy(): Promise<void>;
+  /** Restarts the proxy on the same store; `overrides` replace top-level config blocks for the new process. */
+  restartProxy(overrides?: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,22 +43,20 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
   const nodes: DevNode[] = [];
   for (let i = 0; i < perGroup * groups; i++) nodes.push(await DevNode.start({ port: 0, masterKey: nodeKey }));
   const ports = nodes.map((n) => n.port);
-  const config = resolveConfig(
-    {
-      shards: opts.shards ?? 16,
-      replication_factor: opts.rf ?? 1,
-      replica_groups: groups,
-      nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url, replica_group: Math.floor(i / perGroup) })),
-      master_key: masterKey,
-      node_master_key: nodeKey,
-      admin: { api_key: adminKey },
-      task_store: { backend: 'lmdb', path: data.dir },
-      server: { port: 0, bind: '127.0.0.1' },
-      metrics: { port: 0, bind: '127.0.0.1' },
-      ...opts.config,
-    },
-    {},
-  );
+  const raw: Record<string, unknown> = {
+    shards: opts.shards ?? 16,
+    replication_factor: opts.rf ?? 1,
+    replica_groups: groups,
+    nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url, replica_group: Math.floor(i / perGroup) })),
+    master_key: masterKey,
+    node_master_key: nodeKey,
+    admin: { api_key: adminKey },
+    task_store: { backend: 'lmdb', path: data.dir },
+    server: { port: 0, bind: '127.0.0.1' },
+    metrics: { port: 0, bind: '127.0.0.1' },
+    ...opts.config,
+  };
+  const config = resolveConfig(raw, {});
   const silent = pino({ level: 'silent' });
   let app = await startMiroir(config, { logger: silent });
   const cluster: TestCluster = {
@@ -75,9 +74,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     async startNode(i) {
       nodes[i] = await DevNode.start({ port: ports[i], masterKey: nodeKey });
     },
-    async restartProxy() {
+    async restartProxy(overrides) {
       await app.close();
-      app = await startMiroir(config, { logger: silent });
+      const next = overrides === undefined ? config : resolveConfig({ ...raw, ...overrides }, {});
+      app = await startMiroir(next, { logger: silent });
     },
     async close() {
       await app.close();

@@ -405,7 +405,11 @@ async function searchOnce(
   policy: ReadPolicy | null,
   plan: SearchPlan,
 ): Promise<SearchOutcome> {
-  const direct = plan.direct ? await passThrough(deps, uid, query, auth, policy, plan.placement) : null;
+  // (Asked synchronously first: most multi-node searches have no node holding every shard, and skip the await.)
+  const direct =
+    plan.direct && deps.scatter.topology.routingFor(uid).hasFullHolder
+      ? await passThrough(deps, uid, query, auth, policy, plan.placement)
+      : null;
   if (direct !== null) return { kind: 'direct', ...direct };
   const prepared = await prepareSearch(deps, uid, query, auth, policy, plan.overFetch, plan.placement);
   const scanner = nativeAnswerScanner();

@@ -50,6 +50,7 @@ before(async () => {
   });
   await seed(cluster.app.url, cluster.masterKey, 'books', 1200);
   await seed(cluster.app.url, cluster.masterKey, 'films', 300);
+  await seed(cluster.app.url, cluster.masterKey, 'shelf', 150);
 });
 after(async () => {
   await cluster.close();
@@ -141,4 +142,34 @@ test('a reshard reverted before its flip deletes its copy and leaves the index a
     (await call('GET', '/indexes')).body.results.map((i: { uid: string }) => i.uid),
     ['books', 'films'],
   );
+});
+
+test('a resharded uid keeps answering after resharding (and aliases) are turned off', async () => {
+  const url = cluster.app.url;
+  const started = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/indexes/shelf/reshard', { new_shards: 2 });
+  assert.equal(started.status, 202);
+  await until(
+    async () =>
+      (await adminCall(cluster.app.url, cluster.adminKey, 'GET', '/_miroir/indexes/shelf/reshard/status')).body
+        .phase === 'flipped',
+    'the flip',
+  );
+  const before = await call('POST', '/indexes/shelf/search', { q: 'doc', limit: 5 });
+  await cluster.restartProxy({ resharding: { enabled: false }, aliases: { enabled: false } });
+  assert.equal((await call('GET', '/indexes/shelf/stats')).body.numberOfDocuments, 150);
+  const after = await call('POST', '/indexes/shelf/search', { q: 'doc', limit: 5 });
+  assert.equal(after.status, 200);
+  assert.deepEqual(
+    after.body.hits.map((h: { id: number }) => h.id),
+    before.body.hits.map((h: { id: number }) => h.id),
+  );
+  assert.equal((await call('GET', '/indexes/shelf/documents/7')).body.id, 7);
+  const written = await call('POST', '/indexes/shelf/documents', [{ id: 9000, title: 'after the restart' }]);
+  assert.equal(written.status, 202);
+  await waitTasks(cluster.app.url, cluster.masterKey, [written.body.taskUid]);
+  assert.equal((await call('GET', '/indexes/shelf/documents/9000')).body.title, 'after the restart');
+  const refused = await adminCall(cluster.app.url, cluster.adminKey, 'POST', '/_miroir/indexes/films/reshard', {
+    new_shards: 8,
+  });
+  assert.equal(refused.body.code, 'miroir_invalid_reshard', 'no new reshard while it is off');
 });
