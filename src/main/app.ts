@@ -387,17 +387,10 @@ export async function startMiroir(cfg: Readonly<MiroirConfig>, opts: { logger?: 
     vectorSearch,
   };
   // aliases (issue 26): the alias table's owner and the resolution of every index route; null unless aliases.enabled
-  // online reshard flips through an internal alias: the table is kept when either capability is on, and whenever
-  // the store holds aliases (a resharded index's uid, or aliases clients use) — turning a capability off must not
-  // leave a uid without its index
-  const storedAliases = Object.keys((await store.getAliases()).aliases).length;
-  if (storedAliases > 0 && !cfg.aliases.enabled && !cfg.resharding.enabled)
-    logger.warn(
-      { aliases: storedAliases },
-      'aliases and resharding are off, but the store holds aliases: they keep resolving (resharded indexes among them)',
-    );
+  // online reshard flips through an internal alias: the table is kept when either capability is on (with both off,
+  // the reshard records themselves lead a resharded uid to its copy: reshard/service.ts RecordAliases)
   const aliases =
-    cfg.aliases.enabled || cfg.resharding.enabled || storedAliases > 0
+    cfg.aliases.enabled || cfg.resharding.enabled
       ? new AliasService({
           store,
           config: {

@@ -1,6 +1,7 @@
 // Online reshard around the flip (issue 26): `miroir ctl index reshard --watch` to the flip with a progress bar, the
 // uid served by the copy (listings show the uid only, writes reach both copies), a reverse flip serving the old copy
-// again with every write made meanwhile; a reshard reverted before its flip deletes its copy; request errors.
+// again with every write made meanwhile; a reshard reverted before its flip deletes its copy; request errors; a
+// resharded uid still served by its copy after a restart with resharding and aliases off.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
@@ -50,7 +51,6 @@ before(async () => {
   });
   await seed(cluster.app.url, cluster.masterKey, 'books', 1200);
   await seed(cluster.app.url, cluster.masterKey, 'films', 300);
-  await seed(cluster.app.url, cluster.masterKey, 'shelf', 150);
 });
 after(async () => {
   await cluster.close();
@@ -145,29 +145,33 @@ test('a reshard reverted before its flip deletes its copy and leaves the index a
 });
 
 test('a resharded uid keeps answering after resharding (and aliases) are turned off', async () => {
-  const url = cluster.app.url;
-  const started = await adminCall(url, cluster.adminKey, 'POST', '/_miroir/indexes/shelf/reshard', { new_shards: 2 });
+  // The old copy dropped at once (retain 0 h), so only the alias table still leads `shelf` to its documents.
+  await cluster.restartProxy({ resharding: { enabled: true, retain_old_index_hours: 0, backfill_batch_size: 100 } });
+  await seed(cluster.app.url, cluster.masterKey, 'shelf', 150);
+  const started = await adminCall(cluster.app.url, cluster.adminKey, 'POST', '/_miroir/indexes/shelf/reshard', {
+    new_shards: 2,
+  });
   assert.equal(started.status, 202);
   await until(
     async () =>
       (await adminCall(cluster.app.url, cluster.adminKey, 'GET', '/_miroir/indexes/shelf/reshard/status')).body
-        .phase === 'flipped',
-    'the flip',
+        .phase === 'done',
+    'the old copy to be dropped',
+    60_000,
   );
+  assert.equal(await held('shelf'), 0, 'the old copy is gone from the nodes');
   const before = await call('POST', '/indexes/shelf/search', { q: 'doc', limit: 5 });
   await cluster.restartProxy({ resharding: { enabled: false }, aliases: { enabled: false } });
   assert.equal((await call('GET', '/indexes/shelf/stats')).body.numberOfDocuments, 150);
   const after = await call('POST', '/indexes/shelf/search', { q: 'doc', limit: 5 });
   assert.equal(after.status, 200);
-  assert.deepEqual(
-    after.body.hits.map((h: { id: number }) => h.id),
-    before.body.hits.map((h: { id: number }) => h.id),
-  );
+  assert.deepEqual(after.body.hits, before.body.hits);
   assert.equal((await call('GET', '/indexes/shelf/documents/7')).body.id, 7);
   const written = await call('POST', '/indexes/shelf/documents', [{ id: 9000, title: 'after the restart' }]);
   assert.equal(written.status, 202);
   await waitTasks(cluster.app.url, cluster.masterKey, [written.body.taskUid]);
   assert.equal((await call('GET', '/indexes/shelf/documents/9000')).body.title, 'after the restart');
+  assert.equal(await held('shelf__reshard_2'), 151);
   const refused = await adminCall(cluster.app.url, cluster.adminKey, 'POST', '/_miroir/indexes/films/reshard', {
     new_shards: 8,
   });
