@@ -309,9 +309,10 @@ impl<'a> Scanner<'a> {
 /// Writes `[H, H × (start, end, M, M × (keyStart, keyEnd, valueStart, valueEnd)), T, T × (keyStart, keyEnd,
 /// valueStart, valueEnd)]` into `out` — the hits, then the top-level members in order (the `hits` one included) —
 /// and returns how many u32s it wrote; NOT_SCANNABLE when the text is not an object with exactly one `"hits"` member
-/// (written without escapes) that is an array of objects, or a key of the answer or of a hit holds an escape; OUT_TOO_SMALL when `out` cannot hold the spans.
+/// (written without escapes) that is an array of objects, a key of the answer or of a hit holds an escape, or the
+/// bytes are not UTF-8; OUT_TOO_SMALL when `out` cannot hold the spans.
 pub fn scan_answer(b: &[u8], out: &mut [u32]) -> i64 {
-    if b.len() >= u32::MAX as usize {
+    if b.len() >= u32::MAX as usize || std::str::from_utf8(b).is_err() {
         return NOT_SCANNABLE;
     }
     let mut s = Scanner { b, i: 0, escaped: false };

@@ -13,8 +13,7 @@
 //   H, then per hit: start, end, M, then M × (keyStart, keyEnd, valueStart, valueEnd)   (keys with their quotes)
 //   T, then per top-level member, in order, the `hits` one included: keyStart, keyEnd, valueStart, valueEnd
 // NOT_SCANNABLE: not an object with exactly one `"hits"` member holding an array of objects, a key of a hit or of the
-// answer written with an escape, or not valid JSON; OUT_TOO_SMALL: `out` cannot hold the spans.
-import { isUtf8 } from 'node:buffer';
+// answer written with an escape, not valid JSON, or not UTF-8; OUT_TOO_SMALL: `out` cannot hold the spans.
 import { MAX_JSON_DEPTH } from './json-depth.js';
 import { membersOf } from './types.js';
 
@@ -254,9 +253,20 @@ function isHitsKey(b: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function isUtf8(b: Uint8Array): boolean {
+  try {
+    utf8.decode(b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The answer scan in TypeScript (the addon's `scanAnswer`, byte for byte). */
 export const scanAnswerTs: AnswerScanner = (b, out) => {
-  if (b.length >= 0xffffffff) return NOT_SCANNABLE;
+  if (b.length >= 0xffffffff || !isUtf8(b)) return NOT_SCANNABLE;
   const s = new Scan(b, out);
   const top: number[] = [];
   let hitCount = -1;
@@ -412,11 +422,10 @@ let slab = new Uint32Array(SLAB_SPANS);
 let slabUsed = 0;
 
 /**
- * A node's answer bytes scanned with `scanner`; null when the scanner refuses them (or they are not UTF-8): the
- * caller parses them whole, and JSON.parse words any error.
+ * A node's answer bytes scanned with `scanner`; null when the scanner refuses them: the caller parses them whole, and
+ * JSON.parse words any error.
  */
 export function scanAnswer(bytes: Buffer, scanner: AnswerScanner): ScannedAnswer | null {
-  if (!isUtf8(bytes)) return null;
   let n = scanner(bytes, slab.subarray(slabUsed));
   while (n === OUT_TOO_SMALL) {
     slab = new Uint32Array(Math.max(SLAB_SPANS, (slab.length - slabUsed) * 4));

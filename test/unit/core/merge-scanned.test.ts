@@ -195,6 +195,17 @@ test('what is not valid JSON, or not an object with one hits array of objects, i
     assert.equal(scanner(Buffer.from('{"hits":[{"a":1},{"b":2}]}'), new Uint32Array(8)), OUT_TOO_SMALL, name);
   }
   // Not UTF-8: parsed whole (JSON.parse reads it with replacement characters, as the object merge always has).
+  for (const [name, scanner] of scanners)
+    assert.equal(
+      scanner(
+        Buffer.from([
+          0x7b, 0x22, 0x68, 0x69, 0x74, 0x73, 0x22, 0x3a, 0x5b, 0x5d, 0x2c, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d,
+        ]),
+        new Uint32Array(64),
+      ),
+      NOT_SCANNABLE,
+      name,
+    );
   assert.equal(
     scanAnswer(Buffer.from([0x7b, 0x22, 0x68, 0x69, 0x74, 0x73, 0x22, 0x3a, 0x5b, 0x5d, 0xff, 0x7d]), scanAnswerTs),
     null,
