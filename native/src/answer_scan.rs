@@ -185,18 +185,16 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn array(&mut self, depth: u32) -> bool {
-        if depth > MAX_DEPTH {
-            return false;
-        }
+    /// At an opening bracket: past the list that `close` ends, each item read by `item`, commas between them.
+    fn list(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> bool) -> bool {
         self.i += 1;
         self.ws();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.i += 1;
             return true;
         }
         loop {
-            if !self.value(depth) {
+            if !item(self) {
                 return false;
             }
             self.ws();
@@ -205,13 +203,37 @@ impl<'a> Scanner<'a> {
                     self.i += 1;
                     self.ws();
                 }
-                Some(b']') => {
+                Some(c) if c == close => {
                     self.i += 1;
                     return true;
                 }
                 _ => return false,
             }
         }
+    }
+
+    /// One member: its key (refused with an escape when `plain_key`), then `value(self, key_start, key_end)` reads
+    /// its value.
+    fn member(&mut self, plain_key: bool, value: impl FnOnce(&mut Self, usize, usize) -> bool) -> bool {
+        if self.peek() != Some(b'"') {
+            return false;
+        }
+        let key_start = self.i;
+        if !self.string() || (plain_key && self.escaped) {
+            return false;
+        }
+        let key_end = self.i;
+        self.ws();
+        if self.peek() != Some(b':') {
+            return false;
+        }
+        self.i += 1;
+        self.ws();
+        value(self, key_start, key_end)
+    }
+
+    fn array(&mut self, depth: u32) -> bool {
+        depth <= MAX_DEPTH && self.list(b']', |s| s.value(depth))
     }
 
     /// At `{`: past the object; with `spans`, each member's key start, key end, value start, value end written.
@@ -219,90 +241,46 @@ impl<'a> Scanner<'a> {
         if depth > MAX_DEPTH {
             return false;
         }
-        self.i += 1;
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.i += 1;
-            return true;
-        }
-        loop {
-            if self.peek() != Some(b'"') {
-                return false;
-            }
-            let key_start = self.i;
-            if !self.string() || (spans.is_some() && self.escaped) {
-                return false;
-            }
-            let key_end = self.i;
-            self.ws();
-            if self.peek() != Some(b':') {
-                return false;
-            }
-            self.i += 1;
-            self.ws();
-            let value_start = self.i;
-            if !self.value(depth) {
-                return false;
-            }
-            if let Some(out) = spans.as_deref_mut() {
-                out.push(key_start as u32);
-                out.push(key_end as u32);
-                out.push(value_start as u32);
-                out.push(self.i as u32);
-            }
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
+        let record = spans.is_some();
+        self.list(b'}', |s| {
+            s.member(record, |s, key_start, key_end| {
+                let value_start = s.i;
+                if !s.value(depth) {
+                    return false;
                 }
-                Some(b'}') => {
-                    self.i += 1;
-                    return true;
+                if let Some(out) = spans.as_deref_mut() {
+                    out.push(key_start as u32);
+                    out.push(key_end as u32);
+                    out.push(value_start as u32);
+                    out.push(s.i as u32);
                 }
-                _ => return false,
-            }
-        }
+                true
+            })
+        })
     }
 
     /// At the `[` of `hits`: each object's start, end, member count and member spans written; the hit count.
     fn hits(&mut self, out: &mut Out) -> Option<u32> {
-        self.i += 1;
-        self.ws();
         let mut count = 0u32;
-        if self.peek() == Some(b']') {
-            self.i += 1;
-            return Some(0);
-        }
-        loop {
-            if self.peek() != Some(b'{') {
-                return None;
+        let read = self.list(b']', |s| {
+            if s.peek() != Some(b'{') {
+                return false;
             }
             let at = out.pos;
-            out.push(self.i as u32);
+            out.push(s.i as u32);
             out.push(0);
             out.push(0);
-            if !self.object(2, Some(out)) {
-                return None;
+            if !s.object(2, Some(&mut *out)) {
+                return false;
             }
             if !out.overflow {
-                out.buf[at + 1] = self.i as u32;
+                out.buf[at + 1] = s.i as u32;
                 out.buf[at + 2] = ((out.pos - at - 3) / 4) as u32;
             }
             count += 1;
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    return Some(count);
-                }
-                _ => return None,
-            }
-        }
+            true
+        });
+        read.then_some(count)
     }
 }
 
@@ -323,51 +301,26 @@ pub fn scan_answer(b: &[u8], out: &mut [u32]) -> i64 {
     if s.peek() != Some(b'{') {
         return NOT_SCANNABLE;
     }
-    s.i += 1;
-    s.ws();
-    if s.peek() == Some(b'}') {
-        return NOT_SCANNABLE; // no hits member
-    }
-    loop {
-        if s.peek() != Some(b'"') {
-            return NOT_SCANNABLE;
-        }
-        let key_start = s.i;
-        if !s.string() || s.escaped {
-            return NOT_SCANNABLE;
-        }
-        let key_end = s.i;
-        s.ws();
-        if s.peek() != Some(b':') {
-            return NOT_SCANNABLE;
-        }
-        s.i += 1;
-        s.ws();
-        let value_start = s.i;
-        if &b[key_start..key_end] == b"\"hits\"" {
-            if hit_count.is_some() || s.peek() != Some(b'[') {
-                return NOT_SCANNABLE;
+    let read = s.list(b'}', |s| {
+        s.member(true, |s, key_start, key_end| {
+            let value_start = s.i;
+            if &s.b[key_start..key_end] == b"\"hits\"" {
+                if hit_count.is_some() || s.peek() != Some(b'[') {
+                    return false;
+                }
+                match s.hits(&mut o) {
+                    Some(n) => hit_count = Some(n),
+                    None => return false,
+                }
+            } else if !s.value(1) {
+                return false;
             }
-            match s.hits(&mut o) {
-                Some(n) => hit_count = Some(n),
-                None => return NOT_SCANNABLE,
-            }
-        } else if !s.value(1) {
-            return NOT_SCANNABLE;
-        }
-        top.extend_from_slice(&[key_start as u32, key_end as u32, value_start as u32, s.i as u32]);
-        s.ws();
-        match s.peek() {
-            Some(b',') => {
-                s.i += 1;
-                s.ws();
-            }
-            Some(b'}') => {
-                s.i += 1;
-                break;
-            }
-            _ => return NOT_SCANNABLE,
-        }
+            top.extend_from_slice(&[key_start as u32, key_end as u32, value_start as u32, s.i as u32]);
+            true
+        })
+    });
+    if !read {
+        return NOT_SCANNABLE;
     }
     s.ws();
     let Some(h) = hit_count else { return NOT_SCANNABLE };

@@ -15,6 +15,7 @@
 // NOT_SCANNABLE: not an object with exactly one `"hits"` member holding an array of objects, a key of a hit or of the
 // answer written with an escape, not valid JSON, or not UTF-8; OUT_TOO_SMALL: `out` cannot hold the spans.
 import { MAX_JSON_DEPTH } from './json-depth.js';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-spans.js';
 import { membersOf } from './types.js';
 
 export const NOT_SCANNABLE = -1;
@@ -22,14 +23,6 @@ export const OUT_TOO_SMALL = -2;
 
 export type AnswerScanner = (bytes: Uint8Array, out: Uint32Array) => number;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
 const HITS_KEY = Buffer.from('"hits"');
 
 /** The TypeScript scan: same grammar, same spans, same refusals as the addon's. */
@@ -145,97 +138,81 @@ class Scan {
     }
   }
 
-  array(depth: number): boolean {
-    if (depth > MAX_JSON_DEPTH) return false;
+  /** At an opening bracket: past the list that `close` ends, each item read by `item`, commas between them. */
+  list(close: number, item: () => boolean): boolean {
     this.i++;
     this.ws();
-    if (this.b[this.i] === CLOSE_ARRAY) {
+    if (this.b[this.i] === close) {
       this.i++;
       return true;
     }
     for (;;) {
-      if (!this.value(depth)) return false;
+      if (!item()) return false;
       this.ws();
       const c = this.b[this.i];
       if (c === COMMA) {
         this.i++;
         this.ws();
-      } else if (c === CLOSE_ARRAY) {
+      } else if (c === close) {
         this.i++;
         return true;
       } else return false;
     }
+  }
+
+  /** One member: its key (refused with an escape when `plainKey`), then `value(keyStart, keyEnd)` reads its value. */
+  member(plainKey: boolean, value: (keyStart: number, keyEnd: number) => boolean): boolean {
+    if (this.b[this.i] !== QUOTE) return false;
+    const keyStart = this.i;
+    if (!this.string() || (plainKey && this.escaped)) return false;
+    const keyEnd = this.i;
+    this.ws();
+    if (this.b[this.i] !== COLON) return false;
+    this.i++;
+    this.ws();
+    return value(keyStart, keyEnd);
+  }
+
+  array(depth: number): boolean {
+    return depth <= MAX_JSON_DEPTH && this.list(CLOSE_ARRAY, () => this.value(depth));
   }
 
   /** At `{`: past the object; `record` writes each member's spans (a key with an escape refuses the answer). */
   object(depth: number, record: boolean): boolean {
     if (depth > MAX_JSON_DEPTH) return false;
-    this.i++;
-    this.ws();
-    if (this.b[this.i] === CLOSE_OBJECT) {
-      this.i++;
-      return true;
-    }
-    for (;;) {
-      if (this.b[this.i] !== QUOTE) return false;
-      const keyStart = this.i;
-      if (!this.string() || (record && this.escaped)) return false;
-      const keyEnd = this.i;
-      this.ws();
-      if (this.b[this.i] !== COLON) return false;
-      this.i++;
-      this.ws();
-      const valueStart = this.i;
-      if (!this.value(depth)) return false;
-      if (record) {
-        this.push(keyStart);
-        this.push(keyEnd);
-        this.push(valueStart);
-        this.push(this.i);
-      }
-      this.ws();
-      const c = this.b[this.i];
-      if (c === COMMA) {
-        this.i++;
-        this.ws();
-      } else if (c === CLOSE_OBJECT) {
-        this.i++;
+    return this.list(CLOSE_OBJECT, () =>
+      this.member(record, (keyStart, keyEnd) => {
+        const valueStart = this.i;
+        if (!this.value(depth)) return false;
+        if (record) {
+          this.push(keyStart);
+          this.push(keyEnd);
+          this.push(valueStart);
+          this.push(this.i);
+        }
         return true;
-      } else return false;
-    }
+      }),
+    );
   }
 
   /** At the `[` of `hits`: the hit count, or -1. */
   hits(): number {
-    this.i++;
-    this.ws();
-    if (this.b[this.i] === CLOSE_ARRAY) {
-      this.i++;
-      return 0;
-    }
     let count = 0;
-    for (;;) {
-      if (this.b[this.i] !== OPEN_OBJECT) return -1;
+    const read = this.list(CLOSE_ARRAY, () => {
+      if (this.b[this.i] !== OPEN_OBJECT) return false;
       const at = this.pos;
       this.push(this.i);
       this.push(0);
       this.push(0);
-      if (!this.object(2, true)) return -1;
+      if (!this.object(2, true)) return false;
       if (!this.overflow) {
         this.out[at + 1] = this.i;
         this.out[at + 2] = (this.pos - at - 3) / 4;
       }
       count++;
-      this.ws();
-      const c = this.b[this.i];
-      if (c === COMMA) {
-        this.i++;
-        this.ws();
-      } else if (c === CLOSE_ARRAY) {
-        this.i++;
-        return count;
-      } else return -1;
-    }
+      return true;
+    });
+    return read ? count : -1;
   }
 }
 
@@ -272,35 +249,19 @@ export const scanAnswerTs: AnswerScanner = (b, out) => {
   let hitCount = -1;
   s.ws();
   if (b[s.i] !== OPEN_OBJECT) return NOT_SCANNABLE;
-  s.i++;
-  s.ws();
-  if (b[s.i] === CLOSE_OBJECT) return NOT_SCANNABLE;
-  for (;;) {
-    if (b[s.i] !== QUOTE) return NOT_SCANNABLE;
-    const keyStart = s.i;
-    if (!s.string() || s.escaped) return NOT_SCANNABLE;
-    const keyEnd = s.i;
-    s.ws();
-    if (b[s.i] !== COLON) return NOT_SCANNABLE;
-    s.i++;
-    s.ws();
-    const valueStart = s.i;
-    if (isHitsKey(b, keyStart, keyEnd)) {
-      if (hitCount !== -1 || b[s.i] !== OPEN_ARRAY) return NOT_SCANNABLE;
-      hitCount = s.hits();
-      if (hitCount === -1) return NOT_SCANNABLE;
-    } else if (!s.value(1)) return NOT_SCANNABLE;
-    top.push(keyStart, keyEnd, valueStart, s.i);
-    s.ws();
-    const c = b[s.i];
-    if (c === COMMA) {
-      s.i++;
-      s.ws();
-    } else if (c === CLOSE_OBJECT) {
-      s.i++;
-      break;
-    } else return NOT_SCANNABLE;
-  }
+  const read = s.list(CLOSE_OBJECT, () =>
+    s.member(true, (keyStart, keyEnd) => {
+      const valueStart = s.i;
+      if (isHitsKey(b, keyStart, keyEnd)) {
+        if (hitCount !== -1 || b[s.i] !== OPEN_ARRAY) return false;
+        hitCount = s.hits();
+        if (hitCount === -1) return false;
+      } else if (!s.value(1)) return false;
+      top.push(keyStart, keyEnd, valueStart, s.i);
+      return true;
+    }),
+  );
+  if (!read) return NOT_SCANNABLE;
   s.ws();
   if (hitCount === -1 || s.i !== b.length) return NOT_SCANNABLE;
   s.push(top.length / 4);

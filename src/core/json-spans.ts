@@ -5,13 +5,15 @@
 // and the caller parses the payload whole, which words Meilisearch's exact error.
 import { MAX_JSON_DEPTH } from './json-depth.js';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
+// JSON's structural bytes (core/answer-spans.ts reads them too).
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
+export const OPEN_OBJECT = 0x7b;
+export const CLOSE_OBJECT = 0x7d;
+export const OPEN_ARRAY = 0x5b;
+export const CLOSE_ARRAY = 0x5d;
+export const COMMA = 0x2c;
+export const COLON = 0x3a;
 const NEWLINE = 0x0a;
 
 function isSpace(c: number | undefined): boolean {

@@ -6,11 +6,11 @@
 import { quotedKey, type ScannedAnswer, type ScannedHit } from './answer-spans.js';
 import {
   addedToFormatted,
+  answerMembers,
   compareRankKeys,
   detailKeys,
-  mergeFacetMembers,
+  keepDistinct,
   stripReserved,
-  valueKey,
   vectorKind,
   type MergeOptions,
   type MergeQuery,
@@ -18,7 +18,7 @@ import {
   type NodeAnswer,
   type RankKeys,
 } from './merge.js';
-import { hitsInfo, pageWindow } from './pagination.js';
+import { pageWindow } from './pagination.js';
 import { isReservedField } from './reserved.js';
 import { comparePrimaryKeys } from './sort-order.js';
 import { numberOf } from './types.js';
@@ -154,15 +154,8 @@ export function mergeScannedResults(
   for (const a of answers) candidates += numberOf(a.members.estimatedTotalHits ?? a.members.totalHits) ?? 0;
   if (distinct !== null) {
     const key = quotedKey(distinct);
-    const seen = new Set<string>();
     const before = merged.length;
-    merged = merged.filter((h) => {
-      const k = valueKey(h.value(key));
-      if (k === null) return true;
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
+    merged = keepDistinct(merged, (h) => h.value(key));
     candidates -= before - merged.length;
   }
   const addedNames = opts.addedFields ?? [];
@@ -180,18 +173,14 @@ export function mergeScannedResults(
     writeHit(page[p]!, cuts, head);
   }
   head.push(HITS_CLOSE);
-  const tail: NodeAnswer = { query: query.q ?? '' };
-  const queryVector = answers.find((a) => a.members.queryVector !== undefined)?.members.queryVector;
-  if (queryVector !== undefined) tail.queryVector = queryVector;
-  let processing = 0;
-  for (const a of answers) processing = Math.max(processing, numberOf(a.members.processingTimeMs) ?? 0);
-  tail.processingTimeMs = processing;
-  Object.assign(tail, hitsInfo(query, w, candidates, settings.maxTotalHits));
-  if (query.facets !== undefined && query.facets !== null)
-    mergeFacetMembers(
-      tail,
-      answers.map((a) => a.members),
-      settings,
-    );
+  const tail: NodeAnswer = {};
+  answerMembers(
+    tail,
+    answers.map((a) => a.members),
+    query,
+    w,
+    candidates,
+    settings,
+  );
   return { head, tail };
 }

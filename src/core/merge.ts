@@ -4,7 +4,7 @@
 // summed then capped at maxTotalHits, processingTimeMs max, distinct re-applied, reserved and merge-added fields
 // stripped. Deterministic: ties fall back to the primary key.
 import { comparePrimaryKeys, compareSortValues, sortValue } from './sort-order.js';
-import { hitsInfo, pageWindow, type PageRequest } from './pagination.js';
+import { hitsInfo, pageWindow, type PageRequest, type PageWindow } from './pagination.js';
 import { isReservedField } from './reserved.js';
 import { compareHybrid, hybridParam, hybridRatios, isSemanticHit, searchKind } from './vectors.js';
 import { isObject, isObjectArray, membersOf, numberOf } from './types.js';
@@ -222,7 +222,7 @@ function mergeStats(all: readonly unknown[]): Record<string, { min: number; max:
 }
 
 /** A distinct attribute's value as a set key (null: the hit has none and is always kept). */
-export function valueKey(v: unknown): string | null {
+function valueKey(v: unknown): string | null {
   return v === undefined || v === null ? null : JSON.stringify(v);
 }
 
@@ -254,6 +254,40 @@ export function addedToFormatted(query: MergeQuery, added: readonly string[]): r
   return formats.includes('*') ? [] : added.filter((f) => !formats.includes(f));
 }
 
+/** Distinct re-applied over merged hits in ranking order: the first hit of each value kept (hits without one too). */
+export function keepDistinct<H>(merged: readonly H[], valueOf: (hit: H) => unknown): H[] {
+  const seen = new Set<string>();
+  return merged.filter((h) => {
+    const k = valueKey(valueOf(h));
+    if (k === null) return true;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/**
+ * The members after `hits` of a merged answer, in one node's order: `query`, `queryVector` (the first node's),
+ * `processingTimeMs` (the slowest node's), the hits info of the merged candidates, facets when asked.
+ */
+export function answerMembers(
+  res: NodeAnswer,
+  answers: readonly NodeAnswer[],
+  query: MergeQuery,
+  w: PageWindow,
+  candidates: number,
+  settings: MergeSettings,
+): void {
+  res.query = query.q ?? '';
+  const queryVector = answers.find((a) => a.queryVector !== undefined)?.queryVector;
+  if (queryVector !== undefined) res.queryVector = queryVector;
+  let processing = 0;
+  for (const a of answers) processing = Math.max(processing, numberOf(a.processingTimeMs) ?? 0);
+  res.processingTimeMs = processing;
+  Object.assign(res, hitsInfo(query, w, candidates, settings.maxTotalHits));
+  if (query.facets !== undefined && query.facets !== null) mergeFacetMembers(res, answers, settings);
+}
+
 /** One node's search answer from the answers of a covering set (each node asked for offset 0, limit offset+limit). */
 export function mergeSearchResults(
   answers: readonly NodeAnswer[],
@@ -272,15 +306,8 @@ export function mergeSearchResults(
   let candidates = 0;
   for (const a of answers) candidates += totalOf(a);
   if (distinct !== null) {
-    const seen = new Set<string>();
     const before = merged.length;
-    merged = merged.filter((h) => {
-      const k = valueKey(h[distinct]);
-      if (k === null) return true;
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
+    merged = keepDistinct(merged, (h) => h[distinct]);
     candidates -= before - merged.length;
   }
   const added = opts.addedFields ?? [];
@@ -300,12 +327,8 @@ export function mergeSearchResults(
     }
     return out;
   });
-  const res: NodeAnswer = { hits, query: query.q ?? '' };
-  const queryVector = answers.find((a) => a.queryVector !== undefined)?.queryVector;
-  if (queryVector !== undefined) res.queryVector = queryVector;
-  res.processingTimeMs = Math.max(0, ...answers.map((a) => numberOf(a.processingTimeMs) ?? 0));
-  Object.assign(res, hitsInfo(query, w, candidates, settings.maxTotalHits));
-  if (query.facets !== undefined && query.facets !== null) mergeFacetMembers(res, answers, settings);
+  const res: NodeAnswer = { hits };
+  answerMembers(res, answers, query, w, candidates, settings);
   if (answers.some((a) => a.semanticHitCount !== undefined)) {
     const page = merged.slice(w.offset, w.offset + w.limit);
     res.semanticHitCount =

@@ -167,6 +167,16 @@ async function prepareSearch(
   return { state, query, kind, strategy, w, added, filter, nodeBase, scoped, plan, settings, mergeQuery };
 }
 
+/** One index's search answer merged over its covering set. */
+export interface MergedSearch {
+  answer: NodeAnswer;
+  /** Shards no replica could answer. */
+  missing: number[];
+  settingsVersion: number;
+  nodeCount: number;
+  primaryKey: string | null;
+}
+
 /** One index's search over a covering set, merged; `missing` lists shards no replica could answer. */
 export async function scatterSearch(
   deps: ReadDeps,
@@ -176,28 +186,12 @@ export async function scatterSearch(
   policy: ReadPolicy | null = null,
   overFetch: number | null = null,
   placement?: ReadPlacement,
-): Promise<{
-  answer: NodeAnswer;
-  missing: number[];
-  settingsVersion: number;
-  nodeCount: number;
-  primaryKey: string | null;
-}> {
+): Promise<MergedSearch> {
   return finishSearch(deps, uid, await prepareSearch(deps, uid, clientQuery, auth, policy, overFetch, placement));
 }
 
 /** A prepared search asked of its covering set and merged as objects. */
-async function finishSearch(
-  deps: ReadDeps,
-  uid: string,
-  prepared: PreparedSearch,
-): Promise<{
-  answer: NodeAnswer;
-  missing: number[];
-  settingsVersion: number;
-  nodeCount: number;
-  primaryKey: string | null;
-}> {
+async function finishSearch(deps: ReadDeps, uid: string, prepared: PreparedSearch): Promise<MergedSearch> {
   const { state, query, kind, strategy, w, added, filter, nodeBase, scoped, plan, settings, mergeQuery } = prepared;
   const vs = deps.vectorSearch;
   if (kind === 'hybrid') {
@@ -443,26 +437,17 @@ export async function search(
     if (ctx.logging) ctx.logFields = { index: uid, node_count: 1, degraded: false };
     return { status: 200, raw: out.body };
   }
-  if (out.kind === 'bytes') {
-    degradedHeader(ctx, out.missing);
-    if (ctx.logging)
-      ctx.logFields = {
-        index: uid,
-        node_count: out.nodeCount,
-        estimated_hits: out.merge.tail.estimatedTotalHits ?? out.merge.tail.totalHits,
-        degraded: out.missing.length > 0,
-      };
-    return { status: 200, raw: scannedMergeBody(out.merge, { requestUid: randomUUID() }) };
-  }
-  // The merged answer may be shared with coalesced searches: this request's own parts go on a copy.
-  const answer: NodeAnswer = { ...out.answer, requestUid: randomUUID() };
+  // The merged answer may be shared with coalesced searches: this request's own parts go on a copy (or in the tail).
+  const totals = out.kind === 'bytes' ? out.merge.tail : out.answer;
   degradedHeader(ctx, out.missing);
   if (ctx.logging)
     ctx.logFields = {
       index: uid,
       node_count: out.nodeCount,
-      estimated_hits: answer.estimatedTotalHits ?? answer.totalHits,
+      estimated_hits: totals.estimatedTotalHits ?? totals.totalHits,
       degraded: out.missing.length > 0,
     };
-  return { status: 200, body: answer };
+  const requestUid = randomUUID();
+  if (out.kind === 'bytes') return { status: 200, raw: scannedMergeBody(out.merge, { requestUid }) };
+  return { status: 200, body: { ...out.answer, requestUid } };
 }
