@@ -29,17 +29,22 @@ const FORMATTED = quotedKey('_formatted');
 const MATCHES = quotedKey('_matchesPosition');
 const UNDERSCORE = 0x5f;
 
-/** A merged answer as bytes: `head` is `{"hits":[…]` (node bytes, not copied yet), `tail` the members after hits. */
+/**
+ * A merged answer as bytes: `head` is `{"hits":[…]` (node bytes, not copied yet), `tail` the members after hits. A
+ * coalesced search shares one with other requests: it is read, never changed.
+ */
 export interface ScannedMerge {
-  head: Buffer[];
+  head: BytePieces;
   tail: NodeAnswer;
 }
 
 /** The answer's JSON: the head, then the tail's members with `extra` (e.g. this request's `requestUid`) last. */
 export function scannedMergeBody(merge: ScannedMerge, extra: NodeAnswer = {}): Buffer {
-  const rest = JSON.stringify({ ...merge.tail, ...extra });
-  const tail = Buffer.from(rest.length > 2 ? `,${rest.slice(1)}` : '}');
-  return Buffer.concat(merge.head.concat(tail));
+  let rest = JSON.stringify(merge.tail);
+  rest = rest.length > 2 ? `,${rest.slice(1, -1)}` : '';
+  for (const k in extra) rest += `,${JSON.stringify(k)}:${JSON.stringify(extra[k])}`;
+  const tail = Buffer.from(`${rest}}`);
+  return Buffer.concat(merge.head.parts.concat(tail), merge.head.length + tail.length);
 }
 
 interface ScannedRanked {
@@ -85,16 +90,35 @@ function dropped(h: ScannedHit, m: number, cuts: Cuts): boolean {
   return false;
 }
 
-/** One hit's bytes for the client: the node's own, or its kept members in runs with rewritten formatting. */
-function writeHit(h: ScannedHit, cuts: Cuts, out: Buffer[]): void {
+/** Byte pieces of an answer and their total length (one copy into the reply at the end). */
+export class BytePieces {
+  readonly parts: Buffer[] = [];
+  length = 0;
+
+  push(piece: Buffer): void {
+    this.parts.push(piece);
+    this.length += piece.length;
+  }
+}
+
+const EMPTY_OBJECT = Buffer.from('{}');
+
+/**
+ * One hit's bytes for the client: the node's own, or its kept members in runs (the first run from the hit's `{`, the
+ * last to its `}`), with rewritten formatting between them.
+ */
+function writeHit(h: ScannedHit, cuts: Cuts, out: BytePieces): void {
   let run = -1;
   let pieces = 0;
   let cut = false;
-  const start = out.length;
+  let closed = false;
+  const separate = (): void => out.push(pieces++ === 0 ? OPEN : COMMA);
   const flush = (to: number): void => {
     if (run === -1) return;
-    if (pieces++ > 0) out.push(COMMA);
-    out.push(h.bytes.subarray(h.keyStart(run), h.valueEnd(to)));
+    if (run === 0) pieces++;
+    else separate();
+    closed = to === h.size - 1;
+    out.push(h.bytes.subarray(run === 0 ? h.start : h.keyStart(run), closed ? h.end : h.valueEnd(to)));
     run = -1;
   };
   for (let m = 0; m < h.size; m++) {
@@ -108,7 +132,7 @@ function writeHit(h: ScannedHit, cuts: Cuts, out: Buffer[]): void {
     if (rewrite) {
       const formatted = h.keyIs(m, FORMATTED);
       const value = stripReserved(h.valueAt(m), formatted ? cuts.formattedAdded : cuts.addedNames);
-      if (pieces++ > 0) out.push(COMMA);
+      separate();
       out.push(Buffer.from(`${formatted ? '"_formatted"' : '"_matchesPosition"'}:${JSON.stringify(value)}`));
     }
   }
@@ -117,8 +141,8 @@ function writeHit(h: ScannedHit, cuts: Cuts, out: Buffer[]): void {
     return;
   }
   flush(h.size - 1);
-  out.splice(start, 0, OPEN);
-  out.push(CLOSE);
+  if (pieces === 0) out.push(EMPTY_OBJECT);
+  else if (!closed) out.push(CLOSE);
 }
 
 /** The merged answer of scanned node answers (each asked for offset 0, limit offset+limit), as bytes. */
@@ -166,7 +190,8 @@ export function mergeScannedResults(
     showScore: query.showRankingScore === true,
     showDetails: query.showRankingScoreDetails === true,
   };
-  const head: Buffer[] = [HITS_OPEN];
+  const head = new BytePieces();
+  head.push(HITS_OPEN);
   const page = merged.slice(w.offset, w.offset + w.limit);
   for (let p = 0; p < page.length; p++) {
     if (p > 0) head.push(COMMA);

@@ -141,6 +141,31 @@ test('reserved and added fields are cut from hits and _formatted; equal scores f
   same(texts, { q: 'q', showRankingScore: true }, settings, ['brand']);
   same(texts, { q: 'q', attributesToHighlight: ['brand'] }, settings, ['brand']);
   same(texts, { q: 'q', attributesToHighlight: ['*'] }, settings, ['brand']);
+  // A cut first member, a cut last member, a hit left with nothing, and the node's whitespace around members.
+  const edges = [
+    node(
+      [
+        { _miroir_shard: 2, id: 'x', _rankingScore: 0.8, _miroir_version: 3 },
+        { _miroir_shard: 2, _rankingScore: 0.7 },
+        { id: 'y', _formatted: { id: 'y', _miroir_shard: '2' }, _rankingScore: 0.6 },
+      ],
+      3,
+    ),
+    JSON.stringify(
+      {
+        hits: [{ _formatted: { id: 'z' }, id: 'z', _rankingScore: 0.75, title: 'kept last' }],
+        query: 'q',
+        processingTimeMs: 2,
+        limit: 20,
+        offset: 0,
+        estimatedTotalHits: 1,
+      },
+      null,
+      3,
+    ),
+  ];
+  same(edges, { q: 'q' });
+  same(edges, { q: 'q', showRankingScore: true });
 });
 
 test('escaped strings, whitespace, numbers and nested values scan like JSON.parse reads them', () => {
