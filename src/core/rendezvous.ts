@@ -245,6 +245,10 @@ export class RoutingTable {
     for (let i = 0; i < count; i++) {
       const s = only === null ? i : only[i]!;
       let node = group < 0 ? null : this.pick(s, group, seq, chooser, true, exclude);
+      // A pinned read (a session's or a tenant's group) keeps to its group while the group has a readable replica:
+      // one the chooser avoids as slow still serves it; only an unreadable group sends it elsewhere.
+      if (node === null && chooser !== null && group >= 0 && group === pinned)
+        node = this.pick(s, group, seq, chooser, false, exclude);
       if (node === null) {
         for (const g of groups) {
           if (g === group) continue;

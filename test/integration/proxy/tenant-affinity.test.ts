@@ -73,7 +73,15 @@ describe('tenant affinity: header mode over RG=3', () => {
       const before = await searchCounts(c);
       for (let i = 0; i < 6; i++) assert.equal(await search(c, tenant), 200);
       const groups = groupsHit(before, await searchCounts(c));
-      assert.equal(groups.length, 1, `${tenant}: groups ${groups.join(',')}`);
+      if (groups.length !== 1) {
+        const retries = (await c.app.metrics.scatterRetries.get()).values[0]?.value ?? 0;
+        const errors = (await c.app.metrics.nodeErrors.get()).values.map(
+          (v) => `${v.labels.node_id}/${v.labels.error_type}=${v.value}`,
+        );
+        assert.fail(
+          `${tenant}: groups ${groups.join(',')} (scatter retries ${retries}; node errors ${errors.join(' ')})`,
+        );
+      }
       seen.add(groups[0]!);
       // Again later: the same group.
       const again = await searchCounts(c);

@@ -224,3 +224,32 @@ test('a read policy pins the group (while it is active) and keeps excluded nodes
   assert.deepEqual(across.uncovered, []);
   assert.ok([...across.assignments.keys()].some((id) => id.startsWith('g1-')));
 });
+
+test('a pinned read keeps to its group when the replica chooser avoids a slow node; an unpinned one leaves it', () => {
+  // A chooser that strictly avoids g0-1 (an outlier), and takes it when asked for the best after all.
+  const avoiding = {
+    begin() {},
+    end() {},
+    choose(candidates: readonly string[], _seq: number, strict: boolean): string | null {
+      const ok = candidates.filter((id) => id !== 'g0-1');
+      return ok[0] ?? (strict ? null : (candidates[0] ?? null));
+    },
+  };
+  const t = topo(3, 1, 2);
+  for (const pin of [
+    { policy: { group: 0, exclude: null }, placement: undefined },
+    { policy: null, placement: { group: 0, groups: [0, 1] } },
+  ]) {
+    const cs = t.coveringSet(0, null, avoiding, pin.policy, pin.placement);
+    assert.equal(cs.group, 0);
+    assert.ok(cs.assignments.has('g0-1'), 'the slow node still serves its shards');
+    assert.ok(
+      [...cs.assignments.keys()].every((id) => id.startsWith('g0-')),
+      'nothing leaves the pinned group',
+    );
+    assert.deepEqual(cs.fallback, []);
+  }
+  const free = t.coveringSet(0, null, avoiding);
+  assert.ok(!free.assignments.has('g0-1'));
+  if (free.group === 0) assert.ok([...free.assignments.keys()].some((id) => id.startsWith('g1-')));
+});
