@@ -185,58 +185,41 @@ export class DocumentWrites {
       if (this.o.antiEntropy === true) for (const body of Object.values(routed.bodies)) stampVersion(body, taskUid);
       const extra = input.skipCreation ? '&skipCreation=true' : '';
       const operation = input.merge ? 'documents_update' : 'documents_add';
+      // One routed batch to `target`'s owners: the client's index, or a reshard's mirror copy.
+      const sendDocuments = (target: string, t: RoutingTable, r: typeof routed) =>
+        replicatedWrite(this.write, {
+          indexUid: target,
+          taskUid,
+          table: t,
+          bodies: new Map(Object.entries(r.bodies)),
+          shards: Object.keys(r.shardCounts).map(Number),
+          send: (api: NodeApi, body, tag) =>
+            api.enqueue({
+              method: input.merge ? 'PUT' : 'POST',
+              path: path(target, '/documents', tag, extra),
+              body,
+              operation,
+            }),
+        });
       const sent = await this.sendOrRecord(
         taskUid,
         aux,
         base,
         { receivedDocuments: batch.count, indexedDocuments: 0 },
         recorded,
-        () =>
-          replicatedWrite(this.write, {
-            indexUid: uid,
-            taskUid,
-            table,
-            bodies: new Map(Object.entries(routed.bodies)),
-            shards: Object.keys(routed.shardCounts).map(Number),
-            send: (api: NodeApi, body, tag) =>
-              api.enqueue({
-                method: input.merge ? 'PUT' : 'POST',
-                path: path(uid, '/documents', tag, extra),
-                body,
-                operation,
-              }),
-          }),
+        () => sendDocuments(uid, table, routed),
       );
-      const mirror = this.mirrorOf === null ? null : this.mirrorOf(uid);
-      const mirrored =
-        mirror === null
-          ? []
-          : await this.mirrored(uid, mirror, async () => {
-              const mTable = this.o.topology.routingFor(mirror.uid);
-              const mb = await this.route(input, pk, mTable);
-              if (mb.routed === null || mb.routed.error !== null) return [];
-              const pm = await this.o.state.projected(mirror.uid);
-              if (!pm.exists) return [];
-              const mAux = await this.o.ops.prepareDocuments(mirror.uid, taskUid, pm, pk, mb.fields);
-              const mRouted = mb.routed;
-              if (this.o.antiEntropy === true)
-                for (const body of Object.values(mRouted.bodies)) stampVersion(body, taskUid);
-              const mSent = await replicatedWrite(this.write, {
-                indexUid: mirror.uid,
-                taskUid,
-                table: mTable,
-                bodies: new Map(Object.entries(mRouted.bodies)),
-                shards: Object.keys(mRouted.shardCounts).map(Number),
-                send: (api: NodeApi, body, tag) =>
-                  api.enqueue({
-                    method: input.merge ? 'PUT' : 'POST',
-                    path: path(mirror.uid, '/documents', tag, extra),
-                    body,
-                    operation,
-                  }),
-              });
-              return [...mAux, ...mSent.acks];
-            });
+      const mirrored = await this.mirrorWrite(uid, async (mirror) => {
+        const mTable = this.o.topology.routingFor(mirror.uid);
+        const mb = await this.route(input, pk, mTable);
+        if (mb.routed === null || mb.routed.error !== null) return [];
+        const pm = await this.o.state.projected(mirror.uid);
+        if (!pm.exists) return [];
+        const mAux = await this.o.ops.prepareDocuments(mirror.uid, taskUid, pm, pk, mb.fields);
+        const mRouted = mb.routed;
+        if (this.o.antiEntropy === true) for (const body of Object.values(mRouted.bodies)) stampVersion(body, taskUid);
+        return [...mAux, ...(await sendDocuments(mirror.uid, mTable, mRouted)).acks];
+      });
       this.o.metrics.documentsRouted.inc(batch.count);
       recorded();
       const task = await this.o.tasks.create({
@@ -269,13 +252,24 @@ export class DocumentWrites {
   }
 
   /** Runs a mirror write; a failure is reported (the reshard fails) and the client's write stands as sent. */
-  private async mirrored(uid: string, mirror: MirrorTarget, send: () => Promise<Ack[]>): Promise<Ack[]> {
+  /**
+   * A reshard in progress: the same write sent to `uid`'s mirror copy inside the client's task (its acks join the
+   * task's). A mirror failure is reported, never the client's; none when `uid` has no mirror.
+   */
+  private async mirrorWrite(uid: string, send: (mirror: MirrorTarget) => Promise<Ack[]>): Promise<Ack[]> {
+    const mirror = this.mirrorOf === null ? null : this.mirrorOf(uid);
+    if (mirror === null) return [];
     try {
-      return await send();
+      return await send(mirror);
     } catch (err) {
       this.mirrorFailed?.(uid, mirror, err);
       return [];
     }
+  }
+
+  /** The change a CDC log records for a write; undefined when CDC is off. */
+  private changeIf(facts: () => ChangeFacts): ChangeFacts | undefined {
+    return (this.o.changes ?? null) === null ? undefined : facts();
   }
 
   /**
@@ -387,14 +381,11 @@ export class DocumentWrites {
       }
       await this.o.tombstone?.({ index: uid, taskUid, kind: 'ids', ids: [...ids] });
       const sent = await this.sendDeleteIds(uid, taskUid, this.o.topology.routingFor(uid), ids);
-      const mirror = this.mirrorOf === null ? null : this.mirrorOf(uid);
-      const mirrored =
-        mirror === null
-          ? []
-          : await this.mirrored(uid, mirror, async () => {
-              const table = this.o.topology.routingFor(mirror.uid);
-              return (await this.sendDeleteIds(mirror.uid, taskUid, table, ids)).acks;
-            });
+      const mirrored = await this.mirrorWrite(
+        uid,
+        async (mirror) =>
+          (await this.sendDeleteIds(mirror.uid, taskUid, this.o.topology.routingFor(mirror.uid), ids)).acks,
+      );
       recorded();
       return {
         task: await this.o.tasks.create({
@@ -402,14 +393,11 @@ export class DocumentWrites {
           details,
           acks: [...sent.acks, ...mirrored],
           pinGroup: sent.firstGroup,
-          change:
-            (this.o.changes ?? null) === null
-              ? undefined
-              : {
-                  operation: 'document_delete',
-                  primary_keys: [...ids],
-                  shard_ids: [...sent.shards].sort((a, b) => a - b),
-                },
+          change: this.changeIf(() => ({
+            operation: 'document_delete',
+            primary_keys: [...ids],
+            shard_ids: [...sent.shards].sort((a, b) => a - b),
+          })),
         }),
         headers: sent.headers,
       };
@@ -457,15 +445,10 @@ export class DocumentWrites {
                 }),
         });
       const sent = await everywhere(uid, table);
-      const mirror = this.mirrorOf === null ? null : this.mirrorOf(uid);
-      const mirrored =
-        mirror === null
-          ? []
-          : await this.mirrored(
-              uid,
-              mirror,
-              async () => (await everywhere(mirror.uid, this.o.topology.routingFor(mirror.uid))).acks,
-            );
+      const mirrored = await this.mirrorWrite(
+        uid,
+        async (mirror) => (await everywhere(mirror.uid, this.o.topology.routingFor(mirror.uid))).acks,
+      );
       recorded();
       return {
         task: await this.o.tasks.create({
@@ -473,17 +456,16 @@ export class DocumentWrites {
           details,
           acks: [...sent.acks, ...mirrored],
           pinGroup: sent.firstGroup,
-          change:
-            (this.o.changes ?? null) === null
-              ? undefined
-              : how === 'all'
-                ? { operation: 'document_delete_all', primary_keys: null, shard_ids: allShards(table.shards) }
-                : {
-                    operation: 'document_delete_by_filter',
-                    primary_keys: null,
-                    shard_ids: allShards(table.shards),
-                    filter: how.filter,
-                  },
+          change: this.changeIf(() =>
+            how === 'all'
+              ? { operation: 'document_delete_all', primary_keys: null, shard_ids: allShards(table.shards) }
+              : {
+                  operation: 'document_delete_by_filter',
+                  primary_keys: null,
+                  shard_ids: allShards(table.shards),
+                  filter: how.filter,
+                },
+          ),
         }),
         headers: sent.headers,
       };
