@@ -15,9 +15,30 @@ export async function adminCall(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: any }> {
+  return jsonCall(url, { 'x-admin-key': adminKey }, method, path, body);
+}
+
+/** A JSON call with `Authorization: Bearer <key>` (a master, admin or API key, as a client sends it). */
+export async function bearerCall(
+  url: string,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
+  return jsonCall(url, { authorization: `Bearer ${key}` }, method, path, body);
+}
+
+async function jsonCall(
+  url: string,
+  auth: Record<string, string>,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}${path}`, {
     method,
-    headers: { 'x-admin-key': adminKey, 'content-type': 'application/json' },
+    headers: { ...auth, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Meilisearch } from 'meilisearch';
 import { generateTenantToken } from 'meilisearch/token';
+import { bearerCall } from '../../support/topology.js';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
 import { until } from '../../support/wait.js';
 import { cliPath } from '../../support/devnode.js';
@@ -36,24 +37,12 @@ before(async () => {
 });
 after(() => cluster.close());
 
-async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${cluster.app.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${cluster.adminKey}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  return bearerCall(cluster.app.url, cluster.adminKey, method, path, body);
 }
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${cluster.app.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  return bearerCall(cluster.app.url, cluster.masterKey, method, path, body);
 }
 
 test('admin API: create 201, get, list, put 200 with history, delete 204, unknown 404', async () => {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Meilisearch } from 'meilisearch';
+import { bearerCall } from '../../support/topology.js';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
 import { until } from '../../support/wait.js';
 
@@ -24,14 +25,8 @@ before(async () => {
 });
 after(() => cluster.close());
 
-async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${cluster.app.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${cluster.adminKey}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  return bearerCall(cluster.app.url, cluster.adminKey, method, path, body);
 }
 
 test('max_docs 1000 over 5,500 documents: 6 indexes, writes in the newest, reads span the kept, oldest deleted', async () => {

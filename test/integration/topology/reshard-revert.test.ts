@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
 import { cliPath } from '../../support/devnode.js';
-import { adminCall, nodeDocs, seed, waitTasks } from '../../support/topology.js';
+import { adminCall, bearerCall, nodeDocs, seed, waitTasks } from '../../support/topology.js';
 import { until } from '../../support/wait.js';
 
 const run = promisify(execFile);
@@ -26,14 +26,8 @@ async function ctl(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${cluster.app.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  return bearerCall(cluster.app.url, cluster.masterKey, method, path, body);
 }
 
 async function held(index: string): Promise<number> {

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { DevNode } from '../../../src/devnode/node.js';
 import { tempDir } from '../../support/devnode.js';
 import { startMiroirProcess, type MiroirProcess } from '../../support/miroir-process.js';
-import { adminCall, assertPlacement, nodeDocs, seed, waitTasks, type Doc } from '../../support/topology.js';
+import { adminCall, assertPlacement, bearerCall, nodeDocs, seed, waitTasks, type Doc } from '../../support/topology.js';
 import { until } from '../../support/wait.js';
 
 const nodeKey = randomBytes(8).toString('hex');
@@ -31,19 +31,8 @@ after(async () => {
   data.cleanup();
 });
 
-async function call(
-  method: string,
-  path: string,
-  body?: unknown,
-  key = master,
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${proc!.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+function call(method: string, path: string, body?: unknown, key = master): Promise<{ status: number; body: any }> {
+  return bearerCall(proc!.url, key, method, path, body);
 }
 
 async function direct(url: string, method: string, path: string, body?: unknown): Promise<any> {
