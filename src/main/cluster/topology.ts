@@ -131,6 +131,18 @@ export class TopologyService {
     return this.clients.get(nodeId);
   }
 
+  /** A readable replica of `shard` of index `uid` (active groups in order), or null when none is. */
+  readerOf(uid: string, shard: number): NodeApi | null {
+    const table = this.routingFor(uid);
+    for (const g of table.activeGroups)
+      for (const id of table.owners(shard, g))
+        if (table.canRead(id)) {
+          const api = this.clients.get(id);
+          if (api !== undefined) return api;
+        }
+    return null;
+  }
+
   allClients(): NodeApi[] {
     return [...this.clients.values()];
   }

@@ -111,7 +111,7 @@ export class TtlSweeper {
     let deleted = 0;
     let pending = 0;
     for (const s of shards) {
-      const reader = this.reader(uid, s);
+      const reader = this.o.topology.readerOf(uid, s);
       if (reader === null) continue;
       const expired = `_miroir_shard = ${s} AND ${EXPIRES_FIELD} <= ${cutoffNow}`;
       const page = await reader.fetchDocuments(uid, { filter: expired, limit: 1, fields: [EXPIRES_FIELD] });
@@ -154,17 +154,6 @@ export class TtlSweeper {
     if (over === undefined) return values[values.length - 1] ?? 0;
     const below = values.filter((v) => v < over);
     return below.length === 0 ? over - 1 : below[below.length - 1]!;
-  }
-
-  private reader(uid: string, shard: number): NodeApi | null {
-    const table = this.o.topology.routingFor(uid);
-    for (const g of table.activeGroups)
-      for (const id of table.owners(shard, g))
-        if (table.canRead(id)) {
-          const api = this.o.topology.client(id);
-          if (api !== undefined) return api;
-        }
-    return null;
   }
 
   private async deleteEverywhere(uid: string, shard: number, cutoff: number): Promise<void> {

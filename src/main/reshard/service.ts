@@ -510,13 +510,8 @@ export class ReshardService {
 
   /** A readable replica of `shard` of `uid` (first active group first). */
   private reader(uid: string, shard: number): NodeApi {
-    const table = this.o.topology.routingFor(uid);
-    for (const g of table.activeGroups)
-      for (const id of table.owners(shard, g))
-        if (table.canRead(id)) {
-          const api = this.o.topology.client(id);
-          if (api !== undefined) return api;
-        }
+    const api = this.o.topology.readerOf(uid, shard);
+    if (api !== null) return api;
     throw new MeiliError('miroir_shard_unavailable', `No readable replica of shard ${shard} of \`${uid}\`.`);
   }
 
