@@ -24,7 +24,7 @@ import { andFilters } from '../../core/shard-filter.js';
 import { distinctAttributeOf, facetingOf, maxTotalHitsOf } from '../../core/settings.js';
 import { isObject, membersOf, type SearchQuery } from '../../core/types.js';
 import { MeiliError } from '../../core/errors.js';
-import type { ReadPolicy } from '../../core/rendezvous.js';
+import type { ReadPolicy, RoutingTable } from '../../core/rendezvous.js';
 import { searchKind } from '../../core/vectors.js';
 import { NodeResponseError } from '../cluster/node-api.js';
 import { hedgeTrigger, hideExpired, planRead, readOne, scatter, type ScatterDeps } from '../cluster/scatter.js';
@@ -258,6 +258,7 @@ let directSeq = 0;
  */
 async function passThrough(
   deps: ReadDeps,
+  table: RoutingTable,
   uid: string,
   query: SearchQuery,
   auth: AuthResult,
@@ -265,9 +266,6 @@ async function passThrough(
   placement?: ReadPlacement,
 ): Promise<{ body: Buffer; settingsVersion: number } | null> {
   if (query.facets !== undefined && query.facets !== null) return null;
-  const table = deps.scatter.topology.routingFor(uid);
-  // No node holds every shard (the usual multi-node cluster): no covering set to try (nor a replica pick drawn).
-  if (!table.hasFullHolder) return null;
   const selector = deps.scatter.selector ?? null;
   const chooser = selector !== null && selector.active ? selector : null;
   const cover = table.coveringSet(directSeq++, null, chooser, policy, placement);
@@ -399,10 +397,12 @@ async function searchOnce(
   policy: ReadPolicy | null,
   plan: SearchPlan,
 ): Promise<SearchOutcome> {
-  // (Asked synchronously first: most multi-node searches have no node holding every shard, and skip the await.)
+  // No node holds every shard (the usual multi-node cluster): no pass-through to try (nor a replica pick drawn),
+  // decided before any await.
+  const table = deps.scatter.topology.routingFor(uid);
   const direct =
-    plan.direct && deps.scatter.topology.routingFor(uid).hasFullHolder
-      ? await passThrough(deps, uid, query, auth, policy, plan.placement)
+    plan.direct && table.hasFullHolder
+      ? await passThrough(deps, table, uid, query, auth, policy, plan.placement)
       : null;
   if (direct !== null) return { kind: 'direct', ...direct };
   const prepared = await prepareSearch(deps, uid, query, auth, policy, plan.overFetch, plan.placement);
