@@ -249,7 +249,10 @@ describe('scheduled anti-entropy', () => {
     // Docs 3 and 7 may sit in shards the same pass covered: the other shards get their status on a later pass.
     const statusOf = async () => (await c.app.store.listAntiEntropyStatus()).filter((s) => s.index === 'sched');
     await until(async () => (await statusOf()).length === 4, 'every shard of sched walked by some pass', 15_000);
-    assert.deepEqual((await statusOf()).map((s) => s.shard).sort((a, b) => a - b), [0, 1, 2, 3]);
+    assert.deepEqual(
+      (await statusOf()).map((s) => s.shard).sort((a, b) => a - b),
+      [0, 1, 2, 3],
+    );
     await until(async () => (await c.app.store.listTombstones('sched')).length === 0, 'tombstone pruning', 10_000);
   });
 });
