@@ -101,6 +101,8 @@ export class RoutingTable {
   private readonly held = new Map<string, number[]>();
   /** Whether some node holds every shard as a read owner (only then can one node answer a whole read). */
   readonly hasFullHolder: boolean;
+  /** Whether some shard has a second read owner (in any group): only then can a read be hedged. */
+  readonly hasSecondCopy: boolean;
 
   constructor(topology: RoutingTopology) {
     this.shards = topology.shards;
@@ -141,6 +143,9 @@ export class RoutingTable {
       }
     }
     this.hasFullHolder = [...this.held.values()].some((list) => list.length === this.shards);
+    const copies = new Array<number>(this.shards).fill(0);
+    for (const list of this.held.values()) for (const s of list) copies[s]!++;
+    this.hasSecondCopy = copies.some((n) => n > 1);
   }
 
   /** The RF owners (rank order) a shard has in a group once the running change completes. */

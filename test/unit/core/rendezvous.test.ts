@@ -129,6 +129,13 @@ test('covering sets cover every shard exactly once, rotate replicas, and fall ba
   );
 });
 
+test('a read can be hedged only where some shard has a second copy (RF > 1 or a second group)', () => {
+  assert.equal(topo(3, 1).hasSecondCopy, false);
+  assert.equal(topo(3, 2).hasSecondCopy, true);
+  assert.equal(topo(3, 1, 2).hasSecondCopy, true);
+  assert.equal(topo(1, 1).hasSecondCopy, false);
+});
+
 test('write targets: every group, unhealthy skipped, draining and joining nodes dual-written, draining groups never', () => {
   const t = new RoutingTable({
     shards: 8,
