@@ -300,7 +300,7 @@ async function passThrough(
   if (holders.length > 1) {
     try {
       const res = await readOne(deps.scatter, holders, async (node, signal) => {
-        const r = await node.request({ method: 'POST', path, body: json, operation: 'search', signal });
+        const r = await node.request({ method: 'POST', path, body: json, operation: 'search', signal, read: true });
         if (r.status !== 200) throw new NodeResponseError(node.nodeId, r.status, {}, 'search');
         return r;
       });
@@ -322,6 +322,7 @@ async function passThrough(
       path,
       body: json,
       operation: 'search',
+      read: true,
     });
     failed = res.status >= 500;
     if (res.status !== 200) return null;

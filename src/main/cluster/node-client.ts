@@ -5,6 +5,7 @@ import { membersOf, stringOf } from '../../core/types.js';
 import { errorMessage } from '../../core/errors.js';
 import { Readable } from 'node:stream';
 import { errors, Pool, type Dispatcher } from 'undici';
+import { LeanPool } from './lean-http.js';
 import type { Metrics } from '../observability/metrics.js';
 
 export type NodeErrorKind = 'timeout' | 'refused' | 'network' | '5xx' | '4xx';
@@ -45,6 +46,12 @@ export interface NodeCall {
   signal?: CallSignal;
   /** Send no credentials (a probe of an address not yet accepted as a node must never receive the node key). */
   anonymous?: boolean;
+  /**
+   * An idempotent read with a small JSON body (scattered searches, facet searches, documents fetches): it goes over the
+   * lean client (lean-http.ts) to a plain-http node, and is sent once more on a new connection when the reused one
+   * turns out closed before answering.
+   */
+  read?: boolean;
 }
 
 /**
@@ -235,6 +242,10 @@ export class NodeClient {
   /** Header blocks built once: with the node key, for a JSON body or none. */
   private readonly jsonHeaders: Record<string, string>;
   private readonly plainHeaders: Record<string, string>;
+  /** The read path's own client (plain-http nodes only; null for https), with its head lines built once. */
+  private readonly lean: LeanPool | null;
+  private readonly leanJsonHead: string;
+  private readonly leanPlainHead: string;
 
   constructor(nodeId: string, address: string, opts: NodeClientOptions) {
     this.nodeId = nodeId;
@@ -250,6 +261,20 @@ export class NodeClient {
       pipelining: 1,
       connectTimeout: Math.min(opts.timeoutMs, 10_000),
     });
+    const url = new URL(this.address);
+    const headerSafe = this.authHeader === null || !/[\r\n]/.test(this.authHeader);
+    this.lean =
+      url.protocol === 'http:' && headerSafe
+        ? new LeanPool(
+            url.hostname.replace(/^\[|\]$/g, ''),
+            Number(url.port || 80),
+            opts.maxConnections,
+            opts.idleTimeoutMs,
+          )
+        : null;
+    const credentials = this.authHeader === null ? '' : `authorization: ${this.authHeader}\r\n`;
+    this.leanPlainHead = ` HTTP/1.1\r\nhost: ${url.host}\r\n${credentials}\r\n`;
+    this.leanJsonHead = ` HTTP/1.1\r\nhost: ${url.host}\r\n${credentials}content-type: application/json\r\ncontent-length: `;
   }
 
   /** The latency series of one operation, looked up once (no label hashing per request). */
@@ -262,6 +287,14 @@ export class NodeClient {
 
   request(call: NodeCall): Promise<NodeResponse> {
     const timeoutMs = call.timeoutMs ?? this.opts.timeoutMs;
+    if (
+      this.lean !== null &&
+      call.read === true &&
+      call.anonymous !== true &&
+      (call.body === undefined || call.body === null || typeof call.body === 'string') &&
+      (call.contentType === undefined || call.contentType === 'application/json')
+    )
+      return this.leanRequest(call, timeoutMs);
     // The deadline is undici's own headers/body timers (no AbortSignal and timer per call on the hot path).
     const hasBody = call.body !== undefined && call.body !== null;
     let headers: Record<string, string>;
@@ -295,6 +328,22 @@ export class NodeClient {
     });
   }
 
+  /** HOT PATH. A read over the lean client: the same metrics, deadline and errors as a call through undici. */
+  private leanRequest(call: NodeCall, timeoutMs: number): Promise<NodeResponse> {
+    const started = performance.now();
+    const body = typeof call.body === 'string' ? call.body : null;
+    const head = `${call.method} ${call.path}${body === null ? this.leanPlainHead : this.leanJsonHead}`;
+    return this.lean!.request({ head, body, timeoutMs, signal: call.signal }).then(
+      (res) => {
+        this.finished(call, started, res.status);
+        return res;
+      },
+      (err: unknown) => {
+        throw this.failed(call, timeoutMs, err);
+      },
+    );
+  }
+
   /** A call that got its whole answer: metrics, then the answer. */
   finished(call: NodeCall, started: number, status: number): void {
     const metrics = this.opts.metrics;
@@ -323,10 +372,12 @@ export class NodeClient {
   }
 
   async close(): Promise<void> {
+    this.lean?.close();
     await this.pool.close();
   }
 
   destroy(): Promise<void> {
+    this.lean?.close();
     return this.pool.destroy();
   }
 }

@@ -165,7 +165,7 @@ async function askNode<T>(
   nodeId: string,
   uid: string,
   route: ScatterRoute,
-  body: Record<string, unknown>,
+  body: string,
   read: ReadAnswer<T>,
   signal?: CallSignal,
 ): Promise<Outcome<T>> {
@@ -180,9 +180,10 @@ async function askNode<T>(
     const call: NodeCall = {
       method: 'POST',
       path: `/indexes/${encodeURIComponent(uid)}/${route}`,
-      body: JSON.stringify(body),
+      body,
       operation: OPERATION[route],
       signal,
+      read: true,
     };
     return read === null ? await api.call<T>(call) : read(await api.callBody(call));
   } catch (err) {
@@ -303,7 +304,8 @@ interface Query<T> {
   uid: string;
   route: ScatterRoute;
   read: ReadAnswer<T>;
-  bodyFor: (nodeId: string, shards: readonly number[]) => Record<string, unknown>;
+  /** The JSON body asking `nodeId` for `shards`. */
+  bodyFor: (nodeId: string, shards: readonly number[]) => string;
   trigger: number | null;
   /** Groups the read may use (its own first): a tenant's or a session's read hedges inside them only. */
   groups: readonly number[];
@@ -358,16 +360,24 @@ export async function scatter<T = NodeAnswer>(
   const { cover, table, retryGroups, hedgeGroups } = plan ?? planRead(deps, uid, filter, null);
   deps.metrics.fanOut.observe(cover.assignments.size);
   const policy = deps.policy ?? null;
-  const bodyFor = (nodeId: string, shards: readonly number[]): Record<string, unknown> => {
+  // A node asked for every shard it holds gets the client's filter alone: that body is the same for all such nodes,
+  // serialized once per read.
+  let whole: string | null = null;
+  const bodyFor = (nodeId: string, shards: readonly number[]): string => {
     const held = table.heldShards(nodeId);
     const exact = held.length === shards.length && held.every((s, i) => s === shards[i]);
+    if (exact && whole !== null) return whole;
     const f = withShardFilter(filter, exact ? null : shards);
     const body = build();
     if (f === undefined || f === null) delete body.filter;
     else body.filter = f;
-    return body;
+    const json = JSON.stringify(body);
+    if (exact) whole = json;
+    return json;
   };
-  const q: Query<T> = { deps, uid, route, read, bodyFor, trigger: hedgeTrigger(deps), groups: hedgeGroups };
+  // One copy of each shard: nothing to hedge to (no trigger, no abort handle per part).
+  const trigger = table.hasSecondCopy ? hedgeTrigger(deps) : null;
+  const q: Query<T> = { deps, uid, route, read, bodyFor, trigger, groups: hedgeGroups };
   const parts: Array<Part<T>> = [];
   for (const [nodeId, shards] of cover.assignments) parts.push(new Part(q, nodeId, shards));
   const timer = q.trigger === null ? null : setTimeout(() => fireHedges(q, parts, cover, table), Math.ceil(q.trigger));
