@@ -9,7 +9,7 @@
 // socket. A request that finds its reused socket closed before any answer byte is sent once more on a new
 // connection: reads only, so that is safe. Writes, https nodes and large bodies stay on undici (node-client.ts).
 import { connect, type Socket } from 'node:net';
-import type { CallSignal, NodeResponse } from './node-client.js';
+import type { CallSignal } from './node-client.js';
 
 /** An answer head larger than this is refused (undici's default `maxHeaderSize` is 16 KiB; Meilisearch's is ~300 B). */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -28,29 +28,11 @@ export class LeanSocketError extends Error {
   }
 }
 
-/** An answer whose headers are parsed from the head text only when read (search answers never read them). */
-class LeanAnswer implements NodeResponse {
-  private parsed: Record<string, string | string[] | undefined> | null = null;
-  constructor(
-    readonly status: number,
-    private readonly headLines: readonly string[],
-    readonly body: Buffer,
-  ) {}
-
-  get headers(): Record<string, string | string[] | undefined> {
-    if (this.parsed !== null) return this.parsed;
-    const out: Record<string, string | string[] | undefined> = {};
-    for (let i = 1; i < this.headLines.length; i++) {
-      const line = this.headLines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) continue;
-      const k = line.slice(0, colon).trim().toLowerCase();
-      const v = line.slice(colon + 1).trim();
-      const prev = out[k];
-      out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-    }
-    return (this.parsed = out);
-  }
+/** A complete answer: its status, its head's lines (the status line first) and its body. */
+export interface LeanAnswer {
+  status: number;
+  headLines: readonly string[];
+  body: Buffer;
 }
 
 export interface LeanRequest {
@@ -63,7 +45,7 @@ export interface LeanRequest {
 
 interface Waiting {
   req: LeanRequest;
-  resolve: (res: NodeResponse) => void;
+  resolve: (res: LeanAnswer) => void;
   reject: (err: unknown) => void;
   onAbort: (() => void) | null;
   /** Sent once already on a reused socket found closed. */
@@ -288,7 +270,7 @@ class Conn {
 
   private complete(): void {
     const call = this.call!;
-    const answer = new LeanAnswer(this.status, this.headLines, this.body());
+    const answer: LeanAnswer = { status: this.status, headLines: this.headLines, body: this.body() };
     this.call = null;
     this.chunks = [];
     this.used = true;
@@ -355,8 +337,8 @@ export class LeanPool {
     return this.closedPool;
   }
 
-  request(req: LeanRequest): Promise<NodeResponse> {
-    return new Promise<NodeResponse>((resolve, reject) => {
+  request(req: LeanRequest): Promise<LeanAnswer> {
+    return new Promise<LeanAnswer>((resolve, reject) => {
       const call: Waiting = { req, resolve, reject, onAbort: null, resent: false };
       const signal = req.signal;
       if (signal !== undefined) {

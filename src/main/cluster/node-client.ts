@@ -88,23 +88,33 @@ export class CallAbort implements CallSignal {
   }
 }
 
-/** A node's answer; its headers are parsed only when read (search answers never read them). */
+/**
+ * A node's answer; its headers are parsed only when read (search answers never read them): from undici's raw name and
+ * value buffers, or from the lean client's head lines (the status line first).
+ */
 class RawAnswer implements NodeResponse {
   private parsed: Record<string, string | string[] | undefined> | null = null;
   constructor(
     readonly status: number,
     private readonly rawHeaders: readonly Buffer[],
     readonly body: Buffer,
+    private readonly headLines: readonly string[] = [],
   ) {}
 
   get headers(): Record<string, string | string[] | undefined> {
     if (this.parsed !== null) return this.parsed;
     const out: Record<string, string | string[] | undefined> = {};
-    for (let i = 0; i + 1 < this.rawHeaders.length; i += 2) {
-      const k = this.rawHeaders[i]!.toString('latin1').toLowerCase();
-      const v = this.rawHeaders[i + 1]!.toString('latin1');
+    const add = (k: string, v: string): void => {
       const prev = out[k];
       out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    };
+    const raw = this.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2)
+      add(raw[i]!.toString('latin1').toLowerCase(), raw[i + 1]!.toString('latin1'));
+    const lines = this.headLines;
+    for (let i = 1; i < lines.length; i++) {
+      const colon = lines[i]!.indexOf(':');
+      if (colon > 0) add(lines[i]!.slice(0, colon).trim().toLowerCase(), lines[i]!.slice(colon + 1).trim());
     }
     return (this.parsed = out);
   }
@@ -336,7 +346,7 @@ export class NodeClient {
     return this.lean!.request({ head, body, timeoutMs, signal: call.signal }).then(
       (res) => {
         this.finished(call, started, res.status);
-        return res;
+        return new RawAnswer(res.status, [], res.body, res.headLines);
       },
       (err: unknown) => {
         throw this.failed(call, timeoutMs, err);
