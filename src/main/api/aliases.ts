@@ -7,14 +7,7 @@
 // name the client used; they are carried over to the targets. Only registered when `aliases.enabled`.
 import { randomUUID } from 'node:crypto';
 import type { AuthResult } from '../../core/auth/authorize.js';
-import {
-  aliasConflict,
-  aliasView,
-  type AliasResolution,
-  authForTargets,
-  multiAliasNotWritable,
-  parseAliasBody,
-} from '../../core/aliases.js';
+import { aliasConflict, aliasView, authForTargets, multiAliasNotWritable, parseAliasBody } from '../../core/aliases.js';
 import { mergeFederated, type FederatedPart } from '../../core/federation.js';
 import { parseSearchQuery } from '../../core/search-params.js';
 import { isObject, membersOf, numberOf, stringOf } from '../../core/types.js';
@@ -24,18 +17,12 @@ import type { Reply, RequestContext, RouteSpec } from '../../http/server.js';
 import type { AliasService } from '../state/aliases.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { RouteGuard } from './routes.js';
+import { rememberAliasResolution } from './alias-resolution.js';
 import { degradedHeader, overFetchHeader, scatterSearch, type ReadDeps } from './search.js';
 
 type Handler = (ctx: RequestContext<AuthResult>) => Promise<Reply> | Reply;
 
 const ADMIN: RouteGuard = { kind: 'admin', auth: PUBLIC_ROUTE, tenant: false };
-
-/** What each aliased request resolved its index name to (explain shows it as `alias_resolution`). */
-const resolutions = new WeakMap<object, AliasResolution>();
-
-export function aliasResolutionOf(ctx: object): AliasResolution | null {
-  return resolutions.get(ctx) ?? null;
-}
 
 /** Client routes that read although their method is POST. */
 const READ_POSTS = new Set([
@@ -120,7 +107,7 @@ function resolving(deps: AliasRouteDeps, spec: RouteSpec<AuthResult>, inner: Han
     if (name === undefined) return inner(ctx);
     const r = deps.aliases.resolve(name);
     if (r.alias === null) return inner(ctx);
-    resolutions.set(ctx, r);
+    rememberAliasResolution(ctx, r);
     const auth = ctx.auth === null ? null : authForTargets(ctx.auth, name, r.uids);
     if (r.uids.length > 1) {
       if (!read) throw multiAliasNotWritable(name);

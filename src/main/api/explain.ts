@@ -14,7 +14,7 @@ import type { Reply, RequestContext } from '../../http/server.js';
 import { hedgeTrigger, planRead } from '../cluster/scatter.js';
 import type { RoutingTable } from '../../core/rendezvous.js';
 import { search, type ReadDeps } from './search.js';
-import { aliasResolutionOf } from './aliases.js';
+import { aliasResolutionOf } from './alias-resolution.js';
 
 export interface ExplainConfig {
   enabled: boolean;

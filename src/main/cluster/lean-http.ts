@@ -9,7 +9,7 @@
 // socket. A request that finds its reused socket closed before any answer byte is sent once more on a new
 // connection: reads only, so that is safe. Writes, https nodes and large bodies stay on undici (node-client.ts).
 import { connect, type Socket } from 'node:net';
-import type { CallSignal } from './node-client.js';
+import type { CallSignal } from './call-signal.js';
 
 /** An answer head larger than this is refused (undici's default `maxHeaderSize` is 16 KiB; Meilisearch's is ~300 B). */
 const MAX_HEAD_BYTES = 64 * 1024;

@@ -9,11 +9,11 @@ import type { Settings } from '../../core/settings.js';
 import {
   NodeClient,
   NodeRequestError,
-  type CallSignal,
   type NodeCall,
   type NodeClientOptions,
   type NodeResponse,
 } from './node-client.js';
+import type { CallSignal } from './call-signal.js';
 
 export { NodeRequestError } from './node-client.js';
 

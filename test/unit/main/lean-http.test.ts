@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, test } from 'node:test';
 import { NodeApi } from '../../../src/main/cluster/node-api.js';
-import { CallAbort, NodeRequestError, type NodeCall } from '../../../src/main/cluster/node-client.js';
+import { NodeRequestError, type NodeCall } from '../../../src/main/cluster/node-client.js';
+import { CallAbort } from '../../../src/main/cluster/call-signal.js';
 import { createMetrics } from '../../../src/main/observability/metrics.js';
 import { until } from '../../support/wait.js';
 

@@ -2,7 +2,7 @@
 // every relative import of a module is resolved to its folder, and no import may run against the picture.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const SRC = resolve('src');
@@ -28,7 +28,16 @@ interface Edge {
   from: string;
   file: string;
   to: string;
+  /** The imported module's path under src/ (relative imports only). */
+  toFile: string | null;
   spec: string;
+}
+
+/** `./x.js` names `x.ts` or `x.tsx` in the source tree. */
+function moduleFile(target: string): string {
+  const base = target.replace(/\.js$/, '');
+  const file = existsSync(`${base}.ts`) ? `${base}.ts` : existsSync(`${base}.tsx`) ? `${base}.tsx` : target;
+  return relative(SRC, file);
 }
 
 function imports(): Edge[] {
@@ -38,7 +47,8 @@ function imports(): Edge[] {
     for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]/g)) {
       const spec = m[1]!;
       const to = spec.startsWith('.') ? folderOf(resolve(dirname(file), spec)) : spec;
-      edges.push({ from: folderOf(file), file: relative(SRC, file), to, spec });
+      const toFile = spec.startsWith('.') ? moduleFile(resolve(dirname(file), spec)) : null;
+      edges.push({ from: folderOf(file), file: relative(SRC, file), to, toFile, spec });
     }
   }
   return edges;
@@ -92,4 +102,23 @@ test('only the entry points (main/commands and main’s top-level files) import 
     violations((e) => e.to === 'main/commands' && e.from !== 'main/commands' && e.from !== 'main'),
     [],
   );
+});
+
+test('no modules import each other in a loop (type imports count: a loop is one module in two files)', () => {
+  const next = new Map<string, string[]>();
+  for (const e of EDGES) if (e.toFile !== null) next.set(e.file, [...(next.get(e.file) ?? []), e.toFile]);
+  const state = new Map<string, 'open' | 'done'>();
+  const loops: string[] = [];
+  const visit = (file: string, path: string[]): void => {
+    if (state.get(file) === 'done') return;
+    if (state.get(file) === 'open') {
+      loops.push([...path.slice(path.indexOf(file)), file].join(' -> '));
+      return;
+    }
+    state.set(file, 'open');
+    for (const to of next.get(file) ?? []) visit(to, [...path, file]);
+    state.set(file, 'done');
+  };
+  for (const file of next.keys()) visit(file, []);
+  assert.deepEqual(loops, []);
 });
