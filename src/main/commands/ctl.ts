@@ -578,6 +578,43 @@ export function ctlCommand(): Command {
       );
     });
   ilm
+    .command('create <policy>')
+    .description('a policy over a write alias and a read alias; triggers left out take the server defaults')
+    .requiredOption('--write-alias <name>', 'the alias writes go through (moved to each new index)')
+    .requiredOption('--read-alias <name>', 'the alias reads go through (spans the kept indexes)')
+    .requiredOption('--prefix <p>', 'new indexes are <prefix>-000001, <prefix>-000002, …')
+    .option('--primary-key <field>', 'primary key of the new indexes')
+    .option('--max-docs <n>', 'roll over at this many documents ("none" to disable)')
+    .option('--max-age <age>', 'roll over at this age, e.g. 7d, 12h ("none" to disable)')
+    .option('--max-size-gb <n>', 'roll over at this size ("none" to disable)')
+    .option('--keep <n>', 'indexes kept (older ones deleted, past the safety lock)')
+    .action(async (name: string, o: Record<string, string | undefined>) => {
+      // Not a number: sent as given, so the server names the bad member (NaN would travel as null: "disabled").
+      const num = (v: string): unknown => (Number.isFinite(Number(v)) ? Number(v) : v);
+      const trigger = (v: string | undefined, isNum: boolean): unknown =>
+        v === undefined ? undefined : v === 'none' ? null : isNum ? num(v) : v;
+      const p = await call(opts(), 'POST', '/_miroir/ilm/policies', {
+        name,
+        write_alias: o.writeAlias,
+        read_alias: o.readAlias,
+        index_template: { uid_prefix: o.prefix, primaryKey: o.primaryKey ?? null },
+        triggers: {
+          max_docs: trigger(o.maxDocs, true),
+          max_age: trigger(o.maxAge, false),
+          max_size_gb: trigger(o.maxSizeGb, true),
+        },
+        ...(o.keep === undefined ? {} : { retention: { keep_indexes: num(o.keep) } }),
+      });
+      print(opts(), p, () => `policy ${p.name}: writes go to ${p.write_index} through ${p.write_alias}`);
+    });
+  ilm
+    .command('delete <policy>')
+    .description('remove a policy (its indexes and aliases stay)')
+    .action(async (name: string) => {
+      await call(opts(), 'DELETE', `/_miroir/ilm/policies/${encodeURIComponent(name)}`);
+      print(opts(), { deleted: name }, () => `policy ${name} deleted`);
+    });
+  ilm
     .command('rollover <policy>')
     .description('roll a policy over now, whatever its triggers')
     .action(async (name: string) => {

@@ -8,6 +8,9 @@ import { Meilisearch } from 'meilisearch';
 import { bearerCall } from '../../support/topology.js';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
 import { until } from '../../support/wait.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cliPath } from '../../support/devnode.js';
 
 let cluster: TestCluster;
 let client: Meilisearch;
@@ -107,4 +110,109 @@ test('max_docs 1000 over 5,500 documents: 6 indexes, writes in the newest, reads
   assert.equal((await admin('DELETE', '/_miroir/ilm/policies/logs')).status, 204);
   assert.equal((await admin('DELETE', '/_miroir/ilm/policies/logs')).status, 404);
   assert.equal((await admin('POST', '/_miroir/ilm/policies/logs/rollover')).status, 404);
+});
+
+test('max_size_gb rolls over once the write index holds that many bytes; max_age once it is that old', async () => {
+  const policy = (name: string, triggers: Record<string, unknown>) =>
+    admin('POST', '/_miroir/ilm/policies', {
+      name,
+      write_alias: `${name}_write`,
+      read_alias: name,
+      index_template: { uid_prefix: name, primaryKey: 'id' },
+      triggers: { max_docs: null, max_age: null, max_size_gb: null, ...triggers },
+      retention: { keep_indexes: 3 },
+    });
+  // ~1 KiB: no other trigger is set, so only the documents' size can roll this policy over.
+  assert.equal((await policy('sized', { max_size_gb: 1e-6 })).status, 201);
+  const docs = Array.from({ length: 50 }, (_, i) => ({ id: i, msg: `a line long enough to count ${i}` }));
+  const task = await client.index('sized_write').addDocuments(docs).waitTask({ timeout: 30_000 });
+  assert.equal(task.indexUid, 'sized-000001');
+  await until(
+    async () => (await admin('GET', '/_miroir/ilm/policies/sized')).body.write_index === 'sized-000002',
+    'the size trigger',
+    20_000,
+    50,
+  );
+  const stats = await client.index('sized-000001').getStats();
+  assert.ok(stats.rawDocumentDbSize >= 1e-6 * 1024 ** 3, `rawDocumentDbSize ${stats.rawDocumentDbSize}`);
+  assert.equal((await client.index('sized').search('', { limit: 0 })).estimatedTotalHits, 50);
+
+  // No writes at all: the age alone rolls the write index over, no sooner than 2 s after it was created.
+  assert.equal((await policy('aged', { max_age: '2s' })).status, 201);
+  let aged: any = null;
+  await until(
+    async () => {
+      aged = (await admin('GET', '/_miroir/ilm/policies/aged')).body;
+      return aged.write_index === 'aged-000002';
+    },
+    'the age trigger',
+    20_000,
+    50,
+  );
+  const [first, second] = aged.indexes as Array<{ uid: string; created_at: string }>;
+  assert.equal(first!.uid, 'aged-000001');
+  const afterMs = Date.parse(second!.created_at) - Date.parse(first!.created_at);
+  assert.ok(afterMs >= 2000, `rolled over ${afterMs} ms after the index was created`);
+
+  for (const name of ['sized', 'aged'])
+    assert.equal((await admin('DELETE', `/_miroir/ilm/policies/${name}`)).status, 204);
+});
+
+test('miroir ctl ilm create, list, rollover, delete; a bad trigger is refused by name', async () => {
+  const ctl = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(
+        process.execPath,
+        [cliPath(), 'ctl', '--url', cluster.app.url, ...args],
+        { env: { ...process.env, MIROIR_ADMIN_API_KEY: cluster.adminKey } },
+      );
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+  const base = ['ilm', 'create', 'events', '--write-alias', 'events_write', '--read-alias', 'events'];
+  const created = await ctl([
+    ...base,
+    '--prefix',
+    'events',
+    '--primary-key',
+    'id',
+    '--max-docs',
+    '500',
+    '--max-age',
+    'none',
+    '--keep',
+    '2',
+  ]);
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /policy events: writes go to events-000001 through events_write/);
+  const stored = (await admin('GET', '/_miroir/ilm/policies/events')).body;
+  assert.deepEqual(stored.triggers, { max_docs: 500, max_age: null, max_size_gb: 50 });
+  assert.equal(stored.retention.keep_indexes, 2);
+
+  const bad = await ctl([
+    'ilm',
+    'create',
+    'other',
+    '--write-alias',
+    'o_w',
+    '--read-alias',
+    'o',
+    '--prefix',
+    'o',
+    '--max-docs',
+    'lots',
+  ]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /max_docs/);
+
+  const listed = await ctl(['ilm', 'list']);
+  assert.match(listed.stdout, /events_write/);
+  const rolled = await ctl(['ilm', 'rollover', 'events']);
+  assert.match(rolled.stdout, /writes now go to events-000002/);
+  const deleted = await ctl(['ilm', 'delete', 'events']);
+  assert.equal(deleted.code, 0, deleted.stderr);
+  assert.equal((await admin('GET', '/_miroir/ilm/policies/events')).status, 404);
 });
