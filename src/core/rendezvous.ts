@@ -74,12 +74,26 @@ export interface ReplicaChooser {
 const READ_STATES: ReadonlySet<NodeState> = new Set(['active', 'draining']);
 const TARGET_STATES: ReadonlySet<NodeState> = new Set(['active', 'joining']);
 
-/** A read's consistency options (sessions, minimum settings version); null for a plain read. */
+/**
+ * Where one read may go; null for a plain read. Made from the read's consistency options (a session's pinned group,
+ * nodes below a minimum settings version) and its tenant placement (`withPlacement`).
+ */
 export interface ReadPolicy {
-  /** The group to read from (a session's pin), when it is active; null: the rotating group. */
+  /** The group to read from (a session's or a tenant's pin), when it is active; null: the rotating group. */
   group: number | null;
+  /**
+   * The groups the read may use, the query's group chosen among them (a tenant placement); null: every active group.
+   * A read confined to groups also hedges only inside the group it was given.
+   */
+  groups: readonly number[] | null;
   /** Nodes the read must not use. */
   exclude: ReadonlySet<string> | null;
+}
+
+/** A read policy with a tenant placement folded in: the session's pin wins over the tenant's group. */
+export function withPlacement(policy: ReadPolicy | null, placement: ReadPlacement | undefined): ReadPolicy | null {
+  if (placement === undefined) return policy;
+  return { group: policy?.group ?? placement.group, groups: placement.groups, exclude: policy?.exclude ?? null };
 }
 
 /** Precomputed per-topology routing: owners per (group, shard) for reads, targets and writes. */
@@ -219,19 +233,19 @@ export class RoutingTable {
    * One replica per shard in the query's group (rotating by `seq`, or as `chooser` decides), each chosen node mapped
    * to the shards it answers for; shards the group cannot serve (or whose replicas the chooser avoids) fall back to
    * the other usable groups in ascending id order. `only`: the shards to cover (ascending; default every shard).
-   * `policy` (a read's consistency options): `group` replaces the rotating group when it is active (a session's
-   * pin), `exclude` names nodes the read must not use (below a requested settings version). `placement` (tenant
-   * affinity): the tenant's group (null: rotate) and the groups rotation and fallback may use; a session's pin wins.
+   * `policy`: `group` replaces the rotating group when it is active (a session's or a tenant's pin), `groups` are
+   * the groups rotation and fallback may use (a tenant placement), `exclude` names nodes the read must not use (below
+   * a requested settings version).
    */
   coveringSet(
     seq: number,
     only: readonly number[] | null = null,
     chooser: ReplicaChooser | null = null,
     policy: ReadPolicy | null = null,
-    placement?: ReadPlacement,
   ): CoveringSet {
-    const groups = placement === undefined || placement.groups.length === 0 ? this.activeGroups : placement.groups;
-    const pinned = policy?.group ?? placement?.group ?? null;
+    const allowed = policy?.groups ?? null;
+    const groups = allowed === null || allowed.length === 0 ? this.activeGroups : allowed;
+    const pinned = policy?.group ?? null;
     const exclude = policy?.exclude ?? null;
     const group =
       this.activeGroups.length === 0

@@ -19,6 +19,7 @@ import { mapLimit } from '../util/map-limit.js';
 import type { RouteGuard } from './routes.js';
 import { rememberAliasResolution } from './alias-resolution.js';
 import { degradedHeader, overFetchHeader, scatterSearch, type ReadDeps } from './search.js';
+import { withPlacement } from '../../core/rendezvous.js';
 
 type Handler = (ctx: RequestContext<AuthResult>) => Promise<Reply> | Reply;
 
@@ -67,11 +68,11 @@ export async function searchTargets(
   const overFetch = overFetchHeader(ctx);
   const placement = deps.tenants?.place(ctx);
   const parts = await mapLimit([...targets], 4, async (uid, i): Promise<FederatedPart> => {
-    const policy = await deps.consistency.forIndex(ctx, uid);
+    const policy = withPlacement(await deps.consistency.forIndex(ctx, uid), placement);
     const sub: Record<string, unknown> = { ...query, offset: 0, limit: need, showRankingScore: true };
     delete sub.page;
     delete sub.hitsPerPage;
-    const { answer, missing, primaryKey } = await scatterSearch(deps, uid, sub, auth, policy, overFetch, placement);
+    const { answer, missing, primaryKey } = await scatterSearch(deps, uid, sub, auth, policy, overFetch);
     for (const s of missing) missingAll.add(s);
     return {
       indexUid: uid,

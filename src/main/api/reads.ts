@@ -23,7 +23,8 @@ import { hideReservedInRead } from '../../core/reserved-reads.js';
 import { facetingOf } from '../../core/settings.js';
 import { membersOf, stringsOf } from '../../core/types.js';
 import type { Reply, RequestContext } from '../../http/server.js';
-import { degradedHeader, overFetchHeader, scatterSearch, scatterWith, type ReadDeps } from './search.js';
+import { degradedHeader, overFetchHeader, readPolicyOf, scatterSearch, scatterWith, type ReadDeps } from './search.js';
+import { withPlacement } from '../../core/rendezvous.js';
 import { settingsVersionStale } from '../cluster/scatter.js';
 import { mapLimit } from '../util/map-limit.js';
 
@@ -133,14 +134,14 @@ export async function fetchDocuments(
 export async function facetSearch(deps: ReadDeps, ctx: RequestContext<AuthResult>): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   const s = await state(deps, uid);
-  const policy = await deps.consistency.forIndex(ctx, uid);
+  const policy = await readPolicyOf(deps, ctx, uid);
   const query = hideReservedInRead('facetSearch', uid, parseFacetSearchQuery(ctx.json ?? {}), s.settings);
   const filter = query.filter;
   const extra = tenantFilter(ctx.auth!, uid);
   const combined = andFilters(filter, extra);
   const started = performance.now();
   const scoped = scatterWith(deps, policy);
-  const plan = planRead(scoped, uid, combined, s.primaryKey, true, deps.tenants?.place(ctx));
+  const plan = planRead(scoped, uid, combined, s.primaryKey, true);
   const { answers, missing } = await scatter(scoped, uid, combined, () => ({ ...query }), 'facet-search', plan);
   const faceting = facetingOf(s.settings);
   const facetName = query.facetName;
@@ -206,16 +207,8 @@ export async function multiSearch(
   if (parsed.federation === null) {
     const results = await mapLimit(parsed.queries, PARALLEL_QUERIES, async (q, i) => {
       try {
-        const policy = await deps.consistency.forIndex(ctx, q.indexUid);
-        const { answer, missing } = await scatterSearch(
-          deps,
-          q.indexUid,
-          q.query,
-          ctx.auth!,
-          policy,
-          overFetch,
-          placement,
-        );
+        const policy = withPlacement(await deps.consistency.forIndex(ctx, q.indexUid), placement);
+        const { answer, missing } = await scatterSearch(deps, q.indexUid, q.query, ctx.auth!, policy, overFetch);
         for (const s of missing) missingAll.add(s);
         return { indexUid: q.indexUid, ...answer, requestUid: randomUUID() };
       } catch (err) {
@@ -235,7 +228,7 @@ export async function multiSearch(
   const parts = await mapLimit(parsed.queries, PARALLEL_QUERIES, async (q, i): Promise<FederatedPart> => {
     const facets = stringsOf(facetsByIndex[q.indexUid]);
     try {
-      const policy = await deps.consistency.forIndex(ctx, q.indexUid);
+      const policy = withPlacement(await deps.consistency.forIndex(ctx, q.indexUid), placement);
       const { answer, missing, primaryKey } = await scatterSearch(
         deps,
         q.indexUid,
@@ -251,7 +244,6 @@ export async function multiSearch(
         ctx.auth!,
         policy,
         overFetch,
-        placement,
       );
       for (const s of missing) missingAll.add(s);
       return {

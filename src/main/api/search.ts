@@ -24,7 +24,7 @@ import { andFilters } from '../../core/shard-filter.js';
 import { distinctAttributeOf, facetingOf, maxTotalHitsOf } from '../../core/settings.js';
 import { isObject, membersOf, type SearchQuery } from '../../core/types.js';
 import { MeiliError } from '../../core/errors.js';
-import type { ReadPolicy, RoutingTable } from '../../core/rendezvous.js';
+import { withPlacement, type ReadPolicy, type RoutingTable } from '../../core/rendezvous.js';
 import { searchKind } from '../../core/vectors.js';
 import { NodeResponseError } from '../cluster/node-api.js';
 import { hedgeTrigger, hideExpired, planRead, readOne, scatter, type ScatterDeps } from '../cluster/scatter.js';
@@ -34,7 +34,6 @@ import type { Reply, RequestContext } from '../../http/server.js';
 import type { Logger } from '../observability/logger.js';
 import type { IndexStateService } from '../state/index-state.js';
 import type { TenantRouter } from '../tenancy/affinity.js';
-import type { ReadPlacement } from '../../core/tenant-affinity.js';
 
 export interface ReadDeps {
   state: IndexStateService;
@@ -90,6 +89,15 @@ export function scatterWith(deps: ReadDeps, policy: ReadPolicy | null): ScatterD
   return policy === null ? deps.scatter : { ...deps.scatter, policy };
 }
 
+/** Where a search of `uid` may read: its consistency options (session pin, settings version) and tenant placement. */
+export async function readPolicyOf(
+  deps: ReadDeps,
+  ctx: RequestContext<AuthResult>,
+  uid: string,
+): Promise<ReadPolicy | null> {
+  return withPlacement(await deps.consistency.forIndex(ctx, uid), deps.tenants?.place(ctx));
+}
+
 /** What one index's search sends and how its answers merge, before any node is asked. */
 interface PreparedSearch {
   state: Awaited<ReturnType<IndexStateService['readable']>>;
@@ -115,7 +123,6 @@ async function prepareSearch(
   auth: AuthResult,
   policy: ReadPolicy | null,
   overFetch: number | null,
-  placement: ReadPlacement | undefined,
 ): Promise<PreparedSearch> {
   const state = await deps.state.readable(uid);
   const logical = state.settings;
@@ -155,7 +162,7 @@ async function prepareSearch(
   }
   if (added.length > 0) nodeBase.attributesToRetrieve = [...retrieve!, ...added];
   const scoped = scatterWith(deps, policy);
-  const plan = planRead(scoped, uid, filter, state.primaryKey, true, placement);
+  const plan = planRead(scoped, uid, filter, state.primaryKey, true);
   const settings: MergeSettings = {
     primaryKey,
     maxTotalHits,
@@ -185,9 +192,8 @@ export async function scatterSearch(
   auth: AuthResult,
   policy: ReadPolicy | null = null,
   overFetch: number | null = null,
-  placement?: ReadPlacement,
 ): Promise<MergedSearch> {
-  return finishSearch(deps, uid, await prepareSearch(deps, uid, clientQuery, auth, policy, overFetch, placement));
+  return finishSearch(deps, uid, await prepareSearch(deps, uid, clientQuery, auth, policy, overFetch));
 }
 
 /** A prepared search asked of its covering set and merged as objects. */
@@ -263,12 +269,11 @@ async function passThrough(
   query: SearchQuery,
   auth: AuthResult,
   policy: ReadPolicy | null,
-  placement?: ReadPlacement,
 ): Promise<{ body: Buffer; settingsVersion: number } | null> {
   if (query.facets !== undefined && query.facets !== null) return null;
   const selector = deps.scatter.selector ?? null;
   const chooser = selector !== null && selector.active ? selector : null;
-  const cover = table.coveringSet(directSeq++, null, chooser, policy, placement);
+  const cover = table.coveringSet(directSeq++, null, chooser, policy);
   if (cover.assignments.size !== 1 || cover.uncovered.length > 0 || cover.stale.length > 0) return null;
   const [nodeId, shards] = [...cover.assignments][0]!;
   if (shards.length !== table.shards || table.heldShards(nodeId).length !== table.shards) return null;
@@ -283,11 +288,12 @@ async function passThrough(
   const json = JSON.stringify(body);
   // Another node holding every shard: the read may be hedged to it past the trigger (first answer wins).
   const holders = [nodeId];
-  // (Never outside a session's pinned group, nor to a node below a requested settings version.)
+  // (Never outside a session's or a tenant's pinned group or a tenant's groups, nor to a node below a requested
+  // settings version.)
   if (hedgeTrigger(deps.scatter) !== null)
     for (const g of table.activeGroups) {
       if (policy?.group != null && g !== policy.group && table.activeGroups.includes(policy.group)) continue;
-      if (placement !== undefined && placement.groups.length > 0 && !placement.groups.includes(g)) continue;
+      if (policy?.groups != null && policy.groups.length > 0 && !policy.groups.includes(g)) continue;
       for (const id of table.owners(0, g))
         if (
           id !== nodeId &&
@@ -382,10 +388,9 @@ async function scannedSearch(
   return { kind: 'merged', answer, missing, settingsVersion, nodeCount };
 }
 
-/** How one search runs: vector over-fetch, its tenant placement, and whether the one-node pass-through may answer. */
+/** How one search runs: vector over-fetch, and whether the one-node pass-through may answer. */
 interface SearchPlan {
   overFetch: number | null;
-  placement: ReadPlacement | undefined;
   direct: boolean;
 }
 
@@ -401,12 +406,9 @@ async function searchOnce(
   // No node holds every shard (the usual multi-node cluster): no pass-through to try (nor a replica pick drawn),
   // decided before any await.
   const table = deps.scatter.topology.routingFor(uid);
-  const direct =
-    plan.direct && table.hasFullHolder
-      ? await passThrough(deps, table, uid, query, auth, policy, plan.placement)
-      : null;
+  const direct = plan.direct && table.hasFullHolder ? await passThrough(deps, table, uid, query, auth, policy) : null;
   if (direct !== null) return { kind: 'direct', ...direct };
-  const prepared = await prepareSearch(deps, uid, query, auth, policy, plan.overFetch, plan.placement);
+  const prepared = await prepareSearch(deps, uid, query, auth, policy, plan.overFetch);
   const scanner = nativeAnswerScanner();
   if (scanner !== null && prepared.kind === 'keyword') return scannedSearch(deps, uid, prepared, scanner);
   const { answer, missing, settingsVersion, nodeCount } = await finishSearch(deps, uid, prepared);
@@ -420,15 +422,14 @@ export async function search(
 ): Promise<Reply> {
   const uid = checkIndexUid(ctx.params.uid!);
   const query = parseSearchQuery(source === 'json' ? (ctx.json ?? {}) : Object.fromEntries(ctx.query), source);
-  const policy = await deps.consistency.forIndex(ctx, uid);
+  const policy = await readPolicyOf(deps, ctx, uid);
   const auth = ctx.auth!;
   const overFetch = overFetchHeader(ctx);
-  // Vector tuning (over-fetch, merge strategy) needs the merge path; a tenant's read keeps to its groups.
+  // Vector tuning (over-fetch, merge strategy) needs the merge path.
   const tuned = overFetch !== null || (deps.vectorSearch.enabled && kindOf(query) !== 'keyword');
-  const placement = deps.tenants?.place(ctx);
-  const plan: SearchPlan = { overFetch, placement, direct: !tuned };
+  const plan: SearchPlan = { overFetch, direct: !tuned };
   let out: SearchOutcome;
-  if (deps.coalescer !== null && policy === null && placement === undefined && overFetch === null) {
+  if (deps.coalescer !== null && policy === null && overFetch === null) {
     const version = (await deps.state.readable(uid)).settingsVersion;
     const key = deps.coalescer.key(uid, version, query, auth, ctx.req.headers.authorization);
     out = await deps.coalescer.run(key, () => searchOnce(deps, uid, query, auth, null, plan));

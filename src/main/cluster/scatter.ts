@@ -20,7 +20,6 @@ import { CallAbort, type CallSignal } from './call-signal.js';
 import type { NodeCall } from './node-client.js';
 import type { ReplicaSelector } from './replica-selector.js';
 import type { TopologyService } from './topology.js';
-import type { ReadPlacement } from '../../core/tenant-affinity.js';
 
 /** The `query_planner` config block. */
 export interface PlannerConfig {
@@ -110,7 +109,6 @@ export function planRead(
   filter: unknown,
   primaryKey: string | null,
   record = true,
-  placement?: ReadPlacement,
 ): ReadPlan {
   const table = deps.topology.routingFor(uid);
   const planner = deps.planner;
@@ -125,8 +123,8 @@ export function planRead(
   const chooser = selector !== null && selector.active ? selector : null;
   const cover =
     record || chooser === null
-      ? table.coveringSet(querySeq++, pk.shards, chooser, policy, placement)
-      : chooser.withoutExploration(() => table.coveringSet(querySeq++, pk.shards, chooser, policy, placement));
+      ? table.coveringSet(querySeq++, pk.shards, chooser, policy)
+      : chooser.withoutExploration(() => table.coveringSet(querySeq++, pk.shards, chooser, policy));
   if (policy?.exclude != null && policy.exclude.size > 0 && cover.uncovered.length > 0) throw settingsVersionStale();
   if (record && primaryKey !== null) {
     const m = deps.metrics;
@@ -147,9 +145,11 @@ export function planRead(
         'read plan',
       );
   }
+  // A read confined to groups (a tenant placement) retries in them, its own group first, and hedges only in it.
+  const confined = policy?.groups ?? null;
   const retryGroups =
-    placement === undefined ? table.activeGroups : [cover.group, ...placement.groups.filter((g) => g !== cover.group)];
-  const hedgeGroups = placement === undefined ? table.activeGroups : [cover.group];
+    confined === null ? table.activeGroups : [cover.group, ...confined.filter((g) => g !== cover.group)];
+  const hedgeGroups = confined === null ? table.activeGroups : [cover.group];
   return { pk, cover, table, retryGroups, hedgeGroups };
 }
 

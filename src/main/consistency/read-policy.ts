@@ -55,6 +55,6 @@ export class ReadConsistency {
         if (pin.stale) ctx.replyHeaders['x-miroir-session-stale'] = 'true';
       }
     }
-    return group === null && exclude === null ? null : { group, exclude };
+    return group === null && exclude === null ? null : { group, groups: null, exclude };
   }
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { rendezvousScore, shardForKey, xxh64 } from '../../../src/core/hash.js';
-import { assignShard, RoutingTable, type RouteNode } from '../../../src/core/rendezvous.js';
+import { assignShard, RoutingTable, withPlacement, type RouteNode } from '../../../src/core/rendezvous.js';
 import { withShardFilter } from '../../../src/core/shard-filter.js';
 import { canonicalJson, settingsHash } from '../../../src/core/canonical-json.js';
 
@@ -211,23 +211,27 @@ test('shard filter composition and canonical JSON', () => {
 
 test('a read policy pins the group (while it is active) and keeps excluded nodes out', () => {
   for (let seq = 0; seq < 6; seq++) {
-    const pinned = topo(3, 1, 2).coveringSet(seq, null, null, { group: 1, exclude: null });
+    const pinned = topo(3, 1, 2).coveringSet(seq, null, null, { group: 1, groups: null, exclude: null });
     assert.equal(pinned.group, 1, 'the pin wins over the rotation');
     assert.ok([...pinned.assignments.keys()].every((id) => id.startsWith('g1-')));
   }
   assert.equal(
-    topo(3, 1, 2).coveringSet(0, null, null, { group: 7, exclude: null }).group,
+    topo(3, 1, 2).coveringSet(0, null, null, { group: 7, groups: null, exclude: null }).group,
     0,
     'an unknown group is no pin',
   );
   // RF 2: excluding one node leaves its replicas to answer; excluding every owner of a shard leaves it uncovered.
-  const one = topo(3, 2).coveringSet(0, null, null, { group: null, exclude: new Set(['g0-1']) });
+  const one = topo(3, 2).coveringSet(0, null, null, { group: null, groups: null, exclude: new Set(['g0-1']) });
   assert.ok(!one.assignments.has('g0-1'));
   assert.deepEqual(one.uncovered, []);
-  const all = topo(3, 2).coveringSet(0, null, null, { group: null, exclude: new Set(['g0-0', 'g0-1', 'g0-2']) });
+  const all = topo(3, 2).coveringSet(0, null, null, {
+    group: null,
+    groups: null,
+    exclude: new Set(['g0-0', 'g0-1', 'g0-2']),
+  });
   assert.equal(all.uncovered.length, 16);
   // Excluded nodes of the pinned group are replaced from the other group.
-  const across = topo(3, 1, 2).coveringSet(0, null, null, { group: 0, exclude: new Set(['g0-0']) });
+  const across = topo(3, 1, 2).coveringSet(0, null, null, { group: 0, groups: null, exclude: new Set(['g0-0']) });
   assert.deepEqual(across.uncovered, []);
   assert.ok([...across.assignments.keys()].some((id) => id.startsWith('g1-')));
 });
@@ -244,10 +248,10 @@ test('a pinned read keeps to its group when the replica chooser avoids a slow no
   };
   const t = topo(3, 1, 2);
   for (const pin of [
-    { policy: { group: 0, exclude: null }, placement: undefined },
+    { policy: { group: 0, groups: null, exclude: null }, placement: undefined },
     { policy: null, placement: { group: 0, groups: [0, 1] } },
   ]) {
-    const cs = t.coveringSet(0, null, avoiding, pin.policy, pin.placement);
+    const cs = t.coveringSet(0, null, avoiding, withPlacement(pin.policy, pin.placement));
     assert.equal(cs.group, 0);
     assert.ok(cs.assignments.has('g0-1'), 'the slow node still serves its shards');
     assert.ok(
@@ -259,4 +263,25 @@ test('a pinned read keeps to its group when the replica chooser avoids a slow no
   const free = t.coveringSet(0, null, avoiding);
   assert.ok(!free.assignments.has('g0-1'));
   if (free.group === 0) assert.ok([...free.assignments.keys()].some((id) => id.startsWith('g1-')));
+});
+
+test('withPlacement folds a tenant placement into a read policy; a session pin wins over the tenant group', () => {
+  const exclude = new Set(['g0-1']);
+  assert.equal(withPlacement(null, undefined), null);
+  const session = { group: 1, groups: null, exclude };
+  assert.equal(withPlacement(session, undefined), session);
+  assert.deepEqual(withPlacement(null, { group: 0, groups: [0, 1] }), { group: 0, groups: [0, 1], exclude: null });
+  assert.deepEqual(withPlacement(session, { group: 0, groups: [0, 1] }), { group: 1, groups: [0, 1], exclude });
+  assert.deepEqual(withPlacement({ group: null, groups: null, exclude }, { group: null, groups: [1] }), {
+    group: null,
+    groups: [1],
+    exclude,
+  });
+  // A placement's groups confine rotation and fallback: group 0 is never used.
+  const t = topo(3, 1, 2);
+  for (let seq = 0; seq < 6; seq++) {
+    const cs = t.coveringSet(seq, null, null, withPlacement(null, { group: null, groups: [1] }));
+    assert.equal(cs.group, 1);
+    assert.ok([...cs.assignments.keys()].every((id) => id.startsWith('g1-')));
+  }
 });
