@@ -272,10 +272,12 @@ export function registerAliases(routes: Array<RouteSpec<AuthResult>>, deps: Alia
     else if (spec.path === '/multi-search') spec.handler = resolvingMultiSearch(deps, spec.handler);
     else if (spec.method === 'POST' && spec.path === '/indexes') {
       const inner = spec.handler;
-      spec.handler = (ctx) => {
+      spec.handler = async (ctx) => {
         const uid = stringOf(membersOf(ctx.json).uid);
-        // An internal alias (a resharded index) keeps its uid's index: creating it again is Meilisearch's
-        // index_already_exists, which the index operations answer.
+        // The table is read from the store, not this pod's cache: an alias another pod created a moment ago (its
+        // message not yet here) is seen. An internal alias (a resharded index) keeps its uid's index: creating it
+        // again is Meilisearch's index_already_exists, which the index operations answer.
+        if (uid !== undefined) await deps.aliases.refresh();
         if (uid !== undefined && deps.aliases.isAlias(uid) && !deps.aliases.isInternal(uid))
           throw aliasConflict(uid, 'alias');
         return inner(ctx);

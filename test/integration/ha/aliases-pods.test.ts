@@ -80,6 +80,17 @@ describe('aliases across two pods on one Redis store', { skip: redisSkip() }, ()
     await until(async () => (await tagVia(1).catch(() => '')) === 'A', 'pod B resolving the new alias');
     const collide = await admin(1, 'POST', '/_miroir/aliases', { name: 'cur', target: 't_B' });
     assert.equal(collide.status, 409);
+    // An index named like an alias another pod created a moment ago: refused at once, before any message arrives
+    // (pod B reads the alias table from the store for an index creation).
+    assert.equal((await admin(0, 'POST', '/_miroir/aliases', { name: 'fresh', target: 't_A' })).status, 201);
+    const clash = await fetch(`${pods[1]!.url}/indexes`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ uid: 'fresh' }),
+    });
+    assert.equal(clash.status, 409);
+    assert.equal(((await clash.json()) as { code: string }).code, 'miroir_alias_conflict');
+    assert.equal((await admin(0, 'DELETE', '/_miroir/aliases/fresh')).status, 204);
     let flipping = true;
     const errors: unknown[] = [];
     let searches = 0;
