@@ -4,13 +4,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { Meilisearch } from 'meilisearch';
 import { DevNode } from '../../../src/devnode/node.js';
-import { startMiroir, type MiroirApp } from '../../../src/main/app.js';
-import { resolveConfig } from '../../../src/main/config/load.js';
+import type { MiroirApp } from '../../../src/main/app.js';
 import { freePort, redisSkip, startRedis, type RedisServer } from '../../support/redis.js';
 import { until } from '../../support/wait.js';
+import { podConfig, startPod } from '../../support/pods.js';
 
 /**
  * Six or more canary names that land on both pods: pod ids carry random ports, so a fixed list of six would all
@@ -42,25 +41,15 @@ describe('canaries on two pods', { skip: redisSkip() }, () => {
     const ports = [await freePort(), await freePort()];
     for (const port of ports)
       pods.push(
-        await startMiroir(
-          resolveConfig(
+        await startPod(
+          podConfig(
+            { nodes, nodeKey, master, admin, redis: { url: redis.url }, port },
             {
-              shards: 8,
-              replication_factor: 1,
-              nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url })),
-              master_key: master,
-              node_master_key: nodeKey,
-              admin: { api_key: admin },
-              task_store: { backend: 'redis', url: redis.url },
               peer_discovery: { peers: ports.map((p) => `http://127.0.0.1:${p}`), self: `http://127.0.0.1:${port}` },
               leader_election: { lease_ttl_s: 3, renew_interval_s: 1 },
-              server: { port, bind: '127.0.0.1' },
-              metrics: { port: 0, bind: '127.0.0.1' },
               canary_runner: { enabled: true },
             },
-            {},
           ),
-          { logger: pino({ level: 'silent' }) },
         ),
       );
   });

@@ -6,12 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { DevNode } from '../../../src/devnode/node.js';
-import { startMiroir, type MiroirApp } from '../../../src/main/app.js';
-import { resolveConfig } from '../../../src/main/config/load.js';
+import type { MiroirApp } from '../../../src/main/app.js';
 import { REDIS_SHAPES, type SharedRedis } from '../../support/redis.js';
 import { until } from '../../support/wait.js';
+import { podConfig, startPod } from '../../support/pods.js';
 
 interface Event {
   event_id: number;
@@ -43,17 +42,9 @@ for (const shape of REDIS_SHAPES)
       await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
       const nodeKey = randomBytes(8).toString('hex');
       nodes = await Promise.all([0, 1].map(() => DevNode.start({ port: 0, masterKey: nodeKey })));
-      const cfg = resolveConfig(
+      const cfg = podConfig(
+        { nodes, nodeKey, master, redis: redis.taskStore, shards: 4 },
         {
-          shards: 4,
-          replication_factor: 1,
-          nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url })),
-          master_key: master,
-          node_master_key: nodeKey,
-          admin: { api_key: 'admin' },
-          task_store: { backend: 'redis', ...redis.taskStore },
-          server: { port: 0, bind: '127.0.0.1' },
-          metrics: { port: 0, bind: '127.0.0.1' },
           leader_election: { lease_ttl_s: 2, renew_interval_s: 1 },
           cdc: {
             enabled: true,
@@ -66,10 +57,9 @@ for (const shape of REDIS_SHAPES)
             },
           },
         },
-        {},
       );
       for (let i = 0; i < 2; i++) {
-        const p = await startMiroir(cfg, { logger: pino({ level: 'silent' }) });
+        const p = await startPod(cfg);
         pods.push(p);
         open.add(p);
       }

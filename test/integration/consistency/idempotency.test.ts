@@ -5,13 +5,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { Meilisearch } from 'meilisearch';
 import { DevNode } from '../../../src/devnode/node.js';
-import { startMiroir, type MiroirApp } from '../../../src/main/app.js';
-import { resolveConfig } from '../../../src/main/config/load.js';
+import type { MiroirApp } from '../../../src/main/app.js';
 import { startCluster, type TestCluster } from '../../support/cluster.js';
 import { redisSkip, startRedis, type RedisServer } from '../../support/redis.js';
+import { podConfig, startPod } from '../../support/pods.js';
 
 interface Sent {
   status: number;
@@ -258,25 +257,11 @@ describe('Idempotency-Key through two pods sharing Redis', { skip: redisSkip() }
   before(async () => {
     redis = await startRedis();
     nodes = await Promise.all([0, 1].map(() => DevNode.start({ port: 0, masterKey: nodeKey })));
-    const cfg = resolveConfig(
-      {
-        shards: 8,
-        replication_factor: 2,
-        nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url })),
-        master_key: master,
-        node_master_key: nodeKey,
-        admin: { api_key: 'admin' },
-        task_store: { backend: 'redis', url: redis.url },
-        session_pinning: { enabled: true },
-        server: { port: 0, bind: '127.0.0.1' },
-        metrics: { port: 0, bind: '127.0.0.1' },
-      },
-      {},
+    const cfg = podConfig(
+      { nodes, nodeKey, master, redis: { url: redis.url }, rf: 2 },
+      { session_pinning: { enabled: true } },
     );
-    pods = [
-      await startMiroir(cfg, { logger: pino({ level: 'silent' }) }),
-      await startMiroir(cfg, { logger: pino({ level: 'silent' }) }),
-    ];
+    pods = [await startPod(cfg), await startPod(cfg)];
     await new Meilisearch({ host: pods[0]!.url, apiKey: master }).createIndex('ha', { primaryKey: 'id' }).waitTask();
   });
   after(async () => {

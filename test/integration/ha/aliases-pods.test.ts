@@ -4,13 +4,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { Meilisearch } from 'meilisearch';
 import { DevNode } from '../../../src/devnode/node.js';
-import { startMiroir, type MiroirApp } from '../../../src/main/app.js';
-import { resolveConfig } from '../../../src/main/config/load.js';
+import type { MiroirApp } from '../../../src/main/app.js';
 import { redisSkip, startRedis, type RedisServer } from '../../support/redis.js';
 import { until } from '../../support/wait.js';
+import { podConfig, startPod } from '../../support/pods.js';
 
 describe('aliases across two pods on one Redis store', { skip: redisSkip() }, () => {
   let redis: RedisServer;
@@ -22,27 +21,15 @@ describe('aliases across two pods on one Redis store', { skip: redisSkip() }, ()
     redis = await startRedis();
     const nodeKey = randomBytes(8).toString('hex');
     nodes = await Promise.all([0, 1].map(() => DevNode.start({ port: 0, masterKey: nodeKey })));
-    const cfg = resolveConfig(
+    const cfg = podConfig(
+      { nodes, nodeKey, master, redis: { url: redis.url }, shards: 4 },
       {
-        shards: 4,
-        replication_factor: 1,
-        nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url })),
-        master_key: master,
-        node_master_key: nodeKey,
-        admin: { api_key: 'admin' },
-        task_store: { backend: 'redis', url: redis.url },
         peer_discovery: { peers: ['http://127.0.0.1:7700', 'http://127.0.0.1:7701'] },
-        server: { port: 0, bind: '127.0.0.1' },
-        metrics: { port: 0, bind: '127.0.0.1' },
         aliases: { enabled: true, resync_interval_s: 3600 },
         ilm: { enabled: true, check_interval_s: 1, safety_lock_older_than_days: 0 },
       },
-      {},
     );
-    pods = [
-      await startMiroir(cfg, { logger: pino({ level: 'silent' }) }),
-      await startMiroir(cfg, { logger: pino({ level: 'silent' }) }),
-    ];
+    pods = [await startPod(cfg), await startPod(cfg)];
     const c = new Meilisearch({ host: pods[0]!.url, apiKey: master });
     for (const tag of ['A', 'B']) {
       const uid = `t_${tag}`;

@@ -5,14 +5,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { Meilisearch } from 'meilisearch';
 import { DevNode } from '../../../src/devnode/node.js';
-import { startMiroir, type MiroirApp } from '../../../src/main/app.js';
-import { resolveConfig } from '../../../src/main/config/load.js';
+import type { MiroirApp } from '../../../src/main/app.js';
 import { shardForKey } from '../../../src/core/hash.js';
 import { redisSkip, startRedis, type RedisServer } from '../../support/redis.js';
 import { until } from '../../support/wait.js';
+import { podConfig, startPod } from '../../support/pods.js';
 
 describe('anti-entropy over two pods sharing one Redis store', { skip: redisSkip() }, () => {
   let redis: RedisServer;
@@ -26,27 +25,15 @@ describe('anti-entropy over two pods sharing one Redis store', { skip: redisSkip
     redis = await startRedis();
     nodes = await Promise.all([0, 1].map(() => DevNode.start({ port: 0, masterKey: nodeKey })));
     const cfg = (self: string) =>
-      resolveConfig(
+      podConfig(
+        { nodes, nodeKey, master, redis: { url: redis.url }, rf: 2 },
         {
-          shards: 8,
-          replication_factor: 2,
-          nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url })),
-          master_key: master,
-          node_master_key: nodeKey,
-          admin: { api_key: 'admin' },
-          task_store: { backend: 'redis', url: redis.url },
           peer_discovery: { peers, self },
           leader_election: { lease_ttl_s: 2, renew_interval_s: 1 },
           anti_entropy: { enabled: true, schedule: 'every 1s', max_pages_per_second: 0 },
-          server: { port: 0, bind: '127.0.0.1' },
-          metrics: { port: 0, bind: '127.0.0.1' },
         },
-        {},
       );
-    pods = [
-      await startMiroir(cfg(peers[0]!), { logger: pino({ level: 'silent' }) }),
-      await startMiroir(cfg(peers[1]!), { logger: pino({ level: 'silent' }) }),
-    ];
+    pods = [await startPod(cfg(peers[0]!)), await startPod(cfg(peers[1]!))];
   });
   after(async () => {
     for (const p of pods) await p.close();

@@ -4,13 +4,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { Meilisearch } from 'meilisearch';
 import { DevNode } from '../../../src/devnode/node.js';
-import { startMiroir, type MiroirApp } from '../../../src/main/app.js';
-import { resolveConfig } from '../../../src/main/config/load.js';
+import type { MiroirApp } from '../../../src/main/app.js';
 import { REDIS_SHAPES, type SharedRedis } from '../../support/redis.js';
 import { until } from '../../support/wait.js';
+import { podConfig, startPod } from '../../support/pods.js';
 
 for (const shape of REDIS_SHAPES)
   describe(`two pods sharing one Redis store (${shape.name})`, { skip: shape.skip() }, () => {
@@ -23,25 +22,11 @@ for (const shape of REDIS_SHAPES)
       redis = await shape.start();
       const nodeKey = randomBytes(8).toString('hex');
       nodes = await Promise.all([0, 1, 2].map(() => DevNode.start({ port: 0, masterKey: nodeKey })));
-      const cfg = resolveConfig(
-        {
-          shards: 8,
-          replication_factor: 1,
-          nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url })),
-          master_key: master,
-          node_master_key: nodeKey,
-          admin: { api_key: 'admin' },
-          task_store: { backend: 'redis', ...redis.taskStore },
-          peer_discovery: { peers: ['http://127.0.0.1:7700', 'http://127.0.0.1:7701'] },
-          server: { port: 0, bind: '127.0.0.1' },
-          metrics: { port: 0, bind: '127.0.0.1' },
-        },
-        {},
+      const cfg = podConfig(
+        { nodes, nodeKey, master, redis: redis.taskStore },
+        { peer_discovery: { peers: ['http://127.0.0.1:7700', 'http://127.0.0.1:7701'] } },
       );
-      pods = [
-        await startMiroir(cfg, { logger: pino({ level: 'silent' }) }),
-        await startMiroir(cfg, { logger: pino({ level: 'silent' }) }),
-      ];
+      pods = [await startPod(cfg), await startPod(cfg)];
     });
     after(async () => {
       for (const p of pods) await p.close();

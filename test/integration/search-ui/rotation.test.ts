@@ -6,14 +6,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { DevNode } from '../../../src/devnode/node.js';
-import { startMiroir, type MiroirApp } from '../../../src/main/app.js';
-import { resolveConfig } from '../../../src/main/config/load.js';
+import type { MiroirApp } from '../../../src/main/app.js';
 import { RedisStore } from '../../../src/store/redis.js';
 import { freePort, redisSkip, startRedis, type RedisServer } from '../../support/redis.js';
 import { MOVIES } from '../../support/search-ui.js';
 import { until } from '../../support/wait.js';
+import { podConfig, startPod } from '../../support/pods.js';
 
 let redis: RedisServer;
 let nodes: DevNode[];
@@ -21,7 +20,7 @@ let probe: RedisStore;
 const pods: MiroirApp[] = [];
 const master = `master-${randomBytes(6).toString('hex')}`;
 const admin = `admin-${randomBytes(6).toString('hex')}`;
-let cfgFor: (port: number) => ReturnType<typeof resolveConfig>;
+let cfgFor: (port: number) => ReturnType<typeof podConfig>;
 let ports: number[];
 
 describe('scoped-key rotation with two pods on one Redis store', { skip: redisSkip() }, () => {
@@ -33,19 +32,11 @@ describe('scoped-key rotation with two pods on one Redis store', { skip: redisSk
     nodes = await Promise.all([0, 1].map(() => DevNode.start({ port: 0, masterKey: nodeKey })));
     ports = [await freePort(), await freePort()];
     cfgFor = (port) =>
-      resolveConfig(
+      podConfig(
+        { nodes, nodeKey, master, admin, redis: { url: redis.url }, port },
         {
-          shards: 8,
-          replication_factor: 1,
-          nodes: nodes.map((n, i) => ({ id: `node-${i}`, address: n.url })),
-          master_key: master,
-          node_master_key: nodeKey,
-          admin: { api_key: admin },
-          task_store: { backend: 'redis', url: redis.url },
           peer_discovery: { peers: ports.map((p) => `http://127.0.0.1:${p}`), self: `http://127.0.0.1:${port}` },
           leader_election: { lease_ttl_s: 3, renew_interval_s: 1 },
-          server: { port, bind: '127.0.0.1' },
-          metrics: { port: 0, bind: '127.0.0.1' },
           search_ui: {
             enabled: true,
             scoped_key_rotation_drain_s: 0,
@@ -53,7 +44,6 @@ describe('scoped-key rotation with two pods on one Redis store', { skip: redisSk
             auth: { session_rate_limit: '100000/minute' },
           },
         },
-        {},
       );
   });
   after(async () => {
@@ -87,7 +77,7 @@ describe('scoped-key rotation with two pods on one Redis store', { skip: redisSk
     // Pod B is alive as far as membership goes (its lease is held) but not started yet.
     const holdB = setInterval(() => void probe.acquireLease(`pod:${podUrls[1]}`, 'test-holder', 3000), 500);
     await probe.acquireLease(`pod:${podUrls[1]}`, 'test-holder', 3000);
-    pods.push(await startMiroir(cfgFor(ports[0]!), { logger: pino({ level: 'silent' }) }));
+    pods.push(await startPod(cfgFor(ports[0]!)));
     const a = pods[0]!;
     const auth = { authorization: `Bearer ${master}`, 'content-type': 'application/json' };
     await fetch(`${a.url}/indexes`, {
@@ -163,7 +153,7 @@ describe('scoped-key rotation with two pods on one Redis store', { skip: redisSk
     // Pod B starts (serving page searches at once), adopts generation 2, beacons: only now is the old key revoked.
     clearInterval(holdB);
     await probe.releaseLease(`pod:${podUrls[1]}`, 'test-holder');
-    pods.push(await startMiroir(cfgFor(ports[1]!), { logger: pino({ level: 'silent' }) }));
+    pods.push(await startPod(cfgFor(ports[1]!)));
     await until(async () => !(await keyExists(result.old_key_id)), 'the old key to be revoked', 20_000);
     const observed = await probe.getScopedKeyObserved('movies', podUrls);
     assert.deepEqual(
