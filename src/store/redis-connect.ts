@@ -29,6 +29,13 @@ export interface RedisTarget {
   password?: string | null;
   tls?: RedisTls | null;
   connectTimeoutMs?: number;
+  /**
+   * A command without a reply for this long fails (→ StoreUnavailableError), and a connection that sent commands and
+   * heard nothing back for this long is dropped, so a Sentinel or Cluster client finds the current master again. A
+   * master that stops answering without closing its sockets (paused, wedged, a network partition) would otherwise
+   * hold every call forever. Default 5000 ms.
+   */
+  replyTimeoutMs?: number;
 }
 
 const RETRY = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000);
@@ -68,6 +75,8 @@ function baseOptions(t: RedisTarget): RedisOptions {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: t.connectTimeoutMs ?? 5000,
+    commandTimeout: t.replyTimeoutMs ?? 5000,
+    socketTimeout: t.replyTimeoutMs ?? 5000,
     retryStrategy: RETRY,
     lazyConnect: true,
   };
@@ -161,6 +170,13 @@ export async function connectRedis(t: RedisTarget): Promise<RedisClient> {
 
 /** A second connection for pub/sub (subscriptions wait for reconnection instead of failing). */
 export function duplicateForSubscribe(client: RedisClient): RedisClient {
-  if (client instanceof Cluster) return client.duplicate([], { enableOfflineQueue: true, lazyConnect: false });
-  return client.duplicate({ enableOfflineQueue: true, lazyConnect: false });
+  // A subscription waits for the reconnection rather than failing on the reply timeout (the socket timeout still
+  // drops a connection that hears nothing back, and ioredis subscribes again on the next one).
+  const waiting = { enableOfflineQueue: true, lazyConnect: false };
+  if (client instanceof Cluster)
+    return client.duplicate([], {
+      ...waiting,
+      redisOptions: { ...client.options.redisOptions, commandTimeout: undefined },
+    });
+  return client.duplicate({ ...waiting, commandTimeout: undefined });
 }

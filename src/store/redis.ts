@@ -312,7 +312,9 @@ export class RedisStore implements Store {
   }
 
   static async open(opts: RedisStoreOptions): Promise<RedisStore> {
-    const redis = await connectRedis(opts);
+    // WAIT blocks up to waitTimeoutMs without a reply by design: a reply timeout must outlast it.
+    const replyTimeoutMs = opts.replyTimeoutMs ?? Math.max(5000, (opts.waitTimeoutMs ?? 1000) + 2000);
+    const redis = await connectRedis({ ...opts, replyTimeoutMs });
     // Only a single node or Sentinel master can hold the pre-hash-tag layout, always under the `miroir:` prefix.
     if (!(redis instanceof Cluster) && (opts.keyPrefix ?? 'miroir:') === 'miroir:') {
       try {
@@ -332,7 +334,7 @@ export class RedisStore implements Store {
     } catch (err) {
       if (
         this.redis.status !== 'ready' ||
-        /Connection|Stream isn't writeable|ECONNREFUSED|ECONNRESET|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|LOADING|Command timed out/i.test(
+        /Connection|Stream isn't writeable|ECONNREFUSED|ECONNRESET|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|LOADING|Command timed out|Socket timeout/i.test(
           errorMessage(err),
         )
       ) {

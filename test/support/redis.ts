@@ -32,6 +32,9 @@ export interface RedisServer {
   url: string;
   port: number;
   kill(): Promise<void>;
+  /** SIGSTOP: the server keeps its sockets open and answers nothing (a wedged master), until `resume`. */
+  pause(): void;
+  resume(): void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -63,6 +66,8 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
 
 interface Proc {
   kill(): Promise<void>;
+  pause(): void;
+  resume(): void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -88,12 +93,15 @@ async function launch(binary: string, args: () => string[], port: number, cleanu
     if (c === null || c.exitCode !== null || c.signalCode !== null) return;
     const done = new Promise<void>((r) => c.once('exit', () => r()));
     c.kill(signal);
+    c.kill('SIGCONT'); // a paused server handles its SIGTERM only once it runs again
     await done;
     child = null;
   };
   await start();
   return {
     kill: () => exit('SIGKILL'),
+    pause: () => void (child as ChildProcess | null)?.kill('SIGSTOP'),
+    resume: () => void (child as ChildProcess | null)?.kill('SIGCONT'),
     start,
     async stop() {
       await exit('SIGTERM');

@@ -239,8 +239,14 @@ describe('two pods on Sentinel-managed Redis, master killed under load', { skip:
           `(${kinds.join(', ') || 'none'}); ${load.acknowledgedAt.length} writes acknowledged in all`,
       );
       process.stdout.write(`# failover gap (writes) ${firstWriteAfter - lastWriteBefore} ms\n`);
+      // A hang is reported with the pods' last log lines (warn and above), to say where it waited.
+      const podLogs = () => pods.map((p, i) => `pod-${i}:\n${p.output.slice(-15).join('\n')}`).join('\n');
       for (const r of refusedDuring)
-        assert.match(r.what, /^(write|search) 50[03] /, `a refusal is a clear 5xx, not a hang: ${r.what}`);
+        assert.match(
+          r.what,
+          /^(write|search) 50[03] /,
+          `a refusal is a clear 5xx, not a hang: ${r.what}\n${podLogs()}`,
+        );
       await checkAfterLoad(pods, nodes, load, 'items');
     } finally {
       await load.stop();

@@ -12,6 +12,7 @@ import { RedisStore } from '../../../src/store/redis.js';
 import { StoreUnavailableError } from '../../../src/store/store.js';
 import { tempDir } from '../../support/devnode.js';
 import { redisSkip, startRedis } from '../../support/redis.js';
+import { until } from '../../support/wait.js';
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -105,5 +106,27 @@ describe('on a real redis-server', { skip: redisSkip() }, () => {
       }
     }
     assert.equal(typeof uid, 'number', 'the client reconnected by itself');
+  });
+
+  test('Redis that stops answering with its sockets open: calls fail after the reply timeout, never hang', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const store = await RedisStore.open({ url: redis.url, replyTimeoutMs: 300 });
+    cleanups.push(() => store.close());
+    assert.equal(await store.nextTaskUid(), 0);
+    redis.pause();
+    try {
+      // The connection stays open and silent: only the reply timeout ends the call.
+      await assert.rejects(store.nextTaskUid(), (e: unknown) => e instanceof StoreUnavailableError);
+      await assert.rejects(store.getTask(1), (e: unknown) => e instanceof StoreUnavailableError);
+    } finally {
+      redis.resume();
+    }
+    await until(
+      async () => (await store.nextTaskUid().catch(() => null)) !== null,
+      'the client back on the answering server',
+      10_000,
+      20,
+    );
   });
 });
