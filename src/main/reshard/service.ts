@@ -488,6 +488,10 @@ export class ReshardService {
   private async fail(r: ReshardRecord, error: string): Promise<void> {
     await this.put({ ...r, phase: 'failed', error, dual_writes: false, jobs: [] });
     for (const id of r.jobs) await this.o.store.deleteJob(id).catch(() => undefined);
+    // This pod's backfill pages and mirrored writes go out in the live index's lane and look at the record there:
+    // once the lane has drained past this point none of them follows the shadow's deletion (a late addition would
+    // create the shadow again on its nodes).
+    await this.o.state.inLane(r.live, async () => undefined);
     if ((await this.o.state.get(r.shadow)) !== null) await this.waitTask(await this.o.ops.deleteIndex(r.shadow));
     this.o.logger?.warn({ index: r.index, error }, 'reshard failed; the shadow copy was deleted');
   }
@@ -729,6 +733,9 @@ export class ReshardService {
   private async copyPage(p: BackfillPayload, offset: number): Promise<number> {
     const limit = this.o.config.backfill_batch_size;
     const { count, sent } = await this.o.state.inLane(p.live, async () => {
+      // Reverted or failed while this page waited for the lane: the shadow is being deleted, nothing more goes to it.
+      const r = this.records.get(p.index);
+      if (r === undefined || r.shadow !== p.shadow || r.phase !== 'backfilling') throw new JobLost();
       const api = this.reader(p.live, p.shard);
       await api.drain({ timeoutMs: this.o.taskTimeoutMs });
       const page = await api.fetchDocuments(
