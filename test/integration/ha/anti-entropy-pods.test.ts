@@ -78,6 +78,12 @@ describe('anti-entropy over two pods sharing one Redis store', { skip: redisSkip
       'scheduled passes to repair both nodes',
       20_000,
     );
+    // Every shard's status is written by the pod that owns it: once all eight have one, each owner has scanned (the
+    // repairs above may all come from one pod's pass before the other pod's first).
+    await until(
+      async () => (await pods[0]!.store.listAntiEntropyStatus()).filter((s) => s.index === 'pods').length === 8,
+      'every shard passed once',
+    );
     const scanned = await Promise.all(
       pods.map(async (p) => (await p.metrics.antiEntropyShardsScanned.get()).values[0]?.value ?? 0),
     );
@@ -85,10 +91,6 @@ describe('anti-entropy over two pods sharing one Redis store', { skip: redisSkip
     assert.ok(
       pods.every((p, i) => scanned[i]! > 0 || ![0, 1, 2, 3, 4, 5, 6, 7].some((s) => p.membership.owns(s))),
       `every pod owning a shard scans: ${scanned.join(', ')}`,
-    );
-    await until(
-      async () => (await pods[0]!.store.listAntiEntropyStatus()).filter((s) => s.index === 'pods').length === 8,
-      'every shard passed once',
     );
   });
 });
