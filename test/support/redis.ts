@@ -47,6 +47,28 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Whether `port` can be listened on now. */
+async function portFree(port: number): Promise<boolean> {
+  const s = createServer();
+  const ok = await new Promise<boolean>((r) => {
+    s.once('error', () => r(false));
+    s.listen(port, '127.0.0.1', () => r(true));
+  });
+  if (ok) await new Promise<void>((r) => s.close(() => r()));
+  return ok;
+}
+
+/**
+ * A port for a Redis Cluster member: it also listens on port + 10000 (the cluster bus), which must be a valid port
+ * and free too — an ephemeral port from `freePort` alone may be above 55535, or its bus port taken.
+ */
+async function freeClusterPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10000 <= 65535 && (await portFree(port + 10000))) return port;
+  }
+}
+
 /** True when a Redis answers on the plain port (a PONG, or a refusal that only asks for credentials). */
 function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -160,7 +182,7 @@ export interface RedisClusterProcs {
 
 /** Three redis-server --cluster-enabled masters joined by `redis-cli --cluster create` (no replicas). */
 export async function startRedisCluster(): Promise<RedisClusterProcs> {
-  const ports = [await freePort(), await freePort(), await freePort()];
+  const ports = [await freeClusterPort(), await freeClusterPort(), await freeClusterPort()];
   const dir = tempDir('miroir-redis-cluster-');
   const procs: Proc[] = [];
   const stop = async () => {
