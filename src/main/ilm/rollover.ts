@@ -200,6 +200,9 @@ export class IlmService {
   /** Creates the policy's next index, flips both aliases in one CAS, then applies retention. */
   private async rollover(name: string, why: string): Promise<IlmPolicyRecord> {
     const p = await this.get(name);
+    // A policy is bootstrapped once: by its POST, or by a check that listed it before the POST's own rollover ran
+    // (both run one after the other under the ilm lease, so the second sees the first's index).
+    if (why === 'bootstrap' && p.indexes.length > 0) return p;
     const uid = generationUid(p.index_template.uid_prefix, p.next_generation);
     if (!(await this.d.indexExists(uid))) {
       const created = await this.waitTask(await this.d.ops.createIndex(uid, p.index_template.primaryKey));
