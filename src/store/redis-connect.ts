@@ -33,10 +33,13 @@ export interface RedisTarget {
    * A command without a reply for this long fails (→ StoreUnavailableError), and a connection that sent commands and
    * heard nothing back for this long is dropped, so a Sentinel or Cluster client finds the current master again. A
    * master that stops answering without closing its sockets (paused, wedged, a network partition) would otherwise
-   * hold every call forever. Default 5000 ms.
+   * hold every call forever. Default DEFAULT_REPLY_TIMEOUT_MS.
    */
   replyTimeoutMs?: number;
 }
+
+/** A command's reply timeout unless the target names one (`RedisTarget.replyTimeoutMs`). */
+export const DEFAULT_REPLY_TIMEOUT_MS = 5000;
 
 const RETRY = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000);
 
@@ -75,8 +78,8 @@ function baseOptions(t: RedisTarget): RedisOptions {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: t.connectTimeoutMs ?? 5000,
-    commandTimeout: t.replyTimeoutMs ?? 5000,
-    socketTimeout: t.replyTimeoutMs ?? 5000,
+    commandTimeout: t.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS,
+    socketTimeout: t.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS,
     retryStrategy: RETRY,
     lazyConnect: true,
   };

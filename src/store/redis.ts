@@ -6,7 +6,13 @@
 // wait for `wait_replicas` replicas (Redis WAIT) before they are acknowledged.
 import { randomUUID } from 'node:crypto';
 import { Cluster, type ChainableCommander } from 'ioredis';
-import { connectRedis, duplicateForSubscribe, type RedisClient, type RedisTarget } from './redis-connect.js';
+import {
+  connectRedis,
+  DEFAULT_REPLY_TIMEOUT_MS,
+  duplicateForSubscribe,
+  type RedisClient,
+  type RedisTarget,
+} from './redis-connect.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { migrateLayout } from './redis-migrate.js';
 import {
@@ -64,6 +70,9 @@ import {
 } from './store.js';
 
 /** Tasks read per round trip when scanning. */
+/** `task_store.redis.wait_timeout_ms` unless configured: how long WAIT waits for the replicas. */
+const DEFAULT_WAIT_TIMEOUT_MS = 1000;
+
 const SCAN_CHUNK = 256;
 
 // Compare-and-set on an expiring record, listed in a zset scored by expiry (counts without a SCAN; each write drops
@@ -308,12 +317,13 @@ export class RedisStore implements Store {
     this.now = opts.now ?? Date.now;
     this.indexCache = new IndexStateCache(opts.indexStateTtlMs ?? INDEX_STATE_TTL_MS, this.now);
     this.waitReplicas = opts.waitReplicas ?? 0;
-    this.waitTimeoutMs = opts.waitTimeoutMs ?? 1000;
+    this.waitTimeoutMs = opts.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
   }
 
   static async open(opts: RedisStoreOptions): Promise<RedisStore> {
     // WAIT blocks up to waitTimeoutMs without a reply by design: a reply timeout must outlast it.
-    const replyTimeoutMs = opts.replyTimeoutMs ?? Math.max(5000, (opts.waitTimeoutMs ?? 1000) + 2000);
+    const replyTimeoutMs =
+      opts.replyTimeoutMs ?? Math.max(DEFAULT_REPLY_TIMEOUT_MS, (opts.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS) + 2000);
     const redis = await connectRedis({ ...opts, replyTimeoutMs });
     // Only a single node or Sentinel master can hold the pre-hash-tag layout, always under the `miroir:` prefix.
     if (!(redis instanceof Cluster) && (opts.keyPrefix ?? 'miroir:') === 'miroir:') {

@@ -18,8 +18,7 @@ import type { AliasService } from '../state/aliases.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { RouteGuard } from './routes.js';
 import { rememberAliasResolution } from './alias-resolution.js';
-import { degradedHeader, overFetchHeader, scatterSearch, type ReadDeps } from './search.js';
-import { withPlacement } from '../../core/rendezvous.js';
+import { degradedHeader, overFetchHeader, readPolicyOf, scatterSearch, type ReadDeps } from './search.js';
 
 type Handler = (ctx: RequestContext<AuthResult>) => Promise<Reply> | Reply;
 
@@ -68,7 +67,7 @@ export async function searchTargets(
   const overFetch = overFetchHeader(ctx);
   const placement = deps.tenants?.place(ctx);
   const parts = await mapLimit([...targets], 4, async (uid, i): Promise<FederatedPart> => {
-    const policy = withPlacement(await deps.consistency.forIndex(ctx, uid), placement);
+    const policy = await readPolicyOf(deps, ctx, uid, placement);
     const sub: Record<string, unknown> = { ...query, offset: 0, limit: need, showRankingScore: true };
     delete sub.page;
     delete sub.hitsPerPage;

@@ -24,7 +24,6 @@ import { facetingOf } from '../../core/settings.js';
 import { membersOf, stringsOf } from '../../core/types.js';
 import type { Reply, RequestContext } from '../../http/server.js';
 import { degradedHeader, overFetchHeader, readPolicyOf, scatterSearch, scatterWith, type ReadDeps } from './search.js';
-import { withPlacement } from '../../core/rendezvous.js';
 import { settingsVersionStale } from '../cluster/scatter.js';
 import { mapLimit } from '../util/map-limit.js';
 
@@ -207,7 +206,7 @@ export async function multiSearch(
   if (parsed.federation === null) {
     const results = await mapLimit(parsed.queries, PARALLEL_QUERIES, async (q, i) => {
       try {
-        const policy = withPlacement(await deps.consistency.forIndex(ctx, q.indexUid), placement);
+        const policy = await readPolicyOf(deps, ctx, q.indexUid, placement);
         const { answer, missing } = await scatterSearch(deps, q.indexUid, q.query, ctx.auth!, policy, overFetch);
         for (const s of missing) missingAll.add(s);
         return { indexUid: q.indexUid, ...answer, requestUid: randomUUID() };
@@ -228,7 +227,7 @@ export async function multiSearch(
   const parts = await mapLimit(parsed.queries, PARALLEL_QUERIES, async (q, i): Promise<FederatedPart> => {
     const facets = stringsOf(facetsByIndex[q.indexUid]);
     try {
-      const policy = withPlacement(await deps.consistency.forIndex(ctx, q.indexUid), placement);
+      const policy = await readPolicyOf(deps, ctx, q.indexUid, placement);
       const { answer, missing, primaryKey } = await scatterSearch(
         deps,
         q.indexUid,

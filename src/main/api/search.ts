@@ -34,6 +34,7 @@ import type { Reply, RequestContext } from '../../http/server.js';
 import type { Logger } from '../observability/logger.js';
 import type { IndexStateService } from '../state/index-state.js';
 import type { TenantRouter } from '../tenancy/affinity.js';
+import type { ReadPlacement } from '../../core/tenant-affinity.js';
 
 export interface ReadDeps {
   state: IndexStateService;
@@ -89,13 +90,17 @@ export function scatterWith(deps: ReadDeps, policy: ReadPolicy | null): ScatterD
   return policy === null ? deps.scatter : { ...deps.scatter, policy };
 }
 
-/** Where a search of `uid` may read: its consistency options (session pin, settings version) and tenant placement. */
+/**
+ * Where a search of `uid` may read: its consistency options (session pin, settings version) and the request's tenant
+ * placement (`placement`: already decided for this request, as a multi-search does once for all its queries).
+ */
 export async function readPolicyOf(
   deps: ReadDeps,
   ctx: RequestContext<AuthResult>,
   uid: string,
+  placement: ReadPlacement | undefined = deps.tenants?.place(ctx),
 ): Promise<ReadPolicy | null> {
-  return withPlacement(await deps.consistency.forIndex(ctx, uid), deps.tenants?.place(ctx));
+  return withPlacement(await deps.consistency.forIndex(ctx, uid), placement);
 }
 
 /** What one index's search sends and how its answers merge, before any node is asked. */

@@ -687,8 +687,8 @@ export class ReshardService {
     const cursor = cursorOf(job.cursor);
     let failures = 0;
     while (!this.stopped) {
-      const r = this.records.get(p.index);
-      if (r === undefined || r.shadow !== p.shadow || r.phase !== 'backfilling') return; // stopped or reverted
+      const r = this.backfilling(p);
+      if (r === null) return; // stopped or reverted
       let copied: number;
       try {
         copied = await this.copyPage(p, cursor.offset);
@@ -714,6 +714,12 @@ export class ReshardService {
     }
   }
 
+  /** The reshard a backfill job copies for, while it is still backfilling into that job's shadow; else null. */
+  private backfilling(p: BackfillPayload): ReshardRecord | null {
+    const r = this.records.get(p.index);
+    return r !== undefined && r.shadow === p.shadow && r.phase === 'backfilling' ? r : null;
+  }
+
   /** Per pod and reshard: waits so that this pod's backfill stays at `throttle_docs_per_sec`. */
   private async throttle(r: ReshardRecord, copied: number): Promise<void> {
     if (r.throttle_docs_per_sec <= 0) return;
@@ -734,8 +740,7 @@ export class ReshardService {
     const limit = this.o.config.backfill_batch_size;
     const { count, sent } = await this.o.state.inLane(p.live, async () => {
       // Reverted or failed while this page waited for the lane: the shadow is being deleted, nothing more goes to it.
-      const r = this.records.get(p.index);
-      if (r === undefined || r.shadow !== p.shadow || r.phase !== 'backfilling') throw new JobLost();
+      if (this.backfilling(p) === null) throw new JobLost();
       const api = this.reader(p.live, p.shard);
       await api.drain({ timeoutMs: this.o.taskTimeoutMs });
       const page = await api.fetchDocuments(
